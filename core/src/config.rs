@@ -1,0 +1,693 @@
+//! Typed configuration, read once at start-up from the environment (and an optional `.env` file).
+//!
+//! Every value is parsed here, so a bad one stops start-up with one line naming the variable, what it holds and
+//! what is expected, instead of failing later deep inside a request. Secrets are `SecretString`s: `Debug` on the
+//! whole config is safe to log. Every external base URL is a setting, so a self-hosted Bot API server, a proxy or
+//! a test fake can stand in for the real service.
+
+use crate::secret::SecretString;
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use url::Url;
+
+/// A configuration value that is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, problem: impl Into<String>) -> Self {
+        Self { var, problem: problem.into() }
+    }
+}
+
+/// Which database the URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    /// Kept secret because a PostgreSQL URL may carry a password.
+    pub url: SecretString,
+    pub kind: DatabaseKind,
+    pub max_connections: u32,
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url_password(self.url.expose()))
+            .field("kind", &self.kind)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// How the bot receives updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TelegramMode {
+    Polling,
+    /// Telegram POSTs updates to `{public_url}/telegram/webhook`, checked against this secret.
+    Webhook {
+        secret: SecretString,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    /// `None` only for commands that do not talk to Telegram (migrate, keygen, web alone...).
+    pub bot_token: Option<SecretString>,
+    pub api_url: Url,
+    pub mode: TelegramMode,
+}
+
+/// Which LLM provider family the OpenAI-compatible client talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlmProvider {
+    OpenAi,
+    Anthropic,
+    Gemini,
+    /// Ollama, vLLM, llama.cpp, LM Studio, OpenRouter... anything speaking the OpenAI wire format.
+    OpenAiCompatible,
+}
+
+impl LlmProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Anthropic => "anthropic",
+            Self::Gemini => "gemini",
+            Self::OpenAiCompatible => "openai_compatible",
+        }
+    }
+
+    fn default_base_url(self) -> &'static str {
+        match self {
+            Self::OpenAi => "https://api.openai.com/v1",
+            Self::Anthropic => "https://api.anthropic.com/v1/",
+            Self::Gemini => "https://generativelanguage.googleapis.com/v1beta/openai/",
+            Self::OpenAiCompatible => "http://localhost:11434/v1",
+        }
+    }
+
+    fn default_model(self) -> &'static str {
+        match self {
+            Self::OpenAi => "gpt-4o-mini",
+            Self::Anthropic => "claude-sonnet-4-5",
+            Self::Gemini => "gemini-2.5-flash",
+            Self::OpenAiCompatible => "llama3.1",
+        }
+    }
+}
+
+/// The model used for each kind of request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlmModels {
+    pub ideas: String,
+    pub post: String,
+    pub hashtags: String,
+    pub rewrite: String,
+    pub image: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    pub provider: LlmProvider,
+    pub api_key: Option<SecretString>,
+    pub base_url: Url,
+    pub models: LlmModels,
+    pub timeout: Duration,
+    /// Optional JSON file with per-model prices; built-in defaults otherwise.
+    pub price_table: Option<PathBuf>,
+    /// Default monthly token quota for new workspaces (0 = unlimited).
+    pub default_monthly_token_quota: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetaConfig {
+    pub app_id: Option<String>,
+    pub app_secret: Option<SecretString>,
+    pub graph_url: Url,
+    pub graph_version: String,
+    pub dialog_url: Url,
+    pub webhook_verify_token: Option<SecretString>,
+    pub instagram_app_id: Option<String>,
+    pub instagram_app_secret: Option<SecretString>,
+    pub instagram_graph_url: Url,
+    pub instagram_api_url: Url,
+    pub instagram_authorize_url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct TikTokConfig {
+    pub client_key: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub api_url: Url,
+    pub auth_url: Url,
+}
+
+#[derive(Clone)]
+pub struct SmtpConfig {
+    /// `smtps://user:pass@host:465` (implicit TLS) or `smtp://user:pass@host:587` (STARTTLS required).
+    pub url: SecretString,
+    pub from: String,
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("url", &redact_url_password(self.url.expose()))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub bind: SocketAddr,
+    pub metrics_bind: SocketAddr,
+    /// The address the outside world reaches this service at (OAuth redirect URIs, media URLs, webhooks).
+    pub public_url: Url,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    pub concurrency: usize,
+    pub per_account_concurrency: usize,
+    pub lease: Duration,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Everything tochen reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub data_dir: PathBuf,
+    /// Fernet keys, first encrypts. Empty when unset: the binary then uses (or creates) `{data_dir}/secret.key`.
+    pub secret_keys: Vec<SecretString>,
+    pub telegram: TelegramConfig,
+    pub llm: LlmConfig,
+    pub meta: MetaConfig,
+    pub tiktok: TikTokConfig,
+    pub smtp: Option<SmtpConfig>,
+    pub web: WebConfig,
+    pub scheduler: SchedulerConfig,
+    pub webhook_allow_private: bool,
+    pub log_format: LogFormat,
+}
+
+/// One documented variable; the list drives `.env.example`, `check-config` and the README table.
+pub struct VarDoc {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub secret: bool,
+    pub help: &'static str,
+}
+
+/// Every variable tochen reads, in the order `check-config` prints them.
+pub const VARIABLES: &[VarDoc] = &[
+    VarDoc { name: "TELEGRAM_BOT_TOKEN", default: "", secret: true, help: "bot token from @BotFather (required for run and bot)" },
+    VarDoc { name: "TELEGRAM_API_URL", default: "https://api.telegram.org", secret: false, help: "Bot API base URL (a self-hosted telegram-bot-api server or a fake)" },
+    VarDoc { name: "TELEGRAM_MODE", default: "polling", secret: false, help: "polling or webhook (webhook is needed when several instances run)" },
+    VarDoc { name: "TELEGRAM_WEBHOOK_SECRET", default: "", secret: true, help: "1-256 chars of [A-Za-z0-9_-], required in webhook mode" },
+    VarDoc { name: "DATABASE_URL", default: "sqlite://data/tochen.db", secret: true, help: "sqlite://path or postgres://user:pass@host/db" },
+    VarDoc { name: "DATABASE_MAX_CONNECTIONS", default: "10", secret: false, help: "connection pool size" },
+    VarDoc { name: "TOCHEN_DATA_DIR", default: "data", secret: false, help: "directory for media files and the generated secret key" },
+    VarDoc { name: "TOCHEN_SECRET_KEYS", default: "", secret: true, help: "comma-separated Fernet keys (tochen keygen); first encrypts, any decrypts. Unset: a key is generated into TOCHEN_DATA_DIR/secret.key" },
+    VarDoc { name: "TOCHEN_PUBLIC_URL", default: "http://localhost:8080", secret: false, help: "public base URL of the web service (OAuth callbacks, media URLs, webhooks)" },
+    VarDoc { name: "TOCHEN_BIND", default: "0.0.0.0:8080", secret: false, help: "address the web service listens on" },
+    VarDoc { name: "TOCHEN_METRICS_BIND", default: "127.0.0.1:9090", secret: false, help: "address of the Prometheus metrics listener (keep it private)" },
+    VarDoc { name: "TOCHEN_MAX_BODY_BYTES", default: "1048576", secret: false, help: "largest request body the web service accepts" },
+    VarDoc { name: "TOCHEN_LOG_FORMAT", default: "pretty", secret: false, help: "pretty or json; RUST_LOG sets the level (default info)" },
+    VarDoc { name: "LLM_PROVIDER", default: "openai", secret: false, help: "openai, anthropic, gemini or openai_compatible" },
+    VarDoc { name: "LLM_API_KEY", default: "", secret: true, help: "API key of the LLM provider (optional for local servers)" },
+    VarDoc { name: "LLM_BASE_URL", default: "(per provider)", secret: false, help: "OpenAI-compatible base URL, e.g. http://localhost:11434/v1 for Ollama" },
+    VarDoc { name: "LLM_MODEL", default: "(per provider)", secret: false, help: "default model for every task" },
+    VarDoc { name: "LLM_MODEL_IDEAS", default: "LLM_MODEL", secret: false, help: "model for post ideas" },
+    VarDoc { name: "LLM_MODEL_POST", default: "LLM_MODEL", secret: false, help: "model for post text" },
+    VarDoc { name: "LLM_MODEL_HASHTAGS", default: "LLM_MODEL", secret: false, help: "model for hashtags" },
+    VarDoc { name: "LLM_MODEL_REWRITE", default: "LLM_MODEL", secret: false, help: "model for rewrites" },
+    VarDoc { name: "LLM_MODEL_IMAGE", default: "gpt-image-1", secret: false, help: "model for images" },
+    VarDoc { name: "LLM_TIMEOUT_SECS", default: "60", secret: false, help: "timeout of one LLM request" },
+    VarDoc { name: "LLM_PRICE_TABLE", default: "", secret: false, help: "JSON file of per-model prices (built-in table otherwise)" },
+    VarDoc { name: "LLM_MONTHLY_TOKEN_QUOTA", default: "2000000", secret: false, help: "default monthly token quota of a new workspace (0 = unlimited)" },
+    VarDoc { name: "META_APP_ID", default: "", secret: false, help: "Meta app id (Facebook Pages, Instagram via Page)" },
+    VarDoc { name: "META_APP_SECRET", default: "", secret: true, help: "Meta app secret (also verifies Meta webhooks)" },
+    VarDoc { name: "META_GRAPH_URL", default: "https://graph.facebook.com", secret: false, help: "Graph API base URL" },
+    VarDoc { name: "META_GRAPH_VERSION", default: "v25.0", secret: false, help: "Graph API version, vNN.0" },
+    VarDoc { name: "META_DIALOG_URL", default: "https://www.facebook.com", secret: false, help: "Facebook Login dialog base URL" },
+    VarDoc { name: "META_WEBHOOK_VERIFY_TOKEN", default: "", secret: true, help: "verify token of the Meta webhook subscription" },
+    VarDoc { name: "INSTAGRAM_APP_ID", default: "", secret: false, help: "Instagram app id (Instagram API with Instagram Login)" },
+    VarDoc { name: "INSTAGRAM_APP_SECRET", default: "", secret: true, help: "Instagram app secret" },
+    VarDoc { name: "INSTAGRAM_GRAPH_URL", default: "https://graph.instagram.com", secret: false, help: "Instagram Graph base URL" },
+    VarDoc { name: "INSTAGRAM_API_URL", default: "https://api.instagram.com", secret: false, help: "Instagram OAuth token base URL" },
+    VarDoc { name: "INSTAGRAM_AUTHORIZE_URL", default: "https://www.instagram.com", secret: false, help: "Instagram authorize page base URL" },
+    VarDoc { name: "TIKTOK_CLIENT_KEY", default: "", secret: false, help: "TikTok client key" },
+    VarDoc { name: "TIKTOK_CLIENT_SECRET", default: "", secret: true, help: "TikTok client secret (also verifies TikTok webhooks)" },
+    VarDoc { name: "TIKTOK_API_URL", default: "https://open.tiktokapis.com", secret: false, help: "TikTok API base URL" },
+    VarDoc { name: "TIKTOK_AUTH_URL", default: "https://www.tiktok.com", secret: false, help: "TikTok authorize page base URL" },
+    VarDoc { name: "SMTP_URL", default: "", secret: true, help: "smtps://user:pass@host:465 or smtp://user:pass@host:587 (STARTTLS); enables email destinations" },
+    VarDoc { name: "SMTP_FROM", default: "", secret: false, help: "sender address of emails, e.g. tochen <reports@example.com>" },
+    VarDoc { name: "TOCHEN_WEBHOOK_ALLOW_PRIVATE", default: "false", secret: false, help: "allow webhook destinations on private or loopback addresses" },
+    VarDoc { name: "SCHEDULER_CONCURRENCY", default: "16", secret: false, help: "jobs run at once by one scheduler process" },
+    VarDoc { name: "SCHEDULER_PER_ACCOUNT_CONCURRENCY", default: "1", secret: false, help: "jobs run at once against one platform account" },
+    VarDoc { name: "SCHEDULER_LEASE_SECS", default: "300", secret: false, help: "how long a claimed job is held before another instance may rescue it" },
+    VarDoc { name: "SCHEDULER_SHUTDOWN_GRACE_SECS", default: "30", secret: false, help: "how long in-flight jobs may finish after a shutdown signal" },
+];
+
+/// The source of raw values: the process environment, or a map in tests.
+pub trait VarSource {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// Reads the process environment (after `.env` was loaded into it).
+pub struct ProcessEnv;
+
+impl VarSource for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl VarSource for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned()
+    }
+}
+
+struct Reader<'a> {
+    src: &'a dyn VarSource,
+}
+
+impl Reader<'_> {
+    /// A set, non-blank value.
+    fn opt(&self, var: &'static str) -> Option<String> {
+        self.src.get(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn string(&self, var: &'static str, default: &str) -> String {
+        self.opt(var).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn secret(&self, var: &'static str) -> Option<SecretString> {
+        self.opt(var).map(SecretString::new)
+    }
+
+    fn url(&self, var: &'static str, default: &str) -> Result<Url, ConfigError> {
+        let raw = self.string(var, default);
+        let url = Url::parse(&raw)
+            .map_err(|e| ConfigError::new(var, format!("{raw:?} is not a valid URL ({e}); expected e.g. {default}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError::new(var, format!("{raw:?} must start with http:// or https://")));
+        }
+        Ok(url)
+    }
+
+    fn parse<T: std::str::FromStr>(&self, var: &'static str, default: &str, expected: &str) -> Result<T, ConfigError> {
+        let raw = self.string(var, default);
+        raw.parse().map_err(|_| ConfigError::new(var, format!("{raw:?} is not {expected}")))
+    }
+
+    fn bool(&self, var: &'static str) -> Result<bool, ConfigError> {
+        match self.opt(var).as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false" | "0" | "no" | "off") => Ok(false),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some(other) => Err(ConfigError::new(var, format!("{other:?} is not a boolean; use true or false"))),
+        }
+    }
+
+    fn positive(&self, var: &'static str, default: &str) -> Result<u64, ConfigError> {
+        let n: u64 = self.parse(var, default, "a positive whole number")?;
+        if n == 0 {
+            return Err(ConfigError::new(var, "must be at least 1"));
+        }
+        Ok(n)
+    }
+}
+
+impl Config {
+    /// Reads `.env` (if present) into the environment, then the environment into a `Config`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is worth a clear line.
+        if let Err(e) = dotenvy::dotenv() {
+            if !e.not_found() {
+                return Err(ConfigError::new(".env", format!("cannot be read: {e}")));
+            }
+        }
+        Self::from_source(&ProcessEnv)
+    }
+
+    /// Parses and validates every variable from `src`.
+    pub fn from_source(src: &dyn VarSource) -> Result<Self, ConfigError> {
+        let r = Reader { src };
+
+        let db_url = r.string("DATABASE_URL", "sqlite://data/tochen.db");
+        let kind = database_kind(&db_url)?;
+        let database = DatabaseConfig {
+            url: SecretString::new(db_url),
+            kind,
+            max_connections: r.positive("DATABASE_MAX_CONNECTIONS", "10")? as u32,
+        };
+
+        let secret_keys: Vec<SecretString> = r
+            .opt("TOCHEN_SECRET_KEYS")
+            .map(|v| v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(SecretString::new).collect())
+            .unwrap_or_default();
+        if let Some(pos) = secret_keys.iter().position(|k| !crate::crypto::SecretBox::is_valid_key(k.expose())) {
+            return Err(ConfigError::new(
+                "TOCHEN_SECRET_KEYS",
+                format!("key #{} is not a valid Fernet key (44 characters of url-safe base64); make one with `tochen keygen`", pos + 1),
+            ));
+        }
+
+        let mode = match r.string("TELEGRAM_MODE", "polling").to_ascii_lowercase().as_str() {
+            "polling" => TelegramMode::Polling,
+            "webhook" => {
+                let secret = r.opt("TELEGRAM_WEBHOOK_SECRET").ok_or_else(|| {
+                    ConfigError::new(
+                        "TELEGRAM_WEBHOOK_SECRET",
+                        "is required when TELEGRAM_MODE=webhook (1-256 chars of A-Z a-z 0-9 _ -)",
+                    )
+                })?;
+                let valid = (1..=256).contains(&secret.len())
+                    && secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if !valid {
+                    return Err(ConfigError::new("TELEGRAM_WEBHOOK_SECRET", "must be 1-256 chars of A-Z a-z 0-9 _ -"));
+                }
+                TelegramMode::Webhook { secret: SecretString::new(secret) }
+            }
+            other => {
+                return Err(ConfigError::new(
+                    "TELEGRAM_MODE",
+                    format!("{other:?} is not a mode; use polling or webhook"),
+                ))
+            }
+        };
+        let bot_token = r.secret("TELEGRAM_BOT_TOKEN");
+        if let Some(t) = &bot_token {
+            if !looks_like_bot_token(t.expose()) {
+                return Err(ConfigError::new(
+                    "TELEGRAM_BOT_TOKEN",
+                    "does not look like a bot token (expected <digits>:<secret> as @BotFather gives it)",
+                ));
+            }
+        }
+        let telegram =
+            TelegramConfig { bot_token, api_url: r.url("TELEGRAM_API_URL", "https://api.telegram.org")?, mode };
+
+        let provider = match r.string("LLM_PROVIDER", "openai").to_ascii_lowercase().as_str() {
+            "openai" => LlmProvider::OpenAi,
+            "anthropic" => LlmProvider::Anthropic,
+            "gemini" => LlmProvider::Gemini,
+            "openai_compatible" | "ollama" | "vllm" | "openrouter" | "compatible" => LlmProvider::OpenAiCompatible,
+            other => {
+                return Err(ConfigError::new(
+                    "LLM_PROVIDER",
+                    format!("{other:?} is not a provider; use openai, anthropic, gemini or openai_compatible"),
+                ))
+            }
+        };
+        let default_model = r.string("LLM_MODEL", provider.default_model());
+        let model = |var| r.string(var, &default_model);
+        let llm = LlmConfig {
+            provider,
+            api_key: r.secret("LLM_API_KEY"),
+            base_url: r.url("LLM_BASE_URL", provider.default_base_url())?,
+            models: LlmModels {
+                ideas: model("LLM_MODEL_IDEAS"),
+                post: model("LLM_MODEL_POST"),
+                hashtags: model("LLM_MODEL_HASHTAGS"),
+                rewrite: model("LLM_MODEL_REWRITE"),
+                image: r.string("LLM_MODEL_IMAGE", "gpt-image-1"),
+            },
+            timeout: Duration::from_secs(r.positive("LLM_TIMEOUT_SECS", "60")?),
+            price_table: r.opt("LLM_PRICE_TABLE").map(PathBuf::from),
+            default_monthly_token_quota: r.parse("LLM_MONTHLY_TOKEN_QUOTA", "2000000", "a whole number of tokens")?,
+        };
+
+        let graph_version = r.string("META_GRAPH_VERSION", "v25.0");
+        let version_ok = graph_version
+            .strip_prefix('v')
+            .and_then(|v| v.strip_suffix(".0"))
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if !version_ok {
+            return Err(ConfigError::new(
+                "META_GRAPH_VERSION",
+                format!("{graph_version:?} is not a Graph API version like v25.0"),
+            ));
+        }
+        let meta = MetaConfig {
+            app_id: r.opt("META_APP_ID"),
+            app_secret: r.secret("META_APP_SECRET"),
+            graph_url: r.url("META_GRAPH_URL", "https://graph.facebook.com")?,
+            graph_version,
+            dialog_url: r.url("META_DIALOG_URL", "https://www.facebook.com")?,
+            webhook_verify_token: r.secret("META_WEBHOOK_VERIFY_TOKEN"),
+            instagram_app_id: r.opt("INSTAGRAM_APP_ID"),
+            instagram_app_secret: r.secret("INSTAGRAM_APP_SECRET"),
+            instagram_graph_url: r.url("INSTAGRAM_GRAPH_URL", "https://graph.instagram.com")?,
+            instagram_api_url: r.url("INSTAGRAM_API_URL", "https://api.instagram.com")?,
+            instagram_authorize_url: r.url("INSTAGRAM_AUTHORIZE_URL", "https://www.instagram.com")?,
+        };
+        if meta.app_id.is_some() != meta.app_secret.is_some() {
+            return Err(ConfigError::new("META_APP_SECRET", "META_APP_ID and META_APP_SECRET must be set together"));
+        }
+        if meta.instagram_app_id.is_some() != meta.instagram_app_secret.is_some() {
+            return Err(ConfigError::new(
+                "INSTAGRAM_APP_SECRET",
+                "INSTAGRAM_APP_ID and INSTAGRAM_APP_SECRET must be set together",
+            ));
+        }
+        let tiktok = TikTokConfig {
+            client_key: r.opt("TIKTOK_CLIENT_KEY"),
+            client_secret: r.secret("TIKTOK_CLIENT_SECRET"),
+            api_url: r.url("TIKTOK_API_URL", "https://open.tiktokapis.com")?,
+            auth_url: r.url("TIKTOK_AUTH_URL", "https://www.tiktok.com")?,
+        };
+        if tiktok.client_key.is_some() != tiktok.client_secret.is_some() {
+            return Err(ConfigError::new(
+                "TIKTOK_CLIENT_SECRET",
+                "TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET must be set together",
+            ));
+        }
+
+        let smtp = match r.opt("SMTP_URL") {
+            None => None,
+            Some(raw) => {
+                let parsed = Url::parse(&raw).map_err(|_| {
+                    ConfigError::new(
+                        "SMTP_URL",
+                        "is not a URL; expected smtps://user:pass@host:465 or smtp://user:pass@host:587",
+                    )
+                })?;
+                if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
+                    return Err(ConfigError::new(
+                        "SMTP_URL",
+                        "must look like smtps://user:pass@host:465 or smtp://user:pass@host:587",
+                    ));
+                }
+                let from = r.opt("SMTP_FROM").ok_or_else(|| {
+                    ConfigError::new(
+                        "SMTP_FROM",
+                        "is required when SMTP_URL is set (e.g. tochen <reports@example.com>)",
+                    )
+                })?;
+                Some(SmtpConfig { url: SecretString::new(raw), from })
+            }
+        };
+
+        let public_url = r.url("TOCHEN_PUBLIC_URL", "http://localhost:8080")?;
+        let web = WebConfig {
+            bind: r.parse("TOCHEN_BIND", "0.0.0.0:8080", "a socket address like 0.0.0.0:8080")?,
+            metrics_bind: r.parse("TOCHEN_METRICS_BIND", "127.0.0.1:9090", "a socket address like 127.0.0.1:9090")?,
+            public_url,
+            max_body_bytes: r.positive("TOCHEN_MAX_BODY_BYTES", "1048576")? as usize,
+        };
+        let scheduler = SchedulerConfig {
+            concurrency: r.positive("SCHEDULER_CONCURRENCY", "16")? as usize,
+            per_account_concurrency: r.positive("SCHEDULER_PER_ACCOUNT_CONCURRENCY", "1")? as usize,
+            lease: Duration::from_secs(r.positive("SCHEDULER_LEASE_SECS", "300")?),
+            shutdown_grace: Duration::from_secs(r.positive("SCHEDULER_SHUTDOWN_GRACE_SECS", "30")?),
+        };
+        let log_format = match r.string("TOCHEN_LOG_FORMAT", "pretty").to_ascii_lowercase().as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::new(
+                    "TOCHEN_LOG_FORMAT",
+                    format!("{other:?} is not a format; use pretty or json"),
+                ))
+            }
+        };
+
+        Ok(Self {
+            database,
+            data_dir: PathBuf::from(r.string("TOCHEN_DATA_DIR", "data")),
+            secret_keys,
+            telegram,
+            llm,
+            meta,
+            tiktok,
+            smtp,
+            web,
+            scheduler,
+            webhook_allow_private: r.bool("TOCHEN_WEBHOOK_ALLOW_PRIVATE")?,
+            log_format,
+        })
+    }
+
+    /// The bot token, or the error that a command needing Telegram reports.
+    pub fn require_bot_token(&self) -> Result<&SecretString, ConfigError> {
+        self.telegram.bot_token.as_ref().ok_or_else(|| {
+            ConfigError::new("TELEGRAM_BOT_TOKEN", "is required: create a bot with @BotFather and put its token here")
+        })
+    }
+}
+
+/// `sqlite:` or `postgres:`/`postgresql:`; anything else is refused.
+fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
+    if url.starts_with("sqlite:") {
+        Ok(DatabaseKind::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DatabaseKind::Postgres)
+    } else {
+        Err(ConfigError::new(
+            "DATABASE_URL",
+            format!("{:?} is neither sqlite://path nor postgres://user@host/db", redact_url_password(url)),
+        ))
+    }
+}
+
+fn looks_like_bot_token(t: &str) -> bool {
+    match t.split_once(':') {
+        Some((id, secret)) => {
+            !id.is_empty()
+                && id.chars().all(|c| c.is_ascii_digit())
+                && secret.len() >= 8
+                && !secret.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// A URL with any password replaced by `****`, for logs and `check-config`.
+pub fn redact_url_password(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing_and_pick_sqlite() {
+        let c = Config::from_source(&env(&[])).unwrap();
+        assert_eq!(c.database.kind, DatabaseKind::Sqlite);
+        assert_eq!(c.database.url.expose(), "sqlite://data/tochen.db");
+        assert_eq!(c.telegram.api_url.as_str(), "https://api.telegram.org/");
+        assert_eq!(c.meta.graph_version, "v25.0");
+        assert!(c.telegram.bot_token.is_none());
+        assert_eq!(c.require_bot_token().unwrap_err().var, "TELEGRAM_BOT_TOKEN");
+    }
+
+    #[test]
+    fn postgres_url_selects_postgres() {
+        let c = Config::from_source(&env(&[("DATABASE_URL", "postgres://u:pw@db/tochen")])).unwrap();
+        assert_eq!(c.database.kind, DatabaseKind::Postgres);
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable() {
+        let cases = [
+            ("DATABASE_URL", "mysql://x"),
+            ("TOCHEN_BIND", "not-an-address"),
+            ("TELEGRAM_API_URL", "ftp://x"),
+            ("TELEGRAM_MODE", "carrier-pigeon"),
+            ("TELEGRAM_BOT_TOKEN", "abc"),
+            ("LLM_PROVIDER", "skynet"),
+            ("META_GRAPH_VERSION", "25"),
+            ("SCHEDULER_CONCURRENCY", "0"),
+            ("TOCHEN_SECRET_KEYS", "short"),
+            ("TOCHEN_WEBHOOK_ALLOW_PRIVATE", "maybe"),
+        ];
+        for (var, value) in cases {
+            let err = Config::from_source(&env(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var, "{value}: {err}");
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn webhook_mode_requires_a_valid_secret() {
+        let err = Config::from_source(&env(&[("TELEGRAM_MODE", "webhook")])).unwrap_err();
+        assert_eq!(err.var, "TELEGRAM_WEBHOOK_SECRET");
+        let err = Config::from_source(&env(&[("TELEGRAM_MODE", "webhook"), ("TELEGRAM_WEBHOOK_SECRET", "has space")]))
+            .unwrap_err();
+        assert_eq!(err.var, "TELEGRAM_WEBHOOK_SECRET");
+        let c = Config::from_source(&env(&[("TELEGRAM_MODE", "webhook"), ("TELEGRAM_WEBHOOK_SECRET", "s3cr3t_-x")]))
+            .unwrap();
+        assert!(matches!(c.telegram.mode, TelegramMode::Webhook { .. }));
+    }
+
+    #[test]
+    fn paired_credentials_must_come_together() {
+        let err = Config::from_source(&env(&[("META_APP_ID", "123")])).unwrap_err();
+        assert_eq!(err.var, "META_APP_SECRET");
+        let err = Config::from_source(&env(&[("SMTP_URL", "smtps://u:p@mail.example.com:465")])).unwrap_err();
+        assert_eq!(err.var, "SMTP_FROM");
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let key = crate::crypto::SecretBox::generate_key();
+        let c = Config::from_source(&env(&[
+            ("TELEGRAM_BOT_TOKEN", "123456:AAHsecretsecretsecret"),
+            ("DATABASE_URL", "postgres://tochen:dbpassword@db/tochen"),
+            ("TOCHEN_SECRET_KEYS", &key),
+            ("LLM_API_KEY", "sk-llmsecret"),
+            ("META_APP_ID", "1"),
+            ("META_APP_SECRET", "metasecret"),
+            ("SMTP_URL", "smtps://me:smtppassword@mail.example.com"),
+            ("SMTP_FROM", "a@b.c"),
+        ]))
+        .unwrap();
+        let dbg = format!("{c:?}");
+        for secret in ["AAHsecret", "dbpassword", key.as_str(), "sk-llmsecret", "metasecret", "smtppassword"] {
+            assert!(!dbg.contains(secret), "{secret} leaked in {dbg}");
+        }
+    }
+
+    #[test]
+    fn every_documented_variable_is_unique() {
+        let mut names: Vec<_> = VARIABLES.iter().map(|v| v.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), VARIABLES.len());
+    }
+}

@@ -1,0 +1,137 @@
+//! Domain vocabulary shared by every crate: roles, platforms and the states things move through.
+//!
+//! Each enum is stored as lowercase text; `as_str` and `parse` are the only conversions, so the database, callback
+//! data and logs all spell a value the same way.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// What a member may do in a workspace. Ordered: admin > editor > viewer.
+    Role { Admin = "admin", Editor = "editor", Viewer = "viewer" }
+);
+
+impl Role {
+    fn rank(self) -> u8 {
+        match self {
+            Role::Admin => 3,
+            Role::Editor => 2,
+            Role::Viewer => 1,
+        }
+    }
+
+    /// True when this role may do what `required` may.
+    pub fn at_least(self, required: Role) -> bool {
+        self.rank() >= required.rank()
+    }
+}
+
+text_enum!(Platform { Facebook = "facebook", Instagram = "instagram", TikTok = "tiktok" });
+
+text_enum!(
+    /// How an account was connected; it decides which API host and refresh rules apply.
+    AuthKind {
+        FacebookPage = "facebook_page",
+        InstagramViaPage = "instagram_page",
+        InstagramLogin = "instagram_login",
+        TikTok = "tiktok",
+    }
+);
+
+text_enum!(AccountStatus { Active = "active", NeedsReconnect = "needs_reconnect", Disconnected = "disconnected" });
+
+text_enum!(PostStatus {
+    Draft = "draft",
+    PendingApproval = "pending_approval",
+    Scheduled = "scheduled",
+    Publishing = "publishing",
+    Published = "published",
+    PartiallyPublished = "partially_published",
+    Failed = "failed",
+    Cancelled = "cancelled",
+    Rejected = "rejected",
+});
+
+text_enum!(
+    /// `publishing` is committed before the platform call; `unknown` means the call was sent but its outcome was
+    /// never seen, so it must not be re-sent blindly.
+    TargetStatus {
+        Pending = "pending",
+        Publishing = "publishing",
+        Published = "published",
+        Failed = "failed",
+        Unknown = "unknown",
+        Cancelled = "cancelled",
+    }
+);
+
+text_enum!(MediaKind { Image = "image", Video = "video" });
+
+text_enum!(DestinationKind { Telegram = "telegram", Webhook = "webhook", Email = "email" });
+
+text_enum!(DestinationStatus { Active = "active", Inactive = "inactive", Disabled = "disabled" });
+
+text_enum!(AutomationStatus { Active = "active", Paused = "paused" });
+
+text_enum!(
+    /// What happens to cron slots that passed while no scheduler ran.
+    MissedRunPolicy { Skip = "skip", RunOnce = "run_once", CatchUp = "catch_up" }
+);
+
+text_enum!(RunOutcome { Running = "running", Success = "success", Failed = "failed", Skipped = "skipped" });
+
+text_enum!(JobState {
+    Queued = "queued",
+    Running = "running",
+    Succeeded = "succeeded",
+    Failed = "failed",
+    Dead = "dead",
+    Cancelled = "cancelled",
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered() {
+        assert!(Role::Admin.at_least(Role::Editor));
+        assert!(Role::Editor.at_least(Role::Editor));
+        assert!(!Role::Viewer.at_least(Role::Editor));
+        assert!(!Role::Editor.at_least(Role::Admin));
+    }
+
+    #[test]
+    fn text_round_trips() {
+        for s in TargetStatus::ALL {
+            assert_eq!(TargetStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(Platform::parse("myspace"), None);
+    }
+}

@@ -1,0 +1,18 @@
+//! tochen-core: everything the bot, the scheduler and the web service share.
+//!
+//! The three front crates never import each other; they meet here and in the database. This crate holds the
+//! configuration, the domain types, the store (one API over SQLite and PostgreSQL), and the encryption of secrets.
+
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod ids;
+pub mod secret;
+pub mod store;
+
+pub use config::Config;
+pub use crypto::SecretBox;
+pub use ids::*;
+pub use secret::SecretString;
+pub use store::{Store, StoreError};

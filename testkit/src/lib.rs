@@ -1,0 +1,44 @@
+//! Dev-only helpers for tochen's tests: fresh databases on both backends and (in later modules) fake external
+//! services that follow `shared/contracts/`.
+//!
+//! Every store test runs twice through [`store_test!`]: on a temporary SQLite file and on a fresh PostgreSQL
+//! database created from `TEST_DATABASE_URL`. Without that variable the PostgreSQL half is skipped with a note,
+//! unless `TOCHEN_REQUIRE_POSTGRES=1` (set by `.ci/run`) turns the skip into a failure.
+
+pub mod db;
+
+pub use db::TestDb;
+
+/// Defines a test module `$name` with two tests, `sqlite` and `postgres`, each running `$body` with `$store`
+/// bound to a migrated `tochen_core::Store` on a fresh database of that backend. The form
+/// `|store, db|` also binds the `TestDb` (its URL and Fernet key).
+#[macro_export]
+macro_rules! store_test {
+    ($name:ident, |$store:ident| $body:block) => {
+        $crate::store_test!($name, |$store, _db| $body);
+    };
+    ($name:ident, |$store:ident, $db:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $db = $crate::TestDb::sqlite().await;
+                #[allow(unused_variables)]
+                let $store = $db.store.clone();
+                $body
+                $db.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($db) = $crate::TestDb::postgres().await else { return };
+                #[allow(unused_variables)]
+                let $store = $db.store.clone();
+                $body
+                $db.cleanup().await;
+            }
+        }
+    };
+}

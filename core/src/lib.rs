@@ -3,11 +3,15 @@
 //! The three front crates never import each other; they meet here and in the database. This crate holds the
 //! configuration, the domain types, the store (one API over SQLite and PostgreSQL), and the encryption of secrets.
 
+pub mod callback;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod i18n;
 pub mod ids;
+pub mod jobs;
+pub mod publish;
 pub mod secret;
 pub mod store;
 

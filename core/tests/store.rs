@@ -368,3 +368,45 @@ store_test!(a_tenant_never_sees_another_tenants_rows, |store| {
     assert_eq!(store.account(b, b_acc.id).await.unwrap().status, AccountStatus::Active);
     assert_eq!(store.role_of(b, bob).await.unwrap(), Some(Role::Admin));
 });
+
+store_test!(scheduling_creates_targets_and_publish_jobs_atomically, |store| {
+    use tochen_core::domain::{JobState, TargetStatus};
+    use tochen_core::store::ScheduleError;
+    let (t, anna) = workspace(&store, 1, "Anna").await;
+    let (other, _) = workspace(&store, 2, "Bob").await;
+    let fb = store.upsert_account(t, &account("page-1", "EAAG1")).await.unwrap();
+    let foreign = store.upsert_account(other, &account("page-2", "EAAG2")).await.unwrap();
+    let post = store.create_draft(t, Some(anna), None, "x", "").await.unwrap();
+
+    // Another workspace's account is refused and nothing is written.
+    let err = store.schedule_post(t, post.id, post.version, 5_000, &[foreign.id], false).await.unwrap_err();
+    assert!(matches!(err, ScheduleError::UnknownAccount(_)));
+    assert_eq!(store.post(t, post.id).await.unwrap().status, PostStatus::Draft);
+    assert!(store.targets_of_post(t, post.id).await.unwrap().is_empty());
+
+    // An editor's post waits for approval with targets but no jobs.
+    let targets = store.schedule_post(t, post.id, post.version, 5_000, &[fb.id], true).await.unwrap();
+    assert_eq!(targets.len(), 1);
+    assert_eq!(targets[0].status, TargetStatus::Pending);
+    assert!(store.tenant_jobs(t, JobState::Queued, 10).await.unwrap().is_empty());
+    let stale = store.approve_post(t, post.id, post.version, anna).await.unwrap_err();
+    assert!(matches!(stale, ScheduleError::Stale));
+    let p = store.post(t, post.id).await.unwrap();
+    store.approve_post(t, post.id, p.version, anna).await.unwrap();
+    let jobs = store.tenant_jobs(t, JobState::Queued, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].unique_key.as_deref(), Some(format!("publish:{}", targets[0].id).as_str()));
+    assert_eq!(jobs[0].concurrency_key.as_deref(), Some(format!("account:{}", fb.id).as_str()));
+
+    // Rescheduling moves the job; cancelling cancels it and the target.
+    let p = store.post(t, post.id).await.unwrap();
+    let later = tochen_core::clock::now_ms() + 3_600_000;
+    assert!(store.reschedule_post(t, post.id, p.version, later).await.unwrap());
+    assert_eq!(store.tenant_jobs(t, JobState::Queued, 10).await.unwrap()[0].run_at, later);
+    let p = store.post(t, post.id).await.unwrap();
+    assert!(!store.cancel_post(other, post.id, p.version).await.unwrap(), "another workspace cannot cancel it");
+    assert!(store.cancel_post(t, post.id, p.version).await.unwrap());
+    assert!(store.tenant_jobs(t, JobState::Queued, 10).await.unwrap().is_empty());
+    assert_eq!(store.tenant_jobs(t, JobState::Cancelled, 10).await.unwrap().len(), 1);
+    assert_eq!(store.targets_of_post(t, post.id).await.unwrap()[0].status, TargetStatus::Cancelled);
+});

@@ -22,6 +22,7 @@ mod memberships;
 mod oauth_states;
 mod posts;
 mod rotate;
+mod targets;
 mod tenants;
 mod users;
 mod webhook_events;
@@ -36,6 +37,7 @@ pub use memberships::{Member, MembershipError};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
 pub use posts::{Post, PostContent};
 pub use rotate::RotationReport;
+pub use targets::{ScheduleError, Target};
 pub use tenants::{Tenant, TenantProfile};
 pub use users::{TelegramIdentity, User};
 

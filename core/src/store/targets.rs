@@ -1,0 +1,358 @@
+//! Post targets (one per post and platform account) and the scheduling of a post: creating its targets and the
+//! `publish` jobs that the scheduler runs at `scheduled_at`.
+//!
+//! Scheduling, approval, rescheduling and cancelling each happen in one transaction together with the matching
+//! job changes, so a post is never scheduled without its jobs nor cancelled with a job still due.
+
+use super::{col, parse_enum, Result, Store, StoreError};
+use crate::clock::{now_ms, Millis};
+use crate::domain::{Platform, PostStatus, TargetStatus};
+use crate::ids::{AccountId, JobId, PostId, TargetId, TenantId, UserId};
+use crate::jobs::{PublishPayload, PUBLISH};
+use sqlx::any::AnyRow;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub id: TargetId,
+    pub tenant_id: TenantId,
+    pub post_id: PostId,
+    pub account_id: AccountId,
+    pub platform: Platform,
+    pub status: TargetStatus,
+    /// Instagram container id or TikTok publish_id, once the platform handed one out.
+    pub platform_ref: Option<String>,
+    pub platform_post_id: Option<String>,
+    pub permalink: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub attempts: i64,
+    pub published_at: Option<Millis>,
+    pub updated_at: Millis,
+}
+
+pub(crate) const TARGET_COLUMNS: &str = "id, tenant_id, post_id, account_id, platform, status, platform_ref, \
+     platform_post_id, permalink, error_class, error_message, attempts, published_at, updated_at";
+
+pub(crate) fn target_from_row(row: &AnyRow) -> Result<Target> {
+    Ok(Target {
+        id: TargetId::from_db(&col::<String>(row, "id")?)?,
+        tenant_id: TenantId::from_db(&col::<String>(row, "tenant_id")?)?,
+        post_id: PostId::from_db(&col::<String>(row, "post_id")?)?,
+        account_id: AccountId::from_db(&col::<String>(row, "account_id")?)?,
+        platform: parse_enum(&col::<String>(row, "platform")?, Platform::parse, "platform")?,
+        status: parse_enum(&col::<String>(row, "status")?, TargetStatus::parse, "target status")?,
+        platform_ref: col(row, "platform_ref")?,
+        platform_post_id: col(row, "platform_post_id")?,
+        permalink: col(row, "permalink")?,
+        error_class: col(row, "error_class")?,
+        error_message: col(row, "error_message")?,
+        attempts: col(row, "attempts")?,
+        published_at: col(row, "published_at")?,
+        updated_at: col(row, "updated_at")?,
+    })
+}
+
+/// Why a scheduling change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("the post changed since this screen was shown")]
+    Stale,
+    #[error("the post is {0} and cannot be scheduled")]
+    WrongStatus(PostStatus),
+    #[error("pick at least one account")]
+    NoAccounts,
+    #[error("account {0} is not connected to this workspace")]
+    UnknownAccount(AccountId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ScheduleError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl Store {
+    /// Schedules a draft (or re-schedules a rejected post) for `at` on `accounts`. With `needs_approval` the post
+    /// waits in `pending_approval` with its targets but without jobs; otherwise its publish jobs are enqueued.
+    pub async fn schedule_post(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        at: Millis,
+        accounts: &[AccountId],
+        needs_approval: bool,
+    ) -> Result<Vec<Target>, ScheduleError> {
+        if accounts.is_empty() {
+            return Err(ScheduleError::NoAccounts);
+        }
+        let now = now_ms();
+        let status = if needs_approval { PostStatus::PendingApproval } else { PostStatus::Scheduled };
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE posts SET status = $4, scheduled_at = $5, rejection_reason = NULL, version = version + 1, \
+             updated_at = $6 WHERE tenant_id = $1 AND id = $2 AND version = $3 AND status IN ('draft', 'rejected')",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(expected_version)
+        .bind(status.as_str())
+        .bind(at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            tx.rollback().await?;
+            let current = self.post(tenant, post).await?;
+            return Err(if current.version != expected_version {
+                ScheduleError::Stale
+            } else {
+                ScheduleError::WrongStatus(current.status)
+            });
+        }
+        sqlx::query("DELETE FROM post_targets WHERE tenant_id = $1 AND post_id = $2 AND status = 'pending'")
+            .bind(tenant.to_db())
+            .bind(post.to_db())
+            .execute(&mut *tx)
+            .await?;
+        let mut targets = Vec::with_capacity(accounts.len());
+        for account in accounts {
+            let platform: Option<(String,)> = sqlx::query_as(
+                "SELECT platform FROM social_accounts WHERE tenant_id = $1 AND id = $2 AND status <> 'disconnected'",
+            )
+            .bind(tenant.to_db())
+            .bind(account.to_db())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((platform,)) = platform else {
+                tx.rollback().await?;
+                return Err(ScheduleError::UnknownAccount(*account));
+            };
+            let row = sqlx::query(&format!(
+                "INSERT INTO post_targets (id, tenant_id, post_id, account_id, platform, status, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) RETURNING {TARGET_COLUMNS}"
+            ))
+            .bind(TargetId::new().to_db())
+            .bind(tenant.to_db())
+            .bind(post.to_db())
+            .bind(account.to_db())
+            .bind(platform)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            targets.push(target_from_row(&row)?);
+        }
+        if !needs_approval {
+            for t in &targets {
+                enqueue_publish(&mut tx, t, at, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(targets)
+    }
+
+    /// Approves a post waiting for approval and enqueues its publish jobs. A post whose time has passed while it
+    /// waited is published right away.
+    pub async fn approve_post(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        approver: UserId,
+    ) -> Result<Vec<Target>, ScheduleError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE posts SET status = 'scheduled', approved_by = $4, approved_at = $5, version = version + 1, \
+             updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND version = $3 AND status = 'pending_approval'",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(expected_version)
+        .bind(approver.to_db())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            tx.rollback().await?;
+            let current = self.post(tenant, post).await?;
+            return Err(if current.version != expected_version {
+                ScheduleError::Stale
+            } else {
+                ScheduleError::WrongStatus(current.status)
+            });
+        }
+        let (at,): (Option<i64>,) = sqlx::query_as("SELECT scheduled_at FROM posts WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_db())
+            .bind(post.to_db())
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND post_id = $2 AND status = 'pending' ORDER BY id"
+        ))
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .fetch_all(&mut *tx)
+        .await?;
+        let targets = rows.iter().map(target_from_row).collect::<Result<Vec<_>>>()?;
+        for t in &targets {
+            enqueue_publish(&mut tx, t, at.unwrap_or(now).max(now), now).await?;
+        }
+        tx.commit().await?;
+        Ok(targets)
+    }
+
+    /// Rejects a post waiting for approval, with the admin's reason.
+    pub async fn reject_post(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        reason: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE posts SET status = 'rejected', rejection_reason = $4, version = version + 1, updated_at = $5 \
+             WHERE tenant_id = $1 AND id = $2 AND version = $3 AND status = 'pending_approval'",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(expected_version)
+        .bind(reason)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Moves a scheduled post (and its queued publish jobs) to `at`. `Ok(false)` when the post is no longer
+    /// scheduled or changed since.
+    pub async fn reschedule_post(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        at: Millis,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE posts SET scheduled_at = $4, version = version + 1, updated_at = $5 WHERE tenant_id = $1 \
+             AND id = $2 AND version = $3 AND status IN ('scheduled', 'pending_approval')",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(expected_version)
+        .bind(at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE jobs SET run_at = $3, updated_at = $4 WHERE tenant_id = $1 AND kind = 'publish' AND state = 'queued' \
+             AND unique_key IN (SELECT 'publish:' || id FROM post_targets WHERE tenant_id = $1 AND post_id = $2 \
+             AND status = 'pending')",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Cancels a post that has not gone out: its pending targets and their queued jobs are cancelled too.
+    /// Targets already publishing or published are left as they are.
+    pub async fn cancel_post(&self, tenant: TenantId, post: PostId, expected_version: i64) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE posts SET status = 'cancelled', version = version + 1, updated_at = $4 WHERE tenant_id = $1 \
+             AND id = $2 AND version = $3 AND status IN ('draft', 'pending_approval', 'scheduled', 'rejected')",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(expected_version)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE jobs SET state = 'cancelled', finished_at = $3, updated_at = $3 WHERE tenant_id = $1 \
+             AND kind = 'publish' AND state = 'queued' AND unique_key IN (SELECT 'publish:' || id FROM post_targets \
+             WHERE tenant_id = $1 AND post_id = $2 AND status = 'pending')",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE post_targets SET status = 'cancelled', updated_at = $3 WHERE tenant_id = $1 AND post_id = $2 \
+             AND status = 'pending'",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn targets_of_post(&self, tenant: TenantId, post: PostId) -> Result<Vec<Target>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND post_id = $2 ORDER BY platform, id"
+        ))
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    pub async fn target(&self, tenant: TenantId, id: TargetId) -> Result<Target> {
+        let row = sqlx::query(&format!("SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant.to_db())
+            .bind(id.to_db())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("post target"))?;
+        target_from_row(&row)
+    }
+}
+
+/// Enqueues the publish job of a target inside the caller's transaction.
+async fn enqueue_publish(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    target: &Target,
+    at: Millis,
+    now: Millis,
+) -> Result<()> {
+    let payload = serde_json::to_string(&PublishPayload { target_id: target.id }).expect("payload serializes");
+    sqlx::query(
+        "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, 8, $6, $7, $8, $8) ON CONFLICT (unique_key) DO UPDATE SET \
+         run_at = excluded.run_at, state = 'queued', attempts = 0, updated_at = excluded.updated_at",
+    )
+    .bind(JobId::new().to_db())
+    .bind(target.tenant_id.to_db())
+    .bind(PUBLISH)
+    .bind(payload)
+    .bind(at)
+    .bind(format!("publish:{}", target.id))
+    .bind(format!("account:{}", target.account_id))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,23 @@
+# Multi-stage build: compile with the Rust toolchain, run on a slim Debian with only CA certificates.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin tochen
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home /var/lib/tochen tochen \
+ && mkdir -p /var/lib/tochen/data && chown -R tochen /var/lib/tochen
+COPY --from=build /src/target/release/tochen /usr/local/bin/tochen
+USER tochen
+WORKDIR /var/lib/tochen
+ENV TOCHEN_DATA_DIR=/var/lib/tochen/data \
+    TOCHEN_BIND=0.0.0.0:8080 \
+    TOCHEN_METRICS_BIND=0.0.0.0:9090 \
+    TOCHEN_LOG_FORMAT=json
+EXPOSE 8080 9090
+VOLUME ["/var/lib/tochen/data"]
+ENTRYPOINT ["tochen"]
+CMD ["run"]

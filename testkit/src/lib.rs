@@ -6,6 +6,11 @@
 //! unless `TOCHEN_REQUIRE_POSTGRES=1` (set by `.ci/run`) turns the skip into a failure.
 
 pub mod db;
+pub mod fake_graph;
+pub mod fake_llm;
+pub mod fake_server;
+pub mod fake_tiktok;
+pub mod fake_telegram;
 
 pub use db::TestDb;
 

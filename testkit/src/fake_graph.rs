@@ -1,0 +1,499 @@
+//! A fake Meta Graph API (Facebook Login, Pages, Instagram on graph.facebook.com and graph.instagram.com, and the
+//! api.instagram.com token endpoint), following `shared/contracts/meta.md`.
+//!
+//! One server stands in for every Meta host: tests point `META_GRAPH_URL`, `META_DIALOG_URL`,
+//! `INSTAGRAM_GRAPH_URL`, `INSTAGRAM_API_URL` and `INSTAGRAM_AUTHORIZE_URL` at [`FakeGraph::base_url`]. Any
+//! `/vNN.0/` prefix is accepted. Containers move `IN_PROGRESS -> FINISHED` after [`FakeGraph::set_container_delay`],
+//! the publishing quota is enforced, every answer carries `X-App-Usage`, errors use the Graph envelope, and
+//! failures can be injected per path. Every call is recorded for assertions.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One recorded request: method, path without the version prefix, and all parameters (query, form and JSON).
+#[derive(Debug, Clone)]
+pub struct GraphCall {
+    pub method: String,
+    pub path: String,
+    pub params: HashMap<String, String>,
+}
+
+/// An injected failure for the next request whose path contains `path_contains`.
+#[derive(Debug, Clone)]
+pub struct InjectedFailure {
+    pub path_contains: String,
+    pub status: u16,
+    pub code: i64,
+    pub subcode: Option<i64>,
+    pub message: String,
+    /// Sleep this long before answering (for client timeouts).
+    pub delay: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakePage {
+    pub id: String,
+    pub name: String,
+    pub token: String,
+    pub ig_id: Option<String>,
+}
+
+struct Container {
+    ig_user: String,
+    created: Instant,
+    error: bool,
+}
+
+#[derive(Default)]
+struct GraphState {
+    calls: Vec<GraphCall>,
+    failures: VecDeque<InjectedFailure>,
+    pages: Vec<FakePage>,
+    page_size: usize,
+    tokens: HashSet<String>,
+    codes: HashMap<String, String>,
+    short_tokens: HashSet<String>,
+    containers: HashMap<String, Container>,
+    container_delay: Duration,
+    quota_usage: i64,
+    quota_total: i64,
+    published: HashMap<String, Value>,
+    counter: u64,
+    deny_consent: bool,
+    ig_login_user: String,
+    base: String,
+}
+
+impl GraphState {
+    fn next(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        format!("{prefix}{}", 1000 + self.counter)
+    }
+}
+
+/// A running fake Graph API on 127.0.0.1; stops when dropped.
+pub struct FakeGraph {
+    base: String,
+    state: Arc<Mutex<GraphState>>,
+    _task: crate::fake_server::ServerTask,
+}
+
+impl FakeGraph {
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(GraphState {
+            page_size: 2,
+            quota_total: 50,
+            container_delay: Duration::from_millis(200),
+            ig_login_user: "17841400000000001".into(),
+            ..Default::default()
+        }));
+        let s = state.clone();
+        let app = Router::new().fallback(move |m: Method, u: Uri, h: HeaderMap, b: Bytes| {
+            let s = s.clone();
+            async move { handle(s, m, u, h, b).await }
+        });
+        let (base, task) = crate::fake_server::serve(app).await;
+        state.lock().unwrap().base = base.clone();
+        Self { base, state, _task: task }
+    }
+
+    /// `http://127.0.0.1:<port>`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.base.clone()
+    }
+
+    /// Adds a Page (optionally with a linked Instagram professional account) and returns its Page token.
+    pub fn add_page(&self, id: &str, name: &str, ig_id: Option<&str>) -> String {
+        let token = format!("page-token-{id}");
+        let mut s = self.state.lock().unwrap();
+        s.tokens.insert(token.clone());
+        s.pages.push(FakePage { id: id.into(), name: name.into(), token: token.clone(), ig_id: ig_id.map(Into::into) });
+        token
+    }
+
+    /// Makes `token` valid (for an Instagram Login user token, say).
+    pub fn add_token(&self, token: &str) {
+        self.state.lock().unwrap().tokens.insert(token.into());
+    }
+
+    /// Makes `token` invalid: the next call with it fails with 190/463.
+    pub fn revoke_token(&self, token: &str) {
+        self.state.lock().unwrap().tokens.remove(token);
+    }
+
+    pub fn set_page_size(&self, n: usize) {
+        self.state.lock().unwrap().page_size = n.max(1);
+    }
+
+    pub fn set_container_delay(&self, d: Duration) {
+        self.state.lock().unwrap().container_delay = d;
+    }
+
+    pub fn set_quota(&self, usage: i64, total: i64) {
+        let mut s = self.state.lock().unwrap();
+        s.quota_usage = usage;
+        s.quota_total = total;
+    }
+
+    /// The next dialog redirect reports `access_denied`.
+    pub fn deny_consent(&self, deny: bool) {
+        self.state.lock().unwrap().deny_consent = deny;
+    }
+
+    /// Fails the next request whose path contains `path_contains` with a Graph error envelope.
+    pub fn fail_next(&self, path_contains: &str, status: u16, code: i64, subcode: Option<i64>, message: &str) {
+        self.inject(InjectedFailure {
+            path_contains: path_contains.into(),
+            status,
+            code,
+            subcode,
+            message: message.into(),
+            delay: None,
+        });
+    }
+
+    pub fn inject(&self, f: InjectedFailure) {
+        self.state.lock().unwrap().failures.push_back(f);
+    }
+
+    /// Marks the next containers of this fake as failing with `status_code=ERROR`.
+    pub fn fail_containers(&self) {
+        let mut s = self.state.lock().unwrap();
+        for c in s.containers.values_mut() {
+            c.error = true;
+        }
+    }
+
+    pub fn calls(&self) -> Vec<GraphCall> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Calls whose path ends with `suffix`.
+    pub fn calls_to(&self, suffix: &str) -> Vec<GraphCall> {
+        self.calls().into_iter().filter(|c| c.path.ends_with(suffix)).collect()
+    }
+
+    /// What was published, by object id (feed posts, photos, Instagram media).
+    pub fn published(&self, id: &str) -> Option<Value> {
+        self.state.lock().unwrap().published.get(id).cloned()
+    }
+
+    pub fn published_count(&self) -> usize {
+        self.state.lock().unwrap().published.len()
+    }
+}
+
+/// `sha256=<hex>` as Meta signs a webhook body with the app secret.
+pub fn sign_meta_webhook(app_secret: &str, body: &[u8]) -> String {
+    format!("sha256={}", crate::fake_server::hmac_hex(app_secret.as_bytes(), body))
+}
+
+fn graph_error(status: u16, code: i64, subcode: Option<i64>, message: &str) -> Response {
+    let mut err = json!({"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEfFake"});
+    if let Some(sc) = subcode {
+        err["error_subcode"] = json!(sc);
+        err["error_user_msg"] = json!(message);
+    }
+    with_usage((StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), axum::Json(json!({"error": err}))))
+}
+
+fn ok(v: Value) -> Response {
+    with_usage(axum::Json(v))
+}
+
+fn with_usage(r: impl IntoResponse) -> Response {
+    let mut r = r.into_response();
+    r.headers_mut().insert(
+        "x-app-usage",
+        HeaderValue::from_static(r#"{"call_count":3,"total_cputime":1,"total_time":2}"#),
+    );
+    r
+}
+
+fn redirect(to: String) -> Response {
+    (StatusCode::FOUND, [(axum::http::header::LOCATION, to)]).into_response()
+}
+
+async fn handle(state: Arc<Mutex<GraphState>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let params = crate::fake_server::collect_params(&uri, &headers, &body);
+    let raw_path = uri.path().to_string();
+    let path = strip_version(&raw_path);
+    let injected = {
+        let mut s = state.lock().unwrap();
+        s.calls.push(GraphCall { method: method.to_string(), path: path.clone(), params: params.clone() });
+        let pos = s.failures.iter().position(|f| path.contains(&f.path_contains));
+        pos.and_then(|p| s.failures.remove(p))
+    };
+    if let Some(f) = injected {
+        if let Some(d) = f.delay {
+            tokio::time::sleep(d).await;
+        }
+        if f.status != 0 {
+            return graph_error(f.status, f.code, f.subcode, &f.message);
+        }
+    }
+    let mut s = state.lock().unwrap();
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let p = |k: &str| params.get(k).cloned().unwrap_or_default();
+    match (method.as_str(), segs.as_slice()) {
+        ("GET", ["dialog", "oauth"]) | ("GET", ["oauth", "authorize"]) => {
+            let redirect_uri = p("redirect_uri");
+            let state_param = p("state");
+            let sep = if redirect_uri.contains('?') { '&' } else { '?' };
+            if s.deny_consent {
+                return redirect(format!(
+                    "{redirect_uri}{sep}error=access_denied&error_reason=user_denied&error_description=Permissions+error&state={state_param}"
+                ));
+            }
+            let code = s.next("code-");
+            s.codes.insert(code.clone(), redirect_uri.clone());
+            let suffix = if segs[0] == "oauth" { "#_" } else { "" };
+            redirect(format!("{redirect_uri}{sep}code={code}&state={state_param}{suffix}"))
+        }
+        // Facebook: code -> short-lived, or fb_exchange_token -> long-lived. Instagram: api.instagram.com POST.
+        (m, ["oauth", "access_token"]) => {
+            if p("grant_type") == "fb_exchange_token" {
+                let short = p("fb_exchange_token");
+                if !s.short_tokens.contains(&short) {
+                    return graph_error(400, 190, Some(463), "Error validating access token: Session has expired");
+                }
+                let long = s.next("fb-long-");
+                s.tokens.insert(long.clone());
+                return ok(json!({"access_token": long, "token_type": "bearer", "expires_in": 5183944}));
+            }
+            let code = p("code").trim_end_matches("#_").to_string();
+            match s.codes.remove(&code) {
+                Some(redirect_uri) if redirect_uri == p("redirect_uri") => {}
+                _ => return graph_error(400, 100, Some(36007), "Invalid verification code format."),
+            }
+            if m == "POST" {
+                let token = s.next("ig-short-");
+                s.short_tokens.insert(token.clone());
+                let user = s.ig_login_user.clone();
+                return ok(json!({"data": [{"access_token": token, "user_id": user,
+                    "permissions": "instagram_business_basic,instagram_business_content_publish"}]}));
+            }
+            let token = s.next("fb-short-");
+            s.short_tokens.insert(token.clone());
+            ok(json!({"access_token": token, "token_type": "bearer", "expires_in": 5400}))
+        }
+        ("GET", ["access_token"]) => {
+            let short = p("access_token");
+            if p("grant_type") != "ig_exchange_token" || !s.short_tokens.contains(&short) {
+                return graph_error(400, 190, None, "Invalid OAuth access token - Cannot parse access token");
+            }
+            let long = s.next("ig-long-");
+            s.tokens.insert(long.clone());
+            ok(json!({"access_token": long, "token_type": "bearer", "expires_in": 5183944}))
+        }
+        ("GET", ["refresh_access_token"]) => {
+            let old = p("access_token");
+            if !s.tokens.contains(&old) {
+                return graph_error(400, 190, Some(463), "Error validating access token: Session has expired");
+            }
+            let new = s.next("ig-long-");
+            s.tokens.insert(new.clone());
+            ok(json!({"access_token": new, "token_type": "bearer", "expires_in": 5183944}))
+        }
+        ("GET", ["debug_token"]) => {
+            let input = p("input_token");
+            let valid = s.tokens.contains(&input);
+            let expires = if input.starts_with("page-token-") { 0 } else { unix() + 5_183_944 };
+            ok(json!({"data": {"app_id": "fake-app", "type": "USER", "expires_at": expires,
+                "data_access_expires_at": unix() + 7_776_000, "is_valid": valid,
+                "scopes": ["pages_show_list", "pages_manage_posts", "pages_read_engagement", "read_insights",
+                           "business_management"], "user_id": "10001"}}))
+        }
+        _ => {
+            let token = p("access_token");
+            if !s.tokens.contains(&token) {
+                return graph_error(400, 190, Some(463), "Error validating access token: Session has expired");
+            }
+            api(&mut s, method.as_str(), &segs, &params)
+        }
+    }
+}
+
+fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String, String>) -> Response {
+    let p = |k: &str| params.get(k).cloned().unwrap_or_default();
+    match (method, segs) {
+        ("GET", ["me", "accounts"]) => {
+            let after: usize = p("after").parse().unwrap_or(0);
+            let size = s.page_size;
+            let data: Vec<Value> = s
+                .pages
+                .iter()
+                .skip(after)
+                .take(size)
+                .map(|pg| {
+                    let mut v = json!({"id": pg.id, "name": pg.name, "access_token": pg.token,
+                        "tasks": ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MODERATE", "MANAGE"]});
+                    if let Some(ig) = &pg.ig_id {
+                        v["instagram_business_account"] = json!({"id": ig});
+                    }
+                    v
+                })
+                .collect();
+            let mut paging = json!({"cursors": {"before": after.to_string(), "after": (after + size).to_string()}});
+            if after + size < s.pages.len() {
+                paging["next"] = json!(format!(
+                    "{}/v25.0/me/accounts?access_token={}&fields={}&limit={}&after={}",
+                    s.base,
+                    p("access_token"),
+                    p("fields"),
+                    size,
+                    after + size
+                ));
+            }
+            ok(json!({"data": data, "paging": paging}))
+        }
+        ("GET", ["me"]) => ok(json!({"id": s.ig_login_user, "user_id": s.ig_login_user, "username": "fake_ig_login"})),
+        ("POST", [page, "feed"]) => {
+            if p("message").is_empty() && p("link").is_empty() && p("attached_media").is_empty() {
+                return graph_error(400, 100, None, "(#100) Missing message or attachment");
+            }
+            let id = format!("{page}_{}", s.next(""));
+            s.published.insert(id.clone(), json!(params));
+            ok(json!({"id": id}))
+        }
+        ("POST", [page, "photos"]) => {
+            if p("url").is_empty() {
+                return graph_error(400, 324, None, "(#324) Requires upload file");
+            }
+            let id = s.next("photo-");
+            if p("published") == "false" {
+                s.published.insert(id.clone(), json!({"unpublished": true, "url": p("url")}));
+                return ok(json!({"id": id}));
+            }
+            let post_id = format!("{page}_{}", s.next(""));
+            s.published.insert(post_id.clone(), json!(params));
+            ok(json!({"id": id, "post_id": post_id}))
+        }
+        ("POST", [_page, "subscribed_apps"]) => ok(json!({"success": true})),
+        ("POST", [ig, "media"]) => {
+            let children = p("children");
+            if p("media_type") == "CAROUSEL" {
+                let ids: Vec<&str> = children.split(',').filter(|c| !c.is_empty()).collect();
+                if !(2..=10).contains(&ids.len()) || ids.iter().any(|c| !s.containers.contains_key(*c)) {
+                    return graph_error(400, 100, None, "(#100) The carousel needs 2 to 10 valid children");
+                }
+            } else if p("image_url").is_empty() && p("video_url").is_empty() {
+                return graph_error(400, 100, None, "(#100) image_url or video_url is required");
+            }
+            if p("caption").chars().count() > 2200 {
+                return graph_error(400, 100, Some(2207010), "The caption is too long");
+            }
+            let id = s.next("container-");
+            s.containers.insert(id.clone(), Container { ig_user: ig.to_string(), created: Instant::now(), error: false });
+            ok(json!({"id": id}))
+        }
+        ("POST", [ig, "media_publish"]) => {
+            let cid = p("creation_id");
+            let delay = s.container_delay;
+            let Some(c) = s.containers.get(&cid) else {
+                return graph_error(400, 100, None, "(#100) Invalid creation_id");
+            };
+            if c.ig_user != *ig {
+                return graph_error(400, 100, None, "(#100) The container belongs to another user");
+            }
+            if c.error || c.created.elapsed() < delay {
+                return graph_error(400, 9007, Some(2207027), "The media is not ready for publishing, please wait");
+            }
+            if s.quota_usage >= s.quota_total {
+                return graph_error(400, 9, Some(2207042), "You reached the maximum number of posts allowed in 24 hours");
+            }
+            s.quota_usage += 1;
+            let media = s.next("ig-media-");
+            s.containers.remove(&cid);
+            s.published.insert(media.clone(), json!({"container": cid}));
+            ok(json!({"id": media}))
+        }
+        ("GET", [_ig, "content_publishing_limit"]) => ok(json!({"data": [{"quota_usage": s.quota_usage,
+            "config": {"quota_total": s.quota_total, "quota_duration": 86400}}]})),
+        ("GET", [_id, "insights"]) => {
+            let metrics = p("metric");
+            let data: Vec<Value> = metrics
+                .split(',')
+                .filter(|m| !m.is_empty() && *m != "saved")
+                .enumerate()
+                .map(|(i, m)| json!({"name": m, "period": "lifetime", "values": [{"value": 10 + i as i64}],
+                    "title": m, "id": format!("x/insights/{m}/lifetime")}))
+                .collect();
+            ok(json!({"data": data}))
+        }
+        ("GET", [id]) => {
+            let fields = p("fields");
+            if let Some(c) = s.containers.get(*id) {
+                let code = if c.error {
+                    "ERROR"
+                } else if c.created.elapsed() >= s.container_delay {
+                    "FINISHED"
+                } else {
+                    "IN_PROGRESS"
+                };
+                return ok(json!({"id": id, "status_code": code, "status": code}));
+            }
+            let mut v = json!({"id": id});
+            if fields.contains("permalink_url") {
+                v["permalink_url"] = json!(format!("https://www.facebook.com/{id}"));
+            }
+            if fields.contains("permalink") {
+                v["permalink"] = json!(format!("https://www.instagram.com/p/{id}/"));
+            }
+            if fields.contains("shares") {
+                v["shares"] = json!({"count": 3});
+                v["reactions"] = json!({"data": [], "summary": {"total_count": 12}});
+                v["comments"] = json!({"data": [], "summary": {"total_count": 4}});
+            }
+            if fields.contains("followers_count") {
+                v["followers_count"] = json!(1234);
+            }
+            if fields.contains("like_count") {
+                v["like_count"] = json!(21);
+                v["comments_count"] = json!(5);
+            }
+            if fields.contains("status_code") {
+                v["status_code"] = json!("PUBLISHED");
+            }
+            ok(v)
+        }
+        _ => graph_error(400, 100, None, "(#100) Unsupported request in the fake Graph API"),
+    }
+}
+
+fn strip_version(path: &str) -> String {
+    let trimmed = path.trim_start_matches('/');
+    if let Some((first, rest)) = trimmed.split_once('/') {
+        let is_version = first.starts_with('v')
+            && first.ends_with(".0")
+            && first[1..first.len() - 2].chars().all(|c| c.is_ascii_digit())
+            && first.len() > 3;
+        if is_version {
+            return format!("/{rest}");
+        }
+    }
+    path.to_string()
+}
+
+fn unix() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_version;
+
+    #[test]
+    fn any_graph_version_prefix_is_accepted() {
+        assert_eq!(strip_version("/v25.0/me/accounts"), "/me/accounts");
+        assert_eq!(strip_version("/v26.0/123/feed"), "/123/feed");
+        assert_eq!(strip_version("/access_token"), "/access_token");
+        assert_eq!(strip_version("/oauth/access_token"), "/oauth/access_token");
+    }
+}

@@ -1,0 +1,404 @@
+//! A fake Telegram Bot API (contracts/telegram.md) on 127.0.0.1 for end-to-end tests and benchmarks.
+//!
+//! It speaks enough of the API for a teloxide bot: `/bot{token}/{method}` with method names matched
+//! case-insensitively, `ok`/error envelopes, a `getUpdates` long-poll queue that tests push user actions into,
+//! messages kept by id so edits and button presses refer to real messages, `getFile` with file downloads, and
+//! error injection (429 with `retry_after`, 403 blocked, migration). Every call is recorded, so a test can wait
+//! for "the bot said X in chat Y" exactly as a person would see it.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// One API call the bot made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub seq: usize,
+    /// Lower-case method name (`sendmessage`).
+    pub method: String,
+    pub params: Value,
+}
+
+/// A message as the chat shows it now (after edits).
+#[derive(Debug, Clone)]
+pub struct BotMessage {
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub text: String,
+    /// Inline buttons, row by row: (label, callback data or url).
+    pub buttons: Vec<Vec<(String, String)>>,
+}
+
+impl BotMessage {
+    /// The callback data of the first button whose label contains `label`.
+    pub fn button(&self, label: &str) -> Option<String> {
+        self.buttons.iter().flatten().find(|(l, _)| l.contains(label)).map(|(_, d)| d.clone())
+    }
+
+    pub fn has_button(&self, label: &str) -> bool {
+        self.button(label).is_some()
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    updates: VecDeque<Value>,
+    next_update_id: i64,
+    next_message_id: i64,
+    calls: Vec<Call>,
+    messages: HashMap<(i64, i64), Value>,
+    files: HashMap<String, Vec<u8>>,
+    failures: VecDeque<(String, Value)>,
+}
+
+/// A running fake Bot API.
+#[derive(Clone)]
+pub struct FakeTelegram {
+    /// Base URL to give the bot (`TELEGRAM_API_URL`).
+    pub api_url: String,
+    pub token: String,
+    inner: Arc<Mutex<Inner>>,
+    changed: Arc<Notify>,
+}
+
+pub const BOT_USERNAME: &str = "tochen_test_bot";
+const BOT_ID: i64 = 7_000_000_001;
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn chat_json(chat_id: i64) -> Value {
+    if chat_id < 0 {
+        json!({"id": chat_id, "type": "supergroup", "title": "Team chat"})
+    } else {
+        json!({"id": chat_id, "type": "private", "first_name": "User"})
+    }
+}
+
+fn user_json(id: i64, first_name: &str, lang: &str) -> Value {
+    json!({"id": id, "is_bot": false, "first_name": first_name, "username": format!("user{id}"), "language_code": lang})
+}
+
+type AppState = (Arc<Mutex<Inner>>, Arc<Notify>);
+
+impl FakeTelegram {
+    pub async fn start() -> Self {
+        let token = "123456:TEST-token_for-fake".to_owned();
+        let inner = Arc::new(Mutex::new(Inner { next_update_id: 1, next_message_id: 1, ..Default::default() }));
+        let changed = Arc::new(Notify::new());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake telegram");
+        let api_url = format!("http://{}", listener.local_addr().unwrap());
+        let app = Router::new()
+            .route("/{bot}/{method}", any(method))
+            .route("/file/{bot}/{*path}", get(file))
+            .with_state((inner.clone(), changed.clone()));
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        Self { api_url, token, inner, changed }
+    }
+
+    fn push_update(&self, kind: &str, body: Value) {
+        let mut g = self.inner.lock().unwrap();
+        let id = g.next_update_id;
+        g.next_update_id += 1;
+        g.updates.push_back(json!({"update_id": id, kind: body}));
+        drop(g);
+        self.changed.notify_waiters();
+    }
+
+    fn next_message_id(&self) -> i64 {
+        let mut g = self.inner.lock().unwrap();
+        g.next_message_id += 1;
+        g.next_message_id
+    }
+
+    /// A user with Telegram language `lang` writes `text` in `chat_id`.
+    pub fn send_text_as(&self, chat_id: i64, from: i64, lang: &str, text: &str) {
+        let mut msg = json!({"message_id": self.next_message_id(), "date": now_secs(), "chat": chat_json(chat_id),
+            "from": user_json(from, &format!("User{from}"), lang), "text": text});
+        if let Some(cmd_len) = text.starts_with('/').then(|| text.split_whitespace().next().unwrap_or("").len()) {
+            msg["entities"] = json!([{"type": "bot_command", "offset": 0, "length": cmd_len}]);
+        }
+        self.push_update("message", msg);
+    }
+
+    /// An English-speaking user writes `text` in their private chat (chat id = user id).
+    pub fn send_text(&self, user: i64, text: &str) {
+        self.send_text_as(user, user, "en", text);
+    }
+
+    /// A user sends a photo; its bytes are served by `getFile` and the file URL.
+    pub fn send_photo(&self, chat_id: i64, from: i64, bytes: &[u8]) {
+        let file_id = format!("photo{}", self.next_message_id());
+        self.inner.lock().unwrap().files.insert(file_id.clone(), bytes.to_vec());
+        let msg = json!({"message_id": self.next_message_id(), "date": now_secs(), "chat": chat_json(chat_id),
+            "from": user_json(from, &format!("User{from}"), "en"),
+            "photo": [{"file_id": file_id, "file_unique_id": format!("u{file_id}"), "width": 1, "height": 1,
+                       "file_size": bytes.len()}]});
+        self.push_update("message", msg);
+    }
+
+    /// A user presses a button with `data` on message `message_id` of `chat_id` (data need not come from it,
+    /// which is how tests forge buttons).
+    pub fn press_as(&self, chat_id: i64, from: i64, message_id: i64, data: &str) {
+        let message = self.inner.lock().unwrap().messages.get(&(chat_id, message_id)).cloned().unwrap_or_else(
+            || json!({"message_id": message_id, "date": now_secs(), "chat": chat_json(chat_id), "text": "?"}),
+        );
+        let id = format!("cb{}", self.next_message_id());
+        self.push_update(
+            "callback_query",
+            json!({"id": id, "from": user_json(from, &format!("User{from}"), "en"), "message": message,
+                   "chat_instance": "ci", "data": data}),
+        );
+    }
+
+    /// Presses the button labelled `label` (substring) on `msg`; panics when there is none.
+    pub fn press(&self, from: i64, msg: &BotMessage, label: &str) {
+        let data = msg.button(label).unwrap_or_else(|| panic!("no button {label:?} on {msg:#?}"));
+        self.press_as(msg.chat_id, from, msg.message_id, &data);
+    }
+
+    /// Makes the next call of `method` fail with `error_code` and `description` (and `parameters`).
+    pub fn fail_next(&self, method: &str, error_code: i64, description: &str, parameters: Value) {
+        let body = json!({"ok": false, "error_code": error_code, "description": description, "parameters": parameters});
+        self.inner.lock().unwrap().failures.push_back((method.to_ascii_lowercase(), body));
+    }
+
+    /// A marker: calls after it are "new".
+    pub fn mark(&self) -> usize {
+        self.inner.lock().unwrap().calls.len()
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.lock().unwrap().calls.clone()
+    }
+
+    /// Updates not yet fetched by the bot.
+    pub fn pending_updates(&self) -> usize {
+        self.inner.lock().unwrap().updates.len()
+    }
+
+    /// Waits (up to 15 s) for a call after `since` matching `pred`.
+    pub async fn wait_call(&self, since: usize, pred: impl Fn(&Call) -> bool) -> Call {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let notified = self.changed.notified();
+            if let Some(c) = self.inner.lock().unwrap().calls.iter().skip(since).find(|c| pred(c)) {
+                return c.clone();
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let calls: Vec<_> = self.calls().into_iter().skip(since).map(|c| (c.method, c.params)).collect();
+                panic!("timed out waiting for a bot call; calls since the mark: {calls:#?}");
+            }
+        }
+    }
+
+    /// Waits for the bot to send or edit a message in `chat_id` (after `since`) whose text contains `needle`,
+    /// and returns that message as the chat shows it.
+    pub async fn said(&self, chat_id: i64, since: usize, needle: &str) -> BotMessage {
+        let call = self
+            .wait_call(since, |c| {
+                matches!(c.method.as_str(), "sendmessage" | "editmessagetext" | "sendphoto" | "editmessagecaption")
+                    && c.params["chat_id"].as_i64() == Some(chat_id)
+                    && c.params["text"].as_str().or(c.params["caption"].as_str()).is_some_and(|t| t.contains(needle))
+            })
+            .await;
+        let id = call.params["message_id"].as_i64().or(call.params["__message_id"].as_i64()).unwrap();
+        self.message(chat_id, id).expect("recorded message")
+    }
+
+    /// Waits for a callback answer (after `since`) whose text contains `needle`.
+    pub async fn answered(&self, since: usize, needle: &str) -> String {
+        let c = self
+            .wait_call(since, |c| {
+                c.method == "answercallbackquery" && c.params["text"].as_str().is_some_and(|t| t.contains(needle))
+            })
+            .await;
+        c.params["text"].as_str().unwrap().to_owned()
+    }
+
+    /// A message in a chat, as shown now.
+    pub fn message(&self, chat_id: i64, message_id: i64) -> Option<BotMessage> {
+        let g = self.inner.lock().unwrap();
+        g.messages.get(&(chat_id, message_id)).map(to_bot_message)
+    }
+
+    /// Every message the bot sent to `chat_id`, in order, as shown now.
+    pub fn messages_in(&self, chat_id: i64) -> Vec<BotMessage> {
+        let g = self.inner.lock().unwrap();
+        let mut v: Vec<BotMessage> =
+            g.messages.iter().filter(|((c, _), m)| *c == chat_id && m["from"]["id"] == BOT_ID).map(|(_, m)| to_bot_message(m)).collect();
+        v.sort_by_key(|m| m.message_id);
+        v
+    }
+}
+
+fn to_bot_message(m: &Value) -> BotMessage {
+    let buttons = m["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|row| {
+            row.as_array()
+                .into_iter()
+                .flatten()
+                .map(|b| {
+                    let data = b["callback_data"].as_str().or(b["url"].as_str()).unwrap_or_default();
+                    (b["text"].as_str().unwrap_or_default().to_owned(), data.to_owned())
+                })
+                .collect()
+        })
+        .collect();
+    BotMessage {
+        chat_id: m["chat"]["id"].as_i64().unwrap_or_default(),
+        message_id: m["message_id"].as_i64().unwrap_or_default(),
+        text: m["text"].as_str().or(m["caption"].as_str()).unwrap_or_default().to_owned(),
+        buttons,
+    }
+}
+
+fn ok(result: Value) -> Response {
+    Json(json!({"ok": true, "result": result})).into_response()
+}
+
+fn err(code: i64, description: &str) -> Response {
+    let status = axum::http::StatusCode::from_u16(code as u16).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    (status, Json(json!({"ok": false, "error_code": code, "description": description}))).into_response()
+}
+
+async fn method(
+    State((inner, changed)): State<AppState>,
+    Path((bot, method)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    if !bot.starts_with("bot") {
+        return err(404, "Not Found");
+    }
+    let method = method.to_ascii_lowercase();
+    let mut params: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
+    for (k, v) in query {
+        params[k] = serde_json::from_str(&v).unwrap_or(Value::String(v));
+    }
+    if method == "getupdates" {
+        return get_updates(inner, changed, params).await;
+    }
+    let response = {
+        let mut g = inner.lock().unwrap();
+        if let Some(pos) = g.failures.iter().position(|(m, _)| *m == method) {
+            let (_, body) = g.failures.remove(pos).unwrap();
+            let seq = g.calls.len();
+            g.calls.push(Call { seq, method: method.clone(), params: params.clone() });
+            let code = body["error_code"].as_u64().unwrap_or(400) as u16;
+            drop(g);
+            changed.notify_waiters();
+            let status = axum::http::StatusCode::from_u16(code).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+            return (status, Json(body)).into_response();
+        }
+        let r = handle(&mut g, &method, &mut params);
+        let seq = g.calls.len();
+        g.calls.push(Call { seq, method, params });
+        r
+    };
+    changed.notify_waiters();
+    response
+}
+
+fn handle(g: &mut Inner, method: &str, params: &mut Value) -> Response {
+    let chat_id = params["chat_id"].as_i64().or_else(|| params["chat_id"].as_str().and_then(|s| s.parse().ok()));
+    match method {
+        "getme" => ok(json!({"id": BOT_ID, "is_bot": true, "first_name": "Tochen", "username": BOT_USERNAME,
+            "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false,
+            "can_connect_to_business": false, "has_main_web_app": false})),
+        "getwebhookinfo" => ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})),
+        "sendmessage" | "sendphoto" | "sendvideo" | "senddocument" => {
+            let Some(chat_id) = chat_id else { return err(400, "Bad Request: chat_id is empty") };
+            g.next_message_id += 1;
+            let id = g.next_message_id;
+            let mut m = json!({"message_id": id, "date": now_secs(), "chat": chat_json(chat_id),
+                "from": {"id": BOT_ID, "is_bot": true, "first_name": "Tochen", "username": BOT_USERNAME}});
+            if method == "sendmessage" {
+                m["text"] = params["text"].clone();
+            } else {
+                m["caption"] = params["caption"].clone();
+                m["photo"] = json!([{"file_id": format!("sent{id}"), "file_unique_id": format!("s{id}"), "width": 1, "height": 1}]);
+            }
+            if params["reply_markup"].is_object() {
+                m["reply_markup"] = params["reply_markup"].clone();
+            }
+            params["__message_id"] = json!(id);
+            g.messages.insert((chat_id, id), m.clone());
+            ok(m)
+        }
+        "editmessagetext" | "editmessagereplymarkup" | "editmessagecaption" => {
+            let (Some(chat_id), Some(id)) = (chat_id, params["message_id"].as_i64()) else {
+                return err(400, "Bad Request: message to edit not found");
+            };
+            let Some(m) = g.messages.get_mut(&(chat_id, id)) else {
+                return err(400, "Bad Request: message to edit not found");
+            };
+            let mut next = m.clone();
+            match method {
+                "editmessagetext" => next["text"] = params["text"].clone(),
+                "editmessagecaption" => next["caption"] = params["caption"].clone(),
+                _ => {}
+            }
+            if params["reply_markup"].is_object() {
+                next["reply_markup"] = params["reply_markup"].clone();
+            } else if let Some(o) = next.as_object_mut() {
+                o.remove("reply_markup");
+            }
+            if next == *m {
+                return err(400, "Bad Request: message is not modified");
+            }
+            *m = next.clone();
+            ok(next)
+        }
+        "getfile" => {
+            let id = params["file_id"].as_str().unwrap_or_default().to_owned();
+            match g.files.get(&id) {
+                Some(bytes) => ok(json!({"file_id": id, "file_unique_id": format!("u{id}"), "file_size": bytes.len(),
+                    "file_path": format!("photos/{id}.jpg")})),
+                None => err(400, "Bad Request: invalid file_id"),
+            }
+        }
+        _ => ok(json!(true)),
+    }
+}
+
+async fn get_updates(inner: Arc<Mutex<Inner>>, changed: Arc<Notify>, params: Value) -> Response {
+    let offset = params["offset"].as_i64().unwrap_or(0);
+    let limit = params["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
+    // Long polls are capped short so a stopping bot is never held for the whole timeout.
+    let wait = Duration::from_secs(params["timeout"].as_u64().unwrap_or(0)).min(Duration::from_millis(300));
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let notified = changed.notified();
+        {
+            let mut g = inner.lock().unwrap();
+            while g.updates.front().is_some_and(|u| u["update_id"].as_i64().unwrap_or(0) < offset) {
+                g.updates.pop_front();
+            }
+            if !g.updates.is_empty() || tokio::time::Instant::now() >= deadline {
+                let batch: Vec<Value> = g.updates.iter().take(limit).cloned().collect();
+                return ok(Value::Array(batch));
+            }
+        }
+        let _ = tokio::time::timeout_at(deadline, notified).await;
+    }
+}
+
+async fn file(State((inner, _)): State<AppState>, Path((_bot, path)): Path<(String, String)>) -> Response {
+    let id = path.trim_start_matches("photos/").trim_end_matches(".jpg").to_owned();
+    match inner.lock().unwrap().files.get(&id) {
+        Some(bytes) => bytes.clone().into_response(),
+        None => err(404, "Not Found"),
+    }
+}

@@ -1,0 +1,370 @@
+//! A fake TikTok API (Login Kit v2 and the Content Posting API), following `shared/contracts/tiktok.md`.
+//!
+//! OAuth answers are flat (`{"error","error_description","log_id"}`); every other endpoint uses the
+//! `{"data","error":{"code":"ok"}}` envelope. Refresh tokens rotate: the old one stops working the moment a new one
+//! is issued. Publishing status moves `PROCESSING_* -> PUBLISH_COMPLETE` (or `FAILED` with an injected reason)
+//! after [`FakeTikTok::set_processing_delay`]. FILE_UPLOAD checks the chunk rules and `Content-Range`.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct TikTokCall {
+    pub method: String,
+    pub path: String,
+    pub params: HashMap<String, String>,
+    pub headers: HashMap<String, String>,
+}
+
+struct Publish {
+    created: Instant,
+    video_size: u64,
+    received: u64,
+    fail_reason: Option<String>,
+    upload: bool,
+}
+
+#[derive(Default)]
+struct TikTokState {
+    calls: Vec<TikTokCall>,
+    /// code -> (redirect_uri, code_challenge)
+    codes: HashMap<String, (String, Option<String>)>,
+    access: HashMap<String, String>,
+    refresh: HashMap<String, String>,
+    publishes: HashMap<String, Publish>,
+    privacy_options: Vec<String>,
+    processing_delay: Duration,
+    next_fail_reason: Option<String>,
+    /// (path substring, status, error code, message, delay)
+    failures: VecDeque<(String, u16, String, String, Option<Duration>)>,
+    counter: u64,
+    open_id: String,
+    base: String,
+    access_ttl: i64,
+}
+
+impl TikTokState {
+    fn next(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        format!("{prefix}{}", 1000 + self.counter)
+    }
+
+    fn issue(&mut self) -> Value {
+        let access = self.next("act.fake");
+        let refresh = self.next("rft.fake");
+        self.access.insert(access.clone(), self.open_id.clone());
+        self.refresh.insert(refresh.clone(), self.open_id.clone());
+        json!({"access_token": access, "expires_in": self.access_ttl, "open_id": self.open_id,
+            "refresh_token": refresh, "refresh_expires_in": 15_552_000,
+            "scope": "user.info.basic,video.publish,video.upload,video.list", "token_type": "Bearer"})
+    }
+}
+
+/// A running fake TikTok API on 127.0.0.1; stops when dropped.
+pub struct FakeTikTok {
+    base: String,
+    state: Arc<Mutex<TikTokState>>,
+    _task: crate::fake_server::ServerTask,
+}
+
+impl FakeTikTok {
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(TikTokState {
+            privacy_options: vec!["PUBLIC_TO_EVERYONE".into(), "MUTUAL_FOLLOW_FRIENDS".into(), "SELF_ONLY".into()],
+            processing_delay: Duration::from_millis(200),
+            open_id: "open-id-fake-1".into(),
+            access_ttl: 7200,
+            ..Default::default()
+        }));
+        let s = state.clone();
+        let app = Router::new().fallback(move |m: Method, u: Uri, h: HeaderMap, b: Bytes| {
+            let s = s.clone();
+            async move { handle(s, m, u, h, b).await }
+        });
+        let (base, task) = crate::fake_server::serve(app).await;
+        state.lock().unwrap().base = base.clone();
+        Self { base, state, _task: task }
+    }
+
+    pub fn base_url(&self) -> String {
+        self.base.clone()
+    }
+
+    /// Issues a valid access token without the OAuth dance; returns (access, refresh).
+    pub fn issue_tokens(&self) -> (String, String) {
+        let v = self.state.lock().unwrap().issue();
+        (v["access_token"].as_str().unwrap().into(), v["refresh_token"].as_str().unwrap().into())
+    }
+
+    pub fn open_id(&self) -> String {
+        self.state.lock().unwrap().open_id.clone()
+    }
+
+    pub fn set_privacy_options(&self, options: &[&str]) {
+        self.state.lock().unwrap().privacy_options = options.iter().map(|s| s.to_string()).collect();
+    }
+
+    pub fn set_processing_delay(&self, d: Duration) {
+        self.state.lock().unwrap().processing_delay = d;
+    }
+
+    /// The next publish ends `FAILED` with this `fail_reason`.
+    pub fn fail_next_publish(&self, reason: &str) {
+        self.state.lock().unwrap().next_fail_reason = Some(reason.into());
+    }
+
+    /// Fails the next request whose path contains `path_contains` with the envelope error `code`.
+    pub fn fail_next(&self, path_contains: &str, status: u16, code: &str, message: &str) {
+        self.state.lock().unwrap().failures.push_back((path_contains.into(), status, code.into(), message.into(), None));
+    }
+
+    /// Delays the next request whose path contains `path_contains` (for client timeouts), then answers normally.
+    pub fn delay_next(&self, path_contains: &str, d: Duration) {
+        self.state.lock().unwrap().failures.push_back((path_contains.into(), 0, String::new(), String::new(), Some(d)));
+    }
+
+    pub fn revoke_access(&self, token: &str) {
+        self.state.lock().unwrap().access.remove(token);
+    }
+
+    pub fn calls(&self) -> Vec<TikTokCall> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    pub fn calls_to(&self, suffix: &str) -> Vec<TikTokCall> {
+        self.calls().into_iter().filter(|c| c.path.ends_with(suffix) || c.path.contains(suffix)).collect()
+    }
+
+    /// Bytes received by FILE_UPLOAD for `publish_id`.
+    pub fn uploaded_bytes(&self, publish_id: &str) -> u64 {
+        self.state.lock().unwrap().publishes.get(publish_id).map(|p| p.received).unwrap_or(0)
+    }
+}
+
+/// `t=<unix>,s=<hex hmac(client_secret, t + "." + body)>`, as TikTok signs webhooks.
+pub fn sign_tiktok_webhook(client_secret: &str, unix_seconds: i64, body: &[u8]) -> String {
+    let mut signed = format!("{unix_seconds}.").into_bytes();
+    signed.extend_from_slice(body);
+    format!("t={unix_seconds},s={}", crate::fake_server::hmac_hex(client_secret.as_bytes(), &signed))
+}
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(json!({"error": error, "error_description": description, "log_id": "fake-log"})))
+        .into_response()
+}
+
+fn envelope_error(status: u16, code: &str, message: &str) -> Response {
+    let body = json!({"data": {}, "error": {"code": code, "message": message, "log_id": "fake-log"}});
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), axum::Json(body)).into_response()
+}
+
+fn ok(data: Value) -> Response {
+    axum::Json(json!({"data": data, "error": {"code": "ok", "message": "", "log_id": "fake-log"}})).into_response()
+}
+
+async fn handle(state: Arc<Mutex<TikTokState>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let params = crate::fake_server::collect_params(&uri, &headers, &body);
+    let path = uri.path().to_string();
+    let hdrs: HashMap<String, String> =
+        headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
+    let injected = {
+        let mut s = state.lock().unwrap();
+        s.calls.push(TikTokCall { method: method.to_string(), path: path.clone(), params: params.clone(), headers: hdrs });
+        let pos = s.failures.iter().position(|f| path.contains(&f.0));
+        pos.and_then(|p| s.failures.remove(p))
+    };
+    if let Some((_, status, code, message, delay)) = injected {
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+        if status != 0 {
+            return envelope_error(status, &code, &message);
+        }
+    }
+    let p = |k: &str| params.get(k).cloned().unwrap_or_default();
+    let mut s = state.lock().unwrap();
+    match (method.as_str(), path.as_str()) {
+        ("GET", "/v2/auth/authorize/") => {
+            let code = s.next("tt-code-");
+            let challenge = params.get("code_challenge").cloned();
+            s.codes.insert(code.clone(), (p("redirect_uri"), challenge));
+            let to = format!("{}?code={code}&scopes={}&state={}", p("redirect_uri"), p("scope"), p("state"));
+            (StatusCode::FOUND, [(axum::http::header::LOCATION, to)]).into_response()
+        }
+        ("POST", "/v2/oauth/token/") => match p("grant_type").as_str() {
+            "authorization_code" => {
+                let Some((redirect_uri, challenge)) = s.codes.remove(&p("code")) else {
+                    return oauth_error("invalid_grant", "Authorization code is expired.");
+                };
+                if redirect_uri != p("redirect_uri") {
+                    return oauth_error("invalid_request", "Redirect URI does not match.");
+                }
+                if let Some(ch) = challenge {
+                    let digest = Sha256::digest(p("code_verifier").as_bytes());
+                    if base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest) != ch {
+                        return oauth_error("invalid_grant", "Code verifier does not match.");
+                    }
+                }
+                axum::Json(s.issue()).into_response()
+            }
+            "refresh_token" => {
+                if s.refresh.remove(&p("refresh_token")).is_none() {
+                    return oauth_error("invalid_grant", "Refresh token is invalid or expired.");
+                }
+                axum::Json(s.issue()).into_response()
+            }
+            _ => oauth_error("unsupported_grant_type", "Grant type is not supported."),
+        },
+        ("POST", "/v2/oauth/revoke/") => {
+            let t = p("token");
+            s.access.remove(&t);
+            s.refresh.remove(&t);
+            axum::Json(json!({})).into_response()
+        }
+        ("PUT", upload) if upload.starts_with("/upload/") => {
+            let id = upload.trim_start_matches("/upload/").to_string();
+            let range = params_header(&headers, "content-range");
+            let Some(pb) = s.publishes.get_mut(&id) else {
+                return StatusCode::NOT_FOUND.into_response();
+            };
+            let Some((first, last, total)) = parse_range(&range) else {
+                return StatusCode::BAD_REQUEST.into_response();
+            };
+            if first != pb.received || total != pb.video_size || last + 1 - first != body.len() as u64 {
+                return StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            }
+            pb.received = last + 1;
+            if pb.received == pb.video_size {
+                pb.created = Instant::now();
+                StatusCode::CREATED.into_response()
+            } else {
+                StatusCode::PARTIAL_CONTENT.into_response()
+            }
+        }
+        _ => {
+            if !s.access.contains_key(&p("access_token")) {
+                return envelope_error(401, "access_token_invalid", "The access token is invalid or not found in the request.");
+            }
+            api(&mut s, &path, &params)
+        }
+    }
+}
+
+fn params_header(h: &HeaderMap, name: &str) -> String {
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+}
+
+fn parse_range(v: &str) -> Option<(u64, u64, u64)> {
+    let rest = v.strip_prefix("bytes ")?;
+    let (span, total) = rest.split_once('/')?;
+    let (a, b) = span.split_once('-')?;
+    Some((a.parse().ok()?, b.parse().ok()?, total.parse().ok()?))
+}
+
+fn api(s: &mut TikTokState, path: &str, params: &HashMap<String, String>) -> Response {
+    let p = |k: &str| params.get(k).cloned().unwrap_or_default();
+    let json_of = |k: &str| serde_json::from_str::<Value>(&p(k)).unwrap_or(Value::Null);
+    match path {
+        "/v2/post/publish/creator_info/query/" => ok(json!({"creator_username": "fake_creator",
+            "creator_nickname": "Fake Creator", "creator_avatar_url": "https://example.invalid/a.jpg",
+            "privacy_level_options": s.privacy_options, "comment_disabled": false, "duet_disabled": false,
+            "stitch_disabled": true, "max_video_post_duration_sec": 600})),
+        "/v2/post/publish/video/init/" | "/v2/post/publish/inbox/video/init/" | "/v2/post/publish/content/init/" => {
+            let post_info = json_of("post_info");
+            let source = json_of("source_info");
+            let privacy = post_info["privacy_level"].as_str().unwrap_or("").to_string();
+            if path != "/v2/post/publish/inbox/video/init/" && !s.privacy_options.contains(&privacy) {
+                return envelope_error(403, "privacy_level_option_mismatch", "privacy_level is not one of the creator's options");
+            }
+            let title_limit = if path.contains("content") { 90 } else { 2200 };
+            if post_info["title"].as_str().unwrap_or("").encode_utf16().count() > title_limit {
+                return envelope_error(400, "invalid_param", "title is too long");
+            }
+            let id = s.next("v_pub_file~v2-1.");
+            let mut data = json!({"publish_id": id});
+            let mut publish = Publish {
+                created: Instant::now(),
+                video_size: 0,
+                received: 0,
+                fail_reason: s.next_fail_reason.take(),
+                upload: false,
+            };
+            match source["source"].as_str() {
+                Some("PULL_FROM_URL") => {
+                    let has_url = source["video_url"].is_string() || source["photo_images"].as_array().is_some_and(|a| !a.is_empty());
+                    if !has_url {
+                        return envelope_error(400, "invalid_param", "video_url or photo_images is required");
+                    }
+                }
+                Some("FILE_UPLOAD") => {
+                    let size = source["video_size"].as_u64().unwrap_or(0);
+                    let chunk = source["chunk_size"].as_u64().unwrap_or(0);
+                    let count = source["total_chunk_count"].as_u64().unwrap_or(0);
+                    if !chunk_rules_hold(size, chunk, count) {
+                        return envelope_error(400, "invalid_param", "chunk_size and total_chunk_count break the upload rules");
+                    }
+                    publish.video_size = size;
+                    publish.upload = true;
+                    data["upload_url"] = json!(format!("{}/upload/{id}", s.base));
+                }
+                _ => return envelope_error(400, "invalid_param", "source_info.source is invalid"),
+            }
+            s.publishes.insert(id, publish);
+            ok(data)
+        }
+        "/v2/post/publish/status/fetch/" => {
+            let id = p("publish_id");
+            let delay = s.processing_delay;
+            let Some(pb) = s.publishes.get(&id) else {
+                return envelope_error(400, "invalid_param", "publish_id is unknown");
+            };
+            let waiting_upload = pb.upload && pb.received < pb.video_size;
+            let data = if waiting_upload {
+                json!({"status": "PROCESSING_UPLOAD", "uploaded_bytes": pb.received})
+            } else if pb.created.elapsed() < delay {
+                json!({"status": if pb.upload { "PROCESSING_UPLOAD" } else { "PROCESSING_DOWNLOAD" }})
+            } else if let Some(reason) = &pb.fail_reason {
+                json!({"status": "FAILED", "fail_reason": reason})
+            } else {
+                let post_id: i64 = 7_300_000_000_000_000_000 + id.len() as i64 + s.counter as i64;
+                json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [post_id]})
+            };
+            ok(data)
+        }
+        "/v2/user/info/" => ok(json!({"user": {"open_id": s.open_id, "display_name": "Fake Creator",
+            "username": "fake_creator", "follower_count": 4321, "following_count": 12, "likes_count": 999,
+            "video_count": 7}})),
+        "/v2/video/query/" => {
+            let ids = json_of("filters")["video_ids"].as_array().cloned().unwrap_or_default();
+            let videos: Vec<Value> = ids
+                .iter()
+                .map(|id| json!({"id": id, "title": "fake", "create_time": 1_790_000_000, "view_count": 1500,
+                    "like_count": 120, "comment_count": 8, "share_count": 5}))
+                .collect();
+            ok(json!({"videos": videos, "cursor": 0, "has_more": false}))
+        }
+        _ => envelope_error(404, "invalid_param", "unknown endpoint in the fake TikTok API"),
+    }
+}
+
+/// The contract's chunk rules: under 5 MB one chunk; otherwise chunks of 5-64 MB, count = floor(size / chunk),
+/// and the last chunk (which takes the remainder) at most 128 MB.
+pub fn chunk_rules_hold(size: u64, chunk: u64, count: u64) -> bool {
+    const MB: u64 = 1024 * 1024;
+    if size == 0 || chunk == 0 {
+        return false;
+    }
+    if size < 5 * MB {
+        return chunk == size && count == 1;
+    }
+    let last = size - chunk * (count.saturating_sub(1));
+    (5 * MB..=64 * MB).contains(&chunk) && count == size / chunk && last <= 128 * MB
+}

@@ -6,7 +6,6 @@
 pub mod callback;
 pub mod clock;
 pub mod config;
-pub mod cron;
 pub mod crypto;
 pub mod domain;
 pub mod i18n;
@@ -14,7 +13,6 @@ pub mod ids;
 pub mod jobs;
 pub mod llm;
 pub mod publish;
-pub mod refresh;
 pub mod secret;
 pub mod store;
 

@@ -7,6 +7,7 @@ pub mod callback;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod delivery;
 pub mod domain;
 pub mod i18n;
 pub mod ids;

@@ -26,6 +26,8 @@ mod targets;
 mod tenants;
 mod users;
 mod webhook_events;
+mod deliveries;
+mod destinations;
 
 pub use accounts::{Account, AccountTokens, NewAccount};
 pub use audit::AuditEntry;
@@ -40,6 +42,8 @@ pub use rotate::RotationReport;
 pub use targets::{ScheduleError, Target};
 pub use tenants::{Tenant, TenantProfile};
 pub use users::{TelegramIdentity, User};
+pub use deliveries::{Delivery, DeliveryAttempt, DeliveryStatus, NewAttempt};
+pub use destinations::{Destination, NewDestination};
 
 use crate::config::DatabaseKind;
 use crate::crypto::{CryptoError, SecretBox};

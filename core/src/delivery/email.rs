@@ -1,0 +1,1 @@
+//! Email delivery over SMTP with TLS (see below).

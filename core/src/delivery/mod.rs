@@ -1,0 +1,8 @@
+//! Delivering results to a workspace's destinations: Standard Webhooks (signed, retried on the spec's schedule,
+//! guarded against server-side request forgery) and email over SMTP with TLS. Telegram destinations are plain
+//! `notify` jobs and need nothing here.
+
+pub mod email;
+pub mod outbox;
+pub mod ssrf;
+pub mod webhook;

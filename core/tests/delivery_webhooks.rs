@@ -1,0 +1,304 @@
+//! Outgoing webhooks through a real HTTP receiver on 127.0.0.1, and the destination store, on both databases.
+//!
+//! The receiver verifies every request the way the Standard Webhooks reference libraries do (signature over
+//! `id.timestamp.body`, several space-separated signatures, timestamp within five minutes), so passing here means
+//! an off-the-shelf verifier accepts tochen's deliveries.
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tochen_core::delivery::outbox::{queue_event, replay, run_delivery, DeliverPayload, DeliveryStep};
+use tochen_core::delivery::webhook::{sign, WebhookSecret, WebhookSender};
+use tochen_core::domain::{DestinationStatus, JobState};
+use tochen_core::jobs::{NOTIFY, WEBHOOK_DELIVER};
+use tochen_core::store::{DeliveryStatus, NewDestination, TelegramIdentity, TenantProfile};
+use tochen_core::{SecretString, Store, TenantId};
+use tochen_testkit::store_test;
+
+/// What a receiver saw: headers of interest and the raw body.
+#[derive(Debug, Clone)]
+struct Seen {
+    id: String,
+    timestamp: String,
+    signature: String,
+    content_type: String,
+    body: String,
+}
+
+#[derive(Clone, Default)]
+struct Receiver {
+    script: Arc<Mutex<VecDeque<(u16, Vec<(&'static str, String)>)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Receiver {
+    async fn start(script: Vec<(u16, Vec<(&'static str, String)>)>) -> (Self, String) {
+        let r = Receiver { script: Arc::new(Mutex::new(script.into())), ..Default::default() };
+        let state = r.clone();
+        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: String| {
+            let state = state.clone();
+            async move {
+                let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                state.seen.lock().unwrap().push(Seen {
+                    id: h("webhook-id"),
+                    timestamp: h("webhook-timestamp"),
+                    signature: h("webhook-signature"),
+                    content_type: h("content-type"),
+                    body,
+                });
+                let (status, extra) = state.script.lock().unwrap().pop_front().unwrap_or((200, vec![]));
+                let mut resp = (StatusCode::from_u16(status).unwrap(), "receiver says hi").into_response();
+                for (k, v) in extra {
+                    resp.headers_mut().insert(k, v.parse().unwrap());
+                }
+                resp
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (r, format!("http://{addr}/hooks"))
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// A receiver-side verifier following the reference libraries' rules.
+fn verify(secret: &str, seen: &Seen, now_secs: i64) -> Result<(), &'static str> {
+    let key = B64.decode(secret.strip_prefix("whsec_").ok_or("no prefix")?).map_err(|_| "bad secret")?;
+    let ts: i64 = seen.timestamp.parse().map_err(|_| "bad timestamp")?;
+    if (now_secs - ts).abs() > 5 * 60 {
+        return Err("timestamp outside tolerance");
+    }
+    let expected = sign(&key, &seen.id, ts, seen.body.as_bytes());
+    let expected_b64 = expected.strip_prefix("v1,").unwrap();
+    seen.signature
+        .split(' ')
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .any(|s| s == expected_b64)
+        .then_some(())
+        .ok_or("no matching signature")
+}
+
+async fn workspace(store: &Store, telegram_id: i64) -> TenantId {
+    let who = TelegramIdentity {
+        telegram_id,
+        username: None,
+        first_name: "Anna".into(),
+        last_name: None,
+        language_code: Some("en".into()),
+    };
+    let admin = store.upsert_user(&who).await.unwrap();
+    let t = store.create_tenant("Bloom Coffee", &TenantProfile::default(), 0, admin.id).await.unwrap();
+    store.set_team_chat(t.id, Some(-100_777)).await.unwrap();
+    t.id
+}
+
+async fn webhook(store: &Store, tenant: TenantId, url: &str) -> (tochen_core::DestinationId, WebhookSecret) {
+    let secret = WebhookSecret::generate();
+    let d = store
+        .create_destination(
+            tenant,
+            &NewDestination::Webhook {
+                name: "CRM".into(),
+                url: url.into(),
+                secret: SecretString::new(secret.expose()),
+            },
+        )
+        .await
+        .unwrap();
+    (d.id, secret)
+}
+
+fn sender(allow_private: bool) -> WebhookSender {
+    WebhookSender::new(allow_private, Duration::from_secs(15)).unwrap()
+}
+
+#[test]
+fn the_reference_verifier_accepts_a_rotation_header_and_refuses_stale_timestamps() {
+    let old = WebhookSecret::generate();
+    let new = WebhookSecret::generate();
+    let body = r#"{"type":"post.published"}"#;
+    let ts = 1_800_000_000;
+    let seen = Seen {
+        id: "msg_1".into(),
+        timestamp: ts.to_string(),
+        signature: format!(
+            "{} {}",
+            sign(&old.key(), "msg_1", ts, body.as_bytes()),
+            sign(&new.key(), "msg_1", ts, body.as_bytes())
+        ),
+        content_type: "application/json".into(),
+        body: body.into(),
+    };
+    assert_eq!(verify(new.expose(), &seen, ts + 299), Ok(()));
+    assert_eq!(verify(old.expose(), &seen, ts - 299), Ok(()));
+    assert_eq!(verify(new.expose(), &seen, ts + 301), Err("timestamp outside tolerance"));
+    let tampered = Seen { body: r#"{"type":"post.failed"}"#.into(), ..seen };
+    assert_eq!(verify(new.expose(), &tampered, ts), Err("no matching signature"));
+}
+
+store_test!(retries_keep_the_webhook_id_and_every_attempt_verifies, |store| {
+    let tenant = workspace(&store, 1).await;
+    let (rx, url) = Receiver::start(vec![(500, vec![]), (503, vec![("retry-after", "1".into())]), (204, vec![])]).await;
+    let (dest, secret) = webhook(&store, tenant, &url).await;
+    let ids = queue_event(&store, tenant, "post.published", serde_json::json!({"post_id": "p1"})).await.unwrap();
+    assert_eq!(ids.len(), 1);
+    let p = DeliverPayload { tenant_id: tenant, delivery_id: ids[0], round_start: 0 };
+    let s = sender(true);
+    assert!(matches!(run_delivery(&store, &s, &p).await.unwrap(), DeliveryStep::RetryAt(_)));
+    assert!(matches!(run_delivery(&store, &s, &p).await.unwrap(), DeliveryStep::RetryAt(_)));
+    assert_eq!(run_delivery(&store, &s, &p).await.unwrap(), DeliveryStep::Delivered);
+    assert_eq!(
+        run_delivery(&store, &s, &p).await.unwrap(),
+        DeliveryStep::Skipped,
+        "a delivered message is not re-sent"
+    );
+
+    let seen = rx.seen();
+    assert_eq!(seen.len(), 3);
+    let now = chrono::Utc::now().timestamp();
+    for s in &seen {
+        assert_eq!(s.id, seen[0].id, "the same webhook-id on every retry");
+        assert_eq!(s.content_type, "application/json");
+        verify(secret.expose(), s, now).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&s.body).unwrap();
+        assert_eq!(body["type"], "post.published");
+        assert_eq!(body["data"]["post_id"], "p1");
+        assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
+    }
+    let d = store.delivery(tenant, ids[0]).await.unwrap();
+    assert_eq!((d.status, d.attempts, d.message_id.clone()), (DeliveryStatus::Delivered, 3, seen[0].id.clone()));
+    let attempts = store.delivery_attempts(tenant, ids[0]).await.unwrap();
+    let codes: Vec<_> = attempts.iter().map(|a| a.status_code).collect();
+    assert_eq!(codes, [Some(500), Some(503), Some(204)]);
+    assert_eq!(attempts[0].response_snippet.as_deref(), Some("receiver says hi"));
+    assert_eq!(store.deliveries(tenant, dest, 50).await.unwrap().len(), 1);
+
+    // A replay sends the same id and body once more, with a fresh schedule.
+    replay(&store, tenant, ids[0]).await.unwrap();
+    let p2 = DeliverPayload { round_start: 3, ..p };
+    assert_eq!(run_delivery(&store, &s, &p2).await.unwrap(), DeliveryStep::Delivered);
+    let seen = rx.seen();
+    assert_eq!((seen[3].id.as_str(), seen[3].body.as_str()), (seen[0].id.as_str(), seen[0].body.as_str()));
+    assert_ne!(seen[3].signature, "");
+});
+
+store_test!(failures_follow_the_schedule_then_give_up_and_tell_the_team, |store| {
+    let tenant = workspace(&store, 2).await;
+    let (_rx, url) = Receiver::start((0..8).map(|_| (500, vec![])).collect()).await;
+    let (_dest, _secret) = webhook(&store, tenant, &url).await;
+    let id = queue_event(&store, tenant, "alert.triggered", serde_json::json!({})).await.unwrap()[0];
+    let p = DeliverPayload { tenant_id: tenant, delivery_id: id, round_start: 0 };
+    let s = sender(true);
+    let expected = [5u64, 300, 1800, 7200, 18000, 36000, 36000];
+    for wait in expected {
+        let before = chrono::Utc::now().timestamp_millis();
+        match run_delivery(&store, &s, &p).await.unwrap() {
+            DeliveryStep::RetryAt(at) => {
+                let delay = (at - before) / 1000;
+                assert!(delay >= wait as i64 && delay <= (wait as f64 * 1.1) as i64 + 60, "{delay} vs {wait}");
+            }
+            other => panic!("expected a retry, got {other:?}"),
+        }
+    }
+    assert_eq!(run_delivery(&store, &s, &p).await.unwrap(), DeliveryStep::GaveUp);
+    assert_eq!(store.delivery(tenant, id).await.unwrap().status, DeliveryStatus::Failed);
+    let jobs = store.tenant_jobs(tenant, JobState::Queued, 100).await.unwrap();
+    assert_eq!(jobs.iter().filter(|j| j.kind == WEBHOOK_DELIVER).count(), 8, "the first attempt plus 7 retries");
+    let notice = jobs.iter().find(|j| j.kind == NOTIFY).expect("the team is told");
+    assert_eq!(notice.payload["chat_id"], -100_777);
+    assert!(notice.payload["text_html"].as_str().unwrap().contains("CRM"));
+});
+
+store_test!(gone_disables_the_destination_and_redirects_are_failures, |store| {
+    let tenant = workspace(&store, 3).await;
+    let (rx, url) =
+        Receiver::start(vec![(302, vec![("location", "http://127.0.0.1:9/elsewhere".into())]), (410, vec![])]).await;
+    let (dest, _secret) = webhook(&store, tenant, &url).await;
+    let id = queue_event(&store, tenant, "post.failed", serde_json::json!({})).await.unwrap()[0];
+    let p = DeliverPayload { tenant_id: tenant, delivery_id: id, round_start: 0 };
+    let s = sender(true);
+    assert!(matches!(run_delivery(&store, &s, &p).await.unwrap(), DeliveryStep::RetryAt(_)), "3xx is a failure");
+    assert_eq!(rx.seen().len(), 1, "the redirect was not followed");
+    assert_eq!(run_delivery(&store, &s, &p).await.unwrap(), DeliveryStep::Disabled);
+    let d = store.destination(tenant, dest).await.unwrap();
+    assert_eq!(d.status, DestinationStatus::Disabled);
+    assert_eq!(store.delivery(tenant, id).await.unwrap().status, DeliveryStatus::Failed);
+    assert!(queue_event(&store, tenant, "post.failed", serde_json::json!({})).await.unwrap().is_empty());
+});
+
+store_test!(loopback_receivers_are_refused_unless_private_addresses_are_allowed, |store| {
+    let tenant = workspace(&store, 4).await;
+    let (rx, url) = Receiver::start(vec![]).await;
+    let (_dest, _secret) = webhook(&store, tenant, &url).await;
+    let localhost = url.replace("127.0.0.1", "localhost");
+    let (_dest2, _secret2) = webhook(&store, tenant, &localhost).await;
+    let ids = queue_event(&store, tenant, "post.published", serde_json::json!({})).await.unwrap();
+    let s = sender(false);
+    for id in &ids {
+        let p = DeliverPayload { tenant_id: tenant, delivery_id: *id, round_start: 0 };
+        assert!(matches!(run_delivery(&store, &s, &p).await.unwrap(), DeliveryStep::RetryAt(_)));
+        let a = store.delivery_attempts(tenant, *id).await.unwrap();
+        assert_eq!(a[0].status_code, None);
+        assert!(a[0].error.as_deref().unwrap().contains("private, loopback"), "{:?}", a[0].error);
+    }
+    assert!(rx.seen().is_empty(), "no request reached the loopback receiver");
+});
+
+store_test!(destinations_keep_secrets_encrypted_and_follow_group_migration, |store| {
+    let tenant = workspace(&store, 5).await;
+    let other = workspace(&store, 6).await;
+    let secret = WebhookSecret::generate();
+    let hook = store
+        .create_destination(
+            tenant,
+            &NewDestination::Webhook {
+                name: "Zapier".into(),
+                url: "https://hooks.example.com/x".into(),
+                secret: SecretString::new(secret.expose()),
+            },
+        )
+        .await
+        .unwrap();
+    let raw: (String,) = sqlx::query_as("SELECT secret_enc FROM destinations WHERE id = $1")
+        .bind(hook.id.to_db())
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(!raw.0.contains("whsec_"));
+    assert_eq!(store.destination_secret(tenant, hook.id).await.unwrap().expose(), secret.expose());
+    assert!(store.destination(other, hook.id).await.is_err(), "another workspace cannot read it");
+
+    let group = NewDestination::Telegram { name: "Clients".into(), chat_id: -4242 };
+    let a = store.create_destination(tenant, &group).await.unwrap();
+    let b = store.create_destination(other, &group).await.unwrap();
+    store
+        .create_destination(tenant, &NewDestination::Email { name: "Boss".into(), address: "b@example.com".into() })
+        .await
+        .unwrap();
+    assert_eq!(store.destinations(tenant).await.unwrap().len(), 3);
+
+    let mut moved = store.migrate_destination_chat(-4242, -100_4242).await.unwrap();
+    moved.sort();
+    let mut both = vec![tenant, other];
+    both.sort();
+    assert_eq!(moved, both);
+    assert_eq!(store.destination(tenant, a.id).await.unwrap().telegram_chat_id, Some(-100_4242));
+    assert!(store.destinations_by_chat(-4242).await.unwrap().is_empty());
+
+    let told = store.deactivate_chat_destinations(-100_4242, "bot was kicked").await.unwrap();
+    assert_eq!(told.len(), 2);
+    let b = store.destination(other, b.id).await.unwrap();
+    assert_eq!((b.status, b.status_reason.as_deref()), (DestinationStatus::Inactive, Some("bot was kicked")));
+    store.set_destination_status(other, b.id, DestinationStatus::Active, None).await.unwrap();
+    assert!(store.delete_destination(tenant, a.id).await.unwrap());
+    assert!(!store.delete_destination(tenant, a.id).await.unwrap());
+    assert_eq!(store.destinations(tenant).await.unwrap().len(), 2);
+});

@@ -13,6 +13,8 @@ pub mod i18n;
 pub mod ids;
 pub mod jobs;
 pub mod llm;
+pub mod media_url;
+pub mod platforms;
 pub mod publish;
 pub mod secret;
 pub mod store;

@@ -1,0 +1,210 @@
+//! Instagram publishing: container, status polling, `media_publish`, with the publishing quota read first.
+//!
+//! The same paths serve both hosts: graph.facebook.com for accounts linked to a Page and graph.instagram.com for
+//! Instagram Login; the account's `AuthKind` picks the host. The container id is recorded through `RefRecorder`
+//! the moment it exists, so a crash or a lost answer can be resolved by asking for the container's status.
+
+use super::graph::{field, GraphHost};
+use super::http::PollPolicy;
+use crate::domain::{AuthKind, MediaKind};
+use crate::publish::{
+    CheckOutcome, ErrorClass, MediaRef, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder,
+};
+use crate::secret::SecretString;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct InstagramPublisher {
+    /// graph.facebook.com, for `InstagramViaPage`.
+    pub page_graph: GraphHost,
+    /// graph.instagram.com, for `InstagramLogin`.
+    pub login_graph: GraphHost,
+    pub poll: PollPolicy,
+}
+
+const MAX_CAPTION: usize = 2200;
+
+fn permanent(msg: impl Into<String>) -> PublishError {
+    PublishError::new(ErrorClass::Permanent, None, msg)
+}
+
+impl InstagramPublisher {
+    pub fn host(&self, kind: AuthKind) -> &GraphHost {
+        if kind == AuthKind::InstagramLogin {
+            &self.login_graph
+        } else {
+            &self.page_graph
+        }
+    }
+
+    /// Reads `content_publishing_limit`; a full quota is retryable after the window moves.
+    async fn check_quota(&self, g: &GraphHost, ig: &str, token: &SecretString) -> Result<(), PublishError> {
+        let v = g.get(&format!("{ig}/content_publishing_limit"), token, &[("fields", "quota_usage,config")]).await?;
+        let entry = &v["data"][0];
+        let usage = entry["quota_usage"].as_i64().unwrap_or(0);
+        let total = entry["config"]["quota_total"].as_i64();
+        if let Some(total) = total.filter(|t| usage >= *t) {
+            return Err(PublishError::new(
+                ErrorClass::Retryable { retry_after: Some(Duration::from_secs(3600)) },
+                Some("quota".into()),
+                format!("Instagram's publishing limit is reached ({usage} of {total} posts in 24 hours)"),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn container(
+        &self,
+        g: &GraphHost,
+        ig: &str,
+        token: &SecretString,
+        form: Vec<(&str, String)>,
+    ) -> Result<String, PublishError> {
+        field(&g.post(&format!("{ig}/media"), token, &form).await?, "id")
+    }
+
+    /// `status_code` of a container.
+    async fn status(&self, g: &GraphHost, container: &str, token: &SecretString) -> Result<String, PublishError> {
+        let v = g.get(container, token, &[("fields", "status_code,status")]).await?;
+        Ok(v["status_code"].as_str().unwrap_or("IN_PROGRESS").to_string())
+    }
+
+    /// Polls until FINISHED (true), or the budget runs out (false); ERROR and EXPIRED are errors.
+    async fn wait_finished(&self, g: &GraphHost, container: &str, token: &SecretString) -> Result<bool, PublishError> {
+        let mut delays = self.poll.delays();
+        loop {
+            match self.status(g, container, token).await?.as_str() {
+                "FINISHED" | "PUBLISHED" => return Ok(true),
+                "ERROR" => return Err(permanent("Instagram could not process the media (container status ERROR)")),
+                "EXPIRED" => {
+                    return Err(PublishError::new(
+                        ErrorClass::Retryable { retry_after: None },
+                        Some("EXPIRED".into()),
+                        "the Instagram container expired before it was published",
+                    ))
+                }
+                _ => match delays.next() {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => return Ok(false),
+                },
+            }
+        }
+    }
+
+    async fn publish_container(
+        &self,
+        g: &GraphHost,
+        ig: &str,
+        container: &str,
+        token: &SecretString,
+    ) -> Result<PublishOutcome, PublishError> {
+        let v = g.post(&format!("{ig}/media_publish"), token, &[("creation_id", container.to_string())]).await?;
+        let media_id = field(&v, "id")?;
+        let permalink = g
+            .get(&media_id, token, &[("fields", "permalink")])
+            .await
+            .ok()
+            .and_then(|v| v["permalink"].as_str().map(str::to_string));
+        Ok(PublishOutcome::Published { platform_post_id: media_id, permalink })
+    }
+
+    fn child_form(m: &MediaRef) -> Vec<(&'static str, String)> {
+        match m.kind {
+            MediaKind::Image => vec![("image_url", m.url.clone()), ("is_carousel_item", "true".into())],
+            MediaKind::Video => vec![
+                ("media_type", "VIDEO".into()),
+                ("video_url", m.url.clone()),
+                ("is_carousel_item", "true".into()),
+            ],
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Publisher for InstagramPublisher {
+    #[tracing::instrument(skip_all, fields(ig_user = %req.external_account_id, target = %req.target_id))]
+    async fn publish(&self, req: &PublishRequest, refs: &dyn RefRecorder) -> Result<PublishOutcome, PublishError> {
+        let g = self.host(req.auth_kind);
+        let ig = req.external_account_id.as_str();
+        let token = &req.access_token;
+        if req.text.chars().count() > MAX_CAPTION {
+            return Err(permanent(format!(
+                "the caption has {} characters; Instagram allows {MAX_CAPTION}",
+                req.text.chars().count()
+            )));
+        }
+        if req.media.is_empty() {
+            return Err(permanent("an Instagram post needs an image or a video"));
+        }
+        if req.media.len() > 10 {
+            return Err(permanent(format!("a carousel holds at most 10 items, this post has {}", req.media.len())));
+        }
+        self.check_quota(g, ig, token).await?;
+        let caption = req.text.clone();
+        let container = match req.media.as_slice() {
+            [m] if m.kind == MediaKind::Image => {
+                self.container(g, ig, token, vec![("image_url", m.url.clone()), ("caption", caption)]).await?
+            }
+            [m] => {
+                let form = vec![
+                    ("media_type", "REELS".to_string()),
+                    ("video_url", m.url.clone()),
+                    ("caption", caption),
+                    ("share_to_feed", "true".into()),
+                ];
+                self.container(g, ig, token, form).await?
+            }
+            many => {
+                let mut children = Vec::with_capacity(many.len());
+                for m in many {
+                    let child = self.container(g, ig, token, Self::child_form(m)).await?;
+                    if m.kind == MediaKind::Video && !self.wait_finished(g, &child, token).await? {
+                        return Err(PublishError::new(
+                            ErrorClass::Retryable { retry_after: None },
+                            None,
+                            "an Instagram carousel video took too long to process",
+                        ));
+                    }
+                    children.push(child);
+                }
+                let form =
+                    vec![("media_type", "CAROUSEL".to_string()), ("children", children.join(",")), ("caption", caption)];
+                self.container(g, ig, token, form).await?
+            }
+        };
+        refs.record(&container).await.map_err(|e| {
+            PublishError::new(ErrorClass::OutcomeUnknown, None, format!("could not record the container id: {e}"))
+        })?;
+        if !self.wait_finished(g, &container, token).await? {
+            return Ok(PublishOutcome::Pending { platform_ref: container });
+        }
+        match self.publish_container(g, ig, &container, token).await {
+            // Meta may report FINISHED a moment before media_publish accepts it.
+            Err(e) if e.code.as_deref() == Some("9007/2207027") => Ok(PublishOutcome::Pending { platform_ref: container }),
+            other => other,
+        }
+    }
+
+    async fn check(&self, req: &PublishRequest, platform_ref: &str) -> Result<CheckOutcome, PublishError> {
+        let g = self.host(req.auth_kind);
+        let token = &req.access_token;
+        match self.status(g, platform_ref, token).await?.as_str() {
+            "IN_PROGRESS" => Ok(CheckOutcome::Pending),
+            "EXPIRED" => Ok(CheckOutcome::NotPublished { reason: "the Instagram container expired".into() }),
+            "ERROR" => Ok(CheckOutcome::Failed(permanent("Instagram could not process the media"))),
+            // Published already: the container no longer says which media it became.
+            "PUBLISHED" => {
+                Ok(CheckOutcome::Published { platform_post_id: platform_ref.to_string(), permalink: None })
+            }
+            _ => match self.publish_container(g, &req.external_account_id, platform_ref, token).await {
+                Ok(PublishOutcome::Published { platform_post_id, permalink }) => {
+                    Ok(CheckOutcome::Published { platform_post_id, permalink })
+                }
+                Ok(PublishOutcome::Pending { .. }) => Ok(CheckOutcome::Pending),
+                Err(e) if e.code.as_deref() == Some("9007/2207027") => Ok(CheckOutcome::Pending),
+                Err(e) if e.class == ErrorClass::Permanent => Ok(CheckOutcome::Failed(e)),
+                Err(e) => Err(e),
+            },
+        }
+    }
+}

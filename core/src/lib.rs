@@ -6,6 +6,7 @@
 pub mod callback;
 pub mod clock;
 pub mod config;
+pub mod cron;
 pub mod crypto;
 pub mod delivery;
 pub mod domain;
@@ -16,6 +17,7 @@ pub mod llm;
 pub mod media_url;
 pub mod platforms;
 pub mod publish;
+pub mod refresh;
 pub mod secret;
 pub mod store;
 

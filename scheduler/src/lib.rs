@@ -1,11 +1,106 @@
-//! tochen-scheduler. Built by its own issue; until then `run` reports honestly that it is not built yet.
+//! tochen-scheduler: runs the durable job queue (publishing, messages, automations, sweeps).
+//!
+//! `run` wires the production dependencies from the configuration; `run_with` takes them explicitly, which is
+//! how tests, the crash-test worker and the benchmarks run the same code against fakes. Everything the scheduler
+//! does is a job in the `jobs` table, so any number of instances can run side by side on PostgreSQL.
 
+pub mod error;
+pub mod handlers;
+pub mod notices;
+pub mod runner;
+pub mod sweeps;
+
+pub use error::{Backoff, JobError};
+pub use handlers::automation::{AutomationHandler, AutomationRegistry, AutomationRun};
+pub use handlers::notify::{Notifier, TelegramNotifier};
+pub use handlers::publish::{MediaUrls, Publishers};
+pub use handlers::results::{WebhookEventOut, WEBHOOK_EVENT_OUT};
+pub use runner::{Handlers, JobHandler, Runner, RunnerConfig};
+
+use std::sync::Arc;
+use std::time::Duration;
+use tochen_core::config::DatabaseKind;
+use tochen_core::jobs;
+use tochen_core::refresh::TokenRefresher;
 use tochen_core::{Config, Store};
 use tokio_util::sync::CancellationToken;
 
+/// What the scheduler talks to. Production values come from [`Deps::from_config`].
+pub struct Deps {
+    pub publishers: Publishers,
+    pub notifier: Arc<dyn Notifier>,
+    pub refresher: Arc<dyn TokenRefresher>,
+    pub automations: AutomationRegistry,
+    pub media_urls: MediaUrls,
+}
+
+impl Deps {
+    pub fn from_config(config: &Config) -> Self {
+        let notifier: Arc<dyn Notifier> = match &config.telegram.bot_token {
+            Some(token) => Arc::new(TelegramNotifier::new(
+                token.expose(),
+                config.telegram.api_url.clone(),
+                config.data_dir.clone(),
+            )),
+            None => Arc::new(handlers::notify::NoNotifier),
+        };
+        let base = config.web.public_url.as_str().trim_end_matches('/').to_owned();
+        Self {
+            publishers: publishers_from_config(config),
+            notifier,
+            refresher: Arc::new(tochen_core::refresh::NoRefresher),
+            automations: AutomationRegistry::with_builtins(),
+            media_urls: Arc::new(move |_tenant, media_id| format!("{base}/media/{media_id}")),
+        }
+    }
+}
+
+/// The platform publishers configured for this deployment. The platform clients plug in here
+/// (`tochen_core::platforms::publishers(config)`); a platform missing from the map fails its targets with
+/// "publishing to X is not configured".
+pub fn publishers_from_config(_config: &Config) -> Publishers {
+    Publishers::new()
+}
+
+/// Every job kind this scheduler runs, with its handler.
+pub fn handlers(deps: &Deps) -> Handlers {
+    use handlers::{automation, notify, publish};
+    let publishers = Arc::new(deps.publishers.clone());
+    let publish =
+        Arc::new(publish::PublishHandler { publishers: publishers.clone(), media_urls: deps.media_urls.clone() });
+    let mut h = Handlers::new();
+    h.register(jobs::PUBLISH, publish.clone())
+        .register(jobs::PUBLISH_CHECK, Arc::new(publish::PublishCheckHandler { publishers, inner: publish }))
+        .register(jobs::NOTIFY, Arc::new(notify::NotifyHandler { notifier: deps.notifier.clone() }))
+        .register(
+            jobs::AUTOMATION_RUN,
+            Arc::new(automation::AutomationRunHandler::new(Arc::new(deps.automations.clone()))),
+        )
+        .register(sweeps::SWEEP_AUTOMATIONS, Arc::new(sweeps::AutomationPlanner))
+        .register(jobs::SWEEP_CLEANUP, Arc::new(sweeps::Cleanup { retention: sweeps::Retention::default() }))
+        .register(jobs::SWEEP_TOKEN_REFRESH, Arc::new(sweeps::TokenRefresh { refresher: deps.refresher.clone() }));
+    h
+}
+
 /// Runs the scheduler until `shutdown` is cancelled.
-pub async fn run(_config: Config, _store: Store, shutdown: CancellationToken) -> anyhow::Result<()> {
-    tracing::warn!("the scheduler component is not built yet; it idles until shutdown");
-    shutdown.cancelled().await;
-    Ok(())
+pub async fn run(config: Config, store: Store, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let deps = Deps::from_config(&config);
+    run_with(&config, store, deps, shutdown).await
+}
+
+/// Runs the runner, the sweeps and the heartbeat with explicit dependencies.
+pub async fn run_with(config: &Config, store: Store, deps: Deps, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let owner = runner::owner_name();
+    let mut rc = RunnerConfig::from_config(owner.clone(), &config.scheduler);
+    if config.database.kind == DatabaseKind::Postgres {
+        rc.listen_url = Some(config.database.url.expose().to_owned());
+    }
+    let beat = tokio::spawn(sweeps::heartbeat(store.clone(), owner, Duration::from_secs(15), shutdown.clone()));
+    let mut cron = sweeps::start(store.clone()).await?;
+    let result = Runner::new(store, handlers(&deps), rc).run(shutdown).await;
+    if let Err(e) = cron.shutdown().await {
+        tracing::warn!(error = %e, "stopping the sweep timer failed");
+    }
+    let _ = beat.await;
+    result
 }

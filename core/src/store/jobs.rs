@@ -123,6 +123,7 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
+        super::job_queue::notify_jobs_changed();
         Ok((done.rows_affected() == 1).then_some(id))
     }
 

@@ -13,14 +13,19 @@
 
 mod accounts;
 mod audit;
+mod automations;
+mod cleanup;
 mod dialogue;
+mod heartbeats;
 mod invites;
+pub mod job_queue;
 mod jobs;
 mod llm_usage;
 mod media;
 mod memberships;
 mod oauth_states;
 mod posts;
+mod publishing;
 mod rotate;
 mod targets;
 mod tenants;
@@ -31,13 +36,18 @@ mod destinations;
 
 pub use accounts::{Account, AccountTokens, NewAccount};
 pub use audit::AuditEntry;
+pub use automations::{Automation, AutomationRun, NewAutomation, SlotStart};
+pub use cleanup::CleanupReport;
+pub use heartbeats::Heartbeat;
 pub use invites::{Invite, RedeemError};
+pub use job_queue::{ClaimRequest, NextWake};
 pub use jobs::{Job, NewJob};
 pub use llm_usage::{LlmUsageRecord, MonthlyUsage};
 pub use media::{Media, NewMedia};
 pub use memberships::{Member, MembershipError};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
 pub use posts::{Post, PostContent};
+pub use publishing::{BeginPublish, PublishContext};
 pub use rotate::RotationReport;
 pub use targets::{ScheduleError, Target};
 pub use tenants::{Tenant, TenantProfile};

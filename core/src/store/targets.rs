@@ -150,6 +150,7 @@ impl Store {
             }
         }
         tx.commit().await?;
+        super::job_queue::notify_jobs_changed();
         Ok(targets)
     }
 
@@ -201,6 +202,7 @@ impl Store {
             enqueue_publish(&mut tx, t, at.unwrap_or(now).max(now), now).await?;
         }
         tx.commit().await?;
+        super::job_queue::notify_jobs_changed();
         Ok(targets)
     }
 
@@ -264,6 +266,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        super::job_queue::notify_jobs_changed();
         Ok(true)
     }
 
@@ -306,6 +309,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        super::job_queue::notify_jobs_changed();
         Ok(true)
     }
 

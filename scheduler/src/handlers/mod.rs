@@ -1,0 +1,6 @@
+//! Job handlers, one module per job kind family.
+
+pub mod automation;
+pub mod notify;
+pub mod publish;
+pub mod results;

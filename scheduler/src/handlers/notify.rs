@@ -1,0 +1,145 @@
+//! The `notify` job: sends one Telegram message (text, optional buttons, optional attachment).
+//!
+//! Telegram's answers decide the job's fate: 429 waits exactly as long as `retry_after` says; a user who blocked
+//! the bot or a chat that removed it will never accept the message, so the job stops at once instead of burning
+//! retries; a group that became a supergroup gets the message at its new id.
+
+use crate::error::JobError;
+use crate::runner::JobHandler;
+use std::path::PathBuf;
+use std::sync::Arc;
+use teloxide::payloads::{SendDocumentSetters, SendMessageSetters, SendPhotoSetters};
+use teloxide::prelude::Requester;
+use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode};
+use teloxide::{ApiError, Bot, RequestError};
+use tochen_core::jobs::NotifyPayload;
+use tochen_core::store::Job;
+use tochen_core::Store;
+
+/// Sends a message. The Telegram implementation is [`TelegramNotifier`]; tests record messages instead.
+#[async_trait::async_trait]
+pub trait Notifier: Send + Sync + 'static {
+    async fn send(&self, message: &NotifyPayload) -> Result<(), JobError>;
+}
+
+/// Runs `notify` jobs through a [`Notifier`].
+pub struct NotifyHandler {
+    pub notifier: Arc<dyn Notifier>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for NotifyHandler {
+    async fn run(&self, _store: &Store, job: &Job) -> Result<(), JobError> {
+        let message: NotifyPayload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::permanent(format!("notify payload is not valid: {e}")))?;
+        self.notifier.send(&message).await
+    }
+}
+
+/// Sends through the Bot API at the configured URL, in HTML parse mode.
+pub struct TelegramNotifier {
+    bot: Bot,
+    data_dir: PathBuf,
+}
+
+impl TelegramNotifier {
+    pub fn new(token: &str, api_url: url::Url, data_dir: PathBuf) -> Self {
+        Self { bot: Bot::new(token).set_api_url(api_url), data_dir }
+    }
+
+    async fn send_to(&self, chat: ChatId, m: &NotifyPayload) -> Result<(), RequestError> {
+        let markup = keyboard(m);
+        match &m.attachment_path {
+            None => {
+                let mut req = self.bot.send_message(chat, &m.text_html).parse_mode(ParseMode::Html);
+                if let Some(k) = markup {
+                    req = req.reply_markup(k);
+                }
+                req.await?;
+            }
+            Some(path) => {
+                let file = InputFile::file(self.data_dir.join(path));
+                if path.ends_with(".png") || path.ends_with(".jpg") || path.ends_with(".jpeg") {
+                    let mut req = self.bot.send_photo(chat, file).caption(&m.text_html).parse_mode(ParseMode::Html);
+                    if let Some(k) = markup {
+                        req = req.reply_markup(k);
+                    }
+                    req.await?;
+                } else {
+                    let mut req =
+                        self.bot.send_document(chat, file).caption(&m.text_html).parse_mode(ParseMode::Html);
+                    if let Some(k) = markup {
+                        req = req.reply_markup(k);
+                    }
+                    req.await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn keyboard(m: &NotifyPayload) -> Option<InlineKeyboardMarkup> {
+    if m.buttons.is_empty() {
+        return None;
+    }
+    let rows = m.buttons.iter().map(|row| {
+        row.iter()
+            .filter_map(|b| match (&b.callback_data, &b.url) {
+                (Some(data), _) => Some(InlineKeyboardButton::callback(b.text.clone(), data.clone())),
+                (None, Some(u)) => url::Url::parse(u).ok().map(|u| InlineKeyboardButton::url(b.text.clone(), u)),
+                (None, None) => None,
+            })
+            .collect::<Vec<_>>()
+    });
+    Some(InlineKeyboardMarkup::new(rows))
+}
+
+/// Sorts a Bot API error into the job's error classes.
+pub fn classify(e: &RequestError) -> JobError {
+    match e {
+        RequestError::RetryAfter(s) => JobError::retry_after(format!("telegram rate limit: {e}"), s.duration()),
+        RequestError::Api(
+            ApiError::BotBlocked
+            | ApiError::BotKicked
+            | ApiError::BotKickedFromSupergroup
+            | ApiError::BotKickedFromChannel
+            | ApiError::UserDeactivated
+            | ApiError::CantInitiateConversation
+            | ApiError::ChatNotFound
+            | ApiError::NotEnoughRightsToPostMessages,
+        ) => JobError::permanent(format!("telegram refused the chat: {e}")),
+        RequestError::Api(ApiError::Unknown(text)) if text.contains("Too Many Requests") || text.contains("Internal") => {
+            JobError::retry(format!("telegram: {e}"))
+        }
+        RequestError::Api(_) => JobError::permanent(format!("telegram refused the message: {e}")),
+        RequestError::MigrateToChatId(_) => JobError::retry(format!("telegram: {e}")),
+        RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => {
+            JobError::retry(format!("telegram unreachable: {e}"))
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Notifier for TelegramNotifier {
+    async fn send(&self, m: &NotifyPayload) -> Result<(), JobError> {
+        match self.send_to(ChatId(m.chat_id), m).await {
+            Ok(()) => Ok(()),
+            Err(RequestError::MigrateToChatId(new_chat)) => {
+                tracing::info!(old = m.chat_id, new = new_chat.0, "chat migrated to a supergroup; resending");
+                self.send_to(new_chat, m).await.map_err(|e| classify(&e))
+            }
+            Err(e) => Err(classify(&e)),
+        }
+    }
+}
+
+/// A notifier for deployments without a bot token: messages cannot be sent, and say so.
+pub struct NoNotifier;
+
+#[async_trait::async_trait]
+impl Notifier for NoNotifier {
+    async fn send(&self, _m: &NotifyPayload) -> Result<(), JobError> {
+        Err(JobError::permanent("TELEGRAM_BOT_TOKEN is not set, so messages cannot be sent"))
+    }
+}

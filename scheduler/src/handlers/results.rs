@@ -1,0 +1,166 @@
+//! What happens once a target settles: the post's status is recomputed, the author's chat is told, and an
+//! outgoing-webhook event is queued.
+//!
+//! Outgoing webhooks are delivered by their own job kind ([`WEBHOOK_EVENT_OUT`]); this module only queues the
+//! event, one per target and outcome (unique key `event_out:{target}:{type}`), with the payload documented on
+//! [`WebhookEventOut`].
+
+use crate::error::JobError;
+use crate::notices;
+use serde::{Deserialize, Serialize};
+use tochen_core::callback::{self, pack_uuid, prefix};
+use tochen_core::domain::{Platform, TargetStatus};
+use tochen_core::i18n::{t, tf};
+use tochen_core::ids::{TargetId, TenantId};
+use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload};
+use tochen_core::store::{NewJob, Target};
+use tochen_core::Store;
+
+/// Job kind of an outgoing-webhook event waiting to be fanned out to the workspace's webhook destinations.
+pub const WEBHOOK_EVENT_OUT: &str = "webhook.event_out";
+
+/// Payload of a [`WEBHOOK_EVENT_OUT`] job. `type` is one of `post.target.published`, `post.target.failed`,
+/// `post.target.unknown`; `data` holds `post_id`, `target_id`, `account_id`, `platform`, `status`,
+/// `platform_post_id`, `permalink`, `error` (absent values are null) and `at` (unix ms).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookEventOut {
+    pub tenant: TenantId,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub data: serde_json::Value,
+}
+
+pub async fn mark_published(
+    store: &Store,
+    tenant: TenantId,
+    target: TargetId,
+    platform_post_id: &str,
+    permalink: Option<&str>,
+) -> Result<(), JobError> {
+    if store.mark_target_published(tenant, target, platform_post_id, permalink).await? {
+        target_settled(store, tenant, target).await?;
+    }
+    Ok(())
+}
+
+pub async fn mark_failed(
+    store: &Store,
+    tenant: TenantId,
+    target: TargetId,
+    class: &str,
+    message: &str,
+) -> Result<(), JobError> {
+    let from = [TargetStatus::Pending, TargetStatus::Publishing, TargetStatus::Unknown];
+    if store.move_target(tenant, target, &from, TargetStatus::Failed, Some((class, message))).await? {
+        target_settled(store, tenant, target).await?;
+    }
+    Ok(())
+}
+
+/// The request may have gone out and the platform cannot be asked: the team decides.
+pub async fn mark_unknown(store: &Store, tenant: TenantId, target: TargetId, why: &str) -> Result<(), JobError> {
+    let from = [TargetStatus::Publishing];
+    if store.move_target(tenant, target, &from, TargetStatus::Unknown, Some(("unknown", why))).await? {
+        target_settled(store, tenant, target).await?;
+    }
+    Ok(())
+}
+
+fn platform_label(p: Platform) -> &'static str {
+    match p {
+        Platform::Facebook => "Facebook",
+        Platform::Instagram => "Instagram",
+        Platform::TikTok => "TikTok",
+    }
+}
+
+/// Recomputes the post's status, tells the author's chat, queues the webhook event.
+pub async fn target_settled(store: &Store, tenant: TenantId, target: TargetId) -> Result<(), JobError> {
+    let tg = store.target(tenant, target).await?;
+    store.refresh_post_status(tenant, tg.post_id).await?;
+    let post = store.post(tenant, tg.post_id).await?;
+    let account = store.account(tenant, tg.account_id).await.map(|a| a.name).unwrap_or_default();
+    let event_type = match tg.status {
+        TargetStatus::Published => "post.target.published",
+        TargetStatus::Failed => "post.target.failed",
+        TargetStatus::Unknown => "post.target.unknown",
+        _ => return Ok(()),
+    };
+    queue_event(store, tenant, &tg, event_type).await?;
+    let chat = match post.author_chat_id {
+        Some(c) => Some(c),
+        None => store.tenant(tenant).await?.team_chat_id,
+    };
+    let Some(chat) = chat else { return Ok(()) };
+    let lang = notices::language_of(store, chat, Some(tenant)).await;
+    let title = if post.title.is_empty() { post.idea.chars().take(60).collect() } else { post.title.clone() };
+    let args = |extra: &str| -> Vec<(String, String)> {
+        vec![
+            ("title".into(), escape_html(&title)),
+            ("platform".into(), platform_label(tg.platform).into()),
+            ("account".into(), escape_html(&account)),
+            ("extra".into(), extra.to_owned()),
+        ]
+    };
+    let render = |key: &str, extra: &str| {
+        let a = args(extra);
+        let refs: Vec<(&str, &dyn std::fmt::Display)> =
+            a.iter().map(|(k, v)| (k.as_str(), v as &dyn std::fmt::Display)).collect();
+        match key {
+            "published" => tf(&lang, "sched.target_published", &refs),
+            "failed" => tf(&lang, "sched.target_failed", &refs),
+            _ => tf(&lang, "sched.target_unknown", &refs),
+        }
+    };
+    let mut buttons = Vec::new();
+    let text = match tg.status {
+        TargetStatus::Published => {
+            let link = tg.permalink.as_deref().map(|l| format!("<a href=\"{}\">{}</a>", escape_html(l), escape_html(l)));
+            render("published", &link.unwrap_or_default())
+        }
+        TargetStatus::Failed => render("failed", &escape_html(tg.error_message.as_deref().unwrap_or(""))),
+        _ => {
+            let id = pack_uuid(tg.id.as_uuid());
+            buttons.push(vec![
+                NotifyButton {
+                    text: t(&lang, "sched.button_confirm_published"),
+                    callback_data: Some(callback::build(prefix::TARGET_CONFIRM_PUBLISHED, &[&id])),
+                    url: None,
+                },
+                NotifyButton {
+                    text: t(&lang, "sched.button_retry"),
+                    callback_data: Some(callback::build(prefix::TARGET_RETRY, &[&id])),
+                    url: None,
+                },
+            ]);
+            render("unknown", &escape_html(tg.error_message.as_deref().unwrap_or("")))
+        }
+    };
+    let payload = NotifyPayload { chat_id: chat, text_html: text, buttons, attachment_path: None };
+    let key = format!("result:{}:{}:{}", tg.id, tg.status, tg.attempts);
+    notices::send(store, Some(tenant), payload, Some(key)).await?;
+    Ok(())
+}
+
+async fn queue_event(store: &Store, tenant: TenantId, t: &Target, event_type: &str) -> Result<(), JobError> {
+    let event = WebhookEventOut {
+        tenant,
+        event_type: event_type.to_owned(),
+        data: serde_json::json!({
+            "post_id": t.post_id,
+            "target_id": t.id,
+            "account_id": t.account_id,
+            "platform": t.platform,
+            "status": t.status,
+            "platform_post_id": t.platform_post_id,
+            "permalink": t.permalink,
+            "error": t.error_message,
+            "at": t.updated_at,
+        }),
+    };
+    let job = NewJob::new(WEBHOOK_EVENT_OUT, serde_json::to_value(&event).expect("event serializes"))
+        .tenant(tenant)
+        .unique(format!("event_out:{}:{}:{}", t.id, event_type, t.attempts));
+    store.enqueue(&job).await?;
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! The job runner: claims due jobs in batches, runs them under a lease, and records the outcome.
+//!
+//! It never hot-polls. Between claims it waits on whichever comes first: a "jobs changed" signal (an enqueue in
+//! this process, or a PostgreSQL NOTIFY from any process), one of its own jobs finishing (a slot freed up), the
+//! next due job or lease expiry, or shutdown. Concurrency is bounded by a semaphore overall and by the claim
+//! query per concurrency key (platform account), which also holds across processes.
+//!
+//! A running job's lease is extended while its handler works, so only a dead or frozen runner loses its jobs to
+//! rescue. Completion is fenced by attempt number and owner: an overtaken runner's late result is ignored.
+
+use crate::error::{Backoff, JobError};
+use crate::notices;
+use futures::FutureExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tochen_core::clock::now_ms;
+use tochen_core::config::SchedulerConfig;
+use tochen_core::domain::JobState;
+use tochen_core::store::job_queue::{jobs_changed, JOBS_CHANNEL};
+use tochen_core::store::{ClaimRequest, Job};
+use tochen_core::Store;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Runs jobs of one kind.
+#[async_trait::async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError>;
+}
+
+/// The handlers a runner knows, by job kind. A runner only claims kinds it has a handler for, so jobs of a kind
+/// added by a newer version wait for a runner that understands them.
+#[derive(Clone, Default)]
+pub struct Handlers {
+    map: HashMap<String, Arc<dyn JobHandler>>,
+}
+
+impl Handlers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn register(&mut self, kind: impl Into<String>, handler: Arc<dyn JobHandler>) -> &mut Self {
+        self.map.insert(kind.into(), handler);
+        self
+    }
+
+    pub fn kinds(&self) -> Vec<String> {
+        let mut k: Vec<String> = self.map.keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    pub fn get(&self, kind: &str) -> Option<&Arc<dyn JobHandler>> {
+        self.map.get(kind)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// This runner's lease owner name; unique per process.
+    pub owner: String,
+    pub concurrency: usize,
+    pub per_key: usize,
+    pub lease: Duration,
+    pub shutdown_grace: Duration,
+    pub backoff: Backoff,
+    /// The longest the runner sleeps without a reason to wake (a safety net, e.g. for SQLite writers in other
+    /// processes, which cannot notify).
+    pub max_idle: Duration,
+    /// How long to wait when due jobs exist but none could be claimed (their accounts are busy elsewhere).
+    pub blocked_wait: Duration,
+    /// PostgreSQL URL to LISTEN on for new jobs; `None` on SQLite.
+    pub listen_url: Option<String>,
+}
+
+impl RunnerConfig {
+    pub fn new(owner: impl Into<String>) -> Self {
+        Self {
+            owner: owner.into(),
+            concurrency: 16,
+            per_key: 1,
+            lease: Duration::from_secs(300),
+            shutdown_grace: Duration::from_secs(30),
+            backoff: Backoff::default(),
+            max_idle: Duration::from_secs(30),
+            blocked_wait: Duration::from_millis(500),
+            listen_url: None,
+        }
+    }
+
+    pub fn from_config(owner: impl Into<String>, c: &SchedulerConfig) -> Self {
+        Self {
+            concurrency: c.concurrency.max(1),
+            per_key: c.per_account_concurrency.max(1),
+            lease: c.lease,
+            shutdown_grace: c.shutdown_grace,
+            ..Self::new(owner)
+        }
+    }
+}
+
+/// A unique lease owner name for this process and runner.
+pub fn owner_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    format!("{host}:{}:{}", std::process::id(), uuid::Uuid::now_v7().simple())
+}
+
+pub struct Runner {
+    store: Store,
+    handlers: Arc<Handlers>,
+    config: Arc<RunnerConfig>,
+}
+
+impl Runner {
+    pub fn new(store: Store, handlers: Handlers, config: RunnerConfig) -> Self {
+        Self { store, handlers: Arc::new(handlers), config: Arc::new(config) }
+    }
+
+    /// Runs until `shutdown`; then stops claiming and gives in-flight jobs `shutdown_grace` to finish. Jobs still
+    /// running after that keep their lease and are rescued by another runner once it expires.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let cfg = self.config.clone();
+        let kinds = self.handlers.kinds();
+        let slots = Arc::new(Semaphore::new(cfg.concurrency));
+        let finished = Arc::new(Notify::new());
+        let mut tasks = JoinSet::new();
+        let listener = cfg.listen_url.clone().map(|url| tokio::spawn(listen(url, shutdown.clone())));
+        tracing::info!(owner = %cfg.owner, kinds = ?kinds, concurrency = cfg.concurrency, "job runner started");
+
+        loop {
+            let changed = jobs_changed().notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let freed = finished.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if shutdown.is_cancelled() {
+                break;
+            }
+            while tasks.try_join_next().is_some() {}
+
+            let free = slots.available_permits();
+            if free > 0 {
+                let req = ClaimRequest {
+                    owner: &cfg.owner,
+                    limit: free as i64,
+                    lease_ms: cfg.lease.as_millis() as i64,
+                    per_key: cfg.per_key as i64,
+                    kinds: &kinds,
+                };
+                match self.store.claim_jobs(&req).await {
+                    Ok(jobs) => {
+                        let full = jobs.len() == free;
+                        for job in jobs {
+                            let permit = slots.clone().try_acquire_owned().expect("a slot per claimed job");
+                            let (store, handlers, cfg, finished) =
+                                (self.store.clone(), self.handlers.clone(), cfg.clone(), finished.clone());
+                            tasks.spawn(async move {
+                                execute(&store, &handlers, &cfg, job).await;
+                                drop(permit);
+                                finished.notify_one();
+                            });
+                        }
+                        if full {
+                            continue;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "claiming jobs failed; retrying shortly");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        }
+                    }
+                }
+            }
+
+            let now = now_ms();
+            let idle_until = now + cfg.max_idle.as_millis() as i64;
+            let wake_at = match self.store.next_wake(&kinds).await {
+                Ok(w) => match w.earliest() {
+                    Some(at) if at > now => at.min(idle_until),
+                    Some(_) => now + cfg.blocked_wait.as_millis() as i64,
+                    None => idle_until,
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the next due job failed");
+                    now + 1000
+                }
+            };
+            let sleep = tokio::time::sleep(Duration::from_millis((wake_at - now).max(0) as u64));
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = &mut changed, if free > 0 => {}
+                _ = &mut freed => {}
+                _ = sleep => {}
+            }
+        }
+
+        tracing::info!(owner = %cfg.owner, in_flight = tasks.len(), "job runner stopping");
+        let grace = tokio::time::sleep(cfg.shutdown_grace);
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                next = tasks.join_next() => if next.is_none() { break },
+                _ = &mut grace => {
+                    tracing::warn!(left = tasks.len(), "shutdown grace elapsed; leaving jobs to lease expiry");
+                    tasks.abort_all();
+                    break;
+                }
+            }
+        }
+        if let Some(l) = listener {
+            l.abort();
+        }
+        Ok(())
+    }
+}
+
+/// Runs one claimed job and records its outcome, extending the lease while the handler works.
+async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, job: Job) {
+    let started = std::time::Instant::now();
+    let result = match handlers.get(&job.kind) {
+        None => Err(JobError::permanent(format!("no handler for job kind {:?}", job.kind))),
+        Some(handler) => {
+            let work = std::panic::AssertUnwindSafe(handler.run(store, &job)).catch_unwind();
+            tokio::pin!(work);
+            let every = (cfg.lease / 3).max(Duration::from_millis(100));
+            loop {
+                tokio::select! {
+                    r = &mut work => break r.unwrap_or_else(|_| Err(JobError::retry("the job handler panicked"))),
+                    _ = tokio::time::sleep(every) => {
+                        let lease = cfg.lease.as_millis() as i64;
+                        match store.extend_lease(job.id, job.attempts, &cfg.owner, lease).await {
+                            Ok(true) => {}
+                            Ok(false) => tracing::warn!(job = %job.id, "lost the lease; the result will be discarded"),
+                            Err(e) => tracing::warn!(job = %job.id, error = %e, "could not extend the lease"),
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let (id, attempt, owner) = (job.id, job.attempts, cfg.owner.as_str());
+    let recorded = match &result {
+        Ok(()) => store.complete_job(id, attempt, owner).await,
+        Err(JobError::Retryable { message, retry_after }) if attempt < job.max_attempts => {
+            let delay = cfg.backoff.delay(attempt, *retry_after);
+            tracing::info!(job = %id, kind = %job.kind, attempt, ?delay, error = %message, "job will be retried");
+            store.retry_job(id, attempt, owner, now_ms() + delay.as_millis() as i64, message).await
+        }
+        Err(JobError::Retryable { message, .. }) => bury(store, &job, owner, message).await,
+        Err(JobError::Permanent(message)) => {
+            tracing::warn!(job = %id, kind = %job.kind, error = %message, "job failed permanently");
+            store.finish_job(id, attempt, owner, JobState::Failed, Some(message)).await
+        }
+        Err(JobError::NeedsReconnect { tenant, account, message }) => {
+            if let Err(e) = notices::needs_reconnect(store, *tenant, *account, message).await {
+                tracing::warn!(error = %e, "could not mark the account for reconnection");
+            }
+            store.finish_job(id, attempt, owner, JobState::Failed, Some(message)).await
+        }
+    };
+    match recorded {
+        Ok(true) => tracing::debug!(job = %id, kind = %job.kind, ms = started.elapsed().as_millis() as u64, "job done"),
+        Ok(false) => tracing::warn!(job = %id, attempt, "job was reclaimed by another runner; this result is discarded"),
+        Err(e) => tracing::error!(job = %id, error = %e, "could not record the job's outcome; it will run again"),
+    }
+}
+
+/// Retries are exhausted: the job is dead and the workspace's admins are told.
+async fn bury(store: &Store, job: &Job, owner: &str, message: &str) -> tochen_core::store::Result<bool> {
+    tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %message, "job is dead");
+    let buried = store.finish_job(job.id, job.attempts, owner, JobState::Dead, Some(message)).await?;
+    if buried {
+        if let Some(tenant) = job.tenant_id {
+            if job.kind != tochen_core::jobs::NOTIFY {
+                notices::job_dead(store, tenant, &job.id.to_string(), &job.kind, message).await?;
+            }
+        }
+    }
+    Ok(buried)
+}
+
+/// Forwards PostgreSQL notifications on `tochen_jobs` to the in-process signal. Reconnects on failure.
+async fn listen(url: String, shutdown: CancellationToken) {
+    use sqlx::postgres::PgListener;
+    loop {
+        let mut listener = match PgListener::connect(&url).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot LISTEN for new jobs; relying on the idle timer");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => continue,
+                }
+            }
+        };
+        if let Err(e) = listener.listen(JOBS_CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN failed");
+            continue;
+        }
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                n = listener.recv() => match n {
+                    Ok(_) => tochen_core::store::job_queue::notify_jobs_changed(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -17,6 +17,7 @@ pub mod llm;
 pub mod media_url;
 pub mod platforms;
 pub mod publish;
+pub mod reports;
 pub mod refresh;
 pub mod secret;
 pub mod store;

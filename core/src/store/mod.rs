@@ -31,6 +31,7 @@ mod targets;
 mod tenants;
 mod users;
 mod webhook_events;
+mod metrics;
 mod deliveries;
 mod destinations;
 
@@ -52,6 +53,7 @@ pub use rotate::RotationReport;
 pub use targets::{ScheduleError, Target};
 pub use tenants::{Tenant, TenantProfile};
 pub use users::{TelegramIdentity, User};
+pub use metrics::{FailedTarget, FollowerChange, MetricValues, NewSnapshot, PublishedTarget};
 pub use deliveries::{Delivery, DeliveryAttempt, DeliveryStatus, NewAttempt};
 pub use destinations::{Destination, NewDestination};
 

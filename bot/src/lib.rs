@@ -1,11 +1,278 @@
-//! tochen-bot. Built by its own issue; until then `run` reports honestly that it is not built yet.
+//! tochen-bot: the team's Telegram front door.
+//!
+//! One `schema()` builds the whole dptree handler tree. Every update first becomes a `Ctx` (the person, their
+//! language, active workspace and role, and their dialogue in this chat) and a `State` loaded from the database
+//! keyed by (chat, user); commands, text for the current state and button presses branch from there. Handlers
+//! receive what they need through `dptree::deps!` (the bot, `App`, `Ctx`, the state's fields), never globals.
 
+mod codec;
+mod ctx;
+mod draft;
+mod ideas;
+mod kb;
+mod onboarding;
+mod queue;
+mod schedule;
+mod state;
+mod team;
+pub mod timeparse;
+pub mod validate;
+
+pub use codec::Cb;
+pub use state::State;
+
+use codec::DraftAct;
+use ctx::{App, Ctx, HandlerResult, TgBot};
+use std::time::Duration;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
+use teloxide::prelude::*;
+use teloxide::types::{BotCommand, BotCommandScope, ParseMode};
+use teloxide::utils::command::BotCommands;
+use tochen_core::i18n::{t, LANGUAGES};
+use tochen_core::llm::LlmClient;
 use tochen_core::{Config, Store};
 use tokio_util::sync::CancellationToken;
 
+/// The commands. Doc comments are the developer-facing help; people read the localized `bot.help`.
+#[derive(BotCommands, Clone, Debug)]
+#[command(rename_rule = "lowercase")]
+pub enum Command {
+    /// Create a workspace, or join one with an invite link.
+    Start(String),
+    /// Post ideas, optionally about a topic: /idea autumn menu
+    Idea(String),
+    /// Drafts waiting to be scheduled.
+    Drafts,
+    /// Upcoming posts.
+    Queue,
+    /// Published and failed posts.
+    History,
+    /// LLM usage this month.
+    Usage,
+    /// Invite someone (admins).
+    Invite,
+    /// Members and roles.
+    Team,
+    /// Switch or create workspaces.
+    Workspaces,
+    /// Edit the business profile (admins).
+    Profile,
+    /// Choose the bot's language.
+    Language,
+    /// Connect a social account.
+    Connect,
+    /// Connected accounts.
+    Accounts,
+    /// Leave the current conversation.
+    Cancel,
+    /// What every command does.
+    Help,
+}
+
+/// Knobs tests and benchmarks change; production uses the defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub limits: Limits,
+    pub llm_backoff: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { limits: Limits::default(), llm_backoff: Duration::from_millis(500) }
+    }
+}
+
 /// Runs the bot until `shutdown` is cancelled.
-pub async fn run(_config: Config, _store: Store, shutdown: CancellationToken) -> anyhow::Result<()> {
-    tracing::warn!("the bot component is not built yet; it idles until shutdown");
-    shutdown.cancelled().await;
+pub async fn run(config: Config, store: Store, shutdown: CancellationToken) -> anyhow::Result<()> {
+    run_with(config, store, shutdown, Options::default()).await
+}
+
+/// `run` with explicit options.
+pub async fn run_with(config: Config, store: Store, shutdown: CancellationToken, options: Options) -> anyhow::Result<()> {
+    let token = config.require_bot_token()?.expose().to_owned();
+    let bot: TgBot = Bot::new(token).set_api_url(config.telegram.api_url.clone()).throttle(options.limits).parse_mode(ParseMode::Html);
+    let me = bot.get_me().await?;
+    set_commands(&bot).await;
+    let llm = LlmClient::new(config.llm.clone(), store.clone(), config.data_dir.clone())?.with_backoff(options.llm_backoff);
+    let app = App {
+        store,
+        llm,
+        bot_username: me.username.clone().unwrap_or_default(),
+        data_dir: config.data_dir.clone(),
+        rules: validate::Rules::from_env(),
+    };
+    let mut dispatcher = Dispatcher::builder(bot, schema())
+        .dependencies(dptree::deps![app])
+        .default_handler(|_| async {})
+        .error_handler(LoggingErrorHandler::with_custom_text("a bot handler failed"))
+        .build();
+    let stopper = dispatcher.shutdown_token();
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        // The dispatcher may not have started polling yet; keep asking until it accepts.
+        loop {
+            match stopper.shutdown() {
+                Ok(done) => {
+                    done.await;
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
+    tracing::info!(bot = %me.username.clone().unwrap_or_default(), "bot is polling for updates");
+    dispatcher.dispatch().await;
     Ok(())
 }
+
+/// Registers the command menu per language and per scope (private chats get everything, groups the team set).
+async fn set_commands(bot: &TgBot) {
+    let private = ["start", "idea", "drafts", "queue", "history", "usage", "invite", "team", "workspaces", "profile", "language", "connect", "accounts", "cancel", "help"];
+    let group = ["idea", "queue", "drafts", "history", "cancel", "help"];
+    for lang in LANGUAGES.iter().copied() {
+        for (scope, names) in [(BotCommandScope::AllPrivateChats, &private[..]), (BotCommandScope::AllGroupChats, &group[..])] {
+            let cmds: Vec<BotCommand> = names.iter().map(|n| BotCommand::new(*n, command_description(lang, n))).collect();
+            let mut req = bot.set_my_commands(cmds).scope(scope);
+            if lang != "en" {
+                req = req.language_code(lang);
+            }
+            if let Err(e) = req.await {
+                tracing::warn!(error = %e, lang, "cannot register commands");
+            }
+        }
+    }
+}
+
+fn command_description(lang: &str, name: &str) -> String {
+    match name {
+        "start" => t(lang, "bot.cmd.start"),
+        "idea" => t(lang, "bot.cmd.idea"),
+        "drafts" => t(lang, "bot.cmd.drafts"),
+        "queue" => t(lang, "bot.cmd.queue"),
+        "history" => t(lang, "bot.cmd.history"),
+        "usage" => t(lang, "bot.cmd.usage"),
+        "invite" => t(lang, "bot.cmd.invite"),
+        "team" => t(lang, "bot.cmd.team"),
+        "workspaces" => t(lang, "bot.cmd.workspaces"),
+        "profile" => t(lang, "bot.cmd.profile"),
+        "language" => t(lang, "bot.cmd.language"),
+        "connect" => t(lang, "bot.cmd.connect"),
+        "accounts" => t(lang, "bot.cmd.accounts"),
+        "cancel" => t(lang, "bot.cmd.cancel"),
+        _ => t(lang, "bot.cmd.help"),
+    }
+}
+
+/// The whole handler tree.
+pub fn schema() -> UpdateHandler<anyhow::Error> {
+    use dptree::case;
+
+    let commands = teloxide::filter_command::<Command, _>()
+        .branch(case![Command::Start(payload)].endpoint(onboarding::start))
+        .branch(case![Command::Idea(topic)].endpoint(ideas::idea))
+        .branch(case![Command::Drafts].endpoint(queue::drafts))
+        .branch(case![Command::Queue].endpoint(queue::queue))
+        .branch(case![Command::History].endpoint(queue::history))
+        .branch(case![Command::Usage].endpoint(team::usage))
+        .branch(case![Command::Invite].endpoint(team::invite))
+        .branch(case![Command::Team].endpoint(team::team))
+        .branch(case![Command::Workspaces].endpoint(team::workspaces))
+        .branch(case![Command::Profile].endpoint(onboarding::profile))
+        .branch(case![Command::Language].endpoint(team::language))
+        .branch(case![Command::Connect].endpoint(team::connect))
+        .branch(case![Command::Accounts].endpoint(team::connect))
+        .branch(case![Command::Cancel].endpoint(team::cancel))
+        .branch(case![Command::Help].endpoint(team::help));
+
+    let by_state = dptree::entry()
+        .branch(case![State::SetupName].endpoint(onboarding::got_name))
+        .branch(case![State::SetupDescription { editing }].endpoint(onboarding::got_description))
+        .branch(case![State::SetupAudience { editing }].endpoint(onboarding::got_audience))
+        .branch(case![State::SetupTone { editing }].endpoint(onboarding::got_tone))
+        .branch(case![State::SetupTimezone { editing }].endpoint(onboarding::got_timezone))
+        .branch(case![State::EditText { post, version }].endpoint(draft::got_edit))
+        .branch(case![State::Rewrite { post, version }].endpoint(draft::got_rewrite))
+        .branch(case![State::Attach { post, version }].endpoint(draft::got_media))
+        .branch(case![State::ScheduleAt { post, version, reschedule }].endpoint(schedule::got_time))
+        .branch(case![State::RejectReason { post, version }].endpoint(schedule::got_reason));
+
+    let messages = Update::filter_message()
+        .filter(|m: Message| m.migrate_to_chat_id().is_none())
+        .branch(commands)
+        .branch(by_state)
+        .endpoint(fallback);
+
+    let buttons = Update::filter_callback_query()
+        .branch(dptree::filter_map(|q: CallbackQuery| q.data.as_deref().and_then(Cb::decode)).endpoint(on_button))
+        .endpoint(unknown_button);
+
+    dptree::entry()
+        .branch(Update::filter_message().filter_map(|m: Message| m.migrate_to_chat_id().map(|to| (m.chat.id, *to))).endpoint(migrated))
+        .branch(
+            dptree::filter_map_async(|app: App, upd: Update| async move { Ctx::load(&app, &upd).await })
+                .map_async(|ctx: Ctx| async move { ctx.dlg.get().await.unwrap_or_default() })
+                .branch(messages)
+                .branch(buttons),
+        )
+}
+
+/// A group became a supergroup: conversations move to the new chat id.
+async fn migrated(app: App, ids: (ChatId, ChatId)) -> HandlerResult {
+    app.store.migrate_dialogue_chat(ids.0 .0, ids.1 .0).await?;
+    Ok(())
+}
+
+async fn fallback(bot: TgBot, ctx: Ctx) -> HandlerResult {
+    // In groups the bot only answers what is addressed to it; stray text is not.
+    if ctx.private {
+        ctx.say(&bot, t(ctx.lang, "bot.fallback"), None).await?;
+    }
+    Ok(())
+}
+
+async fn unknown_button(bot: TgBot, ctx: Ctx) -> HandlerResult {
+    ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await
+}
+
+async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb) -> HandlerResult {
+    match cb.clone() {
+        Cb::Skip | Cb::Tone(_) | Cb::TzKeep | Cb::TzChange => onboarding::on_button(bot, app, ctx, state, cb).await,
+        Cb::MenuIdeas => ideas::idea(bot, app, ctx, String::new()).await,
+        Cb::MenuInvite => team::invite(bot, ctx).await,
+        Cb::MenuConnect => team::connect(bot, app, ctx).await,
+        Cb::Idea(n) => match state {
+            State::Ideas { ideas, .. } => ideas::pick(bot, app, ctx, ideas, n).await,
+            _ => ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
+        },
+        Cb::MoreIdeas => match state {
+            State::Ideas { topic, ideas } => ideas::more(bot, app, ctx, topic, ideas).await,
+            _ => ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
+        },
+        Cb::Draft(act, id, v) => draft::on_action(bot, app, ctx, act, id, v).await,
+        Cb::ToggleAccount(id, v, i) => draft::toggle_account(bot, app, ctx, id, v, i).await,
+        Cb::When(id, v, q) => schedule::on_quick(bot, app, ctx, id, v, q).await,
+        Cb::Confirm(id, v, at) => schedule::confirm(bot, app, ctx, id, v, at).await,
+        Cb::Approve(id, v) => schedule::approve(bot, app, ctx, id, v).await,
+        Cb::Reject(id, v) => schedule::reject(bot, app, ctx, id, v).await,
+        Cb::QueuePage(p) => queue::queue_page(bot, app, ctx, p).await,
+        Cb::QueueItem(id) => queue::item(bot, app, ctx, id).await,
+        Cb::Reschedule(id, v) => queue::reschedule(bot, app, ctx, id, v).await,
+        Cb::CancelPost(id, v) => queue::cancel_post(bot, app, ctx, id, v).await,
+        Cb::PublishNow(id, v) => queue::publish_now(bot, app, ctx, id, v).await,
+        Cb::InviteRole(r) => team::invite_role(bot, app, ctx, r).await,
+        Cb::Member(u) => team::member(bot, app, ctx, u).await,
+        Cb::SetRole(u, r) => team::set_role(bot, app, ctx, u, r).await,
+        Cb::RemoveMember(u) => team::remove(bot, app, ctx, u).await,
+        Cb::Workspace(tid) => team::switch(bot, app, ctx, tid).await,
+        Cb::NewWorkspace => {
+            ctx.answer(&bot, None).await?;
+            onboarding::ask_name(&bot, &ctx).await
+        }
+        Cb::Language(l) => team::set_language(bot, app, ctx, l).await,
+        Cb::TargetPublished(_) | Cb::TargetRetry(_) | Cb::TargetSkip(_) => queue::on_target(bot, app, ctx, cb).await,
+    }
+}
+
+#[allow(dead_code)]
+fn _draft_act_is_used(_: DraftAct) {}

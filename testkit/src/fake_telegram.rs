@@ -356,7 +356,11 @@ fn handle(g: &mut Inner, method: &str, params: &mut Value) -> Response {
                 o.remove("reply_markup");
             }
             if next == *m {
-                return err(400, "Bad Request: message is not modified");
+                return err(
+                    400,
+                    "Bad Request: message is not modified: specified new message content and reply markup are \
+                     exactly the same as a current content and reply markup of the message",
+                );
             }
             *m = next.clone();
             ok(next)

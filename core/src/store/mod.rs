@@ -13,6 +13,7 @@
 
 mod accounts;
 mod audit;
+mod bot_drafts;
 mod automations;
 mod cleanup;
 mod dialogue;

@@ -1,0 +1,231 @@
+//! Every inline button's callback data, encoded and decoded in one place on top of `tochen_core::callback`.
+//!
+//! Data is `<prefix>:<field>...`, ids packed to 22 characters, well under Telegram's 64 bytes (a test checks the
+//! longest). Decoding yields only a shape: handlers still check each id against the caller's active workspace and
+//! role, and compare the post version a button carries with the post's current one to refuse stale screens.
+
+use tochen_core::callback::{build, pack_uuid, prefix, split, unpack_uuid};
+use tochen_core::domain::Role;
+use tochen_core::{PostId, TargetId, TenantId, UserId};
+
+/// What a draft-screen button does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftAct {
+    Regenerate,
+    Edit,
+    Rewrite,
+    Image,
+    Attach,
+    Accounts,
+    Schedule,
+    PublishNow,
+    Discard,
+    Show,
+}
+
+const DRAFT_ACTS: &[(DraftAct, &str)] = &[
+    (DraftAct::Regenerate, "g"),
+    (DraftAct::Edit, "e"),
+    (DraftAct::Rewrite, "w"),
+    (DraftAct::Image, "i"),
+    (DraftAct::Attach, "a"),
+    (DraftAct::Accounts, "p"),
+    (DraftAct::Schedule, "s"),
+    (DraftAct::PublishNow, "n"),
+    (DraftAct::Discard, "x"),
+    (DraftAct::Show, "o"),
+];
+
+/// Quick scheduling choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quick {
+    InHour,
+    Evening,
+    TomorrowMorning,
+    NextFree,
+}
+
+const QUICKS: &[(Quick, &str)] =
+    &[(Quick::InHour, "h"), (Quick::Evening, "e"), (Quick::TomorrowMorning, "m"), (Quick::NextFree, "f")];
+
+/// A decoded button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cb {
+    Skip,
+    Tone(u8),
+    TzKeep,
+    TzChange,
+    MenuIdeas,
+    MenuInvite,
+    MenuConnect,
+    Idea(u8),
+    MoreIdeas,
+    Draft(DraftAct, PostId, i64),
+    ToggleAccount(PostId, i64, u8),
+    When(PostId, i64, Quick),
+    Confirm(PostId, i64, i64),
+    Approve(PostId, i64),
+    Reject(PostId, i64),
+    QueuePage(u32),
+    QueueItem(PostId),
+    Reschedule(PostId, i64),
+    CancelPost(PostId, i64),
+    PublishNow(PostId, i64),
+    InviteRole(Role),
+    Member(UserId),
+    SetRole(UserId, Role),
+    RemoveMember(UserId),
+    Workspace(TenantId),
+    NewWorkspace,
+    Language(String),
+    TargetPublished(TargetId),
+    TargetRetry(TargetId),
+    TargetSkip(TargetId),
+}
+
+fn role_code(r: Role) -> &'static str {
+    match r {
+        Role::Admin => "a",
+        Role::Editor => "e",
+        Role::Viewer => "v",
+    }
+}
+
+fn role_from(s: &str) -> Option<Role> {
+    [Role::Admin, Role::Editor, Role::Viewer].into_iter().find(|r| role_code(*r) == s)
+}
+
+fn post(s: &str) -> Option<PostId> {
+    unpack_uuid(s).map(PostId::from_uuid)
+}
+
+impl Cb {
+    pub fn encode(&self) -> String {
+        let p = |id: uuid::Uuid| pack_uuid(id);
+        match self {
+            Cb::Skip => build("sk", &[]),
+            Cb::Tone(i) => build("to", &[&i.to_string()]),
+            Cb::TzKeep => build("tz", &["k"]),
+            Cb::TzChange => build("tz", &["c"]),
+            Cb::MenuIdeas => build("mn", &["i"]),
+            Cb::MenuInvite => build("mn", &["v"]),
+            Cb::MenuConnect => build("mn", &["c"]),
+            Cb::Idea(i) => build("id", &[&i.to_string()]),
+            Cb::MoreIdeas => build("im", &[]),
+            Cb::Draft(act, id, v) => {
+                let code = DRAFT_ACTS.iter().find(|(a, _)| a == act).map(|(_, c)| *c).unwrap_or("o");
+                build(&format!("d{code}"), &[&p(id.as_uuid()), &v.to_string()])
+            }
+            Cb::ToggleAccount(id, v, i) => build("da", &[&p(id.as_uuid()), &v.to_string(), &i.to_string()]),
+            Cb::When(id, v, q) => {
+                let code = QUICKS.iter().find(|(x, _)| x == q).map(|(_, c)| *c).unwrap_or("h");
+                build("sq", &[&p(id.as_uuid()), &v.to_string(), code])
+            }
+            Cb::Confirm(id, v, at) => build("sc", &[&p(id.as_uuid()), &v.to_string(), &at.to_string()]),
+            Cb::Approve(id, v) => build("ap", &[&p(id.as_uuid()), &v.to_string()]),
+            Cb::Reject(id, v) => build("rj", &[&p(id.as_uuid()), &v.to_string()]),
+            Cb::QueuePage(n) => build("qp", &[&n.to_string()]),
+            Cb::QueueItem(id) => build("qi", &[&p(id.as_uuid())]),
+            Cb::Reschedule(id, v) => build("qr", &[&p(id.as_uuid()), &v.to_string()]),
+            Cb::CancelPost(id, v) => build("qc", &[&p(id.as_uuid()), &v.to_string()]),
+            Cb::PublishNow(id, v) => build("qn", &[&p(id.as_uuid()), &v.to_string()]),
+            Cb::InviteRole(r) => build("iv", &[role_code(*r)]),
+            Cb::Member(u) => build("tm", &[&p(u.as_uuid())]),
+            Cb::SetRole(u, r) => build("mr", &[&p(u.as_uuid()), role_code(*r)]),
+            Cb::RemoveMember(u) => build("mx", &[&p(u.as_uuid())]),
+            Cb::Workspace(t) => build("ws", &[&p(t.as_uuid())]),
+            Cb::NewWorkspace => build("wn", &[]),
+            Cb::Language(l) => build("lg", &[l]),
+            Cb::TargetPublished(t) => build(prefix::TARGET_CONFIRM_PUBLISHED, &[&p(t.as_uuid())]),
+            Cb::TargetRetry(t) => build(prefix::TARGET_RETRY, &[&p(t.as_uuid())]),
+            Cb::TargetSkip(t) => build(prefix::TARGET_SKIP, &[&p(t.as_uuid())]),
+        }
+    }
+
+    pub fn decode(data: &str) -> Option<Cb> {
+        let (pre, f) = split(data);
+        let num = |i: usize| f.get(i).and_then(|s| s.parse::<i64>().ok());
+        let id = |i: usize| f.get(i).and_then(|s| post(s));
+        let uuid = |i: usize| f.get(i).and_then(|s| unpack_uuid(s));
+        Some(match (pre, f.len()) {
+            ("sk", 0) => Cb::Skip,
+            ("to", 1) => Cb::Tone(f[0].parse().ok()?),
+            ("tz", 1) if f[0] == "k" => Cb::TzKeep,
+            ("tz", 1) if f[0] == "c" => Cb::TzChange,
+            ("mn", 1) => match f[0] {
+                "i" => Cb::MenuIdeas,
+                "v" => Cb::MenuInvite,
+                "c" => Cb::MenuConnect,
+                _ => return None,
+            },
+            ("id", 1) => Cb::Idea(f[0].parse().ok()?),
+            ("im", 0) => Cb::MoreIdeas,
+            ("da", 3) => Cb::ToggleAccount(id(0)?, num(1)?, f[2].parse().ok()?),
+            ("sq", 3) => Cb::When(id(0)?, num(1)?, QUICKS.iter().find(|(_, c)| *c == f[2])?.0),
+            ("sc", 3) => Cb::Confirm(id(0)?, num(1)?, num(2)?),
+            ("ap", 2) => Cb::Approve(id(0)?, num(1)?),
+            ("rj", 2) => Cb::Reject(id(0)?, num(1)?),
+            ("qp", 1) => Cb::QueuePage(f[0].parse().ok()?),
+            ("qi", 1) => Cb::QueueItem(id(0)?),
+            ("qr", 2) => Cb::Reschedule(id(0)?, num(1)?),
+            ("qc", 2) => Cb::CancelPost(id(0)?, num(1)?),
+            ("qn", 2) => Cb::PublishNow(id(0)?, num(1)?),
+            ("iv", 1) => Cb::InviteRole(role_from(f[0])?),
+            ("tm", 1) => Cb::Member(UserId::from_uuid(uuid(0)?)),
+            ("mr", 2) => Cb::SetRole(UserId::from_uuid(uuid(0)?), role_from(f[1])?),
+            ("mx", 1) => Cb::RemoveMember(UserId::from_uuid(uuid(0)?)),
+            ("ws", 1) => Cb::Workspace(TenantId::from_uuid(uuid(0)?)),
+            ("wn", 0) => Cb::NewWorkspace,
+            ("lg", 1) => Cb::Language(f[0].to_owned()),
+            (p, 1) if p == prefix::TARGET_CONFIRM_PUBLISHED => Cb::TargetPublished(TargetId::from_uuid(uuid(0)?)),
+            (p, 1) if p == prefix::TARGET_RETRY => Cb::TargetRetry(TargetId::from_uuid(uuid(0)?)),
+            (p, 1) if p == prefix::TARGET_SKIP => Cb::TargetSkip(TargetId::from_uuid(uuid(0)?)),
+            (p, 2) if p.len() == 2 && p.starts_with('d') => {
+                let act = DRAFT_ACTS.iter().find(|(_, c)| *c == &p[1..])?.0;
+                Cb::Draft(act, id(0)?, num(1)?)
+            }
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_button_round_trips_and_fits_64_bytes() {
+        let (pid, uid, tid) = (PostId::new(), UserId::new(), TargetId::new());
+        let all = vec![
+            Cb::Skip,
+            Cb::Tone(3),
+            Cb::TzKeep,
+            Cb::Idea(4),
+            Cb::MoreIdeas,
+            Cb::Draft(DraftAct::Discard, pid, i64::MAX),
+            Cb::ToggleAccount(pid, 123_456, 255),
+            Cb::When(pid, 99, Quick::NextFree),
+            Cb::Confirm(pid, 123_456_789, 99_999_999_999),
+            Cb::Approve(pid, 7),
+            Cb::QueuePage(1000),
+            Cb::SetRole(uid, Role::Viewer),
+            Cb::Workspace(TenantId::new()),
+            Cb::Language("uk".into()),
+            Cb::TargetPublished(tid),
+            Cb::TargetRetry(tid),
+            Cb::TargetSkip(tid),
+        ];
+        for cb in all {
+            let data = cb.encode();
+            assert!(data.len() <= 64, "{data} is {} bytes", data.len());
+            assert_eq!(Cb::decode(&data), Some(cb));
+        }
+    }
+
+    #[test]
+    fn garbage_does_not_decode() {
+        for bad in ["", "zz", "dg:notanid:1", "ap:AAAA:1", "sq:x", "tp:", "iv:q"] {
+            assert_eq!(Cb::decode(bad), None, "{bad}");
+        }
+    }
+}

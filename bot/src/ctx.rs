@@ -1,0 +1,209 @@
+//! The context of one update: who is asking, in which chat, in which workspace and with which role, plus the
+//! helpers that answer them (send, edit in place, answer the button) with Telegram's failure modes handled once.
+
+use crate::state::ChatUserDialogue;
+use std::path::PathBuf;
+use teloxide::adaptors::{DefaultParseMode, Throttle};
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardMarkup, MessageId};
+use teloxide::{ApiError, RequestError};
+use tochen_core::domain::Role;
+use tochen_core::i18n::{normalize, t};
+use tochen_core::llm::{CallContext, LlmClient};
+use tochen_core::store::{Tenant, TelegramIdentity, User};
+use tochen_core::Store;
+
+/// The bot as handlers see it: HTML by default, sends throttled to Telegram's limits.
+pub type TgBot = DefaultParseMode<Throttle<Bot>>;
+pub type HandlerResult = anyhow::Result<()>;
+
+/// Shared dependencies, injected into every handler.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub llm: LlmClient,
+    pub bot_username: String,
+    pub data_dir: PathBuf,
+    pub rules: crate::validate::Rules,
+}
+
+/// The caller's active workspace and their role in it.
+#[derive(Clone, Debug)]
+pub struct Active {
+    pub tenant: Tenant,
+    pub role: Role,
+}
+
+#[derive(Clone)]
+pub struct Ctx {
+    pub user: User,
+    pub lang: &'static str,
+    pub chat_id: ChatId,
+    pub private: bool,
+    pub dlg: ChatUserDialogue,
+    pub active: Option<Active>,
+    /// The message a pressed button sits on: answers edit it in place.
+    pub screen: Option<MessageId>,
+    pub callback_id: Option<String>,
+}
+
+impl Ctx {
+    /// Loads the context of an update; `None` for updates without a person (channel posts and the like).
+    pub async fn load(app: &App, upd: &Update) -> Option<Ctx> {
+        let (from, chat, screen, callback_id) = match &upd.kind {
+            teloxide::types::UpdateKind::Message(m) => (m.from.clone()?, m.chat.clone(), None, None),
+            teloxide::types::UpdateKind::CallbackQuery(q) => {
+                let m = q.message.as_ref()?;
+                (q.from.clone(), m.chat().clone(), Some(m.id()), Some(q.id.0.clone()))
+            }
+            _ => return None,
+        };
+        if from.is_bot {
+            return None;
+        }
+        let identity = TelegramIdentity {
+            telegram_id: from.id.0 as i64,
+            username: from.username.clone(),
+            first_name: from.first_name.clone(),
+            last_name: from.last_name.clone(),
+            language_code: from.language_code.clone(),
+        };
+        let user = match app.store.upsert_user(&identity).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load the user of an update");
+                return None;
+            }
+        };
+        let lang = normalize(user.language_override.as_deref().or(user.language_code.as_deref()).unwrap_or("en"));
+        let active = match user.active_tenant_id {
+            Some(tid) => match (app.store.role_of(tid, user.id).await, app.store.tenant(tid).await) {
+                (Ok(Some(role)), Ok(tenant)) => Some(Active { tenant, role }),
+                _ => None,
+            },
+            None => None,
+        };
+        let dlg = ChatUserDialogue::new(app.store.clone(), chat.id.0, from.id.0 as i64);
+        Some(Ctx { user, lang, chat_id: chat.id, private: chat.is_private(), dlg, active, screen, callback_id })
+    }
+
+    pub fn llm_ctx(&self, a: &Active) -> CallContext {
+        CallContext { tenant: a.tenant.id, user: Some(self.user.id) }
+    }
+
+    /// Sends a new message; a blocked bot or a migrated group is dealt with here.
+    pub async fn say(&self, bot: &TgBot, text: String, kb: Option<InlineKeyboardMarkup>) -> anyhow::Result<Option<Message>> {
+        send_to(bot, &self.dlg, self.chat_id, text, kb).await
+    }
+
+    /// Shows a screen: edits the message of the pressed button in place, or sends a new one.
+    pub async fn show(&self, bot: &TgBot, text: String, kb: Option<InlineKeyboardMarkup>) -> anyhow::Result<()> {
+        if let Some(id) = self.screen {
+            let mut req = bot.edit_message_text(self.chat_id, id, text.clone());
+            if let Some(kb) = kb.clone() {
+                req = req.reply_markup(kb);
+            }
+            match req.await {
+                Ok(_) => return Ok(()),
+                Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
+                Err(RequestError::Api(ApiError::Unknown(d))) if d.contains("not modified") => return Ok(()),
+                Err(e) => tracing::warn!(error = %e, "cannot edit the screen; sending it anew"),
+            }
+        }
+        self.say(bot, text, kb).await?;
+        Ok(())
+    }
+
+    /// Answers the pressed button (always, or the client spins); `text` pops up as a short notice.
+    pub async fn answer(&self, bot: &TgBot, text: Option<String>) -> HandlerResult {
+        if let Some(id) = &self.callback_id {
+            let mut req = bot.answer_callback_query(teloxide::types::CallbackQueryId(id.clone()));
+            if let Some(t) = text {
+                req = req.text(t.chars().take(200).collect::<String>()).show_alert(true);
+            }
+            if let Err(e) = req.await {
+                tracing::warn!(error = %e, "cannot answer a callback query");
+            }
+        }
+        Ok(())
+    }
+
+    /// The active workspace, or a message saying how to get one.
+    pub async fn workspace(&self, bot: &TgBot) -> anyhow::Result<Option<Active>> {
+        if self.active.is_none() {
+            self.answer(bot, None).await?;
+            self.say(bot, t(self.lang, "bot.no_workspace"), None).await?;
+        }
+        Ok(self.active.clone())
+    }
+
+    /// The active workspace if the caller's role is at least `needed`; otherwise says why not.
+    pub async fn require(&self, bot: &TgBot, needed: Role) -> anyhow::Result<Option<Active>> {
+        let Some(a) = self.workspace(bot).await? else { return Ok(None) };
+        if !a.role.at_least(needed) {
+            let text = match needed {
+                Role::Admin => t(self.lang, "bot.role.need_admin"),
+                _ => t(self.lang, "bot.role.need_editor"),
+            };
+            if self.callback_id.is_some() {
+                self.answer(bot, Some(text)).await?;
+            } else {
+                self.say(bot, text, None).await?;
+            }
+            return Ok(None);
+        }
+        Ok(Some(a))
+    }
+
+    /// Tells the person a button is out of date or not theirs to press, changing nothing.
+    pub async fn refuse(&self, bot: &TgBot, text: String) -> HandlerResult {
+        if self.callback_id.is_some() {
+            self.answer(bot, Some(text)).await
+        } else {
+            self.say(bot, text, None).await.map(|_| ())
+        }
+    }
+}
+
+/// Sends to a chat, following a group-to-supergroup migration once and giving up quietly on blocked chats.
+pub async fn send_to(
+    bot: &TgBot,
+    dlg: &ChatUserDialogue,
+    chat: ChatId,
+    text: String,
+    kb: Option<InlineKeyboardMarkup>,
+) -> anyhow::Result<Option<Message>> {
+    let mut target = chat;
+    for _ in 0..2 {
+        let mut req = bot.send_message(target, text.clone());
+        if let Some(kb) = kb.clone() {
+            req = req.reply_markup(kb);
+        }
+        match req.await {
+            Ok(m) => return Ok(Some(m)),
+            Err(RequestError::MigrateToChatId(new)) => {
+                tracing::info!(old = target.0, new = new.0, "group migrated to a supergroup");
+                dlg_store(dlg).migrate_dialogue_chat(target.0, new.0).await?;
+                target = new;
+            }
+            Err(RequestError::Api(
+                ApiError::BotBlocked
+                | ApiError::BotKicked
+                | ApiError::BotKickedFromSupergroup
+                | ApiError::UserDeactivated
+                | ApiError::CantInitiateConversation
+                | ApiError::ChatNotFound,
+            )) => {
+                tracing::info!(chat = target.0, "chat is closed to the bot; dropping its conversation");
+                dlg.exit().await.ok();
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
+}
+
+fn dlg_store(dlg: &ChatUserDialogue) -> &Store {
+    dlg.store()
+}

@@ -1,0 +1,115 @@
+//! `/idea [topic]`: ideas from the LLM as buttons, "more ideas", and drafting the picked one for the workspace's
+//! platforms. The LLM is called before anything is written, so a failed or malformed generation leaves no
+//! half-made draft behind.
+
+use crate::codec::Cb;
+use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
+use crate::draft;
+use crate::kb::kb;
+use crate::state::State;
+use teloxide::prelude::*;
+use teloxide::types::ChatAction;
+use tochen_core::domain::{AccountStatus, Platform, Role};
+use tochen_core::i18n::{t, tf};
+use tochen_core::jobs::escape_html;
+use tochen_core::llm::{Idea, LlmError};
+use tochen_core::store::PostContent;
+
+const IDEAS: usize = 5;
+
+/// What a person reads when generation fails: specific, with what to do next.
+pub fn llm_error_text(lang: &str, e: &LlmError) -> String {
+    match e {
+        LlmError::QuotaExhausted { used, quota } => tf(lang, "llm.error.quota", &[("used", used), ("quota", quota)]),
+        LlmError::ProviderQuota => t(lang, "llm.error.provider_quota"),
+        LlmError::RateLimited(_) => t(lang, "llm.error.rate_limited"),
+        LlmError::Timeout(_) => t(lang, "llm.error.timeout"),
+        LlmError::Truncated => t(lang, "llm.error.truncated"),
+        LlmError::Malformed(_) => t(lang, "llm.error.malformed"),
+        LlmError::Provider { .. } | LlmError::Network(_) => t(lang, "llm.error.provider"),
+        LlmError::Io(_) | LlmError::Store(_) => t(lang, "error.internal"),
+    }
+}
+
+pub async fn typing(bot: &TgBot, ctx: &Ctx) {
+    if let Err(e) = bot.send_chat_action(ctx.chat_id, ChatAction::Typing).await {
+        tracing::debug!(error = %e, "typing action failed");
+    }
+}
+
+pub async fn idea(bot: TgBot, app: App, ctx: Ctx, topic: String) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
+    ctx.answer(&bot, None).await?;
+    show_ideas(&bot, &app, &ctx, &a, topic.trim().to_owned(), Vec::new()).await
+}
+
+async fn show_ideas(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, topic: String, avoid: Vec<String>) -> HandlerResult {
+    typing(bot, ctx).await;
+    let ideas = match app.llm.ideas(ctx.llm_ctx(a), &a.tenant.name, &a.tenant.profile, &topic, IDEAS, &avoid).await {
+        Ok(i) if !i.is_empty() => i,
+        Ok(_) => return ctx.refuse(bot, t(ctx.lang, "llm.error.malformed")).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "idea generation failed");
+            return ctx.refuse(bot, llm_error_text(ctx.lang, &e)).await;
+        }
+    };
+    let mut text = if topic.is_empty() {
+        t(ctx.lang, "bot.ideas.title")
+    } else {
+        tf(ctx.lang, "bot.ideas.title_topic", &[("topic", &escape_html(&topic))])
+    };
+    for (i, idea) in ideas.iter().enumerate() {
+        text.push_str(&format!("\n\n<b>{}. {}</b>\n{}", i + 1, escape_html(&idea.title), escape_html(&idea.angle)));
+    }
+    let numbers = (0..ideas.len()).map(|i| ((i + 1).to_string(), Cb::Idea(i as u8))).collect();
+    let buttons = kb(vec![numbers, vec![(t(ctx.lang, "bot.ideas.more"), Cb::MoreIdeas)]]);
+    ctx.dlg.update(State::Ideas { topic, ideas }).await?;
+    ctx.show(bot, text, Some(buttons)).await
+}
+
+pub async fn more(bot: TgBot, app: App, ctx: Ctx, topic: String, ideas: Vec<Idea>) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
+    ctx.answer(&bot, None).await?;
+    let avoid = ideas.into_iter().map(|i| i.title).collect();
+    show_ideas(&bot, &app, &ctx, &a, topic, avoid).await
+}
+
+/// The platforms to draft for: those with a connected account, or all of them when none is connected yet.
+pub async fn draft_platforms(app: &App, a: &Active) -> anyhow::Result<Vec<Platform>> {
+    let accounts = app.store.accounts(a.tenant.id).await?;
+    let mut platforms: Vec<Platform> =
+        Platform::ALL.iter().copied().filter(|p| accounts.iter().any(|acc| acc.platform == *p && acc.status != AccountStatus::Disconnected)).collect();
+    if platforms.is_empty() {
+        platforms = Platform::ALL.to_vec();
+    }
+    Ok(platforms)
+}
+
+pub async fn pick(bot: TgBot, app: App, ctx: Ctx, ideas: Vec<Idea>, n: u8) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
+    let Some(idea) = ideas.get(n as usize) else {
+        return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;
+    };
+    ctx.answer(&bot, None).await?;
+    typing(&bot, &ctx).await;
+    let platforms = draft_platforms(&app, &a).await?;
+    let idea_text = format!("{}: {}", idea.title, idea.angle);
+    let generated = match app.llm.draft(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &idea_text, &platforms).await {
+        Ok(d) if !d.texts.is_empty() => d,
+        Ok(_) => return ctx.refuse(&bot, t(ctx.lang, "llm.error.malformed")).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "draft generation failed");
+            return ctx.refuse(&bot, llm_error_text(ctx.lang, &e)).await;
+        }
+    };
+    let title = if generated.title.is_empty() { idea.title.clone() } else { generated.title.clone() };
+    let post = app.store.create_draft(a.tenant.id, Some(ctx.user.id), Some(ctx.chat_id.0), &title, &idea_text).await?;
+    for text in &generated.texts {
+        let content = PostContent { platform: text.platform, body: text.body.clone(), hashtags: text.hashtags.clone(), link: None };
+        app.store.set_post_content(a.tenant.id, post.id, &content).await?;
+    }
+    app.store.set_post_meta(a.tenant.id, post.id, &title, &generated.image_prompt).await?;
+    app.store.audit(a.tenant.id, Some(ctx.user.id), "post.drafted", "post", Some(&post.id.to_db()), serde_json::json!({})).await?;
+    ctx.dlg.exit().await?;
+    draft::show(&bot, &app, &ctx, &a, post.id).await
+}

@@ -1,0 +1,275 @@
+//! First contact and the business profile: `/start` creates a workspace (or redeems an invite link), then asks
+//! what the business does, who it talks to, its tone and time zone, each with a default and a way to skip.
+//! `/profile` walks the same questions with the current answers shown.
+
+use crate::codec::Cb;
+use crate::ctx::{App, Ctx, HandlerResult, TgBot};
+use crate::kb::{kb, one};
+use crate::state::State;
+use teloxide::prelude::*;
+use tochen_core::domain::Role;
+use tochen_core::i18n::{t, tf};
+use tochen_core::jobs::escape_html;
+use tochen_core::store::{RedeemError, TenantProfile};
+
+pub const TONES: [&str; 4] = ["friendly", "professional", "playful", "bold"];
+
+/// A first guess of the time zone from the Telegram language; the person confirms or changes it.
+pub fn guess_timezone(lang: &str) -> &'static str {
+    match lang {
+        "ru" => "Europe/Moscow",
+        "uk" => "Europe/Kyiv",
+        "de" => "Europe/Berlin",
+        "es" => "Europe/Madrid",
+        _ => "Europe/London",
+    }
+}
+
+pub fn role_name(lang: &str, r: Role) -> String {
+    match r {
+        Role::Admin => t(lang, "bot.role.admin"),
+        Role::Editor => t(lang, "bot.role.editor"),
+        Role::Viewer => t(lang, "bot.role.viewer"),
+    }
+}
+
+fn tone_name(lang: &str, tone: &str) -> String {
+    match tone {
+        "friendly" => t(lang, "bot.tone.friendly"),
+        "professional" => t(lang, "bot.tone.professional"),
+        "playful" => t(lang, "bot.tone.playful"),
+        "bold" => t(lang, "bot.tone.bold"),
+        other => escape_html(other),
+    }
+}
+
+/// The "what next" menu after setup or joining.
+pub fn next_steps(lang: &str) -> teloxide::types::InlineKeyboardMarkup {
+    kb(vec![
+        vec![(t(lang, "bot.menu.ideas"), Cb::MenuIdeas)],
+        vec![(t(lang, "bot.menu.invite"), Cb::MenuInvite), (t(lang, "bot.menu.connect"), Cb::MenuConnect)],
+    ])
+}
+
+pub async fn start(bot: TgBot, app: App, ctx: Ctx, payload: String) -> HandlerResult {
+    ctx.dlg.exit().await?;
+    let payload = payload.trim();
+    if let Some(code) = payload.strip_prefix("inv_") {
+        return redeem(&bot, &app, &ctx, code).await;
+    }
+    if !ctx.private {
+        let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+        app.store.set_team_chat(a.tenant.id, Some(ctx.chat_id.0)).await?;
+        let text = tf(ctx.lang, "bot.start.group_linked", &[("name", &escape_html(&a.tenant.name))]);
+        ctx.say(&bot, text, None).await?;
+        return Ok(());
+    }
+    if let Some(a) = &ctx.active {
+        let text = tf(ctx.lang, "bot.start.welcome_back", &[
+            ("first_name", &escape_html(&ctx.user.first_name)),
+            ("name", &escape_html(&a.tenant.name)),
+        ]);
+        ctx.say(&bot, text, Some(next_steps(ctx.lang))).await?;
+        return Ok(());
+    }
+    ask_name(&bot, &ctx).await
+}
+
+pub async fn ask_name(bot: &TgBot, ctx: &Ctx) -> HandlerResult {
+    let text = tf(ctx.lang, "bot.start.hello", &[("first_name", &escape_html(&ctx.user.first_name))]);
+    ctx.dlg.update(State::SetupName).await?;
+    ctx.show(bot, text, None).await
+}
+
+async fn redeem(bot: &TgBot, app: &App, ctx: &Ctx, code: &str) -> HandlerResult {
+    let text = match app.store.redeem_invite(code, ctx.user.id).await {
+        Ok((tenant, role)) => {
+            let tenant = app.store.tenant(tenant).await?;
+            app.store
+                .audit(tenant.id, Some(ctx.user.id), "member.joined", "user", Some(&ctx.user.id.to_db()), serde_json::json!({"role": role.as_str()}))
+                .await?;
+            let text = tf(ctx.lang, "bot.invite.joined", &[
+                ("name", &escape_html(&tenant.name)),
+                ("role", &role_name(ctx.lang, role)),
+            ]);
+            ctx.say(bot, text, Some(next_steps(ctx.lang))).await?;
+            return Ok(());
+        }
+        Err(RedeemError::Unknown) => t(ctx.lang, "bot.invite.unknown"),
+        Err(RedeemError::Expired) => t(ctx.lang, "bot.invite.expired"),
+        Err(RedeemError::Used) => t(ctx.lang, "bot.invite.used"),
+        Err(RedeemError::Store(e)) => return Err(e.into()),
+    };
+    ctx.say(bot, text, None).await?;
+    Ok(())
+}
+
+fn text_of(msg: &Message) -> Option<String> {
+    msg.text().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+pub async fn got_name(bot: TgBot, app: App, ctx: Ctx, msg: Message) -> HandlerResult {
+    let Some(name) = text_of(&msg) else {
+        ctx.say(&bot, t(ctx.lang, "bot.start.name_needed"), None).await?;
+        return Ok(());
+    };
+    if name.chars().count() > 64 {
+        let msg_text = tf(ctx.lang, "bot.start.name_too_long", &[("max", &64)]);
+        ctx.say(&bot, msg_text, None).await?;
+        return Ok(());
+    }
+    let profile = TenantProfile {
+        business_description: String::new(),
+        target_audience: String::new(),
+        tone: "friendly".into(),
+        language: ctx.lang.into(),
+        timezone: guess_timezone(ctx.lang).into(),
+    };
+    let quota = app.llm.config().default_monthly_token_quota;
+    let tenant = app.store.create_tenant(&name, &profile, quota, ctx.user.id).await?;
+    app.store.audit(tenant.id, Some(ctx.user.id), "tenant.created", "tenant", Some(&tenant.id.to_db()), serde_json::json!({})).await?;
+    ask_description(&bot, &ctx, &name, "", false).await
+}
+
+async fn ask_description(bot: &TgBot, ctx: &Ctx, name: &str, current: &str, editing: bool) -> HandlerResult {
+    let mut text = tf(ctx.lang, "bot.profile.ask_description", &[("name", &escape_html(name))]);
+    if !current.is_empty() {
+        text.push_str(&tf(ctx.lang, "bot.profile.current", &[("value", &escape_html(current))]));
+    }
+    ctx.dlg.update(State::SetupDescription { editing }).await?;
+    ctx.say(bot, text, Some(one(t(ctx.lang, "bot.profile.skip"), Cb::Skip))).await?;
+    Ok(())
+}
+
+async fn ask_audience(bot: &TgBot, ctx: &Ctx, current: &str, editing: bool) -> HandlerResult {
+    let mut text = t(ctx.lang, "bot.profile.ask_audience");
+    if !current.is_empty() {
+        text.push_str(&tf(ctx.lang, "bot.profile.current", &[("value", &escape_html(current))]));
+    }
+    ctx.dlg.update(State::SetupAudience { editing }).await?;
+    ctx.say(bot, text, Some(one(t(ctx.lang, "bot.profile.skip"), Cb::Skip))).await?;
+    Ok(())
+}
+
+async fn ask_tone(bot: &TgBot, ctx: &Ctx, editing: bool) -> HandlerResult {
+    let l = ctx.lang;
+    let buttons = kb(vec![
+        vec![(t(l, "bot.tone.friendly"), Cb::Tone(0)), (t(l, "bot.tone.professional"), Cb::Tone(1))],
+        vec![(t(l, "bot.tone.playful"), Cb::Tone(2)), (t(l, "bot.tone.bold"), Cb::Tone(3))],
+        vec![(t(l, "bot.profile.skip"), Cb::Skip)],
+    ]);
+    ctx.dlg.update(State::SetupTone { editing }).await?;
+    ctx.say(bot, t(l, "bot.profile.ask_tone"), Some(buttons)).await?;
+    Ok(())
+}
+
+async fn ask_timezone(bot: &TgBot, ctx: &Ctx, tz: &str, editing: bool) -> HandlerResult {
+    let l = ctx.lang;
+    let buttons = kb(vec![vec![(t(l, "bot.profile.tz_keep"), Cb::TzKeep), (t(l, "bot.profile.tz_change"), Cb::TzChange)]]);
+    ctx.dlg.update(State::SetupTimezone { editing }).await?;
+    let msg_text = tf(l, "bot.profile.ask_timezone", &[("tz", &escape_html(tz))]);
+    ctx.say(bot, msg_text, Some(buttons)).await?;
+    Ok(())
+}
+
+async fn finish(bot: &TgBot, ctx: &Ctx, editing: bool) -> HandlerResult {
+    ctx.dlg.exit().await?;
+    if editing {
+        ctx.say(bot, t(ctx.lang, "bot.profile.saved"), None).await?;
+    } else {
+        ctx.say(bot, t(ctx.lang, "bot.profile.all_set"), Some(next_steps(ctx.lang))).await?;
+    }
+    Ok(())
+}
+
+/// Saves one profile field, given the current tenant from the store (the context may predate the workspace).
+async fn save(app: &App, ctx: &Ctx, f: impl FnOnce(&mut TenantProfile)) -> anyhow::Result<tochen_core::store::Tenant> {
+    let tid = app.store.user(ctx.user.id).await?.active_tenant_id.ok_or_else(|| anyhow::anyhow!("no active workspace"))?;
+    let mut tenant = app.store.tenant(tid).await?;
+    f(&mut tenant.profile);
+    app.store.update_tenant_profile(tid, &tenant.profile).await?;
+    Ok(tenant)
+}
+
+async fn limited(bot: &TgBot, ctx: &Ctx, msg: &Message, max: usize) -> anyhow::Result<Option<String>> {
+    let Some(text) = text_of(msg) else {
+        ctx.say(bot, t(ctx.lang, "bot.profile.text_needed"), None).await?;
+        return Ok(None);
+    };
+    if text.chars().count() > max {
+        let msg_text = tf(ctx.lang, "bot.profile.too_long", &[("max", &max)]);
+        ctx.say(bot, msg_text, None).await?;
+        return Ok(None);
+    }
+    Ok(Some(text))
+}
+
+pub async fn got_description(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
+    let Some(text) = limited(&bot, &ctx, &msg, 500).await? else { return Ok(()) };
+    let tenant = save(&app, &ctx, |p| p.business_description = text).await?;
+    ask_audience(&bot, &ctx, &tenant.profile.target_audience, editing).await
+}
+
+pub async fn got_audience(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
+    let Some(text) = limited(&bot, &ctx, &msg, 500).await? else { return Ok(()) };
+    save(&app, &ctx, |p| p.target_audience = text).await?;
+    ask_tone(&bot, &ctx, editing).await
+}
+
+pub async fn got_tone(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
+    let Some(text) = limited(&bot, &ctx, &msg, 100).await? else { return Ok(()) };
+    let tenant = save(&app, &ctx, |p| p.tone = text).await?;
+    ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await
+}
+
+pub async fn got_timezone(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
+    let Some(text) = text_of(&msg) else { return Ok(()) };
+    let Ok(tz) = text.parse::<chrono_tz::Tz>() else {
+        let msg_text = tf(ctx.lang, "bot.profile.tz_unknown", &[("tz", &escape_html(&text))]);
+        ctx.say(&bot, msg_text, None).await?;
+        return Ok(());
+    };
+    save(&app, &ctx, |p| p.timezone = tz.name().to_owned()).await?;
+    finish(&bot, &ctx, editing).await
+}
+
+/// Buttons of the profile questions.
+pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb) -> HandlerResult {
+    ctx.answer(&bot, None).await?;
+    let tenant = match app.store.user(ctx.user.id).await?.active_tenant_id {
+        Some(t) => app.store.tenant(t).await?,
+        None => return Ok(()),
+    };
+    match (state, cb) {
+        (State::SetupDescription { editing }, Cb::Skip) => ask_audience(&bot, &ctx, &tenant.profile.target_audience, editing).await,
+        (State::SetupAudience { editing }, Cb::Skip) => ask_tone(&bot, &ctx, editing).await,
+        (State::SetupTone { editing }, Cb::Skip) => ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await,
+        (State::SetupTone { editing }, Cb::Tone(i)) => {
+            let tone = TONES.get(i as usize).copied().unwrap_or("friendly");
+            let tenant = save(&app, &ctx, |p| p.tone = tone.to_owned()).await?;
+            ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await
+        }
+        (State::SetupTimezone { editing }, Cb::TzKeep) => finish(&bot, &ctx, editing).await,
+        (State::SetupTimezone { .. }, Cb::TzChange) => {
+            ctx.say(&bot, t(ctx.lang, "bot.profile.tz_type"), None).await?;
+            Ok(())
+        }
+        _ => ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
+    }
+}
+
+/// `/profile`: shows the profile, then walks through its questions (admins only).
+pub async fn profile(bot: TgBot, ctx: Ctx) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    let p = &a.tenant.profile;
+    let dash = |s: &str| if s.is_empty() { "—".to_owned() } else { escape_html(s) };
+    let text = tf(ctx.lang, "bot.profile.summary", &[
+        ("name", &escape_html(&a.tenant.name)),
+        ("description", &dash(&p.business_description)),
+        ("audience", &dash(&p.target_audience)),
+        ("tone", &tone_name(ctx.lang, &p.tone)),
+        ("tz", &escape_html(&p.timezone)),
+    ]);
+    ctx.say(&bot, text, None).await?;
+    ask_description(&bot, &ctx, &a.tenant.name, &p.business_description, true).await
+}

@@ -1,0 +1,282 @@
+//! Scheduling a draft: quick choices or typed times in the workspace's zone, a confirmation that shows the local
+//! time, then `schedule_post` (targets + publish jobs). Editors' posts wait for an admin, who gets approve and
+//! reject buttons; the author hears the outcome.
+
+use crate::codec::{Cb, DraftAct, Quick};
+use crate::ctx::{send_to, Active, App, Ctx, HandlerResult, TgBot};
+use crate::draft::{blocking_problems, chosen_accounts, load_for_change, platform_name};
+use crate::kb::kb;
+use crate::state::State;
+use crate::timeparse::{parse_when, TimeError};
+use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use teloxide::prelude::*;
+use tochen_core::clock::now_ms;
+use tochen_core::domain::{PostStatus, Role};
+use tochen_core::i18n::{t, tf};
+use tochen_core::jobs::escape_html;
+use tochen_core::store::{Post, ScheduleError};
+use tochen_core::PostId;
+
+pub fn tz_of(a: &Active) -> Tz {
+    a.tenant.profile.timezone.parse().unwrap_or(chrono_tz::UTC)
+}
+
+/// "Thu 26 Nov, 08:00 (Europe/Lisbon)".
+pub fn local_time(a: &Active, at_ms: i64) -> String {
+    let tz = tz_of(a);
+    let local = tz.timestamp_millis_opt(at_ms).single().map(|d| d.format("%a %d %b %Y, %H:%M").to_string()).unwrap_or_default();
+    format!("{local} ({})", tz.name())
+}
+
+pub async fn ask_time(bot: &TgBot, _app: &App, ctx: &Ctx, a: &Active, post: &Post, reschedule: bool) -> HandlerResult {
+    let l = ctx.lang;
+    let q = |label: &str, quick| (t(l, label), Cb::When(post.id, post.version, quick));
+    let buttons = kb(vec![
+        vec![q("bot.schedule.in_hour", Quick::InHour), q("bot.schedule.evening", Quick::Evening)],
+        vec![q("bot.schedule.tomorrow", Quick::TomorrowMorning), q("bot.schedule.next_free", Quick::NextFree)],
+        vec![(t(l, "bot.back"), Cb::Draft(DraftAct::Show, post.id, post.version))],
+    ]);
+    ctx.dlg.update(State::ScheduleAt { post: post.id, version: post.version, reschedule }).await?;
+    let msg_text = tf(l, "bot.schedule.when", &[("tz", &escape_html(tz_of(a).name()))]);
+    ctx.show(bot, msg_text, Some(buttons)).await
+}
+
+fn at_local(tz: Tz, day: chrono::NaiveDate, hour: u32) -> Option<DateTime<Utc>> {
+    tz.from_local_datetime(&day.and_hms_opt(hour, 0, 0)?).earliest().map(|d| d.with_timezone(&Utc))
+}
+
+/// The moment a quick choice stands for.
+async fn quick_time(app: &App, a: &Active, quick: Quick) -> anyhow::Result<DateTime<Utc>> {
+    let tz = tz_of(a);
+    let now = Utc::now();
+    let today = now.with_timezone(&tz).date_naive();
+    let at = match quick {
+        Quick::InHour => (now + Duration::hours(1)).with_second(0).unwrap_or(now),
+        Quick::Evening => at_local(tz, today, 18).filter(|t| *t > now).or_else(|| at_local(tz, today + Duration::days(1), 18)).unwrap_or(now),
+        Quick::TomorrowMorning => at_local(tz, today + Duration::days(1), 9).unwrap_or(now),
+        Quick::NextFree => {
+            // The first whole hour from 09:00 to 20:00 local with no post within the hour around it.
+            let taken: Vec<i64> = app
+                .store
+                .posts_with_status(a.tenant.id, &[PostStatus::Scheduled, PostStatus::PendingApproval], 0, 500)
+                .await?
+                .iter()
+                .filter_map(|p| p.scheduled_at)
+                .collect();
+            let mut slot = None;
+            'days: for d in 0..14 {
+                for h in 9..=20 {
+                    if let Some(c) = at_local(tz, today + Duration::days(d), h) {
+                        if c > now + Duration::minutes(30) && !taken.iter().any(|t| (t - c.timestamp_millis()).abs() < 3_600_000) {
+                            slot = Some(c);
+                            break 'days;
+                        }
+                    }
+                }
+            }
+            slot.unwrap_or(now + Duration::hours(1))
+        }
+    };
+    Ok(at)
+}
+
+pub async fn on_quick(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, quick: Quick) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
+    let at = quick_time(&app, &a, quick).await?;
+    ctx.answer(&bot, None).await?;
+    show_confirm(&bot, &app, &ctx, &a, id, version, at).await
+}
+
+pub async fn got_time(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, version, _re): (PostId, i64, bool)) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
+    let l = ctx.lang;
+    let text = msg.text().unwrap_or_default();
+    let tzname = escape_html(tz_of(&a).name());
+    let at = match parse_when(text, tz_of(&a), Utc::now()) {
+        Ok(at) => at,
+        Err(e) => {
+            let why = match e {
+                TimeError::Invalid => tf(l, "bot.time.invalid", &[("input", &escape_html(text))]),
+                TimeError::NoHour => t(l, "bot.time.no_hour"),
+                TimeError::Past => tf(l, "bot.time.past", &[("tz", &tzname)]),
+                TimeError::Nonexistent => tf(l, "bot.time.nonexistent", &[("tz", &tzname)]),
+                TimeError::Ambiguous => tf(l, "bot.time.ambiguous", &[("tz", &tzname)]),
+            };
+            return ctx.say(&bot, why, None).await.map(|_| ());
+        }
+    };
+    show_confirm(&bot, &app, &ctx, &a, id, version, at).await
+}
+
+async fn show_confirm(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId, version: i64, at: DateTime<Utc>) -> HandlerResult {
+    let l = ctx.lang;
+    let Ok(post) = app.store.post(a.tenant.id, id).await else { return ctx.refuse(bot, t(l, "bot.post.not_found")).await };
+    if post.version != version {
+        return ctx.refuse(bot, t(l, "bot.stale")).await;
+    }
+    let (all, chosen) = chosen_accounts(app, a, id).await?;
+    let names: Vec<String> = all.iter().filter(|x| chosen.contains(&x.id)).map(|x| format!("{} {}", platform_name(l, x.platform), escape_html(&x.name))).collect();
+    let text = tf(l, "bot.schedule.confirm", &[
+        ("when", &local_time(a, at.timestamp_millis())),
+        ("utc", &at.format("%H:%M").to_string()),
+        ("accounts", &if names.is_empty() { "—".to_owned() } else { names.join(", ") }),
+    ]);
+    let buttons = kb(vec![
+        vec![(t(l, "bot.schedule.btn_confirm"), Cb::Confirm(id, version, at.timestamp()))],
+        vec![(t(l, "bot.schedule.btn_change"), Cb::Draft(DraftAct::Schedule, id, version)), (t(l, "bot.back"), Cb::Draft(DraftAct::Show, id, version))],
+    ]);
+    // "Change time" re-asks: the text state stays on this post.
+    let buttons = if post.status == PostStatus::Draft {
+        buttons
+    } else {
+        kb(vec![vec![(t(l, "bot.schedule.btn_confirm"), Cb::Confirm(id, version, at.timestamp()))]])
+    };
+    ctx.show(bot, text, Some(buttons)).await
+}
+
+/// Confirms a time: schedules a draft (or reschedules a scheduled post) at `at_secs`.
+pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, at_secs: i64) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
+    let l = ctx.lang;
+    let statuses = [PostStatus::Draft, PostStatus::Rejected, PostStatus::Scheduled, PostStatus::PendingApproval];
+    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &statuses).await? else { return Ok(()) };
+    let now = now_ms();
+    let at = (at_secs * 1000).max(now);
+    if at_secs * 1000 < now - 120_000 {
+        let msg_text = tf(l, "bot.time.past", &[("tz", &escape_html(tz_of(&a).name()))]);
+        return ctx.refuse(&bot, msg_text).await;
+    }
+    if matches!(post.status, PostStatus::Scheduled | PostStatus::PendingApproval) {
+        if !app.store.reschedule_post(a.tenant.id, id, version, at).await? {
+            return ctx.refuse(&bot, t(l, "bot.stale")).await;
+        }
+        app.store.audit(a.tenant.id, Some(ctx.user.id), "post.rescheduled", "post", Some(&id.to_db()), serde_json::json!({"at": at})).await?;
+        ctx.answer(&bot, None).await?;
+        ctx.dlg.exit().await?;
+        let msg_text = tf(l, "bot.schedule.rescheduled", &[("when", &local_time(&a, at))]);
+        return ctx.show(&bot, msg_text, None).await;
+    }
+    let problems = blocking_problems(&app, &a, id, l).await?;
+    if !problems.is_empty() {
+        ctx.answer(&bot, None).await?;
+        let text = format!("{}\n⚠ {}", t(l, "bot.schedule.blocked"), problems.join("\n⚠ "));
+        return ctx.say(&bot, text, None).await.map(|_| ());
+    }
+    let (_, accounts) = chosen_accounts(&app, &a, id).await?;
+    let needs_approval = a.role == Role::Editor;
+    match app.store.schedule_post(a.tenant.id, id, version, at, &accounts, needs_approval).await {
+        Ok(_) => {}
+        Err(ScheduleError::NoAccounts) => return ctx.refuse(&bot, t(l, "bot.draft.connect_first")).await,
+        Err(ScheduleError::Stale) | Err(ScheduleError::WrongStatus(_)) => return ctx.refuse(&bot, t(l, "bot.stale")).await,
+        Err(ScheduleError::UnknownAccount(_)) => return ctx.refuse(&bot, t(l, "bot.draft.connect_first")).await,
+        Err(ScheduleError::Store(e)) => return Err(e.into()),
+    }
+    let action = if needs_approval { "post.submitted" } else { "post.scheduled" };
+    app.store.audit(a.tenant.id, Some(ctx.user.id), action, "post", Some(&id.to_db()), serde_json::json!({"at": at})).await?;
+    ctx.answer(&bot, None).await?;
+    ctx.dlg.exit().await?;
+    if needs_approval {
+        let msg_text = tf(l, "bot.approval.sent", &[("when", &local_time(&a, at))]);
+        ctx.show(&bot, msg_text, None).await?;
+        request_approval(&bot, &app, &ctx, &a, id).await
+    } else {
+        let msg_text = tf(l, "bot.schedule.done", &[("when", &local_time(&a, at))]);
+        ctx.show(&bot, msg_text, None).await
+    }
+}
+
+/// Sends the approval card to the team chat, or to every admin privately when there is none.
+async fn request_approval(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId) -> HandlerResult {
+    let post = app.store.post(a.tenant.id, id).await?;
+    let targets = app.store.targets_of_post(a.tenant.id, id).await?;
+    let platforms: Vec<String> = targets.iter().map(|x| x.platform.as_str().to_owned()).collect();
+    let chats: Vec<i64> = match a.tenant.team_chat_id {
+        Some(c) => vec![c],
+        None => app.store.admin_telegram_ids(a.tenant.id).await?,
+    };
+    let lang = a.tenant.profile.language.clone();
+    let text = tf(&lang, "bot.approval.card", &[
+        ("author", &escape_html(&ctx.user.first_name)),
+        ("when", &local_time(a, post.scheduled_at.unwrap_or_default())),
+        ("title", &escape_html(&post.title)),
+        ("platforms", &platforms.join(", ")),
+    ]);
+    let buttons = kb(vec![vec![
+        (t(&lang, "bot.approval.btn_preview"), Cb::Draft(DraftAct::Show, id, post.version)),
+        (t(&lang, "bot.approval.btn_approve"), Cb::Approve(id, post.version)),
+        (t(&lang, "bot.approval.btn_reject"), Cb::Reject(id, post.version)),
+    ]]);
+    for chat in chats {
+        send_to(bot, &ctx.dlg, ChatId(chat), text.clone(), Some(buttons.clone())).await?;
+    }
+    Ok(())
+}
+
+async fn tell_author(bot: &TgBot, ctx: &Ctx, post: &Post, text: String) -> HandlerResult {
+    if let Some(chat) = post.author_chat_id {
+        send_to(bot, &ctx.dlg, ChatId(chat), text, None).await?;
+    }
+    Ok(())
+}
+
+pub async fn approve(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    let l = ctx.lang;
+    match app.store.approve_post(a.tenant.id, id, version, ctx.user.id).await {
+        Ok(_) => {}
+        Err(ScheduleError::Store(tochen_core::StoreError::NotFound(_))) => return ctx.refuse(&bot, t(l, "bot.post.not_found")).await,
+        Err(ScheduleError::Stale) | Err(ScheduleError::WrongStatus(_)) => return ctx.refuse(&bot, t(l, "bot.approval.already")).await,
+        Err(e) => return Err(e.into()),
+    }
+    app.store.audit(a.tenant.id, Some(ctx.user.id), "post.approved", "post", Some(&id.to_db()), serde_json::json!({})).await?;
+    let post = app.store.post(a.tenant.id, id).await?;
+    ctx.answer(&bot, None).await?;
+    let name = escape_html(&ctx.user.first_name);
+    let msg_text = tf(l, "bot.approval.approved_by", &[("name", &name), ("title", &escape_html(&post.title))]);
+    ctx.show(&bot, msg_text, None).await?;
+    let author_lang = author_lang(&app, &post).await;
+    let text = tf(&author_lang, "bot.approval.author_approved", &[("title", &escape_html(&post.title)), ("when", &local_time(&a, post.scheduled_at.unwrap_or_default()))]);
+    tell_author(&bot, &ctx, &post, text).await
+}
+
+async fn author_lang(app: &App, post: &Post) -> String {
+    match post.author_id {
+        Some(u) => match app.store.user(u).await {
+            Ok(u) => tochen_core::i18n::normalize(u.language_override.as_deref().or(u.language_code.as_deref()).unwrap_or("en")).to_owned(),
+            Err(_) => "en".into(),
+        },
+        None => "en".into(),
+    }
+}
+
+pub async fn reject(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    if load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::PendingApproval]).await?.is_none() {
+        return Ok(());
+    }
+    ctx.answer(&bot, None).await?;
+    ctx.dlg.update(State::RejectReason { post: id, version }).await?;
+    ctx.say(&bot, t(ctx.lang, "bot.approval.ask_reason"), None).await?;
+    Ok(())
+}
+
+pub async fn got_reason(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, version): (PostId, i64)) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    let l = ctx.lang;
+    let Some(reason) = msg.text().map(str::trim).filter(|s| !s.is_empty()) else {
+        return ctx.say(&bot, t(l, "bot.draft.text_needed"), None).await.map(|_| ());
+    };
+    let reason: String = reason.chars().take(500).collect();
+    ctx.dlg.exit().await?;
+    if !app.store.reject_post(a.tenant.id, id, version, &reason).await? {
+        return ctx.say(&bot, t(l, "bot.approval.already"), None).await.map(|_| ());
+    }
+    app.store.audit(a.tenant.id, Some(ctx.user.id), "post.rejected", "post", Some(&id.to_db()), serde_json::json!({"reason": reason})).await?;
+    let post = app.store.post(a.tenant.id, id).await?;
+    let msg_text = tf(l, "bot.approval.rejected", &[("title", &escape_html(&post.title))]);
+    ctx.say(&bot, msg_text, None).await?;
+    let al = author_lang(&app, &post).await;
+    let text = tf(&al, "bot.approval.author_rejected", &[("title", &escape_html(&post.title)), ("reason", &escape_html(&reason))]);
+    tell_author(&bot, &ctx, &post, text).await
+}

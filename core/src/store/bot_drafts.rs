@@ -1,0 +1,201 @@
+//! Store calls the bot needs around drafts and published targets: the accounts a draft is aimed at, its title and
+//! image prompt, attached media, and the team's answers to "did it go out?" buttons.
+//!
+//! Every call takes the workspace, so an id from a forged button of another workspace simply matches nothing.
+
+use super::{Result, Store, StoreError};
+use crate::clock::now_ms;
+use crate::ids::{AccountId, MediaId, PostId, TargetId, TenantId};
+use crate::jobs::{PublishPayload, PUBLISH};
+
+impl Store {
+    /// The accounts a draft will be published to; `None` until someone chose (the bot then proposes
+    /// every active account of the draft's platforms). A choice is never empty: the bot keeps at least one.
+    pub async fn draft_accounts(&self, tenant: TenantId, post: PostId) -> Result<Option<Vec<AccountId>>> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT account_id FROM draft_accounts WHERE tenant_id = $1 AND post_id = $2 ORDER BY account_id")
+                .bind(tenant.to_db())
+                .bind(post.to_db())
+                .fetch_all(&self.pool)
+                .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        rows.iter().map(|r| AccountId::from_db(&r.0)).collect::<Result<Vec<_>>>().map(Some)
+    }
+
+    /// Replaces the chosen accounts of a draft and bumps its version (the screen changed).
+    pub async fn set_draft_accounts(&self, tenant: TenantId, post: PostId, accounts: &[AccountId]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let bumped = sqlx::query(
+            "UPDATE posts SET version = version + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'draft'",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        if bumped.rows_affected() == 0 {
+            return Err(StoreError::NotFound("draft"));
+        }
+        sqlx::query("DELETE FROM draft_accounts WHERE tenant_id = $1 AND post_id = $2")
+            .bind(tenant.to_db())
+            .bind(post.to_db())
+            .execute(&mut *tx)
+            .await?;
+        for a in accounts {
+            sqlx::query(
+                "INSERT INTO draft_accounts (post_id, tenant_id, account_id) \
+                 SELECT $1, $2, id FROM social_accounts WHERE tenant_id = $2 AND id = $3",
+            )
+            .bind(post.to_db())
+            .bind(tenant.to_db())
+            .bind(a.to_db())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the title and image prompt of a post and bumps its version.
+    pub async fn set_post_meta(&self, tenant: TenantId, post: PostId, title: &str, image_prompt: &str) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE posts SET title = $3, image_prompt = $4, version = version + 1, updated_at = $5 \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(title)
+        .bind(image_prompt)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("post"));
+        }
+        Ok(())
+    }
+
+    /// Makes `media` the (only) media of a post and bumps its version.
+    pub async fn set_post_media(&self, tenant: TenantId, post: PostId, media: MediaId) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let bumped =
+            sqlx::query("UPDATE posts SET version = version + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.to_db())
+                .bind(post.to_db())
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+        if bumped.rows_affected() == 0 {
+            return Err(StoreError::NotFound("post"));
+        }
+        sqlx::query("DELETE FROM post_media WHERE tenant_id = $1 AND post_id = $2")
+            .bind(tenant.to_db())
+            .bind(post.to_db())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO post_media (post_id, tenant_id, media_id, position) \
+             SELECT $1, $2, id, 0 FROM media WHERE tenant_id = $2 AND id = $3",
+        )
+        .bind(post.to_db())
+        .bind(tenant.to_db())
+        .bind(media.to_db())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The media of a post with their kinds, in order.
+    pub async fn post_media_kinds(&self, tenant: TenantId, post: PostId) -> Result<Vec<(MediaId, String)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT m.id, m.kind FROM post_media pm JOIN media m ON m.id = pm.media_id \
+             WHERE pm.tenant_id = $1 AND pm.post_id = $2 ORDER BY pm.position",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(id, kind)| Ok((MediaId::from_db(&id)?, kind))).collect()
+    }
+
+    /// "It's published": the team confirms by hand a target whose outcome was unknown or failed.
+    pub async fn target_confirmed_by_hand(&self, tenant: TenantId, target: TargetId) -> Result<bool> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE post_targets SET status = 'published', published_at = $3, error_class = NULL, updated_at = $3 \
+             WHERE tenant_id = $1 AND id = $2 AND status IN ('unknown', 'failed')",
+        )
+        .bind(tenant.to_db())
+        .bind(target.to_db())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// "Post again": the target goes back to pending and its publish job is queued to run now.
+    pub async fn target_post_again(&self, tenant: TenantId, target: TargetId) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE post_targets SET status = 'pending', error_class = NULL, error_message = NULL, updated_at = $3 \
+             WHERE tenant_id = $1 AND id = $2 AND status IN ('unknown', 'failed')",
+        )
+        .bind(tenant.to_db())
+        .bind(target.to_db())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let (account,): (String,) = sqlx::query_as("SELECT account_id FROM post_targets WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_db())
+            .bind(target.to_db())
+            .fetch_one(&mut *tx)
+            .await?;
+        let payload = serde_json::to_string(&PublishPayload { target_id: target }).expect("payload serializes");
+        sqlx::query(
+            "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 8, $6, $7, $5, $5) ON CONFLICT (unique_key) DO UPDATE \
+             SET run_at = excluded.run_at, state = 'queued', attempts = 0, lease_owner = NULL, \
+             lease_expires_at = NULL, finished_at = NULL, updated_at = excluded.updated_at",
+        )
+        .bind(crate::ids::JobId::new().to_db())
+        .bind(tenant.to_db())
+        .bind(PUBLISH)
+        .bind(payload)
+        .bind(now)
+        .bind(format!("publish:{target}"))
+        .bind(format!("account:{account}"))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE posts SET status = 'scheduled', version = version + 1, updated_at = $3 WHERE tenant_id = $1 \
+                     AND id = (SELECT post_id FROM post_targets WHERE tenant_id = $1 AND id = $2)")
+            .bind(tenant.to_db())
+            .bind(target.to_db())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// "Skip this platform": a failed target is given up.
+    pub async fn target_skip(&self, tenant: TenantId, target: TargetId) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE post_targets SET status = 'cancelled', updated_at = $3 WHERE tenant_id = $1 AND id = $2 \
+             AND status IN ('failed', 'unknown', 'pending')",
+        )
+        .bind(tenant.to_db())
+        .bind(target.to_db())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,11 +1,132 @@
-//! tochen-web. Built by its own issue; until then `run` reports honestly that it is not built yet.
+//! tochen-web: the public HTTP face of tochen.
+//!
+//! It serves OAuth callbacks, signed media URLs for platforms to pull, incoming webhooks (Meta, TikTok, and
+//! Telegram in webhook mode), and `/health` + `/ready`; Prometheus metrics live on a separate listener so they
+//! are never public by accident. Nothing here does slow work inside a request: events are verified, stored and
+//! deduplicated, then a job does the rest, so an answer is quick and a crash loses nothing that was acknowledged.
+//!
+//! [`app`] builds the router (tests drive it with `oneshot` or on port 0); [`run`] binds the listeners, registers
+//! the Telegram webhook when that mode is on, and shuts down gracefully when the token is cancelled.
 
-use tochen_core::{Config, Store};
+mod health;
+mod media;
+mod middleware;
+mod oauth;
+mod page;
+mod telegram;
+mod webhooks;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tochen_core::media_url::MediaSigningKey;
+use tochen_core::{Config, SecretString, Store};
 use tokio_util::sync::CancellationToken;
 
-/// Runs the web until `shutdown` is cancelled.
-pub async fn run(_config: Config, _store: Store, shutdown: CancellationToken) -> anyhow::Result<()> {
-    tracing::warn!("the web component is not built yet; it idles until shutdown");
-    shutdown.cancelled().await;
+pub use middleware::RateLimit;
+pub use telegram::set_webhook;
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub media_key: MediaSigningKey,
+    /// `https://t.me/<bot>` when known, for the "back to the bot" links.
+    pub bot_link: Option<String>,
+    pub ready: Arc<AtomicBool>,
+    pub limiter: Arc<middleware::IpLimiter>,
+}
+
+impl AppState {
+    /// State for `config` and `store`. The media key derives from the first secret key; `secret_key` is that key.
+    pub fn new(config: Config, store: Store, secret_key: &SecretString, rate: RateLimit) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+            media_key: MediaSigningKey::derive(secret_key),
+            bot_link: None,
+            ready: Arc::new(AtomicBool::new(true)),
+            limiter: Arc::new(middleware::IpLimiter::new(rate)),
+        }
+    }
+}
+
+/// The public router: OAuth callbacks, media, webhooks, health.
+pub fn app(state: AppState) -> Router {
+    let max_body = state.config.web.max_body_bytes;
+    let public = Router::new()
+        .route("/oauth/{provider}/callback", get(oauth::callback))
+        .route("/media/{tenant}/{media}", get(media::serve))
+        .route("/webhooks/meta", get(webhooks::meta_verify).post(webhooks::meta_event))
+        .route("/webhooks/tiktok", post(webhooks::tiktok_event))
+        .route("/telegram/webhook", post(telegram::update))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit));
+    Router::new()
+        .merge(public)
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .layer(axum::middleware::from_fn(middleware::observe))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(tower_http::request_id::MakeRequestUuid))
+        .with_state(state)
+}
+
+/// The metrics router, for the private listener.
+pub fn metrics_app() -> Router {
+    Router::new().route("/metrics", get(health::metrics))
+}
+
+/// Runs the web service until `shutdown` is cancelled.
+pub async fn run(config: Config, store: Store, shutdown: CancellationToken) -> anyhow::Result<()> {
+    // The binary falls back on `{data_dir}/secret.key` when no keys are configured; so does the media key.
+    let secret_key = match config.secret_keys.first() {
+        Some(k) => k.clone(),
+        None => {
+            let path = config.data_dir.join("secret.key");
+            let raw = tokio::fs::read_to_string(&path)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read {} for the media signing key: {e}", path.display()))?;
+            let first = raw.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default().to_string();
+            SecretString::new(first)
+        }
+    };
+    let mut state = AppState::new(config.clone(), store, &secret_key, RateLimit::default());
+    health::install_recorder();
+    if let Some(token) = &config.telegram.bot_token {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?;
+        state.bot_link = telegram::bot_link(&http, &config, token).await;
+        if let tochen_core::config::TelegramMode::Webhook { secret } = &config.telegram.mode {
+            set_webhook(&http, &config, token, secret).await?;
+        }
+    }
+    let ready = state.ready.clone();
+    let listener = tokio::net::TcpListener::bind(config.web.bind).await?;
+    let metrics_listener = tokio::net::TcpListener::bind(config.web.metrics_bind).await?;
+    tracing::info!(bind = %config.web.bind, metrics = %config.web.metrics_bind, "web service listening");
+    let s1 = shutdown.clone();
+    let metrics = tokio::spawn(async move {
+        axum::serve(metrics_listener, metrics_app()).with_graceful_shutdown(s1.cancelled_owned()).await
+    });
+    let s2 = shutdown.clone();
+    let flag = ready.clone();
+    let public = axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            s2.cancelled().await;
+            flag.store(false, Ordering::SeqCst);
+        });
+    public.await?;
+    metrics.await??;
+    tracing::info!("web service stopped");
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod http;
 pub mod instagram;
 pub mod metrics;
 pub mod oauth;
+pub mod pending;
 pub mod tiktok;
 pub mod tokens;
 pub mod webhook_events;

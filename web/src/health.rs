@@ -1,0 +1,64 @@
+//! `/health` (database reachable, scheduler heartbeat fresh), `/ready` (accepting traffic, false while shutting
+//! down), and the Prometheus text on the private metrics listener.
+
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::json;
+use std::sync::atomic::Ordering;
+use std::sync::OnceLock;
+use tochen_core::clock::now_ms;
+
+/// A heartbeat older than this means the scheduler is down.
+pub const HEARTBEAT_STALE_MS: i64 = 120_000;
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the global Prometheus recorder once per process (later calls reuse it).
+pub fn install_recorder() -> Option<&'static PrometheusHandle> {
+    HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().ok()).as_ref()
+}
+
+pub async fn metrics() -> impl IntoResponse {
+    match install_recorder() {
+        Some(h) => (StatusCode::OK, [("content-type", "text/plain; version=0.0.4")], h.render()).into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "metrics recorder unavailable").into_response(),
+    }
+}
+
+pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let db_ok = state.store.ping().await.is_ok();
+    let last: Option<i64> = if db_ok {
+        sqlx::query_as::<_, (Option<i64>,)>("SELECT MAX(beat_at) FROM scheduler_heartbeats")
+            .fetch_one(state.store.pool())
+            .await
+            .ok()
+            .and_then(|r| r.0)
+    } else {
+        None
+    };
+    let scheduler = match last {
+        Some(at) if now_ms() - at <= HEARTBEAT_STALE_MS => "ok",
+        Some(_) => "stale",
+        None => "missing",
+    };
+    let ok = db_ok && scheduler == "ok";
+    let body = json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "database": if db_ok { "ok" } else { "unreachable" },
+        "scheduler": scheduler,
+        "scheduler_last_beat_ms": last,
+    });
+    (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+}
+
+pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    if state.ready.load(Ordering::SeqCst) && state.store.ping().await.is_ok() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
+}

@@ -3,6 +3,7 @@
 //! The three front crates never import each other; they meet here and in the database. This crate holds the
 //! configuration, the domain types, the store (one API over SQLite and PostgreSQL), and the encryption of secrets.
 
+pub mod alerts;
 pub mod callback;
 pub mod clock;
 pub mod config;

@@ -173,6 +173,11 @@ async fn compute(store: &Store, tenant: TenantId, period: Period) -> Result<Comp
     Ok(Computed { totals, platforms, posts })
 }
 
+/// Only the workspace totals of a period (what alerts compare).
+pub async fn totals(store: &Store, tenant: TenantId, period: Period) -> Result<Totals, StoreError> {
+    Ok(compute(store, tenant, period).await?.totals)
+}
+
 /// Computes the report of `period` for a workspace.
 #[tracing::instrument(skip(store))]
 pub async fn compute_report(store: &Store, tenant: TenantId, period: Period) -> Result<Report, StoreError> {

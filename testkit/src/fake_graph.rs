@@ -97,7 +97,8 @@ impl FakeGraph {
         let app = Router::new().fallback(move |m: Method, u: Uri, h: HeaderMap, b: Bytes| {
             let s = s.clone();
             async move { handle(s, m, u, h, b).await }
-        });
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024));
         let (base, task) = crate::fake_server::serve(app).await;
         state.lock().unwrap().base = base.clone();
         Self { base, state, _task: task }

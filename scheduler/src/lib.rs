@@ -44,22 +44,39 @@ impl Deps {
             )),
             None => Arc::new(handlers::notify::NoNotifier),
         };
-        let base = config.web.public_url.as_str().trim_end_matches('/').to_owned();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        let public_url = config.web.public_url.clone();
+        let key = media_key(config);
         Self {
-            publishers: publishers_from_config(config),
+            publishers: tochen_core::platforms::publishers(config, http.clone()),
             notifier,
-            refresher: Arc::new(tochen_core::refresh::NoRefresher),
+            refresher: tochen_core::platforms::refresher(config, http),
             automations: AutomationRegistry::with_builtins(),
-            media_urls: Arc::new(move |_tenant, media_id| format!("{base}/media/{media_id}")),
+            media_urls: Arc::new(move |tenant, media_id| {
+                let exp = tochen_core::clock::now_ms() / 1000 + MEDIA_URL_TTL_SECS;
+                match tochen_core::MediaId::parse(media_id) {
+                    Some(m) => tochen_core::media_url::sign_media_url(&public_url, &key, tenant, m, exp),
+                    None => String::new(),
+                }
+            }),
         }
     }
 }
 
-/// The platform publishers configured for this deployment. The platform clients plug in here
-/// (`tochen_core::platforms::publishers(config)`); a platform missing from the map fails its targets with
-/// "publishing to X is not configured".
-pub fn publishers_from_config(_config: &Config) -> Publishers {
-    Publishers::new()
+/// How long a media URL handed to a platform stays valid: long enough for slow video processing.
+const MEDIA_URL_TTL_SECS: i64 = 24 * 3600;
+
+/// The media URL signing key, derived like the web service derives it: from the first secret key, or from the
+/// generated key file when TOCHEN_SECRET_KEYS is unset.
+fn media_key(config: &Config) -> tochen_core::media_url::MediaSigningKey {
+    let first = config.secret_keys.first().cloned().unwrap_or_else(|| {
+        let key = std::fs::read_to_string(config.data_dir.join("secret.key")).unwrap_or_default();
+        tochen_core::SecretString::new(key.trim())
+    });
+    tochen_core::media_url::MediaSigningKey::derive(&first)
 }
 
 /// Every job kind this scheduler runs, with its handler.

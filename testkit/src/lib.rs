@@ -9,6 +9,7 @@ pub mod db;
 pub mod smtp_sink;
 pub mod fake_graph;
 pub mod fake_llm;
+pub mod fake_platform;
 pub mod fake_server;
 pub mod fake_tiktok;
 pub mod fake_telegram;

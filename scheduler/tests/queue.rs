@@ -1,0 +1,279 @@
+//! The job queue and runner on both databases: exactly-once claiming, rescue, fencing, retries, dead jobs,
+//! unique keys, per-key concurrency, waking, and graceful shutdown.
+
+mod common;
+
+use common::*;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tochen_core::clock::now_ms;
+use tochen_core::domain::{AccountStatus, JobState, Platform};
+use tochen_core::store::{ClaimRequest, Job, NewJob};
+use tochen_core::Store;
+use tochen_scheduler::{Handlers, JobError, JobHandler};
+use tochen_testkit::store_test;
+
+fn kinds(k: &[&str]) -> Vec<String> {
+    k.iter().map(|s| s.to_string()).collect()
+}
+
+fn claim<'a>(owner: &'a str, limit: i64, lease_ms: i64, kinds: &'a [String]) -> ClaimRequest<'a> {
+    ClaimRequest { owner, limit, lease_ms, per_key: 1, kinds }
+}
+
+/// A handler that runs a closure and counts calls, remembering when each happened.
+struct FnHandler<F> {
+    f: F,
+    calls: Arc<Mutex<Vec<Instant>>>,
+}
+
+#[async_trait::async_trait]
+impl<F> JobHandler for FnHandler<F>
+where
+    F: Fn(&Job) -> Result<(), JobError> + Send + Sync + 'static,
+{
+    async fn run(&self, _store: &Store, job: &Job) -> Result<(), JobError> {
+        self.calls.lock().unwrap().push(Instant::now());
+        (self.f)(job)
+    }
+}
+
+fn handler<F>(f: F) -> (Arc<FnHandler<F>>, Arc<Mutex<Vec<Instant>>>)
+where
+    F: Fn(&Job) -> Result<(), JobError> + Send + Sync + 'static,
+{
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    (Arc::new(FnHandler { f, calls: calls.clone() }), calls)
+}
+
+store_test!(several_concurrent_runners_claim_every_job_exactly_once, |store| {
+    for i in 0..400 {
+        store.enqueue(&NewJob::new("noop", serde_json::json!({ "i": i }))).await.unwrap();
+    }
+    let k = kinds(&["noop"]);
+    let mut tasks = Vec::new();
+    for r in 0..4 {
+        let (store, k) = (store.clone(), k.clone());
+        tasks.push(tokio::spawn(async move {
+            let owner = format!("runner-{r}");
+            let mut mine = Vec::new();
+            loop {
+                let jobs = store.claim_jobs(&claim(&owner, 7, 60_000, &k)).await.unwrap();
+                if jobs.is_empty() {
+                    break;
+                }
+                for j in jobs {
+                    assert!(store.complete_job(j.id, j.attempts, &owner).await.unwrap());
+                    mine.push(j.id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 400, "every job claimed once");
+    assert_eq!(unique.len(), 400, "no job claimed twice");
+    assert_eq!(store.job_state_counts().await.unwrap(), vec![(JobState::Succeeded, 400)]);
+});
+
+store_test!(an_expired_lease_is_rescued_and_the_stale_attempt_cannot_complete, |store| {
+    let id = store.enqueue(&NewJob::new("noop", serde_json::json!({}))).await.unwrap().unwrap();
+    let k = kinds(&["noop"]);
+    let first = store.claim_jobs(&claim("a", 10, 60_000, &k)).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(store.claim_jobs(&claim("b", 10, 60_000, &k)).await.unwrap().is_empty(), "a live lease is not stolen");
+
+    // Runner a freezes; its lease runs out.
+    sqlx::query("UPDATE jobs SET lease_expires_at = $1 WHERE id = $2")
+        .bind(now_ms() - 1)
+        .bind(id.to_db())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let rescued = store.claim_jobs(&claim("b", 10, 60_000, &k)).await.unwrap();
+    assert_eq!(rescued.len(), 1);
+    assert_eq!(rescued[0].attempts, 2);
+    assert_eq!(rescued[0].lease_owner.as_deref(), Some("b"));
+
+    // Fencing: the overtaken attempt's completion, retry and lease extension all change nothing.
+    assert!(!store.complete_job(id, 1, "a").await.unwrap());
+    assert!(!store.retry_job(id, 1, "a", now_ms(), "late").await.unwrap());
+    assert!(!store.extend_lease(id, 1, "a", 60_000).await.unwrap());
+    assert_eq!(store.job(id).await.unwrap().unwrap().state, JobState::Running);
+    assert!(store.complete_job(id, 2, "b").await.unwrap());
+    assert_eq!(store.job(id).await.unwrap().unwrap().state, JobState::Succeeded);
+});
+
+store_test!(a_unique_key_admits_one_job, |store| {
+    let job = NewJob::new("noop", serde_json::json!({})).unique("sweep.cleanup:42");
+    assert!(store.enqueue(&job).await.unwrap().is_some());
+    assert!(store.enqueue(&job).await.unwrap().is_none());
+    assert!(store.enqueue(&job.clone().run_at(now_ms() + 5000)).await.unwrap().is_none());
+    assert_eq!(store.jobs_of_kind("noop", JobState::Queued, 10).await.unwrap().len(), 1);
+});
+
+store_test!(jobs_of_one_account_run_one_at_a_time_while_others_proceed, |store| {
+    for i in 0..3 {
+        store.enqueue(&NewJob::new("noop", serde_json::json!({ "i": i })).concurrency("account:a")).await.unwrap();
+        store.enqueue(&NewJob::new("noop", serde_json::json!({ "i": i })).concurrency("account:b")).await.unwrap();
+    }
+    store.enqueue(&NewJob::new("noop", serde_json::json!({}))).await.unwrap();
+    let k = kinds(&["noop"]);
+    let got = store.claim_jobs(&claim("r", 10, 60_000, &k)).await.unwrap();
+    let keys: Vec<_> = got.iter().map(|j| j.concurrency_key.clone()).collect();
+    assert_eq!(got.len(), 3, "{keys:?}");
+    assert!(keys.contains(&Some("account:a".into())) && keys.contains(&Some("account:b".into())));
+    assert!(keys.contains(&None));
+    assert!(store.claim_jobs(&claim("r2", 10, 60_000, &k)).await.unwrap().is_empty(), "both accounts are busy");
+    let a = got.iter().find(|j| j.concurrency_key.as_deref() == Some("account:a")).unwrap();
+    store.complete_job(a.id, a.attempts, "r").await.unwrap();
+    let next = store.claim_jobs(&claim("r2", 10, 60_000, &k)).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].concurrency_key.as_deref(), Some("account:a"));
+});
+
+store_test!(a_runner_only_claims_kinds_it_has_handlers_for, |store| {
+    store.enqueue(&NewJob::new("from.the.future", serde_json::json!({}))).await.unwrap();
+    assert!(store.claim_jobs(&claim("r", 10, 60_000, &kinds(&["noop"]))).await.unwrap().is_empty());
+});
+
+store_test!(retries_back_off_exponentially_then_the_job_dies_and_admins_are_told, |store| {
+    let tenant = workspace(&store).await;
+    let (h, calls) = handler(|_| Err(JobError::retry("platform returned 503")));
+    let mut handlers = Handlers::new();
+    handlers.register("flaky", h);
+    let job = NewJob::new("flaky", serde_json::json!({})).tenant(tenant).max_attempts(4);
+    let id = store.enqueue(&job).await.unwrap().unwrap();
+    let (stop, done) = spawn_runner(&store, handlers, quick_config("r"));
+    wait_for("the job to die", Duration::from_secs(10), || async {
+        store.job(id).await.unwrap().unwrap().state == JobState::Dead
+    })
+    .await;
+    stop.cancel();
+    done.await.unwrap().unwrap();
+    let job = store.job(id).await.unwrap().unwrap();
+    assert_eq!(job.attempts, 4);
+    assert_eq!(job.last_error.as_deref(), Some("platform returned 503"));
+    // Backoff base 40 ms: the waits after attempts 1, 2, 3 lie within [20, 40], [40, 80], [80, 160] ms (+ slack).
+    let at = calls.lock().unwrap().clone();
+    assert_eq!(at.len(), 4);
+    for (i, ceiling) in [40u64, 80, 160].iter().enumerate() {
+        let gap = at[i + 1] - at[i];
+        assert!(gap >= Duration::from_millis(ceiling / 2), "gap {i} was {gap:?}");
+        assert!(gap <= Duration::from_millis(ceiling + 400), "gap {i} was {gap:?}");
+    }
+    let notices = store.tenant_jobs(tenant, JobState::Queued, 10).await.unwrap();
+    let dead_notice = notices.iter().find(|j| j.kind == "notify").expect("admins are told");
+    assert_eq!(dead_notice.payload["chat_id"], ADMIN_TG);
+    assert!(dead_notice.payload["text_html"].as_str().unwrap().contains("flaky"));
+});
+
+store_test!(a_retry_after_from_the_platform_is_honoured, |store| {
+    let (h, _calls) = handler(|_| Err(JobError::retry_after("429", Duration::from_secs(30))));
+    let mut handlers = Handlers::new();
+    handlers.register("limited", h);
+    let id = store.enqueue(&NewJob::new("limited", serde_json::json!({}))).await.unwrap().unwrap();
+    let (stop, done) = spawn_runner(&store, handlers, quick_config("r"));
+    wait_for("the retry", Duration::from_secs(5), || async {
+        let j = store.job(id).await.unwrap().unwrap();
+        j.state == JobState::Queued && j.attempts == 1
+    })
+    .await;
+    stop.cancel();
+    done.await.unwrap().unwrap();
+    let j = store.job(id).await.unwrap().unwrap();
+    assert!(j.run_at >= now_ms() + 28_000, "retry is at least 30 s out");
+});
+
+store_test!(a_permanent_error_fails_the_job_at_once, |store| {
+    let (h, calls) = handler(|_| Err(JobError::permanent("caption too long")));
+    let mut handlers = Handlers::new();
+    handlers.register("bad", h);
+    let id = store.enqueue(&NewJob::new("bad", serde_json::json!({}))).await.unwrap().unwrap();
+    let (stop, done) = spawn_runner(&store, handlers, quick_config("r"));
+    wait_for("the failure", Duration::from_secs(5), || async {
+        store.job(id).await.unwrap().unwrap().state == JobState::Failed
+    })
+    .await;
+    stop.cancel();
+    done.await.unwrap().unwrap();
+    assert_eq!(calls.lock().unwrap().len(), 1);
+});
+
+store_test!(a_needs_reconnect_error_marks_the_account_and_tells_the_admins, |store| {
+    let tenant = workspace(&store).await;
+    let account = account(&store, tenant, Platform::Facebook, "page-1").await;
+    let (h, _) = handler(move |_| Err(JobError::NeedsReconnect { tenant, account, message: "token expired".into() }));
+    let mut handlers = Handlers::new();
+    handlers.register("needs", h);
+    let id = store.enqueue(&NewJob::new("needs", serde_json::json!({})).tenant(tenant)).await.unwrap().unwrap();
+    let (stop, done) = spawn_runner(&store, handlers, quick_config("r"));
+    wait_for("the failure", Duration::from_secs(5), || async {
+        store.job(id).await.unwrap().unwrap().state == JobState::Failed
+    })
+    .await;
+    stop.cancel();
+    done.await.unwrap().unwrap();
+    assert_eq!(store.account(tenant, account).await.unwrap().status, AccountStatus::NeedsReconnect);
+    let notices = store.tenant_jobs(tenant, JobState::Queued, 10).await.unwrap();
+    let n = notices.iter().find(|j| j.kind == "notify").expect("admins are told");
+    assert!(n.payload["text_html"].as_str().unwrap().contains("/accounts"), "{:?}", n.payload);
+});
+
+store_test!(an_idle_runner_wakes_for_new_work_and_for_the_next_due_job_without_polling, |store| {
+    let (h, calls) = handler(|_| Ok(()));
+    let mut handlers = Handlers::new();
+    handlers.register("noop", h);
+    let (stop, done) = spawn_runner(&store, handlers, quick_config("r"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t0 = Instant::now();
+    store.enqueue(&NewJob::new("noop", serde_json::json!({}))).await.unwrap();
+    wait_for("the new job", Duration::from_secs(2), || async { calls.lock().unwrap().len() == 1 }).await;
+    assert!(t0.elapsed() < Duration::from_millis(500), "woke in {:?}", t0.elapsed());
+
+    let due = Instant::now() + Duration::from_millis(1200);
+    store.enqueue(&NewJob::new("noop", serde_json::json!({})).run_at(now_ms() + 1200)).await.unwrap();
+    wait_for("the due job", Duration::from_secs(4), || async { calls.lock().unwrap().len() == 2 }).await;
+    let ran = *calls.lock().unwrap().last().unwrap();
+    assert!(ran + Duration::from_millis(20) >= due, "ran early");
+    assert!(ran < due + Duration::from_millis(300), "ran {:?} late", ran - due);
+    stop.cancel();
+    done.await.unwrap().unwrap();
+});
+
+struct Slow {
+    started: Arc<AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Slow {
+    async fn run(&self, _store: &Store, _job: &Job) -> Result<(), JobError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        Ok(())
+    }
+}
+
+store_test!(shutdown_stops_claiming_and_lets_running_jobs_finish, |store| {
+    let started = Arc::new(AtomicUsize::new(0));
+    let mut handlers = Handlers::new();
+    handlers.register("slow", Arc::new(Slow { started: started.clone() }));
+    let mut config = quick_config("r");
+    config.concurrency = 2;
+    let first = store.enqueue(&NewJob::new("slow", serde_json::json!({ "n": 1 }))).await.unwrap().unwrap();
+    let second = store.enqueue(&NewJob::new("slow", serde_json::json!({ "n": 2 }))).await.unwrap().unwrap();
+    let (stop, done) = spawn_runner(&store, handlers, config);
+    wait_for("both started", Duration::from_secs(3), || async { started.load(Ordering::SeqCst) == 2 }).await;
+    let third = store.enqueue(&NewJob::new("slow", serde_json::json!({ "n": 3 }))).await.unwrap().unwrap();
+    stop.cancel();
+    done.await.unwrap().unwrap();
+    assert_eq!(store.job(first).await.unwrap().unwrap().state, JobState::Succeeded);
+    assert_eq!(store.job(second).await.unwrap().unwrap().state, JobState::Succeeded);
+    assert_eq!(store.job(third).await.unwrap().unwrap().state, JobState::Queued, "not claimed after shutdown");
+});

@@ -31,10 +31,10 @@ pub fn local_time(a: &Active, at_ms: i64) -> String {
 
 pub async fn ask_time(bot: &TgBot, _app: &App, ctx: &Ctx, a: &Active, post: &Post, reschedule: bool) -> HandlerResult {
     let l = ctx.lang;
-    let q = |label: &str, quick| (t(l, label), Cb::When(post.id, post.version, quick));
+    let q = |label: String, quick| (label, Cb::When(post.id, post.version, quick));
     let buttons = kb(vec![
-        vec![q("bot.schedule.in_hour", Quick::InHour), q("bot.schedule.evening", Quick::Evening)],
-        vec![q("bot.schedule.tomorrow", Quick::TomorrowMorning), q("bot.schedule.next_free", Quick::NextFree)],
+        vec![q(t(l, "bot.schedule.in_hour"), Quick::InHour), q(t(l, "bot.schedule.evening"), Quick::Evening)],
+        vec![q(t(l, "bot.schedule.tomorrow"), Quick::TomorrowMorning), q(t(l, "bot.schedule.next_free"), Quick::NextFree)],
         vec![(t(l, "bot.back"), Cb::Draft(DraftAct::Show, post.id, post.version))],
     ]);
     ctx.dlg.update(State::ScheduleAt { post: post.id, version: post.version, reschedule }).await?;

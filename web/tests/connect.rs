@@ -1,0 +1,158 @@
+//! Connecting each platform through the web callback and the fake providers, and every way a callback is refused.
+
+mod common;
+
+use common::*;
+use tochen_core::domain::{AccountStatus, AuthKind, JobState, Platform};
+use tochen_core::platforms::oauth::{authorize_url, choose, state_hash};
+use tochen_core::store::NewOAuthState;
+
+async fn notifications(w: &Web, tenant: tochen_core::TenantId) -> Vec<serde_json::Value> {
+    w.store
+        .tenant_jobs(tenant, JobState::Queued, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.kind == "notify")
+        .map(|j| j.payload)
+        .collect()
+}
+
+tochen_testkit::store_test!(each_platform_connects_through_the_callback, |store, db| {
+    let w = web(&db).await;
+    let (tenant, user) = workspace(&store).await;
+    let config = w.state.config.clone();
+
+    // Facebook: three Pages over two result pages (paging.next is followed), so the bot asks which one.
+    w.graph.add_page("111", "Bakery Lisbon", Some("17840001"));
+    w.graph.add_page("112", "Bakery Porto", None);
+    w.graph.add_page("113", "Bakery Faro", None);
+    let url = authorize_url(&store, &config, tenant, user, 4242, AuthKind::FacebookPage).await.unwrap();
+    assert!(url.contains("/v25.0/dialog/oauth?") && url.contains("client_id=meta-app"));
+    let (status, _, page) = w.get(&consent(&url).await).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Almost done"));
+    assert!(store.accounts(tenant).await.unwrap().is_empty(), "nothing stored before the choice");
+    let ask = notifications(&w, tenant).await;
+    let buttons = ask[0]["buttons"].as_array().unwrap();
+    assert_eq!(buttons.len(), 3);
+    let data = buttons[2][0]["callback_data"].as_str().unwrap();
+    let (_, fields) = tochen_core::callback::split(data);
+    let account = choose(&store, tenant, user, fields[0], fields[1].parse().unwrap()).await.unwrap();
+    assert_eq!((account.name.as_str(), account.external_id.as_str()), ("Bakery Faro", "113"));
+    assert!(account.scopes.contains(&"pages_manage_posts".to_string()));
+    assert_eq!(account.token_expires_at, None, "page tokens from a long-lived user token do not expire");
+    assert!(choose(&store, tenant, user, fields[0], 0).await.is_err(), "a choice is single-use");
+
+    // Instagram via the Page's linked business account.
+    let url = authorize_url(&store, &config, tenant, user, 4242, AuthKind::InstagramViaPage).await.unwrap();
+    let (status, _, _) = w.get(&consent(&url).await).await;
+    assert_eq!(status, 200);
+    let ig = store.accounts(tenant).await.unwrap().into_iter().find(|a| a.platform == Platform::Instagram).unwrap();
+    assert_eq!((ig.external_id.as_str(), ig.auth_kind), ("17840001", AuthKind::InstagramViaPage));
+
+    // Instagram Login: short-lived token from api.instagram.com, then the long-lived one.
+    let url = authorize_url(&store, &config, tenant, user, 4242, AuthKind::InstagramLogin).await.unwrap();
+    assert!(url.contains("/oauth/authorize?client_id=ig-app"));
+    let (status, _, page) = w.get(&consent(&url).await).await;
+    assert_eq!(status, 200, "{page}");
+    let login = store.accounts(tenant).await.unwrap().into_iter().find(|a| a.auth_kind == AuthKind::InstagramLogin).unwrap();
+    assert!(login.token_expires_at.unwrap() > tochen_core::clock::now_ms() + 50 * 86_400_000);
+    assert!(login.scopes.contains(&"instagram_business_content_publish".to_string()));
+
+    // TikTok with PKCE: the fake checks the verifier against the challenge.
+    let url = authorize_url(&store, &config, tenant, user, 4242, AuthKind::TikTok).await.unwrap();
+    assert!(url.contains("client_key=tt-key") && url.contains("code_challenge_method=S256"));
+    let (status, _, page) = w.get(&consent(&url).await).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("@fake_creator"));
+    let tt = store.accounts(tenant).await.unwrap().into_iter().find(|a| a.platform == Platform::TikTok).unwrap();
+    assert!(tt.refresh_expires_at.is_some() && tt.token_expires_at.is_some());
+    assert_eq!(tt.status, AccountStatus::Active);
+
+    // Tokens are encrypted at rest and decrypt to what the provider issued.
+    let raw: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT access_token_enc, refresh_token_enc FROM social_accounts").fetch_all(store.pool()).await.unwrap();
+    assert_eq!(raw.len(), 4);
+    for (access, _) in &raw {
+        assert!(!access.contains("page-token") && !access.contains("act.") && !access.contains("ig-long"));
+    }
+    let tokens = store.account_tokens(tenant, tt.id).await.unwrap();
+    assert!(tokens.access_token.expose().starts_with("act.fake"));
+    assert!(tokens.refresh_token.unwrap().expose().starts_with("rft.fake"));
+    let told = notifications(&w, tenant).await;
+    assert_eq!(told.iter().filter(|n| n["text_html"].as_str().unwrap().starts_with("✅")).count(), 3);
+    db.store.close().await;
+});
+
+tochen_testkit::store_test!(refused_callbacks_store_nothing, |store, db| {
+    let w = web(&db).await;
+    let (tenant, user) = workspace(&store).await;
+    let config = w.state.config.clone();
+    w.graph.add_page("111", "Bakery", None);
+
+    // Denied consent.
+    w.graph.deny_consent(true);
+    let url = authorize_url(&store, &config, tenant, user, 4242, AuthKind::FacebookPage).await.unwrap();
+    let callback = consent(&url).await;
+    assert!(callback.contains("error=access_denied"));
+    let (status, _, page) = w.get(&callback).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Connection cancelled"));
+    w.graph.deny_consent(false);
+
+    // Replayed state: the second use of a good link.
+    let url = authorize_url(&store, &config, tenant, user, 4242, AuthKind::FacebookPage).await.unwrap();
+    let callback = consent(&url).await;
+    w.get(&callback).await;
+    let before = store.accounts(tenant).await.unwrap().len();
+    let (status, _, page) = w.get(&callback).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("already used"));
+    assert_eq!(store.accounts(tenant).await.unwrap().len(), before);
+    sqlx::query("DELETE FROM social_accounts").execute(store.pool()).await.unwrap();
+
+    // Unknown and missing state.
+    let (status, _, page) = w.get("/oauth/facebook/callback?code=x&state=forged").await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Unknown sign-in link"));
+    assert_eq!(w.get("/oauth/facebook/callback?code=x").await.0, 400);
+
+    // Expired state.
+    let state = "expired-state-value";
+    store
+        .create_oauth_state(&NewOAuthState {
+            state_hash: state_hash(state),
+            tenant_id: tenant,
+            user_id: user,
+            chat_id: 4242,
+            platform: Platform::Facebook,
+            auth_kind: AuthKind::FacebookPage,
+            pkce_verifier: None,
+            expires_at: tochen_core::clock::now_ms() - 1000,
+        })
+        .await
+        .unwrap();
+    let (status, _, page) = w.get(&format!("/oauth/facebook/callback?code=x&state={state}")).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("expired"));
+
+    // A failed exchange (the provider refuses the code).
+    let url = authorize_url(&store, &config, tenant, user, 4242, AuthKind::FacebookPage).await.unwrap();
+    let callback = consent(&url).await;
+    w.graph.fail_next("oauth/access_token", 400, 100, Some(36007), "Invalid verification code format.");
+    let (status, _, page) = w.get(&callback).await;
+    assert_eq!(status, 502);
+    assert!(page.contains("Invalid verification code format."));
+
+    // A state minted for TikTok cannot be spent on the Facebook callback.
+    let url = authorize_url(&store, &config, tenant, user, 4242, AuthKind::TikTok).await.unwrap();
+    let tt_state = url::Url::parse(&url).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.to_string();
+    assert_eq!(w.get(&format!("/oauth/facebook/callback?code=x&state={tt_state}")).await.0, 400);
+
+    assert!(store.accounts(tenant).await.unwrap().is_empty(), "no refused callback stored an account");
+    let told: Vec<String> = notifications(&w, tenant).await.iter().map(|n| n["text_html"].as_str().unwrap().to_string()).collect();
+    assert!(told.iter().any(|t| t.contains("cancelled")), "{told:?}");
+    assert!(told.iter().any(|t| t.contains("Invalid verification code format.")), "{told:?}");
+    db.store.close().await;
+});

@@ -2,6 +2,7 @@
 //! guarded against server-side request forgery) and email over SMTP with TLS. Telegram destinations are plain
 //! `notify` jobs and need nothing here.
 
+pub mod automations;
 pub mod email;
 pub mod outbox;
 pub mod ssrf;

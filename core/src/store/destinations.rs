@@ -8,7 +8,7 @@
 use super::{col, parse_enum, Result, Store, StoreError};
 use crate::clock::{now_ms, Millis};
 use crate::domain::{DestinationKind, DestinationStatus};
-use crate::ids::{DestinationId, TenantId};
+use crate::ids::{AutomationId, DestinationId, TenantId};
 use crate::secret::SecretString;
 use sqlx::any::AnyRow;
 
@@ -206,6 +206,53 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(tenants)
+    }
+
+    /// Replaces the destinations an automation delivers to (destinations of other workspaces are ignored).
+    pub async fn set_automation_destinations(
+        &self,
+        tenant: TenantId,
+        automation: AutomationId,
+        destinations: &[DestinationId],
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM automation_destinations WHERE tenant_id = $1 AND automation_id = $2")
+            .bind(tenant.to_db())
+            .bind(automation.to_db())
+            .execute(&mut *tx)
+            .await?;
+        for d in destinations {
+            sqlx::query(
+                "INSERT INTO automation_destinations (automation_id, destination_id, tenant_id) \
+                 SELECT $2, id, tenant_id FROM destinations WHERE tenant_id = $1 AND id = $3 \
+                 ON CONFLICT (automation_id, destination_id) DO NOTHING",
+            )
+            .bind(tenant.to_db())
+            .bind(automation.to_db())
+            .bind(d.to_db())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The destinations an automation delivers to, by kind and name.
+    pub async fn automation_destinations(
+        &self,
+        tenant: TenantId,
+        automation: AutomationId,
+    ) -> Result<Vec<Destination>> {
+        let cols = COLUMNS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {cols} FROM destinations d JOIN automation_destinations ad ON ad.destination_id = d.id \
+             WHERE ad.tenant_id = $1 AND ad.automation_id = $2 ORDER BY d.kind, d.name, d.id"
+        ))
+        .bind(tenant.to_db())
+        .bind(automation.to_db())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(destination_from_row).collect()
     }
 
     async fn chat_tenants(&self, chat_id: i64) -> Result<Vec<TenantId>> {

@@ -255,7 +255,8 @@ impl Store {
 
     /// Starts slot `slot` of a scheduled run: if `next_run_at` is still `slot` and the automation is active, moves
     /// it to `next` (queuing that slot's job) and records a running run, all in one transaction. A slot whose run
-    /// row is still `running` (the earlier attempt crashed) is resumed instead.
+    /// row is still `running` is resumed instead when `may_resume` (this is a later attempt of the slot's job, so
+    /// the earlier attempt crashed or was overtaken; the runner's lease rules out two live attempts).
     pub async fn start_slot(
         &self,
         tenant: TenantId,
@@ -263,6 +264,7 @@ impl Store {
         slot: Millis,
         run_slot: Millis,
         next: Option<Millis>,
+        may_resume: bool,
     ) -> Result<SlotStart> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
@@ -285,6 +287,10 @@ impl Store {
             tx.commit().await?;
             super::job_queue::notify_jobs_changed();
             return Ok(SlotStart::Run { run_id, resumed: false });
+        }
+        if !may_resume {
+            tx.commit().await?;
+            return Ok(SlotStart::Stale);
         }
         let running: Option<(String,)> = sqlx::query_as(
             "SELECT id FROM automation_runs WHERE tenant_id = $1 AND automation_id = $2 AND slot_at = $3 \

@@ -39,7 +39,7 @@ mod destinations;
 
 pub use accounts::{Account, AccountTokens, NewAccount};
 pub use audit::AuditEntry;
-pub use automations::{Automation, AutomationRun, NewAutomation, SlotStart};
+pub use automations::{slot_key as automation_slot_key, Automation, AutomationRun, NewAutomation, SlotStart};
 pub use cleanup::CleanupReport;
 pub use heartbeats::Heartbeat;
 pub use invites::{Invite, RedeemError};

@@ -165,7 +165,7 @@ impl JobHandler for AutomationRunHandler {
                 }
             }
         };
-        let start = store.start_slot(tenant, a.id, slot, run_slot.unwrap_or(slot), next).await?;
+        let start = store.start_slot(tenant, a.id, slot, run_slot.unwrap_or(slot), next, job.attempts > 1).await?;
         let SlotStart::Run { run_id, resumed } = start else {
             return Ok(());
         };

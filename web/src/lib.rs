@@ -27,6 +27,7 @@ use tochen_core::media_url::MediaSigningKey;
 use tochen_core::{Config, SecretString, Store};
 use tokio_util::sync::CancellationToken;
 
+pub use health::install_recorder;
 pub use middleware::RateLimit;
 pub use telegram::set_webhook;
 

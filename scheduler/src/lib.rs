@@ -54,7 +54,7 @@ impl Deps {
             publishers: tochen_core::platforms::publishers(config, http.clone()),
             notifier,
             refresher: tochen_core::platforms::refresher(config, http),
-            automations: AutomationRegistry::with_builtins(),
+            automations: handlers::delivery::with_delivery_automations(AutomationRegistry::with_builtins(), config),
             media_urls: Arc::new(move |tenant, media_id| {
                 let exp = tochen_core::clock::now_ms() / 1000 + MEDIA_URL_TTL_SECS;
                 match tochen_core::MediaId::parse(media_id) {
@@ -114,7 +114,9 @@ pub async fn run_with(config: &Config, store: Store, deps: Deps, shutdown: Cance
     }
     let beat = tokio::spawn(sweeps::heartbeat(store.clone(), owner, Duration::from_secs(15), shutdown.clone()));
     let mut cron = sweeps::start(store.clone()).await?;
-    let result = Runner::new(store, handlers(&deps), rc).run(shutdown).await;
+    let mut all = handlers(&deps);
+    handlers::delivery::register_jobs(&mut all, config);
+    let result = Runner::new(store, all, rc).run(shutdown).await;
     if let Err(e) = cron.shutdown().await {
         tracing::warn!(error = %e, "stopping the sweep timer failed");
     }

@@ -2,6 +2,9 @@
 //! runner on fakes, and a wait helper.
 #![allow(dead_code)]
 
+pub mod seed;
+pub mod worker;
+
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,0 +1,110 @@
+//! Outgoing deliveries: the `webhook.deliver` and `webhook.event_out` jobs, and the `report`, `alert` and
+//! `data_sync` automation types.
+//!
+//! Thin adapters: the work (signing, retry schedule, report computation, alert rules, fan-out to destinations)
+//! lives in `tochen_core::delivery`, `reports` and `alerts`, where it is tested against both databases.
+
+use super::automation::{AutomationHandler, AutomationRegistry, AutomationRun};
+use super::results::WebhookEventOut;
+use crate::error::JobError;
+use crate::runner::{Handlers, JobHandler};
+use crate::WEBHOOK_EVENT_OUT;
+use std::sync::Arc;
+use std::time::Duration;
+use tochen_core::delivery::automations::{
+    run_alerts, run_data_sync, run_report, DeliveryDeps, KIND_ALERT, KIND_DATA_SYNC, KIND_REPORT,
+};
+use tochen_core::delivery::email::EmailSender;
+use tochen_core::delivery::outbox::{self, DeliverPayload};
+use tochen_core::delivery::webhook::WebhookSender;
+use tochen_core::jobs::WEBHOOK_DELIVER;
+use tochen_core::store::Job;
+use tochen_core::{Config, Store};
+
+/// Registers the delivery job kinds.
+pub fn register_jobs(h: &mut Handlers, config: &Config) {
+    match WebhookSender::new(config.webhook_allow_private, Duration::from_secs(20)) {
+        Ok(sender) => {
+            h.register(WEBHOOK_DELIVER, Arc::new(WebhookDeliverHandler { sender }));
+        }
+        Err(e) => tracing::error!(error = %e, "webhook deliveries are disabled: the http client cannot be built"),
+    }
+    h.register(WEBHOOK_EVENT_OUT, Arc::new(WebhookEventOutHandler));
+}
+
+/// Adds the `report`, `alert` and `data_sync` automation types to `registry`.
+pub fn with_delivery_automations(mut registry: AutomationRegistry, config: &Config) -> AutomationRegistry {
+    let email = config.smtp.as_ref().and_then(|smtp| match EmailSender::from_config(smtp) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(error = %e, "email destinations are disabled: SMTP_URL cannot be used");
+            None
+        }
+    });
+    let deps = Arc::new(DeliveryDeps { email, data_dir: config.data_dir.clone() });
+    registry
+        .register(KIND_REPORT, Arc::new(Delivering { deps: deps.clone(), kind: Kind::Report }))
+        .register(KIND_ALERT, Arc::new(Delivering { deps: deps.clone(), kind: Kind::Alert }))
+        .register(KIND_DATA_SYNC, Arc::new(Delivering { deps, kind: Kind::DataSync }));
+    registry
+}
+
+/// One attempt of one webhook delivery; the next attempt is its own job, scheduled by the outbox.
+pub struct WebhookDeliverHandler {
+    pub sender: WebhookSender,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for WebhookDeliverHandler {
+    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
+        let p: DeliverPayload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::permanent(format!("webhook.deliver payload is not valid: {e}")))?;
+        outbox::run_delivery(store, &self.sender, &p).await?;
+        Ok(())
+    }
+}
+
+/// Fans a post result out to the workspace's webhook destinations as `post.published`, `post.failed` or
+/// `post.unknown` (see docs/webhooks.md).
+pub struct WebhookEventOutHandler;
+
+#[async_trait::async_trait]
+impl JobHandler for WebhookEventOutHandler {
+    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
+        let e: WebhookEventOut = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::permanent(format!("webhook.event_out payload is not valid: {e}")))?;
+        let event_type = e.event_type.replacen("post.target.", "post.", 1);
+        outbox::queue_event(store, e.tenant, &event_type, e.data).await?;
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Report,
+    Alert,
+    DataSync,
+}
+
+struct Delivering {
+    deps: Arc<DeliveryDeps>,
+    kind: Kind,
+}
+
+#[async_trait::async_trait]
+impl AutomationHandler for Delivering {
+    async fn run(&self, run: &AutomationRun<'_>) -> Result<(), String> {
+        let a = run.automation;
+        let (store, deps) = (run.store, self.deps.as_ref());
+        match self.kind {
+            Kind::Report => run_report(store, deps, a.tenant_id, a.id, &a.config, &a.timezone, run.slot_at).await.map(drop),
+            Kind::DataSync => {
+                run_data_sync(store, deps, a.tenant_id, a.id, &a.config, &a.timezone, run.slot_at).await.map(drop)
+            }
+            Kind::Alert => {
+                let now = tochen_core::clock::now_ms();
+                run_alerts(store, deps, a.tenant_id, a.id, &a.config, &a.timezone, now).await.map(drop)
+            }
+        }
+    }
+}

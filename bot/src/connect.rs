@@ -1,0 +1,227 @@
+//! /connect and /accounts: connecting platform accounts, listing them with health and expiry, disconnecting and
+//! reconnecting, and picking among several Pages after a sign-in.
+//!
+//! The OAuth work itself lives in `tochen_core::platforms::oauth` (authorize links with single-use state and
+//! PKCE) and in the web service's callback; this module only talks to people. Only admins connect or disconnect.
+//!
+//! ## Mounting (for the owner of `lib.rs`)
+//! 1. `mod connect;`
+//! 2. put the config in the dependencies: `dptree::deps![app, connect::ConnectConfig(Arc::new(config.clone()))]`
+//! 3. in `schema()`: `case![Command::Connect].endpoint(connect::connect)` and
+//!    `case![Command::Accounts].endpoint(connect::accounts)`
+//! 4. in the callback-query branch, before `.endpoint(unknown_button)`: `.branch(connect::connect_handlers())`
+//!
+//! Button data: `cnk:<kind>` (start a sign-in), `cnp:<pending>:<index>` (pick one of several accounts; sent by
+//! the web service in a `notify` job), `cnd:<account>` (disconnect), `cnr:<account>` (reconnect).
+
+use crate::ctx::{App, Ctx, HandlerResult, TgBot};
+use std::sync::Arc;
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use tochen_core::callback::{build, pack_uuid, split, unpack_uuid};
+use tochen_core::clock::to_datetime;
+use tochen_core::domain::{AccountStatus, AuthKind, Role};
+use tochen_core::i18n::{t, tf};
+use tochen_core::ids::AccountId;
+use tochen_core::jobs::escape_html;
+use tochen_core::platforms::oauth::{authorize_url, choose, ConnectError};
+use tochen_core::Config;
+
+/// The configuration the connect flow needs (app ids, public URL), as a dptree dependency.
+#[derive(Clone)]
+pub struct ConnectConfig(pub Arc<Config>);
+
+/// A pressed connect button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectButton {
+    Start(AuthKind),
+    Pick { pending: String, index: usize },
+    Disconnect(AccountId),
+    Reconnect(AccountId),
+}
+
+fn kind_code(k: AuthKind) -> &'static str {
+    match k {
+        AuthKind::FacebookPage => "fb",
+        AuthKind::InstagramViaPage => "igp",
+        AuthKind::InstagramLogin => "igl",
+        AuthKind::TikTok => "tt",
+    }
+}
+
+impl ConnectButton {
+    pub fn encode(&self) -> String {
+        match self {
+            ConnectButton::Start(k) => build("cnk", &[kind_code(*k)]),
+            ConnectButton::Pick { pending, index } => build("cnp", &[pending, &index.to_string()]),
+            ConnectButton::Disconnect(a) => build("cnd", &[&pack_uuid(a.as_uuid())]),
+            ConnectButton::Reconnect(a) => build("cnr", &[&pack_uuid(a.as_uuid())]),
+        }
+    }
+
+    pub fn decode(data: &str) -> Option<Self> {
+        let (prefix, f) = split(data);
+        let account = || f.first().and_then(|s| unpack_uuid(s)).map(AccountId::from_uuid);
+        match (prefix, f.len()) {
+            ("cnk", 1) => AuthKind::ALL.iter().copied().find(|k| kind_code(*k) == f[0]).map(ConnectButton::Start),
+            ("cnp", 2) => Some(ConnectButton::Pick { pending: f[0].to_string(), index: f[1].parse().ok()? }),
+            ("cnd", 1) => account().map(ConnectButton::Disconnect),
+            ("cnr", 1) => account().map(ConnectButton::Reconnect),
+            _ => None,
+        }
+    }
+}
+
+/// The callback-query branch of the connect flow.
+pub fn connect_handlers() -> UpdateHandler<anyhow::Error> {
+    Update::filter_callback_query()
+        .filter_map(|q: CallbackQuery| q.data.as_deref().and_then(ConnectButton::decode))
+        .endpoint(on_button)
+}
+
+fn configured(cfg: &Config, k: AuthKind) -> bool {
+    match k {
+        AuthKind::FacebookPage | AuthKind::InstagramViaPage => cfg.meta.app_id.is_some(),
+        AuthKind::InstagramLogin => cfg.meta.instagram_app_id.is_some(),
+        AuthKind::TikTok => cfg.tiktok.client_key.is_some(),
+    }
+}
+
+fn kind_label(lang: &str, k: AuthKind) -> String {
+    match k {
+        AuthKind::FacebookPage => t(lang, "connect.kind_facebook"),
+        AuthKind::InstagramViaPage => t(lang, "connect.kind_instagram_page"),
+        AuthKind::InstagramLogin => t(lang, "connect.kind_instagram_login"),
+        AuthKind::TikTok => t(lang, "connect.kind_tiktok"),
+    }
+}
+
+/// `/connect`: the platforms this server is set up for.
+pub async fn connect(bot: TgBot, ctx: Ctx, cfg: ConnectConfig) -> HandlerResult {
+    let Some(_) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    let rows: Vec<Vec<InlineKeyboardButton>> = AuthKind::ALL
+        .iter()
+        .filter(|k| configured(&cfg.0, **k))
+        .map(|k| vec![InlineKeyboardButton::callback(kind_label(ctx.lang, *k), ConnectButton::Start(*k).encode())])
+        .collect();
+    if rows.is_empty() {
+        ctx.say(&bot, t(ctx.lang, "connect.not_configured"), None).await?;
+        return Ok(());
+    }
+    ctx.say(&bot, t(ctx.lang, "connect.menu"), Some(InlineKeyboardMarkup::new(rows))).await?;
+    Ok(())
+}
+
+/// `/accounts`: every connected account with its health and token expiry, and buttons to fix or remove it.
+pub async fn accounts(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
+    let Some(a) = ctx.workspace(&bot).await? else { return Ok(()) };
+    let accounts = app.store.accounts(a.tenant.id).await?;
+    if accounts.is_empty() {
+        ctx.say(&bot, t(ctx.lang, "connect.accounts_empty"), None).await?;
+        return Ok(());
+    }
+    let mut text = t(ctx.lang, "connect.accounts_header");
+    let mut rows = Vec::new();
+    for acc in &accounts {
+        let status = match acc.status {
+            AccountStatus::Active => t(ctx.lang, "connect.status_active"),
+            _ => t(ctx.lang, "connect.status_needs_reconnect"),
+        };
+        let expiry = match acc.token_expires_at {
+            Some(ms) => tf(ctx.lang, "connect.expires", &[("date", &to_datetime(ms).format("%Y-%m-%d"))]),
+            None => t(ctx.lang, "connect.never_expires"),
+        };
+        let name = escape_html(&acc.name);
+        let platform = acc.platform.as_str();
+        text.push('\n');
+        text.push_str(&tf(
+            ctx.lang,
+            "connect.account_line",
+            &[("platform", &platform), ("name", &name), ("status", &status), ("expiry", &expiry)],
+        ));
+        if a.role.at_least(Role::Admin) {
+            let label = |key: &str| tf(ctx.lang, key, &[("name", &acc.name)]);
+            rows.push(vec![
+                InlineKeyboardButton::callback(label("connect.reconnect_button"), ConnectButton::Reconnect(acc.id).encode()),
+                InlineKeyboardButton::callback(label("connect.disconnect_button"), ConnectButton::Disconnect(acc.id).encode()),
+            ]);
+        }
+    }
+    let kb = (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows));
+    ctx.say(&bot, text, kb).await?;
+    Ok(())
+}
+
+async fn send_link(bot: &TgBot, app: &App, ctx: &Ctx, cfg: &Config, kind: AuthKind) -> HandlerResult {
+    let Some(a) = ctx.require(bot, Role::Admin).await? else { return Ok(()) };
+    let url = match authorize_url(&app.store, cfg, a.tenant.id, ctx.user.id, ctx.chat_id.0, kind).await {
+        Ok(url) => url,
+        Err(ConnectError::NotConfigured(_)) => return ctx.refuse(bot, t(ctx.lang, "connect.not_configured")).await,
+        Err(e) => return Err(e.into()),
+    };
+    ctx.answer(bot, None).await?;
+    let Ok(link) = url.parse() else { return Ok(()) };
+    let kb = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::url(t(ctx.lang, "connect.link_button"), link)]]);
+    let text = tf(ctx.lang, "connect.open_link", &[("platform", &kind_label(ctx.lang, kind))]);
+    ctx.say(bot, text, Some(kb)).await?;
+    Ok(())
+}
+
+async fn on_button(bot: TgBot, app: App, ctx: Ctx, cfg: ConnectConfig, button: ConnectButton) -> HandlerResult {
+    match button {
+        ConnectButton::Start(kind) => send_link(&bot, &app, &ctx, &cfg.0, kind).await,
+        ConnectButton::Reconnect(id) => {
+            let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+            match app.store.account(a.tenant.id, id).await {
+                Ok(acc) => send_link(&bot, &app, &ctx, &cfg.0, acc.auth_kind).await,
+                Err(_) => ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
+            }
+        }
+        ConnectButton::Disconnect(id) => {
+            let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+            let Ok(acc) = app.store.account(a.tenant.id, id).await else {
+                return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;
+            };
+            app.store.set_account_status(a.tenant.id, id, AccountStatus::Disconnected, Some("disconnected in the bot")).await?;
+            ctx.answer(&bot, None).await?;
+            // The argument list of `tf` holds `&dyn Display`, which must not live across an await.
+            let text = tf(ctx.lang, "connect.disconnected", &[("name", &escape_html(&acc.name))]);
+            ctx.say(&bot, text, None).await?;
+            Ok(())
+        }
+        ConnectButton::Pick { pending, index } => {
+            let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+            match choose(&app.store, a.tenant.id, ctx.user.id, &pending, index).await {
+                Ok(acc) => {
+                    ctx.answer(&bot, None).await?;
+                    let text = tf(ctx.lang, "connect.picked", &[("account", &escape_html(&acc.name))]);
+                    ctx.show(&bot, text, None).await
+                }
+                Err(_) => ctx.refuse(&bot, t(ctx.lang, "connect.pick_expired")).await,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_buttons_round_trip_within_telegram_limits() {
+        let cases = [
+            ConnectButton::Start(AuthKind::InstagramLogin),
+            ConnectButton::Pick { pending: "0193f1d2c3b4a5968778695a4b3c2d1e".into(), index: 12 },
+            ConnectButton::Disconnect(AccountId::new()),
+            ConnectButton::Reconnect(AccountId::new()),
+        ];
+        for b in cases {
+            let data = b.encode();
+            assert!(data.len() <= 64, "{data}");
+            assert_eq!(ConnectButton::decode(&data), Some(b));
+        }
+        assert_eq!(ConnectButton::decode("cnk:zz"), None);
+        assert_eq!(ConnectButton::decode("tp:abc"), None);
+    }
+}

@@ -8,6 +8,7 @@ use crate::error::JobError;
 use crate::runner::JobHandler;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use teloxide::payloads::{SendDocumentSetters, SendMessageSetters, SendPhotoSetters};
 use teloxide::prelude::Requester;
 use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode};
@@ -114,9 +115,24 @@ pub fn classify(e: &RequestError) -> JobError {
         }
         RequestError::Api(_) => JobError::permanent(format!("telegram refused the message: {e}")),
         RequestError::MigrateToChatId(_) => JobError::retry(format!("telegram: {e}")),
-        RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } => {
-            JobError::retry(format!("telegram unreachable: {e}"))
+        RequestError::InvalidJson { raw, .. } => classify_raw(raw).unwrap_or_else(|| JobError::retry(format!("telegram: {e}"))),
+        RequestError::Network(_) | RequestError::Io(_) => JobError::retry(format!("telegram unreachable: {e}")),
+    }
+}
+
+/// An error envelope teloxide could not map (an unusual `parameters` shape): read its code ourselves, so a 403 is
+/// still final and a 429 still waits.
+fn classify_raw(raw: &str) -> Option<JobError> {
+    let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let description = v["description"].as_str().unwrap_or_default();
+    match v["error_code"].as_i64()? {
+        403 => Some(JobError::permanent(format!("telegram refused the chat: {description}"))),
+        429 => {
+            let after = v["parameters"]["retry_after"].as_u64().unwrap_or(5);
+            Some(JobError::retry_after(format!("telegram rate limit: {description}"), Duration::from_secs(after)))
         }
+        400 => Some(JobError::permanent(format!("telegram refused the message: {description}"))),
+        _ => None,
     }
 }
 

@@ -130,7 +130,10 @@ mod tests {
         let s = Schedule::parse("*/30 * * * *", "Europe/Berlin").unwrap();
         let slots = s.slots_between(utc(2026, 3, 29, 0, 0), utc(2026, 3, 29, 2, 0), 100);
         // 01:30 CET (00:30 UTC), then 03:00 CEST (01:00 UTC): the wall times 02:00 and 02:30 do not exist.
-        assert_eq!(slots, vec![utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1, 0), utc(2026, 3, 29, 1, 30), utc(2026, 3, 29, 2, 0)]);
+        assert_eq!(
+            slots,
+            vec![utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1, 0), utc(2026, 3, 29, 1, 30), utc(2026, 3, 29, 2, 0)]
+        );
     }
 
     #[test]
@@ -144,7 +147,10 @@ mod tests {
         let e = Schedule::parse("0 9 * *", "UTC").unwrap_err();
         assert!(e.to_string().contains("\"0 9 * *\""), "{e}");
         assert!(Schedule::parse("61 9 * * *", "UTC").is_err());
-        assert_eq!(Schedule::parse("0 9 * * *", "Mars/Base").unwrap_err(), ScheduleError::BadTimeZone("Mars/Base".into()));
+        assert_eq!(
+            Schedule::parse("0 9 * * *", "Mars/Base").unwrap_err(),
+            ScheduleError::BadTimeZone("Mars/Base".into())
+        );
     }
 
     #[test]

@@ -212,8 +212,9 @@ async fn lateness(backend: &str) {
     let targets = seed::seed_posts(&b.store, tenant, &accounts, n, |i| times[i]).await;
     let clock = Arc::new(Clocked::default());
     let stop = CancellationToken::new();
-    let runner =
-        tokio::spawn(Runner::new(b.store.clone(), tochen_scheduler::handlers(&deps(clock.clone())), b.config()).run(stop.clone()));
+    let runner = tokio::spawn(
+        Runner::new(b.store.clone(), tochen_scheduler::handlers(&deps(clock.clone())), b.config()).run(stop.clone()),
+    );
     while published(&b.store).await < n as i64 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -244,8 +245,9 @@ async fn drain(backend: &str) {
     let publisher: Arc<dyn Publisher> = Arc::new(HttpPublisher::new(platform.url.clone(), Duration::from_secs(10)));
     let stop = CancellationToken::new();
     let started = Instant::now();
-    let runner =
-        tokio::spawn(Runner::new(b.store.clone(), tochen_scheduler::handlers(&deps(publisher)), b.config()).run(stop.clone()));
+    let runner = tokio::spawn(
+        Runner::new(b.store.clone(), tochen_scheduler::handlers(&deps(publisher)), b.config()).run(stop.clone()),
+    );
     while published(&b.store).await < n as i64 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -52,7 +52,13 @@ where
 }
 
 /// Tells the admins that a job gave up after its last attempt.
-pub async fn job_dead(store: &Store, tenant: TenantId, job_id: &str, kind: &str, error: &str) -> Result<(), StoreError> {
+pub async fn job_dead(
+    store: &Store,
+    tenant: TenantId,
+    job_id: &str,
+    kind: &str,
+    error: &str,
+) -> Result<(), StoreError> {
     to_admins(store, tenant, &format!("dead:{job_id}"), |lang| {
         let text = tf(lang, "sched.job_dead", &[("kind", &escape_html(kind)), ("error", &escape_html(error))]);
         (text, Vec::new())

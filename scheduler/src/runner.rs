@@ -266,7 +266,9 @@ async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, job: Jo
     };
     match recorded {
         Ok(true) => tracing::debug!(job = %id, kind = %job.kind, ms = started.elapsed().as_millis() as u64, "job done"),
-        Ok(false) => tracing::warn!(job = %id, attempt, "job was reclaimed by another runner; this result is discarded"),
+        Ok(false) => {
+            tracing::warn!(job = %id, attempt, "job was reclaimed by another runner; this result is discarded")
+        }
         Err(e) => tracing::error!(job = %id, error = %e, "could not record the job's outcome; it will run again"),
     }
 }

@@ -26,11 +26,15 @@ const HOUR: Millis = 3_600_000;
 const DAY: Millis = 24 * HOUR;
 
 /// Enqueues one sweep for the period containing `now`; a no-op when that period's sweep already exists.
-pub async fn enqueue_sweep(store: &Store, kind: &str, period_ms: Millis, now: Millis) -> tochen_core::store::Result<()> {
+pub async fn enqueue_sweep(
+    store: &Store,
+    kind: &str,
+    period_ms: Millis,
+    now: Millis,
+) -> tochen_core::store::Result<()> {
     let period = now / period_ms;
-    let job = NewJob::new(kind, serde_json::json!({ "period": period }))
-        .unique(format!("{kind}:{period}"))
-        .max_attempts(3);
+    let job =
+        NewJob::new(kind, serde_json::json!({ "period": period })).unique(format!("{kind}:{period}")).max_attempts(3);
     store.enqueue(&job).await?;
     Ok(())
 }
@@ -205,7 +209,13 @@ impl TokenRefresh {
                 // uses the new access token: the old refresh token is already dead.
                 let tokens = AccountTokens { access_token: fresh.access_token, refresh_token: fresh.refresh_token };
                 store
-                    .update_account_tokens(c.tenant_id, c.account_id, &tokens, fresh.token_expires_at, fresh.refresh_expires_at)
+                    .update_account_tokens(
+                        c.tenant_id,
+                        c.account_id,
+                        &tokens,
+                        fresh.token_expires_at,
+                        fresh.refresh_expires_at,
+                    )
                     .await?;
                 tracing::info!(account = %c.account_id, kind = %c.auth_kind, "token refreshed");
             }

@@ -80,7 +80,10 @@ async fn run_current_slot(store: &Store, h: &AutomationRunHandler, tenant: Tenan
 
 store_test!(creating_an_automation_queues_its_next_slot_exactly_once, |store| {
     let tenant = workspace(&store).await;
-    let a = store.create_automation(tenant, &new_automation("count", "0 9 * * 1", "Europe/Berlin", MissedRunPolicy::RunOnce)).await.unwrap();
+    let a = store
+        .create_automation(tenant, &new_automation("count", "0 9 * * 1", "Europe/Berlin", MissedRunPolicy::RunOnce))
+        .await
+        .unwrap();
     let next = a.next_run_at.expect("has a next slot");
     assert!(next > now_ms());
     assert!(store.job_by_unique_key(&slot_key(a.id, next)).await.unwrap().is_some());
@@ -92,7 +95,10 @@ store_test!(creating_an_automation_queues_its_next_slot_exactly_once, |store| {
 
 store_test!(a_slot_run_by_two_instances_at_once_fires_once_and_queues_one_next_slot, |store| {
     let tenant = workspace(&store).await;
-    let a = store.create_automation(tenant, &new_automation("count", "* * * * *", "UTC", MissedRunPolicy::RunOnce)).await.unwrap();
+    let a = store
+        .create_automation(tenant, &new_automation("count", "* * * * *", "UTC", MissedRunPolicy::RunOnce))
+        .await
+        .unwrap();
     let slot = a.next_run_at.unwrap();
     let job = store.job_by_unique_key(&slot_key(a.id, slot)).await.unwrap().unwrap();
     let (h, slots) = engine();
@@ -109,7 +115,10 @@ store_test!(a_slot_run_by_two_instances_at_once_fires_once_and_queues_one_next_s
     assert_eq!(after.next_run_at, Some(slot + 60_000));
     assert_eq!(after.run_count, 1);
     let queued = store.jobs_of_kind("automation.run", JobState::Queued, 10).await.unwrap();
-    assert_eq!(queued.iter().filter(|j| j.unique_key.as_deref() == Some(&slot_key(a.id, slot + 60_000)[..])).count(), 1);
+    assert_eq!(
+        queued.iter().filter(|j| j.unique_key.as_deref() == Some(&slot_key(a.id, slot + 60_000)[..])).count(),
+        1
+    );
     let runs = store.automation_runs(tenant, a.id, 10).await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].outcome, RunOutcome::Success);
@@ -157,7 +166,10 @@ store_test!(missed_slots_all_run_in_order_under_catch_up, |store| {
 /// Walks the slot chain from `start` through the engine for `n` slots and returns the slots that ran.
 async fn walk(store: &Store, cron: &str, start: Millis, n: usize) -> Vec<Millis> {
     let tenant = workspace(store).await;
-    let a = store.create_automation(tenant, &new_automation("count", cron, "Europe/Berlin", MissedRunPolicy::CatchUp)).await.unwrap();
+    let a = store
+        .create_automation(tenant, &new_automation("count", cron, "Europe/Berlin", MissedRunPolicy::CatchUp))
+        .await
+        .unwrap();
     rewind(store, &a, start).await;
     let (h, slots) = engine();
     for _ in 0..n {
@@ -186,7 +198,10 @@ store_test!(every_thirty_minutes_across_the_fall_back_hour_fires_in_strictly_inc
 
 store_test!(a_paused_automation_does_not_fire_and_resumes_from_now, |store| {
     let tenant = workspace(&store).await;
-    let a = store.create_automation(tenant, &new_automation("count", "0 * * * *", "UTC", MissedRunPolicy::RunOnce)).await.unwrap();
+    let a = store
+        .create_automation(tenant, &new_automation("count", "0 * * * *", "UTC", MissedRunPolicy::RunOnce))
+        .await
+        .unwrap();
     let a = rewind(&store, &a, now_ms() / HOUR * HOUR).await;
     assert!(store.pause_automation(tenant, a.id, Some("holiday")).await.unwrap());
     let (h, slots) = engine();
@@ -220,13 +235,17 @@ store_test!(repeated_failures_pause_the_automation_and_tell_the_admins, |store| 
     let runs = store.automation_runs(tenant, a.id, 10).await.unwrap();
     assert!(runs.iter().all(|r| r.outcome == RunOutcome::Failed && r.error.is_some()));
     let notices = store.tenant_jobs(tenant, JobState::Queued, 50).await.unwrap();
-    assert!(notices.iter().any(|j| j.kind == "notify" && j.payload["chat_id"] == ADMIN_TG
+    assert!(notices.iter().any(|j| j.kind == "notify"
+        && j.payload["chat_id"] == ADMIN_TG
         && j.payload["text_html"].as_str().unwrap().contains("paused")));
 });
 
 store_test!(the_test_automation_sends_a_message_when_run_now, |store| {
     let tenant = workspace(&store).await;
-    let a = store.create_automation(tenant, &new_automation(TEST_KIND, "0 9 * * *", "UTC", MissedRunPolicy::RunOnce)).await.unwrap();
+    let a = store
+        .create_automation(tenant, &new_automation(TEST_KIND, "0 9 * * *", "UTC", MissedRunPolicy::RunOnce))
+        .await
+        .unwrap();
     let (h, _) = engine();
     let job = store.job(store.run_automation_now(tenant, a.id).await.unwrap().unwrap()).await.unwrap().unwrap();
     h.run(&store, &job).await.unwrap();
@@ -234,5 +253,7 @@ store_test!(the_test_automation_sends_a_message_when_run_now, |store| {
     assert_eq!(after.next_run_at, a.next_run_at, "run now does not move the schedule");
     assert_eq!(after.run_count, 1);
     let notices = store.tenant_jobs(tenant, JobState::Queued, 50).await.unwrap();
-    assert!(notices.iter().any(|j| j.kind == "notify" && j.payload["text_html"].as_str().unwrap().contains("Weekly digest")));
+    assert!(notices
+        .iter()
+        .any(|j| j.kind == "notify" && j.payload["text_html"].as_str().unwrap().contains("Weekly digest")));
 });

@@ -67,7 +67,8 @@ async fn crash_run(db: TestDb, processes: usize, kills: usize) {
     let fake = CountingPlatform::start(Duration::from_millis(5)).await;
     let n = posts();
     let start = now_ms() + 2000;
-    let targets: Vec<TargetId> = seed_posts(&store, tenant, &accounts, n, |i| start + (i as i64 * 3000 / n as i64)).await;
+    let targets: Vec<TargetId> =
+        seed_posts(&store, tenant, &accounts, n, |i| start + (i as i64 * 3000 / n as i64)).await;
 
     let mut workers: Vec<Child> = (0..processes).map(|_| spawn_worker(&db, &fake.url)).collect();
     let began = Instant::now();
@@ -84,7 +85,8 @@ async fn crash_run(db: TestDb, processes: usize, kills: usize) {
     let deadline = Instant::now() + Duration::from_secs(100);
     loop {
         let counts: HashMap<TargetStatus, i64> = store.target_status_counts().await.unwrap().into_iter().collect();
-        let settled = counts.get(&TargetStatus::Published).unwrap_or(&0) + counts.get(&TargetStatus::Unknown).unwrap_or(&0);
+        let settled =
+            counts.get(&TargetStatus::Published).unwrap_or(&0) + counts.get(&TargetStatus::Unknown).unwrap_or(&0);
         if settled as usize == n {
             break;
         }

@@ -80,13 +80,18 @@ store_test!(targets_are_independent_and_the_post_ends_partially_published, |stor
     let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
     let fb_fake = ScriptedPublisher::new();
     let ig_fake = ScriptedPublisher::new();
-    ig_fake.then_publish(Scripted::Err(PublishError::new(ErrorClass::Permanent, Some("2207010".into()), "caption too long")));
+    ig_fake.then_publish(Scripted::Err(PublishError::new(
+        ErrorClass::Permanent,
+        Some("2207010".into()),
+        "caption too long",
+    )));
     let pubs = publishers(&[(Platform::Facebook, fb_fake.clone()), (Platform::Instagram, ig_fake.clone())]);
     let ids: Vec<_> = targets.iter().map(|t| t.id).collect();
     run_until(&store, pubs, || async {
         let mut settled = true;
         for id in &ids {
-            settled &= matches!(target_status(&store, tenant, *id).await, TargetStatus::Published | TargetStatus::Failed);
+            settled &=
+                matches!(target_status(&store, tenant, *id).await, TargetStatus::Published | TargetStatus::Failed);
         }
         settled
     })
@@ -131,7 +136,10 @@ store_test!(an_unknown_outcome_without_a_reference_is_never_resent_and_the_team_
     let ask = sent.iter().find(|m| m.chat_id == AUTHOR_CHAT).expect("the team is asked");
     let packed = pack_uuid(t.as_uuid());
     let data: Vec<_> = ask.buttons.iter().flatten().filter_map(|b| b.callback_data.clone()).collect();
-    assert_eq!(data, vec![format!("{}:{packed}", prefix::TARGET_CONFIRM_PUBLISHED), format!("{}:{packed}", prefix::TARGET_RETRY)]);
+    assert_eq!(
+        data,
+        vec![format!("{}:{packed}", prefix::TARGET_CONFIRM_PUBLISHED), format!("{}:{packed}", prefix::TARGET_RETRY)]
+    );
 
     // "It's published" settles the target and the post.
     assert!(store.confirm_target_published(tenant, t).await.unwrap());
@@ -197,7 +205,11 @@ store_test!(a_processing_post_is_checked_later_until_the_platform_says_published
     assert_eq!(target_status(&store, tenant, t).await, TargetStatus::Publishing);
     assert_eq!(store.target(tenant, t).await.unwrap().platform_ref.as_deref(), Some("publish-77"));
     // Make the check due now instead of in 30 s.
-    sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'publish.check'").bind(now_ms()).execute(store.pool()).await.unwrap();
+    sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'publish.check'")
+        .bind(now_ms())
+        .execute(store.pool())
+        .await
+        .unwrap();
     fake.then_check(Ok(CheckOutcome::Published { platform_post_id: "v-1".into(), permalink: None }));
     tochen_core::store::job_queue::notify_jobs_changed();
     wait_for("published", Duration::from_secs(5), || async {
@@ -227,7 +239,11 @@ store_test!(an_invalid_token_fails_the_target_and_marks_the_account_for_reconnec
     let (_, targets) = scheduled_post(&store, tenant, &[fb], now_ms()).await;
     let t = targets[0].id;
     let fake = ScriptedPublisher::new();
-    fake.then_publish(Scripted::Err(PublishError::new(ErrorClass::NeedsReconnect, Some("190".into()), "token invalid")));
+    fake.then_publish(Scripted::Err(PublishError::new(
+        ErrorClass::NeedsReconnect,
+        Some("190".into()),
+        "token invalid",
+    )));
     let notifier = run_until(&store, publishers(&[(Platform::Facebook, fake.clone())]), || async {
         store.account(tenant, fb).await.unwrap().status == AccountStatus::NeedsReconnect
     })

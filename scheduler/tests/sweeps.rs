@@ -143,7 +143,13 @@ store_test!(facebook_tokens_are_warned_about_seven_days_and_one_day_ahead_once_e
     sweep.run(&store, &job()).await.unwrap();
     sweep.run(&store, &job()).await.unwrap();
     let warnings = |store: Store| async move {
-        store.tenant_jobs(tenant, JobState::Queued, 50).await.unwrap().into_iter().filter(|j| j.kind == "notify").count()
+        store
+            .tenant_jobs(tenant, JobState::Queued, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|j| j.kind == "notify")
+            .count()
     };
     assert_eq!(warnings(store.clone()).await, 1, "one 7-day warning however often the sweep runs");
     sqlx::query("UPDATE social_accounts SET token_expires_at = $1 WHERE id = $2")
@@ -170,7 +176,11 @@ store_test!(cleanup_removes_only_what_is_past_retention, |store| {
             .unwrap();
     }
     store.scheduler_beat("gone", now_ms() - 3 * 24 * HOUR, "0").await.unwrap();
-    sqlx::query("UPDATE scheduler_heartbeats SET beat_at = $1").bind(now_ms() - 2 * 24 * HOUR).execute(store.pool()).await.unwrap();
+    sqlx::query("UPDATE scheduler_heartbeats SET beat_at = $1")
+        .bind(now_ms() - 2 * 24 * HOUR)
+        .execute(store.pool())
+        .await
+        .unwrap();
     store.scheduler_beat("alive", now_ms(), "0").await.unwrap();
     Cleanup { retention: Retention::default() }.run(&store, &job()).await.unwrap();
     assert!(store.job(old).await.unwrap().is_none());

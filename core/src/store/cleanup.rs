@@ -29,7 +29,8 @@ impl Store {
 
     /// Deletes heartbeats of instances that stopped beating before `cutoff`.
     pub async fn delete_heartbeats_before(&self, cutoff: Millis) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM scheduler_heartbeats WHERE beat_at < $1").bind(cutoff).execute(&self.pool).await?;
+        let done =
+            sqlx::query("DELETE FROM scheduler_heartbeats WHERE beat_at < $1").bind(cutoff).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 

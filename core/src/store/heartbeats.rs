@@ -30,7 +30,10 @@ impl Store {
 
     /// Removes an instance's row on a clean shutdown, so /health does not count it.
     pub async fn scheduler_gone(&self, instance_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM scheduler_heartbeats WHERE instance_id = $1").bind(instance_id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM scheduler_heartbeats WHERE instance_id = $1")
+            .bind(instance_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

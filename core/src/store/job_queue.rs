@@ -68,11 +68,7 @@ impl NextWake {
 
 /// Kinds are code constants, never input; quoting them inline keeps one statement per claim.
 fn kind_list(kinds: &[String]) -> String {
-    kinds
-        .iter()
-        .map(|k| format!("'{}'", k.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(",")
+    kinds.iter().map(|k| format!("'{}'", k.replace('\'', "''"))).collect::<Vec<_>>().join(",")
 }
 
 impl Store {
@@ -240,10 +236,9 @@ impl Store {
 
     /// How many jobs are in each state, for metrics and tests.
     pub async fn job_state_counts(&self) -> Result<Vec<(JobState, i64)>> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state").fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(|(s, n)| Ok((super::parse_enum(&s, JobState::parse, "job state")?, n)))
-            .collect()
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(|(s, n)| Ok((super::parse_enum(&s, JobState::parse, "job state")?, n))).collect()
     }
 }

@@ -257,8 +257,6 @@ impl Store {
             sqlx::query_as("SELECT status, COUNT(*) FROM post_targets GROUP BY status ORDER BY status")
                 .fetch_all(&self.pool)
                 .await?;
-        rows.into_iter()
-            .map(|(s, n)| Ok((super::parse_enum(&s, TargetStatus::parse, "target status")?, n)))
-            .collect()
+        rows.into_iter().map(|(s, n)| Ok((super::parse_enum(&s, TargetStatus::parse, "target status")?, n))).collect()
     }
 }

@@ -67,8 +67,7 @@ impl TelegramNotifier {
                     }
                     req.await?;
                 } else {
-                    let mut req =
-                        self.bot.send_document(chat, file).caption(&m.text_html).parse_mode(ParseMode::Html);
+                    let mut req = self.bot.send_document(chat, file).caption(&m.text_html).parse_mode(ParseMode::Html);
                     if let Some(k) = markup {
                         req = req.reply_markup(k);
                     }
@@ -110,12 +109,16 @@ pub fn classify(e: &RequestError) -> JobError {
             | ApiError::ChatNotFound
             | ApiError::NotEnoughRightsToPostMessages,
         ) => JobError::permanent(format!("telegram refused the chat: {e}")),
-        RequestError::Api(ApiError::Unknown(text)) if text.contains("Too Many Requests") || text.contains("Internal") => {
+        RequestError::Api(ApiError::Unknown(text))
+            if text.contains("Too Many Requests") || text.contains("Internal") =>
+        {
             JobError::retry(format!("telegram: {e}"))
         }
         RequestError::Api(_) => JobError::permanent(format!("telegram refused the message: {e}")),
         RequestError::MigrateToChatId(_) => JobError::retry(format!("telegram: {e}")),
-        RequestError::InvalidJson { raw, .. } => classify_raw(raw).unwrap_or_else(|| JobError::retry(format!("telegram: {e}"))),
+        RequestError::InvalidJson { raw, .. } => {
+            classify_raw(raw).unwrap_or_else(|| JobError::retry(format!("telegram: {e}")))
+        }
         RequestError::Network(_) | RequestError::Io(_) => JobError::retry(format!("telegram unreachable: {e}")),
     }
 }

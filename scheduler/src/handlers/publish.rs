@@ -112,7 +112,10 @@ impl JobHandler for PublishHandler {
         let Some(publisher) = self.publisher(target.platform).cloned() else {
             let message = format!("publishing to {} is not configured", target.platform);
             let failed = [TargetStatus::Pending, TargetStatus::Publishing];
-            if store.move_target(tenant, target_id, &failed, TargetStatus::Failed, Some(("permanent", &message))).await? {
+            if store
+                .move_target(tenant, target_id, &failed, TargetStatus::Failed, Some(("permanent", &message)))
+                .await?
+            {
                 results::target_settled(store, tenant, target_id).await?;
             }
             return Err(JobError::permanent(message));
@@ -121,7 +124,10 @@ impl JobHandler for PublishHandler {
         if ctx.account.status != AccountStatus::Active {
             let message = format!("the account {} must be reconnected", ctx.account.name);
             let from = [TargetStatus::Pending];
-            if store.move_target(tenant, target_id, &from, TargetStatus::Failed, Some(("needs_reconnect", &message))).await? {
+            if store
+                .move_target(tenant, target_id, &from, TargetStatus::Failed, Some(("needs_reconnect", &message)))
+                .await?
+            {
                 results::target_settled(store, tenant, target_id).await?;
             }
             return Err(JobError::permanent(message));

@@ -115,7 +115,8 @@ pub async fn target_settled(store: &Store, tenant: TenantId, target: TargetId) -
     let mut buttons = Vec::new();
     let text = match tg.status {
         TargetStatus::Published => {
-            let link = tg.permalink.as_deref().map(|l| format!("<a href=\"{}\">{}</a>", escape_html(l), escape_html(l)));
+            let link =
+                tg.permalink.as_deref().map(|l| format!("<a href=\"{}\">{}</a>", escape_html(l), escape_html(l)));
             render("published", &link.unwrap_or_default())
         }
         TargetStatus::Failed => render("failed", &escape_html(tg.error_message.as_deref().unwrap_or(""))),

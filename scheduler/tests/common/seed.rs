@@ -24,7 +24,9 @@ pub async fn seed_posts(
             posts.push(format!(
                 "('{post}', '{tenant}', 'Post {i}', 'idea {i}', 'scheduled', {run_at}, 1, {now}, {now})"
             ));
-            rows.push(format!("('{target}', '{tenant}', '{post}', '{account}', '{platform}', 'pending', {now}, {now})"));
+            rows.push(format!(
+                "('{target}', '{tenant}', '{post}', '{account}', '{platform}', 'pending', {now}, {now})"
+            ));
             jobs.push(format!(
                 "('{}', '{tenant}', 'publish', '{{\"target_id\":\"{target}\"}}', {run_at}, 8, 'publish:{target}', \
                  'account:{account}', {now}, {now})",

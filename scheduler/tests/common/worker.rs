@@ -33,9 +33,12 @@ pub async fn run_worker_from_env() -> anyhow::Result<()> {
     let concurrency: usize = std::env::var("WORKER_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
     let lease_ms: u64 = std::env::var("WORKER_LEASE_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
     let store = Store::connect(&url, (concurrency as u32 / 2 + 4).min(24), secrets).await?;
-    let publisher: Arc<dyn Publisher> = Arc::new(HttpPublisher::new(var("WORKER_PLATFORM_URL"), Duration::from_secs(5)));
-    let publishers: Publishers =
-        [Platform::Facebook, Platform::Instagram, Platform::TikTok].into_iter().map(|p| (p, publisher.clone())).collect();
+    let publisher: Arc<dyn Publisher> =
+        Arc::new(HttpPublisher::new(var("WORKER_PLATFORM_URL"), Duration::from_secs(5)));
+    let publishers: Publishers = [Platform::Facebook, Platform::Instagram, Platform::TikTok]
+        .into_iter()
+        .map(|p| (p, publisher.clone()))
+        .collect();
     let deps = Deps {
         publishers,
         notifier: Arc::new(Silent),

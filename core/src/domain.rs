@@ -9,8 +9,7 @@ macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -125,6 +124,13 @@ mod tests {
         assert!(Role::Editor.at_least(Role::Editor));
         assert!(!Role::Viewer.at_least(Role::Editor));
         assert!(!Role::Editor.at_least(Role::Admin));
+    }
+
+    #[test]
+    fn serde_spells_values_like_the_database() {
+        assert_eq!(serde_json::to_value(Platform::TikTok).unwrap(), "tiktok");
+        assert_eq!(serde_json::to_value(AuthKind::InstagramViaPage).unwrap(), "instagram_page");
+        assert_eq!(serde_json::from_value::<Platform>("tiktok".into()).unwrap(), Platform::TikTok);
     }
 
     #[test]

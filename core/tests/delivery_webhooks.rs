@@ -302,3 +302,32 @@ store_test!(destinations_keep_secrets_encrypted_and_follow_group_migration, |sto
     assert!(!store.delete_destination(tenant, a.id).await.unwrap());
     assert_eq!(store.destinations(tenant).await.unwrap().len(), 2);
 });
+
+store_test!(account_events_are_logged_for_every_active_webhook, |store| {
+    let tenant = workspace(&store, 7).await;
+    let (dest, _secret) = webhook(&store, tenant, "https://crm.example.com/hooks").await;
+    let new = tochen_core::store::NewAccount {
+        platform: tochen_core::domain::Platform::TikTok,
+        auth_kind: tochen_core::domain::AuthKind::TikTok,
+        external_id: "open-1".into(),
+        name: "bloom.tt".into(),
+        access_token: SecretString::new("t"),
+        refresh_token: None,
+        scopes: vec![],
+        token_expires_at: Some(1_800_000_000_000),
+        refresh_expires_at: None,
+        connected_by: None,
+    };
+    let account = store.upsert_account(tenant, &new).await.unwrap();
+    tochen_core::delivery::events::account_connected(&store, &account).await.unwrap();
+    tochen_core::delivery::events::account_needs_reconnect(&store, tenant, account.id, "token revoked").await.unwrap();
+    let log = store.deliveries(tenant, dest, 10).await.unwrap();
+    let types: Vec<&str> = log.iter().map(|d| d.event_type.as_str()).collect();
+    assert_eq!(types.len(), 2);
+    assert!(types.contains(&"account.connected") && types.contains(&"account.needs_reconnect"));
+    let body: serde_json::Value =
+        serde_json::from_str(&log.iter().find(|d| d.event_type == "account.connected").unwrap().payload).unwrap();
+    assert_eq!(body["data"]["platform"], "tiktok");
+    assert_eq!(body["data"]["token_expires_at"], "2027-01-15T08:00:00Z");
+    assert_ne!(log[0].message_id, log[1].message_id, "each event has its own webhook-id");
+});

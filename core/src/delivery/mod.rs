@@ -4,6 +4,7 @@
 
 pub mod automations;
 pub mod email;
+pub mod events;
 pub mod outbox;
 pub mod ssrf;
 pub mod webhook;

@@ -174,6 +174,9 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
     }
     let action = if needs_approval { "post.submitted" } else { "post.scheduled" };
     app.store.audit(a.tenant.id, Some(ctx.user.id), action, "post", Some(&id.to_db()), serde_json::json!({"at": at})).await?;
+    if !needs_approval {
+        tochen_core::delivery::events::post_scheduled(&app.store, a.tenant.id, id).await?;
+    }
     ctx.answer(&bot, None).await?;
     ctx.dlg.exit().await?;
     if needs_approval {
@@ -230,6 +233,7 @@ pub async fn approve(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -
         Err(e) => return Err(e.into()),
     }
     app.store.audit(a.tenant.id, Some(ctx.user.id), "post.approved", "post", Some(&id.to_db()), serde_json::json!({})).await?;
+    tochen_core::delivery::events::post_scheduled(&app.store, a.tenant.id, id).await?;
     let post = app.store.post(a.tenant.id, id).await?;
     ctx.answer(&bot, None).await?;
     let name = escape_html(&ctx.user.first_name);

@@ -79,6 +79,7 @@ pub async fn needs_reconnect(
         Err(e) => return Err(e),
     };
     store.set_account_status(tenant, account, tochen_core::domain::AccountStatus::NeedsReconnect, Some(error)).await?;
+    tochen_core::delivery::events::account_needs_reconnect(store, tenant, account, error).await?;
     to_admins(store, tenant, &format!("reconnect:{account}:{}", tochen_core::clock::now_ms() / 3_600_000), |lang| {
         let text = tf(
             lang,

@@ -271,7 +271,9 @@ pub async fn store_candidate(store: &Store, state: &OAuthState, c: &Candidate) -
         refresh_expires_at: c.refresh_expires_at,
         connected_by: Some(state.user_id),
     };
-    Ok(store.upsert_account(state.tenant_id, &new).await?)
+    let account = store.upsert_account(state.tenant_id, &new).await?;
+    crate::delivery::events::account_connected(store, &account).await?;
+    Ok(account)
 }
 
 /// The bot's "connect this one" button: stores candidate `index` of a parked choice made by `user`.

@@ -44,6 +44,7 @@ pub const SWEEPS: &[(&str, &str, Millis)] = &[
     (SWEEP_AUTOMATIONS, "0 * * * * *", 60_000),
     (SWEEP_TOKEN_REFRESH, "0 5 * * * *", HOUR),
     (SWEEP_CLEANUP, "0 17 * * * *", HOUR),
+    (tochen_core::jobs::SWEEP_METRICS, "0 35 */3 * * *", 3 * HOUR),
 ];
 
 /// Starts tokio-cron-scheduler with one cron job per sweep, and enqueues the current period's sweeps right away

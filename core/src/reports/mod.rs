@@ -9,6 +9,7 @@
 
 pub mod chart;
 pub mod export;
+pub mod metrics_sync;
 pub mod render;
 
 use crate::clock::Millis;

@@ -248,3 +248,28 @@ impl Store {
         Ok(by_account.into_values().collect())
     }
 }
+
+impl Store {
+    /// Published targets of an account since `since` that have a platform post id, newest first: what the metrics
+    /// sync reads.
+    pub async fn measurable_targets(
+        &self,
+        tenant: TenantId,
+        account: AccountId,
+        since: Millis,
+        limit: i64,
+    ) -> Result<Vec<(TargetId, String)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, platform_post_id FROM post_targets WHERE tenant_id = $1 AND account_id = $2 \
+             AND status = 'published' AND platform_post_id IS NOT NULL AND published_at >= $3 \
+             ORDER BY published_at DESC, id LIMIT $4",
+        )
+        .bind(tenant.to_db())
+        .bind(account.to_db())
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(id, post)| Ok((TargetId::from_db(&id)?, post))).collect()
+    }
+}

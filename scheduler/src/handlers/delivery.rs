@@ -1,5 +1,5 @@
-//! Outgoing deliveries: the `webhook.deliver` and `webhook.event_out` jobs, and the `report`, `alert` and
-//! `data_sync` automation types.
+//! Outgoing deliveries: the `webhook.deliver` and `webhook.event_out` jobs, the `sweep.metrics` job that feeds
+//! reports, and the `report`, `alert` and `data_sync` automation types.
 //!
 //! Thin adapters: the work (signing, retry schedule, report computation, alert rules, fan-out to destinations)
 //! lives in `tochen_core::delivery`, `reports` and `alerts`, where it is tested against both databases.
@@ -9,6 +9,7 @@ use super::results::WebhookEventOut;
 use crate::error::JobError;
 use crate::runner::{Handlers, JobHandler};
 use crate::WEBHOOK_EVENT_OUT;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tochen_core::delivery::automations::{
@@ -17,7 +18,10 @@ use tochen_core::delivery::automations::{
 use tochen_core::delivery::email::EmailSender;
 use tochen_core::delivery::outbox::{self, DeliverPayload};
 use tochen_core::delivery::webhook::WebhookSender;
-use tochen_core::jobs::WEBHOOK_DELIVER;
+use tochen_core::domain::Platform;
+use tochen_core::jobs::{SWEEP_METRICS, WEBHOOK_DELIVER};
+use tochen_core::platforms::MetricsReader;
+use tochen_core::reports::metrics_sync::{sync_all, SyncOptions};
 use tochen_core::store::Job;
 use tochen_core::{Config, Store};
 
@@ -30,6 +34,29 @@ pub fn register_jobs(h: &mut Handlers, config: &Config) {
         Err(e) => tracing::error!(error = %e, "webhook deliveries are disabled: the http client cannot be built"),
     }
     h.register(WEBHOOK_EVENT_OUT, Arc::new(WebhookEventOutHandler));
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap_or_default();
+    let readers = tochen_core::platforms::metrics_readers(config, http);
+    h.register(SWEEP_METRICS, Arc::new(MetricsSweep { readers }));
+}
+
+/// The `sweep.metrics` job: reads engagement and followers for every workspace (see
+/// `tochen_core::reports::metrics_sync`).
+pub struct MetricsSweep {
+    pub readers: HashMap<Platform, Arc<dyn MetricsReader>>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for MetricsSweep {
+    async fn run(&self, store: &Store, _job: &Job) -> Result<(), JobError> {
+        let report = sync_all(store, &self.readers, SyncOptions::default(), tochen_core::clock::now_ms()).await?;
+        tracing::info!(
+            accounts = report.accounts,
+            posts = report.posts,
+            stopped = report.stopped.len(),
+            "metrics synced"
+        );
+        Ok(())
+    }
 }
 
 /// Adds the `report`, `alert` and `data_sync` automation types to `registry`.
@@ -97,7 +124,9 @@ impl AutomationHandler for Delivering {
         let a = run.automation;
         let (store, deps) = (run.store, self.deps.as_ref());
         match self.kind {
-            Kind::Report => run_report(store, deps, a.tenant_id, a.id, &a.config, &a.timezone, run.slot_at).await.map(drop),
+            Kind::Report => {
+                run_report(store, deps, a.tenant_id, a.id, &a.config, &a.timezone, run.slot_at).await.map(drop)
+            }
             Kind::DataSync => {
                 run_data_sync(store, deps, a.tenant_id, a.id, &a.config, &a.timezone, run.slot_at).await.map(drop)
             }

@@ -143,8 +143,14 @@ pub async fn accounts(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
         if a.role.at_least(Role::Admin) {
             let label = |key: &str| tf(ctx.lang, key, &[("name", &acc.name)]);
             rows.push(vec![
-                InlineKeyboardButton::callback(label("connect.reconnect_button"), ConnectButton::Reconnect(acc.id).encode()),
-                InlineKeyboardButton::callback(label("connect.disconnect_button"), ConnectButton::Disconnect(acc.id).encode()),
+                InlineKeyboardButton::callback(
+                    label("connect.reconnect_button"),
+                    ConnectButton::Reconnect(acc.id).encode(),
+                ),
+                InlineKeyboardButton::callback(
+                    label("connect.disconnect_button"),
+                    ConnectButton::Disconnect(acc.id).encode(),
+                ),
             ]);
         }
     }
@@ -183,7 +189,9 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, cfg: ConnectConfig, button: C
             let Ok(acc) = app.store.account(a.tenant.id, id).await else {
                 return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;
             };
-            app.store.set_account_status(a.tenant.id, id, AccountStatus::Disconnected, Some("disconnected in the bot")).await?;
+            app.store
+                .set_account_status(a.tenant.id, id, AccountStatus::Disconnected, Some("disconnected in the bot"))
+                .await?;
             ctx.answer(&bot, None).await?;
             // The argument list of `tf` holds `&dyn Display`, which must not live across an await.
             let text = tf(ctx.lang, "connect.disconnected", &[("name", &escape_html(&acc.name))]);
@@ -192,7 +200,7 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, cfg: ConnectConfig, button: C
         }
         ConnectButton::Pick { pending, index } => {
             let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
-            match choose(&app.store, a.tenant.id, ctx.user.id, &pending, index).await {
+            match choose(&app.store, &cfg.0, a.tenant.id, ctx.user.id, &pending, index).await {
                 Ok(acc) => {
                     ctx.answer(&bot, None).await?;
                     let text = tf(ctx.lang, "connect.picked", &[("account", &escape_html(&acc.name))]);

@@ -49,7 +49,13 @@ impl MediaSigningKey {
 }
 
 /// `{public_url}/media/{tenant}/{media}?exp={unix}&sig={hex}`, valid until `exp_unix`.
-pub fn sign_media_url(public_url: &url::Url, key: &MediaSigningKey, tenant: TenantId, media: MediaId, exp_unix: i64) -> String {
+pub fn sign_media_url(
+    public_url: &url::Url,
+    key: &MediaSigningKey,
+    tenant: TenantId,
+    media: MediaId,
+    exp_unix: i64,
+) -> String {
     format!(
         "{}/media/{}/{}?exp={exp_unix}&sig={}",
         public_url.as_str().trim_end_matches('/'),
@@ -80,7 +86,8 @@ mod tests {
     #[test]
     fn urls_carry_expiry_and_signature() {
         let key = MediaSigningKey::derive(&SecretString::new("k"));
-        let u = sign_media_url(&url::Url::parse("https://x.example/").unwrap(), &key, TenantId::new(), MediaId::new(), 5);
+        let u =
+            sign_media_url(&url::Url::parse("https://x.example/").unwrap(), &key, TenantId::new(), MediaId::new(), 5);
         assert!(u.starts_with("https://x.example/media/"));
         assert!(u.contains("?exp=5&sig="));
     }

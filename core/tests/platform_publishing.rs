@@ -138,7 +138,12 @@ async fn facebook_publishes_text_one_photo_and_several_photos() {
 
     let many = req(Platform::Facebook, AuthKind::FacebookPage, "111", &token, vec![image(1), image(2), image(3)]);
     let (id, _) = published(fb.publish(&many, &refs).await.unwrap());
-    let unpublished = w.graph.calls_to("/111/photos").into_iter().filter(|c| c.params.get("published").map(String::as_str) == Some("false")).count();
+    let unpublished = w
+        .graph
+        .calls_to("/111/photos")
+        .into_iter()
+        .filter(|c| c.params.get("published").map(String::as_str) == Some("false"))
+        .count();
     assert_eq!(unpublished, 3);
     let attached = w.graph.published(&id).unwrap()["attached_media"].as_str().unwrap().to_string();
     assert_eq!(serde_json::from_str::<serde_json::Value>(&attached).unwrap().as_array().unwrap().len(), 3);
@@ -159,9 +164,18 @@ async fn instagram_publishes_image_carousel_and_reel_after_checking_the_quota() 
         assert_eq!(refs.all().len(), 1, "the container id is recorded once");
     }
     assert_eq!(w.graph.calls_to("/content_publishing_limit").len(), 3);
-    let reel = w.graph.calls_to("/17840001/media").into_iter().find(|c| c.params.get("media_type").map(String::as_str) == Some("REELS"));
+    let reel = w
+        .graph
+        .calls_to("/17840001/media")
+        .into_iter()
+        .find(|c| c.params.get("media_type").map(String::as_str) == Some("REELS"));
     assert!(reel.is_some());
-    let carousel = w.graph.calls_to("/17840001/media").into_iter().find(|c| c.params.get("media_type").map(String::as_str) == Some("CAROUSEL")).unwrap();
+    let carousel = w
+        .graph
+        .calls_to("/17840001/media")
+        .into_iter()
+        .find(|c| c.params.get("media_type").map(String::as_str) == Some("CAROUSEL"))
+        .unwrap();
     assert_eq!(carousel.params["children"].split(',').count(), 3);
 }
 
@@ -183,6 +197,18 @@ async fn instagram_full_quota_is_retryable_and_creates_nothing() {
     let e = w.clients.instagram.clone().unwrap().publish(&r, &Refs::default()).await.unwrap_err();
     assert!(matches!(e.class, ErrorClass::Retryable { retry_after: Some(_) }));
     assert!(w.graph.calls_to("/17840001/media").is_empty());
+}
+
+#[tokio::test]
+async fn instagram_refuses_captions_over_the_hashtag_limit_before_any_call() {
+    let w = world().await;
+    let token = w.graph.add_page("222", "Bakery", Some("17840001"));
+    let mut r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![image(1)]);
+    r.text = (0..31).map(|i| format!("#tag{i}")).collect::<Vec<_>>().join(" ");
+    let e = w.clients.instagram.clone().unwrap().publish(&r, &Refs::default()).await.unwrap_err();
+    assert_eq!(e.class, ErrorClass::Permanent);
+    assert!(e.message.contains("31 hashtags"));
+    assert!(w.graph.calls().is_empty());
 }
 
 #[tokio::test]
@@ -329,7 +355,10 @@ async fn tiktok_refresh_rotates_and_the_old_refresh_token_dies() {
         account_id: AccountId::new(),
         auth_kind: AuthKind::TikTok,
         external_id: "o".into(),
-        tokens: AccountTokens { access_token: SecretString::new(access), refresh_token: Some(SecretString::new(refresh)) },
+        tokens: AccountTokens {
+            access_token: SecretString::new(access),
+            refresh_token: Some(SecretString::new(refresh)),
+        },
     };
     let fresh = refresher.refresh(&rq).await.unwrap();
     assert_ne!(fresh.refresh_token.as_ref().unwrap(), rq.tokens.refresh_token.as_ref().unwrap());
@@ -346,7 +375,11 @@ async fn metrics_keep_missing_data_as_none() {
     let w = world().await;
     let token = w.graph.add_page("222", "Bakery", Some("17840001"));
     let ig = w.clients.instagram.clone().unwrap();
-    let acct = MetricsAccount { auth_kind: AuthKind::InstagramViaPage, external_id: "17840001".into(), access_token: SecretString::new(token.clone()) };
+    let acct = MetricsAccount {
+        auth_kind: AuthKind::InstagramViaPage,
+        external_id: "17840001".into(),
+        access_token: SecretString::new(token.clone()),
+    };
     let m = ig.post_metrics(&acct, "ig-media-1").await.unwrap();
     assert!(m.views.is_some() && m.reach.is_some());
     assert_eq!(m.saves, None, "the fake leaves `saved` out, as Meta does while data lags");
@@ -355,7 +388,11 @@ async fn metrics_keep_missing_data_as_none() {
     let fm = fb.post_metrics(&acct, "222_1").await.unwrap();
     assert_eq!((fm.shares, fm.likes, fm.comments), (Some(3), Some(12), Some(4)));
     let (tt_token, _) = w.tiktok.issue_tokens();
-    let tacct = MetricsAccount { auth_kind: AuthKind::TikTok, external_id: "o".into(), access_token: SecretString::new(tt_token) };
+    let tacct = MetricsAccount {
+        auth_kind: AuthKind::TikTok,
+        external_id: "o".into(),
+        access_token: SecretString::new(tt_token),
+    };
     let tt = w.clients.tiktok.clone().unwrap();
     assert_eq!(tt.post_metrics(&tacct, "7300").await.unwrap().views, Some(1500));
     assert_eq!(tt.account_metrics(&tacct).await.unwrap().followers, Some(4321));

@@ -94,11 +94,12 @@ impl FakeGraph {
             ..Default::default()
         }));
         let s = state.clone();
-        let app = Router::new().fallback(move |m: Method, u: Uri, h: HeaderMap, b: Bytes| {
-            let s = s.clone();
-            async move { handle(s, m, u, h, b).await }
-        })
-        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024));
+        let app = Router::new()
+            .fallback(move |m: Method, u: Uri, h: HeaderMap, b: Bytes| {
+                let s = s.clone();
+                async move { handle(s, m, u, h, b).await }
+            })
+            .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024));
         let (base, task) = crate::fake_server::serve(app).await;
         state.lock().unwrap().base = base.clone();
         Self { base, state, _task: task }
@@ -210,10 +211,8 @@ fn ok(v: Value) -> Response {
 
 fn with_usage(r: impl IntoResponse) -> Response {
     let mut r = r.into_response();
-    r.headers_mut().insert(
-        "x-app-usage",
-        HeaderValue::from_static(r#"{"call_count":3,"total_cputime":1,"total_time":2}"#),
-    );
+    r.headers_mut()
+        .insert("x-app-usage", HeaderValue::from_static(r#"{"call_count":3,"total_cputime":1,"total_time":2}"#));
     r
 }
 
@@ -391,7 +390,8 @@ fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String,
                 return graph_error(400, 100, Some(2207010), "The caption is too long");
             }
             let id = s.next("container-");
-            s.containers.insert(id.clone(), Container { ig_user: ig.to_string(), created: Instant::now(), error: false });
+            s.containers
+                .insert(id.clone(), Container { ig_user: ig.to_string(), created: Instant::now(), error: false });
             ok(json!({"id": id}))
         }
         ("POST", [ig, "media_publish"]) => {
@@ -407,7 +407,12 @@ fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String,
                 return graph_error(400, 9007, Some(2207027), "The media is not ready for publishing, please wait");
             }
             if s.quota_usage >= s.quota_total {
-                return graph_error(400, 9, Some(2207042), "You reached the maximum number of posts allowed in 24 hours");
+                return graph_error(
+                    400,
+                    9,
+                    Some(2207042),
+                    "You reached the maximum number of posts allowed in 24 hours",
+                );
             }
             s.quota_usage += 1;
             let media = s.next("ig-media-");
@@ -423,8 +428,10 @@ fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String,
                 .split(',')
                 .filter(|m| !m.is_empty() && *m != "saved")
                 .enumerate()
-                .map(|(i, m)| json!({"name": m, "period": "lifetime", "values": [{"value": 10 + i as i64}],
-                    "title": m, "id": format!("x/insights/{m}/lifetime")}))
+                .map(|(i, m)| {
+                    json!({"name": m, "period": "lifetime", "values": [{"value": 10 + i as i64}],
+                    "title": m, "id": format!("x/insights/{m}/lifetime")})
+                })
                 .collect();
             ok(json!({"data": data}))
         }

@@ -85,11 +85,12 @@ impl FakeTikTok {
             ..Default::default()
         }));
         let s = state.clone();
-        let app = Router::new().fallback(move |m: Method, u: Uri, h: HeaderMap, b: Bytes| {
-            let s = s.clone();
-            async move { handle(s, m, u, h, b).await }
-        })
-        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024));
+        let app = Router::new()
+            .fallback(move |m: Method, u: Uri, h: HeaderMap, b: Bytes| {
+                let s = s.clone();
+                async move { handle(s, m, u, h, b).await }
+            })
+            .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024));
         let (base, task) = crate::fake_server::serve(app).await;
         state.lock().unwrap().base = base.clone();
         Self { base, state, _task: task }
@@ -124,7 +125,13 @@ impl FakeTikTok {
 
     /// Fails the next request whose path contains `path_contains` with the envelope error `code`.
     pub fn fail_next(&self, path_contains: &str, status: u16, code: &str, message: &str) {
-        self.state.lock().unwrap().failures.push_back((path_contains.into(), status, code.into(), message.into(), None));
+        self.state.lock().unwrap().failures.push_back((
+            path_contains.into(),
+            status,
+            code.into(),
+            message.into(),
+            None,
+        ));
     }
 
     /// Delays the next request whose path contains `path_contains` (for client timeouts), then answers normally.
@@ -158,7 +165,10 @@ pub fn sign_tiktok_webhook(client_secret: &str, unix_seconds: i64, body: &[u8]) 
 }
 
 fn oauth_error(error: &str, description: &str) -> Response {
-    (StatusCode::BAD_REQUEST, axum::Json(json!({"error": error, "error_description": description, "log_id": "fake-log"})))
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": error, "error_description": description, "log_id": "fake-log"})),
+    )
         .into_response()
 }
 
@@ -178,7 +188,12 @@ async fn handle(state: Arc<Mutex<TikTokState>>, method: Method, uri: Uri, header
         headers.iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
     let injected = {
         let mut s = state.lock().unwrap();
-        s.calls.push(TikTokCall { method: method.to_string(), path: path.clone(), params: params.clone(), headers: hdrs });
+        s.calls.push(TikTokCall {
+            method: method.to_string(),
+            path: path.clone(),
+            params: params.clone(),
+            headers: hdrs,
+        });
         let pos = s.failures.iter().position(|f| path.contains(&f.0));
         pos.and_then(|p| s.failures.remove(p))
     };
@@ -252,7 +267,11 @@ async fn handle(state: Arc<Mutex<TikTokState>>, method: Method, uri: Uri, header
         }
         _ => {
             if !s.access.contains_key(&p("access_token")) {
-                return envelope_error(401, "access_token_invalid", "The access token is invalid or not found in the request.");
+                return envelope_error(
+                    401,
+                    "access_token_invalid",
+                    "The access token is invalid or not found in the request.",
+                );
             }
             api(&mut s, &path, &params)
         }
@@ -283,7 +302,11 @@ fn api(s: &mut TikTokState, path: &str, params: &HashMap<String, String>) -> Res
             let source = json_of("source_info");
             let privacy = post_info["privacy_level"].as_str().unwrap_or("").to_string();
             if path != "/v2/post/publish/inbox/video/init/" && !s.privacy_options.contains(&privacy) {
-                return envelope_error(403, "privacy_level_option_mismatch", "privacy_level is not one of the creator's options");
+                return envelope_error(
+                    403,
+                    "privacy_level_option_mismatch",
+                    "privacy_level is not one of the creator's options",
+                );
             }
             let title_limit = if path.contains("content") { 90 } else { 2200 };
             if post_info["title"].as_str().unwrap_or("").encode_utf16().count() > title_limit {
@@ -300,7 +323,8 @@ fn api(s: &mut TikTokState, path: &str, params: &HashMap<String, String>) -> Res
             };
             match source["source"].as_str() {
                 Some("PULL_FROM_URL") => {
-                    let has_url = source["video_url"].is_string() || source["photo_images"].as_array().is_some_and(|a| !a.is_empty());
+                    let has_url = source["video_url"].is_string()
+                        || source["photo_images"].as_array().is_some_and(|a| !a.is_empty());
                     if !has_url {
                         return envelope_error(400, "invalid_param", "video_url or photo_images is required");
                     }
@@ -310,7 +334,11 @@ fn api(s: &mut TikTokState, path: &str, params: &HashMap<String, String>) -> Res
                     let chunk = source["chunk_size"].as_u64().unwrap_or(0);
                     let count = source["total_chunk_count"].as_u64().unwrap_or(0);
                     if !chunk_rules_hold(size, chunk, count) {
-                        return envelope_error(400, "invalid_param", "chunk_size and total_chunk_count break the upload rules");
+                        return envelope_error(
+                            400,
+                            "invalid_param",
+                            "chunk_size and total_chunk_count break the upload rules",
+                        );
                     }
                     publish.video_size = size;
                     publish.upload = true;
@@ -347,8 +375,10 @@ fn api(s: &mut TikTokState, path: &str, params: &HashMap<String, String>) -> Res
             let ids = json_of("filters")["video_ids"].as_array().cloned().unwrap_or_default();
             let videos: Vec<Value> = ids
                 .iter()
-                .map(|id| json!({"id": id, "title": "fake", "create_time": 1_790_000_000, "view_count": 1500,
-                    "like_count": 120, "comment_count": 8, "share_count": 5}))
+                .map(|id| {
+                    json!({"id": id, "title": "fake", "create_time": 1_790_000_000, "view_count": 1500,
+                    "like_count": 120, "comment_count": 8, "share_count": 5})
+                })
                 .collect();
             ok(json!({"videos": videos, "cursor": 0, "has_more": false}))
         }

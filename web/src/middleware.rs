@@ -60,7 +60,8 @@ pub async fn observe(req: Request, next: Next) -> Response {
     let status = resp.status().as_u16();
     let elapsed = started.elapsed();
     span.in_scope(|| tracing::info!(status, latency_ms = elapsed.as_millis() as u64, "answered"));
-    metrics::counter!("tochen_web_requests_total", "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::counter!("tochen_web_requests_total", "route" => route.clone(), "status" => status.to_string())
+        .increment(1);
     metrics::histogram!("tochen_web_request_seconds", "route" => route).record(elapsed.as_secs_f64());
     resp
 }

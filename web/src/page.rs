@@ -32,7 +32,9 @@ impl Outcome {
 
     fn texts(self, lang: &str, detail: &str) -> (String, String) {
         match self {
-            Outcome::Connected => (t(lang, "web.connected_title"), tf(lang, "web.connected_body", &[("account", &detail)])),
+            Outcome::Connected => {
+                (t(lang, "web.connected_title"), tf(lang, "web.connected_body", &[("account", &detail)]))
+            }
             Outcome::Choose => (t(lang, "web.choose_title"), t(lang, "web.choose_body")),
             Outcome::Denied => (t(lang, "web.denied_title"), t(lang, "web.denied_body")),
             Outcome::Expired => (t(lang, "web.expired_title"), t(lang, "web.expired_body")),

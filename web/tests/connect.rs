@@ -38,11 +38,12 @@ tochen_testkit::store_test!(each_platform_connects_through_the_callback, |store,
     assert_eq!(buttons.len(), 3);
     let data = buttons[2][0]["callback_data"].as_str().unwrap();
     let (_, fields) = tochen_core::callback::split(data);
-    let account = choose(&store, tenant, user, fields[0], fields[1].parse().unwrap()).await.unwrap();
+    let account = choose(&store, &config, tenant, user, fields[0], fields[1].parse().unwrap()).await.unwrap();
     assert_eq!((account.name.as_str(), account.external_id.as_str()), ("Bakery Faro", "113"));
     assert!(account.scopes.contains(&"pages_manage_posts".to_string()));
     assert_eq!(account.token_expires_at, None, "page tokens from a long-lived user token do not expire");
-    assert!(choose(&store, tenant, user, fields[0], 0).await.is_err(), "a choice is single-use");
+    assert!(choose(&store, &config, tenant, user, fields[0], 0).await.is_err(), "a choice is single-use");
+    assert_eq!(w.graph.calls_to("/113/subscribed_apps").len(), 1, "the Page is subscribed to webhooks");
 
     // Instagram via the Page's linked business account.
     let url = authorize_url(&store, &config, tenant, user, 4242, AuthKind::InstagramViaPage).await.unwrap();
@@ -56,7 +57,8 @@ tochen_testkit::store_test!(each_platform_connects_through_the_callback, |store,
     assert!(url.contains("/oauth/authorize?client_id=ig-app"));
     let (status, _, page) = w.get(&consent(&url).await).await;
     assert_eq!(status, 200, "{page}");
-    let login = store.accounts(tenant).await.unwrap().into_iter().find(|a| a.auth_kind == AuthKind::InstagramLogin).unwrap();
+    let login =
+        store.accounts(tenant).await.unwrap().into_iter().find(|a| a.auth_kind == AuthKind::InstagramLogin).unwrap();
     assert!(login.token_expires_at.unwrap() > tochen_core::clock::now_ms() + 50 * 86_400_000);
     assert!(login.scopes.contains(&"instagram_business_content_publish".to_string()));
 
@@ -72,7 +74,10 @@ tochen_testkit::store_test!(each_platform_connects_through_the_callback, |store,
 
     // Tokens are encrypted at rest and decrypt to what the provider issued.
     let raw: Vec<(String, Option<String>)> =
-        sqlx::query_as("SELECT access_token_enc, refresh_token_enc FROM social_accounts").fetch_all(store.pool()).await.unwrap();
+        sqlx::query_as("SELECT access_token_enc, refresh_token_enc FROM social_accounts")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
     assert_eq!(raw.len(), 4);
     for (access, _) in &raw {
         assert!(!access.contains("page-token") && !access.contains("act.") && !access.contains("ig-long"));
@@ -151,7 +156,8 @@ tochen_testkit::store_test!(refused_callbacks_store_nothing, |store, db| {
     assert_eq!(w.get(&format!("/oauth/facebook/callback?code=x&state={tt_state}")).await.0, 400);
 
     assert!(store.accounts(tenant).await.unwrap().is_empty(), "no refused callback stored an account");
-    let told: Vec<String> = notifications(&w, tenant).await.iter().map(|n| n["text_html"].as_str().unwrap().to_string()).collect();
+    let told: Vec<String> =
+        notifications(&w, tenant).await.iter().map(|n| n["text_html"].as_str().unwrap().to_string()).collect();
     assert!(told.iter().any(|t| t.contains("cancelled")), "{told:?}");
     assert!(told.iter().any(|t| t.contains("Invalid verification code format.")), "{told:?}");
     db.store.close().await;

@@ -18,17 +18,20 @@ tochen_testkit::store_test!(media_urls_are_signed_expiring_and_support_ranges, |
     let bytes: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
     std::fs::write(w.dir.path().join("media/a.jpg"), &bytes).unwrap();
     let m = store
-        .insert_media(tenant, &NewMedia {
-            kind: MediaKind::Image,
-            content_type: "image/jpeg".into(),
-            size_bytes: bytes.len() as i64,
-            sha256: "x".into(),
-            storage_path: "media/a.jpg".into(),
-            source: "upload".into(),
-            width: None,
-            height: None,
-            duration_ms: None,
-        })
+        .insert_media(
+            tenant,
+            &NewMedia {
+                kind: MediaKind::Image,
+                content_type: "image/jpeg".into(),
+                size_bytes: bytes.len() as i64,
+                sha256: "x".into(),
+                storage_path: "media/a.jpg".into(),
+                source: "upload".into(),
+                width: None,
+                height: None,
+                duration_ms: None,
+            },
+        )
         .await
         .unwrap();
     let exp = chrono::Utc::now().timestamp() + 3600;
@@ -62,11 +65,13 @@ tochen_testkit::store_test!(health_reports_database_and_scheduler_heartbeat, |st
     assert_eq!(s, 503);
     assert!(body.contains("\"scheduler\":\"missing\""), "{body}");
     let now = tochen_core::clock::now_ms();
-    sqlx::query("INSERT INTO scheduler_heartbeats (instance_id, started_at, beat_at, version) VALUES ('a', $1, $1, 'test')")
-        .bind(now)
-        .execute(store.pool())
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO scheduler_heartbeats (instance_id, started_at, beat_at, version) VALUES ('a', $1, $1, 'test')",
+    )
+    .bind(now)
+    .execute(store.pool())
+    .await
+    .unwrap();
     let (s, h, body) = w.get("/health").await;
     assert_eq!(s, 200, "{body}");
     assert!(!h["x-request-id"].is_empty(), "every answer carries a request id");
@@ -78,11 +83,20 @@ tochen_testkit::store_test!(health_reports_database_and_scheduler_heartbeat, |st
 async fn public_routes_are_rate_limited_per_ip_and_metrics_render() {
     let db = tochen_testkit::TestDb::sqlite().await;
     let base = web(&db).await;
-    let state = AppState::new((*base.state.config).clone(), db.store.clone(), &tochen_core::SecretString::new(db.key.clone()), RateLimit { per_second: 1, burst: 2 });
+    let state = AppState::new(
+        (*base.state.config).clone(),
+        db.store.clone(),
+        &tochen_core::SecretString::new(db.key.clone()),
+        RateLimit { per_second: 1, burst: 2 },
+    );
     let router = app(state);
     let mut codes = Vec::new();
     for _ in 0..4 {
-        let r = router.clone().oneshot(Request::get("/oauth/facebook/callback?state=x").body(Body::empty()).unwrap()).await.unwrap();
+        let r = router
+            .clone()
+            .oneshot(Request::get("/oauth/facebook/callback?state=x").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         codes.push(r.status().as_u16());
     }
     assert_eq!(codes[3], 429, "{codes:?}");

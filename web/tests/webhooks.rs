@@ -19,7 +19,13 @@ async fn events(w: &Web) -> i64 {
     w.count("SELECT COUNT(*) FROM webhook_events").await
 }
 
-async fn connect(store: &Store, tenant: tochen_core::TenantId, platform: Platform, kind: AuthKind, ext: &str) -> tochen_core::store::Account {
+async fn connect(
+    store: &Store,
+    tenant: tochen_core::TenantId,
+    platform: Platform,
+    kind: AuthKind,
+    ext: &str,
+) -> tochen_core::store::Account {
     let new = NewAccount {
         platform,
         auth_kind: kind,
@@ -40,7 +46,8 @@ tochen_testkit::store_test!(meta_webhooks_are_verified_stored_once_and_processed
     let (tenant, _) = workspace(&store).await;
     connect(&store, tenant, Platform::Facebook, AuthKind::FacebookPage, "111").await;
 
-    let (s, _, body) = w.get("/webhooks/meta?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-me").await;
+    let (s, _, body) =
+        w.get("/webhooks/meta?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-me").await;
     assert_eq!((s, body.as_str()), (200, "1158201444"));
     assert_eq!(w.get("/webhooks/meta?hub.mode=subscribe&hub.challenge=1&hub.verify_token=wrong").await.0, 403);
 
@@ -53,9 +60,15 @@ tochen_testkit::store_test!(meta_webhooks_are_verified_stored_once_and_processed
     let wrong = sign_meta_webhook("not-the-secret", body);
     assert_eq!(w.post("/webhooks/meta", &[("x-hub-signature-256", &wrong)], body).await, 403);
     let junk = b"{not json";
-    assert_eq!(w.post("/webhooks/meta", &[("x-hub-signature-256", &sign_meta_webhook(META_SECRET, junk))], junk).await, 400);
+    assert_eq!(
+        w.post("/webhooks/meta", &[("x-hub-signature-256", &sign_meta_webhook(META_SECRET, junk))], junk).await,
+        400
+    );
     let big = vec![b' '; 70_000];
-    assert_eq!(w.post("/webhooks/meta", &[("x-hub-signature-256", &sign_meta_webhook(META_SECRET, &big))], &big).await, 413);
+    assert_eq!(
+        w.post("/webhooks/meta", &[("x-hub-signature-256", &sign_meta_webhook(META_SECRET, &big))], &big).await,
+        413
+    );
     assert_eq!(events(&w).await, 0, "refused deliveries store nothing");
 
     assert_eq!(w.post("/webhooks/meta", &[("x-hub-signature-256", &sig)], body).await, 200);
@@ -68,7 +81,11 @@ tochen_testkit::store_test!(meta_webhooks_are_verified_stored_once_and_processed
     let done = process_event(&store, &id).await.unwrap();
     assert_eq!(done.notifications, 2);
     let notes = store.tenant_jobs(tenant, JobState::Queued, 10).await.unwrap();
-    let texts: Vec<String> = notes.iter().filter(|j| j.kind == "notify").map(|j| j.payload["text_html"].as_str().unwrap().to_string()).collect();
+    let texts: Vec<String> = notes
+        .iter()
+        .filter(|j| j.kind == "notify")
+        .map(|j| j.payload["text_html"].as_str().unwrap().to_string())
+        .collect();
     assert!(texts.iter().any(|t| t.contains("João") && t.contains("Café &lt;3")), "{texts:?}");
     assert!(notes.iter().all(|j| j.kind != "notify" || j.payload["chat_id"] == -100777));
     db.store.close().await;
@@ -97,24 +114,52 @@ tochen_testkit::store_test!(tiktok_webhooks_check_signature_and_age_and_update_s
     let done = process_event(&store, &id).await.unwrap();
     assert_eq!((done.accounts_marked, done.notifications), (1, 1));
     assert_eq!(store.account(tenant, account.id).await.unwrap().status, AccountStatus::NeedsReconnect);
-    let admin_note = store.tenant_jobs(tenant, JobState::Queued, 10).await.unwrap().into_iter().find(|j| j.kind == "notify").unwrap();
+    let admin_note = store
+        .tenant_jobs(tenant, JobState::Queued, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.kind == "notify")
+        .unwrap();
     assert_eq!(admin_note.payload["chat_id"], 4242);
 
     // A publish event moves the target that holds the publish_id.
     let now_ms = tochen_core::clock::now_ms();
     let (post, target) = (uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string());
-    sqlx::query("INSERT INTO posts (id, tenant_id, status, created_at, updated_at) VALUES ($1, $2, 'publishing', $3, $3)")
-        .bind(&post).bind(tenant.to_db()).bind(now_ms).execute(store.pool()).await.unwrap();
+    sqlx::query(
+        "INSERT INTO posts (id, tenant_id, status, created_at, updated_at) VALUES ($1, $2, 'publishing', $3, $3)",
+    )
+    .bind(&post)
+    .bind(tenant.to_db())
+    .bind(now_ms)
+    .execute(store.pool())
+    .await
+    .unwrap();
     sqlx::query("INSERT INTO post_targets (id, tenant_id, post_id, account_id, platform, status, platform_ref, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, 'tiktok', 'publishing', 'v_pub_file~v2-1.77', $5, $5)")
         .bind(&target).bind(tenant.to_db()).bind(&post).bind(account.id.to_db()).bind(now_ms).execute(store.pool()).await.unwrap();
     store.set_account_status(tenant, account.id, AccountStatus::Active, None).await.unwrap();
     let complete = br#"{"client_key":"tt-key","event":"post.publish.publicly_available","create_time":1790000001,"user_openid":"open-1","content":"{\"publish_id\":\"v_pub_file~v2-1.77\",\"post_id\":\"7301\",\"publish_type\":\"DIRECT_PUBLISH\"}"}"#;
-    assert_eq!(w.post("/webhooks/tiktok", &[("tiktok-signature", &sign_tiktok_webhook(TIKTOK_SECRET, now(), complete))], complete).await, 200);
-    let (id,): (String,) = sqlx::query_as("SELECT id FROM webhook_events WHERE status = 'received'").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(
+        w.post(
+            "/webhooks/tiktok",
+            &[("tiktok-signature", &sign_tiktok_webhook(TIKTOK_SECRET, now(), complete))],
+            complete
+        )
+        .await,
+        200
+    );
+    let (id,): (String,) = sqlx::query_as("SELECT id FROM webhook_events WHERE status = 'received'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert_eq!(process_event(&store, &id).await.unwrap().targets_updated, 1);
-    let (status, post_id): (String, Option<String>) = sqlx::query_as("SELECT status, platform_post_id FROM post_targets WHERE id = $1")
-        .bind(&target).fetch_one(store.pool()).await.unwrap();
+    let (status, post_id): (String, Option<String>) =
+        sqlx::query_as("SELECT status, platform_post_id FROM post_targets WHERE id = $1")
+            .bind(&target)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
     assert_eq!((status.as_str(), post_id.as_deref()), ("published", Some("7301")));
     db.store.close().await;
 });
@@ -136,11 +181,16 @@ tochen_testkit::store_test!(telegram_updates_are_persisted_before_the_ack_and_su
     store.close().await;
     let secrets = SecretBox::from_keys(&[SecretString::new(db.key.clone())]).unwrap();
     let reopened = Store::connect(&url, 2, secrets).await.unwrap();
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_events WHERE source = 'telegram' AND event_key = '900001'")
-        .fetch_one(reopened.pool()).await.unwrap();
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM webhook_events WHERE source = 'telegram' AND event_key = '900001'")
+            .fetch_one(reopened.pool())
+            .await
+            .unwrap();
     assert_eq!(n, 1);
     let (payload,): (String,) = sqlx::query_as("SELECT payload FROM jobs WHERE kind = 'telegram.update'")
-        .fetch_one(reopened.pool()).await.unwrap();
+        .fetch_one(reopened.pool())
+        .await
+        .unwrap();
     let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
     assert_eq!(payload["update_id"], 900001);
     let (_, body) = reopened.webhook_event_payload(payload["event_id"].as_str().unwrap()).await.unwrap().unwrap();

@@ -82,8 +82,13 @@ fn regain_access(h: &reqwest::header::HeaderMap) -> Option<Duration> {
 /// Classifies a TikTok envelope `error.code` (or an OAuth `error`).
 pub fn tiktok_class(status: u16, code: &str) -> ErrorClass {
     match code {
-        "access_token_invalid" | "scope_not_authorized" | "invalid_grant" | "invalid_client" | "unauthorized_client"
-        | "auth_removed" | "access_denied" => ErrorClass::NeedsReconnect,
+        "access_token_invalid"
+        | "scope_not_authorized"
+        | "invalid_grant"
+        | "invalid_client"
+        | "unauthorized_client"
+        | "auth_removed"
+        | "access_denied" => ErrorClass::NeedsReconnect,
         "rate_limit_exceeded" => ErrorClass::Retryable { retry_after: Some(Duration::from_secs(60)) },
         "spam_risk_too_many_posts" | "reached_active_user_cap" | "spam_risk_too_many_pending_share" => {
             ErrorClass::Retryable { retry_after: Some(Duration::from_secs(3600)) }
@@ -120,7 +125,11 @@ pub fn tiktok_fail_reason(reason: &str) -> PublishError {
 
 fn snippet(body: &str) -> String {
     let s: String = body.chars().take(200).collect();
-    if s.is_empty() { "the platform answered without a body".into() } else { s }
+    if s.is_empty() {
+        "the platform answered without a body".into()
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]

@@ -63,7 +63,10 @@ impl Publisher for FacebookPublisher {
                     ids.push(field(&self.graph.post(&format!("{page}/photos"), token, &form).await?, "id")?);
                 }
                 let attached: Vec<_> = ids.iter().map(|id| json!({"media_fbid": id})).collect();
-                let form = vec![("message", req.text.clone()), ("attached_media", serde_json::to_string(&attached).unwrap_or_default())];
+                let form = vec![
+                    ("message", req.text.clone()),
+                    ("attached_media", serde_json::to_string(&attached).unwrap_or_default()),
+                ];
                 field(&self.graph.post(&format!("{page}/feed"), token, &form).await?, "id")?
             }
         };

@@ -85,7 +85,11 @@ impl Default for PollPolicy {
 impl PollPolicy {
     /// A fast policy for tests against the local fakes.
     pub fn quick() -> Self {
-        Self { first: Duration::from_millis(50), max_interval: Duration::from_millis(200), budget: Duration::from_secs(5) }
+        Self {
+            first: Duration::from_millis(50),
+            max_interval: Duration::from_millis(200),
+            budget: Duration::from_secs(5),
+        }
     }
 
     /// The delays to sleep between polls, doubling up to `max_interval`, until the budget is spent.

@@ -20,6 +20,15 @@ pub struct InstagramPublisher {
     /// graph.instagram.com, for `InstagramLogin`.
     pub login_graph: GraphHost,
     pub poll: PollPolicy,
+    /// Instagram's hashtag limit: 30 for years, 5 announced in Dec 2025; configurable for that reason.
+    pub max_hashtags: usize,
+}
+
+/// Instagram's limit on @-mentions in a caption.
+const MAX_MENTIONS: usize = 20;
+
+fn count_tags(text: &str, sigil: char) -> usize {
+    text.split_whitespace().filter(|w| w.starts_with(sigil) && w.chars().count() > 1).count()
 }
 
 const MAX_CAPTION: usize = 2200;
@@ -111,11 +120,9 @@ impl InstagramPublisher {
     fn child_form(m: &MediaRef) -> Vec<(&'static str, String)> {
         match m.kind {
             MediaKind::Image => vec![("image_url", m.url.clone()), ("is_carousel_item", "true".into())],
-            MediaKind::Video => vec![
-                ("media_type", "VIDEO".into()),
-                ("video_url", m.url.clone()),
-                ("is_carousel_item", "true".into()),
-            ],
+            MediaKind::Video => {
+                vec![("media_type", "VIDEO".into()), ("video_url", m.url.clone()), ("is_carousel_item", "true".into())]
+            }
         }
     }
 }
@@ -132,6 +139,14 @@ impl Publisher for InstagramPublisher {
                 "the caption has {} characters; Instagram allows {MAX_CAPTION}",
                 req.text.chars().count()
             )));
+        }
+        let hashtags = count_tags(&req.text, '#');
+        if hashtags > self.max_hashtags {
+            return Err(permanent(format!("the caption has {hashtags} hashtags; Instagram allows {}", self.max_hashtags)));
+        }
+        let mentions = count_tags(&req.text, '@');
+        if mentions > MAX_MENTIONS {
+            return Err(permanent(format!("the caption tags {mentions} accounts; Instagram allows {MAX_MENTIONS}")));
         }
         if req.media.is_empty() {
             return Err(permanent("an Instagram post needs an image or a video"));
@@ -167,8 +182,11 @@ impl Publisher for InstagramPublisher {
                     }
                     children.push(child);
                 }
-                let form =
-                    vec![("media_type", "CAROUSEL".to_string()), ("children", children.join(",")), ("caption", caption)];
+                let form = vec![
+                    ("media_type", "CAROUSEL".to_string()),
+                    ("children", children.join(",")),
+                    ("caption", caption),
+                ];
                 self.container(g, ig, token, form).await?
             }
         };
@@ -180,7 +198,9 @@ impl Publisher for InstagramPublisher {
         }
         match self.publish_container(g, ig, &container, token).await {
             // Meta may report FINISHED a moment before media_publish accepts it.
-            Err(e) if e.code.as_deref() == Some("9007/2207027") => Ok(PublishOutcome::Pending { platform_ref: container }),
+            Err(e) if e.code.as_deref() == Some("9007/2207027") => {
+                Ok(PublishOutcome::Pending { platform_ref: container })
+            }
             other => other,
         }
     }
@@ -193,9 +213,7 @@ impl Publisher for InstagramPublisher {
             "EXPIRED" => Ok(CheckOutcome::NotPublished { reason: "the Instagram container expired".into() }),
             "ERROR" => Ok(CheckOutcome::Failed(permanent("Instagram could not process the media"))),
             // Published already: the container no longer says which media it became.
-            "PUBLISHED" => {
-                Ok(CheckOutcome::Published { platform_post_id: platform_ref.to_string(), permalink: None })
-            }
+            "PUBLISHED" => Ok(CheckOutcome::Published { platform_post_id: platform_ref.to_string(), permalink: None }),
             _ => match self.publish_container(g, &req.external_account_id, platform_ref, token).await {
                 Ok(PublishOutcome::Published { platform_post_id, permalink }) => {
                     Ok(CheckOutcome::Published { platform_post_id, permalink })

@@ -39,7 +39,8 @@ pub struct AccountMetrics {
 
 #[async_trait::async_trait]
 pub trait MetricsReader: Send + Sync {
-    async fn post_metrics(&self, account: &MetricsAccount, platform_post_id: &str) -> Result<PostMetrics, PublishError>;
+    async fn post_metrics(&self, account: &MetricsAccount, platform_post_id: &str)
+        -> Result<PostMetrics, PublishError>;
     async fn account_metrics(&self, account: &MetricsAccount) -> Result<AccountMetrics, PublishError>;
 }
 
@@ -104,9 +105,13 @@ impl MetricsReader for TikTokPublisher {
             "{}/v2/video/query/?fields=id,title,create_time,view_count,like_count,comment_count,share_count",
             self.api.as_str().trim_end_matches('/')
         );
-        let req = self.http.post(url).bearer_auth(a.access_token.expose()).json(&json!({"filters": {"video_ids": [video]}}));
+        let req =
+            self.http.post(url).bearer_auth(a.access_token.expose()).json(&json!({"filters": {"video_ids": [video]}}));
         let data = super::tiktok::envelope(super::http::send(req, super::http::Effect::Read).await?)?;
-        let v = data["videos"].as_array().and_then(|l| l.iter().find(|x| x["id"].as_str() == Some(video) || x["id"].to_string() == video)).cloned();
+        let v = data["videos"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["id"].as_str() == Some(video) || x["id"].to_string() == video))
+            .cloned();
         let Some(v) = v else {
             return Ok(PostMetrics { raw: data, ..Default::default() });
         };

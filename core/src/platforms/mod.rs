@@ -47,7 +47,7 @@ impl PlatformClients {
         let ig_on = meta_on || meta.instagram_app_id.is_some();
         Self {
             facebook: meta_on.then(|| Arc::new(FacebookPublisher { graph: page_graph.clone() })),
-            instagram: ig_on.then(|| Arc::new(InstagramPublisher { page_graph, login_graph, poll })),
+            instagram: ig_on.then(|| Arc::new(InstagramPublisher { page_graph, login_graph, poll, max_hashtags: 30 })),
             tiktok: config.tiktok.client_key.is_some().then(|| {
                 Arc::new(TikTokPublisher {
                     http,
@@ -68,7 +68,11 @@ pub fn publishers(config: &Config, http: reqwest::Client) -> HashMap<Platform, A
 }
 
 /// Like [`publishers`], with a chosen polling policy (tests use [`PollPolicy::quick`]).
-pub fn publishers_with(config: &Config, http: reqwest::Client, poll: PollPolicy) -> HashMap<Platform, Arc<dyn Publisher>> {
+pub fn publishers_with(
+    config: &Config,
+    http: reqwest::Client,
+    poll: PollPolicy,
+) -> HashMap<Platform, Arc<dyn Publisher>> {
     let c = PlatformClients::new(config, http, poll);
     let mut out: HashMap<Platform, Arc<dyn Publisher>> = HashMap::new();
     if let Some(p) = c.facebook {

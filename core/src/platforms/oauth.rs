@@ -106,9 +106,16 @@ impl ConnectError {
 /// What a successful callback produced.
 #[derive(Debug)]
 pub enum Connected {
-    Accounts { state: OAuthState, accounts: Vec<Account> },
+    Accounts {
+        state: OAuthState,
+        accounts: Vec<Account>,
+    },
     /// Several candidates: the bot asks which (`pending_id` + index).
-    Choose { state: OAuthState, pending_id: String, names: Vec<String> },
+    Choose {
+        state: OAuthState,
+        pending_id: String,
+        names: Vec<String>,
+    },
 }
 
 /// A random URL-safe token of 32 bytes.
@@ -157,7 +164,13 @@ pub async fn authorize_url(
             url_with(
                 config.meta.dialog_url.as_str(),
                 &path,
-                &[("client_id", id), ("redirect_uri", &redirect), ("state", &state), ("scope", scope), ("response_type", "code")],
+                &[
+                    ("client_id", id),
+                    ("redirect_uri", &redirect),
+                    ("state", &state),
+                    ("scope", scope),
+                    ("response_type", "code"),
+                ],
             )
         }
         Provider::Instagram => {
@@ -165,7 +178,13 @@ pub async fn authorize_url(
             url_with(
                 config.meta.instagram_authorize_url.as_str(),
                 "/oauth/authorize",
-                &[("client_id", id), ("redirect_uri", &redirect), ("response_type", "code"), ("scope", INSTAGRAM_LOGIN_SCOPES), ("state", &state)],
+                &[
+                    ("client_id", id),
+                    ("redirect_uri", &redirect),
+                    ("response_type", "code"),
+                    ("scope", INSTAGRAM_LOGIN_SCOPES),
+                    ("state", &state),
+                ],
             )
         }
         Provider::TikTok => {
@@ -247,6 +266,9 @@ pub async fn complete(
         }),
         1 => {
             let account = store_candidate(store, &state, &candidates[0]).await?;
+            if account.auth_kind == AuthKind::FacebookPage {
+                subscribe_page(&http, config, &candidates[0]).await;
+            }
             Ok(Connected::Accounts { state, accounts: vec![account] })
         }
         _ => {
@@ -276,9 +298,21 @@ pub async fn store_candidate(store: &Store, state: &OAuthState, c: &Candidate) -
     Ok(account)
 }
 
+/// Subscribes the app to a Page's `feed` webhooks, so comments and reactions arrive. Best effort: a failure is
+/// logged and the account still works for publishing.
+pub async fn subscribe_page(http: &reqwest::Client, config: &Config, page: &Candidate) {
+    let g = super::graph::GraphHost::new(http.clone(), config.meta.graph_url.clone(), &config.meta.graph_version);
+    let token = SecretString::new(page.access_token.clone());
+    let path = format!("{}/subscribed_apps", page.external_id);
+    if let Err(e) = g.post(&path, &token, &[("subscribed_fields", "feed".to_string())]).await {
+        tracing::warn!(page = %page.external_id, error = %e, "could not subscribe the Page to webhooks");
+    }
+}
+
 /// The bot's "connect this one" button: stores candidate `index` of a parked choice made by `user`.
 pub async fn choose(
     store: &Store,
+    config: &Config,
     tenant: TenantId,
     user: UserId,
     pending_id: &str,
@@ -286,7 +320,11 @@ pub async fn choose(
 ) -> Result<Account, ConnectError> {
     let (state, candidates) = super::pending::take(store, tenant, user, pending_id).await?;
     let c = candidates.get(index).ok_or(PendingError::Unknown)?;
-    store_candidate(store, &state, c).await
+    let account = store_candidate(store, &state, c).await?;
+    if c.auth_kind == AuthKind::FacebookPage {
+        subscribe_page(&no_redirect_client(Duration::from_secs(20)), config, c).await;
+    }
+    Ok(account)
 }
 
 mod exchange {
@@ -310,7 +348,12 @@ mod exchange {
         Ok(a.json())
     }
 
-    pub async fn facebook(http: &reqwest::Client, config: &Config, state: &OAuthState, code: &str) -> Result<Vec<Candidate>, String> {
+    pub async fn facebook(
+        http: &reqwest::Client,
+        config: &Config,
+        state: &OAuthState,
+        code: &str,
+    ) -> Result<Vec<Candidate>, String> {
         let m = &config.meta;
         let (Some(id), Some(secret)) = (&m.app_id, &m.app_secret) else {
             return Err("Facebook is not configured".into());
@@ -327,12 +370,22 @@ mod exchange {
         let long = get_json(
             http,
             format!("{base}/oauth/access_token"),
-            &[("grant_type", "fb_exchange_token"), ("client_id", id), ("client_secret", secret.expose()), ("fb_exchange_token", &short)],
+            &[
+                ("grant_type", "fb_exchange_token"),
+                ("client_id", id),
+                ("client_secret", secret.expose()),
+                ("fb_exchange_token", &short),
+            ],
         )
         .await?;
         let user_token = long["access_token"].as_str().ok_or("no long-lived access_token")?.to_string();
         let app_token = format!("{id}|{}", secret.expose());
-        let debug = get_json(http, format!("{base}/debug_token"), &[("input_token", &user_token), ("access_token", &app_token)]).await?;
+        let debug = get_json(
+            http,
+            format!("{base}/debug_token"),
+            &[("input_token", &user_token), ("access_token", &app_token)],
+        )
+        .await?;
         let scopes: Vec<String> = debug["data"]["scopes"]
             .as_array()
             .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
@@ -375,7 +428,11 @@ mod exchange {
             .collect())
     }
 
-    pub async fn instagram_login(http: &reqwest::Client, config: &Config, code: &str) -> Result<Vec<Candidate>, String> {
+    pub async fn instagram_login(
+        http: &reqwest::Client,
+        config: &Config,
+        code: &str,
+    ) -> Result<Vec<Candidate>, String> {
         let m = &config.meta;
         let (Some(id), Some(secret)) = (&m.instagram_app_id, &m.instagram_app_secret) else {
             return Err("Instagram Login is not configured".into());
@@ -412,9 +469,13 @@ mod exchange {
         )
         .await?;
         let token = long["access_token"].as_str().ok_or("no long-lived access_token")?.to_string();
-        let me = get_json(http, format!("{ig}/{}/me", m.graph_version), &[("fields", "user_id,username"), ("access_token", &token)])
-            .await
-            .unwrap_or(Value::Null);
+        let me = get_json(
+            http,
+            format!("{ig}/{}/me", m.graph_version),
+            &[("fields", "user_id,username"), ("access_token", &token)],
+        )
+        .await
+        .unwrap_or(Value::Null);
         let name = me["username"].as_str().map(|u| format!("@{u}")).unwrap_or_else(|| user_id.clone());
         Ok(vec![Candidate {
             auth_kind: AuthKind::InstagramLogin,
@@ -428,7 +489,12 @@ mod exchange {
         }])
     }
 
-    pub async fn tiktok(http: &reqwest::Client, config: &Config, state: &OAuthState, code: &str) -> Result<Vec<Candidate>, String> {
+    pub async fn tiktok(
+        http: &reqwest::Client,
+        config: &Config,
+        state: &OAuthState,
+        code: &str,
+    ) -> Result<Vec<Candidate>, String> {
         let t = &config.tiktok;
         let (Some(key), Some(secret)) = (&t.client_key, &t.client_secret) else {
             return Err("TikTok is not configured".into());
@@ -445,7 +511,8 @@ mod exchange {
         if let Some(v) = &state.pkce_verifier {
             form.push(("code_verifier", v.expose().to_string()));
         }
-        let a = send(http.post(format!("{api}/v2/oauth/token/")).form(&form), Effect::Read).await.map_err(|e| e.message)?;
+        let a =
+            send(http.post(format!("{api}/v2/oauth/token/")).form(&form), Effect::Read).await.map_err(|e| e.message)?;
         let v = a.json();
         if let Some(err) = v["error"].as_str().filter(|e| !e.is_empty()) {
             return Err(format!("{err}: {}", v["error_description"].as_str().unwrap_or("")));
@@ -453,7 +520,9 @@ mod exchange {
         let access = v["access_token"].as_str().ok_or("no access_token in the TikTok answer")?.to_string();
         let open_id = v["open_id"].as_str().ok_or("no open_id in the TikTok answer")?.to_string();
         let info = send(
-            http.post(format!("{api}/v2/post/publish/creator_info/query/")).bearer_auth(&access).json(&serde_json::json!({})),
+            http.post(format!("{api}/v2/post/publish/creator_info/query/"))
+                .bearer_auth(&access)
+                .json(&serde_json::json!({})),
             Effect::Read,
         )
         .await
@@ -471,7 +540,13 @@ mod exchange {
             name,
             access_token: access,
             refresh_token: v["refresh_token"].as_str().map(str::to_string),
-            scopes: v["scope"].as_str().unwrap_or("").split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            scopes: v["scope"]
+                .as_str()
+                .unwrap_or("")
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
             token_expires_at: expiry(&v, "expires_in"),
             refresh_expires_at: expiry(&v, "refresh_expires_in"),
         }])
@@ -484,7 +559,10 @@ mod tests {
 
     #[test]
     fn pkce_matches_the_rfc_7636_vector() {
-        assert_eq!(pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]

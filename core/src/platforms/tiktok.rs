@@ -53,8 +53,10 @@ impl TikTokPublisher {
     /// Queries creator info and picks the privacy level to use.
     async fn privacy_level(&self, token: &SecretString) -> Result<String, PublishError> {
         let info = self.call("/v2/post/publish/creator_info/query/", token, json!({}), Effect::Read).await?;
-        let options: Vec<&str> =
-            info["privacy_level_options"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let options: Vec<&str> = info["privacy_level_options"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         if options.contains(&self.privacy_level.as_str()) {
             Ok(self.privacy_level.clone())
         } else if options.contains(&"SELF_ONLY") {
@@ -68,7 +70,15 @@ impl TikTokPublisher {
         }
     }
 
-    async fn upload(&self, upload_url: &str, path: &PathBuf, content_type: &str, size: u64, chunk: u64, count: u64) -> Result<(), PublishError> {
+    async fn upload(
+        &self,
+        upload_url: &str,
+        path: &PathBuf,
+        content_type: &str,
+        size: u64,
+        chunk: u64,
+        count: u64,
+    ) -> Result<(), PublishError> {
         let mut file = tokio::fs::File::open(path)
             .await
             .map_err(|e| permanent(format!("cannot read the video file {}: {e}", path.display())))?;
@@ -119,10 +129,12 @@ pub fn envelope(a: Answer) -> Result<Value, PublishError> {
 
 fn utf16_prefix(text: &str, max: usize) -> String {
     let mut n = 0;
-    text.chars().take_while(|c| {
-        n += c.len_utf16();
-        n <= max
-    }).collect()
+    text.chars()
+        .take_while(|c| {
+            n += c.len_utf16();
+            n <= max
+        })
+        .collect()
 }
 
 #[async_trait::async_trait]
@@ -150,12 +162,16 @@ impl Publisher for TikTokPublisher {
                 let v = self.call("/v2/post/publish/video/init/", token, body, Effect::Write).await?;
                 (v, Some((path, m.content_type.clone(), size, chunk, count)))
             } else {
-                let body = json!({"post_info": post_info, "source_info": {"source": "PULL_FROM_URL", "video_url": m.url}});
+                let body =
+                    json!({"post_info": post_info, "source_info": {"source": "PULL_FROM_URL", "video_url": m.url}});
                 (self.call("/v2/post/publish/video/init/", token, body, Effect::Write).await?, None)
             }
         } else if kinds.iter().all(|k| *k == MediaKind::Image) {
             if kinds.len() > 35 {
-                return Err(permanent(format!("a TikTok photo post holds at most 35 images, this one has {}", kinds.len())));
+                return Err(permanent(format!(
+                    "a TikTok photo post holds at most 35 images, this one has {}",
+                    kinds.len()
+                )));
             }
             let urls: Vec<&str> = req.media.iter().map(|m| m.url.as_str()).collect();
             let title = if req.title.is_empty() { &req.text } else { &req.title };

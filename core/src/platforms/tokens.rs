@@ -123,7 +123,10 @@ pub async fn facebook_token_info(
     Ok(TokenInfo {
         is_valid: d["is_valid"].as_bool().unwrap_or(false),
         expires_at: d["expires_at"].as_i64().filter(|s| *s > 0).map(|s| s * 1000),
-        scopes: d["scopes"].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default(),
+        scopes: d["scopes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
     })
 }
 
@@ -132,7 +135,11 @@ impl TokenRefresher for PlatformRefresher {
     async fn refresh(&self, req: &RefreshRequest) -> Result<RefreshedTokens, RefreshError> {
         match req.auth_kind {
             AuthKind::TikTok => {
-                let rt = req.tokens.refresh_token.as_ref().ok_or_else(|| RefreshError::Invalid("no refresh token stored".into()))?;
+                let rt = req
+                    .tokens
+                    .refresh_token
+                    .as_ref()
+                    .ok_or_else(|| RefreshError::Invalid("no refresh token stored".into()))?;
                 refresh_tiktok(&self.http, &self.config, rt).await
             }
             AuthKind::InstagramLogin => refresh_instagram(&self.http, &self.config, &req.tokens.access_token).await,

@@ -58,7 +58,8 @@ pub async fn process_event(store: &Store, event_id: &str) -> Result<Processed, P
 }
 
 async fn notify(store: &Store, tenant: TenantId, chat_id: i64, text: String) -> Result<(), StoreError> {
-    let payload = serde_json::to_value(NotifyPayload::text(chat_id, text)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let payload =
+        serde_json::to_value(NotifyPayload::text(chat_id, text)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     store.enqueue(&NewJob::new(NOTIFY, payload).tenant(tenant)).await?;
     Ok(())
 }
@@ -146,7 +147,10 @@ async fn tiktok(store: &Store, body: &Value) -> Result<Processed, StoreError> {
     for a in active(store, Platform::TikTok, open_id).await? {
         match event {
             "authorization.removed" => {
-                store.set_account_status(a.tenant_id, a.id, AccountStatus::NeedsReconnect, Some("authorization.removed")).await?;
+                store
+                    .set_account_status(a.tenant_id, a.id, AccountStatus::NeedsReconnect, Some("authorization.removed"))
+                    .await?;
+                crate::delivery::events::account_needs_reconnect(store, a.tenant_id, a.id, "authorization.removed").await?;
                 done.accounts_marked += 1;
                 let tenant = store.tenant(a.tenant_id).await?;
                 let lang = tenant.profile.language.as_str();
@@ -162,7 +166,9 @@ async fn tiktok(store: &Store, body: &Value) -> Result<Processed, StoreError> {
                 let moved = if event == "post.publish.failed" {
                     let reason = content["reason"].as_str().unwrap_or("failed").to_string();
                     let from = [TargetStatus::Publishing, TargetStatus::Unknown];
-                    store.move_target(a.tenant_id, target, &from, TargetStatus::Failed, Some(("permanent", &reason))).await?
+                    store
+                        .move_target(a.tenant_id, target, &from, TargetStatus::Failed, Some(("permanent", &reason)))
+                        .await?
                 } else {
                     let post_id = match &content["post_id"] {
                         Value::String(s) => s.clone(),

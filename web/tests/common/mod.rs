@@ -58,7 +58,12 @@ pub async fn web(db: &TestDb) -> Web {
     let tiktok = FakeTikTok::start().await;
     let dir = tempfile::tempdir().unwrap();
     let config = config(&graph.base_url(), &tiktok.base_url(), dir.path().to_str().unwrap());
-    let state = AppState::new(config, db.store.clone(), &SecretString::new(db.key.clone()), RateLimit { per_second: 10_000, burst: 10_000 });
+    let state = AppState::new(
+        config,
+        db.store.clone(),
+        &SecretString::new(db.key.clone()),
+        RateLimit { per_second: 10_000, burst: 10_000 },
+    );
     Web { state, graph, tiktok, store: db.store.clone(), dir }
 }
 
@@ -81,7 +86,8 @@ impl Web {
     pub async fn send(&self, req: Request<Body>) -> (u16, HashMap<String, String>, String) {
         let resp: Response<Body> = app(self.state.clone()).oneshot(req).await.unwrap();
         let status = resp.status().as_u16();
-        let headers = resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
+        let headers =
+            resp.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
         let body = resp.into_body().collect().await.unwrap().to_bytes();
         (status, headers, String::from_utf8_lossy(&body).to_string())
     }

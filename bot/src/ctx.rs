@@ -45,6 +45,9 @@ pub struct Ctx {
     /// The message a pressed button sits on: answers edit it in place.
     pub screen: Option<MessageId>,
     pub callback_id: Option<String>,
+    /// Set once the button press was answered: Telegram takes one answer per press, so later notices become
+    /// messages.
+    answered: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Ctx {
@@ -84,7 +87,7 @@ impl Ctx {
             None => None,
         };
         let dlg = ChatUserDialogue::new(app.store.clone(), chat.id.0, from.id.0 as i64);
-        Some(Ctx { user, lang, chat_id: chat.id, private: chat.is_private(), dlg, active, screen, callback_id })
+        Some(Ctx { user, lang, chat_id: chat.id, private: chat.is_private(), dlg, active, screen, callback_id, answered: Default::default() })
     }
 
     pub fn llm_ctx(&self, a: &Active) -> CallContext {
@@ -117,6 +120,12 @@ impl Ctx {
     /// Answers the pressed button (always, or the client spins); `text` pops up as a short notice.
     pub async fn answer(&self, bot: &TgBot, text: Option<String>) -> HandlerResult {
         if let Some(id) = &self.callback_id {
+            if self.answered.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                if let Some(t) = text {
+                    self.say(bot, t, None).await?;
+                }
+                return Ok(());
+            }
             let mut req = bot.answer_callback_query(teloxide::types::CallbackQueryId(id.clone()));
             if let Some(t) = text {
                 req = req.text(t.chars().take(200).collect::<String>()).show_alert(true);

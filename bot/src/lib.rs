@@ -6,6 +6,7 @@
 //! receive what they need through `dptree::deps!` (the bot, `App`, `Ctx`, the state's fields), never globals.
 
 mod codec;
+mod connect;
 mod ctx;
 mod draft;
 mod ideas;
@@ -18,10 +19,9 @@ mod team;
 pub mod timeparse;
 pub mod validate;
 
-pub use codec::Cb;
+pub use codec::{Cb, DraftAct};
 pub use state::State;
 
-use codec::DraftAct;
 use ctx::{App, Ctx, HandlerResult, TgBot};
 use std::time::Duration;
 use teloxide::adaptors::throttle::Limits;
@@ -103,7 +103,7 @@ pub async fn run_with(config: Config, store: Store, shutdown: CancellationToken,
         rules: validate::Rules::from_env(),
     };
     let mut dispatcher = Dispatcher::builder(bot, schema())
-        .dependencies(dptree::deps![app])
+        .dependencies(dptree::deps![app, connect::ConnectConfig(std::sync::Arc::new(config.clone()))])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text("a bot handler failed"))
         .build();
@@ -180,8 +180,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::Workspaces].endpoint(team::workspaces))
         .branch(case![Command::Profile].endpoint(onboarding::profile))
         .branch(case![Command::Language].endpoint(team::language))
-        .branch(case![Command::Connect].endpoint(team::connect))
-        .branch(case![Command::Accounts].endpoint(team::connect))
+        .branch(case![Command::Connect].endpoint(connect::connect))
+        .branch(case![Command::Accounts].endpoint(connect::accounts))
         .branch(case![Command::Cancel].endpoint(team::cancel))
         .branch(case![Command::Help].endpoint(team::help));
 
@@ -213,6 +213,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
             dptree::filter_map_async(|app: App, upd: Update| async move { Ctx::load(&app, &upd).await })
                 .map_async(|ctx: Ctx| async move { ctx.dlg.get().await.unwrap_or_default() })
                 .branch(messages)
+                .branch(connect::connect_handlers())
                 .branch(buttons),
         )
 }
@@ -235,12 +236,15 @@ async fn unknown_button(bot: TgBot, ctx: Ctx) -> HandlerResult {
     ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await
 }
 
-async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb) -> HandlerResult {
+async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb, cfg: connect::ConnectConfig) -> HandlerResult {
     match cb.clone() {
         Cb::Skip | Cb::Tone(_) | Cb::TzKeep | Cb::TzChange => onboarding::on_button(bot, app, ctx, state, cb).await,
         Cb::MenuIdeas => ideas::idea(bot, app, ctx, String::new()).await,
         Cb::MenuInvite => team::invite(bot, ctx).await,
-        Cb::MenuConnect => team::connect(bot, app, ctx).await,
+        Cb::MenuConnect => {
+            ctx.answer(&bot, None).await?;
+            connect::connect(bot, ctx, cfg).await
+        }
         Cb::Idea(n) => match state {
             State::Ideas { ideas, .. } => ideas::pick(bot, app, ctx, ideas, n).await,
             _ => ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
@@ -274,5 +278,3 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb) -> Hand
     }
 }
 
-#[allow(dead_code)]
-fn _draft_act_is_used(_: DraftAct) {}

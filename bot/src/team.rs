@@ -171,16 +171,3 @@ pub async fn cancel(bot: TgBot, ctx: Ctx) -> HandlerResult {
     ctx.say(&bot, t(ctx.lang, "common.cancelled"), None).await?;
     Ok(())
 }
-
-/// `/connect` and `/accounts` belong to the platform integration; until it lands they say so.
-pub async fn connect(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
-    let Some(a) = ctx.workspace(&bot).await? else { return Ok(()) };
-    let accounts = app.store.accounts(a.tenant.id).await?;
-    let mut text = t(ctx.lang, "bot.connect.soon");
-    for acc in accounts {
-        text.push_str(&format!("\n• {}: {}", acc.platform, escape_html(&acc.name)));
-    }
-    ctx.answer(&bot, None).await?;
-    ctx.say(&bot, text, None).await?;
-    Ok(())
-}

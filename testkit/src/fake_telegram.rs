@@ -288,6 +288,16 @@ async fn method(
         params[k] = serde_json::from_str(&v).unwrap_or(Value::String(v));
     }
     if method == "getupdates" {
+        {
+            let mut g = inner.lock().unwrap();
+            // Only polls from offset 0 (a poller starting) are recorded; tests wait for them, and recording
+            // every long poll would flood the log.
+            if params["offset"].as_i64().unwrap_or(0) == 0 {
+                let seq = g.calls.len();
+                g.calls.push(Call { seq, method: method.clone(), params: params.clone() });
+            }
+        }
+        changed.notify_waiters();
         return get_updates(inner, changed, params).await;
     }
     let response = {

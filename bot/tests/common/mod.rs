@@ -1,0 +1,183 @@
+//! The bot started for real against the fake Bot API and the fake LLM, on a fresh database of either backend.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+use teloxide::adaptors::throttle::Limits;
+use tochen_core::domain::{AuthKind, Platform};
+use tochen_core::i18n::t;
+use tochen_core::store::{Account, NewAccount};
+use tochen_core::{Config, SecretString, Store, TenantId};
+use tochen_testkit::fake_llm::FakeLlm;
+use tochen_testkit::fake_telegram::{BotMessage, FakeTelegram};
+use tochen_testkit::TestDb;
+use tokio_util::sync::CancellationToken;
+
+pub const ALICE: i64 = 1001;
+pub const BOB: i64 = 1002;
+pub const CAROL: i64 = 1003;
+pub const DAVE: i64 = 1004;
+
+pub fn en(key: &str) -> String {
+    t("en", key)
+}
+
+pub struct Harness {
+    pub tg: FakeTelegram,
+    pub llm: FakeLlm,
+    pub store: Store,
+    pub config: Config,
+    running: Option<(CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>)>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn test_limits() -> Limits {
+    Limits {
+        messages_per_sec_chat: 10_000,
+        messages_per_min_chat: 1_000_000,
+        messages_per_min_channel_or_supergroup: 1_000_000,
+        messages_per_sec_overall: 10_000,
+    }
+}
+
+impl Harness {
+    pub async fn start(db: &TestDb) -> Self {
+        let tg = FakeTelegram::start().await;
+        let llm = FakeLlm::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let vars: HashMap<String, String> = [
+            ("TELEGRAM_BOT_TOKEN", tg.token.clone()),
+            ("TELEGRAM_API_URL", tg.api_url.clone()),
+            ("DATABASE_URL", db.url.clone()),
+            ("TOCHEN_SECRET_KEYS", db.key.clone()),
+            ("TOCHEN_DATA_DIR", dir.path().display().to_string()),
+            ("LLM_PROVIDER", "openai_compatible".into()),
+            ("LLM_BASE_URL", llm.base_url.clone()),
+            ("LLM_API_KEY", "sk-test".into()),
+            ("LLM_TIMEOUT_SECS", "5".into()),
+            ("LLM_MONTHLY_TOKEN_QUOTA", "0".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let config = Config::from_source(&vars).expect("test config is valid");
+        let mut h = Harness { tg, llm, store: db.store.clone(), config, running: None, _dir: dir };
+        h.boot().await;
+        h
+    }
+
+    async fn boot(&mut self) {
+        let mark = self.tg.mark();
+        let token = CancellationToken::new();
+        let options = tochen_bot::Options { limits: test_limits(), llm_backoff: Duration::from_millis(5) };
+        let handle = tokio::spawn(tochen_bot::run_with(self.config.clone(), self.store.clone(), token.clone(), options));
+        self.tg.wait_call(mark, |c| c.method == "getupdates").await;
+        self.running = Some((token, handle));
+    }
+
+    /// Stops the bot (as a deploy would) and starts a new one on the same database.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.boot().await;
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some((token, handle)) = self.running.take() {
+            token.cancel();
+            tokio::time::timeout(Duration::from_secs(20), handle).await.expect("bot stops").unwrap().unwrap();
+        }
+    }
+
+    /// `user` types `text` in their private chat and the bot answers with a message containing `needle`.
+    pub async fn say(&self, user: i64, text: &str, needle: &str) -> BotMessage {
+        let mark = self.tg.mark();
+        self.tg.send_text(user, text);
+        self.tg.said(user, mark, needle).await
+    }
+
+    /// `user` presses `label` on `msg`; the bot shows something containing `needle` in `chat`.
+    pub async fn press(&self, user: i64, msg: &BotMessage, label: &str, needle: &str) -> BotMessage {
+        let mark = self.tg.mark();
+        self.tg.press(user, msg, label);
+        self.tg.said(msg.chat_id, mark, needle).await
+    }
+
+    /// `user` presses a button with raw `data` on `msg`; the bot answers the press with a notice containing
+    /// `needle`.
+    pub async fn press_data_refused(&self, user: i64, msg: &BotMessage, data: &str, needle: &str) -> String {
+        let mark = self.tg.mark();
+        self.tg.press_as(msg.chat_id, user, msg.message_id, data);
+        self.tg.answered(mark, needle).await
+    }
+
+    pub async fn connect_accounts(&self, tenant: TenantId) -> Vec<Account> {
+        let mut out = Vec::new();
+        for (platform, kind, name) in
+            [(Platform::Instagram, AuthKind::InstagramViaPage, "bloomcoffee"), (Platform::Facebook, AuthKind::FacebookPage, "Bloom Coffee")]
+        {
+            let acc = self
+                .store
+                .upsert_account(
+                    tenant,
+                    &NewAccount {
+                        platform,
+                        auth_kind: kind,
+                        external_id: format!("ext-{name}"),
+                        name: name.into(),
+                        access_token: SecretString::new("token"),
+                        refresh_token: None,
+                        scopes: vec![],
+                        token_expires_at: None,
+                        refresh_expires_at: None,
+                        connected_by: None,
+                    },
+                )
+                .await
+                .unwrap();
+            out.push(acc);
+        }
+        out
+    }
+
+    /// Goes through first contact quickly: name, then skip every question.
+    pub async fn onboard(&self, user: i64, name: &str) -> TenantId {
+        self.say(user, "/start", "What's it called").await;
+        let m = self.say(user, name, "in a sentence or two").await;
+        let m = self.press(user, &m, &en("bot.profile.skip"), "Describe your audience").await;
+        let m = self.press(user, &m, &en("bot.profile.skip"), "Tone of voice").await;
+        let m = self.press(user, &m, &en("bot.tone.friendly"), "Time zone").await;
+        self.press(user, &m, &en("bot.profile.tz_keep"), "All set").await;
+        self.store.user_by_telegram_id(user).await.unwrap().unwrap().active_tenant_id.unwrap()
+    }
+}
+
+/// Runs `$body` with a started `Harness` named `$h` on SQLite and on PostgreSQL (when TEST_DATABASE_URL is set).
+#[macro_export]
+macro_rules! bot_test {
+    ($name:ident, |$h:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = tochen_testkit::TestDb::sqlite().await;
+                #[allow(unused_mut)]
+                let mut $h = common::Harness::start(&db).await;
+                $body
+                $h.stop().await;
+                db.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
+                #[allow(unused_mut)]
+                let mut $h = common::Harness::start(&db).await;
+                $body
+                $h.stop().await;
+                db.cleanup().await;
+            }
+        }
+    };
+}

@@ -5,6 +5,7 @@
 //! keyed by (chat, user); commands, text for the current state and button presses branch from there. Handlers
 //! receive what they need through `dptree::deps!` (the bot, `App`, `Ctx`, the state's fields), never globals.
 
+mod automations;
 mod codec;
 mod connect;
 mod ctx;
@@ -208,10 +209,12 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .endpoint(unknown_button);
 
     dptree::entry()
+        .branch(automations::membership_handler())
         .branch(Update::filter_message().filter_map(|m: Message| m.migrate_to_chat_id().map(|to| (m.chat.id, *to))).endpoint(migrated))
         .branch(
             dptree::filter_map_async(|app: App, upd: Update| async move { Ctx::load(&app, &upd).await })
                 .map_async(|ctx: Ctx| async move { ctx.dlg.get().await.unwrap_or_default() })
+                .branch(automations::handlers())
                 .branch(messages)
                 .branch(connect::connect_handlers())
                 .branch(buttons),
@@ -221,6 +224,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
 /// A group became a supergroup: conversations move to the new chat id.
 async fn migrated(app: App, ids: (ChatId, ChatId)) -> HandlerResult {
     app.store.migrate_dialogue_chat(ids.0 .0, ids.1 .0).await?;
+    app.store.migrate_destination_chat(ids.0 .0, ids.1 .0).await?;
     Ok(())
 }
 

@@ -17,6 +17,8 @@ use url::{Host, Url};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SsrfError {
+    #[error("{0:?} is not a url; expected something like https://example.com/hooks/tochen")]
+    NotAUrl(String),
     #[error("webhook url {0:?} must use http or https")]
     BadScheme(String),
     #[error("webhook url {0:?} has no host")]

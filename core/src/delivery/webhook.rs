@@ -189,6 +189,13 @@ impl WebhookSender {
         check_url(url, self.allow_private).await
     }
 
+    /// Parses what a person typed and checks it like [`Self::check_url`].
+    pub async fn parse_and_check(&self, raw: &str) -> Result<Url, SsrfError> {
+        let url = Url::parse(raw.trim()).map_err(|_| SsrfError::NotAUrl(raw.trim().to_owned()))?;
+        check_url(&url, self.allow_private).await?;
+        Ok(url)
+    }
+
     /// One attempt: signs `body` with a fresh timestamp and the given message id, POSTs it, and classifies the
     /// answer. Never returns an error: a refused URL or a network failure is an attempt with `error` set.
     #[tracing::instrument(skip(self, secrets, body), fields(url = %url))]

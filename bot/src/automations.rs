@@ -1,0 +1,430 @@
+//! Managing destinations and automations from the bot (admins).
+//!
+//! Commands: `/destinations` (list, delivery log, replay, enable, delete), `/link` (in a group or channel: this
+//! chat becomes a destination), `/webhook <url>` (the `whsec_` secret is shown once), `/email <address>`,
+//! `/automations` (list with the next five runs in local time, run now, pause, resume, run history) and
+//! `/automate <report|alert|data_sync> [daily|weekly|monthly|<cron>]` (uses the workspace's time zone and every
+//! active destination). Buttons carry `a:<op>:<uuid as 32 hex>`, well under Telegram's 64 bytes.
+//!
+//! The module is its own branch of the handler tree, so it stays apart from the draft and schedule flows; the
+//! commands are matched on the message text (they are not in the `Command` enum) and are listed by `/help`-style
+//! text in the locale file.
+
+use crate::connect::ConnectConfig;
+use crate::ctx::{App, Ctx, HandlerResult, TgBot};
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::{ChatMemberStatus, InlineKeyboardButton, InlineKeyboardMarkup};
+use tochen_core::clock::{now_ms, to_datetime};
+use tochen_core::delivery::outbox;
+use tochen_core::delivery::webhook::{WebhookSecret, WebhookSender};
+use tochen_core::domain::{DestinationKind, DestinationStatus, MissedRunPolicy, Role};
+use tochen_core::i18n::{t, tf};
+use tochen_core::jobs::escape_html;
+use tochen_core::store::{Automation, NewAutomation, NewDestination};
+use tochen_core::{AutomationId, DeliveryId, DestinationId, SecretString};
+use uuid::Uuid;
+
+const PREFIX: &str = "a:";
+
+/// A button of this module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    DestinationLog(DestinationId),
+    DestinationEnable(DestinationId),
+    DestinationDelete(DestinationId),
+    Replay(DeliveryId),
+    RunNow(AutomationId),
+    Pause(AutomationId),
+    Resume(AutomationId),
+    History(AutomationId),
+}
+
+impl Button {
+    pub fn encode(self) -> String {
+        let (op, id) = match self {
+            Self::DestinationLog(d) => ("dl", d.as_uuid()),
+            Self::DestinationEnable(d) => ("de", d.as_uuid()),
+            Self::DestinationDelete(d) => ("dd", d.as_uuid()),
+            Self::Replay(d) => ("rp", d.as_uuid()),
+            Self::RunNow(a) => ("ar", a.as_uuid()),
+            Self::Pause(a) => ("ap", a.as_uuid()),
+            Self::Resume(a) => ("au", a.as_uuid()),
+            Self::History(a) => ("ah", a.as_uuid()),
+        };
+        format!("{PREFIX}{op}:{}", id.simple())
+    }
+
+    pub fn decode(data: &str) -> Option<Self> {
+        let (op, id) = data.strip_prefix(PREFIX)?.split_once(':')?;
+        let id = Uuid::try_parse(id).ok()?;
+        Some(match op {
+            "dl" => Self::DestinationLog(DestinationId::from_uuid(id)),
+            "de" => Self::DestinationEnable(DestinationId::from_uuid(id)),
+            "dd" => Self::DestinationDelete(DestinationId::from_uuid(id)),
+            "rp" => Self::Replay(DeliveryId::from_uuid(id)),
+            "ar" => Self::RunNow(AutomationId::from_uuid(id)),
+            "ap" => Self::Pause(AutomationId::from_uuid(id)),
+            "au" => Self::Resume(AutomationId::from_uuid(id)),
+            "ah" => Self::History(AutomationId::from_uuid(id)),
+            _ => return None,
+        })
+    }
+}
+
+/// A command of this module with its argument, from a message text (`/cmd@bot arg`).
+fn command(text: &str) -> Option<(&'static str, String)> {
+    let text = text.trim();
+    let (head, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    let name = head.strip_prefix('/')?.split('@').next()?.to_ascii_lowercase();
+    let known = ["destinations", "link", "webhook", "email", "automations", "automate"];
+    known.iter().find(|k| **k == name).map(|k| (*k, rest.trim().to_owned()))
+}
+
+/// This module's branch of the tree (inside the branch that has a `Ctx`).
+pub fn handlers() -> UpdateHandler<anyhow::Error> {
+    dptree::entry()
+        .branch(
+            Update::filter_message()
+                .filter_map(|m: Message| m.text().and_then(command))
+                .endpoint(on_command),
+        )
+        .branch(
+            Update::filter_callback_query()
+                .filter_map(|q: CallbackQuery| q.data.as_deref().and_then(Button::decode))
+                .endpoint(on_button),
+        )
+}
+
+/// The bot was removed from or blocked in a chat: its destinations become inactive and the admins are told.
+/// Lives outside the `Ctx` branch: such updates carry no message.
+pub fn membership_handler() -> UpdateHandler<anyhow::Error> {
+    Update::filter_my_chat_member().endpoint(on_membership)
+}
+
+async fn on_membership(bot: TgBot, app: App, upd: ChatMemberUpdated) -> HandlerResult {
+    if !matches!(upd.new_chat_member.status(), ChatMemberStatus::Left | ChatMemberStatus::Banned) {
+        return Ok(());
+    }
+    let tenants = app.store.deactivate_chat_destinations(upd.chat.id.0, "bot removed from the chat").await?;
+    for tenant in tenants {
+        let ws = app.store.tenant(tenant).await?;
+        let lang = ws.profile.language.clone();
+        let title = escape_html(upd.chat.title().unwrap_or_default());
+        let text = tf(&lang, "delivery.bot_chat_removed", &[("chat", &title)]);
+        for admin in app.store.admin_telegram_ids(tenant).await? {
+            if let Err(e) = bot.send_message(ChatId(admin), text.clone()).await {
+                tracing::warn!(error = %e, "cannot tell an admin that a destination chat was lost");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn on_command(bot: TgBot, app: App, ctx: Ctx, msg: Message, cfg: ConnectConfig, cmd: (&'static str, String)) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    let (l, tenant) = (ctx.lang, a.tenant.id);
+    match cmd {
+        ("destinations", _) => list_destinations(&bot, &app, &ctx).await,
+        ("link", _) => {
+            if ctx.private {
+                return ctx.say(&bot, t(l, "delivery.bot_link_in_group"), None).await.map(drop);
+            }
+            let chat = ctx.chat_id.0;
+            let already = app.store.destinations(tenant).await?.into_iter().find(|d| d.telegram_chat_id == Some(chat));
+            match already {
+                Some(d) => app.store.set_destination_status(tenant, d.id, DestinationStatus::Active, None).await?,
+                None => {
+                    let name = msg.chat.title().unwrap_or("Telegram").to_owned();
+                    app.store.create_destination(tenant, &NewDestination::Telegram { name, chat_id: chat }).await?;
+                }
+            }
+            let text = tf(l, "delivery.bot_linked", &[("workspace", &escape_html(&a.tenant.name))]);
+            ctx.say(&bot, text, None).await.map(drop)
+        }
+        ("webhook", arg) => {
+            if arg.is_empty() {
+                return ctx.say(&bot, t(l, "delivery.bot_webhook_usage"), None).await.map(drop);
+            }
+            let sender = WebhookSender::new(cfg.0.webhook_allow_private, std::time::Duration::from_secs(20))?;
+            let url = match sender.parse_and_check(&arg).await {
+                Ok(url) => url,
+                Err(e) => {
+                    let text = tf(l, "delivery.bot_webhook_refused", &[("reason", &escape_html(&e.to_string()))]);
+                    return ctx.say(&bot, text, None).await.map(drop);
+                }
+            };
+            let secret = WebhookSecret::generate();
+            let name = url.host_str().unwrap_or("webhook").to_owned();
+            let new = NewDestination::Webhook { name, url: url.to_string(), secret: SecretString::new(secret.expose()) };
+            app.store.create_destination(tenant, &new).await?;
+            let text = tf(l, "delivery.bot_webhook_added", &[("url", &escape_html(url.as_str())), ("secret", &secret.expose())]);
+            ctx.say(&bot, text, None).await.map(drop)
+        }
+        ("email", arg) => {
+            if !arg.contains('@') || arg.contains(char::is_whitespace) {
+                return ctx.say(&bot, t(l, "delivery.bot_email_usage"), None).await.map(drop);
+            }
+            let new = NewDestination::Email { name: arg.clone(), address: arg.clone() };
+            app.store.create_destination(tenant, &new).await?;
+            let text = tf(l, "delivery.bot_email_added", &[("email", &escape_html(&arg))]);
+            ctx.say(&bot, text, None).await.map(drop)
+        }
+        ("automations", _) => list_automations(&bot, &app, &ctx).await,
+        (_, arg) => create_automation(&bot, &app, &ctx, &arg).await,
+    }
+}
+
+async fn list_destinations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
+    let Some(a) = ctx.active.clone() else { return Ok(()) };
+    let l = ctx.lang;
+    let list = app.store.destinations(a.tenant.id).await?;
+    if list.is_empty() {
+        return ctx.show(bot, t(l, "delivery.bot_no_destinations"), None).await;
+    }
+    let mut lines = vec![t(l, "delivery.bot_destinations")];
+    let mut rows = Vec::new();
+    for d in &list {
+        let target = match d.kind {
+            DestinationKind::Telegram => d.telegram_chat_id.map(|c| c.to_string()).unwrap_or_default(),
+            DestinationKind::Webhook => d.url.clone().unwrap_or_default(),
+            DestinationKind::Email => d.email.clone().unwrap_or_default(),
+        };
+        let status = match d.status {
+            DestinationStatus::Active => "✅",
+            DestinationStatus::Inactive => "⏸",
+            DestinationStatus::Disabled => "⛔",
+        };
+        lines.push(format!("{status} <b>{}</b> ({}) {}", escape_html(&d.name), d.kind, escape_html(&target)));
+        let mut row = Vec::new();
+        if d.kind == DestinationKind::Webhook {
+            row.push(InlineKeyboardButton::callback(t(l, "delivery.bot_btn_log"), Button::DestinationLog(d.id).encode()));
+        }
+        if d.status != DestinationStatus::Active {
+            row.push(InlineKeyboardButton::callback(t(l, "delivery.bot_btn_enable"), Button::DestinationEnable(d.id).encode()));
+        }
+        row.push(InlineKeyboardButton::callback(
+            format!("🗑 {}", d.name.chars().take(20).collect::<String>()),
+            Button::DestinationDelete(d.id).encode(),
+        ));
+        rows.push(row);
+    }
+    ctx.show(bot, lines.join("\n"), Some(InlineKeyboardMarkup::new(rows))).await
+}
+
+fn local(ms: i64, tz: &str) -> String {
+    let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    to_datetime(ms).with_timezone(&tz).format("%a %d.%m %H:%M").to_string()
+}
+
+fn describe(a: &Automation, lang: &str) -> String {
+    let next: Vec<String> = a
+        .schedule()
+        .map(|s| s.slots_between(now_ms(), now_ms() + 400 * 24 * 3_600_000, 5))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|ms| local(ms, &a.timezone))
+        .collect();
+    tf(
+        lang,
+        "delivery.bot_automation",
+        &[
+            ("name", &escape_html(&a.name)),
+            ("kind", &a.kind),
+            ("cron", &escape_html(&a.cron)),
+            ("tz", &escape_html(&a.timezone)),
+            ("status", &a.status),
+            ("next", &next.join(", ")),
+        ],
+    )
+}
+
+async fn list_automations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
+    let Some(a) = ctx.active.clone() else { return Ok(()) };
+    let l = ctx.lang;
+    let list = app.store.automations(a.tenant.id).await?;
+    if list.is_empty() {
+        return ctx.show(bot, t(l, "delivery.bot_no_automations"), None).await;
+    }
+    let text = list.iter().map(|x| describe(x, l)).collect::<Vec<_>>().join("\n\n");
+    let rows = list
+        .iter()
+        .map(|x| {
+            let toggle = if x.status == tochen_core::domain::AutomationStatus::Active {
+                InlineKeyboardButton::callback(t(l, "delivery.bot_btn_pause"), Button::Pause(x.id).encode())
+            } else {
+                InlineKeyboardButton::callback(t(l, "delivery.bot_btn_resume"), Button::Resume(x.id).encode())
+            };
+            vec![
+                InlineKeyboardButton::callback(format!("▶ {}", x.name.chars().take(16).collect::<String>()), Button::RunNow(x.id).encode()),
+                toggle,
+                InlineKeyboardButton::callback(t(l, "delivery.bot_btn_history"), Button::History(x.id).encode()),
+            ]
+        })
+        .collect::<Vec<_>>();
+    ctx.show(bot, text, Some(InlineKeyboardMarkup::new(rows))).await
+}
+
+/// `daily`, `weekly`, `monthly`, or a cron expression.
+fn preset(kind: &str, schedule: &str) -> String {
+    match schedule.trim() {
+        "" if kind == "alert" => "*/15 * * * *".into(),
+        "" | "weekly" => "0 9 * * 1".into(),
+        "daily" => "0 9 * * *".into(),
+        "monthly" => "0 9 1 * *".into(),
+        "hourly" => "0 * * * *".into(),
+        other => other.trim_matches('"').to_owned(),
+    }
+}
+
+async fn create_automation(bot: &TgBot, app: &App, ctx: &Ctx, arg: &str) -> HandlerResult {
+    let Some(a) = ctx.active.clone() else { return Ok(()) };
+    let l = ctx.lang;
+    let (kind, rest) = arg.split_once(char::is_whitespace).unwrap_or((arg, ""));
+    if !["report", "alert", "data_sync"].contains(&kind) {
+        return ctx.say(bot, t(l, "delivery.bot_automate_usage"), None).await.map(drop);
+    }
+    let cron = preset(kind, rest);
+    let config = match (kind, rest.trim()) {
+        ("report" | "data_sync", "daily") => serde_json::json!({"period_days": 1}),
+        ("report" | "data_sync", "monthly") => serde_json::json!({"period_days": 30}),
+        _ => serde_json::json!({}),
+    };
+    let new = NewAutomation {
+        kind: kind.to_owned(),
+        name: format!("{kind} {}", rest.trim()).trim().to_owned(),
+        cron,
+        timezone: a.tenant.profile.timezone.clone(),
+        config,
+        missed_run_policy: MissedRunPolicy::RunOnce,
+        max_consecutive_failures: 5,
+        created_by: Some(ctx.user.id),
+    };
+    let created = match app.store.create_automation(a.tenant.id, &new).await {
+        Ok(x) => x,
+        Err(e) => {
+            let text = tf(l, "delivery.bot_automate_bad", &[("reason", &escape_html(&e.to_string()))]);
+            return ctx.say(bot, text, None).await.map(drop);
+        }
+    };
+    let active: Vec<DestinationId> = app
+        .store
+        .destinations(a.tenant.id)
+        .await?
+        .into_iter()
+        .filter(|d| d.status == DestinationStatus::Active)
+        .map(|d| d.id)
+        .collect();
+    app.store.set_automation_destinations(a.tenant.id, created.id, &active).await?;
+    let text = format!("{}\n\n{}", t(l, "delivery.bot_automation_created"), describe(&created, l));
+    ctx.say(bot, text, None).await.map(drop)
+}
+
+async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Button) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    let (l, tenant) = (ctx.lang, a.tenant.id);
+    match b {
+        Button::DestinationLog(d) => {
+            ctx.answer(&bot, None).await?;
+            let log = app.store.deliveries(tenant, d, 8).await?;
+            if log.is_empty() {
+                return ctx.say(&bot, t(l, "delivery.bot_log_empty"), None).await.map(drop);
+            }
+            let mut rows = Vec::new();
+            let lines: Vec<String> = log
+                .iter()
+                .map(|x| {
+                    if x.status == tochen_core::store::DeliveryStatus::Failed {
+                        rows.push(vec![InlineKeyboardButton::callback(
+                            format!("↻ {}", x.event_type),
+                            Button::Replay(x.id).encode(),
+                        )]);
+                    }
+                    let code = x.last_status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into());
+                    let error = x.last_error.as_deref().map(|e| format!(" · {}", escape_html(e))).unwrap_or_default();
+                    format!(
+                        "{} <code>{}</code> {} · {} · {}×{error}",
+                        local(x.created_at, &a.tenant.profile.timezone),
+                        escape_html(&x.event_type),
+                        x.status.as_str(),
+                        code,
+                        x.attempts
+                    )
+                })
+                .collect();
+            ctx.say(&bot, lines.join("\n"), (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))).await.map(drop)
+        }
+        Button::DestinationEnable(d) => {
+            app.store.set_destination_status(tenant, d, DestinationStatus::Active, None).await?;
+            ctx.answer(&bot, None).await?;
+            list_destinations(&bot, &app, &ctx).await
+        }
+        Button::DestinationDelete(d) => {
+            app.store.delete_destination(tenant, d).await?;
+            ctx.answer(&bot, None).await?;
+            list_destinations(&bot, &app, &ctx).await
+        }
+        Button::Replay(d) => {
+            outbox::replay(&app.store, tenant, d).await?;
+            ctx.answer(&bot, Some(t(l, "delivery.bot_replayed"))).await
+        }
+        Button::RunNow(x) => {
+            app.store.run_automation_now(tenant, x).await?;
+            ctx.answer(&bot, Some(t(l, "delivery.bot_run_queued"))).await
+        }
+        Button::Pause(x) => {
+            app.store.pause_automation(tenant, x, None).await?;
+            ctx.answer(&bot, None).await?;
+            list_automations(&bot, &app, &ctx).await
+        }
+        Button::Resume(x) => {
+            app.store.resume_automation(tenant, x).await?;
+            ctx.answer(&bot, None).await?;
+            list_automations(&bot, &app, &ctx).await
+        }
+        Button::History(x) => {
+            ctx.answer(&bot, None).await?;
+            let runs = app.store.automation_runs(tenant, x, 10).await?;
+            if runs.is_empty() {
+                return ctx.say(&bot, t(l, "delivery.bot_history_empty"), None).await.map(drop);
+            }
+            let lines: Vec<String> = runs
+                .iter()
+                .map(|r| {
+                    let error = r.error.as_deref().map(|e| format!(": {}", escape_html(e))).unwrap_or_default();
+                    format!("{} · {}{error}", local(r.slot_at, &a.tenant.profile.timezone), r.outcome)
+                })
+                .collect();
+            ctx.say(&bot, lines.join("\n"), None).await.map(drop)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buttons_round_trip_within_64_bytes() {
+        for b in [
+            Button::DestinationLog(DestinationId::new()),
+            Button::Replay(DeliveryId::new()),
+            Button::History(AutomationId::new()),
+        ] {
+            let data = b.encode();
+            assert!(data.len() <= 64, "{data}");
+            assert_eq!(Button::decode(&data), Some(b));
+        }
+        assert_eq!(Button::decode("a:zz:00000000000000000000000000000000"), None);
+    }
+
+    #[test]
+    fn commands_are_read_with_or_without_the_bot_name() {
+        assert_eq!(command("/webhook https://x.test/h"), Some(("webhook", "https://x.test/h".into())));
+        assert_eq!(command("/link@tochen_bot"), Some(("link", String::new())));
+        assert_eq!(command("/automate report weekly"), Some(("automate", "report weekly".into())));
+        assert_eq!(command("/queue"), None);
+        assert_eq!(preset("alert", ""), "*/15 * * * *");
+        assert_eq!(preset("report", "\"0 8 * * 5\""), "0 8 * * 5");
+    }
+}

@@ -84,11 +84,7 @@ fn command(text: &str) -> Option<(&'static str, String)> {
 /// This module's branch of the tree (inside the branch that has a `Ctx`).
 pub fn handlers() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
-        .branch(
-            Update::filter_message()
-                .filter_map(|m: Message| m.text().and_then(command))
-                .endpoint(on_command),
-        )
+        .branch(Update::filter_message().filter_map(|m: Message| m.text().and_then(command)).endpoint(on_command))
         .branch(
             Update::filter_callback_query()
                 .filter_map(|q: CallbackQuery| q.data.as_deref().and_then(Button::decode))
@@ -121,7 +117,14 @@ async fn on_membership(bot: TgBot, app: App, upd: ChatMemberUpdated) -> HandlerR
     Ok(())
 }
 
-async fn on_command(bot: TgBot, app: App, ctx: Ctx, msg: Message, cfg: ConnectConfig, cmd: (&'static str, String)) -> HandlerResult {
+async fn on_command(
+    bot: TgBot,
+    app: App,
+    ctx: Ctx,
+    msg: Message,
+    cfg: ConnectConfig,
+    cmd: (&'static str, String),
+) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     let (l, tenant) = (ctx.lang, a.tenant.id);
     match cmd {
@@ -156,9 +159,14 @@ async fn on_command(bot: TgBot, app: App, ctx: Ctx, msg: Message, cfg: ConnectCo
             };
             let secret = WebhookSecret::generate();
             let name = url.host_str().unwrap_or("webhook").to_owned();
-            let new = NewDestination::Webhook { name, url: url.to_string(), secret: SecretString::new(secret.expose()) };
+            let new =
+                NewDestination::Webhook { name, url: url.to_string(), secret: SecretString::new(secret.expose()) };
             app.store.create_destination(tenant, &new).await?;
-            let text = tf(l, "delivery.bot_webhook_added", &[("url", &escape_html(url.as_str())), ("secret", &secret.expose())]);
+            let text = tf(
+                l,
+                "delivery.bot_webhook_added",
+                &[("url", &escape_html(url.as_str())), ("secret", &secret.expose())],
+            );
             ctx.say(&bot, text, None).await.map(drop)
         }
         ("email", arg) => {
@@ -198,10 +206,16 @@ async fn list_destinations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
         lines.push(format!("{status} <b>{}</b> ({}) {}", escape_html(&d.name), d.kind, escape_html(&target)));
         let mut row = Vec::new();
         if d.kind == DestinationKind::Webhook {
-            row.push(InlineKeyboardButton::callback(t(l, "delivery.bot_btn_log"), Button::DestinationLog(d.id).encode()));
+            row.push(InlineKeyboardButton::callback(
+                t(l, "delivery.bot_btn_log"),
+                Button::DestinationLog(d.id).encode(),
+            ));
         }
         if d.status != DestinationStatus::Active {
-            row.push(InlineKeyboardButton::callback(t(l, "delivery.bot_btn_enable"), Button::DestinationEnable(d.id).encode()));
+            row.push(InlineKeyboardButton::callback(
+                t(l, "delivery.bot_btn_enable"),
+                Button::DestinationEnable(d.id).encode(),
+            ));
         }
         row.push(InlineKeyboardButton::callback(
             format!("🗑 {}", d.name.chars().take(20).collect::<String>()),
@@ -256,7 +270,10 @@ async fn list_automations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
                 InlineKeyboardButton::callback(t(l, "delivery.bot_btn_resume"), Button::Resume(x.id).encode())
             };
             vec![
-                InlineKeyboardButton::callback(format!("▶ {}", x.name.chars().take(16).collect::<String>()), Button::RunNow(x.id).encode()),
+                InlineKeyboardButton::callback(
+                    format!("▶ {}", x.name.chars().take(16).collect::<String>()),
+                    Button::RunNow(x.id).encode(),
+                ),
                 toggle,
                 InlineKeyboardButton::callback(t(l, "delivery.bot_btn_history"), Button::History(x.id).encode()),
             ]

@@ -18,8 +18,8 @@ pub mod llm;
 pub mod media_url;
 pub mod platforms;
 pub mod publish;
-pub mod reports;
 pub mod refresh;
+pub mod reports;
 pub mod secret;
 pub mod store;
 

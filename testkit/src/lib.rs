@@ -6,13 +6,13 @@
 //! unless `TOCHEN_REQUIRE_POSTGRES=1` (set by `.ci/run`) turns the skip into a failure.
 
 pub mod db;
-pub mod smtp_sink;
 pub mod fake_graph;
 pub mod fake_llm;
 pub mod fake_platform;
 pub mod fake_server;
-pub mod fake_tiktok;
 pub mod fake_telegram;
+pub mod fake_tiktok;
+pub mod smtp_sink;
 
 pub use db::TestDb;
 

@@ -129,6 +129,17 @@ impl FakeTelegram {
         self.push_update("message", msg);
     }
 
+    /// Pushes a raw message update (service messages, unusual shapes).
+    pub fn push_message(&self, mut msg: Value) {
+        if msg["message_id"].is_null() {
+            msg["message_id"] = json!(self.next_message_id());
+        }
+        if msg["date"].is_null() {
+            msg["date"] = json!(now_secs());
+        }
+        self.push_update("message", msg);
+    }
+
     /// An English-speaking user writes `text` in their private chat (chat id = user id).
     pub fn send_text(&self, user: i64, text: &str) {
         self.send_text_as(user, user, "en", text);
@@ -167,7 +178,11 @@ impl FakeTelegram {
 
     /// Makes the next call of `method` fail with `error_code` and `description` (and `parameters`).
     pub fn fail_next(&self, method: &str, error_code: i64, description: &str, parameters: Value) {
-        let body = json!({"ok": false, "error_code": error_code, "description": description, "parameters": parameters});
+        let mut body = json!({"ok": false, "error_code": error_code, "description": description});
+        // Telegram sends `parameters` only when there are some; teloxide cannot parse an empty object there.
+        if parameters.as_object().is_some_and(|o| !o.is_empty()) {
+            body["parameters"] = parameters;
+        }
         self.inner.lock().unwrap().failures.push_back((method.to_ascii_lowercase(), body));
     }
 
@@ -207,6 +222,7 @@ impl FakeTelegram {
             .wait_call(since, |c| {
                 matches!(c.method.as_str(), "sendmessage" | "editmessagetext" | "sendphoto" | "editmessagecaption")
                     && c.params["chat_id"].as_i64() == Some(chat_id)
+                    && c.params["__failed"].is_null()
                     && c.params["text"].as_str().or(c.params["caption"].as_str()).is_some_and(|t| t.contains(needle))
             })
             .await;
@@ -305,6 +321,7 @@ async fn method(
         if let Some(pos) = g.failures.iter().position(|(m, _)| *m == method) {
             let (_, body) = g.failures.remove(pos).unwrap();
             let seq = g.calls.len();
+            params["__failed"] = json!(true);
             g.calls.push(Call { seq, method: method.clone(), params: params.clone() });
             let code = body["error_code"].as_u64().unwrap_or(400) as u16;
             drop(g);

@@ -1,0 +1,87 @@
+//! Telegram's own failure modes and group chats: two people in one group keep separate conversations, a 429 is
+//! waited out, a blocked chat drops its conversation, a group upgraded to a supergroup is followed.
+
+mod common;
+
+use common::{en, ALICE, BOB};
+use serde_json::json;
+use tochen_core::domain::Role;
+
+const GROUP: i64 = -100_500;
+const SUPERGROUP: i64 = -100_999;
+
+bot_test!(two_people_in_one_group_keep_separate_conversations, |h| {
+    let a = h.onboard(ALICE, "Alpha").await;
+    let bob = h.store.upsert_user(&identity(BOB)).await.unwrap();
+    h.store.add_member(a, bob.id, Role::Editor).await.unwrap();
+    h.store.set_active_tenant(bob.id, a).await.unwrap();
+
+    let mark = h.tg.mark();
+    h.tg.send_text_as(GROUP, ALICE, "en", "/start@tochen_test_bot");
+    h.tg.said(GROUP, mark, "team chat of Alpha").await;
+    assert_eq!(h.store.tenant(a).await.unwrap().team_chat_id, Some(GROUP));
+
+    let mark = h.tg.mark();
+    h.tg.send_text_as(GROUP, BOB, "en", "/idea@tochen_test_bot soup");
+    let bobs = h.tg.said(GROUP, mark, "Ideas for").await;
+    let mark = h.tg.mark();
+    h.tg.press_as(GROUP, BOB, bobs.message_id, &bobs.button("1").unwrap());
+    let draft = h.tg.said(GROUP, mark, "Draft:").await;
+    let mark = h.tg.mark();
+    h.tg.press(BOB, &draft, &en("bot.draft.btn_edit"));
+    h.tg.said(GROUP, mark, "Send the new text").await;
+    // Alice talks in the same group: she is not in Bob's edit.
+    let mark = h.tg.mark();
+    h.tg.send_text_as(GROUP, ALICE, "en", "/idea@tochen_test_bot tea");
+    h.tg.said(GROUP, mark, "Ideas for").await;
+    let alice_state = h.store.dialogue_state(GROUP, ALICE).await.unwrap().unwrap();
+    let bob_state = h.store.dialogue_state(GROUP, BOB).await.unwrap().unwrap();
+    assert!(alice_state.contains("Ideas") && bob_state.contains("EditText"), "{alice_state} / {bob_state}");
+    // Bob's next message is his new text.
+    let mark = h.tg.mark();
+    h.tg.send_text_as(GROUP, BOB, "en", "Soup of the day");
+    let m = h.tg.said(GROUP, mark, "Soup of the day").await;
+    assert!(m.text.contains("Draft:"));
+});
+
+bot_test!(rate_limits_blocked_chats_and_migrations_are_handled, |h| {
+    h.onboard(ALICE, "Alpha").await;
+    // 429 with retry_after: the message still arrives.
+    h.tg.fail_next("sendmessage", 429, "Too Many Requests: retry after 1", json!({"retry_after": 1}));
+    h.say(ALICE, "/help", "What I can do").await;
+
+    // Blocked: the conversation is dropped, nothing crashes.
+    let m = h.say(ALICE, "/idea", "Ideas for").await;
+    assert!(h.store.dialogue_state(ALICE, ALICE).await.unwrap().is_some());
+    let mark = h.tg.mark();
+    h.tg.fail_next("sendmessage", 403, "Forbidden: bot was blocked by the user", json!({}));
+    h.tg.send_text(ALICE, "/help");
+    h.tg.wait_call(mark, |c| c.method == "sendmessage").await;
+    h.say(ALICE, "/usage", "Tokens").await;
+    assert!(h.store.dialogue_state(ALICE, ALICE).await.unwrap().is_none());
+    drop(m);
+
+    // A group upgraded to a supergroup: the send follows the new id and conversations move.
+    let mark = h.tg.mark();
+    h.tg.send_text_as(GROUP, ALICE, "en", "/idea@tochen_test_bot");
+    h.tg.said(GROUP, mark, "Ideas for").await;
+    h.tg.fail_next("sendmessage", 400, "Bad Request: group chat was upgraded to a supergroup chat", json!({"migrate_to_chat_id": SUPERGROUP}));
+    let mark = h.tg.mark();
+    h.tg.send_text_as(GROUP, ALICE, "en", "/help@tochen_test_bot");
+    h.tg.said(SUPERGROUP, mark, "What I can do").await;
+    assert!(h.store.dialogue_state(SUPERGROUP, ALICE).await.unwrap().is_some());
+    // The service message about the migration is understood too.
+    h.tg.push_message(json!({"chat": {"id": SUPERGROUP, "type": "supergroup", "title": "T"}, "migrate_from_chat_id": GROUP,
+        "from": {"id": 1, "is_bot": false, "first_name": "x"}}));
+    h.say(ALICE, "/help", "What I can do").await;
+});
+
+fn identity(id: i64) -> tochen_core::store::TelegramIdentity {
+    tochen_core::store::TelegramIdentity {
+        telegram_id: id,
+        username: None,
+        first_name: format!("User{id}"),
+        last_name: None,
+        language_code: Some("en".into()),
+    }
+}

@@ -101,7 +101,7 @@ store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
         data_dir: dir.path().to_owned(),
     };
     let chat = store
-        .create_destination(tenant, &NewDestination::Telegram { name: "Clients".into(), chat_id: -100_1 })
+        .create_destination(tenant, &NewDestination::Telegram { name: "Clients".into(), chat_id: -1001 })
         .await
         .unwrap();
     let secret = SecretString::new(WebhookSecret::generate().expose());
@@ -124,7 +124,7 @@ store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
 
     let jobs = store.tenant_jobs(tenant, JobState::Queued, 50).await.unwrap();
     let notify = jobs.iter().find(|j| j.kind == NOTIFY).expect("a notify job for the chat");
-    assert_eq!(notify.payload["chat_id"], -100_1);
+    assert_eq!(notify.payload["chat_id"], -1001);
     assert!(notify.payload["text_html"].as_str().unwrap().contains("Views 321"));
     let png = dir.path().join(notify.payload["attachment_path"].as_str().unwrap());
     assert_eq!(tochen_core::reports::chart::png_size(&std::fs::read(png).unwrap()), Some((800, 400)));
@@ -154,7 +154,7 @@ store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
 
 store_test!(alerts_without_destinations_go_to_the_team_chat, |store| {
     let tenant = seed(&store).await;
-    store.set_team_chat(tenant, Some(-100_9)).await.unwrap();
+    store.set_team_chat(tenant, Some(-1009)).await.unwrap();
     store.set_tenant_quota(tenant, 100).await.unwrap();
     sqlx::query("INSERT INTO llm_usage (id, tenant_id, provider, model, request_type, total_tokens, outcome, created_at) VALUES ($1, $2, 'p', 'm', 'post', 95, 'success', $3)")
         .bind(uuid::Uuid::now_v7().to_string()).bind(tenant.to_db()).bind(tochen_core::clock::now_ms())
@@ -168,6 +168,6 @@ store_test!(alerts_without_destinations_go_to_the_team_chat, |store| {
     let jobs = store.tenant_jobs(tenant, JobState::Queued, 50).await.unwrap();
     let n: Vec<_> = jobs.iter().filter(|j| j.kind == NOTIFY).collect();
     assert_eq!(n.len(), 1);
-    assert_eq!(n[0].payload["chat_id"], -100_9);
+    assert_eq!(n[0].payload["chat_id"], -1009);
     assert!(n[0].payload["text_html"].as_str().unwrap().contains("95%"));
 });

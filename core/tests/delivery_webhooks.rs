@@ -29,14 +29,17 @@ struct Seen {
     body: String,
 }
 
+/// A status and extra headers the receiver answers with.
+type Reply = (u16, Vec<(&'static str, String)>);
+
 #[derive(Clone, Default)]
 struct Receiver {
-    script: Arc<Mutex<VecDeque<(u16, Vec<(&'static str, String)>)>>>,
+    script: Arc<Mutex<VecDeque<Reply>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Receiver {
-    async fn start(script: Vec<(u16, Vec<(&'static str, String)>)>) -> (Self, String) {
+    async fn start(script: Vec<Reply>) -> (Self, String) {
         let r = Receiver { script: Arc::new(Mutex::new(script.into())), ..Default::default() };
         let state = r.clone();
         let app = axum::Router::new().fallback(move |headers: HeaderMap, body: String| {

@@ -200,7 +200,7 @@ async fn instagram_full_quota_is_retryable_and_creates_nothing() {
 }
 
 #[tokio::test]
-async fn instagram_refuses_captions_over_the_hashtag_limit_before_any_call() {
+async fn captions_over_the_hashtag_limit_and_oversized_images_are_refused_before_any_call() {
     let w = world().await;
     let token = w.graph.add_page("222", "Bakery", Some("17840001"));
     let mut r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![image(1)]);
@@ -208,6 +208,16 @@ async fn instagram_refuses_captions_over_the_hashtag_limit_before_any_call() {
     let e = w.clients.instagram.clone().unwrap().publish(&r, &Refs::default()).await.unwrap_err();
     assert_eq!(e.class, ErrorClass::Permanent);
     assert!(e.message.contains("31 hashtags"));
+    let mut big = image(1);
+    big.size_bytes = 9 * 1024 * 1024;
+    let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![big.clone()]);
+    let e = w.clients.instagram.clone().unwrap().publish(&r, &Refs::default()).await.unwrap_err();
+    assert_eq!((e.class, e.code.as_deref()), (ErrorClass::Permanent, Some("2207004")));
+    let r = req(Platform::Facebook, AuthKind::FacebookPage, "222", &token, vec![big]);
+    assert_eq!(
+        w.clients.facebook.clone().unwrap().publish(&r, &Refs::default()).await.unwrap_err().class,
+        ErrorClass::Permanent
+    );
     assert!(w.graph.calls().is_empty());
 }
 

@@ -15,6 +15,8 @@ pub struct FacebookPublisher {
 
 /// Facebook's limit on post text.
 const MAX_TEXT: usize = 63_206;
+/// Facebook's photo size limit (subcode 1366046 beyond it).
+const MAX_PHOTO_BYTES: i64 = 4 * 1024 * 1024;
 
 impl FacebookPublisher {
     async fn permalink(&self, req: &PublishRequest, post_id: &str) -> Option<String> {
@@ -39,6 +41,13 @@ impl Publisher for FacebookPublisher {
                 ErrorClass::Permanent,
                 None,
                 "videos on Facebook Pages are not supported yet; post an image or text",
+            ));
+        }
+        if let Some(big) = req.media.iter().find(|m| m.size_bytes > MAX_PHOTO_BYTES) {
+            return Err(PublishError::new(
+                ErrorClass::Permanent,
+                Some("324/1366046".into()),
+                format!("a photo has {} bytes; Facebook takes photos up to about 4 MB", big.size_bytes),
             ));
         }
         let page = &req.external_account_id;

@@ -32,6 +32,7 @@ fn count_tags(text: &str, sigil: char) -> usize {
 }
 
 const MAX_CAPTION: usize = 2200;
+const MAX_IMAGE_BYTES: i64 = 8 * 1024 * 1024;
 
 fn permanent(msg: impl Into<String>) -> PublishError {
     PublishError::new(ErrorClass::Permanent, None, msg)
@@ -142,7 +143,10 @@ impl Publisher for InstagramPublisher {
         }
         let hashtags = count_tags(&req.text, '#');
         if hashtags > self.max_hashtags {
-            return Err(permanent(format!("the caption has {hashtags} hashtags; Instagram allows {}", self.max_hashtags)));
+            return Err(permanent(format!(
+                "the caption has {hashtags} hashtags; Instagram allows {}",
+                self.max_hashtags
+            )));
         }
         let mentions = count_tags(&req.text, '@');
         if mentions > MAX_MENTIONS {
@@ -153,6 +157,13 @@ impl Publisher for InstagramPublisher {
         }
         if req.media.len() > 10 {
             return Err(permanent(format!("a carousel holds at most 10 items, this post has {}", req.media.len())));
+        }
+        if let Some(big) = req.media.iter().find(|m| m.kind == MediaKind::Image && m.size_bytes > MAX_IMAGE_BYTES) {
+            return Err(PublishError::new(
+                ErrorClass::Permanent,
+                Some("2207004".into()),
+                format!("an image has {} bytes; Instagram takes images up to 8 MB", big.size_bytes),
+            ));
         }
         self.check_quota(g, ig, token).await?;
         let caption = req.text.clone();

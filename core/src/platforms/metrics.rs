@@ -110,7 +110,9 @@ impl MetricsReader for TikTokPublisher {
         let data = super::tiktok::envelope(super::http::send(req, super::http::Effect::Read).await?)?;
         let v = data["videos"]
             .as_array()
-            .and_then(|l| l.iter().find(|x| x["id"] == *video || x["id"].as_i64().is_some_and(|n| video.parse() == Ok(n))))
+            .and_then(|l| {
+                l.iter().find(|x| x["id"] == *video || x["id"].as_i64().is_some_and(|n| video.parse() == Ok(n)))
+            })
             .cloned();
         let Some(v) = v else {
             return Ok(PostMetrics { raw: data, ..Default::default() });

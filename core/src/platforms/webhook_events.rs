@@ -150,7 +150,8 @@ async fn tiktok(store: &Store, body: &Value) -> Result<Processed, StoreError> {
                 store
                     .set_account_status(a.tenant_id, a.id, AccountStatus::NeedsReconnect, Some("authorization.removed"))
                     .await?;
-                crate::delivery::events::account_needs_reconnect(store, a.tenant_id, a.id, "authorization.removed").await?;
+                crate::delivery::events::account_needs_reconnect(store, a.tenant_id, a.id, "authorization.removed")
+                    .await?;
                 done.accounts_marked += 1;
                 let tenant = store.tenant(a.tenant_id).await?;
                 let lang = tenant.profile.language.as_str();

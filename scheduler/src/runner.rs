@@ -18,6 +18,7 @@ use tochen_core::clock::now_ms;
 use tochen_core::config::SchedulerConfig;
 use tochen_core::domain::JobState;
 use tochen_core::store::job_queue::{jobs_changed, JOBS_CHANNEL};
+use tochen_core::ids::JobId;
 use tochen_core::store::{ClaimRequest, Job};
 use tochen_core::Store;
 use tokio::sync::{Notify, Semaphore};
@@ -108,6 +109,55 @@ pub fn owner_name() -> String {
     format!("{host}:{}:{}", std::process::id(), uuid::Uuid::now_v7().simple())
 }
 
+/// Records successful completions in batches: whatever finished while the previous batch was being written goes
+/// out in the next single statement, so completion costs one round trip per batch instead of one per job.
+#[derive(Clone)]
+struct Completer {
+    tx: tokio::sync::mpsc::UnboundedSender<(JobId, i64, tokio::sync::oneshot::Sender<bool>)>,
+}
+
+impl Completer {
+    fn start(store: Store, owner: String) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(JobId, i64, tokio::sync::oneshot::Sender<bool>)>();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 512 {
+                    match rx.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let pairs: Vec<(JobId, i64)> = batch.iter().map(|(id, attempt, _)| (*id, *attempt)).collect();
+                let ok = match store.complete_jobs(&owner, &pairs).await {
+                    Ok(n) if n as usize == pairs.len() => true,
+                    Ok(n) => {
+                        tracing::warn!(done = n, of = pairs.len(), "some completed jobs had been reclaimed; their results are discarded");
+                        true
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, jobs = pairs.len(), "could not record completions; the jobs will run again");
+                        false
+                    }
+                };
+                for (_, _, reply) in batch {
+                    let _ = reply.send(ok);
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Records one completion and waits until it is durable.
+    async fn complete(&self, id: JobId, attempt: i64) -> bool {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        if self.tx.send((id, attempt, reply)).is_err() {
+            return false;
+        }
+        done.await.unwrap_or(false)
+    }
+}
+
 pub struct Runner {
     store: Store,
     handlers: Arc<Handlers>,
@@ -127,7 +177,9 @@ impl Runner {
         let slots = Arc::new(Semaphore::new(cfg.concurrency));
         let finished = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();
+        let min_batch = (cfg.concurrency / 8).max(1);
         let listener = cfg.listen_url.clone().map(|url| tokio::spawn(listen(url, shutdown.clone())));
+        let completer = Completer::start(self.store.clone(), cfg.owner.clone());
         tracing::info!(owner = %cfg.owner, kinds = ?kinds, concurrency = cfg.concurrency, "job runner started");
 
         loop {
@@ -143,6 +195,16 @@ impl Runner {
             while tasks.try_join_next().is_some() {}
 
             let free = slots.available_permits();
+            // Under load, claim in batches: with only a few slots free and jobs still running, wait for more to
+            // finish first, so one claim statement serves several jobs.
+            if free > 0 && free < min_batch && slots_in_use(&slots, cfg.concurrency) > 0 {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = &mut freed => continue,
+                    _ = tokio::time::sleep(cfg.blocked_wait) => {}
+                }
+            }
+            let free = slots.available_permits();
             if free > 0 {
                 let req = ClaimRequest {
                     owner: &cfg.owner,
@@ -156,10 +218,15 @@ impl Runner {
                         let full = jobs.len() == free;
                         for job in jobs {
                             let permit = slots.clone().try_acquire_owned().expect("a slot per claimed job");
-                            let (store, handlers, cfg, finished) =
-                                (self.store.clone(), self.handlers.clone(), cfg.clone(), finished.clone());
+                            let (store, handlers, cfg, finished, completer) = (
+                                self.store.clone(),
+                                self.handlers.clone(),
+                                cfg.clone(),
+                                finished.clone(),
+                                completer.clone(),
+                            );
                             tasks.spawn(async move {
-                                execute(&store, &handlers, &cfg, job).await;
+                                execute(&store, &handlers, &cfg, &completer, job).await;
                                 drop(permit);
                                 finished.notify_one();
                             });
@@ -180,7 +247,13 @@ impl Runner {
 
             let now = now_ms();
             let idle_until = now + cfg.max_idle.as_millis() as i64;
-            let wake_at = match self.store.next_wake(&kinds).await {
+            // With every slot busy there is nothing to claim: look again when a slot frees up.
+            let next_wake = if free == 0 {
+                Ok(tochen_core::store::NextWake { next_due: Some(now), next_lease_expiry: None })
+            } else {
+                self.store.next_wake(&kinds).await
+            };
+            let wake_at = match next_wake {
                 Ok(w) => match w.earliest() {
                     Some(at) if at > now => at.min(idle_until),
                     Some(_) => now + cfg.blocked_wait.as_millis() as i64,
@@ -220,8 +293,12 @@ impl Runner {
     }
 }
 
+fn slots_in_use(slots: &Semaphore, total: usize) -> usize {
+    total - slots.available_permits()
+}
+
 /// Runs one claimed job and records its outcome, extending the lease while the handler works.
-async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, job: Job) {
+async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, completer: &Completer, job: Job) {
     let started = std::time::Instant::now();
     let result = match handlers.get(&job.kind) {
         None => Err(JobError::permanent(format!("no handler for job kind {:?}", job.kind))),
@@ -246,7 +323,7 @@ async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, job: Jo
     };
     let (id, attempt, owner) = (job.id, job.attempts, cfg.owner.as_str());
     let recorded = match &result {
-        Ok(()) => store.complete_job(id, attempt, owner).await,
+        Ok(()) => Ok(completer.complete(id, attempt).await),
         Err(JobError::Retryable { message, retry_after }) if attempt < job.max_attempts => {
             let delay = cfg.backoff.delay(attempt, *retry_after);
             tracing::info!(job = %id, kind = %job.kind, attempt, ?delay, error = %message, "job will be retried");

@@ -277,3 +277,31 @@ store_test!(shutdown_stops_claiming_and_lets_running_jobs_finish, |store| {
     assert_eq!(store.job(second).await.unwrap().unwrap().state, JobState::Succeeded);
     assert_eq!(store.job(third).await.unwrap().unwrap().state, JobState::Queued, "not claimed after shutdown");
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_job_written_by_another_process_wakes_the_runner_through_listen_notify() {
+    let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
+    let store = db.store.clone();
+    let (h, calls) = handler(|_| Ok(()));
+    let mut handlers = Handlers::new();
+    handlers.register("noop", h);
+    let mut config = quick_config("r");
+    config.listen_url = Some(db.url.clone());
+    let (stop, done) = spawn_runner(&store, handlers, config);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A raw insert, as another process would make it: nothing in this process signals the runner.
+    let t0 = Instant::now();
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, run_at, created_at, updated_at) VALUES ($1, 'noop', '{}', $2, $2, $2)",
+    )
+    .bind(tochen_core::ids::JobId::new().to_db())
+    .bind(now_ms())
+    .execute(store.pool())
+    .await
+    .unwrap();
+    wait_for("the job from elsewhere", Duration::from_secs(5), || async { calls.lock().unwrap().len() == 1 }).await;
+    assert!(t0.elapsed() < Duration::from_secs(2), "woke after {:?}, not by the 60 s idle timer", t0.elapsed());
+    stop.cancel();
+    done.await.unwrap().unwrap();
+    db.cleanup().await;
+}

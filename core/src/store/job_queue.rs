@@ -84,13 +84,16 @@ impl Store {
             Backend::Sqlite => "",
         };
         let kinds = kind_list(req.kinds);
-        // Candidates are scanned a few times wider than the limit so that a run of jobs for one busy account does
-        // not hide the jobs of other accounts behind it. Per-key limits count the rows already running.
+        // Two index-backed candidate scans (due jobs by `jobs_due`, expired leases by `jobs_lease`), each locked
+        // on PostgreSQL, then per-key ranking: a run of jobs for one busy account does not hide the jobs of
+        // other accounts behind it, because candidates are scanned a few times wider than the limit.
         let sql = format!(
-            "WITH cand AS (SELECT id, run_at, concurrency_key FROM jobs \
-               WHERE kind IN ({kinds}) AND ((state = 'queued' AND run_at <= $1) \
-                  OR (state = 'running' AND lease_expires_at <= $1)) \
-               ORDER BY run_at, id LIMIT $2 {lock}), \
+            "WITH due AS (SELECT id, run_at, concurrency_key FROM jobs \
+               WHERE state = 'queued' AND run_at <= $1 AND kind IN ({kinds}) ORDER BY run_at LIMIT $2 {lock}), \
+             lost AS (SELECT id, run_at, concurrency_key FROM jobs \
+               WHERE state = 'running' AND lease_expires_at <= $1 AND kind IN ({kinds}) \
+               ORDER BY lease_expires_at LIMIT $2 {lock}), \
+             cand AS (SELECT id, run_at, concurrency_key FROM due UNION ALL SELECT id, run_at, concurrency_key FROM lost), \
              ranked AS (SELECT id, run_at, concurrency_key, \
                ROW_NUMBER() OVER (PARTITION BY concurrency_key ORDER BY run_at, id) AS rn FROM cand), \
              busy AS (SELECT concurrency_key, COUNT(*) AS n FROM jobs WHERE state = 'running' \
@@ -135,6 +138,26 @@ impl Store {
     /// Marks a held job succeeded. `false` when the attempt was overtaken (fenced): nothing changes.
     pub async fn complete_job(&self, id: JobId, attempt: i64, owner: &str) -> Result<bool> {
         self.finish_job(id, attempt, owner, JobState::Succeeded, None).await
+    }
+
+    /// Marks many held jobs succeeded in one statement (the runner batches completions under load). Each entry is
+    /// (id, attempt); entries whose attempt was overtaken are left alone. Returns how many rows changed.
+    pub async fn complete_jobs(&self, owner: &str, done: &[(JobId, i64)]) -> Result<u64> {
+        if done.is_empty() {
+            return Ok(0);
+        }
+        // Ids are UUIDs and attempts numbers, never input, so they are inlined into one statement.
+        let list = done.iter().map(|(id, a)| format!("('{id}', {a})")).collect::<Vec<_>>().join(",");
+        let now = now_ms();
+        let result = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, finished_at = $2, \
+             updated_at = $2 WHERE lease_owner = $1 AND state = 'running' AND (id, attempts) IN (VALUES {list})"
+        ))
+        .bind(owner)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
     }
 
     /// Ends a held job as `failed` (permanent error) or `dead` (retries exhausted), with its error.

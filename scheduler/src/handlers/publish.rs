@@ -123,6 +123,10 @@ impl JobHandler for PublishHandler {
         let ctx = store.publish_context(tenant, target_id).await?;
         if ctx.account.status != AccountStatus::Active {
             let message = format!("the account {} must be reconnected", ctx.account.name);
+            if ctx.target.status == TargetStatus::Publishing {
+                // An earlier attempt may have gone out before the account broke: the team decides.
+                return results::mark_unknown(store, tenant, target_id, &message).await;
+            }
             let from = [TargetStatus::Pending];
             if store
                 .move_target(tenant, target_id, &from, TargetStatus::Failed, Some(("needs_reconnect", &message)))

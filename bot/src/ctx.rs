@@ -10,7 +10,7 @@ use teloxide::{ApiError, RequestError};
 use tochen_core::domain::Role;
 use tochen_core::i18n::{normalize, t};
 use tochen_core::llm::{CallContext, LlmClient};
-use tochen_core::store::{Tenant, TelegramIdentity, User};
+use tochen_core::store::{TelegramIdentity, Tenant, User};
 use tochen_core::Store;
 
 /// The bot as handlers see it: HTML by default, sends throttled to Telegram's limits.
@@ -87,7 +87,17 @@ impl Ctx {
             None => None,
         };
         let dlg = ChatUserDialogue::new(app.store.clone(), chat.id.0, from.id.0 as i64);
-        Some(Ctx { user, lang, chat_id: chat.id, private: chat.is_private(), dlg, active, screen, callback_id, answered: Default::default() })
+        Some(Ctx {
+            user,
+            lang,
+            chat_id: chat.id,
+            private: chat.is_private(),
+            dlg,
+            active,
+            screen,
+            callback_id,
+            answered: Default::default(),
+        })
     }
 
     pub fn llm_ctx(&self, a: &Active) -> CallContext {
@@ -95,7 +105,12 @@ impl Ctx {
     }
 
     /// Sends a new message; a blocked bot or a migrated group is dealt with here.
-    pub async fn say(&self, bot: &TgBot, text: String, kb: Option<InlineKeyboardMarkup>) -> anyhow::Result<Option<Message>> {
+    pub async fn say(
+        &self,
+        bot: &TgBot,
+        text: String,
+        kb: Option<InlineKeyboardMarkup>,
+    ) -> anyhow::Result<Option<Message>> {
         send_to(bot, &self.dlg, self.chat_id, text, kb).await
     }
 

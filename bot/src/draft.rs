@@ -34,12 +34,18 @@ pub fn platform_name(lang: &str, p: Platform) -> String {
 
 /// The accounts a draft goes to: the stored choice, or every active account of its platforms.
 pub async fn chosen_accounts(app: &App, a: &Active, post: PostId) -> anyhow::Result<(Vec<Account>, Vec<AccountId>)> {
-    let all: Vec<Account> =
-        app.store.accounts(a.tenant.id).await?.into_iter().filter(|x| x.status != AccountStatus::Disconnected).collect();
+    let all: Vec<Account> = app
+        .store
+        .accounts(a.tenant.id)
+        .await?
+        .into_iter()
+        .filter(|x| x.status != AccountStatus::Disconnected)
+        .collect();
     let chosen = match app.store.draft_accounts(a.tenant.id, post).await? {
         Some(c) => c,
         None => {
-            let platforms: Vec<Platform> = app.store.post_contents(a.tenant.id, post).await?.iter().map(|c| c.platform).collect();
+            let platforms: Vec<Platform> =
+                app.store.post_contents(a.tenant.id, post).await?.iter().map(|c| c.platform).collect();
             all.iter().filter(|x| platforms.contains(&x.platform)).map(|x| x.id).collect()
         }
     };
@@ -49,7 +55,9 @@ pub async fn chosen_accounts(app: &App, a: &Active, post: PostId) -> anyhow::Res
 fn problem_text(lang: &str, p: Platform, problem: &Problem) -> String {
     let name = platform_name(lang, p);
     match problem {
-        Problem::TooLong { len, max } => tf(lang, "bot.draft.too_long", &[("platform", &name), ("len", len), ("max", max)]),
+        Problem::TooLong { len, max } => {
+            tf(lang, "bot.draft.too_long", &[("platform", &name), ("len", len), ("max", max)])
+        }
         Problem::TooManyHashtags { count, max } => {
             tf(lang, "bot.draft.too_many_tags", &[("platform", &name), ("count", count), ("max", max)])
         }
@@ -73,7 +81,12 @@ pub async fn blocking_problems(app: &App, a: &Active, post: PostId, lang: &str) 
     Ok(out)
 }
 
-pub async fn render(app: &App, a: &Active, lang: &str, post: &Post) -> anyhow::Result<(String, teloxide::types::InlineKeyboardMarkup)> {
+pub async fn render(
+    app: &App,
+    a: &Active,
+    lang: &str,
+    post: &Post,
+) -> anyhow::Result<(String, teloxide::types::InlineKeyboardMarkup)> {
     let contents = app.store.post_contents(a.tenant.id, post.id).await?;
     let media = app.store.post_media_kinds(a.tenant.id, post.id).await?;
     let (all, chosen) = chosen_accounts(app, a, post.id).await?;
@@ -97,16 +110,27 @@ pub async fn render(app: &App, a: &Active, lang: &str, post: &Post) -> anyhow::R
         Some(_) => t(lang, "bot.draft.media_image"),
         None => t(lang, "bot.draft.media_none"),
     });
-    let names: Vec<String> = all.iter().filter(|x| chosen.contains(&x.id)).map(|x| format!("{} {}", platform_name(lang, x.platform), escape_html(&x.name))).collect();
+    let names: Vec<String> = all
+        .iter()
+        .filter(|x| chosen.contains(&x.id))
+        .map(|x| format!("{} {}", platform_name(lang, x.platform), escape_html(&x.name)))
+        .collect();
     text.push('\n');
-    text.push_str(&if names.is_empty() { t(lang, "bot.draft.no_accounts") } else { tf(lang, "bot.draft.accounts", &[("list", &names.join(", "))]) });
+    text.push_str(&if names.is_empty() {
+        t(lang, "bot.draft.no_accounts")
+    } else {
+        tf(lang, "bot.draft.accounts", &[("list", &names.join(", "))])
+    });
     for p in &problems {
         text.push_str(&format!("\n⚠ {p}"));
     }
     let (id, v) = (post.id, post.version);
     let d = |act| Cb::Draft(act, id, v);
     let buttons = kb(vec![
-        vec![(t(lang, "bot.draft.btn_image"), d(DraftAct::Image)), (t(lang, "bot.draft.btn_attach"), d(DraftAct::Attach))],
+        vec![
+            (t(lang, "bot.draft.btn_image"), d(DraftAct::Image)),
+            (t(lang, "bot.draft.btn_attach"), d(DraftAct::Attach)),
+        ],
         vec![
             (t(lang, "bot.draft.btn_edit"), d(DraftAct::Edit)),
             (t(lang, "bot.draft.btn_rewrite"), d(DraftAct::Rewrite)),
@@ -130,7 +154,15 @@ pub async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: PostId) -
 }
 
 /// Loads a post named by a button, refusing posts of other workspaces, stale versions and non-drafts.
-pub async fn load_for_change(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId, version: i64, statuses: &[PostStatus]) -> anyhow::Result<Option<Post>> {
+pub async fn load_for_change(
+    bot: &TgBot,
+    app: &App,
+    ctx: &Ctx,
+    a: &Active,
+    id: PostId,
+    version: i64,
+    statuses: &[PostStatus],
+) -> anyhow::Result<Option<Post>> {
     let post = match app.store.post(a.tenant.id, id).await {
         Ok(p) => p,
         Err(StoreError::NotFound(_)) => {
@@ -161,7 +193,9 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
         ctx.dlg.exit().await?;
         return show(&bot, &app, &ctx, &a, id).await;
     }
-    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::Draft]).await? else { return Ok(()) };
+    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::Draft]).await? else {
+        return Ok(());
+    };
     let l = ctx.lang;
     match act {
         DraftAct::Regenerate => {
@@ -171,7 +205,18 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
             match app.llm.draft(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &post.idea, &platforms).await {
                 Ok(d) if !d.texts.is_empty() => {
                     for x in &d.texts {
-                        app.store.set_post_content(a.tenant.id, id, &PostContent { platform: x.platform, body: x.body.clone(), hashtags: x.hashtags.clone(), link: None }).await?;
+                        app.store
+                            .set_post_content(
+                                a.tenant.id,
+                                id,
+                                &PostContent {
+                                    platform: x.platform,
+                                    body: x.body.clone(),
+                                    hashtags: x.hashtags.clone(),
+                                    link: None,
+                                },
+                            )
+                            .await?;
                     }
                     let title = if d.title.is_empty() { post.title.clone() } else { d.title };
                     app.store.set_post_meta(a.tenant.id, id, &title, &d.image_prompt).await?;
@@ -206,10 +251,21 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
             ctx.answer(&bot, None).await?;
             crate::schedule::ask_time(&bot, &app, &ctx, &a, &post, false).await
         }
-        DraftAct::PublishNow => crate::schedule::confirm(bot, app, ctx, id, version, tochen_core::clock::now_ms() / 1000).await,
+        DraftAct::PublishNow => {
+            crate::schedule::confirm(bot, app, ctx, id, version, tochen_core::clock::now_ms() / 1000).await
+        }
         DraftAct::Discard => {
             if app.store.cancel_post(a.tenant.id, id, version).await? {
-                app.store.audit(a.tenant.id, Some(ctx.user.id), "post.discarded", "post", Some(&id.to_db()), serde_json::json!({})).await?;
+                app.store
+                    .audit(
+                        a.tenant.id,
+                        Some(ctx.user.id),
+                        "post.discarded",
+                        "post",
+                        Some(&id.to_db()),
+                        serde_json::json!({}),
+                    )
+                    .await?;
                 ctx.answer(&bot, None).await?;
                 ctx.show(&bot, t(l, "bot.draft.discarded"), None).await
             } else {
@@ -237,7 +293,10 @@ async fn accounts_screen(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &P
         .enumerate()
         .map(|(i, x)| {
             let mark = if chosen.contains(&x.id) { "✓" } else { "✗" };
-            vec![(format!("{mark} {} {}", platform_name(ctx.lang, x.platform), x.name), Cb::ToggleAccount(post.id, post.version, i as u8))]
+            vec![(
+                format!("{mark} {} {}", platform_name(ctx.lang, x.platform), x.name),
+                Cb::ToggleAccount(post.id, post.version, i as u8),
+            )]
         })
         .collect();
     rows.push(vec![(t(ctx.lang, "bot.back"), Cb::Draft(DraftAct::Show, post.id, post.version))]);
@@ -246,7 +305,9 @@ async fn accounts_screen(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &P
 
 pub async fn toggle_account(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, index: u8) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
-    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::Draft]).await? else { return Ok(()) };
+    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::Draft]).await? else {
+        return Ok(());
+    };
     let (all, mut chosen) = chosen_accounts(&app, &a, id).await?;
     let Some(acc) = all.get(index as usize) else { return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await };
     if let Some(pos) = chosen.iter().position(|x| *x == acc.id) {
@@ -262,7 +323,9 @@ pub async fn toggle_account(bot: TgBot, app: App, ctx: Ctx, id: PostId, version:
     let contents = app.store.post_contents(a.tenant.id, id).await?;
     if !contents.iter().any(|c| c.platform == acc.platform) {
         if let Some(first) = contents.first() {
-            app.store.set_post_content(a.tenant.id, id, &PostContent { platform: acc.platform, ..first.clone() }).await?;
+            app.store
+                .set_post_content(a.tenant.id, id, &PostContent { platform: acc.platform, ..first.clone() })
+                .await?;
         }
     }
     ctx.answer(&bot, None).await?;
@@ -271,7 +334,13 @@ pub async fn toggle_account(bot: TgBot, app: App, ctx: Ctx, id: PostId, version:
 }
 
 /// Checks that a text-input state still points at the same draft version.
-async fn current(bot: &TgBot, app: &App, ctx: &Ctx, id: PostId, version: i64) -> anyhow::Result<Option<(Active, Post)>> {
+async fn current(
+    bot: &TgBot,
+    app: &App,
+    ctx: &Ctx,
+    id: PostId,
+    version: i64,
+) -> anyhow::Result<Option<(Active, Post)>> {
     let Some(a) = ctx.require(bot, Role::Editor).await? else { return Ok(None) };
     let post = load_for_change(bot, app, ctx, &a, id, version, &[PostStatus::Draft]).await?;
     if post.is_none() {
@@ -315,13 +384,14 @@ pub async fn got_rewrite(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, vers
 }
 
 pub async fn got_media(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, version): (PostId, i64)) -> HandlerResult {
-    let (file_id, size, kind, content_type) = if let Some(p) = msg.photo().and_then(|p| p.iter().max_by_key(|s| s.width * s.height)) {
-        (p.file.id.clone(), p.file.size, MediaKind::Image, "image/jpeg")
-    } else if let Some(v) = msg.video() {
-        (v.file.id.clone(), v.file.size, MediaKind::Video, "video/mp4")
-    } else {
-        return ctx.say(&bot, t(ctx.lang, "bot.draft.media_needed"), None).await.map(|_| ());
-    };
+    let (file_id, size, kind, content_type) =
+        if let Some(p) = msg.photo().and_then(|p| p.iter().max_by_key(|s| s.width * s.height)) {
+            (p.file.id.clone(), p.file.size, MediaKind::Image, "image/jpeg")
+        } else if let Some(v) = msg.video() {
+            (v.file.id.clone(), v.file.size, MediaKind::Video, "video/mp4")
+        } else {
+            return ctx.say(&bot, t(ctx.lang, "bot.draft.media_needed"), None).await.map(|_| ());
+        };
     if size > MAX_DOWNLOAD {
         let msg_text = tf(ctx.lang, "bot.draft.media_too_big", &[("max", &20)]);
         return ctx.say(&bot, msg_text, None).await.map(|_| ());
@@ -330,7 +400,8 @@ pub async fn got_media(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, versio
     let file = bot.get_file(file_id).await?;
     let mut bytes = Vec::new();
     bot.download_file(&file.path, &mut bytes).await?;
-    let media = store_media_bytes(&app.store, &app.data_dir, a.tenant.id, &bytes, kind, content_type, "telegram").await?;
+    let media =
+        store_media_bytes(&app.store, &app.data_dir, a.tenant.id, &bytes, kind, content_type, "telegram").await?;
     app.store.set_post_media(a.tenant.id, id, media.id).await?;
     ctx.dlg.exit().await?;
     show(&bot, &app, &ctx, &a, id).await

@@ -77,8 +77,11 @@ pub async fn more(bot: TgBot, app: App, ctx: Ctx, topic: String, ideas: Vec<Idea
 /// The platforms to draft for: those with a connected account, or all of them when none is connected yet.
 pub async fn draft_platforms(app: &App, a: &Active) -> anyhow::Result<Vec<Platform>> {
     let accounts = app.store.accounts(a.tenant.id).await?;
-    let mut platforms: Vec<Platform> =
-        Platform::ALL.iter().copied().filter(|p| accounts.iter().any(|acc| acc.platform == *p && acc.status != AccountStatus::Disconnected)).collect();
+    let mut platforms: Vec<Platform> = Platform::ALL
+        .iter()
+        .copied()
+        .filter(|p| accounts.iter().any(|acc| acc.platform == *p && acc.status != AccountStatus::Disconnected))
+        .collect();
     if platforms.is_empty() {
         platforms = Platform::ALL.to_vec();
     }
@@ -94,22 +97,30 @@ pub async fn pick(bot: TgBot, app: App, ctx: Ctx, ideas: Vec<Idea>, n: u8) -> Ha
     typing(&bot, &ctx).await;
     let platforms = draft_platforms(&app, &a).await?;
     let idea_text = format!("{}: {}", idea.title, idea.angle);
-    let generated = match app.llm.draft(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &idea_text, &platforms).await {
-        Ok(d) if !d.texts.is_empty() => d,
-        Ok(_) => return ctx.refuse(&bot, t(ctx.lang, "llm.error.malformed")).await,
-        Err(e) => {
-            tracing::warn!(error = %e, "draft generation failed");
-            return ctx.refuse(&bot, llm_error_text(ctx.lang, &e)).await;
-        }
-    };
+    let generated =
+        match app.llm.draft(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &idea_text, &platforms).await {
+            Ok(d) if !d.texts.is_empty() => d,
+            Ok(_) => return ctx.refuse(&bot, t(ctx.lang, "llm.error.malformed")).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "draft generation failed");
+                return ctx.refuse(&bot, llm_error_text(ctx.lang, &e)).await;
+            }
+        };
     let title = if generated.title.is_empty() { idea.title.clone() } else { generated.title.clone() };
     let post = app.store.create_draft(a.tenant.id, Some(ctx.user.id), Some(ctx.chat_id.0), &title, &idea_text).await?;
     for text in &generated.texts {
-        let content = PostContent { platform: text.platform, body: text.body.clone(), hashtags: text.hashtags.clone(), link: None };
+        let content = PostContent {
+            platform: text.platform,
+            body: text.body.clone(),
+            hashtags: text.hashtags.clone(),
+            link: None,
+        };
         app.store.set_post_content(a.tenant.id, post.id, &content).await?;
     }
     app.store.set_post_meta(a.tenant.id, post.id, &title, &generated.image_prompt).await?;
-    app.store.audit(a.tenant.id, Some(ctx.user.id), "post.drafted", "post", Some(&post.id.to_db()), serde_json::json!({})).await?;
+    app.store
+        .audit(a.tenant.id, Some(ctx.user.id), "post.drafted", "post", Some(&post.id.to_db()), serde_json::json!({}))
+        .await?;
     ctx.dlg.exit().await?;
     draft::show(&bot, &app, &ctx, &a, post.id).await
 }

@@ -90,12 +90,21 @@ pub async fn run(config: Config, store: Store, shutdown: CancellationToken) -> a
 }
 
 /// `run` with explicit options.
-pub async fn run_with(config: Config, store: Store, shutdown: CancellationToken, options: Options) -> anyhow::Result<()> {
+pub async fn run_with(
+    config: Config,
+    store: Store,
+    shutdown: CancellationToken,
+    options: Options,
+) -> anyhow::Result<()> {
     let token = config.require_bot_token()?.expose().to_owned();
-    let bot: TgBot = Bot::new(token).set_api_url(config.telegram.api_url.clone()).throttle(options.limits).parse_mode(ParseMode::Html);
+    let bot: TgBot = Bot::new(token)
+        .set_api_url(config.telegram.api_url.clone())
+        .throttle(options.limits)
+        .parse_mode(ParseMode::Html);
     let me = bot.get_me().await?;
     set_commands(&bot).await;
-    let llm = LlmClient::new(config.llm.clone(), store.clone(), config.data_dir.clone())?.with_backoff(options.llm_backoff);
+    let llm =
+        LlmClient::new(config.llm.clone(), store.clone(), config.data_dir.clone())?.with_backoff(options.llm_backoff);
     let app = App {
         store,
         llm,
@@ -129,11 +138,30 @@ pub async fn run_with(config: Config, store: Store, shutdown: CancellationToken,
 
 /// Registers the command menu per language and per scope (private chats get everything, groups the team set).
 async fn set_commands(bot: &TgBot) {
-    let private = ["start", "idea", "drafts", "queue", "history", "usage", "invite", "team", "workspaces", "profile", "language", "connect", "accounts", "cancel", "help"];
+    let private = [
+        "start",
+        "idea",
+        "drafts",
+        "queue",
+        "history",
+        "usage",
+        "invite",
+        "team",
+        "workspaces",
+        "profile",
+        "language",
+        "connect",
+        "accounts",
+        "cancel",
+        "help",
+    ];
     let group = ["idea", "queue", "drafts", "history", "cancel", "help"];
     for lang in LANGUAGES.iter().copied() {
-        for (scope, names) in [(BotCommandScope::AllPrivateChats, &private[..]), (BotCommandScope::AllGroupChats, &group[..])] {
-            let cmds: Vec<BotCommand> = names.iter().map(|n| BotCommand::new(*n, command_description(lang, n))).collect();
+        for (scope, names) in
+            [(BotCommandScope::AllPrivateChats, &private[..]), (BotCommandScope::AllGroupChats, &group[..])]
+        {
+            let cmds: Vec<BotCommand> =
+                names.iter().map(|n| BotCommand::new(*n, command_description(lang, n))).collect();
             let mut req = bot.set_my_commands(cmds).scope(scope);
             if lang != "en" {
                 req = req.language_code(lang);
@@ -210,7 +238,11 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
 
     dptree::entry()
         .branch(automations::membership_handler())
-        .branch(Update::filter_message().filter_map(|m: Message| m.migrate_to_chat_id().map(|to| (m.chat.id, *to))).endpoint(migrated))
+        .branch(
+            Update::filter_message()
+                .filter_map(|m: Message| m.migrate_to_chat_id().map(|to| (m.chat.id, *to)))
+                .endpoint(migrated),
+        )
         .branch(
             dptree::filter_map_async(|app: App, upd: Update| async move { Ctx::load(&app, &upd).await })
                 .map_async(|ctx: Ctx| async move { ctx.dlg.get().await.unwrap_or_default() })
@@ -281,4 +313,3 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb, cfg: co
         Cb::TargetPublished(_) | Cb::TargetRetry(_) | Cb::TargetSkip(_) => queue::on_target(bot, app, ctx, cb).await,
     }
 }
-

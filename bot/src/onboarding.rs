@@ -65,10 +65,11 @@ pub async fn start(bot: TgBot, app: App, ctx: Ctx, payload: String) -> HandlerRe
         return Ok(());
     }
     if let Some(a) = &ctx.active {
-        let text = tf(ctx.lang, "bot.start.welcome_back", &[
-            ("first_name", &escape_html(&ctx.user.first_name)),
-            ("name", &escape_html(&a.tenant.name)),
-        ]);
+        let text = tf(
+            ctx.lang,
+            "bot.start.welcome_back",
+            &[("first_name", &escape_html(&ctx.user.first_name)), ("name", &escape_html(&a.tenant.name))],
+        );
         ctx.say(&bot, text, Some(next_steps(ctx.lang))).await?;
         return Ok(());
     }
@@ -86,12 +87,20 @@ async fn redeem(bot: &TgBot, app: &App, ctx: &Ctx, code: &str) -> HandlerResult 
         Ok((tenant, role)) => {
             let tenant = app.store.tenant(tenant).await?;
             app.store
-                .audit(tenant.id, Some(ctx.user.id), "member.joined", "user", Some(&ctx.user.id.to_db()), serde_json::json!({"role": role.as_str()}))
+                .audit(
+                    tenant.id,
+                    Some(ctx.user.id),
+                    "member.joined",
+                    "user",
+                    Some(&ctx.user.id.to_db()),
+                    serde_json::json!({"role": role.as_str()}),
+                )
                 .await?;
-            let text = tf(ctx.lang, "bot.invite.joined", &[
-                ("name", &escape_html(&tenant.name)),
-                ("role", &role_name(ctx.lang, role)),
-            ]);
+            let text = tf(
+                ctx.lang,
+                "bot.invite.joined",
+                &[("name", &escape_html(&tenant.name)), ("role", &role_name(ctx.lang, role))],
+            );
             ctx.say(bot, text, Some(next_steps(ctx.lang))).await?;
             return Ok(());
         }
@@ -127,7 +136,16 @@ pub async fn got_name(bot: TgBot, app: App, ctx: Ctx, msg: Message) -> HandlerRe
     };
     let quota = app.llm.config().default_monthly_token_quota;
     let tenant = app.store.create_tenant(&name, &profile, quota, ctx.user.id).await?;
-    app.store.audit(tenant.id, Some(ctx.user.id), "tenant.created", "tenant", Some(&tenant.id.to_db()), serde_json::json!({})).await?;
+    app.store
+        .audit(
+            tenant.id,
+            Some(ctx.user.id),
+            "tenant.created",
+            "tenant",
+            Some(&tenant.id.to_db()),
+            serde_json::json!({}),
+        )
+        .await?;
     ask_description(&bot, &ctx, &name, "", false).await
 }
 
@@ -165,7 +183,8 @@ async fn ask_tone(bot: &TgBot, ctx: &Ctx, editing: bool) -> HandlerResult {
 
 async fn ask_timezone(bot: &TgBot, ctx: &Ctx, tz: &str, editing: bool) -> HandlerResult {
     let l = ctx.lang;
-    let buttons = kb(vec![vec![(t(l, "bot.profile.tz_keep"), Cb::TzKeep), (t(l, "bot.profile.tz_change"), Cb::TzChange)]]);
+    let buttons =
+        kb(vec![vec![(t(l, "bot.profile.tz_keep"), Cb::TzKeep), (t(l, "bot.profile.tz_change"), Cb::TzChange)]]);
     ctx.dlg.update(State::SetupTimezone { editing }).await?;
     let msg_text = tf(l, "bot.profile.ask_timezone", &[("tz", &escape_html(tz))]);
     ctx.say(bot, msg_text, Some(buttons)).await?;
@@ -184,7 +203,8 @@ async fn finish(bot: &TgBot, ctx: &Ctx, editing: bool) -> HandlerResult {
 
 /// Saves one profile field, given the current tenant from the store (the context may predate the workspace).
 async fn save(app: &App, ctx: &Ctx, f: impl FnOnce(&mut TenantProfile)) -> anyhow::Result<tochen_core::store::Tenant> {
-    let tid = app.store.user(ctx.user.id).await?.active_tenant_id.ok_or_else(|| anyhow::anyhow!("no active workspace"))?;
+    let tid =
+        app.store.user(ctx.user.id).await?.active_tenant_id.ok_or_else(|| anyhow::anyhow!("no active workspace"))?;
     let mut tenant = app.store.tenant(tid).await?;
     f(&mut tenant.profile);
     app.store.update_tenant_profile(tid, &tenant.profile).await?;
@@ -241,7 +261,9 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb) -> 
         None => return Ok(()),
     };
     match (state, cb) {
-        (State::SetupDescription { editing }, Cb::Skip) => ask_audience(&bot, &ctx, &tenant.profile.target_audience, editing).await,
+        (State::SetupDescription { editing }, Cb::Skip) => {
+            ask_audience(&bot, &ctx, &tenant.profile.target_audience, editing).await
+        }
         (State::SetupAudience { editing }, Cb::Skip) => ask_tone(&bot, &ctx, editing).await,
         (State::SetupTone { editing }, Cb::Skip) => ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await,
         (State::SetupTone { editing }, Cb::Tone(i)) => {
@@ -263,13 +285,17 @@ pub async fn profile(bot: TgBot, ctx: Ctx) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     let p = &a.tenant.profile;
     let dash = |s: &str| if s.is_empty() { "—".to_owned() } else { escape_html(s) };
-    let text = tf(ctx.lang, "bot.profile.summary", &[
-        ("name", &escape_html(&a.tenant.name)),
-        ("description", &dash(&p.business_description)),
-        ("audience", &dash(&p.target_audience)),
-        ("tone", &tone_name(ctx.lang, &p.tone)),
-        ("tz", &escape_html(&p.timezone)),
-    ]);
+    let text = tf(
+        ctx.lang,
+        "bot.profile.summary",
+        &[
+            ("name", &escape_html(&a.tenant.name)),
+            ("description", &dash(&p.business_description)),
+            ("audience", &dash(&p.target_audience)),
+            ("tone", &tone_name(ctx.lang, &p.tone)),
+            ("tz", &escape_html(&p.timezone)),
+        ],
+    );
     ctx.say(&bot, text, None).await?;
     ask_description(&bot, &ctx, &a.tenant.name, &p.business_description, true).await
 }

@@ -67,11 +67,18 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
     };
     ctx.answer(&bot, None).await?;
     let when = post.scheduled_at.map(|at| local_time(&a, at)).unwrap_or_default();
-    let text = tf(l, "bot.queue.item", &[("title", &escape_html(&post.title)), ("when", &when), ("status", &status_name(l, post.status))]);
+    let text = tf(
+        l,
+        "bot.queue.item",
+        &[("title", &escape_html(&post.title)), ("when", &when), ("status", &status_name(l, post.status))],
+    );
     let v = post.version;
     let rows = if a.role.at_least(Role::Editor) && UPCOMING.contains(&post.status) {
         vec![
-            vec![(t(l, "bot.queue.btn_reschedule"), Cb::Reschedule(id, v)), (t(l, "bot.queue.btn_now"), Cb::PublishNow(id, v))],
+            vec![
+                (t(l, "bot.queue.btn_reschedule"), Cb::Reschedule(id, v)),
+                (t(l, "bot.queue.btn_now"), Cb::PublishNow(id, v)),
+            ],
             vec![(t(l, "bot.queue.btn_cancel"), Cb::CancelPost(id, v)), (t(l, "bot.back"), Cb::QueuePage(0))],
         ]
     } else {
@@ -88,7 +95,9 @@ pub async fn cancel_post(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i6
     if !app.store.cancel_post(a.tenant.id, id, version).await? {
         return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;
     }
-    app.store.audit(a.tenant.id, Some(ctx.user.id), "post.cancelled", "post", Some(&id.to_db()), serde_json::json!({})).await?;
+    app.store
+        .audit(a.tenant.id, Some(ctx.user.id), "post.cancelled", "post", Some(&id.to_db()), serde_json::json!({}))
+        .await?;
     ctx.answer(&bot, None).await?;
     ctx.show(&bot, t(ctx.lang, "bot.queue.cancelled"), None).await
 }
@@ -102,7 +111,9 @@ pub async fn publish_now(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i6
     if !app.store.reschedule_post(a.tenant.id, id, version, now_ms()).await? {
         return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;
     }
-    app.store.audit(a.tenant.id, Some(ctx.user.id), "post.publish_now", "post", Some(&id.to_db()), serde_json::json!({})).await?;
+    app.store
+        .audit(a.tenant.id, Some(ctx.user.id), "post.publish_now", "post", Some(&id.to_db()), serde_json::json!({}))
+        .await?;
     ctx.answer(&bot, None).await?;
     ctx.show(&bot, t(ctx.lang, "bot.queue.publishing_now"), None).await
 }
@@ -138,7 +149,11 @@ pub async fn history(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
         let when = p.scheduled_at.map(|at| local_time(&a, at)).unwrap_or_default();
         text.push_str(&format!("\n\n<b>{}</b> ({}), {when}", escape_html(&p.title), status_name(l, p.status)));
         for target in app.store.targets_of_post(a.tenant.id, p.id).await? {
-            let link = target.permalink.as_deref().map(|u| format!(" <a href=\"{}\">{}</a>", escape_html(u), t(l, "bot.history.open"))).unwrap_or_default();
+            let link = target
+                .permalink
+                .as_deref()
+                .map(|u| format!(" <a href=\"{}\">{}</a>", escape_html(u), t(l, "bot.history.open")))
+                .unwrap_or_default();
             let err = target.error_message.as_deref().map(|e| format!(": {}", escape_html(e))).unwrap_or_default();
             text.push_str(&format!("\n• {} {}{err}{link}", platform_name(l, target.platform), target.status));
         }
@@ -161,13 +176,18 @@ pub async fn on_target(bot: TgBot, app: App, ctx: Ctx, cb: Cb) -> HandlerResult 
         Err(e) => return Err(e.into()),
     };
     let (done, action, key) = match cb {
-        Cb::TargetPublished(_) => (app.store.target_confirmed_by_hand(a.tenant.id, id).await?, "target.confirmed", "bot.target.confirmed"),
-        Cb::TargetRetry(_) => (app.store.target_post_again(a.tenant.id, id).await?, "target.retried", "bot.target.retried"),
+        Cb::TargetPublished(_) => {
+            (app.store.target_confirmed_by_hand(a.tenant.id, id).await?, "target.confirmed", "bot.target.confirmed")
+        }
+        Cb::TargetRetry(_) => {
+            (app.store.target_post_again(a.tenant.id, id).await?, "target.retried", "bot.target.retried")
+        }
         _ => (app.store.target_skip(a.tenant.id, id).await?, "target.skipped", "bot.target.skipped"),
     };
     if !done {
         let status = target.status;
-        let text = if status == TargetStatus::Published { t(l, "bot.target.already_published") } else { t(l, "bot.stale") };
+        let text =
+            if status == TargetStatus::Published { t(l, "bot.target.already_published") } else { t(l, "bot.stale") };
         return ctx.refuse(&bot, text).await;
     }
     app.store.audit(a.tenant.id, Some(ctx.user.id), action, "target", Some(&id.to_db()), serde_json::json!({})).await?;

@@ -25,7 +25,8 @@ pub fn tz_of(a: &Active) -> Tz {
 /// "Thu 26 Nov, 08:00 (Europe/Lisbon)".
 pub fn local_time(a: &Active, at_ms: i64) -> String {
     let tz = tz_of(a);
-    let local = tz.timestamp_millis_opt(at_ms).single().map(|d| d.format("%a %d %b %Y, %H:%M").to_string()).unwrap_or_default();
+    let local =
+        tz.timestamp_millis_opt(at_ms).single().map(|d| d.format("%a %d %b %Y, %H:%M").to_string()).unwrap_or_default();
     format!("{local} ({})", tz.name())
 }
 
@@ -34,7 +35,10 @@ pub async fn ask_time(bot: &TgBot, _app: &App, ctx: &Ctx, a: &Active, post: &Pos
     let q = |label: String, quick| (label, Cb::When(post.id, post.version, quick));
     let buttons = kb(vec![
         vec![q(t(l, "bot.schedule.in_hour"), Quick::InHour), q(t(l, "bot.schedule.evening"), Quick::Evening)],
-        vec![q(t(l, "bot.schedule.tomorrow"), Quick::TomorrowMorning), q(t(l, "bot.schedule.next_free"), Quick::NextFree)],
+        vec![
+            q(t(l, "bot.schedule.tomorrow"), Quick::TomorrowMorning),
+            q(t(l, "bot.schedule.next_free"), Quick::NextFree),
+        ],
         vec![(t(l, "bot.back"), Cb::Draft(DraftAct::Show, post.id, post.version))],
     ]);
     ctx.dlg.update(State::ScheduleAt { post: post.id, version: post.version, reschedule }).await?;
@@ -53,7 +57,10 @@ async fn quick_time(app: &App, a: &Active, quick: Quick) -> anyhow::Result<DateT
     let today = now.with_timezone(&tz).date_naive();
     let at = match quick {
         Quick::InHour => (now + Duration::hours(1)).with_second(0).unwrap_or(now),
-        Quick::Evening => at_local(tz, today, 18).filter(|t| *t > now).or_else(|| at_local(tz, today + Duration::days(1), 18)).unwrap_or(now),
+        Quick::Evening => at_local(tz, today, 18)
+            .filter(|t| *t > now)
+            .or_else(|| at_local(tz, today + Duration::days(1), 18))
+            .unwrap_or(now),
         Quick::TomorrowMorning => at_local(tz, today + Duration::days(1), 9).unwrap_or(now),
         Quick::NextFree => {
             // The first whole hour from 09:00 to 20:00 local with no post within the hour around it.
@@ -68,7 +75,9 @@ async fn quick_time(app: &App, a: &Active, quick: Quick) -> anyhow::Result<DateT
             'days: for d in 0..14 {
                 for h in 9..=20 {
                     if let Some(c) = at_local(tz, today + Duration::days(d), h) {
-                        if c > now + Duration::minutes(30) && !taken.iter().any(|t| (t - c.timestamp_millis()).abs() < 3_600_000) {
+                        if c > now + Duration::minutes(30)
+                            && !taken.iter().any(|t| (t - c.timestamp_millis()).abs() < 3_600_000)
+                        {
                             slot = Some(c);
                             break 'days;
                         }
@@ -88,7 +97,13 @@ pub async fn on_quick(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, 
     show_confirm(&bot, &app, &ctx, &a, id, version, at).await
 }
 
-pub async fn got_time(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, version, _re): (PostId, i64, bool)) -> HandlerResult {
+pub async fn got_time(
+    bot: TgBot,
+    app: App,
+    ctx: Ctx,
+    msg: Message,
+    (id, version, _re): (PostId, i64, bool),
+) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
     let l = ctx.lang;
     let text = msg.text().unwrap_or_default();
@@ -109,22 +124,43 @@ pub async fn got_time(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, version
     show_confirm(&bot, &app, &ctx, &a, id, version, at).await
 }
 
-async fn show_confirm(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId, version: i64, at: DateTime<Utc>) -> HandlerResult {
+async fn show_confirm(
+    bot: &TgBot,
+    app: &App,
+    ctx: &Ctx,
+    a: &Active,
+    id: PostId,
+    version: i64,
+    at: DateTime<Utc>,
+) -> HandlerResult {
     let l = ctx.lang;
-    let Ok(post) = app.store.post(a.tenant.id, id).await else { return ctx.refuse(bot, t(l, "bot.post.not_found")).await };
+    let Ok(post) = app.store.post(a.tenant.id, id).await else {
+        return ctx.refuse(bot, t(l, "bot.post.not_found")).await;
+    };
     if post.version != version {
         return ctx.refuse(bot, t(l, "bot.stale")).await;
     }
     let (all, chosen) = chosen_accounts(app, a, id).await?;
-    let names: Vec<String> = all.iter().filter(|x| chosen.contains(&x.id)).map(|x| format!("{} {}", platform_name(l, x.platform), escape_html(&x.name))).collect();
-    let text = tf(l, "bot.schedule.confirm", &[
-        ("when", &local_time(a, at.timestamp_millis())),
-        ("utc", &at.format("%H:%M").to_string()),
-        ("accounts", &if names.is_empty() { "—".to_owned() } else { names.join(", ") }),
-    ]);
+    let names: Vec<String> = all
+        .iter()
+        .filter(|x| chosen.contains(&x.id))
+        .map(|x| format!("{} {}", platform_name(l, x.platform), escape_html(&x.name)))
+        .collect();
+    let text = tf(
+        l,
+        "bot.schedule.confirm",
+        &[
+            ("when", &local_time(a, at.timestamp_millis())),
+            ("utc", &at.format("%H:%M").to_string()),
+            ("accounts", &if names.is_empty() { "—".to_owned() } else { names.join(", ") }),
+        ],
+    );
     let buttons = kb(vec![
         vec![(t(l, "bot.schedule.btn_confirm"), Cb::Confirm(id, version, at.timestamp()))],
-        vec![(t(l, "bot.schedule.btn_change"), Cb::Draft(DraftAct::Schedule, id, version)), (t(l, "bot.back"), Cb::Draft(DraftAct::Show, id, version))],
+        vec![
+            (t(l, "bot.schedule.btn_change"), Cb::Draft(DraftAct::Schedule, id, version)),
+            (t(l, "bot.back"), Cb::Draft(DraftAct::Show, id, version)),
+        ],
     ]);
     // "Change time" re-asks: the text state stays on this post.
     let buttons = if post.status == PostStatus::Draft {
@@ -151,7 +187,16 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
         if !app.store.reschedule_post(a.tenant.id, id, version, at).await? {
             return ctx.refuse(&bot, t(l, "bot.stale")).await;
         }
-        app.store.audit(a.tenant.id, Some(ctx.user.id), "post.rescheduled", "post", Some(&id.to_db()), serde_json::json!({"at": at})).await?;
+        app.store
+            .audit(
+                a.tenant.id,
+                Some(ctx.user.id),
+                "post.rescheduled",
+                "post",
+                Some(&id.to_db()),
+                serde_json::json!({"at": at}),
+            )
+            .await?;
         ctx.answer(&bot, None).await?;
         ctx.dlg.exit().await?;
         let msg_text = tf(l, "bot.schedule.rescheduled", &[("when", &local_time(&a, at))]);
@@ -168,12 +213,16 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
     match app.store.schedule_post(a.tenant.id, id, version, at, &accounts, needs_approval).await {
         Ok(_) => {}
         Err(ScheduleError::NoAccounts) => return ctx.refuse(&bot, t(l, "bot.draft.connect_first")).await,
-        Err(ScheduleError::Stale) | Err(ScheduleError::WrongStatus(_)) => return ctx.refuse(&bot, t(l, "bot.stale")).await,
+        Err(ScheduleError::Stale) | Err(ScheduleError::WrongStatus(_)) => {
+            return ctx.refuse(&bot, t(l, "bot.stale")).await
+        }
         Err(ScheduleError::UnknownAccount(_)) => return ctx.refuse(&bot, t(l, "bot.draft.connect_first")).await,
         Err(ScheduleError::Store(e)) => return Err(e.into()),
     }
     let action = if needs_approval { "post.submitted" } else { "post.scheduled" };
-    app.store.audit(a.tenant.id, Some(ctx.user.id), action, "post", Some(&id.to_db()), serde_json::json!({"at": at})).await?;
+    app.store
+        .audit(a.tenant.id, Some(ctx.user.id), action, "post", Some(&id.to_db()), serde_json::json!({"at": at}))
+        .await?;
     if !needs_approval {
         tochen_core::delivery::events::post_scheduled(&app.store, a.tenant.id, id).await?;
     }
@@ -199,12 +248,16 @@ async fn request_approval(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: Pos
         None => app.store.admin_telegram_ids(a.tenant.id).await?,
     };
     let lang = a.tenant.profile.language.clone();
-    let text = tf(&lang, "bot.approval.card", &[
-        ("author", &escape_html(&ctx.user.first_name)),
-        ("when", &local_time(a, post.scheduled_at.unwrap_or_default())),
-        ("title", &escape_html(&post.title)),
-        ("platforms", &platforms.join(", ")),
-    ]);
+    let text = tf(
+        &lang,
+        "bot.approval.card",
+        &[
+            ("author", &escape_html(&ctx.user.first_name)),
+            ("when", &local_time(a, post.scheduled_at.unwrap_or_default())),
+            ("title", &escape_html(&post.title)),
+            ("platforms", &platforms.join(", ")),
+        ],
+    );
     let buttons = kb(vec![vec![
         (t(&lang, "bot.approval.btn_preview"), Cb::Draft(DraftAct::Show, id, post.version)),
         (t(&lang, "bot.approval.btn_approve"), Cb::Approve(id, post.version)),
@@ -228,11 +281,17 @@ pub async fn approve(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -
     let l = ctx.lang;
     match app.store.approve_post(a.tenant.id, id, version, ctx.user.id).await {
         Ok(_) => {}
-        Err(ScheduleError::Store(tochen_core::StoreError::NotFound(_))) => return ctx.refuse(&bot, t(l, "bot.post.not_found")).await,
-        Err(ScheduleError::Stale) | Err(ScheduleError::WrongStatus(_)) => return ctx.refuse(&bot, t(l, "bot.approval.already")).await,
+        Err(ScheduleError::Store(tochen_core::StoreError::NotFound(_))) => {
+            return ctx.refuse(&bot, t(l, "bot.post.not_found")).await
+        }
+        Err(ScheduleError::Stale) | Err(ScheduleError::WrongStatus(_)) => {
+            return ctx.refuse(&bot, t(l, "bot.approval.already")).await
+        }
         Err(e) => return Err(e.into()),
     }
-    app.store.audit(a.tenant.id, Some(ctx.user.id), "post.approved", "post", Some(&id.to_db()), serde_json::json!({})).await?;
+    app.store
+        .audit(a.tenant.id, Some(ctx.user.id), "post.approved", "post", Some(&id.to_db()), serde_json::json!({}))
+        .await?;
     tochen_core::delivery::events::post_scheduled(&app.store, a.tenant.id, id).await?;
     let post = app.store.post(a.tenant.id, id).await?;
     ctx.answer(&bot, None).await?;
@@ -240,14 +299,21 @@ pub async fn approve(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -
     let msg_text = tf(l, "bot.approval.approved_by", &[("name", &name), ("title", &escape_html(&post.title))]);
     ctx.show(&bot, msg_text, None).await?;
     let author_lang = author_lang(&app, &post).await;
-    let text = tf(&author_lang, "bot.approval.author_approved", &[("title", &escape_html(&post.title)), ("when", &local_time(&a, post.scheduled_at.unwrap_or_default()))]);
+    let text = tf(
+        &author_lang,
+        "bot.approval.author_approved",
+        &[("title", &escape_html(&post.title)), ("when", &local_time(&a, post.scheduled_at.unwrap_or_default()))],
+    );
     tell_author(&bot, &ctx, &post, text).await
 }
 
 async fn author_lang(app: &App, post: &Post) -> String {
     match post.author_id {
         Some(u) => match app.store.user(u).await {
-            Ok(u) => tochen_core::i18n::normalize(u.language_override.as_deref().or(u.language_code.as_deref()).unwrap_or("en")).to_owned(),
+            Ok(u) => tochen_core::i18n::normalize(
+                u.language_override.as_deref().or(u.language_code.as_deref()).unwrap_or("en"),
+            )
+            .to_owned(),
             Err(_) => "en".into(),
         },
         None => "en".into(),
@@ -276,11 +342,24 @@ pub async fn got_reason(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, versi
     if !app.store.reject_post(a.tenant.id, id, version, &reason).await? {
         return ctx.say(&bot, t(l, "bot.approval.already"), None).await.map(|_| ());
     }
-    app.store.audit(a.tenant.id, Some(ctx.user.id), "post.rejected", "post", Some(&id.to_db()), serde_json::json!({"reason": reason})).await?;
+    app.store
+        .audit(
+            a.tenant.id,
+            Some(ctx.user.id),
+            "post.rejected",
+            "post",
+            Some(&id.to_db()),
+            serde_json::json!({"reason": reason}),
+        )
+        .await?;
     let post = app.store.post(a.tenant.id, id).await?;
     let msg_text = tf(l, "bot.approval.rejected", &[("title", &escape_html(&post.title))]);
     ctx.say(&bot, msg_text, None).await?;
     let al = author_lang(&app, &post).await;
-    let text = tf(&al, "bot.approval.author_rejected", &[("title", &escape_html(&post.title)), ("reason", &escape_html(&reason))]);
+    let text = tf(
+        &al,
+        "bot.approval.author_rejected",
+        &[("title", &escape_html(&post.title)), ("reason", &escape_html(&reason))],
+    );
     tell_author(&bot, &ctx, &post, text).await
 }

@@ -17,22 +17,49 @@ pub enum State {
     /// A new workspace: waiting for its name.
     SetupName,
     /// Profile questions; `editing` means /profile (one answer, then done) rather than first setup.
-    SetupDescription { editing: bool },
-    SetupAudience { editing: bool },
-    SetupTone { editing: bool },
-    SetupTimezone { editing: bool },
+    SetupDescription {
+        editing: bool,
+    },
+    SetupAudience {
+        editing: bool,
+    },
+    SetupTone {
+        editing: bool,
+    },
+    SetupTimezone {
+        editing: bool,
+    },
     /// Ideas shown as buttons.
-    Ideas { topic: String, ideas: Vec<Idea> },
+    Ideas {
+        topic: String,
+        ideas: Vec<Idea>,
+    },
     /// The next message replaces the draft's text.
-    EditText { post: PostId, version: i64 },
+    EditText {
+        post: PostId,
+        version: i64,
+    },
     /// The next message is a rewrite instruction.
-    Rewrite { post: PostId, version: i64 },
+    Rewrite {
+        post: PostId,
+        version: i64,
+    },
     /// The next photo or video is attached.
-    Attach { post: PostId, version: i64 },
+    Attach {
+        post: PostId,
+        version: i64,
+    },
     /// The next message is a time.
-    ScheduleAt { post: PostId, version: i64, reschedule: bool },
+    ScheduleAt {
+        post: PostId,
+        version: i64,
+        reschedule: bool,
+    },
     /// The next message is the reason of a rejection.
-    RejectReason { post: PostId, version: i64 },
+    RejectReason {
+        post: PostId,
+        version: i64,
+    },
 }
 
 /// The dialogue of one person in one chat.

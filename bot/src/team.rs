@@ -16,7 +16,10 @@ pub async fn invite(bot: TgBot, ctx: Ctx) -> HandlerResult {
     let Some(_) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     let l = ctx.lang;
     let buttons = kb(vec![
-        vec![(role_name(l, Role::Editor), Cb::InviteRole(Role::Editor)), (role_name(l, Role::Viewer), Cb::InviteRole(Role::Viewer))],
+        vec![
+            (role_name(l, Role::Editor), Cb::InviteRole(Role::Editor)),
+            (role_name(l, Role::Viewer), Cb::InviteRole(Role::Viewer)),
+        ],
         vec![(role_name(l, Role::Admin), Cb::InviteRole(Role::Admin))],
     ]);
     ctx.show(&bot, t(l, "bot.invite.pick_role"), Some(buttons)).await
@@ -26,14 +29,22 @@ pub async fn invite_role(bot: TgBot, app: App, ctx: Ctx, role: Role) -> HandlerR
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     ctx.answer(&bot, None).await?;
     let invite = app.store.create_invite(a.tenant.id, role, ctx.user.id, INVITE_TTL_MS).await?;
-    app.store.audit(a.tenant.id, Some(ctx.user.id), "invite.created", "invite", Some(&invite.id.to_db()), serde_json::json!({"role": role.as_str()})).await?;
+    app.store
+        .audit(
+            a.tenant.id,
+            Some(ctx.user.id),
+            "invite.created",
+            "invite",
+            Some(&invite.id.to_db()),
+            serde_json::json!({"role": role.as_str()}),
+        )
+        .await?;
     let link = format!("https://t.me/{}?start=inv_{}", app.bot_username, invite.code);
-    let text = tf(ctx.lang, "bot.invite.link", &[
-        ("role", &role_name(ctx.lang, role)),
-        ("name", &escape_html(&a.tenant.name)),
-        ("link", &link),
-        ("days", &7),
-    ]);
+    let text = tf(
+        ctx.lang,
+        "bot.invite.link",
+        &[("role", &role_name(ctx.lang, role)), ("name", &escape_html(&a.tenant.name)), ("link", &link), ("days", &7)],
+    );
     ctx.show(&bot, text, None).await
 }
 
@@ -75,7 +86,16 @@ pub async fn set_role(bot: TgBot, app: App, ctx: Ctx, user: tochen_core::UserId,
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     match app.store.set_role(a.tenant.id, user, role).await {
         Ok(()) => {
-            app.store.audit(a.tenant.id, Some(ctx.user.id), "member.role_changed", "user", Some(&user.to_db()), serde_json::json!({"role": role.as_str()})).await?;
+            app.store
+                .audit(
+                    a.tenant.id,
+                    Some(ctx.user.id),
+                    "member.role_changed",
+                    "user",
+                    Some(&user.to_db()),
+                    serde_json::json!({"role": role.as_str()}),
+                )
+                .await?;
             ctx.answer(&bot, None).await?;
             team(bot, app, ctx).await
         }
@@ -89,7 +109,16 @@ pub async fn remove(bot: TgBot, app: App, ctx: Ctx, user: tochen_core::UserId) -
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     match app.store.remove_member(a.tenant.id, user).await {
         Ok(()) => {
-            app.store.audit(a.tenant.id, Some(ctx.user.id), "member.removed", "user", Some(&user.to_db()), serde_json::json!({})).await?;
+            app.store
+                .audit(
+                    a.tenant.id,
+                    Some(ctx.user.id),
+                    "member.removed",
+                    "user",
+                    Some(&user.to_db()),
+                    serde_json::json!({}),
+                )
+                .await?;
             ctx.answer(&bot, None).await?;
             team(bot, app, ctx).await
         }
@@ -122,7 +151,8 @@ pub async fn switch(bot: TgBot, app: App, ctx: Ctx, tenant: tochen_core::TenantI
     ctx.dlg.exit().await?;
     ctx.answer(&bot, None).await?;
     let name = app.store.tenant(tenant).await?.name;
-    let text = tf(ctx.lang, "bot.workspaces.switched", &[("name", &escape_html(&name)), ("role", &role_name(ctx.lang, role))]);
+    let text =
+        tf(ctx.lang, "bot.workspaces.switched", &[("name", &escape_html(&name)), ("role", &role_name(ctx.lang, role))]);
     ctx.show(&bot, text, None).await
 }
 
@@ -149,14 +179,18 @@ pub async fn usage(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
     } else {
         t(ctx.lang, "bot.usage.unlimited")
     };
-    let text = tf(ctx.lang, "bot.usage.text", &[
-        ("tokens", &u.tokens),
-        ("quota", &quota),
-        ("calls", &u.calls),
-        ("failed", &u.failed_calls),
-        ("images", &u.images),
-        ("cost", &format!("{:.4}", u.cost_micros as f64 / 1_000_000.0)),
-    ]);
+    let text = tf(
+        ctx.lang,
+        "bot.usage.text",
+        &[
+            ("tokens", &u.tokens),
+            ("quota", &quota),
+            ("calls", &u.calls),
+            ("failed", &u.failed_calls),
+            ("images", &u.images),
+            ("cost", &format!("{:.4}", u.cost_micros as f64 / 1_000_000.0)),
+        ],
+    );
     ctx.say(&bot, text, None).await?;
     Ok(())
 }

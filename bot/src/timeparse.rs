@@ -32,10 +32,47 @@ fn weekday(word: &str) -> Option<Weekday> {
     let table: &[(&[&str], Weekday)] = &[
         (&["mon", "monday", "пн", "понедельник", "понеділок", "lun", "lunes", "mo", "montag"], Mon),
         (&["tue", "tues", "tuesday", "вт", "вторник", "вівторок", "mar", "martes", "di", "dienstag"], Tue),
-        (&["wed", "wednesday", "ср", "среда", "среду", "середа", "середу", "mié", "mie", "miércoles", "miercoles", "mi", "mittwoch"], Wed),
+        (
+            &[
+                "wed",
+                "wednesday",
+                "ср",
+                "среда",
+                "среду",
+                "середа",
+                "середу",
+                "mié",
+                "mie",
+                "miércoles",
+                "miercoles",
+                "mi",
+                "mittwoch",
+            ],
+            Wed,
+        ),
         (&["thu", "thur", "thurs", "thursday", "чт", "четверг", "четвер", "jue", "jueves", "do", "donnerstag"], Thu),
-        (&["fri", "friday", "пт", "пятница", "пятницу", "п'ятниця", "п'ятницю", "vie", "viernes", "fr", "freitag"], Fri),
-        (&["sat", "saturday", "сб", "суббота", "субботу", "субота", "суботу", "sáb", "sab", "sábado", "sabado", "sa", "samstag"], Sat),
+        (
+            &["fri", "friday", "пт", "пятница", "пятницу", "п'ятниця", "п'ятницю", "vie", "viernes", "fr", "freitag"],
+            Fri,
+        ),
+        (
+            &[
+                "sat",
+                "saturday",
+                "сб",
+                "суббота",
+                "субботу",
+                "субота",
+                "суботу",
+                "sáb",
+                "sab",
+                "sábado",
+                "sabado",
+                "sa",
+                "samstag",
+            ],
+            Sat,
+        ),
         (&["sun", "sunday", "вс", "воскресенье", "нд", "неділя", "неділю", "dom", "domingo", "so", "sonntag"], Sun),
     ];
     table.iter().find(|(names, _)| names.contains(&w)).map(|(_, d)| *d)
@@ -48,14 +85,24 @@ fn clock(word: &str, next: Option<&str>) -> Option<(NaiveTime, bool)> {
     for (suffix, is_pm) in [("pm", true), ("am", false), ("p.m.", true), ("a.m.", false)] {
         if let Some(s) = w.strip_suffix(suffix) {
             w = s.to_owned();
-            if is_pm { pm = true } else { am = true }
+            if is_pm {
+                pm = true
+            } else {
+                am = true
+            }
         }
     }
     let mut consumed_next = false;
     if !pm && !am {
         match next {
-            Some("pm") | Some("p.m.") => { pm = true; consumed_next = true }
-            Some("am") | Some("a.m.") => { am = true; consumed_next = true }
+            Some("pm") | Some("p.m.") => {
+                pm = true;
+                consumed_next = true
+            }
+            Some("am") | Some("a.m.") => {
+                am = true;
+                consumed_next = true
+            }
             _ => {}
         }
     }
@@ -106,9 +153,38 @@ fn relative(words: &[&str]) -> Option<Duration> {
     }
     let n: i64 = n.parse().ok()?;
     let u = *unit;
-    let minutes = ["min", "mins", "minute", "minutes", "минут", "минуты", "минуту", "хвилин", "хвилини", "хвилину", "minuten", "minuto", "minutos"];
-    let hours = ["h", "hour", "hours", "час", "часа", "часов", "годину", "години", "годин", "stunde", "stunden", "hora", "horas"];
-    let days = ["day", "days", "день", "дня", "дней", "днів", "дні", "tag", "tage", "tagen", "día", "días", "dia", "dias"];
+    let minutes = [
+        "min",
+        "mins",
+        "minute",
+        "minutes",
+        "минут",
+        "минуты",
+        "минуту",
+        "хвилин",
+        "хвилини",
+        "хвилину",
+        "minuten",
+        "minuto",
+        "minutos",
+    ];
+    let hours = [
+        "h",
+        "hour",
+        "hours",
+        "час",
+        "часа",
+        "часов",
+        "годину",
+        "години",
+        "годин",
+        "stunde",
+        "stunden",
+        "hora",
+        "horas",
+    ];
+    let days =
+        ["day", "days", "день", "дня", "дней", "днів", "дні", "tag", "tage", "tagen", "día", "días", "dia", "dias"];
     if minutes.contains(&u) {
         Some(Duration::minutes(n))
     } else if hours.contains(&u) {
@@ -143,7 +219,8 @@ pub fn parse_when(input: &str, tz: Tz, now: DateTime<Utc>) -> Result<DateTime<Ut
             day = Some(today + Duration::days(2));
             explicit_day = true;
         } else if let Some(wd) = weekday(w) {
-            let ahead = (wd.num_days_from_monday() as i64 - today.weekday().num_days_from_monday() as i64).rem_euclid(7);
+            let ahead =
+                (wd.num_days_from_monday() as i64 - today.weekday().num_days_from_monday() as i64).rem_euclid(7);
             day = Some(today + Duration::days(ahead));
             explicit_day = true;
         } else if w == "am" && words.get(i + 1).is_some_and(|n| weekday(n).is_some()) {
@@ -176,7 +253,11 @@ pub fn parse_when(input: &str, tz: Tz, now: DateTime<Utc>) -> Result<DateTime<Ut
             }
         }
         None => {
-            if to_utc(tz, today.and_time(time)).is_ok_and(|t| t > now) { today } else { today + Duration::days(1) }
+            if to_utc(tz, today.and_time(time)).is_ok_and(|t| t > now) {
+                today
+            } else {
+                today + Duration::days(1)
+            }
         }
     };
     let at = to_utc(tz, day.and_time(time))?;

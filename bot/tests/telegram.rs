@@ -65,14 +65,21 @@ bot_test!(rate_limits_blocked_chats_and_migrations_are_handled, |h| {
     let mark = h.tg.mark();
     h.tg.send_text_as(GROUP, ALICE, "en", "/idea@tochen_test_bot");
     h.tg.said(GROUP, mark, "Ideas for").await;
-    h.tg.fail_next("sendmessage", 400, "Bad Request: group chat was upgraded to a supergroup chat", json!({"migrate_to_chat_id": SUPERGROUP}));
+    h.tg.fail_next(
+        "sendmessage",
+        400,
+        "Bad Request: group chat was upgraded to a supergroup chat",
+        json!({"migrate_to_chat_id": SUPERGROUP}),
+    );
     let mark = h.tg.mark();
     h.tg.send_text_as(GROUP, ALICE, "en", "/help@tochen_test_bot");
     h.tg.said(SUPERGROUP, mark, "What I can do").await;
     assert!(h.store.dialogue_state(SUPERGROUP, ALICE).await.unwrap().is_some());
     // The service message about the migration is understood too.
-    h.tg.push_message(json!({"chat": {"id": SUPERGROUP, "type": "supergroup", "title": "T"}, "migrate_from_chat_id": GROUP,
-        "from": {"id": 1, "is_bot": false, "first_name": "x"}}));
+    h.tg.push_message(
+        json!({"chat": {"id": SUPERGROUP, "type": "supergroup", "title": "T"}, "migrate_from_chat_id": GROUP,
+        "from": {"id": 1, "is_bot": false, "first_name": "x"}}),
+    );
     h.say(ALICE, "/help", "What I can do").await;
 });
 

@@ -195,6 +195,11 @@ impl FakeTelegram {
         self.inner.lock().unwrap().calls.clone()
     }
 
+    /// How many calls of `method` (lower case) came after `since`, without copying the log.
+    pub fn count(&self, since: usize, method: &str) -> usize {
+        self.inner.lock().unwrap().calls.iter().skip(since).filter(|c| c.method == method).count()
+    }
+
     /// Updates not yet fetched by the bot.
     pub fn pending_updates(&self) -> usize {
         self.inner.lock().unwrap().updates.len()
@@ -249,8 +254,12 @@ impl FakeTelegram {
     /// Every message the bot sent to `chat_id`, in order, as shown now.
     pub fn messages_in(&self, chat_id: i64) -> Vec<BotMessage> {
         let g = self.inner.lock().unwrap();
-        let mut v: Vec<BotMessage> =
-            g.messages.iter().filter(|((c, _), m)| *c == chat_id && m["from"]["id"] == BOT_ID).map(|(_, m)| to_bot_message(m)).collect();
+        let mut v: Vec<BotMessage> = g
+            .messages
+            .iter()
+            .filter(|((c, _), m)| *c == chat_id && m["from"]["id"] == BOT_ID)
+            .map(|(_, m)| to_bot_message(m))
+            .collect();
         v.sort_by_key(|m| m.message_id);
         v
     }

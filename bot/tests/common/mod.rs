@@ -70,7 +70,8 @@ impl Harness {
         let mark = self.tg.mark();
         let token = CancellationToken::new();
         let options = tochen_bot::Options { limits: test_limits(), llm_backoff: Duration::from_millis(5) };
-        let handle = tokio::spawn(tochen_bot::run_with(self.config.clone(), self.store.clone(), token.clone(), options));
+        let handle =
+            tokio::spawn(tochen_bot::run_with(self.config.clone(), self.store.clone(), token.clone(), options));
         self.tg.wait_call(mark, |c| c.method == "getupdates").await;
         self.running = Some((token, handle));
     }
@@ -112,9 +113,10 @@ impl Harness {
 
     pub async fn connect_accounts(&self, tenant: TenantId) -> Vec<Account> {
         let mut out = Vec::new();
-        for (platform, kind, name) in
-            [(Platform::Instagram, AuthKind::InstagramViaPage, "bloomcoffee"), (Platform::Facebook, AuthKind::FacebookPage, "Bloom Coffee")]
-        {
+        for (platform, kind, name) in [
+            (Platform::Instagram, AuthKind::InstagramViaPage, "bloomcoffee"),
+            (Platform::Facebook, AuthKind::FacebookPage, "Bloom Coffee"),
+        ] {
             let acc = self
                 .store
                 .upsert_account(

@@ -169,8 +169,16 @@ impl LlmClient {
         } else {
             return Err(LlmError::Malformed("image answer has neither b64_json nor url".into()));
         };
-        let media = store_media_bytes(&self.store, &self.data_dir, ctx.tenant, &bytes, MediaKind::Image, "image/png", "generated")
-            .await?;
+        let media = store_media_bytes(
+            &self.store,
+            &self.data_dir,
+            ctx.tenant,
+            &bytes,
+            MediaKind::Image,
+            "image/png",
+            "generated",
+        )
+        .await?;
         Ok(media)
     }
 
@@ -243,7 +251,9 @@ impl LlmClient {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) if e.is_timeout() => return Attempt::Retry { after: None, error: LlmError::Timeout(self.config.timeout) },
+            Err(e) if e.is_timeout() => {
+                return Attempt::Retry { after: None, error: LlmError::Timeout(self.config.timeout) }
+            }
             Err(e) => return Attempt::Retry { after: None, error: LlmError::Network(e.to_string()) },
         };
         let status = resp.status().as_u16();
@@ -255,7 +265,9 @@ impl LlmClient {
             .map(Duration::from_secs_f64);
         let text = match resp.text().await {
             Ok(t) => t,
-            Err(e) if e.is_timeout() => return Attempt::Retry { after: None, error: LlmError::Timeout(self.config.timeout) },
+            Err(e) if e.is_timeout() => {
+                return Attempt::Retry { after: None, error: LlmError::Timeout(self.config.timeout) }
+            }
             Err(e) => return Attempt::Retry { after: None, error: LlmError::Network(e.to_string()) },
         };
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);

@@ -98,7 +98,8 @@ impl LlmClient {
         let model = self.config().models.ideas.clone();
         let v = self
             .chat_json(ctx, "ideas", &model, &system, &user, "ideas", schema, |v| {
-                let ok = v["ideas"].as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|i| i["title"].is_string()));
+                let ok =
+                    v["ideas"].as_array().is_some_and(|a| !a.is_empty() && a.iter().all(|i| i["title"].is_string()));
                 if ok {
                     Ok(())
                 } else {
@@ -152,7 +153,8 @@ impl LlmClient {
             .chat_json(ctx, "post", &model, &system, &user, "draft", schema, |v| {
                 let posts = v["posts"].as_array().filter(|a| !a.is_empty());
                 let ok = posts.is_some_and(|a| {
-                    a.iter().any(|p| p["body"].is_string() && p["platform"].as_str().and_then(Platform::parse).is_some())
+                    a.iter()
+                        .any(|p| p["body"].is_string() && p["platform"].as_str().and_then(Platform::parse).is_some())
                 });
                 if ok {
                     Ok(())
@@ -199,7 +201,11 @@ impl LlmClient {
                 }
             })
             .await?;
-        Ok(DraftText { platform: current.platform, body: v["body"].as_str().unwrap_or_default().trim().to_owned(), hashtags: tags(&v["hashtags"]) })
+        Ok(DraftText {
+            platform: current.platform,
+            body: v["body"].as_str().unwrap_or_default().trim().to_owned(),
+            hashtags: tags(&v["hashtags"]),
+        })
     }
 }
 

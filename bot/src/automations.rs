@@ -2,7 +2,7 @@
 //!
 //! Commands: `/destinations` (list, delivery log, replay, enable, delete), `/link` (in a group or channel: this
 //! chat becomes a destination), `/webhook <url>` (the `whsec_` secret is shown once), `/email <address>`,
-//! `/automations` (list with the next five runs in local time, run now, pause, resume, run history) and
+//! `/automations` (list with the next five runs in local time, run now, pause, resume, run history, delete) and
 //! `/automate <report|alert|data_sync> [daily|weekly|monthly|<cron>]` (uses the workspace's time zone and every
 //! active destination). Buttons carry `a:<op>:<uuid as 32 hex>`, well under Telegram's 64 bytes.
 //!
@@ -38,6 +38,7 @@ pub enum Button {
     Pause(AutomationId),
     Resume(AutomationId),
     History(AutomationId),
+    Delete(AutomationId),
 }
 
 impl Button {
@@ -51,6 +52,7 @@ impl Button {
             Self::Pause(a) => ("ap", a.as_uuid()),
             Self::Resume(a) => ("au", a.as_uuid()),
             Self::History(a) => ("ah", a.as_uuid()),
+            Self::Delete(a) => ("ax", a.as_uuid()),
         };
         format!("{PREFIX}{op}:{}", id.simple())
     }
@@ -67,6 +69,7 @@ impl Button {
             "ap" => Self::Pause(AutomationId::from_uuid(id)),
             "au" => Self::Resume(AutomationId::from_uuid(id)),
             "ah" => Self::History(AutomationId::from_uuid(id)),
+            "ax" => Self::Delete(AutomationId::from_uuid(id)),
             _ => return None,
         })
     }
@@ -276,6 +279,7 @@ async fn list_automations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
                 ),
                 toggle,
                 InlineKeyboardButton::callback(t(l, "delivery.bot_btn_history"), Button::History(x.id).encode()),
+                InlineKeyboardButton::callback("🗑".to_owned(), Button::Delete(x.id).encode()),
             ]
         })
         .collect::<Vec<_>>();
@@ -396,6 +400,11 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Button) -> HandlerResult {
         }
         Button::Resume(x) => {
             app.store.resume_automation(tenant, x).await?;
+            ctx.answer(&bot, None).await?;
+            list_automations(&bot, &app, &ctx).await
+        }
+        Button::Delete(x) => {
+            app.store.delete_automation(tenant, x).await?;
             ctx.answer(&bot, None).await?;
             list_automations(&bot, &app, &ctx).await
         }

@@ -147,6 +147,20 @@ store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
     let csv = std::fs::read_to_string(dir.path().join(csv_job.payload["attachment_path"].as_str().unwrap())).unwrap();
     assert!(csv.lines().nth(1).unwrap().contains("Roaster"));
 
+    // Deleting an automation cancels its queued slot and keeps the others.
+    let queued_slots = |jobs: &[tochen_core::store::Job], id: tochen_core::AutomationId| {
+        jobs.iter()
+            .filter(|j| j.unique_key.as_deref().is_some_and(|k| k.starts_with(&format!("automation:{id}:"))))
+            .count()
+    };
+    let before = store.tenant_jobs(tenant, JobState::Queued, 100).await.unwrap();
+    assert_eq!((queued_slots(&before, sync), queued_slots(&before, report)), (1, 1));
+    assert!(store.delete_automation(tenant, sync).await.unwrap());
+    assert!(!store.delete_automation(tenant, sync).await.unwrap());
+    let after = store.tenant_jobs(tenant, JobState::Queued, 100).await.unwrap();
+    assert_eq!((queued_slots(&after, sync), queued_slots(&after, report)), (0, 1));
+    assert_eq!(store.automations(tenant).await.unwrap().len(), 1);
+
     // An empty period is skipped when asked.
     let skip = serde_json::json!({"skip_when_empty": true});
     assert!(!run_report(&store, &deps, tenant, report, &skip, "UTC", SLOT + 30 * DAY_MS).await.unwrap());

@@ -14,6 +14,7 @@
 mod accounts;
 mod alert_states;
 mod audit;
+mod automation_removal;
 mod automations;
 mod bot_drafts;
 mod cleanup;

@@ -103,7 +103,13 @@ pub fn slot_key(id: AutomationId, slot: Millis) -> String {
     format!("automation:{id}:{slot}")
 }
 
-async fn enqueue_slot<'c, E>(ex: E, tenant: TenantId, id: AutomationId, slot: Millis, now: Millis) -> Result<()>
+pub(super) async fn enqueue_slot<'c, E>(
+    ex: E,
+    tenant: TenantId,
+    id: AutomationId,
+    slot: Millis,
+    now: Millis,
+) -> Result<()>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {

@@ -14,6 +14,7 @@
 mod accounts;
 mod alert_states;
 mod audit;
+mod automation_edit;
 mod automation_removal;
 mod automations;
 mod bot_drafts;
@@ -41,6 +42,7 @@ mod webhook_events;
 pub use accounts::{Account, AccountTokens, NewAccount};
 pub use alert_states::AlertState;
 pub use audit::AuditEntry;
+pub use automation_edit::{AutomationChanges, EditError as AutomationEditError};
 pub use automations::{slot_key as automation_slot_key, Automation, AutomationRun, NewAutomation, SlotStart};
 pub use cleanup::CleanupReport;
 pub use deliveries::{Delivery, DeliveryAttempt, DeliveryStatus, NewAttempt};

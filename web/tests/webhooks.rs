@@ -73,6 +73,12 @@ tochen_testkit::store_test!(meta_webhooks_are_verified_stored_once_and_processed
 
     assert_eq!(w.post("/webhooks/meta", &[("x-hub-signature-256", &sig)], body).await, 200);
     assert_eq!(w.post("/webhooks/meta", &[("x-hub-signature-256", &sig)], body).await, 200, "a replay is acknowledged");
+    let ig_signed = sign_meta_webhook("ig-secret", body);
+    assert_eq!(
+        w.post("/webhooks/meta", &[("x-hub-signature-256", &ig_signed)], body).await,
+        200,
+        "Instagram Login app secret"
+    );
     assert_eq!(events(&w).await, 1, "and deduplicated");
     let jobs = w.count("SELECT COUNT(*) FROM jobs WHERE kind = 'webhook.event'").await;
     assert_eq!(jobs, 1);

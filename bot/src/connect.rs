@@ -12,9 +12,9 @@
 //! 4. in the callback-query branch, before `.endpoint(unknown_button)`: `.branch(connect::connect_handlers())`
 //!
 //! Button data: `cnk:<kind>` (start a sign-in), `cnp:<pending>:<index>` (pick one of several accounts; sent by
-//! the web service in a `notify` job), `cnd:<account>` (disconnect), `cnr:<account>` (reconnect).
+//! the web service in a `notify` job), `cnd:<account>` (disconnect), `cnr:<account>` (reconnect), `cna:c|r` (turn comment or reaction alerts in the team chat on or off).
 
-use crate::ctx::{App, Ctx, HandlerResult, TgBot};
+use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use std::sync::Arc;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
@@ -25,6 +25,7 @@ use tochen_core::domain::{AccountStatus, AuthKind, Role};
 use tochen_core::i18n::{t, tf};
 use tochen_core::ids::AccountId;
 use tochen_core::jobs::escape_html;
+use tochen_core::platforms::alerts::{engagement_alerts, set_engagement_alerts};
 use tochen_core::platforms::oauth::{authorize_url, choose, ConnectError};
 use tochen_core::Config;
 
@@ -36,9 +37,14 @@ pub struct ConnectConfig(pub Arc<Config>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectButton {
     Start(AuthKind),
-    Pick { pending: String, index: usize },
+    Pick {
+        pending: String,
+        index: usize,
+    },
     Disconnect(AccountId),
     Reconnect(AccountId),
+    /// Toggle the team-chat alerts for comments (`c`) or reactions (`r`).
+    Alerts(char),
 }
 
 fn kind_code(k: AuthKind) -> &'static str {
@@ -57,6 +63,7 @@ impl ConnectButton {
             ConnectButton::Pick { pending, index } => build("cnp", &[pending, &index.to_string()]),
             ConnectButton::Disconnect(a) => build("cnd", &[&pack_uuid(a.as_uuid())]),
             ConnectButton::Reconnect(a) => build("cnr", &[&pack_uuid(a.as_uuid())]),
+            ConnectButton::Alerts(which) => build("cna", &[&which.to_string()]),
         }
     }
 
@@ -68,6 +75,7 @@ impl ConnectButton {
             ("cnp", 2) => Some(ConnectButton::Pick { pending: f[0].to_string(), index: f[1].parse().ok()? }),
             ("cnd", 1) => account().map(ConnectButton::Disconnect),
             ("cnr", 1) => account().map(ConnectButton::Reconnect),
+            ("cna", 1) if matches!(f[0], "c" | "r") => f[0].chars().next().map(ConnectButton::Alerts),
             _ => None,
         }
     }
@@ -116,10 +124,15 @@ pub async fn connect(bot: TgBot, ctx: Ctx, cfg: ConnectConfig) -> HandlerResult 
 /// `/accounts`: every connected account with its health and token expiry, and buttons to fix or remove it.
 pub async fn accounts(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
     let Some(a) = ctx.workspace(&bot).await? else { return Ok(()) };
+    let (text, kb) = accounts_screen(&app, &ctx, &a).await?;
+    ctx.say(&bot, text, kb).await?;
+    Ok(())
+}
+
+async fn accounts_screen(app: &App, ctx: &Ctx, a: &Active) -> anyhow::Result<(String, Option<InlineKeyboardMarkup>)> {
     let accounts = app.store.accounts(a.tenant.id).await?;
     if accounts.is_empty() {
-        ctx.say(&bot, t(ctx.lang, "connect.accounts_empty"), None).await?;
-        return Ok(());
+        return Ok((t(ctx.lang, "connect.accounts_empty"), None));
     }
     let mut text = t(ctx.lang, "connect.accounts_header");
     let mut rows = Vec::new();
@@ -154,9 +167,21 @@ pub async fn accounts(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
             ]);
         }
     }
-    let kb = (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows));
-    ctx.say(&bot, text, kb).await?;
-    Ok(())
+    if a.role.at_least(Role::Admin) {
+        let alerts = engagement_alerts(&app.store, a.tenant.id).await?;
+        let state = |on: bool| if on { t(ctx.lang, "connect.on") } else { t(ctx.lang, "connect.off") };
+        rows.push(vec![
+            InlineKeyboardButton::callback(
+                tf(ctx.lang, "connect.alert_comments", &[("state", &state(alerts.comments))]),
+                ConnectButton::Alerts('c').encode(),
+            ),
+            InlineKeyboardButton::callback(
+                tf(ctx.lang, "connect.alert_reactions", &[("state", &state(alerts.reactions))]),
+                ConnectButton::Alerts('r').encode(),
+            ),
+        ]);
+    }
+    Ok((text, (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))))
 }
 
 async fn send_link(bot: &TgBot, app: &App, ctx: &Ctx, cfg: &Config, kind: AuthKind) -> HandlerResult {
@@ -198,6 +223,19 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, cfg: ConnectConfig, button: C
             ctx.say(&bot, text, None).await?;
             Ok(())
         }
+        ConnectButton::Alerts(which) => {
+            let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+            let mut alerts = engagement_alerts(&app.store, a.tenant.id).await?;
+            if which == 'c' {
+                alerts.comments = !alerts.comments;
+            } else {
+                alerts.reactions = !alerts.reactions;
+            }
+            set_engagement_alerts(&app.store, a.tenant.id, alerts).await?;
+            ctx.answer(&bot, None).await?;
+            let (text, kb) = accounts_screen(&app, &ctx, &a).await?;
+            ctx.show(&bot, text, kb).await
+        }
         ConnectButton::Pick { pending, index } => {
             let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
             match choose(&app.store, &cfg.0, a.tenant.id, ctx.user.id, &pending, index).await {
@@ -223,6 +261,7 @@ mod tests {
             ConnectButton::Pick { pending: "0193f1d2c3b4a5968778695a4b3c2d1e".into(), index: 12 },
             ConnectButton::Disconnect(AccountId::new()),
             ConnectButton::Reconnect(AccountId::new()),
+            ConnectButton::Alerts('r'),
         ];
         for b in cases {
             let data = b.encode();

@@ -102,6 +102,11 @@ async fn meta(store: &Store, body: &Value) -> Result<Processed, StoreError> {
             for a in &accounts {
                 let tenant = store.tenant(a.tenant_id).await?;
                 let Some(chat) = tenant.team_chat_id else { continue };
+                let wanted = super::alerts::engagement_alerts(store, a.tenant_id).await?;
+                let is_reaction = v["item"].as_str() == Some("reaction");
+                if (is_reaction && !wanted.reactions) || (!is_reaction && !wanted.comments) {
+                    continue;
+                }
                 let lang = tenant.profile.language.as_str();
                 let account = escape_html(&a.name);
                 let text = match (platform, v["item"].as_str(), v["verb"].as_str()) {

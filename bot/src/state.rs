@@ -60,6 +60,10 @@ pub enum State {
         post: PostId,
         version: i64,
     },
+    /// Creating or editing an automation (bot/src/automations/wizard.rs).
+    Automation {
+        wizard: crate::automations::Wizard,
+    },
 }
 
 /// The dialogue of one person in one chat.

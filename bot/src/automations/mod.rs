@@ -3,15 +3,24 @@
 //! Commands: `/destinations` (list, delivery log, replay, enable, delete), `/link` (in a group or channel: this
 //! chat becomes a destination), `/webhook <url>` (the `whsec_` secret is shown once), `/email <address>`,
 //! `/automations` (list with the next five runs in local time, run now, pause, resume, run history, delete) and
-//! `/automate <report|alert|data_sync> [daily|weekly|monthly|<cron>]` (uses the workspace's time zone and every
-//! active destination). Buttons carry `a:<op>:<uuid as 32 hex>`, well under Telegram's 64 bytes.
+//! `/automate` (the guided creation of `wizard.rs`; `/automate <report|alert|data_sync> [daily|weekly|monthly|<cron>]`
+//! is the one-line shortcut that uses the workspace's time zone and every active destination), and ✏️ on each
+//! automation to edit its schedule, time zone, destinations and options. Buttons carry `a:<op>:<uuid as 32 hex>`,
+//! well under Telegram's 64 bytes. Viewers may list destinations, automations, delivery logs and run history;
+//! every change needs an admin.
 //!
 //! The module is its own branch of the handler tree, so it stays apart from the draft and schedule flows; the
 //! commands are matched on the message text (they are not in the `Command` enum) and are listed by `/help`-style
 //! text in the locale file.
 
+mod view;
+mod wizard;
+
+pub use wizard::Wizard;
+
 use crate::connect::ConnectConfig;
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
+use crate::state::State;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{ChatMemberStatus, InlineKeyboardButton, InlineKeyboardMarkup};
@@ -39,6 +48,7 @@ pub enum Button {
     Resume(AutomationId),
     History(AutomationId),
     Delete(AutomationId),
+    Edit(AutomationId),
 }
 
 impl Button {
@@ -53,6 +63,7 @@ impl Button {
             Self::Resume(a) => ("au", a.as_uuid()),
             Self::History(a) => ("ah", a.as_uuid()),
             Self::Delete(a) => ("ax", a.as_uuid()),
+            Self::Edit(a) => ("ae", a.as_uuid()),
         };
         format!("{PREFIX}{op}:{}", id.simple())
     }
@@ -70,6 +81,7 @@ impl Button {
             "au" => Self::Resume(AutomationId::from_uuid(id)),
             "ah" => Self::History(AutomationId::from_uuid(id)),
             "ax" => Self::Delete(AutomationId::from_uuid(id)),
+            "ae" => Self::Edit(AutomationId::from_uuid(id)),
             _ => return None,
         })
     }
@@ -89,9 +101,20 @@ pub fn handlers() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
         .branch(Update::filter_message().filter_map(|m: Message| m.text().and_then(command)).endpoint(on_command))
         .branch(
+            Update::filter_message()
+                .filter(|m: Message| m.text().is_some_and(|t| !t.starts_with('/')))
+                .filter(|s: State| matches!(s, State::Automation { .. }))
+                .endpoint(wizard::on_text),
+        )
+        .branch(
             Update::filter_callback_query()
                 .filter_map(|q: CallbackQuery| q.data.as_deref().and_then(Button::decode))
                 .endpoint(on_button),
+        )
+        .branch(
+            Update::filter_callback_query()
+                .filter_map(|q: CallbackQuery| q.data.as_deref().and_then(wizard::WizBtn::decode))
+                .endpoint(wizard::on_button),
         )
 }
 
@@ -128,7 +151,8 @@ async fn on_command(
     cfg: ConnectConfig,
     cmd: (&'static str, String),
 ) -> HandlerResult {
-    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    let needed = if matches!(cmd.0, "destinations" | "automations") { Role::Viewer } else { Role::Admin };
+    let Some(a) = ctx.require(&bot, needed).await? else { return Ok(()) };
     let (l, tenant) = (ctx.lang, a.tenant.id);
     match cmd {
         ("destinations", _) => list_destinations(&bot, &app, &ctx).await,
@@ -182,6 +206,7 @@ async fn on_command(
             ctx.say(&bot, text, None).await.map(drop)
         }
         ("automations", _) => list_automations(&bot, &app, &ctx).await,
+        (_, arg) if arg.is_empty() => wizard::start(&bot, &app, &ctx).await,
         (_, arg) => create_automation(&bot, &app, &ctx, &arg).await,
     }
 }
@@ -264,6 +289,18 @@ async fn list_automations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
         return ctx.show(bot, t(l, "delivery.bot_no_automations"), None).await;
     }
     let text = list.iter().map(|x| describe(x, l)).collect::<Vec<_>>().join("\n\n");
+    if !a.role.at_least(Role::Admin) {
+        let rows = list
+            .iter()
+            .map(|x| {
+                vec![InlineKeyboardButton::callback(
+                    format!("{} {}", t(l, "delivery.bot_btn_history"), x.name.chars().take(20).collect::<String>()),
+                    Button::History(x.id).encode(),
+                )]
+            })
+            .collect::<Vec<_>>();
+        return ctx.show(bot, text, Some(InlineKeyboardMarkup::new(rows))).await;
+    }
     let rows = list
         .iter()
         .map(|x| {
@@ -279,6 +316,7 @@ async fn list_automations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
                 ),
                 toggle,
                 InlineKeyboardButton::callback(t(l, "delivery.bot_btn_history"), Button::History(x.id).encode()),
+                InlineKeyboardButton::callback("✏️".to_owned(), Button::Edit(x.id).encode()),
                 InlineKeyboardButton::callback("🗑".to_owned(), Button::Delete(x.id).encode()),
             ]
         })
@@ -342,7 +380,11 @@ async fn create_automation(bot: &TgBot, app: &App, ctx: &Ctx, arg: &str) -> Hand
 }
 
 async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Button) -> HandlerResult {
-    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    if let Button::Edit(x) = b {
+        return wizard::start_edit(&bot, &app, &ctx, x).await;
+    }
+    let needed = if matches!(b, Button::History(_) | Button::DestinationLog(_)) { Role::Viewer } else { Role::Admin };
+    let Some(a) = ctx.require(&bot, needed).await? else { return Ok(()) };
     let (l, tenant) = (ctx.lang, a.tenant.id);
     match b {
         Button::DestinationLog(d) => {
@@ -408,7 +450,12 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Button) -> HandlerResult {
             ctx.answer(&bot, None).await?;
             list_automations(&bot, &app, &ctx).await
         }
+        Button::Edit(_) => Ok(()),
         Button::History(x) => {
+            if app.store.automation(tenant, x).await.is_err() {
+                let text = tf(l, "error.not_found", &[("what", &"automation")]);
+                return ctx.refuse(&bot, text).await;
+            }
             ctx.answer(&bot, None).await?;
             let runs = app.store.automation_runs(tenant, x, 10).await?;
             if runs.is_empty() {

@@ -64,6 +64,9 @@ pub struct AutomationRun {
     pub error: Option<String>,
 }
 
+/// A row of `automation_runs`: id, slot, start, finish, duration, outcome, error.
+type RunRow = (String, i64, i64, Option<i64>, Option<i64>, String, Option<String>);
+
 /// What starting a slot decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SlotStart {
@@ -383,8 +386,9 @@ impl Store {
     }
 
     /// Run history, newest first.
+    #[allow(clippy::type_complexity)]
     pub async fn automation_runs(&self, tenant: TenantId, id: AutomationId, limit: i64) -> Result<Vec<AutomationRun>> {
-        let rows: Vec<(String, i64, i64, Option<i64>, Option<i64>, String, Option<String>)> = sqlx::query_as(
+        let rows: Vec<RunRow> = sqlx::query_as(
             "SELECT id, slot_at, started_at, finished_at, duration_ms, outcome, error FROM automation_runs \
              WHERE tenant_id = $1 AND automation_id = $2 ORDER BY started_at DESC, id DESC LIMIT $3",
         )

@@ -1,0 +1,292 @@
+//! The wizard's screens: text and keyboard for each step, and the options an automation type has.
+//!
+//! Kept apart from the transitions in `wizard.rs` so each file reads in one sitting; nothing here touches the
+//! store or Telegram.
+
+use super::wizard::{Step, WizBtn, Wizard, KINDS, PRESETS};
+use serde::{Deserialize, Serialize};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use tochen_core::clock::now_ms;
+use tochen_core::cron::Schedule;
+use tochen_core::domain::DestinationStatus;
+use tochen_core::i18n::{t, tf};
+use tochen_core::jobs::escape_html;
+use tochen_core::store::Destination;
+
+/// An option typed as a number (alert thresholds); report periods are buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Opt {
+    EngagementDrop,
+    LlmQuota,
+    TokenExpiry,
+    CooldownHours,
+}
+
+impl Opt {
+    pub const ALL: [Opt; 4] = [Opt::EngagementDrop, Opt::LlmQuota, Opt::TokenExpiry, Opt::CooldownHours];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::EngagementDrop => "ed",
+            Self::LlmQuota => "lq",
+            Self::TokenExpiry => "te",
+            Self::CooldownHours => "cd",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.code() == code)
+    }
+
+    pub fn range(self) -> (i64, i64) {
+        match self {
+            Self::EngagementDrop | Self::LlmQuota => (1, 100),
+            Self::TokenExpiry => (1, 90),
+            Self::CooldownHours => (1, 168),
+        }
+    }
+
+    /// A whole number inside the option's range (`30`, `30%`).
+    pub fn parse(self, text: &str) -> Option<i64> {
+        let n: i64 = text.trim().trim_end_matches('%').trim().parse().ok()?;
+        let (lo, hi) = self.range();
+        (lo..=hi).contains(&n).then_some(n)
+    }
+
+    pub fn store(self, config: &mut serde_json::Value, v: i64) {
+        match self {
+            Self::EngagementDrop => config["engagement_drop_percent"] = (v as f64).into(),
+            Self::LlmQuota => config["llm_quota_percent"] = (v as f64).into(),
+            Self::TokenExpiry => config["token_expiry_days"] = v.into(),
+            Self::CooldownHours => config["cooldown_minutes"] = (v * 60).into(),
+        }
+    }
+
+    pub fn current(self, config: &serde_json::Value) -> i64 {
+        let num = |k: &str| config.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
+        match self {
+            Self::EngagementDrop => num("engagement_drop_percent").round() as i64,
+            Self::LlmQuota => num("llm_quota_percent").round() as i64,
+            Self::TokenExpiry => num("token_expiry_days") as i64,
+            Self::CooldownHours => (num("cooldown_minutes") / 60.0).round() as i64,
+        }
+    }
+
+    fn label(self, l: &str, value: i64) -> String {
+        let v = value.to_string();
+        match self {
+            Self::EngagementDrop => tf(l, "bot.auto.opt_engagement", &[("n", &v)]),
+            Self::LlmQuota => tf(l, "bot.auto.opt_quota", &[("n", &v)]),
+            Self::TokenExpiry => tf(l, "bot.auto.opt_token", &[("n", &v)]),
+            Self::CooldownHours => tf(l, "bot.auto.opt_cooldown", &[("n", &v)]),
+        }
+    }
+}
+
+pub fn kind_label(l: &str, kind: &str) -> String {
+    match kind {
+        "report" => t(l, "bot.auto.kind_report"),
+        "alert" => t(l, "bot.auto.kind_alert"),
+        _ => t(l, "bot.auto.kind_data_sync"),
+    }
+}
+
+fn preset_label(l: &str, preset: &str) -> String {
+    match preset {
+        "q15" => t(l, "bot.auto.preset_q15"),
+        "hourly" => t(l, "bot.auto.preset_hourly"),
+        "daily" => t(l, "bot.auto.preset_daily"),
+        "weekly" => t(l, "bot.auto.preset_weekly"),
+        _ => t(l, "bot.auto.preset_monthly"),
+    }
+}
+
+fn btn(text: String, b: WizBtn) -> InlineKeyboardButton {
+    InlineKeyboardButton::callback(text, b.encode())
+}
+
+/// The next five runs of a schedule in its zone, or `None` when it does not parse.
+pub fn next_five(cron: &str, tz: &str) -> Option<String> {
+    let s = Schedule::parse(cron, tz).ok()?;
+    let now = now_ms();
+    let slots = s.slots_between(now, now + 400 * 24 * 3_600_000, 5);
+    Some(slots.into_iter().map(|ms| super::local(ms, tz)).collect::<Vec<_>>().join("\n"))
+}
+
+fn options_line(l: &str, w: &Wizard) -> String {
+    if w.kind == "alert" {
+        Opt::ALL.iter().map(|o| o.label(l, o.current(&w.config))).collect::<Vec<_>>().join(", ")
+    } else {
+        let days = w.config.get("period_days").and_then(|v| v.as_i64()).unwrap_or(7);
+        let skip = w.config.get("skip_when_empty").and_then(|v| v.as_bool()).unwrap_or(false);
+        let mut line = tf(l, "bot.auto.period", &[("n", &days.to_string())]);
+        if skip {
+            line = format!("{line}, {}", t(l, "bot.auto.skip_empty_on"));
+        }
+        line
+    }
+}
+
+fn summary(l: &str, w: &Wizard, all: &[Destination]) -> String {
+    let names: Vec<String> =
+        all.iter().filter(|d| w.destinations.contains(&d.id)).map(|d| escape_html(&d.name)).collect();
+    let destinations = if names.is_empty() { t(l, "bot.auto.dest_team_chat") } else { names.join(", ") };
+    tf(
+        l,
+        "bot.auto.summary",
+        &[
+            ("kind", &kind_label(l, &w.kind)),
+            ("cron", &escape_html(&w.cron)),
+            ("tz", &escape_html(&w.timezone)),
+            ("destinations", &destinations),
+            ("options", &options_line(l, w)),
+            ("next", &next_five(&w.cron, &w.timezone).unwrap_or_default()),
+        ],
+    )
+}
+
+/// The text and buttons of the wizard's current screen.
+pub fn render(w: &Wizard, l: &str, all: &[Destination]) -> (String, InlineKeyboardMarkup) {
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
+    let body = match w.step {
+        Step::Kind => {
+            rows.push(KINDS.iter().map(|k| btn(kind_label(l, k), WizBtn::Kind((*k).to_owned()))).collect());
+            t(l, "bot.auto.step_kind")
+        }
+        Step::Schedule => {
+            for pair in PRESETS.chunks(2) {
+                rows.push(pair.iter().map(|p| btn(preset_label(l, p), WizBtn::Preset((*p).to_owned()))).collect());
+            }
+            rows.push(vec![btn(t(l, "bot.auto.btn_type_cron"), WizBtn::TypeCron)]);
+            let current =
+                if w.cron.is_empty() { String::new() } else { format!(" <code>{}</code>", escape_html(&w.cron)) };
+            format!("{}{current}", t(l, "bot.auto.step_schedule"))
+        }
+        Step::Cron => tf(l, "bot.auto.step_cron", &[("tz", &escape_html(&w.timezone))]),
+        Step::Timezone => {
+            rows.push(vec![
+                btn(t(l, "bot.auto.btn_keep"), WizBtn::TzKeep),
+                btn(t(l, "bot.auto.btn_type_tz"), WizBtn::TzType),
+            ]);
+            tf(l, "bot.auto.step_tz", &[("tz", &escape_html(&w.timezone))])
+        }
+        Step::TypeTimezone => t(l, "bot.auto.step_tz_type"),
+        Step::Destinations => {
+            for d in all {
+                let on = w.destinations.contains(&d.id);
+                let mark = if on { "✅" } else { "▫️" };
+                let paused = if d.status == DestinationStatus::Active { "" } else { " ⏸" };
+                let label = format!("{mark} {} ({}){paused}", d.name.chars().take(24).collect::<String>(), d.kind);
+                rows.push(vec![btn(label, WizBtn::Toggle(d.id))]);
+            }
+            rows.push(vec![btn(t(l, "bot.auto.btn_next"), WizBtn::Next)]);
+            if all.is_empty() {
+                t(l, "bot.auto.step_dest_none")
+            } else {
+                t(l, "bot.auto.step_dest")
+            }
+        }
+        Step::Options => {
+            if w.kind == "alert" {
+                for o in Opt::ALL {
+                    rows.push(vec![btn(o.label(l, o.current(&w.config)), WizBtn::Ask(o))]);
+                }
+            } else {
+                let days = w.config.get("period_days").and_then(|v| v.as_i64()).unwrap_or(7);
+                rows.push(
+                    [1, 7, 30]
+                        .into_iter()
+                        .map(|n| {
+                            let mark = if n == days { "✓ " } else { "" };
+                            btn(
+                                format!("{mark}{}", tf(l, "bot.auto.period", &[("n", &n.to_string())])),
+                                WizBtn::Period(n),
+                            )
+                        })
+                        .collect(),
+                );
+                let skip = w.config.get("skip_when_empty").and_then(|v| v.as_bool()).unwrap_or(false);
+                let label = if skip { t(l, "bot.auto.skip_empty_on") } else { t(l, "bot.auto.skip_empty_off") };
+                rows.push(vec![btn(label, WizBtn::SkipEmpty)]);
+            }
+            rows.push(vec![btn(t(l, "bot.auto.btn_next"), WizBtn::Next)]);
+            tf(l, "bot.auto.step_options", &[("options", &options_line(l, w))])
+        }
+        Step::OptionValue(o) => {
+            let (lo, hi) = o.range();
+            tf(
+                l,
+                "bot.auto.ask_value",
+                &[("option", &o.label(l, o.current(&w.config))), ("min", &lo.to_string()), ("max", &hi.to_string())],
+            )
+        }
+        Step::Confirm => {
+            rows.push(vec![btn(t(l, "bot.auto.btn_create"), WizBtn::Save)]);
+            summary(l, w, all)
+        }
+        Step::Menu => {
+            rows.push(vec![
+                btn(t(l, "bot.auto.btn_schedule"), WizBtn::Menu(Step::Schedule)),
+                btn(t(l, "bot.auto.btn_tz"), WizBtn::Menu(Step::Timezone)),
+            ]);
+            rows.push(vec![
+                btn(t(l, "bot.auto.btn_destinations"), WizBtn::Menu(Step::Destinations)),
+                btn(t(l, "bot.auto.btn_options"), WizBtn::Menu(Step::Options)),
+            ]);
+            rows.push(vec![btn(t(l, "bot.auto.btn_save"), WizBtn::Save)]);
+            summary(l, w, all)
+        }
+    };
+    let mut nav = Vec::new();
+    let top = if w.editing.is_some() { w.step == Step::Menu } else { w.step == Step::Kind };
+    if !top {
+        nav.push(btn(t(l, "bot.auto.btn_back"), WizBtn::Back));
+    }
+    nav.push(btn(t(l, "bot.auto.btn_cancel"), WizBtn::Cancel));
+    rows.push(nav);
+    let title = if w.editing.is_some() { t(l, "bot.auto.title_edit") } else { t(l, "bot.auto.title_new") };
+    (format!("{title}\n\n{body}"), InlineKeyboardMarkup::new(rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::automations::wizard::preset_cron;
+
+    #[test]
+    fn option_values_outside_their_range_are_refused() {
+        assert_eq!(Opt::EngagementDrop.parse("30%"), Some(30));
+        assert_eq!(Opt::EngagementDrop.parse("0"), None);
+        assert_eq!(Opt::TokenExpiry.parse("91"), None);
+        let mut config = serde_json::json!({});
+        Opt::CooldownHours.store(&mut config, 3);
+        assert_eq!(config["cooldown_minutes"], 180);
+        assert_eq!(Opt::CooldownHours.current(&config), 3);
+    }
+
+    #[test]
+    fn every_step_has_a_cancel_button_and_later_steps_a_back_button() {
+        let w = Wizard {
+            kind: "report".into(),
+            cron: preset_cron("weekly").unwrap().into(),
+            timezone: "UTC".into(),
+            ..Default::default()
+        };
+        for step in
+            [Step::Kind, Step::Schedule, Step::Cron, Step::Timezone, Step::Destinations, Step::Options, Step::Confirm]
+        {
+            let (_, kb) = render(&Wizard { step, ..w.clone() }, "en", &[]);
+            let data: Vec<String> = kb
+                .inline_keyboard
+                .iter()
+                .flatten()
+                .filter_map(|b| match &b.kind {
+                    teloxide::types::InlineKeyboardButtonKind::CallbackData(d) => Some(d.clone()),
+                    _ => None,
+                })
+                .collect();
+            assert!(data.contains(&WizBtn::Cancel.encode()), "{step:?}");
+            assert_eq!(data.contains(&WizBtn::Back.encode()), step != Step::Kind, "{step:?}");
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! The guided creation and the editing of an automation, one screen per decision.
+//!
+//! Creation walks type → schedule (a preset, or a typed cron expression) → time zone (the workspace's by default)
+//! → destinations (toggles over the workspace's destinations) → options → confirm. Editing opens a menu over the
+//! same screens and saves everything at once. The draft lives in the person's dialogue state
+//! (`State::Automation`), so it is kept per (chat, user) and survives restarts; `/cancel` or the ✖ button drops it
+//! without changing anything, and ⬅ goes one screen back (in an edit, back to the menu).
+//!
+//! Schedules are checked with `tochen_core::cron::Schedule::parse`, the code the scheduler runs them with, and the
+//! saved edit recomputes `next_run_at` through `Store::update_automation`. Wizard buttons carry no state of their
+//! own (`aw:<op>[:<arg>]`, at most 37 bytes); a press whose owner has no wizard open is refused as stale.
+
+use super::view::{render, Opt};
+use crate::ctx::{App, Ctx, HandlerResult, TgBot};
+use crate::state::State;
+use serde::{Deserialize, Serialize};
+use teloxide::types::Message;
+use tochen_core::alerts::AlertConfig;
+use tochen_core::cron::Schedule;
+use tochen_core::delivery::automations::PeriodConfig;
+use tochen_core::domain::{MissedRunPolicy, Role};
+use tochen_core::i18n::{t, tf};
+use tochen_core::jobs::escape_html;
+use tochen_core::store::{AutomationChanges, NewAutomation};
+use tochen_core::{AutomationId, DestinationId};
+use uuid::Uuid;
+
+/// An automation being created (`editing: None`) or edited.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Wizard {
+    pub editing: Option<AutomationId>,
+    pub step: Step,
+    pub kind: String,
+    pub cron: String,
+    pub timezone: String,
+    pub destinations: Vec<DestinationId>,
+    pub config: serde_json::Value,
+}
+
+/// The screen the wizard is on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    #[default]
+    Kind,
+    Schedule,
+    /// The next message is a cron expression.
+    Cron,
+    Timezone,
+    /// The next message is an IANA zone name.
+    TypeTimezone,
+    Destinations,
+    Options,
+    /// The next message is the value of an option.
+    OptionValue(Opt),
+    Confirm,
+    /// Editing: the list of what can be changed.
+    Menu,
+}
+
+pub const KINDS: [&str; 3] = ["report", "alert", "data_sync"];
+pub const PRESETS: [&str; 5] = ["q15", "hourly", "daily", "weekly", "monthly"];
+
+/// A cron expression for a preset name.
+pub fn preset_cron(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "q15" => "*/15 * * * *",
+        "hourly" => "0 * * * *",
+        "daily" => "0 9 * * *",
+        "weekly" => "0 9 * * 1",
+        "monthly" => "0 9 1 * *",
+        _ => return None,
+    })
+}
+
+/// A wizard button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WizBtn {
+    Kind(String),
+    Preset(String),
+    TypeCron,
+    TzKeep,
+    TzType,
+    Toggle(DestinationId),
+    Period(i64),
+    SkipEmpty,
+    Ask(Opt),
+    Next,
+    Save,
+    Back,
+    Cancel,
+    Menu(Step),
+}
+
+const PREFIX: &str = "aw:";
+
+impl WizBtn {
+    pub fn encode(&self) -> String {
+        let body = match self {
+            Self::Kind(k) => format!("k:{k}"),
+            Self::Preset(p) => format!("p:{p}"),
+            Self::TypeCron => "c".into(),
+            Self::TzKeep => "zk".into(),
+            Self::TzType => "zt".into(),
+            Self::Toggle(d) => format!("d:{}", d.as_uuid().simple()),
+            Self::Period(n) => format!("pd:{n}"),
+            Self::SkipEmpty => "se".into(),
+            Self::Ask(o) => format!("o:{}", o.code()),
+            Self::Next => "nx".into(),
+            Self::Save => "ok".into(),
+            Self::Back => "bk".into(),
+            Self::Cancel => "x".into(),
+            Self::Menu(s) => format!(
+                "m:{}",
+                match s {
+                    Step::Schedule => "s",
+                    Step::Timezone => "z",
+                    Step::Destinations => "d",
+                    _ => "o",
+                }
+            ),
+        };
+        format!("{PREFIX}{body}")
+    }
+
+    pub fn decode(data: &str) -> Option<Self> {
+        let body = data.strip_prefix(PREFIX)?;
+        let (op, arg) = body.split_once(':').unwrap_or((body, ""));
+        Some(match (op, arg) {
+            ("k", k) if KINDS.contains(&k) => Self::Kind(k.to_owned()),
+            ("p", p) if preset_cron(p).is_some() => Self::Preset(p.to_owned()),
+            ("c", "") => Self::TypeCron,
+            ("zk", "") => Self::TzKeep,
+            ("zt", "") => Self::TzType,
+            ("d", id) => Self::Toggle(DestinationId::from_uuid(Uuid::try_parse(id).ok()?)),
+            ("pd", n) => Self::Period(n.parse().ok().filter(|n| (1..=366).contains(n))?),
+            ("se", "") => Self::SkipEmpty,
+            ("o", o) => Self::Ask(Opt::from_code(o)?),
+            ("nx", "") => Self::Next,
+            ("ok", "") => Self::Save,
+            ("bk", "") => Self::Back,
+            ("x", "") => Self::Cancel,
+            ("m", "s") => Self::Menu(Step::Schedule),
+            ("m", "z") => Self::Menu(Step::Timezone),
+            ("m", "d") => Self::Menu(Step::Destinations),
+            ("m", "o") => Self::Menu(Step::Options),
+            _ => return None,
+        })
+    }
+}
+
+fn default_config(kind: &str) -> serde_json::Value {
+    if kind == "alert" {
+        serde_json::to_value(AlertConfig::default()).expect("serializes")
+    } else {
+        serde_json::to_value(PeriodConfig::default()).expect("serializes")
+    }
+}
+
+/// `/automate` without arguments: the first screen of the guided creation.
+pub async fn start(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
+    let Some(a) = ctx.active.clone() else { return Ok(()) };
+    let w = Wizard { timezone: a.tenant.profile.timezone.clone(), ..Default::default() };
+    show(bot, app, ctx, w).await
+}
+
+/// The edit button of an automation: the edit menu, filled from the stored automation (of the caller's workspace).
+pub async fn start_edit(bot: &TgBot, app: &App, ctx: &Ctx, id: AutomationId) -> HandlerResult {
+    let Some(a) = ctx.require(bot, Role::Admin).await? else { return Ok(()) };
+    let Ok(x) = app.store.automation(a.tenant.id, id).await else {
+        let text = tf(ctx.lang, "error.not_found", &[("what", &"automation")]);
+        return ctx.refuse(bot, text).await;
+    };
+    ctx.answer(bot, None).await?;
+    let destinations = app.store.automation_destinations(a.tenant.id, id).await?.into_iter().map(|d| d.id).collect();
+    let w = Wizard {
+        editing: Some(id),
+        step: Step::Menu,
+        kind: x.kind,
+        cron: x.cron,
+        timezone: x.timezone,
+        destinations,
+        config: x.config,
+    };
+    show(bot, app, ctx, w).await
+}
+
+/// Saves the draft in the dialogue and draws its screen.
+async fn show(bot: &TgBot, app: &App, ctx: &Ctx, w: Wizard) -> HandlerResult {
+    let Some(a) = ctx.active.clone() else { return Ok(()) };
+    let all = app.store.destinations(a.tenant.id).await?;
+    let (text, kb) = render(&w, ctx.lang, &all);
+    ctx.dlg.update(State::Automation { wizard: w }).await?;
+    ctx.show(bot, text, Some(kb)).await
+}
+
+/// Where ⬅ goes from a screen.
+fn back(w: &Wizard) -> Option<Step> {
+    if w.editing.is_some() {
+        return (w.step != Step::Menu).then_some(Step::Menu);
+    }
+    Some(match w.step {
+        Step::Kind | Step::Menu => return None,
+        Step::Schedule => Step::Kind,
+        Step::Cron | Step::Timezone => Step::Schedule,
+        Step::TypeTimezone | Step::Destinations => Step::Timezone,
+        Step::Options => Step::Destinations,
+        Step::OptionValue(_) => Step::Options,
+        Step::Confirm => Step::Options,
+    })
+}
+
+/// The screen after `done` was answered: the next one when creating, the menu when editing.
+fn after(w: &Wizard, done: Step) -> Step {
+    if w.editing.is_some() {
+        return Step::Menu;
+    }
+    match done {
+        Step::Kind => Step::Schedule,
+        Step::Schedule | Step::Cron => Step::Timezone,
+        Step::Timezone | Step::TypeTimezone => Step::Destinations,
+        Step::Destinations => Step::Options,
+        Step::OptionValue(_) => Step::Options,
+        _ => Step::Confirm,
+    }
+}
+
+/// A wizard button press.
+pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, b: WizBtn) -> HandlerResult {
+    let State::Automation { wizard: mut w } = state else {
+        return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;
+    };
+    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    let l = ctx.lang;
+    match b {
+        WizBtn::Cancel => {
+            ctx.dlg.exit().await?;
+            ctx.answer(&bot, None).await?;
+            return ctx.show(&bot, t(l, "common.cancelled"), None).await;
+        }
+        WizBtn::Back => match back(&w) {
+            Some(step) => w.step = step,
+            None => return ctx.answer(&bot, None).await,
+        },
+        WizBtn::Kind(k) => {
+            w.config = default_config(&k);
+            w.kind = k;
+            w.step = after(&w, Step::Kind);
+        }
+        WizBtn::Preset(p) => {
+            w.cron = preset_cron(&p).unwrap_or_default().to_owned();
+            if w.editing.is_none() && w.kind != "alert" {
+                let days = match p.as_str() {
+                    "daily" => 1,
+                    "monthly" => 30,
+                    _ => 7,
+                };
+                w.config["period_days"] = days.into();
+            }
+            w.step = after(&w, Step::Schedule);
+        }
+        WizBtn::TypeCron => w.step = Step::Cron,
+        WizBtn::TzKeep => w.step = after(&w, Step::Timezone),
+        WizBtn::TzType => w.step = Step::TypeTimezone,
+        WizBtn::Toggle(d) => {
+            // Only the caller's workspace's destinations can be picked.
+            if app.store.destination(a.tenant.id, d).await.is_err() {
+                let text = tf(l, "error.not_found", &[("what", &"destination")]);
+                return ctx.refuse(&bot, text).await;
+            }
+            match w.destinations.iter().position(|x| *x == d) {
+                Some(i) => drop(w.destinations.remove(i)),
+                None => w.destinations.push(d),
+            }
+        }
+        WizBtn::Period(n) => w.config["period_days"] = n.into(),
+        WizBtn::SkipEmpty => {
+            let on = w.config.get("skip_when_empty").and_then(|v| v.as_bool()).unwrap_or(false);
+            w.config["skip_when_empty"] = (!on).into();
+        }
+        WizBtn::Ask(o) => w.step = Step::OptionValue(o),
+        WizBtn::Next => w.step = after(&w, w.step),
+        WizBtn::Menu(step) => w.step = step,
+        WizBtn::Save => return save(&bot, &app, &ctx, w).await,
+    }
+    ctx.answer(&bot, None).await?;
+    show(&bot, &app, &ctx, w).await
+}
+
+/// A message while a wizard waits for typed input (a cron expression, a time zone, an option's value).
+pub async fn on_text(bot: TgBot, app: App, ctx: Ctx, msg: Message, state: State) -> HandlerResult {
+    let State::Automation { wizard: mut w } = state else { return Ok(()) };
+    if ctx.require(&bot, Role::Admin).await?.is_none() {
+        return Ok(());
+    }
+    let l = ctx.lang;
+    let text = msg.text().unwrap_or_default().trim().trim_matches('"').to_owned();
+    match w.step {
+        Step::Cron => match Schedule::parse(&text, &w.timezone) {
+            Ok(s) => {
+                w.cron = s.expression().to_owned();
+                w.step = after(&w, Step::Cron);
+            }
+            Err(e) => {
+                let text = tf(l, "bot.auto.bad_input", &[("reason", &escape_html(&e.to_string()))]);
+                return retry(&bot, &ctx, text).await;
+            }
+        },
+        Step::TypeTimezone => match Schedule::parse(&w.cron, &text) {
+            Ok(s) => {
+                w.timezone = s.timezone().name().to_owned();
+                w.step = after(&w, Step::TypeTimezone);
+            }
+            Err(e) => {
+                let text = tf(l, "bot.auto.bad_input", &[("reason", &escape_html(&e.to_string()))]);
+                return retry(&bot, &ctx, text).await;
+            }
+        },
+        Step::OptionValue(o) => match o.parse(&text) {
+            Some(v) => {
+                o.store(&mut w.config, v);
+                w.step = after(&w, Step::OptionValue(o));
+            }
+            None => {
+                let (lo, hi) = o.range();
+                let text = tf(l, "bot.auto.bad_number", &[("min", &lo.to_string()), ("max", &hi.to_string())]);
+                return retry(&bot, &ctx, text).await;
+            }
+        },
+        _ => return ctx.say(&bot, t(l, "bot.auto.use_buttons"), None).await.map(drop),
+    }
+    show(&bot, &app, &ctx, w).await
+}
+
+async fn retry(bot: &TgBot, ctx: &Ctx, text: String) -> HandlerResult {
+    ctx.say(bot, text, None).await.map(drop)
+}
+
+/// Creates the automation (guided creation) or applies the edit, then shows it with its next five runs.
+async fn save(bot: &TgBot, app: &App, ctx: &Ctx, w: Wizard) -> HandlerResult {
+    let Some(a) = ctx.active.clone() else { return Ok(()) };
+    let (l, tenant) = (ctx.lang, a.tenant.id);
+    let saved = match w.editing {
+        None => {
+            let new = NewAutomation {
+                kind: w.kind.clone(),
+                name: format!("{} · {}", super::view::kind_label(l, &w.kind), w.cron),
+                cron: w.cron.clone(),
+                timezone: w.timezone.clone(),
+                config: w.config.clone(),
+                missed_run_policy: MissedRunPolicy::RunOnce,
+                max_consecutive_failures: 5,
+                created_by: Some(ctx.user.id),
+            };
+            app.store.create_automation(tenant, &new).await.map_err(|e| e.to_string())
+        }
+        Some(id) => {
+            let changes = AutomationChanges {
+                cron: Some(w.cron.clone()),
+                timezone: Some(w.timezone.clone()),
+                config: Some(w.config.clone()),
+                ..Default::default()
+            };
+            app.store.update_automation(tenant, id, &changes).await.map_err(|e| e.to_string())
+        }
+    };
+    let saved = match saved {
+        Ok(x) => x,
+        Err(reason) => {
+            ctx.answer(bot, None).await?;
+            let text = tf(l, "bot.auto.bad_input", &[("reason", &escape_html(&reason))]);
+            return retry(bot, ctx, text).await;
+        }
+    };
+    app.store.set_automation_destinations(tenant, saved.id, &w.destinations).await?;
+    ctx.dlg.exit().await?;
+    ctx.answer(bot, None).await?;
+    let head = if w.editing.is_some() { t(l, "bot.auto.saved") } else { t(l, "bot.auto.created") };
+    let text = format!("{head}\n\n{}", super::describe(&saved, l));
+    ctx.show(bot, text, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wizard_buttons_round_trip_within_64_bytes() {
+        let all = [
+            WizBtn::Kind("data_sync".into()),
+            WizBtn::Preset("monthly".into()),
+            WizBtn::TypeCron,
+            WizBtn::TzKeep,
+            WizBtn::TzType,
+            WizBtn::Toggle(DestinationId::new()),
+            WizBtn::Period(30),
+            WizBtn::SkipEmpty,
+            WizBtn::Ask(Opt::EngagementDrop),
+            WizBtn::Next,
+            WizBtn::Save,
+            WizBtn::Back,
+            WizBtn::Cancel,
+            WizBtn::Menu(Step::Destinations),
+        ];
+        for b in all {
+            let data = b.encode();
+            assert!(data.len() <= 64, "{data}");
+            assert_eq!(WizBtn::decode(&data), Some(b));
+        }
+        assert_eq!(WizBtn::decode("aw:k:delete_everything"), None);
+        assert_eq!(WizBtn::decode("aw:pd:0"), None);
+    }
+
+    #[test]
+    fn back_retraces_creation_and_returns_to_the_menu_when_editing() {
+        let mut w = Wizard { step: Step::Destinations, ..Default::default() };
+        assert_eq!(back(&w), Some(Step::Timezone));
+        w.step = Step::Kind;
+        assert_eq!(back(&w), None);
+        w.editing = Some(AutomationId::new());
+        w.step = Step::Cron;
+        assert_eq!(back(&w), Some(Step::Menu));
+        assert_eq!(after(&w, Step::Cron), Step::Menu);
+    }
+
+    #[test]
+    fn every_preset_is_a_valid_schedule() {
+        for p in PRESETS {
+            Schedule::parse(preset_cron(p).unwrap(), "Europe/Lisbon").unwrap();
+        }
+    }
+}

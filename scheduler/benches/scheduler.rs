@@ -28,7 +28,10 @@ use tochen_scheduler::{
 use tochen_testkit::fake_platform::{CountingPlatform, HttpPublisher};
 use tokio_util::sync::CancellationToken;
 
+/// Concurrency of the lateness and drain runs (the drain's ideal is computed for it).
 const CONCURRENCY: usize = 32;
+/// Concurrency of the no-op throughput run: no-op jobs are pure queue overhead, so bigger batches per claim.
+const THROUGHPUT_CONCURRENCY: usize = 128;
 
 struct Noop(Arc<AtomicUsize>);
 
@@ -102,7 +105,7 @@ impl Bench {
 
     fn config(&self) -> RunnerConfig {
         let mut c = RunnerConfig::new(tochen_scheduler::runner::owner_name());
-        c.concurrency = CONCURRENCY;
+        c.concurrency = std::env::var("BENCH_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(CONCURRENCY);
         c.per_key = 1;
         c.backoff = Backoff::default();
         if self.url.starts_with("postgres") {
@@ -187,7 +190,9 @@ async fn throughput(backend: &str) {
     handlers.register("noop", Arc::new(Noop(counter.clone())));
     let stop = CancellationToken::new();
     let started = Instant::now();
-    let runner = tokio::spawn(Runner::new(b.store.clone(), handlers, b.config()).run(stop.clone()));
+    let mut config = b.config();
+    config.concurrency = THROUGHPUT_CONCURRENCY;
+    let runner = tokio::spawn(Runner::new(b.store.clone(), handlers, config).run(stop.clone()));
     while count_state(&b.store, "succeeded").await < n as i64 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -195,7 +200,7 @@ async fn throughput(backend: &str) {
     stop.cancel();
     runner.await.unwrap().unwrap();
     println!(
-        "[{backend}] claim-and-complete: {n} no-op jobs in {:.2} s = {:.0} jobs/s (concurrency {CONCURRENCY})",
+        "[{backend}] claim-and-complete: {n} no-op jobs in {:.2} s = {:.0} jobs/s (concurrency {THROUGHPUT_CONCURRENCY})",
         took.as_secs_f64(),
         n as f64 / took.as_secs_f64()
     );
@@ -237,7 +242,7 @@ async fn lateness(backend: &str) {
 
 async fn drain(backend: &str) {
     let Some(b) = open(backend).await else { return };
-    let (tenant, accounts) = b.workspace(CONCURRENCY * 2).await;
+    let (tenant, accounts) = b.workspace(b.config().concurrency * 2).await;
     let n = 10_000;
     let platform = CountingPlatform::start(Duration::from_millis(50)).await;
     let at = now_ms();
@@ -254,9 +259,10 @@ async fn drain(backend: &str) {
     let took = started.elapsed();
     stop.cancel();
     runner.await.unwrap().unwrap();
-    let ideal = Duration::from_millis(50) * n.div_ceil(CONCURRENCY) as u32;
+    let concurrency = b.config().concurrency;
+    let ideal = Duration::from_millis(50) * n.div_ceil(concurrency) as u32;
     println!(
-        "[{backend}] drain of {n} posts at 50 ms each, concurrency {CONCURRENCY}: {:.2} s vs ideal {:.2} s = {:.2}x \
+        "[{backend}] drain of {n} posts at 50 ms each, concurrency {concurrency}: {:.2} s vs ideal {:.2} s = {:.2}x \
          (platform saw {} publishes)",
         took.as_secs_f64(),
         ideal.as_secs_f64(),

@@ -17,8 +17,8 @@ use std::time::Duration;
 use tochen_core::clock::now_ms;
 use tochen_core::config::SchedulerConfig;
 use tochen_core::domain::JobState;
-use tochen_core::store::job_queue::{jobs_changed, JOBS_CHANNEL};
 use tochen_core::ids::JobId;
+use tochen_core::store::job_queue::{jobs_changed, JOBS_CHANNEL};
 use tochen_core::store::{ClaimRequest, Job};
 use tochen_core::Store;
 use tokio::sync::{Notify, Semaphore};
@@ -132,7 +132,11 @@ impl Completer {
                 let ok = match store.complete_jobs(&owner, &pairs).await {
                     Ok(n) if n as usize == pairs.len() => true,
                     Ok(n) => {
-                        tracing::warn!(done = n, of = pairs.len(), "some completed jobs had been reclaimed; their results are discarded");
+                        tracing::warn!(
+                            done = n,
+                            of = pairs.len(),
+                            "some completed jobs had been reclaimed; their results are discarded"
+                        );
                         true
                     }
                     Err(e) => {

@@ -21,6 +21,12 @@ use tochen_core::Store;
 #[async_trait::async_trait]
 pub trait Notifier: Send + Sync + 'static {
     async fn send(&self, message: &NotifyPayload) -> Result<(), JobError>;
+
+    /// Sends for a job, with the store at hand to act on what Telegram says about the chat (see
+    /// `chat_changes`). Notifiers that cannot learn such things just send.
+    async fn send_for(&self, _store: &Store, _job: &Job, message: &NotifyPayload) -> Result<(), JobError> {
+        self.send(message).await
+    }
 }
 
 /// Runs `notify` jobs through a [`Notifier`].
@@ -30,10 +36,10 @@ pub struct NotifyHandler {
 
 #[async_trait::async_trait]
 impl JobHandler for NotifyHandler {
-    async fn run(&self, _store: &Store, job: &Job) -> Result<(), JobError> {
+    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
         let message: NotifyPayload = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::permanent(format!("notify payload is not valid: {e}")))?;
-        self.notifier.send(&message).await
+        self.notifier.send_for(store, job, &message).await
     }
 }
 
@@ -149,6 +155,22 @@ impl Notifier for TelegramNotifier {
                 self.send_to(new_chat, m).await.map_err(|e| classify(&e))
             }
             Err(e) => Err(classify(&e)),
+        }
+    }
+
+    async fn send_for(&self, store: &Store, job: &Job, m: &NotifyPayload) -> Result<(), JobError> {
+        match self.send_to(ChatId(m.chat_id), m).await {
+            Ok(()) => Ok(()),
+            Err(RequestError::MigrateToChatId(new_chat)) => {
+                super::chat_changes::migrated(store, m.chat_id, new_chat.0).await?;
+                self.send_to(new_chat, m).await.map_err(|e| classify(&e))
+            }
+            Err(e) => {
+                if super::chat_changes::chat_is_closed(&e) {
+                    super::chat_changes::closed(store, job, m.chat_id, &e.to_string()).await?;
+                }
+                Err(classify(&e))
+            }
         }
     }
 }

@@ -35,6 +35,7 @@ mod posts;
 mod publishing;
 mod rotate;
 mod targets;
+mod team_chat_migration;
 mod tenants;
 mod users;
 mod webhook_events;

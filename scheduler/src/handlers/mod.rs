@@ -1,6 +1,7 @@
 //! Job handlers, one module per job kind family.
 
 pub mod automation;
+mod chat_changes;
 pub mod delivery;
 pub mod notify;
 pub mod publish;

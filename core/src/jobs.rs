@@ -20,6 +20,8 @@ pub const WEBHOOK_EVENT: &str = "webhook.event";
 pub const TELEGRAM_UPDATE: &str = "telegram.update";
 /// Deliver one outgoing Standard Webhooks message.
 pub const WEBHOOK_DELIVER: &str = "webhook.deliver";
+/// Send one queued email to one address (`delivery::email_queue`); retried on transient SMTP errors.
+pub const EMAIL_DELIVER: &str = "email.deliver";
 /// Periodic sweeps; unique key `{kind}:{period}`.
 pub const SWEEP_TOKEN_REFRESH: &str = "sweep.token_refresh";
 pub const SWEEP_CLEANUP: &str = "sweep.cleanup";

@@ -4,8 +4,9 @@
 use tochen_core::delivery::automations::{period_before, run_alerts, run_data_sync, run_report, DeliveryDeps};
 use tochen_core::delivery::email::{EmailSender, SmtpSecurity};
 use tochen_core::delivery::webhook::WebhookSecret;
+use tochen_core::delivery::email_queue;
 use tochen_core::domain::{AuthKind, JobState, MissedRunPolicy, Platform};
-use tochen_core::jobs::{NOTIFY, WEBHOOK_DELIVER};
+use tochen_core::jobs::{EMAIL_DELIVER, NOTIFY, WEBHOOK_DELIVER};
 use tochen_core::reports::DAY_MS;
 use tochen_core::store::{
     MetricValues, NewAccount, NewAutomation, NewDestination, NewSnapshot, TelegramIdentity, TenantProfile,
@@ -133,6 +134,12 @@ store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
     assert_eq!(delivery.event_type, "report.generated");
     let body: serde_json::Value = serde_json::from_str(&delivery.payload).unwrap();
     assert_eq!(body["data"]["totals"]["views"], 321);
+    // Email is queued, not sent inside the run; the job's sender reads the chart back from the data directory.
+    assert!(sink.messages().is_empty());
+    let email = jobs.iter().find(|j| j.kind == EMAIL_DELIVER).expect("an email.deliver job");
+    let queued: email_queue::EmailJob = serde_json::from_value(email.payload.clone()).unwrap();
+    assert_eq!(queued.to, "boss@bloom.test");
+    email_queue::deliver(deps.email.as_ref().unwrap(), dir.path(), &queued).await.unwrap();
     let mails = sink.messages();
     assert_eq!((mails.len(), mails[0].to[0].as_str()), (1, "boss@bloom.test"));
     assert!(mails[0].data.contains("Content-ID: <chart>"));

@@ -25,6 +25,16 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> Self {
+        Self::start_answering_rcpt("250 2.1.5 ok").await
+    }
+
+    /// A sink that answers every `RCPT TO` with `reply` (e.g. `550 5.1.1 no such user` or `451 4.3.0 try later`),
+    /// to test how a sender treats permanent and transient refusals.
+    pub async fn start_refusing(reply: &'static str) -> Self {
+        Self::start_answering_rcpt(reply).await
+    }
+
+    async fn start_answering_rcpt(rcpt_reply: &'static str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the smtp sink");
         let addr = listener.local_addr().expect("sink address");
         let messages = Arc::new(Mutex::new(Vec::new()));
@@ -33,7 +43,7 @@ impl SmtpSink {
             while let Ok((stream, _)) = listener.accept().await {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    let _ = session(stream, store).await;
+                    let _ = session(stream, store, rcpt_reply).await;
                 });
             }
         });
@@ -52,7 +62,8 @@ fn address(arg: &str) -> String {
     arg[start..end].to_owned()
 }
 
-async fn session(stream: TcpStream, store: Arc<Mutex<Vec<SmtpMessage>>>) -> std::io::Result<()> {
+async fn session(stream: TcpStream, store: Arc<Mutex<Vec<SmtpMessage>>>, rcpt_reply: &str) -> std::io::Result<()> {
+    let rcpt_reply = format!("{rcpt_reply}\r\n");
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write.write_all(b"220 sink.test ESMTP tochen-testkit\r\n").await?;
@@ -75,7 +86,7 @@ async fn session(stream: TcpStream, store: Arc<Mutex<Vec<SmtpMessage>>>) -> std:
             b"250 2.1.0 ok\r\n"
         } else if upper.starts_with("RCPT TO:") {
             to.push(address(&cmd[8..]));
-            b"250 2.1.5 ok\r\n"
+            rcpt_reply.as_bytes()
         } else if upper == "DATA" {
             write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
             let mut data = String::new();

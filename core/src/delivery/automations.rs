@@ -4,10 +4,11 @@
 //! They live in core, next to what they compute and how they deliver, so they are tested against real stores
 //! here; the scheduler only registers thin adapters. Fan-out never sends to Telegram directly: a Telegram
 //! destination gets a `notify` job (retried, rate-limited, survives restarts) whose attachment is a file written
-//! under the data directory; a webhook destination gets a logged delivery and its `webhook.deliver` job; email is
-//! sent at once through SMTP. When an automation has no destinations, the workspace's team chat is used.
+//! under the data directory; a webhook destination gets a logged delivery and its `webhook.deliver` job; email gets
+//! an `email.deliver` job (see `email_queue`), so a slow or refusing mail server is retried by the job runner. When an automation has no destinations, the workspace's team chat is used.
 
 use super::email::{EmailAttachment, EmailContent, EmailSender};
+use super::email_queue;
 use super::outbox;
 use crate::alerts::{self, AlertConfig};
 use crate::clock::Millis;
@@ -106,7 +107,9 @@ pub async fn deliver(
                 None => Ok(()),
             },
             DestinationKind::Email => match (&deps.email, &out.email, &d.email) {
-                (Some(sender), Some(content), Some(to)) => sender.send(to, content).await.map_err(|e| e.to_string()),
+                (Some(_), Some(content), Some(to)) => {
+                    email_queue::queue(store, &deps.data_dir, tenant, d.id, to, content).await.map(drop)
+                }
                 (None, Some(_), _) => Err("email destination but SMTP_URL is not configured".to_owned()),
                 _ => Ok(()),
             },

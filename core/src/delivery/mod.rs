@@ -4,6 +4,7 @@
 
 pub mod automations;
 pub mod email;
+pub mod email_queue;
 pub mod events;
 pub mod outbox;
 pub mod ssrf;

@@ -1,5 +1,5 @@
-//! Outgoing deliveries: the `webhook.deliver` and `webhook.event_out` jobs, the `sweep.metrics` job that feeds
-//! reports, and the `report`, `alert` and `data_sync` automation types.
+//! Outgoing deliveries: the `webhook.deliver`, `webhook.event_out` and `email.deliver` jobs, the `sweep.metrics`
+//! job that feeds reports, and the `report`, `alert` and `data_sync` automation types.
 //!
 //! Thin adapters: the work (signing, retry schedule, report computation, alert rules, fan-out to destinations)
 //! lives in `tochen_core::delivery`, `reports` and `alerts`, where it is tested against both databases.
@@ -16,10 +16,11 @@ use tochen_core::delivery::automations::{
     run_alerts, run_data_sync, run_report, DeliveryDeps, KIND_ALERT, KIND_DATA_SYNC, KIND_REPORT,
 };
 use tochen_core::delivery::email::EmailSender;
+use tochen_core::delivery::email_queue::{self, EmailJob, EmailJobError};
 use tochen_core::delivery::outbox::{self, DeliverPayload};
 use tochen_core::delivery::webhook::WebhookSender;
 use tochen_core::domain::Platform;
-use tochen_core::jobs::{SWEEP_METRICS, WEBHOOK_DELIVER};
+use tochen_core::jobs::{EMAIL_DELIVER, SWEEP_METRICS, WEBHOOK_DELIVER};
 use tochen_core::platforms::MetricsReader;
 use tochen_core::reports::metrics_sync::{sync_all, SyncOptions};
 use tochen_core::store::Job;
@@ -34,6 +35,10 @@ pub fn register_jobs(h: &mut Handlers, config: &Config) {
         Err(e) => tracing::error!(error = %e, "webhook deliveries are disabled: the http client cannot be built"),
     }
     h.register(WEBHOOK_EVENT_OUT, Arc::new(WebhookEventOutHandler));
+    // Without SMTP no email job is ever queued (the automation run reports the missing configuration instead).
+    if let Some(sender) = email_sender(config) {
+        h.register(EMAIL_DELIVER, Arc::new(EmailDeliverHandler { sender, data_dir: config.data_dir.clone() }));
+    }
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap_or_default();
     let readers = tochen_core::platforms::metrics_readers(config, http);
     h.register(SWEEP_METRICS, Arc::new(MetricsSweep { readers }));
@@ -61,19 +66,42 @@ impl JobHandler for MetricsSweep {
 
 /// Adds the `report`, `alert` and `data_sync` automation types to `registry`.
 pub fn with_delivery_automations(mut registry: AutomationRegistry, config: &Config) -> AutomationRegistry {
-    let email = config.smtp.as_ref().and_then(|smtp| match EmailSender::from_config(smtp) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::error!(error = %e, "email destinations are disabled: SMTP_URL cannot be used");
-            None
-        }
-    });
+    let email = email_sender(config);
     let deps = Arc::new(DeliveryDeps { email, data_dir: config.data_dir.clone() });
     registry
         .register(KIND_REPORT, Arc::new(Delivering { deps: deps.clone(), kind: Kind::Report }))
         .register(KIND_ALERT, Arc::new(Delivering { deps: deps.clone(), kind: Kind::Alert }))
         .register(KIND_DATA_SYNC, Arc::new(Delivering { deps, kind: Kind::DataSync }));
     registry
+}
+
+fn email_sender(config: &Config) -> Option<EmailSender> {
+    config.smtp.as_ref().and_then(|smtp| match EmailSender::from_config(smtp) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(error = %e, "email destinations are disabled: SMTP_URL cannot be used");
+            None
+        }
+    })
+}
+
+/// Sends one queued email (`tochen_core::delivery::email_queue`): a 5xx answer fails the job, anything transient
+/// is retried with the runner's backoff.
+pub struct EmailDeliverHandler {
+    pub sender: EmailSender,
+    pub data_dir: std::path::PathBuf,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for EmailDeliverHandler {
+    async fn run(&self, _store: &Store, job: &Job) -> Result<(), JobError> {
+        let p: EmailJob = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::permanent(format!("email.deliver payload is not valid: {e}")))?;
+        email_queue::deliver(&self.sender, &self.data_dir, &p).await.map_err(|e| match e {
+            EmailJobError::Permanent(m) => JobError::permanent(m),
+            EmailJobError::Transient(m) => JobError::retry(m),
+        })
+    }
 }
 
 /// One attempt of one webhook delivery; the next attempt is its own job, scheduled by the outbox.

@@ -45,13 +45,13 @@ bot_test!(forged_stale_and_overstepping_buttons_change_nothing, |h| {
     assert!(h.store.targets_of_post(a, alices.id).await.unwrap().is_empty());
 
     // A viewer and an editor overstep.
-    let dave = h.store.upsert_user(&identity(DAVE)).await.unwrap();
+    let dave = h.store.upsert_user(&common::identity(DAVE)).await.unwrap();
     h.store.add_member(a, dave.id, Role::Viewer).await.unwrap();
     h.store.set_active_tenant(dave.id, a).await.unwrap();
     let discard = fresh.button(&en("bot.draft.btn_discard")).unwrap();
     h.press_data_refused(DAVE, &fresh, &discard, "Viewers can look").await;
     h.say(DAVE, "/idea", "Viewers can look").await;
-    let bob = h.store.upsert_user(&identity(BOB)).await.unwrap();
+    let bob = h.store.upsert_user(&common::identity(BOB)).await.unwrap();
     h.store.add_member(a, bob.id, Role::Editor).await.unwrap();
     h.store.set_active_tenant(bob.id, a).await.unwrap();
     h.say(BOB, "/invite", "Only an admin").await;
@@ -101,14 +101,4 @@ bot_test!(llm_failures_and_an_exhausted_quota_leave_no_draft, |h| {
 
 fn tochen_bot_draft_discard() -> tochen_bot::DraftAct {
     tochen_bot::DraftAct::Discard
-}
-
-fn identity(id: i64) -> tochen_core::store::TelegramIdentity {
-    tochen_core::store::TelegramIdentity {
-        telegram_id: id,
-        username: None,
-        first_name: format!("User{id}"),
-        last_name: None,
-        language_code: Some("en".into()),
-    }
 }

@@ -12,7 +12,7 @@ const SUPERGROUP: i64 = -100_999;
 
 bot_test!(two_people_in_one_group_keep_separate_conversations, |h| {
     let a = h.onboard(ALICE, "Alpha").await;
-    let bob = h.store.upsert_user(&identity(BOB)).await.unwrap();
+    let bob = h.store.upsert_user(&common::identity(BOB)).await.unwrap();
     h.store.add_member(a, bob.id, Role::Editor).await.unwrap();
     h.store.set_active_tenant(bob.id, a).await.unwrap();
 
@@ -82,13 +82,3 @@ bot_test!(rate_limits_blocked_chats_and_migrations_are_handled, |h| {
     );
     h.say(ALICE, "/help", "What I can do").await;
 });
-
-fn identity(id: i64) -> tochen_core::store::TelegramIdentity {
-    tochen_core::store::TelegramIdentity {
-        telegram_id: id,
-        username: None,
-        first_name: format!("User{id}"),
-        last_name: None,
-        language_code: Some("en".into()),
-    }
-}

@@ -153,6 +153,16 @@ impl Harness {
     }
 }
 
+pub fn identity(id: i64) -> tochen_core::store::TelegramIdentity {
+    tochen_core::store::TelegramIdentity {
+        telegram_id: id,
+        username: None,
+        first_name: format!("User{id}"),
+        last_name: None,
+        language_code: Some("en".into()),
+    }
+}
+
 /// Runs `$body` with a started `Harness` named `$h` on SQLite and on PostgreSQL (when TEST_DATABASE_URL is set).
 #[macro_export]
 macro_rules! bot_test {

@@ -82,3 +82,24 @@ bot_test!(rate_limits_blocked_chats_and_migrations_are_handled, |h| {
     );
     h.say(ALICE, "/help", "What I can do").await;
 });
+
+bot_test!(people_are_answered_in_their_language_and_can_switch_it, |h| {
+    const OLGA: i64 = 1_010;
+    let mark = h.tg.mark();
+    h.tg.send_text_as(OLGA, OLGA, "ru", "/start");
+    h.tg.said(OLGA, mark, "Как оно называется").await;
+    let mark = h.tg.mark();
+    h.tg.send_text_as(OLGA, OLGA, "ru", "/language");
+    let m = h.tg.said(OLGA, mark, "Выберите язык").await;
+    let mark = h.tg.mark();
+    h.tg.press(OLGA, &m, "Deutsch");
+    h.tg.said(OLGA, mark, "ich spreche jetzt Deutsch").await;
+    let mark = h.tg.mark();
+    h.tg.send_text_as(OLGA, OLGA, "ru", "/help");
+    h.tg.said(OLGA, mark, "Was ich kann").await;
+    // The command menu is registered per language and scope.
+    let calls = h.tg.calls();
+    let menus: Vec<_> = calls.iter().filter(|c| c.method == "setmycommands").collect();
+    assert_eq!(menus.len(), 10, "5 languages x (private, groups)");
+    assert!(menus.iter().any(|c| c.params["language_code"] == "uk" && c.params["scope"]["type"] == "all_group_chats"));
+});

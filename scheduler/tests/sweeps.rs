@@ -190,3 +190,15 @@ store_test!(cleanup_removes_only_what_is_past_retention, |store| {
     assert_eq!(beats.iter().map(|b| b.instance_id.as_str()).collect::<Vec<_>>(), vec!["alive"]);
     assert!(store.last_scheduler_beat().await.unwrap().unwrap() > now_ms() - 5000);
 });
+
+store_test!(starting_the_sweep_timer_enqueues_this_periods_sweeps_right_away, |store| {
+    let mut timer = tochen_scheduler::sweeps::start(store.clone()).await.unwrap();
+    for (kind, _, _) in tochen_scheduler::sweeps::SWEEPS {
+        assert_eq!(store.jobs_of_kind(kind, JobState::Queued, 10).await.unwrap().len(), 1, "{kind}");
+    }
+    // A second instance starting in the same period adds nothing.
+    let mut second = tochen_scheduler::sweeps::start(store.clone()).await.unwrap();
+    assert_eq!(store.jobs_of_kind("sweep.cleanup", JobState::Queued, 10).await.unwrap().len(), 1);
+    timer.shutdown().await.unwrap();
+    second.shutdown().await.unwrap();
+});

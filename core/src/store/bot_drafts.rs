@@ -12,12 +12,13 @@ impl Store {
     /// The accounts a draft will be published to; `None` until someone chose (the bot then proposes
     /// every active account of the draft's platforms). A choice is never empty: the bot keeps at least one.
     pub async fn draft_accounts(&self, tenant: TenantId, post: PostId) -> Result<Option<Vec<AccountId>>> {
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT account_id FROM draft_accounts WHERE tenant_id = $1 AND post_id = $2 ORDER BY account_id")
-                .bind(tenant.to_db())
-                .bind(post.to_db())
-                .fetch_all(&self.pool)
-                .await?;
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT account_id FROM draft_accounts WHERE tenant_id = $1 AND post_id = $2 ORDER BY account_id",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .fetch_all(&self.pool)
+        .await?;
         if rows.is_empty() {
             return Ok(None);
         }
@@ -153,11 +154,12 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        let (account,): (String,) = sqlx::query_as("SELECT account_id FROM post_targets WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.to_db())
-            .bind(target.to_db())
-            .fetch_one(&mut *tx)
-            .await?;
+        let (account,): (String,) =
+            sqlx::query_as("SELECT account_id FROM post_targets WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.to_db())
+                .bind(target.to_db())
+                .fetch_one(&mut *tx)
+                .await?;
         let payload = serde_json::to_string(&PublishPayload { target_id: target }).expect("payload serializes");
         sqlx::query(
             "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, \
@@ -174,13 +176,15 @@ impl Store {
         .bind(format!("account:{account}"))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE posts SET status = 'scheduled', version = version + 1, updated_at = $3 WHERE tenant_id = $1 \
-                     AND id = (SELECT post_id FROM post_targets WHERE tenant_id = $1 AND id = $2)")
-            .bind(tenant.to_db())
-            .bind(target.to_db())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE posts SET status = 'scheduled', version = version + 1, updated_at = $3 WHERE tenant_id = $1 \
+                     AND id = (SELECT post_id FROM post_targets WHERE tenant_id = $1 AND id = $2)",
+        )
+        .bind(tenant.to_db())
+        .bind(target.to_db())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -89,6 +89,7 @@ pub fn handlers(deps: &Deps) -> Handlers {
     h.register(jobs::PUBLISH, publish.clone())
         .register(jobs::PUBLISH_CHECK, Arc::new(publish::PublishCheckHandler { publishers, inner: publish }))
         .register(jobs::NOTIFY, Arc::new(notify::NotifyHandler { notifier: deps.notifier.clone() }))
+        .register(jobs::WEBHOOK_EVENT, Arc::new(handlers::inbound::WebhookEventHandler))
         .register(
             jobs::AUTOMATION_RUN,
             Arc::new(automation::AutomationRunHandler::new(Arc::new(deps.automations.clone()))),

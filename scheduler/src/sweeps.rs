@@ -118,7 +118,7 @@ impl Default for Retention {
 }
 
 /// `sweep.cleanup`: expired OAuth states, finished jobs, webhook events and run history past retention, and
-/// heartbeats of instances gone for a day.
+/// heartbeats of instances gone for a day; re-queues the `webhook.event` job of unprocessed platform events.
 pub struct Cleanup {
     pub retention: Retention,
 }
@@ -133,7 +133,9 @@ impl JobHandler for Cleanup {
         let events = store.delete_webhook_events_before(ago(self.retention.webhook_events)).await?;
         let runs = store.delete_automation_runs_before(ago(self.retention.automation_runs)).await?;
         let beats = store.delete_heartbeats_before(now - DAY).await?;
-        tracing::info!(states, jobs, events, runs, beats, "cleanup done");
+        // Platform events still `received` a minute on have no job (stored by an older version): queue it.
+        let requeued = store.requeue_unprocessed_webhook_events(now - 60_000, 1000).await?;
+        tracing::info!(states, jobs, events, runs, beats, requeued, "cleanup done");
         Ok(())
     }
 }

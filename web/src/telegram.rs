@@ -1,9 +1,9 @@
 //! Telegram webhook mode: `POST /telegram/webhook`, checked against `X-Telegram-Bot-Api-Secret-Token`.
 //!
-//! Each update is persisted (deduplicated by `update_id`, source `telegram`) and a `telegram.update` job is
-//! queued before the 200, so an update Telegram considers delivered survives a crash; Telegram re-sends anything
-//! that got no 2xx, and the dedup makes that harmless. The job payload is `{"event_id", "update_id"}`; the
-//! update JSON itself is read back with `Store::webhook_event_payload(event_id)`.
+//! Each update is persisted (deduplicated by `update_id`, source `telegram`) before the 200, so an update
+//! Telegram considers delivered survives a crash; Telegram re-sends anything that got no 2xx, and the dedup makes
+//! that harmless. No job is queued: the scheduler cannot run the bot's dispatcher. The bot claims stored updates
+//! itself (`tochen_core::store::telegram_updates`), woken by a PostgreSQL trigger (NOTIFY) or its idle timer.
 
 use crate::AppState;
 use axum::body::Bytes;
@@ -13,8 +13,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use tochen_core::config::TelegramMode;
-use tochen_core::jobs::TELEGRAM_UPDATE;
-use tochen_core::store::NewJob;
 use tochen_core::{Config, SecretString};
 
 /// The updates the bot handles; `chat_member` is only sent when listed.
@@ -33,18 +31,8 @@ pub async fn update(State(state): State<AppState>, headers: HeaderMap, body: Byt
     else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    let stored = state.store.record_webhook_event("telegram", &update_id.to_string(), None, text).await;
-    match stored {
-        Ok(Some(event_id)) => {
-            let job = NewJob::new(TELEGRAM_UPDATE, json!({"event_id": event_id, "update_id": update_id}))
-                .unique(format!("telegram:{update_id}"));
-            if let Err(e) = state.store.enqueue(&job).await {
-                tracing::error!(error = %e, update_id, "could not queue a telegram update");
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
-            }
-            StatusCode::OK.into_response()
-        }
-        Ok(None) => StatusCode::OK.into_response(),
+    match state.store.record_telegram_update(update_id, text).await {
+        Ok(_) => StatusCode::OK.into_response(),
         Err(e) => {
             tracing::error!(error = %e, update_id, "could not store a telegram update");
             StatusCode::SERVICE_UNAVAILABLE.into_response()

@@ -2,8 +2,8 @@
 //! signed with `TikTok-Signature: t=..,s=..` over `t.body`, with a timestamp tolerance).
 //!
 //! The signature is checked over the RAW body before any parsing, in constant time. A verified event is stored
-//! and deduplicated (`webhook_events`, keyed by a hash of the body: providers deliver at least once) and a
-//! `webhook.event` job is queued, all before the 200; the job does the real work. Forged, stale, oversized or
+//! and deduplicated (`webhook_events`, keyed by a hash of the body: providers deliver at least once) and its
+//! `webhook.event` job is queued in the same transaction, all before the 200; the job does the real work. Forged, stale, oversized or
 //! malformed requests are refused and nothing is stored.
 
 use crate::AppState;
@@ -15,9 +15,6 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
-use tochen_core::jobs::WEBHOOK_EVENT;
-use tochen_core::platforms::webhook_events::WebhookEventPayload;
-use tochen_core::store::NewJob;
 
 /// How far a TikTok signature timestamp may be from now.
 pub const TIKTOK_TOLERANCE_SECS: i64 = 300;
@@ -69,23 +66,17 @@ pub fn verify_tiktok_signature(secret: &str, header: &str, body: &[u8], now_unix
     }
 }
 
-/// Stores the event (deduplicated) and queues its processing; `true` when it was new.
+/// Stores the event (deduplicated) and queues its processing in one transaction; `true` when it was new.
 async fn store_and_queue(state: &AppState, source: &str, body: &str) -> Result<bool, Response> {
     let key = hex::encode(Sha256::digest(body.as_bytes()));
-    let id = state.store.record_webhook_event(source, &key, None, body).await.map_err(|e| {
+    let id = state.store.record_inbound_event(source, &key, body).await.map_err(|e| {
         tracing::error!(error = %e, "could not store a webhook event");
         StatusCode::SERVICE_UNAVAILABLE.into_response()
     })?;
-    let Some(id) = id else {
+    if id.is_none() {
         metrics::counter!("tochen_webhook_duplicates_total", "source" => source.to_string()).increment(1);
         return Ok(false);
-    };
-    let payload = serde_json::to_value(WebhookEventPayload { event_id: id.clone() }).unwrap_or_default();
-    let job = NewJob::new(WEBHOOK_EVENT, payload).unique(format!("webhook:{id}"));
-    state.store.enqueue(&job).await.map_err(|e| {
-        tracing::error!(error = %e, "could not queue a webhook event");
-        StatusCode::SERVICE_UNAVAILABLE.into_response()
-    })?;
+    }
     metrics::counter!("tochen_webhook_events_total", "source" => source.to_string()).increment(1);
     Ok(true)
 }

@@ -3,6 +3,7 @@
 pub mod automation;
 mod chat_changes;
 pub mod delivery;
+pub mod inbound;
 pub mod notify;
 pub mod publish;
 pub mod results;

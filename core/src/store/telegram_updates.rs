@@ -1,0 +1,188 @@
+//! Telegram webhook mode: updates stored by the web service, consumed by the bot.
+//!
+//! Telegram considers an update delivered once the web service answered 200, so the row in `webhook_events`
+//! (source `telegram`, deduplicated by update_id) is the only copy. The bot claims rows with a lease, in
+//! update_id order, feeds them to its dispatcher and marks each one processed after its handler ran. A bot that
+//! dies keeps its lease until it expires; then any bot claims those rows again, so a crash loses no update (an
+//! update whose handler ran but whose mark was lost runs again: at least once). A row claimed `MAX_CLAIMS` times
+//! without being marked is poison (it crashes the bot) and is marked `failed` instead of claimed again.
+//!
+//! Claiming is one statement per dialect, like job claiming: PostgreSQL locks candidate rows with
+//! `FOR UPDATE SKIP LOCKED`, SQLite's single writer makes one `UPDATE ... RETURNING` atomic.
+
+use super::{Backend, Result, Store};
+use crate::clock::now_ms;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// The PostgreSQL channel a trigger on `webhook_events` notifies when a Telegram update is stored.
+pub const TELEGRAM_UPDATES_CHANNEL: &str = "tochen_telegram_updates";
+
+/// A row claimed this many times without being marked processed is given up on.
+pub const MAX_CLAIMS: i64 = 5;
+
+/// One stored update, claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUpdate {
+    pub event_id: String,
+    pub update_id: i64,
+    pub payload: String,
+    /// How many times it was claimed, this claim included.
+    pub attempts: i64,
+}
+
+fn updates_notify() -> &'static Notify {
+    static N: OnceLock<Notify> = OnceLock::new();
+    N.get_or_init(Notify::new)
+}
+
+/// The in-process "a Telegram update was stored" signal (the web service and the bot in one process).
+pub fn telegram_updates_changed() -> &'static Notify {
+    updates_notify()
+}
+
+impl Store {
+    /// Stores an update before it is acknowledged. Returns the new row id, or `None` for a duplicate update_id.
+    pub async fn record_telegram_update(&self, update_id: i64, payload: &str) -> Result<Option<String>> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let done = sqlx::query(
+            "INSERT INTO webhook_events (id, source, event_key, tenant_id, payload, received_at, update_id) \
+             VALUES ($1, 'telegram', $2, NULL, $3, $4, $5) ON CONFLICT (source, event_key) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(update_id.to_string())
+        .bind(payload)
+        .bind(now_ms())
+        .bind(update_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        updates_notify().notify_waiters();
+        Ok(Some(id))
+    }
+
+    /// Claims up to `limit` unprocessed updates for `owner` for `lease`, lowest update_id first: rows never
+    /// claimed and rows whose lease expired (their bot died).
+    pub async fn claim_telegram_updates(&self, owner: &str, limit: i64, lease: Duration) -> Result<Vec<StoredUpdate>> {
+        let now = now_ms();
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE webhook_events SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM webhook_events WHERE source = 'telegram' AND status = 'received' \
+             AND (lease_expires_at IS NULL OR lease_expires_at < $3) ORDER BY update_id LIMIT $4{lock}) \
+             RETURNING id, update_id, payload, attempts"
+        );
+        let rows: Vec<(String, Option<i64>, String, i64)> = sqlx::query_as(&sql)
+            .bind(owner)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: Vec<StoredUpdate> = rows
+            .into_iter()
+            .map(|(event_id, update_id, payload, attempts)| StoredUpdate {
+                event_id,
+                update_id: update_id.unwrap_or_default(),
+                payload,
+                attempts,
+            })
+            .collect();
+        out.sort_by_key(|u| u.update_id);
+        Ok(out)
+    }
+
+    /// Extends every lease `owner` holds on unprocessed updates (still queued in its dispatcher or running).
+    pub async fn extend_telegram_leases(&self, owner: &str, lease: Duration) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE webhook_events SET lease_expires_at = $2 \
+             WHERE source = 'telegram' AND status = 'received' AND lease_owner = $1",
+        )
+        .bind(owner)
+        .bind(now_ms() + lease.as_millis() as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Marks update `update_id` `processed` (or `failed`/`ignored`) if `owner` still holds it. False when the
+    /// lease was lost: another bot took the update over and will mark it.
+    pub async fn finish_telegram_update(&self, update_id: i64, owner: &str, status: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE webhook_events SET status = $3, processed_at = $4, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE source = 'telegram' AND update_id = $1 AND lease_owner = $2 AND status = 'received'",
+        )
+        .bind(update_id)
+        .bind(owner)
+        .bind(status)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives back claimed updates that were never handed to the dispatcher (a stopping bot), so the next bot
+    /// takes them at once instead of after the lease.
+    pub async fn release_telegram_updates(&self, owner: &str, update_ids: &[i64]) -> Result<u64> {
+        let mut released = 0;
+        for id in update_ids {
+            let done = sqlx::query(
+                "UPDATE webhook_events SET lease_owner = NULL, lease_expires_at = NULL, attempts = attempts - 1 \
+                 WHERE source = 'telegram' AND update_id = $1 AND lease_owner = $2 AND status = 'received'",
+            )
+            .bind(id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+            released += done.rows_affected();
+        }
+        Ok(released)
+    }
+
+    /// Unprocessed updates, claimed or not (for /health-style checks and tests).
+    pub async fn pending_telegram_updates(&self) -> Result<i64> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM webhook_events WHERE source = 'telegram' AND status = 'received'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n)
+    }
+}
+
+/// Forwards PostgreSQL notifications on [`TELEGRAM_UPDATES_CHANNEL`] to `wake` until the task is aborted,
+/// reconnecting after failures. Without it the bot still finds updates on its bounded idle timer.
+pub async fn listen_for_telegram_updates(url: String, wake: std::sync::Arc<Notify>) {
+    use sqlx::postgres::PgListener;
+    loop {
+        let mut listener = match PgListener::connect(&url).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot LISTEN for telegram updates; relying on the idle timer");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(TELEGRAM_UPDATES_CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN for telegram updates failed");
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            continue;
+        }
+        // Anything stored while (re)connecting is found by the next claim.
+        wake.notify_one();
+        loop {
+            match listener.recv().await {
+                Ok(_) => wake.notify_one(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN connection for telegram updates lost; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The `webhook.event` job: processes one incoming platform event the web service stored and acknowledged.
+//!
+//! The work (resolving the account's workspaces, telling the team chat, moving TikTok targets, marking revoked
+//! accounts) is `tochen_core::platforms::webhook_events::process_event`. This adapter classifies failures: a
+//! database hiccup is retried; an event that can never be processed (its payload is not JSON, or the row is
+//! corrupt) fails at once and the event is marked `failed`, so it does not look pending forever. An event that
+//! was already handled (a job queued twice by an older version, or re-queued by the recovery sweep) is skipped.
+
+use crate::error::JobError;
+use crate::runner::JobHandler;
+use tochen_core::platforms::webhook_events::{process_event, ProcessError, WebhookEventPayload};
+use tochen_core::store::Job;
+use tochen_core::Store;
+
+pub struct WebhookEventHandler;
+
+#[async_trait::async_trait]
+impl JobHandler for WebhookEventHandler {
+    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
+        let p: WebhookEventPayload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::permanent(format!("webhook.event payload is not valid: {e}")))?;
+        let id = p.event_id.as_str();
+        match store.webhook_event_status(id).await? {
+            None => return Err(JobError::permanent(format!("webhook event {id} does not exist"))),
+            Some(status) if status != "received" => {
+                tracing::debug!(event = id, %status, "webhook event already handled");
+                return Ok(());
+            }
+            Some(_) => {}
+        }
+        if let Some((source, payload)) = store.webhook_event_payload(id).await? {
+            if serde_json::from_str::<serde_json::Value>(&payload).is_err() {
+                return Err(give_up(store, id, format!("{source} webhook event {id} is not json")).await);
+            }
+        }
+        match process_event(store, id).await {
+            Ok(done) => {
+                tracing::info!(
+                    event = id,
+                    notifications = done.notifications,
+                    targets = done.targets_updated,
+                    accounts = done.accounts_marked,
+                    "webhook event processed"
+                );
+                Ok(())
+            }
+            Err(ProcessError::Missing(_)) => Err(JobError::permanent(format!("webhook event {id} does not exist"))),
+            Err(ProcessError::Store(e)) => match JobError::from(e) {
+                JobError::Permanent(message) => Err(give_up(store, id, message).await),
+                retry => Err(retry),
+            },
+        }
+    }
+}
+
+/// Marks the event failed (best effort: the job fails permanently either way) and returns the job's error.
+async fn give_up(store: &Store, id: &str, message: String) -> JobError {
+    if let Err(e) = store.finish_webhook_event(id, "failed").await {
+        tracing::warn!(event = id, error = %e, "could not mark a webhook event failed");
+    }
+    JobError::Permanent(message)
+}

@@ -257,3 +257,27 @@ store_test!(the_test_automation_sends_a_message_when_run_now, |store| {
         .iter()
         .any(|j| j.kind == "notify" && j.payload["text_html"].as_str().unwrap().contains("Weekly digest")));
 });
+
+store_test!(a_slot_interrupted_by_a_crash_is_resumed_by_the_next_attempt_only, |store| {
+    let tenant = workspace(&store).await;
+    let a = store
+        .create_automation(tenant, &new_automation("count", "0 * * * *", "UTC", MissedRunPolicy::RunOnce))
+        .await
+        .unwrap();
+    let a = rewind(&store, &a, now_ms() / HOUR * HOUR).await;
+    let slot = a.next_run_at.unwrap();
+    let mut job = store.job_by_unique_key(&slot_key(a.id, slot)).await.unwrap().unwrap();
+    // The first attempt started the slot (schedule moved on, run row `running`) and then its process died.
+    let started = store.start_slot(tenant, a.id, slot, slot, Some(slot + HOUR), false).await.unwrap();
+    assert!(matches!(started, tochen_core::store::SlotStart::Run { resumed: false, .. }));
+    let (h, slots) = engine();
+    job.attempts = 1;
+    h.run(&store, &job).await.unwrap();
+    assert!(slots.lock().unwrap().is_empty(), "the same attempt number never runs a started slot twice");
+    job.attempts = 2;
+    h.run(&store, &job).await.unwrap();
+    assert_eq!(slots.lock().unwrap().clone(), vec![slot]);
+    let runs = store.automation_runs(tenant, a.id, 10).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].outcome, RunOutcome::Success);
+});

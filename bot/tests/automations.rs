@@ -78,10 +78,17 @@ bot_test!(an_admin_links_destinations_and_builds_and_edits_a_report_step_by_step
     h.say(ALICE, "every friday", "That didn't work").await;
     let menu = h.say(ALICE, "0 8 * * 5", &en("bot.auto.title_edit")).await;
     assert!(menu.text.contains("0 8 * * 5") && menu.text.contains("Next runs:"), "{}", menu.text);
+    // The time zone too: an unknown name is refused, an IANA name accepted.
+    let m = h.press(ALICE, &menu, &en("bot.auto.btn_tz"), "Time zone:").await;
+    h.press(ALICE, &m, &en("bot.auto.btn_type_tz"), "Send the time zone name").await;
+    h.say(ALICE, "Mars/Olympus", "That didn't work").await;
+    let menu = h.say(ALICE, "America/New_York", &en("bot.auto.title_edit")).await;
+    assert!(menu.text.contains("America/New_York"), "{}", menu.text);
     let saved = h.press(ALICE, &menu, &en("bot.auto.btn_save"), &en("bot.auto.saved")).await;
     assert!(saved.text.contains("0 8 * * 5"));
     let edited = h.store.automation(tenant, a.id).await.unwrap();
     assert_eq!(edited.cron, "0 8 * * 5");
+    assert_eq!(edited.timezone, "America/New_York");
     let expected = Schedule::parse("0 8 * * 5", &edited.timezone).unwrap().next_after(tochen_core::clock::now_ms());
     assert_eq!(edited.next_run_at, expected);
 

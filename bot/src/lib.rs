@@ -19,6 +19,7 @@ mod state;
 mod team;
 pub mod timeparse;
 pub mod validate;
+pub mod webhook_updates;
 
 pub use codec::{Cb, DraftAct};
 pub use state::State;
@@ -105,6 +106,8 @@ pub async fn run_with(
     set_commands(&bot).await;
     let llm =
         LlmClient::new(config.llm.clone(), store.clone(), config.data_dir.clone())?.with_backoff(options.llm_backoff);
+    // Webhook mode: updates come from the database (stored by the web service), not from getUpdates.
+    let stored = webhook_updates::for_config(&config, &store);
     let app = App {
         store,
         llm,
@@ -112,7 +115,11 @@ pub async fn run_with(
         data_dir: config.data_dir.clone(),
         rules: validate::Rules::from_env(),
     };
-    let mut dispatcher = Dispatcher::builder(bot, schema())
+    let handler = match &stored {
+        Some(listener) => listener.acking(schema()),
+        None => schema(),
+    };
+    let mut dispatcher = Dispatcher::builder(bot, handler)
         .dependencies(dptree::deps![app, connect::ConnectConfig(std::sync::Arc::new(config.clone()))])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text("a bot handler failed"))
@@ -131,6 +138,13 @@ pub async fn run_with(
             }
         }
     });
+    if let Some(listener) = stored {
+        tracing::info!(bot = %me.username.clone().unwrap_or_default(), "bot reads updates stored by the web service");
+        let on_error = LoggingErrorHandler::with_custom_text("reading stored updates failed");
+        dispatcher.dispatch_with_listener(listener, on_error).await;
+        return Ok(());
+    }
+    // Polling deletes a webhook left from webhook mode first (getWebhookInfo, then deleteWebhook).
     tracing::info!(bot = %me.username.clone().unwrap_or_default(), "bot is polling for updates");
     dispatcher.dispatch().await;
     Ok(())

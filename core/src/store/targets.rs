@@ -105,12 +105,7 @@ impl Store {
         .await?;
         if moved.rows_affected() == 0 {
             tx.rollback().await?;
-            let current = self.post(tenant, post).await?;
-            return Err(if current.version != expected_version {
-                ScheduleError::Stale
-            } else {
-                ScheduleError::WrongStatus(current.status)
-            });
+            return Err(self.refusal(tenant, post, expected_version).await);
         }
         sqlx::query("DELETE FROM post_targets WHERE tenant_id = $1 AND post_id = $2 AND status = 'pending'")
             .bind(tenant.to_db())
@@ -178,12 +173,7 @@ impl Store {
         .await?;
         if moved.rows_affected() == 0 {
             tx.rollback().await?;
-            let current = self.post(tenant, post).await?;
-            return Err(if current.version != expected_version {
-                ScheduleError::Stale
-            } else {
-                ScheduleError::WrongStatus(current.status)
-            });
+            return Err(self.refusal(tenant, post, expected_version).await);
         }
         let (at,): (Option<i64>,) = sqlx::query_as("SELECT scheduled_at FROM posts WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.to_db())
@@ -311,6 +301,15 @@ impl Store {
         tx.commit().await?;
         super::job_queue::notify_jobs_changed();
         Ok(true)
+    }
+
+    /// Why a guarded post update matched no row: the post moved on (stale) or is in a status that forbids it.
+    async fn refusal(&self, tenant: TenantId, post: PostId, expected_version: i64) -> ScheduleError {
+        match self.post(tenant, post).await {
+            Ok(current) if current.version != expected_version => ScheduleError::Stale,
+            Ok(current) => ScheduleError::WrongStatus(current.status),
+            Err(e) => e.into(),
+        }
     }
 
     pub async fn targets_of_post(&self, tenant: TenantId, post: PostId) -> Result<Vec<Target>> {

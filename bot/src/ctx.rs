@@ -16,6 +16,9 @@ use tochen_core::Store;
 /// The bot as handlers see it: HTML by default, sends throttled to Telegram's limits.
 pub type TgBot = DefaultParseMode<Throttle<Bot>>;
 pub type HandlerResult = anyhow::Result<()>;
+/// Longest media caption Telegram takes. Counted on the HTML source, which is never shorter than what Telegram
+/// counts after parsing, so a text within it always fits.
+pub const CAPTION_MAX: usize = 1024;
 
 /// Shared dependencies, injected into every handler.
 #[derive(Clone)]
@@ -44,6 +47,8 @@ pub struct Ctx {
     pub active: Option<Active>,
     /// The message a pressed button sits on: answers edit it in place.
     pub screen: Option<MessageId>,
+    /// The pressed message is a photo (a draft with its image): screens shown from it edit its caption.
+    pub screen_photo: bool,
     pub callback_id: Option<String>,
     /// Set once the button press was answered: Telegram takes one answer per press, so later notices become
     /// messages.
@@ -53,11 +58,12 @@ pub struct Ctx {
 impl Ctx {
     /// Loads the context of an update; `None` for updates without a person (channel posts and the like).
     pub async fn load(app: &App, upd: &Update) -> Option<Ctx> {
-        let (from, chat, screen, callback_id) = match &upd.kind {
-            teloxide::types::UpdateKind::Message(m) => (m.from.clone()?, m.chat.clone(), None, None),
+        let (from, chat, screen, callback_id, screen_photo) = match &upd.kind {
+            teloxide::types::UpdateKind::Message(m) => (m.from.clone()?, m.chat.clone(), None, None, false),
             teloxide::types::UpdateKind::CallbackQuery(q) => {
                 let m = q.message.as_ref()?;
-                (q.from.clone(), m.chat().clone(), Some(m.id()), Some(q.id.0.clone()))
+                let photo = q.regular_message().is_some_and(|m| m.photo().is_some());
+                (q.from.clone(), m.chat().clone(), Some(m.id()), Some(q.id.0.clone()), photo)
             }
             _ => return None,
         };
@@ -95,6 +101,7 @@ impl Ctx {
             dlg,
             active,
             screen,
+            screen_photo,
             callback_id,
             answered: Default::default(),
         })
@@ -115,13 +122,24 @@ impl Ctx {
     }
 
     /// Shows a screen: edits the message of the pressed button in place, or sends a new one.
+    /// A photo screen (a draft with its image) gets its caption edited while the text fits one (1024
+    /// characters); a longer text arrives as a new message.
     pub async fn show(&self, bot: &TgBot, text: String, kb: Option<InlineKeyboardMarkup>) -> anyhow::Result<()> {
-        if let Some(id) = self.screen {
-            let mut req = bot.edit_message_text(self.chat_id, id, text.clone());
-            if let Some(kb) = kb.clone() {
-                req = req.reply_markup(kb);
-            }
-            match req.await {
+        if let Some(id) = self.screen.filter(|_| !self.screen_photo || text.chars().count() <= CAPTION_MAX) {
+            let result = if self.screen_photo {
+                let mut req = bot.edit_message_caption(self.chat_id, id).caption(text.clone());
+                if let Some(kb) = kb.clone() {
+                    req = req.reply_markup(kb);
+                }
+                req.await
+            } else {
+                let mut req = bot.edit_message_text(self.chat_id, id, text.clone());
+                if let Some(kb) = kb.clone() {
+                    req = req.reply_markup(kb);
+                }
+                req.await
+            };
+            match result {
                 Ok(_) => return Ok(()),
                 Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
                 Err(RequestError::Api(ApiError::Unknown(d))) if d.contains("not modified") => return Ok(()),

@@ -150,7 +150,7 @@ pub async fn render(
 pub async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: PostId) -> HandlerResult {
     let post = app.store.post(a.tenant.id, post).await?;
     let (text, buttons) = render(app, a, ctx.lang, &post).await?;
-    ctx.show(bot, text, Some(buttons)).await
+    crate::draft_photo::show(bot, app, ctx, a, &post, (text, buttons), false).await
 }
 
 /// Loads a post named by a button, refusing posts of other workspaces, stale versions and non-drafts.
@@ -231,14 +231,18 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
         DraftAct::Attach => ask(&bot, &ctx, State::Attach { post: id, version }, t(l, "bot.draft.ask_attach")).await,
         DraftAct::Image => {
             ctx.answer(&bot, None).await?;
-            ctx.say(&bot, t(l, "bot.draft.generating_image"), None).await?;
+            let progress = ctx.say(&bot, t(l, "bot.draft.generating_image"), None).await?;
             let prompt = if post.image_prompt.is_empty() { post.title.clone() } else { post.image_prompt.clone() };
             match app.llm.image(ctx.llm_ctx(&a), &prompt).await {
                 Ok(media) => {
                     app.store.set_post_media(a.tenant.id, id, media.id).await?;
                     let post = app.store.post(a.tenant.id, id).await?;
                     let (text, buttons) = render(&app, &a, l, &post).await?;
-                    ctx.show(&bot, text, Some(buttons)).await
+                    crate::draft_photo::show(&bot, &app, &ctx, &a, &post, (text, buttons), true).await?;
+                    if let Some(p) = progress {
+                        crate::draft_photo::delete(&bot, ctx.chat_id, p.id).await;
+                    }
+                    Ok(())
                 }
                 Err(e) => ctx.say(&bot, llm_error_text(l, &e), None).await.map(|_| ()),
             }

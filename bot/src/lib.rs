@@ -5,11 +5,13 @@
 //! keyed by (chat, user); commands, text for the current state and button presses branch from there. Handlers
 //! receive what they need through `dptree::deps!` (the bot, `App`, `Ctx`, the state's fields), never globals.
 
+mod approval;
 mod automations;
 mod codec;
 mod connect;
 mod ctx;
 mod draft;
+mod draft_photo;
 mod ideas;
 mod kb;
 mod onboarding;

@@ -2,8 +2,9 @@
 //! time, then `schedule_post` (targets + publish jobs). Editors' posts wait for an admin, who gets approve and
 //! reject buttons; the author hears the outcome.
 
+pub use crate::approval::{approve, got_reason, reject};
 use crate::codec::{Cb, DraftAct, Quick};
-use crate::ctx::{send_to, Active, App, Ctx, HandlerResult, TgBot};
+use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::draft::{blocking_problems, chosen_accounts, load_for_change, platform_name};
 use crate::kb::kb;
 use crate::state::State;
@@ -229,137 +230,11 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
     ctx.answer(&bot, None).await?;
     ctx.dlg.exit().await?;
     if needs_approval {
+        crate::approval::request(&app, &ctx, &a, id).await?;
         let msg_text = tf(l, "bot.approval.sent", &[("when", &local_time(&a, at))]);
-        ctx.show(&bot, msg_text, None).await?;
-        request_approval(&bot, &app, &ctx, &a, id).await
+        ctx.show(&bot, msg_text, None).await
     } else {
         let msg_text = tf(l, "bot.schedule.done", &[("when", &local_time(&a, at))]);
         ctx.show(&bot, msg_text, None).await
     }
-}
-
-/// Sends the approval card to the team chat, or to every admin privately when there is none.
-async fn request_approval(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId) -> HandlerResult {
-    let post = app.store.post(a.tenant.id, id).await?;
-    let targets = app.store.targets_of_post(a.tenant.id, id).await?;
-    let platforms: Vec<String> = targets.iter().map(|x| x.platform.as_str().to_owned()).collect();
-    let chats: Vec<i64> = match a.tenant.team_chat_id {
-        Some(c) => vec![c],
-        None => app.store.admin_telegram_ids(a.tenant.id).await?,
-    };
-    let lang = a.tenant.profile.language.clone();
-    let text = tf(
-        &lang,
-        "bot.approval.card",
-        &[
-            ("author", &escape_html(&ctx.user.first_name)),
-            ("when", &local_time(a, post.scheduled_at.unwrap_or_default())),
-            ("title", &escape_html(&post.title)),
-            ("platforms", &platforms.join(", ")),
-        ],
-    );
-    let buttons = kb(vec![vec![
-        (t(&lang, "bot.approval.btn_preview"), Cb::Draft(DraftAct::Show, id, post.version)),
-        (t(&lang, "bot.approval.btn_approve"), Cb::Approve(id, post.version)),
-        (t(&lang, "bot.approval.btn_reject"), Cb::Reject(id, post.version)),
-    ]]);
-    for chat in chats {
-        send_to(bot, &ctx.dlg, ChatId(chat), text.clone(), Some(buttons.clone())).await?;
-    }
-    Ok(())
-}
-
-async fn tell_author(bot: &TgBot, ctx: &Ctx, post: &Post, text: String) -> HandlerResult {
-    if let Some(chat) = post.author_chat_id {
-        send_to(bot, &ctx.dlg, ChatId(chat), text, None).await?;
-    }
-    Ok(())
-}
-
-pub async fn approve(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
-    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
-    let l = ctx.lang;
-    match app.store.approve_post(a.tenant.id, id, version, ctx.user.id).await {
-        Ok(_) => {}
-        Err(ScheduleError::Store(tochen_core::StoreError::NotFound(_))) => {
-            return ctx.refuse(&bot, t(l, "bot.post.not_found")).await
-        }
-        Err(ScheduleError::Stale) | Err(ScheduleError::WrongStatus(_)) => {
-            return ctx.refuse(&bot, t(l, "bot.approval.already")).await
-        }
-        Err(e) => return Err(e.into()),
-    }
-    app.store
-        .audit(a.tenant.id, Some(ctx.user.id), "post.approved", "post", Some(&id.to_db()), serde_json::json!({}))
-        .await?;
-    tochen_core::delivery::events::post_scheduled(&app.store, a.tenant.id, id).await?;
-    let post = app.store.post(a.tenant.id, id).await?;
-    ctx.answer(&bot, None).await?;
-    let name = escape_html(&ctx.user.first_name);
-    let msg_text = tf(l, "bot.approval.approved_by", &[("name", &name), ("title", &escape_html(&post.title))]);
-    ctx.show(&bot, msg_text, None).await?;
-    let author_lang = author_lang(&app, &post).await;
-    let text = tf(
-        &author_lang,
-        "bot.approval.author_approved",
-        &[("title", &escape_html(&post.title)), ("when", &local_time(&a, post.scheduled_at.unwrap_or_default()))],
-    );
-    tell_author(&bot, &ctx, &post, text).await
-}
-
-async fn author_lang(app: &App, post: &Post) -> String {
-    match post.author_id {
-        Some(u) => match app.store.user(u).await {
-            Ok(u) => tochen_core::i18n::normalize(
-                u.language_override.as_deref().or(u.language_code.as_deref()).unwrap_or("en"),
-            )
-            .to_owned(),
-            Err(_) => "en".into(),
-        },
-        None => "en".into(),
-    }
-}
-
-pub async fn reject(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
-    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
-    if load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::PendingApproval]).await?.is_none() {
-        return Ok(());
-    }
-    ctx.answer(&bot, None).await?;
-    ctx.dlg.update(State::RejectReason { post: id, version }).await?;
-    ctx.say(&bot, t(ctx.lang, "bot.approval.ask_reason"), None).await?;
-    Ok(())
-}
-
-pub async fn got_reason(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, version): (PostId, i64)) -> HandlerResult {
-    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
-    let l = ctx.lang;
-    let Some(reason) = msg.text().map(str::trim).filter(|s| !s.is_empty()) else {
-        return ctx.say(&bot, t(l, "bot.draft.text_needed"), None).await.map(|_| ());
-    };
-    let reason: String = reason.chars().take(500).collect();
-    ctx.dlg.exit().await?;
-    if !app.store.reject_post(a.tenant.id, id, version, &reason).await? {
-        return ctx.say(&bot, t(l, "bot.approval.already"), None).await.map(|_| ());
-    }
-    app.store
-        .audit(
-            a.tenant.id,
-            Some(ctx.user.id),
-            "post.rejected",
-            "post",
-            Some(&id.to_db()),
-            serde_json::json!({"reason": reason}),
-        )
-        .await?;
-    let post = app.store.post(a.tenant.id, id).await?;
-    let msg_text = tf(l, "bot.approval.rejected", &[("title", &escape_html(&post.title))]);
-    ctx.say(&bot, msg_text, None).await?;
-    let al = author_lang(&app, &post).await;
-    let text = tf(
-        &al,
-        "bot.approval.author_rejected",
-        &[("title", &escape_html(&post.title)), ("reason", &escape_html(&reason))],
-    );
-    tell_author(&bot, &ctx, &post, text).await
 }

@@ -55,32 +55,52 @@ bot_test!(a_team_goes_from_start_to_an_approved_post_and_back_out, |h| {
     assert!(m.text.contains("Fresh roast, new beans"));
 
     // An image, then scheduling with bad times first.
+    let mark = h.tg.mark();
+    let text_screen = m.message_id;
     let m = h.press(BOB, &m, &en("bot.draft.btn_image"), "Image attached").await;
     assert!(!m.text.contains("needs an image"));
-    h.press(BOB, &m, &en("bot.draft.btn_schedule"), "When?").await;
+    assert!(m.photo, "the draft became its image: {m:#?}");
+    assert!(m.has_button(&en("bot.draft.btn_schedule")), "with the same buttons: {m:#?}");
+    let sent = h.tg.calls().into_iter().skip(mark).find(|c| c.method == "sendphoto").unwrap();
+    assert!(
+        sent.params["photo"]["size"].as_u64().is_some_and(|n| n > 0),
+        "the stored image was uploaded: {:?}",
+        sent.params
+    );
+    h.tg.wait_call(mark, |c| c.method == "deletemessage" && c.params["message_id"] == text_screen).await;
+    assert!(h.tg.message(BOB, text_screen).is_none(), "the text draft was replaced, not piled up");
+    let mark = h.tg.mark();
+    let when = h.press(BOB, &m, &en("bot.draft.btn_schedule"), "When?").await;
+    assert_eq!(when.message_id, m.message_id, "screens after the photo edit its caption");
+    assert!(h.tg.count(mark, "editmessagecaption") > 0);
     h.say(BOB, "banana o'clock", "can't read").await;
     h.say(BOB, "2020-01-01 10:00", "already passed").await;
     h.say(BOB, "tomorrow", "Which hour").await;
     let m = h.say(BOB, "tomorrow 9:30", "Post to").await;
     assert!(m.text.contains("Europe/Lisbon"), "{}", m.text);
-    let mark = h.tg.mark();
     h.press(BOB, &m, &en("bot.schedule.btn_confirm"), "Sent for approval").await;
-    let card = h.tg.said(ALICE, mark, "drafted a post").await;
     let post = h.store.post(tenant_id, post.id).await.unwrap();
     assert_eq!(post.status, PostStatus::PendingApproval);
     assert_eq!(h.store.targets_of_post(tenant_id, post.id).await.unwrap().len(), 2);
+    // The card is a durable notify job per admin, sent by the scheduler.
+    let mark = h.tg.mark();
+    let cards = h.run_notify_jobs().await;
+    assert_eq!(cards.iter().map(|c| c.chat_id).collect::<Vec<_>>(), vec![ALICE], "one card per admin: {cards:?}");
+    let card = h.tg.said(ALICE, mark, "drafted a post").await;
 
     // An editor cannot approve; the admin can, and the author hears it.
     let approve = card.button(&en("bot.approval.btn_approve")).unwrap();
     h.press_data_refused(BOB, &card, &approve, "Only an admin").await;
     assert_eq!(h.store.post(tenant_id, post.id).await.unwrap().status, PostStatus::PendingApproval);
     let mark = h.tg.mark();
-    h.press(ALICE, &card, &en("bot.approval.btn_approve"), "Approved by").await;
+    let decided = h.press(ALICE, &card, &en("bot.approval.btn_approve"), "Approved by").await;
+    assert_eq!(decided.message_id, card.message_id, "the card is edited in place");
+    assert!(decided.buttons.is_empty(), "and loses its buttons: {decided:#?}");
     h.tg.said(BOB, mark, "was approved").await;
     let post = h.store.post(tenant_id, post.id).await.unwrap();
     assert_eq!(post.status, PostStatus::Scheduled);
     let queued = h.store.tenant_jobs(tenant_id, JobState::Queued, 10).await.unwrap();
-    assert_eq!(queued.len(), 2, "one publish job per target");
+    assert_eq!(queued.len(), 2, "one publish job per target: {queued:?}");
     // The same approve button again is stale.
     h.press_data_refused(ALICE, &card, &approve, "already approved").await;
 

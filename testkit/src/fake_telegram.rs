@@ -34,6 +34,8 @@ pub struct BotMessage {
     pub text: String,
     /// Inline buttons, row by row: (label, callback data or url).
     pub buttons: Vec<Vec<(String, String)>>,
+    /// A photo with `text` as its caption.
+    pub photo: bool,
 }
 
 impl BotMessage {
@@ -286,6 +288,7 @@ fn to_bot_message(m: &Value) -> BotMessage {
         message_id: m["message_id"].as_i64().unwrap_or_default(),
         text: m["text"].as_str().or(m["caption"].as_str()).unwrap_or_default().to_owned(),
         buttons,
+        photo: m["photo"].is_array(),
     }
 }
 
@@ -302,13 +305,20 @@ async fn method(
     State((inner, changed)): State<AppState>,
     Path((bot, method)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     if !bot.starts_with("bot") {
         return err(404, "Not Found");
     }
     let method = method.to_ascii_lowercase();
-    let mut params: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let mut params: Value = match content_type.split("boundary=").nth(1) {
+        Some(boundary) if content_type.starts_with("multipart/form-data") => {
+            multipart_params(&body, boundary.trim_matches('"'))
+        }
+        _ => serde_json::from_slice(&body).unwrap_or_else(|_| json!({})),
+    };
     for (k, v) in query {
         params[k] = serde_json::from_str(&v).unwrap_or(Value::String(v));
     }
@@ -401,6 +411,15 @@ fn handle(g: &mut Inner, method: &str, params: &mut Value) -> Response {
             *m = next.clone();
             ok(next)
         }
+        "deletemessage" => {
+            let (Some(chat_id), Some(id)) = (chat_id, params["message_id"].as_i64()) else {
+                return err(400, "Bad Request: message to delete not found");
+            };
+            match g.messages.remove(&(chat_id, id)) {
+                Some(_) => ok(json!(true)),
+                None => err(400, "Bad Request: message to delete not found"),
+            }
+        }
         "getfile" => {
             let id = params["file_id"].as_str().unwrap_or_default().to_owned();
             match g.files.get(&id) {
@@ -411,6 +430,58 @@ fn handle(g: &mut Inner, method: &str, params: &mut Value) -> Response {
         }
         _ => ok(json!(true)),
     }
+}
+
+/// The fields of a `multipart/form-data` body (how teloxide sends files): text fields as JSON when they parse
+/// (`chat_id`, `reply_markup`) and as strings otherwise (`caption`); a file field becomes
+/// `{"file_name", "size"}` so tests can see what was uploaded, also where another field points at it.
+fn multipart_params(body: &[u8], boundary: &str) -> Value {
+    let delimiter = format!("--{boundary}").into_bytes();
+    let mut params = json!({});
+    let mut parts = Vec::new();
+    let mut rest = body;
+    while let Some(pos) = find(rest, &delimiter) {
+        parts.push(&rest[..pos]);
+        rest = &rest[pos + delimiter.len()..];
+    }
+    for part in parts.into_iter().skip(1) {
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        let Some(split) = find(part, b"\r\n\r\n") else { continue };
+        let head = String::from_utf8_lossy(&part[..split]);
+        let data = &part[split + 4..];
+        let attr = |name: &str| {
+            head.split(';').find_map(|a| a.trim().strip_prefix(&format!("{name}=\"")).map(|v| v.trim_end_matches('"')))
+        };
+        let Some(name) = attr("name").map(|n| n.split('"').next().unwrap_or(n).to_owned()) else { continue };
+        params[&name] = match attr("filename") {
+            Some(file) => json!({"file_name": file.split('"').next().unwrap_or(file), "size": data.len()}),
+            None => {
+                let text = String::from_utf8_lossy(data).into_owned();
+                match name.as_str() {
+                    "caption" | "text" => Value::String(text),
+                    _ => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+                }
+            }
+        };
+    }
+    // teloxide names a file field `attach://<part>`: put the part where the field refers to it.
+    let refs: Vec<(String, String)> = params
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.strip_prefix("attach://")?.to_owned())))
+        .collect();
+    for (field, part) in refs {
+        if let Some(file) = params.as_object_mut().and_then(|o| o.remove(&part)) {
+            params[field] = file;
+        }
+    }
+    params
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 async fn get_updates(inner: Arc<Mutex<Inner>>, changed: Arc<Notify>, params: Value) -> Response {

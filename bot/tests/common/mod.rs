@@ -111,6 +111,42 @@ impl Harness {
         self.tg.answered(mark, needle).await
     }
 
+    /// Sends the queued `notify` jobs to the fake Bot API as the scheduler's notify runner does (claim, send
+    /// in HTML with the buttons, complete), and returns their payloads.
+    pub async fn run_notify_jobs(&self) -> Vec<tochen_core::jobs::NotifyPayload> {
+        use teloxide::payloads::SendMessageSetters;
+        use teloxide::prelude::Requester;
+        use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
+        let bot = teloxide::Bot::new(&self.tg.token).set_api_url(self.tg.api_url.parse().unwrap());
+        let kinds = [tochen_core::jobs::NOTIFY.to_owned()];
+        let req = tochen_core::store::ClaimRequest {
+            owner: "test-notifier",
+            limit: 100,
+            lease_ms: 60_000,
+            per_key: 100,
+            kinds: &kinds,
+        };
+        let mut out = Vec::new();
+        for job in self.store.claim_jobs(&req).await.unwrap() {
+            let m: tochen_core::jobs::NotifyPayload = serde_json::from_value(job.payload.clone()).unwrap();
+            let rows = m.buttons.iter().map(|row| {
+                row.iter()
+                    .map(|b| {
+                        InlineKeyboardButton::callback(b.text.clone(), b.callback_data.clone().unwrap_or_default())
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let mut send = bot.send_message(ChatId(m.chat_id), m.text_html.clone()).parse_mode(ParseMode::Html);
+            if !m.buttons.is_empty() {
+                send = send.reply_markup(InlineKeyboardMarkup::new(rows));
+            }
+            send.await.unwrap();
+            assert!(self.store.complete_job(job.id, job.attempts, "test-notifier").await.unwrap());
+            out.push(m);
+        }
+        out
+    }
+
     pub async fn connect_accounts(&self, tenant: TenantId) -> Vec<Account> {
         let mut out = Vec::new();
         for (platform, kind, name) in [

@@ -1,0 +1,84 @@
+//! The draft screen as a photo: once a draft has an image (generated or attached), the screen is that image with
+//! the preview as its caption and the draft buttons under it, as people expect from a post preview.
+//!
+//! Telegram cannot turn a text message into a photo, so the first photo screen is sent anew and the old screen
+//! deleted; later screens edit the photo's caption (`Ctx::show` does that for any screen shown from a photo).
+//! A caption holds 1024 characters, a preview can be longer: then the photo keeps a short caption (the title)
+//! and the full preview follows as a text message carrying the buttons, which later screens edit in place.
+
+use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot, CAPTION_MAX};
+use std::path::PathBuf;
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardMarkup, InputFile};
+use tochen_core::domain::MediaKind;
+use tochen_core::i18n::tf;
+use tochen_core::jobs::escape_html;
+use tochen_core::store::Post;
+
+/// Longest title in a short caption, far below the caption limit.
+const TITLE_CHARS: usize = 200;
+
+/// The file of the draft's first image, when it has one and the file is on disk.
+async fn image_path(app: &App, a: &Active, post: &Post) -> anyhow::Result<Option<PathBuf>> {
+    let media = app.store.post_media_kinds(a.tenant.id, post.id).await?;
+    let Some((id, _)) = media.into_iter().find(|(_, kind)| kind == MediaKind::Image.as_str()) else {
+        return Ok(None);
+    };
+    let path = app.data_dir.join(app.store.media(a.tenant.id, id).await?.info.storage_path);
+    Ok(tokio::fs::try_exists(&path).await.unwrap_or(false).then_some(path))
+}
+
+fn short_caption(lang: &str, post: &Post) -> String {
+    let title: String = post.title.chars().take(TITLE_CHARS).collect();
+    tf(lang, "bot.draft.title", &[("title", &escape_html(&title))])
+}
+
+/// Shows a rendered draft screen with the draft's image; `new_image` says the image just changed, so a photo
+/// already on screen is replaced rather than re-captioned.
+pub async fn show(
+    bot: &TgBot,
+    app: &App,
+    ctx: &Ctx,
+    a: &Active,
+    post: &Post,
+    (text, buttons): (String, InlineKeyboardMarkup),
+    new_image: bool,
+) -> HandlerResult {
+    let Some(path) = image_path(app, a, post).await? else { return ctx.show(bot, text, Some(buttons)).await };
+    let fits = text.chars().count() <= CAPTION_MAX;
+    if !new_image && ctx.screen_photo {
+        if fits {
+            return ctx.show(bot, text, Some(buttons)).await;
+        }
+        ctx.show(bot, short_caption(ctx.lang, post), None).await?;
+        return ctx.say(bot, text, Some(buttons)).await.map(|_| ());
+    }
+    if !new_image && !fits && ctx.screen.is_some() {
+        // The long preview under its photo: edit it in place rather than piling up photos.
+        return ctx.show(bot, text, Some(buttons)).await;
+    }
+    let (caption, kb) =
+        if fits { (text.clone(), Some(buttons.clone())) } else { (short_caption(ctx.lang, post), None) };
+    let mut req = bot.send_photo(ctx.chat_id, InputFile::file(path)).caption(caption);
+    if let Some(kb) = kb {
+        req = req.reply_markup(kb);
+    }
+    if let Err(e) = req.await {
+        tracing::warn!(error = %e, "cannot send the draft's photo; showing the draft as text");
+        return ctx.show(bot, text, Some(buttons)).await;
+    }
+    if !fits {
+        ctx.say(bot, text, Some(buttons)).await?;
+    }
+    if let Some(old) = ctx.screen {
+        delete(bot, ctx.chat_id, old).await;
+    }
+    Ok(())
+}
+
+/// Deletes a message the bot no longer needs; a message too old to delete (48 h) simply stays.
+pub async fn delete(bot: &TgBot, chat: ChatId, id: teloxide::types::MessageId) {
+    if let Err(e) = bot.delete_message(chat, id).await {
+        tracing::info!(error = %e, "cannot delete an old screen; leaving it");
+    }
+}

@@ -122,6 +122,10 @@ async fn author_lang(app: &App, post: &Post) -> String {
 
 pub async fn reject(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    // Another admin decided first: say so plainly rather than "the post moved on".
+    if app.store.post(a.tenant.id, id).await.is_ok_and(|p| p.status != PostStatus::PendingApproval) {
+        return ctx.refuse(&bot, t(ctx.lang, "bot.approval.already")).await;
+    }
     if load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::PendingApproval]).await?.is_none() {
         return Ok(());
     }

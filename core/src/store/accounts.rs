@@ -49,25 +49,30 @@ pub struct NewAccount {
     pub connected_by: Option<UserId>,
 }
 
-const COLUMNS: &str = "id, tenant_id, platform, auth_kind, external_id, name, scopes, token_expires_at, \
+pub(crate) const COLUMNS: &str = "id, tenant_id, platform, auth_kind, external_id, name, scopes, token_expires_at, \
                        refresh_expires_at, token_issued_at, status, status_reason, created_at";
 
-fn account_from_row(row: &AnyRow) -> Result<Account> {
-    let scopes: String = col(row, "scopes")?;
+pub(crate) fn account_from_row(row: &AnyRow) -> Result<Account> {
+    account_from_prefixed(row, "")
+}
+
+/// Decodes a row whose columns carry `prefix` (a joined read that aliases them).
+pub(crate) fn account_from_prefixed(row: &AnyRow, prefix: &str) -> Result<Account> {
+    let scopes: String = col(row, &format!("{prefix}scopes"))?;
     Ok(Account {
-        id: AccountId::from_db(&col::<String>(row, "id")?)?,
-        tenant_id: TenantId::from_db(&col::<String>(row, "tenant_id")?)?,
-        platform: parse_enum(&col::<String>(row, "platform")?, Platform::parse, "platform")?,
-        auth_kind: parse_enum(&col::<String>(row, "auth_kind")?, AuthKind::parse, "auth kind")?,
-        external_id: col(row, "external_id")?,
-        name: col(row, "name")?,
+        id: AccountId::from_db(&col::<String>(row, &format!("{prefix}id"))?)?,
+        tenant_id: TenantId::from_db(&col::<String>(row, &format!("{prefix}tenant_id"))?)?,
+        platform: parse_enum(&col::<String>(row, &format!("{prefix}platform"))?, Platform::parse, "platform")?,
+        auth_kind: parse_enum(&col::<String>(row, &format!("{prefix}auth_kind"))?, AuthKind::parse, "auth kind")?,
+        external_id: col(row, &format!("{prefix}external_id"))?,
+        name: col(row, &format!("{prefix}name"))?,
         scopes: scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        token_expires_at: col(row, "token_expires_at")?,
-        refresh_expires_at: col(row, "refresh_expires_at")?,
-        token_issued_at: col(row, "token_issued_at")?,
-        status: parse_enum(&col::<String>(row, "status")?, AccountStatus::parse, "account status")?,
-        status_reason: col(row, "status_reason")?,
-        created_at: col(row, "created_at")?,
+        token_expires_at: col(row, &format!("{prefix}token_expires_at"))?,
+        refresh_expires_at: col(row, &format!("{prefix}refresh_expires_at"))?,
+        token_issued_at: col(row, &format!("{prefix}token_issued_at"))?,
+        status: parse_enum(&col::<String>(row, &format!("{prefix}status"))?, AccountStatus::parse, "account status")?,
+        status_reason: col(row, &format!("{prefix}status_reason"))?,
+        created_at: col(row, &format!("{prefix}created_at"))?,
     })
 }
 

@@ -107,22 +107,7 @@ impl Store {
     /// Enqueues a job. Returns its id, or `None` when a job with the same unique key already exists.
     pub async fn enqueue(&self, job: &NewJob) -> Result<Option<JobId>> {
         let id = JobId::new();
-        let now = now_ms();
-        let done = sqlx::query(
-            "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (unique_key) DO NOTHING",
-        )
-        .bind(id.to_db())
-        .bind(job.tenant_id.map(|t| t.to_db()))
-        .bind(&job.kind)
-        .bind(job.payload.to_string())
-        .bind(job.run_at)
-        .bind(job.max_attempts)
-        .bind(&job.unique_key)
-        .bind(&job.concurrency_key)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        let done = insert_query(&id, job, now_ms()).execute(&self.pool).await?;
         super::job_queue::notify_jobs_changed();
         Ok((done.rows_affected() == 1).then_some(id))
     }
@@ -147,4 +132,31 @@ impl Store {
         .await?;
         rows.iter().map(job_from_row).collect()
     }
+}
+
+fn insert_query<'q>(
+    id: &JobId,
+    job: &'q NewJob,
+    now: Millis,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(
+        "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (unique_key) DO NOTHING",
+    )
+    .bind(id.to_db())
+    .bind(job.tenant_id.map(|t| t.to_db()))
+    .bind(&job.kind)
+    .bind(job.payload.to_string())
+    .bind(job.run_at)
+    .bind(job.max_attempts)
+    .bind(&job.unique_key)
+    .bind(&job.concurrency_key)
+    .bind(now)
+}
+
+/// Enqueues a job inside the caller's transaction (the caller wakes the runners after the commit). `false` when
+/// a job with the same unique key already exists.
+pub(crate) async fn insert_job(tx: &mut sqlx::Transaction<'_, sqlx::Any>, job: &NewJob, now: Millis) -> Result<bool> {
+    let done = insert_query(&JobId::new(), job, now).execute(&mut **tx).await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -61,7 +61,7 @@ pub use memberships::{Member, MembershipError};
 pub use metrics::{FailedTarget, FollowerChange, MetricValues, NewSnapshot, PublishedTarget};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
 pub use posts::{Post, PostContent};
-pub use publishing::{BeginPublish, PublishContext};
+pub use publishing::{BeginPublish, PublishContext, Settle};
 pub use rotate::RotationReport;
 pub use targets::{ScheduleError, Target};
 pub use telegram_updates::StoredUpdate;

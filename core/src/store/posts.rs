@@ -38,21 +38,26 @@ pub(crate) const POST_COLUMNS: &str = "id, tenant_id, author_id, author_chat_id,
                                        scheduled_at, rejection_reason, version, created_at, updated_at";
 
 pub(crate) fn post_from_row(row: &AnyRow) -> Result<Post> {
-    let author: Option<String> = col(row, "author_id")?;
+    post_from_prefixed(row, "")
+}
+
+/// Decodes a row whose columns carry `prefix` (a joined read that aliases them).
+pub(crate) fn post_from_prefixed(row: &AnyRow, prefix: &str) -> Result<Post> {
+    let author: Option<String> = col(row, &format!("{prefix}author_id"))?;
     Ok(Post {
-        id: PostId::from_db(&col::<String>(row, "id")?)?,
-        tenant_id: TenantId::from_db(&col::<String>(row, "tenant_id")?)?,
+        id: PostId::from_db(&col::<String>(row, &format!("{prefix}id"))?)?,
+        tenant_id: TenantId::from_db(&col::<String>(row, &format!("{prefix}tenant_id"))?)?,
         author_id: author.as_deref().map(UserId::from_db).transpose()?,
-        author_chat_id: col(row, "author_chat_id")?,
-        title: col(row, "title")?,
-        idea: col(row, "idea")?,
-        image_prompt: col(row, "image_prompt")?,
-        status: parse_enum(&col::<String>(row, "status")?, PostStatus::parse, "post status")?,
-        scheduled_at: col(row, "scheduled_at")?,
-        rejection_reason: col(row, "rejection_reason")?,
-        version: col(row, "version")?,
-        created_at: col(row, "created_at")?,
-        updated_at: col(row, "updated_at")?,
+        author_chat_id: col(row, &format!("{prefix}author_chat_id"))?,
+        title: col(row, &format!("{prefix}title"))?,
+        idea: col(row, &format!("{prefix}idea"))?,
+        image_prompt: col(row, &format!("{prefix}image_prompt"))?,
+        status: parse_enum(&col::<String>(row, &format!("{prefix}status"))?, PostStatus::parse, "post status")?,
+        scheduled_at: col(row, &format!("{prefix}scheduled_at"))?,
+        rejection_reason: col(row, &format!("{prefix}rejection_reason"))?,
+        version: col(row, &format!("{prefix}version"))?,
+        created_at: col(row, &format!("{prefix}created_at"))?,
+        updated_at: col(row, &format!("{prefix}updated_at"))?,
     })
 }
 

@@ -5,13 +5,14 @@
 //! attempt is one whose earlier request may have gone out, and must be checked or confirmed, never re-sent.
 //! After each final transition the post's own status is recomputed from all of its targets.
 
-use super::posts::{post_from_row, POST_COLUMNS};
+use super::accounts::{account_from_prefixed, COLUMNS as ACCOUNT_COLUMNS};
+use super::posts::{post_from_prefixed, POST_COLUMNS};
 use super::targets::{target_from_row, Target, TARGET_COLUMNS};
 use super::{col, Result, Store, StoreError};
 use crate::clock::now_ms;
 use crate::domain::{MediaKind, PostStatus, TargetStatus};
 use crate::ids::{MediaId, PostId, TargetId, TenantId};
-use crate::store::{Account, AccountTokens, Post, PostContent};
+use crate::store::{Account, AccountTokens, NewJob, Post, PostContent};
 
 /// The result of trying to move a target to `publishing`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,15 @@ pub enum BeginPublish {
     Settled(Target),
 }
 
+/// The final state [`Store::settle_target`] moves a target to.
+#[derive(Debug, Clone, Copy)]
+pub enum Settle<'a> {
+    /// `publishing | unknown -> published` with the platform's post id and permalink.
+    Published { platform_post_id: &'a str, permalink: Option<&'a str> },
+    /// One of `from` -> `to` (failed or unknown) with an error class and message.
+    To { from: &'a [TargetStatus], to: TargetStatus, class: &'a str, message: &'a str },
+}
+
 /// Everything the pipeline needs to build a publish request.
 #[derive(Debug, Clone)]
 pub struct PublishContext {
@@ -34,6 +44,8 @@ pub struct PublishContext {
     pub content: Option<PostContent>,
     /// (media id, kind, content type, size, storage path) in post order.
     pub media: Vec<(MediaId, MediaKind, String, i64, String)>,
+    /// The workspace's team chat, where results go when the post has no author chat.
+    pub team_chat_id: Option<i64>,
 }
 
 impl Store {
@@ -180,55 +192,126 @@ impl Store {
 
     /// Recomputes a post's status from its targets: still `publishing` while any target is pending, publishing or
     /// unknown; then `published` (all went out), `partially_published` (some did) or `failed` (none did).
-    /// Returns the new status when it changed.
+    /// Returns the new status when it changed. One statement: the counts are subqueries of the update.
     pub async fn refresh_post_status(&self, tenant: TenantId, post: PostId) -> Result<Option<PostStatus>> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT status, COUNT(*) FROM post_targets WHERE tenant_id = $1 AND post_id = $2 GROUP BY status",
-        )
-        .bind(tenant.to_db())
-        .bind(post.to_db())
-        .fetch_all(&self.pool)
-        .await?;
-        let count = |s: TargetStatus| rows.iter().find(|r| r.0 == s.as_str()).map(|r| r.1).unwrap_or(0);
-        let open = count(TargetStatus::Pending) + count(TargetStatus::Publishing) + count(TargetStatus::Unknown);
-        let (published, failed) = (count(TargetStatus::Published), count(TargetStatus::Failed));
-        let status = if open > 0 {
-            return Ok(None);
-        } else if published > 0 && failed == 0 {
-            PostStatus::Published
-        } else if published > 0 {
-            PostStatus::PartiallyPublished
-        } else if failed > 0 {
-            PostStatus::Failed
-        } else {
-            return Ok(None);
+        let has = |list: &str| {
+            format!(
+                "EXISTS (SELECT 1 FROM post_targets pt WHERE pt.tenant_id = $1 AND pt.post_id = $2 \
+                 AND pt.status IN ({list}))"
+            )
         };
-        let done = sqlx::query(
-            "UPDATE posts SET status = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND status <> $3 \
-             AND status IN ('scheduled', 'publishing', 'published', 'partially_published', 'failed')",
-        )
+        let computed = format!(
+            "CASE WHEN NOT {failed} THEN 'published' WHEN {published} THEN 'partially_published' ELSE 'failed' END",
+            failed = has("'failed'"),
+            published = has("'published'"),
+        );
+        let row: Option<(String,)> = sqlx::query_as(&format!(
+            "UPDATE posts SET status = {computed}, updated_at = $3 WHERE tenant_id = $1 AND id = $2 \
+             AND status IN ('scheduled', 'publishing', 'published', 'partially_published', 'failed') \
+             AND NOT {open} AND {settled} AND status <> {computed} RETURNING status",
+            open = has("'pending', 'publishing', 'unknown'"),
+            settled = has("'published', 'failed'"),
+        ))
         .bind(tenant.to_db())
         .bind(post.to_db())
-        .bind(status.as_str())
         .bind(now_ms())
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok((done.rows_affected() == 1).then_some(status))
+        row.map(|(s,)| super::parse_enum(&s, PostStatus::parse, "post status")).transpose()
     }
 
-    /// Loads what a publish request is built from. No transaction is held: each read is its own statement.
+    /// Settles a target (`published`, `failed` or `unknown`, a compare-and-set on its current status) and queues
+    /// the job `event` builds from the settled row, in one transaction: the outcome and its outgoing event are
+    /// durable together. The post's status is recomputed after the commit, so that of two targets of one post
+    /// settling at once the later recompute sees both. `None` when the target was not in a state it may leave.
+    pub async fn settle_target(
+        &self,
+        tenant: TenantId,
+        target: TargetId,
+        change: Settle<'_>,
+        event: impl FnOnce(&Target) -> Option<NewJob>,
+    ) -> Result<Option<Target>> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let row = match change {
+            Settle::Published { platform_post_id, permalink } => {
+                sqlx::query(&format!(
+                    "UPDATE post_targets SET status = 'published', platform_post_id = $3, permalink = $4, \
+                     published_at = $5, error_class = NULL, error_message = NULL, updated_at = $5 \
+                     WHERE tenant_id = $1 AND id = $2 AND status IN ('publishing', 'unknown') \
+                     RETURNING {TARGET_COLUMNS}"
+                ))
+                .bind(tenant.to_db())
+                .bind(target.to_db())
+                .bind(platform_post_id)
+                .bind(permalink)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+            Settle::To { from, to, class, message } => {
+                let list = from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
+                sqlx::query(&format!(
+                    "UPDATE post_targets SET status = $3, error_class = $4, error_message = $5, updated_at = $6 \
+                     WHERE tenant_id = $1 AND id = $2 AND status IN ({list}) RETURNING {TARGET_COLUMNS}"
+                ))
+                .bind(tenant.to_db())
+                .bind(target.to_db())
+                .bind(to.as_str())
+                .bind(class)
+                .bind(message)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+        };
+        let Some(row) = row else { return Ok(None) };
+        let settled = target_from_row(&row)?;
+        let queued = match event(&settled) {
+            Some(job) => {
+                super::jobs::insert_job(&mut tx, &job, now).await?;
+                true
+            }
+            None => false,
+        };
+        tx.commit().await?;
+        if queued {
+            super::job_queue::notify_jobs_changed();
+        }
+        self.refresh_post_status(tenant, settled.post_id).await?;
+        Ok(Some(settled))
+    }
+
+    /// Loads what a publish request is built from: target, post, account with its tokens, the platform's content
+    /// and the workspace's team chat in one joined read, the media in a second. No transaction is held.
     pub async fn publish_context(&self, tenant: TenantId, target: TargetId) -> Result<PublishContext> {
-        let target = self.target(tenant, target).await?;
-        let row = sqlx::query(&format!("SELECT {POST_COLUMNS} FROM posts WHERE tenant_id = $1 AND id = $2"))
-            .bind(tenant.to_db())
-            .bind(target.post_id.to_db())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("post"))?;
-        let post = post_from_row(&row)?;
-        let account = self.account(tenant, target.account_id).await?;
-        let tokens = self.account_tokens(tenant, target.account_id).await?;
-        let content = self.post_contents(tenant, post.id).await?.into_iter().find(|c| c.platform == target.platform);
+        let row =
+            sqlx::query(&context_query()).bind(tenant.to_db()).bind(target.to_db()).fetch_optional(&self.pool).await?;
+        let row = row.ok_or(StoreError::NotFound("post target"))?;
+        let target = target_from_row(&row)?;
+        if col::<Option<String>>(&row, "p_id")?.is_none() {
+            return Err(StoreError::NotFound("post"));
+        }
+        if col::<Option<String>>(&row, "a_id")?.is_none() {
+            return Err(StoreError::NotFound("account"));
+        }
+        let post = post_from_prefixed(&row, "p_")?;
+        let account = account_from_prefixed(&row, "a_")?;
+        let refresh: Option<String> = col(&row, "a_refresh_token_enc")?;
+        let tokens = AccountTokens {
+            access_token: self.secrets.decrypt(&col::<String>(&row, "a_access_token_enc")?)?,
+            refresh_token: refresh.map(|r| self.secrets.decrypt(&r)).transpose()?,
+        };
+        let content = match col::<Option<String>>(&row, "c_body")? {
+            Some(body) => Some(PostContent {
+                platform: target.platform,
+                body,
+                hashtags: serde_json::from_str(&col::<String>(&row, "c_hashtags")?).unwrap_or_default(),
+                link: col(&row, "c_link")?,
+            }),
+            None => None,
+        };
+        let team_chat_id = col(&row, "team_chat_id")?;
         let rows = sqlx::query(
             "SELECT m.id, m.kind, m.content_type, m.size_bytes, m.storage_path FROM post_media pm \
              JOIN media m ON m.id = pm.media_id WHERE pm.tenant_id = $1 AND pm.post_id = $2 ORDER BY pm.position",
@@ -248,7 +331,7 @@ impl Store {
                 col(r, "storage_path")?,
             ));
         }
-        Ok(PublishContext { post, target, account, tokens, content, media })
+        Ok(PublishContext { post, target, account, tokens, content, media, team_chat_id })
     }
 
     /// Targets of every workspace in a status, for the crash test and for recovery views. A system read.
@@ -259,4 +342,26 @@ impl Store {
                 .await?;
         rows.into_iter().map(|(s, n)| Ok((super::parse_enum(&s, TargetStatus::parse, "target status")?, n))).collect()
     }
+}
+
+/// `table.column AS {prefix}column, ...` for a joined read whose tables share column names.
+fn aliased(table: &str, columns: &str, prefix: &str) -> String {
+    columns.split(',').map(|c| format!("{table}.{c} AS {prefix}{c}", c = c.trim())).collect::<Vec<_>>().join(", ")
+}
+
+/// The joined read of [`Store::publish_context`]. Posts and accounts are left-joined so a missing row is told apart
+/// from a missing target; the content row is the one for the target's platform.
+fn context_query() -> String {
+    let target = TARGET_COLUMNS.split(',').map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    format!(
+        "SELECT {target}, {post}, {account}, a.access_token_enc AS a_access_token_enc, \
+         a.refresh_token_enc AS a_refresh_token_enc, c.body AS c_body, c.hashtags AS c_hashtags, c.link AS c_link, \
+         (SELECT team_chat_id FROM tenants WHERE id = t.tenant_id) AS team_chat_id FROM post_targets t \
+         LEFT JOIN posts p ON p.tenant_id = t.tenant_id AND p.id = t.post_id \
+         LEFT JOIN social_accounts a ON a.tenant_id = t.tenant_id AND a.id = t.account_id \
+         LEFT JOIN post_contents c ON c.tenant_id = t.tenant_id AND c.post_id = t.post_id AND c.platform = t.platform \
+         WHERE t.tenant_id = $1 AND t.id = $2",
+        post = aliased("p", POST_COLUMNS, "p_"),
+        account = aliased("a", ACCOUNT_COLUMNS, "a_"),
+    )
 }

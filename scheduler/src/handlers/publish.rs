@@ -7,7 +7,7 @@
 //! not hold up the others.
 
 use crate::error::JobError;
-use crate::handlers::results;
+use crate::handlers::results::{self, Known};
 use crate::runner::JobHandler;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -101,16 +101,25 @@ impl PublishHandler {
 impl JobHandler for PublishHandler {
     async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
         let (tenant, target_id) = payload(job)?;
-        let target = match store.target(tenant, target_id).await {
-            Ok(t) => t,
-            Err(StoreError::NotFound(_)) => return Ok(()),
+        let ctx = match store.publish_context(tenant, target_id).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound("post target")) => return Ok(()),
+            Err(e @ StoreError::NotFound(_)) => {
+                // The post or account is gone: nothing to do for a settled target, an error otherwise.
+                let t = store.target(tenant, target_id).await?;
+                if t.status != TargetStatus::Pending && t.status != TargetStatus::Publishing {
+                    return Ok(());
+                }
+                return Err(e.into());
+            }
             Err(e) => return Err(e.into()),
         };
-        if target.status != TargetStatus::Pending && target.status != TargetStatus::Publishing {
+        let known = Known::from(&ctx);
+        if ctx.target.status != TargetStatus::Pending && ctx.target.status != TargetStatus::Publishing {
             return Ok(());
         }
-        let Some(publisher) = self.publisher(target.platform).cloned() else {
-            let message = format!("publishing to {} is not configured", target.platform);
+        let Some(publisher) = self.publisher(ctx.target.platform).cloned() else {
+            let message = format!("publishing to {} is not configured", ctx.target.platform);
             let failed = [TargetStatus::Pending, TargetStatus::Publishing];
             if store
                 .move_target(tenant, target_id, &failed, TargetStatus::Failed, Some(("permanent", &message)))
@@ -120,12 +129,11 @@ impl JobHandler for PublishHandler {
             }
             return Err(JobError::permanent(message));
         };
-        let ctx = store.publish_context(tenant, target_id).await?;
         if ctx.account.status != AccountStatus::Active {
             let message = format!("the account {} must be reconnected", ctx.account.name);
             if ctx.target.status == TargetStatus::Publishing {
                 // An earlier attempt may have gone out before the account broke: the team decides.
-                return results::mark_unknown(store, tenant, target_id, &message).await;
+                return results::mark_unknown(store, tenant, target_id, &message, Some(known)).await;
             }
             let from = [TargetStatus::Pending];
             if store
@@ -140,15 +148,16 @@ impl JobHandler for PublishHandler {
         match store.begin_publishing(tenant, target_id).await? {
             BeginPublish::Settled(_) => Ok(()),
             BeginPublish::InFlight(t) => match t.platform_ref {
-                Some(r) => check_now(store, publisher.as_ref(), &req, &r, job).await,
+                Some(r) => check_now(store, publisher.as_ref(), &req, &r, job, known).await,
                 None => {
-                    results::mark_unknown(store, tenant, target_id, "the outcome of an earlier attempt was lost").await
+                    let why = "the outcome of an earlier attempt was lost";
+                    results::mark_unknown(store, tenant, target_id, why, Some(known)).await
                 }
             },
             BeginPublish::Started(_) => {
                 let refs = Recorder { store, tenant, target: target_id };
                 let outcome = publisher.publish(&req, &refs).await;
-                on_publish_result(store, &req, outcome, job).await
+                on_publish_result(store, &req, outcome, job, known).await
             }
         }
     }
@@ -160,21 +169,28 @@ async fn on_publish_result(
     req: &PublishRequest,
     outcome: Result<PublishOutcome, PublishError>,
     job: &Job,
+    known: Known<'_>,
 ) -> Result<(), JobError> {
     let (tenant, target) = (req.tenant_id, req.target_id);
     match outcome {
         Ok(PublishOutcome::Published { platform_post_id, permalink }) => {
-            results::mark_published(store, tenant, target, &platform_post_id, permalink.as_deref()).await
+            results::mark_published(store, tenant, target, &platform_post_id, permalink.as_deref(), Some(known)).await
         }
         Ok(PublishOutcome::Pending { platform_ref }) => {
             store.record_platform_ref(tenant, target, &platform_ref).await?;
             enqueue_check(store, req, job).await
         }
-        Err(e) => on_publish_error(store, req, e, job).await,
+        Err(e) => on_publish_error(store, req, e, job, known).await,
     }
 }
 
-async fn on_publish_error(store: &Store, req: &PublishRequest, e: PublishError, job: &Job) -> Result<(), JobError> {
+async fn on_publish_error(
+    store: &Store,
+    req: &PublishRequest,
+    e: PublishError,
+    job: &Job,
+    known: Known<'_>,
+) -> Result<(), JobError> {
     let (tenant, target) = (req.tenant_id, req.target_id);
     match e.class {
         ErrorClass::Retryable { retry_after } if job.attempts < job.max_attempts => {
@@ -183,18 +199,18 @@ async fn on_publish_error(store: &Store, req: &PublishRequest, e: PublishError, 
             Err(JobError::Retryable { message: e.message, retry_after })
         }
         ErrorClass::Retryable { .. } | ErrorClass::Permanent => {
-            results::mark_failed(store, tenant, target, "permanent", &e.message).await?;
+            results::mark_failed(store, tenant, target, "permanent", &e.message, Some(known)).await?;
             Err(JobError::permanent(e.message))
         }
         ErrorClass::NeedsReconnect => {
-            results::mark_failed(store, tenant, target, "needs_reconnect", &e.message).await?;
+            results::mark_failed(store, tenant, target, "needs_reconnect", &e.message, Some(known)).await?;
             Err(JobError::NeedsReconnect { tenant, account: req.account_id, message: e.message })
         }
         ErrorClass::OutcomeUnknown => {
             let current = store.target(tenant, target).await?;
             match current.platform_ref {
                 Some(_) => enqueue_check(store, req, job).await,
-                None => results::mark_unknown(store, tenant, target, &e.message).await,
+                None => results::mark_unknown(store, tenant, target, &e.message, Some(known)).await,
             }
         }
     }
@@ -219,21 +235,27 @@ async fn check_now(
     req: &PublishRequest,
     platform_ref: &str,
     job: &Job,
+    known: Known<'_>,
 ) -> Result<(), JobError> {
     match publisher.check(req, platform_ref).await {
         Ok(CheckOutcome::Pending) => enqueue_check(store, req, job).await,
-        Ok(other) => on_check(store, req, other).await,
+        Ok(other) => on_check(store, req, other, known).await,
         Err(e) if matches!(e.class, ErrorClass::Retryable { .. }) => enqueue_check(store, req, job).await,
-        Err(e) => on_check(store, req, CheckOutcome::Failed(e)).await,
+        Err(e) => on_check(store, req, CheckOutcome::Failed(e), known).await,
     }
 }
 
 /// Applies a final check answer (anything but `Pending`).
-async fn on_check(store: &Store, req: &PublishRequest, outcome: CheckOutcome) -> Result<(), JobError> {
+async fn on_check(
+    store: &Store,
+    req: &PublishRequest,
+    outcome: CheckOutcome,
+    known: Known<'_>,
+) -> Result<(), JobError> {
     let (tenant, target) = (req.tenant_id, req.target_id);
     match outcome {
         CheckOutcome::Published { platform_post_id, permalink } => {
-            results::mark_published(store, tenant, target, &platform_post_id, permalink.as_deref()).await
+            results::mark_published(store, tenant, target, &platform_post_id, permalink.as_deref(), Some(known)).await
         }
         CheckOutcome::NotPublished { reason } => {
             // The platform says the earlier request never became a post: a new attempt is safe.
@@ -245,7 +267,7 @@ async fn on_check(store: &Store, req: &PublishRequest, outcome: CheckOutcome) ->
         }
         CheckOutcome::Failed(e) => {
             let class = if e.class == ErrorClass::NeedsReconnect { "needs_reconnect" } else { "permanent" };
-            results::mark_failed(store, tenant, target, class, &e.message).await
+            results::mark_failed(store, tenant, target, class, &e.message, Some(known)).await
         }
         CheckOutcome::Pending => Ok(()),
     }
@@ -270,8 +292,10 @@ impl JobHandler for PublishCheckHandler {
         if ctx.target.status != TargetStatus::Publishing {
             return Ok(());
         }
+        let known = Known::from(&ctx);
         let Some(platform_ref) = ctx.target.platform_ref.clone() else {
-            return results::mark_unknown(store, tenant, target_id, "no platform reference to check").await;
+            return results::mark_unknown(store, tenant, target_id, "no platform reference to check", Some(known))
+                .await;
         };
         let Some(publisher) = self.publishers.get(&ctx.target.platform) else {
             return Err(JobError::permanent(format!("publishing to {} is not configured", ctx.target.platform)));
@@ -280,19 +304,20 @@ impl JobHandler for PublishCheckHandler {
         let last = job.attempts >= job.max_attempts;
         match publisher.check(&req, &platform_ref).await {
             Ok(CheckOutcome::Pending) if last => {
-                results::mark_unknown(store, tenant, target_id, "the platform is still processing it").await
+                results::mark_unknown(store, tenant, target_id, "the platform is still processing it", Some(known))
+                    .await
             }
             Ok(CheckOutcome::Pending) => Err(JobError::retry_after("still processing", CHECK_INTERVAL)),
-            Ok(other) => on_check(store, &req, other).await,
+            Ok(other) => on_check(store, &req, other, known).await,
             Err(e) => match e.class {
                 ErrorClass::Retryable { .. } | ErrorClass::OutcomeUnknown if last => {
-                    results::mark_unknown(store, tenant, target_id, &e.message).await
+                    results::mark_unknown(store, tenant, target_id, &e.message, Some(known)).await
                 }
                 ErrorClass::Retryable { retry_after } => {
                     Err(JobError::Retryable { message: e.message, retry_after: retry_after.or(Some(CHECK_INTERVAL)) })
                 }
                 ErrorClass::OutcomeUnknown => Err(JobError::retry_after(e.message, CHECK_INTERVAL)),
-                _ => on_check(store, &req, CheckOutcome::Failed(e)).await,
+                _ => on_check(store, &req, CheckOutcome::Failed(e), known).await,
             },
         }
     }

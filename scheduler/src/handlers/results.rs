@@ -13,7 +13,7 @@ use tochen_core::domain::{Platform, TargetStatus};
 use tochen_core::i18n::{t, tf};
 use tochen_core::ids::{TargetId, TenantId};
 use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload};
-use tochen_core::store::{NewJob, Target};
+use tochen_core::store::{NewJob, Post, PublishContext, Settle, Target};
 use tochen_core::Store;
 
 /// Job kind of an outgoing-webhook event waiting to be fanned out to the workspace's webhook destinations.
@@ -30,17 +30,29 @@ pub struct WebhookEventOut {
     pub data: serde_json::Value,
 }
 
+/// What the caller already holds about the target's post, so settling does not read it again.
+#[derive(Clone, Copy)]
+pub struct Known<'a> {
+    pub post: &'a Post,
+    pub account: &'a str,
+    pub team_chat_id: Option<i64>,
+}
+
+impl<'a> From<&'a PublishContext> for Known<'a> {
+    fn from(ctx: &'a PublishContext) -> Self {
+        Known { post: &ctx.post, account: &ctx.account.name, team_chat_id: ctx.team_chat_id }
+    }
+}
+
 pub async fn mark_published(
     store: &Store,
     tenant: TenantId,
     target: TargetId,
     platform_post_id: &str,
     permalink: Option<&str>,
+    known: Option<Known<'_>>,
 ) -> Result<(), JobError> {
-    if store.mark_target_published(tenant, target, platform_post_id, permalink).await? {
-        target_settled(store, tenant, target).await?;
-    }
-    Ok(())
+    settle(store, tenant, target, Settle::Published { platform_post_id, permalink }, known).await
 }
 
 pub async fn mark_failed(
@@ -49,19 +61,37 @@ pub async fn mark_failed(
     target: TargetId,
     class: &str,
     message: &str,
+    known: Option<Known<'_>>,
 ) -> Result<(), JobError> {
     let from = [TargetStatus::Pending, TargetStatus::Publishing, TargetStatus::Unknown];
-    if store.move_target(tenant, target, &from, TargetStatus::Failed, Some((class, message))).await? {
-        target_settled(store, tenant, target).await?;
-    }
-    Ok(())
+    let change = Settle::To { from: &from, to: TargetStatus::Failed, class, message };
+    settle(store, tenant, target, change, known).await
 }
 
 /// The request may have gone out and the platform cannot be asked: the team decides.
-pub async fn mark_unknown(store: &Store, tenant: TenantId, target: TargetId, why: &str) -> Result<(), JobError> {
-    let from = [TargetStatus::Publishing];
-    if store.move_target(tenant, target, &from, TargetStatus::Unknown, Some(("unknown", why))).await? {
-        target_settled(store, tenant, target).await?;
+pub async fn mark_unknown(
+    store: &Store,
+    tenant: TenantId,
+    target: TargetId,
+    why: &str,
+    known: Option<Known<'_>>,
+) -> Result<(), JobError> {
+    let change =
+        Settle::To { from: &[TargetStatus::Publishing], to: TargetStatus::Unknown, class: "unknown", message: why };
+    settle(store, tenant, target, change, known).await
+}
+
+/// Moves the target and queues its webhook event in one transaction (the post's status is recomputed after it),
+/// then tells the author's chat.
+async fn settle(
+    store: &Store,
+    tenant: TenantId,
+    target: TargetId,
+    change: Settle<'_>,
+    known: Option<Known<'_>>,
+) -> Result<(), JobError> {
+    if let Some(tg) = store.settle_target(tenant, target, change, |t| event_job(tenant, t)).await? {
+        announce(store, tenant, &tg, known).await?;
     }
     Ok(())
 }
@@ -74,22 +104,31 @@ fn platform_label(p: Platform) -> &'static str {
     }
 }
 
-/// Recomputes the post's status, tells the author's chat, queues the webhook event.
+/// Recomputes the post's status, queues the webhook event, tells the author's chat. For a target another write
+/// already settled; [`mark_published`], [`mark_failed`] and [`mark_unknown`] settle and queue in one transaction.
 pub async fn target_settled(store: &Store, tenant: TenantId, target: TargetId) -> Result<(), JobError> {
     let tg = store.target(tenant, target).await?;
     store.refresh_post_status(tenant, tg.post_id).await?;
-    let post = store.post(tenant, tg.post_id).await?;
-    let account = store.account(tenant, tg.account_id).await.map(|a| a.name).unwrap_or_default();
-    let event_type = match tg.status {
-        TargetStatus::Published => "post.target.published",
-        TargetStatus::Failed => "post.target.failed",
-        TargetStatus::Unknown => "post.target.unknown",
-        _ => return Ok(()),
+    let Some(job) = event_job(tenant, &tg) else { return Ok(()) };
+    store.enqueue(&job).await?;
+    announce(store, tenant, &tg, None).await
+}
+
+/// Tells the author's chat (else the team chat) how the target ended.
+async fn announce(store: &Store, tenant: TenantId, tg: &Target, known: Option<Known<'_>>) -> Result<(), JobError> {
+    let read;
+    let (post, account, team_chat) = match known {
+        Some(k) => (k.post, k.account.to_owned(), Some(k.team_chat_id)),
+        None => {
+            read = store.post(tenant, tg.post_id).await?;
+            let account = store.account(tenant, tg.account_id).await.map(|a| a.name).unwrap_or_default();
+            (&read, account, None)
+        }
     };
-    queue_event(store, tenant, &tg, event_type).await?;
-    let chat = match post.author_chat_id {
-        Some(c) => Some(c),
-        None => store.tenant(tenant).await?.team_chat_id,
+    let chat = match (post.author_chat_id, team_chat) {
+        (Some(c), _) => Some(c),
+        (None, Some(team)) => team,
+        (None, None) => store.tenant(tenant).await?.team_chat_id,
     };
     let Some(chat) = chat else { return Ok(()) };
     let lang = notices::language_of(store, chat, Some(tenant)).await;
@@ -143,7 +182,14 @@ pub async fn target_settled(store: &Store, tenant: TenantId, target: TargetId) -
     Ok(())
 }
 
-async fn queue_event(store: &Store, tenant: TenantId, t: &Target, event_type: &str) -> Result<(), JobError> {
+/// The outgoing-webhook job of a settled target; `None` for a target that is not in a final state.
+fn event_job(tenant: TenantId, t: &Target) -> Option<NewJob> {
+    let event_type = match t.status {
+        TargetStatus::Published => "post.target.published",
+        TargetStatus::Failed => "post.target.failed",
+        TargetStatus::Unknown => "post.target.unknown",
+        _ => return None,
+    };
     let event = WebhookEventOut {
         tenant,
         event_type: event_type.to_owned(),
@@ -162,6 +208,5 @@ async fn queue_event(store: &Store, tenant: TenantId, t: &Target, event_type: &s
     let job = NewJob::new(WEBHOOK_EVENT_OUT, serde_json::to_value(&event).expect("event serializes"))
         .tenant(tenant)
         .unique(format!("event_out:{}:{}:{}", t.id, event_type, t.attempts));
-    store.enqueue(&job).await?;
-    Ok(())
+    Some(job)
 }

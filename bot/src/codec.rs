@@ -53,6 +53,8 @@ const QUICKS: &[(Quick, &str)] =
 pub enum Cb {
     Skip,
     Tone(u8),
+    /// A content language of the profile, by index into `i18n::LANGUAGES`.
+    ContentLang(u8),
     TzKeep,
     TzChange,
     MenuIdeas,
@@ -105,6 +107,7 @@ impl Cb {
         match self {
             Cb::Skip => build("sk", &[]),
             Cb::Tone(i) => build("to", &[&i.to_string()]),
+            Cb::ContentLang(i) => build("cl", &[&i.to_string()]),
             Cb::TzKeep => build("tz", &["k"]),
             Cb::TzChange => build("tz", &["c"]),
             Cb::MenuIdeas => build("mn", &["i"]),
@@ -150,6 +153,7 @@ impl Cb {
         Some(match (pre, f.len()) {
             ("sk", 0) => Cb::Skip,
             ("to", 1) => Cb::Tone(f[0].parse().ok()?),
+            ("cl", 1) => Cb::ContentLang(f[0].parse().ok()?),
             ("tz", 1) if f[0] == "k" => Cb::TzKeep,
             ("tz", 1) if f[0] == "c" => Cb::TzChange,
             ("mn", 1) => match f[0] {
@@ -199,6 +203,7 @@ mod tests {
         let all = vec![
             Cb::Skip,
             Cb::Tone(3),
+            Cb::ContentLang(4),
             Cb::TzKeep,
             Cb::Idea(4),
             Cb::MoreIdeas,

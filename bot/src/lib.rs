@@ -235,6 +235,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::SetupDescription { editing }].endpoint(onboarding::got_description))
         .branch(case![State::SetupAudience { editing }].endpoint(onboarding::got_audience))
         .branch(case![State::SetupTone { editing }].endpoint(onboarding::got_tone))
+        .branch(case![State::SetupLanguage { editing }].endpoint(onboarding::got_language))
         .branch(case![State::SetupTimezone { editing }].endpoint(onboarding::got_timezone))
         .branch(case![State::EditText { post, version }].endpoint(draft::got_edit))
         .branch(case![State::Rewrite { post, version }].endpoint(draft::got_rewrite))
@@ -290,7 +291,9 @@ async fn unknown_button(bot: TgBot, ctx: Ctx) -> HandlerResult {
 
 async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb, cfg: connect::ConnectConfig) -> HandlerResult {
     match cb.clone() {
-        Cb::Skip | Cb::Tone(_) | Cb::TzKeep | Cb::TzChange => onboarding::on_button(bot, app, ctx, state, cb).await,
+        Cb::Skip | Cb::Tone(_) | Cb::ContentLang(_) | Cb::TzKeep | Cb::TzChange => {
+            onboarding::on_button(bot, app, ctx, state, cb).await
+        }
         Cb::MenuIdeas => ideas::idea(bot, app, ctx, String::new()).await,
         Cb::MenuInvite => team::invite(bot, ctx).await,
         Cb::MenuConnect => {

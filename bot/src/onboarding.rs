@@ -1,5 +1,7 @@
 //! First contact and the business profile: `/start` creates a workspace (or redeems an invite link), then asks
-//! what the business does, who it talks to, its tone and time zone, each with a default and a way to skip.
+//! what the business does, who it talks to, its tone, the language of its posts and reports (separate from the
+//! person's own interface language: a Kyiv shop run in Russian may post in Ukrainian) and its time zone, each with
+//! a default and a way to skip.
 //! `/profile` walks the same questions with the current answers shown.
 
 use crate::codec::Cb;
@@ -8,7 +10,7 @@ use crate::kb::{kb, one};
 use crate::state::State;
 use teloxide::prelude::*;
 use tochen_core::domain::Role;
-use tochen_core::i18n::{t, tf};
+use tochen_core::i18n::{t, tf, LANGUAGES};
 use tochen_core::jobs::escape_html;
 use tochen_core::store::{RedeemError, TenantProfile};
 
@@ -181,6 +183,31 @@ async fn ask_tone(bot: &TgBot, ctx: &Ctx, editing: bool) -> HandlerResult {
     Ok(())
 }
 
+/// A language's own name for the five the bot speaks, else the code as typed.
+fn language_name(code: &str) -> String {
+    if LANGUAGES.contains(&code) {
+        t(code, "bot.language.name")
+    } else {
+        escape_html(code)
+    }
+}
+
+async fn ask_language(bot: &TgBot, ctx: &Ctx, current: &str, editing: bool) -> HandlerResult {
+    let l = ctx.lang;
+    let mut rows: Vec<Vec<(String, Cb)>> = LANGUAGES
+        .chunks(3)
+        .enumerate()
+        .map(|(row, codes)| {
+            codes.iter().enumerate().map(|(i, c)| (language_name(c), Cb::ContentLang((row * 3 + i) as u8))).collect()
+        })
+        .collect();
+    rows.push(vec![(t(l, "bot.profile.skip"), Cb::Skip)]);
+    ctx.dlg.update(State::SetupLanguage { editing }).await?;
+    let msg_text = tf(l, "bot.profile.ask_language", &[("lang", &language_name(current))]);
+    ctx.say(bot, msg_text, Some(kb(rows))).await?;
+    Ok(())
+}
+
 async fn ask_timezone(bot: &TgBot, ctx: &Ctx, tz: &str, editing: bool) -> HandlerResult {
     let l = ctx.lang;
     let buttons =
@@ -239,6 +266,19 @@ pub async fn got_audience(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing:
 pub async fn got_tone(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
     let Some(text) = limited(&bot, &ctx, &msg, 100).await? else { return Ok(()) };
     let tenant = save(&app, &ctx, |p| p.tone = text).await?;
+    ask_language(&bot, &ctx, &tenant.profile.language, editing).await
+}
+
+/// A typed content language: any two-letter code (posts may be in a language the bot itself does not speak).
+pub async fn got_language(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
+    let Some(text) = text_of(&msg) else { return Ok(()) };
+    let code = text.to_ascii_lowercase();
+    if code.len() != 2 || !code.chars().all(|c| c.is_ascii_lowercase()) {
+        let msg_text = tf(ctx.lang, "bot.profile.language_unknown", &[("code", &escape_html(&text))]);
+        ctx.say(&bot, msg_text, None).await?;
+        return Ok(());
+    }
+    let tenant = save(&app, &ctx, |p| p.language = code).await?;
     ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await
 }
 
@@ -265,10 +305,18 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb) -> 
             ask_audience(&bot, &ctx, &tenant.profile.target_audience, editing).await
         }
         (State::SetupAudience { editing }, Cb::Skip) => ask_tone(&bot, &ctx, editing).await,
-        (State::SetupTone { editing }, Cb::Skip) => ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await,
+        (State::SetupTone { editing }, Cb::Skip) => ask_language(&bot, &ctx, &tenant.profile.language, editing).await,
         (State::SetupTone { editing }, Cb::Tone(i)) => {
             let tone = TONES.get(i as usize).copied().unwrap_or("friendly");
             let tenant = save(&app, &ctx, |p| p.tone = tone.to_owned()).await?;
+            ask_language(&bot, &ctx, &tenant.profile.language, editing).await
+        }
+        (State::SetupLanguage { editing }, Cb::Skip) => {
+            ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await
+        }
+        (State::SetupLanguage { editing }, Cb::ContentLang(i)) => {
+            let Some(code) = LANGUAGES.get(i as usize) else { return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await };
+            let tenant = save(&app, &ctx, |p| p.language = (*code).to_owned()).await?;
             ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await
         }
         (State::SetupTimezone { editing }, Cb::TzKeep) => finish(&bot, &ctx, editing).await,
@@ -296,6 +344,7 @@ pub async fn profile(bot: TgBot, ctx: Ctx) -> HandlerResult {
             ("tz", &escape_html(&p.timezone)),
         ],
     );
+    let text = text + &tf(ctx.lang, "bot.profile.summary_language", &[("lang", &language_name(&p.language))]);
     ctx.say(&bot, text, None).await?;
     ask_description(&bot, &ctx, &a.tenant.name, &p.business_description, true).await
 }

@@ -26,6 +26,10 @@ pub enum State {
     SetupTone {
         editing: bool,
     },
+    /// The language posts and reports are written in (not the person's own).
+    SetupLanguage {
+        editing: bool,
+    },
     SetupTimezone {
         editing: bool,
     },

@@ -14,7 +14,10 @@ bot_test!(a_team_goes_from_start_to_an_approved_post_and_back_out, |h| {
     assert!(m.text.contains("Bloom &lt;Coffee&gt;"), "user text is escaped: {}", m.text);
     let m = h.say(ALICE, "Specialty coffee shop in Lisbon", "Describe your audience").await;
     let m = h.press(ALICE, &m, &en("bot.profile.skip"), "Tone of voice").await;
-    let m = h.press(ALICE, &m, &en("bot.tone.playful"), "Europe/London").await;
+    h.press(ALICE, &m, &en("bot.tone.playful"), "posts and reports").await;
+    // The content language is the workspace's, apart from Alice's English menus: a button or any two-letter code.
+    h.say(ALICE, "Portuguese", "not a two-letter language code").await;
+    let m = h.say(ALICE, "PT", "Europe/London").await;
     h.press(ALICE, &m, &en("bot.profile.tz_change"), "region/city").await;
     h.say(ALICE, "Mars/Olympus", "I don't know the time zone").await;
     let m = h.say(ALICE, "Europe/Lisbon", "All set").await;
@@ -26,6 +29,7 @@ bot_test!(a_team_goes_from_start_to_an_approved_post_and_back_out, |h| {
     assert_eq!(tenant.profile.business_description, "Specialty coffee shop in Lisbon");
     assert_eq!(tenant.profile.tone, "playful");
     assert_eq!(tenant.profile.timezone, "Europe/Lisbon");
+    assert_eq!(tenant.profile.language, "pt");
     h.connect_accounts(tenant_id).await;
 
     // Invite an editor.

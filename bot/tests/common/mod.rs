@@ -183,7 +183,8 @@ impl Harness {
         let m = self.say(user, name, "in a sentence or two").await;
         let m = self.press(user, &m, &en("bot.profile.skip"), "Describe your audience").await;
         let m = self.press(user, &m, &en("bot.profile.skip"), "Tone of voice").await;
-        let m = self.press(user, &m, &en("bot.tone.friendly"), "Time zone").await;
+        let m = self.press(user, &m, &en("bot.tone.friendly"), "posts and reports").await;
+        let m = self.press(user, &m, &en("bot.profile.skip"), "Time zone").await;
         self.press(user, &m, &en("bot.profile.tz_keep"), "All set").await;
         self.store.user_by_telegram_id(user).await.unwrap().unwrap().active_tenant_id.unwrap()
     }

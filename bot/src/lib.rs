@@ -152,7 +152,8 @@ pub async fn run_with(
     Ok(())
 }
 
-/// Registers the command menu per language and per scope (private chats get everything, groups the team set).
+/// Registers the command menu per language and per scope (private chats get everything, groups the team set,
+/// and a group's admins also `/start`, which makes the group the team chat, and `/usage`).
 async fn set_commands(bot: &TgBot) {
     let private = [
         "start",
@@ -172,10 +173,13 @@ async fn set_commands(bot: &TgBot) {
         "help",
     ];
     let group = ["idea", "queue", "drafts", "history", "cancel", "help"];
+    let group_admins = ["idea", "queue", "drafts", "history", "start", "usage", "cancel", "help"];
     for lang in LANGUAGES.iter().copied() {
-        for (scope, names) in
-            [(BotCommandScope::AllPrivateChats, &private[..]), (BotCommandScope::AllGroupChats, &group[..])]
-        {
+        for (scope, names) in [
+            (BotCommandScope::AllPrivateChats, &private[..]),
+            (BotCommandScope::AllGroupChats, &group[..]),
+            (BotCommandScope::AllChatAdministrators, &group_admins[..]),
+        ] {
             let cmds: Vec<BotCommand> =
                 names.iter().map(|n| BotCommand::new(*n, command_description(lang, n))).collect();
             let mut req = bot.set_my_commands(cmds).scope(scope);

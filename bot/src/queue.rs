@@ -66,6 +66,8 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
         Err(e) => return Err(e.into()),
     };
     ctx.answer(&bot, None).await?;
+    // Coming back from a reschedule: the typed-time conversation ends here.
+    ctx.dlg.exit().await?;
     let when = post.scheduled_at.map(|at| local_time(&a, at)).unwrap_or_default();
     let text = tf(
         l,

@@ -40,7 +40,11 @@ pub async fn ask_time(bot: &TgBot, _app: &App, ctx: &Ctx, a: &Active, post: &Pos
             q(t(l, "bot.schedule.tomorrow"), Quick::TomorrowMorning),
             q(t(l, "bot.schedule.next_free"), Quick::NextFree),
         ],
-        vec![(t(l, "bot.back"), Cb::Draft(DraftAct::Show, post.id, post.version))],
+        // Back to where the person came from: the draft, or the post in /queue when rescheduling.
+        vec![(
+            t(l, "bot.back"),
+            if reschedule { Cb::QueueItem(post.id) } else { Cb::Draft(DraftAct::Show, post.id, post.version) },
+        )],
     ]);
     ctx.dlg.update(State::ScheduleAt { post: post.id, version: post.version, reschedule }).await?;
     let msg_text = tf(l, "bot.schedule.when", &[("tz", &escape_html(tz_of(a).name()))]);
@@ -167,7 +171,10 @@ async fn show_confirm(
     let buttons = if post.status == PostStatus::Draft {
         buttons
     } else {
-        kb(vec![vec![(t(l, "bot.schedule.btn_confirm"), Cb::Confirm(id, version, at.timestamp()))]])
+        kb(vec![
+            vec![(t(l, "bot.schedule.btn_confirm"), Cb::Confirm(id, version, at.timestamp()))],
+            vec![(t(l, "bot.back"), Cb::QueueItem(id))],
+        ])
     };
     ctx.show(bot, text, Some(buttons)).await
 }

@@ -111,6 +111,10 @@ bot_test!(a_team_goes_from_start_to_an_approved_post_and_back_out, |h| {
     // Queue, then cancel.
     let m = h.say(ALICE, "/queue", "Upcoming posts").await;
     let m = h.press(ALICE, &m, "1.", "Status").await;
+    // Rescheduling from the queue and changing one's mind goes back to the post in the queue, not the draft.
+    let when = h.press(ALICE, &m, &en("bot.queue.btn_reschedule"), "When?").await;
+    let m = h.press(ALICE, &when, &en("bot.back"), "Status").await;
+    assert!(m.has_button(&en("bot.queue.btn_cancel")), "{m:#?}");
     h.press(ALICE, &m, &en("bot.queue.btn_cancel"), "Post cancelled").await;
     assert_eq!(h.store.post(tenant_id, post.id).await.unwrap().status, PostStatus::Cancelled);
     assert!(h.store.tenant_jobs(tenant_id, JobState::Queued, 10).await.unwrap().is_empty());

@@ -100,6 +100,11 @@ bot_test!(people_are_answered_in_their_language_and_can_switch_it, |h| {
     // The command menu is registered per language and scope.
     let calls = h.tg.calls();
     let menus: Vec<_> = calls.iter().filter(|c| c.method == "setmycommands").collect();
-    assert_eq!(menus.len(), 10, "5 languages x (private, groups)");
+    assert_eq!(menus.len(), 15, "5 languages x (private, groups, group admins)");
+    let admins = menus
+        .iter()
+        .find(|c| c.params["language_code"] == "de" && c.params["scope"]["type"] == "all_chat_administrators")
+        .expect("group admins get their own menu");
+    assert!(admins.params["commands"].as_array().unwrap().iter().any(|c| c["command"] == "start"), "{admins:?}");
     assert!(menus.iter().any(|c| c.params["language_code"] == "uk" && c.params["scope"]["type"] == "all_group_chats"));
 });

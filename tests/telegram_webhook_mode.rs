@@ -143,3 +143,27 @@ tochen_testkit::store_test!(an_update_claimed_by_a_bot_that_died_is_answered_onc
     assert_eq!(store.pending_telegram_updates().await.unwrap(), 0);
     db.store.close().await;
 });
+
+tochen_testkit::store_test!(
+    an_unreadable_update_is_ignored_and_one_that_keeps_crashing_the_bot_is_given_up,
+    |store, db| {
+        let s = setup(&db).await;
+        store.record_telegram_update(900, r#"{"update_id":900,"message":"not a message"}"#).await.unwrap().unwrap();
+        assert_eq!(deliver(&s, &db, 901, 9001).await, 200);
+        // Update 901 was claimed five times and never marked: every bot that took it died.
+        sqlx::query("UPDATE webhook_events SET attempts = 5 WHERE update_id = 901")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(deliver(&s, &db, 902, 9002).await, 200);
+
+        let mark = s.tg.mark();
+        let bot = start_bot(&s, &store);
+        s.tg.said(9002, mark, ANSWER).await;
+        stop_bot(bot).await;
+        assert_eq!(row(&store, 900).await.0, "ignored");
+        assert_eq!(row(&store, 901).await, ("failed".to_string(), 6));
+        assert_eq!(answers_to(&s.tg, 9001), 0);
+        db.store.close().await;
+    }
+);

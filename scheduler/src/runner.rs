@@ -230,9 +230,11 @@ impl Runner {
                                 completer.clone(),
                             );
                             tasks.spawn(async move {
-                                execute(&store, &handlers, &cfg, &completer, job).await;
-                                drop(permit);
-                                finished.notify_one();
+                                let release = move || {
+                                    drop(permit);
+                                    finished.notify_one();
+                                };
+                                execute(&store, &handlers, &cfg, &completer, job, release).await;
                             });
                         }
                         if full {
@@ -301,8 +303,19 @@ fn slots_in_use(slots: &Semaphore, total: usize) -> usize {
     total - slots.available_permits()
 }
 
-/// Runs one claimed job and records its outcome, extending the lease while the handler works.
-async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, completer: &Completer, job: Job) {
+/// Runs one claimed job and records its outcome, extending the lease while the handler works. `release` frees the
+/// job's slot: for a success as soon as the handler returns, so the runner claims the next jobs while the batched
+/// completion is being written (the job still counts as running for its concurrency key until then); for any
+/// other outcome once it is recorded.
+async fn execute(
+    store: &Store,
+    handlers: &Handlers,
+    cfg: &RunnerConfig,
+    completer: &Completer,
+    job: Job,
+    release: impl FnOnce(),
+) {
+    let mut release = Some(release);
     let started = std::time::Instant::now();
     let result = match handlers.get(&job.kind) {
         None => Err(JobError::permanent(format!("no handler for job kind {:?}", job.kind))),
@@ -327,7 +340,12 @@ async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, complet
     };
     let (id, attempt, owner) = (job.id, job.attempts, cfg.owner.as_str());
     let recorded = match &result {
-        Ok(()) => Ok(completer.complete(id, attempt).await),
+        Ok(()) => {
+            if let Some(release) = release.take() {
+                release();
+            }
+            Ok(completer.complete(id, attempt).await)
+        }
         Err(JobError::Retryable { message, retry_after }) if attempt < job.max_attempts => {
             let delay = cfg.backoff.delay(attempt, *retry_after);
             tracing::info!(job = %id, kind = %job.kind, attempt, ?delay, error = %message, "job will be retried");
@@ -345,6 +363,9 @@ async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, complet
             store.finish_job(id, attempt, owner, JobState::Failed, Some(message)).await
         }
     };
+    if let Some(release) = release.take() {
+        release();
+    }
     match recorded {
         Ok(true) => tracing::debug!(job = %id, kind = %job.kind, ms = started.elapsed().as_millis() as u64, "job done"),
         Ok(false) => {

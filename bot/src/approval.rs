@@ -130,12 +130,18 @@ pub async fn reject(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) ->
         return Ok(());
     }
     ctx.answer(&bot, None).await?;
-    ctx.dlg.update(State::RejectReason { post: id, version }).await?;
+    ctx.dlg.update(State::RejectReason { post: id, version, card: ctx.screen.map(|m| m.0) }).await?;
     ctx.say(&bot, t(ctx.lang, "bot.approval.ask_reason"), None).await?;
     Ok(())
 }
 
-pub async fn got_reason(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, version): (PostId, i64)) -> HandlerResult {
+pub async fn got_reason(
+    bot: TgBot,
+    app: App,
+    ctx: Ctx,
+    msg: Message,
+    (id, version, card): (PostId, i64, Option<i32>),
+) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     let l = ctx.lang;
     let Some(reason) = msg.text().map(str::trim).filter(|s| !s.is_empty()) else {
@@ -158,7 +164,16 @@ pub async fn got_reason(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, versi
         .await?;
     let post = app.store.post(a.tenant.id, id).await?;
     let msg_text = tf(l, "bot.approval.rejected", &[("title", &escape_html(&post.title))]);
-    ctx.say(&bot, msg_text, None).await?;
+    // The card the admin pressed shows the outcome in place (its buttons go); without one, a new message does.
+    let edited = match card {
+        Some(card) => {
+            bot.edit_message_text(ctx.chat_id, teloxide::types::MessageId(card), msg_text.clone()).await.is_ok()
+        }
+        None => false,
+    };
+    if !edited {
+        ctx.say(&bot, msg_text, None).await?;
+    }
     let al = author_lang(&app, &post).await;
     let text = tf(
         &al,

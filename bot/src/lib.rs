@@ -245,7 +245,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::Rewrite { post, version }].endpoint(draft::got_rewrite))
         .branch(case![State::Attach { post, version }].endpoint(draft::got_media))
         .branch(case![State::ScheduleAt { post, version, reschedule }].endpoint(schedule::got_time))
-        .branch(case![State::RejectReason { post, version }].endpoint(schedule::got_reason));
+        .branch(case![State::RejectReason { post, version, card }].endpoint(schedule::got_reason));
 
     let messages = Update::filter_message()
         .filter(|m: Message| m.migrate_to_chat_id().is_none())

@@ -63,6 +63,9 @@ pub enum State {
     RejectReason {
         post: PostId,
         version: i64,
+        /// The approval card the admin pressed, edited to show the rejection (absent in states saved before).
+        #[serde(default)]
+        card: Option<i32>,
     },
     /// Creating or editing an automation (bot/src/automations/wizard.rs).
     Automation {

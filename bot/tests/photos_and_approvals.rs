@@ -71,3 +71,31 @@ bot_test!(approval_cards_reach_every_admin_and_the_team_chat_and_the_first_decis
     h.press_data_refused(DAVE, &daves, &reject, "already approved").await;
     assert_eq!(h.store.post(a, post.id).await.unwrap().status, PostStatus::Scheduled);
 });
+
+bot_test!(a_rejection_is_shown_on_the_card_the_admin_pressed_and_the_author_hears_why, |h| {
+    let a = h.onboard(ALICE, "Alpha").await;
+    h.connect_accounts(a).await;
+    let m = h.say(ALICE, "/invite", "Which role").await;
+    let m = h.press(ALICE, &m, &en("bot.role.editor"), "start=inv_").await;
+    let code = m.text.split("start=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    h.say(BOB, &format!("/start {code}"), "as editor").await;
+    let m = h.say(BOB, "/idea", "Ideas for").await;
+    let m = h.press(BOB, &m, "1", "Draft:").await;
+    let m = h.press(BOB, &m, &en("bot.draft.btn_image"), "Image attached").await;
+    h.press(BOB, &m, &en("bot.draft.btn_schedule"), "When?").await;
+    let m = h.say(BOB, "tomorrow 9:30", "Post to").await;
+    h.press(BOB, &m, &en("bot.schedule.btn_confirm"), "Sent for approval").await;
+    let mark = h.tg.mark();
+    h.run_notify_jobs().await;
+    let card = h.tg.said(ALICE, mark, "drafted a post").await;
+
+    h.press(ALICE, &card, &en("bot.approval.btn_reject"), "Why are you rejecting").await;
+    let mark = h.tg.mark();
+    h.tg.send_text(ALICE, "too sweet for our tone");
+    let decided = h.tg.said(ALICE, mark, "Rejected").await;
+    assert_eq!(decided.message_id, card.message_id, "the card shows the rejection in place");
+    assert!(decided.buttons.is_empty());
+    h.tg.said(BOB, mark, "too sweet for our tone").await;
+    let post = h.store.posts_with_status(a, &[PostStatus::Rejected], 0, 1).await.unwrap();
+    assert_eq!(post.len(), 1);
+});

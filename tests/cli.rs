@@ -106,7 +106,8 @@ async fn rotate_keys_reencrypts_stored_tokens_under_the_new_key() {
     let old = SecretBox::generate_key();
     let new = SecretBox::generate_key();
     let (tenant, account) = {
-        let store = Store::connect(&url, 1, SecretBox::from_keys(&[SecretString::new(old.clone())]).unwrap()).await.unwrap();
+        let store =
+            Store::connect(&url, 1, SecretBox::from_keys(&[SecretString::new(old.clone())]).unwrap()).await.unwrap();
         store.migrate().await.unwrap();
         let user = store
             .upsert_user(&TelegramIdentity {

@@ -49,37 +49,63 @@ tochen_testkit::store_test!(a_post_reaches_every_platform_through_the_scheduler,
     .collect();
     let config = Config::from_source(&env).unwrap();
 
-    let who = TelegramIdentity { telegram_id: 7, username: None, first_name: "Ana".into(), last_name: None, language_code: None };
+    let who = TelegramIdentity {
+        telegram_id: 7,
+        username: None,
+        first_name: "Ana".into(),
+        last_name: None,
+        language_code: None,
+    };
     let user = store.upsert_user(&who).await.unwrap();
     let tenant = store.create_tenant("Bakery", &TenantProfile::default(), 0, user.id).await.unwrap().id;
     let page_token = graph.add_page("111", "Bakery", Some("17840001"));
     let (tt_token, _) = tiktok.issue_tokens();
-    let fb = store.upsert_account(tenant, &account(Platform::Facebook, AuthKind::FacebookPage, "111", &page_token)).await.unwrap();
-    let ig = store.upsert_account(tenant, &account(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &page_token)).await.unwrap();
-    let tt = store.upsert_account(tenant, &account(Platform::TikTok, AuthKind::TikTok, &tiktok.open_id(), &tt_token)).await.unwrap();
+    let fb = store
+        .upsert_account(tenant, &account(Platform::Facebook, AuthKind::FacebookPage, "111", &page_token))
+        .await
+        .unwrap();
+    let ig = store
+        .upsert_account(tenant, &account(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &page_token))
+        .await
+        .unwrap();
+    let tt = store
+        .upsert_account(tenant, &account(Platform::TikTok, AuthKind::TikTok, &tiktok.open_id(), &tt_token))
+        .await
+        .unwrap();
 
     let media = store
-        .insert_media(tenant, &NewMedia {
-            kind: MediaKind::Image,
-            content_type: "image/jpeg".into(),
-            size_bytes: 1000,
-            sha256: "x".into(),
-            storage_path: "media/a.jpg".into(),
-            source: "upload".into(),
-            width: Some(1080),
-            height: Some(1080),
-            duration_ms: None,
-        })
+        .insert_media(
+            tenant,
+            &NewMedia {
+                kind: MediaKind::Image,
+                content_type: "image/jpeg".into(),
+                size_bytes: 1000,
+                sha256: "x".into(),
+                storage_path: "media/a.jpg".into(),
+                source: "upload".into(),
+                width: Some(1080),
+                height: Some(1080),
+                duration_ms: None,
+            },
+        )
         .await
         .unwrap();
     let post = store.create_draft(tenant, Some(user.id), Some(7), "Launch", "new bread").await.unwrap();
     for platform in Platform::ALL {
-        let content = PostContent { platform: *platform, body: "Fresh bread today".into(), hashtags: vec!["bread".into()], link: None };
+        let content = PostContent {
+            platform: *platform,
+            body: "Fresh bread today".into(),
+            hashtags: vec!["bread".into()],
+            link: None,
+        };
         store.set_post_content(tenant, post.id, &content).await.unwrap();
     }
     store.set_post_media(tenant, post.id, media.id).await.unwrap();
     let version = store.post(tenant, post.id).await.unwrap().version;
-    store.schedule_post(tenant, post.id, version, tochen_core::clock::now_ms(), &[fb.id, ig.id, tt.id], false).await.unwrap();
+    store
+        .schedule_post(tenant, post.id, version, tochen_core::clock::now_ms(), &[fb.id, ig.id, tt.id], false)
+        .await
+        .unwrap();
 
     let shutdown = CancellationToken::new();
     let deps = tochen_scheduler::Deps::from_config(&config);
@@ -103,7 +129,11 @@ tochen_testkit::store_test!(a_post_reaches_every_platform_through_the_scheduler,
     }
     assert_eq!(graph.calls_to("/111/photos").len(), 1);
     let photo = &graph.calls_to("/111/photos")[0];
-    assert!(photo.params["url"].starts_with("https://tochen.example/media/"), "a signed media URL: {}", photo.params["url"]);
+    assert!(
+        photo.params["url"].starts_with("https://tochen.example/media/"),
+        "a signed media URL: {}",
+        photo.params["url"]
+    );
     assert_eq!(graph.calls_to("/17840001/media_publish").len(), 1);
     assert_eq!(tiktok.calls_to("/v2/post/publish/content/init/").len(), 1);
 });

@@ -3,8 +3,8 @@
 
 use tochen_core::delivery::automations::{period_before, run_alerts, run_data_sync, run_report, DeliveryDeps};
 use tochen_core::delivery::email::{EmailSender, SmtpSecurity};
-use tochen_core::delivery::webhook::WebhookSecret;
 use tochen_core::delivery::email_queue;
+use tochen_core::delivery::webhook::WebhookSecret;
 use tochen_core::domain::{AuthKind, JobState, MissedRunPolicy, Platform};
 use tochen_core::jobs::{EMAIL_DELIVER, NOTIFY, WEBHOOK_DELIVER};
 use tochen_core::reports::DAY_MS;

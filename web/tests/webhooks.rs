@@ -101,7 +101,10 @@ tochen_testkit::store_test!(meta_webhooks_are_verified_stored_once_and_processed
     let again = String::from_utf8(body.to_vec()).unwrap().replace("c1", "c2");
     let sig = sign_meta_webhook(META_SECRET, again.as_bytes());
     assert_eq!(w.post("/webhooks/meta", &[("x-hub-signature-256", &sig)], again.as_bytes()).await, 200);
-    let (id,): (String,) = sqlx::query_as("SELECT id FROM webhook_events WHERE status = 'received'").fetch_one(store.pool()).await.unwrap();
+    let (id,): (String,) = sqlx::query_as("SELECT id FROM webhook_events WHERE status = 'received'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert_eq!(process_event(&store, &id).await.unwrap().notifications, 1);
     db.store.close().await;
 });

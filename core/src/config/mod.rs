@@ -212,64 +212,8 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
-/// One documented variable; the list drives `.env.example`, `check-config` and the README table.
-pub struct VarDoc {
-    pub name: &'static str,
-    pub default: &'static str,
-    pub secret: bool,
-    pub help: &'static str,
-}
-
-/// Every variable tochen reads, in the order `check-config` prints them.
-pub const VARIABLES: &[VarDoc] = &[
-    VarDoc { name: "TELEGRAM_BOT_TOKEN", default: "", secret: true, help: "bot token from @BotFather (required for run and bot)" },
-    VarDoc { name: "TELEGRAM_API_URL", default: "https://api.telegram.org", secret: false, help: "Bot API base URL (a self-hosted telegram-bot-api server or a fake)" },
-    VarDoc { name: "TELEGRAM_MODE", default: "polling", secret: false, help: "polling or webhook (webhook is needed when several instances run)" },
-    VarDoc { name: "TELEGRAM_WEBHOOK_SECRET", default: "", secret: true, help: "1-256 chars of [A-Za-z0-9_-], required in webhook mode" },
-    VarDoc { name: "DATABASE_URL", default: "sqlite://data/tochen.db", secret: true, help: "sqlite://path or postgres://user:pass@host/db" },
-    VarDoc { name: "DATABASE_MAX_CONNECTIONS", default: "10", secret: false, help: "connection pool size" },
-    VarDoc { name: "TOCHEN_DATA_DIR", default: "data", secret: false, help: "directory for media files and the generated secret key" },
-    VarDoc { name: "TOCHEN_SECRET_KEYS", default: "", secret: true, help: "comma-separated Fernet keys (tochen keygen); first encrypts, any decrypts. Unset: a key is generated into TOCHEN_DATA_DIR/secret.key" },
-    VarDoc { name: "TOCHEN_PUBLIC_URL", default: "http://localhost:8080", secret: false, help: "public base URL of the web service (OAuth callbacks, media URLs, webhooks)" },
-    VarDoc { name: "TOCHEN_BIND", default: "0.0.0.0:8080", secret: false, help: "address the web service listens on" },
-    VarDoc { name: "TOCHEN_METRICS_BIND", default: "127.0.0.1:9090", secret: false, help: "address of the Prometheus metrics listener (keep it private)" },
-    VarDoc { name: "TOCHEN_MAX_BODY_BYTES", default: "1048576", secret: false, help: "largest request body the web service accepts" },
-    VarDoc { name: "TOCHEN_LOG_FORMAT", default: "pretty", secret: false, help: "pretty or json; RUST_LOG sets the level (default info)" },
-    VarDoc { name: "LLM_PROVIDER", default: "openai", secret: false, help: "openai, anthropic, gemini or openai_compatible" },
-    VarDoc { name: "LLM_API_KEY", default: "", secret: true, help: "API key of the LLM provider (optional for local servers)" },
-    VarDoc { name: "LLM_BASE_URL", default: "(per provider)", secret: false, help: "OpenAI-compatible base URL, e.g. http://localhost:11434/v1 for Ollama" },
-    VarDoc { name: "LLM_MODEL", default: "(per provider)", secret: false, help: "default model for every task" },
-    VarDoc { name: "LLM_MODEL_IDEAS", default: "LLM_MODEL", secret: false, help: "model for post ideas" },
-    VarDoc { name: "LLM_MODEL_POST", default: "LLM_MODEL", secret: false, help: "model for post text" },
-    VarDoc { name: "LLM_MODEL_HASHTAGS", default: "LLM_MODEL", secret: false, help: "model for hashtags" },
-    VarDoc { name: "LLM_MODEL_REWRITE", default: "LLM_MODEL", secret: false, help: "model for rewrites" },
-    VarDoc { name: "LLM_MODEL_IMAGE", default: "gpt-image-1", secret: false, help: "model for images" },
-    VarDoc { name: "LLM_TIMEOUT_SECS", default: "60", secret: false, help: "timeout of one LLM request" },
-    VarDoc { name: "LLM_PRICE_TABLE", default: "", secret: false, help: "JSON file of per-model prices (built-in table otherwise)" },
-    VarDoc { name: "LLM_MONTHLY_TOKEN_QUOTA", default: "2000000", secret: false, help: "default monthly token quota of a new workspace (0 = unlimited)" },
-    VarDoc { name: "META_APP_ID", default: "", secret: false, help: "Meta app id (Facebook Pages, Instagram via Page)" },
-    VarDoc { name: "META_APP_SECRET", default: "", secret: true, help: "Meta app secret (also verifies Meta webhooks)" },
-    VarDoc { name: "META_GRAPH_URL", default: "https://graph.facebook.com", secret: false, help: "Graph API base URL" },
-    VarDoc { name: "META_GRAPH_VERSION", default: "v25.0", secret: false, help: "Graph API version, vNN.0" },
-    VarDoc { name: "META_DIALOG_URL", default: "https://www.facebook.com", secret: false, help: "Facebook Login dialog base URL" },
-    VarDoc { name: "META_WEBHOOK_VERIFY_TOKEN", default: "", secret: true, help: "verify token of the Meta webhook subscription" },
-    VarDoc { name: "INSTAGRAM_APP_ID", default: "", secret: false, help: "Instagram app id (Instagram API with Instagram Login)" },
-    VarDoc { name: "INSTAGRAM_APP_SECRET", default: "", secret: true, help: "Instagram app secret" },
-    VarDoc { name: "INSTAGRAM_GRAPH_URL", default: "https://graph.instagram.com", secret: false, help: "Instagram Graph base URL" },
-    VarDoc { name: "INSTAGRAM_API_URL", default: "https://api.instagram.com", secret: false, help: "Instagram OAuth token base URL" },
-    VarDoc { name: "INSTAGRAM_AUTHORIZE_URL", default: "https://www.instagram.com", secret: false, help: "Instagram authorize page base URL" },
-    VarDoc { name: "TIKTOK_CLIENT_KEY", default: "", secret: false, help: "TikTok client key" },
-    VarDoc { name: "TIKTOK_CLIENT_SECRET", default: "", secret: true, help: "TikTok client secret (also verifies TikTok webhooks)" },
-    VarDoc { name: "TIKTOK_API_URL", default: "https://open.tiktokapis.com", secret: false, help: "TikTok API base URL" },
-    VarDoc { name: "TIKTOK_AUTH_URL", default: "https://www.tiktok.com", secret: false, help: "TikTok authorize page base URL" },
-    VarDoc { name: "SMTP_URL", default: "", secret: true, help: "smtps://user:pass@host:465 or smtp://user:pass@host:587 (STARTTLS); enables email destinations" },
-    VarDoc { name: "SMTP_FROM", default: "", secret: false, help: "sender address of emails, e.g. tochen <reports@example.com>" },
-    VarDoc { name: "TOCHEN_WEBHOOK_ALLOW_PRIVATE", default: "false", secret: false, help: "allow webhook destinations on private or loopback addresses" },
-    VarDoc { name: "SCHEDULER_CONCURRENCY", default: "16", secret: false, help: "jobs run at once by one scheduler process" },
-    VarDoc { name: "SCHEDULER_PER_ACCOUNT_CONCURRENCY", default: "1", secret: false, help: "jobs run at once against one platform account" },
-    VarDoc { name: "SCHEDULER_LEASE_SECS", default: "300", secret: false, help: "how long a claimed job is held before another instance may rescue it" },
-    VarDoc { name: "SCHEDULER_SHUTDOWN_GRACE_SECS", default: "30", secret: false, help: "how long in-flight jobs may finish after a shutdown signal" },
-];
+mod variables;
+pub use variables::{VarDoc, VARIABLES};
 
 /// The source of raw values: the process environment, or a map in tests.
 pub trait VarSource {

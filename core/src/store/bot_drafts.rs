@@ -28,17 +28,7 @@ impl Store {
     /// Replaces the chosen accounts of a draft and bumps its version (the screen changed).
     pub async fn set_draft_accounts(&self, tenant: TenantId, post: PostId, accounts: &[AccountId]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let bumped = sqlx::query(
-            "UPDATE posts SET version = version + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'draft'",
-        )
-        .bind(tenant.to_db())
-        .bind(post.to_db())
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-        if bumped.rows_affected() == 0 {
-            return Err(StoreError::NotFound("draft"));
-        }
+        super::posts::bump_version(&mut tx, tenant, post, true).await?;
         sqlx::query("DELETE FROM draft_accounts WHERE tenant_id = $1 AND post_id = $2")
             .bind(tenant.to_db())
             .bind(post.to_db())
@@ -81,16 +71,7 @@ impl Store {
     /// Makes `media` the (only) media of a post and bumps its version.
     pub async fn set_post_media(&self, tenant: TenantId, post: PostId, media: MediaId) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let bumped =
-            sqlx::query("UPDATE posts SET version = version + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.to_db())
-                .bind(post.to_db())
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
-        if bumped.rows_affected() == 0 {
-            return Err(StoreError::NotFound("post"));
-        }
+        super::posts::bump_version(&mut tx, tenant, post, false).await?;
         sqlx::query("DELETE FROM post_media WHERE tenant_id = $1 AND post_id = $2")
             .bind(tenant.to_db())
             .bind(post.to_db())

@@ -125,16 +125,7 @@ impl Store {
     pub async fn set_post_content(&self, tenant: TenantId, post: PostId, content: &PostContent) -> Result<()> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let bumped =
-            sqlx::query("UPDATE posts SET version = version + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.to_db())
-                .bind(post.to_db())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        if bumped.rows_affected() == 0 {
-            return Err(StoreError::NotFound("post"));
-        }
+        bump_version(&mut tx, tenant, post, false).await?;
         sqlx::query(
             "INSERT INTO post_contents (post_id, tenant_id, platform, body, hashtags, link, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (post_id, platform) DO UPDATE SET body = excluded.body, \
@@ -196,4 +187,24 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Bumps a post's version inside the caller's transaction, so buttons drawn for the old version are refused.
+/// With `draft_only` only a draft matches. No matching row is `NotFound`.
+pub(crate) async fn bump_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: TenantId,
+    post: PostId,
+    draft_only: bool,
+) -> Result<()> {
+    let sql = if draft_only {
+        "UPDATE posts SET version = version + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'draft'"
+    } else {
+        "UPDATE posts SET version = version + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2"
+    };
+    let bumped = sqlx::query(sql).bind(tenant.to_db()).bind(post.to_db()).bind(now_ms()).execute(&mut **tx).await?;
+    if bumped.rows_affected() == 0 {
+        return Err(StoreError::NotFound(if draft_only { "draft" } else { "post" }));
+    }
+    Ok(())
 }

@@ -16,8 +16,6 @@ pub const NOTIFY: &str = "notify";
 pub const AUTOMATION_RUN: &str = "automation.run";
 /// Process a stored incoming webhook event (Meta, TikTok).
 pub const WEBHOOK_EVENT: &str = "webhook.event";
-/// Process a Telegram update received in webhook mode.
-pub const TELEGRAM_UPDATE: &str = "telegram.update";
 /// Deliver one outgoing Standard Webhooks message.
 pub const WEBHOOK_DELIVER: &str = "webhook.deliver";
 /// Send one queued email to one address (`delivery::email_queue`); retried on transient SMTP errors.

@@ -52,11 +52,19 @@ pub async fn account_needs_reconnect(
     reason: &str,
 ) -> Result<(), StoreError> {
     let a = store.account(tenant, account).await?;
-    let data = json!({
+    queue_event(store, tenant, ACCOUNT_NEEDS_RECONNECT, account_needs_reconnect_data(&a, reason)).await.map(drop)
+}
+
+/// The type of the `account.needs_reconnect` event.
+pub const ACCOUNT_NEEDS_RECONNECT: &str = "account.needs_reconnect";
+
+/// The `data` of `account.needs_reconnect`, for callers that queue it inside their own transaction
+/// (`outbox::prepare_event`).
+pub fn account_needs_reconnect_data(a: &Account, reason: &str) -> serde_json::Value {
+    json!({
         "account_id": a.id,
         "platform": a.platform,
         "name": a.name,
         "reason": reason,
-    });
-    queue_event(store, tenant, "account.needs_reconnect", data).await.map(drop)
+    })
 }

@@ -13,7 +13,7 @@ use crate::domain::{DestinationKind, DestinationStatus};
 use crate::i18n::tf;
 use crate::ids::{DeliveryId, DestinationId, TenantId};
 use crate::jobs::{escape_html, NotifyPayload, NOTIFY, WEBHOOK_DELIVER};
-use crate::store::{DeliveryStatus, NewAttempt, NewJob, Store, StoreError};
+use crate::store::{DeliveryStatus, NewAttempt, NewDelivery, NewJob, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -85,14 +85,44 @@ pub async fn replay(store: &Store, tenant: TenantId, delivery: DeliveryId) -> Re
     enqueue_attempt(store, &payload, now_ms(), d.attempts).await
 }
 
-async fn enqueue_attempt(store: &Store, p: &DeliverPayload, at: i64, attempt_no: i64) -> Result<(), StoreError> {
-    let job = NewJob::new(WEBHOOK_DELIVER, serde_json::to_value(p).expect("payload serializes"))
+/// Prepares `event_type` for every active webhook destination of the workspace without writing anything: each
+/// delivery row with the job of its first attempt, for a caller that writes them in its own transaction together
+/// with the change they report (`Store::apply_inbound_event`).
+pub async fn prepare_event(
+    store: &Store,
+    tenant: TenantId,
+    event_type: &str,
+    data: serde_json::Value,
+) -> Result<Vec<(NewDelivery, NewJob)>, StoreError> {
+    let mut prepared = Vec::new();
+    for d in store.destinations(tenant).await? {
+        if d.kind == DestinationKind::Webhook && d.status == DestinationStatus::Active {
+            let delivery = NewDelivery {
+                id: DeliveryId::new(),
+                tenant_id: tenant,
+                destination_id: d.id,
+                message_id: new_message_id(),
+                event_type: event_type.to_owned(),
+                payload: envelope(event_type, chrono::Utc::now(), data.clone()).to_string(),
+            };
+            let first = DeliverPayload { tenant_id: tenant, delivery_id: delivery.id, round_start: 0 };
+            prepared.push((delivery, attempt_job(&first, now_ms(), 0)));
+        }
+    }
+    Ok(prepared)
+}
+
+fn attempt_job(p: &DeliverPayload, at: i64, attempt_no: i64) -> NewJob {
+    NewJob::new(WEBHOOK_DELIVER, serde_json::to_value(p).expect("payload serializes"))
         .tenant(p.tenant_id)
         .run_at(at)
         // Network failures are attempts too (logged, scheduled here); the runner retries only crashes.
         .max_attempts(3)
-        .unique(format!("webhook:{}:{}", p.delivery_id, attempt_no));
-    store.enqueue(&job).await?;
+        .unique(format!("webhook:{}:{}", p.delivery_id, attempt_no))
+}
+
+async fn enqueue_attempt(store: &Store, p: &DeliverPayload, at: i64, attempt_no: i64) -> Result<(), StoreError> {
+    store.enqueue(&attempt_job(p, at, attempt_no)).await?;
     Ok(())
 }
 

@@ -5,12 +5,21 @@
 //! the workspaces that connected that account (`accounts_by_external_id`). Comments and reactions reach the
 //! team chat; TikTok publish events move targets; `authorization.removed` marks the account and tells the admins.
 //! Every message to a chat is a `notify` job, so it is retried and rate-limited like any other.
+//!
+//! Exactly once in effect: processing first reads what it needs and decides the changes ([`InboundEffect`]),
+//! then `Store::apply_inbound_event` writes them all in one transaction that also moves the event out of
+//! `received`. A job retried after a crash or an error either finds nothing written (and decides again) or the
+//! event handled (and writes nothing). Each change is idempotent on its own too: every `notify` has a unique key
+//! made of the event id, the change's position in the event and the recipient; accounts and targets move by
+//! compare-and-set; the outgoing `account.needs_reconnect` event is written only by the run that moved the account.
 
-use crate::domain::{AccountStatus, Platform, TargetStatus};
+use crate::delivery::events::{account_needs_reconnect_data, ACCOUNT_NEEDS_RECONNECT};
+use crate::delivery::outbox::prepare_event;
+use crate::domain::{AccountStatus, Platform};
 use crate::i18n::tf;
-use crate::ids::{TargetId, TenantId};
+use crate::ids::{AccountId, TargetId, TenantId};
 use crate::jobs::{escape_html, NotifyPayload, NOTIFY};
-use crate::store::{Account, NewJob, Store, StoreError};
+use crate::store::{Account, InboundEffect, NewJob, Store, StoreError, TargetOutcome};
 use serde_json::Value;
 
 /// The `webhook.event` job payload.
@@ -33,35 +42,66 @@ impl From<sqlx::Error> for ProcessError {
     }
 }
 
-/// What processing did, for logs and tests.
+/// What processing did, for logs and tests. Only what this run wrote is counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Processed {
     pub notifications: usize,
     pub targets_updated: usize,
     pub accounts_marked: usize,
+    /// An earlier run already handled the event; this one wrote nothing.
+    pub already_handled: bool,
 }
 
-/// Processes one stored event and marks it processed (or ignored when it concerned nobody here).
+/// Processes one stored event: decides what it changes, then writes that and the event's new status (`processed`,
+/// or `ignored` when it concerned nobody here) in one transaction. An event no longer `received` changes nothing.
 #[tracing::instrument(skip(store))]
 pub async fn process_event(store: &Store, event_id: &str) -> Result<Processed, ProcessError> {
     let (source, payload) =
         store.webhook_event_payload(event_id).await?.ok_or_else(|| ProcessError::Missing(event_id.into()))?;
     let body: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
-    let done = match source.as_str() {
-        "meta" => meta(store, &body).await?,
-        "tiktok" => tiktok(store, &body).await?,
-        _ => Processed::default(),
+    let effects = match source.as_str() {
+        "meta" => meta(store, event_id, &body).await?,
+        "tiktok" => tiktok(store, event_id, &body).await?,
+        _ => Vec::new(),
     };
-    let status = if done == Processed::default() { "ignored" } else { "processed" };
-    store.finish_webhook_event(event_id, status).await?;
-    Ok(done)
+    Ok(match store.apply_inbound_event(event_id, &effects).await? {
+        None => Processed { already_handled: true, ..Processed::default() },
+        Some(done) => Processed {
+            notifications: done.jobs_queued,
+            targets_updated: done.targets_settled,
+            accounts_marked: done.accounts_marked,
+            already_handled: false,
+        },
+    })
 }
 
-async fn notify(store: &Store, tenant: TenantId, chat_id: i64, text: String) -> Result<(), StoreError> {
+/// The targets a TikTok publish event of `event_id` reports on, in every workspace that connected the account.
+/// Settling them has consequences outside core (post status, the author's message, the outgoing
+/// `post.target.*` event) that the scheduler's handler runs after processing; every one of them is idempotent,
+/// so the handler runs them again on a retry, whether this run or an earlier one moved the target.
+pub async fn reported_targets(store: &Store, event_id: &str) -> Result<Vec<(TenantId, TargetId)>, StoreError> {
+    let Some((source, payload)) = store.webhook_event_payload(event_id).await? else { return Ok(Vec::new()) };
+    let Ok(body) = serde_json::from_str::<Value>(&payload) else { return Ok(Vec::new()) };
+    let Some(report) = (source == "tiktok").then(|| TikTokEvent::parse(&body)).flatten() else {
+        return Ok(Vec::new());
+    };
+    let Some(publish_id) = report.publish_id() else { return Ok(Vec::new()) };
+    let mut found = Vec::new();
+    for a in active(store, Platform::TikTok, report.open_id).await? {
+        if let Some(target) = store.tiktok_target_by_publish_id(a.tenant_id, publish_id).await? {
+            found.push((a.tenant_id, target));
+        }
+    }
+    Ok(found)
+}
+
+/// A `notify` job to `chat`, keyed by the event, the change inside it and the recipient, so that deciding the
+/// same event twice queues it once.
+fn notify(tenant: TenantId, chat_id: i64, text: String, key: String) -> Result<InboundEffect, StoreError> {
     let payload =
         serde_json::to_value(NotifyPayload::text(chat_id, text)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    store.enqueue(&NewJob::new(NOTIFY, payload).tenant(tenant)).await?;
-    Ok(())
+    let job = NewJob::new(NOTIFY, payload).tenant(tenant).unique(key).concurrency(format!("chat:{chat_id}"));
+    Ok(InboundEffect::Enqueue(job))
 }
 
 async fn active(store: &Store, platform: Platform, external_id: &str) -> Result<Vec<Account>, StoreError> {
@@ -77,21 +117,23 @@ fn text_of(v: &Value, keys: &[&str]) -> String {
     keys.iter().find_map(|k| v[*k].as_str()).unwrap_or("").chars().take(300).collect()
 }
 
-async fn meta(store: &Store, body: &Value) -> Result<Processed, StoreError> {
-    let mut done = Processed::default();
+/// Meta (Page feed, Instagram comments): one message to the team chat per change and workspace.
+async fn meta(store: &Store, event_id: &str, body: &Value) -> Result<Vec<InboundEffect>, StoreError> {
+    let mut effects = Vec::new();
     let (platform, field) = match body["object"].as_str() {
         Some("page") => (Platform::Facebook, "feed"),
         Some("instagram") => (Platform::Instagram, "comments"),
-        _ => return Ok(done),
+        _ => return Ok(effects),
     };
-    for entry in body["entry"].as_array().into_iter().flatten() {
+    for (e, entry) in body["entry"].as_array().into_iter().flatten().enumerate() {
         let owner = match &entry["id"] {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
             _ => continue,
         };
         let accounts = active(store, platform, &owner).await?;
-        for change in entry["changes"].as_array().into_iter().flatten().filter(|c| c["field"] == field) {
+        let changes = entry["changes"].as_array().into_iter().flatten().enumerate();
+        for (c, change) in changes.filter(|(_, c)| c["field"] == field) {
             let v = &change["value"];
             let from = &v["from"];
             // The Page's own activity is not news to the team.
@@ -124,71 +166,82 @@ async fn meta(store: &Store, body: &Value) -> Result<Processed, StoreError> {
                     }
                     _ => continue,
                 };
-                notify(store, a.tenant_id, chat, text).await?;
-                done.notifications += 1;
+                effects.push(notify(a.tenant_id, chat, text, change_key(event_id, e, c, a.id, chat))?);
             }
         }
     }
-    Ok(done)
+    Ok(effects)
 }
 
-/// The target of `tenant` whose platform reference is this TikTok publish_id.
-async fn target_by_ref(store: &Store, tenant: TenantId, publish_id: &str) -> Result<Option<TargetId>, StoreError> {
-    let row: Option<(String,)> = sqlx::query_as(
-        "SELECT id FROM post_targets WHERE tenant_id = $1 AND platform = 'tiktok' AND platform_ref = $2",
-    )
-    .bind(tenant.to_db())
-    .bind(publish_id)
-    .fetch_optional(store.pool())
-    .await?;
-    row.map(|(id,)| TargetId::from_db(&id)).transpose()
+/// The unique key of the message about change `change` of entry `entry` of an event, for one account and chat.
+fn change_key(event_id: &str, entry: usize, change: usize, account: AccountId, chat: i64) -> String {
+    format!("inbound:{event_id}:{entry}.{change}:{account}:{chat}")
 }
 
-async fn tiktok(store: &Store, body: &Value) -> Result<Processed, StoreError> {
-    let mut done = Processed::default();
-    let open_id = body["user_openid"].as_str().unwrap_or("");
-    let content: Value = body["content"].as_str().and_then(|c| serde_json::from_str(c).ok()).unwrap_or(Value::Null);
-    let event = body["event"].as_str().unwrap_or("");
-    for a in active(store, Platform::TikTok, open_id).await? {
-        match event {
-            "authorization.removed" => {
-                store
-                    .set_account_status(a.tenant_id, a.id, AccountStatus::NeedsReconnect, Some("authorization.removed"))
-                    .await?;
-                crate::delivery::events::account_needs_reconnect(store, a.tenant_id, a.id, "authorization.removed")
-                    .await?;
-                done.accounts_marked += 1;
-                let tenant = store.tenant(a.tenant_id).await?;
-                let lang = tenant.profile.language.as_str();
-                let text = tf(lang, "web.webhook_authorization_removed", &[("account", &escape_html(&a.name))]);
-                for admin in store.admin_telegram_ids(a.tenant_id).await? {
-                    notify(store, a.tenant_id, admin, text.clone()).await?;
-                    done.notifications += 1;
-                }
-            }
+/// The parts of a TikTok event processing reads.
+struct TikTokEvent<'a> {
+    event: &'a str,
+    open_id: &'a str,
+    content: Value,
+}
+
+impl<'a> TikTokEvent<'a> {
+    fn parse(body: &'a Value) -> Option<Self> {
+        Some(Self {
+            event: body["event"].as_str()?,
+            open_id: body["user_openid"].as_str().unwrap_or(""),
+            // `content` is a JSON document inside a string.
+            content: body["content"].as_str().and_then(|c| serde_json::from_str(c).ok()).unwrap_or(Value::Null),
+        })
+    }
+
+    /// The publish_id of a publish event.
+    fn publish_id(&self) -> Option<&str> {
+        match self.event {
             "post.publish.complete" | "post.publish.publicly_available" | "post.publish.failed" => {
-                let publish_id = content["publish_id"].as_str().unwrap_or("");
-                let Some(target) = target_by_ref(store, a.tenant_id, publish_id).await? else { continue };
-                let moved = if event == "post.publish.failed" {
-                    let reason = content["reason"].as_str().unwrap_or("failed").to_string();
-                    let from = [TargetStatus::Publishing, TargetStatus::Unknown];
-                    store
-                        .move_target(a.tenant_id, target, &from, TargetStatus::Failed, Some(("permanent", &reason)))
-                        .await?
-                } else {
-                    let post_id = match &content["post_id"] {
-                        Value::String(s) => s.clone(),
-                        Value::Number(n) => n.to_string(),
-                        _ => publish_id.to_string(),
-                    };
-                    store.mark_target_published(a.tenant_id, target, &post_id, None).await?
-                };
-                if moved {
-                    done.targets_updated += 1;
-                }
+                self.content["publish_id"].as_str().filter(|p| !p.is_empty())
             }
-            _ => {}
+            _ => None,
         }
     }
-    Ok(done)
+}
+
+async fn tiktok(store: &Store, event_id: &str, body: &Value) -> Result<Vec<InboundEffect>, StoreError> {
+    let mut effects = Vec::new();
+    let Some(report) = TikTokEvent::parse(body) else { return Ok(effects) };
+    for a in active(store, Platform::TikTok, report.open_id).await? {
+        if report.event == "authorization.removed" {
+            let reason = "authorization.removed";
+            let data = account_needs_reconnect_data(&a, reason);
+            let deliveries = prepare_event(store, a.tenant_id, ACCOUNT_NEEDS_RECONNECT, data).await?;
+            effects.push(InboundEffect::NeedsReconnect {
+                tenant: a.tenant_id,
+                account: a.id,
+                reason: reason.to_owned(),
+                deliveries,
+            });
+            let tenant = store.tenant(a.tenant_id).await?;
+            let lang = tenant.profile.language.as_str();
+            let text = tf(lang, "web.webhook_authorization_removed", &[("account", &escape_html(&a.name))]);
+            for admin in store.admin_telegram_ids(a.tenant_id).await? {
+                let key = format!("inbound:{event_id}:revoked:{}:{admin}", a.id);
+                effects.push(notify(a.tenant_id, admin, text.clone(), key)?);
+            }
+            continue;
+        }
+        let Some(publish_id) = report.publish_id() else { continue };
+        let Some(target) = store.tiktok_target_by_publish_id(a.tenant_id, publish_id).await? else { continue };
+        let outcome = if report.event == "post.publish.failed" {
+            TargetOutcome::Failed { reason: report.content["reason"].as_str().unwrap_or("failed").to_owned() }
+        } else {
+            let platform_post_id = match &report.content["post_id"] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => publish_id.to_owned(),
+            };
+            TargetOutcome::Published { platform_post_id }
+        };
+        effects.push(InboundEffect::SettleTarget { tenant: a.tenant_id, target, outcome });
+    }
+    Ok(effects)
 }

@@ -105,6 +105,40 @@ fn cut(s: &str, max: usize) -> String {
     s[..end].to_owned()
 }
 
+/// A delivery to log, its id chosen up front so that the job of its first attempt can name it before the row is
+/// written (both go into one transaction when an event must be queued together with other changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub id: DeliveryId,
+    pub tenant_id: TenantId,
+    pub destination_id: DestinationId,
+    pub message_id: String,
+    pub event_type: String,
+    /// The exact JSON body to send.
+    pub payload: String,
+}
+
+/// Logs a delivery through `exec` (the pool, or the caller's transaction).
+pub(super) async fn insert_delivery<'e, E>(exec: E, d: &NewDelivery, now: Millis) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, tenant_id, destination_id, message_id, event_type, payload, status, \
+         attempts, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7)",
+    )
+    .bind(d.id.to_db())
+    .bind(d.tenant_id.to_db())
+    .bind(d.destination_id.to_db())
+    .bind(&d.message_id)
+    .bind(&d.event_type)
+    .bind(&d.payload)
+    .bind(now)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Logs a new delivery of `payload` (the exact body) with a fresh message id.
     pub async fn create_delivery(
@@ -115,20 +149,30 @@ impl Store {
         event_type: &str,
         payload: &str,
     ) -> Result<Delivery> {
-        let row = sqlx::query(&format!(
-            "INSERT INTO webhook_deliveries (id, tenant_id, destination_id, message_id, event_type, payload, status, \
-             attempts, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7) RETURNING {COLUMNS}"
-        ))
-        .bind(DeliveryId::new().to_db())
-        .bind(tenant.to_db())
-        .bind(destination.to_db())
-        .bind(message_id)
-        .bind(event_type)
-        .bind(payload)
-        .bind(now_ms())
-        .fetch_one(&self.pool)
-        .await?;
-        delivery_from_row(&row)
+        let new = NewDelivery {
+            id: DeliveryId::new(),
+            tenant_id: tenant,
+            destination_id: destination,
+            message_id: message_id.to_owned(),
+            event_type: event_type.to_owned(),
+            payload: payload.to_owned(),
+        };
+        let now = now_ms();
+        insert_delivery(&self.pool, &new, now).await?;
+        Ok(Delivery {
+            id: new.id,
+            tenant_id: tenant,
+            destination_id: destination,
+            message_id: new.message_id,
+            event_type: new.event_type,
+            payload: new.payload,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            last_status_code: None,
+            last_error: None,
+            created_at: now,
+            delivered_at: None,
+        })
     }
 
     pub async fn delivery(&self, tenant: TenantId, id: DeliveryId) -> Result<Delivery> {

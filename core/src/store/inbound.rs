@@ -4,10 +4,18 @@
 //! leave an acknowledged event that nothing ever processes. The job's unique key `webhook.event:{event_id}`
 //! makes enqueueing idempotent, so the cleanup sweep can re-enqueue events that are still `received` (rows
 //! written by an older version that queued the job separately) without ever doubling one.
+//!
+//! Processing is the mirror image: `apply_inbound_event` writes every change an event causes (keyed `notify`
+//! jobs, account and target compare-and-sets, outgoing deliveries) and the event's new status in ONE transaction
+//! that starts by claiming the event (`received` -> done). A retried `webhook.event` job therefore finds either
+//! nothing written or everything written and the event no longer `received`, and writes nothing twice; two runs
+//! at once (a lease that expired under a slow runner) serialize on the event row and the later one writes nothing.
 
+use super::deliveries::{insert_delivery, NewDelivery};
+use super::jobs::{insert_job, NewJob};
 use super::{Result, Store};
 use crate::clock::{now_ms, Millis};
-use crate::ids::JobId;
+use crate::ids::{AccountId, JobId, TargetId, TenantId};
 use crate::jobs::WEBHOOK_EVENT;
 
 /// The unique key of the job that processes event `event_id`.
@@ -96,4 +104,141 @@ impl Store {
         }
         Ok(added)
     }
+
+    /// The TikTok target of `tenant` whose platform reference is this `publish_id`.
+    pub async fn tiktok_target_by_publish_id(&self, tenant: TenantId, publish_id: &str) -> Result<Option<TargetId>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM post_targets WHERE tenant_id = $1 AND platform = 'tiktok' AND platform_ref = $2",
+        )
+        .bind(tenant.to_db())
+        .bind(publish_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(id,)| TargetId::from_db(&id)).transpose()
+    }
+
+    /// Writes what processing event `event_id` decided, all in one transaction with the event's new status
+    /// (`processed`, or `ignored` when `effects` is empty). The transaction first claims the event: when it is no
+    /// longer `received` (handled by an earlier run), nothing is written and the answer is `None`.
+    pub async fn apply_inbound_event(
+        &self,
+        event_id: &str,
+        effects: &[InboundEffect],
+    ) -> Result<Option<InboundApplied>> {
+        let now = now_ms();
+        let status = if effects.is_empty() { "ignored" } else { "processed" };
+        let mut tx = self.pool.begin().await?;
+        // First, so that a concurrent run waits here (PostgreSQL row lock) and then finds the event handled.
+        let claimed = sqlx::query(
+            "UPDATE webhook_events SET status = $2, processed_at = $3 WHERE id = $1 AND status = 'received'",
+        )
+        .bind(event_id)
+        .bind(status)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let mut done = InboundApplied::default();
+        for effect in effects {
+            match effect {
+                InboundEffect::Enqueue(job) => {
+                    if insert_job(&mut tx, job, now).await? {
+                        done.jobs_queued += 1;
+                    }
+                }
+                InboundEffect::NeedsReconnect { tenant, account, reason, deliveries } => {
+                    let moved = sqlx::query(
+                        "UPDATE social_accounts SET status = 'needs_reconnect', status_reason = $3, updated_at = $4 \
+                         WHERE tenant_id = $1 AND id = $2 AND status = 'active'",
+                    )
+                    .bind(tenant.to_db())
+                    .bind(account.to_db())
+                    .bind(reason)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    if moved.rows_affected() == 1 {
+                        done.accounts_marked += 1;
+                        for (delivery, first_attempt) in deliveries {
+                            insert_delivery(&mut *tx, delivery, now).await?;
+                            insert_job(&mut tx, first_attempt, now).await?;
+                            done.deliveries += 1;
+                        }
+                    }
+                }
+                InboundEffect::SettleTarget { tenant, target, outcome } => {
+                    // The same compare-and-sets as `settle_target`: only a target whose publish is in flight (or
+                    // whose outcome was unknown) moves, so a repeated or late report changes nothing.
+                    let moved = match outcome {
+                        TargetOutcome::Published { platform_post_id } => sqlx::query(
+                            "UPDATE post_targets SET status = 'published', platform_post_id = $3, published_at = $4, \
+                             error_class = NULL, error_message = NULL, updated_at = $4 \
+                             WHERE tenant_id = $1 AND id = $2 AND status IN ('publishing', 'unknown')",
+                        )
+                        .bind(tenant.to_db())
+                        .bind(target.to_db())
+                        .bind(platform_post_id)
+                        .bind(now),
+                        TargetOutcome::Failed { reason } => sqlx::query(
+                            "UPDATE post_targets SET status = 'failed', error_class = 'permanent', \
+                             error_message = $3, updated_at = $4 \
+                             WHERE tenant_id = $1 AND id = $2 AND status IN ('publishing', 'unknown')",
+                        )
+                        .bind(tenant.to_db())
+                        .bind(target.to_db())
+                        .bind(reason)
+                        .bind(now),
+                    }
+                    .execute(&mut *tx)
+                    .await?;
+                    if moved.rows_affected() == 1 {
+                        done.targets_settled += 1;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        if done.jobs_queued + done.deliveries > 0 {
+            super::job_queue::notify_jobs_changed();
+        }
+        Ok(Some(done))
+    }
+}
+
+/// One change processing an inbound event makes, decided from reads before the transaction that writes them all
+/// (`Store::apply_inbound_event`). Each is idempotent on its own as well, so even effects written by an older
+/// version that did not claim the event are not doubled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InboundEffect {
+    /// Queue a job (a `notify`); a job with the same unique key makes this a no-op.
+    Enqueue(NewJob),
+    /// Move an `active` account to `needs_reconnect`. `deliveries` (the outgoing `account.needs_reconnect`
+    /// event, each with its first attempt's job) are written only when this run moved it.
+    NeedsReconnect { tenant: TenantId, account: AccountId, reason: String, deliveries: Vec<(NewDelivery, NewJob)> },
+    /// Settle a target whose publish is in flight or unknown, as the platform reported it.
+    SettleTarget { tenant: TenantId, target: TargetId, outcome: TargetOutcome },
+}
+
+/// What a platform reported about a publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetOutcome {
+    Published {
+        platform_post_id: String,
+    },
+    /// Failed for good, with the platform's reason.
+    Failed {
+        reason: String,
+    },
+}
+
+/// What `apply_inbound_event` actually changed (repeats and lost compare-and-sets are not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboundApplied {
+    pub jobs_queued: usize,
+    pub accounts_marked: usize,
+    pub deliveries: usize,
+    pub targets_settled: usize,
 }

@@ -5,12 +5,19 @@
 //! database hiccup is retried; an event that can never be processed (its payload is not JSON, or the row is
 //! corrupt) fails at once and the event is marked `failed`, so it does not look pending forever. An event that
 //! was already handled (a job queued twice by an older version, or re-queued by the recovery sweep) is skipped.
+//!
+//! `process_event` writes everything it changes in one transaction, so a retried job never repeats its effects.
+//! What settling a TikTok target means beyond core (the post's status, the author's message, the outgoing
+//! `post.target.*` event, [`results::target_settled`]) runs after it, on every run, including one that finds
+//! the event already processed: a crash between the two then only delays it. Each of those is idempotent.
 
+use super::results;
 use crate::error::JobError;
 use crate::runner::JobHandler;
-use tochen_core::platforms::webhook_events::{process_event, ProcessError, WebhookEventPayload};
+use tochen_core::domain::TargetStatus;
+use tochen_core::platforms::webhook_events::{process_event, reported_targets, ProcessError, WebhookEventPayload};
 use tochen_core::store::Job;
-use tochen_core::Store;
+use tochen_core::{Store, StoreError};
 
 pub struct WebhookEventHandler;
 
@@ -24,6 +31,9 @@ impl JobHandler for WebhookEventHandler {
             None => return Err(JobError::permanent(format!("webhook event {id} does not exist"))),
             Some(status) if status != "received" => {
                 tracing::debug!(event = id, %status, "webhook event already handled");
+                if status == "processed" {
+                    settle_reported_targets(store, id).await?;
+                }
                 return Ok(());
             }
             Some(_) => {}
@@ -40,9 +50,10 @@ impl JobHandler for WebhookEventHandler {
                     notifications = done.notifications,
                     targets = done.targets_updated,
                     accounts = done.accounts_marked,
+                    already_handled = done.already_handled,
                     "webhook event processed"
                 );
-                Ok(())
+                settle_reported_targets(store, id).await
             }
             Err(ProcessError::Missing(_)) => Err(JobError::permanent(format!("webhook event {id} does not exist"))),
             Err(ProcessError::Store(e)) => match JobError::from(e) {
@@ -51,6 +62,22 @@ impl JobHandler for WebhookEventHandler {
             },
         }
     }
+}
+
+/// Runs the consequences of settling for every target the event reports on that is settled (by this event or
+/// otherwise: the unique keys of the message and the outgoing event make a repeat a no-op).
+async fn settle_reported_targets(store: &Store, id: &str) -> Result<(), JobError> {
+    for (tenant, target) in reported_targets(store, id).await? {
+        let status = match store.target(tenant, target).await {
+            Ok(t) => t.status,
+            Err(StoreError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if matches!(status, TargetStatus::Published | TargetStatus::Failed) {
+            results::target_settled(store, tenant, target).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Marks the event failed (best effort: the job fails permanently either way) and returns the job's error.

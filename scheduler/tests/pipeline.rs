@@ -7,10 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tochen_core::callback::{pack_uuid, prefix};
 use tochen_core::clock::now_ms;
+use tochen_core::delivery::webhook::WebhookSecret;
+use tochen_core::domain::DestinationStatus;
 use tochen_core::domain::{AccountStatus, Platform, PostStatus, TargetStatus};
 use tochen_core::ids::TenantId;
 use tochen_core::publish::{CheckOutcome, ErrorClass, PublishError, PublishOutcome, Publisher};
-use tochen_core::store::Job;
+use tochen_core::store::{BeginPublish, Job, NewDestination};
+use tochen_core::SecretString;
 use tochen_core::Store;
 use tochen_scheduler::{handlers, Publishers, WEBHOOK_EVENT_OUT};
 use tochen_testkit::fake_platform::{Scripted, ScriptedPublisher};
@@ -51,6 +54,9 @@ async fn jobs_of(store: &Store, tenant: TenantId, kind: &str) -> Vec<Job> {
 
 store_test!(a_due_post_is_published_stored_announced_and_queued_for_webhooks, |store| {
     let tenant = workspace(&store).await;
+    let secret = SecretString::new(WebhookSecret::generate().expose());
+    let url = "https://crm.example/hook".to_string();
+    store.create_destination(tenant, &NewDestination::Webhook { name: "CRM".into(), url, secret }).await.unwrap();
     let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
     let (post, targets) = scheduled_post(&store, tenant, &[fb], now_ms()).await;
     let fake = ScriptedPublisher::new();
@@ -71,6 +77,25 @@ store_test!(a_due_post_is_published_stored_announced_and_queued_for_webhooks, |s
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].payload["type"], "post.target.published");
     assert_eq!(events[0].payload["data"]["target_id"], t.to_string());
+});
+
+store_test!(without_a_webhook_destination_no_outgoing_event_is_queued, |store| {
+    let tenant = workspace(&store).await;
+    // An inactive webhook destination does not count either.
+    let secret = SecretString::new(WebhookSecret::generate().expose());
+    let url = "https://crm.example/hook".to_string();
+    let d =
+        store.create_destination(tenant, &NewDestination::Webhook { name: "CRM".into(), url, secret }).await.unwrap();
+    store.set_destination_status(tenant, d.id, DestinationStatus::Disabled, Some("410")).await.unwrap();
+    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
+    let (post, targets) = scheduled_post(&store, tenant, &[fb], now_ms()).await;
+    let t = targets[0].id;
+    run_until(&store, publishers(&[(Platform::Facebook, ScriptedPublisher::new())]), || async {
+        target_status(&store, tenant, t).await == TargetStatus::Published
+    })
+    .await;
+    assert_eq!(store.post(tenant, post).await.unwrap().status, PostStatus::Published);
+    assert!(jobs_of(&store, tenant, WEBHOOK_EVENT_OUT).await.is_empty());
 });
 
 store_test!(targets_are_independent_and_the_post_ends_partially_published, |store| {
@@ -152,7 +177,7 @@ store_test!(a_crash_after_publishing_was_committed_asks_the_platform_instead_of_
     let (_, targets) = scheduled_post(&store, tenant, &[ig], now_ms() + 60_000).await;
     let t = targets[0].id;
     // The earlier attempt moved the target to publishing and recorded the container id, then died.
-    store.begin_publishing(tenant, t).await.unwrap();
+    store.begin_publishing(tenant, t, true).await.unwrap();
     store.record_platform_ref(tenant, t, "container-9").await.unwrap();
     sqlx::query("UPDATE jobs SET run_at = $1 WHERE unique_key = $2")
         .bind(now_ms())
@@ -174,9 +199,13 @@ store_test!(a_crash_after_publishing_was_committed_asks_the_platform_instead_of_
 store_test!(a_crash_without_a_reference_marks_the_target_unknown, |store| {
     let tenant = workspace(&store).await;
     let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
-    let (_, targets) = scheduled_post(&store, tenant, &[fb], now_ms()).await;
+    let (post, targets) = scheduled_post(&store, tenant, &[fb], now_ms()).await;
     let t = targets[0].id;
-    store.begin_publishing(tenant, t).await.unwrap();
+    assert!(matches!(store.begin_publishing(tenant, t, true).await.unwrap(), BeginPublish::Started(_)));
+    // Target and post moved together (one statement on PostgreSQL, two on SQLite).
+    assert_eq!(target_status(&store, tenant, t).await, TargetStatus::Publishing);
+    assert_eq!(store.post(tenant, post).await.unwrap().status, PostStatus::Publishing);
+    assert!(matches!(store.begin_publishing(tenant, t, true).await.unwrap(), BeginPublish::InFlight(_)));
     let fake = ScriptedPublisher::new();
     run_until(&store, publishers(&[(Platform::Facebook, fake.clone())]), || async {
         target_status(&store, tenant, t).await == TargetStatus::Unknown

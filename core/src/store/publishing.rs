@@ -8,7 +8,7 @@
 use super::accounts::{account_from_prefixed, COLUMNS as ACCOUNT_COLUMNS};
 use super::posts::{post_from_prefixed, POST_COLUMNS};
 use super::targets::{target_from_row, Target, TARGET_COLUMNS};
-use super::{col, Result, Store, StoreError};
+use super::{col, Backend, Result, Store, StoreError};
 use crate::clock::now_ms;
 use crate::domain::{MediaKind, PostStatus, TargetStatus};
 use crate::ids::{MediaId, PostId, TargetId, TenantId};
@@ -46,33 +46,47 @@ pub struct PublishContext {
     pub media: Vec<(MediaId, MediaKind, String, i64, String)>,
     /// The workspace's team chat, where results go when the post has no author chat.
     pub team_chat_id: Option<i64>,
+    /// Whether the workspace had an active webhook destination when this was read: without one, settling the
+    /// target queues no outgoing event.
+    pub has_webhooks: bool,
 }
 
 impl Store {
     /// Moves a `pending` target to `publishing` and its post to `publishing`, committed before the platform call.
-    pub async fn begin_publishing(&self, tenant: TenantId, target: TargetId) -> Result<BeginPublish> {
+    /// `post_scheduled` is what the caller last read of the post: when it had already left `scheduled` (another
+    /// target of it went first), only the target is moved. On PostgreSQL both moves are one statement.
+    pub async fn begin_publishing(
+        &self,
+        tenant: TenantId,
+        target: TargetId,
+        post_scheduled: bool,
+    ) -> Result<BeginPublish> {
         let now = now_ms();
-        let row = sqlx::query(&format!(
+        let move_target = format!(
             "UPDATE post_targets SET status = 'publishing', attempts = attempts + 1, error_class = NULL, \
              error_message = NULL, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'pending' \
              RETURNING {TARGET_COLUMNS}"
-        ))
-        .bind(tenant.to_db())
-        .bind(target.to_db())
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        );
+        let move_post = "UPDATE posts SET status = 'publishing', updated_at = $3 WHERE tenant_id = $1 \
+                         AND status = 'scheduled' AND id = ";
+        let sql = match self.backend {
+            Backend::Postgres if post_scheduled => {
+                format!("WITH t AS ({move_target}), p AS ({move_post} (SELECT post_id FROM t)) SELECT * FROM t")
+            }
+            _ => move_target,
+        };
+        let row =
+            sqlx::query(&sql).bind(tenant.to_db()).bind(target.to_db()).bind(now).fetch_optional(&self.pool).await?;
         if let Some(row) = row {
             let t = target_from_row(&row)?;
-            sqlx::query(
-                "UPDATE posts SET status = 'publishing', updated_at = $3 WHERE tenant_id = $1 AND id = $2 \
-                 AND status = 'scheduled'",
-            )
-            .bind(tenant.to_db())
-            .bind(t.post_id.to_db())
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+            if post_scheduled && self.backend == Backend::Sqlite {
+                sqlx::query(&format!("{move_post} $2"))
+                    .bind(tenant.to_db())
+                    .bind(t.post_id.to_db())
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+            }
             return Ok(BeginPublish::Started(t));
         }
         let t = self.target(tenant, target).await?;
@@ -220,64 +234,63 @@ impl Store {
         row.map(|(s,)| super::parse_enum(&s, PostStatus::parse, "post status")).transpose()
     }
 
-    /// Settles a target (`published`, `failed` or `unknown`, a compare-and-set on its current status) and queues
-    /// the job `event` builds from the settled row, in one transaction: the outcome and its outgoing event are
-    /// durable together. The post's status is recomputed after the commit, so that of two targets of one post
-    /// settling at once the later recompute sees both. `None` when the target was not in a state it may leave.
+    /// Settles a target (`published`, `failed` or `unknown`, a compare-and-set on its current status). With
+    /// `queue_event`, the job `event` builds from the settled row is queued in the same transaction: the outcome
+    /// and its outgoing event are durable together. Without (the workspace has no webhook destination), the
+    /// compare-and-set is one statement. The post's status is recomputed after the commit, so that of two targets
+    /// of one post settling at once the later recompute sees both. `None` when the target was not in a state it
+    /// may leave.
     pub async fn settle_target(
         &self,
         tenant: TenantId,
         target: TargetId,
         change: Settle<'_>,
+        queue_event: bool,
         event: impl FnOnce(&Target) -> Option<NewJob>,
     ) -> Result<Option<Target>> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        let row = match change {
-            Settle::Published { platform_post_id, permalink } => {
-                sqlx::query(&format!(
+        let (sql, texts) = match change {
+            Settle::Published { platform_post_id, permalink } => (
+                format!(
                     "UPDATE post_targets SET status = 'published', platform_post_id = $3, permalink = $4, \
                      published_at = $5, error_class = NULL, error_message = NULL, updated_at = $5 \
                      WHERE tenant_id = $1 AND id = $2 AND status IN ('publishing', 'unknown') \
                      RETURNING {TARGET_COLUMNS}"
-                ))
-                .bind(tenant.to_db())
-                .bind(target.to_db())
-                .bind(platform_post_id)
-                .bind(permalink)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?
-            }
+                ),
+                [Some(platform_post_id), permalink],
+            ),
             Settle::To { from, to, class, message } => {
                 let list = from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
-                sqlx::query(&format!(
-                    "UPDATE post_targets SET status = $3, error_class = $4, error_message = $5, updated_at = $6 \
-                     WHERE tenant_id = $1 AND id = $2 AND status IN ({list}) RETURNING {TARGET_COLUMNS}"
-                ))
-                .bind(tenant.to_db())
-                .bind(target.to_db())
-                .bind(to.as_str())
-                .bind(class)
-                .bind(message)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?
+                (
+                    format!(
+                        "UPDATE post_targets SET status = '{to}', error_class = $3, error_message = $4, \
+                         updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND status IN ({list}) \
+                         RETURNING {TARGET_COLUMNS}",
+                        to = to.as_str()
+                    ),
+                    [Some(class), Some(message)],
+                )
             }
         };
-        let Some(row) = row else { return Ok(None) };
-        let settled = target_from_row(&row)?;
-        let queued = match event(&settled) {
-            Some(job) => {
-                super::jobs::insert_job(&mut tx, &job, now).await?;
-                true
+        let statement =
+            || sqlx::query(&sql).bind(tenant.to_db()).bind(target.to_db()).bind(texts[0]).bind(texts[1]).bind(now);
+        let settled = if queue_event {
+            let mut tx = self.pool.begin().await?;
+            let Some(row) = statement().fetch_optional(&mut *tx).await? else { return Ok(None) };
+            let settled = target_from_row(&row)?;
+            let job = event(&settled);
+            if let Some(job) = &job {
+                super::jobs::insert_job(&mut tx, job, now).await?;
             }
-            None => false,
+            tx.commit().await?;
+            if job.is_some() {
+                super::job_queue::notify_jobs_changed();
+            }
+            settled
+        } else {
+            let Some(row) = statement().fetch_optional(&self.pool).await? else { return Ok(None) };
+            target_from_row(&row)?
         };
-        tx.commit().await?;
-        if queued {
-            super::job_queue::notify_jobs_changed();
-        }
         self.refresh_post_status(tenant, settled.post_id).await?;
         Ok(Some(settled))
     }
@@ -312,6 +325,7 @@ impl Store {
             None => None,
         };
         let team_chat_id = col(&row, "team_chat_id")?;
+        let has_webhooks = col::<i64>(&row, "has_webhooks")? != 0;
         let rows = sqlx::query(
             "SELECT m.id, m.kind, m.content_type, m.size_bytes, m.storage_path FROM post_media pm \
              JOIN media m ON m.id = pm.media_id WHERE pm.tenant_id = $1 AND pm.post_id = $2 ORDER BY pm.position",
@@ -331,7 +345,7 @@ impl Store {
                 col(r, "storage_path")?,
             ));
         }
-        Ok(PublishContext { post, target, account, tokens, content, media, team_chat_id })
+        Ok(PublishContext { post, target, account, tokens, content, media, team_chat_id, has_webhooks })
     }
 
     /// Targets of every workspace in a status, for the crash test and for recovery views. A system read.
@@ -356,7 +370,9 @@ fn context_query() -> String {
     format!(
         "SELECT {target}, {post}, {account}, a.access_token_enc AS a_access_token_enc, \
          a.refresh_token_enc AS a_refresh_token_enc, c.body AS c_body, c.hashtags AS c_hashtags, c.link AS c_link, \
-         (SELECT team_chat_id FROM tenants WHERE id = t.tenant_id) AS team_chat_id FROM post_targets t \
+         (SELECT team_chat_id FROM tenants WHERE id = t.tenant_id) AS team_chat_id, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM destinations d WHERE d.tenant_id = t.tenant_id AND d.kind = 'webhook' \
+           AND d.status = 'active') THEN 1 ELSE 0 END AS BIGINT) AS has_webhooks FROM post_targets t \
          LEFT JOIN posts p ON p.tenant_id = t.tenant_id AND p.id = t.post_id \
          LEFT JOIN social_accounts a ON a.tenant_id = t.tenant_id AND a.id = t.account_id \
          LEFT JOIN post_contents c ON c.tenant_id = t.tenant_id AND c.post_id = t.post_id AND c.platform = t.platform \

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tochen_core::clock::now_ms;
-use tochen_core::domain::{AccountStatus, Platform, TargetStatus};
+use tochen_core::domain::{AccountStatus, Platform, PostStatus, TargetStatus};
 use tochen_core::ids::{TargetId, TenantId};
 use tochen_core::jobs::{PublishPayload, PUBLISH_CHECK};
 use tochen_core::publish::{
@@ -145,7 +145,8 @@ impl JobHandler for PublishHandler {
             return Err(JobError::permanent(message));
         }
         let req = self.request(&ctx);
-        match store.begin_publishing(tenant, target_id).await? {
+        let post_scheduled = ctx.post.status == PostStatus::Scheduled;
+        match store.begin_publishing(tenant, target_id, post_scheduled).await? {
             BeginPublish::Settled(_) => Ok(()),
             BeginPublish::InFlight(t) => match t.platform_ref {
                 Some(r) => check_now(store, publisher.as_ref(), &req, &r, job, known).await,

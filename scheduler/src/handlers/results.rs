@@ -36,11 +36,13 @@ pub struct Known<'a> {
     pub post: &'a Post,
     pub account: &'a str,
     pub team_chat_id: Option<i64>,
+    /// The workspace has an active webhook destination, so settling queues an outgoing event.
+    pub events: bool,
 }
 
 impl<'a> From<&'a PublishContext> for Known<'a> {
     fn from(ctx: &'a PublishContext) -> Self {
-        Known { post: &ctx.post, account: &ctx.account.name, team_chat_id: ctx.team_chat_id }
+        Known { post: &ctx.post, account: &ctx.account.name, team_chat_id: ctx.team_chat_id, events: ctx.has_webhooks }
     }
 }
 
@@ -82,7 +84,8 @@ pub async fn mark_unknown(
 }
 
 /// Moves the target and queues its webhook event in one transaction (the post's status is recomputed after it),
-/// then tells the author's chat.
+/// then tells the author's chat. The event is skipped when the caller read that the workspace has no webhook
+/// destination; without that knowledge it is always queued (its handler then finds no destination).
 async fn settle(
     store: &Store,
     tenant: TenantId,
@@ -90,7 +93,9 @@ async fn settle(
     change: Settle<'_>,
     known: Option<Known<'_>>,
 ) -> Result<(), JobError> {
-    if let Some(tg) = store.settle_target(tenant, target, change, |t| event_job(tenant, t)).await? {
+    if let Some(tg) =
+        store.settle_target(tenant, target, change, known.is_none_or(|k| k.events), |t| event_job(tenant, t)).await?
+    {
         announce(store, tenant, &tg, known).await?;
     }
     Ok(())

@@ -8,6 +8,7 @@
 //! [`app`] builds the router (tests drive it with `oneshot` or on port 0); [`run`] binds the listeners, registers
 //! the Telegram webhook when that mode is on, and shuts down gracefully when the token is cancelled.
 
+mod client_ip;
 mod health;
 mod media;
 mod middleware;
@@ -27,6 +28,7 @@ use tochen_core::media_url::MediaSigningKey;
 use tochen_core::{Config, SecretString, Store};
 use tokio_util::sync::CancellationToken;
 
+pub use client_ip::client_ip;
 pub use health::install_recorder;
 pub use middleware::RateLimit;
 pub use telegram::set_webhook;

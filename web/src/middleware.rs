@@ -1,6 +1,10 @@
 //! Cross-cutting layers: per-IP rate limiting of public routes, and request observation (a tracing span with
 //! the request id, plus Prometheus counters and latency histograms labelled by route, never by raw path).
+//!
+//! The rate limit is keyed on the client address [`client_ip`] gives: the TCP peer, or behind a trusted reverse
+//! proxy the address the proxy put in `X-Forwarded-For`.
 
+use crate::client_ip::client_ip;
 use crate::AppState;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::StatusCode;
@@ -35,13 +39,14 @@ impl IpLimiter {
     }
 }
 
-/// Refuses with 429 when one IP goes over its quota.
+/// Refuses with 429 when one client address goes over its quota.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let ip = client_ip(&state.config.web.trusted_proxies, peer, req.headers());
     if state.limiter.0.check_key(&ip).is_err() {
         metrics::counter!("tochen_web_rate_limited_total").increment(1);
         return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "too many requests").into_response();

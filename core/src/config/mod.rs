@@ -178,6 +178,8 @@ pub struct WebConfig {
     /// The address the outside world reaches this service at (OAuth redirect URIs, media URLs, webhooks).
     pub public_url: Url,
     pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` names the client (for the per-IP rate limit); empty: nobody's.
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, Clone)]
@@ -212,7 +214,9 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+mod proxies;
 mod variables;
+pub use proxies::TrustedProxies;
 pub use variables::{VarDoc, VARIABLES};
 
 /// The source of raw values: the process environment, or a map in tests.
@@ -462,6 +466,8 @@ impl Config {
             metrics_bind: r.parse("TOCHEN_METRICS_BIND", "127.0.0.1:9090", "a socket address like 127.0.0.1:9090")?,
             public_url,
             max_body_bytes: r.positive("TOCHEN_MAX_BODY_BYTES", "1048576")? as usize,
+            trusted_proxies: TrustedProxies::parse(&r.string("TOCHEN_TRUSTED_PROXIES", ""))
+                .map_err(|problem| ConfigError::new("TOCHEN_TRUSTED_PROXIES", problem))?,
         };
         let scheduler = SchedulerConfig {
             concurrency: r.positive("SCHEDULER_CONCURRENCY", "16")? as usize,
@@ -579,12 +585,24 @@ mod tests {
             ("SCHEDULER_CONCURRENCY", "0"),
             ("TOCHEN_SECRET_KEYS", "short"),
             ("TOCHEN_WEBHOOK_ALLOW_PRIVATE", "maybe"),
+            ("TOCHEN_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"),
         ];
         for (var, value) in cases {
             let err = Config::from_source(&env(&[(var, value)])).unwrap_err();
             assert_eq!(err.var, var, "{value}: {err}");
             assert!(!err.to_string().contains('\n'), "one line: {err}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_nobody_and_parse_a_list() {
+        assert!(Config::from_source(&env(&[])).unwrap().web.trusted_proxies.is_empty());
+        let c = Config::from_source(&env(&[("TOCHEN_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")])).unwrap();
+        assert!(c.web.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        assert!(!c.web.trusted_proxies.contains("192.0.2.1".parse().unwrap()));
+        let err = Config::from_source(&env(&[("TOCHEN_TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.256")])).unwrap_err();
+        assert_eq!(err.var, "TOCHEN_TRUSTED_PROXIES");
+        assert!(err.to_string().starts_with("TOCHEN_TRUSTED_PROXIES: \"10.0.0.256\" is not an IP address"), "{err}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub const VARIABLES: &[VarDoc] = &[
     VarDoc { name: "TOCHEN_BIND", default: "0.0.0.0:8080", secret: false, help: "address the web service listens on" },
     VarDoc { name: "TOCHEN_METRICS_BIND", default: "127.0.0.1:9090", secret: false, help: "address of the Prometheus metrics listener (keep it private)" },
     VarDoc { name: "TOCHEN_MAX_BODY_BYTES", default: "1048576", secret: false, help: "largest request body the web service accepts" },
+    VarDoc { name: "TOCHEN_TRUSTED_PROXIES", default: "", secret: false, help: "comma-separated IPs/CIDR ranges of reverse proxies (e.g. 127.0.0.1,10.0.0.0/8) whose X-Forwarded-For names the client for the per-IP rate limit; empty: trust nobody, use the peer address" },
     VarDoc { name: "TOCHEN_LOG_FORMAT", default: "pretty", secret: false, help: "pretty or json; RUST_LOG sets the level (default info)" },
     VarDoc { name: "LLM_PROVIDER", default: "openai", secret: false, help: "openai, anthropic, gemini or openai_compatible" },
     VarDoc { name: "LLM_API_KEY", default: "", secret: true, help: "API key of the LLM provider (optional for local servers)" },

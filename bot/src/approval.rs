@@ -1,8 +1,10 @@
 //! Approval of editors' posts. The card goes to every admin's private chat and to the team chat, each as a
-//! durable `notify` job: the post is already waiting for approval when the cards are queued, and the scheduler
-//! sends them with retries, so a crash or a Telegram hiccup in the middle loses none. One admin's decision wins
-//! (the post's version check); their card is edited to show it, a press on any other card is told the post was
-//! already decided, and the author hears the outcome.
+//! durable `notify` job queued in the transaction that puts the post in `pending_approval`
+//! (`Store::submit_for_approval`), so a post never waits without its cards, and the scheduler sends them with
+//! retries. One admin's decision wins (the post's version check): their card is edited here to show it, and the
+//! decision's transaction queues the edits that show who decided on every other card already sent (a card not
+//! yet sent is not sent any more). A press on a card whose edit has not arrived yet is told the post was already
+//! decided, and the author hears the outcome.
 
 use crate::codec::{Cb, DraftAct};
 use crate::ctx::{send_to, Active, App, Ctx, HandlerResult, TgBot};
@@ -10,63 +12,90 @@ use crate::draft::load_for_change;
 use crate::schedule::local_time;
 use crate::state::State;
 use teloxide::prelude::*;
+use tochen_core::clock::Millis;
 use tochen_core::domain::{PostStatus, Role};
 use tochen_core::i18n::{normalize, t, tf};
-use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload, NOTIFY};
-use tochen_core::store::{NewJob, Post, ScheduleError};
-use tochen_core::PostId;
+use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload};
+use tochen_core::store::{ApprovalCard, CardOutcome, Post, ScheduleError, Target};
+use tochen_core::{AccountId, PostId};
 
-/// The card in `lang` for the post as it is now.
-fn card(lang: &str, ctx: &Ctx, a: &Active, post: &Post, platforms: &str) -> NotifyPayload {
+/// What a card says, apart from the buttons (which carry the post's version once submitted).
+struct CardText {
+    author: String,
+    when: String,
+    title: String,
+}
+
+/// The card for `chat` in `lang`, with buttons for version `version` of post `id`.
+fn card(lang: &str, chat: i64, c: &CardText, platforms: &str, id: PostId, version: i64) -> NotifyPayload {
     let text = tf(
         lang,
         "bot.approval.card",
-        &[
-            ("author", &escape_html(&ctx.user.first_name)),
-            ("when", &local_time(a, post.scheduled_at.unwrap_or_default())),
-            ("title", &escape_html(&post.title)),
-            ("platforms", &platforms),
-        ],
+        &[("author", &c.author), ("when", &c.when), ("title", &c.title), ("platforms", &platforms)],
     );
     let button = |key: &str, cb: Cb| NotifyButton { text: t(lang, key), callback_data: Some(cb.encode()), url: None };
-    let (id, v) = (post.id, post.version);
     NotifyPayload {
-        chat_id: 0,
+        chat_id: chat,
         text_html: text,
         buttons: vec![vec![
-            button("bot.approval.btn_preview", Cb::Draft(DraftAct::Show, id, v)),
-            button("bot.approval.btn_approve", Cb::Approve(id, v)),
-            button("bot.approval.btn_reject", Cb::Reject(id, v)),
+            button("bot.approval.btn_preview", Cb::Draft(DraftAct::Show, id, version)),
+            button("bot.approval.btn_approve", Cb::Approve(id, version)),
+            button("bot.approval.btn_reject", Cb::Reject(id, version)),
         ]],
         attachment_path: None,
     }
 }
 
-/// Queues the approval card for every admin (in their language) and for the team chat (in the workspace's).
-pub async fn request(app: &App, ctx: &Ctx, a: &Active, id: PostId) -> HandlerResult {
-    let post = app.store.post(a.tenant.id, id).await?;
-    let targets = app.store.targets_of_post(a.tenant.id, id).await?;
-    let platforms: Vec<&str> = targets.iter().map(|x| x.platform.as_str()).collect();
-    let platforms = platforms.join(", ");
-    let mut recipients: Vec<(i64, String)> = Vec::new();
+/// Who gets a card: the team chat if set (in the workspace's language) and every admin (in their language),
+/// each chat once.
+async fn recipients(app: &App, a: &Active) -> tochen_core::store::Result<Vec<(i64, String)>> {
+    let mut out: Vec<(i64, String)> = Vec::new();
     if let Some(chat) = a.tenant.team_chat_id {
-        recipients.push((chat, normalize(&a.tenant.profile.language).to_owned()));
+        out.push((chat, normalize(&a.tenant.profile.language).to_owned()));
     }
     for admin in app.store.admin_telegram_ids(a.tenant.id).await? {
+        if out.iter().any(|(c, _)| *c == admin) {
+            continue;
+        }
         let lang = match app.store.user_by_telegram_id(admin).await? {
             Some(u) => normalize(u.language_override.as_deref().or(u.language_code.as_deref()).unwrap_or("en")),
             None => "en",
         };
-        recipients.push((admin, lang.to_owned()));
+        out.push((admin, lang.to_owned()));
     }
-    for (chat, lang) in recipients {
-        let payload = NotifyPayload { chat_id: chat, ..card(&lang, ctx, a, &post, &platforms) };
-        let key = format!("approval:{}:{}:{chat}", id.to_db(), post.version);
-        app.store
-            .enqueue(&NewJob::new(NOTIFY, serde_json::to_value(&payload)?).tenant(a.tenant.id).unique(key))
-            .await?;
-    }
-    Ok(())
+    Ok(out)
+}
+
+/// Submits `post` for approval at `at` on `accounts`, with its cards queued in the same transaction. Everything
+/// the cards need is read first: the transaction holds no other store call.
+pub async fn submit(
+    app: &App,
+    ctx: &Ctx,
+    a: &Active,
+    post: &Post,
+    at: Millis,
+    accounts: &[AccountId],
+) -> Result<Vec<Target>, ScheduleError> {
+    let recipients = recipients(app, a).await?;
+    let text = CardText {
+        author: escape_html(&ctx.user.first_name),
+        when: local_time(a, at),
+        title: escape_html(&post.title),
+    };
+    let cards = |version: i64, targets: &[Target]| {
+        let mut platforms: Vec<&str> = targets.iter().map(|x| x.platform.as_str()).collect();
+        platforms.sort_unstable();
+        platforms.dedup();
+        let platforms = platforms.join(", ");
+        recipients
+            .iter()
+            .map(|(chat, lang)| ApprovalCard {
+                lang: lang.clone(),
+                message: card(lang, *chat, &text, &platforms, post.id, version),
+            })
+            .collect()
+    };
+    app.store.submit_for_approval(a.tenant.id, post.id, post.version, at, accounts, cards).await
 }
 
 async fn tell_author(bot: &TgBot, ctx: &Ctx, post: &Post, text: String) -> HandlerResult {
@@ -76,10 +105,22 @@ async fn tell_author(bot: &TgBot, ctx: &Ctx, post: &Post, text: String) -> Handl
     Ok(())
 }
 
+/// The card the person pressed, (chat, message id): the decision shows on it in place.
+fn pressed(ctx: &Ctx, card: Option<i32>) -> Option<(i64, i64)> {
+    card.map(|m| (ctx.chat_id.0, i64::from(m)))
+}
+
 pub async fn approve(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     let l = ctx.lang;
-    match app.store.approve_post(a.tenant.id, id, version, ctx.user.id).await {
+    let Ok(before) = app.store.post(a.tenant.id, id).await else {
+        return ctx.refuse(&bot, t(l, "bot.post.not_found")).await;
+    };
+    let name = escape_html(&ctx.user.first_name);
+    let title = escape_html(&before.title);
+    let on_cards = |lang: &str| tf(lang, "bot.approval.approved_by", &[("name", &name), ("title", &title)]);
+    let outcome = CardOutcome { text: &on_cards, shown: pressed(&ctx, ctx.screen.map(|m| m.0)) };
+    match app.store.approve_post_with_cards(a.tenant.id, id, version, ctx.user.id, &outcome).await {
         Ok(_) => {}
         Err(ScheduleError::Store(tochen_core::StoreError::NotFound(_))) => {
             return ctx.refuse(&bot, t(l, "bot.post.not_found")).await
@@ -95,9 +136,7 @@ pub async fn approve(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -
     tochen_core::delivery::events::post_scheduled(&app.store, a.tenant.id, id).await?;
     let post = app.store.post(a.tenant.id, id).await?;
     ctx.answer(&bot, None).await?;
-    let name = escape_html(&ctx.user.first_name);
-    let msg_text = tf(l, "bot.approval.approved_by", &[("name", &name), ("title", &escape_html(&post.title))]);
-    ctx.show(&bot, msg_text, None).await?;
+    ctx.show(&bot, on_cards(l), None).await?;
     let author_lang = author_lang(&app, &post).await;
     let text = tf(
         &author_lang,
@@ -149,7 +188,14 @@ pub async fn got_reason(
     };
     let reason: String = reason.chars().take(500).collect();
     ctx.dlg.exit().await?;
-    if !app.store.reject_post(a.tenant.id, id, version, &reason).await? {
+    let Ok(before) = app.store.post(a.tenant.id, id).await else {
+        return ctx.say(&bot, t(l, "bot.post.not_found"), None).await.map(|_| ());
+    };
+    let (name, title, why) = (escape_html(&ctx.user.first_name), escape_html(&before.title), escape_html(&reason));
+    let on_cards =
+        |lang: &str| tf(lang, "bot.approval.rejected_by", &[("name", &name), ("title", &title), ("reason", &why)]);
+    let outcome = CardOutcome { text: &on_cards, shown: pressed(&ctx, card) };
+    if !app.store.reject_post_with_cards(a.tenant.id, id, version, &reason, &outcome).await? {
         return ctx.say(&bot, t(l, "bot.approval.already"), None).await.map(|_| ());
     }
     app.store

@@ -1,6 +1,6 @@
 //! Scheduling a draft: quick choices or typed times in the workspace's zone, a confirmation that shows the local
-//! time, then `schedule_post` (targets + publish jobs). Editors' posts wait for an admin, who gets approve and
-//! reject buttons; the author hears the outcome.
+//! time, then `schedule_post` (targets + publish jobs). Editors' posts wait for an admin (`approval::submit`:
+//! targets + approval cards), who gets approve and reject buttons; the author hears the outcome.
 
 pub use crate::approval::{approve, got_reason, reject};
 use crate::codec::{Cb, DraftAct, Quick};
@@ -218,7 +218,12 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
     }
     let (_, accounts) = chosen_accounts(&app, &a, id).await?;
     let needs_approval = a.role == Role::Editor;
-    match app.store.schedule_post(a.tenant.id, id, version, at, &accounts, needs_approval).await {
+    let scheduled = if needs_approval {
+        crate::approval::submit(&app, &ctx, &a, &post, at, &accounts).await
+    } else {
+        app.store.schedule_post(a.tenant.id, id, version, at, &accounts, false).await
+    };
+    match scheduled {
         Ok(_) => {}
         Err(ScheduleError::NoAccounts) => return ctx.refuse(&bot, t(l, "bot.draft.connect_first")).await,
         Err(ScheduleError::Stale) | Err(ScheduleError::WrongStatus(_)) => {
@@ -237,7 +242,6 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
     ctx.answer(&bot, None).await?;
     ctx.dlg.exit().await?;
     if needs_approval {
-        crate::approval::request(&app, &ctx, &a, id).await?;
         let msg_text = tf(l, "bot.approval.sent", &[("when", &local_time(&a, at))]);
         ctx.show(&bot, msg_text, None).await
     } else {

@@ -1,10 +1,14 @@
 //! The draft shown as its image (a preview too long for a caption goes below the photo), and approval cards
-//! that reach every admin and the team chat as durable notify jobs, where the first decision wins.
+//! that reach every admin and the team chat as durable notify jobs (run here by the scheduler's own notify
+//! handler), where the first decision wins and shows on every card.
 
 mod common;
 
 use common::{en, ALICE, BOB, DAVE};
-use tochen_core::domain::PostStatus;
+use serde_json::json;
+use tochen_core::domain::{JobState, PostStatus};
+use tochen_core::store::Post;
+use tochen_core::TenantId;
 
 const GROUP: i64 = -100_500;
 
@@ -31,7 +35,8 @@ bot_test!(a_long_draft_keeps_its_photo_with_a_short_caption_and_the_full_preview
     assert_eq!(when.message_id, below.message_id);
 });
 
-bot_test!(approval_cards_reach_every_admin_and_the_team_chat_and_the_first_decision_wins, |h| {
+/// Alice (admin) with Dave (admin) and Bob (editor) in her workspace, whose team chat is `GROUP`.
+async fn team(h: &common::Harness) -> TenantId {
     let a = h.onboard(ALICE, "Alpha").await;
     h.connect_accounts(a).await;
     h.store.set_team_chat(a, Some(GROUP)).await.unwrap();
@@ -41,61 +46,137 @@ bot_test!(approval_cards_reach_every_admin_and_the_team_chat_and_the_first_decis
         let code = m.text.split("start=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
         h.say(who, &format!("/start {code}"), joined).await;
     }
+    a
+}
 
-    // Bob drafts with an image and schedules: the post waits, and a card is queued per admin and for the group.
+/// Bob drafts with an image and schedules it: the post waits for approval. Returns it.
+async fn bob_submits(h: &common::Harness, a: TenantId) -> Post {
     let m = h.say(BOB, "/idea", "Ideas for").await;
     let m = h.press(BOB, &m, "1", "Draft:").await;
     let m = h.press(BOB, &m, &en("bot.draft.btn_image"), "Image attached").await;
     h.press(BOB, &m, &en("bot.draft.btn_schedule"), "When?").await;
     let m = h.say(BOB, "tomorrow 9:30", "Post to").await;
     h.press(BOB, &m, &en("bot.schedule.btn_confirm"), "Sent for approval").await;
-    let post = h.store.posts_with_status(a, &[PostStatus::PendingApproval], 0, 1).await.unwrap().remove(0);
+    h.store.posts_with_status(a, &[PostStatus::PendingApproval], 0, 1).await.unwrap().remove(0)
+}
+
+fn edits_in(h: &common::Harness, chat: i64, since: usize) -> usize {
+    h.tg.calls()
+        .iter()
+        .skip(since)
+        .filter(|c| c.method == "editmessagetext" && c.params["chat_id"].as_i64() == Some(chat))
+        .count()
+}
+
+bot_test!(approval_cards_reach_every_admin_and_the_team_chat_and_the_first_decision_shows_on_all_of_them, |h| {
+    let a = team(&h).await;
+    let post = bob_submits(&h, a).await;
+    // The cards were queued with the submission: one per admin and one for the group.
+    let rows = h.store.approval_cards(a, post.id).await.unwrap();
+    assert_eq!(rows.iter().map(|r| r.chat_id).collect::<Vec<_>>(), vec![GROUP, ALICE, DAVE]);
+    assert!(rows.iter().all(|r| r.round == post.version && r.message_id.is_none()));
     let mark = h.tg.mark();
     let mut chats: Vec<i64> = h.run_notify_jobs().await.iter().map(|c| c.chat_id).collect();
     chats.sort();
     assert_eq!(chats, vec![GROUP, ALICE, DAVE]);
     let alices = h.tg.said(ALICE, mark, "drafted a post").await;
     let daves = h.tg.said(DAVE, mark, "drafted a post").await;
-    h.tg.said(GROUP, mark, "drafted a post").await;
+    let groups = h.tg.said(GROUP, mark, "drafted a post").await;
     assert!(h.run_notify_jobs().await.is_empty(), "each card is sent once");
+    let rows = h.store.approval_cards(a, post.id).await.unwrap();
+    let sent: Vec<_> = rows.iter().map(|r| (r.chat_id, r.message_id)).collect();
+    assert_eq!(
+        sent,
+        vec![(GROUP, Some(groups.message_id)), (ALICE, Some(alices.message_id)), (DAVE, Some(daves.message_id))]
+    );
 
-    // Alice approves first: her card shows it, Dave's stale card says it was already decided, Bob hears it.
+    // Alice approves first: her card shows it at once, Bob hears it.
     let mark = h.tg.mark();
     let decided = h.press(ALICE, &alices, &en("bot.approval.btn_approve"), "Approved by").await;
     assert_eq!(decided.message_id, alices.message_id);
     assert!(decided.buttons.is_empty());
     h.tg.said(BOB, mark, "was approved").await;
+    // Until the edits arrive, a press on another card is told it was decided.
     let approve = daves.button(&en("bot.approval.btn_approve")).unwrap();
     h.press_data_refused(DAVE, &daves, &approve, "already approved").await;
+    // The decision queued an edit for every other card: Dave's and the group's show who decided, without buttons.
+    let mark = h.tg.mark();
+    let mut edited: Vec<i64> = h.run_notify_jobs().await.iter().map(|c| c.chat_id).collect();
+    edited.sort();
+    assert_eq!(edited, vec![GROUP, DAVE]);
+    for (chat, card) in [(DAVE, &daves), (GROUP, &groups)] {
+        let now = h.tg.message(chat, card.message_id).unwrap();
+        assert!(now.text.contains("Approved by User1001") && now.text.contains(&post.title), "{now:#?}");
+        assert!(now.buttons.is_empty(), "{now:#?}");
+    }
+    assert_eq!(edits_in(&h, ALICE, mark), 0, "the card Alice pressed is not edited twice");
     let reject = daves.button(&en("bot.approval.btn_reject")).unwrap();
     h.press_data_refused(DAVE, &daves, &reject, "already approved").await;
     assert_eq!(h.store.post(a, post.id).await.unwrap().status, PostStatus::Scheduled);
 });
 
-bot_test!(a_rejection_is_shown_on_the_card_the_admin_pressed_and_the_author_hears_why, |h| {
-    let a = h.onboard(ALICE, "Alpha").await;
-    h.connect_accounts(a).await;
-    let m = h.say(ALICE, "/invite", "Which role").await;
-    let m = h.press(ALICE, &m, &en("bot.role.editor"), "start=inv_").await;
-    let code = m.text.split("start=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
-    h.say(BOB, &format!("/start {code}"), "as editor").await;
-    let m = h.say(BOB, "/idea", "Ideas for").await;
-    let m = h.press(BOB, &m, "1", "Draft:").await;
-    let m = h.press(BOB, &m, &en("bot.draft.btn_image"), "Image attached").await;
-    h.press(BOB, &m, &en("bot.draft.btn_schedule"), "When?").await;
-    let m = h.say(BOB, "tomorrow 9:30", "Post to").await;
-    h.press(BOB, &m, &en("bot.schedule.btn_confirm"), "Sent for approval").await;
+bot_test!(a_rejection_is_shown_on_every_card_and_the_author_hears_why, |h| {
+    let a = team(&h).await;
+    let post = bob_submits(&h, a).await;
     let mark = h.tg.mark();
     h.run_notify_jobs().await;
-    let card = h.tg.said(ALICE, mark, "drafted a post").await;
+    let card = h.tg.said(DAVE, mark, "drafted a post").await;
+    let alices = h.tg.said(ALICE, mark, "drafted a post").await;
+    let groups = h.tg.said(GROUP, mark, "drafted a post").await;
 
-    h.press(ALICE, &card, &en("bot.approval.btn_reject"), "Why are you rejecting").await;
+    h.press(DAVE, &card, &en("bot.approval.btn_reject"), "Why are you rejecting").await;
     let mark = h.tg.mark();
-    h.tg.send_text(ALICE, "too sweet for our tone");
-    let decided = h.tg.said(ALICE, mark, "Rejected").await;
+    h.tg.send_text(DAVE, "too sweet for our tone");
+    let decided = h.tg.said(DAVE, mark, "Rejected").await;
     assert_eq!(decided.message_id, card.message_id, "the card shows the rejection in place");
     assert!(decided.buttons.is_empty());
     h.tg.said(BOB, mark, "too sweet for our tone").await;
-    let post = h.store.posts_with_status(a, &[PostStatus::Rejected], 0, 1).await.unwrap();
-    assert_eq!(post.len(), 1);
+    assert_eq!(h.store.post(a, post.id).await.unwrap().status, PostStatus::Rejected);
+
+    // Alice's card and the group's show who rejected it and why.
+    h.run_notify_jobs().await;
+    for (chat, card) in [(ALICE, &alices), (GROUP, &groups)] {
+        let now = h.tg.message(chat, card.message_id).unwrap();
+        assert!(now.text.contains("Rejected by User1004") && now.text.contains("too sweet for our tone"), "{now:#?}");
+        assert!(now.buttons.is_empty());
+    }
+});
+
+bot_test!(a_card_that_is_gone_or_already_shows_the_outcome_is_not_retried, |h| {
+    let a = team(&h).await;
+    bob_submits(&h, a).await;
+    let mark = h.tg.mark();
+    h.run_notify_jobs().await;
+    let alices = h.tg.said(ALICE, mark, "drafted a post").await;
+    h.press(ALICE, &alices, &en("bot.approval.btn_approve"), "Approved by").await;
+    // Dave deleted his card; the group's already shows the outcome (Telegram says "not modified").
+    h.tg.fail_next("editmessagetext", 400, "Bad Request: message to edit not found", json!({}));
+    h.tg.fail_next(
+        "editmessagetext",
+        400,
+        "Bad Request: message is not modified: specified new message content and reply markup are exactly the same \
+         as a current content and reply markup of the message",
+        json!({}),
+    );
+    let mark = h.tg.mark();
+    assert_eq!(h.run_notify_jobs().await.len(), 2, "both edits are done, not failed");
+    assert_eq!(h.tg.count(mark, "editmessagetext"), 2, "each edit was tried once");
+    assert!(h.store.tenant_jobs(a, JobState::Queued, 10).await.unwrap().iter().all(|j| j.kind != "notify"));
+    assert!(h.store.tenant_jobs(a, JobState::Failed, 10).await.unwrap().is_empty());
+});
+
+bot_test!(a_card_whose_post_was_decided_before_it_went_out_is_not_sent, |h| {
+    let a = team(&h).await;
+    let post = bob_submits(&h, a).await;
+    // Alice decides before any card went out (a forged press on another of her messages stands in for a card
+    // that reached her some other way).
+    let other = h.tg.messages_in(ALICE).pop().unwrap();
+    let mark = h.tg.mark();
+    h.tg.press_as(ALICE, ALICE, other.message_id, &tochen_bot::Cb::Approve(post.id, post.version).encode());
+    h.tg.said(ALICE, mark, "Approved by").await;
+    h.tg.said(BOB, mark, "was approved").await;
+    let mark = h.tg.mark();
+    h.run_notify_jobs().await;
+    assert_eq!(h.tg.count(mark, "sendmessage"), 0, "no card is sent for a decided post");
+    assert!(h.store.approval_cards(a, post.id).await.unwrap().iter().all(|r| r.message_id.is_none()));
 });

@@ -3,7 +3,7 @@
 //! The bot and the web service enqueue; the scheduler runs. Keeping the kinds and payload shapes here means a
 //! producer and its consumer cannot drift apart.
 
-use crate::ids::{AutomationId, TargetId};
+use crate::ids::{AutomationId, PostId, TargetId};
 use serde::{Deserialize, Serialize};
 
 /// Publish one post target. Unique key `publish:{target_id}`; concurrency key `account:{account_id}`.
@@ -67,6 +67,37 @@ impl NotifyPayload {
     }
 }
 
+/// A `notify` job's payload: the message plus what the job does with it beyond a plain send. The extras sit in
+/// the same JSON object as the message (flattened), so a plain `NotifyPayload` is a valid job payload and every
+/// producer of plain messages stays as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyJob {
+    #[serde(flatten)]
+    pub message: NotifyPayload,
+    #[serde(flatten)]
+    pub extras: NotifyExtras,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyExtras {
+    /// Edit this message of `chat_id` to show the text and buttons (none: the buttons go) instead of sending a
+    /// new one. An edit whose message is gone or already shows the text is done, not failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit_message_id: Option<i64>,
+    /// The message is an approval card: the notify handler records the sent message's id (`approval_cards`), so
+    /// the decision can edit it, and does not send a card whose post was decided before it went out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_card: Option<ApprovalCardRef>,
+}
+
+/// Which approval card a notify job carries: the post and its submission round (the post's version once
+/// submitted). With the job's chat it names one row of `approval_cards`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalCardRef {
+    pub post_id: PostId,
+    pub round: i64,
+}
+
 /// Escapes text for Telegram's HTML parse mode. Every piece of user or model text goes through it.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -89,6 +120,22 @@ mod tests {
     #[test]
     fn html_is_escaped() {
         assert_eq!(escape_html(r#"<b>"Tom & Jerry"</b>"#), "&lt;b&gt;&quot;Tom &amp; Jerry&quot;&lt;/b&gt;");
+    }
+
+    #[test]
+    fn a_plain_message_is_a_notify_job_without_extras_and_extras_sit_beside_the_message() {
+        let plain = serde_json::to_value(NotifyPayload::text(42, "hi")).unwrap();
+        let job: NotifyJob = serde_json::from_value(plain.clone()).unwrap();
+        assert_eq!(job.extras, NotifyExtras::default());
+        assert_eq!(serde_json::to_value(&job).unwrap(), plain);
+        let edit = NotifyJob {
+            message: NotifyPayload::text(42, "done"),
+            extras: NotifyExtras { edit_message_id: Some(7), approval_card: None },
+        };
+        let v = serde_json::to_value(&edit).unwrap();
+        assert_eq!(v, serde_json::json!({"chat_id": 42, "text_html": "done", "edit_message_id": 7}));
+        assert_eq!(serde_json::from_value::<NotifyPayload>(v.clone()).unwrap(), edit.message);
+        assert_eq!(serde_json::from_value::<NotifyJob>(v).unwrap(), edit);
     }
 
     #[test]

@@ -111,13 +111,15 @@ impl Harness {
         self.tg.answered(mark, needle).await
     }
 
-    /// Sends the queued `notify` jobs to the fake Bot API as the scheduler's notify runner does (claim, send
-    /// in HTML with the buttons, complete), and returns their payloads.
+    /// Runs the queued `notify` jobs through the scheduler's own notify handler against the fake Bot API, as its
+    /// runner would (claim, run, complete), until none is due, and returns their messages. A job that fails
+    /// fails the test.
     pub async fn run_notify_jobs(&self) -> Vec<tochen_core::jobs::NotifyPayload> {
-        use teloxide::payloads::SendMessageSetters;
-        use teloxide::prelude::Requester;
-        use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, ParseMode};
-        let bot = teloxide::Bot::new(&self.tg.token).set_api_url(self.tg.api_url.parse().unwrap());
+        use tochen_scheduler::handlers::notify::NotifyHandler;
+        use tochen_scheduler::{JobHandler, TelegramNotifier};
+        let notifier =
+            TelegramNotifier::new(&self.tg.token, self.tg.api_url.parse().unwrap(), self._dir.path().to_owned());
+        let handler = NotifyHandler { notifier: std::sync::Arc::new(notifier) };
         let kinds = [tochen_core::jobs::NOTIFY.to_owned()];
         let req = tochen_core::store::ClaimRequest {
             owner: "test-notifier",
@@ -127,24 +129,20 @@ impl Harness {
             kinds: &kinds,
         };
         let mut out = Vec::new();
-        for job in self.store.claim_jobs(&req).await.unwrap() {
-            let m: tochen_core::jobs::NotifyPayload = serde_json::from_value(job.payload.clone()).unwrap();
-            let rows = m.buttons.iter().map(|row| {
-                row.iter()
-                    .map(|b| {
-                        InlineKeyboardButton::callback(b.text.clone(), b.callback_data.clone().unwrap_or_default())
-                    })
-                    .collect::<Vec<_>>()
-            });
-            let mut send = bot.send_message(ChatId(m.chat_id), m.text_html.clone()).parse_mode(ParseMode::Html);
-            if !m.buttons.is_empty() {
-                send = send.reply_markup(InlineKeyboardMarkup::new(rows));
+        loop {
+            let jobs = self.store.claim_jobs(&req).await.unwrap();
+            if jobs.is_empty() {
+                return out;
             }
-            send.await.unwrap();
-            assert!(self.store.complete_job(job.id, job.attempts, "test-notifier").await.unwrap());
-            out.push(m);
+            for job in jobs {
+                let m: tochen_core::jobs::NotifyPayload = serde_json::from_value(job.payload.clone()).unwrap();
+                if let Err(e) = handler.run(&self.store, &job).await {
+                    panic!("notify job to {} failed: {e}", m.chat_id);
+                }
+                assert!(self.store.complete_job(job.id, job.attempts, "test-notifier").await.unwrap());
+                out.push(m);
+            }
         }
-        out
     }
 
     pub async fn connect_accounts(&self, tenant: TenantId) -> Vec<Account> {

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod alert_states;
+mod approval_cards;
 mod audit;
 mod automation_edit;
 mod automation_removal;
@@ -44,6 +45,7 @@ mod webhook_events;
 
 pub use accounts::{Account, AccountTokens, NewAccount};
 pub use alert_states::AlertState;
+pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};
 pub use audit::AuditEntry;
 pub use automation_edit::{AutomationChanges, EditError as AutomationEditError};
 pub use automations::{slot_key as automation_slot_key, Automation, AutomationRun, NewAutomation, SlotStart};

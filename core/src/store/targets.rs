@@ -2,8 +2,11 @@
 //! `publish` jobs that the scheduler runs at `scheduled_at`.
 //!
 //! Scheduling, approval, rescheduling and cancelling each happen in one transaction together with the matching
-//! job changes, so a post is never scheduled without its jobs nor cancelled with a job still due.
+//! job changes, so a post is never scheduled without its jobs nor cancelled with a job still due; submitting for
+//! approval queues the approval cards, and deciding writes the outcome on them, in that same transaction
+//! (`approval_cards.rs`).
 
+use super::approval_cards::{ApprovalCard, CardOutcome};
 use super::{col, parse_enum, Result, Store, StoreError};
 use crate::clock::{now_ms, Millis};
 use crate::domain::{Platform, PostStatus, TargetStatus};
@@ -75,7 +78,8 @@ impl From<sqlx::Error> for ScheduleError {
 
 impl Store {
     /// Schedules a draft (or re-schedules a rejected post) for `at` on `accounts`. With `needs_approval` the post
-    /// waits in `pending_approval` with its targets but without jobs; otherwise its publish jobs are enqueued.
+    /// waits in `pending_approval` with its targets but without jobs (and without approval cards: see
+    /// [`Store::submit_for_approval`]); otherwise its publish jobs are enqueued.
     pub async fn schedule_post(
         &self,
         tenant: TenantId,
@@ -85,15 +89,48 @@ impl Store {
         accounts: &[AccountId],
         needs_approval: bool,
     ) -> Result<Vec<Target>, ScheduleError> {
+        self.schedule(tenant, post, expected_version, at, accounts, needs_approval, |_, _| Vec::new()).await
+    }
+
+    /// Submits an editor's draft (or rejected post) for approval: the post waits in `pending_approval` with its
+    /// targets, and the approval `cards` are queued as `notify` jobs in the same transaction, so the post is
+    /// never waiting without its cards nor are cards out for a post that is not waiting. `cards` gets the
+    /// post's new version (the round, which the cards' buttons carry) and its targets; it runs inside the
+    /// transaction, so it must not touch the store.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn submit_for_approval(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        at: Millis,
+        accounts: &[AccountId],
+        cards: impl FnOnce(i64, &[Target]) -> Vec<ApprovalCard>,
+    ) -> Result<Vec<Target>, ScheduleError> {
+        self.schedule(tenant, post, expected_version, at, accounts, true, cards).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn schedule(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        at: Millis,
+        accounts: &[AccountId],
+        needs_approval: bool,
+        cards: impl FnOnce(i64, &[Target]) -> Vec<ApprovalCard>,
+    ) -> Result<Vec<Target>, ScheduleError> {
         if accounts.is_empty() {
             return Err(ScheduleError::NoAccounts);
         }
         let now = now_ms();
         let status = if needs_approval { PostStatus::PendingApproval } else { PostStatus::Scheduled };
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query(
+        let moved: Option<(i64,)> = sqlx::query_as(
             "UPDATE posts SET status = $4, scheduled_at = $5, rejection_reason = NULL, version = version + 1, \
-             updated_at = $6 WHERE tenant_id = $1 AND id = $2 AND version = $3 AND status IN ('draft', 'rejected')",
+             updated_at = $6 WHERE tenant_id = $1 AND id = $2 AND version = $3 AND status IN ('draft', 'rejected') \
+             RETURNING version",
         )
         .bind(tenant.to_db())
         .bind(post.to_db())
@@ -101,12 +138,12 @@ impl Store {
         .bind(status.as_str())
         .bind(at)
         .bind(now)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if moved.rows_affected() == 0 {
+        let Some((version,)) = moved else {
             tx.rollback().await?;
             return Err(self.refusal(tenant, post, expected_version).await);
-        }
+        };
         sqlx::query("DELETE FROM post_targets WHERE tenant_id = $1 AND post_id = $2 AND status = 'pending'")
             .bind(tenant.to_db())
             .bind(post.to_db())
@@ -139,7 +176,9 @@ impl Store {
             .await?;
             targets.push(target_from_row(&row)?);
         }
-        if !needs_approval {
+        if needs_approval {
+            super::approval_cards::queue_cards(&mut tx, tenant, post, version, cards(version, &targets), now).await?;
+        } else {
             for t in &targets {
                 enqueue_publish(&mut tx, t, at, now).await?;
             }
@@ -150,13 +189,38 @@ impl Store {
     }
 
     /// Approves a post waiting for approval and enqueues its publish jobs. A post whose time has passed while it
-    /// waited is published right away.
+    /// waited is published right away. Its approval cards are left as they are; see
+    /// [`Store::approve_post_with_cards`].
     pub async fn approve_post(
         &self,
         tenant: TenantId,
         post: PostId,
         expected_version: i64,
         approver: UserId,
+    ) -> Result<Vec<Target>, ScheduleError> {
+        self.approve(tenant, post, expected_version, approver, None).await
+    }
+
+    /// [`Store::approve_post`], and in the same transaction the approval cards of the post get `outcome`: every
+    /// sent card but the one the approver pressed is queued for an edit that shows it.
+    pub async fn approve_post_with_cards(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        approver: UserId,
+        outcome: &CardOutcome<'_>,
+    ) -> Result<Vec<Target>, ScheduleError> {
+        self.approve(tenant, post, expected_version, approver, Some(outcome)).await
+    }
+
+    async fn approve(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        approver: UserId,
+        outcome: Option<&CardOutcome<'_>>,
     ) -> Result<Vec<Target>, ScheduleError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
@@ -191,12 +255,16 @@ impl Store {
         for t in &targets {
             enqueue_publish(&mut tx, t, at.unwrap_or(now).max(now), now).await?;
         }
+        if let Some(outcome) = outcome {
+            super::approval_cards::settle_cards(&mut tx, tenant, post, outcome, now).await?;
+        }
         tx.commit().await?;
         super::job_queue::notify_jobs_changed();
         Ok(targets)
     }
 
-    /// Rejects a post waiting for approval, with the admin's reason.
+    /// Rejects a post waiting for approval, with the admin's reason. Its approval cards are left as they are; see
+    /// [`Store::reject_post_with_cards`].
     pub async fn reject_post(
         &self,
         tenant: TenantId,
@@ -204,6 +272,32 @@ impl Store {
         expected_version: i64,
         reason: &str,
     ) -> Result<bool> {
+        self.reject(tenant, post, expected_version, reason, None).await
+    }
+
+    /// [`Store::reject_post`], and in the same transaction the approval cards of the post get `outcome`: every
+    /// sent card but the one the admin pressed is queued for an edit that shows it.
+    pub async fn reject_post_with_cards(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        reason: &str,
+        outcome: &CardOutcome<'_>,
+    ) -> Result<bool> {
+        self.reject(tenant, post, expected_version, reason, Some(outcome)).await
+    }
+
+    async fn reject(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        reason: &str,
+        outcome: Option<&CardOutcome<'_>>,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE posts SET status = 'rejected', rejection_reason = $4, version = version + 1, updated_at = $5 \
              WHERE tenant_id = $1 AND id = $2 AND version = $3 AND status = 'pending_approval'",
@@ -212,10 +306,22 @@ impl Store {
         .bind(post.to_db())
         .bind(expected_version)
         .bind(reason)
-        .bind(now_ms())
-        .execute(&self.pool)
+        .bind(now)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let queued = match outcome {
+            Some(outcome) => super::approval_cards::settle_cards(&mut tx, tenant, post, outcome, now).await?,
+            None => false,
+        };
+        tx.commit().await?;
+        if queued {
+            super::job_queue::notify_jobs_changed();
+        }
+        Ok(true)
     }
 
     /// Moves a scheduled post (and its queued publish jobs) to `at`. `Ok(false)` when the post is no longer

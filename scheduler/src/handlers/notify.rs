@@ -1,19 +1,24 @@
-//! The `notify` job: sends one Telegram message (text, optional buttons, optional attachment).
+//! The `notify` job: sends one Telegram message (text, optional buttons, optional attachment), or edits one.
 //!
 //! Telegram's answers decide the job's fate: 429 waits exactly as long as `retry_after` says; a user who blocked
 //! the bot or a chat that removed it will never accept the message, so the job stops at once instead of burning
 //! retries; a group that became a supergroup gets the message at its new id.
+//!
+//! An approval card (`NotifyExtras::approval_card`) is not sent once its post was decided, and the id of the
+//! sent card is recorded so the decision can edit it (`approval_cards` in the store). An edit
+//! (`NotifyExtras::edit_message_id`) of a message that is gone, cannot be edited or already shows the text is
+//! done: there is nothing left to show.
 
 use crate::error::JobError;
 use crate::runner::JobHandler;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use teloxide::payloads::{SendDocumentSetters, SendMessageSetters, SendPhotoSetters};
+use teloxide::payloads::{EditMessageTextSetters, SendDocumentSetters, SendMessageSetters, SendPhotoSetters};
 use teloxide::prelude::Requester;
-use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ParseMode};
+use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ParseMode};
 use teloxide::{ApiError, Bot, RequestError};
-use tochen_core::jobs::NotifyPayload;
+use tochen_core::jobs::{NotifyJob, NotifyPayload};
 use tochen_core::store::Job;
 use tochen_core::Store;
 
@@ -27,6 +32,17 @@ pub trait Notifier: Send + Sync + 'static {
     async fn send_for(&self, _store: &Store, _job: &Job, message: &NotifyPayload) -> Result<(), JobError> {
         self.send(message).await
     }
+
+    /// Sends for a job and says which message it became, (chat, message id), when the notifier can tell.
+    async fn deliver(&self, store: &Store, job: &Job, message: &NotifyPayload) -> Result<Option<(i64, i64)>, JobError> {
+        self.send_for(store, job, message).await.map(|()| None)
+    }
+
+    /// Edits message `message_id` of `message.chat_id` to show `message`'s text and buttons. Notifiers that
+    /// cannot edit send the text as a new message.
+    async fn edit(&self, message: &NotifyPayload, _message_id: i64) -> Result<(), JobError> {
+        self.send(message).await
+    }
 }
 
 /// Runs `notify` jobs through a [`Notifier`].
@@ -37,9 +53,21 @@ pub struct NotifyHandler {
 #[async_trait::async_trait]
 impl JobHandler for NotifyHandler {
     async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
-        let message: NotifyPayload = serde_json::from_value(job.payload.clone())
+        let NotifyJob { message, extras } = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::permanent(format!("notify payload is not valid: {e}")))?;
-        self.notifier.send_for(store, job, &message).await
+        if let Some(message_id) = extras.edit_message_id {
+            return self.notifier.edit(&message, message_id).await;
+        }
+        let Some(card) = extras.approval_card else { return self.notifier.send_for(store, job, &message).await };
+        let tenant = job.tenant_id.ok_or_else(|| JobError::permanent("an approval card job names no workspace"))?;
+        if store.approval_card_settled(tenant, card, message.chat_id).await? {
+            tracing::debug!(post = %card.post_id, chat = message.chat_id, "post decided before its card went out");
+            return Ok(());
+        }
+        if let Some((chat, message_id)) = self.notifier.deliver(store, job, &message).await? {
+            store.record_approval_card(tenant, card, message.chat_id, chat, message_id).await?;
+        }
+        Ok(())
     }
 }
 
@@ -54,15 +82,16 @@ impl TelegramNotifier {
         Self { bot: Bot::new(token).set_api_url(api_url), data_dir }
     }
 
-    async fn send_to(&self, chat: ChatId, m: &NotifyPayload) -> Result<(), RequestError> {
+    /// Sends `m` to `chat`; the sent message's id.
+    async fn send_to(&self, chat: ChatId, m: &NotifyPayload) -> Result<i64, RequestError> {
         let markup = keyboard(m);
-        match &m.attachment_path {
+        let sent = match &m.attachment_path {
             None => {
                 let mut req = self.bot.send_message(chat, &m.text_html).parse_mode(ParseMode::Html);
                 if let Some(k) = markup {
                     req = req.reply_markup(k);
                 }
-                req.await?;
+                req.await?
             }
             Some(path) => {
                 let file = InputFile::file(self.data_dir.join(path));
@@ -71,17 +100,47 @@ impl TelegramNotifier {
                     if let Some(k) = markup {
                         req = req.reply_markup(k);
                     }
-                    req.await?;
+                    req.await?
                 } else {
                     let mut req = self.bot.send_document(chat, file).caption(&m.text_html).parse_mode(ParseMode::Html);
                     if let Some(k) = markup {
                         req = req.reply_markup(k);
                     }
-                    req.await?;
+                    req.await?
                 }
             }
+        };
+        Ok(i64::from(sent.id.0))
+    }
+
+    async fn edit_text(&self, m: &NotifyPayload, message_id: i64) -> Result<(), RequestError> {
+        let id = MessageId(i32::try_from(message_id).unwrap_or(i32::MAX));
+        let mut req = self.bot.edit_message_text(ChatId(m.chat_id), id, &m.text_html).parse_mode(ParseMode::Html);
+        if let Some(k) = keyboard(m) {
+            req = req.reply_markup(k);
         }
-        Ok(())
+        req.await.map(drop)
+    }
+}
+
+/// True when an edit failed because there is nothing left to edit: the message is gone, can no longer be edited,
+/// or already shows exactly this (Telegram's "message is not modified").
+fn edit_is_moot(e: &RequestError) -> bool {
+    match e {
+        RequestError::Api(
+            ApiError::MessageNotModified | ApiError::MessageToEditNotFound | ApiError::MessageCantBeEdited,
+        ) => true,
+        RequestError::Api(ApiError::Unknown(d)) => {
+            ["message is not modified", "message to edit not found", "message can't be edited"]
+                .iter()
+                .any(|w| d.contains(w))
+        }
+        // The message sits in a group that has become a supergroup; the old group's messages stay as they are.
+        RequestError::MigrateToChatId(_) => true,
+        RequestError::InvalidJson { raw, .. } => {
+            ["message is not modified", "message to edit not found"].iter().any(|w| raw.contains(w))
+        }
+        _ => false,
     }
 }
 
@@ -149,21 +208,26 @@ fn classify_raw(raw: &str) -> Option<JobError> {
 impl Notifier for TelegramNotifier {
     async fn send(&self, m: &NotifyPayload) -> Result<(), JobError> {
         match self.send_to(ChatId(m.chat_id), m).await {
-            Ok(()) => Ok(()),
+            Ok(_) => Ok(()),
             Err(RequestError::MigrateToChatId(new_chat)) => {
                 tracing::info!(old = m.chat_id, new = new_chat.0, "chat migrated to a supergroup; resending");
-                self.send_to(new_chat, m).await.map_err(|e| classify(&e))
+                self.send_to(new_chat, m).await.map(drop).map_err(|e| classify(&e))
             }
             Err(e) => Err(classify(&e)),
         }
     }
 
     async fn send_for(&self, store: &Store, job: &Job, m: &NotifyPayload) -> Result<(), JobError> {
+        self.deliver(store, job, m).await.map(drop)
+    }
+
+    async fn deliver(&self, store: &Store, job: &Job, m: &NotifyPayload) -> Result<Option<(i64, i64)>, JobError> {
         match self.send_to(ChatId(m.chat_id), m).await {
-            Ok(()) => Ok(()),
+            Ok(id) => Ok(Some((m.chat_id, id))),
             Err(RequestError::MigrateToChatId(new_chat)) => {
                 super::chat_changes::migrated(store, m.chat_id, new_chat.0).await?;
-                self.send_to(new_chat, m).await.map_err(|e| classify(&e))
+                let id = self.send_to(new_chat, m).await.map_err(|e| classify(&e))?;
+                Ok(Some((new_chat.0, id)))
             }
             Err(e) => {
                 if super::chat_changes::chat_is_closed(&e) {
@@ -171,6 +235,17 @@ impl Notifier for TelegramNotifier {
                 }
                 Err(classify(&e))
             }
+        }
+    }
+
+    async fn edit(&self, m: &NotifyPayload, message_id: i64) -> Result<(), JobError> {
+        match self.edit_text(m, message_id).await {
+            Ok(()) => Ok(()),
+            Err(e) if edit_is_moot(&e) => {
+                tracing::debug!(chat = m.chat_id, message_id, error = %e, "nothing to edit; done");
+                Ok(())
+            }
+            Err(e) => Err(classify(&e)),
         }
     }
 }

@@ -225,7 +225,7 @@ pub async fn send_to(
             Ok(m) => return Ok(Some(m)),
             Err(RequestError::MigrateToChatId(new)) => {
                 tracing::info!(old = target.0, new = new.0, "group migrated to a supergroup");
-                dlg_store(dlg).migrate_dialogue_chat(target.0, new.0).await?;
+                dlg_store(dlg).follow_chat_migration(target.0, new.0).await?;
                 target = new;
             }
             Err(RequestError::Api(

@@ -248,7 +248,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::RejectReason { post, version, card }].endpoint(schedule::got_reason));
 
     let messages = Update::filter_message()
-        .filter(|m: Message| m.migrate_to_chat_id().is_none())
+        .filter(|m: Message| migration(m).is_none())
         .branch(commands)
         .branch(by_state)
         .endpoint(fallback);
@@ -259,11 +259,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
 
     dptree::entry()
         .branch(automations::membership_handler())
-        .branch(
-            Update::filter_message()
-                .filter_map(|m: Message| m.migrate_to_chat_id().map(|to| (m.chat.id, *to)))
-                .endpoint(migrated),
-        )
+        .branch(Update::filter_message().filter_map(migration).endpoint(migrated))
         .branch(
             dptree::filter_map_async(|app: App, upd: Update| async move { Ctx::load(&app, &upd).await })
                 .map_async(|ctx: Ctx| async move { ctx.dlg.get().await.unwrap_or_default() })
@@ -274,10 +270,21 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         )
 }
 
-/// A group became a supergroup: conversations move to the new chat id.
-async fn migrated(app: App, ids: (ChatId, ChatId)) -> HandlerResult {
-    app.store.migrate_dialogue_chat(ids.0 .0, ids.1 .0).await?;
-    app.store.migrate_destination_chat(ids.0 .0, ids.1 .0).await?;
+/// The (old, new) chat ids of a group-to-supergroup service message: `migrate_to_chat_id` arrives in the old
+/// group, `migrate_from_chat_id` in the new supergroup. Either may come first, or alone.
+fn migration(m: Message) -> Option<(ChatId, ChatId)> {
+    match (m.migrate_to_chat_id(), m.migrate_from_chat_id()) {
+        (Some(to), _) => Some((m.chat.id, *to)),
+        (None, Some(from)) => Some((*from, m.chat.id)),
+        (None, None) => None,
+    }
+}
+
+/// A group became a supergroup: its destinations, the team chat that named it and its conversations move to the
+/// new chat id (the same move the scheduler makes when a send tells it; whichever comes second finds it done).
+async fn migrated(app: App, (old, new): (ChatId, ChatId)) -> HandlerResult {
+    tracing::info!(old = old.0, new = new.0, "group migrated to a supergroup");
+    app.store.follow_chat_migration(old.0, new.0).await?;
     Ok(())
 }
 

@@ -108,3 +108,66 @@ bot_test!(people_are_answered_in_their_language_and_can_switch_it, |h| {
     assert!(admins.params["commands"].as_array().unwrap().iter().any(|c| c["command"] == "start"), "{admins:?}");
     assert!(menus.iter().any(|c| c.params["language_code"] == "uk" && c.params["scope"]["type"] == "all_group_chats"));
 });
+
+/// `user` says `/help` in `chat` and is answered there: every update of that chat before it has been handled.
+async fn settled(h: &common::Harness, chat: i64, user: i64) {
+    let mark = h.tg.mark();
+    h.tg.send_text_as(chat, user, "en", "/help@tochen_test_bot");
+    h.tg.said(chat, mark, "What I can do").await;
+}
+
+fn migration(old: i64, new: i64, in_old_chat: bool) -> serde_json::Value {
+    let from = json!({"id": 1, "is_bot": false, "first_name": "x"});
+    if in_old_chat {
+        json!({"chat": {"id": old, "type": "group", "title": "T"}, "migrate_to_chat_id": new, "from": from})
+    } else {
+        json!({"chat": {"id": new, "type": "supergroup", "title": "T"}, "migrate_from_chat_id": old, "from": from})
+    }
+}
+
+bot_test!(a_team_chat_that_becomes_a_supergroup_is_followed_by_its_workspace_and_destinations, |h| {
+    // Alice's group is her team chat and a destination.
+    let a = h.onboard(ALICE, "Alpha").await;
+    let mark = h.tg.mark();
+    h.tg.send_text_as(GROUP, ALICE, "en", "/start@tochen_test_bot");
+    h.tg.said(GROUP, mark, "team chat of Alpha").await;
+    let mark = h.tg.mark();
+    h.tg.send_text_as(GROUP, ALICE, "en", "/link@tochen_test_bot");
+    h.tg.said(GROUP, mark, "receives reports").await;
+
+    // Telegram's service message in the old group moves everything to the supergroup.
+    h.tg.push_message(migration(GROUP, SUPERGROUP, true));
+    settled(&h, GROUP, ALICE).await;
+    assert_eq!(h.store.tenant(a).await.unwrap().team_chat_id, Some(SUPERGROUP));
+    let chats: Vec<_> = h.store.destinations(a).await.unwrap().iter().map(|d| d.telegram_chat_id).collect();
+    assert_eq!(chats, vec![Some(SUPERGROUP)]);
+    // Its twin in the new supergroup, and the scheduler learning it from a send, find nothing left to move.
+    h.tg.push_message(migration(GROUP, SUPERGROUP, false));
+    settled(&h, SUPERGROUP, ALICE).await;
+    assert!(h.store.migrate_team_chat(GROUP, SUPERGROUP).await.unwrap().is_empty());
+    assert_eq!(h.store.tenant(a).await.unwrap().team_chat_id, Some(SUPERGROUP));
+    assert_eq!(h.store.destinations(a).await.unwrap().len(), 1);
+
+    // Only the message in the new supergroup arrives: it is enough.
+    const GROUP2: i64 = -100_501;
+    const SUPERGROUP2: i64 = -100_998;
+    h.store.set_team_chat(a, Some(GROUP2)).await.unwrap();
+    h.tg.push_message(migration(GROUP2, SUPERGROUP2, false));
+    settled(&h, SUPERGROUP2, ALICE).await;
+    assert_eq!(h.store.tenant(a).await.unwrap().team_chat_id, Some(SUPERGROUP2));
+
+    // A send the bot makes there is answered with the new id: the team chat follows too.
+    const GROUP3: i64 = -100_502;
+    const SUPERGROUP3: i64 = -100_997;
+    h.store.set_team_chat(a, Some(GROUP3)).await.unwrap();
+    h.tg.fail_next(
+        "sendmessage",
+        400,
+        "Bad Request: group chat was upgraded to a supergroup chat",
+        json!({"migrate_to_chat_id": SUPERGROUP3}),
+    );
+    let mark = h.tg.mark();
+    h.tg.send_text_as(GROUP3, ALICE, "en", "/help@tochen_test_bot");
+    h.tg.said(SUPERGROUP3, mark, "What I can do").await;
+    assert_eq!(h.store.tenant(a).await.unwrap().team_chat_id, Some(SUPERGROUP3));
+});

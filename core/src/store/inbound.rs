@@ -13,8 +13,10 @@
 
 use super::deliveries::{insert_delivery, NewDelivery};
 use super::jobs::{insert_job, NewJob};
+use super::publishing::{settle_statement, Settle};
 use super::{Result, Store};
 use crate::clock::{now_ms, Millis};
+use crate::domain::TargetStatus;
 use crate::ids::{AccountId, JobId, TargetId, TenantId};
 use crate::jobs::WEBHOOK_EVENT;
 
@@ -170,30 +172,26 @@ impl Store {
                     }
                 }
                 InboundEffect::SettleTarget { tenant, target, outcome } => {
-                    // The same compare-and-sets as `settle_target`: only a target whose publish is in flight (or
-                    // whose outcome was unknown) moves, so a repeated or late report changes nothing.
-                    let moved = match outcome {
-                        TargetOutcome::Published { platform_post_id } => sqlx::query(
-                            "UPDATE post_targets SET status = 'published', platform_post_id = $3, published_at = $4, \
-                             error_class = NULL, error_message = NULL, updated_at = $4 \
-                             WHERE tenant_id = $1 AND id = $2 AND status IN ('publishing', 'unknown')",
-                        )
+                    // The compare-and-set of `settle_target`: only a target whose publish is in flight (or whose
+                    // outcome was unknown) moves, so a repeated or late report changes nothing.
+                    let from = [TargetStatus::Publishing, TargetStatus::Unknown];
+                    let change = match outcome {
+                        TargetOutcome::Published { platform_post_id } => {
+                            Settle::Published { platform_post_id, permalink: None }
+                        }
+                        TargetOutcome::Failed { reason } => {
+                            Settle::To { from: &from, to: TargetStatus::Failed, class: "permanent", message: reason }
+                        }
+                    };
+                    let (sql, texts) = settle_statement(change);
+                    let moved = sqlx::query(&sql)
                         .bind(tenant.to_db())
                         .bind(target.to_db())
-                        .bind(platform_post_id)
-                        .bind(now),
-                        TargetOutcome::Failed { reason } => sqlx::query(
-                            "UPDATE post_targets SET status = 'failed', error_class = 'permanent', \
-                             error_message = $3, updated_at = $4 \
-                             WHERE tenant_id = $1 AND id = $2 AND status IN ('publishing', 'unknown')",
-                        )
-                        .bind(tenant.to_db())
-                        .bind(target.to_db())
-                        .bind(reason)
-                        .bind(now),
-                    }
-                    .execute(&mut *tx)
-                    .await?;
+                        .bind(texts[0])
+                        .bind(texts[1])
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
                     if moved.rows_affected() == 1 {
                         done.targets_settled += 1;
                     }

@@ -249,29 +249,7 @@ impl Store {
         event: impl FnOnce(&Target) -> Option<NewJob>,
     ) -> Result<Option<Target>> {
         let now = now_ms();
-        let (sql, texts) = match change {
-            Settle::Published { platform_post_id, permalink } => (
-                format!(
-                    "UPDATE post_targets SET status = 'published', platform_post_id = $3, permalink = $4, \
-                     published_at = $5, error_class = NULL, error_message = NULL, updated_at = $5 \
-                     WHERE tenant_id = $1 AND id = $2 AND status IN ('publishing', 'unknown') \
-                     RETURNING {TARGET_COLUMNS}"
-                ),
-                [Some(platform_post_id), permalink],
-            ),
-            Settle::To { from, to, class, message } => {
-                let list = from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
-                (
-                    format!(
-                        "UPDATE post_targets SET status = '{to}', error_class = $3, error_message = $4, \
-                         updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND status IN ({list}) \
-                         RETURNING {TARGET_COLUMNS}",
-                        to = to.as_str()
-                    ),
-                    [Some(class), Some(message)],
-                )
-            }
-        };
+        let (sql, texts) = settle_statement(change);
         let statement =
             || sqlx::query(&sql).bind(tenant.to_db()).bind(target.to_db()).bind(texts[0]).bind(texts[1]).bind(now);
         let settled = if queue_event {
@@ -380,4 +358,32 @@ fn context_query() -> String {
         post = aliased("p", POST_COLUMNS, "p_"),
         account = aliased("a", ACCOUNT_COLUMNS, "a_"),
     )
+}
+
+/// The compare-and-set of a settling target: SQL binding `$1` tenant, `$2` target, `$3`/`$4` the two texts
+/// returned with it, `$5` now, and returning the settled row. Shared with inbound platform reports.
+pub(super) fn settle_statement<'a>(change: Settle<'a>) -> (String, [Option<&'a str>; 2]) {
+    match change {
+        Settle::Published { platform_post_id, permalink } => (
+            format!(
+                "UPDATE post_targets SET status = 'published', platform_post_id = $3, permalink = $4, \
+                 published_at = $5, error_class = NULL, error_message = NULL, updated_at = $5 \
+                 WHERE tenant_id = $1 AND id = $2 AND status IN ('publishing', 'unknown') \
+                 RETURNING {TARGET_COLUMNS}"
+            ),
+            [Some(platform_post_id), permalink],
+        ),
+        Settle::To { from, to, class, message } => {
+            let list = from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
+            (
+                format!(
+                    "UPDATE post_targets SET status = '{to}', error_class = $3, error_message = $4, \
+                     updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND status IN ({list}) \
+                     RETURNING {TARGET_COLUMNS}",
+                    to = to.as_str()
+                ),
+                [Some(class), Some(message)],
+            )
+        }
+    }
 }

@@ -152,33 +152,56 @@ pub async fn run_with(
     Ok(())
 }
 
-/// Registers the command menu per language and per scope (private chats get everything, groups the team set,
-/// and a group's admins also `/start`, which makes the group the team chat, and `/usage`).
+/// Private chats: everything a member may try (admin-only commands say so when a non-admin sends them), except
+/// `/link`, which only works in the group it links.
+const PRIVATE_MENU: &[&str] = &[
+    "start",
+    "idea",
+    "drafts",
+    "queue",
+    "history",
+    "usage",
+    "invite",
+    "team",
+    "workspaces",
+    "profile",
+    "language",
+    "connect",
+    "accounts",
+    "automate",
+    "automations",
+    "destinations",
+    "webhook",
+    "email",
+    "cancel",
+    "help",
+];
+/// Groups, for every member: the team's posts, and the automations viewers may list.
+const GROUP_MENU: &[&str] = &["idea", "queue", "drafts", "history", "automations", "cancel", "help"];
+/// Groups, for their admins: also `/start` (makes the group the team chat), `/usage`, and linking the group as a
+/// destination and automating reports for it. `/webhook` stays out: its secret is shown once, in the chat.
+const GROUP_ADMIN_MENU: &[&str] = &[
+    "idea",
+    "queue",
+    "drafts",
+    "history",
+    "start",
+    "usage",
+    "link",
+    "automate",
+    "automations",
+    "destinations",
+    "cancel",
+    "help",
+];
+
+/// Registers the command menu per language and per scope (private chats, groups, and groups' admins).
 async fn set_commands(bot: &TgBot) {
-    let private = [
-        "start",
-        "idea",
-        "drafts",
-        "queue",
-        "history",
-        "usage",
-        "invite",
-        "team",
-        "workspaces",
-        "profile",
-        "language",
-        "connect",
-        "accounts",
-        "cancel",
-        "help",
-    ];
-    let group = ["idea", "queue", "drafts", "history", "cancel", "help"];
-    let group_admins = ["idea", "queue", "drafts", "history", "start", "usage", "cancel", "help"];
     for lang in LANGUAGES.iter().copied() {
         for (scope, names) in [
-            (BotCommandScope::AllPrivateChats, &private[..]),
-            (BotCommandScope::AllGroupChats, &group[..]),
-            (BotCommandScope::AllChatAdministrators, &group_admins[..]),
+            (BotCommandScope::AllPrivateChats, PRIVATE_MENU),
+            (BotCommandScope::AllGroupChats, GROUP_MENU),
+            (BotCommandScope::AllChatAdministrators, GROUP_ADMIN_MENU),
         ] {
             let cmds: Vec<BotCommand> =
                 names.iter().map(|n| BotCommand::new(*n, command_description(lang, n))).collect();
@@ -208,6 +231,12 @@ fn command_description(lang: &str, name: &str) -> String {
         "language" => t(lang, "bot.cmd.language"),
         "connect" => t(lang, "bot.cmd.connect"),
         "accounts" => t(lang, "bot.cmd.accounts"),
+        "automate" => t(lang, "bot.cmd.automate"),
+        "automations" => t(lang, "bot.cmd.automations"),
+        "destinations" => t(lang, "bot.cmd.destinations"),
+        "link" => t(lang, "bot.cmd.link"),
+        "webhook" => t(lang, "bot.cmd.webhook"),
+        "email" => t(lang, "bot.cmd.email"),
         "cancel" => t(lang, "bot.cmd.cancel"),
         _ => t(lang, "bot.cmd.help"),
     }
@@ -341,5 +370,36 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb, cfg: co
         }
         Cb::Language(l) => team::set_language(bot, app, ctx, l).await,
         Cb::TargetPublished(_) | Cb::TargetRetry(_) | Cb::TargetSkip(_) => queue::on_target(bot, app, ctx, cb).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command the bot answers is in some menu, and every menu entry is a command it answers.
+    #[test]
+    fn the_menus_name_exactly_the_commands_the_bot_answers() {
+        let mut answered: Vec<String> =
+            Command::bot_commands().into_iter().map(|c| c.command.trim_start_matches('/').to_owned()).collect();
+        answered.extend(automations::COMMANDS.iter().map(|c| (*c).to_owned()));
+        answered.sort();
+        let mut listed: Vec<String> =
+            PRIVATE_MENU.iter().chain(GROUP_MENU).chain(GROUP_ADMIN_MENU).map(|c| (*c).to_owned()).collect();
+        listed.sort();
+        listed.dedup();
+        assert_eq!(listed, answered);
+    }
+
+    #[test]
+    fn every_menu_entry_has_its_own_description_in_every_language() {
+        for lang in LANGUAGES {
+            let help = t(lang, "bot.cmd.help");
+            for name in PRIVATE_MENU.iter().chain(GROUP_MENU).chain(GROUP_ADMIN_MENU) {
+                let d = command_description(lang, name);
+                assert!((3..=256).contains(&d.chars().count()), "{lang}/{name}: {d}");
+                assert!(*name == "help" || d != help, "{lang}/{name} falls back to the help text");
+            }
+        }
     }
 }

@@ -107,6 +107,39 @@ bot_test!(people_are_answered_in_their_language_and_can_switch_it, |h| {
         .expect("group admins get their own menu");
     assert!(admins.params["commands"].as_array().unwrap().iter().any(|c| c["command"] == "start"), "{admins:?}");
     assert!(menus.iter().any(|c| c.params["language_code"] == "uk" && c.params["scope"]["type"] == "all_group_chats"));
+
+    // The management commands are in the menus: private chats list them all but /link (it works in a group
+    // only), group admins get /link and the automations, every group member the list of automations.
+    let menu = |lang: Option<&str>, scope: &str| -> Vec<(String, String)> {
+        let call = menus
+            .iter()
+            .find(|c| c.params["language_code"].as_str() == lang && c.params["scope"]["type"] == scope)
+            .unwrap_or_else(|| panic!("no {scope} menu in {lang:?}"));
+        call.params["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["command"].as_str().unwrap().to_owned(), c["description"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let names = |m: &[(String, String)]| m.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>();
+    let private = menu(None, "all_private_chats");
+    for cmd in ["automate", "automations", "destinations", "webhook", "email", "connect", "accounts"] {
+        assert!(names(&private).iter().any(|c| c == cmd), "/{cmd} in the private menu: {private:?}");
+    }
+    assert!(!names(&private).iter().any(|c| c == "link"));
+    let group_admins = names(&menu(None, "all_chat_administrators"));
+    for cmd in ["link", "automate", "automations", "destinations"] {
+        assert!(group_admins.iter().any(|c| c == cmd), "/{cmd} for group admins: {group_admins:?}");
+    }
+    assert!(!group_admins.iter().any(|c| c == "webhook"), "a webhook's secret is not shown in a group");
+    let group = names(&menu(None, "all_group_chats"));
+    assert!(group.iter().any(|c| c == "automations") && !group.iter().any(|c| c == "link" || c == "automate"));
+    // Localized: the German menu describes them in German.
+    let de = menu(Some("de"), "all_private_chats");
+    let automate = de.iter().find(|(c, _)| c == "automate").unwrap();
+    assert_eq!(automate.1, tochen_core::i18n::t("de", "bot.cmd.automate"));
+    assert_ne!(automate.1, en("bot.cmd.automate"));
 });
 
 /// `user` says `/help` in `chat` and is answered there: every update of that chat before it has been handled.

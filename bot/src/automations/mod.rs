@@ -10,8 +10,8 @@
 //! every change needs an admin.
 //!
 //! The module is its own branch of the handler tree, so it stays apart from the draft and schedule flows; the
-//! commands are matched on the message text (they are not in the `Command` enum) and are listed by `/help`-style
-//! text in the locale file.
+//! commands are matched on the message text (they are not in the `Command` enum; `COMMANDS` names them for the
+//! command menus) and `/help` lists them.
 
 mod view;
 mod wizard;
@@ -87,13 +87,15 @@ impl Button {
     }
 }
 
+/// The commands this module answers (the command menus list them too).
+pub const COMMANDS: &[&str] = &["destinations", "link", "webhook", "email", "automations", "automate"];
+
 /// A command of this module with its argument, from a message text (`/cmd@bot arg`).
 fn command(text: &str) -> Option<(&'static str, String)> {
     let text = text.trim();
     let (head, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
     let name = head.strip_prefix('/')?.split('@').next()?.to_ascii_lowercase();
-    let known = ["destinations", "link", "webhook", "email", "automations", "automate"];
-    known.iter().find(|k| **k == name).map(|k| (*k, rest.trim().to_owned()))
+    COMMANDS.iter().find(|k| **k == name).map(|k| (*k, rest.trim().to_owned()))
 }
 
 /// This module's branch of the tree (inside the branch that has a `Ctx`).

@@ -1,9 +1,19 @@
 //! The runner's side of the job queue: claiming with leases, completing with fencing, retrying and burying.
 //!
-//! Claiming is one statement on both backends. PostgreSQL locks the candidate rows with `FOR UPDATE SKIP LOCKED`
+//! A claim is one statement on both backends. PostgreSQL locks the candidate rows with `FOR UPDATE SKIP LOCKED`
 //! so concurrent runners never see the same row; SQLite has a single writer, so a single `UPDATE ... RETURNING`
 //! is atomic by itself. A running job whose lease has expired (its runner died) is claimable again by the same
 //! statement, so rescue needs no separate sweep.
+//!
+//! SKIP LOCKED alone does not keep the per-key limit on PostgreSQL: two claims whose snapshots were taken before
+//! either committed both count an account as idle and each start one of its jobs. So on PostgreSQL a claim runs
+//! in a short transaction that first waits for a transaction-scoped advisory lock ([`CLAIM_LOCK`]), in a statement
+//! of its own, and only then runs the claim statement: under READ COMMITTED that statement's snapshot is taken
+//! after the previous claim committed and released the lock, so it sees that claim's running jobs. Claims are
+//! therefore serialized across processes; each holds the lock for one statement and its COMMIT, and the
+//! transaction costs two round trips more than the bare statement (BEGIN and the lock go out as one message, then
+//! the claim, then COMMIT). SQLite needs none of this: a writing statement holds the database's write lock from
+//! its start, so a concurrent claim on another connection waits and then sees the first one's jobs.
 //!
 //! Every claim bumps `attempts`; completion, retry and failure only touch a row whose `attempts` and
 //! `lease_owner` still match what the runner claimed. A runner that stalled past its lease and was overtaken
@@ -22,6 +32,17 @@ use tokio::sync::Notify;
 
 /// The PostgreSQL channel the `jobs` trigger notifies.
 pub const JOBS_CHANNEL: &str = "tochen_jobs";
+
+/// The PostgreSQL advisory lock key that serializes claims: the bytes of "tochen" followed by 0x0001, so it does
+/// not collide with another application's advisory locks in a shared database by accident.
+pub const CLAIM_LOCK: i64 = 0x746f_6368_656e_0001;
+
+/// Opens a claim's transaction and waits for [`CLAIM_LOCK`] in the same message (simple query protocol), so the
+/// lock costs no round trip of its own. The claim statement that follows is a separate statement, with a snapshot
+/// taken after the lock was granted. A runner that freezes between its claim and COMMIT would stop every claim
+/// everywhere, so the server ends a claim transaction left idle for 10 s (the claim is rolled back, nothing ran).
+const BEGIN_CLAIM: &str = "BEGIN; SET LOCAL idle_in_transaction_session_timeout = '10s'; \
+                           SELECT pg_advisory_xact_lock(8390033930843979777)";
 
 fn jobs_notify() -> &'static Notify {
     static N: OnceLock<Notify> = OnceLock::new();
@@ -104,15 +125,24 @@ impl Store {
              UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $5, lease_expires_at = $6, \
                updated_at = $1 WHERE id IN (SELECT id FROM pick) RETURNING {JOB_COLUMNS}"
         );
-        let rows = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(now)
             .bind(req.limit * 4)
             .bind(req.per_key)
             .bind(req.limit)
             .bind(req.owner)
-            .bind(now + req.lease_ms)
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(now + req.lease_ms);
+        let rows = match self.backend {
+            Backend::Postgres => {
+                // See the module docs: the lock makes the `busy` count see every earlier claim. An error drops the
+                // transaction, which rolls back and releases the lock.
+                let mut tx = self.pool.begin_with(BEGIN_CLAIM).await?;
+                let rows = query.fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
+            }
+            Backend::Sqlite => query.fetch_all(&self.pool).await?,
+        };
         let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
         jobs.sort_by_key(|j| (j.run_at, j.id));
         Ok(jobs)
@@ -263,5 +293,16 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter().map(|(s, n)| Ok((super::parse_enum(&s, JobState::parse, "job state")?, n))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_claim_transaction_takes_the_documented_lock() {
+        assert!(BEGIN_CLAIM.ends_with(&format!("pg_advisory_xact_lock({CLAIM_LOCK})")));
+        assert_eq!(&CLAIM_LOCK.to_be_bytes()[..6], b"tochen");
     }
 }

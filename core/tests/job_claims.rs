@@ -1,0 +1,124 @@
+//! Concurrent claims against one database: the per-key concurrency limit (one running job per platform account)
+//! holds when several runners, each on its own connection, claim at the same moment. Runs on both backends.
+//!
+//! Each round starts every claimer together (a barrier) over a deep queue whose jobs share a few concurrency
+//! keys, then counts the running jobs per key in the database before completing them. Without serialization of
+//! claims on PostgreSQL, two claims whose snapshots were taken before either committed each see the key as idle
+//! and each start a job for it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use tochen_core::clock::now_ms;
+use tochen_core::domain::JobState;
+use tochen_core::store::{ClaimRequest, Job, NewJob};
+use tochen_core::{SecretBox, SecretString, Store};
+use tochen_testkit::store_test;
+use tokio::sync::Barrier;
+
+const KEYS: usize = 3;
+const CLAIMERS: usize = 8;
+const ROUNDS: usize = 60;
+/// Queued jobs per key at the start of every round: far more than one claim's candidate scan (4 x its limit),
+/// so concurrent claims lock different rows of the same key instead of skipping each other's.
+const DEPTH: usize = 12;
+const PER_KEY: i64 = 1;
+
+/// Tops the queue up to `DEPTH` jobs per key, interleaving the keys in due order.
+async fn fill(store: &Store, queued: &mut [usize; KEYS], seq: &mut i64) {
+    let base = now_ms() - 60_000;
+    for _ in 0..DEPTH {
+        for (k, n) in queued.iter_mut().enumerate() {
+            if *n < DEPTH {
+                *seq += 1;
+                let job = NewJob::new("noop", serde_json::json!({ "n": *seq }))
+                    .concurrency(format!("account:{k}"))
+                    .run_at(base + *seq);
+                store.enqueue(&job).await.unwrap();
+                *n += 1;
+            }
+        }
+    }
+}
+
+/// Running jobs with a live lease per concurrency key, as the database sees them.
+async fn running_per_key(store: &Store) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT concurrency_key, COUNT(*) FROM jobs WHERE state = 'running' AND lease_expires_at > $1 \
+         AND concurrency_key IS NOT NULL GROUP BY concurrency_key ORDER BY concurrency_key",
+    )
+    .bind(now_ms())
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+}
+
+store_test!(concurrent_claims_from_separate_connections_never_exceed_the_per_key_limit, |store, db| {
+    let secrets = || SecretBox::from_keys(&[SecretString::new(db.key.clone())]).unwrap();
+    let mut claimers = Vec::new();
+    for _ in 0..CLAIMERS {
+        claimers.push(Store::connect(&db.url, 2, secrets()).await.unwrap());
+    }
+    let kinds = Arc::new(vec!["noop".to_string()]);
+    let mut queued = [0usize; KEYS];
+    let mut seq = 0i64;
+    let mut claimed_total = 0usize;
+    let mut overlapping_rounds = 0usize;
+
+    for round in 0..ROUNDS {
+        fill(&store, &mut queued, &mut seq).await;
+        let barrier = Arc::new(Barrier::new(CLAIMERS));
+        let mut tasks = Vec::new();
+        for (i, claimer) in claimers.iter().enumerate() {
+            let (claimer, barrier, kinds) = (claimer.clone(), barrier.clone(), kinds.clone());
+            tasks.push(tokio::spawn(async move {
+                let owner = format!("runner-{i}");
+                let req = ClaimRequest {
+                    owner: &owner,
+                    limit: 1 + (i % 3) as i64,
+                    lease_ms: 60_000,
+                    per_key: PER_KEY,
+                    kinds: &kinds,
+                };
+                barrier.wait().await;
+                claimer.claim_jobs(&req).await.unwrap()
+            }));
+        }
+        let mut claimed: Vec<Job> = Vec::new();
+        let mut claimers_with_work = 0;
+        for t in tasks {
+            let jobs = t.await.unwrap();
+            claimers_with_work += usize::from(!jobs.is_empty());
+            claimed.extend(jobs);
+        }
+        overlapping_rounds += usize::from(claimers_with_work > 1);
+
+        let in_db = running_per_key(&store).await;
+        assert!(
+            in_db.iter().all(|(_, n)| *n <= PER_KEY),
+            "round {round}: more than {PER_KEY} running job(s) for one key: {in_db:?}"
+        );
+        let mut per_key: HashMap<String, usize> = HashMap::new();
+        for j in &claimed {
+            *per_key.entry(j.concurrency_key.clone().unwrap()).or_default() += 1;
+        }
+        assert!(per_key.values().all(|n| *n as i64 <= PER_KEY), "round {round}: claimed {per_key:?}");
+        assert!(!claimed.is_empty(), "round {round}: every key had queued jobs, yet nothing was claimed");
+
+        for j in &claimed {
+            let owner = j.lease_owner.clone().unwrap();
+            assert!(store.complete_job(j.id, j.attempts, &owner).await.unwrap());
+            let k: usize = j.concurrency_key.as_deref().unwrap().trim_start_matches("account:").parse().unwrap();
+            queued[k] -= 1;
+        }
+        claimed_total += claimed.len();
+    }
+
+    // How often more than one claimer came away with work (informative: the race needs overlapping claims).
+    eprintln!("claimed {claimed_total} jobs in {ROUNDS} rounds; {overlapping_rounds} rounds had several claimers");
+    let counts: HashMap<JobState, i64> = store.job_state_counts().await.unwrap().into_iter().collect();
+    assert_eq!(counts.get(&JobState::Succeeded).copied().unwrap_or(0), claimed_total as i64);
+    assert_eq!(counts.get(&JobState::Running), None);
+    for c in claimers {
+        c.close().await;
+    }
+});

@@ -113,11 +113,15 @@ pub async fn run_with(config: &Config, store: Store, deps: Deps, shutdown: Cance
     if config.database.kind == DatabaseKind::Postgres {
         rc.listen_url = Some(config.database.url.expose().to_owned());
     }
-    let beat = tokio::spawn(sweeps::heartbeat(store.clone(), owner, Duration::from_secs(15), shutdown.clone()));
+    // The sweep timer first: if it cannot start, no heartbeat was written to claim a healthy scheduler.
     let mut cron = sweeps::start(store.clone()).await?;
+    // The heartbeat stops with the runner, whether the runner stopped for shutdown or for an error.
+    let beat_stop = shutdown.child_token();
+    let beat = tokio::spawn(sweeps::heartbeat(store.clone(), owner, Duration::from_secs(15), beat_stop.clone()));
     let mut all = handlers(&deps);
     handlers::delivery::register_jobs(&mut all, config);
     let result = Runner::new(store, all, rc).run(shutdown).await;
+    beat_stop.cancel();
     if let Err(e) = cron.shutdown().await {
         tracing::warn!(error = %e, "stopping the sweep timer failed");
     }

@@ -74,8 +74,7 @@ pub async fn closed(store: &Store, job: &Job, chat_id: i64, why: &str) -> Result
 /// The chat became a supergroup: everything that named the old id follows the new one.
 pub async fn migrated(store: &Store, old: i64, new: i64) -> Result<(), JobError> {
     tracing::info!(old, new, "chat migrated to a supergroup; destinations and team chat follow");
-    store.migrate_destination_chat(old, new).await?;
-    store.migrate_team_chat(old, new).await?;
-    store.migrate_dialogue_chat(old, new).await?;
+    // The same moves the bot makes on the service messages, so whichever path comes second finds nothing left.
+    store.follow_chat_migration(old, new).await?;
     Ok(())
 }

@@ -3,8 +3,13 @@
 //! (`Store::submit_for_approval`), so a post never waits without its cards, and the scheduler sends them with
 //! retries. One admin's decision wins (the post's version check): their card is edited here to show it, and the
 //! decision's transaction queues the edits that show who decided on every other card already sent (a card not
-//! yet sent is not sent any more). A press on a card whose edit has not arrived yet is told the post was already
-//! decided, and the author hears the outcome.
+//! yet sent is not sent any more). A press on a card whose edit has not arrived yet is told why nothing happened
+//! (decided, or replaced by a newer request), and the author hears the outcome.
+//!
+//! A waiting post that is changed (moved to another time in /queue) is submitted again
+//! (`Store::resubmit_for_approval`): the earlier cards are edited to say who changed it, without buttons, and a
+//! new round of cards goes out, in the transaction of the change. An admin's "publish now" on a waiting post
+//! approves it.
 
 use crate::codec::{Cb, DraftAct};
 use crate::ctx::{send_to, Active, App, Ctx, HandlerResult, TgBot};
@@ -17,7 +22,7 @@ use tochen_core::domain::{PostStatus, Role};
 use tochen_core::i18n::{normalize, t, tf};
 use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload};
 use tochen_core::store::{ApprovalCard, CardOutcome, Post, ScheduleError, Target};
-use tochen_core::{AccountId, PostId};
+use tochen_core::{AccountId, PostId, StoreError, TenantId};
 
 /// What a card says, apart from the buttons (which carry the post's version once submitted).
 struct CardText {
@@ -66,6 +71,36 @@ async fn recipients(app: &App, a: &Active) -> tochen_core::store::Result<Vec<(i6
     Ok(out)
 }
 
+/// Everything a round of cards needs, read before the transaction that queues them.
+struct Round {
+    recipients: Vec<(i64, String)>,
+    text: CardText,
+}
+
+impl Round {
+    /// `author` wrote the post, which goes out at `at`.
+    async fn read(app: &App, a: &Active, author: &str, post: &Post, at: Millis) -> tochen_core::store::Result<Self> {
+        let recipients = recipients(app, a).await?;
+        let text = CardText { author: escape_html(author), when: local_time(a, at), title: escape_html(&post.title) };
+        Ok(Round { recipients, text })
+    }
+
+    /// The cards, for the round's version and the post's targets (run inside the transaction: no store calls).
+    fn cards(&self, id: PostId, version: i64, targets: &[Target]) -> Vec<ApprovalCard> {
+        let mut platforms: Vec<&str> = targets.iter().map(|x| x.platform.as_str()).collect();
+        platforms.sort_unstable();
+        platforms.dedup();
+        let platforms = platforms.join(", ");
+        self.recipients
+            .iter()
+            .map(|(chat, lang)| ApprovalCard {
+                lang: lang.clone(),
+                message: card(lang, *chat, &self.text, &platforms, id, version),
+            })
+            .collect()
+    }
+}
+
 /// Submits `post` for approval at `at` on `accounts`, with its cards queued in the same transaction. Everything
 /// the cards need is read first: the transaction holds no other store call.
 pub async fn submit(
@@ -76,26 +111,56 @@ pub async fn submit(
     at: Millis,
     accounts: &[AccountId],
 ) -> Result<Vec<Target>, ScheduleError> {
-    let recipients = recipients(app, a).await?;
-    let text = CardText {
-        author: escape_html(&ctx.user.first_name),
-        when: local_time(a, at),
-        title: escape_html(&post.title),
-    };
-    let cards = |version: i64, targets: &[Target]| {
-        let mut platforms: Vec<&str> = targets.iter().map(|x| x.platform.as_str()).collect();
-        platforms.sort_unstable();
-        platforms.dedup();
-        let platforms = platforms.join(", ");
-        recipients
-            .iter()
-            .map(|(chat, lang)| ApprovalCard {
-                lang: lang.clone(),
-                message: card(lang, *chat, &text, &platforms, post.id, version),
-            })
-            .collect()
-    };
+    let round = Round::read(app, a, &ctx.user.first_name, post, at).await?;
+    let cards = |version: i64, targets: &[Target]| round.cards(post.id, version, targets);
     app.store.submit_for_approval(a.tenant.id, post.id, post.version, at, accounts, cards).await
+}
+
+/// Moves a waiting `post` to `at` and submits it again: the earlier cards say who changed it (their buttons go)
+/// and new cards go to every admin and the team chat, in the transaction of the change. The author is told when
+/// someone else moved it.
+pub async fn resubmit(
+    bot: &TgBot,
+    app: &App,
+    ctx: &Ctx,
+    a: &Active,
+    post: &Post,
+    at: Millis,
+) -> Result<Vec<Target>, ScheduleError> {
+    let author = match post.author_id {
+        Some(u) if u != ctx.user.id => app.store.user(u).await.map(|u| u.first_name).ok(),
+        _ => None,
+    };
+    let round = Round::read(app, a, author.as_deref().unwrap_or(&ctx.user.first_name), post, at).await?;
+    let (name, title) = (escape_html(&ctx.user.first_name), escape_html(&post.title));
+    let on_cards = |lang: &str| tf(lang, "bot.approval.replaced_by", &[("name", &name), ("title", &title)]);
+    let replaced = CardOutcome { text: &on_cards, shown: None };
+    let cards = |version: i64, targets: &[Target]| round.cards(post.id, version, targets);
+    let targets = app.store.resubmit_for_approval(a.tenant.id, post.id, post.version, at, &replaced, cards).await?;
+    if author.is_some() {
+        let al = author_lang(app, post).await;
+        let text =
+            tf(&al, "bot.approval.author_moved", &[("name", &name), ("title", &title), ("when", &local_time(a, at))]);
+        // The change is made; a failure to tell the author is logged, not turned into a failed change.
+        if let Err(e) = tell_author(bot, ctx, post, text).await {
+            tracing::warn!(error = %e, post = %post.id, "cannot tell the author their post was moved");
+        }
+    }
+    Ok(targets)
+}
+
+/// Why a card's button for version `version` of post `id` changed nothing: a change replaced the request with a
+/// newer one, or it was decided already.
+pub async fn why_refused(app: &App, tenant: TenantId, lang: &str, id: PostId, version: i64) -> anyhow::Result<String> {
+    match app.store.post(tenant, id).await {
+        Ok(_) => {}
+        Err(StoreError::NotFound(_)) => return Ok(t(lang, "bot.post.not_found")),
+        Err(e) => return Err(e.into()),
+    }
+    if app.store.approval_round(tenant, id).await?.is_some_and(|round| round > version) {
+        return Ok(t(lang, "bot.approval.replaced"));
+    }
+    Ok(t(lang, "bot.approval.already"))
 }
 
 async fn tell_author(bot: &TgBot, ctx: &Ctx, post: &Post, text: String) -> HandlerResult {
@@ -112,21 +177,46 @@ fn pressed(ctx: &Ctx, card: Option<i32>) -> Option<(i64, i64)> {
 
 pub async fn approve(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    let shown = pressed(&ctx, ctx.screen.map(|m| m.0));
+    decide_approve(&bot, &app, &ctx, &a, id, version, shown, false).await
+}
+
+/// An admin's "publish now" on a post waiting for approval: approves it, to go out now.
+pub async fn approve_now(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId, version: i64) -> HandlerResult {
+    decide_approve(bot, app, ctx, a, id, version, None, true).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn decide_approve(
+    bot: &TgBot,
+    app: &App,
+    ctx: &Ctx,
+    a: &Active,
+    id: PostId,
+    version: i64,
+    shown: Option<(i64, i64)>,
+    now: bool,
+) -> HandlerResult {
     let l = ctx.lang;
     let Ok(before) = app.store.post(a.tenant.id, id).await else {
-        return ctx.refuse(&bot, t(l, "bot.post.not_found")).await;
+        return ctx.refuse(bot, t(l, "bot.post.not_found")).await;
     };
     let name = escape_html(&ctx.user.first_name);
     let title = escape_html(&before.title);
     let on_cards = |lang: &str| tf(lang, "bot.approval.approved_by", &[("name", &name), ("title", &title)]);
-    let outcome = CardOutcome { text: &on_cards, shown: pressed(&ctx, ctx.screen.map(|m| m.0)) };
-    match app.store.approve_post_with_cards(a.tenant.id, id, version, ctx.user.id, &outcome).await {
+    let outcome = CardOutcome { text: &on_cards, shown };
+    let approved = if now {
+        app.store.approve_post_now_with_cards(a.tenant.id, id, version, ctx.user.id, &outcome).await
+    } else {
+        app.store.approve_post_with_cards(a.tenant.id, id, version, ctx.user.id, &outcome).await
+    };
+    match approved {
         Ok(_) => {}
         Err(ScheduleError::Store(tochen_core::StoreError::NotFound(_))) => {
-            return ctx.refuse(&bot, t(l, "bot.post.not_found")).await
+            return ctx.refuse(bot, t(l, "bot.post.not_found")).await
         }
         Err(ScheduleError::Stale) | Err(ScheduleError::WrongStatus(_)) => {
-            return ctx.refuse(&bot, t(l, "bot.approval.already")).await
+            return ctx.refuse(bot, why_refused(app, a.tenant.id, l, id, version).await?).await
         }
         Err(e) => return Err(e.into()),
     }
@@ -135,15 +225,15 @@ pub async fn approve(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -
         .await?;
     tochen_core::delivery::events::post_scheduled(&app.store, a.tenant.id, id).await?;
     let post = app.store.post(a.tenant.id, id).await?;
-    ctx.answer(&bot, None).await?;
-    ctx.show(&bot, on_cards(l), None).await?;
-    let author_lang = author_lang(&app, &post).await;
+    ctx.answer(bot, None).await?;
+    ctx.show(bot, if now { t(l, "bot.queue.publishing_now") } else { on_cards(l) }, None).await?;
+    let author_lang = author_lang(app, &post).await;
     let text = tf(
         &author_lang,
         "bot.approval.author_approved",
-        &[("title", &escape_html(&post.title)), ("when", &local_time(&a, post.scheduled_at.unwrap_or_default()))],
+        &[("title", &escape_html(&post.title)), ("when", &local_time(a, post.scheduled_at.unwrap_or_default()))],
     );
-    tell_author(&bot, &ctx, &post, text).await
+    tell_author(bot, ctx, &post, text).await
 }
 
 async fn author_lang(app: &App, post: &Post) -> String {
@@ -161,9 +251,14 @@ async fn author_lang(app: &App, post: &Post) -> String {
 
 pub async fn reject(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
-    // Another admin decided first: say so plainly rather than "the post moved on".
-    if app.store.post(a.tenant.id, id).await.is_ok_and(|p| p.status != PostStatus::PendingApproval) {
-        return ctx.refuse(&bot, t(ctx.lang, "bot.approval.already")).await;
+    // Another admin decided first, or the request was replaced: say which, rather than "the post moved on".
+    if app
+        .store
+        .post(a.tenant.id, id)
+        .await
+        .is_ok_and(|p| p.status != PostStatus::PendingApproval || p.version != version)
+    {
+        return ctx.refuse(&bot, why_refused(&app, a.tenant.id, ctx.lang, id, version).await?).await;
     }
     if load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::PendingApproval]).await?.is_none() {
         return Ok(());
@@ -196,7 +291,7 @@ pub async fn got_reason(
         |lang: &str| tf(lang, "bot.approval.rejected_by", &[("name", &name), ("title", &title), ("reason", &why)]);
     let outcome = CardOutcome { text: &on_cards, shown: pressed(&ctx, card) };
     if !app.store.reject_post_with_cards(a.tenant.id, id, version, &reason, &outcome).await? {
-        return ctx.say(&bot, t(l, "bot.approval.already"), None).await.map(|_| ());
+        return ctx.say(&bot, why_refused(&app, a.tenant.id, l, id, version).await?, None).await.map(|_| ());
     }
     app.store
         .audit(

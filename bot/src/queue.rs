@@ -1,5 +1,7 @@
 //! Lists: `/queue` (upcoming, paginated, with reschedule / cancel / publish now), `/drafts`, `/history` (with
-//! permalinks), and the scheduler's buttons on targets whose outcome was unknown or failed.
+//! permalinks), and the scheduler's buttons on targets whose outcome was unknown or failed. On a post waiting for
+//! approval, reschedule submits it again and an admin's publish now approves it, each with its approval cards
+//! updated in the same transaction (`approval.rs`).
 
 use crate::codec::{Cb, DraftAct};
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
@@ -107,8 +109,12 @@ pub async fn cancel_post(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i6
 pub async fn publish_now(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
     let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &UPCOMING).await? else { return Ok(()) };
-    if post.status == PostStatus::PendingApproval && a.role != Role::Admin {
-        return ctx.refuse(&bot, t(ctx.lang, "bot.role.need_admin")).await;
+    if post.status == PostStatus::PendingApproval {
+        if a.role != Role::Admin {
+            return ctx.refuse(&bot, t(ctx.lang, "bot.role.need_admin")).await;
+        }
+        // An admin publishing a waiting post approves it; its cards say so.
+        return crate::approval::approve_now(&bot, &app, &ctx, &a, id, version).await;
     }
     if !app.store.reschedule_post(a.tenant.id, id, version, now_ms()).await? {
         return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;

@@ -1,6 +1,7 @@
 //! Scheduling a draft: quick choices or typed times in the workspace's zone, a confirmation that shows the local
 //! time, then `schedule_post` (targets + publish jobs). Editors' posts wait for an admin (`approval::submit`:
-//! targets + approval cards), who gets approve and reject buttons; the author hears the outcome.
+//! targets + approval cards), who gets approve and reject buttons; the author hears the outcome. Moving a waiting
+//! post submits it again (`approval::resubmit`: the old cards are replaced by new ones).
 
 pub use crate::approval::{approve, got_reason, reject};
 use crate::codec::{Cb, DraftAct, Quick};
@@ -192,7 +193,18 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
         return ctx.refuse(&bot, msg_text).await;
     }
     if matches!(post.status, PostStatus::Scheduled | PostStatus::PendingApproval) {
-        if !app.store.reschedule_post(a.tenant.id, id, version, at).await? {
+        let pending = post.status == PostStatus::PendingApproval;
+        // A waiting post that changes is a new request: its old cards are replaced by new ones.
+        let moved = if pending {
+            match crate::approval::resubmit(&bot, &app, &ctx, &a, &post, at).await {
+                Ok(_) => true,
+                Err(ScheduleError::Store(e)) => return Err(e.into()),
+                Err(_) => false,
+            }
+        } else {
+            app.store.reschedule_post(a.tenant.id, id, version, at).await?
+        };
+        if !moved {
             return ctx.refuse(&bot, t(l, "bot.stale")).await;
         }
         app.store
@@ -207,7 +219,12 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
             .await?;
         ctx.answer(&bot, None).await?;
         ctx.dlg.exit().await?;
-        let msg_text = tf(l, "bot.schedule.rescheduled", &[("when", &local_time(&a, at))]);
+        let when = local_time(&a, at);
+        let msg_text = if pending {
+            tf(l, "bot.approval.resent", &[("when", &when)])
+        } else {
+            tf(l, "bot.schedule.rescheduled", &[("when", &when)])
+        };
         return ctx.show(&bot, msg_text, None).await;
     }
     let problems = blocking_problems(&app, &a, id, l).await?;

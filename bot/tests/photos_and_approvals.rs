@@ -1,6 +1,7 @@
 //! The draft shown as its image (a preview too long for a caption goes below the photo), and approval cards
 //! that reach every admin and the team chat as durable notify jobs (run here by the scheduler's own notify
-//! handler), where the first decision wins and shows on every card.
+//! handler), where the first decision wins and shows on every card; a waiting post that is moved is submitted
+//! again (old cards say so, new cards decide), and an admin's "publish now" approves it.
 
 mod common;
 
@@ -9,6 +10,7 @@ use serde_json::json;
 use tochen_core::domain::{JobState, PostStatus};
 use tochen_core::store::Post;
 use tochen_core::TenantId;
+use tochen_testkit::fake_telegram::BotMessage;
 
 const GROUP: i64 = -100_500;
 
@@ -179,4 +181,126 @@ bot_test!(a_card_whose_post_was_decided_before_it_went_out_is_not_sent, |h| {
     h.run_notify_jobs().await;
     assert_eq!(h.tg.count(mark, "sendmessage"), 0, "no card is sent for a decided post");
     assert!(h.store.approval_cards(a, post.id).await.unwrap().iter().all(|r| r.message_id.is_none()));
+});
+
+/// `who` opens `post` from /queue; returns its screen (reschedule, publish now, cancel).
+async fn queue_item(h: &common::Harness, who: i64, post: &Post) -> BotMessage {
+    let m = h.say(who, "/queue", "Upcoming posts").await;
+    h.press(who, &m, &post.title, "Status:").await
+}
+
+/// Runs the queued cards and returns each recipient's, in the order Alice, Dave, the group.
+async fn cards_out(h: &common::Harness) -> [BotMessage; 3] {
+    let mark = h.tg.mark();
+    h.run_notify_jobs().await;
+    [
+        h.tg.said(ALICE, mark, "drafted a post").await,
+        h.tg.said(DAVE, mark, "drafted a post").await,
+        h.tg.said(GROUP, mark, "drafted a post").await,
+    ]
+}
+
+bot_test!(a_waiting_post_its_author_moves_is_submitted_again_and_only_the_new_cards_decide, |h| {
+    let a = team(&h).await;
+    let post = bob_submits(&h, a).await;
+    let old = cards_out(&h).await;
+
+    // Bob moves his waiting post in /queue: it waits again, for a new request.
+    let item = queue_item(&h, BOB, &post).await;
+    h.press(BOB, &item, &en("bot.queue.btn_reschedule"), "When?").await;
+    let m = h.say(BOB, "tomorrow 11:00", "Post to").await;
+    h.press(BOB, &m, &en("bot.schedule.btn_confirm"), "needs approval again").await;
+    let moved = h.store.post(a, post.id).await.unwrap();
+    assert_eq!(moved.status, PostStatus::PendingApproval);
+    assert_ne!(moved.scheduled_at, post.scheduled_at);
+    // The change replaced the old round's cards and queued the new round's, in its transaction.
+    let rows = h.store.approval_cards(a, post.id).await.unwrap();
+    let (earlier, latest): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.round == post.version);
+    assert_eq!(earlier.len(), 3);
+    assert!(earlier.iter().all(|r| r.outcome_html.as_deref().is_some_and(|o| o.contains("Changed by User1002"))));
+    assert_eq!(latest.iter().map(|r| (r.round, r.chat_id)).collect::<Vec<_>>(), {
+        vec![(moved.version, GROUP), (moved.version, ALICE), (moved.version, DAVE)]
+    });
+    assert!(latest.iter().all(|r| r.outcome_html.is_none()));
+
+    // The old cards are edited to say so, without buttons; the new cards go to every admin and the group.
+    let new = cards_out(&h).await;
+    for (card, fresh) in old.iter().zip(&new) {
+        let now = h.tg.message(card.chat_id, card.message_id).unwrap();
+        assert!(now.text.contains("Changed by User1002") && now.text.contains(&post.title), "{now:#?}");
+        assert!(now.text.contains("replaced"), "{now:#?}");
+        assert!(now.buttons.is_empty(), "{now:#?}");
+        assert_ne!(fresh.message_id, card.message_id, "a new card, not the old one");
+        assert!(fresh.text.contains("User1002 drafted") && fresh.has_button(&en("bot.approval.btn_approve")));
+    }
+    assert!(h.run_notify_jobs().await.is_empty(), "each card and each edit goes out once");
+
+    // A press on an old card (its edit not seen yet) says the request was replaced, and changes nothing.
+    let [old_alice, old_dave, _] = &old;
+    let stale = old_dave.button(&en("bot.approval.btn_approve")).unwrap();
+    h.press_data_refused(DAVE, old_dave, &stale, "was replaced").await;
+    let stale = old_alice.button(&en("bot.approval.btn_reject")).unwrap();
+    h.press_data_refused(ALICE, old_alice, &stale, "was replaced").await;
+    assert_eq!(h.store.post(a, post.id).await.unwrap().version, moved.version);
+
+    // The new card approves it, for the new time.
+    let [new_alice, new_dave, new_group] = &new;
+    let mark = h.tg.mark();
+    h.press(DAVE, new_dave, &en("bot.approval.btn_approve"), "Approved by").await;
+    h.tg.said(BOB, mark, "was approved").await;
+    let approved = h.store.post(a, post.id).await.unwrap();
+    assert_eq!((approved.status, approved.scheduled_at), (PostStatus::Scheduled, moved.scheduled_at));
+    let publish = h.store.tenant_jobs(a, JobState::Queued, 20).await.unwrap();
+    assert_eq!(publish.iter().filter(|j| j.kind == "publish").count(), 2, "one per account");
+    h.run_notify_jobs().await;
+    for card in [new_alice, new_group] {
+        let now = h.tg.message(card.chat_id, card.message_id).unwrap();
+        assert!(now.text.contains("Approved by User1004") && now.buttons.is_empty(), "{now:#?}");
+    }
+    for card in &old {
+        let now = h.tg.message(card.chat_id, card.message_id).unwrap();
+        assert!(now.text.contains("Changed by User1002"), "an old card keeps saying it was replaced: {now:#?}");
+    }
+    let stale = old_alice.button(&en("bot.approval.btn_approve")).unwrap();
+    h.press_data_refused(ALICE, old_alice, &stale, "was replaced").await;
+});
+
+bot_test!(a_waiting_post_an_admin_moves_is_submitted_again_in_the_authors_name_and_the_author_hears_it, |h| {
+    let a = team(&h).await;
+    let post = bob_submits(&h, a).await;
+    let old = cards_out(&h).await;
+    let item = queue_item(&h, ALICE, &post).await;
+    h.press(ALICE, &item, &en("bot.queue.btn_reschedule"), "When?").await;
+    let m = h.say(ALICE, "tomorrow 11:00", "Post to").await;
+    let mark = h.tg.mark();
+    h.press(ALICE, &m, &en("bot.schedule.btn_confirm"), "needs approval again").await;
+    h.tg.said(BOB, mark, "User1001 moved your post").await;
+    let new = cards_out(&h).await;
+    for (card, fresh) in old.iter().zip(&new) {
+        let now = h.tg.message(card.chat_id, card.message_id).unwrap();
+        assert!(now.text.contains("Changed by User1001") && now.buttons.is_empty(), "{now:#?}");
+        assert!(fresh.text.contains("User1002 drafted"), "the new card names the author: {fresh:#?}");
+    }
+});
+
+bot_test!(an_admin_who_publishes_a_waiting_post_now_approves_it_on_every_card, |h| {
+    let a = team(&h).await;
+    let post = bob_submits(&h, a).await;
+    let cards = cards_out(&h).await;
+    let item = queue_item(&h, ALICE, &post).await;
+    let mark = h.tg.mark();
+    h.press(ALICE, &item, &en("bot.queue.btn_now"), "Publishing now").await;
+    h.tg.said(BOB, mark, "was approved").await;
+    let p = h.store.post(a, post.id).await.unwrap();
+    assert_eq!(p.status, PostStatus::Scheduled);
+    assert!(p.scheduled_at < post.scheduled_at, "the post goes out now, not at its planned time");
+    let jobs = h.store.tenant_jobs(a, JobState::Queued, 20).await.unwrap();
+    let publish: Vec<_> = jobs.iter().filter(|j| j.kind == "publish").collect();
+    assert_eq!(publish.len(), 2);
+    assert!(publish.iter().all(|j| Some(j.run_at) == p.scheduled_at));
+    h.run_notify_jobs().await;
+    for card in &cards {
+        let now = h.tg.message(card.chat_id, card.message_id).unwrap();
+        assert!(now.text.contains("Approved by User1001") && now.buttons.is_empty(), "{now:#?}");
+    }
 });

@@ -1,7 +1,8 @@
 //! Approval cards in the store, on SQLite and PostgreSQL: the cards of a submitted post are queued in the
 //! transaction that makes it wait for approval (a failure leaves neither), and a decision writes its outcome on
 //! every card in its own transaction, queueing edits for the cards already sent but the one pressed, while a
-//! card sent after the decision is edited as soon as it is recorded.
+//! card sent after the decision is edited as soon as it is recorded. A change to a waiting post replaces its cards
+//! with a new round in the transaction of the change.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use tochen_core::domain::{AuthKind, JobState, Platform, PostStatus};
@@ -205,4 +206,80 @@ store_test!(a_rejection_writes_its_outcome_on_the_cards_in_its_transaction, |sto
     assert_eq!(edits.len(), 1);
     assert_eq!((edits[0].message.chat_id, edits[0].message.text_html.as_str()), (GROUP, "rejected (es)"));
     assert!(store.approval_card_settled(t, card, ANNA).await.unwrap());
+});
+
+fn edits_of(jobs: Vec<(Job, NotifyJob)>) -> Vec<NotifyJob> {
+    jobs.into_iter().map(|(_, n)| n).filter(|n| n.extras.edit_message_id.is_some()).collect()
+}
+
+store_test!(a_change_replaces_the_cards_with_a_new_round_in_one_transaction, |store| {
+    let (t, anna, account) = workspace(&store).await;
+    let (post, card) = submitted(&store, t, anna, account).await;
+    assert!(!store.record_approval_card(t, card, DAVE, DAVE, 6).await.unwrap());
+    let later = tochen_core::clock::now_ms() + 7_200_000;
+    let text = |lang: &str| format!("replaced ({lang})");
+    let replaced = CardOutcome { text: &text, shown: None };
+
+    // The new round's cards fail to queue (the same chat twice): the post, its old cards and the jobs stay.
+    let err = store
+        .resubmit_for_approval(t, post, card.round, later, &replaced, |_, _| cards(&[(ANNA, "en"), (ANNA, "en")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ScheduleError::Store(_)), "{err:?}");
+    let p = store.post(t, post).await.unwrap();
+    assert_eq!((p.version, p.status), (card.round, PostStatus::PendingApproval));
+    assert!(store.approval_cards(t, post).await.unwrap().iter().all(|r| r.round == card.round));
+    assert!(store.approval_cards(t, post).await.unwrap().iter().all(|r| r.outcome_html.is_none()));
+    assert!(edits_of(notify_jobs(&store, t).await).is_empty());
+
+    // A stale change is refused before any card is built.
+    let stale = store
+        .resubmit_for_approval(t, post, card.round - 1, later, &replaced, |_, _| unreachable!("no cards"))
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, ScheduleError::Stale), "{stale:?}");
+
+    // The change: the post moves and waits at a new version, the old cards get "replaced" (an edit for the sent
+    // one, and the unsent ones will not be sent) and the new round's cards are queued.
+    let mut seen = None;
+    store
+        .resubmit_for_approval(t, post, card.round, later, &replaced, |version, targets| {
+            seen = Some((version, targets.len()));
+            cards(&[(ANNA, "en"), (DAVE, "de"), (GROUP, "es")])
+        })
+        .await
+        .unwrap();
+    let p = store.post(t, post).await.unwrap();
+    assert_eq!((p.status, p.scheduled_at), (PostStatus::PendingApproval, Some(later)));
+    assert_eq!(seen, Some((p.version, 1)));
+    assert_eq!(store.approval_round(t, post).await.unwrap(), Some(p.version));
+    let rows = store.approval_cards(t, post).await.unwrap();
+    for r in &rows {
+        let expected = (r.round == card.round).then(|| text(&r.lang));
+        assert_eq!(r.outcome_html, expected, "{r:?}");
+    }
+    assert_eq!(rows.iter().filter(|r| r.round == p.version).count(), 3);
+    let edits = edits_of(notify_jobs(&store, t).await);
+    assert_eq!(edits.len(), 1, "{edits:?}");
+    assert_eq!((edits[0].message.chat_id, edits[0].extras.edit_message_id), (DAVE, Some(6)));
+    assert_eq!(edits[0].message.text_html, "replaced (de)");
+    assert!(store.approval_card_settled(t, card, ANNA).await.unwrap(), "the old round's unsent card is not sent");
+    let fresh = ApprovalCardRef { post_id: post, round: p.version };
+    assert!(!store.approval_card_settled(t, fresh, ANNA).await.unwrap());
+
+    // The old round's buttons are refused; the new round's decide, and only its cards show the decision.
+    let approved = |lang: &str| format!("approved ({lang})");
+    let outcome = CardOutcome { text: &approved, shown: None };
+    assert!(matches!(
+        store.approve_post_with_cards(t, post, card.round, anna, &outcome).await,
+        Err(ScheduleError::Stale)
+    ));
+    store.approve_post_with_cards(t, post, p.version, anna, &outcome).await.unwrap();
+    for r in store.approval_cards(t, post).await.unwrap() {
+        let expected = if r.round == card.round { text(&r.lang) } else { approved(&r.lang) };
+        assert_eq!(r.outcome_html, Some(expected), "{r:?}");
+    }
+    // A scheduled post is moved by reschedule_post, a waiting one only by a re-submission.
+    let p = store.post(t, post).await.unwrap();
+    assert!(store.reschedule_post(t, post, p.version, later + 1).await.unwrap());
 });

@@ -7,6 +7,9 @@
 //! that shows the outcome on that card (a row update is atomic on both backends, so exactly one of them does);
 //! a card whose post was decided before its job ran is not sent at all.
 //!
+//! A change to a waiting post (`Store::resubmit_for_approval`) writes "replaced" as the outcome of its earlier
+//! cards in the same way and queues the new round's cards, in the transaction of the change.
+//!
 //! Rows are keyed by post, submission round (the post's version once submitted) and chat, so a post rejected,
 //! changed and submitted again gets fresh cards while the old round's jobs cannot touch them.
 
@@ -25,11 +28,12 @@ pub struct ApprovalCard {
     pub message: NotifyPayload,
 }
 
-/// A decision as the cards show it.
+/// What became of a request, as its cards show it: a decision, or a change that replaced it.
 pub struct CardOutcome<'a> {
     /// The outcome in a language ("✅ Approved by Anna: …"), Telegram HTML.
     pub text: &'a (dyn Fn(&str) -> String + Send + Sync),
-    /// The card the decider pressed, (chat, message id): their own screen shows the outcome already.
+    /// The card the decider pressed, (chat, message id): their own screen shows the outcome already. `None`
+    /// when the outcome came from elsewhere (a change in /queue): every sent card is edited.
     pub shown: Option<(i64, i64)>,
 }
 
@@ -186,6 +190,18 @@ impl Store {
             super::job_queue::notify_jobs_changed();
         }
         Ok(queued)
+    }
+
+    /// The latest submission round of a post (the version its newest cards carry), if it was ever submitted.
+    /// A button carrying an older version belongs to a request that a change replaced.
+    pub async fn approval_round(&self, tenant: TenantId, post: PostId) -> Result<Option<i64>> {
+        let (round,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(round) FROM approval_cards WHERE tenant_id = $1 AND post_id = $2")
+                .bind(tenant.to_db())
+                .bind(post.to_db())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(round)
     }
 
     /// The approval cards of a post, oldest round first.

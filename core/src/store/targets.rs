@@ -3,8 +3,8 @@
 //!
 //! Scheduling, approval, rescheduling and cancelling each happen in one transaction together with the matching
 //! job changes, so a post is never scheduled without its jobs nor cancelled with a job still due; submitting for
-//! approval queues the approval cards, and deciding writes the outcome on them, in that same transaction
-//! (`approval_cards.rs`).
+//! approval queues the approval cards, and deciding or re-submitting after a change writes the outcome on them,
+//! in that same transaction (`approval_cards.rs`).
 
 use super::approval_cards::{ApprovalCard, CardOutcome};
 use super::{col, parse_enum, Result, Store, StoreError};
@@ -110,6 +110,46 @@ impl Store {
         self.schedule(tenant, post, expected_version, at, accounts, true, cards).await
     }
 
+    /// Re-submits a post waiting for approval that was changed (moved to `at`): its version moves on, so the
+    /// buttons of the earlier cards are refused; every earlier card gets `replaced` (an edit is queued for those
+    /// already sent) and the new round's `cards` are queued, all in one transaction, so the post never waits
+    /// with only outdated cards out. `cards` gets the new version and the post's targets; it runs inside the
+    /// transaction, so it must not touch the store.
+    pub async fn resubmit_for_approval(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        at: Millis,
+        replaced: &CardOutcome<'_>,
+        cards: impl FnOnce(i64, &[Target]) -> Vec<ApprovalCard>,
+    ) -> Result<Vec<Target>, ScheduleError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let moved: Option<(i64,)> = sqlx::query_as(
+            "UPDATE posts SET scheduled_at = $4, version = version + 1, updated_at = $5 WHERE tenant_id = $1 \
+             AND id = $2 AND version = $3 AND status = 'pending_approval' RETURNING version",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(expected_version)
+        .bind(at)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((version,)) = moved else {
+            tx.rollback().await?;
+            return Err(self.refusal(tenant, post, expected_version).await);
+        };
+        let targets = pending_targets(&mut tx, tenant, post).await?;
+        // The earlier rounds first: the new round's rows must not get the outcome meant for the old ones.
+        super::approval_cards::settle_cards(&mut tx, tenant, post, replaced, now).await?;
+        super::approval_cards::queue_cards(&mut tx, tenant, post, version, cards(version, &targets), now).await?;
+        tx.commit().await?;
+        super::job_queue::notify_jobs_changed();
+        Ok(targets)
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn schedule(
         &self,
@@ -198,7 +238,7 @@ impl Store {
         expected_version: i64,
         approver: UserId,
     ) -> Result<Vec<Target>, ScheduleError> {
-        self.approve(tenant, post, expected_version, approver, None).await
+        self.approve(tenant, post, expected_version, approver, None, false).await
     }
 
     /// [`Store::approve_post`], and in the same transaction the approval cards of the post get `outcome`: every
@@ -211,7 +251,20 @@ impl Store {
         approver: UserId,
         outcome: &CardOutcome<'_>,
     ) -> Result<Vec<Target>, ScheduleError> {
-        self.approve(tenant, post, expected_version, approver, Some(outcome)).await
+        self.approve(tenant, post, expected_version, approver, Some(outcome), false).await
+    }
+
+    /// [`Store::approve_post_with_cards`] for an admin who publishes a waiting post now: it is approved and its
+    /// time becomes now, in the same transaction.
+    pub async fn approve_post_now_with_cards(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        approver: UserId,
+        outcome: &CardOutcome<'_>,
+    ) -> Result<Vec<Target>, ScheduleError> {
+        self.approve(tenant, post, expected_version, approver, Some(outcome), true).await
     }
 
     async fn approve(
@@ -221,13 +274,15 @@ impl Store {
         expected_version: i64,
         approver: UserId,
         outcome: Option<&CardOutcome<'_>>,
+        now_instead: bool,
     ) -> Result<Vec<Target>, ScheduleError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query(
-            "UPDATE posts SET status = 'scheduled', approved_by = $4, approved_at = $5, version = version + 1, \
-             updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND version = $3 AND status = 'pending_approval'",
-        )
+        let at = if now_instead { "scheduled_at = $5, " } else { "" };
+        let moved = sqlx::query(&format!(
+            "UPDATE posts SET status = 'scheduled', {at}approved_by = $4, approved_at = $5, version = version + 1, \
+             updated_at = $5 WHERE tenant_id = $1 AND id = $2 AND version = $3 AND status = 'pending_approval'"
+        ))
         .bind(tenant.to_db())
         .bind(post.to_db())
         .bind(expected_version)
@@ -244,14 +299,7 @@ impl Store {
             .bind(post.to_db())
             .fetch_one(&mut *tx)
             .await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND post_id = $2 AND status = 'pending' ORDER BY id"
-        ))
-        .bind(tenant.to_db())
-        .bind(post.to_db())
-        .fetch_all(&mut *tx)
-        .await?;
-        let targets = rows.iter().map(target_from_row).collect::<Result<Vec<_>>>()?;
+        let targets = pending_targets(&mut tx, tenant, post).await?;
         for t in &targets {
             enqueue_publish(&mut tx, t, at.unwrap_or(now).max(now), now).await?;
         }
@@ -325,7 +373,8 @@ impl Store {
     }
 
     /// Moves a scheduled post (and its queued publish jobs) to `at`. `Ok(false)` when the post is no longer
-    /// scheduled or changed since.
+    /// scheduled or changed since. A post waiting for approval is moved by [`Store::resubmit_for_approval`],
+    /// which replaces its cards.
     pub async fn reschedule_post(
         &self,
         tenant: TenantId,
@@ -337,7 +386,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let moved = sqlx::query(
             "UPDATE posts SET scheduled_at = $4, version = version + 1, updated_at = $5 WHERE tenant_id = $1 \
-             AND id = $2 AND version = $3 AND status IN ('scheduled', 'pending_approval')",
+             AND id = $2 AND version = $3 AND status = 'scheduled'",
         )
         .bind(tenant.to_db())
         .bind(post.to_db())
@@ -438,6 +487,22 @@ impl Store {
             .ok_or(StoreError::NotFound("post target"))?;
         target_from_row(&row)
     }
+}
+
+/// The targets of a post that have not gone out, read inside the caller's transaction.
+async fn pending_targets(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: TenantId,
+    post: PostId,
+) -> Result<Vec<Target>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND post_id = $2 AND status = 'pending' ORDER BY id"
+    ))
+    .bind(tenant.to_db())
+    .bind(post.to_db())
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(target_from_row).collect()
 }
 
 /// Enqueues the publish job of a target inside the caller's transaction.

@@ -273,7 +273,7 @@ tochen_testkit::store_test!(a_facebook_page_is_connected_from_the_bot_and_the_ch
     assert_eq!(w.graph.calls_to("/111/subscribed_apps").len(), 1, "the Page is subscribed to webhooks");
 
     let list = w.say(ALICE, "/accounts", "Connected accounts").await;
-    assert!(list.text.contains("facebook: <b>Bakery Lisbon</b>, working, token does not expire"), "{}", list.text);
+    assert!(list.text.contains("Facebook: <b>Bakery Lisbon</b>, working, token does not expire"), "{}", list.text);
     assert!(list.has_button("Disconnect Bakery Lisbon"), "{list:#?}");
     w.stop().await;
 });
@@ -325,7 +325,7 @@ tochen_testkit::store_test!(
         assert_eq!(w.accounts().await.len(), 1);
 
         let list = w.say(ALICE, "/accounts", "Connected accounts").await;
-        assert!(list.text.contains("facebook: <b>Bakery Faro</b>"), "{}", list.text);
+        assert!(list.text.contains("Facebook: <b>Bakery Faro</b>"), "{}", list.text);
         assert!(!list.text.contains("Lisbon") && !list.text.contains("Porto"), "{}", list.text);
         w.stop().await;
     }
@@ -357,7 +357,7 @@ tochen_testkit::store_test!(instagram_via_a_page_connects_the_pages_business_acc
     assert!(w.graph.calls_to("/subscribed_apps").is_empty(), "only Facebook Pages are subscribed to feed webhooks");
 
     let list = w.say(ALICE, "/accounts", "Connected accounts").await;
-    assert!(list.text.contains("instagram: <b>Bakery Lisbon</b>, working"), "{}", list.text);
+    assert!(list.text.contains("Instagram: <b>Bakery Lisbon</b>, working"), "{}", list.text);
     w.stop().await;
 });
 
@@ -395,7 +395,7 @@ tochen_testkit::store_test!(instagram_login_connects_with_a_long_lived_token, |s
     let list = w.say(ALICE, "/accounts", "Connected accounts").await;
     let date = tochen_core::clock::to_datetime(expires).format("%Y-%m-%d").to_string();
     assert!(
-        list.text.contains(&format!("instagram: <b>@fake_ig_login</b>, working, token expires {date}")),
+        list.text.contains(&format!("Instagram: <b>@fake_ig_login</b>, working, token expires {date}")),
         "{}",
         list.text
     );
@@ -444,7 +444,7 @@ tochen_testkit::store_test!(tiktok_connects_with_pkce, |store, db| {
     assert!(!access_enc.contains(&access) && !refresh_enc.unwrap().contains(&refresh), "both encrypted at rest");
 
     let list = w.say(ALICE, "/accounts", "Connected accounts").await;
-    assert!(list.text.contains("tiktok: <b>@fake_creator</b>, working, token expires"), "{}", list.text);
+    assert!(list.text.contains("TikTok: <b>@fake_creator</b>, working, token expires"), "{}", list.text);
     w.stop().await;
 });
 
@@ -473,5 +473,31 @@ tochen_testkit::store_test!(consent_refused_at_the_provider_stores_nothing_and_t
     let list = w.say(ALICE, "/accounts", "No accounts are connected yet").await;
     assert!(list.buttons.is_empty());
     assert_eq!(w.delivered_to(ALICE).await, 1, "the replayed link queued no second message");
+    w.stop().await;
+});
+
+tochen_testkit::store_test!(connect_in_a_group_points_to_the_private_chat_and_hands_out_no_link, |store, db| {
+    let w = World::start(&db).await;
+    const GROUP: i64 = -100_777;
+    // In a group anyone could open the admin's sign-in link, so the bot sends the admin to the private chat.
+    let mark = w.tg.mark();
+    w.tg.send_text_as(GROUP, ALICE, "en", "/connect");
+    let answer = w.tg.said(GROUP, mark, "private chat with me").await;
+    assert_eq!(answer.button("Open private chat").as_deref(), Some(format!("https://t.me/{BOT_USERNAME}").as_str()));
+    assert!(!answer.has_button("Facebook Page"), "{answer:#?}");
+    // A platform button from an older menu, pressed in the group, gets the same answer and no link either.
+    let mark = w.tg.mark();
+    w.tg.press_as(GROUP, ALICE, answer.message_id, "cnk:fb");
+    w.tg.said(GROUP, mark, "private chat with me").await;
+    assert!(
+        w.tg.messages_in(GROUP).iter().all(|m| m.button("Sign in").is_none()),
+        "no sign-in link is ever shown in the group"
+    );
+    let (states,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM oauth_states WHERE tenant_id = $1")
+        .bind(w.tenant.to_string())
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(states, 0, "no sign-in state was created for the group");
     w.stop().await;
 });

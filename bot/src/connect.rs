@@ -105,9 +105,33 @@ fn kind_label(lang: &str, k: AuthKind) -> String {
     }
 }
 
+/// Sign-in links are only handed out in a private chat: in a group anyone could open the admin's link and connect
+/// their own account to the workspace. In a group the admin is pointed to the private chat instead.
+async fn private_only(bot: &TgBot, ctx: &Ctx) -> anyhow::Result<bool> {
+    if ctx.private {
+        return Ok(true);
+    }
+    ctx.answer(bot, None).await?;
+    let username = match bot.get_me().await {
+        Ok(me) => me.username.clone().unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the bot's username for the private-chat link");
+            String::new()
+        }
+    };
+    let kb = format!("https://t.me/{username}").parse().ok().filter(|_| !username.is_empty()).map(|link| {
+        InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::url(t(ctx.lang, "connect.open_private"), link)]])
+    });
+    ctx.say(bot, t(ctx.lang, "connect.private_only"), kb).await?;
+    Ok(false)
+}
+
 /// `/connect`: the platforms this server is set up for.
 pub async fn connect(bot: TgBot, ctx: Ctx, cfg: ConnectConfig) -> HandlerResult {
     let Some(_) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    if !private_only(&bot, &ctx).await? {
+        return Ok(());
+    }
     let rows: Vec<Vec<InlineKeyboardButton>> = AuthKind::ALL
         .iter()
         .filter(|k| configured(&cfg.0, **k))
@@ -146,7 +170,7 @@ async fn accounts_screen(app: &App, ctx: &Ctx, a: &Active) -> anyhow::Result<(St
             None => t(ctx.lang, "connect.never_expires"),
         };
         let name = escape_html(&acc.name);
-        let platform = acc.platform.as_str();
+        let platform = acc.platform.name();
         text.push('\n');
         text.push_str(&tf(
             ctx.lang,
@@ -186,6 +210,9 @@ async fn accounts_screen(app: &App, ctx: &Ctx, a: &Active) -> anyhow::Result<(St
 
 async fn send_link(bot: &TgBot, app: &App, ctx: &Ctx, cfg: &Config, kind: AuthKind) -> HandlerResult {
     let Some(a) = ctx.require(bot, Role::Admin).await? else { return Ok(()) };
+    if !private_only(bot, ctx).await? {
+        return Ok(());
+    }
     let url = match authorize_url(&app.store, cfg, a.tenant.id, ctx.user.id, ctx.chat_id.0, kind).await {
         Ok(url) => url,
         Err(ConnectError::NotConfigured(_)) => return ctx.refuse(bot, t(ctx.lang, "connect.not_configured")).await,

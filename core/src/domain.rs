@@ -53,6 +53,18 @@ impl Role {
 
 text_enum!(Platform { Facebook = "facebook", Instagram = "instagram", TikTok = "tiktok" });
 
+impl Platform {
+    /// The platform's name as people write it ("Facebook", "TikTok"), for messages, reports and charts;
+    /// [`Platform::as_str`] is the lower-case identifier.
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Facebook => "Facebook",
+            Platform::Instagram => "Instagram",
+            Platform::TikTok => "TikTok",
+        }
+    }
+}
+
 text_enum!(
     /// How an account was connected; it decides which API host and refresh rules apply.
     AuthKind {

@@ -10,7 +10,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use std::collections::HashMap;
 use tochen_core::callback;
-use tochen_core::domain::Platform;
 use tochen_core::i18n::tf;
 use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload, NOTIFY};
 use tochen_core::platforms::oauth::{complete, ConnectError, Connected, Provider};
@@ -18,16 +17,6 @@ use tochen_core::store::{NewJob, OAuthState, OAuthStateError};
 
 /// Callback prefix of "connect this one" buttons: `cnp:<pending id>:<index>` (handled in bot/src/connect.rs).
 pub const PICK_PREFIX: &str = "cnp";
-
-/// The platform's name as people write it, for the chat messages ("Connected Facebook", "Вход в Facebook");
-/// `Platform::as_str` is the lower-case identifier.
-fn platform_name(p: Platform) -> &'static str {
-    match p {
-        Platform::Facebook => "Facebook",
-        Platform::Instagram => "Instagram",
-        Platform::TikTok => "TikTok",
-    }
-}
 
 async fn user_language(state: &AppState, s: &OAuthState) -> String {
     state.store.user(s.user_id).await.map(|u| u.language().to_string()).unwrap_or_else(|_| "en".into())
@@ -61,7 +50,7 @@ pub async fn callback(
         Ok(Connected::Accounts { state: s, accounts }) => {
             let lang = user_language(&state, &s).await;
             let names = accounts.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ");
-            let platform = platform_name(s.platform);
+            let platform = s.platform.name();
             let text = tf(&lang, "connect.connected", &[("account", &escape_html(&names)), ("platform", &platform)]);
             tell_chat(&state, &s, NotifyPayload::text(s.chat_id, text)).await;
             tracing::info!(accounts = accounts.len(), "account connected");
@@ -109,12 +98,8 @@ async fn failure(state: &AppState, e: ConnectError, browser: &str, link: Option<
     };
     if let Some(s) = &spent {
         let text = match outcome {
-            Outcome::Denied => tf(&lang, "connect.denied", &[("platform", &platform_name(s.platform))]),
-            _ => tf(
-                &lang,
-                "connect.failed",
-                &[("platform", &platform_name(s.platform)), ("reason", &escape_html(&detail))],
-            ),
+            Outcome::Denied => tf(&lang, "connect.denied", &[("platform", &s.platform.name())]),
+            _ => tf(&lang, "connect.failed", &[("platform", &s.platform.name()), ("reason", &escape_html(&detail))]),
         };
         tell_chat(state, s, NotifyPayload::text(s.chat_id, text)).await;
     }

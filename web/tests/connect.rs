@@ -38,6 +38,9 @@ tochen_testkit::store_test!(each_platform_connects_through_the_callback, |store,
     assert_eq!(buttons.len(), 3);
     let data = buttons[2][0]["callback_data"].as_str().unwrap();
     let (_, fields) = tochen_core::callback::split(data);
+    // A forged button with an index past the list is refused and does not use up the real choice.
+    assert!(choose(&store, &config, tenant, user, fields[0], 3).await.is_err());
+    assert!(store.accounts(tenant).await.unwrap().is_empty());
     let account = choose(&store, &config, tenant, user, fields[0], fields[1].parse().unwrap()).await.unwrap();
     assert_eq!((account.name.as_str(), account.external_id.as_str()), ("Bakery Faro", "113"));
     assert!(account.scopes.contains(&"pages_manage_posts".to_string()));

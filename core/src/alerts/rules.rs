@@ -6,7 +6,7 @@
 
 use super::{AlertConfig, AlertEvent, AlertRule, Observation};
 use crate::clock::Millis;
-use crate::domain::{AccountStatus, TargetStatus};
+use crate::domain::{AccountStatus, Platform, TargetStatus};
 use crate::i18n::{t, tf};
 use crate::ids::{TargetId, TenantId};
 use crate::jobs::escape_html;
@@ -130,11 +130,10 @@ fn text(v: &serde_json::Value, key: &str) -> String {
 }
 
 fn platform(v: &serde_json::Value) -> String {
-    match v.get("platform").and_then(|p| p.as_str()) {
-        Some("facebook") => "Facebook".into(),
-        Some("instagram") => "Instagram".into(),
-        Some("tiktok") => "TikTok".into(),
-        other => escape_html(other.unwrap_or_default()),
+    let raw = v.get("platform").and_then(|p| p.as_str()).unwrap_or_default();
+    match Platform::parse(raw) {
+        Some(p) => p.name().into(),
+        None => escape_html(raw),
     }
 }
 

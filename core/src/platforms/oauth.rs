@@ -318,11 +318,10 @@ pub async fn choose(
     pending_id: &str,
     index: usize,
 ) -> Result<Account, ConnectError> {
-    let (state, candidates) = super::pending::take(store, tenant, user, pending_id).await?;
-    let c = candidates.get(index).ok_or(PendingError::Unknown)?;
-    let account = store_candidate(store, &state, c).await?;
+    let (state, c) = super::pending::take(store, tenant, user, pending_id, index).await?;
+    let account = store_candidate(store, &state, &c).await?;
     if c.auth_kind == AuthKind::FacebookPage {
-        subscribe_page(&no_redirect_client(Duration::from_secs(20)), config, c).await;
+        subscribe_page(&no_redirect_client(Duration::from_secs(20)), config, &c).await;
     }
     Ok(account)
 }

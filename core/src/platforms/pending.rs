@@ -68,17 +68,20 @@ pub async fn park(store: &Store, state: &OAuthState, candidates: &[Candidate]) -
     Ok(id)
 }
 
-/// Spends a choice made by `user` in `tenant`: returns the bound state and the candidates.
+/// Spends a choice made by `user` in `tenant`: returns the bound state and the chosen candidate. The choice is
+/// read and the index checked first, then spent with a compare-and-set, so a forged button with a bad index
+/// does not use up the person's real choice, and two presses cannot both spend it.
 pub async fn take(
     store: &Store,
     tenant: TenantId,
     user: UserId,
     id: &str,
-) -> Result<(OAuthState, Vec<Candidate>), PendingError> {
+    index: usize,
+) -> Result<(OAuthState, Candidate), PendingError> {
     let now = now_ms();
     let row: Option<(i64, String, String)> = sqlx::query_as(
-        "UPDATE pending_connections SET used_at = $4 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 \
-         AND used_at IS NULL AND expires_at > $4 RETURNING chat_id, platform, candidates_enc",
+        "SELECT chat_id, platform, candidates_enc FROM pending_connections WHERE id = $1 AND tenant_id = $2 \
+         AND user_id = $3 AND used_at IS NULL AND expires_at > $4",
     )
     .bind(id)
     .bind(tenant.to_db())
@@ -88,16 +91,32 @@ pub async fn take(
     .await?;
     let (chat_id, platform, enc) = row.ok_or(PendingError::Unknown)?;
     let json = store.secrets().decrypt(&enc).map_err(StoreError::from)?;
-    let candidates: Vec<Candidate> =
+    let mut candidates: Vec<Candidate> =
         serde_json::from_str(json.expose()).map_err(|e| StoreError::Corrupt(format!("pending connection: {e}")))?;
-    let auth_kind = candidates.first().map(|c| c.auth_kind).ok_or(PendingError::Unknown)?;
+    if index >= candidates.len() {
+        return Err(PendingError::Unknown);
+    }
+    let chosen = candidates.swap_remove(index);
+    let spent = sqlx::query(
+        "UPDATE pending_connections SET used_at = $4 WHERE id = $1 AND tenant_id = $2 AND user_id = $3 \
+         AND used_at IS NULL AND expires_at > $4",
+    )
+    .bind(id)
+    .bind(tenant.to_db())
+    .bind(user.to_db())
+    .bind(now)
+    .execute(store.pool())
+    .await?;
+    if spent.rows_affected() != 1 {
+        return Err(PendingError::Unknown);
+    }
     let state = OAuthState {
         tenant_id: tenant,
         user_id: user,
         chat_id,
         platform: Platform::parse(&platform).ok_or(PendingError::Unknown)?,
-        auth_kind,
+        auth_kind: chosen.auth_kind,
         pkce_verifier: None,
     };
-    Ok((state, candidates))
+    Ok((state, chosen))
 }

@@ -42,14 +42,6 @@ fn colour(p: Platform) -> RGBColor {
     }
 }
 
-fn label(p: Platform) -> &'static str {
-    match p {
-        Platform::Facebook => "Facebook",
-        Platform::Instagram => "Instagram",
-        Platform::TikTok => "TikTok",
-    }
-}
-
 /// Draws `data` with `title` (already localized) and day labels in `tz`, returning PNG bytes of
 /// [`WIDTH`] x [`HEIGHT`].
 pub fn render_png(data: &DailyViews, title: &str, tz: chrono_tz::Tz) -> Result<Vec<u8>, ChartError> {
@@ -85,7 +77,7 @@ pub fn render_png(data: &DailyViews, title: &str, tz: chrono_tz::Tz) -> Result<V
             chart
                 .draw_series(LineSeries::new(values.iter().enumerate().map(|(i, v)| (i as i64, *v)), c.stroke_width(3)))
                 .map_err(draw_err)?
-                .label(label(*platform))
+                .label(platform.name())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3)));
         }
         if !data.series.is_empty() {

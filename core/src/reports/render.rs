@@ -7,7 +7,6 @@
 
 use super::{Changes, Report, Totals};
 use crate::delivery::email::{EmailContent, CHART_CID};
-use crate::domain::Platform;
 use crate::i18n::{t, tf};
 use crate::jobs::escape_html;
 use chrono::TimeZone;
@@ -62,14 +61,6 @@ fn rate(r: Option<f64>, lang: &str) -> String {
     r.map_or_else(|| t(lang, "report.missing"), |r| format!("{}%", one_decimal(r * 100.0, lang)))
 }
 
-fn platform_name(p: Platform) -> &'static str {
-    match p {
-        Platform::Facebook => "Facebook",
-        Platform::Instagram => "Instagram",
-        Platform::TikTok => "TikTok",
-    }
-}
-
 /// `16.11–22.11.2026` in the workspace's time zone (the end is exclusive, so the last day shown is end - 1 ms).
 pub fn period_label(report: &Report, tz: chrono_tz::Tz) -> String {
     let d = |ms: i64| tz.timestamp_millis_opt(ms).single();
@@ -119,7 +110,7 @@ pub fn telegram_html(report: &Report, lang: &str, tz: chrono_tz::Tz) -> String {
                 lang,
                 "report.platform_line",
                 &[
-                    ("platform", &platform_name(p.platform)),
+                    ("platform", &p.platform.name()),
                     ("published", &pt.published),
                     ("views", &opt_int(pt.views, lang)),
                     ("engagement", &rate(pt.engagement_rate, lang)),
@@ -144,7 +135,7 @@ pub fn telegram_html(report: &Report, lang: &str, tz: chrono_tz::Tz) -> String {
                 &[
                     ("n", &(i + 1)),
                     ("title", &title),
-                    ("platform", &platform_name(post.platform)),
+                    ("platform", &post.platform.name()),
                     ("views", &opt_int(post.views, lang)),
                 ],
             ));

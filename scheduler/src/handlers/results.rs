@@ -9,7 +9,7 @@ use crate::error::JobError;
 use crate::notices;
 use serde::{Deserialize, Serialize};
 use tochen_core::callback::{self, pack_uuid, prefix};
-use tochen_core::domain::{Platform, TargetStatus};
+use tochen_core::domain::TargetStatus;
 use tochen_core::i18n::{t, tf};
 use tochen_core::ids::{TargetId, TenantId};
 use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload};
@@ -101,14 +101,6 @@ async fn settle(
     Ok(())
 }
 
-fn platform_label(p: Platform) -> &'static str {
-    match p {
-        Platform::Facebook => "Facebook",
-        Platform::Instagram => "Instagram",
-        Platform::TikTok => "TikTok",
-    }
-}
-
 /// Recomputes the post's status, queues the webhook event, tells the author's chat. For a target another write
 /// already settled; [`mark_published`], [`mark_failed`] and [`mark_unknown`] settle and queue in one transaction.
 pub async fn target_settled(store: &Store, tenant: TenantId, target: TargetId) -> Result<(), JobError> {
@@ -141,7 +133,7 @@ async fn announce(store: &Store, tenant: TenantId, tg: &Target, known: Option<Kn
     let args = |extra: &str| -> Vec<(String, String)> {
         vec![
             ("title".into(), escape_html(&title)),
-            ("platform".into(), platform_label(tg.platform).into()),
+            ("platform".into(), tg.platform.name().into()),
             ("account".into(), escape_html(&account)),
             ("extra".into(), extra.to_owned()),
         ]

@@ -4,12 +4,13 @@
 //! retries. One admin's decision wins (the post's version check): their card is edited here to show it, and the
 //! decision's transaction queues the edits that show who decided on every other card already sent (a card not
 //! yet sent is not sent any more). A press on a card whose edit has not arrived yet is told why nothing happened
-//! (decided, or replaced by a newer request), and the author hears the outcome.
+//! (decided, replaced by a newer request, or withdrawn), and the author hears the outcome.
 //!
 //! A waiting post that is changed (moved to another time in /queue) is submitted again
 //! (`Store::resubmit_for_approval`): the earlier cards are edited to say who changed it, without buttons, and a
-//! new round of cards goes out, in the transaction of the change. An admin's "publish now" on a waiting post
-//! approves it.
+//! new round of cards goes out, in the transaction of the change. A waiting post that is cancelled
+//! (`Store::cancel_post_with_cards`) has its cards edited to say who withdrew it. An admin's "publish now" on a
+//! waiting post approves it.
 
 use crate::codec::{Cb, DraftAct};
 use crate::ctx::{send_to, Active, App, Ctx, HandlerResult, TgBot};
@@ -149,13 +150,35 @@ pub async fn resubmit(
     Ok(targets)
 }
 
-/// Why a card's button for version `version` of post `id` changed nothing: a change replaced the request with a
-/// newer one, or it was decided already.
+/// Cancels a post that has not gone out; a waiting post's cards say who withdrew it (their buttons go), in the
+/// same transaction, and its author is told when someone else withdrew it. `Ok(false)` when the post moved on.
+pub async fn cancel(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post) -> anyhow::Result<bool> {
+    let (name, title) = (escape_html(&ctx.user.first_name), escape_html(&post.title));
+    let on_cards = |lang: &str| tf(lang, "bot.approval.withdrawn_by", &[("name", &name), ("title", &title)]);
+    let withdrawn = CardOutcome { text: &on_cards, shown: None };
+    if !app.store.cancel_post_with_cards(a.tenant.id, post.id, post.version, &withdrawn).await? {
+        return Ok(false);
+    }
+    if post.status == PostStatus::PendingApproval && post.author_id.is_some_and(|u| u != ctx.user.id) {
+        let al = author_lang(app, post).await;
+        let text = tf(&al, "bot.approval.author_withdrawn", &[("name", &name), ("title", &title)]);
+        if let Err(e) = tell_author(bot, ctx, post, text).await {
+            tracing::warn!(error = %e, post = %post.id, "cannot tell the author their post was withdrawn");
+        }
+    }
+    Ok(true)
+}
+
+/// Why a card's button for version `version` of post `id` changed nothing: the post was withdrawn, a change
+/// replaced the request with a newer one, or it was decided already.
 pub async fn why_refused(app: &App, tenant: TenantId, lang: &str, id: PostId, version: i64) -> anyhow::Result<String> {
-    match app.store.post(tenant, id).await {
-        Ok(_) => {}
+    let post = match app.store.post(tenant, id).await {
+        Ok(p) => p,
         Err(StoreError::NotFound(_)) => return Ok(t(lang, "bot.post.not_found")),
         Err(e) => return Err(e.into()),
+    };
+    if post.status == PostStatus::Cancelled {
+        return Ok(t(lang, "bot.approval.withdrawn"));
     }
     if app.store.approval_round(tenant, id).await?.is_some_and(|round| round > version) {
         return Ok(t(lang, "bot.approval.replaced"));
@@ -251,7 +274,8 @@ async fn author_lang(app: &App, post: &Post) -> String {
 
 pub async fn reject(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
-    // Another admin decided first, or the request was replaced: say which, rather than "the post moved on".
+    // Another admin decided first, or the request was replaced or withdrawn: say which, rather than "the post
+    // moved on".
     if app
         .store
         .post(a.tenant.id, id)

@@ -1,7 +1,7 @@
 //! Lists: `/queue` (upcoming, paginated, with reschedule / cancel / publish now), `/drafts`, `/history` (with
 //! permalinks), and the scheduler's buttons on targets whose outcome was unknown or failed. On a post waiting for
-//! approval, reschedule submits it again and an admin's publish now approves it, each with its approval cards
-//! updated in the same transaction (`approval.rs`).
+//! approval, reschedule submits it again, cancel withdraws it and an admin's publish now approves it, each with
+//! its approval cards updated in the same transaction (`approval.rs`).
 
 use crate::codec::{Cb, DraftAct};
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
@@ -93,10 +93,9 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
 
 pub async fn cancel_post(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
-    if load_for_change(&bot, &app, &ctx, &a, id, version, &UPCOMING).await?.is_none() {
-        return Ok(());
-    }
-    if !app.store.cancel_post(a.tenant.id, id, version).await? {
+    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &UPCOMING).await? else { return Ok(()) };
+    // A waiting post's approval cards say who withdrew it, in the transaction of the cancel.
+    if !crate::approval::cancel(&bot, &app, &ctx, &a, &post).await? {
         return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;
     }
     app.store

@@ -1,7 +1,8 @@
 //! The draft shown as its image (a preview too long for a caption goes below the photo), and approval cards
 //! that reach every admin and the team chat as durable notify jobs (run here by the scheduler's own notify
 //! handler), where the first decision wins and shows on every card; a waiting post that is moved is submitted
-//! again (old cards say so, new cards decide), and an admin's "publish now" approves it.
+//! again (old cards say so, new cards decide), one that is withdrawn says so on every card, and an admin's
+//! "publish now" approves it.
 
 mod common;
 
@@ -281,6 +282,43 @@ bot_test!(a_waiting_post_an_admin_moves_is_submitted_again_in_the_authors_name_a
         assert!(now.text.contains("Changed by User1001") && now.buttons.is_empty(), "{now:#?}");
         assert!(fresh.text.contains("User1002 drafted"), "the new card names the author: {fresh:#?}");
     }
+});
+
+bot_test!(a_waiting_post_that_is_withdrawn_shows_it_on_every_card, |h| {
+    let a = team(&h).await;
+
+    // Bob withdraws his own request.
+    let post = bob_submits(&h, a).await;
+    let cards = cards_out(&h).await;
+    let item = queue_item(&h, BOB, &post).await;
+    h.press(BOB, &item, &en("bot.queue.btn_cancel"), "Post cancelled").await;
+    assert_eq!(h.store.post(a, post.id).await.unwrap().status, PostStatus::Cancelled);
+    let rows = h.store.approval_cards(a, post.id).await.unwrap();
+    assert!(rows.iter().all(|r| r.outcome_html.as_deref().is_some_and(|o| o.contains("Withdrawn by User1002"))));
+    // A press before the edit arrives says so.
+    let approve = cards[1].button(&en("bot.approval.btn_approve")).unwrap();
+    h.press_data_refused(DAVE, &cards[1], &approve, "was withdrawn").await;
+    assert_eq!(h.run_notify_jobs().await.len(), 3, "an edit for every card");
+    for card in &cards {
+        let now = h.tg.message(card.chat_id, card.message_id).unwrap();
+        assert!(now.text.contains("Withdrawn by User1002") && now.text.contains(&post.title), "{now:#?}");
+        assert!(now.buttons.is_empty(), "{now:#?}");
+    }
+
+    // An admin withdraws Bob's next request: the cards name her, and Bob hears it.
+    let post = bob_submits(&h, a).await;
+    let cards = cards_out(&h).await;
+    let item = queue_item(&h, ALICE, &post).await;
+    let mark = h.tg.mark();
+    h.press(ALICE, &item, &en("bot.queue.btn_cancel"), "Post cancelled").await;
+    h.tg.said(BOB, mark, "User1001 withdrew your post").await;
+    h.run_notify_jobs().await;
+    for card in &cards {
+        let now = h.tg.message(card.chat_id, card.message_id).unwrap();
+        assert!(now.text.contains("Withdrawn by User1001") && now.buttons.is_empty(), "{now:#?}");
+    }
+    assert!(h.run_notify_jobs().await.is_empty());
+    assert!(h.store.tenant_jobs(a, JobState::Queued, 20).await.unwrap().iter().all(|j| j.kind != "publish"));
 });
 
 bot_test!(an_admin_who_publishes_a_waiting_post_now_approves_it_on_every_card, |h| {

@@ -2,7 +2,7 @@
 //! transaction that makes it wait for approval (a failure leaves neither), and a decision writes its outcome on
 //! every card in its own transaction, queueing edits for the cards already sent but the one pressed, while a
 //! card sent after the decision is edited as soon as it is recorded. A change to a waiting post replaces its cards
-//! with a new round in the transaction of the change.
+//! with a new round, and a withdrawal writes its outcome on them, each in the transaction of the change.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use tochen_core::domain::{AuthKind, JobState, Platform, PostStatus};
@@ -282,4 +282,25 @@ store_test!(a_change_replaces_the_cards_with_a_new_round_in_one_transaction, |st
     // A scheduled post is moved by reschedule_post, a waiting one only by a re-submission.
     let p = store.post(t, post).await.unwrap();
     assert!(store.reschedule_post(t, post, p.version, later + 1).await.unwrap());
+});
+
+store_test!(a_withdrawal_writes_its_outcome_on_the_cards_in_its_transaction, |store| {
+    let (t, anna, account) = workspace(&store).await;
+    let (post, card) = submitted(&store, t, anna, account).await;
+    // A waiting post is not moved without replacing its cards.
+    assert!(!store.reschedule_post(t, post, card.round, tochen_core::clock::now_ms()).await.unwrap());
+    store.record_approval_card(t, card, GROUP, GROUP, 7).await.unwrap();
+    let text = |lang: &str| format!("withdrawn ({lang})");
+    let outcome = CardOutcome { text: &text, shown: None };
+    assert!(!store.cancel_post_with_cards(t, post, card.round + 1, &outcome).await.unwrap());
+    assert!(store.approval_cards(t, post).await.unwrap().iter().all(|r| r.outcome_html.is_none()));
+
+    assert!(store.cancel_post_with_cards(t, post, card.round, &outcome).await.unwrap());
+    assert_eq!(store.post(t, post).await.unwrap().status, PostStatus::Cancelled);
+    let rows = store.approval_cards(t, post).await.unwrap();
+    assert!(rows.iter().all(|r| r.outcome_html.as_deref() == Some(&*text(&r.lang))), "{rows:?}");
+    let edits = edits_of(notify_jobs(&store, t).await);
+    assert_eq!(edits.len(), 1);
+    assert_eq!((edits[0].message.chat_id, edits[0].message.text_html.as_str()), (GROUP, "withdrawn (es)"));
+    assert!(store.approval_card_settled(t, card, ANNA).await.unwrap());
 });

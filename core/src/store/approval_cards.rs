@@ -8,7 +8,8 @@
 //! a card whose post was decided before its job ran is not sent at all.
 //!
 //! A change to a waiting post (`Store::resubmit_for_approval`) writes "replaced" as the outcome of its earlier
-//! cards in the same way and queues the new round's cards, in the transaction of the change.
+//! cards in the same way and queues the new round's cards, in the transaction of the change; withdrawing it
+//! (`Store::cancel_post_with_cards`) writes "withdrawn" on its cards, in the transaction of the cancel.
 //!
 //! Rows are keyed by post, submission round (the post's version once submitted) and chat, so a post rejected,
 //! changed and submitted again gets fresh cards while the old round's jobs cannot touch them.
@@ -28,12 +29,12 @@ pub struct ApprovalCard {
     pub message: NotifyPayload,
 }
 
-/// What became of a request, as its cards show it: a decision, or a change that replaced it.
+/// What became of a request, as its cards show it: a decision, a change that replaced it, or its withdrawal.
 pub struct CardOutcome<'a> {
     /// The outcome in a language ("✅ Approved by Anna: …"), Telegram HTML.
     pub text: &'a (dyn Fn(&str) -> String + Send + Sync),
     /// The card the decider pressed, (chat, message id): their own screen shows the outcome already. `None`
-    /// when the outcome came from elsewhere (a change in /queue): every sent card is edited.
+    /// when the outcome came from elsewhere (a change or a withdrawal in /queue): every sent card is edited.
     pub shown: Option<(i64, i64)>,
 }
 

@@ -3,8 +3,8 @@
 //!
 //! Scheduling, approval, rescheduling and cancelling each happen in one transaction together with the matching
 //! job changes, so a post is never scheduled without its jobs nor cancelled with a job still due; submitting for
-//! approval queues the approval cards, and deciding or re-submitting after a change writes the outcome on them,
-//! in that same transaction (`approval_cards.rs`).
+//! approval queues the approval cards, and deciding, re-submitting after a change or withdrawing writes the
+//! outcome on them, in that same transaction (`approval_cards.rs`).
 
 use super::approval_cards::{ApprovalCard, CardOutcome};
 use super::{col, parse_enum, Result, Store, StoreError};
@@ -416,8 +416,32 @@ impl Store {
     }
 
     /// Cancels a post that has not gone out: its pending targets and their queued jobs are cancelled too.
-    /// Targets already publishing or published are left as they are.
+    /// Targets already publishing or published are left as they are. The approval cards of a post that was
+    /// waiting are left as they are; see [`Store::cancel_post_with_cards`].
     pub async fn cancel_post(&self, tenant: TenantId, post: PostId, expected_version: i64) -> Result<bool> {
+        self.cancel(tenant, post, expected_version, None).await
+    }
+
+    /// [`Store::cancel_post`], and in the same transaction the undecided approval cards of the post (it was
+    /// waiting for approval) get `outcome` ("withdrawn by …"): an edit is queued for every one already sent, so
+    /// no card keeps buttons for a post that no longer waits.
+    pub async fn cancel_post_with_cards(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        outcome: &CardOutcome<'_>,
+    ) -> Result<bool> {
+        self.cancel(tenant, post, expected_version, Some(outcome)).await
+    }
+
+    async fn cancel(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        outcome: Option<&CardOutcome<'_>>,
+    ) -> Result<bool> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let moved = sqlx::query(
@@ -453,6 +477,9 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if let Some(outcome) = outcome {
+            super::approval_cards::settle_cards(&mut tx, tenant, post, outcome, now).await?;
+        }
         tx.commit().await?;
         super::job_queue::notify_jobs_changed();
         Ok(true)

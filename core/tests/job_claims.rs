@@ -122,3 +122,26 @@ store_test!(concurrent_claims_from_separate_connections_never_exceed_the_per_key
         c.close().await;
     }
 });
+
+store_test!(next_wake_names_the_earliest_job_and_lease_of_the_runners_kinds_only, |store| {
+    let now = now_ms();
+    let kinds = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(store.next_wake(&kinds(&["b"])).await.unwrap().earliest(), None, "nothing queued");
+    for (kind, at) in [("a", now + 1_000), ("b", now + 5_000), ("b", now + 3_000), ("a", now + 2_000)] {
+        store.enqueue(&NewJob::new(kind, serde_json::json!({ "at": at })).run_at(at)).await.unwrap();
+    }
+    // Earlier jobs of another kind do not count: this runner could not take them.
+    let wake = store.next_wake(&kinds(&["b"])).await.unwrap();
+    assert_eq!((wake.next_due, wake.next_lease_expiry), (Some(now + 3_000), None));
+    assert_eq!(store.next_wake(&kinds(&["a", "b"])).await.unwrap().next_due, Some(now + 1_000));
+    // A claimed job's lease expiry is the other reason to wake.
+    sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'b'").bind(now - 1).execute(store.pool()).await.unwrap();
+    let req = ClaimRequest { owner: "w", limit: 1, lease_ms: 60_000, per_key: 1, kinds: &kinds(&["b"]) };
+    let claimed = store.claim_jobs(&req).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let wake = store.next_wake(&kinds(&["b"])).await.unwrap();
+    assert_eq!(wake.next_due, Some(now - 1), "the other b job is due");
+    let expiry = wake.next_lease_expiry.expect("the claimed job's lease");
+    assert!(expiry >= now + 60_000, "{expiry}");
+    assert_eq!(wake.earliest(), Some(now - 1));
+});

@@ -250,15 +250,18 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The earliest due queued job and the earliest lease expiry among the given kinds.
+    /// The earliest due queued job and the earliest lease expiry among the given kinds. Written as `ORDER BY ..
+    /// LIMIT 1` rather than `MIN`: with the kind filter PostgreSQL computes `MIN` over every queued row, while the
+    /// ordered scan of `jobs_due`/`jobs_lease` stops at the first row of a matching kind.
     pub async fn next_wake(&self, kinds: &[String]) -> Result<NextWake> {
         if kinds.is_empty() {
             return Ok(NextWake { next_due: None, next_lease_expiry: None });
         }
         let kinds = kind_list(kinds);
         let (next_due, next_lease_expiry): (Option<i64>, Option<i64>) = sqlx::query_as(&format!(
-            "SELECT (SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND kind IN ({kinds})), \
-                    (SELECT MIN(lease_expires_at) FROM jobs WHERE state = 'running' AND kind IN ({kinds}))"
+            "SELECT (SELECT run_at FROM jobs WHERE state = 'queued' AND kind IN ({kinds}) ORDER BY run_at LIMIT 1), \
+                    (SELECT lease_expires_at FROM jobs WHERE state = 'running' AND kind IN ({kinds}) \
+                     ORDER BY lease_expires_at LIMIT 1)"
         ))
         .fetch_one(&self.pool)
         .await?;

@@ -130,13 +130,19 @@ impl Completer {
                 }
                 let pairs: Vec<(JobId, i64)> = batch.iter().map(|(id, attempt, _)| (*id, *attempt)).collect();
                 let ok = match store.complete_jobs(&owner, &pairs).await {
-                    Ok(n) if n as usize == pairs.len() => true,
+                    Ok(n) if n as usize == pairs.len() => {
+                        // The finished jobs no longer count against their accounts' limits: a runner that found
+                        // only busy accounts looks again now instead of after its blocked wait.
+                        tochen_core::store::job_queue::notify_jobs_changed();
+                        true
+                    }
                     Ok(n) => {
                         tracing::warn!(
                             done = n,
                             of = pairs.len(),
                             "some completed jobs had been reclaimed; their results are discarded"
                         );
+                        tochen_core::store::job_queue::notify_jobs_changed();
                         true
                     }
                     Err(e) => {
@@ -209,6 +215,7 @@ impl Runner {
                 }
             }
             let free = slots.available_permits();
+            let claimed_at = now_ms();
             if free > 0 {
                 let req = ClaimRequest {
                     owner: &cfg.owner,
@@ -262,6 +269,10 @@ impl Runner {
             let wake_at = match next_wake {
                 Ok(w) => match w.earliest() {
                     Some(at) if at > now => at.min(idle_until),
+                    // Due since the claim looked: it was not there to take, so look again at once.
+                    Some(at) if free > 0 && at > claimed_at => now,
+                    // Due when the claim looked and still not taken: its account is busy. Wait for a slot or
+                    // a completion to free it, or the blocked wait.
                     Some(_) => now + cfg.blocked_wait.as_millis() as i64,
                     None => idle_until,
                 },

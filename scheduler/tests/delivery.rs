@@ -1,7 +1,6 @@
 //! The delivery job handlers as the runner calls them: a post result queued as `webhook.event_out` fans out to a
 //! webhook destination as `post.published`, and its `webhook.deliver` job reaches a receiver on 127.0.0.1.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tochen_core::delivery::webhook::{WebhookSecret, WebhookSender};
 use tochen_core::domain::JobState;
@@ -11,6 +10,7 @@ use tochen_core::{SecretString, Store, TenantId};
 use tochen_scheduler::handlers::delivery::{WebhookDeliverHandler, WebhookEventOutHandler};
 use tochen_scheduler::{JobHandler, WEBHOOK_EVENT_OUT};
 use tochen_testkit::store_test;
+use tochen_testkit::webhook_receiver::WebhookReceiver;
 
 async fn workspace(store: &Store) -> TenantId {
     let who = TelegramIdentity {
@@ -24,55 +24,10 @@ async fn workspace(store: &Store) -> TenantId {
     store.create_tenant("Bloom", &TenantProfile::default(), 0, admin.id).await.unwrap().id
 }
 
-/// A receiver that records (webhook-id, body) and answers 204.
-async fn receiver() -> (Arc<Mutex<Vec<(String, String)>>>, String) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let log = seen.clone();
-    tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        while let Ok((mut s, _)) = listener.accept().await {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Read headers and the body (content-length) of one request.
-            loop {
-                let n = s.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        let id = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase().starts_with("webhook-id:").then(|| l[11..].trim().to_owned())
-                            })
-                            .unwrap_or_default();
-                        log.lock().unwrap().push((id, body.to_owned()));
-                        break;
-                    }
-                }
-            }
-            let _ = s.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
-        }
-    });
-    (seen, format!("http://{addr}/hook"))
-}
-
 store_test!(a_post_result_reaches_a_webhook_as_post_published, |store| {
     let tenant = workspace(&store).await;
-    let (seen, url) = receiver().await;
+    let hook = WebhookReceiver::start().await;
+    let url = hook.url.clone();
     let secret = SecretString::new(WebhookSecret::generate().expose());
     store.create_destination(tenant, &NewDestination::Webhook { name: "CRM".into(), url, secret }).await.unwrap();
 
@@ -88,7 +43,7 @@ store_test!(a_post_result_reaches_a_webhook_as_post_published, |store| {
     let handler = WebhookDeliverHandler { sender: WebhookSender::new(true, Duration::from_secs(15)).unwrap() };
     handler.run(&store, deliver).await.unwrap();
 
-    let seen = seen.lock().unwrap().clone();
+    let seen = hook.received();
     assert_eq!(seen.len(), 1);
     assert!(seen[0].0.starts_with("msg_"));
     let body: serde_json::Value = serde_json::from_str(&seen[0].1).unwrap();

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tochen_core::clock::now_ms;
 use tochen_core::delivery::webhook::WebhookSecret;
@@ -18,6 +18,7 @@ use tochen_core::{Config, SecretString, Store};
 use tochen_scheduler::sweeps::SWEEP_AUTOMATIONS;
 use tochen_scheduler::Publishers;
 use tochen_testkit::fake_platform::{CountingPlatform, HttpPublisher};
+use tochen_testkit::webhook_receiver::WebhookReceiver;
 use tochen_testkit::{store_test, TestDb};
 use tokio_util::sync::CancellationToken;
 
@@ -75,44 +76,6 @@ impl Scheduler {
     }
 }
 
-/// A webhook receiver on 127.0.0.1 that records request bodies and answers 204.
-async fn receiver() -> (Arc<Mutex<Vec<String>>>, String) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let log = seen.clone();
-    tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        while let Ok((mut s, _)) = listener.accept().await {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            loop {
-                let n = s.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
-                        })
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        log.lock().unwrap().push(body.to_owned());
-                        break;
-                    }
-                }
-            }
-            let _ = s.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
-        }
-    });
-    (seen, format!("http://{addr}/hook"))
-}
-
 async fn job_of_kind_succeeded(store: &Store, kind: &str) -> bool {
     !store.jobs_of_kind(kind, JobState::Succeeded, 1).await.unwrap().is_empty()
 }
@@ -133,7 +96,8 @@ async fn notify_chats(store: &Store, tenant: tochen_core::TenantId) -> Vec<i64> 
 store_test!(run_with_publishes_a_scheduled_post_once_tells_the_author_beats_and_runs_the_sweeps, |store, db| {
     let tenant = workspace(&store).await;
     let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
-    let (hooks, url) = receiver().await;
+    let hooks = WebhookReceiver::start().await;
+    let url = hooks.url.clone();
     let secret = SecretString::new(WebhookSecret::generate().expose());
     store.create_destination(tenant, &NewDestination::Webhook { name: "CRM".into(), url, secret }).await.unwrap();
     let platform = CountingPlatform::start(Duration::ZERO).await;
@@ -161,7 +125,7 @@ store_test!(run_with_publishes_a_scheduled_post_once_tells_the_author_beats_and_
     })
     .await;
     // Outgoing webhooks go through the delivery handlers `run_with` registers from the configuration.
-    wait_for("the webhook delivery", Duration::from_secs(20), || async { !hooks.lock().unwrap().is_empty() }).await;
+    wait_for("the webhook delivery", Duration::from_secs(20), || async { !hooks.received().is_empty() }).await;
     // Every sweep was enqueued at start-up and its handler ran it.
     for kind in [SWEEP_AUTOMATIONS, SWEEP_CLEANUP, SWEEP_TOKEN_REFRESH, SWEEP_METRICS] {
         wait_for(&format!("a {kind} job to run"), Duration::from_secs(20), || job_of_kind_succeeded(&store, kind))
@@ -177,7 +141,7 @@ store_test!(run_with_publishes_a_scheduled_post_once_tells_the_author_beats_and_
     let to_author: Vec<_> =
         notify_chats(&store, tenant).await.into_iter().filter(|chat| *chat == AUTHOR_CHAT).collect();
     assert_eq!(to_author.len(), 1, "one notify job for the author");
-    let body: serde_json::Value = serde_json::from_str(&hooks.lock().unwrap()[0]).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&hooks.received()[0].1).unwrap();
     assert_eq!(body["type"], "post.published", "{body}");
     // A stopped instance removes its heartbeat.
     assert!(store.scheduler_heartbeats().await.unwrap().is_empty());

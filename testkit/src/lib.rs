@@ -13,6 +13,7 @@ pub mod fake_server;
 pub mod fake_telegram;
 pub mod fake_tiktok;
 pub mod smtp_sink;
+pub mod webhook_receiver;
 
 pub use db::TestDb;
 

@@ -238,8 +238,9 @@ impl Store {
     /// `queue_event`, the job `event` builds from the settled row is queued in the same transaction: the outcome
     /// and its outgoing event are durable together. Without (the workspace has no webhook destination), the
     /// compare-and-set is one statement. The post's status is recomputed after the commit, so that of two targets
-    /// of one post settling at once the later recompute sees both. `None` when the target was not in a state it
-    /// may leave.
+    /// of one post settling at once the later recompute sees both; on PostgreSQL the post of a sole target (no
+    /// sibling can settle concurrently) is moved by the settling statement itself. `None` when the target was not
+    /// in a state it may leave.
     pub async fn settle_target(
         &self,
         tenant: TenantId,
@@ -250,13 +251,16 @@ impl Store {
     ) -> Result<Option<Target>> {
         let now = now_ms();
         let (sql, texts) = settle_statement(change);
+        let sql = match self.backend {
+            Backend::Postgres => with_sole_target_post(&sql),
+            Backend::Sqlite => sql,
+        };
         let statement =
             || sqlx::query(&sql).bind(tenant.to_db()).bind(target.to_db()).bind(texts[0]).bind(texts[1]).bind(now);
-        let settled = if queue_event {
+        let row = if queue_event {
             let mut tx = self.pool.begin().await?;
             let Some(row) = statement().fetch_optional(&mut *tx).await? else { return Ok(None) };
-            let settled = target_from_row(&row)?;
-            let job = event(&settled);
+            let job = event(&target_from_row(&row)?);
             if let Some(job) = &job {
                 super::jobs::insert_job(&mut tx, job, now).await?;
             }
@@ -264,20 +268,27 @@ impl Store {
             if job.is_some() {
                 super::job_queue::notify_jobs_changed();
             }
-            settled
+            row
         } else {
             let Some(row) = statement().fetch_optional(&self.pool).await? else { return Ok(None) };
-            target_from_row(&row)?
+            row
         };
-        self.refresh_post_status(tenant, settled.post_id).await?;
+        let settled = target_from_row(&row)?;
+        let post_done = self.backend == Backend::Postgres && col::<i64>(&row, "sole_target")? == 1;
+        if !post_done {
+            self.refresh_post_status(tenant, settled.post_id).await?;
+        }
         Ok(Some(settled))
     }
 
-    /// Loads what a publish request is built from: target, post, account with its tokens, the platform's content
-    /// and the workspace's team chat in one joined read, the media in a second. No transaction is held.
+    /// Loads what a publish request is built from: target, post, account with its tokens, the platform's content,
+    /// the post's media and the workspace's team chat, in one joined read. No transaction is held.
     pub async fn publish_context(&self, tenant: TenantId, target: TargetId) -> Result<PublishContext> {
-        let row =
-            sqlx::query(&context_query()).bind(tenant.to_db()).bind(target.to_db()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&context_query(self.backend))
+            .bind(tenant.to_db())
+            .bind(target.to_db())
+            .fetch_optional(&self.pool)
+            .await?;
         let row = row.ok_or(StoreError::NotFound("post target"))?;
         let target = target_from_row(&row)?;
         if col::<Option<String>>(&row, "p_id")?.is_none() {
@@ -304,24 +315,13 @@ impl Store {
         };
         let team_chat_id = col(&row, "team_chat_id")?;
         let has_webhooks = col::<i64>(&row, "has_webhooks")? != 0;
-        let rows = sqlx::query(
-            "SELECT m.id, m.kind, m.content_type, m.size_bytes, m.storage_path FROM post_media pm \
-             JOIN media m ON m.id = pm.media_id WHERE pm.tenant_id = $1 AND pm.post_id = $2 ORDER BY pm.position",
-        )
-        .bind(tenant.to_db())
-        .bind(post.id.to_db())
-        .fetch_all(&self.pool)
-        .await?;
-        let mut media = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let kind: String = col(r, "kind")?;
-            media.push((
-                MediaId::from_db(&col::<String>(r, "id")?)?,
-                super::parse_enum(&kind, MediaKind::parse, "media kind")?,
-                col(r, "content_type")?,
-                col(r, "size_bytes")?,
-                col(r, "storage_path")?,
-            ));
+        let listed: Vec<(String, String, String, i64, String)> =
+            serde_json::from_str(&col::<String>(&row, "media")?)
+                .map_err(|e| StoreError::Corrupt(format!("media list of post {}: {e}", post.id)))?;
+        let mut media = Vec::with_capacity(listed.len());
+        for (id, kind, content_type, size, path) in listed {
+            let kind = super::parse_enum(&kind, MediaKind::parse, "media kind")?;
+            media.push((MediaId::from_db(&id)?, kind, content_type, size, path));
         }
         Ok(PublishContext { post, target, account, tokens, content, media, team_chat_id, has_webhooks })
     }
@@ -342,11 +342,22 @@ fn aliased(table: &str, columns: &str, prefix: &str) -> String {
 }
 
 /// The joined read of [`Store::publish_context`]. Posts and accounts are left-joined so a missing row is told apart
-/// from a missing target; the content row is the one for the target's platform.
-fn context_query() -> String {
+/// from a missing target; the content row is the one for the target's platform. The post's media come as one JSON
+/// array of `[id, kind, content_type, size_bytes, storage_path]` in post order (the aggregate is spelled per
+/// backend).
+fn context_query(backend: Backend) -> String {
     let target = TARGET_COLUMNS.split(',').map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    let media_row = "m.id, m.kind, m.content_type, m.size_bytes, m.storage_path";
+    let media_list = match backend {
+        Backend::Postgres => {
+            format!("COALESCE(json_agg(json_build_array({media_row}) ORDER BY pm.position), '[]')::text")
+        }
+        Backend::Sqlite => format!("json_group_array(json_array({media_row}) ORDER BY pm.position)"),
+    };
     format!(
         "SELECT {target}, {post}, {account}, a.access_token_enc AS a_access_token_enc, \
+         (SELECT {media_list} FROM post_media pm JOIN media m ON m.id = pm.media_id \
+           WHERE pm.tenant_id = t.tenant_id AND pm.post_id = t.post_id) AS media, \
          a.refresh_token_enc AS a_refresh_token_enc, c.body AS c_body, c.hashtags AS c_hashtags, c.link AS c_link, \
          (SELECT team_chat_id FROM tenants WHERE id = t.tenant_id) AS team_chat_id, \
          CAST(CASE WHEN EXISTS (SELECT 1 FROM destinations d WHERE d.tenant_id = t.tenant_id AND d.kind = 'webhook' \
@@ -357,6 +368,24 @@ fn context_query() -> String {
          WHERE t.tenant_id = $1 AND t.id = $2",
         post = aliased("p", POST_COLUMNS, "p_"),
         account = aliased("a", ACCOUNT_COLUMNS, "a_"),
+    )
+}
+
+/// Wraps a settling statement (see [`settle_statement`]) so that, when the target is its post's only one, the post
+/// takes the target's final status in the same statement, as [`Store::refresh_post_status`] would compute it: a
+/// lone published target makes a published post, a lone failed one a failed post, a lone unknown one leaves it
+/// open. The row gains `sole_target` (1 or 0); with siblings the caller recomputes after the commit, because one
+/// statement's snapshot cannot see a sibling settled concurrently. PostgreSQL only (SQLite has no writing CTEs).
+fn with_sole_target_post(settle: &str) -> String {
+    format!(
+        "WITH t AS ({settle}), \
+         s AS (SELECT NOT EXISTS (SELECT 1 FROM post_targets o WHERE o.tenant_id = $1 \
+           AND o.post_id = (SELECT post_id FROM t) AND o.id <> $2) AS sole), \
+         p AS (UPDATE posts SET status = (SELECT status FROM t), updated_at = $5 WHERE tenant_id = $1 \
+           AND id = (SELECT post_id FROM t) AND (SELECT sole FROM s) AND (SELECT status FROM t) IN ('published', 'failed') \
+           AND status IN ('scheduled', 'publishing', 'published', 'partially_published', 'failed') \
+           AND status <> (SELECT status FROM t)) \
+         SELECT t.*, CAST(CASE WHEN (SELECT sole FROM s) THEN 1 ELSE 0 END AS BIGINT) AS sole_target FROM t"
     )
 }
 

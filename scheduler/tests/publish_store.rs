@@ -1,0 +1,159 @@
+//! The store side of the publishing pipeline on both databases: the joined context read (media in post order) and
+//! settling a target, which moves a sole target's post in the same statement on PostgreSQL and recomputes the post
+//! of a target with siblings after the commit.
+
+mod common;
+
+use common::*;
+use tochen_core::clock::now_ms;
+use tochen_core::domain::{MediaKind, Platform, PostStatus, TargetStatus};
+use tochen_core::ids::{PostId, TargetId, TenantId};
+use tochen_core::store::{BeginPublish, NewMedia, Settle};
+use tochen_core::Store;
+use tochen_testkit::store_test;
+
+async fn media(store: &Store, tenant: TenantId, kind: MediaKind, path: &str, size: i64) -> String {
+    let new = NewMedia {
+        kind,
+        content_type: if kind == MediaKind::Video { "video/mp4" } else { "image/jpeg" }.into(),
+        size_bytes: size,
+        sha256: format!("sha-{path}"),
+        storage_path: path.into(),
+        source: "upload".into(),
+        width: None,
+        height: None,
+        duration_ms: None,
+    };
+    store.insert_media(tenant, &new).await.unwrap().id.to_string()
+}
+
+async fn attach(store: &Store, tenant: TenantId, post: PostId, media: &str, position: i64) {
+    sqlx::query("INSERT INTO post_media (post_id, tenant_id, media_id, position) VALUES ($1, $2, $3, $4)")
+        .bind(post.to_string())
+        .bind(tenant.to_string())
+        .bind(media)
+        .bind(position)
+        .execute(store.pool())
+        .await
+        .unwrap();
+}
+
+async fn started(store: &Store, tenant: TenantId, target: TargetId) {
+    let begun = store.begin_publishing(tenant, target, true).await.unwrap();
+    assert!(matches!(begun, BeginPublish::Started(_)), "{begun:?}");
+}
+
+async fn publish(store: &Store, tenant: TenantId, target: TargetId) {
+    let change = Settle::Published { platform_post_id: "p-1", permalink: Some("https://fb.example/p-1") };
+    let settled = store.settle_target(tenant, target, change, false, |_| None).await.unwrap();
+    assert_eq!(settled.expect("the target was publishing").status, TargetStatus::Published);
+}
+
+async fn fail(store: &Store, tenant: TenantId, target: TargetId, to: TargetStatus) {
+    let from = [TargetStatus::Publishing];
+    let change = Settle::To { from: &from, to, class: "permanent", message: "caption too long" };
+    let settled = store.settle_target(tenant, target, change, false, |_| None).await.unwrap();
+    assert_eq!(settled.expect("the target was publishing").status, to);
+}
+
+async fn post_status(store: &Store, tenant: TenantId, post: PostId) -> PostStatus {
+    store.post(tenant, post).await.unwrap().status
+}
+
+store_test!(the_context_read_lists_the_media_in_post_order, |store| {
+    let tenant = workspace(&store).await;
+    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
+    let (post, targets) = scheduled_post(&store, tenant, &[fb], now_ms()).await;
+    let ctx = store.publish_context(tenant, targets[0].id).await.unwrap();
+    assert!(ctx.media.is_empty(), "a post without media has none: {:?}", ctx.media);
+
+    // Inserted in the opposite order of their positions, so only the ordering puts them right.
+    let second = media(&store, tenant, MediaKind::Video, "media/clip.mp4", 2_000_000).await;
+    let first = media(&store, tenant, MediaKind::Image, "media/cover.jpg", 52_431).await;
+    attach(&store, tenant, post, &second, 1).await;
+    attach(&store, tenant, post, &first, 0).await;
+    let ctx = store.publish_context(tenant, targets[0].id).await.unwrap();
+    let listed: Vec<_> = ctx
+        .media
+        .iter()
+        .map(|(id, kind, ct, size, path)| (id.to_string(), *kind, ct.as_str(), *size, path.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (first, MediaKind::Image, "image/jpeg", 52_431, "media/cover.jpg"),
+            (second, MediaKind::Video, "video/mp4", 2_000_000, "media/clip.mp4"),
+        ]
+    );
+    assert_eq!(ctx.post.id, post);
+    assert_eq!(ctx.account.id, fb);
+});
+
+store_test!(a_sole_target_settling_settles_its_post, |store| {
+    let tenant = workspace(&store).await;
+    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
+
+    let (post, targets) = scheduled_post(&store, tenant, &[fb], now_ms()).await;
+    started(&store, tenant, targets[0].id).await;
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Publishing);
+    publish(&store, tenant, targets[0].id).await;
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
+
+    let (post, targets) = scheduled_post(&store, tenant, &[fb], now_ms()).await;
+    started(&store, tenant, targets[0].id).await;
+    fail(&store, tenant, targets[0].id, TargetStatus::Failed).await;
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Failed);
+
+    // An unknown outcome leaves the post open until the team decides.
+    let (post, targets) = scheduled_post(&store, tenant, &[fb], now_ms()).await;
+    started(&store, tenant, targets[0].id).await;
+    fail(&store, tenant, targets[0].id, TargetStatus::Unknown).await;
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Publishing);
+    assert!(store.confirm_target_published(tenant, targets[0].id).await.unwrap());
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
+
+    // A settle that finds the target already settled changes nothing.
+    let change = Settle::To { from: &[TargetStatus::Publishing], to: TargetStatus::Failed, class: "x", message: "y" };
+    assert!(store.settle_target(tenant, targets[0].id, change, false, |_| None).await.unwrap().is_none());
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
+});
+
+store_test!(a_post_with_several_targets_settles_when_the_last_one_does, |store| {
+    let tenant = workspace(&store).await;
+    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
+    let ig = account(&store, tenant, Platform::Instagram, "ig-1").await;
+    let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
+    started(&store, tenant, targets[0].id).await;
+    started(&store, tenant, targets[1].id).await;
+    publish(&store, tenant, targets[0].id).await;
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Publishing, "one target is still out");
+    fail(&store, tenant, targets[1].id, TargetStatus::Failed).await;
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::PartiallyPublished);
+});
+
+store_test!(siblings_settling_at_the_same_moment_leave_no_post_open, |store| {
+    let tenant = workspace(&store).await;
+    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
+    let ig = account(&store, tenant, Platform::Instagram, "ig-1").await;
+    let mut posts = Vec::new();
+    for _ in 0..20 {
+        let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
+        for t in &targets {
+            started(&store, tenant, t.id).await;
+        }
+        posts.push((post, targets[0].id, targets[1].id));
+    }
+    let mut settling = tokio::task::JoinSet::new();
+    for (_, a, b) in &posts {
+        for t in [*a, *b] {
+            let store = store.clone();
+            settling.spawn(async move { publish(&store, tenant, t).await });
+        }
+    }
+    while let Some(done) = settling.join_next().await {
+        done.unwrap();
+    }
+    for (post, _, _) in posts {
+        assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
+    }
+});

@@ -6,14 +6,15 @@
 //! statement, so rescue needs no separate sweep.
 //!
 //! SKIP LOCKED alone does not keep the per-key limit on PostgreSQL: two claims whose snapshots were taken before
-//! either committed both count an account as idle and each start one of its jobs. So on PostgreSQL a claim runs
-//! in a short transaction that first waits for a transaction-scoped advisory lock ([`CLAIM_LOCK`]), in a statement
-//! of its own, and only then runs the claim statement: under READ COMMITTED that statement's snapshot is taken
-//! after the previous claim committed and released the lock, so it sees that claim's running jobs. Claims are
-//! therefore serialized across processes; each holds the lock for one statement and its COMMIT, and the
-//! transaction costs two round trips more than the bare statement (BEGIN and the lock go out as one message, then
-//! the claim, then COMMIT). SQLite needs none of this: a writing statement holds the database's write lock from
-//! its start, so a concurrent claim on another connection waits and then sees the first one's jobs.
+//! either committed both count an account as idle and each start one of its jobs. So on PostgreSQL a claim first
+//! waits for a transaction-scoped advisory lock ([`CLAIM_LOCK`]), in a statement of its own, and only then runs
+//! the claim statement: under READ COMMITTED that statement's snapshot is taken after the previous claim committed
+//! and released the lock, so it sees that claim's running jobs. Both statements go out as one simple-protocol
+//! message, which PostgreSQL runs as one implicit transaction: one round trip, the lock is held for the claim
+//! statement and its commit only, and a runner that dies mid-claim cannot leave the lock held (the server finishes
+//! or rolls back the message by itself). Claims are therefore serialized across processes. SQLite needs none of
+//! this: a writing statement holds the database's write lock from its start, so a concurrent claim on another
+//! connection waits and then sees the first one's jobs.
 //!
 //! Every claim bumps `attempts`; completion, retry and failure only touch a row whose `attempts` and
 //! `lease_owner` still match what the runner claimed. A runner that stalled past its lease and was overtaken
@@ -37,12 +38,55 @@ pub const JOBS_CHANNEL: &str = "tochen_jobs";
 /// not collide with another application's advisory locks in a shared database by accident.
 pub const CLAIM_LOCK: i64 = 0x746f_6368_656e_0001;
 
-/// Opens a claim's transaction and waits for [`CLAIM_LOCK`] in the same message (simple query protocol), so the
-/// lock costs no round trip of its own. The claim statement that follows is a separate statement, with a snapshot
-/// taken after the lock was granted. A runner that freezes between its claim and COMMIT would stop every claim
-/// everywhere, so the server ends a claim transaction left idle for 10 s (the claim is rolled back, nothing ran).
-const BEGIN_CLAIM: &str = "BEGIN; SET LOCAL idle_in_transaction_session_timeout = '10s'; \
-                           SELECT pg_advisory_xact_lock(8390033930843979777)";
+/// The first statement of a PostgreSQL claim message: waits for [`CLAIM_LOCK`], held until the message's implicit
+/// transaction ends. It returns no rows (a `DO` block), so the message's only rows are the claimed jobs.
+const LOCK_CLAIMS: &str = "DO $$ BEGIN PERFORM pg_advisory_xact_lock(8390033930843979777); END $$";
+
+/// The values a claim statement uses, as SQL text: placeholders (`$1`..`$6`) on SQLite, literals on PostgreSQL,
+/// where the claim goes out as one simple-protocol message that cannot carry parameters.
+struct ClaimValues {
+    now: String,
+    /// How many candidates each scan looks at (a few times the limit).
+    scan: String,
+    per_key: String,
+    limit: String,
+    owner: String,
+    lease_until: String,
+}
+
+/// Two index-backed candidate scans (due jobs by `jobs_due`, expired leases by `jobs_lease`), each locked with
+/// `lock` on PostgreSQL, then per-key ranking: a run of jobs for one busy account does not hide the jobs of other
+/// accounts behind it, because candidates are scanned a few times wider than the limit.
+fn claim_statement(kinds: &str, lock: &str, v: &ClaimValues) -> String {
+    let ClaimValues { now, scan, per_key, limit, owner, lease_until } = v;
+    format!(
+        "WITH due AS (SELECT id, run_at, concurrency_key FROM jobs \
+           WHERE state = 'queued' AND run_at <= {now} AND kind IN ({kinds}) ORDER BY run_at LIMIT {scan} {lock}), \
+         lost AS (SELECT id, run_at, concurrency_key FROM jobs \
+           WHERE state = 'running' AND lease_expires_at <= {now} AND kind IN ({kinds}) \
+           ORDER BY lease_expires_at LIMIT {scan} {lock}), \
+         cand AS (SELECT id, run_at, concurrency_key FROM due UNION ALL SELECT id, run_at, concurrency_key FROM lost), \
+         ranked AS (SELECT id, run_at, concurrency_key, \
+           ROW_NUMBER() OVER (PARTITION BY concurrency_key ORDER BY run_at, id) AS rn FROM cand), \
+         busy AS (SELECT concurrency_key, COUNT(*) AS n FROM jobs WHERE state = 'running' \
+           AND lease_expires_at > {now} AND concurrency_key IN (SELECT concurrency_key FROM cand) \
+           GROUP BY concurrency_key), \
+         pick AS (SELECT r.id FROM ranked r LEFT JOIN busy b ON b.concurrency_key = r.concurrency_key \
+           WHERE r.concurrency_key IS NULL OR r.rn + COALESCE(b.n, 0) <= {per_key} ORDER BY r.run_at, r.id LIMIT {limit}) \
+         UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = {owner}, \
+           lease_expires_at = {lease_until}, updated_at = {now} WHERE id IN (SELECT id FROM pick) RETURNING {JOB_COLUMNS}"
+    )
+}
+
+/// A PostgreSQL string literal for `text`, correct whatever `standard_conforming_strings` says.
+fn quote_literal(text: &str) -> String {
+    let quoted = text.replace('\'', "''");
+    if quoted.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
 
 fn jobs_notify() -> &'static Notify {
     static N: OnceLock<Notify> = OnceLock::new();
@@ -100,48 +144,41 @@ impl Store {
             return Ok(Vec::new());
         }
         let now = now_ms();
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
         let kinds = kind_list(req.kinds);
-        // Two index-backed candidate scans (due jobs by `jobs_due`, expired leases by `jobs_lease`), each locked
-        // on PostgreSQL, then per-key ranking: a run of jobs for one busy account does not hide the jobs of
-        // other accounts behind it, because candidates are scanned a few times wider than the limit.
-        let sql = format!(
-            "WITH due AS (SELECT id, run_at, concurrency_key FROM jobs \
-               WHERE state = 'queued' AND run_at <= $1 AND kind IN ({kinds}) ORDER BY run_at LIMIT $2 {lock}), \
-             lost AS (SELECT id, run_at, concurrency_key FROM jobs \
-               WHERE state = 'running' AND lease_expires_at <= $1 AND kind IN ({kinds}) \
-               ORDER BY lease_expires_at LIMIT $2 {lock}), \
-             cand AS (SELECT id, run_at, concurrency_key FROM due UNION ALL SELECT id, run_at, concurrency_key FROM lost), \
-             ranked AS (SELECT id, run_at, concurrency_key, \
-               ROW_NUMBER() OVER (PARTITION BY concurrency_key ORDER BY run_at, id) AS rn FROM cand), \
-             busy AS (SELECT concurrency_key, COUNT(*) AS n FROM jobs WHERE state = 'running' \
-               AND lease_expires_at > $1 AND concurrency_key IN (SELECT concurrency_key FROM cand) \
-               GROUP BY concurrency_key), \
-             pick AS (SELECT r.id FROM ranked r LEFT JOIN busy b ON b.concurrency_key = r.concurrency_key \
-               WHERE r.concurrency_key IS NULL OR r.rn + COALESCE(b.n, 0) <= $3 ORDER BY r.run_at, r.id LIMIT $4) \
-             UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $5, lease_expires_at = $6, \
-               updated_at = $1 WHERE id IN (SELECT id FROM pick) RETURNING {JOB_COLUMNS}"
-        );
-        let query = sqlx::query(&sql)
-            .bind(now)
-            .bind(req.limit * 4)
-            .bind(req.per_key)
-            .bind(req.limit)
-            .bind(req.owner)
-            .bind(now + req.lease_ms);
         let rows = match self.backend {
             Backend::Postgres => {
-                // See the module docs: the lock makes the `busy` count see every earlier claim. An error drops the
-                // transaction, which rolls back and releases the lock.
-                let mut tx = self.pool.begin_with(BEGIN_CLAIM).await?;
-                let rows = query.fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                rows
+                // One message, one implicit transaction: the lock statement, then the claim with its own snapshot
+                // (see the module docs). An error rolls the whole message back and releases the lock.
+                let values = ClaimValues {
+                    now: now.to_string(),
+                    scan: (req.limit * 4).to_string(),
+                    per_key: req.per_key.to_string(),
+                    limit: req.limit.to_string(),
+                    owner: quote_literal(req.owner),
+                    lease_until: (now + req.lease_ms).to_string(),
+                };
+                let sql = format!("{LOCK_CLAIMS}; {}", claim_statement(&kinds, "FOR UPDATE SKIP LOCKED", &values));
+                sqlx::raw_sql(&sql).fetch_all(&self.pool).await?
             }
-            Backend::Sqlite => query.fetch_all(&self.pool).await?,
+            Backend::Sqlite => {
+                let values = ClaimValues {
+                    now: "$1".into(),
+                    scan: "$2".into(),
+                    per_key: "$3".into(),
+                    limit: "$4".into(),
+                    owner: "$5".into(),
+                    lease_until: "$6".into(),
+                };
+                sqlx::query(&claim_statement(&kinds, "", &values))
+                    .bind(now)
+                    .bind(req.limit * 4)
+                    .bind(req.per_key)
+                    .bind(req.limit)
+                    .bind(req.owner)
+                    .bind(now + req.lease_ms)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
         };
         let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
         jobs.sort_by_key(|j| (j.run_at, j.id));
@@ -304,8 +341,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_claim_transaction_takes_the_documented_lock() {
-        assert!(BEGIN_CLAIM.ends_with(&format!("pg_advisory_xact_lock({CLAIM_LOCK})")));
+    fn the_claim_message_takes_the_documented_lock() {
+        assert!(LOCK_CLAIMS.contains(&format!("pg_advisory_xact_lock({CLAIM_LOCK});")));
         assert_eq!(&CLAIM_LOCK.to_be_bytes()[..6], b"tochen");
+    }
+
+    #[test]
+    fn literals_are_quoted_for_either_string_setting() {
+        assert_eq!(quote_literal("host:1:abc"), "'host:1:abc'");
+        assert_eq!(quote_literal("o'brien"), "'o''brien'");
+        assert_eq!(quote_literal(r"a\b'c"), r"E'a\\b''c'");
     }
 }

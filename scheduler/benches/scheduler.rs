@@ -143,6 +143,7 @@ impl Bench {
     fn config(&self) -> RunnerConfig {
         let mut c = RunnerConfig::new(tochen_scheduler::runner::owner_name());
         c.concurrency = std::env::var("BENCH_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(CONCURRENCY);
+        c.claim_ahead = std::env::var("BENCH_CLAIM_AHEAD").ok().and_then(|v| v.parse().ok());
         c.per_key = 1;
         c.backoff = Backoff::default();
         if self.url.starts_with("postgres") {

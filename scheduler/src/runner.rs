@@ -5,13 +5,19 @@
 //! next due job or lease expiry, or shutdown. Concurrency is bounded by a semaphore overall and by the claim
 //! query per concurrency key (platform account), which also holds across processes.
 //!
+//! Under load the runner holds a few due jobs claimed ahead of its free slots ([`RunnerConfig::claim_ahead`]), and
+//! the claim runs beside dispatching: a slot that frees up starts the next job at once instead of waiting a
+//! database round trip. Jobs claimed ahead are handed back to the queue at shutdown.
+//!
 //! A running job's lease is extended while its handler works, so only a dead or frozen runner loses its jobs to
 //! rescue. Completion is fenced by attempt number and owner: an overtaken runner's late result is ignored.
 
 use crate::error::{Backoff, JobError};
 use crate::notices;
+use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 use tochen_core::clock::now_ms;
@@ -19,7 +25,7 @@ use tochen_core::config::SchedulerConfig;
 use tochen_core::domain::JobState;
 use tochen_core::ids::JobId;
 use tochen_core::store::job_queue::{jobs_changed, JOBS_CHANNEL};
-use tochen_core::store::{ClaimRequest, Job};
+use tochen_core::store::{ClaimRequest, Job, NextWake};
 use tochen_core::Store;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
@@ -75,6 +81,10 @@ pub struct RunnerConfig {
     pub blocked_wait: Duration,
     /// PostgreSQL URL to LISTEN on for new jobs; `None` on SQLite.
     pub listen_url: Option<String>,
+    /// How many due jobs to hold claimed beyond the free slots, so a slot that frees up starts the next job without
+    /// waiting for a claim. They count against their account's limit like running jobs, and are handed back at
+    /// shutdown. `None`: a quarter of `concurrency`.
+    pub claim_ahead: Option<usize>,
 }
 
 impl RunnerConfig {
@@ -89,6 +99,7 @@ impl RunnerConfig {
             max_idle: Duration::from_secs(30),
             blocked_wait: Duration::from_millis(500),
             listen_url: None,
+            claim_ahead: None,
         }
     }
 
@@ -179,18 +190,28 @@ impl Runner {
         Self { store, handlers: Arc::new(handlers), config: Arc::new(config) }
     }
 
-    /// Runs until `shutdown`; then stops claiming and gives in-flight jobs `shutdown_grace` to finish. Jobs still
-    /// running after that keep their lease and are rescued by another runner once it expires.
+    /// Runs until `shutdown`; then stops claiming, hands back the jobs claimed ahead, and gives in-flight jobs
+    /// `shutdown_grace` to finish. Jobs still running after that keep their lease and are rescued by another runner
+    /// once it expires.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let cfg = self.config.clone();
-        let kinds = self.handlers.kinds();
+        let kinds = Arc::new(self.handlers.kinds());
         let slots = Arc::new(Semaphore::new(cfg.concurrency));
         let finished = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();
         let min_batch = (cfg.concurrency / 8).max(1);
+        let ahead = cfg.claim_ahead.unwrap_or(cfg.concurrency / 4);
         let listener = cfg.listen_url.clone().map(|url| tokio::spawn(listen(url, shutdown.clone())));
         let completer = Completer::start(self.store.clone(), cfg.owner.clone());
-        tracing::info!(owner = %cfg.owner, kinds = ?kinds, concurrency = cfg.concurrency, "job runner started");
+        tracing::info!(owner = %cfg.owner, kinds = ?kinds, concurrency = cfg.concurrency, ahead, "job runner started");
+
+        // Claimed jobs waiting for a slot, oldest due first.
+        let mut ready: VecDeque<Job> = VecDeque::new();
+        // A claim under way; it runs beside dispatching, so a freed slot never waits for the database.
+        let mut claiming: Option<BoxFuture<'static, Claimed>> = None;
+        // Set when the last claim took fewer jobs than it asked for: when to look again (the next due job or lease
+        // expiry, the blocked wait, or the idle limit). New work, a freed slot or a written completion clears it.
+        let mut resume_at: Option<i64> = None;
 
         loop {
             let changed = jobs_changed().notified();
@@ -204,93 +225,56 @@ impl Runner {
             }
             while tasks.try_join_next().is_some() {}
 
-            let free = slots.available_permits();
-            // Under load, claim in batches: with only a few slots free and jobs still running, wait for more to
-            // finish first, so one claim statement serves several jobs.
-            if free > 0 && free < min_batch && slots_in_use(&slots, cfg.concurrency) > 0 {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = &mut freed => continue,
-                    _ = tokio::time::sleep(cfg.blocked_wait) => {}
-                }
-            }
-            let free = slots.available_permits();
-            let claimed_at = now_ms();
-            if free > 0 {
-                let req = ClaimRequest {
-                    owner: &cfg.owner,
-                    limit: free as i64,
-                    lease_ms: cfg.lease.as_millis() as i64,
-                    per_key: cfg.per_key as i64,
-                    kinds: &kinds,
-                };
-                match self.store.claim_jobs(&req).await {
-                    Ok(jobs) => {
-                        let full = jobs.len() == free;
-                        for job in jobs {
-                            let permit = slots.clone().try_acquire_owned().expect("a slot per claimed job");
-                            let (store, handlers, cfg, finished, completer) = (
-                                self.store.clone(),
-                                self.handlers.clone(),
-                                cfg.clone(),
-                                finished.clone(),
-                                completer.clone(),
-                            );
-                            tasks.spawn(async move {
-                                let release = move || {
-                                    drop(permit);
-                                    finished.notify_one();
-                                };
-                                execute(&store, &handlers, &cfg, &completer, job, release).await;
-                            });
-                        }
-                        if full {
-                            continue;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "claiming jobs failed; retrying shortly");
-                        tokio::select! {
-                            _ = shutdown.cancelled() => break,
-                            _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                        }
-                    }
-                }
+            while !ready.is_empty() {
+                let Ok(permit) = slots.clone().try_acquire_owned() else { break };
+                let job = ready.pop_front().expect("a job is ready");
+                let (store, handlers, cfg, finished, completer) =
+                    (self.store.clone(), self.handlers.clone(), cfg.clone(), finished.clone(), completer.clone());
+                tasks.spawn(async move {
+                    let release = move || {
+                        drop(permit);
+                        finished.notify_one();
+                    };
+                    execute(&store, &handlers, &cfg, &completer, job, release).await;
+                });
             }
 
-            let now = now_ms();
-            let idle_until = now + cfg.max_idle.as_millis() as i64;
-            // With every slot busy there is nothing to claim: look again when a slot frees up.
-            let next_wake = if free == 0 {
-                Ok(tochen_core::store::NextWake { next_due: Some(now), next_lease_expiry: None })
-            } else {
-                self.store.next_wake(&kinds).await
-            };
-            let wake_at = match next_wake {
-                Ok(w) => match w.earliest() {
-                    Some(at) if at > now => at.min(idle_until),
-                    // Due since the claim looked: it was not there to take, so look again at once.
-                    Some(at) if free > 0 && at > claimed_at => now,
-                    // Due when the claim looked and still not taken: its account is busy. Wait for a slot or
-                    // a completion to free it, or the blocked wait.
-                    Some(_) => now + cfg.blocked_wait.as_millis() as i64,
-                    None => idle_until,
-                },
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading the next due job failed");
-                    now + 1000
-                }
-            };
-            let sleep = tokio::time::sleep(Duration::from_millis((wake_at - now).max(0) as u64));
+            // Claim for the free slots plus `ahead` jobs, so the next slot to free up starts at once. Under load
+            // (no free slot, the buffer not yet low) claims wait until a batch's worth is wanted.
+            let free = slots.available_permits();
+            let want = (free + ahead).saturating_sub(ready.len());
+            if claiming.is_none() && resume_at.is_none() && want > 0 && (free > 0 || want >= min_batch) {
+                claiming = Some(claim(self.store.clone(), cfg.clone(), kinds.clone(), want));
+            }
+
+            let pause = resume_at.map(|at| Duration::from_millis((at - now_ms()).max(0) as u64));
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = &mut changed, if free > 0 => {}
-                _ = &mut freed => {}
-                _ = sleep => {}
+                claimed = async { claiming.as_mut().expect("a claim is under way").await }, if claiming.is_some() => {
+                    claiming = None;
+                    resume_at = claimed.resume_at(&cfg, &mut ready);
+                }
+                _ = &mut changed, if resume_at.is_some() => resume_at = None,
+                _ = &mut freed => resume_at = None,
+                _ = tokio::time::sleep(pause.unwrap_or_default()), if pause.is_some() => resume_at = None,
             }
         }
 
         tracing::info!(owner = %cfg.owner, in_flight = tasks.len(), "job runner stopping");
+        if let Some(under_way) = claiming.take() {
+            if let Ok(jobs) = under_way.await.jobs {
+                ready.extend(jobs);
+            }
+        }
+        if !ready.is_empty() {
+            let held: Vec<(JobId, i64)> = ready.iter().map(|j| (j.id, j.attempts)).collect();
+            match self.store.release_jobs(&cfg.owner, &held).await {
+                Ok(n) => tracing::info!(released = n, "jobs claimed ahead were handed back"),
+                Err(e) => {
+                    tracing::warn!(error = %e, jobs = held.len(), "could not hand back jobs claimed ahead; they are rescued when their lease expires")
+                }
+            }
+        }
         let grace = tokio::time::sleep(cfg.shutdown_grace);
         tokio::pin!(grace);
         loop {
@@ -310,8 +294,70 @@ impl Runner {
     }
 }
 
-fn slots_in_use(slots: &Semaphore, total: usize) -> usize {
-    total - slots.available_permits()
+/// What a claim brought back: the jobs, how many it asked for, when it looked, and, when it took fewer than it
+/// asked, when the queue has work next.
+struct Claimed {
+    asked: usize,
+    looked_at: i64,
+    jobs: tochen_core::store::Result<Vec<Job>>,
+    next: Option<tochen_core::store::Result<NextWake>>,
+}
+
+/// Claims up to `limit` jobs; when fewer come back, also reads when the queue has work next.
+fn claim(store: Store, cfg: Arc<RunnerConfig>, kinds: Arc<Vec<String>>, limit: usize) -> BoxFuture<'static, Claimed> {
+    async move {
+        let looked_at = now_ms();
+        let req = ClaimRequest {
+            owner: &cfg.owner,
+            limit: limit as i64,
+            lease_ms: cfg.lease.as_millis() as i64,
+            per_key: cfg.per_key as i64,
+            kinds: &kinds,
+        };
+        let jobs = store.claim_jobs(&req).await;
+        let next = match &jobs {
+            Ok(j) if j.len() < limit => Some(store.next_wake(&kinds).await),
+            _ => None,
+        };
+        Claimed { asked: limit, looked_at, jobs, next }
+    }
+    .boxed()
+}
+
+impl Claimed {
+    /// Moves the jobs into `ready`; returns when to claim again if the queue had no more to give (`None`: at once).
+    fn resume_at(self, cfg: &RunnerConfig, ready: &mut VecDeque<Job>) -> Option<i64> {
+        let now = now_ms();
+        let jobs = match self.jobs {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming jobs failed; retrying shortly");
+                return Some(now + 1000);
+            }
+        };
+        let took_all = jobs.len() == self.asked;
+        ready.extend(jobs);
+        if took_all {
+            return None;
+        }
+        let idle_until = now + cfg.max_idle.as_millis() as i64;
+        Some(match self.next {
+            Some(Ok(w)) => match w.earliest() {
+                Some(at) if at > now => at.min(idle_until),
+                // Due since the claim looked: it was not there to take, so look again at once.
+                Some(at) if at > self.looked_at => now,
+                // Due when the claim looked and still not taken: its account is busy. Wait for a slot or a
+                // completion to free it, or the blocked wait.
+                Some(_) => now + cfg.blocked_wait.as_millis() as i64,
+                None => idle_until,
+            },
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "reading the next due job failed");
+                now + 1000
+            }
+            None => now,
+        })
+    }
 }
 
 /// Runs one claimed job and records its outcome, extending the lease while the handler works. `release` frees the
@@ -327,6 +373,12 @@ async fn execute(
     release: impl FnOnce(),
 ) {
     let mut release = Some(release);
+    if !lease_kept(store, cfg, &job).await {
+        if let Some(release) = release.take() {
+            release();
+        }
+        return;
+    }
     let started = std::time::Instant::now();
     let result = match handlers.get(&job.kind) {
         None => Err(JobError::permanent(format!("no handler for job kind {:?}", job.kind))),
@@ -383,6 +435,28 @@ async fn execute(
             tracing::warn!(job = %id, attempt, "job was reclaimed by another runner; this result is discarded")
         }
         Err(e) => tracing::error!(job = %id, error = %e, "could not record the job's outcome; it will run again"),
+    }
+}
+
+/// A job claimed ahead may have waited for its slot: unless a good part of its lease is left, the lease is renewed
+/// before the job starts. A job whose lease cannot be renewed is not started: it may already have been rescued by
+/// another runner, and is rescued when its lease expires otherwise.
+async fn lease_kept(store: &Store, cfg: &RunnerConfig, job: &Job) -> bool {
+    let lease = cfg.lease.as_millis() as i64;
+    let left = job.lease_expires_at.map_or(0, |at| at - now_ms());
+    if left > lease * 2 / 3 {
+        return true;
+    }
+    match store.extend_lease(job.id, job.attempts, &cfg.owner, lease).await {
+        Ok(true) => true,
+        Ok(false) => {
+            tracing::warn!(job = %job.id, "a job claimed ahead was overtaken before it started; it is not run here");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(job = %job.id, error = %e, "could not renew the lease of a job claimed ahead; not starting it");
+            false
+        }
     }
 }
 

@@ -110,6 +110,37 @@ store_test!(an_expired_lease_is_rescued_and_the_stale_attempt_cannot_complete, |
     assert_eq!(store.job(id).await.unwrap().unwrap().state, JobState::Succeeded);
 });
 
+store_test!(a_handed_back_job_is_queued_as_it_was_and_an_overtaken_one_is_left_alone, |store| {
+    let due = now_ms() - 1000;
+    let kept = store.enqueue(&NewJob::new("noop", serde_json::json!({ "n": 1 })).run_at(due)).await.unwrap().unwrap();
+    let lost = store.enqueue(&NewJob::new("noop", serde_json::json!({ "n": 2 })).run_at(due)).await.unwrap().unwrap();
+    let k = kinds(&["noop"]);
+    assert_eq!(store.claim_jobs(&claim("a", 10, 60_000, &k)).await.unwrap().len(), 2);
+
+    // Runner a is overtaken on `lost`: its lease ran out and b holds the job now.
+    sqlx::query("UPDATE jobs SET lease_expires_at = $1 WHERE id = $2")
+        .bind(now_ms() - 1)
+        .bind(lost.to_db())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(store.claim_jobs(&claim("b", 10, 60_000, &k)).await.unwrap().len(), 1);
+
+    assert_eq!(store.release_jobs("a", &[(kept, 1), (lost, 1)]).await.unwrap(), 1, "only the job a still holds");
+    let back = store.job(kept).await.unwrap().unwrap();
+    assert_eq!(back.state, JobState::Queued);
+    assert_eq!(back.attempts, 0, "a job that never started has not used an attempt");
+    assert_eq!(back.lease_owner, None);
+    assert_eq!(back.run_at, due, "it keeps its place in the queue");
+    let overtaken = store.job(lost).await.unwrap().unwrap();
+    assert_eq!((overtaken.state, overtaken.attempts), (JobState::Running, 2));
+    assert_eq!(overtaken.lease_owner.as_deref(), Some("b"));
+    assert_eq!(store.release_jobs("b", &[(lost, 1)]).await.unwrap(), 0, "a stale attempt number changes nothing");
+
+    let again = store.claim_jobs(&claim("c", 10, 60_000, &k)).await.unwrap();
+    assert_eq!(again.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(), vec![(kept, 1)]);
+});
+
 store_test!(a_unique_key_admits_one_job, |store| {
     let job = NewJob::new("noop", serde_json::json!({})).unique("sweep.cleanup:42");
     assert!(store.enqueue(&job).await.unwrap().is_some());
@@ -276,6 +307,84 @@ store_test!(shutdown_stops_claiming_and_lets_running_jobs_finish, |store| {
     assert_eq!(store.job(first).await.unwrap().unwrap().state, JobState::Succeeded);
     assert_eq!(store.job(second).await.unwrap().unwrap().state, JobState::Succeeded);
     assert_eq!(store.job(third).await.unwrap().unwrap().state, JobState::Queued, "not claimed after shutdown");
+});
+
+store_test!(jobs_claimed_ahead_are_handed_back_at_shutdown_unstarted, |store| {
+    let started = Arc::new(AtomicUsize::new(0));
+    let mut handlers = Handlers::new();
+    handlers.register("slow", Arc::new(Slow { started: started.clone() }));
+    let mut config = quick_config("r");
+    config.concurrency = 1;
+    config.claim_ahead = Some(2);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let job = NewJob::new("slow", serde_json::json!({ "n": n })).run_at(now_ms() - 1000 + n);
+        ids.push(store.enqueue(&job).await.unwrap().unwrap());
+    }
+    let (stop, done) = spawn_runner(&store, handlers, config);
+    wait_for("one running and two held", Duration::from_secs(3), || async {
+        let held = store.jobs_of_kind("slow", JobState::Running, 10).await.unwrap().len();
+        started.load(Ordering::SeqCst) == 1 && held == 3
+    })
+    .await;
+    stop.cancel();
+    done.await.unwrap().unwrap();
+    assert_eq!(started.load(Ordering::SeqCst), 1, "held jobs are not started once shutdown begins");
+    assert_eq!(store.job(ids[0]).await.unwrap().unwrap().state, JobState::Succeeded);
+    for id in &ids[1..] {
+        let job = store.job(*id).await.unwrap().unwrap();
+        assert_eq!((job.state, job.attempts, job.lease_owner), (JobState::Queued, 0, None), "{id} handed back");
+    }
+});
+
+/// A handler that runs until the test lets it finish.
+struct Gated {
+    started: Arc<AtomicUsize>,
+    open: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Gated {
+    async fn run(&self, _store: &Store, _job: &Job) -> Result<(), JobError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        self.open.notified().await;
+        Ok(())
+    }
+}
+
+store_test!(a_job_claimed_ahead_whose_lease_ran_out_is_not_started, |store| {
+    let (started, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(tokio::sync::Notify::new()));
+    let mut handlers = Handlers::new();
+    handlers.register("gated", Arc::new(Gated { started: started.clone(), open: open.clone() }));
+    let mut config = quick_config("r");
+    config.concurrency = 1;
+    config.claim_ahead = Some(1);
+    config.lease = Duration::from_millis(300);
+    let first = store.enqueue(&NewJob::new("gated", serde_json::json!({ "n": 1 })).run_at(now_ms() - 2000)).await;
+    let second = store.enqueue(&NewJob::new("gated", serde_json::json!({ "n": 2 })).run_at(now_ms() - 1000)).await;
+    let (first, second) = (first.unwrap().unwrap(), second.unwrap().unwrap());
+    let (stop, done) = spawn_runner(&store, handlers, config);
+    wait_for("one running and one held", Duration::from_secs(3), || async {
+        let held = store.job(second).await.unwrap().unwrap().state == JobState::Running;
+        started.load(Ordering::SeqCst) == 1 && held
+    })
+    .await;
+    // The running job's lease is kept alive; the held one's runs out, and another runner takes it.
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let k = kinds(&["gated"]);
+    let taken = store.claim_jobs(&claim("other", 10, 60_000, &k)).await.unwrap();
+    assert_eq!(taken.iter().map(|j| j.id).collect::<Vec<_>>(), vec![second]);
+    open.notify_one();
+    wait_for("the first done", Duration::from_secs(3), || async {
+        store.job(first).await.unwrap().unwrap().state == JobState::Succeeded
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.cancel();
+    done.await.unwrap().unwrap();
+    assert_eq!(started.load(Ordering::SeqCst), 1, "the overtaken job did not run here");
+    let job = store.job(second).await.unwrap().unwrap();
+    assert_eq!((job.state, job.lease_owner.as_deref()), (JobState::Running, Some("other")));
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

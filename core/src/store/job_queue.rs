@@ -78,6 +78,12 @@ fn claim_statement(kinds: &str, lock: &str, v: &ClaimValues) -> String {
     )
 }
 
+/// `('id', attempt), ...` for `(id, attempts) IN (VALUES ...)`. Ids are UUIDs and attempts numbers, never input,
+/// so they are inlined and a whole batch is one statement.
+fn id_attempt_list(jobs: &[(JobId, i64)]) -> String {
+    jobs.iter().map(|(id, a)| format!("('{id}', {a})")).collect::<Vec<_>>().join(",")
+}
+
 /// A PostgreSQL string literal for `text`, correct whatever `standard_conforming_strings` says.
 fn quote_literal(text: &str) -> String {
     let quoted = text.replace('\'', "''");
@@ -213,8 +219,7 @@ impl Store {
         if done.is_empty() {
             return Ok(0);
         }
-        // Ids are UUIDs and attempts numbers, never input, so they are inlined into one statement.
-        let list = done.iter().map(|(id, a)| format!("('{id}', {a})")).collect::<Vec<_>>().join(",");
+        let list = id_attempt_list(done);
         let now = now_ms();
         let result = sqlx::query(&format!(
             "UPDATE jobs SET state = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, finished_at = $2, \
@@ -224,6 +229,26 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Hands back held jobs that never started (claimed ahead, then the runner stopped): they are queued again as
+    /// they were, the claim's attempt undone, due at their old time. Entries whose attempt was overtaken are left
+    /// alone. Returns how many rows changed.
+    pub async fn release_jobs(&self, owner: &str, held: &[(JobId, i64)]) -> Result<u64> {
+        if held.is_empty() {
+            return Ok(0);
+        }
+        let list = id_attempt_list(held);
+        let result = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, \
+             updated_at = $2 WHERE lease_owner = $1 AND state = 'running' AND (id, attempts) IN (VALUES {list})"
+        ))
+        .bind(owner)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        notify_jobs_changed();
         Ok(result.rows_affected())
     }
 

@@ -83,7 +83,7 @@ pub struct RunnerConfig {
     pub listen_url: Option<String>,
     /// How many due jobs to hold claimed beyond the free slots, so a slot that frees up starts the next job without
     /// waiting for a claim. They count against their account's limit like running jobs, and are handed back at
-    /// shutdown. `None`: a quarter of `concurrency`.
+    /// shutdown. `None`: half of `concurrency`.
     pub claim_ahead: Option<usize>,
 }
 
@@ -200,7 +200,7 @@ impl Runner {
         let finished = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();
         let min_batch = (cfg.concurrency / 8).max(1);
-        let ahead = cfg.claim_ahead.unwrap_or(cfg.concurrency / 4);
+        let ahead = cfg.claim_ahead.unwrap_or(cfg.concurrency / 2);
         let listener = cfg.listen_url.clone().map(|url| tokio::spawn(listen(url, shutdown.clone())));
         let completer = Completer::start(self.store.clone(), cfg.owner.clone());
         tracing::info!(owner = %cfg.owner, kinds = ?kinds, concurrency = cfg.concurrency, ahead, "job runner started");

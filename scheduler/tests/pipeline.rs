@@ -177,7 +177,7 @@ store_test!(a_crash_after_publishing_was_committed_asks_the_platform_instead_of_
     let (_, targets) = scheduled_post(&store, tenant, &[ig], now_ms() + 60_000).await;
     let t = targets[0].id;
     // The earlier attempt moved the target to publishing and recorded the container id, then died.
-    store.begin_publishing(tenant, t, true).await.unwrap();
+    begin(&store, tenant, t).await;
     store.record_platform_ref(tenant, t, "container-9").await.unwrap();
     sqlx::query("UPDATE jobs SET run_at = $1 WHERE unique_key = $2")
         .bind(now_ms())
@@ -201,11 +201,11 @@ store_test!(a_crash_without_a_reference_marks_the_target_unknown, |store| {
     let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
     let (post, targets) = scheduled_post(&store, tenant, &[fb], now_ms()).await;
     let t = targets[0].id;
-    assert!(matches!(store.begin_publishing(tenant, t, true).await.unwrap(), BeginPublish::Started(_)));
+    assert!(matches!(begin(&store, tenant, t).await, BeginPublish::Started(_)));
     // Target and post moved together (one statement on PostgreSQL, two on SQLite).
     assert_eq!(target_status(&store, tenant, t).await, TargetStatus::Publishing);
     assert_eq!(store.post(tenant, post).await.unwrap().status, PostStatus::Publishing);
-    assert!(matches!(store.begin_publishing(tenant, t, true).await.unwrap(), BeginPublish::InFlight(_)));
+    assert!(matches!(begin(&store, tenant, t).await, BeginPublish::InFlight(_)));
     let fake = ScriptedPublisher::new();
     run_until(&store, publishers(&[(Platform::Facebook, fake.clone())]), || async {
         target_status(&store, tenant, t).await == TargetStatus::Unknown

@@ -39,7 +39,7 @@ async fn attach(store: &Store, tenant: TenantId, post: PostId, media: &str, posi
 }
 
 async fn started(store: &Store, tenant: TenantId, target: TargetId) {
-    let begun = store.begin_publishing(tenant, target, true).await.unwrap();
+    let begun = begin(store, tenant, target).await;
     assert!(matches!(begun, BeginPublish::Started(_)), "{begun:?}");
 }
 
@@ -156,4 +156,87 @@ store_test!(siblings_settling_at_the_same_moment_leave_no_post_open, |store| {
     for (post, _, _) in posts {
         assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
     }
+});
+
+store_test!(settling_with_an_event_queues_it_and_settles_the_post_together, |store| {
+    let tenant = workspace(&store).await;
+    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
+    let ig = account(&store, tenant, Platform::Instagram, "ig-1").await;
+    let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
+    started(&store, tenant, targets[0].id).await;
+    started(&store, tenant, targets[1].id).await;
+    let event = |t: &tochen_core::store::Target| {
+        Some(tochen_core::store::NewJob::new("test.event", serde_json::json!({ "target": t.id })))
+    };
+    for t in &targets {
+        let change = Settle::Published { platform_post_id: "p-1", permalink: None };
+        let settled = store.settle_target(tenant, t.id, change, true, event).await.unwrap();
+        assert_eq!(settled.expect("publishing").status, TargetStatus::Published);
+    }
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
+    let queued = store.jobs_of_kind("test.event", tochen_core::domain::JobState::Queued, 10).await.unwrap();
+    assert_eq!(queued.len(), 2, "one event per settled target");
+
+    // A second settle of the same target queues nothing more.
+    let change = Settle::Published { platform_post_id: "p-2", permalink: None };
+    assert!(store.settle_target(tenant, targets[0].id, change, true, event).await.unwrap().is_none());
+    assert_eq!(store.jobs_of_kind("test.event", tochen_core::domain::JobState::Queued, 10).await.unwrap().len(), 2);
+});
+
+store_test!(beginning_a_target_already_under_way_moves_nothing, |store| {
+    let tenant = workspace(&store).await;
+    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
+    let ig = account(&store, tenant, Platform::Instagram, "ig-1").await;
+    let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
+    started(&store, tenant, targets[0].id).await;
+    let again = begin(&store, tenant, targets[0].id).await;
+    assert!(matches!(again, BeginPublish::InFlight(ref t) if t.attempts == 1), "{again:?}");
+    publish(&store, tenant, targets[0].id).await;
+    let again = begin(&store, tenant, targets[0].id).await;
+    assert!(matches!(again, BeginPublish::Settled(_)), "{again:?}");
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Publishing, "the other target is pending");
+    // The second target starts although the caller last read the post as scheduled.
+    started(&store, tenant, targets[1].id).await;
+    publish(&store, tenant, targets[1].id).await;
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
+});
+
+store_test!(starting_reads_the_context_and_holds_back_a_target_that_cannot_go_out, |store| {
+    let tenant = workspace(&store).await;
+    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
+    let tt = account(&store, tenant, Platform::TikTok, "tt-1").await;
+    let (post, targets) = scheduled_post(&store, tenant, &[fb, tt], now_ms()).await;
+
+    // No publisher for TikTok: the target stays pending, the post scheduled.
+    let (ctx, begun) = store.begin_publishing(tenant, targets[1].id, &[Platform::Facebook]).await.unwrap();
+    assert!(matches!(begun, BeginPublish::NotReady(ref t) if t.status == TargetStatus::Pending), "{begun:?}");
+    assert_eq!((ctx.target.id, ctx.account.id, ctx.post.id), (targets[1].id, tt, post));
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Scheduled);
+
+    // An account that must be reconnected holds its target back too.
+    sqlx::query("UPDATE social_accounts SET status = 'needs_reconnect' WHERE id = $1")
+        .bind(fb.to_string())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let (_, begun) = store.begin_publishing(tenant, targets[0].id, Platform::ALL).await.unwrap();
+    assert!(matches!(begun, BeginPublish::NotReady(_)), "{begun:?}");
+    assert_eq!(store.target(tenant, targets[0].id).await.unwrap().attempts, 0);
+
+    // Once it can go out, the context shows the started target; the post moves with it.
+    sqlx::query("UPDATE social_accounts SET status = 'active' WHERE id = $1")
+        .bind(fb.to_string())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let (ctx, begun) = store.begin_publishing(tenant, targets[0].id, Platform::ALL).await.unwrap();
+    assert!(matches!(begun, BeginPublish::Started(_)), "{begun:?}");
+    assert_eq!((ctx.target.status, ctx.target.attempts), (TargetStatus::Publishing, 1));
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Publishing);
+
+    // A target of another workspace is not found, and nothing moves.
+    let other = workspace(&store).await;
+    let err = store.begin_publishing(other, targets[1].id, Platform::ALL).await.unwrap_err();
+    assert!(matches!(err, tochen_core::StoreError::NotFound("post target")), "{err:?}");
+    assert_eq!(store.target(tenant, targets[1].id).await.unwrap().status, TargetStatus::Pending);
 });

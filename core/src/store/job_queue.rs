@@ -79,7 +79,8 @@ fn claim_statement(kinds: &str, lock: &str, v: &ClaimValues) -> String {
 }
 
 /// `('id', attempt), ...` for `(id, attempts) IN (VALUES ...)`. Ids are UUIDs and attempts numbers, never input,
-/// so they are inlined and a whole batch is one statement.
+/// so they are inlined and a whole batch is one statement. Such a statement is sent unprepared (`persistent(false)`):
+/// each text is used once, and caching it would push the hot prepared statements out of the connection's cache.
 fn id_attempt_list(jobs: &[(JobId, i64)]) -> String {
     jobs.iter().map(|(id, a)| format!("('{id}', {a})")).collect::<Vec<_>>().join(",")
 }
@@ -225,6 +226,7 @@ impl Store {
             "UPDATE jobs SET state = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, finished_at = $2, \
              updated_at = $2 WHERE lease_owner = $1 AND state = 'running' AND (id, attempts) IN (VALUES {list})"
         ))
+        .persistent(false)
         .bind(owner)
         .bind(now)
         .execute(&self.pool)
@@ -244,6 +246,7 @@ impl Store {
             "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, \
              updated_at = $2 WHERE lease_owner = $1 AND state = 'running' AND (id, attempts) IN (VALUES {list})"
         ))
+        .persistent(false)
         .bind(owner)
         .bind(now_ms())
         .execute(&self.pool)

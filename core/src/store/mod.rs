@@ -129,7 +129,10 @@ impl Store {
         } else {
             (Backend::Postgres, url.to_owned())
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        // No ping before each use: it is a round trip per query (to the server, or to the SQLite worker thread
+        // that every task queues for), while a dead connection shows as the failing query's error and is
+        // dropped by the pool's ping when it is released.
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30)).test_before_acquire(false);
         let pool = match backend {
             Backend::Sqlite => {
                 options
@@ -147,7 +150,22 @@ impl Store {
                     .connect(&url)
                     .await?
             }
-            Backend::Postgres => options.max_connections(max_connections).connect(&url).await?,
+            // Statements here select by workspace and key, where one plan serves every value bound: a prepared
+            // statement keeps its generic plan instead of being planned again on each of its first executions (and
+            // on every execution, for those whose custom plan looks cheaper). An ANALYZE still replans it. Measured:
+            // a tenth less database CPU in the drain benchmark.
+            Backend::Postgres => {
+                options
+                    .max_connections(max_connections)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET plan_cache_mode = force_generic_plan").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
         };
         Ok(Self { pool, backend, secrets })
     }

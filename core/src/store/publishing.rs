@@ -10,9 +10,10 @@ use super::posts::{post_from_prefixed, POST_COLUMNS};
 use super::targets::{target_from_row, Target, TARGET_COLUMNS};
 use super::{col, Backend, Result, Store, StoreError};
 use crate::clock::now_ms;
-use crate::domain::{MediaKind, PostStatus, TargetStatus};
+use crate::domain::{MediaKind, Platform, PostStatus, TargetStatus};
 use crate::ids::{MediaId, PostId, TargetId, TenantId};
 use crate::store::{Account, AccountTokens, NewJob, Post, PostContent};
+use sqlx::any::AnyRow;
 
 /// The result of trying to move a target to `publishing`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,8 @@ pub enum BeginPublish {
     InFlight(Target),
     /// It is in a final state (or cancelled): nothing to do.
     Settled(Target),
+    /// Still `pending`: its platform has no publisher or its account is not active.
+    NotReady(Target),
 }
 
 /// The final state [`Store::settle_target`] moves a target to.
@@ -52,48 +55,64 @@ pub struct PublishContext {
 }
 
 impl Store {
-    /// Moves a `pending` target to `publishing` and its post to `publishing`, committed before the platform call.
-    /// `post_scheduled` is what the caller last read of the post: when it had already left `scheduled` (another
-    /// target of it went first), only the target is moved. On PostgreSQL both moves are one statement.
+    /// Reads the publish context of a target and, in the same message, moves it `pending -> publishing` (and its
+    /// post `scheduled -> publishing`), committed before the platform call, when it can be published: its platform
+    /// is one of `platforms` (those with a publisher), its account is active and its post exists. The context shows
+    /// the target as this call left it and the post as it was before. On PostgreSQL this is one statement; on
+    /// SQLite, whose one connection every task queues for, three statements sent together.
     pub async fn begin_publishing(
         &self,
         tenant: TenantId,
         target: TargetId,
-        post_scheduled: bool,
-    ) -> Result<BeginPublish> {
-        let now = now_ms();
-        let move_target = format!(
+        platforms: &[Platform],
+    ) -> Result<(PublishContext, BeginPublish)> {
+        let listed = platforms.iter().map(|p| format!("'{}'", p.as_str())).collect::<Vec<_>>();
+        let start = format!(
             "UPDATE post_targets SET status = 'publishing', attempts = attempts + 1, error_class = NULL, \
              error_message = NULL, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'pending' \
-             RETURNING {TARGET_COLUMNS}"
+             AND platform IN ({platforms}) \
+             AND EXISTS (SELECT 1 FROM posts p WHERE p.tenant_id = $1 AND p.id = post_targets.post_id) \
+             AND EXISTS (SELECT 1 FROM social_accounts a WHERE a.tenant_id = $1 AND a.id = post_targets.account_id \
+               AND a.status = 'active')",
+            platforms = if listed.is_empty() { "NULL".to_owned() } else { listed.join(", ") },
         );
         let move_post = "UPDATE posts SET status = 'publishing', updated_at = $3 WHERE tenant_id = $1 \
                          AND status = 'scheduled' AND id = ";
         let sql = match self.backend {
-            Backend::Postgres if post_scheduled => {
-                format!("WITH t AS ({move_target}), p AS ({move_post} (SELECT post_id FROM t)) SELECT * FROM t")
+            Backend::Postgres => {
+                // The context reads the started row from the CTE (the statement's snapshot predates the update),
+                // else the target as it is.
+                let source = format!(
+                    "(SELECT {TARGET_COLUMNS}, 1 AS started FROM started_target UNION ALL \
+                     SELECT {TARGET_COLUMNS}, 0 AS started FROM post_targets WHERE tenant_id = $1 AND id = $2 \
+                     AND NOT EXISTS (SELECT 1 FROM started_target))"
+                );
+                format!(
+                    "WITH started_target AS ({start} RETURNING {TARGET_COLUMNS}), \
+                     moved_post AS ({move_post} (SELECT post_id FROM started_target)) {}",
+                    context_query(self.backend, &source, "t.started")
+                )
             }
-            _ => move_target,
+            // `changes()` is what the first statement changed; the post is found through the target, which is
+            // `publishing` now whether this call or an earlier one moved it.
+            Backend::Sqlite => format!(
+                "{start}; {}; {move_post} (SELECT post_id FROM post_targets WHERE tenant_id = $1 AND id = $2 \
+                 AND status = 'publishing')",
+                context_query(self.backend, "post_targets", "changes()")
+            ),
         };
-        let row =
-            sqlx::query(&sql).bind(tenant.to_db()).bind(target.to_db()).bind(now).fetch_optional(&self.pool).await?;
-        if let Some(row) = row {
-            let t = target_from_row(&row)?;
-            if post_scheduled && self.backend == Backend::Sqlite {
-                sqlx::query(&format!("{move_post} $2"))
-                    .bind(tenant.to_db())
-                    .bind(t.post_id.to_db())
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-            }
-            return Ok(BeginPublish::Started(t));
-        }
-        let t = self.target(tenant, target).await?;
-        Ok(match t.status {
+        let rows =
+            sqlx::query(&sql).bind(tenant.to_db()).bind(target.to_db()).bind(now_ms()).fetch_all(&self.pool).await?;
+        let row = rows.first().ok_or(StoreError::NotFound("post target"))?;
+        let ctx = self.context_from_row(row)?;
+        let t = ctx.target.clone();
+        let begun = match t.status {
+            _ if col::<i64>(row, "started")? == 1 => BeginPublish::Started(t),
             TargetStatus::Publishing => BeginPublish::InFlight(t),
+            TargetStatus::Pending => BeginPublish::NotReady(t),
             _ => BeginPublish::Settled(t),
-        })
+        };
+        Ok((ctx, begun))
     }
 
     /// Durably records the platform's reference (container id, publish_id) of a target being published.
@@ -208,29 +227,12 @@ impl Store {
     /// unknown; then `published` (all went out), `partially_published` (some did) or `failed` (none did).
     /// Returns the new status when it changed. One statement: the counts are subqueries of the update.
     pub async fn refresh_post_status(&self, tenant: TenantId, post: PostId) -> Result<Option<PostStatus>> {
-        let has = |list: &str| {
-            format!(
-                "EXISTS (SELECT 1 FROM post_targets pt WHERE pt.tenant_id = $1 AND pt.post_id = $2 \
-                 AND pt.status IN ({list}))"
-            )
-        };
-        let computed = format!(
-            "CASE WHEN NOT {failed} THEN 'published' WHEN {published} THEN 'partially_published' ELSE 'failed' END",
-            failed = has("'failed'"),
-            published = has("'published'"),
-        );
-        let row: Option<(String,)> = sqlx::query_as(&format!(
-            "UPDATE posts SET status = {computed}, updated_at = $3 WHERE tenant_id = $1 AND id = $2 \
-             AND status IN ('scheduled', 'publishing', 'published', 'partially_published', 'failed') \
-             AND NOT {open} AND {settled} AND status <> {computed} RETURNING status",
-            open = has("'pending', 'publishing', 'unknown'"),
-            settled = has("'published', 'failed'"),
-        ))
-        .bind(tenant.to_db())
-        .bind(post.to_db())
-        .bind(now_ms())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row: Option<(String,)> = sqlx::query_as(&refresh_post_statement("$2", "$3"))
+            .bind(tenant.to_db())
+            .bind(post.to_db())
+            .bind(now_ms())
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|(s,)| super::parse_enum(&s, PostStatus::parse, "post status")).transpose()
     }
 
@@ -251,15 +253,24 @@ impl Store {
     ) -> Result<Option<Target>> {
         let now = now_ms();
         let (sql, texts) = settle_statement(change);
+        // PostgreSQL: the settling statement also moves a sole target's post; other posts are recomputed after
+        // the commit, so that of two targets of one post settling at once the later recompute sees both.
+        // SQLite: writes are serialized, so the recompute is sent with the settling statement (one message to
+        // the one connection instead of two); the post is found through the target.
         let sql = match self.backend {
             Backend::Postgres => with_sole_target_post(&sql),
-            Backend::Sqlite => sql,
+            Backend::Sqlite => {
+                let post = "(SELECT post_id FROM post_targets WHERE tenant_id = $1 AND id = $2)";
+                let refresh = refresh_post_statement(post, "$5");
+                let refresh = refresh.strip_suffix(" RETURNING status").expect("the recompute returns the status");
+                format!("{sql}; {refresh}")
+            }
         };
         let statement =
             || sqlx::query(&sql).bind(tenant.to_db()).bind(target.to_db()).bind(texts[0]).bind(texts[1]).bind(now);
         let row = if queue_event {
             let mut tx = self.pool.begin().await?;
-            let Some(row) = statement().fetch_optional(&mut *tx).await? else { return Ok(None) };
+            let Some(row) = statement().fetch_all(&mut *tx).await?.into_iter().next() else { return Ok(None) };
             let job = event(&target_from_row(&row)?);
             if let Some(job) = &job {
                 super::jobs::insert_job(&mut tx, job, now).await?;
@@ -270,12 +281,11 @@ impl Store {
             }
             row
         } else {
-            let Some(row) = statement().fetch_optional(&self.pool).await? else { return Ok(None) };
+            let Some(row) = statement().fetch_all(&self.pool).await?.into_iter().next() else { return Ok(None) };
             row
         };
         let settled = target_from_row(&row)?;
-        let post_done = self.backend == Backend::Postgres && col::<i64>(&row, "sole_target")? == 1;
-        if !post_done {
+        if self.backend == Backend::Postgres && col::<i64>(&row, "sole_target")? == 0 {
             self.refresh_post_status(tenant, settled.post_id).await?;
         }
         Ok(Some(settled))
@@ -284,40 +294,43 @@ impl Store {
     /// Loads what a publish request is built from: target, post, account with its tokens, the platform's content,
     /// the post's media and the workspace's team chat, in one joined read. No transaction is held.
     pub async fn publish_context(&self, tenant: TenantId, target: TargetId) -> Result<PublishContext> {
-        let row = sqlx::query(&context_query(self.backend))
+        let row = sqlx::query(&context_query(self.backend, "post_targets", "0"))
             .bind(tenant.to_db())
             .bind(target.to_db())
             .fetch_optional(&self.pool)
             .await?;
-        let row = row.ok_or(StoreError::NotFound("post target"))?;
-        let target = target_from_row(&row)?;
-        if col::<Option<String>>(&row, "p_id")?.is_none() {
+        self.context_from_row(&row.ok_or(StoreError::NotFound("post target"))?)
+    }
+
+    /// A row of [`context_query`] as a [`PublishContext`]; `NotFound` names the post or account that is gone.
+    fn context_from_row(&self, row: &AnyRow) -> Result<PublishContext> {
+        let target = target_from_row(row)?;
+        if col::<Option<String>>(row, "p_id")?.is_none() {
             return Err(StoreError::NotFound("post"));
         }
-        if col::<Option<String>>(&row, "a_id")?.is_none() {
+        if col::<Option<String>>(row, "a_id")?.is_none() {
             return Err(StoreError::NotFound("account"));
         }
-        let post = post_from_prefixed(&row, "p_")?;
-        let account = account_from_prefixed(&row, "a_")?;
-        let refresh: Option<String> = col(&row, "a_refresh_token_enc")?;
+        let post = post_from_prefixed(row, "p_")?;
+        let account = account_from_prefixed(row, "a_")?;
+        let refresh: Option<String> = col(row, "a_refresh_token_enc")?;
         let tokens = AccountTokens {
-            access_token: self.secrets.decrypt(&col::<String>(&row, "a_access_token_enc")?)?,
+            access_token: self.secrets.decrypt(&col::<String>(row, "a_access_token_enc")?)?,
             refresh_token: refresh.map(|r| self.secrets.decrypt(&r)).transpose()?,
         };
-        let content = match col::<Option<String>>(&row, "c_body")? {
+        let content = match col::<Option<String>>(row, "c_body")? {
             Some(body) => Some(PostContent {
                 platform: target.platform,
                 body,
-                hashtags: serde_json::from_str(&col::<String>(&row, "c_hashtags")?).unwrap_or_default(),
-                link: col(&row, "c_link")?,
+                hashtags: serde_json::from_str(&col::<String>(row, "c_hashtags")?).unwrap_or_default(),
+                link: col(row, "c_link")?,
             }),
             None => None,
         };
-        let team_chat_id = col(&row, "team_chat_id")?;
-        let has_webhooks = col::<i64>(&row, "has_webhooks")? != 0;
-        let listed: Vec<(String, String, String, i64, String)> =
-            serde_json::from_str(&col::<String>(&row, "media")?)
-                .map_err(|e| StoreError::Corrupt(format!("media list of post {}: {e}", post.id)))?;
+        let team_chat_id = col(row, "team_chat_id")?;
+        let has_webhooks = col::<i64>(row, "has_webhooks")? != 0;
+        let listed: Vec<(String, String, String, i64, String)> = serde_json::from_str(&col::<String>(row, "media")?)
+            .map_err(|e| StoreError::Corrupt(format!("media list of post {}: {e}", post.id)))?;
         let mut media = Vec::with_capacity(listed.len());
         for (id, kind, content_type, size, path) in listed {
             let kind = super::parse_enum(&kind, MediaKind::parse, "media kind")?;
@@ -344,8 +357,9 @@ fn aliased(table: &str, columns: &str, prefix: &str) -> String {
 /// The joined read of [`Store::publish_context`]. Posts and accounts are left-joined so a missing row is told apart
 /// from a missing target; the content row is the one for the target's platform. The post's media come as one JSON
 /// array of `[id, kind, content_type, size_bytes, storage_path]` in post order (the aggregate is spelled per
-/// backend).
-fn context_query(backend: Backend) -> String {
+/// backend). The target row comes from `source` (a table or subquery with the target's columns) and the read
+/// gains `started` (0 or 1) from the SQL `started`.
+fn context_query(backend: Backend, source: &str, started: &str) -> String {
     let target = TARGET_COLUMNS.split(',').map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ");
     let media_row = "m.id, m.kind, m.content_type, m.size_bytes, m.storage_path";
     let media_list = match backend {
@@ -361,7 +375,8 @@ fn context_query(backend: Backend) -> String {
          a.refresh_token_enc AS a_refresh_token_enc, c.body AS c_body, c.hashtags AS c_hashtags, c.link AS c_link, \
          (SELECT team_chat_id FROM tenants WHERE id = t.tenant_id) AS team_chat_id, \
          CAST(CASE WHEN EXISTS (SELECT 1 FROM destinations d WHERE d.tenant_id = t.tenant_id AND d.kind = 'webhook' \
-           AND d.status = 'active') THEN 1 ELSE 0 END AS BIGINT) AS has_webhooks FROM post_targets t \
+           AND d.status = 'active') THEN 1 ELSE 0 END AS BIGINT) AS has_webhooks, \
+         CAST({started} AS BIGINT) AS started FROM {source} t \
          LEFT JOIN posts p ON p.tenant_id = t.tenant_id AND p.id = t.post_id \
          LEFT JOIN social_accounts a ON a.tenant_id = t.tenant_id AND a.id = t.account_id \
          LEFT JOIN post_contents c ON c.tenant_id = t.tenant_id AND c.post_id = t.post_id AND c.platform = t.platform \
@@ -386,6 +401,30 @@ fn with_sole_target_post(settle: &str) -> String {
            AND status IN ('scheduled', 'publishing', 'published', 'partially_published', 'failed') \
            AND status <> (SELECT status FROM t)) \
          SELECT t.*, CAST(CASE WHEN (SELECT sole FROM s) THEN 1 ELSE 0 END AS BIGINT) AS sole_target FROM t"
+    )
+}
+
+/// Recomputes a post's status from its targets once none is open and at least one reached a final state: SQL
+/// binding `$1` tenant, with `post` and `now` the SQL of the post id and the time; `RETURNING` the new status
+/// when it changed.
+fn refresh_post_statement(post: &str, now: &str) -> String {
+    let has = |list: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM post_targets pt WHERE pt.tenant_id = $1 AND pt.post_id = {post} \
+             AND pt.status IN ({list}))"
+        )
+    };
+    let computed = format!(
+        "CASE WHEN NOT {failed} THEN 'published' WHEN {published} THEN 'partially_published' ELSE 'failed' END",
+        failed = has("'failed'"),
+        published = has("'published'"),
+    );
+    format!(
+        "UPDATE posts SET status = {computed}, updated_at = {now} WHERE tenant_id = $1 AND id = {post} \
+         AND status IN ('scheduled', 'publishing', 'published', 'partially_published', 'failed') \
+         AND NOT {open} AND {settled} AND status <> {computed} RETURNING status",
+        open = has("'pending', 'publishing', 'unknown'"),
+        settled = has("'published', 'failed'"),
     )
 }
 

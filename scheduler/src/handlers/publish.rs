@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tochen_core::clock::now_ms;
-use tochen_core::domain::{AccountStatus, Platform, PostStatus, TargetStatus};
+use tochen_core::domain::{AccountStatus, Platform, TargetStatus};
 use tochen_core::ids::{TargetId, TenantId};
 use tochen_core::jobs::{PublishPayload, PUBLISH_CHECK};
 use tochen_core::publish::{
@@ -101,7 +101,8 @@ impl PublishHandler {
 impl JobHandler for PublishHandler {
     async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
         let (tenant, target_id) = payload(job)?;
-        let ctx = match store.publish_context(tenant, target_id).await {
+        let platforms: Vec<Platform> = self.publishers.keys().copied().collect();
+        let (ctx, begun) = match store.begin_publishing(tenant, target_id, &platforms).await {
             Ok(c) => c,
             Err(StoreError::NotFound("post target")) => return Ok(()),
             Err(e @ StoreError::NotFound(_)) => {
@@ -145,9 +146,10 @@ impl JobHandler for PublishHandler {
             return Err(JobError::permanent(message));
         }
         let req = self.request(&ctx);
-        let post_scheduled = ctx.post.status == PostStatus::Scheduled;
-        match store.begin_publishing(tenant, target_id, post_scheduled).await? {
+        match begun {
             BeginPublish::Settled(_) => Ok(()),
+            // Its publisher and account were checked above, so the state changed between the two reads.
+            BeginPublish::NotReady(_) => Err(JobError::retry("the post target changed while starting; trying again")),
             BeginPublish::InFlight(t) => match t.platform_ref {
                 Some(r) => check_now(store, publisher.as_ref(), &req, &r, job, known).await,
                 None => {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tochen_core::domain::{AuthKind, Platform, Role};
 use tochen_core::ids::{AccountId, PostId, TenantId};
 use tochen_core::jobs::NotifyPayload;
-use tochen_core::store::{NewAccount, Target, TelegramIdentity, TenantProfile};
+use tochen_core::store::{BeginPublish, NewAccount, Target, TelegramIdentity, TenantProfile};
 use tochen_core::{SecretString, Store};
 use tochen_scheduler::{AutomationRegistry, Backoff, Deps, JobError, Notifier, Publishers, Runner, RunnerConfig};
 use tokio_util::sync::CancellationToken;
@@ -121,4 +121,9 @@ where
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Starts publishing a target as a runner with a publisher for every platform would.
+pub async fn begin(store: &Store, tenant: TenantId, target: tochen_core::ids::TargetId) -> BeginPublish {
+    store.begin_publishing(tenant, target, Platform::ALL).await.expect("begin publishing").1
 }

@@ -145,3 +145,40 @@ store_test!(next_wake_names_the_earliest_job_and_lease_of_the_runners_kinds_only
     assert!(expiry >= now + 60_000, "{expiry}");
     assert_eq!(wake.earliest(), Some(now - 1));
 });
+
+/// On PostgreSQL a job row another transaction holds locked is skipped, not waited for, and is claimed once free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_claim_skips_a_job_row_locked_by_another_transaction() {
+    let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
+    let store = db.store.clone();
+    let kinds = vec!["k".to_string()];
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let job = NewJob::new("k", serde_json::json!({ "i": i })).run_at(now_ms() - 1000 + i);
+        ids.push(store.enqueue(&job).await.unwrap().unwrap());
+    }
+    // Another writer (an admin cancelling it, say) holds the oldest job's row.
+    let mut other = store.pool().begin().await.unwrap();
+    sqlx::query("SELECT id FROM jobs WHERE id = $1 FOR UPDATE")
+        .bind(ids[0].to_db())
+        .execute(&mut *other)
+        .await
+        .unwrap();
+
+    let req = ClaimRequest { owner: "w", limit: 10, lease_ms: 60_000, per_key: 1, kinds: &kinds };
+    let claimed = tokio::time::timeout(std::time::Duration::from_secs(5), store.claim_jobs(&req))
+        .await
+        .expect("the claim does not wait for the locked row")
+        .unwrap();
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), ids[1..].to_vec());
+
+    // The other writer settles the job: it is not claimed afterwards.
+    sqlx::query("UPDATE jobs SET state = 'cancelled' WHERE id = $1")
+        .bind(ids[0].to_db())
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    other.commit().await.unwrap();
+    assert!(store.claim_jobs(&req).await.unwrap().is_empty());
+    assert_eq!(store.job(ids[0]).await.unwrap().unwrap().state, JobState::Cancelled);
+}

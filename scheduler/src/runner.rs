@@ -230,13 +230,13 @@ impl Runner {
                 let job = ready.pop_front().expect("a job is ready");
                 let (store, handlers, cfg, finished, completer) =
                     (self.store.clone(), self.handlers.clone(), cfg.clone(), finished.clone(), completer.clone());
-                tasks.spawn(async move {
-                    let release = move || {
-                        drop(permit);
-                        finished.notify_one();
-                    };
-                    execute(&store, &handlers, &cfg, &completer, job, release).await;
+                let release: Box<dyn FnOnce() + Send> = Box::new(move || {
+                    drop(permit);
+                    finished.notify_one();
                 });
+                tasks.spawn(SLOT.scope(std::cell::RefCell::new(Some(release)), async move {
+                    execute(&store, &handlers, &cfg, &completer, job).await;
+                }));
             }
 
             // Claim for the free slots plus `ahead` jobs, so the next slot to free up starts at once. Under load
@@ -360,23 +360,30 @@ impl Claimed {
     }
 }
 
-/// Runs one claimed job and records its outcome, extending the lease while the handler works. `release` frees the
-/// job's slot: for a success as soon as the handler returns, so the runner claims the next jobs while the batched
-/// completion is being written (the job still counts as running for its concurrency key until then); for any
-/// other outcome once it is recorded.
-async fn execute(
-    store: &Store,
-    handlers: &Handlers,
-    cfg: &RunnerConfig,
-    completer: &Completer,
-    job: Job,
-    release: impl FnOnce(),
-) {
-    let mut release = Some(release);
-    if !lease_kept(store, cfg, &job).await {
-        if let Some(release) = release.take() {
+tokio::task_local! {
+    /// The running job's concurrency slot, until it is freed.
+    static SLOT: std::cell::RefCell<Option<Box<dyn FnOnce() + Send>>>;
+}
+
+/// Frees the running job's concurrency slot now, so the runner starts its next job while this one finishes work
+/// that should not hold a slot: a publish frees it once the platform answered, and records the outcome beside the
+/// next platform call. The job keeps its lease and counts as running for its concurrency key (its platform
+/// account) until its outcome is recorded. Does nothing outside a runner's job or once the slot is free.
+pub fn release_slot() {
+    let _ = SLOT.try_with(|slot| {
+        if let Some(release) = slot.borrow_mut().take() {
             release();
         }
+    });
+}
+
+/// Runs one claimed job and records its outcome, extending the lease while the handler works. The job's slot (see
+/// [`release_slot`]) is freed for a success as soon as the handler returns, so the runner claims the next jobs
+/// while the batched completion is being written (the job still counts as running for its concurrency key until
+/// then); for any other outcome once it is recorded, unless the handler freed it earlier.
+async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, completer: &Completer, job: Job) {
+    if !lease_kept(store, cfg, &job).await {
+        release_slot();
         return;
     }
     let started = std::time::Instant::now();
@@ -404,9 +411,7 @@ async fn execute(
     let (id, attempt, owner) = (job.id, job.attempts, cfg.owner.as_str());
     let recorded = match &result {
         Ok(()) => {
-            if let Some(release) = release.take() {
-                release();
-            }
+            release_slot();
             Ok(completer.complete(id, attempt).await)
         }
         Err(JobError::Retryable { message, retry_after }) if attempt < job.max_attempts => {
@@ -426,9 +431,7 @@ async fn execute(
             store.finish_job(id, attempt, owner, JobState::Failed, Some(message)).await
         }
     };
-    if let Some(release) = release.take() {
-        release();
-    }
+    release_slot();
     match recorded {
         Ok(true) => tracing::debug!(job = %id, kind = %job.kind, ms = started.elapsed().as_millis() as u64, "job done"),
         Ok(false) => {

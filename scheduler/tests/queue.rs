@@ -387,6 +387,53 @@ store_test!(a_job_claimed_ahead_whose_lease_ran_out_is_not_started, |store| {
     assert_eq!((job.state, job.lease_owner.as_deref()), (JobState::Running, Some("other")));
 });
 
+/// Frees its slot first, then waits for the test: the work after the platform answered.
+struct FreesSlotEarly {
+    started: Arc<AtomicUsize>,
+    open: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for FreesSlotEarly {
+    async fn run(&self, _store: &Store, _job: &Job) -> Result<(), JobError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        tochen_scheduler::runner::release_slot();
+        self.open.notified().await;
+        Ok(())
+    }
+}
+
+store_test!(a_job_that_frees_its_slot_early_lets_the_next_start_while_it_finishes, |store| {
+    let (started, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(tokio::sync::Notify::new()));
+    let mut handlers = Handlers::new();
+    handlers.register("early", Arc::new(FreesSlotEarly { started: started.clone(), open: open.clone() }));
+    let mut config = quick_config("r");
+    config.concurrency = 1;
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let job = NewJob::new("early", serde_json::json!({ "n": n })).run_at(now_ms() - 1000 + n);
+        ids.push(store.enqueue(&job).await.unwrap().unwrap());
+    }
+    let (stop, done) = spawn_runner(&store, handlers, config);
+    wait_for("both started with one slot", Duration::from_secs(3), || async { started.load(Ordering::SeqCst) == 2 })
+        .await;
+    for id in &ids {
+        let job = store.job(*id).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Running, "still finishing, still holding its lease");
+    }
+    open.notify_waiters();
+    wait_for("both done", Duration::from_secs(3), || async {
+        let done = store.jobs_of_kind("early", JobState::Succeeded, 10).await.unwrap().len();
+        if done < 2 {
+            open.notify_waiters();
+        }
+        done == 2
+    })
+    .await;
+    stop.cancel();
+    done.await.unwrap().unwrap();
+});
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_a_job_written_by_another_process_wakes_the_runner_through_listen_notify() {
     let Some(db) = tochen_testkit::TestDb::postgres().await else { return };

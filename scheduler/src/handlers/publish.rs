@@ -160,6 +160,8 @@ impl JobHandler for PublishHandler {
             BeginPublish::Started(_) => {
                 let refs = Recorder { store, tenant, target: target_id };
                 let outcome = publisher.publish(&req, &refs).await;
+                // The platform answered: recording it need not hold a slot from the next publish.
+                crate::runner::release_slot();
                 on_publish_result(store, &req, outcome, job, known).await
             }
         }

@@ -311,8 +311,9 @@ async fn drain(backend: &str) {
     let per_job = |us: &AtomicU64| us.load(Ordering::Relaxed) as f64 / 1e3 / n as f64;
     let busy = |us: &AtomicU64| us.load(Ordering::Relaxed) as f64 / 1e6 / took.as_secs_f64();
     println!(
-        "[{backend}] drain: per publish {:.1} ms in the handler, {:.1} ms of it the platform call; of the {concurrency} \
-         slots on average {:.1} in a handler, {:.1} in a platform call",
+        "[{backend}] drain: per publish {:.1} ms in the handler, {:.1} ms of it the platform call; on average {:.1} \
+         publishes in a handler, {:.1} in a platform call ({concurrency} slots; a publish frees its slot once the \
+         platform answered)",
         per_job(&handler_us),
         per_job(&http_us),
         busy(&handler_us),

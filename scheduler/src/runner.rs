@@ -7,7 +7,8 @@
 //!
 //! Under load the runner holds a few due jobs claimed ahead of its free slots ([`RunnerConfig::claim_ahead`]), and
 //! the claim runs beside dispatching: a slot that frees up starts the next job at once instead of waiting a
-//! database round trip. Jobs claimed ahead are handed back to the queue at shutdown.
+//! database round trip. Jobs claimed ahead are handed back to the queue at shutdown. A handler may free its slot
+//! before it returns ([`release_slot`]): a publish does once the platform answered.
 //!
 //! A running job's lease is extended while its handler works, so only a dead or frozen runner loses its jobs to
 //! rescue. Completion is fenced by attempt number and owner: an overtaken runner's late result is ignored.
@@ -432,6 +433,11 @@ async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, complet
         }
     };
     release_slot();
+    if result.is_err() {
+        // A retry is queued again at a new time, and a finished job frees its account's capacity: a runner that
+        // looked while this job was still running (its slot may have been freed early) must look again.
+        tochen_core::store::job_queue::notify_jobs_changed();
+    }
     match recorded {
         Ok(true) => tracing::debug!(job = %id, kind = %job.kind, ms = started.elapsed().as_millis() as u64, "job done"),
         Ok(false) => {

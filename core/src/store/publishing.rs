@@ -66,7 +66,10 @@ impl Store {
         target: TargetId,
         platforms: &[Platform],
     ) -> Result<(PublishContext, BeginPublish)> {
-        let listed = platforms.iter().map(|p| format!("'{}'", p.as_str())).collect::<Vec<_>>();
+        // Sorted, so the statement's text (and its prepared plan) is the same whatever order the caller lists them in.
+        let mut listed = platforms.iter().map(|p| format!("'{}'", p.as_str())).collect::<Vec<_>>();
+        listed.sort();
+        listed.dedup();
         let start = format!(
             "UPDATE post_targets SET status = 'publishing', attempts = attempts + 1, error_class = NULL, \
              error_message = NULL, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'pending' \

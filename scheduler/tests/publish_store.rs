@@ -195,7 +195,7 @@ store_test!(beginning_a_target_already_under_way_moves_nothing, |store| {
     let again = begin(&store, tenant, targets[0].id).await;
     assert!(matches!(again, BeginPublish::Settled(_)), "{again:?}");
     assert_eq!(post_status(&store, tenant, post).await, PostStatus::Publishing, "the other target is pending");
-    // The second target starts although the caller last read the post as scheduled.
+    // The second target starts; its post, already publishing, stays so until both are settled.
     started(&store, tenant, targets[1].id).await;
     publish(&store, tenant, targets[1].id).await;
     assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);

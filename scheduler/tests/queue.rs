@@ -337,16 +337,21 @@ store_test!(jobs_claimed_ahead_are_handed_back_at_shutdown_unstarted, |store| {
     }
 });
 
-/// A handler that runs until the test lets it finish.
+/// A handler that runs until the test lets it finish; with `frees_slot`, it frees its slot first, as a publish
+/// does once the platform answered.
 struct Gated {
     started: Arc<AtomicUsize>,
     open: Arc<tokio::sync::Notify>,
+    frees_slot: bool,
 }
 
 #[async_trait::async_trait]
 impl JobHandler for Gated {
     async fn run(&self, _store: &Store, _job: &Job) -> Result<(), JobError> {
         self.started.fetch_add(1, Ordering::SeqCst);
+        if self.frees_slot {
+            tochen_scheduler::runner::release_slot();
+        }
         self.open.notified().await;
         Ok(())
     }
@@ -355,7 +360,7 @@ impl JobHandler for Gated {
 store_test!(a_job_claimed_ahead_whose_lease_ran_out_is_not_started, |store| {
     let (started, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(tokio::sync::Notify::new()));
     let mut handlers = Handlers::new();
-    handlers.register("gated", Arc::new(Gated { started: started.clone(), open: open.clone() }));
+    handlers.register("gated", Arc::new(Gated { started: started.clone(), open: open.clone(), frees_slot: false }));
     let mut config = quick_config("r");
     config.concurrency = 1;
     config.claim_ahead = Some(1);
@@ -387,26 +392,10 @@ store_test!(a_job_claimed_ahead_whose_lease_ran_out_is_not_started, |store| {
     assert_eq!((job.state, job.lease_owner.as_deref()), (JobState::Running, Some("other")));
 });
 
-/// Frees its slot first, then waits for the test: the work after the platform answered.
-struct FreesSlotEarly {
-    started: Arc<AtomicUsize>,
-    open: Arc<tokio::sync::Notify>,
-}
-
-#[async_trait::async_trait]
-impl JobHandler for FreesSlotEarly {
-    async fn run(&self, _store: &Store, _job: &Job) -> Result<(), JobError> {
-        self.started.fetch_add(1, Ordering::SeqCst);
-        tochen_scheduler::runner::release_slot();
-        self.open.notified().await;
-        Ok(())
-    }
-}
-
 store_test!(a_job_that_frees_its_slot_early_lets_the_next_start_while_it_finishes, |store| {
     let (started, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(tokio::sync::Notify::new()));
     let mut handlers = Handlers::new();
-    handlers.register("early", Arc::new(FreesSlotEarly { started: started.clone(), open: open.clone() }));
+    handlers.register("early", Arc::new(Gated { started: started.clone(), open: open.clone(), frees_slot: true }));
     let mut config = quick_config("r");
     config.concurrency = 1;
     let mut ids = Vec::new();

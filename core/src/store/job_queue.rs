@@ -217,41 +217,39 @@ impl Store {
     /// Marks many held jobs succeeded in one statement (the runner batches completions under load). Each entry is
     /// (id, attempt); entries whose attempt was overtaken are left alone. Returns how many rows changed.
     pub async fn complete_jobs(&self, owner: &str, done: &[(JobId, i64)]) -> Result<u64> {
-        if done.is_empty() {
-            return Ok(0);
-        }
-        let list = id_attempt_list(done);
-        let now = now_ms();
-        let result = sqlx::query(&format!(
-            "UPDATE jobs SET state = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, finished_at = $2, \
-             updated_at = $2 WHERE lease_owner = $1 AND state = 'running' AND (id, attempts) IN (VALUES {list})"
-        ))
-        .persistent(false)
-        .bind(owner)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected())
+        self.update_held_jobs(
+            owner,
+            done,
+            "state = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, finished_at = $2, updated_at = $2",
+        )
+        .await
     }
 
     /// Hands back held jobs that never started (claimed ahead, then the runner stopped): they are queued again as
     /// they were, the claim's attempt undone, due at their old time. Entries whose attempt was overtaken are left
     /// alone. Returns how many rows changed.
     pub async fn release_jobs(&self, owner: &str, held: &[(JobId, i64)]) -> Result<u64> {
-        if held.is_empty() {
+        let set =
+            "state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2";
+        let released = self.update_held_jobs(owner, held, set).await?;
+        notify_jobs_changed();
+        Ok(released)
+    }
+
+    /// Applies `set` (SQL binding `$2` now) to the jobs `owner` still holds at the given attempts, in one statement.
+    async fn update_held_jobs(&self, owner: &str, jobs: &[(JobId, i64)], set: &str) -> Result<u64> {
+        if jobs.is_empty() {
             return Ok(0);
         }
-        let list = id_attempt_list(held);
+        let list = id_attempt_list(jobs);
         let result = sqlx::query(&format!(
-            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, \
-             updated_at = $2 WHERE lease_owner = $1 AND state = 'running' AND (id, attempts) IN (VALUES {list})"
+            "UPDATE jobs SET {set} WHERE lease_owner = $1 AND state = 'running' AND (id, attempts) IN (VALUES {list})"
         ))
         .persistent(false)
         .bind(owner)
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
-        notify_jobs_changed();
         Ok(result.rows_affected())
     }
 

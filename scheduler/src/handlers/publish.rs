@@ -148,7 +148,8 @@ impl JobHandler for PublishHandler {
         let req = self.request(&ctx);
         match begun {
             BeginPublish::Settled(_) => Ok(()),
-            // Its publisher and account were checked above, so the state changed between the two reads.
+            // Not expected: the starting statement checks what the lines above checked, on the same read. Retried
+            // rather than trusted.
             BeginPublish::NotReady(_) => Err(JobError::retry("the post target changed while starting; trying again")),
             BeginPublish::InFlight(t) => match t.platform_ref {
                 Some(r) => check_now(store, publisher.as_ref(), &req, &r, job, known).await,

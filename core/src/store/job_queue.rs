@@ -1,20 +1,21 @@
 //! The runner's side of the job queue: claiming with leases, completing with fencing, retrying and burying.
 //!
-//! A claim is one statement on both backends. PostgreSQL locks the candidate rows with `FOR UPDATE SKIP LOCKED`
+//! A claim is one round trip on both backends. PostgreSQL locks the candidate rows with `FOR UPDATE SKIP LOCKED`
 //! so concurrent runners never see the same row; SQLite has a single writer, so a single `UPDATE ... RETURNING`
 //! is atomic by itself. A running job whose lease has expired (its runner died) is claimable again by the same
 //! statement, so rescue needs no separate sweep.
 //!
 //! SKIP LOCKED alone does not keep the per-key limit on PostgreSQL: two claims whose snapshots were taken before
 //! either committed both count an account as idle and each start one of its jobs. So on PostgreSQL a claim first
-//! waits for a transaction-scoped advisory lock ([`CLAIM_LOCK`]), in a statement of its own, and only then runs
-//! the claim statement: under READ COMMITTED that statement's snapshot is taken after the previous claim committed
-//! and released the lock, so it sees that claim's running jobs. Both statements go out as one simple-protocol
-//! message, which PostgreSQL runs as one implicit transaction: one round trip, the lock is held for the claim
-//! statement and its commit only, and a runner that dies mid-claim cannot leave the lock held (the server finishes
-//! or rolls back the message by itself). Claims are therefore serialized across processes. SQLite needs none of
-//! this: a writing statement holds the database's write lock from its start, so a concurrent claim on another
-//! connection waits and then sees the first one's jobs.
+//! waits for a transaction-scoped advisory lock ([`CLAIM_LOCK`]) and only then runs the claim statement with a
+//! snapshot taken after the previous claim committed and released the lock, so it sees that claim's running jobs.
+//! Both steps live in the PL/pgSQL function `tochen_claim_jobs` (migration 20261123000500): a VOLATILE function
+//! takes a fresh snapshot for each statement it runs under READ COMMITTED. The runner calls it as one prepared
+//! statement with bound values (one round trip, the plans cached on the connection); the lock is held for the
+//! claim and its commit only, and a runner that dies mid-claim cannot leave it held (the server ends the call's
+//! transaction by itself). Claims are therefore serialized across processes. SQLite needs none of this: a writing
+//! statement holds the database's write lock from its start, so a concurrent claim on another connection waits
+//! and then sees the first one's jobs.
 //!
 //! Every claim bumps `attempts`; completion, retry and failure only touch a row whose `attempts` and
 //! `lease_owner` still match what the runner claimed. A runner that stalled past its lease and was overtaken
@@ -34,47 +35,34 @@ use tokio::sync::Notify;
 /// The PostgreSQL channel the `jobs` trigger notifies.
 pub const JOBS_CHANNEL: &str = "tochen_jobs";
 
-/// The PostgreSQL advisory lock key that serializes claims: the bytes of "tochen" followed by 0x0001, so it does
-/// not collide with another application's advisory locks in a shared database by accident.
+/// The PostgreSQL advisory lock key that serializes claims (taken by `tochen_claim_jobs`): the bytes of "tochen"
+/// followed by 0x0001, so it does not collide with another application's advisory locks in a shared database by
+/// accident.
 pub const CLAIM_LOCK: i64 = 0x746f_6368_656e_0001;
 
-/// The first statement of a PostgreSQL claim message: waits for [`CLAIM_LOCK`], held until the message's implicit
-/// transaction ends. It returns no rows (a `DO` block), so the message's only rows are the claimed jobs.
-const LOCK_CLAIMS: &str = "DO $$ BEGIN PERFORM pg_advisory_xact_lock(8390033930843979777); END $$";
-
-/// The values a claim statement uses, as SQL text: placeholders (`$1`..`$6`) on SQLite, literals on PostgreSQL,
-/// where the claim goes out as one simple-protocol message that cannot carry parameters.
-struct ClaimValues {
-    now: String,
-    /// How many candidates each scan looks at (a few times the limit).
-    scan: String,
-    per_key: String,
-    limit: String,
-    owner: String,
-    lease_until: String,
-}
-
-/// Two index-backed candidate scans (due jobs by `jobs_due`, expired leases by `jobs_lease`), each locked with
-/// `lock` on PostgreSQL, then per-key ranking: a run of jobs for one busy account does not hide the jobs of other
-/// accounts behind it, because candidates are scanned a few times wider than the limit.
-fn claim_statement(kinds: &str, lock: &str, v: &ClaimValues) -> String {
-    let ClaimValues { now, scan, per_key, limit, owner, lease_until } = v;
+/// The SQLite claim statement (binding `$1` now, `$2` how many candidates each scan looks at, `$3` the per-key
+/// limit, `$4` the limit, `$5` the owner, `$6` the lease's end): two index-backed candidate scans (due jobs by
+/// `jobs_due`, expired leases by `jobs_lease`), then per-key ranking: a run of jobs for one busy account does not
+/// hide the jobs of other accounts behind it, because candidates are scanned a few times wider than the limit.
+/// PostgreSQL runs the same statement, with `FOR UPDATE SKIP LOCKED` on both scans, inside the function
+/// `tochen_claim_jobs` (migration 20261123000500).
+fn sqlite_claim_statement(kinds: &str) -> String {
     format!(
         "WITH due AS (SELECT id, run_at, concurrency_key FROM jobs \
-           WHERE state = 'queued' AND run_at <= {now} AND kind IN ({kinds}) ORDER BY run_at LIMIT {scan} {lock}), \
+           WHERE state = 'queued' AND run_at <= $1 AND kind IN ({kinds}) ORDER BY run_at LIMIT $2), \
          lost AS (SELECT id, run_at, concurrency_key FROM jobs \
-           WHERE state = 'running' AND lease_expires_at <= {now} AND kind IN ({kinds}) \
-           ORDER BY lease_expires_at LIMIT {scan} {lock}), \
+           WHERE state = 'running' AND lease_expires_at <= $1 AND kind IN ({kinds}) \
+           ORDER BY lease_expires_at LIMIT $2), \
          cand AS (SELECT id, run_at, concurrency_key FROM due UNION ALL SELECT id, run_at, concurrency_key FROM lost), \
          ranked AS (SELECT id, run_at, concurrency_key, \
            ROW_NUMBER() OVER (PARTITION BY concurrency_key ORDER BY run_at, id) AS rn FROM cand), \
          busy AS (SELECT concurrency_key, COUNT(*) AS n FROM jobs WHERE state = 'running' \
-           AND lease_expires_at > {now} AND concurrency_key IN (SELECT concurrency_key FROM cand) \
+           AND lease_expires_at > $1 AND concurrency_key IN (SELECT concurrency_key FROM cand) \
            GROUP BY concurrency_key), \
          pick AS (SELECT r.id FROM ranked r LEFT JOIN busy b ON b.concurrency_key = r.concurrency_key \
-           WHERE r.concurrency_key IS NULL OR r.rn + COALESCE(b.n, 0) <= {per_key} ORDER BY r.run_at, r.id LIMIT {limit}) \
-         UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = {owner}, \
-           lease_expires_at = {lease_until}, updated_at = {now} WHERE id IN (SELECT id FROM pick) RETURNING {JOB_COLUMNS}"
+           WHERE r.concurrency_key IS NULL OR r.rn + COALESCE(b.n, 0) <= $3 ORDER BY r.run_at, r.id LIMIT $4) \
+         UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $5, \
+           lease_expires_at = $6, updated_at = $1 WHERE id IN (SELECT id FROM pick) RETURNING {JOB_COLUMNS}"
     )
 }
 
@@ -83,16 +71,6 @@ fn claim_statement(kinds: &str, lock: &str, v: &ClaimValues) -> String {
 /// each text is used once, and caching it would push the hot prepared statements out of the connection's cache.
 fn id_attempt_list(jobs: &[(JobId, i64)]) -> String {
     jobs.iter().map(|(id, a)| format!("('{id}', {a})")).collect::<Vec<_>>().join(",")
-}
-
-/// A PostgreSQL string literal for `text`, correct whatever `standard_conforming_strings` says.
-fn quote_literal(text: &str) -> String {
-    let quoted = text.replace('\'', "''");
-    if quoted.contains('\\') {
-        format!("E'{}'", quoted.replace('\\', "\\\\"))
-    } else {
-        format!("'{quoted}'")
-    }
 }
 
 fn jobs_notify() -> &'static Notify {
@@ -151,34 +129,27 @@ impl Store {
             return Ok(Vec::new());
         }
         let now = now_ms();
-        let kinds = kind_list(req.kinds);
+        let scan = req.limit * 4;
         let rows = match self.backend {
+            // One prepared call: the function takes the claim lock, then claims with a snapshot taken after it
+            // (see the module docs). Kinds are code constants without commas.
             Backend::Postgres => {
-                // One message, one implicit transaction: the lock statement, then the claim with its own snapshot
-                // (see the module docs). An error rolls the whole message back and releases the lock.
-                let values = ClaimValues {
-                    now: now.to_string(),
-                    scan: (req.limit * 4).to_string(),
-                    per_key: req.per_key.to_string(),
-                    limit: req.limit.to_string(),
-                    owner: quote_literal(req.owner),
-                    lease_until: (now + req.lease_ms).to_string(),
-                };
-                let sql = format!("{LOCK_CLAIMS}; {}", claim_statement(&kinds, "FOR UPDATE SKIP LOCKED", &values));
-                sqlx::raw_sql(&sql).fetch_all(&self.pool).await?
+                debug_assert!(req.kinds.iter().all(|k| !k.contains(',')), "job kinds contain no comma");
+                sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM tochen_claim_jobs($1, $2, $3, $4, $5, $6, $7)"))
+                    .bind(now)
+                    .bind(scan)
+                    .bind(req.per_key)
+                    .bind(req.limit)
+                    .bind(req.owner)
+                    .bind(now + req.lease_ms)
+                    .bind(req.kinds.join(","))
+                    .fetch_all(&self.pool)
+                    .await?
             }
             Backend::Sqlite => {
-                let values = ClaimValues {
-                    now: "$1".into(),
-                    scan: "$2".into(),
-                    per_key: "$3".into(),
-                    limit: "$4".into(),
-                    owner: "$5".into(),
-                    lease_until: "$6".into(),
-                };
-                sqlx::query(&claim_statement(&kinds, "", &values))
+                sqlx::query(&sqlite_claim_statement(&kind_list(req.kinds)))
                     .bind(now)
-                    .bind(req.limit * 4)
+                    .bind(scan)
                     .bind(req.per_key)
                     .bind(req.limit)
                     .bind(req.owner)
@@ -367,15 +338,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_claim_message_takes_the_documented_lock() {
-        assert!(LOCK_CLAIMS.contains(&format!("pg_advisory_xact_lock({CLAIM_LOCK});")));
+    fn the_claim_function_takes_the_documented_lock() {
+        let migration = include_str!("../../../migrations/postgres/20261123000500_claim_function.sql");
+        assert!(migration.contains(&format!("pg_advisory_xact_lock({CLAIM_LOCK});")));
+        assert!(migration.contains(&format!("{CLAIM_LOCK:#x}").trim_start_matches("0x").to_string()));
         assert_eq!(&CLAIM_LOCK.to_be_bytes()[..6], b"tochen");
-    }
-
-    #[test]
-    fn literals_are_quoted_for_either_string_setting() {
-        assert_eq!(quote_literal("host:1:abc"), "'host:1:abc'");
-        assert_eq!(quote_literal("o'brien"), "'o''brien'");
-        assert_eq!(quote_literal(r"a\b'c"), r"E'a\\b''c'");
     }
 }

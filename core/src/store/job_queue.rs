@@ -129,35 +129,28 @@ impl Store {
             return Ok(Vec::new());
         }
         let now = now_ms();
-        let scan = req.limit * 4;
-        let rows = match self.backend {
-            // One prepared call: the function takes the claim lock, then claims with a snapshot taken after it
-            // (see the module docs). Kinds are code constants without commas.
+        // PostgreSQL: one prepared call; the function takes the claim lock, then claims with a snapshot taken
+        // after it (see the module docs). It takes the kinds as one comma-separated text (kinds are code
+        // constants without commas) after the values both backends bind.
+        let (sql, kinds) = match self.backend {
             Backend::Postgres => {
                 debug_assert!(req.kinds.iter().all(|k| !k.contains(',')), "job kinds contain no comma");
-                sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM tochen_claim_jobs($1, $2, $3, $4, $5, $6, $7)"))
-                    .bind(now)
-                    .bind(scan)
-                    .bind(req.per_key)
-                    .bind(req.limit)
-                    .bind(req.owner)
-                    .bind(now + req.lease_ms)
-                    .bind(req.kinds.join(","))
-                    .fetch_all(&self.pool)
-                    .await?
+                let sql = format!("SELECT {JOB_COLUMNS} FROM tochen_claim_jobs($1, $2, $3, $4, $5, $6, $7)");
+                (sql, Some(req.kinds.join(",")))
             }
-            Backend::Sqlite => {
-                sqlx::query(&sqlite_claim_statement(&kind_list(req.kinds)))
-                    .bind(now)
-                    .bind(scan)
-                    .bind(req.per_key)
-                    .bind(req.limit)
-                    .bind(req.owner)
-                    .bind(now + req.lease_ms)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
+            Backend::Sqlite => (sqlite_claim_statement(&kind_list(req.kinds)), None),
         };
+        let mut claim = sqlx::query(&sql)
+            .bind(now)
+            .bind(req.limit * 4)
+            .bind(req.per_key)
+            .bind(req.limit)
+            .bind(req.owner)
+            .bind(now + req.lease_ms);
+        if let Some(kinds) = kinds {
+            claim = claim.bind(kinds);
+        }
+        let rows = claim.fetch_all(&self.pool).await?;
         let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
         jobs.sort_by_key(|j| (j.run_at, j.id));
         Ok(jobs)

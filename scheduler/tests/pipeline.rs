@@ -99,9 +99,7 @@ store_test!(without_a_webhook_destination_no_outgoing_event_is_queued, |store| {
 });
 
 store_test!(targets_are_independent_and_the_post_ends_partially_published, |store| {
-    let tenant = workspace(&store).await;
-    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
-    let ig = account(&store, tenant, Platform::Instagram, "ig-1").await;
+    let (tenant, fb, ig) = facebook_and_instagram(&store).await;
     let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
     let fb_fake = ScriptedPublisher::new();
     let ig_fake = ScriptedPublisher::new();

@@ -119,9 +119,7 @@ store_test!(a_sole_target_settling_settles_its_post, |store| {
 });
 
 store_test!(a_post_with_several_targets_settles_when_the_last_one_does, |store| {
-    let tenant = workspace(&store).await;
-    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
-    let ig = account(&store, tenant, Platform::Instagram, "ig-1").await;
+    let (tenant, fb, ig) = facebook_and_instagram(&store).await;
     let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
     started(&store, tenant, targets[0].id).await;
     started(&store, tenant, targets[1].id).await;
@@ -132,9 +130,7 @@ store_test!(a_post_with_several_targets_settles_when_the_last_one_does, |store| 
 });
 
 store_test!(siblings_settling_at_the_same_moment_leave_no_post_open, |store| {
-    let tenant = workspace(&store).await;
-    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
-    let ig = account(&store, tenant, Platform::Instagram, "ig-1").await;
+    let (tenant, fb, ig) = facebook_and_instagram(&store).await;
     let mut posts = Vec::new();
     for _ in 0..20 {
         let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
@@ -159,9 +155,7 @@ store_test!(siblings_settling_at_the_same_moment_leave_no_post_open, |store| {
 });
 
 store_test!(settling_with_an_event_queues_it_and_settles_the_post_together, |store| {
-    let tenant = workspace(&store).await;
-    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
-    let ig = account(&store, tenant, Platform::Instagram, "ig-1").await;
+    let (tenant, fb, ig) = facebook_and_instagram(&store).await;
     let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
     started(&store, tenant, targets[0].id).await;
     started(&store, tenant, targets[1].id).await;
@@ -184,9 +178,7 @@ store_test!(settling_with_an_event_queues_it_and_settles_the_post_together, |sto
 });
 
 store_test!(beginning_a_target_already_under_way_moves_nothing, |store| {
-    let tenant = workspace(&store).await;
-    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
-    let ig = account(&store, tenant, Platform::Instagram, "ig-1").await;
+    let (tenant, fb, ig) = facebook_and_instagram(&store).await;
     let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
     started(&store, tenant, targets[0].id).await;
     let again = begin(&store, tenant, targets[0].id).await;

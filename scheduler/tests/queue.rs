@@ -345,6 +345,16 @@ struct Gated {
     frees_slot: bool,
 }
 
+impl Gated {
+    /// Handlers with a gated handler for `kind`, its count of started jobs and the gate that lets one finish.
+    fn handlers(kind: &str, frees_slot: bool) -> (Handlers, Arc<AtomicUsize>, Arc<tokio::sync::Notify>) {
+        let (started, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(tokio::sync::Notify::new()));
+        let mut handlers = Handlers::new();
+        handlers.register(kind, Arc::new(Gated { started: started.clone(), open: open.clone(), frees_slot }));
+        (handlers, started, open)
+    }
+}
+
 #[async_trait::async_trait]
 impl JobHandler for Gated {
     async fn run(&self, _store: &Store, _job: &Job) -> Result<(), JobError> {
@@ -358,9 +368,7 @@ impl JobHandler for Gated {
 }
 
 store_test!(a_job_claimed_ahead_whose_lease_ran_out_is_not_started, |store| {
-    let (started, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(tokio::sync::Notify::new()));
-    let mut handlers = Handlers::new();
-    handlers.register("gated", Arc::new(Gated { started: started.clone(), open: open.clone(), frees_slot: false }));
+    let (handlers, started, open) = Gated::handlers("gated", false);
     let mut config = quick_config("r");
     config.concurrency = 1;
     config.claim_ahead = Some(1);
@@ -393,9 +401,7 @@ store_test!(a_job_claimed_ahead_whose_lease_ran_out_is_not_started, |store| {
 });
 
 store_test!(a_job_that_frees_its_slot_early_lets_the_next_start_while_it_finishes, |store| {
-    let (started, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(tokio::sync::Notify::new()));
-    let mut handlers = Handlers::new();
-    handlers.register("early", Arc::new(Gated { started: started.clone(), open: open.clone(), frees_slot: true }));
+    let (handlers, started, open) = Gated::handlers("early", true);
     let mut config = quick_config("r");
     config.concurrency = 1;
     let mut ids = Vec::new();

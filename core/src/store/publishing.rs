@@ -130,31 +130,6 @@ impl Store {
         Ok(())
     }
 
-    /// `publishing | unknown -> published`, with the platform's post id and permalink. `false` if it was not in
-    /// one of those states.
-    pub async fn mark_target_published(
-        &self,
-        tenant: TenantId,
-        target: TargetId,
-        platform_post_id: &str,
-        permalink: Option<&str>,
-    ) -> Result<bool> {
-        let now = now_ms();
-        let done = sqlx::query(
-            "UPDATE post_targets SET status = 'published', platform_post_id = $3, permalink = $4, published_at = $5, \
-             error_class = NULL, error_message = NULL, updated_at = $5 WHERE tenant_id = $1 AND id = $2 \
-             AND status IN ('publishing', 'unknown')",
-        )
-        .bind(tenant.to_db())
-        .bind(target.to_db())
-        .bind(platform_post_id)
-        .bind(permalink)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     /// Moves a target from one of `from` to `to` (failed, unknown or back to pending) with an error class and
     /// message. `false` when the target was not in one of `from`.
     pub async fn move_target(

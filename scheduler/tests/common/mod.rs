@@ -54,6 +54,14 @@ pub async fn account(store: &Store, tenant: TenantId, platform: Platform, extern
     store.upsert_account(tenant, &new).await.unwrap().id
 }
 
+/// A workspace with a Facebook Page and an Instagram account.
+pub async fn facebook_and_instagram(store: &Store) -> (TenantId, AccountId, AccountId) {
+    let tenant = workspace(store).await;
+    let fb = account(store, tenant, Platform::Facebook, "page-1").await;
+    let ig = account(store, tenant, Platform::Instagram, "ig-1").await;
+    (tenant, fb, ig)
+}
+
 /// A post scheduled at `at` on `accounts`; returns its id and targets.
 pub async fn scheduled_post(store: &Store, tenant: TenantId, accounts: &[AccountId], at: i64) -> (PostId, Vec<Target>) {
     let post = store.create_draft(tenant, None, Some(AUTHOR_CHAT), "Autumn menu", "new pumpkin latte").await.unwrap();

@@ -15,7 +15,7 @@
 use crate::codec::{Cb, DraftAct};
 use crate::ctx::{send_to, Active, App, Ctx, HandlerResult, TgBot};
 use crate::draft::load_for_change;
-use crate::schedule::local_time;
+use crate::schedule::{local_time, local_time_in, tz_of};
 use crate::state::State;
 use teloxide::prelude::*;
 use tochen_core::clock::Millis;
@@ -23,21 +23,33 @@ use tochen_core::domain::{PostStatus, Role};
 use tochen_core::i18n::{normalize, t, tf};
 use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload};
 use tochen_core::store::{ApprovalCard, CardOutcome, Post, ScheduleError, Target};
+use tochen_core::telegram_text::clip;
 use tochen_core::{AccountId, PostId, StoreError, TenantId};
+
+/// Longest title a card or a notice about a post quotes.
+const TITLE_CHARS: usize = 200;
+
+/// A post's title as cards and notices quote it: escaped, and cut short when long.
+fn title_of(post: &Post) -> String {
+    escape_html(&clip(&post.title, TITLE_CHARS))
+}
 
 /// What a card says, apart from the buttons (which carry the post's version once submitted).
 struct CardText {
     author: String,
-    when: String,
+    /// The workspace's zone and the time: each card writes it in its own language.
+    tz: chrono_tz::Tz,
+    at: Millis,
     title: String,
 }
 
 /// The card for `chat` in `lang`, with buttons for version `version` of post `id`.
 fn card(lang: &str, chat: i64, c: &CardText, platforms: &str, id: PostId, version: i64) -> NotifyPayload {
+    let when = local_time_in(lang, c.tz, c.at);
     let text = tf(
         lang,
         "bot.approval.card",
-        &[("author", &c.author), ("when", &c.when), ("title", &c.title), ("platforms", &platforms)],
+        &[("author", &c.author), ("when", &when), ("title", &c.title), ("platforms", &platforms)],
     );
     let button = |key: &str, cb: Cb| NotifyButton { text: t(lang, key), callback_data: Some(cb.encode()), url: None };
     NotifyPayload {
@@ -82,7 +94,7 @@ impl Round {
     /// `author` wrote the post, which goes out at `at`.
     async fn read(app: &App, a: &Active, author: &str, post: &Post, at: Millis) -> tochen_core::store::Result<Self> {
         let recipients = recipients(app, a).await?;
-        let text = CardText { author: escape_html(author), when: local_time(a, at), title: escape_html(&post.title) };
+        let text = CardText { author: escape_html(author), tz: tz_of(a), at, title: title_of(post) };
         Ok(Round { recipients, text })
     }
 
@@ -133,7 +145,7 @@ pub async fn resubmit(
         _ => None,
     };
     let round = Round::read(app, a, author.as_deref().unwrap_or(&ctx.user.first_name), post, at).await?;
-    let (name, title) = (escape_html(&ctx.user.first_name), escape_html(&post.title));
+    let (name, title) = (escape_html(&ctx.user.first_name), title_of(post));
     let on_cards = |lang: &str| tf(lang, "bot.approval.replaced_by", &[("name", &name), ("title", &title)]);
     let replaced = CardOutcome { text: &on_cards, shown: None };
     let cards = |version: i64, targets: &[Target]| round.cards(post.id, version, targets);
@@ -141,7 +153,7 @@ pub async fn resubmit(
     if author.is_some() {
         let al = author_lang(app, post).await;
         let text =
-            tf(&al, "bot.approval.author_moved", &[("name", &name), ("title", &title), ("when", &local_time(a, at))]);
+            tf(&al, "bot.approval.author_moved", &[("name", &name), ("title", &title), ("when", &local_time(&al, a, at))]);
         // The change is made; a failure to tell the author is logged, not turned into a failed change.
         if let Err(e) = tell_author(bot, ctx, post, text).await {
             tracing::warn!(error = %e, post = %post.id, "cannot tell the author their post was moved");
@@ -153,7 +165,7 @@ pub async fn resubmit(
 /// Cancels a post that has not gone out; a waiting post's cards say who withdrew it (their buttons go), in the
 /// same transaction, and its author is told when someone else withdrew it. `Ok(false)` when the post moved on.
 pub async fn cancel(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post) -> anyhow::Result<bool> {
-    let (name, title) = (escape_html(&ctx.user.first_name), escape_html(&post.title));
+    let (name, title) = (escape_html(&ctx.user.first_name), title_of(post));
     let on_cards = |lang: &str| tf(lang, "bot.approval.withdrawn_by", &[("name", &name), ("title", &title)]);
     let withdrawn = CardOutcome { text: &on_cards, shown: None };
     if !app.store.cancel_post_with_cards(a.tenant.id, post.id, post.version, &withdrawn).await? {
@@ -225,7 +237,7 @@ async fn decide_approve(
         return ctx.refuse(bot, t(l, "bot.post.not_found")).await;
     };
     let name = escape_html(&ctx.user.first_name);
-    let title = escape_html(&before.title);
+    let title = title_of(&before);
     let on_cards = |lang: &str| tf(lang, "bot.approval.approved_by", &[("name", &name), ("title", &title)]);
     let outcome = CardOutcome { text: &on_cards, shown };
     let approved = if now {
@@ -254,7 +266,10 @@ async fn decide_approve(
     let text = tf(
         &author_lang,
         "bot.approval.author_approved",
-        &[("title", &escape_html(&post.title)), ("when", &local_time(a, post.scheduled_at.unwrap_or_default()))],
+        &[
+            ("title", &title_of(&post)),
+            ("when", &local_time(&author_lang, a, post.scheduled_at.unwrap_or_default())),
+        ],
     );
     tell_author(bot, ctx, &post, text).await
 }
@@ -310,7 +325,7 @@ pub async fn got_reason(
     let Ok(before) = app.store.post(a.tenant.id, id).await else {
         return ctx.say(&bot, t(l, "bot.post.not_found"), None).await.map(|_| ());
     };
-    let (name, title, why) = (escape_html(&ctx.user.first_name), escape_html(&before.title), escape_html(&reason));
+    let (name, title, why) = (escape_html(&ctx.user.first_name), title_of(&before), escape_html(&reason));
     let on_cards =
         |lang: &str| tf(lang, "bot.approval.rejected_by", &[("name", &name), ("title", &title), ("reason", &why)]);
     let outcome = CardOutcome { text: &on_cards, shown: pressed(&ctx, card) };
@@ -328,12 +343,10 @@ pub async fn got_reason(
         )
         .await?;
     let post = app.store.post(a.tenant.id, id).await?;
-    let msg_text = tf(l, "bot.approval.rejected", &[("title", &escape_html(&post.title))]);
+    let msg_text = tf(l, "bot.approval.rejected", &[("title", &title_of(&post))]);
     // The card the admin pressed shows the outcome in place (its buttons go); without one, a new message does.
     let edited = match card {
-        Some(card) => {
-            bot.edit_message_text(ctx.chat_id, teloxide::types::MessageId(card), msg_text.clone()).await.is_ok()
-        }
+        Some(card) => ctx.edit_message(&bot, teloxide::types::MessageId(card), &msg_text).await,
         None => false,
     };
     if !edited {
@@ -343,7 +356,7 @@ pub async fn got_reason(
     let text = tf(
         &al,
         "bot.approval.author_rejected",
-        &[("title", &escape_html(&post.title)), ("reason", &escape_html(&reason))],
+        &[("title", &title_of(&post)), ("reason", &escape_html(&reason))],
     );
     tell_author(&bot, &ctx, &post, text).await
 }

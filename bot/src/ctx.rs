@@ -1,24 +1,27 @@
 //! The context of one update: who is asking, in which chat, in which workspace and with which role, plus the
 //! helpers that answer them (send, edit in place, answer the button) with Telegram's failure modes handled once.
+//!
+//! Every text the bot sends or edits goes through here, so Telegram's length limits are applied here once
+//! (`tochen_core::telegram_text::fit`): a message over them would be refused and the person would get nothing.
 
 use crate::state::ChatUserDialogue;
 use std::path::PathBuf;
 use teloxide::adaptors::{DefaultParseMode, Throttle};
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, MessageId};
+use teloxide::types::{InlineKeyboardMarkup, InputFile, MessageId};
 use teloxide::{ApiError, RequestError};
 use tochen_core::domain::Role;
 use tochen_core::i18n::{normalize, t};
 use tochen_core::llm::{CallContext, LlmClient};
 use tochen_core::store::{TelegramIdentity, Tenant, User};
+use tochen_core::telegram_text::{clip, fit, fits, CALLBACK_ANSWER_MAX, MESSAGE_MAX};
 use tochen_core::Store;
+
+pub use tochen_core::telegram_text::CAPTION_MAX;
 
 /// The bot as handlers see it: HTML by default, sends throttled to Telegram's limits.
 pub type TgBot = DefaultParseMode<Throttle<Bot>>;
 pub type HandlerResult = anyhow::Result<()>;
-/// Longest media caption Telegram takes. Counted on the HTML source, which is never shorter than what Telegram
-/// counts after parsing, so a text within it always fits.
-pub const CAPTION_MAX: usize = 1024;
 
 /// Shared dependencies, injected into every handler.
 #[derive(Clone)]
@@ -107,6 +110,12 @@ impl Ctx {
         })
     }
 
+    /// This context with nothing to edit in place: what it shows arrives as a new message, and the pressed
+    /// message (an approval card, say) stays as it is.
+    pub fn in_new_message(&self) -> Ctx {
+        Ctx { screen: None, screen_photo: false, ..self.clone() }
+    }
+
     pub fn llm_ctx(&self, a: &Active) -> CallContext {
         CallContext { tenant: a.tenant.id, user: Some(self.user.id) }
     }
@@ -123,31 +132,36 @@ impl Ctx {
 
     /// Shows a screen: edits the message of the pressed button in place, or sends a new one.
     /// A photo screen (a draft with its image) gets its caption edited while the text fits one (1024
-    /// characters); a longer text arrives as a new message.
+    /// characters as Telegram counts them); a longer text arrives as a new message.
     pub async fn show(&self, bot: &TgBot, text: String, kb: Option<InlineKeyboardMarkup>) -> anyhow::Result<()> {
-        if let Some(id) = self.screen.filter(|_| !self.screen_photo || text.chars().count() <= CAPTION_MAX) {
-            let result = if self.screen_photo {
-                let mut req = bot.edit_message_caption(self.chat_id, id).caption(text.clone());
-                if let Some(kb) = kb.clone() {
-                    req = req.reply_markup(kb);
-                }
-                req.await
-            } else {
-                let mut req = bot.edit_message_text(self.chat_id, id, text.clone());
-                if let Some(kb) = kb.clone() {
-                    req = req.reply_markup(kb);
-                }
-                req.await
-            };
-            match result {
-                Ok(_) => return Ok(()),
-                Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
-                Err(RequestError::Api(ApiError::Unknown(d))) if d.contains("not modified") => return Ok(()),
-                Err(e) => tracing::warn!(error = %e, "cannot edit the screen; sending it anew"),
+        if let Some(id) = self.screen.filter(|_| !self.screen_photo || fits(&text, CAPTION_MAX)) {
+            if edit(bot, self.chat_id, id, &text, kb.clone(), self.screen_photo).await {
+                return Ok(());
             }
         }
         self.say(bot, text, kb).await?;
         Ok(())
+    }
+
+    /// Edits the text of message `id` in this chat (a card or a screen the person is not pressing now); `false`
+    /// when it could not be edited.
+    pub async fn edit_message(&self, bot: &TgBot, id: MessageId, text: &str) -> bool {
+        edit(bot, self.chat_id, id, text, None, false).await
+    }
+
+    /// Sends a photo with `caption` (shortened to a caption's limit).
+    pub async fn send_photo(
+        &self,
+        bot: &TgBot,
+        path: PathBuf,
+        caption: &str,
+        kb: Option<InlineKeyboardMarkup>,
+    ) -> Result<Message, RequestError> {
+        let mut req = bot.send_photo(self.chat_id, InputFile::file(path)).caption(fit(caption, CAPTION_MAX));
+        if let Some(kb) = kb {
+            req = req.reply_markup(kb);
+        }
+        req.await
     }
 
     /// Answers the pressed button (always, or the client spins); `text` pops up as a short notice.
@@ -161,7 +175,7 @@ impl Ctx {
             }
             let mut req = bot.answer_callback_query(teloxide::types::CallbackQueryId(id.clone()));
             if let Some(t) = text {
-                req = req.text(t.chars().take(200).collect::<String>()).show_alert(true);
+                req = req.text(clip(&t, CALLBACK_ANSWER_MAX)).show_alert(true);
             }
             if let Err(e) = req.await {
                 tracing::warn!(error = %e, "cannot answer a callback query");
@@ -207,7 +221,42 @@ impl Ctx {
     }
 }
 
+/// Edits message `id` (its caption when `caption`), shortened to Telegram's limit; "not modified" counts as
+/// done. `false` when it could not be edited (gone, too old...), so the caller can send it anew.
+async fn edit(
+    bot: &TgBot,
+    chat: ChatId,
+    id: MessageId,
+    text: &str,
+    kb: Option<InlineKeyboardMarkup>,
+    caption: bool,
+) -> bool {
+    let result = if caption {
+        let mut req = bot.edit_message_caption(chat, id).caption(fit(text, CAPTION_MAX));
+        if let Some(kb) = kb {
+            req = req.reply_markup(kb);
+        }
+        req.await
+    } else {
+        let mut req = bot.edit_message_text(chat, id, fit(text, MESSAGE_MAX));
+        if let Some(kb) = kb {
+            req = req.reply_markup(kb);
+        }
+        req.await
+    };
+    match result {
+        Ok(_) => true,
+        Err(RequestError::Api(ApiError::MessageNotModified)) => true,
+        Err(RequestError::Api(ApiError::Unknown(d))) if d.contains("not modified") => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot edit a message");
+            false
+        }
+    }
+}
+
 /// Sends to a chat, following a group-to-supergroup migration once and giving up quietly on blocked chats.
+/// The text is shortened to Telegram's limit.
 pub async fn send_to(
     bot: &TgBot,
     dlg: &ChatUserDialogue,
@@ -215,6 +264,7 @@ pub async fn send_to(
     text: String,
     kb: Option<InlineKeyboardMarkup>,
 ) -> anyhow::Result<Option<Message>> {
+    let text = fit(&text, MESSAGE_MAX).into_owned();
     let mut target = chat;
     for _ in 0..2 {
         let mut req = bot.send_message(target, text.clone());

@@ -17,10 +17,16 @@ use tochen_core::i18n::{t, tf};
 use tochen_core::jobs::escape_html;
 use tochen_core::llm::{store_media_bytes, DraftText};
 use tochen_core::store::{Account, Post, PostContent, StoreError};
+use tochen_core::telegram_text::clip;
 use tochen_core::{AccountId, PostId};
 
-/// Longest body shown per platform in the preview, so the whole screen stays under Telegram's 4096 characters.
-const PREVIEW_CHARS: usize = 900;
+/// Longest body shown per platform in the preview, and longest hashtag line, so the whole screen (three
+/// platforms, the title, media, accounts and problems) stays under Telegram's 4096 characters as it counts
+/// them (UTF-16 units). `Ctx` cuts anything longer still, but the problems at the end matter most.
+const PREVIEW_CHARS: usize = 800;
+const TAGS_CHARS: usize = 250;
+/// Longest title shown.
+const TITLE_CHARS: usize = 200;
 /// Largest file the public Bot API lets a bot download.
 const MAX_DOWNLOAD: u32 = 20 * 1024 * 1024;
 
@@ -90,15 +96,17 @@ pub async fn render(
     let contents = app.store.post_contents(a.tenant.id, post.id).await?;
     let media = app.store.post_media_kinds(a.tenant.id, post.id).await?;
     let (all, chosen) = chosen_accounts(app, a, post.id).await?;
-    let mut text = tf(lang, "bot.draft.title", &[("title", &escape_html(&post.title))]);
+    let mut text = tf(lang, "bot.draft.title", &[("title", &escape_html(&clip(&post.title, TITLE_CHARS)))]);
     let mut problems = Vec::new();
     for c in &contents {
-        let body: String = c.body.chars().take(PREVIEW_CHARS).collect();
-        let more = if c.body.chars().count() > PREVIEW_CHARS { "…" } else { "" };
-        let tags: Vec<String> = c.hashtags.iter().map(|h| format!("#{}", escape_html(h))).collect();
-        text.push_str(&format!("\n\n<b>─ {} ─</b>\n{}{more}", platform_name(lang, c.platform), escape_html(&body)));
+        let body = clip(&c.body, PREVIEW_CHARS);
+        let tags: Vec<String> = c.hashtags.iter().map(|h| format!("#{h}")).collect();
+        text.push_str(&format!("\n\n<b>─ {} ─</b>\n{}", platform_name(lang, c.platform), escape_html(&body)));
         if !tags.is_empty() {
-            text.push_str(&format!("\n{} ({}/{})", tags.join(" "), tags.len(), app.rules.max_hashtags(c.platform)));
+            let tags = tags.join(" ");
+            let line = clip(&tags, TAGS_CHARS);
+            let max = app.rules.max_hashtags(c.platform);
+            text.push_str(&format!("\n{} ({}/{max})", escape_html(&line), c.hashtags.len()));
         }
         for p in check(&app.rules, c.platform, &c.body, &c.hashtags, !media.is_empty()) {
             problems.push(problem_text(lang, c.platform, &p));
@@ -126,6 +134,14 @@ pub async fn render(
     }
     let (id, v) = (post.id, post.version);
     let d = |act| Cb::Draft(act, id, v);
+    // Only someone who may change the draft is offered its buttons: a viewer reads it (and may go back to the
+    // list), and a post that is no longer a draft (previewed from its approval card) is only read.
+    if !is_draft(post) {
+        return Ok((text, kb(Vec::new())));
+    }
+    if !a.role.at_least(Role::Editor) {
+        return Ok((text, kb(vec![vec![(t(lang, "bot.back"), Cb::DraftsPage(0))]])));
+    }
     let buttons = kb(vec![
         vec![
             (t(lang, "bot.draft.btn_image"), d(DraftAct::Image)),
@@ -144,6 +160,11 @@ pub async fn render(
         ],
     ]);
     Ok((text, buttons))
+}
+
+/// A post whose draft screen can still change it: a draft, or a rejected post being reworked.
+fn is_draft(post: &Post) -> bool {
+    matches!(post.status, PostStatus::Draft | PostStatus::Rejected)
 }
 
 /// Shows the draft screen (in place when a button led here).
@@ -186,10 +207,15 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
     let needed = if act == DraftAct::Show { Role::Viewer } else { Role::Editor };
     let Some(a) = ctx.require(&bot, needed).await? else { return Ok(()) };
     if act == DraftAct::Show {
-        if app.store.post(a.tenant.id, id).await.is_err() {
+        let Ok(post) = app.store.post(a.tenant.id, id).await else {
             return ctx.refuse(&bot, t(ctx.lang, "bot.post.not_found")).await;
-        }
+        };
         ctx.answer(&bot, None).await?;
+        if !is_draft(&post) {
+            // A preview from an approval card (the post waits for a decision): it opens as its own message, so
+            // the card keeps its Approve and Reject buttons, and the presser's conversation is left alone.
+            return show(&bot, &app, &ctx.in_new_message(), &a, id).await;
+        }
         ctx.dlg.exit().await?;
         return show(&bot, &app, &ctx, &a, id).await;
     }

@@ -9,11 +9,12 @@
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot, CAPTION_MAX};
 use std::path::PathBuf;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, InputFile};
+use teloxide::types::InlineKeyboardMarkup;
 use tochen_core::domain::MediaKind;
 use tochen_core::i18n::tf;
 use tochen_core::jobs::escape_html;
 use tochen_core::store::Post;
+use tochen_core::telegram_text::{clip, fits};
 
 /// Longest title in a short caption, far below the caption limit.
 const TITLE_CHARS: usize = 200;
@@ -29,8 +30,7 @@ async fn image_path(app: &App, a: &Active, post: &Post) -> anyhow::Result<Option
 }
 
 fn short_caption(lang: &str, post: &Post) -> String {
-    let title: String = post.title.chars().take(TITLE_CHARS).collect();
-    tf(lang, "bot.draft.title", &[("title", &escape_html(&title))])
+    tf(lang, "bot.draft.title", &[("title", &escape_html(&clip(&post.title, TITLE_CHARS)))])
 }
 
 /// Shows a rendered draft screen with the draft's image; `new_image` says the image just changed, so a photo
@@ -45,7 +45,8 @@ pub async fn show(
     new_image: bool,
 ) -> HandlerResult {
     let Some(path) = image_path(app, a, post).await? else { return ctx.show(bot, text, Some(buttons)).await };
-    let fits = text.chars().count() <= CAPTION_MAX;
+    // Measured as Telegram counts a caption (visible text, UTF-16 units: an emoji can count twice).
+    let fits = fits(&text, CAPTION_MAX);
     if !new_image && ctx.screen_photo {
         if fits {
             return ctx.show(bot, text, Some(buttons)).await;
@@ -59,11 +60,7 @@ pub async fn show(
     }
     let (caption, kb) =
         if fits { (text.clone(), Some(buttons.clone())) } else { (short_caption(ctx.lang, post), None) };
-    let mut req = bot.send_photo(ctx.chat_id, InputFile::file(path)).caption(caption);
-    if let Some(kb) = kb {
-        req = req.reply_markup(kb);
-    }
-    if let Err(e) = req.await {
+    if let Err(e) = ctx.send_photo(bot, path, &caption, kb).await {
         tracing::warn!(error = %e, "cannot send the draft's photo; showing the draft as text");
         return ctx.show(bot, text, Some(buttons)).await;
     }

@@ -14,6 +14,7 @@ use tochen_core::i18n::{t, tf};
 use tochen_core::jobs::escape_html;
 use tochen_core::llm::{Idea, LlmError};
 use tochen_core::store::PostContent;
+use tochen_core::telegram_text::{clip, ECHO_MAX};
 
 const IDEAS: usize = 5;
 
@@ -56,7 +57,7 @@ async fn show_ideas(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, topic: String
     let mut text = if topic.is_empty() {
         t(ctx.lang, "bot.ideas.title")
     } else {
-        tf(ctx.lang, "bot.ideas.title_topic", &[("topic", &escape_html(&topic))])
+        tf(ctx.lang, "bot.ideas.title_topic", &[("topic", &escape_html(&clip(&topic, ECHO_MAX)))])
     };
     for (i, idea) in ideas.iter().enumerate() {
         text.push_str(&format!("\n\n<b>{}. {}</b>\n{}", i + 1, escape_html(&idea.title), escape_html(&idea.angle)));

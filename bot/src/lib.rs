@@ -83,7 +83,22 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { limits: Limits::default(), llm_backoff: Duration::from_millis(500) }
+        Self { limits: telegram_limits(), llm_backoff: Duration::from_millis(500) }
+    }
+}
+
+/// Telegram's sending limits as they are (contracts/telegram.md): about one message a second in a chat, 20 a
+/// minute in a group, 30 a second overall. teloxide's default `Limits` put the 20-a-minute window on every chat,
+/// private ones included, so a person tapping through a conversation at one action a second waited for the
+/// window and the replies fell further and further behind. teloxide tells only supergroups (and channels) from
+/// other chats, so their minute window is the group limit; private chats, and the rarer basic groups, are held
+/// to one a second, and a 429 there is waited out by `Throttle`'s retry.
+pub fn telegram_limits() -> Limits {
+    Limits {
+        messages_per_sec_chat: 1,
+        messages_per_min_chat: 60,
+        messages_per_min_channel_or_supergroup: 20,
+        messages_per_sec_overall: 30,
     }
 }
 
@@ -355,6 +370,8 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb, cfg: co
         Cb::Approve(id, v) => schedule::approve(bot, app, ctx, id, v).await,
         Cb::Reject(id, v) => schedule::reject(bot, app, ctx, id, v).await,
         Cb::QueuePage(p) => queue::queue_page(bot, app, ctx, p).await,
+        Cb::DraftsPage(p) => queue::drafts_page(bot, app, ctx, p).await,
+        Cb::HistoryPage(p) => queue::history_page(bot, app, ctx, p).await,
         Cb::QueueItem(id) => queue::item(bot, app, ctx, id).await,
         Cb::Reschedule(id, v) => queue::reschedule(bot, app, ctx, id, v).await,
         Cb::CancelPost(id, v) => queue::cancel_post(bot, app, ctx, id, v).await,

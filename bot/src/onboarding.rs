@@ -45,12 +45,17 @@ fn tone_name(lang: &str, tone: &str) -> String {
     }
 }
 
-/// The "what next" menu after setup or joining.
-pub fn next_steps(lang: &str) -> teloxide::types::InlineKeyboardMarkup {
-    kb(vec![
-        vec![(t(lang, "bot.menu.ideas"), Cb::MenuIdeas)],
-        vec![(t(lang, "bot.menu.invite"), Cb::MenuInvite), (t(lang, "bot.menu.connect"), Cb::MenuConnect)],
-    ])
+/// The "what next" menu after setup or joining, with only what `role` may do: ideas for editors, inviting and
+/// connecting accounts for admins (a viewer gets no buttons).
+pub fn next_steps(lang: &str, role: Role) -> Option<teloxide::types::InlineKeyboardMarkup> {
+    if !role.at_least(Role::Editor) {
+        return None;
+    }
+    let mut rows = vec![vec![(t(lang, "bot.menu.ideas"), Cb::MenuIdeas)]];
+    if role == Role::Admin {
+        rows.push(vec![(t(lang, "bot.menu.invite"), Cb::MenuInvite), (t(lang, "bot.menu.connect"), Cb::MenuConnect)]);
+    }
+    Some(kb(rows))
 }
 
 pub async fn start(bot: TgBot, app: App, ctx: Ctx, payload: String) -> HandlerResult {
@@ -72,7 +77,7 @@ pub async fn start(bot: TgBot, app: App, ctx: Ctx, payload: String) -> HandlerRe
             "bot.start.welcome_back",
             &[("first_name", &escape_html(&ctx.user.first_name)), ("name", &escape_html(&a.tenant.name))],
         );
-        ctx.say(&bot, text, Some(next_steps(ctx.lang))).await?;
+        ctx.say(&bot, text, next_steps(ctx.lang, a.role)).await?;
         return Ok(());
     }
     ask_name(&bot, &ctx).await
@@ -103,7 +108,7 @@ async fn redeem(bot: &TgBot, app: &App, ctx: &Ctx, code: &str) -> HandlerResult 
                 "bot.invite.joined",
                 &[("name", &escape_html(&tenant.name)), ("role", &role_name(ctx.lang, role))],
             );
-            ctx.say(bot, text, Some(next_steps(ctx.lang))).await?;
+            ctx.say(bot, text, next_steps(ctx.lang, role)).await?;
             return Ok(());
         }
         Err(RedeemError::Unknown) => t(ctx.lang, "bot.invite.unknown"),
@@ -223,7 +228,8 @@ async fn finish(bot: &TgBot, ctx: &Ctx, editing: bool) -> HandlerResult {
     if editing {
         ctx.say(bot, t(ctx.lang, "bot.profile.saved"), None).await?;
     } else {
-        ctx.say(bot, t(ctx.lang, "bot.profile.all_set"), Some(next_steps(ctx.lang))).await?;
+        // Whoever finishes the setup created the workspace: its admin.
+        ctx.say(bot, t(ctx.lang, "bot.profile.all_set"), next_steps(ctx.lang, Role::Admin)).await?;
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! Lists: `/queue` (upcoming, paginated, with reschedule / cancel / publish now), `/drafts`, `/history` (with
-//! permalinks), and the scheduler's buttons on targets whose outcome was unknown or failed. On a post waiting for
+//! Lists: `/queue` (upcoming, soonest first, paginated, with reschedule / cancel / publish now), `/drafts` and
+//! `/history` (newest first, paginated; history with permalinks), and the scheduler's buttons on targets whose outcome was unknown or failed. On a post waiting for
 //! approval, reschedule submits it again, cancel withdraws it and an admin's publish now approves it, each with
 //! its approval cards updated in the same transaction (`approval.rs`).
 
@@ -12,10 +12,38 @@ use tochen_core::clock::now_ms;
 use tochen_core::domain::{PostStatus, Role, TargetStatus};
 use tochen_core::i18n::{t, tf};
 use tochen_core::jobs::escape_html;
+use tochen_core::store::NewestBy;
+use tochen_core::telegram_text::clip;
 use tochen_core::{PostId, StoreError, TargetId};
 
 const PAGE: i64 = 5;
+/// Drafts per page: buttons with their titles.
+const DRAFTS_PAGE: i64 = 10;
+/// Posts per page of `/history`: each with a line per platform, so a page stays within one message.
+const HISTORY_PAGE: i64 = 5;
+/// Longest title shown in a list or on a button, and longest platform error quoted in `/history`.
+const TITLE_CHARS: usize = 100;
+const ERROR_CHARS: usize = 150;
 const UPCOMING: [PostStatus; 2] = [PostStatus::Scheduled, PostStatus::PendingApproval];
+const DRAFTS: [PostStatus; 2] = [PostStatus::Draft, PostStatus::Rejected];
+const DONE: [PostStatus; 3] = [PostStatus::Published, PostStatus::PartiallyPublished, PostStatus::Failed];
+
+/// The ‹ › row of a paged list: back when not on the first page, on when there is more.
+fn nav(page: u32, more: bool, to: fn(u32) -> Cb) -> Vec<(String, Cb)> {
+    let mut row = Vec::new();
+    if page > 0 {
+        row.push(("‹".to_owned(), to(page - 1)));
+    }
+    if more {
+        row.push(("›".to_owned(), to(page.saturating_add(1))));
+    }
+    row
+}
+
+/// A page's offset; a forged page number far past the end finds an empty page, never an overflow.
+fn offset(page: u32, per_page: i64) -> i64 {
+    i64::from(page).saturating_mul(per_page)
+}
 
 fn status_name(lang: &str, s: PostStatus) -> String {
     match s {
@@ -36,7 +64,7 @@ pub async fn queue_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerRes
     let Some(a) = ctx.workspace(&bot).await? else { return Ok(()) };
     ctx.answer(&bot, None).await?;
     let l = ctx.lang;
-    let posts = app.store.posts_with_status(a.tenant.id, &UPCOMING, page as i64 * PAGE, PAGE + 1).await?;
+    let posts = app.store.posts_with_status(a.tenant.id, &UPCOMING, offset(page, PAGE), PAGE + 1).await?;
     if posts.is_empty() && page == 0 {
         return ctx.show(&bot, t(l, "bot.queue.empty"), None).await;
     }
@@ -44,18 +72,11 @@ pub async fn queue_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerRes
     let mut rows = Vec::new();
     for (i, p) in posts.iter().take(PAGE as usize).enumerate() {
         let n = page as usize * PAGE as usize + i + 1;
-        let when = p.scheduled_at.map(|at| local_time(&a, at)).unwrap_or_default();
+        let when = p.scheduled_at.map(|at| local_time(l, &a, at)).unwrap_or_default();
         text.push_str(&format!("\n{n}. {when}: <b>{}</b> ({})", escape_html(&p.title), status_name(l, p.status)));
-        rows.push(vec![(format!("{n}. {}", p.title), Cb::QueueItem(p.id))]);
+        rows.push(vec![(format!("{n}. {}", clip(&p.title, TITLE_CHARS)), Cb::QueueItem(p.id))]);
     }
-    let mut nav = Vec::new();
-    if page > 0 {
-        nav.push(("‹".to_owned(), Cb::QueuePage(page - 1)));
-    }
-    if posts.len() as i64 > PAGE {
-        nav.push(("›".to_owned(), Cb::QueuePage(page + 1)));
-    }
-    rows.push(nav);
+    rows.push(nav(page, posts.len() as i64 > PAGE, Cb::QueuePage));
     ctx.show(&bot, text, Some(kb(rows))).await
 }
 
@@ -70,7 +91,7 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
     ctx.answer(&bot, None).await?;
     // Coming back from a reschedule: the typed-time conversation ends here.
     ctx.dlg.exit().await?;
-    let when = post.scheduled_at.map(|at| local_time(&a, at)).unwrap_or_default();
+    let when = post.scheduled_at.map(|at| local_time(l, &a, at)).unwrap_or_default();
     let text = tf(
         l,
         "bot.queue.item",
@@ -78,11 +99,11 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
     );
     let v = post.version;
     let rows = if a.role.at_least(Role::Editor) && UPCOMING.contains(&post.status) {
+        // Publishing a post that waits for approval approves it: an admin's decision, so only admins see it.
+        let now = (post.status != PostStatus::PendingApproval || a.role == Role::Admin)
+            .then(|| (t(l, "bot.queue.btn_now"), Cb::PublishNow(id, v)));
         vec![
-            vec![
-                (t(l, "bot.queue.btn_reschedule"), Cb::Reschedule(id, v)),
-                (t(l, "bot.queue.btn_now"), Cb::PublishNow(id, v)),
-            ],
+            std::iter::once((t(l, "bot.queue.btn_reschedule"), Cb::Reschedule(id, v))).chain(now).collect(),
             vec![(t(l, "bot.queue.btn_cancel"), Cb::CancelPost(id, v)), (t(l, "bot.back"), Cb::QueuePage(0))],
         ]
     } else {
@@ -133,40 +154,68 @@ pub async fn reschedule(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64
 }
 
 pub async fn drafts(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
+    drafts_page(bot, app, ctx, 0).await
+}
+
+/// A page of drafts (and rejected posts to rework), the newest first, as buttons that open them.
+pub async fn drafts_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerResult {
     let Some(a) = ctx.workspace(&bot).await? else { return Ok(()) };
-    let posts = app.store.posts_with_status(a.tenant.id, &[PostStatus::Draft, PostStatus::Rejected], 0, 20).await?;
-    if posts.is_empty() {
-        return ctx.say(&bot, t(ctx.lang, "bot.drafts.empty"), None).await.map(|_| ());
+    ctx.answer(&bot, None).await?;
+    let l = ctx.lang;
+    let posts = app
+        .store
+        .posts_newest_first(a.tenant.id, &DRAFTS, NewestBy::Created, offset(page, DRAFTS_PAGE), DRAFTS_PAGE + 1)
+        .await?;
+    if posts.is_empty() && page == 0 {
+        return ctx.show(&bot, t(l, "bot.drafts.empty"), None).await;
     }
-    let rows = posts.iter().map(|p| vec![(p.title.clone(), Cb::Draft(DraftAct::Show, p.id, p.version))]).collect();
-    ctx.say(&bot, t(ctx.lang, "bot.drafts.title"), Some(kb(rows))).await?;
-    Ok(())
+    let mut rows: Vec<Vec<(String, Cb)>> = posts
+        .iter()
+        .take(DRAFTS_PAGE as usize)
+        .map(|p| vec![(clip(&p.title, TITLE_CHARS).into_owned(), Cb::Draft(DraftAct::Show, p.id, p.version))])
+        .collect();
+    rows.push(nav(page, posts.len() as i64 > DRAFTS_PAGE, Cb::DraftsPage));
+    let text = tf(l, "bot.drafts.title", &[("page", &(u64::from(page) + 1))]);
+    ctx.show(&bot, text, Some(kb(rows))).await
 }
 
 pub async fn history(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
+    history_page(bot, app, ctx, 0).await
+}
+
+/// A page of published and failed posts, the latest first, each with its platforms and links.
+pub async fn history_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerResult {
     let Some(a) = ctx.workspace(&bot).await? else { return Ok(()) };
+    ctx.answer(&bot, None).await?;
     let l = ctx.lang;
-    let done = [PostStatus::Published, PostStatus::PartiallyPublished, PostStatus::Failed];
-    let posts = app.store.posts_with_status(a.tenant.id, &done, 0, 200).await?;
-    if posts.is_empty() {
-        return ctx.say(&bot, t(l, "bot.history.empty"), None).await.map(|_| ());
+    let posts = app
+        .store
+        .posts_newest_first(a.tenant.id, &DONE, NewestBy::Scheduled, offset(page, HISTORY_PAGE), HISTORY_PAGE + 1)
+        .await?;
+    if posts.is_empty() && page == 0 {
+        return ctx.show(&bot, t(l, "bot.history.empty"), None).await;
     }
-    let mut text = t(l, "bot.history.title");
-    for p in posts.iter().rev().take(10) {
-        let when = p.scheduled_at.map(|at| local_time(&a, at)).unwrap_or_default();
-        text.push_str(&format!("\n\n<b>{}</b> ({}), {when}", escape_html(&p.title), status_name(l, p.status)));
+    let mut text = tf(l, "bot.history.title", &[("page", &(u64::from(page) + 1))]);
+    for p in posts.iter().take(HISTORY_PAGE as usize) {
+        let when = p.scheduled_at.map(|at| local_time(l, &a, at)).unwrap_or_default();
+        let title = escape_html(&clip(&p.title, TITLE_CHARS));
+        text.push_str(&format!("\n\n<b>{title}</b> ({}), {when}", status_name(l, p.status)));
         for target in app.store.targets_of_post(a.tenant.id, p.id).await? {
             let link = target
                 .permalink
                 .as_deref()
                 .map(|u| format!(" <a href=\"{}\">{}</a>", escape_html(u), t(l, "bot.history.open")))
                 .unwrap_or_default();
-            let err = target.error_message.as_deref().map(|e| format!(": {}", escape_html(e))).unwrap_or_default();
+            let err = target
+                .error_message
+                .as_deref()
+                .map(|e| format!(": {}", escape_html(&clip(e, ERROR_CHARS))))
+                .unwrap_or_default();
             text.push_str(&format!("\n• {} {}{err}{link}", platform_name(l, target.platform), target.status));
         }
     }
-    ctx.say(&bot, text, None).await?;
-    Ok(())
+    let more = posts.len() as i64 > HISTORY_PAGE;
+    ctx.show(&bot, text, Some(kb(vec![nav(page, more, Cb::HistoryPage)]))).await
 }
 
 /// The scheduler's buttons on a target: "it's published", "post again", "skip this platform".

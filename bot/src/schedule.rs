@@ -15,20 +15,25 @@ use chrono_tz::Tz;
 use teloxide::prelude::*;
 use tochen_core::clock::now_ms;
 use tochen_core::domain::{PostStatus, Role};
-use tochen_core::i18n::{t, tf};
+use tochen_core::i18n::{datetime, t, tf};
 use tochen_core::jobs::escape_html;
 use tochen_core::store::{Post, ScheduleError};
+use tochen_core::telegram_text::{clip, ECHO_MAX};
 use tochen_core::PostId;
 
 pub fn tz_of(a: &Active) -> Tz {
     a.tenant.profile.timezone.parse().unwrap_or(chrono_tz::UTC)
 }
 
-/// "Thu 26 Nov, 08:00 (Europe/Lisbon)".
-pub fn local_time(a: &Active, at_ms: i64) -> String {
-    let tz = tz_of(a);
-    let local =
-        tz.timestamp_millis_opt(at_ms).single().map(|d| d.format("%a %d %b %Y, %H:%M").to_string()).unwrap_or_default();
+/// A moment in the workspace's zone, written in `lang`: "Thu 26 Nov 2026, 08:00 (Europe/Lisbon)",
+/// "Чт 26 ноя 2026, 08:00 (Europe/Lisbon)".
+pub fn local_time(lang: &str, a: &Active, at_ms: i64) -> String {
+    local_time_in(lang, tz_of(a), at_ms)
+}
+
+/// [`local_time`] in zone `tz`.
+pub fn local_time_in(lang: &str, tz: Tz, at_ms: i64) -> String {
+    let local = tz.timestamp_millis_opt(at_ms).single().map(|d| datetime(lang, &d)).unwrap_or_default();
     format!("{local} ({})", tz.name())
 }
 
@@ -118,7 +123,9 @@ pub async fn got_time(
         Ok(at) => at,
         Err(e) => {
             let why = match e {
-                TimeError::Invalid => tf(l, "bot.time.invalid", &[("input", &escape_html(text))]),
+                // Only the start of what was typed is quoted back: a long answer must not make a reply
+                // longer than Telegram takes.
+                TimeError::Invalid => tf(l, "bot.time.invalid", &[("input", &escape_html(&clip(text, ECHO_MAX)))]),
                 TimeError::NoHour => t(l, "bot.time.no_hour"),
                 TimeError::Past => tf(l, "bot.time.past", &[("tz", &tzname)]),
                 TimeError::Nonexistent => tf(l, "bot.time.nonexistent", &[("tz", &tzname)]),
@@ -156,7 +163,7 @@ async fn show_confirm(
         l,
         "bot.schedule.confirm",
         &[
-            ("when", &local_time(a, at.timestamp_millis())),
+            ("when", &local_time(l, a, at.timestamp_millis())),
             ("utc", &at.format("%H:%M").to_string()),
             ("accounts", &if names.is_empty() { "—".to_owned() } else { names.join(", ") }),
         ],
@@ -219,7 +226,7 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
             .await?;
         ctx.answer(&bot, None).await?;
         ctx.dlg.exit().await?;
-        let when = local_time(&a, at);
+        let when = local_time(l, &a, at);
         let msg_text = if pending {
             tf(l, "bot.approval.resent", &[("when", &when)])
         } else {
@@ -259,10 +266,10 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
     ctx.answer(&bot, None).await?;
     ctx.dlg.exit().await?;
     if needs_approval {
-        let msg_text = tf(l, "bot.approval.sent", &[("when", &local_time(&a, at))]);
+        let msg_text = tf(l, "bot.approval.sent", &[("when", &local_time(l, &a, at))]);
         ctx.show(&bot, msg_text, None).await
     } else {
-        let msg_text = tf(l, "bot.schedule.done", &[("when", &local_time(&a, at))]);
+        let msg_text = tf(l, "bot.schedule.done", &[("when", &local_time(l, &a, at))]);
         ctx.show(&bot, msg_text, None).await
     }
 }

@@ -342,3 +342,28 @@ bot_test!(an_admin_who_publishes_a_waiting_post_now_approves_it_on_every_card, |
         assert!(now.text.contains("Approved by User1001") && now.buttons.is_empty(), "{now:#?}");
     }
 });
+
+bot_test!(a_preview_opens_as_its_own_message_and_the_card_keeps_its_decision_buttons, |h| {
+    let a = team(&h).await;
+    let post = bob_submits(&h, a).await;
+    let mark = h.tg.mark();
+    h.run_notify_jobs().await;
+    let card = h.tg.said(ALICE, mark, "drafted a post").await;
+
+    let mark = h.tg.mark();
+    h.tg.press(ALICE, &card, &en("bot.approval.btn_preview"));
+    let preview = h.tg.said(ALICE, mark, "Draft:").await;
+    assert_ne!(preview.message_id, card.message_id, "the preview is a message of its own");
+    assert!(preview.text.contains(&post.title), "{preview:#?}");
+    assert!(preview.buttons.is_empty(), "a waiting post is read, not edited: {preview:#?}");
+    let still = h.tg.message(ALICE, card.message_id).expect("the card is still there");
+    assert_eq!(still.text, card.text);
+    assert!(still.has_button(&en("bot.approval.btn_approve")) && still.has_button(&en("bot.approval.btn_reject")));
+    assert_eq!(edits_in(&h, ALICE, mark), 0);
+    assert_eq!(h.tg.count(mark, "deletemessage"), 0);
+
+    // The decision is still made on the card.
+    let decided = h.press(ALICE, &still, &en("bot.approval.btn_approve"), "Approved by").await;
+    assert_eq!(decided.message_id, card.message_id);
+    assert_eq!(h.store.post(a, post.id).await.unwrap().status, PostStatus::Scheduled);
+});

@@ -2,7 +2,12 @@
 //! compiled into the binary. Placeholders are `{name}`; `tf` fills them. Code always passes the key as a string
 //! literal (`t(lang, "key")`), which lets `tests/locales.rs` check that every key used in code exists in every
 //! locale and that all locales have the same keys.
+//!
+//! Dates and times people read are written in their language too ("Чт 03 дек 2026, 08:00", not "Thu 03 Dec
+//! 2026"): the weekday and month names and the order of the parts are locale keys (`date.*`), so a translator
+//! owns them like any other text, rather than chrono's locale tables behind its `unstable-locales` feature.
 
+use chrono::{DateTime, Datelike, TimeZone};
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::OnceLock;
@@ -76,6 +81,41 @@ pub fn tf(lang: &str, key: &str, args: &[(&str, &dyn Display)]) -> String {
     text
 }
 
+/// `at` as people read it in `lang`, with the year: "Thu 03 Dec 2026, 08:00", "Чт 03 дек 2026, 08:00",
+/// "Do., 03. Dez. 2026, 08:00". The time is `at`'s own (convert to the workspace's zone first).
+pub fn datetime<Z: TimeZone>(lang: &str, at: &DateTime<Z>) -> String {
+    date_parts(lang, at, true)
+}
+
+/// Like [`datetime`], without the year, for lists of near moments: "Thu 03 Dec 08:00".
+pub fn datetime_short<Z: TimeZone>(lang: &str, at: &DateTime<Z>) -> String {
+    date_parts(lang, at, false)
+}
+
+fn date_parts<Z: TimeZone>(lang: &str, at: &DateTime<Z>, with_year: bool) -> String {
+    let names = |key: &str, i: usize| {
+        // A list that lost an entry falls back to English rather than naming the wrong day.
+        let list = t(lang, key);
+        let names: Vec<&str> = list.split(',').map(str::trim).collect();
+        let count = if key == "date.weekdays" { 7 } else { 12 };
+        let name = if names.len() == count { names[i] } else { "" };
+        if name.is_empty() {
+            t("en", key).split(',').nth(i).unwrap_or_default().trim().to_owned()
+        } else {
+            name.to_owned()
+        }
+    };
+    let weekday = names("date.weekdays", at.weekday().num_days_from_monday() as usize);
+    let month = names("date.months", at.month0() as usize);
+    let naive = at.naive_local();
+    let text = if with_year { t(lang, "date.datetime") } else { t(lang, "date.datetime_short") };
+    text.replace("{weekday}", &weekday)
+        .replace("{day}", &naive.format("%d").to_string())
+        .replace("{month}", &month)
+        .replace("{year}", &naive.format("%Y").to_string())
+        .replace("{time}", &naive.format("%H:%M").to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +126,33 @@ mod tests {
         assert_eq!(normalize("uk"), "uk");
         assert_eq!(normalize("de-AT"), "de");
         assert_eq!(t("xx", "common.cancelled"), t("en", "common.cancelled"));
+    }
+
+    #[test]
+    fn dates_are_written_in_the_persons_language() {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 12, 3, 8, 5, 0).unwrap();
+        assert_eq!(datetime("en", &at), "Thu 03 Dec 2026, 08:05");
+        assert_eq!(datetime("ru", &at), "Чт 03 дек 2026, 08:05");
+        assert_eq!(datetime("uk", &at), "Чт 03 груд 2026, 08:05");
+        assert_eq!(datetime("es", &at), "jue 03 dic 2026, 08:05");
+        assert_eq!(datetime("de", &at), "Do., 03. Dez. 2026, 08:05");
+        assert_eq!(datetime_short("ru", &at), "Чт 03 дек 08:05");
+        assert_eq!(datetime("xx", &at), datetime("en", &at));
+    }
+
+    #[test]
+    fn every_language_names_seven_days_and_twelve_months() {
+        for lang in LANGUAGES {
+            assert_eq!(t(lang, "date.weekdays").split(',').count(), 7, "{lang}");
+            assert_eq!(t(lang, "date.months").split(',').count(), 12, "{lang}");
+        }
+    }
+
+    #[test]
+    fn the_time_is_the_moments_own_zone() {
+        let tz: chrono_tz::Tz = "Europe/Lisbon".parse().unwrap();
+        let at = chrono::Utc.with_ymd_and_hms(2026, 7, 1, 23, 30, 0).unwrap().with_timezone(&tz);
+        assert_eq!(datetime("en", &at), "Thu 02 Jul 2026, 00:30");
     }
 
     #[test]

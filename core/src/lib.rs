@@ -22,6 +22,7 @@ pub mod refresh;
 pub mod reports;
 pub mod secret;
 pub mod store;
+pub mod telegram_text;
 
 pub use config::Config;
 pub use crypto::SecretBox;

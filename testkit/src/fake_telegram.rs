@@ -3,7 +3,9 @@
 //! It speaks enough of the API for a teloxide bot: `/bot{token}/{method}` with method names matched
 //! case-insensitively, `ok`/error envelopes, a `getUpdates` long-poll queue that tests push user actions into,
 //! messages kept by id so edits and button presses refer to real messages, `getFile` with file downloads, and
-//! error injection (429 with `retry_after`, 403 blocked, migration). Every call is recorded, so a test can wait
+//! error injection (429 with `retry_after`, 403 blocked, migration), and Telegram's own refusals of texts over
+//! its limits or of broken HTML (a faithful fake refuses them, so a test sees the person get no answer). Every
+//! call is recorded, so a test can wait
 //! for "the bot said X in chat Y" exactly as a person would see it.
 
 use axum::body::Bytes;
@@ -366,6 +368,10 @@ fn handle(g: &mut Inner, method: &str, params: &mut Value) -> Response {
         "getwebhookinfo" => ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})),
         "sendmessage" | "sendphoto" | "sendvideo" | "senddocument" => {
             let Some(chat_id) = chat_id else { return err(400, "Bad Request: chat_id is empty") };
+            if let Some(refused) = over_limits(method, params) {
+                params["__failed"] = json!(true);
+                return refused;
+            }
             g.next_message_id += 1;
             let id = g.next_message_id;
             let mut m = json!({"message_id": id, "date": now_secs(), "chat": chat_json(chat_id),
@@ -390,6 +396,10 @@ fn handle(g: &mut Inner, method: &str, params: &mut Value) -> Response {
             let Some(m) = g.messages.get_mut(&(chat_id, id)) else {
                 return err(400, "Bad Request: message to edit not found");
             };
+            if let Some(refused) = over_limits(method, params) {
+                params["__failed"] = json!(true);
+                return refused;
+            }
             let mut next = m.clone();
             match method {
                 "editmessagetext" => next["text"] = params["text"].clone(),
@@ -429,6 +439,94 @@ fn handle(g: &mut Inner, method: &str, params: &mut Value) -> Response {
             }
         }
         _ => ok(json!(true)),
+    }
+}
+
+/// Telegram's refusal of a text over its limits (contracts/telegram.md): a message text of 1-4096 characters, a
+/// caption up to 1024, counted after entity parsing in UTF-16 units; with HTML parse mode, tags must be closed
+/// in order. `None` when the request is fine.
+fn over_limits(method: &str, params: &Value) -> Option<Response> {
+    let (field, max, too_long) = match method {
+        "sendmessage" | "editmessagetext" => ("text", 4096, "Bad Request: message is too long"),
+        "sendphoto" | "sendvideo" | "senddocument" | "editmessagecaption" => {
+            ("caption", 1024, "Bad Request: message caption is too long")
+        }
+        _ => return None,
+    };
+    let text = params[field].as_str().unwrap_or_default();
+    let visible = if params["parse_mode"].as_str().is_some_and(|m| m.eq_ignore_ascii_case("html")) {
+        match html_visible_text(text) {
+            Ok(v) => v,
+            Err(why) => return Some(err(400, &format!("Bad Request: can't parse entities: {why}"))),
+        }
+    } else {
+        text.to_owned()
+    };
+    let units = visible.encode_utf16().count();
+    if field == "text" && visible.trim().is_empty() {
+        return Some(err(400, "Bad Request: message text is empty"));
+    }
+    (units > max).then(|| err(400, too_long))
+}
+
+/// The text Telegram shows for an HTML-formatted message: tags removed (each start tag must have its end tag,
+/// in order), the four named entities and numeric ones decoded.
+fn html_visible_text(html: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        if c == '<' {
+            let end = rest.find('>').ok_or_else(|| "Unclosed start tag".to_owned())?;
+            let inner = &rest[1..end];
+            let (closing, inner) = inner.strip_prefix('/').map_or((false, inner), |i| (true, i));
+            let name: String =
+                inner.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>().to_lowercase();
+            if name.is_empty() {
+                return Err(format!("Unsupported start tag \"{inner}\""));
+            }
+            if closing {
+                if open.pop().as_deref() != Some(name.as_str()) {
+                    return Err(format!("Unexpected end tag \"{name}\""));
+                }
+            } else {
+                open.push(name);
+            }
+            rest = &rest[end + 1..];
+        } else if c == '&' {
+            let end = rest.find(';').filter(|e| *e <= 10);
+            let decoded = end.and_then(|e| match &rest[1..e] {
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "amp" => Some('&'),
+                "quot" => Some('"'),
+                n => {
+                    let n = n.strip_prefix('#')?;
+                    let code = match n.strip_prefix('x') {
+                        Some(h) => u32::from_str_radix(h, 16).ok()?,
+                        None => n.parse().ok()?,
+                    };
+                    char::from_u32(code)
+                }
+            });
+            match (decoded, end) {
+                (Some(d), Some(e)) => {
+                    out.push(d);
+                    rest = &rest[e + 1..];
+                }
+                _ => {
+                    out.push('&');
+                    rest = &rest[1..];
+                }
+            }
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    match open.last() {
+        Some(tag) => Err(format!("Can't find end tag corresponding to start tag \"{tag}\"")),
+        None => Ok(out),
     }
 }
 

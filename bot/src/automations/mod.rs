@@ -241,24 +241,28 @@ async fn list_destinations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
                 Button::DestinationLog(d.id).encode(),
             ));
         }
-        if d.status != DestinationStatus::Active {
+        // Viewers may read the list and a webhook's log; enabling and deleting are an admin's.
+        if a.role == Role::Admin {
+            if d.status != DestinationStatus::Active {
+                row.push(InlineKeyboardButton::callback(
+                    t(l, "delivery.bot_btn_enable"),
+                    Button::DestinationEnable(d.id).encode(),
+                ));
+            }
             row.push(InlineKeyboardButton::callback(
-                t(l, "delivery.bot_btn_enable"),
-                Button::DestinationEnable(d.id).encode(),
+                format!("🗑 {}", d.name.chars().take(20).collect::<String>()),
+                Button::DestinationDelete(d.id).encode(),
             ));
         }
-        row.push(InlineKeyboardButton::callback(
-            format!("🗑 {}", d.name.chars().take(20).collect::<String>()),
-            Button::DestinationDelete(d.id).encode(),
-        ));
         rows.push(row);
     }
     ctx.show(bot, lines.join("\n"), Some(InlineKeyboardMarkup::new(rows))).await
 }
 
-fn local(ms: i64, tz: &str) -> String {
+/// A moment in zone `tz`, written in `lang` ("Thu 03 Dec 08:00", "Чт 03 дек 08:00").
+fn local(lang: &str, ms: i64, tz: &str) -> String {
     let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
-    to_datetime(ms).with_timezone(&tz).format("%a %d.%m %H:%M").to_string()
+    tochen_core::i18n::datetime_short(lang, &to_datetime(ms).with_timezone(&tz))
 }
 
 fn describe(a: &Automation, lang: &str) -> String {
@@ -267,7 +271,7 @@ fn describe(a: &Automation, lang: &str) -> String {
         .map(|s| s.slots_between(now_ms(), now_ms() + 400 * 24 * 3_600_000, 5))
         .unwrap_or_default()
         .into_iter()
-        .map(|ms| local(ms, &a.timezone))
+        .map(|ms| local(lang, ms, &a.timezone))
         .collect();
     tf(
         lang,
@@ -409,7 +413,7 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Button) -> HandlerResult {
                     let error = x.last_error.as_deref().map(|e| format!(" · {}", escape_html(e))).unwrap_or_default();
                     format!(
                         "{} <code>{}</code> {} · {} · {}×{error}",
-                        local(x.created_at, &a.tenant.profile.timezone),
+                        local(l, x.created_at, &a.tenant.profile.timezone),
                         escape_html(&x.event_type),
                         x.status.as_str(),
                         code,
@@ -467,7 +471,7 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Button) -> HandlerResult {
                 .iter()
                 .map(|r| {
                     let error = r.error.as_deref().map(|e| format!(": {}", escape_html(e))).unwrap_or_default();
-                    format!("{} · {}{error}", local(r.slot_at, &a.tenant.profile.timezone), r.outcome)
+                    format!("{} · {}{error}", local(l, r.slot_at, &a.tenant.profile.timezone), r.outcome)
                 })
                 .collect();
             ctx.say(&bot, lines.join("\n"), None).await.map(drop)

@@ -106,11 +106,11 @@ fn btn(text: String, b: WizBtn) -> InlineKeyboardButton {
 }
 
 /// The next five runs of a schedule in its zone, or `None` when it does not parse.
-pub fn next_five(cron: &str, tz: &str) -> Option<String> {
+pub fn next_five(lang: &str, cron: &str, tz: &str) -> Option<String> {
     let s = Schedule::parse(cron, tz).ok()?;
     let now = now_ms();
     let slots = s.slots_between(now, now + 400 * 24 * 3_600_000, 5);
-    Some(slots.into_iter().map(|ms| super::local(ms, tz)).collect::<Vec<_>>().join("\n"))
+    Some(slots.into_iter().map(|ms| super::local(lang, ms, tz)).collect::<Vec<_>>().join("\n"))
 }
 
 fn options_line(l: &str, w: &Wizard) -> String {
@@ -140,7 +140,7 @@ fn summary(l: &str, w: &Wizard, all: &[Destination]) -> String {
             ("tz", &escape_html(&w.timezone)),
             ("destinations", &destinations),
             ("options", &options_line(l, w)),
-            ("next", &next_five(&w.cron, &w.timezone).unwrap_or_default()),
+            ("next", &next_five(l, &w.cron, &w.timezone).unwrap_or_default()),
         ],
     )
 }

@@ -27,6 +27,7 @@ pub struct Harness {
     pub llm: FakeLlm,
     pub store: Store,
     pub config: Config,
+    limits: Limits,
     running: Option<(CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>)>,
     _dir: tempfile::TempDir,
 }
@@ -42,6 +43,11 @@ pub fn test_limits() -> Limits {
 
 impl Harness {
     pub async fn start(db: &TestDb) -> Self {
+        Self::start_with_limits(db, test_limits()).await
+    }
+
+    /// A harness whose bot throttles its sends with `limits` (production's: `tochen_bot::telegram_limits()`).
+    pub async fn start_with_limits(db: &TestDb, limits: Limits) -> Self {
         let tg = FakeTelegram::start().await;
         let llm = FakeLlm::start().await;
         let dir = tempfile::tempdir().unwrap();
@@ -61,7 +67,7 @@ impl Harness {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let config = Config::from_source(&vars).expect("test config is valid");
-        let mut h = Harness { tg, llm, store: db.store.clone(), config, running: None, _dir: dir };
+        let mut h = Harness { tg, llm, store: db.store.clone(), config, limits, running: None, _dir: dir };
         h.boot().await;
         h
     }
@@ -69,7 +75,7 @@ impl Harness {
     async fn boot(&mut self) {
         let mark = self.tg.mark();
         let token = CancellationToken::new();
-        let options = tochen_bot::Options { limits: test_limits(), llm_backoff: Duration::from_millis(5) };
+        let options = tochen_bot::Options { limits: self.limits, llm_backoff: Duration::from_millis(5) };
         let handle =
             tokio::spawn(tochen_bot::run_with(self.config.clone(), self.store.clone(), token.clone(), options));
         self.tg.wait_call(mark, |c| c.method == "getupdates").await;
@@ -198,10 +204,14 @@ pub fn identity(id: i64) -> tochen_core::store::TelegramIdentity {
     }
 }
 
-/// Runs `$body` with a started `Harness` named `$h` on SQLite and on PostgreSQL (when TEST_DATABASE_URL is set).
+/// Runs `$body` with a started `Harness` named `$h` on SQLite and on PostgreSQL (when TEST_DATABASE_URL is set);
+/// `limits = ...` gives its bot other sending limits than the tests' unthrottled ones.
 #[macro_export]
 macro_rules! bot_test {
     ($name:ident, |$h:ident| $body:block) => {
+        $crate::bot_test!($name, limits = common::test_limits(), |$h| $body);
+    };
+    ($name:ident, limits = $limits:expr, |$h:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -210,7 +220,7 @@ macro_rules! bot_test {
             async fn sqlite() {
                 let db = tochen_testkit::TestDb::sqlite().await;
                 #[allow(unused_mut)]
-                let mut $h = common::Harness::start(&db).await;
+                let mut $h = common::Harness::start_with_limits(&db, $limits).await;
                 $body
                 $h.stop().await;
                 db.cleanup().await;
@@ -220,7 +230,7 @@ macro_rules! bot_test {
             async fn postgres() {
                 let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
                 #[allow(unused_mut)]
-                let mut $h = common::Harness::start(&db).await;
+                let mut $h = common::Harness::start_with_limits(&db, $limits).await;
                 $body
                 $h.stop().await;
                 db.cleanup().await;

@@ -62,7 +62,7 @@ pub use media::{Media, NewMedia};
 pub use memberships::{Member, MembershipError};
 pub use metrics::{FailedTarget, FollowerChange, MetricValues, NewSnapshot, PublishedTarget};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
-pub use posts::{Post, PostContent};
+pub use posts::{NewestBy, Post, PostContent};
 pub use publishing::{BeginPublish, PublishContext, Settle};
 pub use rotate::RotationReport;
 pub use targets::{ScheduleError, Target};

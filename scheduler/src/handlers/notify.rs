@@ -8,6 +8,10 @@
 //! sent card is recorded so the decision can edit it (`approval_cards` in the store). An edit
 //! (`NotifyExtras::edit_message_id`) of a message that is gone, cannot be edited or already shows the text is
 //! done: there is nothing left to show.
+//!
+//! Texts are shortened to Telegram's limits here (`tochen_core::telegram_text::fit`: 4,096 for a message, 1,024
+//! for a caption), the same rule the bot applies to its replies: a notice over them would be refused for good and
+//! the chat would hear nothing.
 
 use crate::error::JobError;
 use crate::runner::JobHandler;
@@ -20,6 +24,7 @@ use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputF
 use teloxide::{ApiError, Bot, RequestError};
 use tochen_core::jobs::{NotifyJob, NotifyPayload};
 use tochen_core::store::Job;
+use tochen_core::telegram_text::{fit, CAPTION_MAX, MESSAGE_MAX};
 use tochen_core::Store;
 
 /// Sends a message. The Telegram implementation is [`TelegramNotifier`]; tests record messages instead.
@@ -87,7 +92,7 @@ impl TelegramNotifier {
         let markup = keyboard(m);
         let sent = match &m.attachment_path {
             None => {
-                let mut req = self.bot.send_message(chat, &m.text_html).parse_mode(ParseMode::Html);
+                let mut req = self.bot.send_message(chat, fit(&m.text_html, MESSAGE_MAX)).parse_mode(ParseMode::Html);
                 if let Some(k) = markup {
                     req = req.reply_markup(k);
                 }
@@ -95,14 +100,15 @@ impl TelegramNotifier {
             }
             Some(path) => {
                 let file = InputFile::file(self.data_dir.join(path));
+                let caption = fit(&m.text_html, CAPTION_MAX);
                 if path.ends_with(".png") || path.ends_with(".jpg") || path.ends_with(".jpeg") {
-                    let mut req = self.bot.send_photo(chat, file).caption(&m.text_html).parse_mode(ParseMode::Html);
+                    let mut req = self.bot.send_photo(chat, file).caption(caption).parse_mode(ParseMode::Html);
                     if let Some(k) = markup {
                         req = req.reply_markup(k);
                     }
                     req.await?
                 } else {
-                    let mut req = self.bot.send_document(chat, file).caption(&m.text_html).parse_mode(ParseMode::Html);
+                    let mut req = self.bot.send_document(chat, file).caption(caption).parse_mode(ParseMode::Html);
                     if let Some(k) = markup {
                         req = req.reply_markup(k);
                     }
@@ -115,7 +121,8 @@ impl TelegramNotifier {
 
     async fn edit_text(&self, m: &NotifyPayload, message_id: i64) -> Result<(), RequestError> {
         let id = MessageId(i32::try_from(message_id).unwrap_or(i32::MAX));
-        let mut req = self.bot.edit_message_text(ChatId(m.chat_id), id, &m.text_html).parse_mode(ParseMode::Html);
+        let text = fit(&m.text_html, MESSAGE_MAX);
+        let mut req = self.bot.edit_message_text(ChatId(m.chat_id), id, text).parse_mode(ParseMode::Html);
         if let Some(k) = keyboard(m) {
             req = req.reply_markup(k);
         }

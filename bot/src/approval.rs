@@ -152,8 +152,11 @@ pub async fn resubmit(
     let targets = app.store.resubmit_for_approval(a.tenant.id, post.id, post.version, at, &replaced, cards).await?;
     if author.is_some() {
         let al = author_lang(app, post).await;
-        let text =
-            tf(&al, "bot.approval.author_moved", &[("name", &name), ("title", &title), ("when", &local_time(&al, a, at))]);
+        let text = tf(
+            &al,
+            "bot.approval.author_moved",
+            &[("name", &name), ("title", &title), ("when", &local_time(&al, a, at))],
+        );
         // The change is made; a failure to tell the author is logged, not turned into a failed change.
         if let Err(e) = tell_author(bot, ctx, post, text).await {
             tracing::warn!(error = %e, post = %post.id, "cannot tell the author their post was moved");
@@ -266,10 +269,7 @@ async fn decide_approve(
     let text = tf(
         &author_lang,
         "bot.approval.author_approved",
-        &[
-            ("title", &title_of(&post)),
-            ("when", &local_time(&author_lang, a, post.scheduled_at.unwrap_or_default())),
-        ],
+        &[("title", &title_of(&post)), ("when", &local_time(&author_lang, a, post.scheduled_at.unwrap_or_default()))],
     );
     tell_author(bot, ctx, &post, text).await
 }
@@ -353,10 +353,7 @@ pub async fn got_reason(
         ctx.say(&bot, msg_text, None).await?;
     }
     let al = author_lang(&app, &post).await;
-    let text = tf(
-        &al,
-        "bot.approval.author_rejected",
-        &[("title", &title_of(&post)), ("reason", &escape_html(&reason))],
-    );
+    let text =
+        tf(&al, "bot.approval.author_rejected", &[("title", &title_of(&post)), ("reason", &escape_html(&reason))]);
     tell_author(&bot, &ctx, &post, text).await
 }

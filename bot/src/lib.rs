@@ -87,7 +87,7 @@ impl Default for Options {
     }
 }
 
-/// Telegram's sending limits as they are (contracts/telegram.md): about one message a second in a chat, 20 a
+/// Telegram's sending limits as they are: about one message a second in a chat, 20 a
 /// minute in a group, 30 a second overall. teloxide's default `Limits` put the 20-a-minute window on every chat,
 /// private ones included, so a person tapping through a conversation at one action a second waited for the
 /// window and the replies fell further and further behind. teloxide tells only supergroups (and channels) from

@@ -1,7 +1,8 @@
 //! Lists: `/queue` (upcoming, soonest first, paginated, with reschedule / cancel / publish now), `/drafts` and
-//! `/history` (newest first, paginated; history with permalinks), and the scheduler's buttons on targets whose outcome was unknown or failed. On a post waiting for
-//! approval, reschedule submits it again, cancel withdraws it and an admin's publish now approves it, each with
-//! its approval cards updated in the same transaction (`approval.rs`).
+//! `/history` (newest first, paginated; history with permalinks), and the scheduler's buttons on targets whose
+//! outcome was unknown or failed. On a post waiting for approval, reschedule submits it again, cancel withdraws
+//! it and an admin's publish now approves it, each with its approval cards updated in the same transaction
+//! (`approval.rs`).
 
 use crate::codec::{Cb, DraftAct};
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
@@ -73,7 +74,8 @@ pub async fn queue_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerRes
     for (i, p) in posts.iter().take(PAGE as usize).enumerate() {
         let n = page as usize * PAGE as usize + i + 1;
         let when = p.scheduled_at.map(|at| local_time(l, &a, at)).unwrap_or_default();
-        text.push_str(&format!("\n{n}. {when}: <b>{}</b> ({})", escape_html(&p.title), status_name(l, p.status)));
+        let title = escape_html(&clip(&p.title, TITLE_CHARS));
+        text.push_str(&format!("\n{n}. {when}: <b>{title}</b> ({})", status_name(l, p.status)));
         rows.push(vec![(format!("{n}. {}", clip(&p.title, TITLE_CHARS)), Cb::QueueItem(p.id))]);
     }
     rows.push(nav(page, posts.len() as i64 > PAGE, Cb::QueuePage));

@@ -81,7 +81,9 @@ bot_test!(a_long_emoji_draft_keeps_its_photo_and_shows_the_full_preview_below_it
     // Fewer than 1,024 characters, but every 🍂 counts twice for Telegram: over a caption's limit.
     let body = format!("Autumn menu {}", "🍂".repeat(300));
     let post = |p: &str| json!({"platform": p, "body": body, "hashtags": ["autumn"]});
-    h.llm.push(Reply::Json(json!({"title": "Leaves", "image_prompt": "leaves", "posts": [post("instagram"), post("facebook")]})));
+    h.llm.push(Reply::Json(
+        json!({"title": "Leaves", "image_prompt": "leaves", "posts": [post("instagram"), post("facebook")]}),
+    ));
     let d = h.press(ALICE, &m, "1", "Draft:").await;
     assert!(d.text.chars().count() < 1024 && visible_len(&d.text) > 1024, "{}", d.text.chars().count());
 
@@ -183,19 +185,23 @@ bot_test!(editors_and_viewers_are_not_offered_admin_only_buttons, |h| {
     assert!(m.has_button("🗑"), "{m:#?}");
 });
 
-bot_test!(a_person_at_one_action_a_second_is_answered_before_the_next_action, limits = tochen_bot::telegram_limits(), |h| {
-    // Production's limits. teloxide's defaults held a private chat to 20 messages a minute, so from the 21st
-    // action on each reply waited for the minute window: the person was answered further and further behind.
-    let start = tokio::time::Instant::now();
-    for i in 0..30u64 {
-        tokio::time::sleep_until(start + std::time::Duration::from_secs(i)).await;
-        let mark = h.tg.mark();
-        h.tg.send_text(ALICE, "/help");
-        // No backlog: this action's reply arrives before the next action is sent.
-        h.tg.said(ALICE, mark, "What I can do").await;
-        assert_eq!(h.tg.count(0, "sendmessage"), i as usize + 1, "reply {i} and no other is out");
+bot_test!(
+    a_person_at_one_action_a_second_is_answered_before_the_next_action,
+    limits = tochen_bot::telegram_limits(),
+    |h| {
+        // Production's limits. teloxide's defaults held a private chat to 20 messages a minute, so from the 21st
+        // action on each reply waited for the minute window: the person was answered further and further behind.
+        let start = tokio::time::Instant::now();
+        for i in 0..30u64 {
+            tokio::time::sleep_until(start + std::time::Duration::from_secs(i)).await;
+            let mark = h.tg.mark();
+            h.tg.send_text(ALICE, "/help");
+            // No backlog: this action's reply arrives before the next action is sent.
+            h.tg.said(ALICE, mark, "What I can do").await;
+            assert_eq!(h.tg.count(0, "sendmessage"), i as usize + 1, "reply {i} and no other is out");
+        }
     }
-});
+);
 
 bot_test!(drafts_are_listed_newest_first_with_pages, |h| {
     let a = h.onboard(ALICE, "Alpha").await;

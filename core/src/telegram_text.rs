@@ -259,7 +259,11 @@ mod tests {
         let node = piece.prop_recursive(3, 40, 6, |inner| {
             (prop::sample::select(vec!["b", "i", "u", "code", "a"]), prop::collection::vec(inner, 0..6)).prop_map(
                 |(tag, kids)| {
-                    let open = if tag == "a" { "<a href=\"https://e.x/?q=1&amp;r=2\">".to_owned() } else { format!("<{tag}>") };
+                    let open = if tag == "a" {
+                        "<a href=\"https://e.x/?q=1&amp;r=2\">".to_owned()
+                    } else {
+                        format!("<{tag}>")
+                    };
                     format!("{open}{}</{tag}>", kids.concat())
                 },
             )

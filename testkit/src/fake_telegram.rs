@@ -442,7 +442,7 @@ fn handle(g: &mut Inner, method: &str, params: &mut Value) -> Response {
     }
 }
 
-/// Telegram's refusal of a text over its limits (contracts/telegram.md): a message text of 1-4096 characters, a
+/// Telegram's refusal of a text over its limits: a message text of 1-4096 characters, a
 /// caption up to 1024, counted after entity parsing in UTF-16 units; with HTML parse mode, tags must be closed
 /// in order. `None` when the request is fine.
 fn over_limits(method: &str, params: &Value) -> Option<Response> {

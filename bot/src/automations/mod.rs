@@ -137,7 +137,9 @@ async fn on_membership(bot: TgBot, app: App, upd: ChatMemberUpdated) -> HandlerR
         let title = escape_html(upd.chat.title().unwrap_or_default());
         let text = tf(&lang, "delivery.bot_chat_removed", &[("chat", &title)]);
         for admin in app.store.admin_telegram_ids(tenant).await? {
-            if let Err(e) = bot.send_message(ChatId(admin), text.clone()).await {
+            // Sent without a `Ctx`, so the length guard `Ctx` applies is applied here (a chat title is short).
+            let text = tochen_core::telegram_text::fit(&text, tochen_core::telegram_text::MESSAGE_MAX);
+            if let Err(e) = bot.send_message(ChatId(admin), text).await {
                 tracing::warn!(error = %e, "cannot tell an admin that a destination chat was lost");
             }
         }

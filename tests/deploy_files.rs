@@ -32,11 +32,8 @@ fn the_image_keeps_metrics_on_a_private_address() {
         .expect("the Dockerfile sets TOCHEN_METRICS_BIND (the default would do, but say it)");
     let addr: SocketAddr = bind.parse().unwrap_or_else(|_| panic!("{bind:?} is a socket address"));
     assert!(addr.ip().is_loopback(), "metrics bind to {addr}, reachable from outside the container");
-    let exposed: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("EXPOSE "))
-        .flat_map(str::split_whitespace)
-        .collect();
+    let exposed: Vec<&str> =
+        text.lines().filter_map(|l| l.trim().strip_prefix("EXPOSE ")).flat_map(str::split_whitespace).collect();
     let port = addr.port().to_string();
     assert!(
         !exposed.iter().any(|p| p.split('/').next() == Some(port.as_str())),

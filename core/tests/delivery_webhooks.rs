@@ -9,13 +9,13 @@ use axum::response::IntoResponse;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tochen_core::delivery::outbox::{queue_event, replay, run_delivery, DeliverPayload, DeliveryStep};
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tochen_core::delivery::outbox::{queue_event, replay, run_delivery, DeliverPayload, DeliveryStep};
 use tochen_core::delivery::ssrf::Lookup;
 use tochen_core::delivery::webhook::{
     sign, AttemptVerdict, WebhookSecret, WebhookSender, MAX_RETRY_AFTER, SNIPPET_BYTES,
@@ -434,10 +434,7 @@ struct Rebinding {
 }
 
 impl Lookup for Rebinding {
-    fn lookup<'a>(
-        &'a self,
-        _host: &'a str,
-    ) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send + 'a>> {
+    fn lookup<'a>(&'a self, _host: &'a str) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send + 'a>> {
         let n = self.questions.fetch_add(1, Ordering::SeqCst);
         let ip: IpAddr = if n == 0 { "93.184.216.34".parse().unwrap() } else { "127.0.0.1".parse().unwrap() };
         Box::pin(async move { Ok(vec![ip]) })

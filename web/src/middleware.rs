@@ -68,25 +68,26 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
 }
 
 /// Decides a signed route's request once its signature (or the Telegram secret) was checked: `checked` is
-/// `Ok` for a valid one, else the status to refuse with. A valid request takes a token from the route's shared
-/// allowance, never from its address's; anything else counts against the sender's address (so a forger is
-/// limited like any client) and is refused with `checked`'s status, or 429 once the address is over its limit.
+/// `Ok` for a valid one, else the status to refuse with. `None`: go on; otherwise the answer. A valid request
+/// takes a token from the route's shared allowance, never from its address's; anything else counts against the
+/// sender's address (so a forger is limited like any client) and is refused with `checked`'s status, or 429
+/// once the address is over its limit.
 pub fn admit_signed(
     state: &AppState,
     route: SignedRoute,
     checked: Result<(), StatusCode>,
     peer: IpAddr,
     headers: &HeaderMap,
-) -> Result<(), Response> {
+) -> Option<Response> {
     match checked {
-        Ok(()) if state.limits.signed_allowed(route) => Ok(()),
-        Ok(()) => Err(too_many(route.label())),
+        Ok(()) if state.limits.signed_allowed(route) => None,
+        Ok(()) => Some(too_many(route.label())),
         Err(status) => {
             let ip = client_ip(&state.config.web.trusted_proxies, peer, headers);
             if state.limits.client_allowed(ip) {
-                Err(status.into_response())
+                Some(status.into_response())
             } else {
-                Err(too_many("unsigned"))
+                Some(too_many("unsigned"))
             }
         }
     }

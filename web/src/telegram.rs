@@ -34,7 +34,7 @@ fn check_secret(state: &AppState, headers: &HeaderMap) -> Result<(), StatusCode>
 pub async fn update(State(state): State<AppState>, Peer(peer): Peer, headers: HeaderMap, body: Bytes) -> Response {
     // The secret first: Telegram's servers are few and shared, so only a wrong secret counts per address.
     let checked = check_secret(&state, &headers);
-    if let Err(refused) = admit_signed(&state, SignedRoute::Telegram, checked, peer, &headers) {
+    if let Some(refused) = admit_signed(&state, SignedRoute::Telegram, checked, peer, &headers) {
         return refused;
     }
     let Ok(text) = std::str::from_utf8(&body) else { return StatusCode::BAD_REQUEST.into_response() };

@@ -123,7 +123,7 @@ fn check_meta(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), 
 
 pub async fn meta_event(State(state): State<AppState>, Peer(peer): Peer, headers: HeaderMap, body: Bytes) -> Response {
     let checked = check_meta(&state, &headers, &body);
-    if let Err(refused) = admit_signed(&state, SignedRoute::Meta, checked, peer, &headers) {
+    if let Some(refused) = admit_signed(&state, SignedRoute::Meta, checked, peer, &headers) {
         return refused;
     }
     let Ok(text) = std::str::from_utf8(&body) else { return StatusCode::BAD_REQUEST.into_response() };
@@ -157,7 +157,7 @@ pub async fn tiktok_event(
     body: Bytes,
 ) -> Response {
     let checked = check_tiktok(&state, &headers, &body);
-    if let Err(refused) = admit_signed(&state, SignedRoute::TikTok, checked, peer, &headers) {
+    if let Some(refused) = admit_signed(&state, SignedRoute::TikTok, checked, peer, &headers) {
         return refused;
     }
     let Some(key) = &state.config.tiktok.client_key else { return StatusCode::NOT_FOUND.into_response() };

@@ -131,7 +131,8 @@ fn meta_event(n: usize) -> (String, Vec<(&'static str, String)>) {
 }
 
 fn tiktok_event(n: usize) -> (String, Vec<(&'static str, String)>) {
-    let body = format!(r#"{{"client_key":"tt-key","event":"post.publish.complete","create_time":{n},"content":"{{}}"}}"#);
+    let body =
+        format!(r#"{{"client_key":"tt-key","event":"post.publish.complete","create_time":{n},"content":"{{}}"}}"#);
     let now = chrono::Utc::now().timestamp();
     let sig = tochen_testkit::fake_tiktok::sign_tiktok_webhook(TIKTOK_SECRET, now, body.as_bytes());
     (body, vec![("tiktok-signature", sig)])

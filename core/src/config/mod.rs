@@ -233,7 +233,9 @@ mod proxies;
 mod secret_keys;
 mod variables;
 pub use proxies::TrustedProxies;
-pub use secret_keys::{first_secret_key, load_or_create_secret_keys, load_secret_keys, media_signing_key, ResolvedKeys};
+pub use secret_keys::{
+    first_secret_key, load_or_create_secret_keys, load_secret_keys, media_signing_key, ResolvedKeys,
+};
 pub use variables::{VarDoc, VARIABLES};
 
 /// The source of raw values: the process environment, or a map in tests.

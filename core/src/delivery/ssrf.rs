@@ -233,14 +233,14 @@ mod tests {
     #[test]
     fn six_to_four_teredo_and_other_ipv4_carriers_are_refused() {
         for bad in [
-            "2002:7f00:1::1",    // 6to4 of 127.0.0.1
-            "2002:a00:1::1",     // 6to4 of 10.0.0.1
-            "2002:808:808::1",   // 6to4 even of a public address: relays are obsolete
+            "2002:7f00:1::1",                       // 6to4 of 127.0.0.1
+            "2002:a00:1::1",                        // 6to4 of 10.0.0.1
+            "2002:808:808::1",                      // 6to4 even of a public address: relays are obsolete
             "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
             "2001::1",
-            "::ffff:0:7f00:1",   // IPv4-translated 127.0.0.1
-            "::7f00:1",          // IPv4-compatible 127.0.0.1
-            "100::1",            // discard-only
+            "::ffff:0:7f00:1", // IPv4-translated 127.0.0.1
+            "::7f00:1",        // IPv4-compatible 127.0.0.1
+            "100::1",          // discard-only
         ] {
             assert!(is_forbidden(bad.parse().unwrap()), "{bad} must be forbidden");
         }
@@ -267,7 +267,8 @@ mod tests {
     async fn a_name_is_refused_when_any_of_its_addresses_is_internal() {
         let url = Url::parse("https://hooks.example.com/x").unwrap();
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        for answer in [vec![ip("93.184.216.34"), ip("10.0.0.1")], vec![ip("64:ff9b::a00:1")], vec![ip("2002:a00:1::")]] {
+        for answer in [vec![ip("93.184.216.34"), ip("10.0.0.1")], vec![ip("64:ff9b::a00:1")], vec![ip("2002:a00:1::")]]
+        {
             let err = check_url_with(&url, false, &Fixed(answer.clone())).await.unwrap_err();
             assert!(matches!(err, SsrfError::Forbidden { .. }), "{answer:?}: {err}");
         }

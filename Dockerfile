@@ -13,11 +13,13 @@ RUN apt-get update \
 COPY --from=build /src/target/release/tochen /usr/local/bin/tochen
 USER tochen
 WORKDIR /var/lib/tochen
+# Metrics stay on the container's loopback: /metrics is not for the internet. To scrape it from another
+# container, set TOCHEN_METRICS_BIND to an address on a private network only the scraper shares.
 ENV TOCHEN_DATA_DIR=/var/lib/tochen/data \
     TOCHEN_BIND=0.0.0.0:8080 \
-    TOCHEN_METRICS_BIND=0.0.0.0:9090 \
+    TOCHEN_METRICS_BIND=127.0.0.1:9090 \
     TOCHEN_LOG_FORMAT=json
-EXPOSE 8080 9090
+EXPOSE 8080
 VOLUME ["/var/lib/tochen/data"]
 ENTRYPOINT ["tochen"]
 CMD ["run"]

@@ -3,8 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use std::path::Path;
-use tochen_core::config::{redact_url_password, Config, LogFormat, VARIABLES};
+use tochen_core::config::{load_or_create_secret_keys, redact_url_password, Config, LogFormat, VARIABLES};
 use tochen_core::{SecretBox, SecretString, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -107,10 +106,12 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 /// Starts the components and waits for SIGINT/SIGTERM, then lets them stop gracefully.
-async fn serve(config: Config, components: &[Component]) -> anyhow::Result<()> {
+async fn serve(mut config: Config, components: &[Component]) -> anyhow::Result<()> {
     if components.contains(&Component::Bot) {
         config.require_bot_token().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     }
+    // Resolved once: every component sees the same keys, whether they came from TOCHEN_SECRET_KEYS or the file.
+    config.secret_keys = secret_keys(&config)?;
     let store = open_store(&config).await?;
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -181,38 +182,11 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
 /// The configured keys, or the key in `{data_dir}/secret.key`, created on first start, so the quick start needs
 /// nothing but a bot token. Operators of several instances set TOCHEN_SECRET_KEYS instead.
 fn secret_keys(config: &Config) -> anyhow::Result<Vec<SecretString>> {
-    if !config.secret_keys.is_empty() {
-        return Ok(config.secret_keys.clone());
+    let resolved = load_or_create_secret_keys(config).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    if let Some(path) = &resolved.created {
+        tracing::warn!(path = %path.display(), "TOCHEN_SECRET_KEYS is not set: generated a key file; back it up, tokens cannot be read without it");
     }
-    let path = config.data_dir.join("secret.key");
-    if path.exists() {
-        let key = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        anyhow::ensure!(
-            SecretBox::is_valid_key(key.trim()),
-            "{} does not hold a valid Fernet key; restore it from a backup or set TOCHEN_SECRET_KEYS",
-            path.display()
-        );
-        return Ok(vec![SecretString::new(key.trim())]);
-    }
-    let key = SecretBox::generate_key();
-    write_private(&path, &key).with_context(|| format!("cannot create {}", path.display()))?;
-    tracing::warn!(path = %path.display(), "TOCHEN_SECRET_KEYS is not set: generated a key file; back it up, tokens cannot be read without it");
-    Ok(vec![SecretString::new(key)])
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    use std::io::Write;
-    options.open(path)?.write_all(contents.as_bytes())
+    Ok(resolved.keys)
 }
 
 fn print_config(config: &Config) {

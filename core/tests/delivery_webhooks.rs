@@ -9,10 +9,17 @@ use axum::response::IntoResponse;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use std::collections::VecDeque;
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tochen_core::delivery::outbox::{queue_event, replay, run_delivery, DeliverPayload, DeliveryStep};
-use tochen_core::delivery::webhook::{sign, WebhookSecret, WebhookSender};
+use tochen_core::delivery::ssrf::Lookup;
+use tochen_core::delivery::webhook::{
+    sign, AttemptVerdict, WebhookSecret, WebhookSender, MAX_RETRY_AFTER, SNIPPET_BYTES,
+};
 use tochen_core::domain::{DestinationStatus, JobState};
 use tochen_core::jobs::{NOTIFY, WEBHOOK_DELIVER};
 use tochen_core::store::{DeliveryStatus, NewDestination, TelegramIdentity, TenantProfile};
@@ -222,14 +229,17 @@ store_test!(failures_follow_the_schedule_then_give_up_and_tell_the_team, |store|
 
 store_test!(gone_disables_the_destination_and_redirects_are_failures, |store| {
     let tenant = workspace(&store, 3).await;
-    let (rx, url) =
-        Receiver::start(vec![(302, vec![("location", "http://127.0.0.1:9/elsewhere".into())]), (410, vec![])]).await;
+    // The redirect points at a live receiver: following it would deliver there.
+    let (elsewhere, elsewhere_url) = Receiver::start(vec![]).await;
+    let (rx, url) = Receiver::start(vec![(302, vec![("location", elsewhere_url)]), (410, vec![])]).await;
     let (dest, _secret) = webhook(&store, tenant, &url).await;
     let id = queue_event(&store, tenant, "post.failed", serde_json::json!({})).await.unwrap()[0];
     let p = DeliverPayload { tenant_id: tenant, delivery_id: id, round_start: 0 };
     let s = sender(true);
     assert!(matches!(run_delivery(&store, &s, &p).await.unwrap(), DeliveryStep::RetryAt(_)), "3xx is a failure");
-    assert_eq!(rx.seen().len(), 1, "the redirect was not followed");
+    assert_eq!(rx.seen().len(), 1);
+    assert!(elsewhere.seen().is_empty(), "the redirect was not followed: {:?}", elsewhere.seen());
+    assert_eq!(store.delivery_attempts(tenant, id).await.unwrap()[0].status_code, Some(302));
     assert_eq!(run_delivery(&store, &s, &p).await.unwrap(), DeliveryStep::Disabled);
     let d = store.destination(tenant, dest).await.unwrap();
     assert_eq!(d.status, DestinationStatus::Disabled);
@@ -334,3 +344,113 @@ store_test!(account_events_are_logged_for_every_active_webhook, |store| {
     assert_eq!(body["data"]["token_expires_at"], "2027-01-15T08:00:00Z");
     assert_ne!(log[0].message_id, log[1].message_id, "each event has its own webhook-id");
 });
+
+store_test!(an_enormous_retry_after_is_honoured_for_an_hour_at_most, |store| {
+    let tenant = workspace(&store, 8).await;
+    let (rx, url) = Receiver::start(vec![
+        (429, vec![("retry-after", u64::MAX.to_string())]),
+        (503, vec![("retry-after", "999999".into())]),
+    ])
+    .await;
+    let (_dest, _secret) = webhook(&store, tenant, &url).await;
+    let id = queue_event(&store, tenant, "post.published", serde_json::json!({})).await.unwrap()[0];
+    let s = sender(true);
+    for round_start in [0, 1] {
+        let p = DeliverPayload { tenant_id: tenant, delivery_id: id, round_start };
+        let before = chrono::Utc::now().timestamp_millis();
+        let at = match run_delivery(&store, &s, &p).await.unwrap() {
+            DeliveryStep::RetryAt(at) => at,
+            other => panic!("expected a retry, got {other:?}"),
+        };
+        let after = chrono::Utc::now().timestamp_millis();
+        let hour = MAX_RETRY_AFTER.as_millis() as i64;
+        assert!(at >= before + hour && at <= after + hour, "retry {} ms from now, not an hour", at - before);
+    }
+    assert_eq!(rx.seen().len(), 2);
+});
+
+/// A receiver that answers 200 with a `total`-byte body and counts how much of it it managed to write.
+async fn streaming_receiver(total: usize) -> (String, tokio::task::JoinHandle<usize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        // Read the request: headers, then the body its content-length announces.
+        let mut request = Vec::new();
+        let mut buf = [0u8; 8192];
+        let body_len = loop {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the sender sent a whole request");
+            request.extend_from_slice(&buf[..n]);
+            if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map(|v| v.trim().parse().unwrap())
+                    .unwrap_or(0);
+                break end + 4 + len;
+            }
+        };
+        while request.len() < body_len {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            request.extend_from_slice(&buf[..n]);
+        }
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {total}\r\n\r\n");
+        conn.write_all(head.as_bytes()).await.unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut written = 0;
+        while written < total {
+            match conn.write(&chunk[..chunk.len().min(total - written)]).await {
+                Ok(0) | Err(_) => break, // the sender hung up
+                Ok(n) => written += n,
+            }
+        }
+        written
+    });
+    (url, task)
+}
+
+#[tokio::test]
+async fn a_huge_response_body_is_not_downloaded() {
+    const TOTAL: usize = 128 * 1024 * 1024;
+    let (url, receiver) = streaming_receiver(TOTAL).await;
+    let secret = WebhookSecret::generate();
+    let report = sender(true).send(&url.parse().unwrap(), &[secret], "msg_1", "{}").await;
+    assert_eq!(report.verdict, AttemptVerdict::Delivered);
+    let snippet = report.response_snippet.unwrap();
+    assert!(snippet.len() <= SNIPPET_BYTES && snippet.chars().all(|c| c == 'x'), "{}", snippet.len());
+    let written = tokio::time::timeout(Duration::from_secs(60), receiver).await.expect("the receiver stops").unwrap();
+    // What the kernel buffers took before the sender hung up, never the whole body.
+    assert!(written < TOTAL / 2, "the sender downloaded {written} of {TOTAL} bytes");
+}
+
+/// A DNS server that rebinds: a public address for the first question, loopback for every later one.
+#[derive(Debug, Default)]
+struct Rebinding {
+    questions: AtomicUsize,
+}
+
+impl Lookup for Rebinding {
+    fn lookup<'a>(&'a self, _host: &'a str) -> Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send + 'a>> {
+        let n = self.questions.fetch_add(1, Ordering::SeqCst);
+        let ip: IpAddr = if n == 0 { "93.184.216.34".parse().unwrap() } else { "127.0.0.1".parse().unwrap() };
+        Box::pin(async move { Ok(vec![ip]) })
+    }
+}
+
+#[tokio::test]
+async fn a_name_that_rebinds_to_loopback_after_the_check_is_not_connected_to() {
+    let (rx, url) = Receiver::start(vec![]).await;
+    let port = url.rsplit(':').next().unwrap().split('/').next().unwrap().to_owned();
+    let rebinding = Arc::new(Rebinding::default());
+    let s = WebhookSender::with_lookup(false, Duration::from_secs(15), rebinding.clone()).unwrap();
+    let target: url::Url = format!("http://hooks.rebind.example:{port}/hooks").parse().unwrap();
+    let report = s.send(&target, &[WebhookSecret::generate()], "msg_1", "{}").await;
+    assert_eq!(rebinding.questions.load(Ordering::SeqCst), 2, "checked first, then resolved again to connect");
+    assert_eq!(report.status_code, None);
+    assert!(report.error.as_deref().unwrap().contains("127.0.0.1"), "{:?}", report.error);
+    assert!(rx.seen().is_empty(), "nothing reached the loopback receiver");
+}

@@ -19,7 +19,7 @@ pub use runner::{Handlers, JobHandler, Runner, RunnerConfig};
 
 use std::sync::Arc;
 use std::time::Duration;
-use tochen_core::config::DatabaseKind;
+use tochen_core::config::{ConfigError, DatabaseKind};
 use tochen_core::jobs;
 use tochen_core::refresh::TokenRefresher;
 use tochen_core::{Config, Store};
@@ -35,7 +35,9 @@ pub struct Deps {
 }
 
 impl Deps {
-    pub fn from_config(config: &Config) -> Self {
+    /// Refuses (naming `TOCHEN_SECRET_KEYS`) when there is no secret key to derive the media signing key from:
+    /// URLs signed with a key the web service does not have would be refused when a platform pulls them.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let notifier: Arc<dyn Notifier> = match &config.telegram.bot_token {
             Some(token) => Arc::new(TelegramNotifier::new(
                 token.expose(),
@@ -49,8 +51,8 @@ impl Deps {
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         let public_url = config.web.public_url.clone();
-        let key = media_key(config);
-        Self {
+        let key = tochen_core::config::media_signing_key(config)?;
+        Ok(Self {
             publishers: tochen_core::platforms::publishers(config, http.clone()),
             notifier,
             refresher: tochen_core::platforms::refresher(config, http),
@@ -62,22 +64,12 @@ impl Deps {
                     None => String::new(),
                 }
             }),
-        }
+        })
     }
 }
 
 /// How long a media URL handed to a platform stays valid: long enough for slow video processing.
 const MEDIA_URL_TTL_SECS: i64 = 24 * 3600;
-
-/// The media URL signing key, derived like the web service derives it: from the first secret key, or from the
-/// generated key file when TOCHEN_SECRET_KEYS is unset.
-fn media_key(config: &Config) -> tochen_core::media_url::MediaSigningKey {
-    let first = config.secret_keys.first().cloned().unwrap_or_else(|| {
-        let key = std::fs::read_to_string(config.data_dir.join("secret.key")).unwrap_or_default();
-        tochen_core::SecretString::new(key.trim())
-    });
-    tochen_core::media_url::MediaSigningKey::derive(&first)
-}
 
 /// Every job kind this scheduler runs, with its handler.
 pub fn handlers(deps: &Deps) -> Handlers {
@@ -102,7 +94,7 @@ pub fn handlers(deps: &Deps) -> Handlers {
 
 /// Runs the scheduler until `shutdown` is cancelled.
 pub async fn run(config: Config, store: Store, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let deps = Deps::from_config(&config);
+    let deps = Deps::from_config(&config)?;
     run_with(&config, store, deps, shutdown).await
 }
 

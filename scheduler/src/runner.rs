@@ -483,35 +483,11 @@ async fn bury(store: &Store, job: &Job, owner: &str, message: &str) -> tochen_co
     Ok(buried)
 }
 
-/// Forwards PostgreSQL notifications on `tochen_jobs` to the in-process signal. Reconnects on failure.
+/// Forwards PostgreSQL notifications on `tochen_jobs` to the in-process signal, reconnecting after failures
+/// with a growing wait (`tochen_core::store::listen`); also wakes the runner after each (re)connection, for jobs
+/// queued while it was disconnected.
 async fn listen(url: String, shutdown: CancellationToken) {
-    use sqlx::postgres::PgListener;
-    loop {
-        let mut listener = match PgListener::connect(&url).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot LISTEN for new jobs; relying on the idle timer");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(5)) => continue,
-                }
-            }
-        };
-        if let Err(e) = listener.listen(JOBS_CHANNEL).await {
-            tracing::warn!(error = %e, "LISTEN failed");
-            continue;
-        }
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                n = listener.recv() => match n {
-                    Ok(_) => tochen_core::store::job_queue::notify_jobs_changed(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
-                        break;
-                    }
-                }
-            }
-        }
-    }
+    use tochen_core::store::job_queue::notify_jobs_changed;
+    let wake = notify_jobs_changed;
+    tochen_core::store::listen::listen(&url, JOBS_CHANNEL, wake, wake, shutdown.cancelled()).await
 }

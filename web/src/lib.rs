@@ -10,6 +10,7 @@
 
 mod client_ip;
 mod health;
+mod limits;
 mod media;
 mod middleware;
 mod oauth;
@@ -30,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use client_ip::client_ip;
 pub use health::install_recorder;
+pub use limits::{client_key, Limits, SignedRoute};
 pub use middleware::RateLimit;
 pub use telegram::set_webhook;
 
@@ -42,35 +44,54 @@ pub struct AppState {
     /// `https://t.me/<bot>` when known, for the "back to the bot" links.
     pub bot_link: Option<String>,
     pub ready: Arc<AtomicBool>,
-    pub limiter: Arc<middleware::IpLimiter>,
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {
-    /// State for `config` and `store`. The media key derives from the first secret key; `secret_key` is that key.
+    /// State for `config` and `store`. The media key derives from `secret_key`, the first secret key; `rate` is
+    /// the per-client limit, and each signed webhook route admits `config.web.rate_limits.webhook_per_second`.
+    /// Inside a Tokio runtime a task forgets idle clients every [`limits::FORGET_EVERY`].
     pub fn new(config: Config, store: Store, secret_key: &SecretString, rate: RateLimit) -> Self {
+        let shared = Arc::new(Limits::new(rate, config.web.rate_limits.webhook_per_second));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            limits::spawn_forgetting(&shared, limits::FORGET_EVERY);
+        }
         Self {
             store,
             config: Arc::new(config),
             media_key: MediaSigningKey::derive(secret_key),
             bot_link: None,
             ready: Arc::new(AtomicBool::new(true)),
-            limiter: Arc::new(middleware::IpLimiter::new(rate)),
+            limits: shared,
         }
+    }
+
+    /// State as `run` builds it: the media key from the one secret-key resolution the scheduler uses too
+    /// (refused when there is no key), the limits from the configuration.
+    pub fn from_config(config: Config, store: Store) -> Result<Self, tochen_core::config::ConfigError> {
+        let secret_key = tochen_core::config::first_secret_key(&config)?;
+        let rate = RateLimit::from(&config.web.rate_limits);
+        Ok(Self::new(config, store, &secret_key, rate))
     }
 }
 
 /// The public router: OAuth callbacks, media, webhooks, health.
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.web.max_body_bytes;
-    let public = Router::new()
+    // Unsigned routes are limited per client address before anything else runs.
+    let unsigned = Router::new()
         .route("/oauth/{provider}/callback", get(oauth::callback))
         .route("/media/{tenant}/{media}", get(media::serve))
-        .route("/webhooks/meta", get(webhooks::meta_verify).post(webhooks::meta_event))
+        .route("/webhooks/meta", get(webhooks::meta_verify))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit));
+    // Signed routes verify first and then apply the limits themselves (`middleware::admit_signed`).
+    let signed = Router::new()
+        .route("/webhooks/meta", post(webhooks::meta_event))
         .route("/webhooks/tiktok", post(webhooks::tiktok_event))
-        .route("/telegram/webhook", post(telegram::update))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit));
+        .route("/telegram/webhook", post(telegram::update));
     Router::new()
-        .merge(public)
+        .merge(unsigned)
+        .merge(signed)
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .layer(DefaultBodyLimit::max(max_body))
@@ -92,19 +113,7 @@ pub fn metrics_app() -> Router {
 
 /// Runs the web service until `shutdown` is cancelled.
 pub async fn run(config: Config, store: Store, shutdown: CancellationToken) -> anyhow::Result<()> {
-    // The binary falls back on `{data_dir}/secret.key` when no keys are configured; so does the media key.
-    let secret_key = match config.secret_keys.first() {
-        Some(k) => k.clone(),
-        None => {
-            let path = config.data_dir.join("secret.key");
-            let raw = tokio::fs::read_to_string(&path)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot read {} for the media signing key: {e}", path.display()))?;
-            let first = raw.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default().to_string();
-            SecretString::new(first)
-        }
-    };
-    let mut state = AppState::new(config.clone(), store, &secret_key, RateLimit::default());
+    let mut state = AppState::from_config(config.clone(), store)?;
     health::install_recorder();
     if let Some(token) = &config.telegram.bot_token {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?;

@@ -1,22 +1,25 @@
-//! Cross-cutting layers: per-IP rate limiting of public routes, and request observation (a tracing span with
-//! the request id, plus Prometheus counters and latency histograms labelled by route, never by raw path).
+//! Cross-cutting layers: rate limiting of public routes, and request observation (a tracing span with the
+//! request id, plus Prometheus counters and latency histograms labelled by route, never by raw path).
 //!
-//! The rate limit is keyed on the client address [`client_ip`] gives: the TCP peer, or behind a trusted reverse
-//! proxy the address the proxy put in `X-Forwarded-For`.
+//! Unsigned routes (OAuth callbacks, media, the Meta handshake) go through [`rate_limit`], keyed on the client
+//! address [`client_ip`] gives: the TCP peer, or behind a trusted reverse proxy the address the proxy put in
+//! `X-Forwarded-For`. Signed routes verify first and then call [`admit_signed`] (see `limits` for why).
 
 use crate::client_ip::client_ip;
+use crate::limits::SignedRoute;
 use crate::AppState;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::num::NonZeroU32;
 use std::time::Instant;
+use tochen_core::config::RateLimits;
 use tracing::Instrument;
 
-/// Requests per second allowed from one IP, and the burst on top.
+/// Requests per second allowed from one client address (an IPv6 /64), and how many at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub per_second: u32,
@@ -29,29 +32,65 @@ impl Default for RateLimit {
     }
 }
 
-pub struct IpLimiter(DefaultKeyedRateLimiter<IpAddr>);
-
-impl IpLimiter {
-    pub fn new(r: RateLimit) -> Self {
-        let per = NonZeroU32::new(r.per_second.max(1)).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(r.burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        Self(RateLimiter::keyed(Quota::per_second(per).allow_burst(burst)))
+impl From<&RateLimits> for RateLimit {
+    fn from(r: &RateLimits) -> Self {
+        Self { per_second: r.per_ip_per_second, burst: r.per_ip_burst }
     }
 }
 
-/// Refuses with 429 when one client address goes over its quota.
+/// The TCP peer of a request; unspecified when the server runs without connect info (`oneshot` in tests).
+pub struct Peer(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(peer_of(&parts.extensions)))
+    }
+}
+
+fn peer_of(extensions: &axum::http::Extensions) -> IpAddr {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+fn too_many(route: &'static str) -> Response {
+    metrics::counter!("tochen_web_rate_limited_total", "route" => route).increment(1);
+    (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "too many requests").into_response()
+}
+
+/// Refuses with 429 when one client address goes over its allowance.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    let ip = client_ip(&state.config.web.trusted_proxies, peer, req.headers());
-    if state.limiter.0.check_key(&ip).is_err() {
-        metrics::counter!("tochen_web_rate_limited_total").increment(1);
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "too many requests").into_response();
+    let ip = client_ip(&state.config.web.trusted_proxies, peer_of(req.extensions()), req.headers());
+    if !state.limits.client_allowed(ip) {
+        return too_many("unsigned");
     }
     next.run(req).await
+}
+
+/// Decides a signed route's request once its signature (or the Telegram secret) was checked: `checked` is
+/// `Ok` for a valid one, else the status to refuse with. `None`: go on; otherwise the answer. A valid request
+/// takes a token from the route's shared allowance, never from its address's; anything else counts against the
+/// sender's address (so a forger is limited like any client) and is refused with `checked`'s status, or 429
+/// once the address is over its limit.
+pub fn admit_signed(
+    state: &AppState,
+    route: SignedRoute,
+    checked: Result<(), StatusCode>,
+    peer: IpAddr,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    match checked {
+        Ok(()) if state.limits.signed_allowed(route) => None,
+        Ok(()) => Some(too_many(route.label())),
+        Err(status) => {
+            let ip = client_ip(&state.config.web.trusted_proxies, peer, headers);
+            if state.limits.client_allowed(ip) {
+                Some(status.into_response())
+            } else {
+                Some(too_many("unsigned"))
+            }
+        }
+    }
 }
 
 /// One span per request carrying its id; counts and times every answer by route and status.

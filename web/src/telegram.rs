@@ -5,6 +5,8 @@
 //! that harmless. No job is queued: the scheduler cannot run the bot's dispatcher. The bot claims stored updates
 //! itself (`tochen_core::store::telegram_updates`), woken by a PostgreSQL trigger (NOTIFY) or its idle timer.
 
+use crate::limits::SignedRoute;
+use crate::middleware::{admit_signed, Peer};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,13 +20,22 @@ use tochen_core::{Config, SecretString};
 /// The updates the bot handles; `chat_member` is only sent when listed.
 pub const ALLOWED_UPDATES: &[&str] = &["message", "edited_message", "callback_query", "my_chat_member", "chat_member"];
 
-pub async fn update(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let TelegramMode::Webhook { secret } = &state.config.telegram.mode else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+/// 404 when webhook mode is off, 401 unless `X-Telegram-Bot-Api-Secret-Token` is the secret (constant time).
+fn check_secret(state: &AppState, headers: &HeaderMap) -> Result<(), StatusCode> {
+    let TelegramMode::Webhook { secret } = &state.config.telegram.mode else { return Err(StatusCode::NOT_FOUND) };
     let given = headers.get("x-telegram-bot-api-secret-token").map(|v| v.as_bytes()).unwrap_or(b"");
-    if !bool::from(given.ct_eq(secret.expose().as_bytes())) {
-        return StatusCode::UNAUTHORIZED.into_response();
+    if bool::from(given.ct_eq(secret.expose().as_bytes())) {
+        Ok(())
+    } else {
+        Err(StatusCode::UNAUTHORIZED)
+    }
+}
+
+pub async fn update(State(state): State<AppState>, Peer(peer): Peer, headers: HeaderMap, body: Bytes) -> Response {
+    // The secret first: Telegram's servers are few and shared, so only a wrong secret counts per address.
+    let checked = check_secret(&state, &headers);
+    if let Some(refused) = admit_signed(&state, SignedRoute::Telegram, checked, peer, &headers) {
+        return refused;
     }
     let Ok(text) = std::str::from_utf8(&body) else { return StatusCode::BAD_REQUEST.into_response() };
     let Some(update_id) = serde_json::from_str::<serde_json::Value>(text).ok().and_then(|v| v["update_id"].as_i64())

@@ -4,8 +4,11 @@
 //! The signature is checked over the RAW body before any parsing, in constant time. A verified event is stored
 //! and deduplicated (`webhook_events`, keyed by a hash of the body: providers deliver at least once) and its
 //! `webhook.event` job is queued in the same transaction, all before the 200; the job does the real work. Forged, stale, oversized or
-//! malformed requests are refused and nothing is stored.
+//! malformed requests are refused and nothing is stored. The signature is checked before any rate limit, once:
+//! a valid one draws on the route's shared allowance, anything else on the sender's address (`limits`).
 
+use crate::limits::SignedRoute;
+use crate::middleware::{admit_signed, Peer};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -98,21 +101,30 @@ pub async fn meta_verify(State(state): State<AppState>, Query(q): Query<HashMap<
     }
 }
 
-pub async fn meta_event(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// Checks `X-Hub-Signature-256` against every configured Meta secret: 404 when none is configured (the route is
+/// off), 401 when the header is missing, 403 when it matches none.
+fn check_meta(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), StatusCode> {
     // Page webhooks are signed with the Meta app secret; Instagram Login apps sign with their own secret.
     let meta = &state.config.meta;
     let secrets: Vec<&str> =
         [&meta.app_secret, &meta.instagram_app_secret].into_iter().flatten().map(|s| s.expose()).collect();
     if secrets.is_empty() {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND);
     }
-    let Some(sig) = header(&headers, "x-hub-signature-256") else {
-        return StatusCode::UNAUTHORIZED.into_response();
-    };
+    let sig = header(headers, "x-hub-signature-256").ok_or(StatusCode::UNAUTHORIZED)?;
     // Check every secret (no early exit), so timing does not tell which one matched.
-    let valid = secrets.iter().fold(false, |ok, secret| verify_meta_signature(secret, sig, &body) | ok);
-    if !valid {
-        return StatusCode::FORBIDDEN.into_response();
+    let valid = secrets.iter().fold(false, |ok, secret| verify_meta_signature(secret, sig, body) | ok);
+    if valid {
+        Ok(())
+    } else {
+        Err(StatusCode::FORBIDDEN)
+    }
+}
+
+pub async fn meta_event(State(state): State<AppState>, Peer(peer): Peer, headers: HeaderMap, body: Bytes) -> Response {
+    let checked = check_meta(&state, &headers, &body);
+    if let Some(refused) = admit_signed(&state, SignedRoute::Meta, checked, peer, &headers) {
+        return refused;
     }
     let Ok(text) = std::str::from_utf8(&body) else { return StatusCode::BAD_REQUEST.into_response() };
     let parsed: Result<serde_json::Value, _> = serde_json::from_str(text);
@@ -126,18 +138,29 @@ pub async fn meta_event(State(state): State<AppState>, headers: HeaderMap, body:
     }
 }
 
-pub async fn tiktok_event(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (Some(key), Some(secret)) = (&state.config.tiktok.client_key, &state.config.tiktok.client_secret) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let Some(sig) = header(&headers, "tiktok-signature") else {
-        return StatusCode::UNAUTHORIZED.into_response();
-    };
-    match verify_tiktok_signature(secret.expose(), sig, &body, chrono::Utc::now().timestamp()) {
-        TikTokSignature::Valid => {}
-        TikTokSignature::Malformed | TikTokSignature::Stale => return StatusCode::UNAUTHORIZED.into_response(),
-        TikTokSignature::Forged => return StatusCode::FORBIDDEN.into_response(),
+/// Checks `TikTok-Signature`: 404 when TikTok is not configured, 401 when the header is missing, malformed or
+/// stale, 403 when forged.
+fn check_tiktok(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), StatusCode> {
+    let Some(secret) = &state.config.tiktok.client_secret else { return Err(StatusCode::NOT_FOUND) };
+    let sig = header(headers, "tiktok-signature").ok_or(StatusCode::UNAUTHORIZED)?;
+    match verify_tiktok_signature(secret.expose(), sig, body, chrono::Utc::now().timestamp()) {
+        TikTokSignature::Valid => Ok(()),
+        TikTokSignature::Malformed | TikTokSignature::Stale => Err(StatusCode::UNAUTHORIZED),
+        TikTokSignature::Forged => Err(StatusCode::FORBIDDEN),
     }
+}
+
+pub async fn tiktok_event(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let checked = check_tiktok(&state, &headers, &body);
+    if let Some(refused) = admit_signed(&state, SignedRoute::TikTok, checked, peer, &headers) {
+        return refused;
+    }
+    let Some(key) = &state.config.tiktok.client_key else { return StatusCode::NOT_FOUND.into_response() };
     let Ok(text) = std::str::from_utf8(&body) else { return StatusCode::BAD_REQUEST.into_response() };
     let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
         return StatusCode::BAD_REQUEST.into_response();

@@ -180,6 +180,21 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// Peers whose `X-Forwarded-For` names the client (for the per-IP rate limit); empty: nobody's.
     pub trusted_proxies: TrustedProxies,
+    pub rate_limits: RateLimits,
+}
+
+/// How much traffic the public routes accept (`TOCHEN_RATE_LIMIT_PER_IP`, `TOCHEN_RATE_LIMIT_BURST`,
+/// `TOCHEN_WEBHOOK_RATE_LIMIT`). Every value is at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Requests per second from one client address (an IPv6 client's whole /64).
+    pub per_ip_per_second: u32,
+    /// The most requests one client address may make at once.
+    pub per_ip_burst: u32,
+    /// Validly signed webhook requests per second on each webhook route, all senders together (the same number
+    /// may come at once). Meta and TikTok deliver from a few shared addresses, so signed requests are not
+    /// counted per address; this limit protects the database instead.
+    pub webhook_per_second: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -215,8 +230,12 @@ pub struct Config {
 }
 
 mod proxies;
+mod secret_keys;
 mod variables;
 pub use proxies::TrustedProxies;
+pub use secret_keys::{
+    first_secret_key, load_or_create_secret_keys, load_secret_keys, media_signing_key, ResolvedKeys,
+};
 pub use variables::{VarDoc, VARIABLES};
 
 /// The source of raw values: the process environment, or a map in tests.
@@ -286,6 +305,12 @@ impl Reader<'_> {
             return Err(ConfigError::new(var, "must be at least 1"));
         }
         Ok(n)
+    }
+
+    /// A positive number that fits a `u32` (rates and bursts).
+    fn positive_u32(&self, var: &'static str, default: &str) -> Result<u32, ConfigError> {
+        let n = self.positive(var, default)?;
+        u32::try_from(n).map_err(|_| ConfigError::new(var, format!("{n} is too large; use at most {}", u32::MAX)))
     }
 }
 
@@ -468,6 +493,11 @@ impl Config {
             max_body_bytes: r.positive("TOCHEN_MAX_BODY_BYTES", "1048576")? as usize,
             trusted_proxies: TrustedProxies::parse(&r.string("TOCHEN_TRUSTED_PROXIES", ""))
                 .map_err(|problem| ConfigError::new("TOCHEN_TRUSTED_PROXIES", problem))?,
+            rate_limits: RateLimits {
+                per_ip_per_second: r.positive_u32("TOCHEN_RATE_LIMIT_PER_IP", "50")?,
+                per_ip_burst: r.positive_u32("TOCHEN_RATE_LIMIT_BURST", "200")?,
+                webhook_per_second: r.positive_u32("TOCHEN_WEBHOOK_RATE_LIMIT", "200")?,
+            },
         };
         let scheduler = SchedulerConfig {
             concurrency: r.positive("SCHEDULER_CONCURRENCY", "16")? as usize,
@@ -586,6 +616,9 @@ mod tests {
             ("TOCHEN_SECRET_KEYS", "short"),
             ("TOCHEN_WEBHOOK_ALLOW_PRIVATE", "maybe"),
             ("TOCHEN_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"),
+            ("TOCHEN_RATE_LIMIT_PER_IP", "0"),
+            ("TOCHEN_RATE_LIMIT_BURST", "lots"),
+            ("TOCHEN_WEBHOOK_RATE_LIMIT", "99999999999"),
         ];
         for (var, value) in cases {
             let err = Config::from_source(&env(&[(var, value)])).unwrap_err();
@@ -603,6 +636,19 @@ mod tests {
         let err = Config::from_source(&env(&[("TOCHEN_TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.256")])).unwrap_err();
         assert_eq!(err.var, "TOCHEN_TRUSTED_PROXIES");
         assert!(err.to_string().starts_with("TOCHEN_TRUSTED_PROXIES: \"10.0.0.256\" is not an IP address"), "{err}");
+    }
+
+    #[test]
+    fn rate_limits_have_defaults_and_can_be_set() {
+        let d = Config::from_source(&env(&[])).unwrap().web.rate_limits;
+        assert_eq!(d, RateLimits { per_ip_per_second: 50, per_ip_burst: 200, webhook_per_second: 200 });
+        let c = Config::from_source(&env(&[
+            ("TOCHEN_RATE_LIMIT_PER_IP", "5"),
+            ("TOCHEN_RATE_LIMIT_BURST", "10"),
+            ("TOCHEN_WEBHOOK_RATE_LIMIT", "1000"),
+        ]))
+        .unwrap();
+        assert_eq!(c.web.rate_limits, RateLimits { per_ip_per_second: 5, per_ip_burst: 10, webhook_per_second: 1000 });
     }
 
     #[test]

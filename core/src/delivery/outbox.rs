@@ -177,7 +177,8 @@ pub async fn run_delivery(
     let in_round = (attempts - p.round_start).max(1) as u32;
     match next_retry_delay(in_round, rand::random::<f64>(), retry_after) {
         Some(wait) => {
-            let at = now_ms() + wait.as_millis() as i64;
+            // The wait is bounded (schedule and Retry-After are capped); saturate anyway rather than wrap.
+            let at = now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
             enqueue_attempt(store, p, at, attempts).await?;
             Ok(DeliveryStep::RetryAt(at))
         }

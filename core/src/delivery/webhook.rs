@@ -6,8 +6,13 @@
 //! redirects (a 3xx is a failure: a redirect could point a signed payload anywhere), honours a timeout, ignores
 //! proxy variables, and resolves hosts through [`GuardedResolver`] so internal addresses are refused at connect
 //! time too. The retry loop itself lives in `outbox`, which drives this sender from durable jobs.
+//!
+//! A receiver is somebody else's server, so nothing it answers may cost unbounded memory or time: at most
+//! [`RESPONSE_READ_CAP`] bytes of its body are read (then the connection is dropped), and a `Retry-After` longer
+//! than [`MAX_RETRY_AFTER`] is cut to it (a receiver asking for a week, or for u64::MAX seconds, which once
+//! overflowed into a retry at once, still gets its delivery retried within the hour and then on the schedule).
 
-use super::ssrf::{check_url, GuardedResolver, SsrfError};
+use super::ssrf::{check_url_with, GuardedResolver, Lookup, SsrfError, SystemLookup};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -23,6 +28,10 @@ use crate::secret::SecretString;
 const PREFIX: &str = "whsec_";
 /// The most of a receiver's answer kept in the delivery log.
 pub const SNIPPET_BYTES: usize = 1024;
+/// The most of a receiver's answer ever read; the rest is never downloaded.
+pub const RESPONSE_READ_CAP: usize = 4 * 1024;
+/// The longest `Retry-After` honoured.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
@@ -118,13 +127,17 @@ pub fn classify(status: u16, retry_after: Option<&str>, now: DateTime<Utc>) -> A
     }
 }
 
+/// Seconds or an HTTP date, at most [`MAX_RETRY_AFTER`].
 fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
-    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+            (at - now).to_std().unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// The spec's schedule: the first attempt at once, then these waits before attempts 2..=8.
@@ -166,33 +179,38 @@ pub struct AttemptReport {
 pub struct WebhookSender {
     client: reqwest::Client,
     allow_private: bool,
+    lookup: Arc<dyn Lookup>,
 }
 
 impl WebhookSender {
     /// `allow_private` is `config.webhook_allow_private`; `timeout` should be 15-30 s.
     pub fn new(allow_private: bool, timeout: Duration) -> Result<Self, WebhookError> {
-        let mut builder = reqwest::Client::builder()
+        Self::with_lookup(allow_private, timeout, Arc::new(SystemLookup))
+    }
+
+    /// A sender that resolves host names through `lookup`, both when checking a URL and when connecting.
+    pub fn with_lookup(allow_private: bool, timeout: Duration, lookup: Arc<dyn Lookup>) -> Result<Self, WebhookError> {
+        let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .no_proxy()
-            .user_agent(concat!("tochen-webhooks/", env!("CARGO_PKG_VERSION")));
-        if !allow_private {
-            builder = builder.dns_resolver(Arc::new(GuardedResolver));
-        }
-        let client = builder.build().map_err(|e| WebhookError::Client(e.to_string()))?;
-        Ok(Self { client, allow_private })
+            .user_agent(concat!("tochen-webhooks/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(GuardedResolver::new(lookup.clone(), allow_private)))
+            .build()
+            .map_err(|e| WebhookError::Client(e.to_string()))?;
+        Ok(Self { client, allow_private, lookup })
     }
 
     /// Checks a URL before it is stored as a destination.
     pub async fn check_url(&self, url: &Url) -> Result<(), SsrfError> {
-        check_url(url, self.allow_private).await
+        check_url_with(url, self.allow_private, self.lookup.as_ref()).await
     }
 
     /// Parses what a person typed and checks it like [`Self::check_url`].
     pub async fn parse_and_check(&self, raw: &str) -> Result<Url, SsrfError> {
         let url = Url::parse(raw.trim()).map_err(|_| SsrfError::NotAUrl(raw.trim().to_owned()))?;
-        check_url(&url, self.allow_private).await?;
+        self.check_url(&url).await?;
         Ok(url)
     }
 
@@ -201,7 +219,7 @@ impl WebhookSender {
     #[tracing::instrument(skip(self, secrets, body), fields(url = %url))]
     pub async fn send(&self, url: &Url, secrets: &[WebhookSecret], message_id: &str, body: &str) -> AttemptReport {
         let started = Instant::now();
-        if let Err(e) = check_url(url, self.allow_private).await {
+        if let Err(e) = self.check_url(url).await {
             return failed_attempt(started, e.to_string());
         }
         let now = Utc::now();
@@ -226,15 +244,29 @@ impl WebhookSender {
         let retry_after =
             response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let verdict = classify(status, retry_after.as_deref(), now);
-        let snippet = response.bytes().await.ok().map(|b| snippet(&b));
+        let snippet = snippet(&read_capped(response, RESPONSE_READ_CAP).await);
         AttemptReport {
             error: (verdict != AttemptVerdict::Delivered).then(|| format!("http status {status}")),
             verdict,
             status_code: Some(status),
             latency_ms: started.elapsed().as_millis() as i64,
-            response_snippet: snippet.filter(|s| !s.is_empty()),
+            response_snippet: Some(snippet).filter(|s| !s.is_empty()),
         }
     }
+}
+
+/// The first `cap` bytes of a response body, read chunk by chunk; the response (and with it the connection) is
+/// dropped after that, so a receiver streaming gigabytes costs one chunk at most. A body that breaks off
+/// early gives what arrived.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < cap {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(cap - body.len())]),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    body
 }
 
 fn failed_attempt(started: Instant, error: String) -> AttemptReport {
@@ -323,6 +355,21 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(classify(504, Some("soon"), now), AttemptVerdict::SlowDown { retry_after: None });
+    }
+
+    #[test]
+    fn an_enormous_retry_after_is_cut_to_an_hour() {
+        let now = Utc::now();
+        let capped = AttemptVerdict::SlowDown { retry_after: Some(MAX_RETRY_AFTER) };
+        assert_eq!(classify(429, Some("18446744073709551615"), now), capped);
+        assert_eq!(classify(503, Some("604800"), now), capped);
+        let next_year = (now + chrono::Duration::days(365)).to_rfc2822();
+        assert_eq!(classify(503, Some(&next_year), now), capped);
+        assert_eq!(
+            classify(429, Some("3599"), now),
+            AttemptVerdict::SlowDown { retry_after: Some(Duration::from_secs(3599)) }
+        );
+        assert_eq!(next_retry_delay(1, 0.0, Some(MAX_RETRY_AFTER)), Some(MAX_RETRY_AFTER));
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod inbound;
 mod invites;
 pub mod job_queue;
 mod jobs;
+pub mod listen;
 mod llm_usage;
 mod media;
 mod memberships;

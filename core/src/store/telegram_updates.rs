@@ -156,33 +156,11 @@ impl Store {
 }
 
 /// Forwards PostgreSQL notifications on [`TELEGRAM_UPDATES_CHANNEL`] to `wake` until the task is aborted,
-/// reconnecting after failures. Without it the bot still finds updates on its bounded idle timer.
+/// reconnecting after failures with a growing wait (`super::listen`). Without it the bot still finds updates on
+/// its bounded idle timer.
 pub async fn listen_for_telegram_updates(url: String, wake: std::sync::Arc<Notify>) {
-    use sqlx::postgres::PgListener;
-    loop {
-        let mut listener = match PgListener::connect(&url).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot LISTEN for telegram updates; relying on the idle timer");
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                continue;
-            }
-        };
-        if let Err(e) = listener.listen(TELEGRAM_UPDATES_CHANNEL).await {
-            tracing::warn!(error = %e, "LISTEN for telegram updates failed");
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            continue;
-        }
-        // Anything stored while (re)connecting is found by the next claim.
-        wake.notify_one();
-        loop {
-            match listener.recv().await {
-                Ok(_) => wake.notify_one(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "LISTEN connection for telegram updates lost; reconnecting");
-                    break;
-                }
-            }
-        }
-    }
+    // Anything stored while (re)connecting is found by the claim the wake-up triggers.
+    let on_connected = || wake.notify_one();
+    let on_notify = || wake.notify_one();
+    super::listen::listen(&url, TELEGRAM_UPDATES_CHANNEL, on_connected, on_notify, std::future::pending()).await
 }

@@ -64,6 +64,7 @@ pub fn app(state: AppState) -> Router {
     let max_body = state.config.web.max_body_bytes;
     let public = Router::new()
         .route("/oauth/{provider}/callback", get(oauth::callback))
+        .route(oauth::CONFIRM_PATH, post(oauth::confirm))
         .route("/media/{tenant}/{media}", get(media::serve))
         .route("/webhooks/meta", get(webhooks::meta_verify).post(webhooks::meta_event))
         .route("/webhooks/tiktok", post(webhooks::tiktok_event))

@@ -18,12 +18,16 @@ impl RotationReport {
     }
 }
 
-/// Every encrypted column: (table, key column, secret column).
+/// Every encrypted column: (table, key column, secret column). Encrypted columns are named `*_enc`;
+/// `core/tests/secrets_at_rest.rs` finds every column that holds Fernet text in a seeded database, on both
+/// backends, and fails when one is missing here.
 const SECRET_COLUMNS: &[(&str, &str, &str)] = &[
     ("social_accounts", "id", "access_token_enc"),
     ("social_accounts", "id", "refresh_token_enc"),
     ("destinations", "id", "secret_enc"),
     ("oauth_states", "state_hash", "pkce_verifier_enc"),
+    ("pending_connections", "id", "candidates_enc"),
+    ("token_revocations", "id", "token_enc"),
 ];
 
 impl Store {
@@ -33,7 +37,8 @@ impl Store {
         let mut report = RotationReport::default();
         for (table, key, column) in SECRET_COLUMNS {
             let rows: Vec<(String, String)> =
-                sqlx::query_as(&format!("SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL"))
+                // An empty value holds no secret (a disconnected account's access token).
+                sqlx::query_as(&format!("SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL AND {column} <> ''"))
                     .fetch_all(&self.pool)
                     .await?;
             let (mut changed, mut current) = (0, 0);

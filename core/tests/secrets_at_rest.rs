@@ -125,7 +125,8 @@ fn config(graph: &str, tiktok: &str) -> Config {
 async fn seed_every_secret(store: &Store) {
     let (tenant, user) = workspace(store, 1).await;
     store.upsert_account(tenant, &account(Platform::Facebook, AuthKind::FacebookPage, "p1", "fb-token")).await.unwrap();
-    let tt = store.upsert_account(tenant, &account(Platform::TikTok, AuthKind::TikTok, "open-1", "act.1")).await.unwrap();
+    let tt =
+        store.upsert_account(tenant, &account(Platform::TikTok, AuthKind::TikTok, "open-1", "act.1")).await.unwrap();
     store.disconnect_account(tenant, tt.id).await.unwrap();
     let hook = NewDestination::Webhook {
         name: "hook".into(),
@@ -153,7 +154,8 @@ store_test!(rotate_keys_reencrypts_every_column_that_holds_fernet_text, |store, 
     seed_every_secret(&store).await;
     // Encrypted columns are named `*_enc`; each one got a secret from the seed, and Fernet text lives nowhere else.
     // A new encrypted column therefore fails here until the seed writes it (and then below until it rotates).
-    let enc: BTreeSet<(String, String)> = text_columns(&store).await.into_iter().filter(|c| c.1.ends_with("_enc")).collect();
+    let enc: BTreeSet<(String, String)> =
+        text_columns(&store).await.into_iter().filter(|c| c.1.ends_with("_enc")).collect();
     let holding: BTreeSet<(String, String)> = fernet_values(&store).await.into_iter().map(|(t, c, _)| (t, c)).collect();
     assert_eq!(holding, enc, "the columns holding Fernet text are exactly the *_enc columns, each seeded");
     assert!(holding.contains(&("pending_connections".into(), "candidates_enc".into())));
@@ -181,7 +183,8 @@ store_test!(rotate_keys_reencrypts_every_column_that_holds_fernet_text, |store, 
 store_test!(the_tokens_of_pages_not_chosen_are_deleted_once_the_choice_is_made, |store| {
     let (tenant, user) = workspace(&store, 1).await;
     let config = config("http://127.0.0.1:9", "http://127.0.0.1:9");
-    let (id, confirm) = pending::park(&store, &sign_in(tenant, user), &candidates(&["111", "112", "113"])).await.unwrap();
+    let (id, confirm) =
+        pending::park(&store, &sign_in(tenant, user), &candidates(&["111", "112", "113"])).await.unwrap();
     let parked = plaintexts(&store).await;
     assert!(parked.iter().any(|p| p.contains("page-token-111") && p.contains("page-token-113")), "the scan sees them");
 
@@ -191,13 +194,17 @@ store_test!(the_tokens_of_pages_not_chosen_are_deleted_once_the_choice_is_made, 
         panic!("three Pages are offered in the chat");
     };
     assert_eq!(names, ["Page 111", "Page 112", "Page 113"]);
-    assert!(matches!(oauth::confirm(&store, &config, &confirm).await, Err(oauth::ConnectError::Pending(PendingError::Unknown))));
+    assert!(matches!(
+        oauth::confirm(&store, &config, &confirm).await,
+        Err(oauth::ConnectError::Pending(PendingError::Unknown))
+    ));
     let chosen = oauth::choose(&store, &config, tenant, user, &pending_id, 2).await.unwrap();
     assert_eq!(chosen.external_id, "ig-113");
 
     let left = plaintexts(&store).await;
     assert_eq!(left, ["page-token-113"], "only the chosen Page's token remains, on its account");
-    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM pending_connections").fetch_one(store.pool()).await.unwrap();
+    let (rows,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM pending_connections").fetch_one(store.pool()).await.unwrap();
     assert_eq!(rows, 0);
     assert!(oauth::choose(&store, &config, tenant, user, &pending_id, 0).await.is_err(), "the choice is spent");
 });
@@ -225,11 +232,15 @@ store_test!(sign_ins_cancelled_or_expired_leave_no_token_behind, |store| {
 store_test!(disconnecting_deletes_the_tokens_and_queues_one_revocation, |store| {
     let (tenant, _) = workspace(&store, 1).await;
     let (other, _) = workspace(&store, 2).await;
-    let tt = store.upsert_account(tenant, &account(Platform::TikTok, AuthKind::TikTok, "open-1", "act.1")).await.unwrap();
+    let tt =
+        store.upsert_account(tenant, &account(Platform::TikTok, AuthKind::TikTok, "open-1", "act.1")).await.unwrap();
     let ig = account(Platform::Instagram, AuthKind::InstagramLogin, "ig-1", "ig-long-1");
     let ig = store.upsert_account(tenant, &ig).await.unwrap();
 
-    assert!(matches!(store.disconnect_account(other, tt.id).await, Err(StoreError::NotFound(_))), "not across workspaces");
+    assert!(
+        matches!(store.disconnect_account(other, tt.id).await, Err(StoreError::NotFound(_))),
+        "not across workspaces"
+    );
     let (was, queued) = store.disconnect_account(tenant, tt.id).await.unwrap();
     assert!(queued);
     assert_eq!(was.name, "acct open-1");
@@ -284,7 +295,8 @@ store_test!(a_tiktok_token_is_revoked_at_tiktok_and_then_deleted, |store| {
     let (tenant, _) = workspace(&store, 1).await;
     let (access, _) = tiktok.issue_tokens();
     let open_id = tiktok.open_id();
-    let acc = store.upsert_account(tenant, &account(Platform::TikTok, AuthKind::TikTok, &open_id, &access)).await.unwrap();
+    let acc =
+        store.upsert_account(tenant, &account(Platform::TikTok, AuthKind::TikTok, &open_id, &access)).await.unwrap();
     store.disconnect_account(tenant, acc.id).await.unwrap();
     let id = revocation_of(&store, tenant, acc.id).await;
 
@@ -294,7 +306,7 @@ store_test!(a_tiktok_token_is_revoked_at_tiktok_and_then_deleted, |store| {
     assert!(store.token_revocation(tenant, &id).await.unwrap().is_some());
 
     assert_eq!(revoke(&store, &config, &http, tenant, &id).await.unwrap(), RevokeOutcome::Revoked);
-    assert_eq!(tiktok.revocations(), [access.clone()]);
+    assert_eq!(tiktok.revocations(), std::slice::from_ref(&access));
     assert!(!tiktok.is_valid(&access), "TikTok no longer accepts the token");
     assert!(plaintexts(&store).await.is_empty(), "no copy of the token is left");
     assert_eq!(revoke(&store, &config, &http, tenant, &id).await.unwrap(), RevokeOutcome::AlreadyDone);

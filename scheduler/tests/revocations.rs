@@ -22,14 +22,11 @@ use tochen_testkit::fake_tiktok::FakeTikTok;
 use tochen_testkit::store_test;
 
 fn config(tiktok: &str) -> Config {
-    let env: HashMap<String, String> = [
-        ("TIKTOK_CLIENT_KEY", "tt-key"),
-        ("TIKTOK_CLIENT_SECRET", "tt-secret"),
-        ("TIKTOK_API_URL", tiktok),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let env: HashMap<String, String> =
+        [("TIKTOK_CLIENT_KEY", "tt-key"), ("TIKTOK_CLIENT_SECRET", "tt-secret"), ("TIKTOK_API_URL", tiktok)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
     Config::from_source(&env).unwrap()
 }
 
@@ -68,7 +65,8 @@ async fn parked_revocations(store: &Store) -> i64 {
 
 store_test!(the_revoke_job_revokes_at_the_provider_retries_and_never_keeps_the_token, |store| {
     let tiktok = FakeTikTok::start().await;
-    let handler = RevokeHandler { config: config(&tiktok.base_url()), http: no_redirect_client(Duration::from_secs(10)) };
+    let handler =
+        RevokeHandler { config: config(&tiktok.base_url()), http: no_redirect_client(Duration::from_secs(10)) };
     let tenant = workspace(&store).await;
     let (access, _) = tiktok.issue_tokens();
     let acc = tiktok_account(&store, tenant, &tiktok.open_id(), &access).await;
@@ -82,7 +80,7 @@ store_test!(the_revoke_job_revokes_at_the_provider_retries_and_never_keeps_the_t
     assert_eq!(parked_revocations(&store).await, 1);
     // Up again: revoked, and the last copy of the token is gone.
     handler.run(&store, &job).await.unwrap();
-    assert_eq!(tiktok.revocations(), [access.clone()]);
+    assert_eq!(tiktok.revocations(), [access]);
     assert_eq!(parked_revocations(&store).await, 0);
     handler.run(&store, &job).await.unwrap();
     assert_eq!(tiktok.revocations().len(), 1, "a job run again finds nothing left to do");
@@ -136,13 +134,19 @@ store_test!(the_cleanup_sweep_deletes_expired_sign_ins_and_stuck_revocations, |s
     let old = tiktok_account(&store, tenant, "open-old", "act.old").await;
     let new = tiktok_account(&store, tenant, "open-new", "act.new").await;
     store.disconnect_account(tenant, old).await.unwrap();
-    sqlx::query("UPDATE token_revocations SET created_at = $1").bind(now_ms() - 25 * 3_600_000).execute(store.pool()).await.unwrap();
+    sqlx::query("UPDATE token_revocations SET created_at = $1")
+        .bind(now_ms() - 25 * 3_600_000)
+        .execute(store.pool())
+        .await
+        .unwrap();
     store.disconnect_account(tenant, new).await.unwrap();
 
     Cleanup { retention: Retention::default() }.run(&store, &sweep_job()).await.unwrap();
-    let left: Vec<(String,)> = sqlx::query_as("SELECT id FROM pending_connections").fetch_all(store.pool()).await.unwrap();
+    let left: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM pending_connections").fetch_all(store.pool()).await.unwrap();
     assert_eq!(left, [(fresh,)], "only the sign-in still in time is kept");
-    let kept: Vec<(String,)> = sqlx::query_as("SELECT account_id FROM token_revocations").fetch_all(store.pool()).await.unwrap();
+    let kept: Vec<(String,)> =
+        sqlx::query_as("SELECT account_id FROM token_revocations").fetch_all(store.pool()).await.unwrap();
     assert_eq!(kept, [(new.to_db(),)]);
 });
 

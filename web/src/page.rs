@@ -89,8 +89,8 @@ pub fn render_confirm(p: &ConfirmPage<'_>) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"{lang_attr}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;line-height:1.5}}\
-         button{{font-size:1rem;padding:.5rem 1rem;margin:1rem .5rem 0 0}}</style></head>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;\
+         line-height:1.5}}button{{font-size:1rem;padding:.5rem 1rem;margin:1rem .5rem 0 0}}</style></head>\
          <body><h1>{title}</h1><p>{body}</p><ul>{accounts}</ul><p>{warning}</p>\
          <form method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
          <button type=\"submit\" name=\"action\" value=\"confirm\">{confirm}</button>\

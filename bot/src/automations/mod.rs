@@ -183,7 +183,8 @@ async fn on_command(
         // The signing secret is shown once, in the chat that asked: never in a group, where every member (and
         // every bot in it) would read it. Nothing is created there.
         ("webhook", _) if !ctx.private => {
-            let link = format!("https://t.me/{}", app.bot_username).parse().ok().filter(|_| !app.bot_username.is_empty());
+            let link =
+                format!("https://t.me/{}", app.bot_username).parse().ok().filter(|_| !app.bot_username.is_empty());
             let kb = link.map(|url| {
                 InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::url(t(l, "connect.open_private"), url)]])
             });

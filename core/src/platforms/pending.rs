@@ -73,7 +73,11 @@ fn confirm_hash(token: &str) -> String {
 
 /// Parks the candidates of a spent `state` until the browser confirms; returns the row id and the confirmation
 /// form's one-time token (only its hash is stored).
-pub async fn park(store: &Store, state: &OAuthState, candidates: &[Candidate]) -> Result<(String, String), PendingError> {
+pub async fn park(
+    store: &Store,
+    state: &OAuthState,
+    candidates: &[Candidate],
+) -> Result<(String, String), PendingError> {
     let id = uuid::Uuid::now_v7().simple().to_string();
     let token = super::oauth::random_token();
     let json = serde_json::to_string(candidates).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -36,11 +36,12 @@ impl Store {
     pub async fn rotate_secrets(&self) -> Result<RotationReport> {
         let mut report = RotationReport::default();
         for (table, key, column) in SECRET_COLUMNS {
-            let rows: Vec<(String, String)> =
-                // An empty value holds no secret (a disconnected account's access token).
-                sqlx::query_as(&format!("SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL AND {column} <> ''"))
-                    .fetch_all(&self.pool)
-                    .await?;
+            // An empty value holds no secret (a disconnected account's access token).
+            let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+                "SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL AND {column} <> ''"
+            ))
+            .fetch_all(&self.pool)
+            .await?;
             let (mut changed, mut current) = (0, 0);
             for (id, token) in rows {
                 match self.secrets.reencrypt(&token)? {

@@ -1,8 +1,10 @@
 //! Connecting accounts end to end, the way a person does it: they send `/connect` to the bot (the fake Bot API),
 //! press a platform, open the sign-in link the bot answers with, consent on the fake provider's dialog
 //! (`fake_graph` for Facebook and Instagram, `fake_tiktok` for TikTok), and land on the web service's callback,
-//! which exchanges the code with the provider, stores the account with its tokens encrypted and queues a `notify`
-//! job; the scheduler delivers it to their chat, and `/accounts` in the bot lists the account.
+//! which exchanges the code with the provider and asks, on a page naming the workspace and the admin who asked,
+//! to confirm; confirming stores the account with its tokens encrypted and queues a `notify` job; the scheduler
+//! delivers it to their chat, and `/accounts` in the bot lists the account. Disconnecting it there deletes its
+//! tokens, and the scheduler revokes the grant at the provider.
 //!
 //! The bot, the scheduler and the web service run in this process as `tochen run` runs them (the bot through
 //! `run_with` only to lift Telegram's per-chat throttle; the web router on a loopback port because the provider's
@@ -176,16 +178,39 @@ impl World {
         (status, landed, resp.text().await.unwrap())
     }
 
-    /// Opens the sign-in link and checks the browser ended on our callback for `provider` with a page titled
-    /// `title`; returns the page.
+    /// Opens the sign-in link and checks the browser ended on our callback for `provider`; when the callback asks
+    /// for a confirmation (it names the workspace and Alice), presses Confirm. Checks the final page has `status`
+    /// and the title `title`; returns it.
     async fn consent(&self, link: &str, provider: &str, status: u16, title: &str) -> String {
-        let (got, landed, page) = self.open(link).await;
+        let before = self.accounts().await.len();
+        let (mut got, landed, mut page) = self.open(link).await;
         let callback = format!("{}/oauth/{provider}/callback?", self.web_url);
         assert!(landed.starts_with(&callback), "the provider redirected to {landed}, not to {callback}");
+        if page.contains("name=\"token\"") {
+            assert_eq!(got, 200, "{page}");
+            // Alice as Telegram last described her (the fake Bot API names its users `User<id>`, `@user<id>`).
+            let requester = format!("<b>User{ALICE} (@user{ALICE})</b>");
+            assert!(page.contains("<h1>Connect to Bakery?</h1>") && page.contains(&requester), "{page}");
+            assert_eq!(self.accounts().await.len(), before, "nothing is connected before the confirmation");
+            (got, page) = self.submit(&page, "confirm").await;
+        }
         assert_eq!(got, status, "{page}");
         assert!(page.contains(&format!("<h1>{title}</h1>")), "{page}");
         assert!(page.contains(&format!("https://t.me/{BOT_USERNAME}")), "the page links back to the bot: {page}");
         page
+    }
+
+    /// Submits the confirmation page's form with `action` ("confirm" or "cancel"), as the browser does.
+    async fn submit(&self, page: &str, action: &str) -> (u16, String) {
+        let field = |name: &str| {
+            let start = page.find(name).unwrap_or_else(|| panic!("{name} in {page}")) + name.len();
+            page[start..start + page[start..].find('"').unwrap()].to_string()
+        };
+        let (target, token) = (field("action=\""), field("name=\"token\" value=\""));
+        assert_eq!(target, format!("{}/oauth/confirm", self.web_url), "the form posts back to us");
+        let resp = self.browser.post(&target).form(&[("token", token.as_str()), ("action", action)]).send().await;
+        let resp = resp.expect("the browser reaches the confirmation");
+        (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
     /// Waits until the scheduler has delivered every queued chat message of the workspace; returns how many
@@ -313,6 +338,9 @@ tochen_testkit::store_test!(
         assert_eq!(accounts.len(), 1, "only the chosen Page is stored");
         assert_eq!((accounts[0].external_id.as_str(), accounts[0].name.as_str()), ("113", "Bakery Faro"));
         assert_eq!(w.tokens(&accounts[0]).await.1 .0, "page-token-113");
+        let (parked,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM pending_connections").fetch_one(store.pool()).await.unwrap();
+        assert_eq!(parked, 0, "the tokens of the Pages not chosen are deleted with the choice");
         assert_eq!(w.graph.calls_to("/113/subscribed_apps").len(), 1);
         assert!(
             w.graph.calls_to("/111/subscribed_apps").is_empty() && w.graph.calls_to("/112/subscribed_apps").is_empty()
@@ -499,5 +527,72 @@ tochen_testkit::store_test!(connect_in_a_group_points_to_the_private_chat_and_ha
         .await
         .unwrap();
     assert_eq!(states, 0, "no sign-in state was created for the group");
+    w.stop().await;
+});
+
+/// Every secret the database holds, decrypted (Fernet text in any text column of the tables that hold secrets).
+async fn stored_secrets(store: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for (table, column) in [
+        ("social_accounts", "access_token_enc"),
+        ("social_accounts", "refresh_token_enc"),
+        ("pending_connections", "candidates_enc"),
+        ("token_revocations", "token_enc"),
+        ("jobs", "payload"),
+    ] {
+        let rows: Vec<(Option<String>,)> =
+            sqlx::query_as(&format!("SELECT {column} FROM {table}")).fetch_all(store.pool()).await.unwrap();
+        for value in rows.into_iter().filter_map(|(v,)| v).filter(|v| !v.is_empty()) {
+            out.push(match store.secrets().decrypt(&value) {
+                Ok(plain) => plain.expose().to_string(),
+                Err(_) => value,
+            });
+        }
+    }
+    out
+}
+
+tochen_testkit::store_test!(disconnecting_deletes_the_tokens_and_revokes_them_at_the_provider, |store, db| {
+    let w = World::start(&db).await;
+    let page_token = w.graph.add_page("111", "Bakery Lisbon", None);
+    let link = w.sign_in_link("Facebook Page").await;
+    w.consent(&link, "facebook", 200, "Account connected").await;
+    let link = w.sign_in_link("TikTok").await;
+    w.consent(&link, "tiktok", 200, "Account connected").await;
+    assert_eq!(w.accounts().await.len(), 2);
+
+    let list = w.say(ALICE, "/accounts", "Connected accounts").await;
+    w.press(ALICE, &list, "Disconnect Bakery Lisbon", "Bakery Lisbon is disconnected").await;
+    wait_until("the scheduler revoked the Facebook grant", || async { !w.graph.revoked_users().is_empty() }).await;
+    assert_eq!(w.graph.revoked_users(), ["10001"], "DELETE /{{user-id}}/permissions for the user who signed in");
+    assert!(!w.graph.is_valid(&page_token), "Facebook no longer accepts the Page token");
+
+    let list = w.say(ALICE, "/accounts", "Connected accounts").await;
+    assert!(!list.text.contains("Bakery Lisbon"), "{}", list.text);
+    // The access token may have been refreshed by the scheduler's sweep since; whichever it is now is revoked.
+    let tt = w.accounts().await.into_iter().find(|a| a.platform == Platform::TikTok).unwrap();
+    let (_, (access, refresh)) = w.tokens(&tt).await;
+    w.press(ALICE, &list, "Disconnect @fake_creator", "@fake_creator is disconnected").await;
+    wait_until("the scheduler revoked the TikTok token", || async { !w.tiktok.revocations().is_empty() }).await;
+    let revoked = w.tiktok.revocations();
+    assert!(revoked.len() == 1 && revoked[0].starts_with("act.fake"), "the access token is revoked: {revoked:?}");
+    assert!(!w.tiktok.is_valid(&access), "TikTok no longer accepts the token");
+
+    wait_until("the revocations are done", || async {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM token_revocations").fetch_one(store.pool()).await.unwrap();
+        n == 0
+    })
+    .await;
+    let left = stored_secrets(&store).await;
+    for token in [page_token.as_str(), access.as_str(), refresh.as_deref().unwrap()] {
+        assert!(!left.iter().any(|s| s.contains(token)), "{token} is still stored somewhere: {left:?}");
+    }
+    let rows: Vec<(String, Option<String>, String)> =
+        sqlx::query_as("SELECT access_token_enc, refresh_token_enc, status FROM social_accounts")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert!(rows.iter().all(|r| r == &(String::new(), None, "disconnected".to_string())), "{rows:?}");
     w.stop().await;
 });

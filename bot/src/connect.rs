@@ -2,7 +2,9 @@
 //! reconnecting, and picking among several Pages after a sign-in.
 //!
 //! The OAuth work itself lives in `tochen_core::platforms::oauth` (authorize links with single-use state and
-//! PKCE) and in the web service's callback; this module only talks to people. Only admins connect or disconnect.
+//! PKCE) and in the web service's callback and confirmation page; this module only talks to people. Only admins
+//! connect or disconnect. Disconnecting deletes the account's tokens at once (`Store::disconnect_account`) and
+//! queues an `account.revoke` job that revokes the grant at the provider.
 //!
 //! ## Mounting (for the owner of `lib.rs`)
 //! 1. `mod connect;`
@@ -27,7 +29,7 @@ use tochen_core::ids::AccountId;
 use tochen_core::jobs::escape_html;
 use tochen_core::platforms::alerts::{engagement_alerts, set_engagement_alerts};
 use tochen_core::platforms::oauth::{authorize_url, choose, ConnectError};
-use tochen_core::Config;
+use tochen_core::{Config, StoreError};
 
 /// The configuration the connect flow needs (app ids, public URL), as a dptree dependency.
 #[derive(Clone)]
@@ -238,12 +240,12 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, cfg: ConnectConfig, button: C
         }
         ConnectButton::Disconnect(id) => {
             let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
-            let Ok(acc) = app.store.account(a.tenant.id, id).await else {
-                return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;
+            // The tokens leave the account now; revoking at the provider is a job (network, retries).
+            let acc = match app.store.disconnect_account(a.tenant.id, id).await {
+                Ok((acc, _)) => acc,
+                Err(StoreError::NotFound(_)) => return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
+                Err(e) => return Err(e.into()),
             };
-            app.store
-                .set_account_status(a.tenant.id, id, AccountStatus::Disconnected, Some("disconnected in the bot"))
-                .await?;
             ctx.answer(&bot, None).await?;
             // The argument list of `tf` holds `&dyn Display`, which must not live across an await.
             let text = tf(ctx.lang, "connect.disconnected", &[("name", &escape_html(&acc.name))]);

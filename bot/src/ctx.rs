@@ -95,7 +95,9 @@ impl Ctx {
             },
             None => None,
         };
-        let dlg = ChatUserDialogue::new(app.store.clone(), chat.id.0, from.id.0 as i64);
+        // States saved while handling this update are bound to the workspace it acts in (see state.rs).
+        let dlg = ChatUserDialogue::new(app.store.clone(), chat.id.0, from.id.0 as i64)
+            .in_workspace(active.as_ref().map(|a: &Active| a.tenant.id));
         Some(Ctx {
             user,
             lang,

@@ -12,6 +12,7 @@ mod connect;
 mod ctx;
 mod draft;
 mod draft_photo;
+mod flow;
 mod ideas;
 mod kb;
 mod onboarding;
@@ -307,6 +308,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(
             dptree::filter_map_async(|app: App, upd: Update| async move { Ctx::load(&app, &upd).await })
                 .map_async(|ctx: Ctx| async move { ctx.dlg.get().await.unwrap_or_default() })
+                .branch(flow::stale_answers())
                 .branch(automations::handlers())
                 .branch(messages)
                 .branch(connect::connect_handlers())

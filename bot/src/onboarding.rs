@@ -3,9 +3,13 @@
 //! person's own interface language: a Kyiv shop run in Russian may post in Ukrainian) and its time zone, each with
 //! a default and a way to skip.
 //! `/profile` walks the same questions with the current answers shown.
+//!
+//! Each answer is saved to the workspace the questions started in, and only by one of its admins: `flow.rs`
+//! refuses an answer once the person switched workspaces or lost the role, and every step here checks the role
+//! again before it writes.
 
 use crate::codec::Cb;
-use crate::ctx::{App, Ctx, HandlerResult, TgBot};
+use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::{kb, one};
 use crate::state::State;
 use teloxide::prelude::*;
@@ -143,6 +147,10 @@ pub async fn got_name(bot: TgBot, app: App, ctx: Ctx, msg: Message) -> HandlerRe
     };
     let quota = app.llm.config().default_monthly_token_quota;
     let tenant = app.store.create_tenant(&name, &profile, quota, ctx.user.id).await?;
+    // The new workspace is the creator's active one now: the profile questions that follow belong to it.
+    let mut ctx = ctx;
+    ctx.dlg = ctx.dlg.clone().in_workspace(Some(tenant.id));
+    ctx.active = Some(Active { tenant: tenant.clone(), role: Role::Admin });
     app.store
         .audit(
             tenant.id,
@@ -234,14 +242,23 @@ async fn finish(bot: &TgBot, ctx: &Ctx, editing: bool) -> HandlerResult {
     Ok(())
 }
 
-/// Saves one profile field, given the current tenant from the store (the context may predate the workspace).
-async fn save(app: &App, ctx: &Ctx, f: impl FnOnce(&mut TenantProfile)) -> anyhow::Result<tochen_core::store::Tenant> {
-    let tid =
-        app.store.user(ctx.user.id).await?.active_tenant_id.ok_or_else(|| anyhow::anyhow!("no active workspace"))?;
-    let mut tenant = app.store.tenant(tid).await?;
+/// Saves one profile field to the workspace this step acts in (the flow's: `flow.rs` let the answer through),
+/// after checking once more that the person is its admin. `None` when not (they were told).
+async fn save(
+    bot: &TgBot,
+    app: &App,
+    ctx: &Ctx,
+    f: impl FnOnce(&mut TenantProfile),
+) -> anyhow::Result<Option<tochen_core::store::Tenant>> {
+    let Some(a) = ctx.require(bot, Role::Admin).await? else {
+        ctx.dlg.exit().await?;
+        return Ok(None);
+    };
+    // Read afresh: another admin may have changed other fields since this update's context was loaded.
+    let mut tenant = app.store.tenant(a.tenant.id).await?;
     f(&mut tenant.profile);
-    app.store.update_tenant_profile(tid, &tenant.profile).await?;
-    Ok(tenant)
+    app.store.update_tenant_profile(tenant.id, &tenant.profile).await?;
+    Ok(Some(tenant))
 }
 
 async fn limited(bot: &TgBot, ctx: &Ctx, msg: &Message, max: usize) -> anyhow::Result<Option<String>> {
@@ -259,19 +276,21 @@ async fn limited(bot: &TgBot, ctx: &Ctx, msg: &Message, max: usize) -> anyhow::R
 
 pub async fn got_description(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
     let Some(text) = limited(&bot, &ctx, &msg, 500).await? else { return Ok(()) };
-    let tenant = save(&app, &ctx, |p| p.business_description = text).await?;
+    let Some(tenant) = save(&bot, &app, &ctx, |p| p.business_description = text).await? else { return Ok(()) };
     ask_audience(&bot, &ctx, &tenant.profile.target_audience, editing).await
 }
 
 pub async fn got_audience(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
     let Some(text) = limited(&bot, &ctx, &msg, 500).await? else { return Ok(()) };
-    save(&app, &ctx, |p| p.target_audience = text).await?;
+    if save(&bot, &app, &ctx, |p| p.target_audience = text).await?.is_none() {
+        return Ok(());
+    }
     ask_tone(&bot, &ctx, editing).await
 }
 
 pub async fn got_tone(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
     let Some(text) = limited(&bot, &ctx, &msg, 100).await? else { return Ok(()) };
-    let tenant = save(&app, &ctx, |p| p.tone = text).await?;
+    let Some(tenant) = save(&bot, &app, &ctx, |p| p.tone = text).await? else { return Ok(()) };
     ask_language(&bot, &ctx, &tenant.profile.language, editing).await
 }
 
@@ -284,7 +303,7 @@ pub async fn got_language(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing:
         ctx.say(&bot, msg_text, None).await?;
         return Ok(());
     }
-    let tenant = save(&app, &ctx, |p| p.language = code).await?;
+    let Some(tenant) = save(&bot, &app, &ctx, |p| p.language = code).await? else { return Ok(()) };
     ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await
 }
 
@@ -295,17 +314,17 @@ pub async fn got_timezone(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing:
         ctx.say(&bot, msg_text, None).await?;
         return Ok(());
     };
-    save(&app, &ctx, |p| p.timezone = tz.name().to_owned()).await?;
+    if save(&bot, &app, &ctx, |p| p.timezone = tz.name().to_owned()).await?.is_none() {
+        return Ok(());
+    }
     finish(&bot, &ctx, editing).await
 }
 
 /// Buttons of the profile questions.
 pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     ctx.answer(&bot, None).await?;
-    let tenant = match app.store.user(ctx.user.id).await?.active_tenant_id {
-        Some(t) => app.store.tenant(t).await?,
-        None => return Ok(()),
-    };
+    let tenant = a.tenant;
     match (state, cb) {
         (State::SetupDescription { editing }, Cb::Skip) => {
             ask_audience(&bot, &ctx, &tenant.profile.target_audience, editing).await
@@ -314,7 +333,7 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb) -> 
         (State::SetupTone { editing }, Cb::Skip) => ask_language(&bot, &ctx, &tenant.profile.language, editing).await,
         (State::SetupTone { editing }, Cb::Tone(i)) => {
             let tone = TONES.get(i as usize).copied().unwrap_or("friendly");
-            let tenant = save(&app, &ctx, |p| p.tone = tone.to_owned()).await?;
+            let Some(tenant) = save(&bot, &app, &ctx, |p| p.tone = tone.to_owned()).await? else { return Ok(()) };
             ask_language(&bot, &ctx, &tenant.profile.language, editing).await
         }
         (State::SetupLanguage { editing }, Cb::Skip) => {
@@ -322,7 +341,9 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb) -> 
         }
         (State::SetupLanguage { editing }, Cb::ContentLang(i)) => {
             let Some(code) = LANGUAGES.get(i as usize) else { return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await };
-            let tenant = save(&app, &ctx, |p| p.language = (*code).to_owned()).await?;
+            let Some(tenant) = save(&bot, &app, &ctx, |p| p.language = (*code).to_owned()).await? else {
+                return Ok(());
+            };
             ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await
         }
         (State::SetupTimezone { editing }, Cb::TzKeep) => finish(&bot, &ctx, editing).await,

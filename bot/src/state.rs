@@ -4,10 +4,16 @@
 //! `ChatUserDialogue` is the same idea keyed by both, stored through `Store::dialogue_state` as JSON so it
 //! survives restarts: stop the bot mid-conversation, start another on the same database, and the next message
 //! continues where the person was. A state that no longer deserializes (an older release) resets to `Idle`.
+//!
+//! A flow belongs to the workspace it started in. The stored row carries that workspace (`ws`) beside the state,
+//! written from the workspace the handler acted in, so an answer arriving after the person switched workspaces
+//! (in another chat, say) or lost their role is recognised and refused by `flow.rs` instead of landing in
+//! whatever workspace is active by then.
 
 use serde::{Deserialize, Serialize};
+use tochen_core::domain::Role;
 use tochen_core::llm::Idea;
-use tochen_core::{PostId, Store};
+use tochen_core::{PostId, Store, TenantId};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "s")]
@@ -73,17 +79,57 @@ pub enum State {
     },
 }
 
+impl State {
+    /// The least role that may answer this state in the workspace its flow started in; `None` for states that
+    /// belong to no workspace (idle, naming a new one). The match has no wildcard on purpose: a new state must
+    /// say who may answer it.
+    pub fn needed_role(&self) -> Option<Role> {
+        match self {
+            State::Idle | State::SetupName => None,
+            State::SetupDescription { .. }
+            | State::SetupAudience { .. }
+            | State::SetupTone { .. }
+            | State::SetupLanguage { .. }
+            | State::SetupTimezone { .. } => Some(Role::Admin),
+            State::Ideas { .. }
+            | State::EditText { .. }
+            | State::Rewrite { .. }
+            | State::Attach { .. }
+            | State::ScheduleAt { .. } => Some(Role::Editor),
+            State::RejectReason { .. } | State::Automation { .. } => Some(Role::Admin),
+        }
+    }
+}
+
+/// A stored dialogue row: the state and the workspace its flow started in (absent in rows written before flows
+/// were bound; such a flow is refused rather than guessed).
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredFlow {
+    #[serde(flatten)]
+    state: State,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ws: Option<TenantId>,
+}
+
 /// The dialogue of one person in one chat.
 #[derive(Clone)]
 pub struct ChatUserDialogue {
     store: Store,
     pub chat_id: i64,
     pub user_id: i64,
+    /// The workspace this update acts in: a state saved through this dialogue is bound to it.
+    workspace: Option<TenantId>,
 }
 
 impl ChatUserDialogue {
     pub fn new(store: Store, chat_id: i64, user_id: i64) -> Self {
-        Self { store, chat_id, user_id }
+        Self { store, chat_id, user_id, workspace: None }
+    }
+
+    /// The same dialogue, saving states bound to `workspace`.
+    pub fn in_workspace(mut self, workspace: Option<TenantId>) -> Self {
+        self.workspace = workspace;
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -91,15 +137,22 @@ impl ChatUserDialogue {
     }
 
     pub async fn get(&self) -> anyhow::Result<State> {
-        let raw = self.store.dialogue_state(self.chat_id, self.user_id).await?;
-        Ok(raw.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or_default())
+        Ok(self.flow().await?.0)
     }
 
+    /// The state and the workspace its flow is bound to.
+    pub async fn flow(&self) -> anyhow::Result<(State, Option<TenantId>)> {
+        let raw = self.store.dialogue_state(self.chat_id, self.user_id).await?;
+        let stored = raw.and_then(|r| serde_json::from_str::<StoredFlow>(&r).ok());
+        Ok(stored.map(|s| (s.state, s.ws)).unwrap_or_default())
+    }
+
+    /// Saves `state`, bound to the workspace this update acts in.
     pub async fn update(&self, state: State) -> anyhow::Result<()> {
         if state == State::Idle {
             return self.exit().await;
         }
-        let json = serde_json::to_string(&state)?;
+        let json = serde_json::to_string(&StoredFlow { state, ws: self.workspace })?;
         self.store.set_dialogue_state(self.chat_id, self.user_id, &json).await?;
         Ok(())
     }
@@ -107,5 +160,30 @@ impl ChatUserDialogue {
     pub async fn exit(&self) -> anyhow::Result<()> {
         self.store.remove_dialogue_state(self.chat_id, self.user_id).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_flow_keeps_its_workspace_beside_the_state() {
+        let ws = TenantId::new();
+        let state = State::RejectReason { post: PostId::new(), version: 3, card: Some(7) };
+        let json = serde_json::to_string(&StoredFlow { state: state.clone(), ws: Some(ws) }).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["s"], "RejectReason");
+        assert_eq!(v["ws"], serde_json::json!(ws));
+        let back: StoredFlow = serde_json::from_str(&json).unwrap();
+        assert_eq!((back.state, back.ws), (state, Some(ws)));
+    }
+
+    #[test]
+    fn a_row_from_before_flows_were_bound_reads_without_a_workspace() {
+        let back: StoredFlow = serde_json::from_str(r#"{"s":"SetupTone","editing":true}"#).unwrap();
+        assert_eq!((back.state, back.ws), (State::SetupTone { editing: true }, None));
+        let idle: StoredFlow = serde_json::from_str(r#"{"s":"Idle"}"#).unwrap();
+        assert_eq!(idle.state, State::Idle);
     }
 }

@@ -20,6 +20,9 @@ pub const WEBHOOK_EVENT: &str = "webhook.event";
 pub const WEBHOOK_DELIVER: &str = "webhook.deliver";
 /// Send one queued email to one address (`delivery::email_queue`); retried on transient SMTP errors.
 pub const EMAIL_DELIVER: &str = "email.deliver";
+/// Revoke a disconnected account's token at the provider, then delete it (`platforms::revoke`). Unique key
+/// `account.revoke:{revocation_id}`.
+pub const ACCOUNT_REVOKE: &str = "account.revoke";
 /// Periodic sweeps; unique key `{kind}:{period}`.
 pub const SWEEP_TOKEN_REFRESH: &str = "sweep.token_refresh";
 pub const SWEEP_CLEANUP: &str = "sweep.cleanup";
@@ -28,6 +31,12 @@ pub const SWEEP_METRICS: &str = "sweep.metrics";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishPayload {
     pub target_id: TargetId,
+}
+
+/// The payload of `account.revoke`: a row of `token_revocations` (the token itself stays encrypted there).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokePayload {
+    pub revocation_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -112,6 +112,7 @@ pub async fn run_with(config: &Config, store: Store, deps: Deps, shutdown: Cance
     let beat = tokio::spawn(sweeps::heartbeat(store.clone(), owner, Duration::from_secs(15), beat_stop.clone()));
     let mut all = handlers(&deps);
     handlers::delivery::register_jobs(&mut all, config);
+    handlers::revoke::register_jobs(&mut all, config);
     let result = Runner::new(store, all, rc).run(shutdown).await;
     beat_stop.cancel();
     if let Err(e) = cron.shutdown().await {

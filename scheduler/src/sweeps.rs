@@ -117,7 +117,8 @@ impl Default for Retention {
     }
 }
 
-/// `sweep.cleanup`: expired OAuth states, finished jobs, webhook events and run history past retention, and
+/// `sweep.cleanup`: expired OAuth states and sign-ins waiting for confirmation or a choice (with their tokens),
+/// token revocations stuck for a day, finished jobs, webhook events and run history past retention, and
 /// heartbeats of instances gone for a day; re-queues the `webhook.event` job of unprocessed platform events.
 pub struct Cleanup {
     pub retention: Retention,
@@ -129,13 +130,19 @@ impl JobHandler for Cleanup {
         let now = now_ms();
         let ago = |d: Duration| now - d.as_millis() as i64;
         let states = store.delete_expired_oauth_states(now).await?;
+        // Sign-ins nobody confirmed or chose from in time: their parked tokens go.
+        let pending = tochen_core::platforms::pending::delete_expired(store, now)
+            .await
+            .map_err(|e| JobError::retry(e.to_string()))?;
+        // A revocation whose job could not finish within a day: the token goes all the same.
+        let revocations = store.delete_token_revocations_before(now - DAY).await?;
         let jobs = store.delete_finished_jobs_before(ago(self.retention.finished_jobs)).await?;
         let events = store.delete_webhook_events_before(ago(self.retention.webhook_events)).await?;
         let runs = store.delete_automation_runs_before(ago(self.retention.automation_runs)).await?;
         let beats = store.delete_heartbeats_before(now - DAY).await?;
         // Platform events still `received` a minute on have no job (stored by an older version): queue it.
         let requeued = store.requeue_unprocessed_webhook_events(now - 60_000, 1000).await?;
-        tracing::info!(states, jobs, events, runs, beats, requeued, "cleanup done");
+        tracing::info!(states, pending, revocations, jobs, events, runs, beats, requeued, "cleanup done");
         Ok(())
     }
 }

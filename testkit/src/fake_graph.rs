@@ -68,6 +68,8 @@ struct GraphState {
     deny_consent: bool,
     ig_login_user: String,
     base: String,
+    /// Users whose permissions the app removed (`DELETE /{user-id}/permissions`), in order.
+    revoked_users: Vec<String>,
 }
 
 impl GraphState {
@@ -122,6 +124,16 @@ impl FakeGraph {
     /// Makes `token` valid (for an Instagram Login user token, say).
     pub fn add_token(&self, token: &str) {
         self.state.lock().unwrap().tokens.insert(token.into());
+    }
+
+    /// The Facebook users whose permissions the app removed, in order.
+    pub fn revoked_users(&self) -> Vec<String> {
+        self.state.lock().unwrap().revoked_users.clone()
+    }
+
+    /// Whether `token` is still valid.
+    pub fn is_valid(&self, token: &str) -> bool {
+        self.state.lock().unwrap().tokens.contains(token)
     }
 
     /// Makes `token` invalid: the next call with it fails with 190/463.
@@ -300,6 +312,19 @@ async fn handle(state: Arc<Mutex<GraphState>>, method: Method, uri: Uri, headers
             let new = s.next("ig-long-");
             s.tokens.insert(new.clone());
             ok(json!({"access_token": new, "token_type": "bearer", "expires_in": 5183944}))
+        }
+        // Removing a user's permissions (with the app token `{app-id}|{app-secret}`) ends their grant: every Page
+        // token of this fake dies with it (it has one Facebook user).
+        ("DELETE", [user, "permissions"]) => {
+            if !p("access_token").contains('|') {
+                return graph_error(400, 190, None, "Invalid OAuth access token - Cannot parse access token");
+            }
+            let page_tokens: Vec<String> = s.pages.iter().map(|pg| pg.token.clone()).collect();
+            for t in page_tokens {
+                s.tokens.remove(&t);
+            }
+            s.revoked_users.push(user.to_string());
+            ok(json!({"success": true}))
         }
         ("GET", ["debug_token"]) => {
             let input = p("input_token");

@@ -49,6 +49,8 @@ struct TikTokState {
     open_id: String,
     base: String,
     access_ttl: i64,
+    /// Tokens sent to `/v2/oauth/revoke/`, in order.
+    revoked: Vec<String>,
 }
 
 impl TikTokState {
@@ -141,6 +143,16 @@ impl FakeTikTok {
 
     pub fn revoke_access(&self, token: &str) {
         self.state.lock().unwrap().access.remove(token);
+    }
+
+    /// The tokens the app revoked through `/v2/oauth/revoke/`, in order.
+    pub fn revocations(&self) -> Vec<String> {
+        self.state.lock().unwrap().revoked.clone()
+    }
+
+    /// Whether `token` is a live access token.
+    pub fn is_valid(&self, token: &str) -> bool {
+        self.state.lock().unwrap().access.contains_key(token)
     }
 
     pub fn calls(&self) -> Vec<TikTokCall> {
@@ -239,10 +251,18 @@ async fn handle(state: Arc<Mutex<TikTokState>>, method: Method, uri: Uri, header
             }
             _ => oauth_error("unsupported_grant_type", "Grant type is not supported."),
         },
+        // Revoking ends the user's authorization of the app: every token of that open_id dies.
         ("POST", "/v2/oauth/revoke/") => {
+            if p("client_key").is_empty() || p("client_secret").is_empty() {
+                return oauth_error("invalid_client", "Client key or secret is missing.");
+            }
             let t = p("token");
-            s.access.remove(&t);
-            s.refresh.remove(&t);
+            let owner = s.access.get(&t).or_else(|| s.refresh.get(&t)).cloned();
+            if let Some(open_id) = owner {
+                s.access.retain(|_, o| *o != open_id);
+                s.refresh.retain(|_, o| *o != open_id);
+            }
+            s.revoked.push(t);
             axum::Json(json!({})).into_response()
         }
         ("PUT", upload) if upload.starts_with("/upload/") => {

@@ -81,6 +81,7 @@ pub fn app(state: AppState) -> Router {
     // Unsigned routes are limited per client address before anything else runs.
     let unsigned = Router::new()
         .route("/oauth/{provider}/callback", get(oauth::callback))
+        .route(oauth::CONFIRM_PATH, post(oauth::confirm))
         .route("/media/{tenant}/{media}", get(media::serve))
         .route("/webhooks/meta", get(webhooks::meta_verify))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit));

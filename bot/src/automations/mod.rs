@@ -1,8 +1,9 @@
 //! Managing destinations and automations from the bot (admins).
 //!
 //! Commands: `/destinations` (list, delivery log, replay, enable, delete), `/link` (in a group or channel: this
-//! chat becomes a destination), `/webhook <url>` (the `whsec_` secret is shown once), `/email <address>`,
-//! `/automations` (list with the next five runs in local time, run now, pause, resume, run history, delete) and
+//! chat becomes a destination), `/webhook <url>` (private chat only: the `whsec_` secret is shown once, there),
+//! `/email <address>`, `/automations` (list with the next five runs in local time, run now, pause, resume, run
+//! history, delete) and
 //! `/automate` (the guided creation of `wizard.rs`; `/automate <report|alert|data_sync> [daily|weekly|monthly|<cron>]`
 //! is the one-line shortcut that uses the workspace's time zone and every active destination), and ✏️ on each
 //! automation to edit its schedule, time zone, destinations and options. Buttons carry `a:<op>:<uuid as 32 hex>`,
@@ -120,6 +121,11 @@ pub fn handlers() -> UpdateHandler<anyhow::Error> {
         )
 }
 
+/// Whether callback data is a wizard button (they answer `State::Automation`; `flow.rs` checks such answers).
+pub fn is_wizard_button(data: &str) -> bool {
+    wizard::WizBtn::decode(data).is_some()
+}
+
 /// The bot was removed from or blocked in a chat: its destinations become inactive and the admins are told.
 /// Lives outside the `Ctx` branch: such updates carry no message.
 pub fn membership_handler() -> UpdateHandler<anyhow::Error> {
@@ -175,6 +181,16 @@ async fn on_command(
             }
             let text = tf(l, "delivery.bot_linked", &[("workspace", &escape_html(&a.tenant.name))]);
             ctx.say(&bot, text, None).await.map(drop)
+        }
+        // The signing secret is shown once, in the chat that asked: never in a group, where every member (and
+        // every bot in it) would read it. Nothing is created there.
+        ("webhook", _) if !ctx.private => {
+            let link =
+                format!("https://t.me/{}", app.bot_username).parse().ok().filter(|_| !app.bot_username.is_empty());
+            let kb = link.map(|url| {
+                InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::url(t(l, "connect.open_private"), url)]])
+            });
+            ctx.say(&bot, t(l, "delivery.bot_webhook_private_only"), kb).await.map(drop)
         }
         ("webhook", arg) => {
             if arg.is_empty() {

@@ -14,6 +14,7 @@ pub mod instagram;
 pub mod metrics;
 pub mod oauth;
 pub mod pending;
+pub mod revoke;
 pub mod tiktok;
 pub mod tokens;
 pub mod webhook_events;

@@ -3,8 +3,13 @@
 //! The link carries a random `state` (only its SHA-256 is stored) bound to the workspace, the Telegram user, the
 //! chat and the platform, single-use and expiring after [`STATE_TTL_MS`]; TikTok also gets PKCE (S256). The
 //! callback spends the state before anything else, so a replayed or forged link stores nothing. Token exchanges
-//! use a client that follows no redirects. When the exchange finds several Pages or accounts, they are parked
-//! (encrypted) in `pending_connections` and the bot asks which to connect.
+//! use a client that follows no redirects.
+//!
+//! Nothing is connected by the callback itself: what the exchange found is parked (encrypted) in
+//! `pending_connections` (see `pending.rs`) and the browser is asked to confirm which workspace, requested by
+//! which Telegram admin, it goes to. Without that step a sign-in link forwarded to someone else would connect
+//! their Pages into the sender's workspace. On [`confirm`] one account is stored at once; several wait for the
+//! chat's choice ([`choose`]), and the tokens of the ones not chosen are deleted with it.
 
 use super::http::no_redirect_client;
 use super::pending::{Candidate, PendingError};
@@ -103,7 +108,17 @@ impl ConnectError {
     }
 }
 
-/// What a successful callback produced.
+/// What a successful callback produced: nothing stored yet, a confirmation to ask for.
+#[derive(Debug)]
+pub struct AwaitingConfirmation {
+    pub state: OAuthState,
+    /// The confirmation form's one-time token (only its hash is stored).
+    pub confirm_token: String,
+    /// The accounts the sign-in found, as the provider names them.
+    pub names: Vec<String>,
+}
+
+/// What a confirmed sign-in produced.
 #[derive(Debug)]
 pub enum Connected {
     Accounts {
@@ -228,14 +243,15 @@ pub fn platform_of(kind: AuthKind) -> Platform {
     }
 }
 
-/// Completes a callback: spends the state, handles refusal, exchanges the code and stores the account(s).
+/// Completes a callback: spends the state, handles refusal, exchanges the code and parks what it found until the
+/// browser confirms ([`confirm`]) or cancels ([`cancel`]).
 #[tracing::instrument(skip_all, fields(provider = ?provider))]
 pub async fn complete(
     store: &Store,
     config: &Config,
     provider: Provider,
     params: &HashMap<String, String>,
-) -> Result<Connected, ConnectError> {
+) -> Result<AwaitingConfirmation, ConnectError> {
     let raw_state = params.get("state").filter(|s| !s.is_empty()).ok_or(ConnectError::MissingState)?;
     let state = store.consume_oauth_state(&state_hash(raw_state)).await?;
     if Provider::of(state.auth_kind) != provider {
@@ -259,24 +275,38 @@ pub async fn complete(
         Ok(c) => c,
         Err(message) => return Err(ConnectError::Exchange { state: Box::new(state), message }),
     };
-    match candidates.len() {
-        0 => Err(ConnectError::NothingToConnect {
+    if candidates.is_empty() {
+        return Err(ConnectError::NothingToConnect {
             state: Box::new(state),
             message: "the login returned no Page or account that can publish".into(),
-        }),
-        1 => {
-            let account = store_candidate(store, &state, &candidates[0]).await?;
-            if account.auth_kind == AuthKind::FacebookPage {
-                subscribe_page(&http, config, &candidates[0]).await;
-            }
-            Ok(Connected::Accounts { state, accounts: vec![account] })
-        }
-        _ => {
-            let names = candidates.iter().map(|c| c.name.clone()).collect();
-            let pending_id = super::pending::park(store, &state, &candidates).await?;
-            Ok(Connected::Choose { state, pending_id, names })
-        }
+        });
     }
+    let names = candidates.iter().map(|c| c.name.clone()).collect();
+    let (_, confirm_token) = super::pending::park(store, &state, &candidates).await?;
+    Ok(AwaitingConfirmation { state, confirm_token, names })
+}
+
+/// The browser confirmed a sign-in: one account is stored now; several are offered in the chat (the row stays,
+/// confirmed, until the choice or its expiry). An unknown, expired, cancelled or already confirmed token is
+/// `Pending(Unknown)` and stores nothing.
+#[tracing::instrument(skip_all)]
+pub async fn confirm(store: &Store, config: &Config, confirm_token: &str) -> Result<Connected, ConnectError> {
+    let parked = super::pending::confirm(store, confirm_token).await?;
+    if let [only] = parked.candidates.as_slice() {
+        let account = store_candidate(store, &parked.state, only).await?;
+        super::pending::discard(store, parked.state.tenant_id, &parked.id).await?;
+        if account.auth_kind == AuthKind::FacebookPage {
+            subscribe_page(&no_redirect_client(Duration::from_secs(20)), config, only).await;
+        }
+        return Ok(Connected::Accounts { state: parked.state, accounts: vec![account] });
+    }
+    let names = parked.candidates.iter().map(|c| c.name.clone()).collect();
+    Ok(Connected::Choose { state: parked.state, pending_id: parked.id, names })
+}
+
+/// The browser cancelled a sign-in: its parked tokens are deleted; returns who started it (to tell their chat).
+pub async fn cancel(store: &Store, confirm_token: &str) -> Result<OAuthState, ConnectError> {
+    Ok(super::pending::cancel(store, confirm_token).await?)
 }
 
 /// Stores one candidate as a connected account (tokens encrypted by the store).
@@ -294,6 +324,7 @@ pub async fn store_candidate(store: &Store, state: &OAuthState, c: &Candidate) -
         connected_by: Some(state.user_id),
     };
     let account = store.upsert_account(state.tenant_id, &new).await?;
+    store.set_account_grantor(state.tenant_id, account.id, c.grantor_id.as_deref()).await?;
     crate::delivery::events::account_connected(store, &account).await?;
     Ok(account)
 }
@@ -389,6 +420,12 @@ mod exchange {
             .as_array()
             .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
             .unwrap_or_default();
+        // The Facebook user whose grant the Page tokens derive from: revoking it later revokes them all.
+        let grantor = match &debug["data"]["user_id"] {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
         let mut pages = Vec::new();
         let mut next = Some(format!(
             "{base}/me/accounts?fields=id,name,access_token,tasks,instagram_business_account&limit=100&access_token={}",
@@ -422,6 +459,7 @@ mod exchange {
                     // A Page token fetched with a long-lived user token does not expire.
                     token_expires_at: None,
                     refresh_expires_at: None,
+                    grantor_id: grantor.clone(),
                 })
             })
             .collect())
@@ -478,6 +516,7 @@ mod exchange {
         let name = me["username"].as_str().map(|u| format!("@{u}")).unwrap_or_else(|| user_id.clone());
         Ok(vec![Candidate {
             auth_kind: AuthKind::InstagramLogin,
+            grantor_id: Some(user_id.clone()),
             external_id: user_id,
             name,
             access_token: token,
@@ -535,6 +574,7 @@ mod exchange {
             .unwrap_or_else(|| open_id.clone());
         Ok(vec![Candidate {
             auth_kind: AuthKind::TikTok,
+            grantor_id: Some(open_id.clone()),
             external_id: open_id,
             name,
             access_token: access,

@@ -147,3 +147,89 @@ impl TokenRefresher for PlatformRefresher {
         }
     }
 }
+
+/// Why a revocation at the provider did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RevokeError {
+    /// Worth another try later: the network, a 5xx, a rate limit.
+    #[error("revoking failed for now: {0}")]
+    Temporary(String),
+    /// The provider refused for good (the token is already invalid, the app is not configured): retrying cannot
+    /// help, and there is nothing left to revoke with this token.
+    #[error("the provider refused the revocation: {0}")]
+    Refused(String),
+}
+
+fn revoke_error(class: &ErrorClass, message: String) -> RevokeError {
+    match class {
+        ErrorClass::Retryable { .. } | ErrorClass::OutcomeUnknown => RevokeError::Temporary(message),
+        _ => RevokeError::Refused(message),
+    }
+}
+
+/// TikTok `POST /v2/oauth/revoke/` (client_key, client_secret, token): ends the app's authorization by the user.
+pub async fn revoke_tiktok(
+    http: &reqwest::Client,
+    config: &Config,
+    access_token: &SecretString,
+) -> Result<(), RevokeError> {
+    let (Some(key), Some(secret)) = (&config.tiktok.client_key, &config.tiktok.client_secret) else {
+        return Err(RevokeError::Refused("TikTok is not configured".into()));
+    };
+    let url = format!("{}/v2/oauth/revoke/", config.tiktok.api_url.as_str().trim_end_matches('/'));
+    let form = [("client_key", key.as_str()), ("client_secret", secret.expose()), ("token", access_token.expose())];
+    let a = send(http.post(url).form(&form), Effect::Read).await.map_err(|e| revoke_error(&e.class, e.message))?;
+    let v = a.json();
+    if let Some(err) = v["error"].as_str().filter(|e| !e.is_empty() && *e != "ok") {
+        let msg = format!("{err}: {}", v["error_description"].as_str().unwrap_or(""));
+        return Err(revoke_error(&tiktok_class(a.status.as_u16(), err), msg));
+    }
+    if !a.status.is_success() {
+        let class = if a.status.is_server_error() || a.status.as_u16() == 429 {
+            ErrorClass::Retryable { retry_after: None }
+        } else {
+            ErrorClass::Permanent
+        };
+        return Err(revoke_error(&class, format!("TikTok answered {}", a.status)));
+    }
+    Ok(())
+}
+
+/// The Facebook user behind a (Page) token, from `debug_token`; `None` when Facebook does not say.
+pub async fn facebook_grantor(
+    http: &reqwest::Client,
+    config: &Config,
+    token: &SecretString,
+) -> Result<Option<String>, RevokeError> {
+    let (Some(id), Some(secret)) = (&config.meta.app_id, &config.meta.app_secret) else {
+        return Err(RevokeError::Refused("Facebook is not configured".into()));
+    };
+    let app_token = SecretString::new(format!("{id}|{}", secret.expose()));
+    let g = super::graph::GraphHost::new(http.clone(), config.meta.graph_url.clone(), &config.meta.graph_version);
+    let v = g
+        .get("debug_token", &app_token, &[("input_token", token.expose())])
+        .await
+        .map_err(|e| revoke_error(&e.class, e.message))?;
+    Ok(match &v["data"]["user_id"] {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// Facebook `DELETE /{user-id}/permissions` with the app token: removes every permission the user granted the
+/// app, which invalidates every token derived from that grant (all their Pages' tokens).
+pub async fn revoke_facebook(http: &reqwest::Client, config: &Config, user_id: &str) -> Result<(), RevokeError> {
+    let (Some(id), Some(secret)) = (&config.meta.app_id, &config.meta.app_secret) else {
+        return Err(RevokeError::Refused("Facebook is not configured".into()));
+    };
+    let g = super::graph::GraphHost::new(http.clone(), config.meta.graph_url.clone(), &config.meta.graph_version);
+    let app_token = format!("{id}|{}", secret.expose());
+    let path = format!("{}/permissions", url::form_urlencoded::byte_serialize(user_id.as_bytes()).collect::<String>());
+    let req = http.delete(g.url(&path)).query(&[("access_token", app_token.as_str())]);
+    let a = send(req, Effect::Read).await.map_err(|e| revoke_error(&e.class, e.message))?;
+    if let Some(e) = super::errors::graph_error(&a) {
+        return Err(revoke_error(&e.class, e.message));
+    }
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! Connected platform accounts. Tokens are encrypted with the store's `SecretBox` on the way in and decrypted
-//! only on request (`account_tokens`), never as part of an ordinary read.
+//! only on request (`account_tokens`), never as part of an ordinary read. A disconnected account keeps no token
+//! (`revocations.rs`).
 
 use super::{col, parse_enum, Result, Store, StoreError};
 use crate::clock::{now_ms, Millis};
@@ -158,6 +159,10 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let (access, refresh) = row.ok_or(StoreError::NotFound("account"))?;
+        if access.is_empty() {
+            // Disconnected: its tokens were deleted.
+            return Err(StoreError::NotFound("account token"));
+        }
         Ok(AccountTokens {
             access_token: self.secrets.decrypt(&access)?,
             refresh_token: refresh.map(|r| self.secrets.decrypt(&r)).transpose()?,
@@ -165,7 +170,9 @@ impl Store {
     }
 
     /// Stores refreshed tokens. A rotating refresh token (TikTok) must be saved here before the new access token
-    /// is used, since the old refresh token stops working once the new one is issued.
+    /// is used, since the old refresh token stops working once the new one is issued. An account disconnected
+    /// meanwhile takes no tokens: `Ok` and nothing written, so a refresh that raced a disconnect cannot put tokens
+    /// back on it.
     pub async fn update_account_tokens(
         &self,
         tenant: TenantId,
@@ -177,7 +184,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE social_accounts SET access_token_enc = $3, refresh_token_enc = COALESCE($4, refresh_token_enc), \
              token_expires_at = $5, refresh_expires_at = COALESCE($6, refresh_expires_at), token_issued_at = $7, \
-             updated_at = $7 WHERE tenant_id = $1 AND id = $2",
+             updated_at = $7 WHERE tenant_id = $1 AND id = $2 AND status <> 'disconnected'",
         )
         .bind(tenant.to_db())
         .bind(id.to_db())
@@ -188,9 +195,20 @@ impl Store {
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 {
+        if done.rows_affected() == 0 && self.account(tenant, id).await?.status != AccountStatus::Disconnected {
             return Err(StoreError::NotFound("account"));
         }
+        Ok(())
+    }
+
+    /// Records who granted an account's token at the provider (see `revocations.rs`); `None` keeps it unknown.
+    pub async fn set_account_grantor(&self, tenant: TenantId, id: AccountId, grantor: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE social_accounts SET grantor_id = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_db())
+            .bind(id.to_db())
+            .bind(grantor)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -36,6 +36,7 @@ mod metrics;
 mod oauth_states;
 mod posts;
 mod publishing;
+mod revocations;
 mod rotate;
 mod targets;
 mod team_chat_migration;
@@ -65,6 +66,7 @@ pub use metrics::{FailedTarget, FollowerChange, MetricValues, NewSnapshot, Publi
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
 pub use posts::{NewestBy, Post, PostContent};
 pub use publishing::{BeginPublish, PublishContext, Settle};
+pub use revocations::{revocable, same_provider, TokenRevocation};
 pub use rotate::RotationReport;
 pub use targets::{ScheduleError, Target};
 pub use telegram_updates::StoredUpdate;

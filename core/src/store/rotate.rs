@@ -18,12 +18,16 @@ impl RotationReport {
     }
 }
 
-/// Every encrypted column: (table, key column, secret column).
+/// Every encrypted column: (table, key column, secret column). Encrypted columns are named `*_enc`;
+/// `core/tests/secrets_at_rest.rs` finds every column that holds Fernet text in a seeded database, on both
+/// backends, and fails when one is missing here.
 const SECRET_COLUMNS: &[(&str, &str, &str)] = &[
     ("social_accounts", "id", "access_token_enc"),
     ("social_accounts", "id", "refresh_token_enc"),
     ("destinations", "id", "secret_enc"),
     ("oauth_states", "state_hash", "pkce_verifier_enc"),
+    ("pending_connections", "id", "candidates_enc"),
+    ("token_revocations", "id", "token_enc"),
 ];
 
 impl Store {
@@ -32,10 +36,12 @@ impl Store {
     pub async fn rotate_secrets(&self) -> Result<RotationReport> {
         let mut report = RotationReport::default();
         for (table, key, column) in SECRET_COLUMNS {
-            let rows: Vec<(String, String)> =
-                sqlx::query_as(&format!("SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL"))
-                    .fetch_all(&self.pool)
-                    .await?;
+            // An empty value holds no secret (a disconnected account's access token).
+            let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+                "SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL AND {column} <> ''"
+            ))
+            .fetch_all(&self.pool)
+            .await?;
             let (mut changed, mut current) = (0, 0);
             for (id, token) in rows {
                 match self.secrets.reencrypt(&token)? {

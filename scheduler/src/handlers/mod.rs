@@ -7,3 +7,4 @@ pub mod inbound;
 pub mod notify;
 pub mod publish;
 pub mod results;
+pub mod revoke;

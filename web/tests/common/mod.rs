@@ -104,6 +104,28 @@ impl Web {
         self.send(b.body(Body::from(body.to_vec())).unwrap()).await.0
     }
 
+    /// Posts an HTML form (`application/x-www-form-urlencoded`), as a browser submits one.
+    pub async fn post_form(&self, uri: &str, fields: &[(&str, &str)]) -> (u16, HashMap<String, String>, String) {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let req = Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Presses `action` ("confirm" or "cancel") on a confirmation page, as the browser would.
+    pub async fn answer_page(&self, page: &str, action: &str) -> (u16, HashMap<String, String>, String) {
+        let token = form_token(page);
+        assert!(page.contains("action=\"https://tochen.example/oauth/confirm\""), "{page}");
+        self.post_form("/oauth/confirm", &[("token", &token), ("action", action)]).await
+    }
+
+    /// Opens the callback and confirms on the page it shows; returns the outcome page.
+    pub async fn consent_and_confirm(&self, authorize_url: &str) -> (u16, HashMap<String, String>, String) {
+        let (status, _, page) = self.get(&consent(authorize_url).await).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("Confirm and connect"), "the callback asks for confirmation first: {page}");
+        self.answer_page(&page, "confirm").await
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         let (n,): (i64,) = sqlx::query_as(sql).fetch_one(self.store.pool()).await.unwrap();
         n
@@ -118,4 +140,11 @@ pub async fn consent(authorize_url: &str) -> String {
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     let callback = location.strip_prefix("https://tochen.example").expect("redirect_uri is ours").to_string();
     callback.split('#').next().unwrap().to_string()
+}
+
+/// The one-time token in a confirmation page's form.
+pub fn form_token(page: &str) -> String {
+    let start = page.find("name=\"token\" value=\"").expect("a confirmation form") + "name=\"token\" value=\"".len();
+    let len = page[start..].find('"').unwrap();
+    page[start..start + len].to_string()
 }

@@ -32,6 +32,8 @@ pub struct Deps {
     pub refresher: Arc<dyn TokenRefresher>,
     pub automations: AutomationRegistry,
     pub media_urls: MediaUrls,
+    /// Where media files live (`TOCHEN_DATA_DIR`): images a platform does not take are converted beside them.
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Deps {
@@ -62,6 +64,7 @@ impl Deps {
                     None => String::new(),
                 }
             }),
+            data_dir: config.data_dir.clone(),
         }
     }
 }
@@ -83,8 +86,11 @@ fn media_key(config: &Config) -> tochen_core::media_url::MediaSigningKey {
 pub fn handlers(deps: &Deps) -> Handlers {
     use handlers::{automation, notify, publish};
     let publishers = Arc::new(deps.publishers.clone());
-    let publish =
-        Arc::new(publish::PublishHandler { publishers: publishers.clone(), media_urls: deps.media_urls.clone() });
+    let publish = Arc::new(publish::PublishHandler {
+        publishers: publishers.clone(),
+        media_urls: deps.media_urls.clone(),
+        data_dir: deps.data_dir.clone(),
+    });
     let mut h = Handlers::new();
     h.register(jobs::PUBLISH, publish.clone())
         .register(jobs::PUBLISH_CHECK, Arc::new(publish::PublishCheckHandler { publishers, inner: publish }))

@@ -109,7 +109,7 @@ store_test!(a_sole_target_settling_settles_its_post, |store| {
     started(&store, tenant, targets[0].id).await;
     fail(&store, tenant, targets[0].id, TargetStatus::Unknown).await;
     assert_eq!(post_status(&store, tenant, post).await, PostStatus::Publishing);
-    assert!(store.confirm_target_published(tenant, targets[0].id).await.unwrap());
+    assert!(store.confirm_target_by_hand(tenant, targets[0].id).await.unwrap());
     assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
 
     // A settle that finds the target already settled changes nothing.

@@ -65,6 +65,13 @@ pub async fn jpeg_version(
     if let Some(found) = store.media_at_path(tenant, &rel).await.map_err(store_err)? {
         return Ok(found);
     }
+    // Two targets of one post (Instagram and TikTok) convert the same image at once: one converts, the other
+    // finds its result. Across instances a race only costs a second, identical row.
+    static CONVERTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one_at_a_time = CONVERTING.lock().await;
+    if let Some(found) = store.media_at_path(tenant, &rel).await.map_err(store_err)? {
+        return Ok(found);
+    }
     let bad = |reason: String| ConvertError::BadImage { path: storage_path.to_owned(), reason };
     if storage_path.is_empty() || Path::new(storage_path).is_absolute() || storage_path.contains("..") {
         return Err(bad("it is not a path under the data directory".into()));

@@ -7,7 +7,7 @@
 //! request in flight. After each final transition the post's own status is recomputed from all of its targets.
 //!
 //! This file holds the two moves around the platform call, begin and settle; the others (back to pending, confirmed
-//! by hand, skipped) are in `target_moves.rs`. No other code writes `post_targets.status` after scheduling.
+//! by hand, skipped) are in `target_moves.rs`.
 
 use super::accounts::{account_from_prefixed, COLUMNS as ACCOUNT_COLUMNS};
 use super::posts::{post_from_prefixed, POST_COLUMNS};
@@ -122,15 +122,19 @@ impl Store {
         Ok((ctx, begun))
     }
 
-    /// Durably records the platform's reference (container id, publish_id) of a target being published.
+    /// Durably records the platform's reference (container id, publish_id) of a target being published (a target
+    /// no longer `publishing` keeps the reference it has).
     pub async fn record_platform_ref(&self, tenant: TenantId, target: TargetId, platform_ref: &str) -> Result<()> {
-        sqlx::query("UPDATE post_targets SET platform_ref = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.to_db())
-            .bind(target.to_db())
-            .bind(platform_ref)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE post_targets SET platform_ref = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2 \
+             AND status = 'publishing'",
+        )
+        .bind(tenant.to_db())
+        .bind(target.to_db())
+        .bind(platform_ref)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

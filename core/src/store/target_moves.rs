@@ -1,6 +1,7 @@
 //! The moves of a post target outside the platform call: back to `pending` (the pipeline found that nothing went
 //! out, or the team pressed "post again"), confirmed by hand ("it's published") and skipped. Begin and settle, the
-//! moves around the platform call, are in `publishing.rs`; nothing else writes a target's status after scheduling.
+//! moves around the platform call, are in `publishing.rs`; apart from cancelling a whole post (`targets.rs`, its
+//! pending targets with it), nothing else writes a target's status after scheduling.
 //!
 //! Each move is a compare-and-set on the target's status and writes, in one transaction, what goes with it (the
 //! publish job queued again, the queued job of a skipped target cancelled) and the post's status recomputed from all

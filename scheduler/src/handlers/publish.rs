@@ -204,12 +204,17 @@ impl JobHandler for PublishHandler {
             BeginPublish::Started(_) => {
                 let req = match self.with_images_for(store, publisher.as_ref(), &ctx, req).await {
                     Ok(req) => req,
-                    Err(e) => return not_sent(store, &ctx, e, job, known).await,
+                    Err(e) => return not_sent(store, &ctx, publisher.image_types(), e, job, known).await,
                 };
                 let refs = Recorder::new(store, tenant, target_id, None);
                 let outcome = publisher.publish(&req, &refs).await;
-                // The platform answered: recording it need not hold a slot from the next publish.
-                crate::runner::release_slot();
+                // The platform answered: recording it need not hold a slot from the next publish. An error with a
+                // reference keeps the slot, since the platform is asked about it next.
+                let asks_next = refs.last().is_some()
+                    && matches!(&outcome, Err(e) if matches!(e.class, ErrorClass::Retryable { .. } | ErrorClass::OutcomeUnknown));
+                if !asks_next {
+                    crate::runner::release_slot();
+                }
                 on_publish_result(store, publisher.as_ref(), &req, outcome, &refs, job, known).await
             }
         }
@@ -221,12 +226,15 @@ impl JobHandler for PublishHandler {
 async fn not_sent(
     store: &Store,
     ctx: &PublishContext,
+    takes: Option<&[&str]>,
     e: ConvertError,
     job: &Job,
     known: Known<'_>,
 ) -> Result<(), JobError> {
     let (tenant, target) = (ctx.post.tenant_id, ctx.target.id);
-    let message = format!("{} takes JPEG images only, and {e}", ctx.target.platform.name());
+    let takes: Vec<&str> = takes.unwrap_or_default().iter().map(|t| t.trim_start_matches("image/")).collect();
+    let takes = takes.join(" or ").to_uppercase();
+    let message = format!("{} takes {takes} images only, and {e}", ctx.target.platform.name());
     match e {
         ConvertError::Storage { .. } if job.attempts < job.max_attempts => {
             store.retry_target(tenant, target, &[Publishing], Some(("retryable", &message)), false).await?;

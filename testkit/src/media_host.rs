@@ -15,10 +15,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tochen_core::{MediaId, Store, TenantId};
 
+/// Bytes put by a test, by name: (content type, body).
+type Files = HashMap<String, (String, Vec<u8>)>;
+
 #[derive(Clone)]
 struct HostState {
     stored: Option<(Store, PathBuf)>,
-    files: Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>,
+    files: Arc<Mutex<Files>>,
     fetched: Arc<Mutex<Vec<String>>>,
 }
 

@@ -1,5 +1,7 @@
-//! One post with one image goes through the scheduler's real pipeline to Facebook, Instagram and TikTok (the
-//! fakes from tochen-testkit), using the production publishers from `tochen_core::platforms::publishers`.
+//! One post with one generated (PNG) image goes through the scheduler's real pipeline to Facebook, Instagram and
+//! TikTok (the fakes from tochen-testkit), using the production publishers from `tochen_core::platforms::publishers`.
+//! The platforms fetch the media over HTTP from the test media host standing in for the web service; Instagram
+//! (and TikTok's photo posts) get a JPEG version, Facebook the PNG.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -8,6 +10,7 @@ use tochen_core::store::{NewAccount, NewMedia, PostContent, TelegramIdentity, Te
 use tochen_core::{Config, SecretString};
 use tochen_testkit::fake_graph::FakeGraph;
 use tochen_testkit::fake_tiktok::FakeTikTok;
+use tochen_testkit::media_host::MediaHost;
 use tokio_util::sync::CancellationToken;
 
 fn account(platform: Platform, auth_kind: AuthKind, external_id: &str, token: &str) -> NewAccount {
@@ -31,11 +34,12 @@ tochen_testkit::store_test!(a_post_reaches_every_platform_through_the_scheduler,
     graph.set_container_delay(Duration::ZERO);
     tiktok.set_processing_delay(Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();
+    let host = MediaHost::start(Some(store.clone()), dir.path().to_owned()).await;
     let env: HashMap<String, String> = [
         ("DATABASE_URL", db.url.as_str()),
         ("TOCHEN_SECRET_KEYS", db.key.as_str()),
         ("TOCHEN_DATA_DIR", dir.path().to_str().unwrap()),
-        ("TOCHEN_PUBLIC_URL", "https://tochen.example"),
+        ("TOCHEN_PUBLIC_URL", &host.base_url()),
         ("META_APP_ID", "app"),
         ("META_APP_SECRET", "secret"),
         ("META_GRAPH_URL", &graph.base_url()),
@@ -73,16 +77,19 @@ tochen_testkit::store_test!(a_post_reaches_every_platform_through_the_scheduler,
         .await
         .unwrap();
 
+    let png = tochen_testkit::images::png(1080, 1080);
+    std::fs::create_dir_all(dir.path().join("media")).unwrap();
+    std::fs::write(dir.path().join("media/a.png"), &png).unwrap();
     let media = store
         .insert_media(
             tenant,
             &NewMedia {
                 kind: MediaKind::Image,
-                content_type: "image/jpeg".into(),
-                size_bytes: 1000,
+                content_type: "image/png".into(),
+                size_bytes: png.len() as i64,
                 sha256: "x".into(),
-                storage_path: "media/a.jpg".into(),
-                source: "upload".into(),
+                storage_path: "media/a.png".into(),
+                source: "generated".into(),
                 width: Some(1080),
                 height: Some(1080),
                 duration_ms: None,
@@ -130,10 +137,17 @@ tochen_testkit::store_test!(a_post_reaches_every_platform_through_the_scheduler,
     assert_eq!(graph.calls_to("/111/photos").len(), 1);
     let photo = &graph.calls_to("/111/photos")[0];
     assert!(
-        photo.params["url"].starts_with("https://tochen.example/media/"),
+        photo.params["url"].starts_with(&format!("{}/media/", host.base_url())),
         "a signed media URL: {}",
         photo.params["url"]
     );
+    assert!(photo.params["url"].contains(&media.id.to_string()), "Facebook takes the PNG as it is");
     assert_eq!(graph.calls_to("/17840001/media_publish").len(), 1);
-    assert_eq!(tiktok.calls_to("/v2/post/publish/content/init/").len(), 1);
+    let fetched = graph.fetched_images();
+    assert!(fetched.len() == 1 && fetched[0].jpeg, "Instagram fetched a JPEG: {fetched:?}");
+    let jpeg = store.media_at_path(tenant, "media/a.png.jpg").await.unwrap().expect("the JPEG version is stored");
+    assert!(fetched[0].url.contains(&jpeg.id.to_string()), "converted once, for both platforms");
+    let init = tiktok.calls_to("/v2/post/publish/content/init/");
+    assert_eq!(init.len(), 1);
+    assert!(init[0].params["source_info"].contains(&jpeg.id.to_string()), "TikTok photos take JPEG or WebP");
 });

@@ -233,14 +233,17 @@ pub async fn on_target(bot: TgBot, app: App, ctx: Ctx, cb: Cb) -> HandlerResult 
         Err(StoreError::NotFound(_)) => return ctx.refuse(&bot, t(l, "bot.post.not_found")).await,
         Err(e) => return Err(e.into()),
     };
+    // Each is the store's one implementation of that move, which recomputes the post in the same transaction.
     let (done, action, key) = match cb {
         Cb::TargetPublished(_) => {
-            (app.store.target_confirmed_by_hand(a.tenant.id, id).await?, "target.confirmed", "bot.target.confirmed")
+            (app.store.confirm_target_by_hand(a.tenant.id, id).await?, "target.confirmed", "bot.target.confirmed")
         }
         Cb::TargetRetry(_) => {
-            (app.store.target_post_again(a.tenant.id, id).await?, "target.retried", "bot.target.retried")
+            let from = [TargetStatus::Unknown, TargetStatus::Failed];
+            let retried = app.store.retry_target(a.tenant.id, id, &from, None, true).await?;
+            (retried, "target.retried", "bot.target.retried")
         }
-        _ => (app.store.target_skip(a.tenant.id, id).await?, "target.skipped", "bot.target.skipped"),
+        _ => (app.store.skip_target(a.tenant.id, id).await?, "target.skipped", "bot.target.skipped"),
     };
     if !done {
         let status = target.status;

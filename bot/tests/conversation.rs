@@ -105,9 +105,17 @@ bot_test!(a_notice_about_a_post_with_a_very_long_title_still_reaches_the_chat, |
     let post = h.store.create_draft(a, None, Some(ALICE), &title, "idea").await.unwrap();
     let targets =
         h.store.schedule_post(a, post.id, post.version, THU_5_DEC_2030_NOON, &[accounts[0].id], false).await.unwrap();
-    tochen_scheduler::handlers::results::mark_failed(&h.store, a, targets[0].id, "permanent", "refused", None)
-        .await
-        .unwrap();
+    tochen_scheduler::handlers::results::mark_failed(
+        &h.store,
+        a,
+        targets[0].id,
+        &[tochen_core::domain::TargetStatus::Pending],
+        "permanent",
+        "refused",
+        None,
+    )
+    .await
+    .unwrap();
     let mark = h.tg.mark();
     // A notice over the limit would be refused for good, and the job would fail here.
     let sent = h.run_notify_jobs().await;

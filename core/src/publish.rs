@@ -6,7 +6,14 @@
 //!
 //! Asynchronous platforms hand out an id before the post exists (an Instagram container, a TikTok publish_id).
 //! The publisher reports it through [`RefRecorder`] the moment it has it, so that after a crash or a lost answer
-//! the pipeline can ask the platform ([`Publisher::check`]) instead of posting again blindly.
+//! the pipeline can ask the platform ([`Publisher::check`]) instead of posting again blindly. Once a reference is
+//! recorded, the pipeline never calls `publish` for that round again: every error that does not prove the post
+//! failed leads to `check`.
+//!
+//! Errors say whether anything may have been created. A request that creates a post and ends in a timeout after
+//! sending, a dropped connection or a 5xx is [`ErrorClass::OutcomeUnknown`]; only a refusal that proves nothing was
+//! created (the connection was refused, a 4xx, a rate limit the platform answered) is
+//! [`ErrorClass::Retryable`].
 
 use crate::domain::{MediaKind, Platform};
 use crate::ids::{AccountId, TargetId, TenantId};
@@ -67,18 +74,26 @@ pub enum CheckOutcome {
     },
     /// The platform rejected it; the error says how.
     Failed(PublishError),
+    /// The platform cannot tell whether the request became a post (Instagram: `media_publish` was sent and its
+    /// answer lost, the container is still unpublished): the team is asked; nothing is sent again.
+    Unknown {
+        reason: String,
+    },
 }
 
 /// How the pipeline should react to an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
-    /// Try again later (timeouts before sending, 5xx, rate limits).
+    /// Nothing was created, try again later: the request never left (connection refused, DNS), the platform
+    /// refused it for now (rate limit, quota), or it only read or prepared something (a status poll, an Instagram
+    /// container, an unpublished photo) whose answer was lost.
     Retryable { retry_after: Option<Duration> },
     /// This content will never be accepted as it is (too long, bad media, policy).
     Permanent,
     /// The token is invalid or lacks permission: the account must be reconnected.
     NeedsReconnect,
-    /// The request was sent but its answer was never seen: it may or may not have been published.
+    /// A request that creates a post was sent and its answer never seen, or was answered with a 5xx: it may or may
+    /// not have been published.
     OutcomeUnknown,
 }
 
@@ -111,6 +126,19 @@ pub trait Publisher: Send + Sync {
     /// about, and before waiting on anything else.
     async fn publish(&self, req: &PublishRequest, refs: &dyn RefRecorder) -> Result<PublishOutcome, PublishError>;
 
-    /// Asks the platform about an earlier request identified by `platform_ref`.
-    async fn check(&self, req: &PublishRequest, platform_ref: &str) -> Result<CheckOutcome, PublishError>;
+    /// Asks the platform about an earlier request identified by `platform_ref` (the last reference recorded), and
+    /// finishes it where that is safe (an Instagram container that finished processing is published). Records
+    /// through `refs` before any request that may create the post, as `publish` does.
+    async fn check(
+        &self,
+        req: &PublishRequest,
+        platform_ref: &str,
+        refs: &dyn RefRecorder,
+    ) -> Result<CheckOutcome, PublishError>;
+
+    /// The image types (MIME) this platform takes. An image of another type is converted to JPEG before `publish`
+    /// is called (Instagram takes JPEG only). `None`, the default: the platform takes the stored images as they are.
+    fn image_types(&self) -> Option<&'static [&'static str]> {
+        None
+    }
 }

@@ -15,6 +15,7 @@ use tochen_core::store::{AccountTokens, StoreError};
 use tochen_core::{Config, SecretString};
 use tochen_testkit::fake_graph::FakeGraph;
 use tochen_testkit::fake_tiktok::FakeTikTok;
+use tochen_testkit::media_host::MediaHost;
 
 #[derive(Default)]
 struct Refs(Mutex<Vec<String>>);
@@ -51,16 +52,6 @@ fn config(graph: &str, tiktok: &str, data_dir: &str) -> Config {
     Config::from_source(&env).unwrap()
 }
 
-fn image(n: usize) -> MediaRef {
-    MediaRef {
-        kind: MediaKind::Image,
-        url: format!("https://media.example/{n}.jpg"),
-        content_type: "image/jpeg".into(),
-        size_bytes: 1000,
-        storage_path: String::new(),
-    }
-}
-
 fn video(path: &str, size: i64) -> MediaRef {
     MediaRef {
         kind: MediaKind::Video,
@@ -90,9 +81,23 @@ fn req(platform: Platform, kind: AuthKind, ext: &str, token: &str, media: Vec<Me
 struct World {
     graph: FakeGraph,
     tiktok: FakeTikTok,
+    media: MediaHost,
     clients: PlatformClients,
     config: Config,
     _dir: tempfile::TempDir,
+}
+
+impl World {
+    /// A JPEG image served over HTTP, as the web service serves media to the platforms.
+    fn image(&self, n: usize) -> MediaRef {
+        MediaRef {
+            kind: MediaKind::Image,
+            url: self.media.put(&format!("{n}.jpg"), "image/jpeg", tochen_testkit::images::jpeg(8, 8)),
+            content_type: "image/jpeg".into(),
+            size_bytes: 1000,
+            storage_path: String::new(),
+        }
+    }
 }
 
 async fn world_with_timeout(timeout: Duration) -> World {
@@ -104,7 +109,8 @@ async fn world_with_timeout(timeout: Duration) -> World {
     let config = config(&graph.base_url(), &tiktok.base_url(), dir.path().to_str().unwrap());
     let http = reqwest::Client::builder().timeout(timeout).build().unwrap();
     let clients = PlatformClients::new(&config, http, PollPolicy::quick());
-    World { graph, tiktok, clients, config, _dir: dir }
+    let media = MediaHost::start(None, dir.path().to_owned()).await;
+    World { graph, tiktok, media, clients, config, _dir: dir }
 }
 
 async fn world() -> World {
@@ -132,11 +138,11 @@ async fn facebook_publishes_text_one_photo_and_several_photos() {
     assert!(permalink.unwrap().contains(&id));
     assert_eq!(w.graph.published(&id).unwrap()["link"], "https://bakery.example");
 
-    let one = req(Platform::Facebook, AuthKind::FacebookPage, "111", &token, vec![image(1)]);
+    let one = req(Platform::Facebook, AuthKind::FacebookPage, "111", &token, vec![w.image(1)]);
     let (id, _) = published(fb.publish(&one, &refs).await.unwrap());
     assert_eq!(w.graph.published(&id).unwrap()["caption"], "Hello from tochen #launch");
 
-    let many = req(Platform::Facebook, AuthKind::FacebookPage, "111", &token, vec![image(1), image(2), image(3)]);
+    let many = req(Platform::Facebook, AuthKind::FacebookPage, "111", &token, vec![w.image(1), w.image(2), w.image(3)]);
     let (id, _) = published(fb.publish(&many, &refs).await.unwrap());
     let unpublished = w
         .graph
@@ -155,13 +161,15 @@ async fn instagram_publishes_image_carousel_and_reel_after_checking_the_quota() 
     let w = world().await;
     let token = w.graph.add_page("222", "Bakery", Some("17840001"));
     let ig = w.clients.instagram.clone().unwrap();
-    for media in [vec![image(1)], vec![image(1), image(2), video("", 10)], vec![video("", 10)]] {
+    for media in [vec![w.image(1)], vec![w.image(1), w.image(2), video("", 10)], vec![video("", 10)]] {
         let refs = Refs::default();
         let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, media);
         let (id, permalink) = published(ig.publish(&r, &refs).await.unwrap());
         assert!(id.starts_with("ig-media-"));
         assert!(permalink.unwrap().starts_with("https://www.instagram.com/p/"));
-        assert_eq!(refs.all().len(), 1, "the container id is recorded once");
+        let recorded = refs.all();
+        assert_eq!(recorded.len(), 2, "the container, then the mark before media_publish: {recorded:?}");
+        assert_eq!(recorded[1], format!("{}#publish_sent", recorded[0]));
     }
     assert_eq!(w.graph.calls_to("/content_publishing_limit").len(), 3);
     let reel = w
@@ -184,7 +192,7 @@ async fn instagram_login_accounts_publish_on_the_instagram_host() {
     let w = world().await;
     w.graph.add_token("ig-login-token");
     let ig = w.clients.instagram.clone().unwrap();
-    let r = req(Platform::Instagram, AuthKind::InstagramLogin, "17841400000000001", "ig-login-token", vec![image(1)]);
+    let r = req(Platform::Instagram, AuthKind::InstagramLogin, "17841400000000001", "ig-login-token", vec![w.image(1)]);
     published(ig.publish(&r, &Refs::default()).await.unwrap());
 }
 
@@ -193,7 +201,7 @@ async fn instagram_full_quota_is_retryable_and_creates_nothing() {
     let w = world().await;
     let token = w.graph.add_page("222", "Bakery", Some("17840001"));
     w.graph.set_quota(50, 50);
-    let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![image(1)]);
+    let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![w.image(1)]);
     let e = w.clients.instagram.clone().unwrap().publish(&r, &Refs::default()).await.unwrap_err();
     assert!(matches!(e.class, ErrorClass::Retryable { retry_after: Some(_) }));
     assert!(w.graph.calls_to("/17840001/media").is_empty());
@@ -203,12 +211,12 @@ async fn instagram_full_quota_is_retryable_and_creates_nothing() {
 async fn captions_over_the_hashtag_limit_and_oversized_images_are_refused_before_any_call() {
     let w = world().await;
     let token = w.graph.add_page("222", "Bakery", Some("17840001"));
-    let mut r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![image(1)]);
+    let mut r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![w.image(1)]);
     r.text = (0..31).map(|i| format!("#tag{i}")).collect::<Vec<_>>().join(" ");
     let e = w.clients.instagram.clone().unwrap().publish(&r, &Refs::default()).await.unwrap_err();
     assert_eq!(e.class, ErrorClass::Permanent);
     assert!(e.message.contains("31 hashtags"));
-    let mut big = image(1);
+    let mut big = w.image(1);
     big.size_bytes = 9 * 1024 * 1024;
     let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![big.clone()]);
     let e = w.clients.instagram.clone().unwrap().publish(&r, &Refs::default()).await.unwrap_err();
@@ -227,16 +235,16 @@ async fn a_slow_instagram_container_is_pending_and_check_finishes_it() {
     let token = w.graph.add_page("222", "Bakery", Some("17840001"));
     w.graph.set_container_delay(Duration::from_secs(8));
     let ig = w.clients.instagram.clone().unwrap();
-    let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![image(1)]);
+    let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![w.image(1)]);
     let refs = Refs::default();
     let container = match ig.publish(&r, &refs).await.unwrap() {
         PublishOutcome::Pending { platform_ref } => platform_ref,
         other => panic!("expected pending, got {other:?}"),
     };
     assert_eq!(refs.all(), vec![container.clone()]);
-    assert_eq!(ig.check(&r, &container).await.unwrap(), CheckOutcome::Pending);
+    assert_eq!(ig.check(&r, &container, &refs).await.unwrap(), CheckOutcome::Pending);
     w.graph.set_container_delay(Duration::ZERO);
-    assert!(matches!(ig.check(&r, &container).await.unwrap(), CheckOutcome::Published { .. }));
+    assert!(matches!(ig.check(&r, &container, &refs).await.unwrap(), CheckOutcome::Published { .. }));
 }
 
 #[tokio::test]
@@ -260,7 +268,7 @@ async fn tiktok_publishes_pulled_video_uploaded_video_and_photos() {
     let put = w.tiktok.calls_to("/upload/");
     assert_eq!(put[0].headers["content-range"], format!("bytes 0-{}/{size}", size - 1));
 
-    let photos = req(Platform::TikTok, AuthKind::TikTok, &open_id, &token, vec![image(1), image(2)]);
+    let photos = req(Platform::TikTok, AuthKind::TikTok, &open_id, &token, vec![w.image(1), w.image(2)]);
     published(tt.publish(&photos, &Refs::default()).await.unwrap());
     assert_eq!(w.tiktok.calls_to("/v2/post/publish/creator_info/query/").len(), 3, "creator info before every post");
 }
@@ -341,6 +349,7 @@ async fn a_timeout_after_sending_is_unknown_and_before_sending_is_retryable() {
         subcode: None,
         message: String::new(),
         delay: Some(Duration::from_secs(2)),
+        after_processing: false,
     });
     let fb = w.clients.facebook.clone().unwrap();
     let r = req(Platform::Facebook, AuthKind::FacebookPage, "111", &token, vec![]);
@@ -406,4 +415,115 @@ async fn metrics_keep_missing_data_as_none() {
     let tt = w.clients.tiktok.clone().unwrap();
     assert_eq!(tt.post_metrics(&tacct, "7300").await.unwrap().views, Some(1500));
     assert_eq!(tt.account_metrics(&tacct).await.unwrap().followers, Some(4321));
+}
+
+fn class_name(e: &tochen_core::publish::PublishError) -> &'static str {
+    match e.class {
+        ErrorClass::Retryable { .. } => "retry",
+        ErrorClass::NeedsReconnect => "reconnect",
+        ErrorClass::Permanent => "permanent",
+        ErrorClass::OutcomeUnknown => "unknown",
+    }
+}
+
+#[tokio::test]
+async fn a_5xx_to_a_request_that_creates_a_post_is_unknown_and_a_refusal_is_retried() {
+    let w = world().await;
+    let token = w.graph.add_page("111", "Bakery", Some("17840001"));
+    let fb = w.clients.facebook.clone().unwrap();
+    let text = req(Platform::Facebook, AuthKind::FacebookPage, "111", &token, vec![]);
+
+    // Facebook /feed: a 502 (even with a Graph envelope) may have made the post; a rate limit is a refusal.
+    w.graph.fail_next("/111/feed", 502, 2, None, "Service temporarily unavailable");
+    assert_eq!(class_name(&fb.publish(&text, &Refs::default()).await.unwrap_err()), "unknown");
+    w.graph.fail_next("/111/feed", 400, 2, None, "Service temporarily unavailable");
+    assert_eq!(class_name(&fb.publish(&text, &Refs::default()).await.unwrap_err()), "unknown", "code 2 is Meta's side");
+    w.graph.fail_next("/111/feed", 400, 4, None, "Application request limit reached");
+    assert_eq!(class_name(&fb.publish(&text, &Refs::default()).await.unwrap_err()), "retry");
+    // One published photo is a post; the unpublished uploads of several photos are not.
+    let one = req(Platform::Facebook, AuthKind::FacebookPage, "111", &token, vec![w.image(1)]);
+    w.graph.fail_next("/111/photos", 500, 1, None, "An unknown error occurred");
+    assert_eq!(class_name(&fb.publish(&one, &Refs::default()).await.unwrap_err()), "unknown");
+    let many = req(Platform::Facebook, AuthKind::FacebookPage, "111", &token, vec![w.image(1), w.image(2)]);
+    w.graph.fail_next("/111/photos", 503, 1, None, "An unknown error occurred");
+    assert_eq!(class_name(&fb.publish(&many, &Refs::default()).await.unwrap_err()), "retry");
+    assert_eq!(w.graph.calls_to("/111/feed").len(), 3, "the multi-photo post never reached /feed");
+
+    // Instagram: a container is not a post, so its creation is retried; media_publish is the post.
+    let ig = w.clients.instagram.clone().unwrap();
+    let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![w.image(1)]);
+    w.graph.fail_next("/17840001/media", 500, 1, None, "An unknown error occurred");
+    let refs = Refs::default();
+    assert_eq!(class_name(&ig.publish(&r, &refs).await.unwrap_err()), "retry");
+    assert!(refs.all().is_empty());
+    w.graph.fail_next("/media_publish", 502, 2, None, "Service temporarily unavailable");
+    let refs = Refs::default();
+    assert_eq!(class_name(&ig.publish(&r, &refs).await.unwrap_err()), "unknown");
+    let recorded = refs.all();
+    assert!(recorded.last().unwrap().ends_with("#publish_sent"), "marked before sending: {recorded:?}");
+    // A refusal of media_publish takes the mark back: the container may be published later.
+    w.graph.fail_next("/media_publish", 400, 4, None, "Application request limit reached");
+    let refs = Refs::default();
+    assert_eq!(class_name(&ig.publish(&r, &refs).await.unwrap_err()), "retry");
+    let recorded = refs.all();
+    assert_eq!(recorded.first(), recorded.last(), "the plain container is recorded last: {recorded:?}");
+
+    // TikTok: init makes the publish_id; a 5xx there is unknown, a 429 a refusal; a status poll is a read.
+    let (tt_token, _) = w.tiktok.issue_tokens();
+    let tt = w.clients.tiktok.clone().unwrap();
+    let v = req(Platform::TikTok, AuthKind::TikTok, "o", &tt_token, vec![video("", 1)]);
+    w.tiktok.fail_next("video/init", 500, "internal_error", "Something went wrong");
+    assert_eq!(class_name(&tt.publish(&v, &Refs::default()).await.unwrap_err()), "unknown");
+    w.tiktok.fail_next("video/init", 429, "rate_limit_exceeded", "Too many requests");
+    assert_eq!(class_name(&tt.publish(&v, &Refs::default()).await.unwrap_err()), "retry");
+    w.tiktok.fail_next("status/fetch", 500, "internal_error", "Something went wrong");
+    let refs = Refs::default();
+    assert_eq!(class_name(&tt.publish(&v, &refs).await.unwrap_err()), "retry");
+    assert_eq!(refs.all().len(), 1, "the publish_id was recorded before the poll failed");
+}
+
+#[tokio::test]
+async fn instagram_never_sends_media_publish_twice_for_one_container() {
+    let w = world().await;
+    let token = w.graph.add_page("222", "Bakery", Some("17840001"));
+    let ig = w.clients.instagram.clone().unwrap();
+    let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![w.image(1)]);
+
+    // The 502 came before Meta did anything: the container still shows FINISHED, and nobody can tell.
+    w.graph.fail_next("/media_publish", 502, 2, None, "Service temporarily unavailable");
+    let refs = Refs::default();
+    ig.publish(&r, &refs).await.unwrap_err();
+    let marked = refs.all().pop().unwrap();
+    assert!(matches!(ig.check(&r, &marked, &refs).await.unwrap(), CheckOutcome::Unknown { .. }));
+    assert_eq!(w.graph.calls_to("/media_publish").len(), 1, "asked about, never sent again");
+
+    // The post was made and the answer lost: the container says PUBLISHED.
+    w.graph.fail_next_after("/media_publish", 502, 2, "Service temporarily unavailable");
+    let refs = Refs::default();
+    ig.publish(&r, &refs).await.unwrap_err();
+    let marked = refs.all().pop().unwrap();
+    assert!(matches!(ig.check(&r, &marked, &refs).await.unwrap(), CheckOutcome::Published { .. }));
+    assert_eq!(w.graph.calls_to("/media_publish").len(), 2);
+}
+
+#[tokio::test]
+async fn instagram_refuses_images_that_are_not_jpeg_or_cannot_be_fetched() {
+    let w = world().await;
+    let token = w.graph.add_page("222", "Bakery", Some("17840001"));
+    let ig = w.clients.instagram.clone().unwrap();
+    let mut png = w.image(1);
+    png.url = w.media.put("generated.png", "image/png", tochen_testkit::images::png(8, 8));
+    png.content_type = "image/png".into();
+    let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![png]);
+    let e = ig.publish(&r, &Refs::default()).await.unwrap_err();
+    assert_eq!((e.class, e.code.as_deref()), (ErrorClass::Permanent, Some("36001/2207005")), "{e:?}");
+    assert_eq!(ig.image_types(), Some(&["image/jpeg"][..]), "the pipeline converts what Instagram refuses");
+
+    let mut gone = w.image(2);
+    gone.url = format!("{}/files/missing.jpg", w.media.base_url());
+    let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, vec![gone]);
+    let e = ig.publish(&r, &Refs::default()).await.unwrap_err();
+    assert_eq!((e.class, e.code.as_deref()), (ErrorClass::Permanent, Some("9004/2207052")), "{e:?}");
+    let fetched = w.graph.fetched_images();
+    assert_eq!(fetched.iter().map(|f| f.jpeg).collect::<Vec<_>>(), vec![false]);
 }

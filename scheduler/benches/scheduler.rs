@@ -65,8 +65,8 @@ impl Publisher for Timed<dyn Publisher> {
         self.1.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
         r
     }
-    async fn check(&self, r: &PublishRequest, p: &str) -> Result<CheckOutcome, PublishError> {
-        self.0.check(r, p).await
+    async fn check(&self, r: &PublishRequest, p: &str, refs: &dyn RefRecorder) -> Result<CheckOutcome, PublishError> {
+        self.0.check(r, p, refs).await
     }
 }
 
@@ -89,7 +89,7 @@ impl Publisher for Clocked {
         self.0.lock().unwrap().insert(req.target_id.to_string(), now_ms());
         Ok(PublishOutcome::Published { platform_post_id: format!("p-{}", req.target_id), permalink: None })
     }
-    async fn check(&self, _r: &PublishRequest, _p: &str) -> Result<CheckOutcome, PublishError> {
+    async fn check(&self, _r: &PublishRequest, _p: &str, _: &dyn RefRecorder) -> Result<CheckOutcome, PublishError> {
         Ok(CheckOutcome::Pending)
     }
 }
@@ -190,6 +190,7 @@ fn deps(publisher: Arc<dyn Publisher>) -> Deps {
         refresher: Arc::new(tochen_core::refresh::NoRefresher),
         automations: AutomationRegistry::new(),
         media_urls: Arc::new(|_, id| format!("http://127.0.0.1:1/media/{id}")),
+        data_dir: std::env::temp_dir(),
     }
 }
 

@@ -32,6 +32,8 @@ pub struct Deps {
     pub refresher: Arc<dyn TokenRefresher>,
     pub automations: AutomationRegistry,
     pub media_urls: MediaUrls,
+    /// Where media files live (`TOCHEN_DATA_DIR`): images a platform does not take are converted beside them.
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Deps {
@@ -64,6 +66,7 @@ impl Deps {
                     None => String::new(),
                 }
             }),
+            data_dir: config.data_dir.clone(),
         })
     }
 }
@@ -75,8 +78,11 @@ const MEDIA_URL_TTL_SECS: i64 = 24 * 3600;
 pub fn handlers(deps: &Deps) -> Handlers {
     use handlers::{automation, notify, publish};
     let publishers = Arc::new(deps.publishers.clone());
-    let publish =
-        Arc::new(publish::PublishHandler { publishers: publishers.clone(), media_urls: deps.media_urls.clone() });
+    let publish = Arc::new(publish::PublishHandler {
+        publishers: publishers.clone(),
+        media_urls: deps.media_urls.clone(),
+        data_dir: deps.data_dir.clone(),
+    });
     let mut h = Handlers::new();
     h.register(jobs::PUBLISH, publish.clone())
         .register(jobs::PUBLISH_CHECK, Arc::new(publish::PublishCheckHandler { publishers, inner: publish }))

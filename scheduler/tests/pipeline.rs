@@ -165,7 +165,7 @@ store_test!(an_unknown_outcome_without_a_reference_is_never_resent_and_the_team_
     );
 
     // "It's published" settles the target and the post.
-    assert!(store.confirm_target_published(tenant, t).await.unwrap());
+    assert!(store.confirm_target_by_hand(tenant, t).await.unwrap());
     assert_eq!(store.post(tenant, post).await.unwrap().status, PostStatus::Published);
 });
 
@@ -291,7 +291,7 @@ store_test!(retrying_an_unknown_target_publishes_it_again, |store| {
         target_status(&store, tenant, t).await == TargetStatus::Unknown
     })
     .await;
-    assert!(store.retry_target(tenant, t).await.unwrap());
+    assert!(store.retry_target(tenant, t, &[TargetStatus::Unknown, TargetStatus::Failed], None, true).await.unwrap());
     run_until(&store, publishers(&[(Platform::Facebook, fake.clone())]), || async {
         target_status(&store, tenant, t).await == TargetStatus::Published
     })

@@ -1,6 +1,7 @@
-//! The store side of the publishing pipeline on both databases: the joined context read (media in post order) and
+//! The store side of the publishing pipeline on both databases: the joined context read (media in post order),
 //! settling a target, which moves a sole target's post in the same statement on PostgreSQL and recomputes the post
-//! of a target with siblings after the commit.
+//! of a target with siblings after the commit, and the moves by hand (skip, confirm, post again), which recompute
+//! the post too.
 
 mod common;
 
@@ -109,7 +110,7 @@ store_test!(a_sole_target_settling_settles_its_post, |store| {
     started(&store, tenant, targets[0].id).await;
     fail(&store, tenant, targets[0].id, TargetStatus::Unknown).await;
     assert_eq!(post_status(&store, tenant, post).await, PostStatus::Publishing);
-    assert!(store.confirm_target_published(tenant, targets[0].id).await.unwrap());
+    assert!(store.confirm_target_by_hand(tenant, targets[0].id).await.unwrap());
     assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
 
     // A settle that finds the target already settled changes nothing.
@@ -231,4 +232,69 @@ store_test!(starting_reads_the_context_and_holds_back_a_target_that_cannot_go_ou
     let err = store.begin_publishing(other, targets[1].id, Platform::ALL).await.unwrap_err();
     assert!(matches!(err, tochen_core::StoreError::NotFound("post target")), "{err:?}");
     assert_eq!(store.target(tenant, targets[1].id).await.unwrap().status, TargetStatus::Pending);
+});
+
+store_test!(skipping_a_target_settles_the_post_from_the_others, |store| {
+    let (tenant, fb, ig) = facebook_and_instagram(&store).await;
+    // One went out, the other is given up: published.
+    let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
+    started(&store, tenant, targets[0].id).await;
+    started(&store, tenant, targets[1].id).await;
+    publish(&store, tenant, targets[0].id).await;
+    fail(&store, tenant, targets[1].id, TargetStatus::Unknown).await;
+    assert!(store.skip_target(tenant, targets[1].id).await.unwrap());
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
+
+    // One failed, the other is given up: failed.
+    let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
+    started(&store, tenant, targets[0].id).await;
+    started(&store, tenant, targets[1].id).await;
+    fail(&store, tenant, targets[0].id, TargetStatus::Failed).await;
+    fail(&store, tenant, targets[1].id, TargetStatus::Unknown).await;
+    assert!(store.skip_target(tenant, targets[1].id).await.unwrap());
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Failed);
+    assert!(!store.skip_target(tenant, targets[1].id).await.unwrap(), "already skipped");
+
+    // A target of another workspace is not touched.
+    let other = workspace(&store).await;
+    assert!(!store.skip_target(other, targets[0].id).await.unwrap());
+    assert!(!store.confirm_target_by_hand(other, targets[0].id).await.unwrap());
+    assert!(!store.retry_target(other, targets[0].id, &[TargetStatus::Failed], None, true).await.unwrap());
+    assert_eq!(store.target(tenant, targets[0].id).await.unwrap().status, TargetStatus::Failed);
+
+    // Confirming the failed one by hand makes the post published after all.
+    assert!(store.confirm_target_by_hand(tenant, targets[0].id).await.unwrap());
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
+});
+
+store_test!(posting_a_failed_target_again_reopens_its_post_and_requeues_its_one_job, |store| {
+    let tenant = workspace(&store).await;
+    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
+    let (post, targets) = scheduled_post(&store, tenant, &[fb], now_ms() + 60_000).await;
+    let t = targets[0].id;
+    started(&store, tenant, t).await;
+    store.record_platform_ref(tenant, t, "ref-1").await.unwrap();
+    fail(&store, tenant, t, TargetStatus::Failed).await;
+    sqlx::query("UPDATE jobs SET state = 'failed', attempts = 8, finished_at = 1 WHERE unique_key = $1")
+        .bind(format!("publish:{t}"))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Failed);
+
+    let before = now_ms();
+    assert!(store.retry_target(tenant, t, &[TargetStatus::Unknown, TargetStatus::Failed], None, true).await.unwrap());
+    let target = store.target(tenant, t).await.unwrap();
+    assert_eq!((target.status, target.platform_ref, target.error_message), (TargetStatus::Pending, None, None));
+    assert_eq!(post_status(&store, tenant, post).await, PostStatus::Publishing);
+    let job = store.job_by_unique_key(&format!("publish:{t}")).await.unwrap().unwrap();
+    assert_eq!((job.state, job.attempts), (tochen_core::domain::JobState::Queued, 0));
+    assert!(job.run_at >= before && job.run_at <= now_ms(), "due now");
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE unique_key = $1")
+        .bind(format!("publish:{t}"))
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "the one publish job of the target, queued again");
+    assert!(!store.retry_target(tenant, t, &[TargetStatus::Unknown, TargetStatus::Failed], None, true).await.unwrap());
 });

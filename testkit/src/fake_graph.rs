@@ -4,8 +4,13 @@
 //! One server stands in for every Meta host: tests point `META_GRAPH_URL`, `META_DIALOG_URL`,
 //! `INSTAGRAM_GRAPH_URL`, `INSTAGRAM_API_URL` and `INSTAGRAM_AUTHORIZE_URL` at [`FakeGraph::base_url`]. Any
 //! `/vNN.0/` prefix is accepted. Containers move `IN_PROGRESS -> FINISHED` after [`FakeGraph::set_container_delay`],
-//! the publishing quota is enforced, every answer carries `X-App-Usage`, errors use the Graph envelope, and
-//! failures can be injected per path. Every call is recorded for assertions.
+//! and to `PUBLISHED` once `media_publish` made them a post. The publishing quota is enforced, every answer
+//! carries `X-App-Usage`, errors use the Graph envelope, and failures can be injected per path, before the request
+//! is processed or after (the post made, the answer lost). Every call is recorded for assertions.
+//!
+//! Like Instagram, the fake downloads the `image_url` of an image container when the container is created, and
+//! refuses what it cannot fetch (9004/2207052) and what is not a JPEG by its first bytes (36001/2207005; media
+//! formats contract: Instagram takes JPEG only). [`crate::media_host::MediaHost`] serves test media over HTTP.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -34,6 +39,8 @@ pub struct InjectedFailure {
     pub message: String,
     /// Sleep this long before answering (for client timeouts).
     pub delay: Option<Duration>,
+    /// Process the request first (the post is made), then answer with the failure: a lost answer.
+    pub after_processing: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +55,15 @@ struct Container {
     ig_user: String,
     created: Instant,
     error: bool,
+    published: bool,
+}
+
+/// What the fake downloaded for an image container: the URL, and whether the bytes were a JPEG.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedImage {
+    pub url: String,
+    pub content_type: String,
+    pub jpeg: bool,
 }
 
 #[derive(Default)]
@@ -70,6 +86,7 @@ struct GraphState {
     base: String,
     /// Users whose permissions the app removed (`DELETE /{user-id}/permissions`), in order.
     revoked_users: Vec<String>,
+    fetched: Vec<FetchedImage>,
 }
 
 impl GraphState {
@@ -169,6 +186,21 @@ impl FakeGraph {
             subcode,
             message: message.into(),
             delay: None,
+            after_processing: false,
+        });
+    }
+
+    /// Processes the next request whose path contains `path_contains` (the post is made), then answers with a
+    /// Graph error envelope instead of the result, as when the platform fails after doing the work.
+    pub fn fail_next_after(&self, path_contains: &str, status: u16, code: i64, message: &str) {
+        self.inject(InjectedFailure {
+            path_contains: path_contains.into(),
+            status,
+            code,
+            subcode: None,
+            message: message.into(),
+            delay: None,
+            after_processing: true,
         });
     }
 
@@ -201,6 +233,32 @@ impl FakeGraph {
     pub fn published_count(&self) -> usize {
         self.state.lock().unwrap().published.len()
     }
+
+    /// The images downloaded for image containers, in order.
+    pub fn fetched_images(&self) -> Vec<FetchedImage> {
+        self.state.lock().unwrap().fetched.clone()
+    }
+}
+
+/// Whether `bytes` begin like a JPEG file (SOI marker followed by another marker).
+pub fn looks_like_jpeg(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+}
+
+/// Downloads an image container's `image_url` as Instagram does; the Graph error for what it refuses.
+async fn fetch_image(url: &str) -> Result<FetchedImage, Response> {
+    let unfetchable = |why: String| {
+        graph_error(400, 9004, Some(2207052), &format!("The media could not be fetched from this URI: {why}"))
+    };
+    let client =
+        reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| unfetchable(e.to_string()))?;
+    let resp = client.get(url).send().await.map_err(|e| unfetchable(e.to_string()))?;
+    if !resp.status().is_success() {
+        return Err(unfetchable(format!("HTTP {}", resp.status())));
+    }
+    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let body = resp.bytes().await.map_err(|e| unfetchable(e.to_string()))?;
+    Ok(FetchedImage { url: url.to_owned(), content_type, jpeg: looks_like_jpeg(&body) })
 }
 
 /// `sha256=<hex>` as Meta signs a webhook body with the app secret.
@@ -247,11 +305,38 @@ async fn handle(state: Arc<Mutex<GraphState>>, method: Method, uri: Uri, headers
             tokio::time::sleep(d).await;
         }
         if f.status != 0 {
+            if f.after_processing {
+                let _ = answer(&state, &method, &path, &params).await;
+            }
             return graph_error(f.status, f.code, f.subcode, &f.message);
         }
     }
-    let mut s = state.lock().unwrap();
+    answer(&state, &method, &path, &params).await
+}
+
+/// The answer to a request that no injected failure stopped.
+async fn answer(state: &Mutex<GraphState>, method: &Method, path: &str, params: &HashMap<String, String>) -> Response {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // An image container: Instagram downloads the image first (outside the lock: it is a network call).
+    let image_url = params.get("image_url").filter(|u| !u.is_empty());
+    let token_ok = || params.get("access_token").is_some_and(|t| state.lock().unwrap().tokens.contains(t));
+    if let (&Method::POST, [_, "media"], Some(url), true) = (method, segs.as_slice(), image_url, token_ok()) {
+        let fetched = match fetch_image(url).await {
+            Ok(f) => f,
+            Err(refusal) => return refusal,
+        };
+        let jpeg = fetched.jpeg;
+        state.lock().unwrap().fetched.push(fetched);
+        if !jpeg {
+            return graph_error(
+                400,
+                36001,
+                Some(2207005),
+                "The image format is not supported. Supported formats are: JPEG",
+            );
+        }
+    }
+    let mut s = state.lock().unwrap();
     let p = |k: &str| params.get(k).cloned().unwrap_or_default();
     match (method.as_str(), segs.as_slice()) {
         ("GET", ["dialog", "oauth"]) | ("GET", ["oauth", "authorize"]) => {
@@ -340,7 +425,7 @@ async fn handle(state: Arc<Mutex<GraphState>>, method: Method, uri: Uri, headers
             if !s.tokens.contains(&token) {
                 return graph_error(400, 190, Some(463), "Error validating access token: Session has expired");
             }
-            api(&mut s, method.as_str(), &segs, &params)
+            api(&mut s, method.as_str(), &segs, params)
         }
     }
 }
@@ -415,8 +500,9 @@ fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String,
                 return graph_error(400, 100, Some(2207010), "The caption is too long");
             }
             let id = s.next("container-");
-            s.containers
-                .insert(id.clone(), Container { ig_user: ig.to_string(), created: Instant::now(), error: false });
+            let container =
+                Container { ig_user: ig.to_string(), created: Instant::now(), error: false, published: false };
+            s.containers.insert(id.clone(), container);
             ok(json!({"id": id}))
         }
         ("POST", [ig, "media_publish"]) => {
@@ -427,6 +513,9 @@ fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String,
             };
             if c.ig_user != *ig {
                 return graph_error(400, 100, None, "(#100) The container belongs to another user");
+            }
+            if c.published {
+                return graph_error(400, 100, None, "(#100) The container was already published");
             }
             if c.error || c.created.elapsed() < delay {
                 return graph_error(400, 9007, Some(2207027), "The media is not ready for publishing, please wait");
@@ -441,7 +530,9 @@ fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String,
             }
             s.quota_usage += 1;
             let media = s.next("ig-media-");
-            s.containers.remove(&cid);
+            if let Some(c) = s.containers.get_mut(&cid) {
+                c.published = true;
+            }
             s.published.insert(media.clone(), json!({"container": cid}));
             ok(json!({"id": media}))
         }
@@ -463,7 +554,9 @@ fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String,
         ("GET", [id]) => {
             let fields = p("fields");
             if let Some(c) = s.containers.get(*id) {
-                let code = if c.error {
+                let code = if c.published {
+                    "PUBLISHED"
+                } else if c.error {
                     "ERROR"
                 } else if c.created.elapsed() >= s.container_delay {
                     "FINISHED"

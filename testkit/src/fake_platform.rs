@@ -3,8 +3,8 @@
 //! [`CountingPlatform`] is an HTTP server on 127.0.0.1 that counts how many times each post target was published
 //! (the crash test's "exactly once" is read from here), with a configurable latency. [`HttpPublisher`] is a
 //! `Publisher` that talks to it the way a real client talks to a platform: a request that timed out after being
-//! sent is `OutcomeUnknown`, a refused connection is retryable. [`ScriptedPublisher`] is an in-process
-//! `Publisher` that answers from a script, for pipeline tests.
+//! sent, or that got a 5xx, is `OutcomeUnknown`; a refused connection or a 4xx is retryable. [`ScriptedPublisher`]
+//! is an in-process `Publisher` that answers from a script, for pipeline tests.
 
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -125,10 +125,16 @@ impl Publisher for HttpPublisher {
                     permalink: v["permalink"].as_str().map(str::to_owned),
                 })
             }
+            // A 5xx does not prove that the post was not made.
+            Ok(r) if r.status().is_server_error() => Err(PublishError::new(
+                ErrorClass::OutcomeUnknown,
+                Some(r.status().as_u16().to_string()),
+                "platform error",
+            )),
             Ok(r) => Err(PublishError::new(
                 ErrorClass::Retryable { retry_after: None },
                 Some(r.status().as_u16().to_string()),
-                "platform error",
+                "platform refusal",
             )),
             Err(e) if e.is_connect() => {
                 Err(PublishError::new(ErrorClass::Retryable { retry_after: None }, None, e.to_string()))
@@ -137,7 +143,12 @@ impl Publisher for HttpPublisher {
         }
     }
 
-    async fn check(&self, _req: &PublishRequest, _platform_ref: &str) -> Result<CheckOutcome, PublishError> {
+    async fn check(
+        &self,
+        _req: &PublishRequest,
+        _platform_ref: &str,
+        _refs: &dyn RefRecorder,
+    ) -> Result<CheckOutcome, PublishError> {
         Ok(CheckOutcome::Pending)
     }
 }
@@ -210,7 +221,12 @@ impl Publisher for ScriptedPublisher {
         }
     }
 
-    async fn check(&self, _req: &PublishRequest, platform_ref: &str) -> Result<CheckOutcome, PublishError> {
+    async fn check(
+        &self,
+        _req: &PublishRequest,
+        platform_ref: &str,
+        _refs: &dyn RefRecorder,
+    ) -> Result<CheckOutcome, PublishError> {
         self.check_calls.lock().expect("calls").push(platform_ref.to_owned());
         self.check_script.lock().expect("script").pop_front().unwrap_or(Ok(CheckOutcome::Pending))
     }

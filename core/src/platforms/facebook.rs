@@ -2,8 +2,12 @@
 //! photos attached to one feed post (`attached_media`).
 //!
 //! Facebook answers synchronously, so there is no reference to record: the post id comes back with the answer.
+//! Nor can Facebook be asked about a POST whose answer was lost, so a timeout, a dropped connection or a 5xx on
+//! `/feed` or a published `/photos` is `OutcomeUnknown` and the team is asked. The unpublished photo uploads of a
+//! multi-photo post are not visible to anyone, so those are retried like reads.
 
-use super::graph::{field, GraphHost};
+use super::graph::{created_id, field, GraphHost};
+use super::http::Effect;
 use crate::domain::MediaKind;
 use crate::publish::{CheckOutcome, ErrorClass, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder};
 use serde_json::json;
@@ -58,32 +62,38 @@ impl Publisher for FacebookPublisher {
                 if let Some(link) = &req.link {
                     form.push(("link", link.clone()));
                 }
-                field(&self.graph.post(&format!("{page}/feed"), token, &form).await?, "id")?
+                created_id(&self.graph.post(&format!("{page}/feed"), token, &form).await?, "id")?
             }
             [one] => {
                 let form = vec![("url", one.url.clone()), ("caption", req.text.clone())];
                 let v = self.graph.post(&format!("{page}/photos"), token, &form).await?;
-                field(&v, "post_id").or_else(|_| field(&v, "id"))?
+                field(&v, "post_id").or_else(|_| created_id(&v, "id"))?
             }
             many => {
                 let mut ids = Vec::with_capacity(many.len());
                 for m in many {
                     let form = vec![("url", m.url.clone()), ("published", "false".to_string())];
-                    ids.push(field(&self.graph.post(&format!("{page}/photos"), token, &form).await?, "id")?);
+                    let v = self.graph.post_as(&format!("{page}/photos"), token, &form, Effect::Prepare).await?;
+                    ids.push(field(&v, "id")?);
                 }
                 let attached: Vec<_> = ids.iter().map(|id| json!({"media_fbid": id})).collect();
                 let form = vec![
                     ("message", req.text.clone()),
                     ("attached_media", serde_json::to_string(&attached).unwrap_or_default()),
                 ];
-                field(&self.graph.post(&format!("{page}/feed"), token, &form).await?, "id")?
+                created_id(&self.graph.post(&format!("{page}/feed"), token, &form).await?, "id")?
             }
         };
         let permalink = self.permalink(req, &post_id).await;
         Ok(PublishOutcome::Published { platform_post_id: post_id, permalink })
     }
 
-    async fn check(&self, req: &PublishRequest, platform_ref: &str) -> Result<CheckOutcome, PublishError> {
+    async fn check(
+        &self,
+        req: &PublishRequest,
+        platform_ref: &str,
+        _refs: &dyn RefRecorder,
+    ) -> Result<CheckOutcome, PublishError> {
         // Facebook hands out no reference before the post exists; a reference here is the post id itself.
         match self.graph.get(platform_ref, &req.access_token, &[("fields", "permalink_url")]).await {
             Ok(v) => Ok(CheckOutcome::Published {

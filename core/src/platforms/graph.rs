@@ -31,23 +31,44 @@ impl GraphHost {
         let mut q: Vec<(&str, &str)> = query.to_vec();
         q.push(("access_token", token.expose()));
         let a = send(self.http.get(self.url(path)).query(&q), Effect::Read).await?;
-        ok_json(a)
+        ok_json(a, Effect::Read)
     }
 
-    /// A POST that creates something; a lost answer is `OutcomeUnknown`.
+    /// A POST that creates a post; a lost answer or a 5xx is `OutcomeUnknown`.
     pub async fn post(&self, path: &str, token: &SecretString, form: &[(&str, String)]) -> Result<Value, PublishError> {
+        self.post_as(path, token, form, Effect::Create).await
+    }
+
+    /// A POST with the given effect (see [`Effect`]).
+    pub async fn post_as(
+        &self,
+        path: &str,
+        token: &SecretString,
+        form: &[(&str, String)],
+        effect: Effect,
+    ) -> Result<Value, PublishError> {
         let mut f: Vec<(&str, String)> = form.to_vec();
         f.push(("access_token", token.expose().to_string()));
-        let a = send(self.http.post(self.url(path)).form(&f), Effect::Write).await?;
-        ok_json(a)
+        let a = send(self.http.post(self.url(path)).form(&f), effect).await?;
+        ok_json(a, effect)
     }
 }
 
-pub fn ok_json(a: Answer) -> Result<Value, PublishError> {
+/// The JSON of a successful answer, or its error seen in the light of `effect` (Meta's codes 1 and 2, "unknown" and
+/// "temporarily unavailable", are failures on Meta's side).
+pub fn ok_json(a: Answer, effect: Effect) -> Result<Value, PublishError> {
     match graph_error(&a) {
-        Some(e) => Err(e),
+        Some(e) => {
+            let code = a.json()["error"]["code"].as_i64();
+            Err(effect.answered(a.status, matches!(code, Some(1 | 2)), e))
+        }
         None => Ok(a.json()),
     }
+}
+
+/// The id a creating request answered with. A success without it leaves unknown what was created.
+pub fn created_id(v: &Value, name: &str) -> Result<String, PublishError> {
+    field(v, name).map_err(|e| PublishError { class: crate::publish::ErrorClass::OutcomeUnknown, ..e })
 }
 
 /// A string field of a Graph answer, or a permanent error naming it.

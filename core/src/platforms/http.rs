@@ -3,7 +3,8 @@
 //!
 //! The distinction matters for publishing: a request that never left (connection refused, DNS) is safe to retry,
 //! while a POST whose answer was lost may have created a post, so it becomes `OutcomeUnknown` and is never re-sent
-//! blindly.
+//! blindly. The same holds for a 5xx answer to such a POST: the platform's server failed somewhere, perhaps after
+//! the post was made. Only a refusal (a 4xx, rate limits included) proves that nothing was created.
 
 use crate::publish::{ErrorClass, PublishError};
 use reqwest::{RequestBuilder, StatusCode};
@@ -23,13 +24,30 @@ impl Answer {
     }
 }
 
-/// Whether a request may have changed something on the platform if its answer is lost.
+/// What a request may have changed on the platform if its answer is lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     /// GETs, status polls, quota reads: a lost answer is simply retried.
     Read,
-    /// Creating a post, a container or a publish: a lost answer means the outcome is unknown.
-    Write,
+    /// Creating something nobody sees and that expires or stays unused if the answer is lost (an Instagram
+    /// container, an unpublished Facebook photo): sending it again is safe, so a lost answer is retried.
+    Prepare,
+    /// Creating a post (Facebook `/feed` and `/photos`, Instagram `media_publish`, TikTok init): a lost answer or a
+    /// 5xx means the outcome is unknown.
+    Create,
+}
+
+impl Effect {
+    /// An error the platform answered, seen in the light of what the request does: for [`Effect::Create`], a 5xx,
+    /// or a code the platform uses for a failure on its side (`server_side`), does not prove that nothing was
+    /// created, so it becomes `OutcomeUnknown`. A 4xx refusal keeps its class.
+    pub fn answered(self, status: StatusCode, server_side: bool, e: PublishError) -> PublishError {
+        if self != Effect::Create || !(status.is_server_error() || server_side) {
+            return e;
+        }
+        let message = format!("the platform failed while creating the post ({status}): {}", e.message);
+        PublishError { class: ErrorClass::OutcomeUnknown, message, ..e }
+    }
 }
 
 /// Sends `req`; maps transport failures into `PublishError` according to `effect`.
@@ -50,7 +68,7 @@ pub async fn send(req: RequestBuilder, effect: Effect) -> Result<Answer, Publish
 fn transport_error(e: &reqwest::Error, effect: Effect, got_headers: bool) -> PublishError {
     // A connect failure means nothing reached the platform; anything later may have.
     let sent = got_headers || !(e.is_connect() || e.is_builder());
-    let class = if effect == Effect::Write && sent {
+    let class = if effect == Effect::Create && sent {
         ErrorClass::OutcomeUnknown
     } else {
         ErrorClass::Retryable { retry_after: None }

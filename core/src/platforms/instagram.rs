@@ -3,9 +3,17 @@
 //! The same paths serve both hosts: graph.facebook.com for accounts linked to a Page and graph.instagram.com for
 //! Instagram Login; the account's `AuthKind` picks the host. The container id is recorded through `RefRecorder`
 //! the moment it exists, so a crash or a lost answer can be resolved by asking for the container's status.
+//!
+//! A container is not a post: creating one again is harmless, so container creation is retried like a read. The
+//! post is made by `media_publish`, so before it is sent the reference is recorded again with a mark
+//! (`<container>#publish_sent`). A container with the mark is never published again: if Instagram still shows it
+//! unpublished after the answer was lost, the team is asked ([`CheckOutcome::Unknown`]). A refusal that proves
+//! nothing was published (not ready yet, quota, rate limit) records the plain container again.
+//!
+//! Instagram takes JPEG images only ([`Publisher::image_types`]); the pipeline converts other images first.
 
-use super::graph::{field, GraphHost};
-use super::http::PollPolicy;
+use super::graph::{created_id, field, GraphHost};
+use super::http::{Effect, PollPolicy};
 use crate::domain::{AuthKind, MediaKind};
 use crate::publish::{
     CheckOutcome, ErrorClass, MediaRef, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder,
@@ -36,6 +44,25 @@ const MAX_IMAGE_BYTES: i64 = 8 * 1024 * 1024;
 
 fn permanent(msg: impl Into<String>) -> PublishError {
     PublishError::new(ErrorClass::Permanent, None, msg)
+}
+
+/// The mark on a recorded container once `media_publish` is being sent for it.
+const SENT: &str = "#publish_sent";
+
+/// A recorded reference as (container id, whether `media_publish` was sent for it).
+fn parse_ref(platform_ref: &str) -> (&str, bool) {
+    match platform_ref.strip_suffix(SENT) {
+        Some(container) => (container, true),
+        None => (platform_ref, false),
+    }
+}
+
+/// Records a reference. A container is not a post, so a failure to record one is retried.
+async fn record(refs: &dyn RefRecorder, platform_ref: &str) -> Result<(), PublishError> {
+    refs.record(platform_ref).await.map_err(|e| {
+        let class = ErrorClass::Retryable { retry_after: None };
+        PublishError::new(class, None, format!("could not record the Instagram container id: {e}"))
+    })
 }
 
 impl InstagramPublisher {
@@ -70,7 +97,7 @@ impl InstagramPublisher {
         token: &SecretString,
         form: Vec<(&str, String)>,
     ) -> Result<String, PublishError> {
-        field(&g.post(&format!("{ig}/media"), token, &form).await?, "id")
+        field(&g.post_as(&format!("{ig}/media"), token, &form, Effect::Prepare).await?, "id")
     }
 
     /// `status_code` of a container.
@@ -109,13 +136,38 @@ impl InstagramPublisher {
         token: &SecretString,
     ) -> Result<PublishOutcome, PublishError> {
         let v = g.post(&format!("{ig}/media_publish"), token, &[("creation_id", container.to_string())]).await?;
-        let media_id = field(&v, "id")?;
+        let media_id = created_id(&v, "id")?;
         let permalink = g
             .get(&media_id, token, &[("fields", "permalink")])
             .await
             .ok()
             .and_then(|v| v["permalink"].as_str().map(str::to_string));
         Ok(PublishOutcome::Published { platform_post_id: media_id, permalink })
+    }
+
+    /// Sends `media_publish` for a finished container once: the mark is recorded first, and taken back when
+    /// Instagram refuses in a way that proves nothing was published.
+    async fn publish_marked(
+        &self,
+        g: &GraphHost,
+        ig: &str,
+        container: &str,
+        token: &SecretString,
+        refs: &dyn RefRecorder,
+    ) -> Result<PublishOutcome, PublishError> {
+        record(refs, &format!("{container}{SENT}")).await?;
+        match self.publish_container(g, ig, container, token).await {
+            // Meta may report FINISHED a moment before media_publish accepts it.
+            Err(e) if e.code.as_deref() == Some("9007/2207027") => {
+                record(refs, container).await?;
+                Ok(PublishOutcome::Pending { platform_ref: container.to_string() })
+            }
+            Err(e) if matches!(e.class, ErrorClass::Retryable { .. }) => {
+                record(refs, container).await?;
+                Err(e)
+            }
+            other => other,
+        }
     }
 
     fn child_form(m: &MediaRef) -> Vec<(&'static str, String)> {
@@ -201,39 +253,45 @@ impl Publisher for InstagramPublisher {
                 self.container(g, ig, token, form).await?
             }
         };
-        refs.record(&container).await.map_err(|e| {
-            PublishError::new(ErrorClass::OutcomeUnknown, None, format!("could not record the container id: {e}"))
-        })?;
+        record(refs, &container).await?;
         if !self.wait_finished(g, &container, token).await? {
             return Ok(PublishOutcome::Pending { platform_ref: container });
         }
-        match self.publish_container(g, ig, &container, token).await {
-            // Meta may report FINISHED a moment before media_publish accepts it.
-            Err(e) if e.code.as_deref() == Some("9007/2207027") => {
-                Ok(PublishOutcome::Pending { platform_ref: container })
-            }
-            other => other,
-        }
+        self.publish_marked(g, ig, &container, token, refs).await
     }
 
-    async fn check(&self, req: &PublishRequest, platform_ref: &str) -> Result<CheckOutcome, PublishError> {
+    async fn check(
+        &self,
+        req: &PublishRequest,
+        platform_ref: &str,
+        refs: &dyn RefRecorder,
+    ) -> Result<CheckOutcome, PublishError> {
         let g = self.host(req.auth_kind);
         let token = &req.access_token;
-        match self.status(g, platform_ref, token).await?.as_str() {
+        let (container, sent) = parse_ref(platform_ref);
+        match self.status(g, container, token).await?.as_str() {
             "IN_PROGRESS" => Ok(CheckOutcome::Pending),
             "EXPIRED" => Ok(CheckOutcome::NotPublished { reason: "the Instagram container expired".into() }),
             "ERROR" => Ok(CheckOutcome::Failed(permanent("Instagram could not process the media"))),
             // Published already: the container no longer says which media it became.
-            "PUBLISHED" => Ok(CheckOutcome::Published { platform_post_id: platform_ref.to_string(), permalink: None }),
-            _ => match self.publish_container(g, &req.external_account_id, platform_ref, token).await {
+            "PUBLISHED" => Ok(CheckOutcome::Published { platform_post_id: container.to_string(), permalink: None }),
+            _ if sent => Ok(CheckOutcome::Unknown {
+                reason: "Instagram was asked to publish the post, its answer was lost, and the post does not show as \
+                         published"
+                    .into(),
+            }),
+            _ => match self.publish_marked(g, &req.external_account_id, container, token, refs).await {
                 Ok(PublishOutcome::Published { platform_post_id, permalink }) => {
                     Ok(CheckOutcome::Published { platform_post_id, permalink })
                 }
                 Ok(PublishOutcome::Pending { .. }) => Ok(CheckOutcome::Pending),
-                Err(e) if e.code.as_deref() == Some("9007/2207027") => Ok(CheckOutcome::Pending),
                 Err(e) if e.class == ErrorClass::Permanent => Ok(CheckOutcome::Failed(e)),
                 Err(e) => Err(e),
             },
         }
+    }
+
+    fn image_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["image/jpeg"])
     }
 }

@@ -11,6 +11,7 @@ pub mod facebook;
 pub mod graph;
 pub mod http;
 pub mod instagram;
+pub mod jpeg;
 pub mod metrics;
 pub mod oauth;
 pub mod pending;

@@ -1,6 +1,9 @@
 //! TikTok publishing through the Content Posting API: creator info first (privacy level checked against its
 //! options), then a video by PULL_FROM_URL or chunked FILE_UPLOAD, or a photo post, then status polling to
-//! PUBLISH_COMPLETE or FAILED. The publish_id is recorded the moment TikTok hands it out.
+//! PUBLISH_COMPLETE or FAILED. The publish_id is recorded the moment TikTok hands it out; from then on the post is
+//! only ever asked about (status fetch), never initialised again. An init whose answer is lost (timeout, dropped
+//! connection, 5xx) cannot be asked about, having no publish_id, so it is `OutcomeUnknown` and the team is asked.
+//! Photo posts take JPEG or WebP only ([`Publisher::image_types`]).
 
 use super::errors::{tiktok_error, tiktok_fail_reason};
 use super::http::{send, Answer, Effect, PollPolicy};
@@ -47,7 +50,7 @@ impl TikTokPublisher {
 
     async fn call(&self, path: &str, token: &SecretString, body: Value, effect: Effect) -> Result<Value, PublishError> {
         let a = send(self.http.post(self.url(path)).bearer_auth(token.expose()).json(&body), effect).await?;
-        envelope(a)
+        envelope_for(a, effect)
     }
 
     /// Queries creator info and picks the privacy level to use.
@@ -121,8 +124,17 @@ impl TikTokPublisher {
 }
 
 pub fn envelope(a: Answer) -> Result<Value, PublishError> {
+    envelope_for(a, Effect::Read)
+}
+
+/// The `data` of a successful envelope, or its error seen in the light of `effect` (`internal_error` is a failure
+/// on TikTok's side).
+pub fn envelope_for(a: Answer, effect: Effect) -> Result<Value, PublishError> {
     match tiktok_error(&a) {
-        Some(e) => Err(e),
+        Some(e) => {
+            let server_side = matches!(e.code.as_deref(), Some("internal_error" | "internal"));
+            Err(effect.answered(a.status, server_side, e))
+        }
         None => Ok(a.json()["data"].clone()),
     }
 }
@@ -159,12 +171,12 @@ impl Publisher for TikTokPublisher {
                 let (chunk, count) = chunk_plan(size, self.chunk_size);
                 let body = json!({"post_info": post_info, "source_info": {"source": "FILE_UPLOAD",
                     "video_size": size, "chunk_size": chunk, "total_chunk_count": count}});
-                let v = self.call("/v2/post/publish/video/init/", token, body, Effect::Write).await?;
+                let v = self.call("/v2/post/publish/video/init/", token, body, Effect::Create).await?;
                 (v, Some((path, m.content_type.clone(), size, chunk, count)))
             } else {
                 let body =
                     json!({"post_info": post_info, "source_info": {"source": "PULL_FROM_URL", "video_url": m.url}});
-                (self.call("/v2/post/publish/video/init/", token, body, Effect::Write).await?, None)
+                (self.call("/v2/post/publish/video/init/", token, body, Effect::Create).await?, None)
             }
         } else if kinds.iter().all(|k| *k == MediaKind::Image) {
             if kinds.len() > 35 {
@@ -179,7 +191,7 @@ impl Publisher for TikTokPublisher {
                 "post_info": {"title": utf16_prefix(title, 90), "description": utf16_prefix(&req.text, 4000),
                     "privacy_level": privacy, "disable_comment": false},
                 "source_info": {"source": "PULL_FROM_URL", "photo_cover_index": 0, "photo_images": urls}});
-            (self.call("/v2/post/publish/content/init/", token, body, Effect::Write).await?, None)
+            (self.call("/v2/post/publish/content/init/", token, body, Effect::Create).await?, None)
         } else {
             return Err(permanent("TikTok cannot mix photos and videos in one post"));
         };
@@ -208,16 +220,29 @@ impl Publisher for TikTokPublisher {
         }
     }
 
-    async fn check(&self, req: &PublishRequest, platform_ref: &str) -> Result<CheckOutcome, PublishError> {
+    async fn check(
+        &self,
+        req: &PublishRequest,
+        platform_ref: &str,
+        _refs: &dyn RefRecorder,
+    ) -> Result<CheckOutcome, PublishError> {
         let v = self.status(&req.access_token, platform_ref).await?;
         Ok(match Self::done(&v, platform_ref) {
             None => CheckOutcome::Pending,
             Some(Ok((platform_post_id, permalink))) => CheckOutcome::Published { platform_post_id, permalink },
-            Some(Err(e)) if e.code.as_deref() == Some("publish_cancelled") => {
+            // FAILED for good: a new attempt is safe (and worth it when the reason is one to retry).
+            Some(Err(e))
+                if e.code.as_deref() == Some("publish_cancelled")
+                    || matches!(e.class, ErrorClass::Retryable { .. }) =>
+            {
                 CheckOutcome::NotPublished { reason: e.message }
             }
             Some(Err(e)) => CheckOutcome::Failed(e),
         })
+    }
+
+    fn image_types(&self) -> Option<&'static [&'static str]> {
+        Some(&["image/jpeg", "image/webp"])
     }
 }
 

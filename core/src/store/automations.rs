@@ -5,6 +5,7 @@
 //! compare-and-set and queues the following slot in the same transaction, so any number of scheduler instances
 //! fire a slot once, and a crash between the two cannot lose the schedule.
 
+use super::jobs::{NewJob, OnConflict};
 use super::{col, parse_enum, Result, Store, StoreError};
 use crate::clock::{now_ms, Millis};
 use crate::cron::{Schedule, ScheduleError};
@@ -103,7 +104,7 @@ fn automation_from_row(row: &AnyRow) -> Result<Automation> {
 
 /// The unique key of an automation slot's job.
 pub fn slot_key(id: AutomationId, slot: Millis) -> String {
-    format!("automation:{id}:{slot}")
+    super::jobs::keys::automation_slot(id, slot)
 }
 
 pub(super) async fn enqueue_slot<'c, E>(
@@ -116,21 +117,11 @@ pub(super) async fn enqueue_slot<'c, E>(
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let payload = serde_json::to_string(&AutomationRunPayload { automation_id: id, slot_at: slot, manual: false })
+    let payload = serde_json::to_value(AutomationRunPayload { automation_id: id, slot_at: slot, manual: false })
         .expect("payload serializes");
-    sqlx::query(
-        "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 3, $6, $7, $7) ON CONFLICT (unique_key) DO NOTHING",
-    )
-    .bind(JobId::new().to_db())
-    .bind(tenant.to_db())
-    .bind(AUTOMATION_RUN)
-    .bind(payload)
-    .bind(slot)
-    .bind(slot_key(id, slot))
-    .bind(now)
-    .execute(ex)
-    .await?;
+    let job =
+        NewJob::new(AUTOMATION_RUN, payload).tenant(tenant).run_at(slot).unique(slot_key(id, slot)).max_attempts(3);
+    super::jobs::insert(ex, &job, now, OnConflict::Keep).await?;
     Ok(())
 }
 

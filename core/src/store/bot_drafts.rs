@@ -1,12 +1,11 @@
-//! Store calls the bot needs around drafts and published targets: the accounts a draft is aimed at, its title and
-//! image prompt, attached media, and the team's answers to "did it go out?" buttons.
+//! Store calls the bot needs around drafts: the accounts a draft is aimed at, its title and image prompt, and its
+//! attached media. (The team's answers to the "did it go out?" buttons are in `target_moves.rs`.)
 //!
 //! Every call takes the workspace, so an id from a forged button of another workspace simply matches nothing.
 
 use super::{Result, Store, StoreError};
 use crate::clock::now_ms;
-use crate::ids::{AccountId, MediaId, PostId, TargetId, TenantId};
-use crate::jobs::{PublishPayload, PUBLISH};
+use crate::ids::{AccountId, MediaId, PostId, TenantId};
 
 impl Store {
     /// The accounts a draft will be published to; `None` until someone chose (the bot then proposes
@@ -101,86 +100,5 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(|(id, kind)| Ok((MediaId::from_db(&id)?, kind))).collect()
-    }
-
-    /// "It's published": the team confirms by hand a target whose outcome was unknown or failed.
-    pub async fn target_confirmed_by_hand(&self, tenant: TenantId, target: TargetId) -> Result<bool> {
-        let now = now_ms();
-        let done = sqlx::query(
-            "UPDATE post_targets SET status = 'published', published_at = $3, error_class = NULL, updated_at = $3 \
-             WHERE tenant_id = $1 AND id = $2 AND status IN ('unknown', 'failed')",
-        )
-        .bind(tenant.to_db())
-        .bind(target.to_db())
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// "Post again": the target goes back to pending and its publish job is queued to run now.
-    pub async fn target_post_again(&self, tenant: TenantId, target: TargetId) -> Result<bool> {
-        let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query(
-            "UPDATE post_targets SET status = 'pending', error_class = NULL, error_message = NULL, updated_at = $3 \
-             WHERE tenant_id = $1 AND id = $2 AND status IN ('unknown', 'failed')",
-        )
-        .bind(tenant.to_db())
-        .bind(target.to_db())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let (account,): (String,) =
-            sqlx::query_as("SELECT account_id FROM post_targets WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.to_db())
-                .bind(target.to_db())
-                .fetch_one(&mut *tx)
-                .await?;
-        let payload = serde_json::to_string(&PublishPayload { target_id: target }).expect("payload serializes");
-        sqlx::query(
-            "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 8, $6, $7, $5, $5) ON CONFLICT (unique_key) DO UPDATE \
-             SET run_at = excluded.run_at, state = 'queued', attempts = 0, lease_owner = NULL, \
-             lease_expires_at = NULL, finished_at = NULL, updated_at = excluded.updated_at",
-        )
-        .bind(crate::ids::JobId::new().to_db())
-        .bind(tenant.to_db())
-        .bind(PUBLISH)
-        .bind(payload)
-        .bind(now)
-        .bind(format!("publish:{target}"))
-        .bind(format!("account:{account}"))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE posts SET status = 'scheduled', version = version + 1, updated_at = $3 WHERE tenant_id = $1 \
-                     AND id = (SELECT post_id FROM post_targets WHERE tenant_id = $1 AND id = $2)",
-        )
-        .bind(tenant.to_db())
-        .bind(target.to_db())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// "Skip this platform": a failed target is given up.
-    pub async fn target_skip(&self, tenant: TenantId, target: TargetId) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE post_targets SET status = 'cancelled', updated_at = $3 WHERE tenant_id = $1 AND id = $2 \
-             AND status IN ('failed', 'unknown', 'pending')",
-        )
-        .bind(tenant.to_db())
-        .bind(target.to_db())
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
     }
 }

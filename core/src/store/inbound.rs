@@ -17,12 +17,12 @@ use super::publishing::{settle_statement, Settle};
 use super::{Result, Store};
 use crate::clock::{now_ms, Millis};
 use crate::domain::TargetStatus;
-use crate::ids::{AccountId, JobId, TargetId, TenantId};
+use crate::ids::{AccountId, TargetId, TenantId};
 use crate::jobs::WEBHOOK_EVENT;
 
 /// The unique key of the job that processes event `event_id`.
 pub fn webhook_event_job_key(event_id: &str) -> String {
-    format!("{WEBHOOK_EVENT}:{event_id}")
+    super::jobs::keys::webhook_event(event_id)
 }
 
 /// Inserts the `webhook.event` job of `event_id` unless it exists; true when it was inserted.
@@ -30,19 +30,10 @@ async fn insert_event_job<'e, E>(exec: E, event_id: &str, now: Millis) -> Result
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let payload = serde_json::json!({ "event_id": event_id }).to_string();
-    let done = sqlx::query(
-        "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, \
-         created_at, updated_at) VALUES ($1, NULL, $2, $3, $4, 8, $5, NULL, $4, $4) ON CONFLICT (unique_key) DO NOTHING",
-    )
-    .bind(JobId::new().to_db())
-    .bind(WEBHOOK_EVENT)
-    .bind(payload)
-    .bind(now)
-    .bind(webhook_event_job_key(event_id))
-    .execute(exec)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let job = NewJob::new(WEBHOOK_EVENT, serde_json::json!({ "event_id": event_id }))
+        .run_at(now)
+        .unique(webhook_event_job_key(event_id));
+    super::jobs::insert(exec, &job, now, super::jobs::OnConflict::Keep).await
 }
 
 impl Store {

@@ -261,22 +261,6 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Queues a finished job with this unique key again, due at `run_at` with a fresh attempt budget. Used when a
-    /// post target goes back to `pending` (the platform said it never published, or the team asked to retry).
-    pub async fn requeue_unique_job(&self, unique_key: &str, run_at: Millis) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE jobs SET state = 'queued', run_at = $2, attempts = 0, lease_owner = NULL, lease_expires_at = NULL, \
-             finished_at = NULL, updated_at = $3 WHERE unique_key = $1 AND state <> 'running'",
-        )
-        .bind(unique_key)
-        .bind(run_at)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        notify_jobs_changed();
-        Ok(done.rows_affected() == 1)
-    }
-
     /// The earliest due queued job and the earliest lease expiry among the given kinds. Written as `ORDER BY ..
     /// LIMIT 1` rather than `MIN`: with the kind filter PostgreSQL computes `MIN` over every queued row, while the
     /// ordered scan of `jobs_due`/`jobs_lease` stops at the first row of a matching kind.

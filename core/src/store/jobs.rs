@@ -4,8 +4,51 @@
 use super::{col, parse_enum, Result, Store};
 use crate::clock::{now_ms, Millis};
 use crate::domain::JobState;
-use crate::ids::{JobId, TenantId};
+use crate::ids::{AccountId, JobId, TargetId, TenantId};
+use crate::jobs::{PublishPayload, PUBLISH, PUBLISH_CHECK};
 use sqlx::any::AnyRow;
+
+/// The unique and concurrency keys of jobs, built in one place so that every writer of a key (the bot, the web
+/// service, the scheduler) agrees on it.
+pub mod keys {
+    use crate::clock::Millis;
+    use crate::ids::{AccountId, AutomationId, JobId, TargetId};
+
+    /// The one publish job of a post target.
+    pub fn publish(target: TargetId) -> String {
+        format!("publish:{target}")
+    }
+
+    /// A `publish.check` of a target, queued by the job `after` (a job queues at most one check).
+    pub fn publish_check(target: TargetId, after: JobId) -> String {
+        format!("publish.check:{target}:{after}")
+    }
+
+    /// The job of one automation slot.
+    pub fn automation_slot(id: AutomationId, slot: Millis) -> String {
+        format!("automation:{id}:{slot}")
+    }
+
+    /// The job that processes one stored inbound webhook event.
+    pub fn webhook_event(event_id: &str) -> String {
+        format!("{}:{event_id}", crate::jobs::WEBHOOK_EVENT)
+    }
+
+    /// The concurrency key of a platform account: its publishing jobs run one at a time (or the configured few).
+    pub fn account(account: AccountId) -> String {
+        format!("account:{account}")
+    }
+}
+
+/// What inserting a job does when a job with its unique key exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Leave the existing job as it is: at most one job ever per key (a cron slot, a sweep period, an event).
+    Keep,
+    /// Queue the existing job again at the new `run_at` with its attempts reset, unless it is running right now
+    /// (a target published again reuses its `publish:{target}` job, which ran before).
+    Requeue,
+}
 
 /// A job to enqueue.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +102,29 @@ impl NewJob {
         self.max_attempts = n;
         self
     }
+
+    /// The publish job of a target, due at `at`: one per target, one at a time per account.
+    pub fn publish(tenant: TenantId, target: TargetId, account: AccountId, at: Millis) -> Self {
+        Self::new(PUBLISH, publish_payload(target))
+            .tenant(tenant)
+            .run_at(at)
+            .unique(keys::publish(target))
+            .concurrency(keys::account(account))
+    }
+
+    /// A `publish.check` of a target, due at `at`, queued by the job `after`; asked up to 120 times.
+    pub fn publish_check(tenant: TenantId, target: TargetId, account: AccountId, after: JobId, at: Millis) -> Self {
+        Self::new(PUBLISH_CHECK, publish_payload(target))
+            .tenant(tenant)
+            .run_at(at)
+            .unique(keys::publish_check(target, after))
+            .concurrency(keys::account(account))
+            .max_attempts(120)
+    }
+}
+
+fn publish_payload(target: TargetId) -> serde_json::Value {
+    serde_json::to_value(PublishPayload { target_id: target }).expect("payload serializes")
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,9 +173,9 @@ impl Store {
     /// Enqueues a job. Returns its id, or `None` when a job with the same unique key already exists.
     pub async fn enqueue(&self, job: &NewJob) -> Result<Option<JobId>> {
         let id = JobId::new();
-        let done = insert_query(&id, job, now_ms()).execute(&self.pool).await?;
+        let inserted = insert_with_id(&self.pool, id, job, now_ms(), OnConflict::Keep).await?;
         super::job_queue::notify_jobs_changed();
-        Ok((done.rows_affected() == 1).then_some(id))
+        Ok(inserted.then_some(id))
     }
 
     pub async fn job(&self, id: JobId) -> Result<Option<Job>> {
@@ -134,29 +200,54 @@ impl Store {
     }
 }
 
-fn insert_query<'q>(
-    id: &JobId,
-    job: &'q NewJob,
-    now: Millis,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    sqlx::query(
-        "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (unique_key) DO NOTHING",
-    )
-    .bind(id.to_db())
-    .bind(job.tenant_id.map(|t| t.to_db()))
-    .bind(&job.kind)
-    .bind(job.payload.to_string())
-    .bind(job.run_at)
-    .bind(job.max_attempts)
-    .bind(&job.unique_key)
-    .bind(&job.concurrency_key)
-    .bind(now)
+/// The one statement that inserts a job, per conflict rule: the rule is part of the text so each text is prepared
+/// once.
+fn insert_statement(on_conflict: OnConflict) -> &'static str {
+    match on_conflict {
+        OnConflict::Keep => {
+            "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (unique_key) DO NOTHING"
+        }
+        OnConflict::Requeue => {
+            "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (unique_key) DO UPDATE \
+             SET run_at = excluded.run_at, state = 'queued', attempts = 0, lease_owner = NULL, lease_expires_at = NULL, \
+             finished_at = NULL, updated_at = excluded.updated_at WHERE jobs.state <> 'running'"
+        }
+    }
+}
+
+/// Inserts a job with `ex` (the pool, or a transaction's connection: the caller then wakes the runners after the
+/// commit). `false` when its unique key was taken and `on_conflict` left that job as it was. Every job insert in
+/// the store goes through here.
+pub(crate) async fn insert<'e, E>(ex: E, job: &NewJob, now: Millis, on_conflict: OnConflict) -> Result<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    insert_with_id(ex, JobId::new(), job, now, on_conflict).await
+}
+
+async fn insert_with_id<'e, E>(ex: E, id: JobId, job: &NewJob, now: Millis, on_conflict: OnConflict) -> Result<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let done = sqlx::query(insert_statement(on_conflict))
+        .bind(id.to_db())
+        .bind(job.tenant_id.map(|t| t.to_db()))
+        .bind(&job.kind)
+        .bind(job.payload.to_string())
+        .bind(job.run_at)
+        .bind(job.max_attempts)
+        .bind(&job.unique_key)
+        .bind(&job.concurrency_key)
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Enqueues a job inside the caller's transaction (the caller wakes the runners after the commit). `false` when
 /// a job with the same unique key already exists.
 pub(crate) async fn insert_job(tx: &mut sqlx::Transaction<'_, sqlx::Any>, job: &NewJob, now: Millis) -> Result<bool> {
-    let done = insert_query(&JobId::new(), job, now).execute(&mut **tx).await?;
-    Ok(done.rows_affected() == 1)
+    insert(&mut **tx, job, now, OnConflict::Keep).await
 }

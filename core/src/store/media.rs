@@ -75,6 +75,18 @@ impl Store {
         media_from_row(&row)
     }
 
+    /// The media stored at `storage_path` (the oldest, if two were written at once), if any.
+    pub async fn media_at_path(&self, tenant: TenantId, storage_path: &str) -> Result<Option<Media>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM media WHERE tenant_id = $1 AND storage_path = $2 ORDER BY created_at, id LIMIT 1"
+        ))
+        .bind(tenant.to_db())
+        .bind(storage_path)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(media_from_row).transpose()
+    }
+
     pub async fn media(&self, tenant: TenantId, id: MediaId) -> Result<Media> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM media WHERE tenant_id = $1 AND id = $2"))
             .bind(tenant.to_db())

@@ -3,7 +3,11 @@
 //! Each transition is a compare-and-set on the current status, so a stale or duplicated job cannot move a target
 //! twice. `publishing` is committed before the platform is called; a target found in `publishing` by a later
 //! attempt is one whose earlier request may have gone out, and must be checked or confirmed, never re-sent.
-//! After each final transition the post's own status is recomputed from all of its targets.
+//! Starting clears any platform reference left from an earlier round, so a reference always belongs to the
+//! request in flight. After each final transition the post's own status is recomputed from all of its targets.
+//!
+//! This file holds the two moves around the platform call, begin and settle; the others (back to pending, confirmed
+//! by hand, skipped) are in `target_moves.rs`.
 
 use super::accounts::{account_from_prefixed, COLUMNS as ACCOUNT_COLUMNS};
 use super::posts::{post_from_prefixed, POST_COLUMNS};
@@ -71,8 +75,8 @@ impl Store {
         listed.sort();
         listed.dedup();
         let start = format!(
-            "UPDATE post_targets SET status = 'publishing', attempts = attempts + 1, error_class = NULL, \
-             error_message = NULL, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'pending' \
+            "UPDATE post_targets SET status = 'publishing', attempts = attempts + 1, platform_ref = NULL, \
+             error_class = NULL, error_message = NULL, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'pending' \
              AND platform IN ({platforms}) \
              AND EXISTS (SELECT 1 FROM posts p WHERE p.tenant_id = $1 AND p.id = post_targets.post_id) \
              AND EXISTS (SELECT 1 FROM social_accounts a WHERE a.tenant_id = $1 AND a.id = post_targets.account_id \
@@ -118,92 +122,26 @@ impl Store {
         Ok((ctx, begun))
     }
 
-    /// Durably records the platform's reference (container id, publish_id) of a target being published.
+    /// Durably records the platform's reference (container id, publish_id) of a target being published (a target
+    /// no longer `publishing` keeps the reference it has).
     pub async fn record_platform_ref(&self, tenant: TenantId, target: TargetId, platform_ref: &str) -> Result<()> {
-        sqlx::query("UPDATE post_targets SET platform_ref = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.to_db())
-            .bind(target.to_db())
-            .bind(platform_ref)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Moves a target from one of `from` to `to` (failed, unknown or back to pending) with an error class and
-    /// message. `false` when the target was not in one of `from`.
-    pub async fn move_target(
-        &self,
-        tenant: TenantId,
-        target: TargetId,
-        from: &[TargetStatus],
-        to: TargetStatus,
-        error: Option<(&str, &str)>,
-    ) -> Result<bool> {
-        let list = from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
-        let done = sqlx::query(&format!(
-            "UPDATE post_targets SET status = $3, error_class = $4, error_message = $5, updated_at = $6 \
-             WHERE tenant_id = $1 AND id = $2 AND status IN ({list})"
-        ))
-        .bind(tenant.to_db())
-        .bind(target.to_db())
-        .bind(to.as_str())
-        .bind(error.map(|e| e.0))
-        .bind(error.map(|e| e.1))
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// The team confirmed that a target whose outcome was unknown did go out (button "it's published").
-    pub async fn confirm_target_published(&self, tenant: TenantId, target: TargetId) -> Result<bool> {
-        let now = now_ms();
-        let done = sqlx::query(
-            "UPDATE post_targets SET status = 'published', published_at = $3, error_class = NULL, \
-             error_message = NULL, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'unknown'",
+        sqlx::query(
+            "UPDATE post_targets SET platform_ref = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2 \
+             AND status = 'publishing'",
         )
         .bind(tenant.to_db())
         .bind(target.to_db())
-        .bind(now)
+        .bind(platform_ref)
+        .bind(now_ms())
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 1 {
-            let t = self.target(tenant, target).await?;
-            self.refresh_post_status(tenant, t.post_id).await?;
-        }
-        Ok(done.rows_affected() == 1)
+        Ok(())
     }
 
-    /// The team asked to post a failed or unknown target again (button "post again"): it goes back to `pending`
-    /// and its publish job is queued to run now.
-    pub async fn retry_target(&self, tenant: TenantId, target: TargetId) -> Result<bool> {
-        let moved = self
-            .move_target(tenant, target, &[TargetStatus::Unknown, TargetStatus::Failed], TargetStatus::Pending, None)
-            .await?;
-        if moved {
-            sqlx::query("UPDATE post_targets SET platform_ref = NULL WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.to_db())
-                .bind(target.to_db())
-                .execute(&self.pool)
-                .await?;
-            let key = format!("publish:{target}");
-            if !self.requeue_unique_job(&key, now_ms()).await? {
-                let t = self.target(tenant, target).await?;
-                let payload = serde_json::json!({ "target_id": target });
-                let job = super::NewJob::new(crate::jobs::PUBLISH, payload)
-                    .tenant(tenant)
-                    .unique(key)
-                    .concurrency(format!("account:{}", t.account_id));
-                self.enqueue(&job).await?;
-            }
-        }
-        Ok(moved)
-    }
-
-    /// Recomputes a post's status from its targets: still `publishing` while any target is pending, publishing or
-    /// unknown; then `published` (all went out), `partially_published` (some did) or `failed` (none did).
-    /// Returns the new status when it changed. One statement: the counts are subqueries of the update.
+    /// Recomputes a post's status from its targets once none is open (pending, publishing or unknown):
+    /// `published` (none failed), `partially_published` (some went out, some failed), `failed` (none went out) or
+    /// `cancelled` (every target was skipped or cancelled). Returns the new status when it changed. One statement:
+    /// the counts are subqueries of the update.
     pub async fn refresh_post_status(&self, tenant: TenantId, post: PostId) -> Result<Option<PostStatus>> {
         let row: Option<(String,)> = sqlx::query_as(&refresh_post_statement("$2", "$3"))
             .bind(tenant.to_db())
@@ -382,10 +320,10 @@ fn with_sole_target_post(settle: &str) -> String {
     )
 }
 
-/// Recomputes a post's status from its targets once none is open and at least one reached a final state: SQL
-/// binding `$1` tenant, with `post` and `now` the SQL of the post id and the time; `RETURNING` the new status
-/// when it changed.
-fn refresh_post_statement(post: &str, now: &str) -> String {
+/// Recomputes a post's status from its targets once none is open (see [`Store::refresh_post_status`]): SQL binding
+/// `$1` tenant, with `post` and `now` the SQL of the post id and the time; `RETURNING` the new status when it
+/// changed. Every recompute of a post's status from its targets is this statement.
+pub(super) fn refresh_post_statement(post: &str, now: &str) -> String {
     let has = |list: &str| {
         format!(
             "EXISTS (SELECT 1 FROM post_targets pt WHERE pt.tenant_id = $1 AND pt.post_id = {post} \
@@ -393,16 +331,17 @@ fn refresh_post_statement(post: &str, now: &str) -> String {
         )
     };
     let computed = format!(
-        "CASE WHEN NOT {failed} THEN 'published' WHEN {published} THEN 'partially_published' ELSE 'failed' END",
+        "CASE WHEN NOT {ended} THEN 'cancelled' WHEN NOT {failed} THEN 'published' \
+         WHEN {published} THEN 'partially_published' ELSE 'failed' END",
+        ended = has("'published', 'failed'"),
         failed = has("'failed'"),
         published = has("'published'"),
     );
     format!(
         "UPDATE posts SET status = {computed}, updated_at = {now} WHERE tenant_id = $1 AND id = {post} \
          AND status IN ('scheduled', 'publishing', 'published', 'partially_published', 'failed') \
-         AND NOT {open} AND {settled} AND status <> {computed} RETURNING status",
+         AND NOT {open} AND status <> {computed} RETURNING status",
         open = has("'pending', 'publishing', 'unknown'"),
-        settled = has("'published', 'failed'"),
     )
 }
 

@@ -7,11 +7,11 @@
 //! outcome on them, in that same transaction (`approval_cards.rs`).
 
 use super::approval_cards::{ApprovalCard, CardOutcome};
+use super::jobs::{NewJob, OnConflict};
 use super::{col, parse_enum, Result, Store, StoreError};
 use crate::clock::{now_ms, Millis};
 use crate::domain::{Platform, PostStatus, TargetStatus};
-use crate::ids::{AccountId, JobId, PostId, TargetId, TenantId, UserId};
-use crate::jobs::{PublishPayload, PUBLISH};
+use crate::ids::{AccountId, PostId, TargetId, TenantId, UserId};
 use sqlx::any::AnyRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -539,21 +539,7 @@ async fn enqueue_publish(
     at: Millis,
     now: Millis,
 ) -> Result<()> {
-    let payload = serde_json::to_string(&PublishPayload { target_id: target.id }).expect("payload serializes");
-    sqlx::query(
-        "INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, 8, $6, $7, $8, $8) ON CONFLICT (unique_key) DO UPDATE SET \
-         run_at = excluded.run_at, state = 'queued', attempts = 0, updated_at = excluded.updated_at",
-    )
-    .bind(JobId::new().to_db())
-    .bind(target.tenant_id.to_db())
-    .bind(PUBLISH)
-    .bind(payload)
-    .bind(at)
-    .bind(format!("publish:{}", target.id))
-    .bind(format!("account:{}", target.account_id))
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    let job = NewJob::publish(target.tenant_id, target.id, target.account_id, at);
+    super::jobs::insert(&mut **tx, &job, now, OnConflict::Requeue).await?;
     Ok(())
 }

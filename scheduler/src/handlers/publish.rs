@@ -5,22 +5,34 @@
 //! platform is asked; without one the target becomes `unknown` and the team is asked to confirm with buttons.
 //! Nothing is ever re-sent blindly. Targets are independent: each has its own job, so one platform failing does
 //! not hold up the others.
+//!
+//! Once the publisher recorded a reference, an error short of a final answer never sends the target back to
+//! `pending`: the platform is asked about the reference instead (at once, then by `publish.check` jobs), and only
+//! its answer that the request never became a post (`NotPublished`) starts a new round. Without a reference, only an
+//! error that proves nothing was created (`Retryable`) starts a new round; `OutcomeUnknown` asks the team.
+//!
+//! Images a platform does not take (Instagram takes JPEG only) are converted before the call, once per image
+//! (`tochen_core::platforms::jpeg`).
 
 use crate::error::JobError;
 use crate::handlers::results::{self, Known};
 use crate::runner::JobHandler;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tochen_core::clock::now_ms;
-use tochen_core::domain::{AccountStatus, Platform, TargetStatus};
+use tochen_core::domain::{AccountStatus, MediaKind, Platform, TargetStatus};
 use tochen_core::ids::{TargetId, TenantId};
-use tochen_core::jobs::{PublishPayload, PUBLISH_CHECK};
+use tochen_core::jobs::PublishPayload;
+use tochen_core::platforms::jpeg::{self, ConvertError};
 use tochen_core::publish::{
     CheckOutcome, ErrorClass, MediaRef, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder,
 };
 use tochen_core::store::{BeginPublish, Job, NewJob, PublishContext};
 use tochen_core::{Store, StoreError};
+
+use TargetStatus::{Pending, Publishing, Unknown};
 
 /// The publisher for each platform. A platform without one fails its targets with a clear message.
 pub type Publishers = HashMap<Platform, Arc<dyn Publisher>>;
@@ -34,18 +46,35 @@ pub const CHECK_INTERVAL: Duration = Duration::from_secs(30);
 pub struct PublishHandler {
     pub publishers: Arc<Publishers>,
     pub media_urls: MediaUrls,
+    /// Where media files live; converted images are written beside their originals.
+    pub data_dir: PathBuf,
 }
 
+/// Records a target's platform reference and remembers the last one, so the pipeline knows without reading the
+/// store again whether this round has one.
 struct Recorder<'a> {
     store: &'a Store,
     tenant: TenantId,
     target: TargetId,
+    last: Mutex<Option<String>>,
+}
+
+impl<'a> Recorder<'a> {
+    fn new(store: &'a Store, tenant: TenantId, target: TargetId, last: Option<String>) -> Self {
+        Self { store, tenant, target, last: Mutex::new(last) }
+    }
+
+    fn last(&self) -> Option<String> {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 #[async_trait::async_trait]
 impl RefRecorder for Recorder<'_> {
     async fn record(&self, platform_ref: &str) -> Result<(), StoreError> {
-        self.store.record_platform_ref(self.tenant, self.target, platform_ref).await
+        self.store.record_platform_ref(self.tenant, self.target, platform_ref).await?;
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(platform_ref.to_owned());
+        Ok(())
     }
 }
 
@@ -95,6 +124,30 @@ impl PublishHandler {
     fn publisher(&self, platform: Platform) -> Option<&Arc<dyn Publisher>> {
         self.publishers.get(&platform)
     }
+
+    /// Points every image of `req` that the platform does not take at a JPEG version of it, converted and stored
+    /// once (a later attempt finds it). Nothing to do, and no I/O, when the platform takes the images as they are.
+    async fn with_images_for(
+        &self,
+        store: &Store,
+        publisher: &dyn Publisher,
+        ctx: &PublishContext,
+        mut req: PublishRequest,
+    ) -> Result<PublishRequest, ConvertError> {
+        let Some(types) = publisher.image_types() else { return Ok(req) };
+        let tenant = ctx.post.tenant_id;
+        for (m, (_, kind, content_type, _, path)) in req.media.iter_mut().zip(&ctx.media) {
+            if *kind != MediaKind::Image || jpeg::is_one_of(content_type, types) {
+                continue;
+            }
+            let converted = jpeg::jpeg_version(store, &self.data_dir, tenant, path).await?;
+            m.url = (self.media_urls)(tenant, &converted.id.to_string());
+            m.content_type = converted.info.content_type;
+            m.size_bytes = converted.info.size_bytes;
+            m.storage_path = converted.info.storage_path;
+        }
+        Ok(req)
+    }
 }
 
 #[async_trait::async_trait]
@@ -121,13 +174,8 @@ impl JobHandler for PublishHandler {
         }
         let Some(publisher) = self.publisher(ctx.target.platform).cloned() else {
             let message = format!("publishing to {} is not configured", ctx.target.platform);
-            let failed = [TargetStatus::Pending, TargetStatus::Publishing];
-            if store
-                .move_target(tenant, target_id, &failed, TargetStatus::Failed, Some(("permanent", &message)))
-                .await?
-            {
-                results::target_settled(store, tenant, target_id).await?;
-            }
+            results::mark_failed(store, tenant, target_id, &[Pending, Publishing], "permanent", &message, Some(known))
+                .await?;
             return Err(JobError::permanent(message));
         };
         if ctx.account.status != AccountStatus::Active {
@@ -136,13 +184,8 @@ impl JobHandler for PublishHandler {
                 // An earlier attempt may have gone out before the account broke: the team decides.
                 return results::mark_unknown(store, tenant, target_id, &message, Some(known)).await;
             }
-            let from = [TargetStatus::Pending];
-            if store
-                .move_target(tenant, target_id, &from, TargetStatus::Failed, Some(("needs_reconnect", &message)))
-                .await?
-            {
-                results::target_settled(store, tenant, target_id).await?;
-            }
+            results::mark_failed(store, tenant, target_id, &[Pending], "needs_reconnect", &message, Some(known))
+                .await?;
             return Err(JobError::permanent(message));
         }
         let req = self.request(&ctx);
@@ -159,12 +202,47 @@ impl JobHandler for PublishHandler {
                 }
             },
             BeginPublish::Started(_) => {
-                let refs = Recorder { store, tenant, target: target_id };
+                let req = match self.with_images_for(store, publisher.as_ref(), &ctx, req).await {
+                    Ok(req) => req,
+                    Err(e) => return not_sent(store, &ctx, publisher.image_types(), e, job, known).await,
+                };
+                let refs = Recorder::new(store, tenant, target_id, None);
                 let outcome = publisher.publish(&req, &refs).await;
-                // The platform answered: recording it need not hold a slot from the next publish.
-                crate::runner::release_slot();
-                on_publish_result(store, &req, outcome, job, known).await
+                // The platform answered: recording it need not hold a slot from the next publish. An error with a
+                // reference keeps the slot, since the platform is asked about it next.
+                let asks_next = refs.last().is_some()
+                    && matches!(&outcome, Err(e) if matches!(e.class, ErrorClass::Retryable { .. } | ErrorClass::OutcomeUnknown));
+                if !asks_next {
+                    crate::runner::release_slot();
+                }
+                on_publish_result(store, publisher.as_ref(), &req, outcome, &refs, job, known).await
             }
+        }
+    }
+}
+
+/// An image could not be converted before anything was sent: a bad image fails the target, a storage error
+/// starts the round again later.
+async fn not_sent(
+    store: &Store,
+    ctx: &PublishContext,
+    takes: Option<&[&str]>,
+    e: ConvertError,
+    job: &Job,
+    known: Known<'_>,
+) -> Result<(), JobError> {
+    let (tenant, target) = (ctx.post.tenant_id, ctx.target.id);
+    let takes: Vec<&str> = takes.unwrap_or_default().iter().map(|t| t.trim_start_matches("image/")).collect();
+    let takes = takes.join(" or ").to_uppercase();
+    let message = format!("{} takes {takes} images only, and {e}", ctx.target.platform.name());
+    match e {
+        ConvertError::Storage { .. } if job.attempts < job.max_attempts => {
+            store.retry_target(tenant, target, &[Publishing], Some(("retryable", &message)), false).await?;
+            Err(JobError::retry(message))
+        }
+        _ => {
+            results::mark_failed(store, tenant, target, &[Publishing], "permanent", &message, Some(known)).await?;
+            Err(JobError::permanent(message))
         }
     }
 }
@@ -172,8 +250,10 @@ impl JobHandler for PublishHandler {
 /// Applies what `Publisher::publish` answered.
 async fn on_publish_result(
     store: &Store,
+    publisher: &dyn Publisher,
     req: &PublishRequest,
     outcome: Result<PublishOutcome, PublishError>,
+    refs: &Recorder<'_>,
     job: &Job,
     known: Known<'_>,
 ) -> Result<(), JobError> {
@@ -183,54 +263,63 @@ async fn on_publish_result(
             results::mark_published(store, tenant, target, &platform_post_id, permalink.as_deref(), Some(known)).await
         }
         Ok(PublishOutcome::Pending { platform_ref }) => {
-            store.record_platform_ref(tenant, target, &platform_ref).await?;
+            if refs.last().as_deref() != Some(platform_ref.as_str()) {
+                store.record_platform_ref(tenant, target, &platform_ref).await?;
+            }
             enqueue_check(store, req, job).await
         }
-        Err(e) => on_publish_error(store, req, e, job, known).await,
+        Err(e) => on_publish_error(store, publisher, req, e, refs.last(), job, known).await,
     }
 }
 
+/// Applies an error of `Publisher::publish`; `recorded` is the platform reference this round recorded, if any.
 async fn on_publish_error(
     store: &Store,
+    publisher: &dyn Publisher,
     req: &PublishRequest,
     e: PublishError,
+    recorded: Option<String>,
     job: &Job,
     known: Known<'_>,
 ) -> Result<(), JobError> {
     let (tenant, target) = (req.tenant_id, req.target_id);
-    match e.class {
-        ErrorClass::Retryable { retry_after } if job.attempts < job.max_attempts => {
-            let from = [TargetStatus::Publishing];
-            store.move_target(tenant, target, &from, TargetStatus::Pending, Some(("retryable", &e.message))).await?;
-            Err(JobError::Retryable { message: e.message, retry_after })
-        }
-        ErrorClass::Retryable { .. } | ErrorClass::Permanent => {
-            results::mark_failed(store, tenant, target, "permanent", &e.message, Some(known)).await?;
+    match (e.class, recorded) {
+        (ErrorClass::Permanent, _) => {
+            results::mark_failed(store, tenant, target, &[Publishing], "permanent", &e.message, Some(known)).await?;
             Err(JobError::permanent(e.message))
         }
-        ErrorClass::NeedsReconnect => {
-            results::mark_failed(store, tenant, target, "needs_reconnect", &e.message, Some(known)).await?;
+        (ErrorClass::NeedsReconnect, recorded) => {
+            if recorded.is_some() {
+                // The request is under way on the platform and can no longer be asked about: the team decides.
+                results::mark_unknown(store, tenant, target, &e.message, Some(known)).await?;
+            } else {
+                results::mark_failed(store, tenant, target, &[Publishing], "needs_reconnect", &e.message, Some(known))
+                    .await?;
+            }
             Err(JobError::NeedsReconnect { tenant, account: req.account_id, message: e.message })
         }
-        ErrorClass::OutcomeUnknown => {
-            let current = store.target(tenant, target).await?;
-            match current.platform_ref {
-                Some(_) => enqueue_check(store, req, job).await,
-                None => results::mark_unknown(store, tenant, target, &e.message, Some(known)).await,
-            }
+        // The platform holds a request it can be asked about: ask, never send again.
+        (ErrorClass::Retryable { .. } | ErrorClass::OutcomeUnknown, Some(r)) => {
+            check_now(store, publisher, req, &r, job, known).await
+        }
+        (ErrorClass::OutcomeUnknown, None) => {
+            results::mark_unknown(store, tenant, target, &e.message, Some(known)).await
+        }
+        // Nothing was created: a new round, when the job has attempts left.
+        (ErrorClass::Retryable { retry_after }, None) if job.attempts < job.max_attempts => {
+            store.retry_target(tenant, target, &[Publishing], Some(("retryable", &e.message)), false).await?;
+            Err(JobError::Retryable { message: e.message, retry_after })
+        }
+        (ErrorClass::Retryable { .. }, None) => {
+            results::mark_failed(store, tenant, target, &[Publishing], "permanent", &e.message, Some(known)).await?;
+            Err(JobError::permanent(e.message))
         }
     }
 }
 
 async fn enqueue_check(store: &Store, req: &PublishRequest, job: &Job) -> Result<(), JobError> {
-    let payload = serde_json::to_value(PublishPayload { target_id: req.target_id }).expect("payload serializes");
-    let check = NewJob::new(PUBLISH_CHECK, payload)
-        .tenant(req.tenant_id)
-        .run_at(now_ms() + CHECK_INTERVAL.as_millis() as i64)
-        .unique(format!("publish.check:{}:{}", req.target_id, job.id))
-        .concurrency(format!("account:{}", req.account_id))
-        .max_attempts(120);
-    store.enqueue(&check).await?;
+    let at = now_ms() + CHECK_INTERVAL.as_millis() as i64;
+    store.enqueue(&NewJob::publish_check(req.tenant_id, req.target_id, req.account_id, job.id, at)).await?;
     Ok(())
 }
 
@@ -243,15 +332,33 @@ async fn check_now(
     job: &Job,
     known: Known<'_>,
 ) -> Result<(), JobError> {
-    match publisher.check(req, platform_ref).await {
+    let (tenant, target) = (req.tenant_id, req.target_id);
+    let refs = Recorder::new(store, tenant, target, Some(platform_ref.to_owned()));
+    match publisher.check(req, platform_ref, &refs).await {
         Ok(CheckOutcome::Pending) => enqueue_check(store, req, job).await,
+        // Nothing became a post: this job, still running, starts a new round when the runner retries it.
+        Ok(CheckOutcome::NotPublished { reason }) if job.attempts < job.max_attempts => {
+            store.retry_target(tenant, target, &[Publishing, Unknown], Some(("retryable", &reason)), false).await?;
+            Err(JobError::retry(reason))
+        }
+        Ok(CheckOutcome::NotPublished { reason }) => {
+            let from = [Publishing, Unknown];
+            results::mark_failed(store, tenant, target, &from, "permanent", &reason, Some(known)).await?;
+            Err(JobError::permanent(reason))
+        }
         Ok(other) => on_check(store, req, other, known).await,
-        Err(e) if matches!(e.class, ErrorClass::Retryable { .. }) => enqueue_check(store, req, job).await,
+        Err(e) if matches!(e.class, ErrorClass::Retryable { .. } | ErrorClass::OutcomeUnknown) => {
+            enqueue_check(store, req, job).await
+        }
+        Err(e) if e.class == ErrorClass::NeedsReconnect => {
+            results::mark_unknown(store, tenant, target, &e.message, Some(known)).await?;
+            Err(JobError::NeedsReconnect { tenant, account: req.account_id, message: e.message })
+        }
         Err(e) => on_check(store, req, CheckOutcome::Failed(e), known).await,
     }
 }
 
-/// Applies a final check answer (anything but `Pending`).
+/// Applies a final check answer: published, failed or unknown (`Pending` and `NotPublished` are the callers').
 async fn on_check(
     store: &Store,
     req: &PublishRequest,
@@ -263,19 +370,12 @@ async fn on_check(
         CheckOutcome::Published { platform_post_id, permalink } => {
             results::mark_published(store, tenant, target, &platform_post_id, permalink.as_deref(), Some(known)).await
         }
-        CheckOutcome::NotPublished { reason } => {
-            // The platform says the earlier request never became a post: a new attempt is safe.
-            let from = [TargetStatus::Publishing, TargetStatus::Unknown];
-            if store.move_target(tenant, target, &from, TargetStatus::Pending, Some(("retryable", &reason))).await? {
-                store.requeue_unique_job(&format!("publish:{target}"), now_ms()).await?;
-            }
-            Ok(())
-        }
         CheckOutcome::Failed(e) => {
             let class = if e.class == ErrorClass::NeedsReconnect { "needs_reconnect" } else { "permanent" };
-            results::mark_failed(store, tenant, target, class, &e.message, Some(known)).await
+            results::mark_failed(store, tenant, target, &[Publishing, Unknown], class, &e.message, Some(known)).await
         }
-        CheckOutcome::Pending => Ok(()),
+        CheckOutcome::Unknown { reason } => results::mark_unknown(store, tenant, target, &reason, Some(known)).await,
+        CheckOutcome::Pending | CheckOutcome::NotPublished { .. } => Ok(()),
     }
 }
 
@@ -308,12 +408,19 @@ impl JobHandler for PublishCheckHandler {
         };
         let req = self.inner.request(&ctx);
         let last = job.attempts >= job.max_attempts;
-        match publisher.check(&req, &platform_ref).await {
+        let refs = Recorder::new(store, tenant, target_id, Some(platform_ref.clone()));
+        match publisher.check(&req, &platform_ref, &refs).await {
             Ok(CheckOutcome::Pending) if last => {
                 results::mark_unknown(store, tenant, target_id, "the platform is still processing it", Some(known))
                     .await
             }
             Ok(CheckOutcome::Pending) => Err(JobError::retry_after("still processing", CHECK_INTERVAL)),
+            // The platform says the earlier request never became a post: a new round, with the publish job queued.
+            Ok(CheckOutcome::NotPublished { reason }) => {
+                let from = [Publishing, Unknown];
+                store.retry_target(tenant, target_id, &from, Some(("retryable", &reason)), true).await?;
+                Ok(())
+            }
             Ok(other) => on_check(store, &req, other, known).await,
             Err(e) => match e.class {
                 ErrorClass::Retryable { .. } | ErrorClass::OutcomeUnknown if last => {
@@ -323,7 +430,11 @@ impl JobHandler for PublishCheckHandler {
                     Err(JobError::Retryable { message: e.message, retry_after: retry_after.or(Some(CHECK_INTERVAL)) })
                 }
                 ErrorClass::OutcomeUnknown => Err(JobError::retry_after(e.message, CHECK_INTERVAL)),
-                _ => on_check(store, &req, CheckOutcome::Failed(e), known).await,
+                ErrorClass::NeedsReconnect => {
+                    results::mark_unknown(store, tenant, target_id, &e.message, Some(known)).await?;
+                    Err(JobError::NeedsReconnect { tenant, account: req.account_id, message: e.message })
+                }
+                ErrorClass::Permanent => on_check(store, &req, CheckOutcome::Failed(e), known).await,
             },
         }
     }

@@ -57,16 +57,17 @@ pub async fn mark_published(
     settle(store, tenant, target, Settle::Published { platform_post_id, permalink }, known).await
 }
 
+/// Fails a target that is in one of `from`.
 pub async fn mark_failed(
     store: &Store,
     tenant: TenantId,
     target: TargetId,
+    from: &[TargetStatus],
     class: &str,
     message: &str,
     known: Option<Known<'_>>,
 ) -> Result<(), JobError> {
-    let from = [TargetStatus::Pending, TargetStatus::Publishing, TargetStatus::Unknown];
-    let change = Settle::To { from: &from, to: TargetStatus::Failed, class, message };
+    let change = Settle::To { from, to: TargetStatus::Failed, class, message };
     settle(store, tenant, target, change, known).await
 }
 

@@ -51,7 +51,7 @@ fn check_config_reads_dotenv_and_masks_secrets() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join(".env"),
-        "TELEGRAM_BOT_TOKEN=123456:AAHdotenvsecretvalue\nDATABASE_URL=postgres://u:hunter2@db/tochen\n",
+        "TELEGRAM_BOT_TOKEN=123456:AAHdotenvsecretvalue_0123456789abcd\nDATABASE_URL=postgres://u:hunter2@db/tochen\n",
     )
     .unwrap();
     let out = tochen(dir.path(), &["check-config"], &[]);

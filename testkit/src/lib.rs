@@ -12,6 +12,7 @@ pub mod fake_platform;
 pub mod fake_server;
 pub mod fake_telegram;
 pub mod fake_tiktok;
+pub mod props;
 pub mod smtp_sink;
 pub mod webhook_receiver;
 

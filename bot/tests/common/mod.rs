@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 use teloxide::adaptors::throttle::Limits;
+use teloxide::dispatching::UpdateHandler;
 use tochen_core::domain::{AuthKind, Platform};
 use tochen_core::i18n::t;
 use tochen_core::store::{Account, NewAccount};
@@ -27,6 +28,8 @@ pub struct Harness {
     pub llm: FakeLlm,
     pub store: Store,
     pub config: Config,
+    /// Handlers tried before the bot's own (tests inject failures with them).
+    before: Option<UpdateHandler<anyhow::Error>>,
     running: Option<(CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>)>,
     _dir: tempfile::TempDir,
 }
@@ -42,6 +45,11 @@ pub fn test_limits() -> Limits {
 
 impl Harness {
     pub async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, None).await
+    }
+
+    /// A harness whose bot tries `before` ahead of its own handlers.
+    pub async fn start_with(db: &TestDb, before: Option<UpdateHandler<anyhow::Error>>) -> Self {
         let tg = FakeTelegram::start().await;
         let llm = FakeLlm::start().await;
         let dir = tempfile::tempdir().unwrap();
@@ -61,7 +69,7 @@ impl Harness {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let config = Config::from_source(&vars).expect("test config is valid");
-        let mut h = Harness { tg, llm, store: db.store.clone(), config, running: None, _dir: dir };
+        let mut h = Harness { tg, llm, store: db.store.clone(), config, before, running: None, _dir: dir };
         h.boot().await;
         h
     }
@@ -69,7 +77,12 @@ impl Harness {
     async fn boot(&mut self) {
         let mark = self.tg.mark();
         let token = CancellationToken::new();
-        let options = tochen_bot::Options { limits: test_limits(), llm_backoff: Duration::from_millis(5) };
+        let options = tochen_bot::Options {
+            limits: test_limits(),
+            llm_backoff: Duration::from_millis(5),
+            before: self.before.clone(),
+            ..Default::default()
+        };
         let handle =
             tokio::spawn(tochen_bot::run_with(self.config.clone(), self.store.clone(), token.clone(), options));
         self.tg.wait_call(mark, |c| c.method == "getupdates").await;

@@ -350,10 +350,7 @@ impl Config {
         let bot_token = r.secret("TELEGRAM_BOT_TOKEN");
         if let Some(t) = &bot_token {
             if !looks_like_bot_token(t.expose()) {
-                return Err(ConfigError::new(
-                    "TELEGRAM_BOT_TOKEN",
-                    "does not look like a bot token (expected <digits>:<secret> as @BotFather gives it)",
-                ));
+                return Err(ConfigError::new("TELEGRAM_BOT_TOKEN", BOT_TOKEN_SHAPE));
             }
         }
         let telegram =
@@ -524,13 +521,18 @@ fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
     }
 }
 
+/// What a malformed bot token is told (never echoing the value: it is a secret, maybe a real one mistyped).
+const BOT_TOKEN_SHAPE: &str = "is not a bot token: a valid one is the bot id (digits), a colon and 35 characters of \
+     A-Z a-z 0-9 _ -, like 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ; copy it again from @BotFather";
+
+/// `<bot id>:<35 characters of [A-Za-z0-9_-]>`, the shape @BotFather hands out.
 fn looks_like_bot_token(t: &str) -> bool {
     match t.split_once(':') {
         Some((id, secret)) => {
-            !id.is_empty()
-                && id.chars().all(|c| c.is_ascii_digit())
-                && secret.len() >= 8
-                && !secret.contains(char::is_whitespace)
+            (1..=20).contains(&id.len())
+                && id.bytes().all(|c| c.is_ascii_digit())
+                && secret.len() == 35
+                && secret.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
         }
         None => false,
     }
@@ -629,7 +631,7 @@ mod tests {
     fn debug_never_shows_secrets() {
         let key = crate::crypto::SecretBox::generate_key();
         let c = Config::from_source(&env(&[
-            ("TELEGRAM_BOT_TOKEN", "123456:AAHsecretsecretsecret"),
+            ("TELEGRAM_BOT_TOKEN", "123456:AAHsecretsecretsecret_0123456789abc"),
             ("DATABASE_URL", "postgres://tochen:dbpassword@db/tochen"),
             ("TOCHEN_SECRET_KEYS", &key),
             ("LLM_API_KEY", "sk-llmsecret"),
@@ -642,6 +644,29 @@ mod tests {
         let dbg = format!("{c:?}");
         for secret in ["AAHsecret", "dbpassword", key.as_str(), "sk-llmsecret", "metasecret", "smtppassword"] {
             assert!(!dbg.contains(secret), "{secret} leaked in {dbg}");
+        }
+    }
+
+    #[test]
+    fn a_bot_token_must_have_botfathers_shape_and_the_error_says_which() {
+        let good = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ";
+        assert!(Config::from_source(&env(&[("TELEGRAM_BOT_TOKEN", good)])).is_ok());
+        for bad in [
+            "abc",
+            "123456:AAHsecretsecretsecret",
+            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQQ",
+            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDs w",
+            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDs\u{e9}",
+            "bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+            ":AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+            "123456789AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+        ] {
+            let err = Config::from_source(&env(&[("TELEGRAM_BOT_TOKEN", bad)])).unwrap_err();
+            assert_eq!(err.var, "TELEGRAM_BOT_TOKEN", "{bad}");
+            let text = err.to_string();
+            assert!(text.contains("123456789:AA") && text.contains("35 characters of A-Z a-z 0-9 _ -"), "{text}");
+            assert!(!text.contains(bad), "the token itself is never shown: {text}");
         }
     }
 

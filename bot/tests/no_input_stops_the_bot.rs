@@ -9,7 +9,7 @@ use teloxide::prelude::*;
 use tochen_core::i18n::t;
 
 /// Reaches the "When?" prompt of a fresh draft.
-async fn at_the_time_prompt(h: &common::Harness, user: i64) -> common::BotMessage {
+async fn at_the_time_prompt(h: &common::Harness, user: i64) -> tochen_testkit::fake_telegram::BotMessage {
     h.onboard(user, "Alpha").await;
     let m = h.say(user, "/idea", "Ideas for").await;
     let m = h.press(user, &m, "1", "Draft:").await;
@@ -92,7 +92,7 @@ bot_test!(a_command_typed_at_a_prompt_runs_instead_of_being_the_answer, |h| {
     let before = text_now().await;
 
     // At "Send the new text", commands in any case and addressed to this bot run; the prompt is left.
-    for command in ["/queue", "/Queue", "/QUEUE@tochen_test_bot", "/help@Tochen_Test_Bot"] {
+    for command in ["/Queue", "/queue", "/QUEUE@tochen_test_bot", "/help@Tochen_Test_Bot"] {
         h.press(ALICE, &draft, &en("bot.draft.btn_edit"), "Send the new text").await;
         let expected = if command.to_lowercase().starts_with("/help") { "/idea" } else { "Nothing scheduled" };
         h.say(ALICE, command, expected).await;

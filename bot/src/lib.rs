@@ -150,7 +150,7 @@ pub async fn run_with(
         rules: validate::Rules::from_env(),
     };
     let tree = match options.before {
-        Some(before) => before.branch(schema()),
+        Some(before) => dptree::entry().branch(before).branch(schema()),
         None => schema(),
     };
     let handler = match &stored {

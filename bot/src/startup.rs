@@ -40,7 +40,13 @@ pub async fn reach_bot_api(
             Err(e) => {
                 attempt = attempt.saturating_add(1);
                 let wait = backoff(attempt, first_wait, MAX_RETRY);
-                readiness.waiting(COMPONENT, format!("Telegram Bot API unreachable, retrying (attempt {attempt})"));
+                let why = match &e {
+                    teloxide::RequestError::Api(teloxide::ApiError::InvalidToken) => {
+                        "Telegram refused the bot token (check TELEGRAM_BOT_TOKEN)"
+                    }
+                    _ => "Telegram Bot API unreachable",
+                };
+                readiness.waiting(COMPONENT, format!("{why}, retrying (attempt {attempt})"));
                 tracing::warn!(error = %e, attempt, retry_in_ms = wait.as_millis() as u64,
                     "cannot reach the Telegram Bot API; the bot retries while the other components serve");
                 tokio::select! {

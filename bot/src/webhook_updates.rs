@@ -231,3 +231,40 @@ impl Cursor {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn payload() -> impl Strategy<Value = String> {
+        let text = "\\PC{0,60}";
+        prop_oneof![
+            "\\PC{0,300}",
+            (any::<i32>(), any::<i64>(), any::<i64>(), text).prop_map(|(id, chat, from, t)| {
+                serde_json::json!({"update_id": id, "message": {"message_id": 1, "date": 1790000000,
+                    "chat": {"id": chat, "type": "private", "first_name": "A"},
+                    "from": {"id": from, "is_bot": false, "first_name": "A"}, "text": t}})
+                .to_string()
+            }),
+            (any::<i64>(), "\\PC{0,80}").prop_map(|(id, data)| {
+                serde_json::json!({"update_id": id, "callback_query": {"id": "q", "chat_instance": "c",
+                    "from": {"id": 1, "is_bot": false, "first_name": "A"}, "data": data}})
+                .to_string()
+            }),
+            (any::<i64>(), "[a-z_]{0,20}").prop_map(|(id, kind)| format!("{{\"update_id\":{id},\"{kind}\":{{}}}}")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(1024))]
+
+        /// Whatever the web service stored, the bot reads it as an update or ignores it; it never panics.
+        #[test]
+        fn any_stored_payload_is_read_or_ignored(p in payload()) {
+            if let Some(u) = parse_stored(&p) {
+                prop_assert!(!matches!(u.kind, UpdateKind::Error(_)));
+            }
+        }
+    }
+}

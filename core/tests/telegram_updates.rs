@@ -65,7 +65,10 @@ store_test!(an_update_every_claimer_died_on_is_dead_lettered_after_max_claims_an
         .await
         .unwrap();
     assert!(store.dead_letter_telegram_updates().await.unwrap().is_empty());
-    sqlx::query("UPDATE webhook_events SET lease_expires_at = 1 WHERE update_id = 20").execute(store.pool()).await.unwrap();
+    sqlx::query("UPDATE webhook_events SET lease_expires_at = 1 WHERE update_id = 20")
+        .execute(store.pool())
+        .await
+        .unwrap();
     assert_eq!(store.dead_letter_telegram_updates().await.unwrap(), vec![(20, MAX_CLAIMS)]);
     assert_eq!(store.dead_letter_telegram_updates().await.unwrap(), vec![], "once");
     let next = store.claim_telegram_updates("alive", 10, MINUTE).await.unwrap();

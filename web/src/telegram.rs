@@ -157,3 +157,31 @@ pub async fn start_up(config: &Config, link: &BotLink, readiness: &Readiness) {
         tokio::time::sleep(wait).await;
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(1024))]
+
+        /// Any body: read only when it is JSON with an integer `update_id`, and then that id.
+        #[test]
+        fn any_body_is_an_update_or_refused(
+            body in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..256),
+                "\\PC{0,200}".prop_map(String::into_bytes),
+                (any::<i64>(), "\\PC{0,40}").prop_map(|(id, t)| serde_json::json!({"update_id": id, "message": t}).to_string().into_bytes()),
+                any::<f64>().prop_map(|f| format!("{{\"update_id\":{f}}}").into_bytes()),
+                "[0-9]{19,25}".prop_map(|n| format!("{{\"update_id\":{n}}}").into_bytes()),
+            ]
+        ) {
+            if let Some((text, id)) = parse_update(&body) {
+                prop_assert_eq!(text.as_bytes(), &body[..]);
+                let v: serde_json::Value = serde_json::from_str(text).unwrap();
+                prop_assert_eq!(v["update_id"].as_i64(), Some(id));
+            }
+        }
+    }
+}

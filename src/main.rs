@@ -363,9 +363,10 @@ mod tests {
         let shutdown = CancellationToken::new();
         let err = run(&shutdown, Box::pin(async { Ok(()) }), std::future::pending()).await.unwrap_err();
         assert!(format!("{err:#}").contains("the bot stopped on its own"), "{err:#}");
-        let err = run(&CancellationToken::new(), Box::pin(async { anyhow::bail!("no network") }), std::future::pending())
-            .await
-            .unwrap_err();
+        let err =
+            run(&CancellationToken::new(), Box::pin(async { anyhow::bail!("no network") }), std::future::pending())
+                .await
+                .unwrap_err();
         assert!(format!("{err:#}").contains("the bot failed: no network"), "{err:#}");
     }
 

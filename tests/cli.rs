@@ -279,7 +279,11 @@ async fn run_serves_webhooks_while_the_bot_api_is_unreachable_and_ready_says_wha
     assert_eq!(body["status"], "ready", "{body}");
     assert!(body["waiting"]["bot"].as_str().is_some_and(|w| w.contains("Telegram Bot API unreachable")), "{body}");
     assert!(child.try_wait().unwrap().is_none(), "the process is still up");
-    assert_eq!(get_when_up(&mut child, &format!("http://{bind}/webhooks/tiktok")).await.0, 405, "the web service routes");
+    assert_eq!(
+        get_when_up(&mut child, &format!("http://{bind}/webhooks/tiktok")).await.0,
+        405,
+        "the web service routes"
+    );
     let (status, err) = stop(&mut child);
     assert!(status.success(), "a graceful stop while waiting exits 0: {status:?}\n{err}");
     assert!(err.contains("cannot reach the Telegram Bot API"), "{err}");

@@ -102,7 +102,7 @@ impl World {
         let shutdown = CancellationToken::new();
         let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
 
-        let mut state = tochen_web::AppState::new(
+        let state = tochen_web::AppState::new(
             config.clone(),
             store.clone(),
             &SecretString::new(db.key.clone()),

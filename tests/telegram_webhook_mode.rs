@@ -167,10 +167,12 @@ tochen_testkit::store_test!(
         store.record_telegram_update(900, r#"{"update_id":900,"message":"not a message"}"#).await.unwrap().unwrap();
         assert_eq!(deliver(&s, &db, 901, 9001).await, 200);
         // Update 901 was claimed five times and never marked: every bot that took it died.
-        sqlx::query("UPDATE webhook_events SET attempts = 5, lease_owner = 'died', lease_expires_at = 1 WHERE update_id = 901")
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE webhook_events SET attempts = 5, lease_owner = 'died', lease_expires_at = 1 WHERE update_id = 901",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
         assert_eq!(deliver(&s, &db, 902, 9002).await, 200);
 
         let mark = s.tg.mark();
@@ -187,14 +189,13 @@ tochen_testkit::store_test!(
 tochen_testkit::store_test!(an_update_whose_handler_panics_is_answered_once_and_not_replayed, |store, db| {
     use teloxide::prelude::*;
     let s = setup(&db).await;
-    let panicking = Update::filter_message().filter(|m: Message| m.text() == Some("boom")).endpoint(
-        |_: Message| async move {
+    let panicking =
+        Update::filter_message().filter(|m: Message| m.text() == Some("boom")).endpoint(|_: Message| async move {
             if true {
                 panic!("a handler bug");
             }
             anyhow::Ok(())
-        },
-    );
+        });
     let mark = s.tg.mark();
     let bot = start_bot_with(&s, &store, Some(panicking));
     assert_eq!(deliver_text(&s, &db, 800, 8001, "boom").await, 200);
@@ -206,12 +207,11 @@ tochen_testkit::store_test!(an_update_whose_handler_panics_is_answered_once_and_
     assert_eq!(row(&store, 800).await, ("processed".to_string(), 1));
     assert_eq!(row(&store, 801).await.0, "processed");
     assert!(store.claim_telegram_updates("another-bot", 10, Duration::from_secs(60)).await.unwrap().is_empty());
-    let crashed = s
-        .tg
-        .calls()
-        .iter()
-        .filter(|c| c.params["text"].as_str() == Some(tochen_core::i18n::t("en", "bot.crashed").as_str()))
-        .count();
+    let crashed =
+        s.tg.calls()
+            .iter()
+            .filter(|c| c.params["text"].as_str() == Some(tochen_core::i18n::t("en", "bot.crashed").as_str()))
+            .count();
     assert_eq!(crashed, 1, "answered once");
     db.store.close().await;
 });

@@ -310,8 +310,12 @@ mod props {
         ];
         let field = prop_oneof!["[A-Za-z0-9_-]{22}", "-?[0-9]{1,25}", "[a-z]{0,3}", "\\PC{0,8}", Just(String::new())];
         prop_oneof![
-            (prop::sample::select(prefixes), prop::collection::vec(field, 0..5))
-                .prop_map(|(p, fs)| std::iter::once(p.to_owned()).chain(fs).collect::<Vec<_>>().join(":")),
+            (prop::sample::select(prefixes), prop::collection::vec(field, 0..5)).prop_map(|(p, fs)| std::iter::once(
+                p.to_owned()
+            )
+            .chain(fs)
+            .collect::<Vec<_>>()
+            .join(":")),
             "\\PC{0,64}",
             button().prop_map(|b| b.encode()),
         ]

@@ -56,7 +56,10 @@ const WEEKDAYS: &[(&[&str], Weekday)] = &[
         ],
         Weekday::Wed,
     ),
-    (&["thu", "thur", "thurs", "thursday", "чт", "четверг", "четвер", "jue", "jueves", "do", "donnerstag"], Weekday::Thu),
+    (
+        &["thu", "thur", "thurs", "thursday", "чт", "четверг", "четвер", "jue", "jueves", "do", "donnerstag"],
+        Weekday::Thu,
+    ),
     (
         &["fri", "friday", "пт", "пятница", "пятницу", "п'ятниця", "п'ятницю", "vie", "viernes", "fr", "freitag"],
         Weekday::Fri,
@@ -79,7 +82,10 @@ const WEEKDAYS: &[(&[&str], Weekday)] = &[
         ],
         Weekday::Sat,
     ),
-    (&["sun", "sunday", "вс", "воскресенье", "нд", "неділя", "неділю", "dom", "domingo", "so", "sonntag"], Weekday::Sun),
+    (
+        &["sun", "sunday", "вс", "воскресенье", "нд", "неділя", "неділю", "dom", "domingo", "so", "sonntag"],
+        Weekday::Sun,
+    ),
 ];
 
 fn weekday(word: &str) -> Option<Weekday> {
@@ -171,23 +177,10 @@ const MINUTES: &[&str] = &[
     "minuto",
     "minutos",
 ];
-const HOURS: &[&str] = &[
-    "h",
-    "hour",
-    "hours",
-    "час",
-    "часа",
-    "часов",
-    "годину",
-    "години",
-    "годин",
-    "stunde",
-    "stunden",
-    "hora",
-    "horas",
-];
+const HOURS: &[&str] =
+    &["h", "hour", "hours", "час", "часа", "часов", "годину", "години", "годин", "stunde", "stunden", "hora", "horas"];
 const DAYS: &[&str] =
-&["day", "days", "день", "дня", "дней", "днів", "дні", "tag", "tage", "tagen", "día", "días", "dia", "dias"];
+    &["day", "days", "день", "дня", "дней", "днів", "дні", "tag", "tage", "tagen", "día", "días", "dia", "dias"];
 
 /// What a "in <n> <unit>" phrase says.
 enum Relative {

@@ -108,7 +108,11 @@ bot_test!(a_command_typed_at_a_prompt_runs_instead_of_being_the_answer, |h| {
     let fresh = h.say(ALICE, "The new text", "Draft:").await;
     assert!(fresh.text.contains("The new text"), "{}", fresh.text);
     assert!(
-        !h.tg.calls().iter().skip(mark).any(|c| c.params["text"].as_str().is_some_and(|t| t.contains("some_other_bot"))),
+        !h.tg
+            .calls()
+            .iter()
+            .skip(mark)
+            .any(|c| c.params["text"].as_str().is_some_and(|t| t.contains("some_other_bot"))),
         "another bot's command is never echoed"
     );
     assert_ne!(text_now().await, before);

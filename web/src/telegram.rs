@@ -16,9 +16,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use subtle::ConstantTimeEq;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use subtle::ConstantTimeEq;
 use tochen_core::config::TelegramMode;
 use tochen_core::readiness::{backoff, Readiness, FIRST_RETRY, MAX_RETRY};
 use tochen_core::{Config, SecretString};
@@ -151,7 +151,10 @@ pub async fn start_up(config: &Config, link: &BotLink, readiness: &Readiness) {
         attempt = attempt.saturating_add(1);
         let wait = backoff(attempt, FIRST_RETRY, MAX_RETRY);
         if secret.is_some() {
-            readiness.waiting(WEBHOOK_COMPONENT, format!("Telegram webhook not registered ({e}), retrying (attempt {attempt})"));
+            readiness.waiting(
+                WEBHOOK_COMPONENT,
+                format!("Telegram webhook not registered ({e}), retrying (attempt {attempt})"),
+            );
         }
         tracing::warn!(error = %e, attempt, retry_in_ms = wait.as_millis() as u64, "telegram start-up call failed; retrying");
         tokio::time::sleep(wait).await;

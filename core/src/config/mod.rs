@@ -679,13 +679,13 @@ mod tests {
         for bad in [
             "abc",
             "123456:AAHsecretsecretsecret",
-            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
-            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQQ",
-            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDs w",
-            "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDs\u{e9}",
-            "bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
-            ":AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
-            "123456789AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQQ",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDs w",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDs\u{e9}",
+            "bot123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+            ":BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+            "123456789BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
         ] {
             let err = Config::from_source(&env(&[("TELEGRAM_BOT_TOKEN", bad)])).unwrap_err();
             assert_eq!(err.var, "TELEGRAM_BOT_TOKEN", "{bad}");

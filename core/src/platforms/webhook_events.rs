@@ -301,12 +301,23 @@ mod props {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(|n| Value::from(n)),
+            any::<i64>().prop_map(Value::from),
             any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
             "\\PC{0,400}".prop_map(Value::String),
             prop::sample::select(vec![
-                "page", "instagram", "feed", "comments", "comment", "reaction", "add", "remove", "post.publish.complete",
-                "post.publish.failed", "authorization.removed", "{\"publish_id\":\"p1\",\"post_id\":7}", "{",
+                "page",
+                "instagram",
+                "feed",
+                "comments",
+                "comment",
+                "reaction",
+                "add",
+                "remove",
+                "post.publish.complete",
+                "post.publish.failed",
+                "authorization.removed",
+                "{\"publish_id\":\"p1\",\"post_id\":7}",
+                "{",
             ])
             .prop_map(|s| Value::String(s.to_owned())),
         ];
@@ -315,8 +326,24 @@ mod props {
                 prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
                 prop::collection::hash_map(
                     prop::sample::select(vec![
-                        "object", "entry", "id", "changes", "field", "value", "from", "item", "verb", "message", "text",
-                        "name", "username", "reaction_type", "event", "user_openid", "content", "x",
+                        "object",
+                        "entry",
+                        "id",
+                        "changes",
+                        "field",
+                        "value",
+                        "from",
+                        "item",
+                        "verb",
+                        "message",
+                        "text",
+                        "name",
+                        "username",
+                        "reaction_type",
+                        "event",
+                        "user_openid",
+                        "content",
+                        "x",
                     ])
                     .prop_map(str::to_owned),
                     inner,
@@ -334,7 +361,11 @@ mod props {
                 let entry: Vec<Value> = entries
                     .into_iter()
                     .map(|(id, from, value)| {
-                        let mut value = if value.is_object() { value } else { serde_json::json!({"item": "comment", "verb": "add"}) };
+                        let mut value = if value.is_object() {
+                            value
+                        } else {
+                            serde_json::json!({"item": "comment", "verb": "add"})
+                        };
                         value["from"] = from;
                         serde_json::json!({"id": id, "changes": [{"field": "feed", "value": value.clone()},
                             {"field": "comments", "value": value}]})

@@ -361,3 +361,37 @@ async fn a_bot_that_stops_on_its_own_makes_the_process_exit_non_zero() {
     assert!(!status.success(), "a dead bot must not look like a clean exit: {status:?}\n{err}");
     assert!(err.contains("the bot failed"), "{err}");
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_webhook_mode_the_web_service_serves_while_set_webhook_waits_for_the_bot_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = format!("http://127.0.0.1:{}", closed_port());
+    let bind = format!("127.0.0.1:{}", closed_port());
+    let mut child = spawn_run(
+        dir.path(),
+        &[
+            ("TELEGRAM_BOT_TOKEN", TOKEN),
+            ("TELEGRAM_API_URL", &api),
+            ("TELEGRAM_MODE", "webhook"),
+            ("TELEGRAM_WEBHOOK_SECRET", "hook_secret"),
+            ("TOCHEN_PUBLIC_URL", "https://tochen.example"),
+            ("TOCHEN_BIND", &bind),
+            ("TOCHEN_METRICS_BIND", "127.0.0.1:0"),
+        ],
+    );
+    let mut body = serde_json::Value::Null;
+    for _ in 0..100 {
+        body = serde_json::from_str(&get_when_up(&mut child, &format!("http://{bind}/ready")).await.1).unwrap();
+        if body["waiting"]["telegram_webhook"].as_str().is_some_and(|w| w.contains("retrying")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(body["status"], "ready", "{body}");
+    assert!(body["waiting"]["telegram_webhook"].as_str().is_some_and(|w| w.contains("not registered")), "{body}");
+    assert!(child.try_wait().unwrap().is_none(), "the process is still up");
+    let (status, err) = stop(&mut child);
+    assert!(status.success(), "{status:?}\n{err}");
+    assert!(!err.contains("AAHrunsecret"), "the token never reaches the log: {err}");
+}

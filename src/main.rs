@@ -41,6 +41,16 @@ enum Component {
     Web,
 }
 
+impl Component {
+    fn name(self) -> &'static str {
+        match self {
+            Component::Bot => "bot",
+            Component::Scheduler => "scheduler",
+            Component::Web => "web service",
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     if let Command::Keygen = cli.command {
@@ -57,6 +67,12 @@ fn main() -> std::process::ExitCode {
     if let Command::CheckConfig = cli.command {
         print_config(&config);
         return std::process::ExitCode::SUCCESS;
+    }
+    if matches!(cli.command, Command::Run | Command::Bot) {
+        if let Err(e) = config.require_bot_token() {
+            eprintln!("error: configuration: {e}");
+            return std::process::ExitCode::from(2);
+        }
     }
     init_logging(config.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -107,47 +123,87 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
 
 /// Starts the components and waits for SIGINT/SIGTERM, then lets them stop gracefully.
 async fn serve(mut config: Config, components: &[Component]) -> anyhow::Result<()> {
-    if components.contains(&Component::Bot) {
-        config.require_bot_token().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
-    }
     // Resolved once: every component sees the same keys, whether they came from TOCHEN_SECRET_KEYS or the file.
     config.secret_keys = secret_keys(&config)?;
     let store = open_store(&config).await?;
     let shutdown = CancellationToken::new();
-    let mut tasks = tokio::task::JoinSet::new();
+    // One registry for the process: the bot says here what it waits for, the web service's /ready reports it.
+    let readiness = tochen_core::readiness::Readiness::new();
+    let mut running: Vec<(&'static str, ComponentFuture)> = Vec::new();
     for &component in components {
-        let (config, store, token) = (config.clone(), store.clone(), shutdown.clone());
-        tasks.spawn(async move {
-            let result = match component {
-                Component::Bot => tochen_bot::run(config, store, token).await,
-                Component::Scheduler => tochen_scheduler::run(config, store, token).await,
-                Component::Web => tochen_web::run(config, store, token).await,
-            };
-            (component, result)
-        });
-    }
-    tracing::info!(components = components.len(), "tochen started");
-
-    let mut first_error = None;
-    tokio::select! {
-        _ = shutdown_signal() => tracing::info!("shutdown signal received; stopping"),
-        Some(done) = tasks.join_next() => {
-            // A component that stops on its own brings the process down, so a supervisor can restart it.
-            if let Ok((_, Err(e))) = done {
-                first_error = Some(e);
+        let (config, store, token, readiness) = (config.clone(), store.clone(), shutdown.clone(), readiness.clone());
+        let future: ComponentFuture = match component {
+            Component::Bot => {
+                let options = tochen_bot::Options { readiness, ..Default::default() };
+                Box::pin(tochen_bot::run_with(config, store, token, options))
             }
+            Component::Scheduler => Box::pin(tochen_scheduler::run(config, store, token)),
+            Component::Web => Box::pin(tochen_web::run_with(config, store, token, readiness)),
+        };
+        running.push((component.name(), future));
+    }
+    let result = supervise(running, shutdown, shutdown_signal()).await;
+    store.close().await;
+    result
+}
+
+type ComponentFuture = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
+
+/// Runs `components` until `signal`, then cancels `shutdown` and waits for all of them.
+///
+/// A component is meant to run until shutdown: one that returns early (even `Ok`), fails, or panics makes the
+/// others stop and the result an error naming it, so the process exits non-zero and a supervisor restarts it,
+/// instead of a half-working service (a bot that died while the web service kept answering) going unnoticed.
+async fn supervise(
+    components: Vec<(&'static str, ComponentFuture)>,
+    shutdown: CancellationToken,
+    signal: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut names = std::collections::HashMap::new();
+    for (name, future) in components {
+        names.insert(tasks.spawn(future).id(), name);
+    }
+    tracing::info!(components = names.len(), "tochen started");
+    let name_of = |id: tokio::task::Id| names.get(&id).copied().unwrap_or("component");
+
+    let mut failure = None;
+    tokio::select! {
+        _ = signal => tracing::info!("shutdown signal received; stopping"),
+        Some(done) = tasks.join_next_with_id() => {
+            let (name, error) = match done {
+                Ok((id, Ok(()))) => (name_of(id), anyhow::anyhow!("the {} stopped on its own", name_of(id))),
+                Ok((id, Err(e))) => (name_of(id), e.context(format!("the {} failed", name_of(id)))),
+                Err(join) => (name_of(join.id()), joined_error(name_of(join.id()), &join)),
+            };
+            tracing::error!(component = name, error = %format!("{error:#}"), "a component stopped before shutdown was requested; stopping the others");
+            failure = Some(error.context("a component stopped before shutdown was requested"));
         }
     }
     shutdown.cancel();
-    while let Some(done) = tasks.join_next().await {
-        if let Ok((_, Err(e))) = done {
-            first_error.get_or_insert(e);
-        }
+    while let Some(done) = tasks.join_next_with_id().await {
+        let error = match done {
+            Ok((id, Ok(()))) => {
+                tracing::info!(component = name_of(id), "component stopped");
+                continue;
+            }
+            Ok((id, Err(e))) => e.context(format!("the {} failed while stopping", name_of(id))),
+            Err(join) => joined_error(name_of(join.id()), &join),
+        };
+        tracing::error!(error = %format!("{error:#}"), "a component did not stop cleanly");
+        failure.get_or_insert(error);
     }
-    store.close().await;
-    match first_error {
+    match failure {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+fn joined_error(name: &str, join: &tokio::task::JoinError) -> anyhow::Error {
+    if join.is_panic() {
+        anyhow::anyhow!("the {name} panicked")
+    } else {
+        anyhow::anyhow!("the {name} was cancelled")
     }
 }
 
@@ -235,5 +291,71 @@ fn init_logging(format: LogFormat) {
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn until(token: &CancellationToken) -> ComponentFuture {
+        let token = token.clone();
+        Box::pin(async move {
+            token.cancelled().await;
+            Ok(())
+        })
+    }
+
+    async fn run(
+        shutdown: &CancellationToken,
+        odd_one: ComponentFuture,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let components = vec![("web service", until(shutdown)), ("bot", odd_one)];
+        tokio::time::timeout(Duration::from_secs(10), supervise(components, shutdown.clone(), signal))
+            .await
+            .expect("supervise returns")
+    }
+
+    #[tokio::test]
+    async fn a_component_that_panics_fails_the_process_and_is_named() {
+        let shutdown = CancellationToken::new();
+        let panics: ComponentFuture = Box::pin(async {
+            if true {
+                panic!("boom");
+            }
+            Ok(())
+        });
+        let err = run(&shutdown, panics, std::future::pending()).await.unwrap_err();
+        assert!(format!("{err:#}").contains("the bot panicked"), "{err:#}");
+        assert!(shutdown.is_cancelled(), "the others were told to stop");
+    }
+
+    #[tokio::test]
+    async fn a_component_that_returns_early_fails_the_process_even_with_ok() {
+        let shutdown = CancellationToken::new();
+        let err = run(&shutdown, Box::pin(async { Ok(()) }), std::future::pending()).await.unwrap_err();
+        assert!(format!("{err:#}").contains("the bot stopped on its own"), "{err:#}");
+        let err =
+            run(&CancellationToken::new(), Box::pin(async { anyhow::bail!("no network") }), std::future::pending())
+                .await
+                .unwrap_err();
+        assert!(format!("{err:#}").contains("the bot failed: no network"), "{err:#}");
+    }
+
+    #[tokio::test]
+    async fn a_shutdown_signal_stops_every_component_cleanly() {
+        let shutdown = CancellationToken::new();
+        run(&shutdown, until(&shutdown), async {}).await.unwrap();
+        // A component that fails while stopping still fails the process.
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let fails_on_stop: ComponentFuture = Box::pin(async move {
+            token.cancelled().await;
+            anyhow::bail!("could not flush")
+        });
+        let err = run(&shutdown, fails_on_stop, async {}).await.unwrap_err();
+        assert!(format!("{err:#}").contains("could not flush"), "{err:#}");
     }
 }

@@ -104,13 +104,13 @@ impl World {
         let shutdown = CancellationToken::new();
         let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
 
-        let mut state = tochen_web::AppState::new(
+        let state = tochen_web::AppState::new(
             config.clone(),
             store.clone(),
             &SecretString::new(db.key.clone()),
             tochen_web::RateLimit::default(),
         );
-        state.bot_link = Some(format!("https://t.me/{BOT_USERNAME}"));
+        state.bot_link.set(format!("https://t.me/{BOT_USERNAME}"));
         let router = tochen_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
         tasks.push((
@@ -129,7 +129,7 @@ impl World {
             messages_per_min_channel_or_supergroup: 1_000_000,
             messages_per_sec_overall: 10_000,
         };
-        let options = tochen_bot::Options { limits, llm_backoff: Duration::from_millis(5) };
+        let options = tochen_bot::Options { limits, llm_backoff: Duration::from_millis(5), ..Default::default() };
         tasks.push(("bot", tokio::spawn(tochen_bot::run_with(config, store.clone(), shutdown.clone(), options))));
         tg.wait_call(mark, |c| c.method == "getupdates").await;
 

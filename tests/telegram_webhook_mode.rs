@@ -51,8 +51,16 @@ async fn setup(db: &TestDb) -> Setup {
 type Running = (CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>);
 
 fn start_bot(s: &Setup, store: &Store) -> Running {
+    start_bot_with(s, store, None)
+}
+
+fn start_bot_with(
+    s: &Setup,
+    store: &Store,
+    before: Option<teloxide::dispatching::UpdateHandler<anyhow::Error>>,
+) -> Running {
     let token = CancellationToken::new();
-    let options = tochen_bot::Options { llm_backoff: Duration::from_millis(5), ..Default::default() };
+    let options = tochen_bot::Options { llm_backoff: Duration::from_millis(5), before, ..Default::default() };
     (token.clone(), tokio::spawn(tochen_bot::run_with(s.config.clone(), store.clone(), token, options)))
 }
 
@@ -63,10 +71,18 @@ async fn stop_bot((token, handle): Running) {
 
 /// Telegram delivers `/start` from `user` as update `update_id` to the web service; returns the status.
 async fn deliver(s: &Setup, db: &TestDb, update_id: i64, user: i64) -> u16 {
-    let update = serde_json::json!({"update_id": update_id, "message": {"message_id": update_id, "date": 1790000000,
+    deliver_text(s, db, update_id, user, "/start").await
+}
+
+/// Telegram delivers `text` from `user` as update `update_id` to the web service; returns the status.
+async fn deliver_text(s: &Setup, db: &TestDb, update_id: i64, user: i64, text: &str) -> u16 {
+    let mut update = serde_json::json!({"update_id": update_id, "message": {"message_id": update_id, "date": 1790000000,
         "chat": {"id": user, "type": "private", "first_name": "Ana"},
         "from": {"id": user, "is_bot": false, "first_name": "Ana", "language_code": "en"},
-        "text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}});
+        "text": text}});
+    if text.starts_with('/') {
+        update["message"]["entities"] = serde_json::json!([{"type": "bot_command", "offset": 0, "length": text.len()}]);
+    }
     let state = tochen_web::AppState::new(
         s.config.clone(),
         db.store.clone(),
@@ -151,10 +167,12 @@ tochen_testkit::store_test!(
         store.record_telegram_update(900, r#"{"update_id":900,"message":"not a message"}"#).await.unwrap().unwrap();
         assert_eq!(deliver(&s, &db, 901, 9001).await, 200);
         // Update 901 was claimed five times and never marked: every bot that took it died.
-        sqlx::query("UPDATE webhook_events SET attempts = 5 WHERE update_id = 901")
-            .execute(store.pool())
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE webhook_events SET attempts = 5, lease_owner = 'died', lease_expires_at = 1 WHERE update_id = 901",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
         assert_eq!(deliver(&s, &db, 902, 9002).await, 200);
 
         let mark = s.tg.mark();
@@ -162,8 +180,38 @@ tochen_testkit::store_test!(
         s.tg.said(9002, mark, ANSWER).await;
         stop_bot(bot).await;
         assert_eq!(row(&store, 900).await.0, "ignored");
-        assert_eq!(row(&store, 901).await, ("failed".to_string(), 6));
+        assert_eq!(row(&store, 901).await, ("failed".to_string(), 5), "set aside without a sixth claim");
         assert_eq!(answers_to(&s.tg, 9001), 0);
         db.store.close().await;
     }
 );
+
+tochen_testkit::store_test!(an_update_whose_handler_panics_is_answered_once_and_not_replayed, |store, db| {
+    use teloxide::prelude::*;
+    let s = setup(&db).await;
+    let panicking =
+        Update::filter_message().filter(|m: Message| m.text() == Some("boom")).endpoint(|_: Message| async move {
+            if true {
+                panic!("a handler bug");
+            }
+            anyhow::Ok(())
+        });
+    let mark = s.tg.mark();
+    let bot = start_bot_with(&s, &store, Some(panicking));
+    assert_eq!(deliver_text(&s, &db, 800, 8001, "boom").await, 200);
+    s.tg.said(8001, mark, &tochen_core::i18n::t("en", "bot.crashed")).await;
+    // The same chat is served next; the panicking update is done with, not held or replayed.
+    assert_eq!(deliver(&s, &db, 801, 8001).await, 200);
+    s.tg.said(8001, mark, ANSWER).await;
+    stop_bot(bot).await;
+    assert_eq!(row(&store, 800).await, ("processed".to_string(), 1));
+    assert_eq!(row(&store, 801).await.0, "processed");
+    assert!(store.claim_telegram_updates("another-bot", 10, Duration::from_secs(60)).await.unwrap().is_empty());
+    let crashed =
+        s.tg.calls()
+            .iter()
+            .filter(|c| c.params["text"].as_str() == Some(tochen_core::i18n::t("en", "bot.crashed").as_str()))
+            .count();
+    assert_eq!(crashed, 1, "answered once");
+    db.store.close().await;
+});

@@ -69,6 +69,7 @@ async fn run(label: &str, db: TestDb, users: i64, rounds: usize) {
             messages_per_sec_overall: 1_000_000,
         },
         llm_backoff: Duration::from_millis(5),
+        ..Default::default()
     };
     let mark = tg.mark();
     let bot = tokio::spawn(tochen_bot::run_with(config, db.store.clone(), shutdown.clone(), options));

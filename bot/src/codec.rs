@@ -244,3 +244,112 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use tochen_core::callback::MAX_CALLBACK_BYTES;
+
+    fn uuid() -> impl Strategy<Value = uuid::Uuid> {
+        any::<u128>().prop_map(uuid::Uuid::from_u128)
+    }
+
+    /// Post versions count up from 1; a time is a moment chrono can hold, in milliseconds.
+    fn version() -> impl Strategy<Value = i64> {
+        prop_oneof![0i64..1_000, 0i64..=i64::MAX]
+    }
+
+    fn millis() -> impl Strategy<Value = i64> {
+        let (min, max) = (chrono::DateTime::<chrono::Utc>::MIN_UTC, chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        prop_oneof![1_700_000_000_000i64..2_100_000_000_000, min.timestamp_millis()..=max.timestamp_millis()]
+    }
+
+    fn role() -> impl Strategy<Value = Role> {
+        prop::sample::select(vec![Role::Admin, Role::Editor, Role::Viewer])
+    }
+
+    fn button() -> impl Strategy<Value = Cb> {
+        let post = || uuid().prop_map(PostId::from_uuid);
+        let user = || uuid().prop_map(UserId::from_uuid);
+        let target = || uuid().prop_map(TargetId::from_uuid);
+        let act = prop::sample::select(DRAFT_ACTS.iter().map(|(a, _)| *a).collect::<Vec<_>>());
+        let quick = prop::sample::select(QUICKS.iter().map(|(q, _)| *q).collect::<Vec<_>>());
+        prop_oneof![
+            prop::sample::select(vec![
+                Cb::Skip,
+                Cb::TzKeep,
+                Cb::TzChange,
+                Cb::MenuIdeas,
+                Cb::MenuInvite,
+                Cb::MenuConnect,
+                Cb::MoreIdeas,
+                Cb::NewWorkspace,
+            ]),
+            any::<u8>().prop_map(Cb::Tone),
+            any::<u8>().prop_map(Cb::ContentLang),
+            any::<u8>().prop_map(Cb::Idea),
+            (act, post(), version()).prop_map(|(a, p, v)| Cb::Draft(a, p, v)),
+            (post(), version(), any::<u8>()).prop_map(|(p, v, i)| Cb::ToggleAccount(p, v, i)),
+            (post(), version(), quick).prop_map(|(p, v, q)| Cb::When(p, v, q)),
+            (post(), version(), millis()).prop_map(|(p, v, at)| Cb::Confirm(p, v, at)),
+            (post(), version()).prop_map(|(p, v)| Cb::Approve(p, v)),
+            (post(), version()).prop_map(|(p, v)| Cb::Reject(p, v)),
+            any::<u32>().prop_map(Cb::QueuePage),
+            post().prop_map(Cb::QueueItem),
+            (post(), version()).prop_map(|(p, v)| Cb::Reschedule(p, v)),
+            (post(), version()).prop_map(|(p, v)| Cb::CancelPost(p, v)),
+            (post(), version()).prop_map(|(p, v)| Cb::PublishNow(p, v)),
+            role().prop_map(Cb::InviteRole),
+            user().prop_map(Cb::Member),
+            (user(), role()).prop_map(|(u, r)| Cb::SetRole(u, r)),
+            user().prop_map(Cb::RemoveMember),
+            uuid().prop_map(|t| Cb::Workspace(TenantId::from_uuid(t))),
+            prop::sample::select(tochen_core::i18n::LANGUAGES.to_vec()).prop_map(|l| Cb::Language(l.to_owned())),
+            target().prop_map(Cb::TargetPublished),
+            target().prop_map(Cb::TargetRetry),
+            target().prop_map(Cb::TargetSkip),
+        ]
+    }
+
+    /// Data a client could send: real prefixes with random fields, random fields of the right shapes, bytes.
+    fn data() -> impl Strategy<Value = String> {
+        let prefixes = vec![
+            "sk", "to", "cl", "tz", "mn", "id", "im", "da", "sq", "sc", "ap", "rj", "qp", "qi", "qr", "qc", "qn", "iv",
+            "tm", "mr", "mx", "ws", "wn", "lg", "tp", "tr", "ts", "dg", "de", "dx", "d", "dé",
+        ];
+        let field = prop_oneof!["[A-Za-z0-9_-]{22}", "-?[0-9]{1,25}", "[a-z]{0,3}", "\\PC{0,8}", Just(String::new())];
+        prop_oneof![
+            (prop::sample::select(prefixes), prop::collection::vec(field, 0..5)).prop_map(|(p, fs)| std::iter::once(
+                p.to_owned()
+            )
+            .chain(fs)
+            .collect::<Vec<_>>()
+            .join(":")),
+            "\\PC{0,64}",
+            button().prop_map(|b| b.encode()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(1024))]
+
+        #[test]
+        fn every_button_round_trips_within_64_bytes(b in button()) {
+            let data = b.encode();
+            prop_assert!(data.len() <= MAX_CALLBACK_BYTES, "{} is {} bytes", data, data.len());
+            prop_assert_eq!(Cb::decode(&data), Some(b));
+        }
+
+        /// Decoding what a client sends never panics, and whatever decodes from data within Telegram's 64 bytes
+        /// encodes back to a button that decodes the same (meaning, not spelling: `007` is `7`).
+        #[test]
+        fn decoding_any_data_never_panics(data in data()) {
+            let decoded = Cb::decode(&data);
+            if let Some(b) = decoded.filter(|_| data.len() <= MAX_CALLBACK_BYTES) {
+                let again = b.encode();
+                prop_assert_eq!(Cb::decode(&again), Some(b));
+            }
+        }
+    }
+}

@@ -301,3 +301,50 @@ mod tests {
         assert_eq!(ConnectButton::decode("tp:abc"), None);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use tochen_core::callback::MAX_CALLBACK_BYTES;
+
+    fn button() -> impl Strategy<Value = ConnectButton> {
+        let account = || any::<u128>().prop_map(|n| AccountId::from_uuid(uuid::Uuid::from_u128(n)));
+        prop_oneof![
+            prop::sample::select(AuthKind::ALL.to_vec()).prop_map(ConnectButton::Start),
+            // A pending choice is a simple-format UUID.
+            (any::<u128>(), any::<usize>()).prop_map(|(p, index)| ConnectButton::Pick {
+                pending: uuid::Uuid::from_u128(p).simple().to_string(),
+                index
+            }),
+            account().prop_map(ConnectButton::Disconnect),
+            account().prop_map(ConnectButton::Reconnect),
+            prop::sample::select(vec!['c', 'r']).prop_map(ConnectButton::Alerts),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(1024))]
+
+        #[test]
+        fn connect_buttons_round_trip_within_64_bytes(b in button()) {
+            let data = b.encode();
+            prop_assert!(data.len() <= MAX_CALLBACK_BYTES, "{data}");
+            prop_assert_eq!(ConnectButton::decode(&data), Some(b));
+        }
+
+        #[test]
+        fn decoding_any_data_never_panics(
+            data in prop_oneof![
+                "\\PC{0,64}",
+                "cn[kpdra]:[A-Za-z0-9_-]{0,34}(:[0-9]{0,22})?",
+                button().prop_map(|b| b.encode()),
+            ]
+        ) {
+            // Telegram sends at most 64 bytes; what decodes from that encodes back within them.
+            if let Some(b) = ConnectButton::decode(&data).filter(|_| data.len() <= MAX_CALLBACK_BYTES) {
+                prop_assert_eq!(ConnectButton::decode(&b.encode()), Some(b));
+            }
+        }
+    }
+}

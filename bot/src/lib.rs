@@ -8,6 +8,7 @@
 mod approval;
 mod automations;
 mod codec;
+mod commands;
 mod connect;
 mod ctx;
 mod draft;
@@ -16,8 +17,10 @@ mod flow;
 mod ideas;
 mod kb;
 mod onboarding;
+mod panics;
 mod queue;
 mod schedule;
+mod startup;
 mod state;
 mod team;
 pub mod timeparse;
@@ -76,15 +79,28 @@ pub enum Command {
 }
 
 /// Knobs tests and benchmarks change; production uses the defaults.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     pub limits: Limits,
     pub llm_backoff: Duration,
+    /// Where the bot says it is waiting for the Bot API at start-up (shared with `/ready` by the binary).
+    pub readiness: tochen_core::readiness::Readiness,
+    /// The first wait between start-up attempts to reach the Bot API (doubled up to a minute).
+    pub startup_retry: Duration,
+    /// Handlers tried before the real tree, inside the same panic boundary. Production has none; tests inject
+    /// one that panics, which no update from outside can reach otherwise.
+    pub before: Option<UpdateHandler<anyhow::Error>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { limits: telegram_limits(), llm_backoff: Duration::from_millis(500) }
+        Self {
+            limits: telegram_limits(),
+            llm_backoff: Duration::from_millis(500),
+            readiness: Default::default(),
+            startup_retry: tochen_core::readiness::FIRST_RETRY,
+            before: None,
+        }
     }
 }
 
@@ -103,6 +119,20 @@ pub fn telegram_limits() -> Limits {
     }
 }
 
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("limits", &self.limits)
+            .field("llm_backoff", &self.llm_backoff)
+            .field("startup_retry", &self.startup_retry)
+            .field("before", &self.before.is_some())
+            .finish()
+    }
+}
+
+/// The name the bot reports under in [`tochen_core::readiness::Readiness`].
+pub const COMPONENT: &str = "bot";
+
 /// Runs the bot until `shutdown` is cancelled.
 pub async fn run(config: Config, store: Store, shutdown: CancellationToken) -> anyhow::Result<()> {
     run_with(config, store, shutdown, Options::default()).await
@@ -120,7 +150,9 @@ pub async fn run_with(
         .set_api_url(config.telegram.api_url.clone())
         .throttle(options.limits)
         .parse_mode(ParseMode::Html);
-    let me = bot.get_me().await?;
+    let Some(me) = startup::reach_bot_api(&bot, &options.readiness, options.startup_retry, &shutdown).await else {
+        return Ok(());
+    };
     set_commands(&bot).await;
     let llm =
         LlmClient::new(config.llm.clone(), store.clone(), config.data_dir.clone())?.with_backoff(options.llm_backoff);
@@ -133,10 +165,15 @@ pub async fn run_with(
         data_dir: config.data_dir.clone(),
         rules: validate::Rules::from_env(),
     };
-    let handler = match &stored {
-        Some(listener) => listener.acking(schema()),
+    let tree = match options.before {
+        Some(before) => dptree::entry().branch(before).branch(schema()),
         None => schema(),
     };
+    let handler = match &stored {
+        Some(listener) => listener.acking(panics::boundary(tree)),
+        None => panics::boundary(tree),
+    };
+    let dispatcher_bot = bot.clone();
     let mut dispatcher = Dispatcher::builder(bot, handler)
         .dependencies(dptree::deps![app, connect::ConnectConfig(std::sync::Arc::new(config.clone()))])
         .default_handler(|_| async {})
@@ -156,15 +193,19 @@ pub async fn run_with(
             }
         }
     });
+    // `try_` dispatching: the dispatcher asks getMe again, and a Bot API gone since start-up must end the bot with
+    // an error (the process exits non-zero and is restarted), not panic inside teloxide.
     if let Some(listener) = stored {
         tracing::info!(bot = %me.username.clone().unwrap_or_default(), "bot reads updates stored by the web service");
         let on_error = LoggingErrorHandler::with_custom_text("reading stored updates failed");
-        dispatcher.dispatch_with_listener(listener, on_error).await;
+        dispatcher.try_dispatch_with_listener(listener, on_error).await?;
         return Ok(());
     }
     // Polling deletes a webhook left from webhook mode first (getWebhookInfo, then deleteWebhook).
     tracing::info!(bot = %me.username.clone().unwrap_or_default(), "bot is polling for updates");
-    dispatcher.dispatch().await;
+    let listener = teloxide::update_listeners::polling_default(dispatcher_bot).await;
+    let on_error = LoggingErrorHandler::with_custom_text("an error from the update listener");
+    dispatcher.try_dispatch_with_listener(listener, on_error).await?;
     Ok(())
 }
 
@@ -262,7 +303,7 @@ fn command_description(lang: &str, name: &str) -> String {
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     use dptree::case;
 
-    let commands = teloxide::filter_command::<Command, _>()
+    let commands = dptree::filter_map(|m: Message, me: teloxide::types::Me| commands::parse(&m, &me))
         .branch(case![Command::Start(payload)].endpoint(onboarding::start))
         .branch(case![Command::Idea(topic)].endpoint(ideas::idea))
         .branch(case![Command::Drafts].endpoint(queue::drafts))
@@ -295,6 +336,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
     let messages = Update::filter_message()
         .filter(|m: Message| migration(m).is_none())
         .branch(commands)
+        .branch(dptree::filter_map(commands::not_ours).endpoint(commands::unknown))
         .branch(by_state)
         .endpoint(fallback);
 
@@ -308,6 +350,9 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(
             dptree::filter_map_async(|app: App, upd: Update| async move { Ctx::load(&app, &upd).await })
                 .map_async(|ctx: Ctx| async move { ctx.dlg.get().await.unwrap_or_default() })
+                .map_async(|ctx: Ctx, state: State, upd: Update, me: teloxide::types::Me| async move {
+                    commands::leave_prompt_for_command(&ctx, state, &upd, &me).await
+                })
                 .branch(flow::stale_answers())
                 .branch(automations::handlers())
                 .branch(messages)

@@ -23,7 +23,7 @@ use teloxide::stop::{mk_stop_token, StopFlag, StopToken};
 use teloxide::types::{Update, UpdateKind};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
 use tochen_core::config::{DatabaseKind, TelegramMode};
-use tochen_core::store::telegram_updates::{self, StoredUpdate, MAX_CLAIMS};
+use tochen_core::store::telegram_updates::{self, StoredUpdate};
 use tochen_core::{Config, Store};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -106,6 +106,11 @@ impl StoredUpdates {
     }
 }
 
+/// A stored body as the update the dispatcher takes, or `None` for what teloxide cannot read.
+pub fn parse_stored(payload: &str) -> Option<Update> {
+    serde_json::from_str::<Update>(payload).ok().filter(|u| !matches!(u.kind, UpdateKind::Error(_)))
+}
+
 impl Drop for StoredUpdates {
     fn drop(&mut self) {
         for t in &self.tasks {
@@ -175,6 +180,14 @@ impl Cursor {
             tokio::pin!(woken, local);
             woken.as_mut().enable();
             local.as_mut().enable();
+            match self.store.dead_letter_telegram_updates().await {
+                Ok(dead) => {
+                    for (update_id, attempts) in dead {
+                        tracing::error!(update_id, attempts, "a stored update took down every bot that claimed it; dead-lettered (status failed), not claimed again");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not set aside stored updates that keep failing"),
+            }
             match self.store.claim_telegram_updates(&self.owner, BATCH, LEASE).await {
                 Ok(rows) if !rows.is_empty() => {
                     for row in rows {
@@ -195,20 +208,14 @@ impl Cursor {
         }
     }
 
-    /// Queues a claimed row for the dispatcher, or gives up on it (unreadable, or claimed too often).
+    /// Queues a claimed row for the dispatcher, or marks it `ignored` when it is not an update teloxide reads.
     async fn accept(&mut self, row: StoredUpdate) {
-        let parsed =
-            serde_json::from_str::<Update>(&row.payload).ok().filter(|u| !matches!(u.kind, UpdateKind::Error(_)));
-        let verdict = match parsed {
-            Some(_) if row.attempts > MAX_CLAIMS => "failed",
-            Some(update) => {
-                self.ready.push_back(update);
-                return;
-            }
-            None => "ignored",
-        };
-        tracing::warn!(update_id = row.update_id, attempts = row.attempts, verdict, "a stored update is given up on");
-        if let Err(e) = self.store.finish_telegram_update(row.update_id, &self.owner, verdict).await {
+        if let Some(update) = parse_stored(&row.payload) {
+            self.ready.push_back(update);
+            return;
+        }
+        tracing::warn!(update_id = row.update_id, "a stored update cannot be read; ignored");
+        if let Err(e) = self.store.finish_telegram_update(row.update_id, &self.owner, "ignored").await {
             tracing::warn!(update_id = row.update_id, error = %e, "could not mark a stored update");
         }
     }
@@ -221,6 +228,43 @@ impl Cursor {
         }
         if let Err(e) = self.store.release_telegram_updates(&self.owner, &ids).await {
             tracing::warn!(error = %e, "could not release stored updates; they return when their lease expires");
+        }
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn payload() -> impl Strategy<Value = String> {
+        let text = "\\PC{0,60}";
+        prop_oneof![
+            "\\PC{0,300}",
+            (any::<i32>(), any::<i64>(), any::<i64>(), text).prop_map(|(id, chat, from, t)| {
+                serde_json::json!({"update_id": id, "message": {"message_id": 1, "date": 1790000000,
+                    "chat": {"id": chat, "type": "private", "first_name": "A"},
+                    "from": {"id": from, "is_bot": false, "first_name": "A"}, "text": t}})
+                .to_string()
+            }),
+            (any::<i64>(), "\\PC{0,80}").prop_map(|(id, data)| {
+                serde_json::json!({"update_id": id, "callback_query": {"id": "q", "chat_instance": "c",
+                    "from": {"id": 1, "is_bot": false, "first_name": "A"}, "data": data}})
+                .to_string()
+            }),
+            (any::<i64>(), "[a-z_]{0,20}").prop_map(|(id, kind)| format!("{{\"update_id\":{id},\"{kind}\":{{}}}}")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(1024))]
+
+        /// Whatever the web service stored, the bot reads it as an update or ignores it; it never panics.
+        #[test]
+        fn any_stored_payload_is_read_or_ignored(p in payload()) {
+            if let Some(u) = parse_stored(&p) {
+                prop_assert!(!matches!(u.kind, UpdateKind::Error(_)));
+            }
         }
     }
 }

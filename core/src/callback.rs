@@ -74,3 +74,44 @@ mod tests {
         assert_eq!(split(&data), ("xx", vec![a.as_str(), b.as_str(), "99"]));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn uuid() -> impl Strategy<Value = Uuid> {
+        any::<u128>().prop_map(Uuid::from_u128)
+    }
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(1024))]
+
+        #[test]
+        fn any_uuid_packs_into_22_chars_and_back(id in uuid()) {
+            let packed = pack_uuid(id);
+            prop_assert_eq!(packed.len(), 22);
+            prop_assert_eq!(unpack_uuid(&packed), Some(id));
+        }
+
+        /// Random text, and text made of the alphabet of packed ids, never panics and unpacks only to what packs
+        /// back to the same text.
+        #[test]
+        fn unpacking_anything_never_panics(s in prop_oneof!["\\PC*", "[A-Za-z0-9_=+/-]{0,40}"]) {
+            if let Some(id) = unpack_uuid(&s) {
+                prop_assert_eq!(pack_uuid(id), s);
+            }
+        }
+
+        #[test]
+        fn split_never_panics_and_rejoins(data in "\\PC*") {
+            let (prefix, fields) = split(&data);
+            let mut joined = prefix.to_owned();
+            for f in fields {
+                joined.push(':');
+                joined.push_str(f);
+            }
+            prop_assert_eq!(joined, data);
+        }
+    }
+}

@@ -18,6 +18,7 @@ pub mod llm;
 pub mod media_url;
 pub mod platforms;
 pub mod publish;
+pub mod readiness;
 pub mod refresh;
 pub mod reports;
 pub mod secret;

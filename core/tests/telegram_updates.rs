@@ -47,3 +47,54 @@ store_test!(an_event_and_its_job_are_written_together_and_a_duplicate_writes_nei
     assert_eq!(jobs, 1);
     assert_eq!(store.webhook_event_status(&id).await.unwrap().as_deref(), Some("received"));
 });
+
+store_test!(an_update_every_claimer_died_on_is_dead_lettered_after_max_claims_and_never_claimed_again, |store| {
+    use tochen_core::store::telegram_updates::MAX_CLAIMS;
+    store.record_telegram_update(20, r#"{"update_id":20}"#).await.unwrap().unwrap();
+    store.record_telegram_update(21, r#"{"update_id":21}"#).await.unwrap().unwrap();
+    // Each bot claims update 20 and dies before marking it; 21 is handled on the first claim.
+    for attempt in 1..=MAX_CLAIMS {
+        assert!(store.dead_letter_telegram_updates().await.unwrap().is_empty(), "attempt {attempt}");
+        let claimed = store.claim_telegram_updates("dies", 1, Duration::from_millis(1)).await.unwrap();
+        assert_eq!(claimed.iter().map(|u| (u.update_id, u.attempts)).collect::<Vec<_>>(), vec![(20, attempt)]);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // A lease still held is not set aside, even at the limit.
+    sqlx::query("UPDATE webhook_events SET lease_expires_at = 99999999999999 WHERE update_id = 20")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(store.dead_letter_telegram_updates().await.unwrap().is_empty());
+    sqlx::query("UPDATE webhook_events SET lease_expires_at = 1 WHERE update_id = 20")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(store.dead_letter_telegram_updates().await.unwrap(), vec![(20, MAX_CLAIMS)]);
+    assert_eq!(store.dead_letter_telegram_updates().await.unwrap(), vec![], "once");
+    let next = store.claim_telegram_updates("alive", 10, MINUTE).await.unwrap();
+    assert_eq!(next.iter().map(|u| u.update_id).collect::<Vec<_>>(), vec![21], "20 is never claimed again");
+    let (status, attempts): (String, i64) =
+        sqlx::query_as("SELECT status, attempts FROM webhook_events WHERE source = 'telegram' AND update_id = 20")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts), ("failed", MAX_CLAIMS));
+    assert_eq!(store.pending_telegram_updates().await.unwrap(), 1);
+});
+
+store_test!(an_update_at_the_claim_limit_is_not_claimed_even_before_it_is_dead_lettered, |store| {
+    use tochen_core::store::telegram_updates::MAX_CLAIMS;
+    store.record_telegram_update(30, r#"{"update_id":30}"#).await.unwrap().unwrap();
+    sqlx::query("UPDATE webhook_events SET attempts = $1 WHERE update_id = 30")
+        .bind(MAX_CLAIMS)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(store.claim_telegram_updates("a", 10, MINUTE).await.unwrap().is_empty());
+    sqlx::query("UPDATE webhook_events SET attempts = $1 WHERE update_id = 30")
+        .bind(MAX_CLAIMS - 1)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(store.claim_telegram_updates("a", 10, MINUTE).await.unwrap().len(), 1);
+});

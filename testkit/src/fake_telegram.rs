@@ -95,7 +95,8 @@ type AppState = (Arc<Mutex<Inner>>, Arc<Notify>);
 
 impl FakeTelegram {
     pub async fn start() -> Self {
-        let token = "123456:TEST-token_for-fake".to_owned();
+        // The shape @BotFather hands out (the configuration refuses any other): digits, a colon, 35 characters.
+        let token = "123456:TEST-token_for-fake-0123456789abcde".to_owned();
         let inner = Arc::new(Mutex::new(Inner { next_update_id: 1, next_message_id: 1, ..Default::default() }));
         let changed = Arc::new(Notify::new());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake telegram");

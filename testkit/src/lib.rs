@@ -14,6 +14,7 @@ pub mod fake_telegram;
 pub mod fake_tiktok;
 pub mod images;
 pub mod media_host;
+pub mod props;
 pub mod smtp_sink;
 pub mod webhook_receiver;
 

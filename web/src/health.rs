@@ -1,5 +1,5 @@
 //! `/health` (database reachable, scheduler heartbeat fresh), `/ready` (accepting traffic, false while shutting
-//! down), and the Prometheus text on the private metrics listener.
+//! down, and what the process still waits for), and the Prometheus text on the private metrics listener.
 
 use crate::AppState;
 use axum::extract::State;
@@ -55,10 +55,15 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
 }
 
+/// 200 while this web service serves, even when another component still waits (the bot retrying an unreachable
+/// Bot API): a load balancer must keep sending Meta's and TikTok's webhooks to a service that stores them. 503
+/// once shutdown began or without a database. The body names what is waiting, for operators:
+/// `{"status":"ready","waiting":{"bot":"Telegram Bot API unreachable, retrying (attempt 3)"}}`.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    if state.ready.load(Ordering::SeqCst) && state.store.ping().await.is_ok() {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
-    }
+    let serving = state.ready.load(Ordering::SeqCst) && state.store.ping().await.is_ok();
+    let body = json!({
+        "status": if serving { "ready" } else { "not_ready" },
+        "waiting": state.readiness.waiting_for(),
+    });
+    (if serving { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
 }

@@ -6,7 +6,8 @@
 //! deduplicated, then a job does the rest, so an answer is quick and a crash loses nothing that was acknowledged.
 //!
 //! [`app`] builds the router (tests drive it with `oneshot` or on port 0); [`run`] binds the listeners, registers
-//! the Telegram webhook when that mode is on, and shuts down gracefully when the token is cancelled.
+//! the Telegram webhook when that mode is on (in the background, retrying while the Bot API is unreachable, so
+//! the platforms' webhooks are served meanwhile), and shuts down gracefully when the token is cancelled.
 
 mod client_ip;
 mod health;
@@ -33,7 +34,8 @@ pub use client_ip::client_ip;
 pub use health::install_recorder;
 pub use limits::{client_key, Limits, SignedRoute};
 pub use middleware::RateLimit;
-pub use telegram::set_webhook;
+pub use telegram::{set_webhook, BotLink};
+use tochen_core::readiness::Readiness;
 
 /// Everything a handler needs.
 #[derive(Clone)]
@@ -41,10 +43,12 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub media_key: MediaSigningKey,
-    /// `https://t.me/<bot>` when known, for the "back to the bot" links.
-    pub bot_link: Option<String>,
+    /// `https://t.me/<bot>` once known, for the "back to the bot" links.
+    pub bot_link: BotLink,
     pub ready: Arc<AtomicBool>,
     pub limits: Arc<Limits>,
+    /// What the process still waits for (`/ready` reports it).
+    pub readiness: Readiness,
 }
 
 impl AppState {
@@ -60,9 +64,10 @@ impl AppState {
             store,
             config: Arc::new(config),
             media_key: MediaSigningKey::derive(secret_key),
-            bot_link: None,
+            bot_link: BotLink::default(),
             ready: Arc::new(AtomicBool::new(true)),
             limits: shared,
+            readiness: Readiness::new(),
         }
     }
 
@@ -114,19 +119,34 @@ pub fn metrics_app() -> Router {
 
 /// Runs the web service until `shutdown` is cancelled.
 pub async fn run(config: Config, store: Store, shutdown: CancellationToken) -> anyhow::Result<()> {
+    run_with(config, store, shutdown, Readiness::new()).await
+}
+
+/// `run`, reporting in `readiness` (shared with the other components of the process) what is still waiting.
+pub async fn run_with(
+    config: Config,
+    store: Store,
+    shutdown: CancellationToken,
+    readiness: Readiness,
+) -> anyhow::Result<()> {
     let mut state = AppState::from_config(config.clone(), store)?;
+    state.readiness = readiness;
     health::install_recorder();
-    if let Some(token) = &config.telegram.bot_token {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?;
-        state.bot_link = telegram::bot_link(&http, &config, token).await;
-        if let tochen_core::config::TelegramMode::Webhook { secret } = &config.telegram.mode {
-            set_webhook(&http, &config, token, secret).await?;
-        }
-    }
     let ready = state.ready.clone();
     let listener = tokio::net::TcpListener::bind(config.web.bind).await?;
     let metrics_listener = tokio::net::TcpListener::bind(config.web.metrics_bind).await?;
     tracing::info!(bind = %config.web.bind, metrics = %config.web.metrics_bind, "web service listening");
+    // getMe (for the links back to the bot) and setWebhook wait for the Bot API without holding up the listeners.
+    let telegram_setup = config.telegram.bot_token.is_some().then(|| {
+        let (config, link, readiness, stop) =
+            (config.clone(), state.bot_link.clone(), state.readiness.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = telegram::start_up(&config, &link, &readiness) => {}
+                _ = stop.cancelled() => {}
+            }
+        })
+    });
     let s1 = shutdown.clone();
     let metrics = tokio::spawn(async move {
         axum::serve(metrics_listener, metrics_app()).with_graceful_shutdown(s1.cancelled_owned()).await
@@ -140,6 +160,9 @@ pub async fn run(config: Config, store: Store, shutdown: CancellationToken) -> a
         });
     public.await?;
     metrics.await??;
+    if let Some(setup) = telegram_setup {
+        setup.abort();
+    }
     tracing::info!("web service stopped");
     Ok(())
 }

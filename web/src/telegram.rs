@@ -4,6 +4,11 @@
 //! Telegram considers delivered survives a crash; Telegram re-sends anything that got no 2xx, and the dedup makes
 //! that harmless. No job is queued: the scheduler cannot run the bot's dispatcher. The bot claims stored updates
 //! itself (`tochen_core::store::telegram_updates`), woken by a PostgreSQL trigger (NOTIFY) or its idle timer.
+//!
+//! At start-up the web service asks Telegram for the bot's username (the links back to the bot) and, in webhook
+//! mode, registers the webhook: [`start_up`] does both in the background, retrying with a capped backoff while the
+//! Bot API is unreachable, so Meta and TikTok webhooks, OAuth callbacks and media keep being served meanwhile;
+//! `/ready` names what is waiting. Request URLs carry the bot token, so errors are logged without their URL.
 
 use crate::limits::SignedRoute;
 use crate::middleware::{admit_signed, Peer};
@@ -13,9 +18,31 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tochen_core::config::TelegramMode;
+use tochen_core::readiness::{backoff, Readiness, FIRST_RETRY, MAX_RETRY};
 use tochen_core::{Config, SecretString};
+
+/// The name webhook registration reports under in the readiness registry.
+pub const WEBHOOK_COMPONENT: &str = "telegram_webhook";
+
+/// `https://t.me/<bot>`, learnt once the Bot API answers; shared by every clone of the state.
+#[derive(Clone, Debug, Default)]
+pub struct BotLink(Arc<OnceLock<String>>);
+
+impl BotLink {
+    /// The link, when known.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+
+    /// Records the link (the first one wins).
+    pub fn set(&self, link: String) {
+        let _ = self.0.set(link);
+    }
+}
 
 /// The updates the bot handles; `chat_member` is only sent when listed.
 pub const ALLOWED_UPDATES: &[&str] = &["message", "edited_message", "callback_query", "my_chat_member", "chat_member"];
@@ -37,11 +64,7 @@ pub async fn update(State(state): State<AppState>, Peer(peer): Peer, headers: He
     if let Some(refused) = admit_signed(&state, SignedRoute::Telegram, checked, peer, &headers) {
         return refused;
     }
-    let Ok(text) = std::str::from_utf8(&body) else { return StatusCode::BAD_REQUEST.into_response() };
-    let Some(update_id) = serde_json::from_str::<serde_json::Value>(text).ok().and_then(|v| v["update_id"].as_i64())
-    else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
+    let Some((text, update_id)) = parse_update(&body) else { return StatusCode::BAD_REQUEST.into_response() };
     match state.store.record_telegram_update(update_id, text).await {
         Ok(_) => StatusCode::OK.into_response(),
         Err(e) => {
@@ -49,6 +72,13 @@ pub async fn update(State(state): State<AppState>, Peer(peer): Peer, headers: He
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
+}
+
+/// The body as text and its `update_id`, or `None` for anything that is not a JSON object with an integer one.
+pub fn parse_update(body: &[u8]) -> Option<(&str, i64)> {
+    let text = std::str::from_utf8(body).ok()?;
+    let update_id = serde_json::from_str::<serde_json::Value>(text).ok()?["update_id"].as_i64()?;
+    Some((text, update_id))
 }
 
 fn method_url(config: &Config, token: &SecretString, method: &str) -> String {
@@ -80,7 +110,92 @@ pub async fn set_webhook(
 }
 
 /// `https://t.me/<username>` from getMe, for the links back to the bot.
-pub async fn bot_link(http: &reqwest::Client, config: &Config, token: &SecretString) -> Option<String> {
-    let v: serde_json::Value = http.get(method_url(config, token, "getMe")).send().await.ok()?.json().await.ok()?;
-    v["result"]["username"].as_str().map(|u| format!("https://t.me/{u}"))
+pub async fn bot_link(http: &reqwest::Client, config: &Config, token: &SecretString) -> anyhow::Result<String> {
+    let resp = http
+        .get(method_url(config, token, "getMe"))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("getMe failed: {}", e.without_url()))?;
+    let v: serde_json::Value =
+        resp.json().await.map_err(|e| anyhow::anyhow!("getMe answered no JSON: {}", e.without_url()))?;
+    match v["result"]["username"].as_str() {
+        Some(u) => Ok(format!("https://t.me/{u}")),
+        None => anyhow::bail!("getMe was refused: {}", v["description"].as_str().unwrap_or("no username")),
+    }
+}
+
+/// Learns the bot link and, in webhook mode, registers the webhook, retrying both until they succeed (the
+/// caller stops it at shutdown). Webhook mode reports under [`WEBHOOK_COMPONENT`] until registered: without it
+/// Telegram delivers nothing.
+pub async fn start_up(config: &Config, link: &BotLink, readiness: &Readiness) {
+    let Some(token) = &config.telegram.bot_token else { return };
+    let http = match reqwest::Client::builder().timeout(Duration::from_secs(15)).build() {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the HTTP client for the Telegram start-up calls");
+            return;
+        }
+    };
+    let secret = match &config.telegram.mode {
+        TelegramMode::Webhook { secret } => Some(secret),
+        TelegramMode::Polling => None,
+    };
+    if secret.is_some() {
+        readiness.waiting(WEBHOOK_COMPONENT, "registering the Telegram webhook");
+    }
+    let mut attempt: u32 = 0;
+    loop {
+        let result = async {
+            if link.as_deref().is_none() {
+                link.set(bot_link(&http, config, token).await?);
+            }
+            if let Some(secret) = secret {
+                set_webhook(&http, config, token, secret).await?;
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        let Err(e) = result else {
+            readiness.ready(WEBHOOK_COMPONENT);
+            return;
+        };
+        attempt = attempt.saturating_add(1);
+        let wait = backoff(attempt, FIRST_RETRY, MAX_RETRY);
+        if secret.is_some() {
+            readiness.waiting(
+                WEBHOOK_COMPONENT,
+                format!("Telegram webhook not registered ({e}), retrying (attempt {attempt})"),
+            );
+        }
+        tracing::warn!(error = %e, attempt, retry_in_ms = wait.as_millis() as u64, "telegram start-up call failed; retrying");
+        tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(1024))]
+
+        /// Any body: read only when it is JSON with an integer `update_id`, and then that id.
+        #[test]
+        fn any_body_is_an_update_or_refused(
+            body in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..256),
+                "\\PC{0,200}".prop_map(String::into_bytes),
+                (any::<i64>(), "\\PC{0,40}").prop_map(|(id, t)| serde_json::json!({"update_id": id, "message": t}).to_string().into_bytes()),
+                any::<f64>().prop_map(|f| format!("{{\"update_id\":{f}}}").into_bytes()),
+                "[0-9]{19,25}".prop_map(|n| format!("{{\"update_id\":{n}}}").into_bytes()),
+            ]
+        ) {
+            if let Some((text, id)) = parse_update(&body) {
+                prop_assert_eq!(text.as_bytes(), &body[..]);
+                let v: serde_json::Value = serde_json::from_str(text).unwrap();
+                prop_assert_eq!(v["update_id"].as_i64(), Some(id));
+            }
+        }
+    }
 }

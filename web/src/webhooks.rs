@@ -56,7 +56,8 @@ pub fn verify_tiktok_signature(secret: &str, header: &str, body: &[u8], now_unix
         }
     }
     let (Some(t), Some(s)) = (t, s) else { return TikTokSignature::Malformed };
-    if (now_unix - t).abs() > TIKTOK_TOLERANCE_SECS {
+    // `t` is whatever the header says: a far-away one must be stale, not an overflow.
+    if now_unix.abs_diff(t) > TIKTOK_TOLERANCE_SECS.unsigned_abs() {
         return TikTokSignature::Stale;
     }
     let mut mac = hmac(secret.as_bytes());
@@ -208,5 +209,70 @@ mod tests {
         assert_eq!(verify_tiktok_signature("k", &header, body, 1000 + 301), TikTokSignature::Stale);
         assert_eq!(verify_tiktok_signature("x", &header, body, 1000), TikTokSignature::Forged);
         assert_eq!(verify_tiktok_signature("k", "garbage", body, 1000), TikTokSignature::Malformed);
+    }
+}
+
+/// Headers and bodies of any shape reach the verifiers before anything is trusted: they never panic, and only the
+/// right secret over the exact bytes verifies.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,100}",
+            any::<i64>().prop_map(|t| format!("t={t},s=00")),
+            (any::<i64>(), "[0-9a-f]{0,70}").prop_map(|(t, s)| format!("t={t},s={s}")),
+            "sha256=[0-9a-fA-F]{0,70}",
+            Just(format!("t={},s=ab", i64::MIN)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(1024))]
+
+        #[test]
+        fn verifiers_never_panic_on_any_header_or_body(
+            h in header(),
+            body in prop::collection::vec(any::<u8>(), 0..256),
+            now in prop_oneof![any::<i64>(), 1_700_000_000i64..2_100_000_000],
+        ) {
+            prop_assert!(!verify_meta_signature("secret", &h, &body));
+            prop_assert_ne!(verify_tiktok_signature("secret", &h, &body, now), TikTokSignature::Valid);
+        }
+
+        #[test]
+        fn a_signature_verifies_only_with_its_secret_over_its_bytes(
+            body in prop::collection::vec(any::<u8>(), 0..256),
+            flip in any::<prop::sample::Index>(),
+            t in 1_700_000_000i64..2_100_000_000,
+        ) {
+            let mut m = hmac(b"secret");
+            m.update(&body);
+            let meta = format!("sha256={}", hex::encode(m.finalize().into_bytes()));
+            prop_assert!(verify_meta_signature("secret", &meta, &body));
+            prop_assert!(!verify_meta_signature("other", &meta, &body));
+            let mut m = hmac(b"secret");
+            m.update(format!("{t}.").as_bytes());
+            m.update(&body);
+            let tiktok = format!("t={t},s={}", hex::encode(m.finalize().into_bytes()));
+            prop_assert_eq!(verify_tiktok_signature("secret", &tiktok, &body, t), TikTokSignature::Valid);
+            if !body.is_empty() {
+                let mut changed = body.clone();
+                changed[flip.index(body.len())] ^= 1;
+                prop_assert!(!verify_meta_signature("secret", &meta, &changed));
+                prop_assert_eq!(verify_tiktok_signature("secret", &tiktok, &changed, t), TikTokSignature::Forged);
+            }
+        }
+    }
+
+    #[test]
+    fn a_timestamp_at_the_ends_of_i64_is_stale_not_an_overflow() {
+        for t in [i64::MIN, i64::MAX, i64::MIN + 1] {
+            let header = format!("t={t},s=00");
+            assert_eq!(verify_tiktok_signature("k", &header, b"{}", 1_800_000_000), TikTokSignature::Stale);
+            assert_eq!(verify_tiktok_signature("k", &header, b"{}", -1_800_000_000), TikTokSignature::Stale);
+        }
     }
 }

@@ -525,3 +525,50 @@ mod tests {
         assert_eq!(preset("report", "\"0 8 * * 5\""), "0 8 * * 5");
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use tochen_core::callback::MAX_CALLBACK_BYTES;
+
+    fn button() -> impl Strategy<Value = Button> {
+        let id = any::<u128>().prop_map(Uuid::from_u128);
+        (id, 0..10usize).prop_map(|(id, op)| match op {
+            0 => Button::DestinationLog(DestinationId::from_uuid(id)),
+            1 => Button::DestinationEnable(DestinationId::from_uuid(id)),
+            2 => Button::DestinationDelete(DestinationId::from_uuid(id)),
+            3 => Button::Replay(DeliveryId::from_uuid(id)),
+            4 => Button::RunNow(AutomationId::from_uuid(id)),
+            5 => Button::Pause(AutomationId::from_uuid(id)),
+            6 => Button::Resume(AutomationId::from_uuid(id)),
+            7 => Button::History(AutomationId::from_uuid(id)),
+            8 => Button::Delete(AutomationId::from_uuid(id)),
+            _ => Button::Edit(AutomationId::from_uuid(id)),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(1024))]
+
+        #[test]
+        fn buttons_round_trip_within_64_bytes(b in button()) {
+            let data = b.encode();
+            prop_assert!(data.len() <= MAX_CALLBACK_BYTES, "{data}");
+            prop_assert_eq!(Button::decode(&data), Some(b));
+        }
+
+        #[test]
+        fn decoding_any_data_never_panics(
+            data in prop_oneof![
+                "\\PC{0,64}",
+                "a:[a-z]{2}:[-0-9a-fA-F{}urn:]{0,45}",
+                button().prop_map(|b| b.encode()),
+            ]
+        ) {
+            if let Some(b) = Button::decode(&data) {
+                prop_assert_eq!(Button::decode(&b.encode()), Some(b));
+            }
+        }
+    }
+}

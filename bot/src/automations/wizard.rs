@@ -429,3 +429,58 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use tochen_core::callback::MAX_CALLBACK_BYTES;
+
+    fn button() -> impl Strategy<Value = WizBtn> {
+        prop_oneof![
+            prop::sample::select(KINDS.to_vec()).prop_map(|k| WizBtn::Kind(k.to_owned())),
+            prop::sample::select(PRESETS.to_vec()).prop_map(|p| WizBtn::Preset(p.to_owned())),
+            prop::sample::select(vec![
+                WizBtn::TypeCron,
+                WizBtn::TzKeep,
+                WizBtn::TzType,
+                WizBtn::SkipEmpty,
+                WizBtn::Next,
+                WizBtn::Save,
+                WizBtn::Back,
+                WizBtn::Cancel,
+                WizBtn::Menu(Step::Schedule),
+                WizBtn::Menu(Step::Timezone),
+                WizBtn::Menu(Step::Destinations),
+                WizBtn::Menu(Step::Options),
+            ]),
+            any::<u128>().prop_map(|n| WizBtn::Toggle(DestinationId::from_uuid(Uuid::from_u128(n)))),
+            (1i64..=366).prop_map(WizBtn::Period),
+            prop::sample::select(Opt::ALL.to_vec()).prop_map(WizBtn::Ask),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(1024))]
+
+        #[test]
+        fn wizard_buttons_round_trip_within_64_bytes(b in button()) {
+            let data = b.encode();
+            prop_assert!(data.len() <= MAX_CALLBACK_BYTES, "{data}");
+            prop_assert_eq!(WizBtn::decode(&data), Some(b));
+        }
+
+        #[test]
+        fn decoding_any_data_never_panics(
+            data in prop_oneof![
+                "\\PC{0,64}",
+                "aw:[a-z]{0,3}(:[-+0-9a-z_]{0,36})?",
+                button().prop_map(|b| b.encode()),
+            ]
+        ) {
+            if let Some(b) = WizBtn::decode(&data) {
+                prop_assert_eq!(WizBtn::decode(&b.encode()), Some(b));
+            }
+        }
+    }
+}

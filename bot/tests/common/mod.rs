@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 use teloxide::adaptors::throttle::Limits;
+use teloxide::dispatching::UpdateHandler;
 use tochen_core::domain::{AuthKind, Platform};
 use tochen_core::i18n::t;
 use tochen_core::store::{Account, NewAccount};
@@ -28,6 +29,8 @@ pub struct Harness {
     pub store: Store,
     pub config: Config,
     limits: Limits,
+    /// Handlers tried before the bot's own (tests inject failures with them).
+    before: Option<UpdateHandler<anyhow::Error>>,
     running: Option<(CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>)>,
     _dir: tempfile::TempDir,
 }
@@ -43,11 +46,20 @@ pub fn test_limits() -> Limits {
 
 impl Harness {
     pub async fn start(db: &TestDb) -> Self {
-        Self::start_with_limits(db, test_limits()).await
+        Self::start_with_options(db, test_limits(), None).await
     }
 
     /// A harness whose bot throttles its sends with `limits` (production's: `tochen_bot::telegram_limits()`).
     pub async fn start_with_limits(db: &TestDb, limits: Limits) -> Self {
+        Self::start_with_options(db, limits, None).await
+    }
+
+    /// A harness whose bot tries `before` ahead of its own handlers.
+    pub async fn start_with(db: &TestDb, before: Option<UpdateHandler<anyhow::Error>>) -> Self {
+        Self::start_with_options(db, test_limits(), before).await
+    }
+
+    async fn start_with_options(db: &TestDb, limits: Limits, before: Option<UpdateHandler<anyhow::Error>>) -> Self {
         let tg = FakeTelegram::start().await;
         let llm = FakeLlm::start().await;
         let dir = tempfile::tempdir().unwrap();
@@ -67,7 +79,7 @@ impl Harness {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let config = Config::from_source(&vars).expect("test config is valid");
-        let mut h = Harness { tg, llm, store: db.store.clone(), config, limits, running: None, _dir: dir };
+        let mut h = Harness { tg, llm, store: db.store.clone(), config, limits, before, running: None, _dir: dir };
         h.boot().await;
         h
     }
@@ -75,7 +87,12 @@ impl Harness {
     async fn boot(&mut self) {
         let mark = self.tg.mark();
         let token = CancellationToken::new();
-        let options = tochen_bot::Options { limits: self.limits, llm_backoff: Duration::from_millis(5) };
+        let options = tochen_bot::Options {
+            limits: self.limits,
+            llm_backoff: Duration::from_millis(5),
+            before: self.before.clone(),
+            ..Default::default()
+        };
         let handle =
             tokio::spawn(tochen_bot::run_with(self.config.clone(), self.store.clone(), token.clone(), options));
         self.tg.wait_call(mark, |c| c.method == "getupdates").await;

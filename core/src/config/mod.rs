@@ -312,6 +312,24 @@ impl Reader<'_> {
         let n = self.positive(var, default)?;
         u32::try_from(n).map_err(|_| ConfigError::new(var, format!("{n} is too large; use at most {}", u32::MAX)))
     }
+
+    /// A whole number of tokens, 0 for unlimited; never negative (a negative quota would block every call).
+    fn quota(&self, var: &'static str, default: &str) -> Result<i64, ConfigError> {
+        let n: u64 = self.parse(var, default, "a whole number of tokens (0 = unlimited)")?;
+        i64::try_from(n).ok().filter(|n| *n <= MAX_QUOTA).ok_or_else(|| {
+            ConfigError::new(var, format!("{n} is too large; use at most {MAX_QUOTA}, or 0 for unlimited"))
+        })
+    }
+
+    /// A positive whole number up to `max`: counts and durations meet timers, pools and millisecond arithmetic,
+    /// where an absurd value would overflow or never end.
+    fn bounded(&self, var: &'static str, default: &str, max: u64) -> Result<u64, ConfigError> {
+        let n = self.positive(var, default)?;
+        if n > max {
+            return Err(ConfigError::new(var, format!("{n} is too large; use at most {max}")));
+        }
+        Ok(n)
+    }
 }
 
 impl Config {
@@ -335,7 +353,7 @@ impl Config {
         let database = DatabaseConfig {
             url: SecretString::new(db_url),
             kind,
-            max_connections: r.positive("DATABASE_MAX_CONNECTIONS", "10")? as u32,
+            max_connections: r.bounded("DATABASE_MAX_CONNECTIONS", "10", MAX_COUNT)? as u32,
         };
 
         let secret_keys: Vec<SecretString> = r
@@ -375,10 +393,7 @@ impl Config {
         let bot_token = r.secret("TELEGRAM_BOT_TOKEN");
         if let Some(t) = &bot_token {
             if !looks_like_bot_token(t.expose()) {
-                return Err(ConfigError::new(
-                    "TELEGRAM_BOT_TOKEN",
-                    "does not look like a bot token (expected <digits>:<secret> as @BotFather gives it)",
-                ));
+                return Err(ConfigError::new("TELEGRAM_BOT_TOKEN", BOT_TOKEN_SHAPE));
             }
         }
         let telegram =
@@ -409,9 +424,9 @@ impl Config {
                 rewrite: model("LLM_MODEL_REWRITE"),
                 image: r.string("LLM_MODEL_IMAGE", "gpt-image-1"),
             },
-            timeout: Duration::from_secs(r.positive("LLM_TIMEOUT_SECS", "60")?),
+            timeout: Duration::from_secs(r.bounded("LLM_TIMEOUT_SECS", "60", HOUR_SECS)?),
             price_table: r.opt("LLM_PRICE_TABLE").map(PathBuf::from),
-            default_monthly_token_quota: r.parse("LLM_MONTHLY_TOKEN_QUOTA", "2000000", "a whole number of tokens")?,
+            default_monthly_token_quota: r.quota("LLM_MONTHLY_TOKEN_QUOTA", "2000000")?,
         };
 
         let graph_version = r.string("META_GRAPH_VERSION", "v25.0");
@@ -490,7 +505,7 @@ impl Config {
             bind: r.parse("TOCHEN_BIND", "0.0.0.0:8080", "a socket address like 0.0.0.0:8080")?,
             metrics_bind: r.parse("TOCHEN_METRICS_BIND", "127.0.0.1:9090", "a socket address like 127.0.0.1:9090")?,
             public_url,
-            max_body_bytes: r.positive("TOCHEN_MAX_BODY_BYTES", "1048576")? as usize,
+            max_body_bytes: r.bounded("TOCHEN_MAX_BODY_BYTES", "1048576", MAX_BODY_BYTES)? as usize,
             trusted_proxies: TrustedProxies::parse(&r.string("TOCHEN_TRUSTED_PROXIES", ""))
                 .map_err(|problem| ConfigError::new("TOCHEN_TRUSTED_PROXIES", problem))?,
             rate_limits: RateLimits {
@@ -500,10 +515,10 @@ impl Config {
             },
         };
         let scheduler = SchedulerConfig {
-            concurrency: r.positive("SCHEDULER_CONCURRENCY", "16")? as usize,
-            per_account_concurrency: r.positive("SCHEDULER_PER_ACCOUNT_CONCURRENCY", "1")? as usize,
-            lease: Duration::from_secs(r.positive("SCHEDULER_LEASE_SECS", "300")?),
-            shutdown_grace: Duration::from_secs(r.positive("SCHEDULER_SHUTDOWN_GRACE_SECS", "30")?),
+            concurrency: r.bounded("SCHEDULER_CONCURRENCY", "16", MAX_COUNT)? as usize,
+            per_account_concurrency: r.bounded("SCHEDULER_PER_ACCOUNT_CONCURRENCY", "1", MAX_COUNT)? as usize,
+            lease: Duration::from_secs(r.bounded("SCHEDULER_LEASE_SECS", "300", DAY_SECS)?),
+            shutdown_grace: Duration::from_secs(r.bounded("SCHEDULER_SHUTDOWN_GRACE_SECS", "30", HOUR_SECS)?),
         };
         let log_format = match r.string("TOCHEN_LOG_FORMAT", "pretty").to_ascii_lowercase().as_str() {
             "pretty" => LogFormat::Pretty,
@@ -540,6 +555,13 @@ impl Config {
     }
 }
 
+/// Upper bounds of numeric settings (see `Reader::bounded`).
+const MAX_COUNT: u64 = 10_000;
+const HOUR_SECS: u64 = 3_600;
+const DAY_SECS: u64 = 86_400;
+const MAX_BODY_BYTES: u64 = 1 << 30;
+const MAX_QUOTA: i64 = 1_000_000_000_000_000;
+
 /// `sqlite:` or `postgres:`/`postgresql:`; anything else is refused.
 fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
     if url.starts_with("sqlite:") {
@@ -554,13 +576,18 @@ fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
     }
 }
 
+/// What a malformed bot token is told (never echoing the value: it is a secret, maybe a real one mistyped).
+const BOT_TOKEN_SHAPE: &str = "is not a bot token: a valid one is the bot id (digits), a colon and 35 characters of \
+     A-Z a-z 0-9 _ -, like 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ; copy it again from @BotFather";
+
+/// `<bot id>:<35 characters of [A-Za-z0-9_-]>`, the shape @BotFather hands out.
 fn looks_like_bot_token(t: &str) -> bool {
     match t.split_once(':') {
         Some((id, secret)) => {
-            !id.is_empty()
-                && id.chars().all(|c| c.is_ascii_digit())
-                && secret.len() >= 8
-                && !secret.contains(char::is_whitespace)
+            (1..=20).contains(&id.len())
+                && id.bytes().all(|c| c.is_ascii_digit())
+                && secret.len() == 35
+                && secret.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
         }
         None => false,
     }
@@ -675,7 +702,7 @@ mod tests {
     fn debug_never_shows_secrets() {
         let key = crate::crypto::SecretBox::generate_key();
         let c = Config::from_source(&env(&[
-            ("TELEGRAM_BOT_TOKEN", "123456:AAHsecretsecretsecret"),
+            ("TELEGRAM_BOT_TOKEN", "123456:AAHsecretsecretsecret_0123456789abc"),
             ("DATABASE_URL", "postgres://tochen:dbpassword@db/tochen"),
             ("TOCHEN_SECRET_KEYS", &key),
             ("LLM_API_KEY", "sk-llmsecret"),
@@ -692,10 +719,169 @@ mod tests {
     }
 
     #[test]
+    fn a_bot_token_must_have_botfathers_shape_and_the_error_says_which() {
+        let good = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ";
+        assert!(Config::from_source(&env(&[("TELEGRAM_BOT_TOKEN", good)])).is_ok());
+        for bad in [
+            "abc",
+            "123456:AAHsecretsecretsecret",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQQ",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDs w",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDs\u{e9}",
+            "bot123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+            ":BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+            "123456789BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+        ] {
+            let err = Config::from_source(&env(&[("TELEGRAM_BOT_TOKEN", bad)])).unwrap_err();
+            assert_eq!(err.var, "TELEGRAM_BOT_TOKEN", "{bad}");
+            let text = err.to_string();
+            assert!(text.contains("123456789:AA") && text.contains("35 characters of A-Z a-z 0-9 _ -"), "{text}");
+            assert!(!text.contains(bad), "the token itself is never shown: {text}");
+        }
+    }
+
+    #[test]
+    fn numbers_that_meet_timers_and_pools_are_bounded() {
+        for (var, too_big) in [
+            ("SCHEDULER_LEASE_SECS", "18446744073709551615"),
+            ("SCHEDULER_LEASE_SECS", "86401"),
+            ("SCHEDULER_SHUTDOWN_GRACE_SECS", "3601"),
+            ("LLM_TIMEOUT_SECS", "9223372036854775807"),
+            ("DATABASE_MAX_CONNECTIONS", "4294967296"),
+            ("SCHEDULER_CONCURRENCY", "18446744073709551615"),
+            ("SCHEDULER_PER_ACCOUNT_CONCURRENCY", "10001"),
+            ("TOCHEN_MAX_BODY_BYTES", "1073741825"),
+            ("LLM_MONTHLY_TOKEN_QUOTA", "9223372036854775807"),
+            ("LLM_MONTHLY_TOKEN_QUOTA", "-1"),
+        ] {
+            let err = Config::from_source(&env(&[(var, too_big)])).unwrap_err();
+            assert_eq!(err.var, var, "{too_big}: {err}");
+        }
+        let c =
+            Config::from_source(&env(&[("SCHEDULER_LEASE_SECS", "86400"), ("LLM_MONTHLY_TOKEN_QUOTA", "0")])).unwrap();
+        assert_eq!(c.scheduler.lease, Duration::from_secs(86_400));
+        assert_eq!(c.llm.default_monthly_token_quota, 0);
+    }
+
+    #[test]
     fn every_documented_variable_is_unique() {
         let mut names: Vec<_> = VARIABLES.iter().map(|v| v.name).collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), VARIABLES.len());
+    }
+}
+
+/// Random values for every documented variable: a clean error naming a variable, or a configuration whose numbers
+/// are safe to use (durations and counts that millisecond arithmetic, pools and semaphores take without overflow).
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,40}",
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            (0u64..100_000).prop_map(|n| n.to_string()),
+            Just(String::new()),
+            Just("  ".to_owned()),
+            prop::sample::select(vec![
+                "true",
+                "false",
+                "maybe",
+                "0",
+                "1",
+                "18446744073709551616",
+                "-1",
+                "webhook",
+                "polling",
+                "json",
+                "openai",
+                "gemini",
+                "v25.0",
+                "http://x",
+                "https://[::1]:99999",
+                "sqlite://x.db",
+                "postgres://u@h/d",
+                "smtps://u:p@h:465",
+                "0.0.0.0:8080",
+                "[::1]:0",
+                "10.0.0.0/8",
+                "10.0.0.0/33,::/0",
+                "a,b,,c",
+                "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+                "abc",
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    /// Every documented variable, each either unset or given a value.
+    fn environment() -> impl Strategy<Value = HashMap<String, String>> {
+        let vars: Vec<&'static str> = VARIABLES.iter().map(|v| v.name).collect();
+        prop::collection::vec(prop::option::weighted(0.3, value()), vars.len()).prop_map(move |values| {
+            vars.iter().zip(values).filter_map(|(k, v)| v.map(|v| ((*k).to_owned(), v))).collect()
+        })
+    }
+
+    const NUMERIC: &[&str] = &[
+        "DATABASE_MAX_CONNECTIONS",
+        "TOCHEN_MAX_BODY_BYTES",
+        "LLM_TIMEOUT_SECS",
+        "LLM_MONTHLY_TOKEN_QUOTA",
+        "SCHEDULER_CONCURRENCY",
+        "SCHEDULER_PER_ACCOUNT_CONCURRENCY",
+        "SCHEDULER_LEASE_SECS",
+        "SCHEDULER_SHUTDOWN_GRACE_SECS",
+    ];
+
+    /// The numeric variables only (the rest unset, so the numbers decide): anything from 0 to u64::MAX.
+    fn numbers() -> impl Strategy<Value = HashMap<String, String>> {
+        let number =
+            prop_oneof![any::<u64>(), 0u64..100_000, 0u64..=u64::from(u32::MAX) + 1].prop_map(|n| n.to_string());
+        prop::collection::vec(prop::option::of(number), NUMERIC.len()).prop_map(|values| {
+            NUMERIC.iter().zip(values).filter_map(|(k, v)| v.map(|v| ((*k).to_owned(), v))).collect()
+        })
+    }
+
+    fn check(vars: &HashMap<String, String>) -> Result<(), TestCaseError> {
+        match Config::from_source(vars) {
+            Err(e) => {
+                prop_assert!(!e.var.is_empty());
+                prop_assert!(!e.to_string().contains('\n'), "one line: {e}");
+            }
+            Ok(c) => {
+                let far_future_ms: i64 = 253_402_300_800_000;
+                for d in [c.scheduler.lease, c.scheduler.shutdown_grace, c.llm.timeout] {
+                    let ms = i64::try_from(d.as_millis());
+                    prop_assert!(ms.is_ok_and(|ms| ms.checked_add(far_future_ms).is_some()), "{d:?}");
+                }
+                prop_assert!(c.database.max_connections >= 1);
+                prop_assert!(
+                    c.scheduler.concurrency >= 1 && c.scheduler.concurrency <= tokio::sync::Semaphore::MAX_PERMITS
+                );
+                prop_assert!(c.scheduler.per_account_concurrency >= 1);
+                prop_assert!(c.llm.default_monthly_token_quota >= 0);
+                prop_assert!(c.web.max_body_bytes >= 1);
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(512))]
+
+        #[test]
+        fn any_environment_gives_a_usable_config_or_names_the_bad_variable(vars in environment()) {
+            check(&vars)?;
+        }
+
+        #[test]
+        fn any_numbers_give_usable_durations_and_counts_or_name_the_variable(vars in numbers()) {
+            check(&vars)?;
+        }
     }
 }

@@ -117,21 +117,41 @@ fn text_of(v: &Value, keys: &[&str]) -> String {
     keys.iter().find_map(|k| v[*k].as_str()).unwrap_or("").chars().take(300).collect()
 }
 
-/// Meta (Page feed, Instagram comments): one message to the team chat per change and workspace.
-async fn meta(store: &Store, event_id: &str, body: &Value) -> Result<Vec<InboundEffect>, StoreError> {
-    let mut effects = Vec::new();
+/// What one change of a Meta event tells the team, read from the body alone (no store): who did what, on which
+/// Page or Instagram account. Text is raw here and escaped where it is written into a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MetaChange {
+    entry: usize,
+    change: usize,
+    /// The Page or Instagram user id the entry is about.
+    owner: String,
+    who: String,
+    /// Checked against the workspace's reaction alerts rather than its comment alerts.
+    is_reaction: bool,
+    what: MetaWhat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum MetaWhat {
+    Comment(String),
+    Reaction(String),
+}
+
+/// The platform a Meta body is about and its changes worth a message: comments and reactions by someone other
+/// than the account itself. Anything else in the body is skipped; nothing in it can fail.
+fn meta_changes(body: &Value) -> Option<(Platform, Vec<MetaChange>)> {
     let (platform, field) = match body["object"].as_str() {
         Some("page") => (Platform::Facebook, "feed"),
         Some("instagram") => (Platform::Instagram, "comments"),
-        _ => return Ok(effects),
+        _ => return None,
     };
+    let mut out = Vec::new();
     for (e, entry) in body["entry"].as_array().into_iter().flatten().enumerate() {
         let owner = match &entry["id"] {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
             _ => continue,
         };
-        let accounts = active(store, platform, &owner).await?;
         let changes = entry["changes"].as_array().into_iter().flatten().enumerate();
         for (c, change) in changes.filter(|(_, c)| c["field"] == field) {
             let v = &change["value"];
@@ -140,34 +160,57 @@ async fn meta(store: &Store, event_id: &str, body: &Value) -> Result<Vec<Inbound
             if from["id"].as_str() == Some(owner.as_str()) {
                 continue;
             }
-            let who = escape_html(&text_of(from, &["name", "username"]));
-            for a in &accounts {
-                let tenant = store.tenant(a.tenant_id).await?;
-                let Some(chat) = tenant.team_chat_id else { continue };
-                let wanted = super::alerts::engagement_alerts(store, a.tenant_id).await?;
-                let is_reaction = v["item"].as_str() == Some("reaction");
-                if (is_reaction && !wanted.reactions) || (!is_reaction && !wanted.comments) {
-                    continue;
-                }
-                let lang = tenant.profile.language.as_str();
-                let account = escape_html(&a.name);
-                let text = match (platform, v["item"].as_str(), v["verb"].as_str()) {
-                    (Platform::Instagram, _, _) => {
-                        let msg = escape_html(&text_of(v, &["text"]));
-                        tf(lang, "web.webhook_comment", &[("who", &who), ("account", &account), ("text", &msg)])
-                    }
-                    (_, Some("comment"), Some("add")) => {
-                        let msg = escape_html(&text_of(v, &["message"]));
-                        tf(lang, "web.webhook_comment", &[("who", &who), ("account", &account), ("text", &msg)])
-                    }
-                    (_, Some("reaction"), Some("add")) => {
-                        let kind = escape_html(&text_of(v, &["reaction_type"]));
-                        tf(lang, "web.webhook_reaction", &[("who", &who), ("account", &account), ("reaction", &kind)])
-                    }
-                    _ => continue,
-                };
-                effects.push(notify(a.tenant_id, chat, text, change_key(event_id, e, c, a.id, chat))?);
+            let what = match (platform, v["item"].as_str(), v["verb"].as_str()) {
+                (Platform::Instagram, _, _) => MetaWhat::Comment(text_of(v, &["text"])),
+                (_, Some("comment"), Some("add")) => MetaWhat::Comment(text_of(v, &["message"])),
+                (_, Some("reaction"), Some("add")) => MetaWhat::Reaction(text_of(v, &["reaction_type"])),
+                _ => continue,
+            };
+            out.push(MetaChange {
+                entry: e,
+                change: c,
+                owner: owner.clone(),
+                who: text_of(from, &["name", "username"]),
+                is_reaction: v["item"].as_str() == Some("reaction"),
+                what,
+            });
+        }
+    }
+    Some((platform, out))
+}
+
+/// Meta (Page feed, Instagram comments): one message to the team chat per change and workspace.
+async fn meta(store: &Store, event_id: &str, body: &Value) -> Result<Vec<InboundEffect>, StoreError> {
+    let mut effects = Vec::new();
+    let Some((platform, changes)) = meta_changes(body) else { return Ok(effects) };
+    let mut accounts_of: std::collections::HashMap<String, Vec<Account>> = std::collections::HashMap::new();
+    for ch in changes {
+        if !accounts_of.contains_key(&ch.owner) {
+            accounts_of.insert(ch.owner.clone(), active(store, platform, &ch.owner).await?);
+        }
+        let who = escape_html(&ch.who);
+        for a in accounts_of.get(&ch.owner).into_iter().flatten() {
+            let tenant = store.tenant(a.tenant_id).await?;
+            let Some(chat) = tenant.team_chat_id else { continue };
+            let wanted = super::alerts::engagement_alerts(store, a.tenant_id).await?;
+            if (ch.is_reaction && !wanted.reactions) || (!ch.is_reaction && !wanted.comments) {
+                continue;
             }
+            let lang = tenant.profile.language.as_str();
+            let account = escape_html(&a.name);
+            let text = match &ch.what {
+                MetaWhat::Comment(msg) => tf(
+                    lang,
+                    "web.webhook_comment",
+                    &[("who", &who), ("account", &account), ("text", &escape_html(msg))],
+                ),
+                MetaWhat::Reaction(kind) => tf(
+                    lang,
+                    "web.webhook_reaction",
+                    &[("who", &who), ("account", &account), ("reaction", &escape_html(kind))],
+                ),
+            };
+            effects.push(notify(a.tenant_id, chat, text, change_key(event_id, ch.entry, ch.change, a.id, chat))?);
         }
     }
     Ok(effects)
@@ -244,4 +287,133 @@ async fn tiktok(store: &Store, event_id: &str, body: &Value) -> Result<Vec<Inbou
         effects.push(InboundEffect::SettleTarget { tenant: a.tenant_id, target, outcome });
     }
     Ok(effects)
+}
+
+/// Bodies of every shape, as a verified but hostile or buggy sender could sign them: reading them never panics,
+/// and what is read stays within the body (indexes in range, text cut to 300 characters).
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Arbitrary JSON, a few levels deep.
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+            "\\PC{0,400}".prop_map(Value::String),
+            prop::sample::select(vec![
+                "page",
+                "instagram",
+                "feed",
+                "comments",
+                "comment",
+                "reaction",
+                "add",
+                "remove",
+                "post.publish.complete",
+                "post.publish.failed",
+                "authorization.removed",
+                "{\"publish_id\":\"p1\",\"post_id\":7}",
+                "{",
+            ])
+            .prop_map(|s| Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(4, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::hash_map(
+                    prop::sample::select(vec![
+                        "object",
+                        "entry",
+                        "id",
+                        "changes",
+                        "field",
+                        "value",
+                        "from",
+                        "item",
+                        "verb",
+                        "message",
+                        "text",
+                        "name",
+                        "username",
+                        "reaction_type",
+                        "event",
+                        "user_openid",
+                        "content",
+                        "x",
+                    ])
+                    .prop_map(str::to_owned),
+                    inner,
+                    0..6,
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A Meta-shaped body with random parts where they matter.
+    fn meta_body() -> impl Strategy<Value = Value> {
+        (prop::sample::select(vec!["page", "instagram", "user"]), prop::collection::vec((json(), json(), json()), 0..4))
+            .prop_map(|(object, entries)| {
+                let entry: Vec<Value> = entries
+                    .into_iter()
+                    .map(|(id, from, value)| {
+                        let mut value = if value.is_object() {
+                            value
+                        } else {
+                            serde_json::json!({"item": "comment", "verb": "add"})
+                        };
+                        value["from"] = from;
+                        serde_json::json!({"id": id, "changes": [{"field": "feed", "value": value.clone()},
+                            {"field": "comments", "value": value}]})
+                    })
+                    .collect();
+                serde_json::json!({"object": object, "entry": entry})
+            })
+    }
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(512))]
+
+        #[test]
+        fn meta_bodies_are_read_without_panics_and_within_their_bounds(body in prop_oneof![json(), meta_body()]) {
+            if let Some((_, changes)) = meta_changes(&body) {
+                let entries = body["entry"].as_array().map_or(0, Vec::len);
+                for ch in changes {
+                    prop_assert!(ch.entry < entries);
+                    let changes = body["entry"][ch.entry]["changes"].as_array().map_or(0, Vec::len);
+                    prop_assert!(ch.change < changes);
+                    let (MetaWhat::Comment(t) | MetaWhat::Reaction(t)) = &ch.what;
+                    prop_assert!(t.chars().count() <= 300 && ch.who.chars().count() <= 300);
+                }
+            }
+        }
+
+        #[test]
+        fn tiktok_bodies_are_read_without_panics(body in json(), content in prop_oneof!["\\PC{0,80}", json().prop_map(|v| v.to_string())]) {
+            let mut with_content = body.clone();
+            if let Some(o) = with_content.as_object_mut() {
+                o.insert("content".into(), Value::String(content));
+            }
+            for b in [body, with_content] {
+                if let Some(ev) = TikTokEvent::parse(&b) {
+                    if let Some(p) = ev.publish_id() {
+                        prop_assert!(!p.is_empty());
+                    }
+                }
+            }
+        }
+
+        /// Raw bytes as stored: whatever the web service kept, processing's first step reads it or sees nothing.
+        #[test]
+        fn stored_payload_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            let text = String::from_utf8_lossy(&bytes);
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let _ = meta_changes(&body);
+            let _ = TikTokEvent::parse(&body).map(|e| e.publish_id().map(str::to_owned));
+        }
+    }
 }

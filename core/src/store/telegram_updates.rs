@@ -5,7 +5,10 @@
 //! update_id order, feeds them to its dispatcher and marks each one processed after its handler ran. A bot that
 //! dies keeps its lease until it expires; then any bot claims those rows again, so a crash loses no update (an
 //! update whose handler ran but whose mark was lost runs again: at least once). A row claimed `MAX_CLAIMS` times
-//! without being marked is poison (it crashes the bot) and is marked `failed` instead of claimed again.
+//! without being marked is poison (it took down every bot that claimed it): once its last lease expires it is
+//! dead-lettered, marked `failed` (kept for inspection, logged by the bot with its update_id) and never claimed
+//! again. A handler that fails or panics is not poison: the bot's panic boundary answers it and it is marked
+//! `processed` at once, so it is not replayed.
 //!
 //! Claiming is one statement per dialect, like job claiming: PostgreSQL locks candidate rows with
 //! `FOR UPDATE SKIP LOCKED`, SQLite's single writer makes one `UPDATE ... RETURNING` atomic.
@@ -65,7 +68,8 @@ impl Store {
     }
 
     /// Claims up to `limit` unprocessed updates for `owner` for `lease`, lowest update_id first: rows never
-    /// claimed and rows whose lease expired (their bot died).
+    /// claimed and rows whose lease expired (their bot died), except those already claimed `MAX_CLAIMS` times
+    /// (see [`Store::dead_letter_telegram_updates`]).
     pub async fn claim_telegram_updates(&self, owner: &str, limit: i64, lease: Duration) -> Result<Vec<StoredUpdate>> {
         let now = now_ms();
         let lock = match self.backend {
@@ -75,7 +79,8 @@ impl Store {
         let sql = format!(
             "UPDATE webhook_events SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM webhook_events WHERE source = 'telegram' AND status = 'received' \
-             AND (lease_expires_at IS NULL OR lease_expires_at < $3) ORDER BY update_id LIMIT $4{lock}) \
+             AND (lease_expires_at IS NULL OR lease_expires_at < $3) AND attempts < $5 \
+             ORDER BY update_id LIMIT $4{lock}) \
              RETURNING id, update_id, payload, attempts"
         );
         let rows: Vec<(String, Option<i64>, String, i64)> = sqlx::query_as(&sql)
@@ -83,6 +88,7 @@ impl Store {
             .bind(now + lease.as_millis() as i64)
             .bind(now)
             .bind(limit)
+            .bind(MAX_CLAIMS)
             .fetch_all(&self.pool)
             .await?;
         let mut out: Vec<StoredUpdate> = rows
@@ -96,6 +102,22 @@ impl Store {
             .collect();
         out.sort_by_key(|u| u.update_id);
         Ok(out)
+    }
+
+    /// Sets aside the updates claimed `MAX_CLAIMS` times whose last lease expired without a mark (each claim's bot
+    /// died on it): marked `failed`, never claimed again. Returns their (update_id, attempts) for the log.
+    pub async fn dead_letter_telegram_updates(&self) -> Result<Vec<(i64, i64)>> {
+        let now = now_ms();
+        let rows: Vec<(Option<i64>, i64)> = sqlx::query_as(
+            "UPDATE webhook_events SET status = 'failed', processed_at = $1, lease_owner = NULL, \
+             lease_expires_at = NULL WHERE source = 'telegram' AND status = 'received' AND attempts >= $2 \
+             AND (lease_expires_at IS NULL OR lease_expires_at < $1) RETURNING update_id, attempts",
+        )
+        .bind(now)
+        .bind(MAX_CLAIMS)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id, attempts)| (id.unwrap_or_default(), attempts)).collect())
     }
 
     /// Extends every lease `owner` holds on unprocessed updates (still queued in its dispatcher or running).

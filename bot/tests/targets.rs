@@ -65,6 +65,7 @@ bot_test!(the_target_buttons_settle_the_post_and_history_shows_it, |h| {
     let (ig, fb) = (accounts[0].id, accounts[1].id);
     let confirm = en("sched.button_confirm_published");
     let again = en("sched.button_retry");
+    let skip = en("sched.button_skip");
 
     // "It's published" on the only target, whose outcome was lost: the post is published and in the history.
     let (solo, t) = started_post(&h, a, ALICE, "Solo launch", &[fb]).await;
@@ -84,9 +85,7 @@ bot_test!(the_target_buttons_settle_the_post_and_history_shows_it, |h| {
     settled(&h, a, fb_t, TargetStatus::Published).await;
     let notice = settled(&h, a, ig_t, TargetStatus::Unknown).await;
     assert_eq!(post_status(&h, a, pair).await, PostStatus::Publishing);
-    let mark = h.tg.mark();
-    h.tg.press_as(ALICE, ALICE, notice.message_id, &Cb::TargetSkip(ig_t).encode());
-    h.tg.said(ALICE, mark, "skipped").await;
+    h.press(ALICE, &notice, &skip, "skipped").await;
     assert_eq!(h.store.target(a, ig_t).await.unwrap().status, TargetStatus::Cancelled);
     assert_eq!(post_status(&h, a, pair).await, PostStatus::Published);
     let history = h.say(ALICE, "/history", "Pair launch").await;
@@ -95,13 +94,11 @@ bot_test!(the_target_buttons_settle_the_post_and_history_shows_it, |h| {
     // "Post again" on a failed post: it is open again, its one publish job queued to run now, and it leaves the
     // history until it settles.
     let (retry, t) = started_post(&h, a, ALICE, "Retry launch", &[fb]).await;
-    settled(&h, a, t[0], TargetStatus::Failed).await;
+    let failed = settled(&h, a, t[0], TargetStatus::Failed).await;
     assert_eq!(post_status(&h, a, retry).await, PostStatus::Failed);
     let history = h.say(ALICE, "/history", "Retry launch").await;
     assert!(history.text.contains("Retry launch</b> (failed)"), "{}", history.text);
-    let mark = h.tg.mark();
-    h.tg.press_as(ALICE, ALICE, notice.message_id, &Cb::TargetRetry(t[0]).encode());
-    h.tg.said(ALICE, mark, "queued to post again").await;
+    h.press(ALICE, &failed, &again, "queued to post again").await;
     let target = h.store.target(a, t[0]).await.unwrap();
     assert_eq!((target.status, target.error_message), (TargetStatus::Pending, None));
     assert_eq!(post_status(&h, a, retry).await, PostStatus::Publishing);
@@ -119,9 +116,7 @@ bot_test!(the_target_buttons_settle_the_post_and_history_shows_it, |h| {
     assert_eq!(h.store.target(a, t[0]).await.unwrap().status, TargetStatus::Pending);
     assert_eq!(post_status(&h, a, open).await, PostStatus::Publishing);
     // Skipping the pending target gives the post up: nothing went out, and its queued job is cancelled.
-    let mark = h.tg.mark();
-    h.tg.press_as(ALICE, ALICE, notice.message_id, &Cb::TargetSkip(t[0]).encode());
-    h.tg.said(ALICE, mark, "skipped").await;
+    h.press(ALICE, &notice, &skip, "skipped").await;
     assert_eq!(post_status(&h, a, open).await, PostStatus::Cancelled);
     let job = h.store.job_by_unique_key(&format!("publish:{}", t[0])).await.unwrap().unwrap();
     assert_eq!(job.state, JobState::Cancelled);

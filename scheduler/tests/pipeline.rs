@@ -161,7 +161,11 @@ store_test!(an_unknown_outcome_without_a_reference_is_never_resent_and_the_team_
     let data: Vec<_> = ask.buttons.iter().flatten().filter_map(|b| b.callback_data.clone()).collect();
     assert_eq!(
         data,
-        vec![format!("{}:{packed}", prefix::TARGET_CONFIRM_PUBLISHED), format!("{}:{packed}", prefix::TARGET_RETRY)]
+        vec![
+            format!("{}:{packed}", prefix::TARGET_CONFIRM_PUBLISHED),
+            format!("{}:{packed}", prefix::TARGET_RETRY),
+            format!("{}:{packed}", prefix::TARGET_SKIP)
+        ]
     );
 
     // "It's published" settles the target and the post.

@@ -27,7 +27,6 @@ pub const KIND_ALERT: &str = "alert";
 pub const KIND_DATA_SYNC: &str = "data_sync";
 
 /// Telegram captions are limited to 1024 characters; longer text goes in its own message.
-const CAPTION_LIMIT: usize = 1000;
 
 /// What an automation run needs besides the store.
 #[derive(Clone, Debug)]
@@ -136,6 +135,24 @@ fn write_attachment(data_dir: &Path, tenant: TenantId, name: &str, bytes: &[u8])
     Ok(relative)
 }
 
+/// The Telegram messages of one result: the text as the file's caption when Telegram takes it as one (measured as
+/// Telegram counts, so emoji-heavy reports are not cut), otherwise the text first and the file with the title.
+fn notify_messages(chat: i64, html: &str, attachment: Option<&str>) -> Vec<NotifyPayload> {
+    match attachment {
+        Some(path) if crate::telegram_text::fits(html, crate::telegram_text::CAPTION_MAX) => {
+            vec![NotifyPayload { attachment_path: Some(path.to_owned()), ..NotifyPayload::text(chat, html) }]
+        }
+        Some(path) => {
+            let title = html.lines().next().unwrap_or_default().to_owned();
+            vec![
+                NotifyPayload::text(chat, html),
+                NotifyPayload { attachment_path: Some(path.to_owned()), ..NotifyPayload::text(chat, title) },
+            ]
+        }
+        None => vec![NotifyPayload::text(chat, html)],
+    }
+}
+
 async fn notify(
     store: &Store,
     tenant: TenantId,
@@ -143,22 +160,7 @@ async fn notify(
     out: &Outgoing,
     attachment: Option<&str>,
 ) -> Result<(), String> {
-    let mut messages = Vec::new();
-    match attachment {
-        Some(path) if out.telegram_html.chars().count() <= CAPTION_LIMIT => {
-            messages.push(NotifyPayload {
-                attachment_path: Some(path.to_owned()),
-                ..NotifyPayload::text(chat, &out.telegram_html)
-            });
-        }
-        Some(path) => {
-            // Text first, then the file with the first line (the title) as caption.
-            let title = out.telegram_html.lines().next().unwrap_or_default().to_owned();
-            messages.push(NotifyPayload::text(chat, &out.telegram_html));
-            messages.push(NotifyPayload { attachment_path: Some(path.to_owned()), ..NotifyPayload::text(chat, title) });
-        }
-        None => messages.push(NotifyPayload::text(chat, &out.telegram_html)),
-    }
+    let messages = notify_messages(chat, &out.telegram_html, attachment);
     let now = crate::clock::now_ms();
     for (i, m) in messages.into_iter().enumerate() {
         let job = NewJob::new(NOTIFY, serde_json::to_value(m).expect("serializes"))
@@ -320,5 +322,23 @@ pub async fn run_alerts(
         Ok(events.len())
     } else {
         Err(errors.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_goes_out_as_a_caption_only_when_telegram_counts_it_short_enough() {
+        let short = "<b>Week 47</b>\nViews 12,480";
+        assert_eq!(notify_messages(1, short, Some("c.png")).len(), 1);
+        // 600 emoji are 600 characters but 1,200 UTF-16 units: too long for a caption.
+        let emoji = format!("<b>Week 47</b>\n{}", "📈".repeat(600));
+        let split = notify_messages(1, &emoji, Some("c.png"));
+        assert_eq!(split.len(), 2);
+        assert_eq!((split[0].attachment_path.as_deref(), split[1].attachment_path.as_deref()), (None, Some("c.png")));
+        assert_eq!(split[1].text_html, "<b>Week 47</b>");
+        assert_eq!(notify_messages(1, short, None).len(), 1);
     }
 }

@@ -149,30 +149,36 @@ async fn announce(store: &Store, tenant: TenantId, tg: &Target, known: Option<Kn
             _ => tf(&lang, "sched.target_unknown", &refs),
         }
     };
-    let mut buttons = Vec::new();
-    let text = match tg.status {
+    let id = pack_uuid(tg.id.as_uuid());
+    let button = |key: &str, prefix: &str| NotifyButton {
+        text: t(&lang, key),
+        callback_data: Some(callback::build(prefix, &[&id])),
+        url: None,
+    };
+    let (text, buttons) = match tg.status {
         TargetStatus::Published => {
             let link =
                 tg.permalink.as_deref().map(|l| format!("<a href=\"{}\">{}</a>", escape_html(l), escape_html(l)));
-            render("published", &link.unwrap_or_default())
+            (render("published", &link.unwrap_or_default()), Vec::new())
         }
-        TargetStatus::Failed => render("failed", &escape_html(tg.error_message.as_deref().unwrap_or(""))),
-        _ => {
-            let id = pack_uuid(tg.id.as_uuid());
-            buttons.push(vec![
-                NotifyButton {
-                    text: t(&lang, "sched.button_confirm_published"),
-                    callback_data: Some(callback::build(prefix::TARGET_CONFIRM_PUBLISHED, &[&id])),
-                    url: None,
-                },
-                NotifyButton {
-                    text: t(&lang, "sched.button_retry"),
-                    callback_data: Some(callback::build(prefix::TARGET_RETRY, &[&id])),
-                    url: None,
-                },
-            ]);
-            render("unknown", &escape_html(tg.error_message.as_deref().unwrap_or("")))
-        }
+        // A refusal: the team may post it again (after fixing the cause) or give this platform up.
+        TargetStatus::Failed => (
+            render("failed", &escape_html(tg.error_message.as_deref().unwrap_or(""))),
+            vec![vec![
+                button("sched.button_retry", prefix::TARGET_RETRY),
+                button("sched.button_skip", prefix::TARGET_SKIP),
+            ]],
+        ),
+        _ => (
+            render("unknown", &escape_html(tg.error_message.as_deref().unwrap_or(""))),
+            vec![
+                vec![
+                    button("sched.button_confirm_published", prefix::TARGET_CONFIRM_PUBLISHED),
+                    button("sched.button_retry", prefix::TARGET_RETRY),
+                ],
+                vec![button("sched.button_skip", prefix::TARGET_SKIP)],
+            ],
+        ),
     };
     let payload = NotifyPayload { chat_id: chat, text_html: text, buttons, attachment_path: None };
     let key = format!("result:{}:{}:{}", tg.id, tg.status, tg.attempts);

@@ -26,7 +26,6 @@ pub const KIND_REPORT: &str = "report";
 pub const KIND_ALERT: &str = "alert";
 pub const KIND_DATA_SYNC: &str = "data_sync";
 
-/// Telegram captions are limited to 1024 characters; longer text goes in its own message.
 
 /// What an automation run needs besides the store.
 #[derive(Clone, Debug)]

@@ -26,7 +26,6 @@ pub const KIND_REPORT: &str = "report";
 pub const KIND_ALERT: &str = "alert";
 pub const KIND_DATA_SYNC: &str = "data_sync";
 
-
 /// What an automation run needs besides the store.
 #[derive(Clone, Debug)]
 pub struct DeliveryDeps {

@@ -158,8 +158,13 @@ async fn status(store: &Store, tenant: TenantId, target: TargetId) -> TargetStat
     store.target(tenant, target).await.unwrap().status
 }
 
+/// The author was sent the unknown-outcome notice: it carries the "It's published" button.
 fn asks_the_team(notifier: &RecordingNotifier) -> bool {
-    notifier.sent.lock().unwrap().iter().any(|m| m.chat_id == AUTHOR_CHAT && m.buttons.iter().flatten().count() == 2)
+    let confirm = format!("{}:", tochen_core::callback::prefix::TARGET_CONFIRM_PUBLISHED);
+    notifier.sent.lock().unwrap().iter().any(|m| {
+        m.chat_id == AUTHOR_CHAT
+            && m.buttons.iter().flatten().any(|b| b.callback_data.as_deref().is_some_and(|d| d.starts_with(&confirm)))
+    })
 }
 
 store_test!(a_failed_tiktok_status_poll_is_asked_again_and_never_makes_a_second_post, |store| {

@@ -3,8 +3,9 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tochen_core::config::{load_or_create_secret_keys, redact_url_password, Config, LogFormat, VARIABLES};
-use tochen_core::{SecretBox, SecretString, Store};
+use tochen_config::{load_or_create_secret_keys, redact_url_password, Config, LogFormat, VARIABLES};
+use tochen_domain::{SecretBox, SecretString};
+use tochen_store::Store;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -128,7 +129,7 @@ async fn serve(mut config: Config, components: &[Component]) -> anyhow::Result<(
     let store = open_store(&config).await?;
     let shutdown = CancellationToken::new();
     // One registry for the process: the bot says here what it waits for, the web service's /ready reports it.
-    let readiness = tochen_core::readiness::Readiness::new();
+    let readiness = tochen_domain::readiness::Readiness::new();
     let mut running: Vec<(&'static str, ComponentFuture)> = Vec::new();
     for &component in components {
         let (config, store, token, readiness) = (config.clone(), store.clone(), shutdown.clone(), readiness.clone());

@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use teloxide::adaptors::throttle::Limits;
-use tochen_core::store::{TelegramIdentity, TenantProfile};
-use tochen_core::Config;
+use tochen_config::Config;
+use tochen_store::{TelegramIdentity, TenantProfile};
 use tochen_testkit::fake_llm::FakeLlm;
 use tochen_testkit::fake_telegram::FakeTelegram;
 use tochen_testkit::TestDb;

@@ -18,13 +18,15 @@ use crate::draft::load_for_change;
 use crate::schedule::{local_time, local_time_in, tz_of};
 use crate::state::State;
 use teloxide::prelude::*;
-use tochen_core::clock::Millis;
-use tochen_core::domain::{PostStatus, Role};
-use tochen_core::i18n::{normalize, t, tf};
-use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload};
-use tochen_core::store::{ApprovalCard, CardOutcome, Post, ScheduleError, Target};
-use tochen_core::telegram_text::clip;
-use tochen_core::{AccountId, PostId, StoreError, TenantId};
+use tochen_domain::clock::Millis;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{normalize, t, tf};
+use tochen_domain::jobs::{NotifyButton, NotifyPayload};
+use tochen_domain::{AccountId, PostId, TenantId};
+use tochen_domain::{PostStatus, Role};
+use tochen_store::StoreError;
+use tochen_store::{ApprovalCard, CardOutcome, Post, ScheduleError, Target};
+use tochen_telegram::text::clip;
 
 /// Longest title a card or a notice about a post quotes.
 const TITLE_CHARS: usize = 200;
@@ -66,7 +68,7 @@ fn card(lang: &str, chat: i64, c: &CardText, platforms: &str, id: PostId, versio
 
 /// Who gets a card: the team chat if set (in the workspace's language) and every admin (in their language),
 /// each chat once.
-async fn recipients(app: &App, a: &Active) -> tochen_core::store::Result<Vec<(i64, String)>> {
+async fn recipients(app: &App, a: &Active) -> tochen_store::Result<Vec<(i64, String)>> {
     let mut out: Vec<(i64, String)> = Vec::new();
     if let Some(chat) = a.tenant.team_chat_id {
         out.push((chat, normalize(&a.tenant.profile.language).to_owned()));
@@ -92,7 +94,7 @@ struct Round {
 
 impl Round {
     /// `author` wrote the post, which goes out at `at`.
-    async fn read(app: &App, a: &Active, author: &str, post: &Post, at: Millis) -> tochen_core::store::Result<Self> {
+    async fn read(app: &App, a: &Active, author: &str, post: &Post, at: Millis) -> tochen_store::Result<Self> {
         let recipients = recipients(app, a).await?;
         let text = CardText { author: escape_html(author), tz: tz_of(a), at, title: title_of(post) };
         Ok(Round { recipients, text })
@@ -250,7 +252,7 @@ async fn decide_approve(
     };
     match approved {
         Ok(_) => {}
-        Err(ScheduleError::Store(tochen_core::StoreError::NotFound(_))) => {
+        Err(ScheduleError::Store(tochen_store::StoreError::NotFound(_))) => {
             return ctx.refuse(bot, t(l, "bot.post.not_found")).await
         }
         Err(ScheduleError::Stale) | Err(ScheduleError::WrongStatus(_)) => {
@@ -261,7 +263,7 @@ async fn decide_approve(
     app.store
         .audit(a.tenant.id, Some(ctx.user.id), "post.approved", "post", Some(&id.to_db()), serde_json::json!({}))
         .await?;
-    tochen_core::delivery::events::post_scheduled(&app.store, a.tenant.id, id).await?;
+    tochen_store::events::post_scheduled(&app.store, a.tenant.id, id).await?;
     let post = app.store.post(a.tenant.id, id).await?;
     ctx.answer(bot, None).await?;
     ctx.show(bot, if now { t(l, "bot.queue.publishing_now") } else { on_cards(l) }, None).await?;
@@ -277,7 +279,7 @@ async fn decide_approve(
 async fn author_lang(app: &App, post: &Post) -> String {
     match post.author_id {
         Some(u) => match app.store.user(u).await {
-            Ok(u) => tochen_core::i18n::normalize(
+            Ok(u) => tochen_domain::i18n::normalize(
                 u.language_override.as_deref().or(u.language_code.as_deref()).unwrap_or("en"),
             )
             .to_owned(),

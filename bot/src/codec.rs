@@ -1,12 +1,12 @@
-//! Every inline button's callback data, encoded and decoded in one place on top of `tochen_core::callback`.
+//! Every inline button's callback data, encoded and decoded in one place on top of `tochen_telegram::callback`.
 //!
 //! Data is `<prefix>:<field>...`, ids packed to 22 characters, well under Telegram's 64 bytes (a test checks the
 //! longest). Decoding yields only a shape: handlers still check each id against the caller's active workspace and
 //! role, and compare the post version a button carries with the post's current one to refuse stale screens.
 
-use tochen_core::callback::{build, pack_uuid, prefix, split, unpack_uuid};
-use tochen_core::domain::Role;
-use tochen_core::{PostId, TargetId, TenantId, UserId};
+use tochen_domain::Role;
+use tochen_domain::{PostId, TargetId, TenantId, UserId};
+use tochen_telegram::callback::{build, pack_uuid, prefix, split, unpack_uuid};
 
 /// What a draft-screen button does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,7 +249,7 @@ mod tests {
 mod props {
     use super::*;
     use proptest::prelude::*;
-    use tochen_core::callback::MAX_CALLBACK_BYTES;
+    use tochen_telegram::callback::MAX_CALLBACK_BYTES;
 
     fn uuid() -> impl Strategy<Value = uuid::Uuid> {
         any::<u128>().prop_map(uuid::Uuid::from_u128)
@@ -305,7 +305,7 @@ mod props {
             (user(), role()).prop_map(|(u, r)| Cb::SetRole(u, r)),
             user().prop_map(Cb::RemoveMember),
             uuid().prop_map(|t| Cb::Workspace(TenantId::from_uuid(t))),
-            prop::sample::select(tochen_core::i18n::LANGUAGES.to_vec()).prop_map(|l| Cb::Language(l.to_owned())),
+            prop::sample::select(tochen_domain::i18n::LANGUAGES.to_vec()).prop_map(|l| Cb::Language(l.to_owned())),
             target().prop_map(Cb::TargetPublished),
             target().prop_map(Cb::TargetRetry),
             target().prop_map(Cb::TargetSkip),

@@ -13,8 +13,8 @@ use crate::Command;
 use teloxide::prelude::*;
 use teloxide::types::Me;
 use teloxide::utils::command::BotCommands;
-use tochen_core::i18n::tf;
-use tochen_core::jobs::escape_html;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::tf;
 
 /// A message's leading command word: `/name` or `/name@bot`, as Telegram marks a bot command.
 #[derive(Debug, Clone, PartialEq, Eq)]

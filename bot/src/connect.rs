@@ -1,7 +1,7 @@
 //! /connect and /accounts: connecting platform accounts, listing them with health and expiry, disconnecting and
 //! reconnecting, and picking among several Pages after a sign-in.
 //!
-//! The OAuth work itself lives in `tochen_core::platforms::oauth` (authorize links with single-use state and
+//! The OAuth work itself lives in `tochen_platforms::oauth` (authorize links with single-use state and
 //! PKCE) and in the web service's callback and confirmation page; this module only talks to people. Only admins
 //! connect or disconnect. Disconnecting deletes the account's tokens at once (`Store::disconnect_account`) and
 //! queues an `account.revoke` job that revokes the grant at the provider.
@@ -21,15 +21,16 @@ use std::sync::Arc;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
-use tochen_core::callback::{build, pack_uuid, split, unpack_uuid};
-use tochen_core::clock::to_datetime;
-use tochen_core::domain::{AccountStatus, AuthKind, Role};
-use tochen_core::i18n::{t, tf};
-use tochen_core::ids::AccountId;
-use tochen_core::jobs::escape_html;
-use tochen_core::platforms::alerts::{engagement_alerts, set_engagement_alerts};
-use tochen_core::platforms::oauth::{authorize_url, choose, ConnectError};
-use tochen_core::{Config, StoreError};
+use tochen_config::Config;
+use tochen_domain::clock::to_datetime;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::ids::AccountId;
+use tochen_domain::{AccountStatus, AuthKind, Role};
+use tochen_platforms::alerts::{engagement_alerts, set_engagement_alerts};
+use tochen_platforms::oauth::{authorize_url, choose, ConnectError};
+use tochen_store::StoreError;
+use tochen_telegram::callback::{build, pack_uuid, split, unpack_uuid};
 
 /// The configuration the connect flow needs (app ids, public URL), as a dptree dependency.
 #[derive(Clone)]
@@ -306,7 +307,7 @@ mod tests {
 mod props {
     use super::*;
     use proptest::prelude::*;
-    use tochen_core::callback::MAX_CALLBACK_BYTES;
+    use tochen_telegram::callback::MAX_CALLBACK_BYTES;
 
     fn button() -> impl Strategy<Value = ConnectButton> {
         let account = || any::<u128>().prop_map(|n| AccountId::from_uuid(uuid::Uuid::from_u128(n)));

@@ -2,7 +2,7 @@
 //! helpers that answer them (send, edit in place, answer the button) with Telegram's failure modes handled once.
 //!
 //! Every text the bot sends or edits goes through here, so Telegram's length limits are applied here once
-//! (`tochen_core::telegram_text::fit`): a message over them would be refused and the person would get nothing.
+//! (`tochen_telegram::text::fit`): a message over them would be refused and the person would get nothing.
 
 use crate::state::ChatUserDialogue;
 use std::path::PathBuf;
@@ -10,14 +10,14 @@ use teloxide::adaptors::{DefaultParseMode, Throttle};
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, InputFile, MessageId};
 use teloxide::{ApiError, RequestError};
-use tochen_core::domain::Role;
-use tochen_core::i18n::{normalize, t};
-use tochen_core::llm::{CallContext, LlmClient};
-use tochen_core::store::{TelegramIdentity, Tenant, User};
-use tochen_core::telegram_text::{clip, fit, fits, CALLBACK_ANSWER_MAX, MESSAGE_MAX};
-use tochen_core::Store;
+use tochen_domain::i18n::{normalize, t};
+use tochen_domain::Role;
+use tochen_llm::{CallContext, LlmClient};
+use tochen_store::Store;
+use tochen_store::{TelegramIdentity, Tenant, User};
+use tochen_telegram::text::{clip, fit, fits, CALLBACK_ANSWER_MAX, MESSAGE_MAX};
 
-pub use tochen_core::telegram_text::CAPTION_MAX;
+pub use tochen_telegram::text::CAPTION_MAX;
 
 /// The bot as handlers see it: HTML by default, sends throttled to Telegram's limits.
 pub type TgBot = DefaultParseMode<Throttle<Bot>>;

@@ -12,13 +12,13 @@ use crate::state::State;
 use crate::validate::{check, Problem};
 use teloxide::net::Download;
 use teloxide::prelude::*;
-use tochen_core::domain::{AccountStatus, MediaKind, Platform, PostStatus, Role};
-use tochen_core::i18n::{t, tf};
-use tochen_core::jobs::escape_html;
-use tochen_core::llm::{store_media_bytes, DraftText};
-use tochen_core::store::{Account, Post, PostContent, StoreError};
-use tochen_core::telegram_text::clip;
-use tochen_core::{AccountId, PostId};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::{AccountId, PostId};
+use tochen_domain::{AccountStatus, MediaKind, Platform, PostStatus, Role};
+use tochen_llm::{store_media_bytes, DraftText};
+use tochen_store::{Account, Post, PostContent, StoreError};
+use tochen_telegram::text::clip;
 
 /// Longest body shown per platform in the preview, and longest hashtag line, so the whole screen (three
 /// platforms, the title, media, accounts and problems) stays under Telegram's 4096 characters as it counts
@@ -282,7 +282,7 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
             crate::schedule::ask_time(&bot, &app, &ctx, &a, &post, false).await
         }
         DraftAct::PublishNow => {
-            crate::schedule::confirm(bot, app, ctx, id, version, tochen_core::clock::now_ms() / 1000).await
+            crate::schedule::confirm(bot, app, ctx, id, version, tochen_domain::clock::now_ms() / 1000).await
         }
         DraftAct::Discard => {
             if app.store.cancel_post(a.tenant.id, id, version).await? {

@@ -10,11 +10,11 @@ use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot, CAPTION_MAX};
 use std::path::PathBuf;
 use teloxide::prelude::*;
 use teloxide::types::InlineKeyboardMarkup;
-use tochen_core::domain::MediaKind;
-use tochen_core::i18n::tf;
-use tochen_core::jobs::escape_html;
-use tochen_core::store::Post;
-use tochen_core::telegram_text::{clip, fits};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::tf;
+use tochen_domain::MediaKind;
+use tochen_store::Post;
+use tochen_telegram::text::{clip, fits};
 
 /// Longest title in a short caption, far below the caption limit.
 const TITLE_CHARS: usize = 200;

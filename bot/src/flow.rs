@@ -20,10 +20,11 @@ use crate::state::State;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::UpdateKind;
-use tochen_core::domain::Role;
-use tochen_core::i18n::{t, tf};
-use tochen_core::jobs::escape_html;
-use tochen_core::{StoreError, TenantId};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::Role;
+use tochen_domain::TenantId;
+use tochen_store::StoreError;
 
 /// Why an answer cannot go to its flow.
 #[derive(Debug, Clone, PartialEq, Eq)]

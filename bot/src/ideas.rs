@@ -9,12 +9,12 @@ use crate::kb::kb;
 use crate::state::State;
 use teloxide::prelude::*;
 use teloxide::types::ChatAction;
-use tochen_core::domain::{AccountStatus, Platform, Role};
-use tochen_core::i18n::{t, tf};
-use tochen_core::jobs::escape_html;
-use tochen_core::llm::{Idea, LlmError};
-use tochen_core::store::PostContent;
-use tochen_core::telegram_text::{clip, ECHO_MAX};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::{AccountStatus, Platform, Role};
+use tochen_llm::{Idea, LlmError};
+use tochen_store::PostContent;
+use tochen_telegram::text::{clip, ECHO_MAX};
 
 const IDEAS: usize = 5;
 

@@ -37,9 +37,10 @@ use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, BotCommandScope, ParseMode};
 use teloxide::utils::command::BotCommands;
-use tochen_core::i18n::{t, LANGUAGES};
-use tochen_core::llm::LlmClient;
-use tochen_core::{Config, Store};
+use tochen_config::Config;
+use tochen_domain::i18n::{t, LANGUAGES};
+use tochen_llm::LlmClient;
+use tochen_store::Store;
 use tokio_util::sync::CancellationToken;
 
 /// The commands. Doc comments are the developer-facing help; people read the localized `bot.help`.
@@ -84,7 +85,7 @@ pub struct Options {
     pub limits: Limits,
     pub llm_backoff: Duration,
     /// Where the bot says it is waiting for the Bot API at start-up (shared with `/ready` by the binary).
-    pub readiness: tochen_core::readiness::Readiness,
+    pub readiness: tochen_domain::readiness::Readiness,
     /// The first wait between start-up attempts to reach the Bot API (doubled up to a minute).
     pub startup_retry: Duration,
     /// Handlers tried before the real tree, inside the same panic boundary. Production has none; tests inject
@@ -98,7 +99,7 @@ impl Default for Options {
             limits: telegram_limits(),
             llm_backoff: Duration::from_millis(500),
             readiness: Default::default(),
-            startup_retry: tochen_core::readiness::FIRST_RETRY,
+            startup_retry: tochen_domain::readiness::FIRST_RETRY,
             before: None,
         }
     }
@@ -130,7 +131,7 @@ impl std::fmt::Debug for Options {
     }
 }
 
-/// The name the bot reports under in [`tochen_core::readiness::Readiness`].
+/// The name the bot reports under in [`tochen_domain::readiness::Readiness`].
 pub const COMPONENT: &str = "bot";
 
 /// Runs the bot until `shutdown` is cancelled.

@@ -13,10 +13,10 @@ use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::{kb, one};
 use crate::state::State;
 use teloxide::prelude::*;
-use tochen_core::domain::Role;
-use tochen_core::i18n::{t, tf, LANGUAGES};
-use tochen_core::jobs::escape_html;
-use tochen_core::store::{RedeemError, TenantProfile};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf, LANGUAGES};
+use tochen_domain::Role;
+use tochen_store::{RedeemError, TenantProfile};
 
 pub const TONES: [&str; 4] = ["friendly", "professional", "playful", "bold"];
 
@@ -249,7 +249,7 @@ async fn save(
     app: &App,
     ctx: &Ctx,
     f: impl FnOnce(&mut TenantProfile),
-) -> anyhow::Result<Option<tochen_core::store::Tenant>> {
+) -> anyhow::Result<Option<tochen_store::Tenant>> {
     let Some(a) = ctx.require(bot, Role::Admin).await? else {
         ctx.dlg.exit().await?;
         return Ok(None);

@@ -15,7 +15,7 @@ use teloxide::dispatching::{DpHandlerDescription, UpdateHandler};
 use teloxide::dptree::{self, di::DependencyMap, HandlerDescription, HandlerSignature};
 use teloxide::prelude::*;
 use teloxide::types::{CallbackQueryId, UpdateKind, User};
-use tochen_core::i18n::{normalize, t};
+use tochen_domain::i18n::{normalize, t};
 
 /// `tree`, with panics caught and answered.
 pub fn boundary(tree: UpdateHandler<anyhow::Error>) -> UpdateHandler<anyhow::Error> {

@@ -9,13 +9,14 @@ use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use crate::draft::{load_for_change, platform_name};
 use crate::kb::kb;
 use crate::schedule::local_time;
-use tochen_core::clock::now_ms;
-use tochen_core::domain::{PostStatus, Role, TargetStatus};
-use tochen_core::i18n::{t, tf};
-use tochen_core::jobs::escape_html;
-use tochen_core::store::NewestBy;
-use tochen_core::telegram_text::clip;
-use tochen_core::{PostId, StoreError, TargetId};
+use tochen_domain::clock::now_ms;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::{PostId, TargetId};
+use tochen_domain::{PostStatus, Role, TargetStatus};
+use tochen_store::NewestBy;
+use tochen_store::StoreError;
+use tochen_telegram::text::clip;
 
 const PAGE: i64 = 5;
 /// Drafts per page: buttons with their titles.

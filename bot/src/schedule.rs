@@ -13,13 +13,13 @@ use crate::timeparse::{parse_when, TimeError};
 use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use teloxide::prelude::*;
-use tochen_core::clock::now_ms;
-use tochen_core::domain::{PostStatus, Role};
-use tochen_core::i18n::{datetime, t, tf};
-use tochen_core::jobs::escape_html;
-use tochen_core::store::{Post, ScheduleError};
-use tochen_core::telegram_text::{clip, ECHO_MAX};
-use tochen_core::PostId;
+use tochen_domain::clock::now_ms;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{datetime, t, tf};
+use tochen_domain::PostId;
+use tochen_domain::{PostStatus, Role};
+use tochen_store::{Post, ScheduleError};
+use tochen_telegram::text::{clip, ECHO_MAX};
 
 pub fn tz_of(a: &Active) -> Tz {
     a.tenant.profile.timezone.parse().unwrap_or(chrono_tz::UTC)
@@ -261,7 +261,7 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
         .audit(a.tenant.id, Some(ctx.user.id), action, "post", Some(&id.to_db()), serde_json::json!({"at": at}))
         .await?;
     if !needs_approval {
-        tochen_core::delivery::events::post_scheduled(&app.store, a.tenant.id, id).await?;
+        tochen_store::events::post_scheduled(&app.store, a.tenant.id, id).await?;
     }
     ctx.answer(&bot, None).await?;
     ctx.dlg.exit().await?;

@@ -12,7 +12,7 @@ use crate::COMPONENT;
 use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::types::Me;
-use tochen_core::readiness::{backoff, Readiness, MAX_RETRY};
+use tochen_domain::readiness::{backoff, Readiness, MAX_RETRY};
 use tokio_util::sync::CancellationToken;
 
 /// `getMe`, retried until it answers; `None` when shutdown came first.

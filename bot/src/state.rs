@@ -11,9 +11,10 @@
 //! whatever workspace is active by then.
 
 use serde::{Deserialize, Serialize};
-use tochen_core::domain::Role;
-use tochen_core::llm::Idea;
-use tochen_core::{PostId, Store, TenantId};
+use tochen_domain::Role;
+use tochen_domain::{PostId, TenantId};
+use tochen_llm::Idea;
+use tochen_store::Store;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "s")]

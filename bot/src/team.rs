@@ -5,10 +5,10 @@ use crate::codec::Cb;
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::onboarding::role_name;
-use tochen_core::domain::Role;
-use tochen_core::i18n::{t, tf, LANGUAGES};
-use tochen_core::jobs::escape_html;
-use tochen_core::store::MembershipError;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf, LANGUAGES};
+use tochen_domain::Role;
+use tochen_store::MembershipError;
 
 const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -66,7 +66,7 @@ pub async fn team(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
     ctx.show(&bot, text, Some(kb(rows))).await
 }
 
-pub async fn member(bot: TgBot, app: App, ctx: Ctx, user: tochen_core::UserId) -> HandlerResult {
+pub async fn member(bot: TgBot, app: App, ctx: Ctx, user: tochen_domain::UserId) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     let Some(m) = app.store.members(a.tenant.id).await?.into_iter().find(|m| m.user_id == user) else {
         return ctx.refuse(&bot, t(ctx.lang, "bot.team.not_member")).await;
@@ -82,7 +82,7 @@ pub async fn member(bot: TgBot, app: App, ctx: Ctx, user: tochen_core::UserId) -
     ctx.show(&bot, text, Some(kb(vec![roles, vec![(t(l, "bot.team.remove"), Cb::RemoveMember(user))]]))).await
 }
 
-pub async fn set_role(bot: TgBot, app: App, ctx: Ctx, user: tochen_core::UserId, role: Role) -> HandlerResult {
+pub async fn set_role(bot: TgBot, app: App, ctx: Ctx, user: tochen_domain::UserId, role: Role) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     match app.store.set_role(a.tenant.id, user, role).await {
         Ok(()) => {
@@ -105,7 +105,7 @@ pub async fn set_role(bot: TgBot, app: App, ctx: Ctx, user: tochen_core::UserId,
     }
 }
 
-pub async fn remove(bot: TgBot, app: App, ctx: Ctx, user: tochen_core::UserId) -> HandlerResult {
+pub async fn remove(bot: TgBot, app: App, ctx: Ctx, user: tochen_domain::UserId) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     match app.store.remove_member(a.tenant.id, user).await {
         Ok(()) => {
@@ -142,7 +142,7 @@ pub async fn workspaces(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
     ctx.show(&bot, t(ctx.lang, "bot.workspaces.title"), Some(kb(rows))).await
 }
 
-pub async fn switch(bot: TgBot, app: App, ctx: Ctx, tenant: tochen_core::TenantId) -> HandlerResult {
+pub async fn switch(bot: TgBot, app: App, ctx: Ctx, tenant: tochen_domain::TenantId) -> HandlerResult {
     // Only a workspace the caller belongs to: a forged id of another workspace finds no membership.
     let Some(role) = app.store.role_of(tenant, ctx.user.id).await? else {
         return ctx.refuse(&bot, t(ctx.lang, "bot.workspaces.not_member")).await;
@@ -172,7 +172,7 @@ pub async fn set_language(bot: TgBot, app: App, ctx: Ctx, lang: String) -> Handl
 
 pub async fn usage(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
     let Some(a) = ctx.workspace(&bot).await? else { return Ok(()) };
-    let since = tochen_core::llm::month_start_ms(&a.tenant.profile.timezone, tochen_core::clock::now_ms());
+    let since = tochen_domain::clock::month_start_ms(&a.tenant.profile.timezone, tochen_domain::clock::now_ms());
     let u = app.store.llm_usage_since(a.tenant.id, since).await?;
     let quota = if a.tenant.llm_monthly_token_quota > 0 {
         a.tenant.llm_monthly_token_quota.to_string()

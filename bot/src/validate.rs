@@ -1,7 +1,7 @@
-//! Each platform's rules for a post (contracts/meta.md, contracts/tiktok.md), checked on the draft screen so
+//! Each platform's rules for a post (docs/contracts/meta.md, docs/contracts/tiktok.md), checked on the draft screen so
 //! the team sees a problem before scheduling instead of a failed publish at 8 am.
 
-use tochen_core::domain::Platform;
+use tochen_domain::Platform;
 
 /// Limits that change with platform policy; the Instagram hashtag count is configurable
 /// (`TOCHEN_INSTAGRAM_MAX_HASHTAGS`) because Instagram announced a cut from 30 to 5.

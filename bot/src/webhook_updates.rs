@@ -2,7 +2,7 @@
 //!
 //! In webhook mode Telegram POSTs updates to the web service, which stores each one (deduplicated by update_id)
 //! before answering 200; from then on the row is the only copy. `StoredUpdates` is a teloxide `UpdateListener`
-//! over those rows: it claims batches with a lease in update_id order (`tochen_core::store::telegram_updates`),
+//! over those rows: it claims batches with a lease in update_id order (`tochen_store::telegram_updates`),
 //! and the handler tree is wrapped by [`StoredUpdates::acking`] so a row is marked processed only after the
 //! dispatcher ran its handler. A bot that dies keeps its claims until the lease expires, then any bot takes them
 //! over, so a crash loses nothing; while this bot lives, a background task keeps extending its leases, so an
@@ -22,9 +22,10 @@ use teloxide::dptree::{self, di::DependencyMap, HandlerDescription, HandlerSigna
 use teloxide::stop::{mk_stop_token, StopFlag, StopToken};
 use teloxide::types::{Update, UpdateKind};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
-use tochen_core::config::{DatabaseKind, TelegramMode};
-use tochen_core::store::telegram_updates::{self, StoredUpdate};
-use tochen_core::{Config, Store};
+use tochen_config::Config;
+use tochen_config::{DatabaseKind, TelegramMode};
+use tochen_store::telegram_updates::{self, StoredUpdate};
+use tochen_store::Store;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 

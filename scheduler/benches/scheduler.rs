@@ -8,23 +8,24 @@
 //! `cargo bench -p tochen-scheduler --bench scheduler` runs SQLite, and PostgreSQL too when TEST_DATABASE_URL is
 //! set. `BENCH_ONLY=throughput|lateness|drain` and `BENCH_BACKEND=sqlite|postgres` narrow it down.
 
-#[path = "../tests/common/seed.rs"]
+#[path = "../tests/it/common/seed.rs"]
 mod seed;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tochen_core::clock::now_ms;
-use tochen_core::domain::{AuthKind, Platform};
-use tochen_core::ids::{AccountId, TenantId};
-use tochen_core::jobs::NotifyPayload;
-use tochen_core::publish::{CheckOutcome, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder};
-use tochen_core::store::{Job, NewAccount, TelegramIdentity, TenantProfile};
-use tochen_core::{SecretBox, SecretString, Store};
+use tochen_domain::clock::now_ms;
+use tochen_domain::ids::{AccountId, TenantId};
+use tochen_domain::jobs::NotifyPayload;
+use tochen_domain::{AuthKind, Platform};
+use tochen_domain::{SecretBox, SecretString};
+use tochen_platforms::publish::{CheckOutcome, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder};
 use tochen_scheduler::{
     AutomationRegistry, Backoff, Deps, Handlers, JobError, JobHandler, Notifier, Publishers, Runner, RunnerConfig,
 };
+use tochen_store::Store;
+use tochen_store::{Job, NewAccount, TelegramIdentity, TenantProfile};
 use tochen_testkit::fake_platform::{CountingPlatform, HttpPublisher};
 use tokio_util::sync::CancellationToken;
 
@@ -187,7 +188,7 @@ fn deps(publisher: Arc<dyn Publisher>) -> Deps {
     Deps {
         publishers,
         notifier: Arc::new(Silent),
-        refresher: Arc::new(tochen_core::refresh::NoRefresher),
+        refresher: Arc::new(tochen_platforms::refresh::NoRefresher),
         automations: AutomationRegistry::new(),
         media_urls: Arc::new(|_, id| format!("http://127.0.0.1:1/media/{id}")),
         data_dir: std::env::temp_dir(),
@@ -214,7 +215,7 @@ async fn throughput(backend: &str) {
     let now = now_ms();
     for chunk in (0..n).step_by(1000) {
         let rows: Vec<String> = (chunk..chunk + 1000)
-            .map(|_| format!("('{}', 'noop', '{{}}', {now}, 8, {now}, {now})", tochen_core::ids::JobId::new()))
+            .map(|_| format!("('{}', 'noop', '{{}}', {now}, 8, {now}, {now})", tochen_domain::ids::JobId::new()))
             .collect();
         sqlx::query(&format!(
             "INSERT INTO jobs (id, kind, payload, run_at, max_attempts, created_at, updated_at) VALUES {}",

@@ -1,7 +1,7 @@
 //! The crash test's scheduler process, runnable by hand: the real runner and handlers publishing to a counting
-//! fake platform over HTTP (see `tests/common/worker.rs` for its environment variables).
+//! fake platform over HTTP (see `tests/it/common/worker.rs` for its environment variables).
 
-#[path = "../tests/common/worker.rs"]
+#[path = "../tests/it/common/worker.rs"]
 mod worker;
 
 #[tokio::main]

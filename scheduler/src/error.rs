@@ -6,7 +6,7 @@
 
 use rand::Rng;
 use std::time::Duration;
-use tochen_core::ids::{AccountId, TenantId};
+use tochen_domain::ids::{AccountId, TenantId};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JobError {
@@ -32,10 +32,10 @@ impl JobError {
     }
 }
 
-impl From<tochen_core::StoreError> for JobError {
+impl From<tochen_store::StoreError> for JobError {
     /// A database hiccup is worth another attempt; a corrupt row or a missing one is not.
-    fn from(e: tochen_core::StoreError) -> Self {
-        use tochen_core::StoreError as E;
+    fn from(e: tochen_store::StoreError) -> Self {
+        use tochen_store::StoreError as E;
         match e {
             E::NotFound(_) | E::Corrupt(_) | E::Crypto(_) => JobError::Permanent(e.to_string()),
             _ => JobError::retry(e.to_string()),

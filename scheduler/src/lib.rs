@@ -19,10 +19,11 @@ pub use runner::{Handlers, JobHandler, Runner, RunnerConfig};
 
 use std::sync::Arc;
 use std::time::Duration;
-use tochen_core::config::{ConfigError, DatabaseKind};
-use tochen_core::jobs;
-use tochen_core::refresh::TokenRefresher;
-use tochen_core::{Config, Store};
+use tochen_config::Config;
+use tochen_config::{ConfigError, DatabaseKind};
+use tochen_domain::jobs;
+use tochen_platforms::refresh::TokenRefresher;
+use tochen_store::Store;
 use tokio_util::sync::CancellationToken;
 
 /// What the scheduler talks to. Production values come from [`Deps::from_config`].
@@ -53,16 +54,16 @@ impl Deps {
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         let public_url = config.web.public_url.clone();
-        let key = tochen_core::config::media_signing_key(config)?;
+        let key = tochen_config::media_signing_key(config)?;
         Ok(Self {
-            publishers: tochen_core::platforms::publishers(config, http.clone()),
+            publishers: tochen_platforms::publishers(config, http.clone()),
             notifier,
-            refresher: tochen_core::platforms::refresher(config, http),
+            refresher: tochen_platforms::refresher(config, http),
             automations: handlers::delivery::with_delivery_automations(AutomationRegistry::with_builtins(), config),
             media_urls: Arc::new(move |tenant, media_id| {
-                let exp = tochen_core::clock::now_ms() / 1000 + MEDIA_URL_TTL_SECS;
-                match tochen_core::MediaId::parse(media_id) {
-                    Some(m) => tochen_core::media_url::sign_media_url(&public_url, &key, tenant, m, exp),
+                let exp = tochen_domain::clock::now_ms() / 1000 + MEDIA_URL_TTL_SECS;
+                match tochen_domain::MediaId::parse(media_id) {
+                    Some(m) => tochen_domain::media_url::sign_media_url(&public_url, &key, tenant, m, exp),
                     None => String::new(),
                 }
             }),

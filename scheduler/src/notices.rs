@@ -4,11 +4,12 @@
 //! gets the text in their own language; a unique key per event and recipient keeps a retried job from telling
 //! anyone twice.
 
-use tochen_core::i18n::{t, tf};
-use tochen_core::ids::{AccountId, TenantId};
-use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload, NOTIFY};
-use tochen_core::store::NewJob;
-use tochen_core::{Store, StoreError};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::ids::{AccountId, TenantId};
+use tochen_domain::jobs::{NotifyButton, NotifyPayload, NOTIFY};
+use tochen_store::NewJob;
+use tochen_store::{Store, StoreError};
 
 /// The language to write to a Telegram user in: their own setting, else the workspace's, else English.
 pub async fn language_of(store: &Store, telegram_id: i64, tenant: Option<TenantId>) -> String {
@@ -78,9 +79,9 @@ pub async fn needs_reconnect(
         Err(StoreError::NotFound(_)) => return Ok(()),
         Err(e) => return Err(e),
     };
-    store.set_account_status(tenant, account, tochen_core::domain::AccountStatus::NeedsReconnect, Some(error)).await?;
-    tochen_core::delivery::events::account_needs_reconnect(store, tenant, account, error).await?;
-    to_admins(store, tenant, &format!("reconnect:{account}:{}", tochen_core::clock::now_ms() / 3_600_000), |lang| {
+    store.set_account_status(tenant, account, tochen_domain::AccountStatus::NeedsReconnect, Some(error)).await?;
+    tochen_store::events::account_needs_reconnect(store, tenant, account, error).await?;
+    to_admins(store, tenant, &format!("reconnect:{account}:{}", tochen_domain::clock::now_ms() / 3_600_000), |lang| {
         let text = tf(
             lang,
             "sched.account_needs_reconnect",

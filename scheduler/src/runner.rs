@@ -21,13 +21,13 @@ use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
-use tochen_core::clock::now_ms;
-use tochen_core::config::SchedulerConfig;
-use tochen_core::domain::JobState;
-use tochen_core::ids::JobId;
-use tochen_core::store::job_queue::{jobs_changed, JOBS_CHANNEL};
-use tochen_core::store::{ClaimRequest, Job, NextWake};
-use tochen_core::Store;
+use tochen_config::SchedulerConfig;
+use tochen_domain::clock::now_ms;
+use tochen_domain::ids::JobId;
+use tochen_domain::JobState;
+use tochen_store::job_queue::{jobs_changed, JOBS_CHANNEL};
+use tochen_store::Store;
+use tochen_store::{ClaimRequest, Job, NextWake};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -145,7 +145,7 @@ impl Completer {
                     Ok(n) if n as usize == pairs.len() => {
                         // The finished jobs no longer count against their accounts' limits: a runner that found
                         // only busy accounts looks again now instead of after its blocked wait.
-                        tochen_core::store::job_queue::notify_jobs_changed();
+                        tochen_store::job_queue::notify_jobs_changed();
                         true
                     }
                     Ok(n) => {
@@ -154,7 +154,7 @@ impl Completer {
                             of = pairs.len(),
                             "some completed jobs had been reclaimed; their results are discarded"
                         );
-                        tochen_core::store::job_queue::notify_jobs_changed();
+                        tochen_store::job_queue::notify_jobs_changed();
                         true
                     }
                     Err(e) => {
@@ -300,8 +300,8 @@ impl Runner {
 struct Claimed {
     asked: usize,
     looked_at: i64,
-    jobs: tochen_core::store::Result<Vec<Job>>,
-    next: Option<tochen_core::store::Result<NextWake>>,
+    jobs: tochen_store::Result<Vec<Job>>,
+    next: Option<tochen_store::Result<NextWake>>,
 }
 
 /// Claims up to `limit` jobs; when fewer come back, also reads when the queue has work next.
@@ -436,7 +436,7 @@ async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, complet
     if result.is_err() {
         // A retry is queued again at a new time, and a finished job frees its account's capacity: a runner that
         // looked while this job was still running (its slot may have been freed early) must look again.
-        tochen_core::store::job_queue::notify_jobs_changed();
+        tochen_store::job_queue::notify_jobs_changed();
     }
     match recorded {
         Ok(true) => tracing::debug!(job = %id, kind = %job.kind, ms = started.elapsed().as_millis() as u64, "job done"),
@@ -470,12 +470,12 @@ async fn lease_kept(store: &Store, cfg: &RunnerConfig, job: &Job) -> bool {
 }
 
 /// Retries are exhausted: the job is dead and the workspace's admins are told.
-async fn bury(store: &Store, job: &Job, owner: &str, message: &str) -> tochen_core::store::Result<bool> {
+async fn bury(store: &Store, job: &Job, owner: &str, message: &str) -> tochen_store::Result<bool> {
     tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %message, "job is dead");
     let buried = store.finish_job(job.id, job.attempts, owner, JobState::Dead, Some(message)).await?;
     if buried {
         if let Some(tenant) = job.tenant_id {
-            if job.kind != tochen_core::jobs::NOTIFY {
+            if job.kind != tochen_domain::jobs::NOTIFY {
                 notices::job_dead(store, tenant, &job.id.to_string(), &job.kind, message).await?;
             }
         }
@@ -484,10 +484,10 @@ async fn bury(store: &Store, job: &Job, owner: &str, message: &str) -> tochen_co
 }
 
 /// Forwards PostgreSQL notifications on `tochen_jobs` to the in-process signal, reconnecting after failures
-/// with a growing wait (`tochen_core::store::listen`); also wakes the runner after each (re)connection, for jobs
+/// with a growing wait (`tochen_store::listen`); also wakes the runner after each (re)connection, for jobs
 /// queued while it was disconnected.
 async fn listen(url: String, shutdown: CancellationToken) {
-    use tochen_core::store::job_queue::notify_jobs_changed;
+    use tochen_store::job_queue::notify_jobs_changed;
     let wake = notify_jobs_changed;
-    tochen_core::store::listen::listen(&url, JOBS_CHANNEL, wake, wake, shutdown.cancelled()).await
+    tochen_store::listen::listen(&url, JOBS_CHANNEL, wake, wake, shutdown.cancelled()).await
 }

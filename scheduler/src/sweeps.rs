@@ -9,13 +9,15 @@ use crate::notices;
 use crate::runner::JobHandler;
 use std::sync::Arc;
 use std::time::Duration;
-use tochen_core::clock::{now_ms, Millis};
-use tochen_core::domain::{AccountStatus, AuthKind};
-use tochen_core::i18n::{t, tf};
-use tochen_core::jobs::{escape_html, SWEEP_CLEANUP, SWEEP_TOKEN_REFRESH};
-use tochen_core::refresh::{RefreshCandidate, RefreshError, RefreshRequest, TokenRefresher};
-use tochen_core::store::{AccountTokens, Job, NewJob};
-use tochen_core::Store;
+use tochen_domain::clock::{now_ms, Millis};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::jobs::{SWEEP_CLEANUP, SWEEP_TOKEN_REFRESH};
+use tochen_domain::{AccountStatus, AuthKind};
+use tochen_platforms::refresh::{RefreshError, RefreshRequest, TokenRefresher};
+use tochen_store::RefreshCandidate;
+use tochen_store::Store;
+use tochen_store::{AccountTokens, Job, NewJob};
 use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
@@ -26,12 +28,7 @@ const HOUR: Millis = 3_600_000;
 const DAY: Millis = 24 * HOUR;
 
 /// Enqueues one sweep for the period containing `now`; a no-op when that period's sweep already exists.
-pub async fn enqueue_sweep(
-    store: &Store,
-    kind: &str,
-    period_ms: Millis,
-    now: Millis,
-) -> tochen_core::store::Result<()> {
+pub async fn enqueue_sweep(store: &Store, kind: &str, period_ms: Millis, now: Millis) -> tochen_store::Result<()> {
     let period = now / period_ms;
     let job =
         NewJob::new(kind, serde_json::json!({ "period": period })).unique(format!("{kind}:{period}")).max_attempts(3);
@@ -44,7 +41,7 @@ pub const SWEEPS: &[(&str, &str, Millis)] = &[
     (SWEEP_AUTOMATIONS, "0 * * * * *", 60_000),
     (SWEEP_TOKEN_REFRESH, "0 5 * * * *", HOUR),
     (SWEEP_CLEANUP, "0 17 * * * *", HOUR),
-    (tochen_core::jobs::SWEEP_METRICS, "0 35 */3 * * *", 3 * HOUR),
+    (tochen_domain::jobs::SWEEP_METRICS, "0 35 */3 * * *", 3 * HOUR),
 ];
 
 /// Starts tokio-cron-scheduler with one cron job per sweep, and enqueues the current period's sweeps right away
@@ -131,9 +128,8 @@ impl JobHandler for Cleanup {
         let ago = |d: Duration| now - d.as_millis() as i64;
         let states = store.delete_expired_oauth_states(now).await?;
         // Sign-ins nobody confirmed or chose from in time: their parked tokens go.
-        let pending = tochen_core::platforms::pending::delete_expired(store, now)
-            .await
-            .map_err(|e| JobError::retry(e.to_string()))?;
+        let pending =
+            tochen_platforms::pending::delete_expired(store, now).await.map_err(|e| JobError::retry(e.to_string()))?;
         // A revocation whose job could not finish within a day: the token goes all the same.
         let revocations = store.delete_token_revocations_before(now - DAY).await?;
         let jobs = store.delete_finished_jobs_before(ago(self.retention.finished_jobs)).await?;

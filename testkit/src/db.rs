@@ -1,6 +1,7 @@
 //! Fresh, migrated databases for tests.
 
-use tochen_core::{SecretBox, SecretString, Store};
+use tochen_domain::{SecretBox, SecretString};
+use tochen_store::Store;
 
 /// A migrated store on a database that exists only for one test.
 pub struct TestDb {

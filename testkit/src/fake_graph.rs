@@ -1,5 +1,5 @@
 //! A fake Meta Graph API (Facebook Login, Pages, Instagram on graph.facebook.com and graph.instagram.com, and the
-//! api.instagram.com token endpoint), following `shared/contracts/meta.md`.
+//! api.instagram.com token endpoint), following `docs/contracts/meta.md`.
 //!
 //! One server stands in for every Meta host: tests point `META_GRAPH_URL`, `META_DIALOG_URL`,
 //! `INSTAGRAM_GRAPH_URL`, `INSTAGRAM_API_URL` and `INSTAGRAM_AUTHORIZE_URL` at [`FakeGraph::base_url`]. Any
@@ -9,8 +9,9 @@
 //! is processed or after (the post made, the answer lost). Every call is recorded for assertions.
 //!
 //! Like Instagram, the fake downloads the `image_url` of an image container when the container is created, and
-//! refuses what it cannot fetch (9004/2207052) and what is not a JPEG by its first bytes (36001/2207005; media
-//! formats contract: Instagram takes JPEG only). [`crate::media_host::MediaHost`] serves test media over HTTP.
+//! refuses what it cannot fetch (9004/2207052) and what is not a JPEG by its first bytes (36001/2207005;
+//! `docs/contracts/media-formats.md`: Instagram takes JPEG only). [`crate::media_host::MediaHost`] serves test
+//! media over HTTP.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};

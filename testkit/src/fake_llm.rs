@@ -1,4 +1,4 @@
-//! A fake OpenAI-compatible server (contracts/llm.md) on 127.0.0.1 for tests and benchmarks.
+//! A fake OpenAI-compatible server (docs/contracts/llm.md) on 127.0.0.1 for tests and benchmarks.
 //!
 //! Answers come from a script queue that tests push into; with the queue empty the fake answers sensibly on its
 //! own by looking at the `json_schema` name the client asked for (`ideas`, `draft`, `rewrite`), so a test only

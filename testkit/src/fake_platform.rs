@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tochen_core::publish::{
+use tochen_platforms::publish::{
     CheckOutcome, ErrorClass, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder,
 };
 

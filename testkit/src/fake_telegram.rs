@@ -1,4 +1,4 @@
-//! A fake Telegram Bot API (contracts/telegram.md) on 127.0.0.1 for end-to-end tests and benchmarks.
+//! A fake Telegram Bot API (docs/contracts/telegram.md) on 127.0.0.1 for end-to-end tests and benchmarks.
 //!
 //! It speaks enough of the API for a teloxide bot: `/bot{token}/{method}` with method names matched
 //! case-insensitively, `ok`/error envelopes, a `getUpdates` long-poll queue that tests push user actions into,

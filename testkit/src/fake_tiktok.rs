@@ -1,4 +1,4 @@
-//! A fake TikTok API (Login Kit v2 and the Content Posting API), following `shared/contracts/tiktok.md`.
+//! A fake TikTok API (Login Kit v2 and the Content Posting API), following `docs/contracts/tiktok.md`.
 //!
 //! OAuth answers are flat (`{"error","error_description","log_id"}`); every other endpoint uses the
 //! `{"data","error":{"code":"ok"}}` envelope. Refresh tokens rotate: the old one stops working the moment a new one
@@ -406,8 +406,8 @@ fn api(s: &mut TikTokState, path: &str, params: &HashMap<String, String>) -> Res
     }
 }
 
-/// The contract's chunk rules: under 5 MB one chunk; otherwise chunks of 5-64 MB, count = floor(size / chunk),
-/// and the last chunk (which takes the remainder) at most 128 MB.
+/// The chunk rules of `docs/contracts/tiktok.md`: under 5 MB one chunk; otherwise chunks of 5-64 MB,
+/// count = floor(size / chunk), and the last chunk (which takes the remainder) at most 128 MB.
 pub fn chunk_rules_hold(size: u64, chunk: u64, count: u64) -> bool {
     const MB: u64 = 1024 * 1024;
     if size == 0 || chunk == 0 {

@@ -1,5 +1,5 @@
 //! Dev-only helpers for tochen's tests: fresh databases on both backends and (in later modules) fake external
-//! services that follow `shared/contracts/`.
+//! services that follow `docs/contracts/`.
 //!
 //! Every store test runs twice through [`store_test!`]: on a temporary SQLite file and on a fresh PostgreSQL
 //! database created from `TEST_DATABASE_URL`. Without that variable the PostgreSQL half is skipped with a note,
@@ -21,7 +21,7 @@ pub mod webhook_receiver;
 pub use db::TestDb;
 
 /// Defines a test module `$name` with two tests, `sqlite` and `postgres`, each running `$body` with `$store`
-/// bound to a migrated `tochen_core::Store` on a fresh database of that backend. The form
+/// bound to a migrated `tochen_store::Store` on a fresh database of that backend. The form
 /// `|store, db|` also binds the `TestDb` (its URL and Fernet key).
 #[macro_export]
 macro_rules! store_test {

@@ -13,7 +13,8 @@ use axum::Router;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use tochen_core::{MediaId, Store, TenantId};
+use tochen_domain::{MediaId, TenantId};
+use tochen_store::Store;
 
 /// Bytes put by a test, by name: (content type, body).
 type Files = HashMap<String, (String, Vec<u8>)>;

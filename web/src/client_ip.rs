@@ -10,7 +10,7 @@
 
 use axum::http::HeaderMap;
 use std::net::{IpAddr, SocketAddr};
-use tochen_core::config::TrustedProxies;
+use tochen_config::TrustedProxies;
 
 /// The address a request from `peer` is attributed to: `peer` unless it is a trusted proxy, else the right-most
 /// `X-Forwarded-For` address that is not a trusted proxy (all header lines read as one list, in order). When

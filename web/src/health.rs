@@ -10,7 +10,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
-use tochen_core::clock::now_ms;
+use tochen_domain::clock::now_ms;
 
 /// A heartbeat older than this means the scheduler is down.
 pub const HEARTBEAT_STALE_MS: i64 = 120_000;

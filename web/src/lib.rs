@@ -26,16 +26,18 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tochen_core::media_url::MediaSigningKey;
-use tochen_core::{Config, SecretString, Store};
+use tochen_config::Config;
+use tochen_domain::media_url::MediaSigningKey;
+use tochen_domain::SecretString;
+use tochen_store::Store;
 use tokio_util::sync::CancellationToken;
 
 pub use client_ip::client_ip;
 pub use health::install_recorder;
+pub use limits::RateLimit;
 pub use limits::{client_key, Limits, SignedRoute};
-pub use middleware::RateLimit;
 pub use telegram::{set_webhook, BotLink};
-use tochen_core::readiness::Readiness;
+use tochen_domain::readiness::Readiness;
 
 /// Everything a handler needs.
 #[derive(Clone)]
@@ -73,8 +75,8 @@ impl AppState {
 
     /// State as `run` builds it: the media key from the one secret-key resolution the scheduler uses too
     /// (refused when there is no key), the limits from the configuration.
-    pub fn from_config(config: Config, store: Store) -> Result<Self, tochen_core::config::ConfigError> {
-        let secret_key = tochen_core::config::first_secret_key(&config)?;
+    pub fn from_config(config: Config, store: Store) -> Result<Self, tochen_config::ConfigError> {
+        let secret_key = tochen_config::first_secret_key(&config)?;
         let rate = RateLimit::from(&config.web.rate_limits);
         Ok(Self::new(config, store, &secret_key, rate))
     }

@@ -13,7 +13,6 @@
 //! [`FORGET_EVERY`] by a background task, drops every address whose allowance has refilled (it is then
 //! indistinguishable from an address never seen) and gives the table's spare capacity back.
 
-use crate::middleware::RateLimit;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
@@ -23,6 +22,26 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+use tochen_config::RateLimits;
+
+/// Requests per second allowed from one client address (an IPv6 /64), and how many at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self { per_second: 50, burst: 200 }
+    }
+}
+
+impl From<&RateLimits> for RateLimit {
+    fn from(r: &RateLimits) -> Self {
+        Self { per_second: r.per_ip_per_second, burst: r.per_ip_burst }
+    }
+}
 
 /// How often idle client addresses are forgotten.
 pub const FORGET_EVERY: Duration = Duration::from_secs(30);

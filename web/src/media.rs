@@ -1,6 +1,6 @@
 //! Media for platforms to pull: `/media/{tenant}/{media}?exp=..&sig=..`.
 //!
-//! The signature (see `tochen_core::media_url`) is the only credential, so an unsigned, altered or expired URL
+//! The signature (see `tochen_domain::media_url`) is the only credential, so an unsigned, altered or expired URL
 //! gets a bare 404/403 that reveals nothing about what exists. Files are streamed from the data directory with
 //! their stored content type, single `Range` requests are honoured (platforms resume large video pulls), and
 //! files over [`MAX_MEDIA_BYTES`] are not served.
@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tochen_core::ids::{MediaId, TenantId};
+use tochen_domain::ids::{MediaId, TenantId};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// TikTok's ceiling for a video; nothing larger is ever pulled.

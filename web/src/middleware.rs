@@ -16,27 +16,7 @@ use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
-use tochen_core::config::RateLimits;
 use tracing::Instrument;
-
-/// Requests per second allowed from one client address (an IPv6 /64), and how many at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    pub per_second: u32,
-    pub burst: u32,
-}
-
-impl Default for RateLimit {
-    fn default() -> Self {
-        Self { per_second: 50, burst: 200 }
-    }
-}
-
-impl From<&RateLimits> for RateLimit {
-    fn from(r: &RateLimits) -> Self {
-        Self { per_second: r.per_ip_per_second, burst: r.per_ip_burst }
-    }
-}
 
 /// The TCP peer of a request; unspecified when the server runs without connect info (`oneshot` in tests).
 pub struct Peer(pub IpAddr);

@@ -1,6 +1,6 @@
 //! OAuth callbacks (`/oauth/{provider}/callback`) and the confirmation that follows (`POST /oauth/confirm`).
 //!
-//! The callback exchanges the code (`tochen_core::platforms::oauth::complete`) but connects nothing: it parks what
+//! The callback exchanges the code (`tochen_platforms::oauth::complete`) but connects nothing: it parks what
 //! the provider returned and shows a page that says which accounts would be connected to which workspace, at the
 //! request of which Telegram admin, with Confirm and Cancel. Whoever follows a sign-in link sees that, so a link
 //! forwarded to someone else cannot quietly attach their Pages to the sender's workspace.
@@ -18,12 +18,13 @@ use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
 use std::collections::HashMap;
-use tochen_core::callback;
-use tochen_core::i18n::tf;
-use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload, NOTIFY};
-use tochen_core::platforms::oauth::{self, complete, ConnectError, Connected, Provider};
-use tochen_core::platforms::pending::PendingError;
-use tochen_core::store::{NewJob, OAuthState, OAuthStateError};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::tf;
+use tochen_domain::jobs::{NotifyButton, NotifyPayload, NOTIFY};
+use tochen_platforms::oauth::{self, complete, ConnectError, Connected, Provider};
+use tochen_platforms::pending::PendingError;
+use tochen_store::{NewJob, OAuthState, OAuthStateError};
+use tochen_telegram::callback;
 
 /// Callback prefix of "connect this one" buttons: `cnp:<pending id>:<index>` (handled in bot/src/connect.rs).
 pub const PICK_PREFIX: &str = "cnp";
@@ -48,7 +49,7 @@ async fn tell_chat(state: &AppState, s: &OAuthState, payload: NotifyPayload) {
 }
 
 /// "Ana Lima (@ana)": the requester as their teammates and Telegram know them.
-fn requester_label(u: &tochen_core::store::User) -> String {
+fn requester_label(u: &tochen_store::User) -> String {
     let mut name = u.first_name.clone();
     if let Some(last) = u.last_name.as_deref().filter(|l| !l.is_empty()) {
         name = format!("{name} {last}");
@@ -89,7 +90,7 @@ pub async fn callback(
     tracing::info!(accounts = awaiting.names.len(), "sign-in waiting for confirmation");
     let action = format!("{}{CONFIRM_PATH}", state.config.web.public_url.as_str().trim_end_matches('/'));
     render_confirm(&ConfirmPage {
-        lang: tochen_core::i18n::normalize(requester.language()),
+        lang: tochen_domain::i18n::normalize(requester.language()),
         platform: s.platform.name(),
         accounts: &awaiting.names,
         workspace: &workspace.name,

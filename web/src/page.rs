@@ -4,8 +4,8 @@
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use tochen_core::i18n::{t, tf};
-use tochen_core::jobs::escape_html;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
 
 /// What the callback page reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,5 +141,5 @@ fn with_page_headers(mut r: Response) -> Response {
 pub fn browser_language(h: &axum::http::HeaderMap) -> &'static str {
     let raw = h.get("accept-language").and_then(|v| v.to_str().ok()).unwrap_or("en");
     let first = raw.split(',').next().unwrap_or("en").split(';').next().unwrap_or("en").trim();
-    tochen_core::i18n::normalize(first)
+    tochen_domain::i18n::normalize(first)
 }

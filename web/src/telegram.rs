@@ -3,7 +3,7 @@
 //! Each update is persisted (deduplicated by `update_id`, source `telegram`) before the 200, so an update
 //! Telegram considers delivered survives a crash; Telegram re-sends anything that got no 2xx, and the dedup makes
 //! that harmless. No job is queued: the scheduler cannot run the bot's dispatcher. The bot claims stored updates
-//! itself (`tochen_core::store::telegram_updates`), woken by a PostgreSQL trigger (NOTIFY) or its idle timer.
+//! itself (`tochen_store::telegram_updates`), woken by a PostgreSQL trigger (NOTIFY) or its idle timer.
 //!
 //! At start-up the web service asks Telegram for the bot's username (the links back to the bot) and, in webhook
 //! mode, registers the webhook: [`start_up`] does both in the background, retrying with a capped backoff while the
@@ -21,9 +21,10 @@ use serde_json::json;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
-use tochen_core::config::TelegramMode;
-use tochen_core::readiness::{backoff, Readiness, FIRST_RETRY, MAX_RETRY};
-use tochen_core::{Config, SecretString};
+use tochen_config::Config;
+use tochen_config::TelegramMode;
+use tochen_domain::readiness::{backoff, Readiness, FIRST_RETRY, MAX_RETRY};
+use tochen_domain::SecretString;
 
 /// The name webhook registration reports under in the readiness registry.
 pub const WEBHOOK_COMPONENT: &str = "telegram_webhook";

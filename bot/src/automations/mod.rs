@@ -25,14 +25,14 @@ use crate::state::State;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{ChatMemberStatus, InlineKeyboardButton, InlineKeyboardMarkup};
-use tochen_core::clock::{now_ms, to_datetime};
-use tochen_core::delivery::outbox;
-use tochen_core::delivery::webhook::{WebhookSecret, WebhookSender};
-use tochen_core::domain::{DestinationKind, DestinationStatus, MissedRunPolicy, Role};
-use tochen_core::i18n::{t, tf};
-use tochen_core::jobs::escape_html;
-use tochen_core::store::{Automation, NewAutomation, NewDestination};
-use tochen_core::{AutomationId, DeliveryId, DestinationId, SecretString};
+use tochen_delivery::outbox;
+use tochen_delivery::webhook::{WebhookSecret, WebhookSender};
+use tochen_domain::clock::{now_ms, to_datetime};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::{AutomationId, DeliveryId, DestinationId, SecretString};
+use tochen_domain::{DestinationKind, DestinationStatus, MissedRunPolicy, Role};
+use tochen_store::{Automation, NewAutomation, NewDestination};
 use uuid::Uuid;
 
 const PREFIX: &str = "a:";
@@ -144,7 +144,7 @@ async fn on_membership(bot: TgBot, app: App, upd: ChatMemberUpdated) -> HandlerR
         let text = tf(&lang, "delivery.bot_chat_removed", &[("chat", &title)]);
         for admin in app.store.admin_telegram_ids(tenant).await? {
             // Sent without a `Ctx`, so the length guard `Ctx` applies is applied here (a chat title is short).
-            let text = tochen_core::telegram_text::fit(&text, tochen_core::telegram_text::MESSAGE_MAX);
+            let text = tochen_telegram::text::fit(&text, tochen_telegram::text::MESSAGE_MAX);
             if let Err(e) = bot.send_message(ChatId(admin), text).await {
                 tracing::warn!(error = %e, "cannot tell an admin that a destination chat was lost");
             }
@@ -280,7 +280,7 @@ async fn list_destinations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
 /// A moment in zone `tz`, written in `lang` ("Thu 03 Dec 08:00", "Чт 03 дек 08:00").
 fn local(lang: &str, ms: i64, tz: &str) -> String {
     let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
-    tochen_core::i18n::datetime_short(lang, &to_datetime(ms).with_timezone(&tz))
+    tochen_domain::i18n::datetime_short(lang, &to_datetime(ms).with_timezone(&tz))
 }
 
 fn describe(a: &Automation, lang: &str) -> String {
@@ -328,7 +328,7 @@ async fn list_automations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
     let rows = list
         .iter()
         .map(|x| {
-            let toggle = if x.status == tochen_core::domain::AutomationStatus::Active {
+            let toggle = if x.status == tochen_domain::AutomationStatus::Active {
                 InlineKeyboardButton::callback(t(l, "delivery.bot_btn_pause"), Button::Pause(x.id).encode())
             } else {
                 InlineKeyboardButton::callback(t(l, "delivery.bot_btn_resume"), Button::Resume(x.id).encode())
@@ -421,7 +421,7 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Button) -> HandlerResult {
             let lines: Vec<String> = log
                 .iter()
                 .map(|x| {
-                    if x.status == tochen_core::store::DeliveryStatus::Failed {
+                    if x.status == tochen_store::DeliveryStatus::Failed {
                         rows.push(vec![InlineKeyboardButton::callback(
                             format!("↻ {}", x.event_type),
                             Button::Replay(x.id).encode(),
@@ -530,7 +530,7 @@ mod tests {
 mod props {
     use super::*;
     use proptest::prelude::*;
-    use tochen_core::callback::MAX_CALLBACK_BYTES;
+    use tochen_telegram::callback::MAX_CALLBACK_BYTES;
 
     fn button() -> impl Strategy<Value = Button> {
         let id = any::<u128>().prop_map(Uuid::from_u128);

@@ -6,12 +6,12 @@
 use super::wizard::{Step, WizBtn, Wizard, KINDS, PRESETS};
 use serde::{Deserialize, Serialize};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
-use tochen_core::clock::now_ms;
-use tochen_core::cron::Schedule;
-use tochen_core::domain::DestinationStatus;
-use tochen_core::i18n::{t, tf};
-use tochen_core::jobs::escape_html;
-use tochen_core::store::Destination;
+use tochen_domain::clock::now_ms;
+use tochen_domain::cron::Schedule;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::DestinationStatus;
+use tochen_store::Destination;
 
 /// An option typed as a number (alert thresholds); report periods are buttons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

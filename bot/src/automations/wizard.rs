@@ -6,7 +6,7 @@
 //! (`State::Automation`), so it is kept per (chat, user) and survives restarts; `/cancel` or the ✖ button drops it
 //! without changing anything, and ⬅ goes one screen back (in an edit, back to the menu).
 //!
-//! Schedules are checked with `tochen_core::cron::Schedule::parse`, the code the scheduler runs them with, and the
+//! Schedules are checked with `tochen_domain::cron::Schedule::parse`, the code the scheduler runs them with, and the
 //! saved edit recomputes `next_run_at` through `Store::update_automation`. Wizard buttons carry no state of their
 //! own (`aw:<op>[:<arg>]`, at most 37 bytes); a press whose owner has no wizard open is refused as stale.
 
@@ -15,14 +15,14 @@ use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use crate::state::State;
 use serde::{Deserialize, Serialize};
 use teloxide::types::Message;
-use tochen_core::alerts::AlertConfig;
-use tochen_core::cron::Schedule;
-use tochen_core::delivery::automations::PeriodConfig;
-use tochen_core::domain::{MissedRunPolicy, Role};
-use tochen_core::i18n::{t, tf};
-use tochen_core::jobs::escape_html;
-use tochen_core::store::{AutomationChanges, NewAutomation};
-use tochen_core::{AutomationId, DestinationId};
+use tochen_delivery::alerts::AlertConfig;
+use tochen_delivery::automations::PeriodConfig;
+use tochen_domain::cron::Schedule;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::{AutomationId, DestinationId};
+use tochen_domain::{MissedRunPolicy, Role};
+use tochen_store::{AutomationChanges, NewAutomation};
 use uuid::Uuid;
 
 /// An automation being created (`editing: None`) or edited.
@@ -434,7 +434,7 @@ mod tests {
 mod props {
     use super::*;
     use proptest::prelude::*;
-    use tochen_core::callback::MAX_CALLBACK_BYTES;
+    use tochen_telegram::callback::MAX_CALLBACK_BYTES;
 
     fn button() -> impl Strategy<Value = WizBtn> {
         prop_oneof![

@@ -17,12 +17,13 @@ use crate::runner::JobHandler;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tochen_core::clock::{now_ms, Millis};
-use tochen_core::domain::{AutomationStatus, MissedRunPolicy};
-use tochen_core::i18n::tf;
-use tochen_core::jobs::{escape_html, AutomationRunPayload, NotifyPayload};
-use tochen_core::store::{Automation, Job, SlotStart};
-use tochen_core::{Store, StoreError};
+use tochen_domain::clock::{now_ms, Millis};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::tf;
+use tochen_domain::jobs::{AutomationRunPayload, NotifyPayload};
+use tochen_domain::{AutomationStatus, MissedRunPolicy};
+use tochen_store::{Automation, Job, SlotStart};
+use tochen_store::{Store, StoreError};
 
 /// What an automation handler gets to work with.
 pub struct AutomationRun<'a> {
@@ -87,7 +88,7 @@ impl AutomationHandler for TestAutomation {
             Some(c) => vec![c],
             None => store.admin_telegram_ids(a.tenant_id).await.map_err(|e| e.to_string())?,
         };
-        let when = tochen_core::clock::to_datetime(run.slot_at).format("%Y-%m-%d %H:%M UTC").to_string();
+        let when = tochen_domain::clock::to_datetime(run.slot_at).format("%Y-%m-%d %H:%M UTC").to_string();
         for chat in chats {
             let lang = notices::language_of(store, chat, Some(a.tenant_id)).await;
             let text = tf(&lang, "sched.test_automation_ran", &[("name", &escape_html(&a.name)), ("slot", &when)]);
@@ -186,8 +187,8 @@ impl JobHandler for AutomationRunHandler {
 async fn mark_skipped(
     store: &Store,
     run_id: &str,
-    tenant: tochen_core::ids::TenantId,
-    id: tochen_core::ids::AutomationId,
+    tenant: tochen_domain::ids::TenantId,
+    id: tochen_domain::ids::AutomationId,
 ) -> Result<(), JobError> {
     sqlx::query(
         "UPDATE automation_runs SET outcome = 'skipped', error = 'missed while no scheduler ran', finished_at = $4, \

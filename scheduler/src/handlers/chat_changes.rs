@@ -13,11 +13,12 @@
 use crate::error::JobError;
 use crate::notices;
 use teloxide::{ApiError, RequestError};
-use tochen_core::domain::DestinationStatus;
-use tochen_core::i18n::tf;
-use tochen_core::jobs::{escape_html, NotifyPayload};
-use tochen_core::store::Job;
-use tochen_core::Store;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::tf;
+use tochen_domain::jobs::NotifyPayload;
+use tochen_domain::DestinationStatus;
+use tochen_store::Job;
+use tochen_store::Store;
 
 /// True when the error says the bot can no longer write to the chat at all.
 pub fn chat_is_closed(e: &RequestError) -> bool {

@@ -2,7 +2,7 @@
 //! job that feeds reports, and the `report`, `alert` and `data_sync` automation types.
 //!
 //! Thin adapters: the work (signing, retry schedule, report computation, alert rules, fan-out to destinations)
-//! lives in `tochen_core::delivery`, `reports` and `alerts`, where it is tested against both databases.
+//! lives in `tochen_delivery`, `reports` and `alerts`, where it is tested against both databases.
 
 use super::automation::{AutomationHandler, AutomationRegistry, AutomationRun};
 use super::results::WebhookEventOut;
@@ -12,19 +12,21 @@ use crate::WEBHOOK_EVENT_OUT;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tochen_core::delivery::automations::{
+use tochen_config::Config;
+use tochen_delivery::automations::{
     run_alerts, run_data_sync, run_report, DeliveryDeps, KIND_ALERT, KIND_DATA_SYNC, KIND_REPORT,
 };
-use tochen_core::delivery::email::EmailSender;
-use tochen_core::delivery::email_queue::{self, EmailJob, EmailJobError};
-use tochen_core::delivery::outbox::{self, DeliverPayload};
-use tochen_core::delivery::webhook::WebhookSender;
-use tochen_core::domain::Platform;
-use tochen_core::jobs::{EMAIL_DELIVER, SWEEP_METRICS, WEBHOOK_DELIVER};
-use tochen_core::platforms::MetricsReader;
-use tochen_core::reports::metrics_sync::{sync_all, SyncOptions};
-use tochen_core::store::Job;
-use tochen_core::{Config, Store};
+use tochen_delivery::email::EmailSender;
+use tochen_delivery::email_queue::{self, EmailJob, EmailJobError};
+use tochen_delivery::outbox;
+use tochen_delivery::reports::metrics_sync::{sync_all, SyncOptions};
+use tochen_delivery::webhook::WebhookSender;
+use tochen_domain::jobs::DeliverPayload;
+use tochen_domain::jobs::{EMAIL_DELIVER, SWEEP_METRICS, WEBHOOK_DELIVER};
+use tochen_domain::Platform;
+use tochen_platforms::MetricsReader;
+use tochen_store::Job;
+use tochen_store::Store;
 
 /// Registers the delivery job kinds.
 pub fn register_jobs(h: &mut Handlers, config: &Config) {
@@ -40,12 +42,12 @@ pub fn register_jobs(h: &mut Handlers, config: &Config) {
         h.register(EMAIL_DELIVER, Arc::new(EmailDeliverHandler { sender, data_dir: config.data_dir.clone() }));
     }
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap_or_default();
-    let readers = tochen_core::platforms::metrics_readers(config, http);
+    let readers = tochen_platforms::metrics_readers(config, http);
     h.register(SWEEP_METRICS, Arc::new(MetricsSweep { readers }));
 }
 
 /// The `sweep.metrics` job: reads engagement and followers for every workspace (see
-/// `tochen_core::reports::metrics_sync`).
+/// `tochen_delivery::reports::metrics_sync`).
 pub struct MetricsSweep {
     pub readers: HashMap<Platform, Arc<dyn MetricsReader>>,
 }
@@ -53,7 +55,7 @@ pub struct MetricsSweep {
 #[async_trait::async_trait]
 impl JobHandler for MetricsSweep {
     async fn run(&self, store: &Store, _job: &Job) -> Result<(), JobError> {
-        let report = sync_all(store, &self.readers, SyncOptions::default(), tochen_core::clock::now_ms()).await?;
+        let report = sync_all(store, &self.readers, SyncOptions::default(), tochen_domain::clock::now_ms()).await?;
         tracing::info!(
             accounts = report.accounts,
             posts = report.posts,
@@ -85,7 +87,7 @@ fn email_sender(config: &Config) -> Option<EmailSender> {
     })
 }
 
-/// Sends one queued email (`tochen_core::delivery::email_queue`): a 5xx answer fails the job, anything transient
+/// Sends one queued email (`tochen_delivery::email_queue`): a 5xx answer fails the job, anything transient
 /// is retried with the runner's backoff.
 pub struct EmailDeliverHandler {
     pub sender: EmailSender,
@@ -129,7 +131,7 @@ impl JobHandler for WebhookEventOutHandler {
         let e: WebhookEventOut = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::permanent(format!("webhook.event_out payload is not valid: {e}")))?;
         let event_type = e.event_type.replacen("post.target.", "post.", 1);
-        outbox::queue_event(store, e.tenant, &event_type, e.data).await?;
+        tochen_store::events::queue_event(store, e.tenant, &event_type, e.data).await?;
         Ok(())
     }
 }
@@ -159,7 +161,7 @@ impl AutomationHandler for Delivering {
                 run_data_sync(store, deps, a.tenant_id, a.id, &a.config, &a.timezone, run.slot_at).await.map(drop)
             }
             Kind::Alert => {
-                let now = tochen_core::clock::now_ms();
+                let now = tochen_domain::clock::now_ms();
                 run_alerts(store, deps, a.tenant_id, a.id, &a.config, &a.timezone, now).await.map(drop)
             }
         }

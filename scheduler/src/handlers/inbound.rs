@@ -1,7 +1,7 @@
 //! The `webhook.event` job: processes one incoming platform event the web service stored and acknowledged.
 //!
 //! The work (resolving the account's workspaces, telling the team chat, moving TikTok targets, marking revoked
-//! accounts) is `tochen_core::platforms::webhook_events::process_event`. This adapter classifies failures: a
+//! accounts) is `tochen_platforms::webhook_events::process_event`. This adapter classifies failures: a
 //! database hiccup is retried; an event that can never be processed (its payload is not JSON, or the row is
 //! corrupt) fails at once and the event is marked `failed`, so it does not look pending forever. An event that
 //! was already handled (a job queued twice by an older version, or re-queued by the recovery sweep) is skipped.
@@ -14,10 +14,10 @@
 use super::results;
 use crate::error::JobError;
 use crate::runner::JobHandler;
-use tochen_core::domain::TargetStatus;
-use tochen_core::platforms::webhook_events::{process_event, reported_targets, ProcessError, WebhookEventPayload};
-use tochen_core::store::Job;
-use tochen_core::{Store, StoreError};
+use tochen_domain::TargetStatus;
+use tochen_platforms::webhook_events::{process_event, reported_targets, ProcessError, WebhookEventPayload};
+use tochen_store::Job;
+use tochen_store::{Store, StoreError};
 
 pub struct WebhookEventHandler;
 

@@ -9,7 +9,7 @@
 //! (`NotifyExtras::edit_message_id`) of a message that is gone, cannot be edited or already shows the text is
 //! done: there is nothing left to show.
 //!
-//! Texts are shortened to Telegram's limits here (`tochen_core::telegram_text::fit`: 4,096 for a message, 1,024
+//! Texts are shortened to Telegram's limits here (`tochen_telegram::text::fit`: 4,096 for a message, 1,024
 //! for a caption), the same rule the bot applies to its replies: a notice over them would be refused for good and
 //! the chat would hear nothing.
 
@@ -22,10 +22,10 @@ use teloxide::payloads::{EditMessageTextSetters, SendDocumentSetters, SendMessag
 use teloxide::prelude::Requester;
 use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ParseMode};
 use teloxide::{ApiError, Bot, RequestError};
-use tochen_core::jobs::{NotifyJob, NotifyPayload};
-use tochen_core::store::Job;
-use tochen_core::telegram_text::{fit, CAPTION_MAX, MESSAGE_MAX};
-use tochen_core::Store;
+use tochen_domain::jobs::{NotifyJob, NotifyPayload};
+use tochen_store::Job;
+use tochen_store::Store;
+use tochen_telegram::text::{fit, CAPTION_MAX, MESSAGE_MAX};
 
 /// Sends a message. The Telegram implementation is [`TelegramNotifier`]; tests record messages instead.
 #[async_trait::async_trait]

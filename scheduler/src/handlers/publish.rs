@@ -12,7 +12,7 @@
 //! error that proves nothing was created (`Retryable`) starts a new round; `OutcomeUnknown` asks the team.
 //!
 //! Images a platform does not take (Instagram takes JPEG only) are converted before the call, once per image
-//! (`tochen_core::platforms::jpeg`).
+//! (`tochen_platforms::jpeg`).
 
 use crate::error::JobError;
 use crate::handlers::results::{self, Known};
@@ -21,16 +21,16 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tochen_core::clock::now_ms;
-use tochen_core::domain::{AccountStatus, MediaKind, Platform, TargetStatus};
-use tochen_core::ids::{TargetId, TenantId};
-use tochen_core::jobs::PublishPayload;
-use tochen_core::platforms::jpeg::{self, ConvertError};
-use tochen_core::publish::{
+use tochen_domain::clock::now_ms;
+use tochen_domain::ids::{TargetId, TenantId};
+use tochen_domain::jobs::PublishPayload;
+use tochen_domain::{AccountStatus, MediaKind, Platform, TargetStatus};
+use tochen_platforms::jpeg::{self, ConvertError};
+use tochen_platforms::publish::{
     CheckOutcome, ErrorClass, MediaRef, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder,
 };
-use tochen_core::store::{BeginPublish, Job, NewJob, PublishContext};
-use tochen_core::{Store, StoreError};
+use tochen_store::{BeginPublish, Job, NewJob, PublishContext};
+use tochen_store::{Store, StoreError};
 
 use TargetStatus::{Pending, Publishing, Unknown};
 

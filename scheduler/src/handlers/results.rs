@@ -8,13 +8,14 @@
 use crate::error::JobError;
 use crate::notices;
 use serde::{Deserialize, Serialize};
-use tochen_core::callback::{self, pack_uuid, prefix};
-use tochen_core::domain::TargetStatus;
-use tochen_core::i18n::{t, tf};
-use tochen_core::ids::{TargetId, TenantId};
-use tochen_core::jobs::{escape_html, NotifyButton, NotifyPayload};
-use tochen_core::store::{NewJob, Post, PublishContext, Settle, Target};
-use tochen_core::Store;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::ids::{TargetId, TenantId};
+use tochen_domain::jobs::{NotifyButton, NotifyPayload};
+use tochen_domain::TargetStatus;
+use tochen_store::Store;
+use tochen_store::{NewJob, Post, PublishContext, Settle, Target};
+use tochen_telegram::callback::{self, pack_uuid, prefix};
 
 /// Job kind of an outgoing-webhook event waiting to be fanned out to the workspace's webhook destinations.
 pub const WEBHOOK_EVENT_OUT: &str = "webhook.event_out";

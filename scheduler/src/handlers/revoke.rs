@@ -1,16 +1,17 @@
 //! The `account.revoke` job: revokes a disconnected account's grant at the provider and deletes the last copy of
-//! its token (the work is `tochen_core::platforms::revoke`). A temporary failure is retried with the runner's
+//! its token (the work is `tochen_platforms::revoke`). A temporary failure is retried with the runner's
 //! backoff; when the last attempt fails too, the token is deleted all the same, so no token outlives a disconnect.
 
 use crate::error::JobError;
 use crate::runner::{Handlers, JobHandler};
 use std::sync::Arc;
 use std::time::Duration;
-use tochen_core::jobs::{RevokePayload, ACCOUNT_REVOKE};
-use tochen_core::platforms::http::no_redirect_client;
-use tochen_core::platforms::revoke::{give_up, revoke, RevokeJobError};
-use tochen_core::store::Job;
-use tochen_core::{Config, Store};
+use tochen_config::Config;
+use tochen_domain::jobs::{RevokePayload, ACCOUNT_REVOKE};
+use tochen_platforms::http::no_redirect_client;
+use tochen_platforms::revoke::{give_up, revoke, RevokeJobError};
+use tochen_store::Job;
+use tochen_store::Store;
 
 /// Registers `account.revoke`.
 pub fn register_jobs(h: &mut Handlers, config: &Config) {

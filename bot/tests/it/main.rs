@@ -1,0 +1,15 @@
+//! The integration tests of tochen-bot, in one test binary so a test build links once.
+
+#[macro_use]
+mod common;
+
+mod automations;
+mod bad_input;
+mod conversation;
+mod no_input_stops_the_bot;
+mod photos_and_approvals;
+mod profile_language;
+mod story;
+mod targets;
+mod telegram;
+mod tenants;

@@ -1,0 +1,888 @@
+//! Typed configuration, read once at start-up from the environment (and an optional `.env` file).
+//!
+//! Every value is parsed here, so a bad one stops start-up with one line naming the variable, what it holds and
+//! what is expected, instead of failing later deep inside a request. Secrets are `SecretString`s: `Debug` on the
+//! whole config is safe to log. Every external base URL is a setting, so a self-hosted Bot API server, a proxy or
+//! a test fake can stand in for the real service.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tochen_domain::secret::SecretString;
+use url::Url;
+
+/// A configuration value that is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, problem: impl Into<String>) -> Self {
+        Self { var, problem: problem.into() }
+    }
+}
+
+/// Which database the URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    /// Kept secret because a PostgreSQL URL may carry a password.
+    pub url: SecretString,
+    pub kind: DatabaseKind,
+    pub max_connections: u32,
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url_password(self.url.expose()))
+            .field("kind", &self.kind)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// How the bot receives updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TelegramMode {
+    Polling,
+    /// Telegram POSTs updates to `{public_url}/telegram/webhook`, checked against this secret.
+    Webhook {
+        secret: SecretString,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    /// `None` only for commands that do not talk to Telegram (migrate, keygen, web alone...).
+    pub bot_token: Option<SecretString>,
+    pub api_url: Url,
+    pub mode: TelegramMode,
+}
+
+/// Which LLM provider family the OpenAI-compatible client talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlmProvider {
+    OpenAi,
+    Anthropic,
+    Gemini,
+    /// Ollama, vLLM, llama.cpp, LM Studio, OpenRouter... anything speaking the OpenAI wire format.
+    OpenAiCompatible,
+}
+
+impl LlmProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Anthropic => "anthropic",
+            Self::Gemini => "gemini",
+            Self::OpenAiCompatible => "openai_compatible",
+        }
+    }
+
+    fn default_base_url(self) -> &'static str {
+        match self {
+            Self::OpenAi => "https://api.openai.com/v1",
+            Self::Anthropic => "https://api.anthropic.com/v1/",
+            Self::Gemini => "https://generativelanguage.googleapis.com/v1beta/openai/",
+            Self::OpenAiCompatible => "http://localhost:11434/v1",
+        }
+    }
+
+    fn default_model(self) -> &'static str {
+        match self {
+            Self::OpenAi => "gpt-4o-mini",
+            Self::Anthropic => "claude-sonnet-4-5",
+            Self::Gemini => "gemini-2.5-flash",
+            Self::OpenAiCompatible => "llama3.1",
+        }
+    }
+}
+
+/// The model used for each kind of request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlmModels {
+    pub ideas: String,
+    pub post: String,
+    pub hashtags: String,
+    pub rewrite: String,
+    pub image: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    pub provider: LlmProvider,
+    pub api_key: Option<SecretString>,
+    pub base_url: Url,
+    pub models: LlmModels,
+    pub timeout: Duration,
+    /// Optional JSON file with per-model prices; built-in defaults otherwise.
+    pub price_table: Option<PathBuf>,
+    /// Default monthly token quota for new workspaces (0 = unlimited).
+    pub default_monthly_token_quota: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetaConfig {
+    pub app_id: Option<String>,
+    pub app_secret: Option<SecretString>,
+    pub graph_url: Url,
+    pub graph_version: String,
+    pub dialog_url: Url,
+    pub webhook_verify_token: Option<SecretString>,
+    pub instagram_app_id: Option<String>,
+    pub instagram_app_secret: Option<SecretString>,
+    pub instagram_graph_url: Url,
+    pub instagram_api_url: Url,
+    pub instagram_authorize_url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct TikTokConfig {
+    pub client_key: Option<String>,
+    pub client_secret: Option<SecretString>,
+    pub api_url: Url,
+    pub auth_url: Url,
+}
+
+#[derive(Clone)]
+pub struct SmtpConfig {
+    /// `smtps://user:pass@host:465` (implicit TLS) or `smtp://user:pass@host:587` (STARTTLS required).
+    pub url: SecretString,
+    pub from: String,
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("url", &redact_url_password(self.url.expose()))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub bind: SocketAddr,
+    pub metrics_bind: SocketAddr,
+    /// The address the outside world reaches this service at (OAuth redirect URIs, media URLs, webhooks).
+    pub public_url: Url,
+    pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` names the client (for the per-IP rate limit); empty: nobody's.
+    pub trusted_proxies: TrustedProxies,
+    pub rate_limits: RateLimits,
+}
+
+/// How much traffic the public routes accept (`TOCHEN_RATE_LIMIT_PER_IP`, `TOCHEN_RATE_LIMIT_BURST`,
+/// `TOCHEN_WEBHOOK_RATE_LIMIT`). Every value is at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Requests per second from one client address (an IPv6 client's whole /64).
+    pub per_ip_per_second: u32,
+    /// The most requests one client address may make at once.
+    pub per_ip_burst: u32,
+    /// Validly signed webhook requests per second on each webhook route, all senders together (the same number
+    /// may come at once). Meta and TikTok deliver from a few shared addresses, so signed requests are not
+    /// counted per address; this limit protects the database instead.
+    pub webhook_per_second: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    pub concurrency: usize,
+    pub per_account_concurrency: usize,
+    pub lease: Duration,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Everything tochen reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub data_dir: PathBuf,
+    /// Fernet keys, first encrypts. Empty when unset: the binary then uses (or creates) `{data_dir}/secret.key`.
+    pub secret_keys: Vec<SecretString>,
+    pub telegram: TelegramConfig,
+    pub llm: LlmConfig,
+    pub meta: MetaConfig,
+    pub tiktok: TikTokConfig,
+    pub smtp: Option<SmtpConfig>,
+    pub web: WebConfig,
+    pub scheduler: SchedulerConfig,
+    pub webhook_allow_private: bool,
+    pub log_format: LogFormat,
+}
+
+mod proxies;
+mod secret_keys;
+mod variables;
+pub use proxies::TrustedProxies;
+pub use secret_keys::{
+    first_secret_key, load_or_create_secret_keys, load_secret_keys, media_signing_key, ResolvedKeys,
+};
+pub use variables::{VarDoc, VARIABLES};
+
+/// The source of raw values: the process environment, or a map in tests.
+pub trait VarSource {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// Reads the process environment (after `.env` was loaded into it).
+pub struct ProcessEnv;
+
+impl VarSource for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl VarSource for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned()
+    }
+}
+
+struct Reader<'a> {
+    src: &'a dyn VarSource,
+}
+
+impl Reader<'_> {
+    /// A set, non-blank value.
+    fn opt(&self, var: &'static str) -> Option<String> {
+        self.src.get(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn string(&self, var: &'static str, default: &str) -> String {
+        self.opt(var).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn secret(&self, var: &'static str) -> Option<SecretString> {
+        self.opt(var).map(SecretString::new)
+    }
+
+    fn url(&self, var: &'static str, default: &str) -> Result<Url, ConfigError> {
+        let raw = self.string(var, default);
+        let url = Url::parse(&raw)
+            .map_err(|e| ConfigError::new(var, format!("{raw:?} is not a valid URL ({e}); expected e.g. {default}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError::new(var, format!("{raw:?} must start with http:// or https://")));
+        }
+        Ok(url)
+    }
+
+    fn parse<T: std::str::FromStr>(&self, var: &'static str, default: &str, expected: &str) -> Result<T, ConfigError> {
+        let raw = self.string(var, default);
+        raw.parse().map_err(|_| ConfigError::new(var, format!("{raw:?} is not {expected}")))
+    }
+
+    fn bool(&self, var: &'static str) -> Result<bool, ConfigError> {
+        match self.opt(var).as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false" | "0" | "no" | "off") => Ok(false),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some(other) => Err(ConfigError::new(var, format!("{other:?} is not a boolean; use true or false"))),
+        }
+    }
+
+    fn positive(&self, var: &'static str, default: &str) -> Result<u64, ConfigError> {
+        let n: u64 = self.parse(var, default, "a positive whole number")?;
+        if n == 0 {
+            return Err(ConfigError::new(var, "must be at least 1"));
+        }
+        Ok(n)
+    }
+
+    /// A positive number that fits a `u32` (rates and bursts).
+    fn positive_u32(&self, var: &'static str, default: &str) -> Result<u32, ConfigError> {
+        let n = self.positive(var, default)?;
+        u32::try_from(n).map_err(|_| ConfigError::new(var, format!("{n} is too large; use at most {}", u32::MAX)))
+    }
+
+    /// A whole number of tokens, 0 for unlimited; never negative (a negative quota would block every call).
+    fn quota(&self, var: &'static str, default: &str) -> Result<i64, ConfigError> {
+        let n: u64 = self.parse(var, default, "a whole number of tokens (0 = unlimited)")?;
+        i64::try_from(n).ok().filter(|n| *n <= MAX_QUOTA).ok_or_else(|| {
+            ConfigError::new(var, format!("{n} is too large; use at most {MAX_QUOTA}, or 0 for unlimited"))
+        })
+    }
+
+    /// A positive whole number up to `max`: counts and durations meet timers, pools and millisecond arithmetic,
+    /// where an absurd value would overflow or never end.
+    fn bounded(&self, var: &'static str, default: &str, max: u64) -> Result<u64, ConfigError> {
+        let n = self.positive(var, default)?;
+        if n > max {
+            return Err(ConfigError::new(var, format!("{n} is too large; use at most {max}")));
+        }
+        Ok(n)
+    }
+}
+
+impl Config {
+    /// Reads `.env` (if present) into the environment, then the environment into a `Config`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is worth a clear line.
+        if let Err(e) = dotenvy::dotenv() {
+            if !e.not_found() {
+                return Err(ConfigError::new(".env", format!("cannot be read: {e}")));
+            }
+        }
+        Self::from_source(&ProcessEnv)
+    }
+
+    /// Parses and validates every variable from `src`.
+    pub fn from_source(src: &dyn VarSource) -> Result<Self, ConfigError> {
+        let r = Reader { src };
+
+        let db_url = r.string("DATABASE_URL", "sqlite://data/tochen.db");
+        let kind = database_kind(&db_url)?;
+        let database = DatabaseConfig {
+            url: SecretString::new(db_url),
+            kind,
+            max_connections: r.bounded("DATABASE_MAX_CONNECTIONS", "10", MAX_COUNT)? as u32,
+        };
+
+        let secret_keys: Vec<SecretString> = r
+            .opt("TOCHEN_SECRET_KEYS")
+            .map(|v| v.split(',').map(str::trim).filter(|k| !k.is_empty()).map(SecretString::new).collect())
+            .unwrap_or_default();
+        if let Some(pos) = secret_keys.iter().position(|k| !tochen_domain::crypto::SecretBox::is_valid_key(k.expose()))
+        {
+            return Err(ConfigError::new(
+                "TOCHEN_SECRET_KEYS",
+                format!("key #{} is not a valid Fernet key (44 characters of url-safe base64); make one with `tochen keygen`", pos + 1),
+            ));
+        }
+
+        let mode = match r.string("TELEGRAM_MODE", "polling").to_ascii_lowercase().as_str() {
+            "polling" => TelegramMode::Polling,
+            "webhook" => {
+                let secret = r.opt("TELEGRAM_WEBHOOK_SECRET").ok_or_else(|| {
+                    ConfigError::new(
+                        "TELEGRAM_WEBHOOK_SECRET",
+                        "is required when TELEGRAM_MODE=webhook (1-256 chars of A-Z a-z 0-9 _ -)",
+                    )
+                })?;
+                let valid = (1..=256).contains(&secret.len())
+                    && secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if !valid {
+                    return Err(ConfigError::new("TELEGRAM_WEBHOOK_SECRET", "must be 1-256 chars of A-Z a-z 0-9 _ -"));
+                }
+                TelegramMode::Webhook { secret: SecretString::new(secret) }
+            }
+            other => {
+                return Err(ConfigError::new(
+                    "TELEGRAM_MODE",
+                    format!("{other:?} is not a mode; use polling or webhook"),
+                ))
+            }
+        };
+        let bot_token = r.secret("TELEGRAM_BOT_TOKEN");
+        if let Some(t) = &bot_token {
+            if !looks_like_bot_token(t.expose()) {
+                return Err(ConfigError::new("TELEGRAM_BOT_TOKEN", BOT_TOKEN_SHAPE));
+            }
+        }
+        let telegram =
+            TelegramConfig { bot_token, api_url: r.url("TELEGRAM_API_URL", "https://api.telegram.org")?, mode };
+
+        let provider = match r.string("LLM_PROVIDER", "openai").to_ascii_lowercase().as_str() {
+            "openai" => LlmProvider::OpenAi,
+            "anthropic" => LlmProvider::Anthropic,
+            "gemini" => LlmProvider::Gemini,
+            "openai_compatible" | "ollama" | "vllm" | "openrouter" | "compatible" => LlmProvider::OpenAiCompatible,
+            other => {
+                return Err(ConfigError::new(
+                    "LLM_PROVIDER",
+                    format!("{other:?} is not a provider; use openai, anthropic, gemini or openai_compatible"),
+                ))
+            }
+        };
+        let default_model = r.string("LLM_MODEL", provider.default_model());
+        let model = |var| r.string(var, &default_model);
+        let llm = LlmConfig {
+            provider,
+            api_key: r.secret("LLM_API_KEY"),
+            base_url: r.url("LLM_BASE_URL", provider.default_base_url())?,
+            models: LlmModels {
+                ideas: model("LLM_MODEL_IDEAS"),
+                post: model("LLM_MODEL_POST"),
+                hashtags: model("LLM_MODEL_HASHTAGS"),
+                rewrite: model("LLM_MODEL_REWRITE"),
+                image: r.string("LLM_MODEL_IMAGE", "gpt-image-1"),
+            },
+            timeout: Duration::from_secs(r.bounded("LLM_TIMEOUT_SECS", "60", HOUR_SECS)?),
+            price_table: r.opt("LLM_PRICE_TABLE").map(PathBuf::from),
+            default_monthly_token_quota: r.quota("LLM_MONTHLY_TOKEN_QUOTA", "2000000")?,
+        };
+
+        let graph_version = r.string("META_GRAPH_VERSION", "v25.0");
+        let version_ok = graph_version
+            .strip_prefix('v')
+            .and_then(|v| v.strip_suffix(".0"))
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if !version_ok {
+            return Err(ConfigError::new(
+                "META_GRAPH_VERSION",
+                format!("{graph_version:?} is not a Graph API version like v25.0"),
+            ));
+        }
+        let meta = MetaConfig {
+            app_id: r.opt("META_APP_ID"),
+            app_secret: r.secret("META_APP_SECRET"),
+            graph_url: r.url("META_GRAPH_URL", "https://graph.facebook.com")?,
+            graph_version,
+            dialog_url: r.url("META_DIALOG_URL", "https://www.facebook.com")?,
+            webhook_verify_token: r.secret("META_WEBHOOK_VERIFY_TOKEN"),
+            instagram_app_id: r.opt("INSTAGRAM_APP_ID"),
+            instagram_app_secret: r.secret("INSTAGRAM_APP_SECRET"),
+            instagram_graph_url: r.url("INSTAGRAM_GRAPH_URL", "https://graph.instagram.com")?,
+            instagram_api_url: r.url("INSTAGRAM_API_URL", "https://api.instagram.com")?,
+            instagram_authorize_url: r.url("INSTAGRAM_AUTHORIZE_URL", "https://www.instagram.com")?,
+        };
+        if meta.app_id.is_some() != meta.app_secret.is_some() {
+            return Err(ConfigError::new("META_APP_SECRET", "META_APP_ID and META_APP_SECRET must be set together"));
+        }
+        if meta.instagram_app_id.is_some() != meta.instagram_app_secret.is_some() {
+            return Err(ConfigError::new(
+                "INSTAGRAM_APP_SECRET",
+                "INSTAGRAM_APP_ID and INSTAGRAM_APP_SECRET must be set together",
+            ));
+        }
+        let tiktok = TikTokConfig {
+            client_key: r.opt("TIKTOK_CLIENT_KEY"),
+            client_secret: r.secret("TIKTOK_CLIENT_SECRET"),
+            api_url: r.url("TIKTOK_API_URL", "https://open.tiktokapis.com")?,
+            auth_url: r.url("TIKTOK_AUTH_URL", "https://www.tiktok.com")?,
+        };
+        if tiktok.client_key.is_some() != tiktok.client_secret.is_some() {
+            return Err(ConfigError::new(
+                "TIKTOK_CLIENT_SECRET",
+                "TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET must be set together",
+            ));
+        }
+
+        let smtp = match r.opt("SMTP_URL") {
+            None => None,
+            Some(raw) => {
+                let parsed = Url::parse(&raw).map_err(|_| {
+                    ConfigError::new(
+                        "SMTP_URL",
+                        "is not a URL; expected smtps://user:pass@host:465 or smtp://user:pass@host:587",
+                    )
+                })?;
+                if !matches!(parsed.scheme(), "smtp" | "smtps") || parsed.host_str().is_none() {
+                    return Err(ConfigError::new(
+                        "SMTP_URL",
+                        "must look like smtps://user:pass@host:465 or smtp://user:pass@host:587",
+                    ));
+                }
+                let from = r.opt("SMTP_FROM").ok_or_else(|| {
+                    ConfigError::new(
+                        "SMTP_FROM",
+                        "is required when SMTP_URL is set (e.g. tochen <reports@example.com>)",
+                    )
+                })?;
+                Some(SmtpConfig { url: SecretString::new(raw), from })
+            }
+        };
+
+        let public_url = r.url("TOCHEN_PUBLIC_URL", "http://localhost:8080")?;
+        let web = WebConfig {
+            bind: r.parse("TOCHEN_BIND", "0.0.0.0:8080", "a socket address like 0.0.0.0:8080")?,
+            metrics_bind: r.parse("TOCHEN_METRICS_BIND", "127.0.0.1:9090", "a socket address like 127.0.0.1:9090")?,
+            public_url,
+            max_body_bytes: r.bounded("TOCHEN_MAX_BODY_BYTES", "1048576", MAX_BODY_BYTES)? as usize,
+            trusted_proxies: TrustedProxies::parse(&r.string("TOCHEN_TRUSTED_PROXIES", ""))
+                .map_err(|problem| ConfigError::new("TOCHEN_TRUSTED_PROXIES", problem))?,
+            rate_limits: RateLimits {
+                per_ip_per_second: r.positive_u32("TOCHEN_RATE_LIMIT_PER_IP", "50")?,
+                per_ip_burst: r.positive_u32("TOCHEN_RATE_LIMIT_BURST", "200")?,
+                webhook_per_second: r.positive_u32("TOCHEN_WEBHOOK_RATE_LIMIT", "200")?,
+            },
+        };
+        let scheduler = SchedulerConfig {
+            concurrency: r.bounded("SCHEDULER_CONCURRENCY", "16", MAX_COUNT)? as usize,
+            per_account_concurrency: r.bounded("SCHEDULER_PER_ACCOUNT_CONCURRENCY", "1", MAX_COUNT)? as usize,
+            lease: Duration::from_secs(r.bounded("SCHEDULER_LEASE_SECS", "300", DAY_SECS)?),
+            shutdown_grace: Duration::from_secs(r.bounded("SCHEDULER_SHUTDOWN_GRACE_SECS", "30", HOUR_SECS)?),
+        };
+        let log_format = match r.string("TOCHEN_LOG_FORMAT", "pretty").to_ascii_lowercase().as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::new(
+                    "TOCHEN_LOG_FORMAT",
+                    format!("{other:?} is not a format; use pretty or json"),
+                ))
+            }
+        };
+
+        Ok(Self {
+            database,
+            data_dir: PathBuf::from(r.string("TOCHEN_DATA_DIR", "data")),
+            secret_keys,
+            telegram,
+            llm,
+            meta,
+            tiktok,
+            smtp,
+            web,
+            scheduler,
+            webhook_allow_private: r.bool("TOCHEN_WEBHOOK_ALLOW_PRIVATE")?,
+            log_format,
+        })
+    }
+
+    /// The bot token, or the error that a command needing Telegram reports.
+    pub fn require_bot_token(&self) -> Result<&SecretString, ConfigError> {
+        self.telegram.bot_token.as_ref().ok_or_else(|| {
+            ConfigError::new("TELEGRAM_BOT_TOKEN", "is required: create a bot with @BotFather and put its token here")
+        })
+    }
+}
+
+/// Upper bounds of numeric settings (see `Reader::bounded`).
+const MAX_COUNT: u64 = 10_000;
+const HOUR_SECS: u64 = 3_600;
+const DAY_SECS: u64 = 86_400;
+const MAX_BODY_BYTES: u64 = 1 << 30;
+const MAX_QUOTA: i64 = 1_000_000_000_000_000;
+
+/// `sqlite:` or `postgres:`/`postgresql:`; anything else is refused.
+fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
+    if url.starts_with("sqlite:") {
+        Ok(DatabaseKind::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DatabaseKind::Postgres)
+    } else {
+        Err(ConfigError::new(
+            "DATABASE_URL",
+            format!("{:?} is neither sqlite://path nor postgres://user@host/db", redact_url_password(url)),
+        ))
+    }
+}
+
+/// What a malformed bot token is told (never echoing the value: it is a secret, maybe a real one mistyped).
+const BOT_TOKEN_SHAPE: &str = "is not a bot token: a valid one is the bot id (digits), a colon and 35 characters of \
+     A-Z a-z 0-9 _ -, like 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ; copy it again from @BotFather";
+
+/// `<bot id>:<35 characters of [A-Za-z0-9_-]>`, the shape @BotFather hands out.
+fn looks_like_bot_token(t: &str) -> bool {
+    match t.split_once(':') {
+        Some((id, secret)) => {
+            (1..=20).contains(&id.len())
+                && id.bytes().all(|c| c.is_ascii_digit())
+                && secret.len() == 35
+                && secret.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        }
+        None => false,
+    }
+}
+
+/// A URL with any password replaced by `****`, for logs and `check-config`.
+pub fn redact_url_password(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing_and_pick_sqlite() {
+        let c = Config::from_source(&env(&[])).unwrap();
+        assert_eq!(c.database.kind, DatabaseKind::Sqlite);
+        assert_eq!(c.database.url.expose(), "sqlite://data/tochen.db");
+        assert_eq!(c.telegram.api_url.as_str(), "https://api.telegram.org/");
+        assert_eq!(c.meta.graph_version, "v25.0");
+        assert!(c.telegram.bot_token.is_none());
+        assert_eq!(c.require_bot_token().unwrap_err().var, "TELEGRAM_BOT_TOKEN");
+    }
+
+    #[test]
+    fn postgres_url_selects_postgres() {
+        let c = Config::from_source(&env(&[("DATABASE_URL", "postgres://u:pw@db/tochen")])).unwrap();
+        assert_eq!(c.database.kind, DatabaseKind::Postgres);
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable() {
+        let cases = [
+            ("DATABASE_URL", "mysql://x"),
+            ("TOCHEN_BIND", "not-an-address"),
+            ("TELEGRAM_API_URL", "ftp://x"),
+            ("TELEGRAM_MODE", "carrier-pigeon"),
+            ("TELEGRAM_BOT_TOKEN", "abc"),
+            ("LLM_PROVIDER", "skynet"),
+            ("META_GRAPH_VERSION", "25"),
+            ("SCHEDULER_CONCURRENCY", "0"),
+            ("TOCHEN_SECRET_KEYS", "short"),
+            ("TOCHEN_WEBHOOK_ALLOW_PRIVATE", "maybe"),
+            ("TOCHEN_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal"),
+            ("TOCHEN_RATE_LIMIT_PER_IP", "0"),
+            ("TOCHEN_RATE_LIMIT_BURST", "lots"),
+            ("TOCHEN_WEBHOOK_RATE_LIMIT", "99999999999"),
+        ];
+        for (var, value) in cases {
+            let err = Config::from_source(&env(&[(var, value)])).unwrap_err();
+            assert_eq!(err.var, var, "{value}: {err}");
+            assert!(!err.to_string().contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_nobody_and_parse_a_list() {
+        assert!(Config::from_source(&env(&[])).unwrap().web.trusted_proxies.is_empty());
+        let c = Config::from_source(&env(&[("TOCHEN_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")])).unwrap();
+        assert!(c.web.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        assert!(!c.web.trusted_proxies.contains("192.0.2.1".parse().unwrap()));
+        let err = Config::from_source(&env(&[("TOCHEN_TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.256")])).unwrap_err();
+        assert_eq!(err.var, "TOCHEN_TRUSTED_PROXIES");
+        assert!(err.to_string().starts_with("TOCHEN_TRUSTED_PROXIES: \"10.0.0.256\" is not an IP address"), "{err}");
+    }
+
+    #[test]
+    fn rate_limits_have_defaults_and_can_be_set() {
+        let d = Config::from_source(&env(&[])).unwrap().web.rate_limits;
+        assert_eq!(d, RateLimits { per_ip_per_second: 50, per_ip_burst: 200, webhook_per_second: 200 });
+        let c = Config::from_source(&env(&[
+            ("TOCHEN_RATE_LIMIT_PER_IP", "5"),
+            ("TOCHEN_RATE_LIMIT_BURST", "10"),
+            ("TOCHEN_WEBHOOK_RATE_LIMIT", "1000"),
+        ]))
+        .unwrap();
+        assert_eq!(c.web.rate_limits, RateLimits { per_ip_per_second: 5, per_ip_burst: 10, webhook_per_second: 1000 });
+    }
+
+    #[test]
+    fn webhook_mode_requires_a_valid_secret() {
+        let err = Config::from_source(&env(&[("TELEGRAM_MODE", "webhook")])).unwrap_err();
+        assert_eq!(err.var, "TELEGRAM_WEBHOOK_SECRET");
+        let err = Config::from_source(&env(&[("TELEGRAM_MODE", "webhook"), ("TELEGRAM_WEBHOOK_SECRET", "has space")]))
+            .unwrap_err();
+        assert_eq!(err.var, "TELEGRAM_WEBHOOK_SECRET");
+        let c = Config::from_source(&env(&[("TELEGRAM_MODE", "webhook"), ("TELEGRAM_WEBHOOK_SECRET", "s3cr3t_-x")]))
+            .unwrap();
+        assert!(matches!(c.telegram.mode, TelegramMode::Webhook { .. }));
+    }
+
+    #[test]
+    fn paired_credentials_must_come_together() {
+        let err = Config::from_source(&env(&[("META_APP_ID", "123")])).unwrap_err();
+        assert_eq!(err.var, "META_APP_SECRET");
+        let err = Config::from_source(&env(&[("SMTP_URL", "smtps://u:p@mail.example.com:465")])).unwrap_err();
+        assert_eq!(err.var, "SMTP_FROM");
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let key = tochen_domain::crypto::SecretBox::generate_key();
+        let c = Config::from_source(&env(&[
+            ("TELEGRAM_BOT_TOKEN", "123456:AAHsecretsecretsecret_0123456789abc"),
+            ("DATABASE_URL", "postgres://tochen:dbpassword@db/tochen"),
+            ("TOCHEN_SECRET_KEYS", &key),
+            ("LLM_API_KEY", "sk-llmsecret"),
+            ("META_APP_ID", "1"),
+            ("META_APP_SECRET", "metasecret"),
+            ("SMTP_URL", "smtps://me:smtppassword@mail.example.com"),
+            ("SMTP_FROM", "a@b.c"),
+        ]))
+        .unwrap();
+        let dbg = format!("{c:?}");
+        for secret in ["AAHsecret", "dbpassword", key.as_str(), "sk-llmsecret", "metasecret", "smtppassword"] {
+            assert!(!dbg.contains(secret), "{secret} leaked in {dbg}");
+        }
+    }
+
+    #[test]
+    fn a_bot_token_must_have_botfathers_shape_and_the_error_says_which() {
+        let good = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ";
+        assert!(Config::from_source(&env(&[("TELEGRAM_BOT_TOKEN", good)])).is_ok());
+        for bad in [
+            "abc",
+            "123456:AAHsecretsecretsecret",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQQ",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDs w",
+            "123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDs\u{e9}",
+            "bot123456789:BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+            ":BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+            "123456789BBzzqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+        ] {
+            let err = Config::from_source(&env(&[("TELEGRAM_BOT_TOKEN", bad)])).unwrap_err();
+            assert_eq!(err.var, "TELEGRAM_BOT_TOKEN", "{bad}");
+            let text = err.to_string();
+            assert!(text.contains("123456789:AA") && text.contains("35 characters of A-Z a-z 0-9 _ -"), "{text}");
+            assert!(!text.contains(bad), "the token itself is never shown: {text}");
+        }
+    }
+
+    #[test]
+    fn numbers_that_meet_timers_and_pools_are_bounded() {
+        for (var, too_big) in [
+            ("SCHEDULER_LEASE_SECS", "18446744073709551615"),
+            ("SCHEDULER_LEASE_SECS", "86401"),
+            ("SCHEDULER_SHUTDOWN_GRACE_SECS", "3601"),
+            ("LLM_TIMEOUT_SECS", "9223372036854775807"),
+            ("DATABASE_MAX_CONNECTIONS", "4294967296"),
+            ("SCHEDULER_CONCURRENCY", "18446744073709551615"),
+            ("SCHEDULER_PER_ACCOUNT_CONCURRENCY", "10001"),
+            ("TOCHEN_MAX_BODY_BYTES", "1073741825"),
+            ("LLM_MONTHLY_TOKEN_QUOTA", "9223372036854775807"),
+            ("LLM_MONTHLY_TOKEN_QUOTA", "-1"),
+        ] {
+            let err = Config::from_source(&env(&[(var, too_big)])).unwrap_err();
+            assert_eq!(err.var, var, "{too_big}: {err}");
+        }
+        let c =
+            Config::from_source(&env(&[("SCHEDULER_LEASE_SECS", "86400"), ("LLM_MONTHLY_TOKEN_QUOTA", "0")])).unwrap();
+        assert_eq!(c.scheduler.lease, Duration::from_secs(86_400));
+        assert_eq!(c.llm.default_monthly_token_quota, 0);
+    }
+
+    #[test]
+    fn every_documented_variable_is_unique() {
+        let mut names: Vec<_> = VARIABLES.iter().map(|v| v.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), VARIABLES.len());
+    }
+}
+
+/// Random values for every documented variable: a clean error naming a variable, or a configuration whose numbers
+/// are safe to use (durations and counts that millisecond arithmetic, pools and semaphores take without overflow).
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,40}",
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            (0u64..100_000).prop_map(|n| n.to_string()),
+            Just(String::new()),
+            Just("  ".to_owned()),
+            prop::sample::select(vec![
+                "true",
+                "false",
+                "maybe",
+                "0",
+                "1",
+                "18446744073709551616",
+                "-1",
+                "webhook",
+                "polling",
+                "json",
+                "openai",
+                "gemini",
+                "v25.0",
+                "http://x",
+                "https://[::1]:99999",
+                "sqlite://x.db",
+                "postgres://u@h/d",
+                "smtps://u:p@h:465",
+                "0.0.0.0:8080",
+                "[::1]:0",
+                "10.0.0.0/8",
+                "10.0.0.0/33,::/0",
+                "a,b,,c",
+                "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ",
+                "abc",
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    /// Every documented variable, each either unset or given a value.
+    fn environment() -> impl Strategy<Value = HashMap<String, String>> {
+        let vars: Vec<&'static str> = VARIABLES.iter().map(|v| v.name).collect();
+        prop::collection::vec(prop::option::weighted(0.3, value()), vars.len()).prop_map(move |values| {
+            vars.iter().zip(values).filter_map(|(k, v)| v.map(|v| ((*k).to_owned(), v))).collect()
+        })
+    }
+
+    const NUMERIC: &[&str] = &[
+        "DATABASE_MAX_CONNECTIONS",
+        "TOCHEN_MAX_BODY_BYTES",
+        "LLM_TIMEOUT_SECS",
+        "LLM_MONTHLY_TOKEN_QUOTA",
+        "SCHEDULER_CONCURRENCY",
+        "SCHEDULER_PER_ACCOUNT_CONCURRENCY",
+        "SCHEDULER_LEASE_SECS",
+        "SCHEDULER_SHUTDOWN_GRACE_SECS",
+    ];
+
+    /// The numeric variables only (the rest unset, so the numbers decide): anything from 0 to u64::MAX.
+    fn numbers() -> impl Strategy<Value = HashMap<String, String>> {
+        let number =
+            prop_oneof![any::<u64>(), 0u64..100_000, 0u64..=u64::from(u32::MAX) + 1].prop_map(|n| n.to_string());
+        prop::collection::vec(prop::option::of(number), NUMERIC.len()).prop_map(|values| {
+            NUMERIC.iter().zip(values).filter_map(|(k, v)| v.map(|v| ((*k).to_owned(), v))).collect()
+        })
+    }
+
+    fn check(vars: &HashMap<String, String>) -> Result<(), TestCaseError> {
+        match Config::from_source(vars) {
+            Err(e) => {
+                prop_assert!(!e.var.is_empty());
+                prop_assert!(!e.to_string().contains('\n'), "one line: {e}");
+            }
+            Ok(c) => {
+                let far_future_ms: i64 = 253_402_300_800_000;
+                for d in [c.scheduler.lease, c.scheduler.shutdown_grace, c.llm.timeout] {
+                    let ms = i64::try_from(d.as_millis());
+                    prop_assert!(ms.is_ok_and(|ms| ms.checked_add(far_future_ms).is_some()), "{d:?}");
+                }
+                prop_assert!(c.database.max_connections >= 1);
+                prop_assert!(
+                    c.scheduler.concurrency >= 1 && c.scheduler.concurrency <= tokio::sync::Semaphore::MAX_PERMITS
+                );
+                prop_assert!(c.scheduler.per_account_concurrency >= 1);
+                prop_assert!(c.llm.default_monthly_token_quota >= 0);
+                prop_assert!(c.web.max_body_bytes >= 1);
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(tochen_testkit::props::config(512))]
+
+        #[test]
+        fn any_environment_gives_a_usable_config_or_names_the_bad_variable(vars in environment()) {
+            check(&vars)?;
+        }
+
+        #[test]
+        fn any_numbers_give_usable_durations_and_counts_or_name_the_variable(vars in numbers()) {
+            check(&vars)?;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The integration tests of tochen-llm, in one test binary so a test build links once.
+
+mod llm;

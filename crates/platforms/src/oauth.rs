@@ -1,0 +1,600 @@
+//! The OAuth connect flow: the authorize link the bot hands out, and the callback the web service completes.
+//!
+//! The link carries a random `state` (only its SHA-256 is stored) bound to the workspace, the Telegram user, the
+//! chat and the platform, single-use and expiring after [`STATE_TTL_MS`]; TikTok also gets PKCE (S256). The
+//! callback spends the state before anything else, so a replayed or forged link stores nothing. Token exchanges
+//! use a client that follows no redirects.
+//!
+//! Nothing is connected by the callback itself: what the exchange found is parked (encrypted) in
+//! `pending_connections` (see `pending.rs`) and the browser is asked to confirm which workspace, requested by
+//! which Telegram admin, it goes to. Without that step a sign-in link forwarded to someone else would connect
+//! their Pages into the sender's workspace. On [`confirm`] one account is stored at once; several wait for the
+//! chat's choice ([`choose`]), and the tokens of the ones not chosen are deleted with it.
+
+use super::http::no_redirect_client;
+use super::pending::{Candidate, PendingError};
+pub use super::sign_in_state::{random_token, state_hash, STATE_TTL_MS};
+use base64::Engine;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::time::Duration;
+use tochen_config::Config;
+use tochen_domain::clock::now_ms;
+use tochen_domain::ids::{TenantId, UserId};
+use tochen_domain::secret::SecretString;
+use tochen_domain::{AuthKind, Platform};
+use tochen_store::{Account, NewAccount, NewOAuthState, OAuthState, OAuthStateError, Store};
+
+const FACEBOOK_SCOPES: &str =
+    "pages_show_list,pages_manage_posts,pages_read_engagement,read_insights,business_management,pages_manage_metadata";
+const INSTAGRAM_VIA_PAGE_SCOPES: &str = "pages_show_list,pages_read_engagement,business_management,instagram_basic,\
+instagram_content_publish,instagram_manage_comments,instagram_manage_insights";
+const INSTAGRAM_LOGIN_SCOPES: &str = "instagram_business_basic,instagram_business_content_publish,\
+instagram_business_manage_comments,instagram_business_manage_insights";
+const TIKTOK_SCOPES: &str = "user.info.basic,video.publish,video.upload,video.list";
+
+/// Which redirect URI (one per provider) a callback came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Facebook,
+    Instagram,
+    TikTok,
+}
+
+impl Provider {
+    pub fn of(kind: AuthKind) -> Self {
+        match kind {
+            AuthKind::FacebookPage | AuthKind::InstagramViaPage => Provider::Facebook,
+            AuthKind::InstagramLogin => Provider::Instagram,
+            AuthKind::TikTok => Provider::TikTok,
+        }
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Provider::Facebook => "facebook",
+            Provider::Instagram => "instagram",
+            Provider::TikTok => "tiktok",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Provider::Facebook, Provider::Instagram, Provider::TikTok].into_iter().find(|p| p.path() == s)
+    }
+}
+
+/// `{public_url}/oauth/{provider}/callback`: registered with the provider and compared exactly.
+pub fn redirect_uri(config: &Config, p: Provider) -> String {
+    format!("{}/oauth/{}/callback", config.web.public_url.as_str().trim_end_matches('/'), p.path())
+}
+
+/// Why the connect flow stopped. Every variant stores nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0} is not configured on this server")]
+    NotConfigured(&'static str),
+    #[error("the callback has no state")]
+    MissingState,
+    #[error(transparent)]
+    State(#[from] OAuthStateError),
+    #[error("the state belongs to another provider")]
+    WrongProvider(Box<OAuthState>),
+    #[error("consent was refused: {reason}")]
+    Denied { state: Box<OAuthState>, reason: String },
+    #[error("the token exchange failed: {message}")]
+    Exchange { state: Box<OAuthState>, message: String },
+    #[error("no account to connect: {message}")]
+    NothingToConnect { state: Box<OAuthState>, message: String },
+    #[error(transparent)]
+    Store(#[from] tochen_store::StoreError),
+    #[error(transparent)]
+    Pending(#[from] PendingError),
+}
+
+impl ConnectError {
+    /// The spent state, when the flow got that far (to tell the right chat).
+    pub fn state(&self) -> Option<&OAuthState> {
+        match self {
+            ConnectError::Denied { state, .. }
+            | ConnectError::Exchange { state, .. }
+            | ConnectError::NothingToConnect { state, .. }
+            | ConnectError::WrongProvider(state) => Some(state),
+            _ => None,
+        }
+    }
+}
+
+/// What a successful callback produced: nothing stored yet, a confirmation to ask for.
+#[derive(Debug)]
+pub struct AwaitingConfirmation {
+    pub state: OAuthState,
+    /// The confirmation form's one-time token (only its hash is stored).
+    pub confirm_token: String,
+    /// The accounts the sign-in found, as the provider names them.
+    pub names: Vec<String>,
+}
+
+/// What a confirmed sign-in produced.
+#[derive(Debug)]
+pub enum Connected {
+    Accounts {
+        state: OAuthState,
+        accounts: Vec<Account>,
+    },
+    /// Several candidates: the bot asks which (`pending_id` + index).
+    Choose {
+        state: OAuthState,
+        pending_id: String,
+        names: Vec<String>,
+    },
+}
+
+/// PKCE S256 challenge of a verifier (RFC 7636).
+pub fn pkce_challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+fn url_with(base: &str, path: &str, q: &[(&str, &str)]) -> String {
+    let mut u = format!("{}{}", base.trim_end_matches('/'), path);
+    u.push('?');
+    u.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish());
+    u
+}
+
+/// Creates a single-use state for (tenant, user, chat, kind) and returns the provider's authorize URL.
+#[tracing::instrument(skip(store, config))]
+pub async fn authorize_url(
+    store: &Store,
+    config: &Config,
+    tenant: TenantId,
+    user: UserId,
+    chat_id: i64,
+    kind: AuthKind,
+) -> Result<String, ConnectError> {
+    let provider = Provider::of(kind);
+    let state = random_token();
+    let verifier = (provider == Provider::TikTok).then(random_token);
+    let redirect = redirect_uri(config, provider);
+    let url = match provider {
+        Provider::Facebook => {
+            let id = config.meta.app_id.as_deref().ok_or(ConnectError::NotConfigured("META_APP_ID"))?;
+            let scope = if kind == AuthKind::InstagramViaPage { INSTAGRAM_VIA_PAGE_SCOPES } else { FACEBOOK_SCOPES };
+            let path = format!("/{}/dialog/oauth", config.meta.graph_version);
+            url_with(
+                config.meta.dialog_url.as_str(),
+                &path,
+                &[
+                    ("client_id", id),
+                    ("redirect_uri", &redirect),
+                    ("state", &state),
+                    ("scope", scope),
+                    ("response_type", "code"),
+                ],
+            )
+        }
+        Provider::Instagram => {
+            let id = config.meta.instagram_app_id.as_deref().ok_or(ConnectError::NotConfigured("INSTAGRAM_APP_ID"))?;
+            url_with(
+                config.meta.instagram_authorize_url.as_str(),
+                "/oauth/authorize",
+                &[
+                    ("client_id", id),
+                    ("redirect_uri", &redirect),
+                    ("response_type", "code"),
+                    ("scope", INSTAGRAM_LOGIN_SCOPES),
+                    ("state", &state),
+                ],
+            )
+        }
+        Provider::TikTok => {
+            let key = config.tiktok.client_key.as_deref().ok_or(ConnectError::NotConfigured("TIKTOK_CLIENT_KEY"))?;
+            let challenge = pkce_challenge(verifier.as_deref().unwrap_or_default());
+            url_with(
+                config.tiktok.auth_url.as_str(),
+                "/v2/auth/authorize/",
+                &[
+                    ("client_key", key),
+                    ("response_type", "code"),
+                    ("scope", TIKTOK_SCOPES),
+                    ("redirect_uri", &redirect),
+                    ("state", &state),
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                ],
+            )
+        }
+    };
+    store
+        .create_oauth_state(&NewOAuthState {
+            state_hash: state_hash(&state),
+            tenant_id: tenant,
+            user_id: user,
+            chat_id,
+            platform: platform_of(kind),
+            auth_kind: kind,
+            pkce_verifier: verifier.map(SecretString::new),
+            expires_at: now_ms() + STATE_TTL_MS,
+        })
+        .await?;
+    Ok(url)
+}
+
+pub fn platform_of(kind: AuthKind) -> Platform {
+    match kind {
+        AuthKind::FacebookPage => Platform::Facebook,
+        AuthKind::InstagramViaPage | AuthKind::InstagramLogin => Platform::Instagram,
+        AuthKind::TikTok => Platform::TikTok,
+    }
+}
+
+/// Completes a callback: spends the state, handles refusal, exchanges the code and parks what it found until the
+/// browser confirms ([`confirm`]) or cancels ([`cancel`]).
+#[tracing::instrument(skip_all, fields(provider = ?provider))]
+pub async fn complete(
+    store: &Store,
+    config: &Config,
+    provider: Provider,
+    params: &HashMap<String, String>,
+) -> Result<AwaitingConfirmation, ConnectError> {
+    let raw_state = params.get("state").filter(|s| !s.is_empty()).ok_or(ConnectError::MissingState)?;
+    let state = store.consume_oauth_state(&state_hash(raw_state)).await?;
+    if Provider::of(state.auth_kind) != provider {
+        return Err(ConnectError::WrongProvider(Box::new(state)));
+    }
+    if let Some(err) = params.get("error").filter(|e| !e.is_empty()) {
+        let reason = params.get("error_description").cloned().unwrap_or_else(|| err.clone());
+        return Err(ConnectError::Denied { state: Box::new(state), reason });
+    }
+    let Some(code) = params.get("code").filter(|c| !c.is_empty()) else {
+        return Err(ConnectError::Denied { state: Box::new(state), reason: "no code".into() });
+    };
+    let code = code.trim_end_matches("#_").to_string();
+    let http = no_redirect_client(Duration::from_secs(20));
+    let exchanged = match provider {
+        Provider::Facebook => exchange::facebook(&http, config, &state, &code).await,
+        Provider::Instagram => exchange::instagram_login(&http, config, &code).await,
+        Provider::TikTok => exchange::tiktok(&http, config, &state, &code).await,
+    };
+    let candidates = match exchanged {
+        Ok(c) => c,
+        Err(message) => return Err(ConnectError::Exchange { state: Box::new(state), message }),
+    };
+    if candidates.is_empty() {
+        return Err(ConnectError::NothingToConnect {
+            state: Box::new(state),
+            message: "the login returned no Page or account that can publish".into(),
+        });
+    }
+    let names = candidates.iter().map(|c| c.name.clone()).collect();
+    let (_, confirm_token) = super::pending::park(store, &state, &candidates).await?;
+    Ok(AwaitingConfirmation { state, confirm_token, names })
+}
+
+/// The browser confirmed a sign-in: one account is stored now; several are offered in the chat (the row stays,
+/// confirmed, until the choice or its expiry). An unknown, expired, cancelled or already confirmed token is
+/// `Pending(Unknown)` and stores nothing.
+#[tracing::instrument(skip_all)]
+pub async fn confirm(store: &Store, config: &Config, confirm_token: &str) -> Result<Connected, ConnectError> {
+    let parked = super::pending::confirm(store, confirm_token).await?;
+    if let [only] = parked.candidates.as_slice() {
+        let account = store_candidate(store, &parked.state, only).await?;
+        super::pending::discard(store, parked.state.tenant_id, &parked.id).await?;
+        if account.auth_kind == AuthKind::FacebookPage {
+            subscribe_page(&no_redirect_client(Duration::from_secs(20)), config, only).await;
+        }
+        return Ok(Connected::Accounts { state: parked.state, accounts: vec![account] });
+    }
+    let names = parked.candidates.iter().map(|c| c.name.clone()).collect();
+    Ok(Connected::Choose { state: parked.state, pending_id: parked.id, names })
+}
+
+/// The browser cancelled a sign-in: its parked tokens are deleted; returns who started it (to tell their chat).
+pub async fn cancel(store: &Store, confirm_token: &str) -> Result<OAuthState, ConnectError> {
+    Ok(super::pending::cancel(store, confirm_token).await?)
+}
+
+/// Stores one candidate as a connected account (tokens encrypted by the store).
+pub async fn store_candidate(store: &Store, state: &OAuthState, c: &Candidate) -> Result<Account, ConnectError> {
+    let new = NewAccount {
+        platform: platform_of(c.auth_kind),
+        auth_kind: c.auth_kind,
+        external_id: c.external_id.clone(),
+        name: c.name.clone(),
+        access_token: SecretString::new(c.access_token.clone()),
+        refresh_token: c.refresh_token.clone().map(SecretString::new),
+        scopes: c.scopes.clone(),
+        token_expires_at: c.token_expires_at,
+        refresh_expires_at: c.refresh_expires_at,
+        connected_by: Some(state.user_id),
+    };
+    let account = store.upsert_account(state.tenant_id, &new).await?;
+    store.set_account_grantor(state.tenant_id, account.id, c.grantor_id.as_deref()).await?;
+    tochen_store::events::account_connected(store, &account).await?;
+    Ok(account)
+}
+
+/// Subscribes the app to a Page's `feed` webhooks, so comments and reactions arrive. Best effort: a failure is
+/// logged and the account still works for publishing.
+pub async fn subscribe_page(http: &reqwest::Client, config: &Config, page: &Candidate) {
+    let g = super::graph::GraphHost::new(http.clone(), config.meta.graph_url.clone(), &config.meta.graph_version);
+    let token = SecretString::new(page.access_token.clone());
+    let path = format!("{}/subscribed_apps", page.external_id);
+    if let Err(e) = g.post(&path, &token, &[("subscribed_fields", "feed".to_string())]).await {
+        tracing::warn!(page = %page.external_id, error = %e, "could not subscribe the Page to webhooks");
+    }
+}
+
+/// The bot's "connect this one" button: stores candidate `index` of a parked choice made by `user`.
+pub async fn choose(
+    store: &Store,
+    config: &Config,
+    tenant: TenantId,
+    user: UserId,
+    pending_id: &str,
+    index: usize,
+) -> Result<Account, ConnectError> {
+    let (state, c) = super::pending::take(store, tenant, user, pending_id, index).await?;
+    let account = store_candidate(store, &state, &c).await?;
+    if c.auth_kind == AuthKind::FacebookPage {
+        subscribe_page(&no_redirect_client(Duration::from_secs(20)), config, &c).await;
+    }
+    Ok(account)
+}
+
+mod exchange {
+    //! The provider-specific token exchanges. Errors are plain messages for the user; they never hold a token.
+    use super::*;
+    use crate::http::{send, Effect};
+
+    fn expiry(v: &Value, field: &str) -> Option<i64> {
+        v[field].as_i64().filter(|s| *s > 0).map(|s| now_ms() + s * 1000)
+    }
+
+    async fn get_json(http: &reqwest::Client, url: String, q: &[(&str, &str)]) -> Result<Value, String> {
+        let a = send(http.get(url).query(q), Effect::Read).await.map_err(|e| e.message)?;
+        check(a)
+    }
+
+    fn check(a: crate::http::Answer) -> Result<Value, String> {
+        if let Some(e) = crate::errors::graph_error(&a) {
+            return Err(e.message);
+        }
+        Ok(a.json())
+    }
+
+    pub async fn facebook(
+        http: &reqwest::Client,
+        config: &Config,
+        state: &OAuthState,
+        code: &str,
+    ) -> Result<Vec<Candidate>, String> {
+        let m = &config.meta;
+        let (Some(id), Some(secret)) = (&m.app_id, &m.app_secret) else {
+            return Err("Facebook is not configured".into());
+        };
+        let base = format!("{}/{}", m.graph_url.as_str().trim_end_matches('/'), m.graph_version);
+        let redirect = redirect_uri(config, Provider::Facebook);
+        let short = get_json(
+            http,
+            format!("{base}/oauth/access_token"),
+            &[("client_id", id), ("redirect_uri", &redirect), ("client_secret", secret.expose()), ("code", code)],
+        )
+        .await?;
+        let short = short["access_token"].as_str().ok_or("no access_token in the code exchange")?.to_string();
+        let long = get_json(
+            http,
+            format!("{base}/oauth/access_token"),
+            &[
+                ("grant_type", "fb_exchange_token"),
+                ("client_id", id),
+                ("client_secret", secret.expose()),
+                ("fb_exchange_token", &short),
+            ],
+        )
+        .await?;
+        let user_token = long["access_token"].as_str().ok_or("no long-lived access_token")?.to_string();
+        let app_token = format!("{id}|{}", secret.expose());
+        let debug = get_json(
+            http,
+            format!("{base}/debug_token"),
+            &[("input_token", &user_token), ("access_token", &app_token)],
+        )
+        .await?;
+        let scopes: Vec<String> = debug["data"]["scopes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        // The Facebook user whose grant the Page tokens derive from: revoking it later revokes them all.
+        let grantor = match &debug["data"]["user_id"] {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let mut pages = Vec::new();
+        let mut next = Some(format!(
+            "{base}/me/accounts?fields=id,name,access_token,tasks,instagram_business_account&limit=100&access_token={}",
+            url::form_urlencoded::byte_serialize(user_token.as_bytes()).collect::<String>()
+        ));
+        let mut guard = 0;
+        while let Some(url) = next.take() {
+            guard += 1;
+            let v = get_json(http, url, &[]).await?;
+            pages.extend(v["data"].as_array().cloned().unwrap_or_default());
+            next = v["paging"]["next"].as_str().map(str::to_string).filter(|_| guard < 50);
+        }
+        let want_ig = state.auth_kind == AuthKind::InstagramViaPage;
+        Ok(pages
+            .iter()
+            .filter_map(|p| {
+                let token = p["access_token"].as_str()?.to_string();
+                let name = p["name"].as_str().unwrap_or("Page").to_string();
+                let external_id = if want_ig {
+                    p["instagram_business_account"]["id"].as_str()?.to_string()
+                } else {
+                    p["id"].as_str()?.to_string()
+                };
+                Some(Candidate {
+                    auth_kind: state.auth_kind,
+                    external_id,
+                    name,
+                    access_token: token,
+                    refresh_token: None,
+                    scopes: scopes.clone(),
+                    // A Page token fetched with a long-lived user token does not expire.
+                    token_expires_at: None,
+                    refresh_expires_at: None,
+                    grantor_id: grantor.clone(),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn instagram_login(
+        http: &reqwest::Client,
+        config: &Config,
+        code: &str,
+    ) -> Result<Vec<Candidate>, String> {
+        let m = &config.meta;
+        let (Some(id), Some(secret)) = (&m.instagram_app_id, &m.instagram_app_secret) else {
+            return Err("Instagram Login is not configured".into());
+        };
+        let redirect = redirect_uri(config, Provider::Instagram);
+        let url = format!("{}/oauth/access_token", m.instagram_api_url.as_str().trim_end_matches('/'));
+        let form = [
+            ("client_id", id.as_str()),
+            ("client_secret", secret.expose()),
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", &redirect),
+            ("code", code),
+        ];
+        let a = send(http.post(url).form(&form), Effect::Read).await.map_err(|e| e.message)?;
+        let v = check(a)?;
+        // `{"data":[{...}]}` or a flat object: accept both.
+        let entry = if v["data"].is_array() { v["data"][0].clone() } else { v };
+        let short = entry["access_token"].as_str().ok_or("no access_token in the code exchange")?.to_string();
+        let user_id = match &entry["user_id"] {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return Err("no user_id in the code exchange".into()),
+        };
+        let scopes: Vec<String> = match &entry["permissions"] {
+            Value::String(s) => s.split(',').map(str::to_string).collect(),
+            Value::Array(a) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        };
+        let ig = m.instagram_graph_url.as_str().trim_end_matches('/');
+        let long = get_json(
+            http,
+            format!("{ig}/access_token"),
+            &[("grant_type", "ig_exchange_token"), ("client_secret", secret.expose()), ("access_token", &short)],
+        )
+        .await?;
+        let token = long["access_token"].as_str().ok_or("no long-lived access_token")?.to_string();
+        let me = get_json(
+            http,
+            format!("{ig}/{}/me", m.graph_version),
+            &[("fields", "user_id,username"), ("access_token", &token)],
+        )
+        .await
+        .unwrap_or(Value::Null);
+        let name = me["username"].as_str().map(|u| format!("@{u}")).unwrap_or_else(|| user_id.clone());
+        Ok(vec![Candidate {
+            auth_kind: AuthKind::InstagramLogin,
+            grantor_id: Some(user_id.clone()),
+            external_id: user_id,
+            name,
+            access_token: token,
+            refresh_token: None,
+            scopes,
+            token_expires_at: expiry(&long, "expires_in"),
+            refresh_expires_at: None,
+        }])
+    }
+
+    pub async fn tiktok(
+        http: &reqwest::Client,
+        config: &Config,
+        state: &OAuthState,
+        code: &str,
+    ) -> Result<Vec<Candidate>, String> {
+        let t = &config.tiktok;
+        let (Some(key), Some(secret)) = (&t.client_key, &t.client_secret) else {
+            return Err("TikTok is not configured".into());
+        };
+        let api = t.api_url.as_str().trim_end_matches('/');
+        let redirect = redirect_uri(config, Provider::TikTok);
+        let mut form = vec![
+            ("client_key", key.clone()),
+            ("client_secret", secret.expose().to_string()),
+            ("code", code.to_string()),
+            ("grant_type", "authorization_code".into()),
+            ("redirect_uri", redirect),
+        ];
+        if let Some(v) = &state.pkce_verifier {
+            form.push(("code_verifier", v.expose().to_string()));
+        }
+        let a =
+            send(http.post(format!("{api}/v2/oauth/token/")).form(&form), Effect::Read).await.map_err(|e| e.message)?;
+        let v = a.json();
+        if let Some(err) = v["error"].as_str().filter(|e| !e.is_empty()) {
+            return Err(format!("{err}: {}", v["error_description"].as_str().unwrap_or("")));
+        }
+        let access = v["access_token"].as_str().ok_or("no access_token in the TikTok answer")?.to_string();
+        let open_id = v["open_id"].as_str().ok_or("no open_id in the TikTok answer")?.to_string();
+        let info = send(
+            http.post(format!("{api}/v2/post/publish/creator_info/query/"))
+                .bearer_auth(&access)
+                .json(&serde_json::json!({})),
+            Effect::Read,
+        )
+        .await
+        .ok()
+        .and_then(|a| crate::tiktok::envelope(a).ok())
+        .unwrap_or(Value::Null);
+        let name = info["creator_username"]
+            .as_str()
+            .map(|u| format!("@{u}"))
+            .or_else(|| info["creator_nickname"].as_str().map(str::to_string))
+            .unwrap_or_else(|| open_id.clone());
+        Ok(vec![Candidate {
+            auth_kind: AuthKind::TikTok,
+            grantor_id: Some(open_id.clone()),
+            external_id: open_id,
+            name,
+            access_token: access,
+            refresh_token: v["refresh_token"].as_str().map(str::to_string),
+            scopes: v["scope"]
+                .as_str()
+                .unwrap_or("")
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            token_expires_at: expiry(&v, "expires_in"),
+            refresh_expires_at: expiry(&v, "refresh_expires_in"),
+        }])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_matches_the_rfc_7636_vector() {
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn states_are_random_and_stored_only_as_hashes() {
+        let (a, b) = (random_token(), random_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(state_hash(&a).len(), 64);
+        assert_ne!(state_hash(&a), a);
+    }
+}

@@ -1,0 +1,101 @@
+//! Revoking a disconnected account's grant at the provider: the body of the `account.revoke` job.
+//!
+//! Disconnecting (`Store::disconnect_account`) already removed every token from the account and parked the one
+//! needed here in `token_revocations`. This asks the provider to revoke it, where the provider offers an endpoint
+//! (Facebook `DELETE /{user-id}/permissions`, TikTok `POST /v2/oauth/revoke/`; Instagram Login has none), then
+//! deletes the row, so the token is gone from the database once the provider answered.
+//!
+//! A Facebook revocation removes the user's whole grant to the app: every Page token derived from it dies, in
+//! every workspace. So it is skipped (the token is still deleted here) while any other account still relies on the
+//! same grant, or might (an account whose grantor was not recorded). TikTok's grant is per open_id, checked the
+//! same way. Sending a revocation twice is harmless, so a lost answer is simply retried.
+
+use super::tokens::{facebook_grantor, revoke_facebook, revoke_tiktok, RevokeError};
+use tochen_config::Config;
+use tochen_domain::ids::TenantId;
+use tochen_domain::AuthKind;
+use tochen_store::{Store, StoreError};
+
+/// What a revocation job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// The provider revoked the grant.
+    Revoked,
+    /// Another connected account relies on the same grant: not revoked at the provider, token deleted.
+    StillInUse,
+    /// The provider has no revocation endpoint, or does not say who granted the token: token deleted.
+    NothingToRevoke,
+    /// The provider refused for good (the token was already invalid): token deleted.
+    Refused(String),
+    /// The row was already handled (a retried job).
+    AlreadyDone,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeJobError {
+    /// Try again later; the token stays parked until then.
+    #[error(transparent)]
+    Temporary(RevokeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Revokes the parked token `revocation_id` of `tenant`, then deletes it. On a temporary failure the row stays for
+/// the next attempt; [`give_up`] deletes it when there will be none.
+#[tracing::instrument(skip(store, config, http))]
+pub async fn revoke(
+    store: &Store,
+    config: &Config,
+    http: &reqwest::Client,
+    tenant: TenantId,
+    revocation_id: &str,
+) -> Result<RevokeOutcome, RevokeJobError> {
+    let Some(r) = store.token_revocation(tenant, revocation_id).await? else { return Ok(RevokeOutcome::AlreadyDone) };
+    let outcome = match call(store, config, http, &r).await {
+        Ok(outcome) => outcome,
+        Err(RevokeError::Refused(why)) => RevokeOutcome::Refused(why),
+        Err(e @ RevokeError::Temporary(_)) => return Err(RevokeJobError::Temporary(e)),
+    };
+    store.delete_token_revocation(tenant, &r.id).await?;
+    tracing::info!(account = %r.account_id, kind = %r.auth_kind, ?outcome, "disconnected account's token handled");
+    Ok(outcome)
+}
+
+async fn call(
+    store: &Store,
+    config: &Config,
+    http: &reqwest::Client,
+    r: &tochen_store::TokenRevocation,
+) -> Result<RevokeOutcome, RevokeError> {
+    let stored = |e: StoreError| RevokeError::Temporary(e.to_string());
+    match r.auth_kind {
+        AuthKind::InstagramLogin => Ok(RevokeOutcome::NothingToRevoke),
+        AuthKind::TikTok => {
+            let Some(open_id) = r.grantor_id.as_deref() else { return Ok(RevokeOutcome::NothingToRevoke) };
+            if store.accounts_relying_on_grant(r.auth_kind, open_id).await.map_err(stored)? > 0 {
+                return Ok(RevokeOutcome::StillInUse);
+            }
+            revoke_tiktok(http, config, &r.token).await?;
+            Ok(RevokeOutcome::Revoked)
+        }
+        AuthKind::FacebookPage | AuthKind::InstagramViaPage => {
+            let grantor = match &r.grantor_id {
+                Some(g) => Some(g.clone()),
+                None => facebook_grantor(http, config, &r.token).await?,
+            };
+            let Some(user) = grantor else { return Ok(RevokeOutcome::NothingToRevoke) };
+            if store.accounts_relying_on_grant(r.auth_kind, &user).await.map_err(stored)? > 0 {
+                return Ok(RevokeOutcome::StillInUse);
+            }
+            revoke_facebook(http, config, &user).await?;
+            Ok(RevokeOutcome::Revoked)
+        }
+    }
+}
+
+/// The last attempt failed: the token is deleted anyway (it must not outlive the account's disconnect), and the
+/// grant stays valid at the provider until it expires or the person removes the app there.
+pub async fn give_up(store: &Store, tenant: TenantId, revocation_id: &str) -> Result<(), StoreError> {
+    tracing::warn!(revocation = revocation_id, "revoking a disconnected account's token gave up; token deleted");
+    store.delete_token_revocation(tenant, revocation_id).await
+}

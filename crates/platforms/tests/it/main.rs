@@ -1,0 +1,4 @@
+//! The integration tests of tochen-platforms, in one test binary so a test build links once.
+
+mod platform_publishing;
+mod secrets_at_rest;

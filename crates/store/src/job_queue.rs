@@ -1,0 +1,324 @@
+//! The runner's side of the job queue: claiming with leases, completing with fencing, retrying and burying.
+//!
+//! A claim is one round trip on both backends. PostgreSQL locks the candidate rows with `FOR UPDATE SKIP LOCKED`
+//! so concurrent runners never see the same row; SQLite has a single writer, so a single `UPDATE ... RETURNING`
+//! is atomic by itself. A running job whose lease has expired (its runner died) is claimable again by the same
+//! statement, so rescue needs no separate sweep.
+//!
+//! SKIP LOCKED alone does not keep the per-key limit on PostgreSQL: two claims whose snapshots were taken before
+//! either committed both count an account as idle and each start one of its jobs. So on PostgreSQL a claim first
+//! waits for a transaction-scoped advisory lock ([`CLAIM_LOCK`]) and only then runs the claim statement with a
+//! snapshot taken after the previous claim committed and released the lock, so it sees that claim's running jobs.
+//! Both steps live in the PL/pgSQL function `tochen_claim_jobs` (migration 20261123000500): a VOLATILE function
+//! takes a fresh snapshot for each statement it runs under READ COMMITTED. The runner calls it as one prepared
+//! statement with bound values (one round trip, the plans cached on the connection); the lock is held for the
+//! claim and its commit only, and a runner that dies mid-claim cannot leave it held (the server ends the call's
+//! transaction by itself). Claims are therefore serialized across processes. SQLite needs none of this: a writing
+//! statement holds the database's write lock from its start, so a concurrent claim on another connection waits
+//! and then sees the first one's jobs.
+//!
+//! Every claim bumps `attempts`; completion, retry and failure only touch a row whose `attempts` and
+//! `lease_owner` still match what the runner claimed. A runner that stalled past its lease and was overtaken
+//! therefore cannot overwrite the newer attempt's result (fencing by attempt number).
+//!
+//! `notify_jobs_changed` wakes idle runners in this process; PostgreSQL also wakes other processes with a
+//! trigger on `jobs` (LISTEN/NOTIFY channel `tochen_jobs`).
+
+use super::jobs::{job_from_row, Job, JOB_COLUMNS};
+use super::{Backend, Result, Store};
+use std::sync::OnceLock;
+use tochen_domain::clock::{now_ms, Millis};
+use tochen_domain::ids::JobId;
+use tochen_domain::JobState;
+use tokio::sync::Notify;
+
+/// The PostgreSQL channel the `jobs` trigger notifies.
+pub const JOBS_CHANNEL: &str = "tochen_jobs";
+
+/// The PostgreSQL advisory lock key that serializes claims (taken by `tochen_claim_jobs`): the bytes of "tochen"
+/// followed by 0x0001, so it does not collide with another application's advisory locks in a shared database by
+/// accident.
+pub const CLAIM_LOCK: i64 = 0x746f_6368_656e_0001;
+
+/// The SQLite claim statement (binding `$1` now, `$2` how many candidates each scan looks at, `$3` the per-key
+/// limit, `$4` the limit, `$5` the owner, `$6` the lease's end): two index-backed candidate scans (due jobs by
+/// `jobs_due`, expired leases by `jobs_lease`), then per-key ranking: a run of jobs for one busy account does not
+/// hide the jobs of other accounts behind it, because candidates are scanned a few times wider than the limit.
+/// PostgreSQL runs the same statement, with `FOR UPDATE SKIP LOCKED` on both scans, inside the function
+/// `tochen_claim_jobs` (migration 20261123000500).
+fn sqlite_claim_statement(kinds: &str) -> String {
+    format!(
+        "WITH due AS (SELECT id, run_at, concurrency_key FROM jobs \
+           WHERE state = 'queued' AND run_at <= $1 AND kind IN ({kinds}) ORDER BY run_at LIMIT $2), \
+         lost AS (SELECT id, run_at, concurrency_key FROM jobs \
+           WHERE state = 'running' AND lease_expires_at <= $1 AND kind IN ({kinds}) \
+           ORDER BY lease_expires_at LIMIT $2), \
+         cand AS (SELECT id, run_at, concurrency_key FROM due UNION ALL SELECT id, run_at, concurrency_key FROM lost), \
+         ranked AS (SELECT id, run_at, concurrency_key, \
+           ROW_NUMBER() OVER (PARTITION BY concurrency_key ORDER BY run_at, id) AS rn FROM cand), \
+         busy AS (SELECT concurrency_key, COUNT(*) AS n FROM jobs WHERE state = 'running' \
+           AND lease_expires_at > $1 AND concurrency_key IN (SELECT concurrency_key FROM cand) \
+           GROUP BY concurrency_key), \
+         pick AS (SELECT r.id FROM ranked r LEFT JOIN busy b ON b.concurrency_key = r.concurrency_key \
+           WHERE r.concurrency_key IS NULL OR r.rn + COALESCE(b.n, 0) <= $3 ORDER BY r.run_at, r.id LIMIT $4) \
+         UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $5, \
+           lease_expires_at = $6, updated_at = $1 WHERE id IN (SELECT id FROM pick) RETURNING {JOB_COLUMNS}"
+    )
+}
+
+/// `('id', attempt), ...` for `(id, attempts) IN (VALUES ...)`. Ids are UUIDs and attempts numbers, never input,
+/// so they are inlined and a whole batch is one statement. Such a statement is sent unprepared (`persistent(false)`):
+/// each text is used once, and caching it would push the hot prepared statements out of the connection's cache.
+fn id_attempt_list(jobs: &[(JobId, i64)]) -> String {
+    jobs.iter().map(|(id, a)| format!("('{id}', {a})")).collect::<Vec<_>>().join(",")
+}
+
+fn jobs_notify() -> &'static Notify {
+    static N: OnceLock<Notify> = OnceLock::new();
+    N.get_or_init(Notify::new)
+}
+
+/// Wakes every runner of this process that waits for work. Cheap; call it after enqueueing.
+pub fn notify_jobs_changed() {
+    jobs_notify().notify_waiters();
+}
+
+/// The in-process "jobs changed" signal runners wait on (enable the `Notified` before checking for work).
+pub fn jobs_changed() -> &'static Notify {
+    jobs_notify()
+}
+
+/// How a runner claims: who it is, how many, for how long, and which kinds it can run.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest<'a> {
+    pub owner: &'a str,
+    pub limit: i64,
+    pub lease_ms: i64,
+    /// Jobs sharing a concurrency key (a platform account) run at most this many at once.
+    pub per_key: i64,
+    /// Only these kinds are claimed, so a runner never takes a job it has no handler for.
+    pub kinds: &'a [String],
+}
+
+/// When the runner should look again: the earliest queued job and the earliest lease that will expire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextWake {
+    pub next_due: Option<Millis>,
+    pub next_lease_expiry: Option<Millis>,
+}
+
+impl NextWake {
+    pub fn earliest(&self) -> Option<Millis> {
+        match (self.next_due, self.next_lease_expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// Kinds are code constants, never input; quoting them inline keeps one statement per claim.
+fn kind_list(kinds: &[String]) -> String {
+    kinds.iter().map(|k| format!("'{}'", k.replace('\'', "''"))).collect::<Vec<_>>().join(",")
+}
+
+impl Store {
+    /// Claims up to `limit` due jobs (and jobs whose lease expired), marking them running under `owner`.
+    #[tracing::instrument(skip(self, req), fields(owner = req.owner, limit = req.limit))]
+    pub async fn claim_jobs(&self, req: &ClaimRequest<'_>) -> Result<Vec<Job>> {
+        if req.limit <= 0 || req.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        // PostgreSQL: one prepared call; the function takes the claim lock, then claims with a snapshot taken
+        // after it (see the module docs). It takes the kinds as one comma-separated text (kinds are code
+        // constants without commas) after the values both backends bind.
+        let (sql, kinds) = match self.backend {
+            Backend::Postgres => {
+                debug_assert!(req.kinds.iter().all(|k| !k.contains(',')), "job kinds contain no comma");
+                let sql = format!("SELECT {JOB_COLUMNS} FROM tochen_claim_jobs($1, $2, $3, $4, $5, $6, $7)");
+                (sql, Some(req.kinds.join(",")))
+            }
+            Backend::Sqlite => (sqlite_claim_statement(&kind_list(req.kinds)), None),
+        };
+        let mut claim = sqlx::query(&sql)
+            .bind(now)
+            .bind(req.limit * 4)
+            .bind(req.per_key)
+            .bind(req.limit)
+            .bind(req.owner)
+            .bind(now + req.lease_ms);
+        if let Some(kinds) = kinds {
+            claim = claim.bind(kinds);
+        }
+        let rows = claim.fetch_all(&self.pool).await?;
+        let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.run_at, j.id));
+        Ok(jobs)
+    }
+
+    /// Extends the lease of a job this runner still holds. `false` when it was overtaken.
+    pub async fn extend_lease(&self, id: JobId, attempt: i64, owner: &str, lease_ms: i64) -> Result<bool> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $4, updated_at = $5 WHERE id = $1 AND attempts = $2 \
+             AND lease_owner = $3 AND state = 'running'",
+        )
+        .bind(id.to_db())
+        .bind(attempt)
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks a held job succeeded. `false` when the attempt was overtaken (fenced): nothing changes.
+    pub async fn complete_job(&self, id: JobId, attempt: i64, owner: &str) -> Result<bool> {
+        self.finish_job(id, attempt, owner, JobState::Succeeded, None).await
+    }
+
+    /// Marks many held jobs succeeded in one statement (the runner batches completions under load). Each entry is
+    /// (id, attempt); entries whose attempt was overtaken are left alone. Returns how many rows changed.
+    pub async fn complete_jobs(&self, owner: &str, done: &[(JobId, i64)]) -> Result<u64> {
+        self.update_held_jobs(
+            owner,
+            done,
+            "state = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, finished_at = $2, updated_at = $2",
+        )
+        .await
+    }
+
+    /// Hands back held jobs that never started (claimed ahead, then the runner stopped): they are queued again as
+    /// they were, the claim's attempt undone, due at their old time. Entries whose attempt was overtaken are left
+    /// alone. Returns how many rows changed.
+    pub async fn release_jobs(&self, owner: &str, held: &[(JobId, i64)]) -> Result<u64> {
+        let set =
+            "state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2";
+        let released = self.update_held_jobs(owner, held, set).await?;
+        notify_jobs_changed();
+        Ok(released)
+    }
+
+    /// Applies `set` (SQL binding `$2` now) to the jobs `owner` still holds at the given attempts, in one statement.
+    async fn update_held_jobs(&self, owner: &str, jobs: &[(JobId, i64)], set: &str) -> Result<u64> {
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let list = id_attempt_list(jobs);
+        let result = sqlx::query(&format!(
+            "UPDATE jobs SET {set} WHERE lease_owner = $1 AND state = 'running' AND (id, attempts) IN (VALUES {list})"
+        ))
+        .persistent(false)
+        .bind(owner)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Ends a held job as `failed` (permanent error) or `dead` (retries exhausted), with its error.
+    pub async fn finish_job(
+        &self,
+        id: JobId,
+        attempt: i64,
+        owner: &str,
+        state: JobState,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE jobs SET state = $4, last_error = COALESCE($5, last_error), lease_owner = NULL, \
+             lease_expires_at = NULL, finished_at = $6, updated_at = $6 WHERE id = $1 AND attempts = $2 \
+             AND lease_owner = $3 AND state = 'running'",
+        )
+        .bind(id.to_db())
+        .bind(attempt)
+        .bind(owner)
+        .bind(state.as_str())
+        .bind(error)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Puts a held job back in the queue to run again at `run_at`.
+    pub async fn retry_job(&self, id: JobId, attempt: i64, owner: &str, run_at: Millis, error: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_at = $4, last_error = $5, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = $6 WHERE id = $1 AND attempts = $2 AND lease_owner = $3 \
+             AND state = 'running'",
+        )
+        .bind(id.to_db())
+        .bind(attempt)
+        .bind(owner)
+        .bind(run_at)
+        .bind(error)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The earliest due queued job and the earliest lease expiry among the given kinds. Written as `ORDER BY ..
+    /// LIMIT 1` rather than `MIN`: with the kind filter PostgreSQL computes `MIN` over every queued row, while the
+    /// ordered scan of `jobs_due`/`jobs_lease` stops at the first row of a matching kind.
+    pub async fn next_wake(&self, kinds: &[String]) -> Result<NextWake> {
+        if kinds.is_empty() {
+            return Ok(NextWake { next_due: None, next_lease_expiry: None });
+        }
+        let kinds = kind_list(kinds);
+        let (next_due, next_lease_expiry): (Option<i64>, Option<i64>) = sqlx::query_as(&format!(
+            "SELECT (SELECT run_at FROM jobs WHERE state = 'queued' AND kind IN ({kinds}) ORDER BY run_at LIMIT 1), \
+                    (SELECT lease_expires_at FROM jobs WHERE state = 'running' AND kind IN ({kinds}) \
+                     ORDER BY lease_expires_at LIMIT 1)"
+        ))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(NextWake { next_due, next_lease_expiry })
+    }
+
+    /// Jobs by unique key, for the bot's views and for tests.
+    pub async fn job_by_unique_key(&self, unique_key: &str) -> Result<Option<Job>> {
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE unique_key = $1"))
+            .bind(unique_key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// System-wide jobs of a kind in a state (sweeps are not tenant-owned), oldest due first.
+    pub async fn jobs_of_kind(&self, kind: &str, state: JobState, limit: i64) -> Result<Vec<Job>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE kind = $1 AND state = $2 ORDER BY run_at, id LIMIT $3"
+        ))
+        .bind(kind)
+        .bind(state.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// How many jobs are in each state, for metrics and tests.
+    pub async fn job_state_counts(&self) -> Result<Vec<(JobState, i64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(|(s, n)| Ok((super::parse_enum(&s, JobState::parse, "job state")?, n))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_claim_function_takes_the_documented_lock() {
+        let migration = include_str!("../../../migrations/postgres/20261123000500_claim_function.sql");
+        assert!(migration.contains(&format!("pg_advisory_xact_lock({CLAIM_LOCK});")));
+        assert!(migration.contains(&format!("{CLAIM_LOCK:#x}").trim_start_matches("0x").to_string()));
+        assert_eq!(&CLAIM_LOCK.to_be_bytes()[..6], b"tochen");
+    }
+}

@@ -1,0 +1,275 @@
+//! Engagement snapshots and the reads reports, alerts and data sync are computed from.
+//!
+//! Platforms report cumulative counters (views so far), so a snapshot is a reading at `captured_at`; the value
+//! that counts for a period is the LATEST reading inside it. A target-level snapshot (`target_id` set) carries a
+//! post's counters; an account-level one (`target_id` NULL) carries followers. Every counter is nullable: a metric
+//! the platform did not report (Instagram's lag, a deprecated metric) is missing, never zero. Reductions are done
+//! in Rust over rows fetched in one ordered query, which keeps the SQL identical on both backends.
+
+use super::{col, parse_enum, Result, Store};
+use sqlx::any::AnyRow;
+use std::collections::BTreeMap;
+use tochen_domain::clock::Millis;
+use tochen_domain::ids::{AccountId, PostId, TargetId, TenantId};
+use tochen_domain::{Platform, TargetStatus};
+
+/// One reading of a post's or an account's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricValues {
+    pub views: Option<i64>,
+    pub reach: Option<i64>,
+    pub likes: Option<i64>,
+    pub comments: Option<i64>,
+    pub shares: Option<i64>,
+    pub saves: Option<i64>,
+    pub followers: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSnapshot {
+    pub account_id: AccountId,
+    /// `None` for an account-level reading (followers).
+    pub target_id: Option<TargetId>,
+    pub platform: Platform,
+    pub captured_at: Millis,
+    pub values: MetricValues,
+    /// The platform's answer as received, for later re-reading.
+    pub raw: serde_json::Value,
+}
+
+/// A target that was published, with what a report shows about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedTarget {
+    pub target_id: TargetId,
+    pub post_id: PostId,
+    pub title: String,
+    pub platform: Platform,
+    pub account_id: AccountId,
+    pub account_name: String,
+    pub permalink: Option<String>,
+    pub published_at: Millis,
+}
+
+/// A target whose publishing failed or whose outcome is unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedTarget {
+    pub target_id: TargetId,
+    pub title: String,
+    pub platform: Platform,
+    pub account_name: String,
+    pub status: TargetStatus,
+    pub error_message: Option<String>,
+    pub updated_at: Millis,
+}
+
+/// Followers of one account at the start and end of a period (latest reading at or before each bound).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowerChange {
+    pub account_id: AccountId,
+    pub platform: Platform,
+    pub at_start: Option<i64>,
+    pub at_end: Option<i64>,
+}
+
+/// How far back an account's follower reading may lie and still count as "at the start" of a period.
+const FOLLOWER_LOOKBACK_MS: Millis = 35 * 24 * 3600 * 1000;
+
+fn values_from_row(row: &AnyRow) -> Result<MetricValues> {
+    Ok(MetricValues {
+        views: col(row, "views")?,
+        reach: col(row, "reach")?,
+        likes: col(row, "likes")?,
+        comments: col(row, "comments")?,
+        shares: col(row, "shares")?,
+        saves: col(row, "saves")?,
+        followers: col(row, "followers")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_metrics_snapshot(&self, tenant: TenantId, s: &NewSnapshot) -> Result<()> {
+        let v = &s.values;
+        sqlx::query(
+            "INSERT INTO metrics_snapshots (id, tenant_id, account_id, target_id, platform, captured_at, views, reach, \
+             likes, comments, shares, saves, followers, raw) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(tenant.to_db())
+        .bind(s.account_id.to_db())
+        .bind(s.target_id.map(|t| t.to_db()))
+        .bind(s.platform.as_str())
+        .bind(s.captured_at)
+        .bind(v.views)
+        .bind(v.reach)
+        .bind(v.likes)
+        .bind(v.comments)
+        .bind(v.shares)
+        .bind(v.saves)
+        .bind(v.followers)
+        .bind(s.raw.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Targets published in `[start, end)`, oldest first.
+    pub async fn published_targets(
+        &self,
+        tenant: TenantId,
+        start: Millis,
+        end: Millis,
+    ) -> Result<Vec<PublishedTarget>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.post_id, p.title, t.platform, t.account_id, a.name AS account_name, t.permalink, \
+             t.published_at FROM post_targets t JOIN posts p ON p.id = t.post_id \
+             JOIN social_accounts a ON a.id = t.account_id \
+             WHERE t.tenant_id = $1 AND t.status = 'published' AND t.published_at >= $2 AND t.published_at < $3 \
+             ORDER BY t.published_at, t.id",
+        )
+        .bind(tenant.to_db())
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PublishedTarget {
+                    target_id: TargetId::from_db(&col::<String>(r, "id")?)?,
+                    post_id: PostId::from_db(&col::<String>(r, "post_id")?)?,
+                    title: col(r, "title")?,
+                    platform: parse_enum(&col::<String>(r, "platform")?, Platform::parse, "platform")?,
+                    account_id: AccountId::from_db(&col::<String>(r, "account_id")?)?,
+                    account_name: col(r, "account_name")?,
+                    permalink: col(r, "permalink")?,
+                    published_at: col(r, "published_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Targets that failed or whose outcome is unknown, last changed in `[start, end)`.
+    pub async fn failed_targets(&self, tenant: TenantId, start: Millis, end: Millis) -> Result<Vec<FailedTarget>> {
+        let rows = sqlx::query(
+            "SELECT t.id, p.title, t.platform, a.name AS account_name, t.status, t.error_message, t.updated_at \
+             FROM post_targets t JOIN posts p ON p.id = t.post_id JOIN social_accounts a ON a.id = t.account_id \
+             WHERE t.tenant_id = $1 AND t.status IN ('failed', 'unknown') AND t.updated_at >= $2 AND t.updated_at < $3 \
+             ORDER BY t.updated_at, t.id",
+        )
+        .bind(tenant.to_db())
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailedTarget {
+                    target_id: TargetId::from_db(&col::<String>(r, "id")?)?,
+                    title: col(r, "title")?,
+                    platform: parse_enum(&col::<String>(r, "platform")?, Platform::parse, "platform")?,
+                    account_name: col(r, "account_name")?,
+                    status: parse_enum(&col::<String>(r, "status")?, TargetStatus::parse, "target status")?,
+                    error_message: col(r, "error_message")?,
+                    updated_at: col(r, "updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every target-level reading captured in `[start, end)`, by target then time: the input of the latest-value
+    /// and daily-series reductions.
+    pub async fn target_snapshots(
+        &self,
+        tenant: TenantId,
+        start: Millis,
+        end: Millis,
+    ) -> Result<Vec<(TargetId, Millis, MetricValues)>> {
+        let rows = sqlx::query(
+            "SELECT target_id, captured_at, views, reach, likes, comments, shares, saves, followers \
+             FROM metrics_snapshots WHERE tenant_id = $1 AND target_id IS NOT NULL \
+             AND captured_at >= $2 AND captured_at < $3 ORDER BY target_id, captured_at, id",
+        )
+        .bind(tenant.to_db())
+        .bind(start)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((TargetId::from_db(&col::<String>(r, "target_id")?)?, col(r, "captured_at")?, values_from_row(r)?))
+            })
+            .collect()
+    }
+
+    /// The latest reading of each target captured in `[start, end)`.
+    pub async fn latest_target_metrics(
+        &self,
+        tenant: TenantId,
+        start: Millis,
+        end: Millis,
+    ) -> Result<BTreeMap<TargetId, MetricValues>> {
+        // Rows come ordered by time within a target, so the last insert wins.
+        Ok(self.target_snapshots(tenant, start, end).await?.into_iter().map(|(t, _, v)| (t, v)).collect())
+    }
+
+    /// Followers per account at the start and the end of `[start, end)`: the latest account-level reading at or
+    /// before `start` (within 35 days; else the first one inside the period), and the latest inside the period
+    /// (missing when there is none: an old reading says nothing about the end of this period).
+    pub async fn follower_changes(&self, tenant: TenantId, start: Millis, end: Millis) -> Result<Vec<FollowerChange>> {
+        let rows = sqlx::query(
+            "SELECT account_id, platform, captured_at, followers FROM metrics_snapshots \
+             WHERE tenant_id = $1 AND target_id IS NULL AND followers IS NOT NULL \
+             AND captured_at >= $2 AND captured_at < $3 ORDER BY account_id, captured_at, id",
+        )
+        .bind(tenant.to_db())
+        .bind(start - FOLLOWER_LOOKBACK_MS)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_account: BTreeMap<AccountId, FollowerChange> = BTreeMap::new();
+        for r in &rows {
+            let account = AccountId::from_db(&col::<String>(r, "account_id")?)?;
+            let platform = parse_enum(&col::<String>(r, "platform")?, Platform::parse, "platform")?;
+            let at: Millis = col(r, "captured_at")?;
+            let followers: i64 = col(r, "followers")?;
+            let entry = by_account.entry(account).or_insert(FollowerChange {
+                account_id: account,
+                platform,
+                at_start: None,
+                at_end: None,
+            });
+            if at <= start || entry.at_start.is_none() {
+                entry.at_start = Some(followers);
+            }
+            if at >= start {
+                entry.at_end = Some(followers);
+            }
+        }
+        Ok(by_account.into_values().collect())
+    }
+}
+
+impl Store {
+    /// Published targets of an account since `since` that have a platform post id, newest first: what the metrics
+    /// sync reads.
+    pub async fn measurable_targets(
+        &self,
+        tenant: TenantId,
+        account: AccountId,
+        since: Millis,
+        limit: i64,
+    ) -> Result<Vec<(TargetId, String)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, platform_post_id FROM post_targets WHERE tenant_id = $1 AND account_id = $2 \
+             AND status = 'published' AND platform_post_id IS NOT NULL AND published_at >= $3 \
+             ORDER BY published_at DESC, id LIMIT $4",
+        )
+        .bind(tenant.to_db())
+        .bind(account.to_db())
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(id, post)| Ok((TargetId::from_db(&id)?, post))).collect()
+    }
+}

@@ -1,0 +1,247 @@
+//! Posts and their per-platform text. A post starts as a draft; targets (one per platform account) are added
+//! when it is scheduled.
+
+use super::{col, parse_enum, Result, Store, StoreError};
+use sqlx::any::AnyRow;
+use tochen_domain::clock::{now_ms, Millis};
+use tochen_domain::ids::{PostId, TenantId, UserId};
+use tochen_domain::{Platform, PostStatus};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    pub id: PostId,
+    pub tenant_id: TenantId,
+    pub author_id: Option<UserId>,
+    pub author_chat_id: Option<i64>,
+    pub title: String,
+    pub idea: String,
+    pub image_prompt: String,
+    pub status: PostStatus,
+    pub scheduled_at: Option<Millis>,
+    pub rejection_reason: Option<String>,
+    /// Bumped by every change; callers that edit compare it to refuse stale buttons.
+    pub version: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// What "newest" means for a list of posts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewestBy {
+    /// The most recently created first (drafts).
+    Created,
+    /// The latest scheduled (or, never scheduled, created) first: for published posts, the time they went out.
+    Scheduled,
+}
+
+/// The text of a post on one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostContent {
+    pub platform: Platform,
+    pub body: String,
+    pub hashtags: Vec<String>,
+    pub link: Option<String>,
+}
+
+pub(crate) const POST_COLUMNS: &str = "id, tenant_id, author_id, author_chat_id, title, idea, image_prompt, status, \
+                                       scheduled_at, rejection_reason, version, created_at, updated_at";
+
+pub(crate) fn post_from_row(row: &AnyRow) -> Result<Post> {
+    post_from_prefixed(row, "")
+}
+
+/// Decodes a row whose columns carry `prefix` (a joined read that aliases them).
+pub(crate) fn post_from_prefixed(row: &AnyRow, prefix: &str) -> Result<Post> {
+    let author: Option<String> = col(row, &format!("{prefix}author_id"))?;
+    Ok(Post {
+        id: PostId::from_db(&col::<String>(row, &format!("{prefix}id"))?)?,
+        tenant_id: TenantId::from_db(&col::<String>(row, &format!("{prefix}tenant_id"))?)?,
+        author_id: author.as_deref().map(UserId::from_db).transpose()?,
+        author_chat_id: col(row, &format!("{prefix}author_chat_id"))?,
+        title: col(row, &format!("{prefix}title"))?,
+        idea: col(row, &format!("{prefix}idea"))?,
+        image_prompt: col(row, &format!("{prefix}image_prompt"))?,
+        status: parse_enum(&col::<String>(row, &format!("{prefix}status"))?, PostStatus::parse, "post status")?,
+        scheduled_at: col(row, &format!("{prefix}scheduled_at"))?,
+        rejection_reason: col(row, &format!("{prefix}rejection_reason"))?,
+        version: col(row, &format!("{prefix}version"))?,
+        created_at: col(row, &format!("{prefix}created_at"))?,
+        updated_at: col(row, &format!("{prefix}updated_at"))?,
+    })
+}
+
+impl Store {
+    /// Creates a draft post.
+    pub async fn create_draft(
+        &self,
+        tenant: TenantId,
+        author: Option<UserId>,
+        author_chat_id: Option<i64>,
+        title: &str,
+        idea: &str,
+    ) -> Result<Post> {
+        let now = now_ms();
+        let row = sqlx::query(&format!(
+            "INSERT INTO posts (id, tenant_id, author_id, author_chat_id, title, idea, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $7) RETURNING {POST_COLUMNS}"
+        ))
+        .bind(PostId::new().to_db())
+        .bind(tenant.to_db())
+        .bind(author.map(|a| a.to_db()))
+        .bind(author_chat_id)
+        .bind(title)
+        .bind(idea)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        post_from_row(&row)
+    }
+
+    /// A post of this workspace; another workspace's post id is `NotFound`, exactly like a missing one.
+    pub async fn post(&self, tenant: TenantId, id: PostId) -> Result<Post> {
+        let row = sqlx::query(&format!("SELECT {POST_COLUMNS} FROM posts WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant.to_db())
+            .bind(id.to_db())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("post"))?;
+        post_from_row(&row)
+    }
+
+    /// Posts of the workspace in any of `statuses`, by scheduled time then creation, paged.
+    pub async fn posts_with_status(
+        &self,
+        tenant: TenantId,
+        statuses: &[PostStatus],
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Post>> {
+        // The status list comes from the enum, never from input, so inlining it is safe.
+        let list = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
+        let rows = sqlx::query(&format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE tenant_id = $1 AND status IN ({list}) \
+             ORDER BY COALESCE(scheduled_at, created_at), id LIMIT $2 OFFSET $3"
+        ))
+        .bind(tenant.to_db())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(post_from_row).collect()
+    }
+
+    /// Posts of the workspace in any of `statuses`, newest first by `by`, paged. Lists people page through
+    /// (`/drafts`, `/history`) start with what is newest; ties keep a stable order by id (time-ordered UUIDs).
+    pub async fn posts_newest_first(
+        &self,
+        tenant: TenantId,
+        statuses: &[PostStatus],
+        by: NewestBy,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Post>> {
+        // The status list comes from the enum, never from input, so inlining it is safe.
+        let list = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
+        let key = match by {
+            NewestBy::Created => "created_at",
+            NewestBy::Scheduled => "COALESCE(scheduled_at, created_at)",
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE tenant_id = $1 AND status IN ({list}) \
+             ORDER BY {key} DESC, id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(tenant.to_db())
+        .bind(limit.max(0))
+        .bind(offset.max(0))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(post_from_row).collect()
+    }
+
+    /// Sets or replaces the text of a post on one platform and bumps the post's version.
+    pub async fn set_post_content(&self, tenant: TenantId, post: PostId, content: &PostContent) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        bump_version(&mut tx, tenant, post, false).await?;
+        sqlx::query(
+            "INSERT INTO post_contents (post_id, tenant_id, platform, body, hashtags, link, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (post_id, platform) DO UPDATE SET body = excluded.body, \
+             hashtags = excluded.hashtags, link = excluded.link, updated_at = excluded.updated_at",
+        )
+        .bind(post.to_db())
+        .bind(tenant.to_db())
+        .bind(content.platform.as_str())
+        .bind(&content.body)
+        .bind(serde_json::to_string(&content.hashtags).unwrap_or_else(|_| "[]".into()))
+        .bind(&content.link)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn post_contents(&self, tenant: TenantId, post: PostId) -> Result<Vec<PostContent>> {
+        let rows = sqlx::query(
+            "SELECT platform, body, hashtags, link FROM post_contents WHERE tenant_id = $1 AND post_id = $2 ORDER BY platform",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let tags: String = col(row, "hashtags")?;
+                Ok(PostContent {
+                    platform: parse_enum(&col::<String>(row, "platform")?, Platform::parse, "platform")?,
+                    body: col(row, "body")?,
+                    hashtags: serde_json::from_str(&tags).unwrap_or_default(),
+                    link: col(row, "link")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Moves a post to `to` only if it is still at `expected_version`: a stale button or a concurrent edit gets
+    /// `Ok(false)` and changes nothing.
+    pub async fn set_post_status_if_version(
+        &self,
+        tenant: TenantId,
+        post: PostId,
+        expected_version: i64,
+        to: PostStatus,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE posts SET status = $4, version = version + 1, updated_at = $5 \
+             WHERE tenant_id = $1 AND id = $2 AND version = $3",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .bind(expected_version)
+        .bind(to.as_str())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+/// Bumps a post's version inside the caller's transaction, so buttons drawn for the old version are refused.
+/// With `draft_only` only a draft matches. No matching row is `NotFound`.
+pub(crate) async fn bump_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: TenantId,
+    post: PostId,
+    draft_only: bool,
+) -> Result<()> {
+    let sql = if draft_only {
+        "UPDATE posts SET version = version + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'draft'"
+    } else {
+        "UPDATE posts SET version = version + 1, updated_at = $3 WHERE tenant_id = $1 AND id = $2"
+    };
+    let bumped = sqlx::query(sql).bind(tenant.to_db()).bind(post.to_db()).bind(now_ms()).execute(&mut **tx).await?;
+    if bumped.rows_affected() == 0 {
+        return Err(StoreError::NotFound(if draft_only { "draft" } else { "post" }));
+    }
+    Ok(())
+}

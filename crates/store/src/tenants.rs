@@ -1,0 +1,177 @@
+//! Workspaces (tenants) and their business profile.
+
+use super::{col, Result, Store, StoreError};
+use sqlx::any::AnyRow;
+use tochen_domain::clock::{now_ms, Millis};
+use tochen_domain::ids::{TenantId, UserId};
+
+/// A team's workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub profile: TenantProfile,
+    /// Monthly LLM token quota; 0 means unlimited.
+    pub llm_monthly_token_quota: i64,
+    /// The team's group chat, where approvals and results go when set.
+    pub team_chat_id: Option<i64>,
+    pub created_at: Millis,
+}
+
+/// What the LLM knows about the business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantProfile {
+    pub business_description: String,
+    pub target_audience: String,
+    pub tone: String,
+    /// Two-letter language code of the posts and reports.
+    pub language: String,
+    /// IANA time zone, e.g. Europe/Lisbon.
+    pub timezone: String,
+}
+
+impl Default for TenantProfile {
+    fn default() -> Self {
+        Self {
+            business_description: String::new(),
+            target_audience: String::new(),
+            tone: "friendly".into(),
+            language: "en".into(),
+            timezone: "UTC".into(),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, name, business_description, target_audience, tone, language, timezone, \
+                       llm_monthly_token_quota, team_chat_id, created_at";
+
+fn tenant_from_row(row: &AnyRow) -> Result<Tenant> {
+    Ok(Tenant {
+        id: TenantId::from_db(&col::<String>(row, "id")?)?,
+        name: col(row, "name")?,
+        profile: TenantProfile {
+            business_description: col(row, "business_description")?,
+            target_audience: col(row, "target_audience")?,
+            tone: col(row, "tone")?,
+            language: col(row, "language")?,
+            timezone: col(row, "timezone")?,
+        },
+        llm_monthly_token_quota: col(row, "llm_monthly_token_quota")?,
+        team_chat_id: col(row, "team_chat_id")?,
+        created_at: col(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// Creates a workspace with `admin` as its first admin and makes it the admin's active workspace, atomically.
+    #[tracing::instrument(skip(self, profile))]
+    pub async fn create_tenant(
+        &self,
+        name: &str,
+        profile: &TenantProfile,
+        monthly_token_quota: i64,
+        admin: UserId,
+    ) -> Result<Tenant> {
+        let id = TenantId::new();
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO tenants (id, name, business_description, target_audience, tone, language, timezone, \
+             llm_monthly_token_quota, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(id.to_db())
+        .bind(name)
+        .bind(&profile.business_description)
+        .bind(&profile.target_audience)
+        .bind(&profile.tone)
+        .bind(&profile.language)
+        .bind(&profile.timezone)
+        .bind(monthly_token_quota)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, 'admin', $3)")
+            .bind(id.to_db())
+            .bind(admin.to_db())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE users SET active_tenant_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(id.to_db())
+            .bind(now)
+            .bind(admin.to_db())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.tenant(id).await
+    }
+
+    pub async fn tenant(&self, id: TenantId) -> Result<Tenant> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE id = $1"))
+            .bind(id.to_db())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("workspace"))?;
+        tenant_from_row(&row)
+    }
+
+    /// Every workspace, for sweeps that visit each one (reports, alerts, metrics sync).
+    pub async fn all_tenant_ids(&self) -> Result<Vec<TenantId>> {
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM tenants ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| TenantId::from_db(&r.0).map_err(StoreError::from)).collect()
+    }
+
+    pub async fn rename_tenant(&self, id: TenantId, name: &str) -> Result<()> {
+        self.touch_tenant("UPDATE tenants SET name = $2, updated_at = $3 WHERE id = $1", id, name).await
+    }
+
+    pub async fn update_tenant_profile(&self, id: TenantId, profile: &TenantProfile) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE tenants SET business_description = $2, target_audience = $3, tone = $4, language = $5, \
+             timezone = $6, updated_at = $7 WHERE id = $1",
+        )
+        .bind(id.to_db())
+        .bind(&profile.business_description)
+        .bind(&profile.target_audience)
+        .bind(&profile.tone)
+        .bind(&profile.language)
+        .bind(&profile.timezone)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        found(done.rows_affected())
+    }
+
+    pub async fn set_tenant_quota(&self, id: TenantId, monthly_token_quota: i64) -> Result<()> {
+        let done = sqlx::query("UPDATE tenants SET llm_monthly_token_quota = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.to_db())
+            .bind(monthly_token_quota)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected())
+    }
+
+    pub async fn set_team_chat(&self, id: TenantId, chat_id: Option<i64>) -> Result<()> {
+        let done = sqlx::query("UPDATE tenants SET team_chat_id = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.to_db())
+            .bind(chat_id)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        found(done.rows_affected())
+    }
+
+    async fn touch_tenant(&self, sql: &str, id: TenantId, value: &str) -> Result<()> {
+        let done = sqlx::query(sql).bind(id.to_db()).bind(value).bind(now_ms()).execute(&self.pool).await?;
+        found(done.rows_affected())
+    }
+}
+
+fn found(rows: u64) -> Result<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound("workspace"))
+    } else {
+        Ok(())
+    }
+}

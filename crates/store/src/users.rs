@@ -1,0 +1,133 @@
+//! People, as Telegram knows them.
+
+use super::{col, Result, Store, StoreError};
+use sqlx::any::AnyRow;
+use tochen_domain::clock::{now_ms, Millis};
+use tochen_domain::ids::{TenantId, UserId};
+
+/// What an update tells about its sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelegramIdentity {
+    pub telegram_id: i64,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub language_code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub telegram_id: i64,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    /// The language Telegram reports for the user.
+    pub language_code: Option<String>,
+    /// The language the user chose with /language; wins over `language_code`.
+    pub language_override: Option<String>,
+    pub active_tenant_id: Option<TenantId>,
+    pub created_at: Millis,
+}
+
+impl User {
+    /// The language to talk to this user in: their choice, else Telegram's, else English.
+    pub fn language(&self) -> &str {
+        self.language_override.as_deref().or(self.language_code.as_deref()).unwrap_or("en")
+    }
+
+    /// The name to show teammates.
+    pub fn display_name(&self) -> String {
+        match (&self.username, &self.last_name) {
+            (_, Some(last)) => format!("{} {last}", self.first_name),
+            (Some(u), None) if self.first_name.is_empty() => format!("@{u}"),
+            _ => self.first_name.clone(),
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "id, telegram_id, username, first_name, last_name, language_code, language_override, active_tenant_id, created_at";
+
+fn user_from_row(row: &AnyRow) -> Result<User> {
+    let active: Option<String> = col(row, "active_tenant_id")?;
+    Ok(User {
+        id: UserId::from_db(&col::<String>(row, "id")?)?,
+        telegram_id: col(row, "telegram_id")?,
+        username: col(row, "username")?,
+        first_name: col(row, "first_name")?,
+        last_name: col(row, "last_name")?,
+        language_code: col(row, "language_code")?,
+        language_override: col(row, "language_override")?,
+        active_tenant_id: active.as_deref().map(TenantId::from_db).transpose()?,
+        created_at: col(row, "created_at")?,
+    })
+}
+
+impl Store {
+    /// Creates the user on first contact and refreshes their Telegram details on later ones.
+    pub async fn upsert_user(&self, who: &TelegramIdentity) -> Result<User> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO users (id, telegram_id, username, first_name, last_name, language_code, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (telegram_id) DO UPDATE SET username = excluded.username, first_name = excluded.first_name, \
+             last_name = excluded.last_name, language_code = excluded.language_code, updated_at = excluded.updated_at",
+        )
+        .bind(UserId::new().to_db())
+        .bind(who.telegram_id)
+        .bind(&who.username)
+        .bind(&who.first_name)
+        .bind(&who.last_name)
+        .bind(&who.language_code)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        self.user_by_telegram_id(who.telegram_id).await?.ok_or(StoreError::NotFound("user"))
+    }
+
+    pub async fn user_by_telegram_id(&self, telegram_id: i64) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE telegram_id = $1"))
+            .bind(telegram_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    pub async fn user(&self, id: UserId) -> Result<User> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.to_db())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("user"))?;
+        user_from_row(&row)
+    }
+
+    /// Sets (or with `None` clears) the language the user picked with /language.
+    pub async fn set_user_language(&self, id: UserId, language: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE users SET language_override = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.to_db())
+            .bind(language)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Switches the user's active workspace; refused unless they are a member of it.
+    pub async fn set_active_tenant(&self, id: UserId, tenant: TenantId) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE users SET active_tenant_id = $2, updated_at = $3 WHERE id = $1 \
+             AND EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = $2 AND m.user_id = $1)",
+        )
+        .bind(id.to_db())
+        .bind(tenant.to_db())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("membership"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,10 @@
+//! The integration tests of tochen-store, in one test binary so a test build links once.
+
+mod approval_cards;
+mod automation_edit;
+mod job_claims;
+mod job_fencing;
+mod listen_reconnect;
+mod post_lists;
+mod store;
+mod telegram_updates;

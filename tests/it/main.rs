@@ -1,0 +1,10 @@
+//! The integration tests of the tochen binary, in one test binary so a test build links once.
+
+mod architecture;
+mod cli;
+mod connect_e2e;
+mod deploy_files;
+mod inbound_webhooks;
+mod media_key;
+mod platform_pipeline;
+mod telegram_webhook_mode;

@@ -1,0 +1,8 @@
+//! The integration tests of tochen-web, in one test binary so a test build links once.
+
+mod common;
+
+mod connect;
+mod rate_limit;
+mod service;
+mod webhooks;

@@ -27,7 +27,6 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::ids::AccountId;
 use tochen_domain::{AccountStatus, AuthKind, Role};
-use tochen_platforms::alerts::{engagement_alerts, set_engagement_alerts};
 use tochen_platforms::oauth::{authorize_url, choose, ConnectError};
 use tochen_store::StoreError;
 use tochen_telegram::callback::{build, pack_uuid, split, unpack_uuid};
@@ -195,7 +194,7 @@ async fn accounts_screen(app: &App, ctx: &Ctx, a: &Active) -> anyhow::Result<(St
         }
     }
     if a.role.at_least(Role::Admin) {
-        let alerts = engagement_alerts(&app.store, a.tenant.id).await?;
+        let alerts = app.store.engagement_alerts(a.tenant.id).await?;
         let state = |on: bool| if on { t(ctx.lang, "connect.on") } else { t(ctx.lang, "connect.off") };
         rows.push(vec![
             InlineKeyboardButton::callback(
@@ -255,13 +254,13 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, cfg: ConnectConfig, button: C
         }
         ConnectButton::Alerts(which) => {
             let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
-            let mut alerts = engagement_alerts(&app.store, a.tenant.id).await?;
+            let mut alerts = app.store.engagement_alerts(a.tenant.id).await?;
             if which == 'c' {
                 alerts.comments = !alerts.comments;
             } else {
                 alerts.reactions = !alerts.reactions;
             }
-            set_engagement_alerts(&app.store, a.tenant.id, alerts).await?;
+            app.store.set_engagement_alerts(a.tenant.id, alerts).await?;
             ctx.answer(&bot, None).await?;
             let (text, kb) = accounts_screen(&app, &ctx, &a).await?;
             ctx.show(&bot, text, kb).await

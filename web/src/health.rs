@@ -31,15 +31,7 @@ pub async fn metrics() -> impl IntoResponse {
 
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let db_ok = state.store.ping().await.is_ok();
-    let last: Option<i64> = if db_ok {
-        sqlx::query_as::<_, (Option<i64>,)>("SELECT MAX(beat_at) FROM scheduler_heartbeats")
-            .fetch_one(state.store.pool())
-            .await
-            .ok()
-            .and_then(|r| r.0)
-    } else {
-        None
-    };
+    let last: Option<i64> = if db_ok { state.store.last_scheduler_beat().await.ok().flatten() } else { None };
     let scheduler = match last {
         Some(at) if now_ms() - at <= HEARTBEAT_STALE_MS => "ok",
         Some(_) => "stale",

@@ -5,7 +5,6 @@
 //! against the fakes in `tochen-testkit`. The scheduler gets its publishers from [`publishers`], keyed by platform;
 //! a platform without credentials in the configuration is simply absent.
 
-pub mod alerts;
 pub mod errors;
 pub mod facebook;
 pub mod graph;

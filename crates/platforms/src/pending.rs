@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{TenantId, UserId};
 use tochen_domain::{AuthKind, Platform};
-use tochen_store::{OAuthState, Store, StoreError};
+use tochen_store::{NewPendingConnection, OAuthState, Store, StoreError};
 
 /// One account an OAuth exchange found.
 #[derive(Clone, Serialize, Deserialize)]
@@ -53,18 +53,6 @@ pub enum PendingError {
     Store(#[from] StoreError),
 }
 
-impl From<tochen_domain::ids::CorruptId> for PendingError {
-    fn from(e: tochen_domain::ids::CorruptId) -> Self {
-        Self::Store(e.into())
-    }
-}
-
-impl From<sqlx::Error> for PendingError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Store(e.into())
-    }
-}
-
 /// A confirmed row: who started the sign-in, and what it found.
 #[derive(Debug)]
 pub struct Confirmed {
@@ -88,21 +76,19 @@ pub async fn park(
     let token = super::sign_in_state::random_token();
     let json = serde_json::to_string(candidates).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let now = now_ms();
-    sqlx::query(
-        "INSERT INTO pending_connections (id, tenant_id, user_id, chat_id, platform, candidates_enc, created_at, \
-         expires_at, confirm_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&id)
-    .bind(state.tenant_id.to_db())
-    .bind(state.user_id.to_db())
-    .bind(state.chat_id)
-    .bind(state.platform.as_str())
-    .bind(store.secrets().encrypt(&json))
-    .bind(now)
-    .bind(now + super::sign_in_state::STATE_TTL_MS)
-    .bind(confirm_hash(&token))
-    .execute(store.pool())
-    .await?;
+    store
+        .insert_pending_connection(&NewPendingConnection {
+            id: &id,
+            tenant_id: state.tenant_id,
+            user_id: state.user_id,
+            chat_id: state.chat_id,
+            platform: state.platform,
+            candidates_json: &json,
+            created_at: now,
+            expires_at: now + super::sign_in_state::STATE_TTL_MS,
+            confirm_hash: &confirm_hash(&token),
+        })
+        .await?;
     Ok((id, token))
 }
 
@@ -110,45 +96,32 @@ pub async fn park(
 /// choice. A second confirmation, a cancelled or an expired row is `Unknown`.
 pub async fn confirm(store: &Store, token: &str) -> Result<Confirmed, PendingError> {
     let now = now_ms();
-    let row: Option<(String, String, String, i64, String, String)> = sqlx::query_as(
-        "UPDATE pending_connections SET confirm_hash = NULL, expires_at = $3 WHERE confirm_hash = $1 \
-         AND expires_at > $2 RETURNING id, tenant_id, user_id, chat_id, platform, candidates_enc",
-    )
-    .bind(confirm_hash(token))
-    .bind(now)
-    .bind(now + super::sign_in_state::STATE_TTL_MS)
-    .fetch_optional(store.pool())
-    .await?;
-    let (id, tenant, user, chat_id, platform, enc) = row.ok_or(PendingError::Unknown)?;
-    let candidates = decrypt(store, &enc)?;
+    let row = store
+        .confirm_pending_connection(&confirm_hash(token), now, now + super::sign_in_state::STATE_TTL_MS)
+        .await?
+        .ok_or(PendingError::Unknown)?;
+    let candidates = decrypt(store, &row.candidates_enc)?;
     let auth_kind = candidates.first().map(|c| c.auth_kind).ok_or(PendingError::Unknown)?;
     let state = OAuthState {
-        tenant_id: TenantId::from_db(&tenant)?,
-        user_id: UserId::from_db(&user)?,
-        chat_id,
-        platform: Platform::parse(&platform).ok_or(PendingError::Unknown)?,
+        tenant_id: row.tenant_id,
+        user_id: row.user_id,
+        chat_id: row.chat_id,
+        platform: Platform::parse(&row.platform).ok_or(PendingError::Unknown)?,
         auth_kind,
         pkce_verifier: None,
     };
-    Ok(Confirmed { id, state, candidates })
+    Ok(Confirmed { id: row.id, state, candidates })
 }
 
 /// Cancels an unconfirmed row by its confirmation `token`, deleting its tokens; returns who started the sign-in.
 pub async fn cancel(store: &Store, token: &str) -> Result<OAuthState, PendingError> {
-    let row: Option<(String, String, i64, String, String)> = sqlx::query_as(
-        "DELETE FROM pending_connections WHERE confirm_hash = $1 \
-         RETURNING tenant_id, user_id, chat_id, platform, candidates_enc",
-    )
-    .bind(confirm_hash(token))
-    .fetch_optional(store.pool())
-    .await?;
-    let (tenant, user, chat_id, platform, enc) = row.ok_or(PendingError::Unknown)?;
-    let auth_kind = decrypt(store, &enc).ok().and_then(|c| c.first().map(|c| c.auth_kind));
-    let platform = Platform::parse(&platform).ok_or(PendingError::Unknown)?;
+    let row = store.cancel_pending_connection(&confirm_hash(token)).await?.ok_or(PendingError::Unknown)?;
+    let auth_kind = decrypt(store, &row.candidates_enc).ok().and_then(|c| c.first().map(|c| c.auth_kind));
+    let platform = Platform::parse(&row.platform).ok_or(PendingError::Unknown)?;
     Ok(OAuthState {
-        tenant_id: TenantId::from_db(&tenant)?,
-        user_id: UserId::from_db(&user)?,
-        chat_id,
+        tenant_id: row.tenant_id,
+        user_id: row.user_id,
+        chat_id: row.chat_id,
         platform,
         auth_kind: auth_kind.unwrap_or(match platform {
             Platform::Facebook => AuthKind::FacebookPage,
@@ -176,40 +149,20 @@ pub async fn take(
     index: usize,
 ) -> Result<(OAuthState, Candidate), PendingError> {
     let now = now_ms();
-    let row: Option<(i64, String, String)> = sqlx::query_as(
-        "SELECT chat_id, platform, candidates_enc FROM pending_connections WHERE id = $1 AND tenant_id = $2 \
-         AND user_id = $3 AND confirm_hash IS NULL AND expires_at > $4",
-    )
-    .bind(id)
-    .bind(tenant.to_db())
-    .bind(user.to_db())
-    .bind(now)
-    .fetch_optional(store.pool())
-    .await?;
-    let (chat_id, platform, enc) = row.ok_or(PendingError::Unknown)?;
-    let mut candidates = decrypt(store, &enc)?;
+    let row = store.confirmed_pending_connection(tenant, user, id, now).await?.ok_or(PendingError::Unknown)?;
+    let mut candidates = decrypt(store, &row.candidates_enc)?;
     if index >= candidates.len() {
         return Err(PendingError::Unknown);
     }
     let chosen = candidates.swap_remove(index);
-    let spent = sqlx::query(
-        "DELETE FROM pending_connections WHERE id = $1 AND tenant_id = $2 AND user_id = $3 \
-         AND confirm_hash IS NULL AND expires_at > $4",
-    )
-    .bind(id)
-    .bind(tenant.to_db())
-    .bind(user.to_db())
-    .bind(now)
-    .execute(store.pool())
-    .await?;
-    if spent.rows_affected() != 1 {
+    if !store.spend_pending_connection(tenant, user, id, now).await? {
         return Err(PendingError::Unknown);
     }
     let state = OAuthState {
         tenant_id: tenant,
         user_id: user,
-        chat_id,
-        platform: Platform::parse(&platform).ok_or(PendingError::Unknown)?,
+        chat_id: row.chat_id,
+        platform: Platform::parse(&row.platform).ok_or(PendingError::Unknown)?,
         auth_kind: chosen.auth_kind,
         pkce_verifier: None,
     };
@@ -218,17 +171,11 @@ pub async fn take(
 
 /// Deletes a confirmed row whose single candidate was stored as an account.
 pub async fn discard(store: &Store, tenant: TenantId, id: &str) -> Result<(), PendingError> {
-    sqlx::query("DELETE FROM pending_connections WHERE id = $1 AND tenant_id = $2")
-        .bind(id)
-        .bind(tenant.to_db())
-        .execute(store.pool())
-        .await?;
+    store.delete_pending_connection(tenant, id).await?;
     Ok(())
 }
 
 /// Deletes every row (and so every parked token) that expired before `now`, confirmed or not; returns how many.
 pub async fn delete_expired(store: &Store, now: Millis) -> Result<u64, PendingError> {
-    let done =
-        sqlx::query("DELETE FROM pending_connections WHERE expires_at <= $1").bind(now).execute(store.pool()).await?;
-    Ok(done.rows_affected())
+    Ok(store.delete_expired_pending_connections(now).await?)
 }

@@ -37,12 +37,6 @@ pub enum ProcessError {
     Store(#[from] StoreError),
 }
 
-impl From<sqlx::Error> for ProcessError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Store(e.into())
-    }
-}
-
 /// What processing did, for logs and tests. Only what this run wrote is counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Processed {
@@ -193,7 +187,7 @@ async fn meta(store: &Store, event_id: &str, body: &Value) -> Result<Vec<Inbound
         for a in accounts_of.get(&ch.owner).into_iter().flatten() {
             let tenant = store.tenant(a.tenant_id).await?;
             let Some(chat) = tenant.team_chat_id else { continue };
-            let wanted = super::alerts::engagement_alerts(store, a.tenant_id).await?;
+            let wanted = store.engagement_alerts(a.tenant_id).await?;
             if (ch.is_reaction && !wanted.reactions) || (!ch.is_reaction && !wanted.comments) {
                 continue;
             }

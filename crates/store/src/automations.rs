@@ -334,6 +334,22 @@ impl Store {
         Ok(())
     }
 
+    /// `start_slot` recorded a running row; a skipped slot turns it into `skipped` without touching the counters
+    /// that `finish_run` keeps.
+    pub async fn mark_run_skipped(&self, tenant: TenantId, id: AutomationId, run_id: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE automation_runs SET outcome = 'skipped', error = 'missed while no scheduler ran', \
+             finished_at = $4, duration_ms = 0 WHERE tenant_id = $1 AND automation_id = $2 AND id = $3",
+        )
+        .bind(tenant.to_db())
+        .bind(id.to_db())
+        .bind(run_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Finishes a run: stores its outcome and duration and updates the automation's counters. Returns the
     /// automation afterwards, so the caller can decide on an automatic pause.
     pub async fn finish_run(

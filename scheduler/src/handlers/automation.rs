@@ -172,7 +172,7 @@ impl JobHandler for AutomationRunHandler {
         };
         let Some(run_slot) = run_slot else {
             tracing::info!(automation = %a.id, slots = ?skipped, "missed slot skipped by policy");
-            mark_skipped(store, &run_id, tenant, a.id).await?;
+            store.mark_run_skipped(tenant, a.id, &run_id).await.map_err(|e| JobError::retry(e.to_string()))?;
             return Ok(());
         };
         if resumed {
@@ -180,28 +180,6 @@ impl JobHandler for AutomationRunHandler {
         }
         self.execute(store, &a, run_id, run_slot, false).await
     }
-}
-
-/// `start_slot` recorded a running row; a skipped slot turns it into `skipped` without touching the counters
-/// that `finish_run` keeps.
-async fn mark_skipped(
-    store: &Store,
-    run_id: &str,
-    tenant: tochen_domain::ids::TenantId,
-    id: tochen_domain::ids::AutomationId,
-) -> Result<(), JobError> {
-    sqlx::query(
-        "UPDATE automation_runs SET outcome = 'skipped', error = 'missed while no scheduler ran', finished_at = $4, \
-         duration_ms = 0 WHERE tenant_id = $1 AND automation_id = $2 AND id = $3",
-    )
-    .bind(tenant.to_db())
-    .bind(id.to_db())
-    .bind(run_id)
-    .bind(now_ms())
-    .execute(store.pool())
-    .await
-    .map_err(|e| JobError::retry(e.to_string()))?;
-    Ok(())
 }
 
 impl AutomationRunHandler {

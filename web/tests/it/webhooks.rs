@@ -97,8 +97,8 @@ tochen_testkit::store_test!(meta_webhooks_are_verified_stored_once_and_processed
     assert!(notes.iter().all(|j| j.kind != "notify" || j.payload["chat_id"] == -100777));
 
     // With reaction alerts off, the same kind of delivery only brings the comment.
-    use tochen_platforms::alerts::{set_engagement_alerts, EngagementAlerts};
-    set_engagement_alerts(&store, tenant, EngagementAlerts { comments: true, reactions: false }).await.unwrap();
+    use tochen_store::EngagementAlerts;
+    store.set_engagement_alerts(tenant, EngagementAlerts { comments: true, reactions: false }).await.unwrap();
     let again = String::from_utf8(body.to_vec()).unwrap().replace("c1", "c2");
     let sig = sign_meta_webhook(META_SECRET, again.as_bytes());
     assert_eq!(w.post("/webhooks/meta", &[("x-hub-signature-256", &sig)], again.as_bytes()).await, 200);

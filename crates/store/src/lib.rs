@@ -218,7 +218,8 @@ impl Store {
         self.backend
     }
 
-    /// The raw pool, for crates that own dialect-specific queries (job claiming) and for tests that inspect rows.
+    /// The raw pool, for tests that inspect or arrange rows; production code goes through `Store` methods.
+    #[cfg(feature = "test-support")]
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -5,6 +5,7 @@ mod automation_edit;
 mod job_claims;
 mod job_fencing;
 mod listen_reconnect;
+mod migrations_in_step;
 mod post_lists;
 mod store;
 mod telegram_updates;

@@ -125,15 +125,27 @@ where
     Ok(())
 }
 
+/// Why an automation was not created: its schedule is invalid, or the database failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateAutomationError {
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 impl Store {
     /// Creates an active automation and queues its first slot. The expression and zone are checked first.
-    pub async fn create_automation(&self, tenant: TenantId, new: &NewAutomation) -> Result<Automation, ScheduleError> {
+    pub async fn create_automation(
+        &self,
+        tenant: TenantId,
+        new: &NewAutomation,
+    ) -> Result<Automation, CreateAutomationError> {
         let schedule = Schedule::parse(&new.cron, &new.timezone)?;
         let now = now_ms();
         let next = schedule.next_after(now);
         let id = AutomationId::new();
-        let store_err = |e: StoreError| ScheduleError::BadExpression { expr: new.cron.clone(), reason: e.to_string() };
-        let mut tx = self.pool.begin().await.map_err(|e| store_err(e.into()))?;
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         sqlx::query(
             "INSERT INTO automations (id, tenant_id, kind, name, cron, timezone, config, status, missed_run_policy, \
              next_run_at, max_consecutive_failures, created_by, created_at, updated_at) \
@@ -153,13 +165,13 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(|e| store_err(e.into()))?;
+        .map_err(StoreError::from)?;
         if let Some(next) = next {
-            enqueue_slot(&mut *tx, tenant, id, next, now).await.map_err(store_err)?;
+            enqueue_slot(&mut *tx, tenant, id, next, now).await?;
         }
-        tx.commit().await.map_err(|e| store_err(e.into()))?;
+        tx.commit().await.map_err(StoreError::from)?;
         super::job_queue::notify_jobs_changed();
-        self.automation(tenant, id).await.map_err(store_err)
+        Ok(self.automation(tenant, id).await?)
     }
 
     pub async fn automation(&self, tenant: TenantId, id: AutomationId) -> Result<Automation> {

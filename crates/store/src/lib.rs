@@ -55,7 +55,9 @@ pub use alert_states::AlertState;
 pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};
 pub use audit::AuditEntry;
 pub use automation_edit::{AutomationChanges, EditError as AutomationEditError};
-pub use automations::{slot_key as automation_slot_key, Automation, AutomationRun, NewAutomation, SlotStart};
+pub use automations::{
+    slot_key as automation_slot_key, Automation, AutomationRun, CreateAutomationError, NewAutomation, SlotStart,
+};
 pub use cleanup::CleanupReport;
 pub use deliveries::{Delivery, DeliveryAttempt, DeliveryStatus, NewAttempt, NewDelivery};
 pub use destinations::{Destination, NewDestination};

@@ -188,7 +188,7 @@ impl Store {
         };
         tx.commit().await?;
         if queued {
-            super::job_queue::notify_jobs_changed();
+            super::job_signal::notify_jobs_changed();
         }
         Ok(queued)
     }

@@ -95,7 +95,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        super::job_queue::notify_jobs_changed();
+        super::job_signal::notify_jobs_changed();
         Ok(self.automation(tenant, id).await?)
     }
 }

@@ -170,7 +170,7 @@ impl Store {
             enqueue_slot(&mut *tx, tenant, id, next, now).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
-        super::job_queue::notify_jobs_changed();
+        super::job_signal::notify_jobs_changed();
         Ok(self.automation(tenant, id).await?)
     }
 
@@ -249,7 +249,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        super::job_queue::notify_jobs_changed();
+        super::job_signal::notify_jobs_changed();
         Ok(done.rows_affected() == 1)
     }
 
@@ -297,7 +297,7 @@ impl Store {
             }
             let run_id = insert_run(&mut tx, tenant, id, run_slot, now).await?;
             tx.commit().await?;
-            super::job_queue::notify_jobs_changed();
+            super::job_signal::notify_jobs_changed();
             return Ok(SlotStart::Run { run_id, resumed: false });
         }
         if !may_resume {

@@ -60,7 +60,7 @@ impl Store {
         }
         insert_event_job(&mut *tx, &id, now).await?;
         tx.commit().await?;
-        super::job_queue::notify_jobs_changed();
+        super::job_signal::notify_jobs_changed();
         Ok(Some(id))
     }
 
@@ -93,7 +93,7 @@ impl Store {
             }
         }
         if added > 0 {
-            super::job_queue::notify_jobs_changed();
+            super::job_signal::notify_jobs_changed();
         }
         Ok(added)
     }
@@ -191,7 +191,7 @@ impl Store {
         }
         tx.commit().await?;
         if done.jobs_queued + done.deliveries > 0 {
-            super::job_queue::notify_jobs_changed();
+            super::job_signal::notify_jobs_changed();
         }
         Ok(Some(done))
     }

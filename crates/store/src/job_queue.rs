@@ -24,16 +24,12 @@
 //! `notify_jobs_changed` wakes idle runners in this process; PostgreSQL also wakes other processes with a
 //! trigger on `jobs` (LISTEN/NOTIFY channel `tochen_jobs`).
 
+pub use super::job_signal::{jobs_changed, notify_jobs_changed, JOBS_CHANNEL};
 use super::jobs::{job_from_row, Job, JOB_COLUMNS};
 use super::{Backend, Result, Store};
-use std::sync::OnceLock;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::JobId;
 use tochen_domain::JobState;
-use tokio::sync::Notify;
-
-/// The PostgreSQL channel the `jobs` trigger notifies.
-pub const JOBS_CHANNEL: &str = "tochen_jobs";
 
 /// The PostgreSQL advisory lock key that serializes claims (taken by `tochen_claim_jobs`): the bytes of "tochen"
 /// followed by 0x0001, so it does not collide with another application's advisory locks in a shared database by
@@ -71,21 +67,6 @@ fn sqlite_claim_statement(kinds: &str) -> String {
 /// each text is used once, and caching it would push the hot prepared statements out of the connection's cache.
 fn id_attempt_list(jobs: &[(JobId, i64)]) -> String {
     jobs.iter().map(|(id, a)| format!("('{id}', {a})")).collect::<Vec<_>>().join(",")
-}
-
-fn jobs_notify() -> &'static Notify {
-    static N: OnceLock<Notify> = OnceLock::new();
-    N.get_or_init(Notify::new)
-}
-
-/// Wakes every runner of this process that waits for work. Cheap; call it after enqueueing.
-pub fn notify_jobs_changed() {
-    jobs_notify().notify_waiters();
-}
-
-/// The in-process "jobs changed" signal runners wait on (enable the `Notified` before checking for work).
-pub fn jobs_changed() -> &'static Notify {
-    jobs_notify()
 }
 
 /// How a runner claims: who it is, how many, for how long, and which kinds it can run.

@@ -174,7 +174,7 @@ impl Store {
     pub async fn enqueue(&self, job: &NewJob) -> Result<Option<JobId>> {
         let id = JobId::new();
         let inserted = insert_with_id(&self.pool, id, job, now_ms(), OnConflict::Keep).await?;
-        super::job_queue::notify_jobs_changed();
+        super::job_signal::notify_jobs_changed();
         Ok(inserted.then_some(id))
     }
 

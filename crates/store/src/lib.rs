@@ -29,6 +29,7 @@ mod heartbeats;
 mod inbound;
 mod invites;
 pub mod job_queue;
+mod job_signal;
 mod jobs;
 pub mod listen;
 mod llm_usage;

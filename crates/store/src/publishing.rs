@@ -193,7 +193,7 @@ impl Store {
             }
             tx.commit().await?;
             if job.is_some() {
-                super::job_queue::notify_jobs_changed();
+                super::job_signal::notify_jobs_changed();
             }
             row
         } else {

@@ -105,7 +105,7 @@ impl Store {
         .await?;
         tx.commit().await?;
         if queued {
-            super::job_queue::notify_jobs_changed();
+            super::job_signal::notify_jobs_changed();
         }
         Ok((account, queued))
     }

@@ -33,6 +33,11 @@ pub struct App {
     pub rules: crate::validate::Rules,
 }
 
+/// The configuration the connect flow and webhook destinations need (app ids, public URL, private webhooks), as
+/// a dptree dependency.
+#[derive(Clone)]
+pub struct ConnectConfig(pub std::sync::Arc<tochen_config::Config>);
+
 /// The caller's active workspace and their role in it.
 #[derive(Clone, Debug)]
 pub struct Active {

@@ -285,14 +285,7 @@ pub async fn send_to(
                 dlg_store(dlg).follow_chat_migration(target.0, new.0).await?;
                 target = new;
             }
-            Err(RequestError::Api(
-                ApiError::BotBlocked
-                | ApiError::BotKicked
-                | ApiError::BotKickedFromSupergroup
-                | ApiError::UserDeactivated
-                | ApiError::CantInitiateConversation
-                | ApiError::ChatNotFound,
-            )) => {
+            Err(e) if tochen_telegram::closed::chat_is_closed(&e) => {
                 tracing::info!(chat = target.0, "chat is closed to the bot; dropping its conversation");
                 dlg.exit().await.ok();
                 return Ok(None);

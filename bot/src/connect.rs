@@ -6,18 +6,10 @@
 //! connect or disconnect. Disconnecting deletes the account's tokens at once (`Store::disconnect_account`) and
 //! queues an `account.revoke` job that revokes the grant at the provider.
 //!
-//! ## Mounting (for the owner of `lib.rs`)
-//! 1. `mod connect;`
-//! 2. put the config in the dependencies: `dptree::deps![app, connect::ConnectConfig(Arc::new(config.clone()))]`
-//! 3. in `schema()`: `case![Command::Connect].endpoint(connect::connect)` and
-//!    `case![Command::Accounts].endpoint(connect::accounts)`
-//! 4. in the callback-query branch, before `.endpoint(unknown_button)`: `.branch(connect::connect_handlers())`
-//!
 //! Button data: `cnk:<kind>` (start a sign-in), `cnp:<pending>:<index>` (pick one of several accounts; sent by
 //! the web service in a `notify` job), `cnd:<account>` (disconnect), `cnr:<account>` (reconnect), `cna:c|r` (turn comment or reaction alerts in the team chat on or off).
 
-use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
-use std::sync::Arc;
+use crate::ctx::{Active, App, ConnectConfig, Ctx, HandlerResult, TgBot};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
@@ -30,10 +22,6 @@ use tochen_domain::{AccountStatus, AuthKind, Role};
 use tochen_platforms::oauth::{authorize_url, choose, ConnectError};
 use tochen_store::StoreError;
 use tochen_telegram::callback::{build, pack_uuid, split, unpack_uuid};
-
-/// The configuration the connect flow needs (app ids, public URL), as a dptree dependency.
-#[derive(Clone)]
-pub struct ConnectConfig(pub Arc<Config>);
 
 /// A pressed connect button.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,6 +33,11 @@ pub struct App {
     pub rules: crate::validate::Rules,
 }
 
+/// The configuration the connect flow and webhook destinations need (app ids, public URL, private webhooks), as
+/// a dptree dependency.
+#[derive(Clone)]
+pub struct ConnectConfig(pub std::sync::Arc<tochen_config::Config>);
+
 /// The caller's active workspace and their role in it.
 #[derive(Clone, Debug)]
 pub struct Active {
@@ -280,14 +285,7 @@ pub async fn send_to(
                 dlg_store(dlg).follow_chat_migration(target.0, new.0).await?;
                 target = new;
             }
-            Err(RequestError::Api(
-                ApiError::BotBlocked
-                | ApiError::BotKicked
-                | ApiError::BotKickedFromSupergroup
-                | ApiError::UserDeactivated
-                | ApiError::CantInitiateConversation
-                | ApiError::ChatNotFound,
-            )) => {
+            Err(e) if tochen_telegram::closed::chat_is_closed(&e) => {
                 tracing::info!(chat = target.0, "chat is closed to the bot; dropping its conversation");
                 dlg.exit().await.ok();
                 return Ok(None);

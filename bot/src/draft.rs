@@ -1,207 +1,26 @@
-//! The draft screen: a preview per platform with its problems, and every action on a draft (regenerate, edit,
-//! rewrite, image, own photo or video, accounts, schedule, publish now, discard).
+//! Every action on a draft (regenerate, edit, rewrite, image, own photo or video, accounts, discard); the screen
+//! itself is `screens::draft`, and scheduling or publishing it now belongs to `schedule.rs`.
 //!
 //! Buttons carry the post's version. A button from an older screen (the post changed since) or for a post the
 //! caller's workspace does not own changes nothing and says so.
 
 use crate::codec::{Cb, DraftAct};
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
-use crate::ideas::{draft_platforms, llm_error_text, typing};
 use crate::kb::kb;
+use crate::screens::draft::{chosen_accounts, is_draft, load_for_change, platform_name, render, show};
+use crate::screens::llm::{draft_platforms, llm_error_text, typing};
+use crate::screens::photo;
 use crate::state::State;
-use crate::validate::{check, Problem};
 use teloxide::net::Download;
 use teloxide::prelude::*;
-use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
-use tochen_domain::{AccountId, PostId};
-use tochen_domain::{AccountStatus, MediaKind, Platform, PostStatus, Role};
+use tochen_domain::PostId;
+use tochen_domain::{MediaKind, PostStatus, Role};
 use tochen_llm::{store_media_bytes, DraftText};
-use tochen_store::{Account, Post, PostContent, StoreError};
-use tochen_telegram::text::clip;
+use tochen_store::{Post, PostContent};
 
-/// Longest body shown per platform in the preview, and longest hashtag line, so the whole screen (three
-/// platforms, the title, media, accounts and problems) stays under Telegram's 4096 characters as it counts
-/// them (UTF-16 units). `Ctx` cuts anything longer still, but the problems at the end matter most.
-const PREVIEW_CHARS: usize = 800;
-const TAGS_CHARS: usize = 250;
-/// Longest title shown.
-const TITLE_CHARS: usize = 200;
 /// Largest file the public Bot API lets a bot download.
 const MAX_DOWNLOAD: u32 = 20 * 1024 * 1024;
-
-pub fn platform_name(lang: &str, p: Platform) -> String {
-    match p {
-        Platform::Facebook => t(lang, "bot.platform.facebook"),
-        Platform::Instagram => t(lang, "bot.platform.instagram"),
-        Platform::TikTok => t(lang, "bot.platform.tiktok"),
-    }
-}
-
-/// The accounts a draft goes to: the stored choice, or every active account of its platforms.
-pub async fn chosen_accounts(app: &App, a: &Active, post: PostId) -> anyhow::Result<(Vec<Account>, Vec<AccountId>)> {
-    let all: Vec<Account> = app
-        .store
-        .accounts(a.tenant.id)
-        .await?
-        .into_iter()
-        .filter(|x| x.status != AccountStatus::Disconnected)
-        .collect();
-    let chosen = match app.store.draft_accounts(a.tenant.id, post).await? {
-        Some(c) => c,
-        None => {
-            let platforms: Vec<Platform> =
-                app.store.post_contents(a.tenant.id, post).await?.iter().map(|c| c.platform).collect();
-            all.iter().filter(|x| platforms.contains(&x.platform)).map(|x| x.id).collect()
-        }
-    };
-    Ok((all, chosen))
-}
-
-fn problem_text(lang: &str, p: Platform, problem: &Problem) -> String {
-    let name = platform_name(lang, p);
-    match problem {
-        Problem::TooLong { len, max } => {
-            tf(lang, "bot.draft.too_long", &[("platform", &name), ("len", len), ("max", max)])
-        }
-        Problem::TooManyHashtags { count, max } => {
-            tf(lang, "bot.draft.too_many_tags", &[("platform", &name), ("count", count), ("max", max)])
-        }
-        Problem::NeedsImageOrVideo => tf(lang, "bot.draft.needs_media", &[("platform", &name)]),
-        Problem::NeedsVideoOrPhotos => tf(lang, "bot.draft.needs_video", &[("platform", &name)]),
-    }
-}
-
-/// Problems that block scheduling, for the platforms of the chosen accounts.
-pub async fn blocking_problems(app: &App, a: &Active, post: PostId, lang: &str) -> anyhow::Result<Vec<String>> {
-    let (all, chosen) = chosen_accounts(app, a, post).await?;
-    let has_media = !app.store.post_media_kinds(a.tenant.id, post).await?.is_empty();
-    let mut out = Vec::new();
-    for c in app.store.post_contents(a.tenant.id, post).await? {
-        if all.iter().any(|x| chosen.contains(&x.id) && x.platform == c.platform) {
-            for p in check(&app.rules, c.platform, &c.body, &c.hashtags, has_media) {
-                out.push(problem_text(lang, c.platform, &p));
-            }
-        }
-    }
-    Ok(out)
-}
-
-pub async fn render(
-    app: &App,
-    a: &Active,
-    lang: &str,
-    post: &Post,
-) -> anyhow::Result<(String, teloxide::types::InlineKeyboardMarkup)> {
-    let contents = app.store.post_contents(a.tenant.id, post.id).await?;
-    let media = app.store.post_media_kinds(a.tenant.id, post.id).await?;
-    let (all, chosen) = chosen_accounts(app, a, post.id).await?;
-    let mut text = tf(lang, "bot.draft.title", &[("title", &escape_html(&clip(&post.title, TITLE_CHARS)))]);
-    let mut problems = Vec::new();
-    for c in &contents {
-        let body = clip(&c.body, PREVIEW_CHARS);
-        let tags: Vec<String> = c.hashtags.iter().map(|h| format!("#{h}")).collect();
-        text.push_str(&format!("\n\n<b>─ {} ─</b>\n{}", platform_name(lang, c.platform), escape_html(&body)));
-        if !tags.is_empty() {
-            let tags = tags.join(" ");
-            let line = clip(&tags, TAGS_CHARS);
-            let max = app.rules.max_hashtags(c.platform);
-            text.push_str(&format!("\n{} ({}/{max})", escape_html(&line), c.hashtags.len()));
-        }
-        for p in check(&app.rules, c.platform, &c.body, &c.hashtags, !media.is_empty()) {
-            problems.push(problem_text(lang, c.platform, &p));
-        }
-    }
-    text.push_str("\n\n");
-    text.push_str(&match media.first() {
-        Some((_, kind)) if kind == MediaKind::Video.as_str() => t(lang, "bot.draft.media_video"),
-        Some(_) => t(lang, "bot.draft.media_image"),
-        None => t(lang, "bot.draft.media_none"),
-    });
-    let names: Vec<String> = all
-        .iter()
-        .filter(|x| chosen.contains(&x.id))
-        .map(|x| format!("{} {}", platform_name(lang, x.platform), escape_html(&x.name)))
-        .collect();
-    text.push('\n');
-    text.push_str(&if names.is_empty() {
-        t(lang, "bot.draft.no_accounts")
-    } else {
-        tf(lang, "bot.draft.accounts", &[("list", &names.join(", "))])
-    });
-    for p in &problems {
-        text.push_str(&format!("\n⚠ {p}"));
-    }
-    let (id, v) = (post.id, post.version);
-    let d = |act| Cb::Draft(act, id, v);
-    // Only someone who may change the draft is offered its buttons: a viewer reads it (and may go back to the
-    // list), and a post that is no longer a draft (previewed from its approval card) is only read.
-    if !is_draft(post) {
-        return Ok((text, kb(Vec::new())));
-    }
-    if !a.role.at_least(Role::Editor) {
-        return Ok((text, kb(vec![vec![(t(lang, "bot.back"), Cb::DraftsPage(0))]])));
-    }
-    let buttons = kb(vec![
-        vec![
-            (t(lang, "bot.draft.btn_image"), d(DraftAct::Image)),
-            (t(lang, "bot.draft.btn_attach"), d(DraftAct::Attach)),
-        ],
-        vec![
-            (t(lang, "bot.draft.btn_edit"), d(DraftAct::Edit)),
-            (t(lang, "bot.draft.btn_rewrite"), d(DraftAct::Rewrite)),
-            (t(lang, "bot.draft.btn_regenerate"), d(DraftAct::Regenerate)),
-        ],
-        vec![(t(lang, "bot.draft.btn_accounts"), d(DraftAct::Accounts))],
-        vec![
-            (t(lang, "bot.draft.btn_schedule"), d(DraftAct::Schedule)),
-            (t(lang, "bot.draft.btn_now"), d(DraftAct::PublishNow)),
-            (t(lang, "bot.draft.btn_discard"), d(DraftAct::Discard)),
-        ],
-    ]);
-    Ok((text, buttons))
-}
-
-/// A post whose draft screen can still change it: a draft, or a rejected post being reworked.
-fn is_draft(post: &Post) -> bool {
-    matches!(post.status, PostStatus::Draft | PostStatus::Rejected)
-}
-
-/// Shows the draft screen (in place when a button led here).
-pub async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: PostId) -> HandlerResult {
-    let post = app.store.post(a.tenant.id, post).await?;
-    let (text, buttons) = render(app, a, ctx.lang, &post).await?;
-    crate::draft_photo::show(bot, app, ctx, a, &post, (text, buttons), false).await
-}
-
-/// Loads a post named by a button, refusing posts of other workspaces, stale versions and non-drafts.
-pub async fn load_for_change(
-    bot: &TgBot,
-    app: &App,
-    ctx: &Ctx,
-    a: &Active,
-    id: PostId,
-    version: i64,
-    statuses: &[PostStatus],
-) -> anyhow::Result<Option<Post>> {
-    let post = match app.store.post(a.tenant.id, id).await {
-        Ok(p) => p,
-        Err(StoreError::NotFound(_)) => {
-            ctx.refuse(bot, t(ctx.lang, "bot.post.not_found")).await?;
-            return Ok(None);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if !statuses.contains(&post.status) {
-        ctx.refuse(bot, t(ctx.lang, "bot.post.wrong_status")).await?;
-        return Ok(None);
-    }
-    if post.version != version {
-        ctx.refuse(bot, t(ctx.lang, "bot.stale")).await?;
-        return Ok(None);
-    }
-    Ok(Some(post))
-}
 
 pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId, version: i64) -> HandlerResult {
     let needed = if act == DraftAct::Show { Role::Viewer } else { Role::Editor };
@@ -264,9 +83,9 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
                     app.store.set_post_media(a.tenant.id, id, media.id).await?;
                     let post = app.store.post(a.tenant.id, id).await?;
                     let (text, buttons) = render(&app, &a, l, &post).await?;
-                    crate::draft_photo::show(&bot, &app, &ctx, &a, &post, (text, buttons), true).await?;
+                    photo::show(&bot, &app, &ctx, &a, &post, (text, buttons), true).await?;
                     if let Some(p) = progress {
-                        crate::draft_photo::delete(&bot, ctx.chat_id, p.id).await;
+                        photo::delete(&bot, ctx.chat_id, p.id).await;
                     }
                     Ok(())
                 }
@@ -276,13 +95,6 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
         DraftAct::Accounts => {
             ctx.answer(&bot, None).await?;
             accounts_screen(&bot, &app, &ctx, &a, &post).await
-        }
-        DraftAct::Schedule => {
-            ctx.answer(&bot, None).await?;
-            crate::schedule::ask_time(&bot, &app, &ctx, &a, &post, false).await
-        }
-        DraftAct::PublishNow => {
-            crate::schedule::confirm(bot, app, ctx, id, version, tochen_domain::clock::now_ms() / 1000).await
         }
         DraftAct::Discard => {
             if app.store.cancel_post(a.tenant.id, id, version).await? {
@@ -302,7 +114,8 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
                 ctx.refuse(&bot, t(l, "bot.stale")).await
             }
         }
-        DraftAct::Show => Ok(()),
+        // Routed to the schedule flow (`schedule::from_draft`); opening is handled above.
+        DraftAct::Schedule | DraftAct::PublishNow | DraftAct::Show => Ok(()),
     }
 }
 

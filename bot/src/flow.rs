@@ -15,7 +15,7 @@
 
 use crate::codec::Cb;
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
-use crate::onboarding::role_name;
+use crate::screens::names::role_name;
 use crate::state::State;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;

@@ -4,39 +4,18 @@
 
 use crate::codec::Cb;
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
-use crate::draft;
 use crate::kb::kb;
+use crate::screens::draft;
+use crate::screens::llm::{draft_platforms, llm_error_text, typing};
 use crate::state::State;
-use teloxide::prelude::*;
-use teloxide::types::ChatAction;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
-use tochen_domain::{AccountStatus, Platform, Role};
-use tochen_llm::{Idea, LlmError};
+use tochen_domain::Role;
+use tochen_llm::Idea;
 use tochen_store::PostContent;
 use tochen_telegram::text::{clip, ECHO_MAX};
 
 const IDEAS: usize = 5;
-
-/// What a person reads when generation fails: specific, with what to do next.
-pub fn llm_error_text(lang: &str, e: &LlmError) -> String {
-    match e {
-        LlmError::QuotaExhausted { used, quota } => tf(lang, "llm.error.quota", &[("used", used), ("quota", quota)]),
-        LlmError::ProviderQuota => t(lang, "llm.error.provider_quota"),
-        LlmError::RateLimited(_) => t(lang, "llm.error.rate_limited"),
-        LlmError::Timeout(_) => t(lang, "llm.error.timeout"),
-        LlmError::Truncated => t(lang, "llm.error.truncated"),
-        LlmError::Malformed(_) => t(lang, "llm.error.malformed"),
-        LlmError::Provider { .. } | LlmError::Network(_) => t(lang, "llm.error.provider"),
-        LlmError::Io(_) | LlmError::Store(_) => t(lang, "error.internal"),
-    }
-}
-
-pub async fn typing(bot: &TgBot, ctx: &Ctx) {
-    if let Err(e) = bot.send_chat_action(ctx.chat_id, ChatAction::Typing).await {
-        tracing::debug!(error = %e, "typing action failed");
-    }
-}
 
 pub async fn idea(bot: TgBot, app: App, ctx: Ctx, topic: String) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
@@ -73,20 +52,6 @@ pub async fn more(bot: TgBot, app: App, ctx: Ctx, topic: String, ideas: Vec<Idea
     ctx.answer(&bot, None).await?;
     let avoid = ideas.into_iter().map(|i| i.title).collect();
     show_ideas(&bot, &app, &ctx, &a, topic, avoid).await
-}
-
-/// The platforms to draft for: those with a connected account, or all of them when none is connected yet.
-pub async fn draft_platforms(app: &App, a: &Active) -> anyhow::Result<Vec<Platform>> {
-    let accounts = app.store.accounts(a.tenant.id).await?;
-    let mut platforms: Vec<Platform> = Platform::ALL
-        .iter()
-        .copied()
-        .filter(|p| accounts.iter().any(|acc| acc.platform == *p && acc.status != AccountStatus::Disconnected))
-        .collect();
-    if platforms.is_empty() {
-        platforms = Platform::ALL.to_vec();
-    }
-    Ok(platforms)
 }
 
 pub async fn pick(bot: TgBot, app: App, ctx: Ctx, ideas: Vec<Idea>, n: u8) -> HandlerResult {

@@ -7,12 +7,12 @@
 
 mod approval;
 mod automations;
+mod cards;
 mod codec;
 mod commands;
 mod connect;
 mod ctx;
 mod draft;
-mod draft_photo;
 mod flow;
 mod ideas;
 mod kb;
@@ -20,6 +20,7 @@ mod onboarding;
 mod panics;
 mod queue;
 mod schedule;
+mod screens;
 mod startup;
 mod state;
 mod team;
@@ -176,7 +177,7 @@ pub async fn run_with(
     };
     let dispatcher_bot = bot.clone();
     let mut dispatcher = Dispatcher::builder(bot, handler)
-        .dependencies(dptree::deps![app, connect::ConnectConfig(std::sync::Arc::new(config.clone()))])
+        .dependencies(dptree::deps![app, ctx::ConnectConfig(std::sync::Arc::new(config.clone()))])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text("a bot handler failed"))
         .build();
@@ -332,7 +333,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::Rewrite { post, version }].endpoint(draft::got_rewrite))
         .branch(case![State::Attach { post, version }].endpoint(draft::got_media))
         .branch(case![State::ScheduleAt { post, version, reschedule }].endpoint(schedule::got_time))
-        .branch(case![State::RejectReason { post, version, card }].endpoint(schedule::got_reason));
+        .branch(case![State::RejectReason { post, version, card }].endpoint(approval::got_reason));
 
     let messages = Update::filter_message()
         .filter(|m: Message| migration(m).is_none())
@@ -392,7 +393,7 @@ async fn unknown_button(bot: TgBot, ctx: Ctx) -> HandlerResult {
     ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await
 }
 
-async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb, cfg: connect::ConnectConfig) -> HandlerResult {
+async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb, cfg: ctx::ConnectConfig) -> HandlerResult {
     match cb.clone() {
         Cb::Skip | Cb::Tone(_) | Cb::ContentLang(_) | Cb::TzKeep | Cb::TzChange => {
             onboarding::on_button(bot, app, ctx, state, cb).await
@@ -411,17 +412,19 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb, cfg: co
             State::Ideas { topic, ideas } => ideas::more(bot, app, ctx, topic, ideas).await,
             _ => ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
         },
+        Cb::Draft(DraftAct::Schedule, id, v) => schedule::from_draft(bot, app, ctx, id, v).await,
+        Cb::Draft(DraftAct::PublishNow, id, v) => schedule::draft_now(bot, app, ctx, id, v).await,
         Cb::Draft(act, id, v) => draft::on_action(bot, app, ctx, act, id, v).await,
         Cb::ToggleAccount(id, v, i) => draft::toggle_account(bot, app, ctx, id, v, i).await,
         Cb::When(id, v, q) => schedule::on_quick(bot, app, ctx, id, v, q).await,
         Cb::Confirm(id, v, at) => schedule::confirm(bot, app, ctx, id, v, at).await,
-        Cb::Approve(id, v) => schedule::approve(bot, app, ctx, id, v).await,
-        Cb::Reject(id, v) => schedule::reject(bot, app, ctx, id, v).await,
+        Cb::Approve(id, v) => approval::approve(bot, app, ctx, id, v).await,
+        Cb::Reject(id, v) => approval::reject(bot, app, ctx, id, v).await,
         Cb::QueuePage(p) => queue::queue_page(bot, app, ctx, p).await,
         Cb::DraftsPage(p) => queue::drafts_page(bot, app, ctx, p).await,
         Cb::HistoryPage(p) => queue::history_page(bot, app, ctx, p).await,
         Cb::QueueItem(id) => queue::item(bot, app, ctx, id).await,
-        Cb::Reschedule(id, v) => queue::reschedule(bot, app, ctx, id, v).await,
+        Cb::Reschedule(id, v) => schedule::reschedule(bot, app, ctx, id, v).await,
         Cb::CancelPost(id, v) => queue::cancel_post(bot, app, ctx, id, v).await,
         Cb::PublishNow(id, v) => queue::publish_now(bot, app, ctx, id, v).await,
         Cb::InviteRole(r) => team::invite_role(bot, app, ctx, r).await,

@@ -11,6 +11,7 @@
 use crate::codec::Cb;
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::{kb, one};
+use crate::screens::names::role_name;
 use crate::state::State;
 use teloxide::prelude::*;
 use tochen_domain::html::escape_html;
@@ -28,14 +29,6 @@ pub fn guess_timezone(lang: &str) -> &'static str {
         "de" => "Europe/Berlin",
         "es" => "Europe/Madrid",
         _ => "Europe/London",
-    }
-}
-
-pub fn role_name(lang: &str, r: Role) -> String {
-    match r {
-        Role::Admin => t(lang, "bot.role.admin"),
-        Role::Editor => t(lang, "bot.role.editor"),
-        Role::Viewer => t(lang, "bot.role.viewer"),
     }
 }
 

@@ -2,13 +2,14 @@
 //! `/history` (newest first, paginated; history with permalinks), and the scheduler's buttons on targets whose
 //! outcome was unknown or failed. On a post waiting for approval, reschedule submits it again, cancel withdraws
 //! it and an admin's publish now approves it, each with its approval cards updated in the same transaction
-//! (`approval.rs`).
+//! (`cards.rs`); reschedule is the schedule flow's (`schedule::reschedule`).
 
+use crate::cards;
 use crate::codec::{Cb, DraftAct};
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
-use crate::draft::{load_for_change, platform_name};
 use crate::kb::kb;
-use crate::schedule::local_time;
+use crate::screens::draft::{load_for_change, platform_name};
+use crate::screens::time::local_time;
 use tochen_domain::clock::now_ms;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
@@ -119,7 +120,7 @@ pub async fn cancel_post(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i6
     let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
     let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &UPCOMING).await? else { return Ok(()) };
     // A waiting post's approval cards say who withdrew it, in the transaction of the cancel.
-    if !crate::approval::cancel(&bot, &app, &ctx, &a, &post).await? {
+    if !cards::cancel(&bot, &app, &ctx, &a, &post).await? {
         return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;
     }
     app.store
@@ -137,7 +138,7 @@ pub async fn publish_now(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i6
             return ctx.refuse(&bot, t(ctx.lang, "bot.role.need_admin")).await;
         }
         // An admin publishing a waiting post approves it; its cards say so.
-        return crate::approval::approve_now(&bot, &app, &ctx, &a, id, version).await;
+        return cards::approve_now(&bot, &app, &ctx, &a, id, version).await;
     }
     if !app.store.reschedule_post(a.tenant.id, id, version, now_ms()).await? {
         return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;
@@ -147,13 +148,6 @@ pub async fn publish_now(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i6
         .await?;
     ctx.answer(&bot, None).await?;
     ctx.show(&bot, t(ctx.lang, "bot.queue.publishing_now"), None).await
-}
-
-pub async fn reschedule(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
-    let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
-    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &UPCOMING).await? else { return Ok(()) };
-    ctx.answer(&bot, None).await?;
-    crate::schedule::ask_time(&bot, &app, &ctx, &a, &post, true).await
 }
 
 pub async fn drafts(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {

@@ -1,13 +1,14 @@
 //! Scheduling a draft: quick choices or typed times in the workspace's zone, a confirmation that shows the local
-//! time, then `schedule_post` (targets + publish jobs). Editors' posts wait for an admin (`approval::submit`:
+//! time, then `schedule_post` (targets + publish jobs). Editors' posts wait for an admin (`cards::submit`:
 //! targets + approval cards), who gets approve and reject buttons; the author hears the outcome. Moving a waiting
-//! post submits it again (`approval::resubmit`: the old cards are replaced by new ones).
+//! post submits it again (`cards::resubmit`: the old cards are replaced by new ones).
 
-pub use crate::approval::{approve, got_reason, reject};
+use crate::cards;
 use crate::codec::{Cb, DraftAct, Quick};
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
-use crate::draft::{blocking_problems, chosen_accounts, load_for_change, platform_name};
 use crate::kb::kb;
+use crate::screens::draft::{blocking_problems, chosen_accounts, load_for_change, platform_name};
+use crate::screens::time::{local_time, tz_of};
 use crate::state::State;
 use crate::timeparse::{parse_when, TimeError};
 use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
@@ -15,29 +16,13 @@ use chrono_tz::Tz;
 use teloxide::prelude::*;
 use tochen_domain::clock::now_ms;
 use tochen_domain::html::escape_html;
-use tochen_domain::i18n::{datetime, t, tf};
+use tochen_domain::i18n::{t, tf};
 use tochen_domain::PostId;
 use tochen_domain::{PostStatus, Role};
 use tochen_store::{Post, ScheduleError};
 use tochen_telegram::text::{clip, ECHO_MAX};
 
-pub fn tz_of(a: &Active) -> Tz {
-    a.tenant.profile.timezone.parse().unwrap_or(chrono_tz::UTC)
-}
-
-/// A moment in the workspace's zone, written in `lang`: "Thu 26 Nov 2026, 08:00 (Europe/Lisbon)",
-/// "Чт 26 ноя 2026, 08:00 (Europe/Lisbon)".
-pub fn local_time(lang: &str, a: &Active, at_ms: i64) -> String {
-    local_time_in(lang, tz_of(a), at_ms)
-}
-
-/// [`local_time`] in zone `tz`.
-pub fn local_time_in(lang: &str, tz: Tz, at_ms: i64) -> String {
-    let local = tz.timestamp_millis_opt(at_ms).single().map(|d| datetime(lang, &d)).unwrap_or_default();
-    format!("{local} ({})", tz.name())
-}
-
-pub async fn ask_time(bot: &TgBot, _app: &App, ctx: &Ctx, a: &Active, post: &Post, reschedule: bool) -> HandlerResult {
+async fn ask_time(bot: &TgBot, ctx: &Ctx, a: &Active, post: &Post, reschedule: bool) -> HandlerResult {
     let l = ctx.lang;
     let q = |label: String, quick| (label, Cb::When(post.id, post.version, quick));
     let buttons = kb(vec![
@@ -55,6 +40,34 @@ pub async fn ask_time(bot: &TgBot, _app: &App, ctx: &Ctx, a: &Active, post: &Pos
     ctx.dlg.update(State::ScheduleAt { post: post.id, version: post.version, reschedule }).await?;
     let msg_text = tf(l, "bot.schedule.when", &[("tz", &escape_html(tz_of(a).name()))]);
     ctx.show(bot, msg_text, Some(buttons)).await
+}
+
+/// The draft screen's Schedule button: the time prompt for that draft.
+pub async fn from_draft(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
+    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::Draft]).await? else {
+        return Ok(());
+    };
+    ctx.answer(&bot, None).await?;
+    ask_time(&bot, &ctx, &a, &post, false).await
+}
+
+/// The draft screen's Publish now button: the draft, confirmed for now.
+pub async fn draft_now(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
+    if load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::Draft]).await?.is_none() {
+        return Ok(());
+    }
+    confirm(bot, app, ctx, id, version, now_ms() / 1000).await
+}
+
+/// Reschedule on a post in `/queue`: the time prompt, whose Back returns to the post.
+pub async fn reschedule(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
+    let upcoming = [PostStatus::Scheduled, PostStatus::PendingApproval];
+    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &upcoming).await? else { return Ok(()) };
+    ctx.answer(&bot, None).await?;
+    ask_time(&bot, &ctx, &a, &post, true).await
 }
 
 fn at_local(tz: Tz, day: chrono::NaiveDate, hour: u32) -> Option<DateTime<Utc>> {
@@ -203,7 +216,7 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
         let pending = post.status == PostStatus::PendingApproval;
         // A waiting post that changes is a new request: its old cards are replaced by new ones.
         let moved = if pending {
-            match crate::approval::resubmit(&bot, &app, &ctx, &a, &post, at).await {
+            match cards::resubmit(&bot, &app, &ctx, &a, &post, at).await {
                 Ok(_) => true,
                 Err(ScheduleError::Store(e)) => return Err(e.into()),
                 Err(_) => false,
@@ -243,7 +256,7 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
     let (_, accounts) = chosen_accounts(&app, &a, id).await?;
     let needs_approval = a.role == Role::Editor;
     let scheduled = if needs_approval {
-        crate::approval::submit(&app, &ctx, &a, &post, at, &accounts).await
+        cards::submit(&app, &ctx, &a, &post, at, &accounts).await
     } else {
         app.store.schedule_post(a.tenant.id, id, version, at, &accounts, false).await
     };

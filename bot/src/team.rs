@@ -4,7 +4,7 @@
 use crate::codec::Cb;
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
-use crate::onboarding::role_name;
+use crate::screens::names::role_name;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf, LANGUAGES};
 use tochen_domain::Role;

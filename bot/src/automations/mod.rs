@@ -17,10 +17,7 @@
 mod view;
 mod wizard;
 
-pub use wizard::Wizard;
-
-use crate::connect::ConnectConfig;
-use crate::ctx::{App, Ctx, HandlerResult, TgBot};
+use crate::ctx::{App, ConnectConfig, Ctx, HandlerResult, TgBot};
 use crate::state::State;
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;

@@ -3,8 +3,8 @@
 //! Kept apart from the transitions in `wizard.rs` so each file reads in one sitting; nothing here touches the
 //! store or Telegram.
 
-use super::wizard::{Step, WizBtn, Wizard, KINDS, PRESETS};
-use serde::{Deserialize, Serialize};
+use super::wizard::{WizBtn, KINDS, PRESETS};
+use crate::state::wizard::{Opt, Step, Wizard};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use tochen_domain::clock::now_ms;
 use tochen_domain::cron::Schedule;
@@ -12,76 +12,6 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::DestinationStatus;
 use tochen_store::Destination;
-
-/// An option typed as a number (alert thresholds); report periods are buttons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Opt {
-    EngagementDrop,
-    LlmQuota,
-    TokenExpiry,
-    CooldownHours,
-}
-
-impl Opt {
-    pub const ALL: [Opt; 4] = [Opt::EngagementDrop, Opt::LlmQuota, Opt::TokenExpiry, Opt::CooldownHours];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::EngagementDrop => "ed",
-            Self::LlmQuota => "lq",
-            Self::TokenExpiry => "te",
-            Self::CooldownHours => "cd",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|o| o.code() == code)
-    }
-
-    pub fn range(self) -> (i64, i64) {
-        match self {
-            Self::EngagementDrop | Self::LlmQuota => (1, 100),
-            Self::TokenExpiry => (1, 90),
-            Self::CooldownHours => (1, 168),
-        }
-    }
-
-    /// A whole number inside the option's range (`30`, `30%`).
-    pub fn parse(self, text: &str) -> Option<i64> {
-        let n: i64 = text.trim().trim_end_matches('%').trim().parse().ok()?;
-        let (lo, hi) = self.range();
-        (lo..=hi).contains(&n).then_some(n)
-    }
-
-    pub fn store(self, config: &mut serde_json::Value, v: i64) {
-        match self {
-            Self::EngagementDrop => config["engagement_drop_percent"] = (v as f64).into(),
-            Self::LlmQuota => config["llm_quota_percent"] = (v as f64).into(),
-            Self::TokenExpiry => config["token_expiry_days"] = v.into(),
-            Self::CooldownHours => config["cooldown_minutes"] = (v * 60).into(),
-        }
-    }
-
-    pub fn current(self, config: &serde_json::Value) -> i64 {
-        let num = |k: &str| config.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
-        match self {
-            Self::EngagementDrop => num("engagement_drop_percent").round() as i64,
-            Self::LlmQuota => num("llm_quota_percent").round() as i64,
-            Self::TokenExpiry => num("token_expiry_days") as i64,
-            Self::CooldownHours => (num("cooldown_minutes") / 60.0).round() as i64,
-        }
-    }
-
-    fn label(self, l: &str, value: i64) -> String {
-        let v = value.to_string();
-        match self {
-            Self::EngagementDrop => tf(l, "bot.auto.opt_engagement", &[("n", &v)]),
-            Self::LlmQuota => tf(l, "bot.auto.opt_quota", &[("n", &v)]),
-            Self::TokenExpiry => tf(l, "bot.auto.opt_token", &[("n", &v)]),
-            Self::CooldownHours => tf(l, "bot.auto.opt_cooldown", &[("n", &v)]),
-        }
-    }
-}
 
 pub fn kind_label(l: &str, kind: &str) -> String {
     match kind {
@@ -115,7 +45,7 @@ pub fn next_five(lang: &str, cron: &str, tz: &str) -> Option<String> {
 
 fn options_line(l: &str, w: &Wizard) -> String {
     if w.kind == "alert" {
-        Opt::ALL.iter().map(|o| o.label(l, o.current(&w.config))).collect::<Vec<_>>().join(", ")
+        Opt::ALL.iter().map(|o| label(*o, l, o.current(&w.config))).collect::<Vec<_>>().join(", ")
     } else {
         let days = w.config.get("period_days").and_then(|v| v.as_i64()).unwrap_or(7);
         let skip = w.config.get("skip_when_empty").and_then(|v| v.as_bool()).unwrap_or(false);
@@ -189,7 +119,7 @@ pub fn render(w: &Wizard, l: &str, all: &[Destination]) -> (String, InlineKeyboa
         Step::Options => {
             if w.kind == "alert" {
                 for o in Opt::ALL {
-                    rows.push(vec![btn(o.label(l, o.current(&w.config)), WizBtn::Ask(o))]);
+                    rows.push(vec![btn(label(o, l, o.current(&w.config)), WizBtn::Ask(o))]);
                 }
             } else {
                 let days = w.config.get("period_days").and_then(|v| v.as_i64()).unwrap_or(7);
@@ -217,7 +147,7 @@ pub fn render(w: &Wizard, l: &str, all: &[Destination]) -> (String, InlineKeyboa
             tf(
                 l,
                 "bot.auto.ask_value",
-                &[("option", &o.label(l, o.current(&w.config))), ("min", &lo.to_string()), ("max", &hi.to_string())],
+                &[("option", &label(o, l, o.current(&w.config))), ("min", &lo.to_string()), ("max", &hi.to_string())],
             )
         }
         Step::Confirm => {
@@ -246,6 +176,17 @@ pub fn render(w: &Wizard, l: &str, all: &[Destination]) -> (String, InlineKeyboa
     rows.push(nav);
     let title = if w.editing.is_some() { t(l, "bot.auto.title_edit") } else { t(l, "bot.auto.title_new") };
     (format!("{title}\n\n{body}"), InlineKeyboardMarkup::new(rows))
+}
+
+/// An option's name with its value, in `l`.
+fn label(o: Opt, l: &str, value: i64) -> String {
+    let v = value.to_string();
+    match o {
+        Opt::EngagementDrop => tf(l, "bot.auto.opt_engagement", &[("n", &v)]),
+        Opt::LlmQuota => tf(l, "bot.auto.opt_quota", &[("n", &v)]),
+        Opt::TokenExpiry => tf(l, "bot.auto.opt_token", &[("n", &v)]),
+        Opt::CooldownHours => tf(l, "bot.auto.opt_cooldown", &[("n", &v)]),
+    }
 }
 
 #[cfg(test)]

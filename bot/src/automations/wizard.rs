@@ -10,10 +10,10 @@
 //! saved edit recomputes `next_run_at` through `Store::update_automation`. Wizard buttons carry no state of their
 //! own (`aw:<op>[:<arg>]`, at most 37 bytes); a press whose owner has no wizard open is refused as stale.
 
-use super::view::{render, Opt};
+use super::view::render;
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
+use crate::state::wizard::{Opt, Step, Wizard};
 use crate::state::State;
-use serde::{Deserialize, Serialize};
 use teloxide::types::Message;
 use tochen_delivery::alerts::AlertConfig;
 use tochen_delivery::automations::PeriodConfig;
@@ -24,38 +24,6 @@ use tochen_domain::{AutomationId, DestinationId};
 use tochen_domain::{MissedRunPolicy, Role};
 use tochen_store::{AutomationChanges, NewAutomation};
 use uuid::Uuid;
-
-/// An automation being created (`editing: None`) or edited.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Wizard {
-    pub editing: Option<AutomationId>,
-    pub step: Step,
-    pub kind: String,
-    pub cron: String,
-    pub timezone: String,
-    pub destinations: Vec<DestinationId>,
-    pub config: serde_json::Value,
-}
-
-/// The screen the wizard is on.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Step {
-    #[default]
-    Kind,
-    Schedule,
-    /// The next message is a cron expression.
-    Cron,
-    Timezone,
-    /// The next message is an IANA zone name.
-    TypeTimezone,
-    Destinations,
-    Options,
-    /// The next message is the value of an option.
-    OptionValue(Opt),
-    Confirm,
-    /// Editing: the list of what can be changed.
-    Menu,
-}
 
 pub const KINDS: [&str; 3] = ["report", "alert", "data_sync"];
 pub const PRESETS: [&str; 5] = ["q15", "hourly", "daily", "weekly", "monthly"];

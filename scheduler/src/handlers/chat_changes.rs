@@ -3,7 +3,8 @@
 //! Telegram tells the sender, not the bot's update stream, when a chat is gone or has moved: 403 "bot was kicked"
 //! or "blocked by the user" means the chat will never accept a message again, so every destination pointing at it
 //! becomes inactive and the admins of the workspaces that were using it are told; `migrate_to_chat_id` means a
-//! group became a supergroup, so destinations, the team chat and open conversations follow the new id.
+//! group became a supergroup, so destinations, the team chat and open conversations follow the new id. Which
+//! errors mean a closed chat is the one list the bot shares, `tochen_telegram::closed::chat_is_closed`.
 //!
 //! Telling admins can never loop: only destinations that were still active produce notices (a second failure
 //! finds them inactive and says nothing), the dead chat itself is never an addressee, and an admin's private chat
@@ -12,35 +13,12 @@
 
 use crate::error::JobError;
 use crate::notices;
-use teloxide::{ApiError, RequestError};
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;
 use tochen_domain::jobs::NotifyPayload;
 use tochen_domain::DestinationStatus;
 use tochen_store::Job;
 use tochen_store::Store;
-
-/// True when the error says the bot can no longer write to the chat at all.
-pub fn chat_is_closed(e: &RequestError) -> bool {
-    match e {
-        RequestError::Api(
-            ApiError::BotBlocked
-            | ApiError::BotKicked
-            | ApiError::BotKickedFromSupergroup
-            | ApiError::BotKickedFromChannel
-            | ApiError::UserDeactivated,
-        ) => true,
-        // Telegram's wording varies by chat type ("kicked from the group chat"); teloxide knows only some of it.
-        RequestError::Api(ApiError::Unknown(d)) => {
-            d.starts_with("Forbidden:")
-                && ["kicked", "blocked", "not a member", "deactivated"].iter().any(|w| d.contains(w))
-        }
-        RequestError::InvalidJson { raw, .. } => {
-            serde_json::from_str::<serde_json::Value>(raw).ok().is_some_and(|v| v["error_code"].as_i64() == Some(403))
-        }
-        _ => false,
-    }
-}
 
 /// The chat refused the bot: deactivate its destinations and tell the admins of the workspaces that used it.
 pub async fn closed(store: &Store, job: &Job, chat_id: i64, why: &str) -> Result<(), JobError> {

@@ -237,7 +237,7 @@ impl Notifier for TelegramNotifier {
                 Ok(Some((new_chat.0, id)))
             }
             Err(e) => {
-                if super::chat_changes::chat_is_closed(&e) {
+                if tochen_telegram::closed::chat_is_closed(&e) {
                     super::chat_changes::closed(store, job, m.chat_id, &e.to_string()).await?;
                 }
                 Err(classify(&e))

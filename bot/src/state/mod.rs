@@ -10,6 +10,8 @@
 //! (in another chat, say) or lost their role is recognised and refused by `flow.rs` instead of landing in
 //! whatever workspace is active by then.
 
+pub mod wizard;
+
 use serde::{Deserialize, Serialize};
 use tochen_domain::Role;
 use tochen_domain::{PostId, TenantId};
@@ -76,7 +78,7 @@ pub enum State {
     },
     /// Creating or editing an automation (bot/src/automations/wizard.rs).
     Automation {
-        wizard: crate::automations::Wizard,
+        wizard: wizard::Wizard,
     },
 }
 

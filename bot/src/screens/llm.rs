@@ -1,0 +1,43 @@
+//! Talking to the LLM in a chat, shared by the flows that generate: the typing action, the platforms to write
+//! for, and what a person reads when generation fails.
+
+use crate::ctx::{Active, App, Ctx, TgBot};
+use teloxide::prelude::*;
+use teloxide::types::ChatAction;
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::{AccountStatus, Platform};
+use tochen_llm::LlmError;
+
+/// What a person reads when generation fails: specific, with what to do next.
+pub fn llm_error_text(lang: &str, e: &LlmError) -> String {
+    match e {
+        LlmError::QuotaExhausted { used, quota } => tf(lang, "llm.error.quota", &[("used", used), ("quota", quota)]),
+        LlmError::ProviderQuota => t(lang, "llm.error.provider_quota"),
+        LlmError::RateLimited(_) => t(lang, "llm.error.rate_limited"),
+        LlmError::Timeout(_) => t(lang, "llm.error.timeout"),
+        LlmError::Truncated => t(lang, "llm.error.truncated"),
+        LlmError::Malformed(_) => t(lang, "llm.error.malformed"),
+        LlmError::Provider { .. } | LlmError::Network(_) => t(lang, "llm.error.provider"),
+        LlmError::Io(_) | LlmError::Store(_) => t(lang, "error.internal"),
+    }
+}
+
+pub async fn typing(bot: &TgBot, ctx: &Ctx) {
+    if let Err(e) = bot.send_chat_action(ctx.chat_id, ChatAction::Typing).await {
+        tracing::debug!(error = %e, "typing action failed");
+    }
+}
+
+/// The platforms to draft for: those with a connected account, or all of them when none is connected yet.
+pub async fn draft_platforms(app: &App, a: &Active) -> anyhow::Result<Vec<Platform>> {
+    let accounts = app.store.accounts(a.tenant.id).await?;
+    let mut platforms: Vec<Platform> = Platform::ALL
+        .iter()
+        .copied()
+        .filter(|p| accounts.iter().any(|acc| acc.platform == *p && acc.status != AccountStatus::Disconnected))
+        .collect();
+    if platforms.is_empty() {
+        platforms = Platform::ALL.to_vec();
+    }
+    Ok(platforms)
+}

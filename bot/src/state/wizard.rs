@@ -1,0 +1,97 @@
+//! The automation wizard's draft as it is kept in the dialogue (`State::Automation`): plain data, read and
+//! changed by `automations/wizard.rs` and drawn by `automations/view.rs`.
+
+use serde::{Deserialize, Serialize};
+use tochen_domain::{AutomationId, DestinationId};
+
+/// An automation being created (`editing: None`) or edited.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Wizard {
+    pub editing: Option<AutomationId>,
+    pub step: Step,
+    pub kind: String,
+    pub cron: String,
+    pub timezone: String,
+    pub destinations: Vec<DestinationId>,
+    pub config: serde_json::Value,
+}
+
+/// The screen the wizard is on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    #[default]
+    Kind,
+    Schedule,
+    /// The next message is a cron expression.
+    Cron,
+    Timezone,
+    /// The next message is an IANA zone name.
+    TypeTimezone,
+    Destinations,
+    Options,
+    /// The next message is the value of an option.
+    OptionValue(Opt),
+    Confirm,
+    /// Editing: the list of what can be changed.
+    Menu,
+}
+
+/// An option typed as a number (alert thresholds); report periods are buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Opt {
+    EngagementDrop,
+    LlmQuota,
+    TokenExpiry,
+    CooldownHours,
+}
+
+impl Opt {
+    pub const ALL: [Opt; 4] = [Opt::EngagementDrop, Opt::LlmQuota, Opt::TokenExpiry, Opt::CooldownHours];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::EngagementDrop => "ed",
+            Self::LlmQuota => "lq",
+            Self::TokenExpiry => "te",
+            Self::CooldownHours => "cd",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.code() == code)
+    }
+
+    pub fn range(self) -> (i64, i64) {
+        match self {
+            Self::EngagementDrop | Self::LlmQuota => (1, 100),
+            Self::TokenExpiry => (1, 90),
+            Self::CooldownHours => (1, 168),
+        }
+    }
+
+    /// A whole number inside the option's range (`30`, `30%`).
+    pub fn parse(self, text: &str) -> Option<i64> {
+        let n: i64 = text.trim().trim_end_matches('%').trim().parse().ok()?;
+        let (lo, hi) = self.range();
+        (lo..=hi).contains(&n).then_some(n)
+    }
+
+    pub fn store(self, config: &mut serde_json::Value, v: i64) {
+        match self {
+            Self::EngagementDrop => config["engagement_drop_percent"] = (v as f64).into(),
+            Self::LlmQuota => config["llm_quota_percent"] = (v as f64).into(),
+            Self::TokenExpiry => config["token_expiry_days"] = v.into(),
+            Self::CooldownHours => config["cooldown_minutes"] = (v * 60).into(),
+        }
+    }
+
+    pub fn current(self, config: &serde_json::Value) -> i64 {
+        let num = |k: &str| config.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
+        match self {
+            Self::EngagementDrop => num("engagement_drop_percent").round() as i64,
+            Self::LlmQuota => num("llm_quota_percent").round() as i64,
+            Self::TokenExpiry => num("token_expiry_days") as i64,
+            Self::CooldownHours => (num("cooldown_minutes") / 60.0).round() as i64,
+        }
+    }
+}

@@ -11,10 +11,19 @@ use tochen_domain::i18n::{t, tf};
 use tochen_domain::PostId;
 use tochen_domain::{PostStatus, Role};
 use tochen_store::CardOutcome;
+use tochen_telegram::button::Approval;
 
 /// The card the person pressed, (chat, message id): the decision shows on it in place.
 fn pressed(ctx: &Ctx, card: Option<i32>) -> Option<(i64, i64)> {
     card.map(|m| (ctx.chat_id.0, i64::from(m)))
+}
+
+/// An admin's decision on a post waiting for approval.
+pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Approval) -> HandlerResult {
+    match b {
+        Approval::Approve(id, v) => approve(bot, app, ctx, id, v).await,
+        Approval::Reject(id, v) => reject(bot, app, ctx, id, v).await,
+    }
 }
 
 pub async fn approve(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {

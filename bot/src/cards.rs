@@ -17,7 +17,6 @@
 //! (`Store::cancel_post_with_cards`) has its cards edited to say who withdrew it. An admin's "publish now" on a
 //! waiting post approves it.
 
-use crate::codec::{Cb, DraftAct};
 use crate::ctx::{send_to, Active, App, Ctx, HandlerResult, TgBot};
 use crate::screens::time::{local_time, local_time_in, tz_of};
 use teloxide::prelude::*;
@@ -29,6 +28,7 @@ use tochen_domain::PostStatus;
 use tochen_domain::{AccountId, PostId, TenantId};
 use tochen_store::StoreError;
 use tochen_store::{ApprovalCard, CardOutcome, Post, ScheduleError, Target};
+use tochen_telegram::button::{Approval, Button, Draft, DraftAct};
 use tochen_telegram::text::clip;
 
 /// Longest title a card or a notice about a post quotes.
@@ -56,14 +56,15 @@ fn card(lang: &str, chat: i64, c: &CardText, platforms: &str, id: PostId, versio
         "bot.approval.card",
         &[("author", &c.author), ("when", &when), ("title", &c.title), ("platforms", &platforms)],
     );
-    let button = |key: &str, cb: Cb| NotifyButton { text: t(lang, key), callback_data: Some(cb.encode()), url: None };
+    let button =
+        |key: &str, cb: Button| NotifyButton { text: t(lang, key), callback_data: Some(cb.encode()), url: None };
     NotifyPayload {
         chat_id: chat,
         text_html: text,
         buttons: vec![vec![
-            button("bot.approval.btn_preview", Cb::Draft(DraftAct::Show, id, version)),
-            button("bot.approval.btn_approve", Cb::Approve(id, version)),
-            button("bot.approval.btn_reject", Cb::Reject(id, version)),
+            button("bot.approval.btn_preview", Button::Draft(Draft::Act(DraftAct::Show, id, version))),
+            button("bot.approval.btn_approve", Button::Approval(Approval::Approve(id, version))),
+            button("bot.approval.btn_reject", Button::Approval(Approval::Reject(id, version))),
         ]],
         attachment_path: None,
     }

@@ -7,9 +7,9 @@
 //! an unknown command gets a short "I don't know that command" in a private chat and is ignored in groups (other
 //! bots there may know it), keeping the prompt.
 
+use crate::catalog::Command;
 use crate::ctx::{Ctx, HandlerResult, TgBot};
 use crate::state::State;
-use crate::Command;
 use teloxide::prelude::*;
 use teloxide::types::Me;
 use teloxide::utils::command::BotCommands;
@@ -55,10 +55,9 @@ pub fn parse(m: &Message, me: &Me) -> Option<Command> {
     Command::parse(&normalized, me.user.username.as_deref().unwrap_or_default()).ok()
 }
 
-/// Whether `m` is a command this bot runs: its own menu or the automations module's.
+/// Whether `m` is a command this bot runs.
 fn runs(m: &Message, me: &Me) -> bool {
-    let Some(w) = m.text().or_else(|| m.caption()).and_then(|t| command_word(t.trim_start())) else { return false };
-    for_us(&w, me) && (crate::automations::COMMANDS.contains(&w.name.as_str()) || parse(m, me).is_some())
+    parse(m, me).is_some()
 }
 
 /// The prompts that read the next message as their answer.

@@ -4,7 +4,6 @@
 //! Buttons carry the post's version. A button from an older screen (the post changed since) or for a post the
 //! caller's workspace does not own changes nothing and says so.
 
-use crate::codec::{Cb, DraftAct};
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft::{chosen_accounts, is_draft, load_for_change, platform_name, render, show};
@@ -18,9 +17,20 @@ use tochen_domain::PostId;
 use tochen_domain::{MediaKind, PostStatus, Role};
 use tochen_llm::{store_media_bytes, DraftText};
 use tochen_store::{Post, PostContent};
+use tochen_telegram::button::{Button, Draft, DraftAct};
 
 /// Largest file the public Bot API lets a bot download.
 const MAX_DOWNLOAD: u32 = 20 * 1024 * 1024;
+
+/// The draft screen's buttons; scheduling and publishing now hand over to `schedule`.
+pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Draft) -> HandlerResult {
+    match b {
+        Draft::Act(DraftAct::Schedule, id, v) => crate::schedule::from_draft(bot, app, ctx, id, v).await,
+        Draft::Act(DraftAct::PublishNow, id, v) => crate::schedule::draft_now(bot, app, ctx, id, v).await,
+        Draft::Act(act, id, v) => on_action(bot, app, ctx, act, id, v).await,
+        Draft::ToggleAccount(id, v, i) => toggle_account(bot, app, ctx, id, v, i).await,
+    }
+}
 
 pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId, version: i64) -> HandlerResult {
     let needed = if act == DraftAct::Show { Role::Viewer } else { Role::Editor };
@@ -131,18 +141,18 @@ async fn accounts_screen(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &P
     if all.is_empty() {
         return ctx.say(bot, t(ctx.lang, "bot.draft.connect_first"), None).await.map(|_| ());
     }
-    let mut rows: Vec<Vec<(String, Cb)>> = all
+    let mut rows: Vec<Vec<(String, Button)>> = all
         .iter()
         .enumerate()
         .map(|(i, x)| {
             let mark = if chosen.contains(&x.id) { "✓" } else { "✗" };
             vec![(
                 format!("{mark} {} {}", platform_name(ctx.lang, x.platform), x.name),
-                Cb::ToggleAccount(post.id, post.version, i as u8),
+                Button::Draft(Draft::ToggleAccount(post.id, post.version, i as u8)),
             )]
         })
         .collect();
-    rows.push(vec![(t(ctx.lang, "bot.back"), Cb::Draft(DraftAct::Show, post.id, post.version))]);
+    rows.push(vec![(t(ctx.lang, "bot.back"), Button::Draft(Draft::Act(DraftAct::Show, post.id, post.version)))]);
     ctx.show(bot, t(ctx.lang, "bot.draft.pick_accounts"), Some(kb(rows))).await
 }
 

@@ -13,7 +13,6 @@
 //! carry their own ids pass on and check the active workspace themselves, so `/workspaces` and `/cancel` always
 //! work.
 
-use crate::codec::Cb;
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use crate::screens::names::role_name;
 use crate::state::State;
@@ -25,6 +24,7 @@ use tochen_domain::i18n::{t, tf};
 use tochen_domain::Role;
 use tochen_domain::TenantId;
 use tochen_store::StoreError;
+use tochen_telegram::button::Button;
 
 /// Why an answer cannot go to its flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,21 +69,10 @@ fn is_answer(state: &State, upd: &Update) -> bool {
             None => m.photo().is_some() || m.video().is_some() || m.document().is_some(),
         },
         UpdateKind::CallbackQuery(q) => {
-            let Some(data) = q.data.as_deref() else { return false };
+            let Some(b) = q.data.as_deref().and_then(Button::decode) else { return false };
             match state {
-                State::Automation { .. } => crate::automations::is_wizard_button(data),
-                _ => matches!(
-                    Cb::decode(data),
-                    Some(
-                        Cb::Skip
-                            | Cb::Tone(_)
-                            | Cb::ContentLang(_)
-                            | Cb::TzKeep
-                            | Cb::TzChange
-                            | Cb::Idea(_)
-                            | Cb::MoreIdeas
-                    )
-                ),
+                State::Automation { .. } => matches!(b, Button::Wizard(_)),
+                _ => matches!(b, Button::Onboarding(_) | Button::Ideas(_)),
             }
         }
         _ => false,

@@ -2,7 +2,6 @@
 //! platforms. The LLM is called before anything is written, so a failed or malformed generation leaves no
 //! half-made draft behind.
 
-use crate::codec::Cb;
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft;
@@ -13,6 +12,7 @@ use tochen_domain::i18n::{t, tf};
 use tochen_domain::Role;
 use tochen_llm::Idea;
 use tochen_store::PostContent;
+use tochen_telegram::button::{Button, Ideas};
 use tochen_telegram::text::{clip, ECHO_MAX};
 
 const IDEAS: usize = 5;
@@ -41,10 +41,19 @@ async fn show_ideas(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, topic: String
     for (i, idea) in ideas.iter().enumerate() {
         text.push_str(&format!("\n\n<b>{}. {}</b>\n{}", i + 1, escape_html(&idea.title), escape_html(&idea.angle)));
     }
-    let numbers = (0..ideas.len()).map(|i| ((i + 1).to_string(), Cb::Idea(i as u8))).collect();
-    let buttons = kb(vec![numbers, vec![(t(ctx.lang, "bot.ideas.more"), Cb::MoreIdeas)]]);
+    let numbers = (0..ideas.len()).map(|i| ((i + 1).to_string(), Button::Ideas(Ideas::Pick(i as u8)))).collect();
+    let buttons = kb(vec![numbers, vec![(t(ctx.lang, "bot.ideas.more"), Button::Ideas(Ideas::More))]]);
     ctx.dlg.update(State::Ideas { topic, ideas }).await?;
     ctx.show(bot, text, Some(buttons)).await
+}
+
+/// The buttons under a list of ideas; they answer the list kept in the dialogue.
+pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, b: Ideas) -> HandlerResult {
+    match (b, state) {
+        (Ideas::Pick(n), State::Ideas { ideas, .. }) => pick(bot, app, ctx, ideas, n).await,
+        (Ideas::More, State::Ideas { topic, ideas }) => more(bot, app, ctx, topic, ideas).await,
+        _ => ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
+    }
 }
 
 pub async fn more(bot: TgBot, app: App, ctx: Ctx, topic: String, ideas: Vec<Idea>) -> HandlerResult {

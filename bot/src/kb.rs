@@ -1,14 +1,16 @@
-//! Keyboards: every inline keyboard is built from (label, `Cb`) pairs, so no button bypasses the codec.
+//! Keyboards: every inline keyboard is built from (label, `Button`) pairs, so no button bypasses the codec.
 
-use crate::codec::Cb;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use tochen_telegram::button::Button;
 
-pub fn kb(rows: Vec<Vec<(String, Cb)>>) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(rows.into_iter().filter(|r| !r.is_empty()).map(|r| {
-        r.into_iter().map(|(label, cb)| InlineKeyboardButton::callback(label, cb.encode())).collect::<Vec<_>>()
-    }))
+pub fn kb(rows: Vec<Vec<(String, Button)>>) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(
+        rows.into_iter().filter(|r| !r.is_empty()).map(|r| {
+            r.into_iter().map(|(label, b)| InlineKeyboardButton::callback(label, b.encode())).collect::<Vec<_>>()
+        }),
+    )
 }
 
-pub fn one(label: String, cb: Cb) -> InlineKeyboardMarkup {
-    kb(vec![vec![(label, cb)]])
+pub fn one(label: String, b: Button) -> InlineKeyboardMarkup {
+    kb(vec![vec![(label, b)]])
 }

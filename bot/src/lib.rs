@@ -8,7 +8,7 @@
 mod approval;
 mod automations;
 mod cards;
-mod codec;
+mod catalog;
 mod commands;
 mod connect;
 mod ctx;
@@ -28,7 +28,7 @@ pub mod timeparse;
 pub mod validate;
 pub mod webhook_updates;
 
-pub use codec::{Cb, DraftAct};
+pub use catalog::Command;
 pub use state::State;
 
 use ctx::{App, Ctx, HandlerResult, TgBot};
@@ -36,49 +36,13 @@ use std::time::Duration;
 use teloxide::adaptors::throttle::Limits;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, BotCommandScope, ParseMode};
-use teloxide::utils::command::BotCommands;
+use teloxide::types::ParseMode;
 use tochen_config::Config;
 use tochen_domain::i18n::{t, LANGUAGES};
 use tochen_llm::LlmClient;
 use tochen_store::Store;
+use tochen_telegram::button::{Button, Menu};
 use tokio_util::sync::CancellationToken;
-
-/// The commands. Doc comments are the developer-facing help; people read the localized `bot.help`.
-#[derive(BotCommands, Clone, Debug)]
-#[command(rename_rule = "lowercase")]
-pub enum Command {
-    /// Create a workspace, or join one with an invite link.
-    Start(String),
-    /// Post ideas, optionally about a topic: /idea autumn menu
-    Idea(String),
-    /// Drafts waiting to be scheduled.
-    Drafts,
-    /// Upcoming posts.
-    Queue,
-    /// Published and failed posts.
-    History,
-    /// LLM usage this month.
-    Usage,
-    /// Invite someone (admins).
-    Invite,
-    /// Members and roles.
-    Team,
-    /// Switch or create workspaces.
-    Workspaces,
-    /// Edit the business profile (admins).
-    Profile,
-    /// Choose the bot's language.
-    Language,
-    /// Connect a social account.
-    Connect,
-    /// Connected accounts.
-    Accounts,
-    /// Leave the current conversation.
-    Cancel,
-    /// What every command does.
-    Help,
-}
 
 /// Knobs tests and benchmarks change; production uses the defaults.
 #[derive(Clone)]
@@ -211,60 +175,12 @@ pub async fn run_with(
     Ok(())
 }
 
-/// Private chats: everything a member may try (admin-only commands say so when a non-admin sends them), except
-/// `/link`, which only works in the group it links.
-const PRIVATE_MENU: &[&str] = &[
-    "start",
-    "idea",
-    "drafts",
-    "queue",
-    "history",
-    "usage",
-    "invite",
-    "team",
-    "workspaces",
-    "profile",
-    "language",
-    "connect",
-    "accounts",
-    "automate",
-    "automations",
-    "destinations",
-    "webhook",
-    "email",
-    "cancel",
-    "help",
-];
-/// Groups, for every member: the team's posts, and the automations viewers may list.
-const GROUP_MENU: &[&str] = &["idea", "queue", "drafts", "history", "automations", "cancel", "help"];
-/// Groups, for their admins: also `/start` (makes the group the team chat), `/usage`, and linking the group as a
-/// destination and automating reports for it. `/webhook` stays out: its secret is shown once, in the chat.
-const GROUP_ADMIN_MENU: &[&str] = &[
-    "idea",
-    "queue",
-    "drafts",
-    "history",
-    "start",
-    "usage",
-    "link",
-    "automate",
-    "automations",
-    "destinations",
-    "cancel",
-    "help",
-];
-
-/// Registers the command menu per language and per scope (private chats, groups, and groups' admins).
+/// Registers the command menus of `catalog::COMMANDS` per language and per scope (private chats, groups, and
+/// groups' admins).
 async fn set_commands(bot: &TgBot) {
     for lang in LANGUAGES.iter().copied() {
-        for (scope, names) in [
-            (BotCommandScope::AllPrivateChats, PRIVATE_MENU),
-            (BotCommandScope::AllGroupChats, GROUP_MENU),
-            (BotCommandScope::AllChatAdministrators, GROUP_ADMIN_MENU),
-        ] {
-            let cmds: Vec<BotCommand> =
-                names.iter().map(|n| BotCommand::new(*n, command_description(lang, n))).collect();
-            let mut req = bot.set_my_commands(cmds).scope(scope);
+        for m in catalog::Menu::ALL {
+            let mut req = bot.set_my_commands(catalog::menu(lang, m)).scope(m.scope());
             if lang != "en" {
                 req = req.language_code(lang);
             }
@@ -272,32 +188,6 @@ async fn set_commands(bot: &TgBot) {
                 tracing::warn!(error = %e, lang, "cannot register commands");
             }
         }
-    }
-}
-
-fn command_description(lang: &str, name: &str) -> String {
-    match name {
-        "start" => t(lang, "bot.cmd.start"),
-        "idea" => t(lang, "bot.cmd.idea"),
-        "drafts" => t(lang, "bot.cmd.drafts"),
-        "queue" => t(lang, "bot.cmd.queue"),
-        "history" => t(lang, "bot.cmd.history"),
-        "usage" => t(lang, "bot.cmd.usage"),
-        "invite" => t(lang, "bot.cmd.invite"),
-        "team" => t(lang, "bot.cmd.team"),
-        "workspaces" => t(lang, "bot.cmd.workspaces"),
-        "profile" => t(lang, "bot.cmd.profile"),
-        "language" => t(lang, "bot.cmd.language"),
-        "connect" => t(lang, "bot.cmd.connect"),
-        "accounts" => t(lang, "bot.cmd.accounts"),
-        "automate" => t(lang, "bot.cmd.automate"),
-        "automations" => t(lang, "bot.cmd.automations"),
-        "destinations" => t(lang, "bot.cmd.destinations"),
-        "link" => t(lang, "bot.cmd.link"),
-        "webhook" => t(lang, "bot.cmd.webhook"),
-        "email" => t(lang, "bot.cmd.email"),
-        "cancel" => t(lang, "bot.cmd.cancel"),
-        _ => t(lang, "bot.cmd.help"),
     }
 }
 
@@ -320,6 +210,12 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::Connect].endpoint(connect::connect))
         .branch(case![Command::Accounts].endpoint(connect::accounts))
         .branch(case![Command::Cancel].endpoint(team::cancel))
+        .branch(case![Command::Automate(arg)].endpoint(automations::on_command))
+        .branch(case![Command::Automations].endpoint(automations::on_command))
+        .branch(case![Command::Destinations].endpoint(automations::on_command))
+        .branch(case![Command::Link].endpoint(automations::on_command))
+        .branch(case![Command::Webhook(arg)].endpoint(automations::on_command))
+        .branch(case![Command::Email(arg)].endpoint(automations::on_command))
         .branch(case![Command::Help].endpoint(team::help));
 
     let by_state = dptree::entry()
@@ -342,8 +238,23 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(by_state)
         .endpoint(fallback);
 
+    // Every button is decoded once and routed to its flow's handler, which takes the flow's own sub-enum.
     let buttons = Update::filter_callback_query()
-        .branch(dptree::filter_map(|q: CallbackQuery| q.data.as_deref().and_then(Cb::decode)).endpoint(on_button))
+        .branch(
+            dptree::filter_map(|q: CallbackQuery| q.data.as_deref().and_then(Button::decode))
+                .branch(case![Button::Onboarding(b)].endpoint(onboarding::on_button))
+                .branch(case![Button::Menu(b)].endpoint(on_menu))
+                .branch(case![Button::Ideas(b)].endpoint(ideas::on_button))
+                .branch(case![Button::Draft(b)].endpoint(draft::on_button))
+                .branch(case![Button::Schedule(b)].endpoint(schedule::on_button))
+                .branch(case![Button::Approval(b)].endpoint(approval::on_button))
+                .branch(case![Button::Queue(b)].endpoint(queue::on_button))
+                .branch(case![Button::Team(b)].endpoint(team::on_button))
+                .branch(case![Button::Target(b)].endpoint(queue::on_target))
+                .branch(case![Button::Connect(b)].endpoint(connect::on_button))
+                .branch(case![Button::Automation(b)].endpoint(automations::on_button))
+                .branch(case![Button::Wizard(b)].endpoint(automations::on_wizard_button)),
+        )
         .endpoint(unknown_button);
 
     dptree::entry()
@@ -358,7 +269,6 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(flow::stale_answers())
                 .branch(automations::handlers())
                 .branch(messages)
-                .branch(connect::connect_handlers())
                 .branch(buttons),
         )
 }
@@ -393,81 +303,14 @@ async fn unknown_button(bot: TgBot, ctx: Ctx) -> HandlerResult {
     ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await
 }
 
-async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb, cfg: ctx::ConnectConfig) -> HandlerResult {
-    match cb.clone() {
-        Cb::Skip | Cb::Tone(_) | Cb::ContentLang(_) | Cb::TzKeep | Cb::TzChange => {
-            onboarding::on_button(bot, app, ctx, state, cb).await
-        }
-        Cb::MenuIdeas => ideas::idea(bot, app, ctx, String::new()).await,
-        Cb::MenuInvite => team::invite(bot, ctx).await,
-        Cb::MenuConnect => {
+/// The menu under the welcome: shortcuts to `/idea`, `/invite` and `/connect`.
+async fn on_menu(bot: TgBot, app: App, ctx: Ctx, b: Menu, cfg: ctx::ConnectConfig) -> HandlerResult {
+    match b {
+        Menu::Ideas => ideas::idea(bot, app, ctx, String::new()).await,
+        Menu::Invite => team::invite(bot, ctx).await,
+        Menu::Connect => {
             ctx.answer(&bot, None).await?;
             connect::connect(bot, ctx, cfg).await
-        }
-        Cb::Idea(n) => match state {
-            State::Ideas { ideas, .. } => ideas::pick(bot, app, ctx, ideas, n).await,
-            _ => ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
-        },
-        Cb::MoreIdeas => match state {
-            State::Ideas { topic, ideas } => ideas::more(bot, app, ctx, topic, ideas).await,
-            _ => ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
-        },
-        Cb::Draft(DraftAct::Schedule, id, v) => schedule::from_draft(bot, app, ctx, id, v).await,
-        Cb::Draft(DraftAct::PublishNow, id, v) => schedule::draft_now(bot, app, ctx, id, v).await,
-        Cb::Draft(act, id, v) => draft::on_action(bot, app, ctx, act, id, v).await,
-        Cb::ToggleAccount(id, v, i) => draft::toggle_account(bot, app, ctx, id, v, i).await,
-        Cb::When(id, v, q) => schedule::on_quick(bot, app, ctx, id, v, q).await,
-        Cb::Confirm(id, v, at) => schedule::confirm(bot, app, ctx, id, v, at).await,
-        Cb::Approve(id, v) => approval::approve(bot, app, ctx, id, v).await,
-        Cb::Reject(id, v) => approval::reject(bot, app, ctx, id, v).await,
-        Cb::QueuePage(p) => queue::queue_page(bot, app, ctx, p).await,
-        Cb::DraftsPage(p) => queue::drafts_page(bot, app, ctx, p).await,
-        Cb::HistoryPage(p) => queue::history_page(bot, app, ctx, p).await,
-        Cb::QueueItem(id) => queue::item(bot, app, ctx, id).await,
-        Cb::Reschedule(id, v) => schedule::reschedule(bot, app, ctx, id, v).await,
-        Cb::CancelPost(id, v) => queue::cancel_post(bot, app, ctx, id, v).await,
-        Cb::PublishNow(id, v) => queue::publish_now(bot, app, ctx, id, v).await,
-        Cb::InviteRole(r) => team::invite_role(bot, app, ctx, r).await,
-        Cb::Member(u) => team::member(bot, app, ctx, u).await,
-        Cb::SetRole(u, r) => team::set_role(bot, app, ctx, u, r).await,
-        Cb::RemoveMember(u) => team::remove(bot, app, ctx, u).await,
-        Cb::Workspace(tid) => team::switch(bot, app, ctx, tid).await,
-        Cb::NewWorkspace => {
-            ctx.answer(&bot, None).await?;
-            onboarding::ask_name(&bot, &ctx).await
-        }
-        Cb::Language(l) => team::set_language(bot, app, ctx, l).await,
-        Cb::TargetPublished(_) | Cb::TargetRetry(_) | Cb::TargetSkip(_) => queue::on_target(bot, app, ctx, cb).await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every command the bot answers is in some menu, and every menu entry is a command it answers.
-    #[test]
-    fn the_menus_name_exactly_the_commands_the_bot_answers() {
-        let mut answered: Vec<String> =
-            Command::bot_commands().into_iter().map(|c| c.command.trim_start_matches('/').to_owned()).collect();
-        answered.extend(automations::COMMANDS.iter().map(|c| (*c).to_owned()));
-        answered.sort();
-        let mut listed: Vec<String> =
-            PRIVATE_MENU.iter().chain(GROUP_MENU).chain(GROUP_ADMIN_MENU).map(|c| (*c).to_owned()).collect();
-        listed.sort();
-        listed.dedup();
-        assert_eq!(listed, answered);
-    }
-
-    #[test]
-    fn every_menu_entry_has_its_own_description_in_every_language() {
-        for lang in LANGUAGES {
-            let help = t(lang, "bot.cmd.help");
-            for name in PRIVATE_MENU.iter().chain(GROUP_MENU).chain(GROUP_ADMIN_MENU) {
-                let d = command_description(lang, name);
-                assert!((3..=256).contains(&d.chars().count()), "{lang}/{name}: {d}");
-                assert!(*name == "help" || d != help, "{lang}/{name} falls back to the help text");
-            }
         }
     }
 }

@@ -8,7 +8,6 @@
 //! refuses an answer once the person switched workspaces or lost the role, and every step here checks the role
 //! again before it writes.
 
-use crate::codec::Cb;
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::{kb, one};
 use crate::screens::names::role_name;
@@ -18,6 +17,7 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf, LANGUAGES};
 use tochen_domain::Role;
 use tochen_store::{RedeemError, TenantProfile};
+use tochen_telegram::button::{Button, Menu, Onboarding};
 
 pub const TONES: [&str; 4] = ["friendly", "professional", "playful", "bold"];
 
@@ -48,9 +48,12 @@ pub fn next_steps(lang: &str, role: Role) -> Option<teloxide::types::InlineKeybo
     if !role.at_least(Role::Editor) {
         return None;
     }
-    let mut rows = vec![vec![(t(lang, "bot.menu.ideas"), Cb::MenuIdeas)]];
+    let mut rows = vec![vec![(t(lang, "bot.menu.ideas"), Button::Menu(Menu::Ideas))]];
     if role == Role::Admin {
-        rows.push(vec![(t(lang, "bot.menu.invite"), Cb::MenuInvite), (t(lang, "bot.menu.connect"), Cb::MenuConnect)]);
+        rows.push(vec![
+            (t(lang, "bot.menu.invite"), Button::Menu(Menu::Invite)),
+            (t(lang, "bot.menu.connect"), Button::Menu(Menu::Connect)),
+        ]);
     }
     Some(kb(rows))
 }
@@ -163,7 +166,7 @@ async fn ask_description(bot: &TgBot, ctx: &Ctx, name: &str, current: &str, edit
         text.push_str(&tf(ctx.lang, "bot.profile.current", &[("value", &escape_html(current))]));
     }
     ctx.dlg.update(State::SetupDescription { editing }).await?;
-    ctx.say(bot, text, Some(one(t(ctx.lang, "bot.profile.skip"), Cb::Skip))).await?;
+    ctx.say(bot, text, Some(one(t(ctx.lang, "bot.profile.skip"), Button::Onboarding(Onboarding::Skip)))).await?;
     Ok(())
 }
 
@@ -173,16 +176,22 @@ async fn ask_audience(bot: &TgBot, ctx: &Ctx, current: &str, editing: bool) -> H
         text.push_str(&tf(ctx.lang, "bot.profile.current", &[("value", &escape_html(current))]));
     }
     ctx.dlg.update(State::SetupAudience { editing }).await?;
-    ctx.say(bot, text, Some(one(t(ctx.lang, "bot.profile.skip"), Cb::Skip))).await?;
+    ctx.say(bot, text, Some(one(t(ctx.lang, "bot.profile.skip"), Button::Onboarding(Onboarding::Skip)))).await?;
     Ok(())
 }
 
 async fn ask_tone(bot: &TgBot, ctx: &Ctx, editing: bool) -> HandlerResult {
     let l = ctx.lang;
     let buttons = kb(vec![
-        vec![(t(l, "bot.tone.friendly"), Cb::Tone(0)), (t(l, "bot.tone.professional"), Cb::Tone(1))],
-        vec![(t(l, "bot.tone.playful"), Cb::Tone(2)), (t(l, "bot.tone.bold"), Cb::Tone(3))],
-        vec![(t(l, "bot.profile.skip"), Cb::Skip)],
+        vec![
+            (t(l, "bot.tone.friendly"), Button::Onboarding(Onboarding::Tone(0))),
+            (t(l, "bot.tone.professional"), Button::Onboarding(Onboarding::Tone(1))),
+        ],
+        vec![
+            (t(l, "bot.tone.playful"), Button::Onboarding(Onboarding::Tone(2))),
+            (t(l, "bot.tone.bold"), Button::Onboarding(Onboarding::Tone(3))),
+        ],
+        vec![(t(l, "bot.profile.skip"), Button::Onboarding(Onboarding::Skip))],
     ]);
     ctx.dlg.update(State::SetupTone { editing }).await?;
     ctx.say(bot, t(l, "bot.profile.ask_tone"), Some(buttons)).await?;
@@ -200,14 +209,18 @@ fn language_name(code: &str) -> String {
 
 async fn ask_language(bot: &TgBot, ctx: &Ctx, current: &str, editing: bool) -> HandlerResult {
     let l = ctx.lang;
-    let mut rows: Vec<Vec<(String, Cb)>> = LANGUAGES
+    let mut rows: Vec<Vec<(String, Button)>> = LANGUAGES
         .chunks(3)
         .enumerate()
         .map(|(row, codes)| {
-            codes.iter().enumerate().map(|(i, c)| (language_name(c), Cb::ContentLang((row * 3 + i) as u8))).collect()
+            codes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (language_name(c), Button::Onboarding(Onboarding::ContentLang((row * 3 + i) as u8))))
+                .collect()
         })
         .collect();
-    rows.push(vec![(t(l, "bot.profile.skip"), Cb::Skip)]);
+    rows.push(vec![(t(l, "bot.profile.skip"), Button::Onboarding(Onboarding::Skip))]);
     ctx.dlg.update(State::SetupLanguage { editing }).await?;
     let msg_text = tf(l, "bot.profile.ask_language", &[("lang", &language_name(current))]);
     ctx.say(bot, msg_text, Some(kb(rows))).await?;
@@ -216,8 +229,10 @@ async fn ask_language(bot: &TgBot, ctx: &Ctx, current: &str, editing: bool) -> H
 
 async fn ask_timezone(bot: &TgBot, ctx: &Ctx, tz: &str, editing: bool) -> HandlerResult {
     let l = ctx.lang;
-    let buttons =
-        kb(vec![vec![(t(l, "bot.profile.tz_keep"), Cb::TzKeep), (t(l, "bot.profile.tz_change"), Cb::TzChange)]]);
+    let buttons = kb(vec![vec![
+        (t(l, "bot.profile.tz_keep"), Button::Onboarding(Onboarding::TzKeep)),
+        (t(l, "bot.profile.tz_change"), Button::Onboarding(Onboarding::TzChange)),
+    ]]);
     ctx.dlg.update(State::SetupTimezone { editing }).await?;
     let msg_text = tf(l, "bot.profile.ask_timezone", &[("tz", &escape_html(tz))]);
     ctx.say(bot, msg_text, Some(buttons)).await?;
@@ -314,33 +329,35 @@ pub async fn got_timezone(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing:
 }
 
 /// Buttons of the profile questions.
-pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, cb: Cb) -> HandlerResult {
+pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, b: Onboarding) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     ctx.answer(&bot, None).await?;
     let tenant = a.tenant;
-    match (state, cb) {
-        (State::SetupDescription { editing }, Cb::Skip) => {
+    match (state, b) {
+        (State::SetupDescription { editing }, Onboarding::Skip) => {
             ask_audience(&bot, &ctx, &tenant.profile.target_audience, editing).await
         }
-        (State::SetupAudience { editing }, Cb::Skip) => ask_tone(&bot, &ctx, editing).await,
-        (State::SetupTone { editing }, Cb::Skip) => ask_language(&bot, &ctx, &tenant.profile.language, editing).await,
-        (State::SetupTone { editing }, Cb::Tone(i)) => {
+        (State::SetupAudience { editing }, Onboarding::Skip) => ask_tone(&bot, &ctx, editing).await,
+        (State::SetupTone { editing }, Onboarding::Skip) => {
+            ask_language(&bot, &ctx, &tenant.profile.language, editing).await
+        }
+        (State::SetupTone { editing }, Onboarding::Tone(i)) => {
             let tone = TONES.get(i as usize).copied().unwrap_or("friendly");
             let Some(tenant) = save(&bot, &app, &ctx, |p| p.tone = tone.to_owned()).await? else { return Ok(()) };
             ask_language(&bot, &ctx, &tenant.profile.language, editing).await
         }
-        (State::SetupLanguage { editing }, Cb::Skip) => {
+        (State::SetupLanguage { editing }, Onboarding::Skip) => {
             ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await
         }
-        (State::SetupLanguage { editing }, Cb::ContentLang(i)) => {
+        (State::SetupLanguage { editing }, Onboarding::ContentLang(i)) => {
             let Some(code) = LANGUAGES.get(i as usize) else { return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await };
             let Some(tenant) = save(&bot, &app, &ctx, |p| p.language = (*code).to_owned()).await? else {
                 return Ok(());
             };
             ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await
         }
-        (State::SetupTimezone { editing }, Cb::TzKeep) => finish(&bot, &ctx, editing).await,
-        (State::SetupTimezone { .. }, Cb::TzChange) => {
+        (State::SetupTimezone { editing }, Onboarding::TzKeep) => finish(&bot, &ctx, editing).await,
+        (State::SetupTimezone { .. }, Onboarding::TzChange) => {
             ctx.say(&bot, t(ctx.lang, "bot.profile.tz_type"), None).await?;
             Ok(())
         }

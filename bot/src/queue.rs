@@ -5,7 +5,6 @@
 //! (`cards.rs`); reschedule is the schedule flow's (`schedule::reschedule`).
 
 use crate::cards;
-use crate::codec::{Cb, DraftAct};
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft::{load_for_change, platform_name};
@@ -17,6 +16,7 @@ use tochen_domain::{PostId, TargetId};
 use tochen_domain::{PostStatus, Role, TargetStatus};
 use tochen_store::NewestBy;
 use tochen_store::StoreError;
+use tochen_telegram::button::{Button, Draft, DraftAct, Queue, Target};
 use tochen_telegram::text::clip;
 
 const PAGE: i64 = 5;
@@ -32,13 +32,13 @@ const DRAFTS: [PostStatus; 2] = [PostStatus::Draft, PostStatus::Rejected];
 const DONE: [PostStatus; 3] = [PostStatus::Published, PostStatus::PartiallyPublished, PostStatus::Failed];
 
 /// The ‹ › row of a paged list: back when not on the first page, on when there is more.
-fn nav(page: u32, more: bool, to: fn(u32) -> Cb) -> Vec<(String, Cb)> {
+fn nav(page: u32, more: bool, to: fn(u32) -> Queue) -> Vec<(String, Button)> {
     let mut row = Vec::new();
     if page > 0 {
-        row.push(("‹".to_owned(), to(page - 1)));
+        row.push(("‹".to_owned(), Button::Queue(to(page - 1))));
     }
     if more {
-        row.push(("›".to_owned(), to(page.saturating_add(1))));
+        row.push(("›".to_owned(), Button::Queue(to(page.saturating_add(1)))));
     }
     row
 }
@@ -63,6 +63,19 @@ pub async fn queue(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
     queue_page(bot, app, ctx, 0).await
 }
 
+/// The buttons of the post lists and of a queued post's screen (rescheduling hands over to `schedule`).
+pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Queue) -> HandlerResult {
+    match b {
+        Queue::Page(p) => queue_page(bot, app, ctx, p).await,
+        Queue::DraftsPage(p) => drafts_page(bot, app, ctx, p).await,
+        Queue::HistoryPage(p) => history_page(bot, app, ctx, p).await,
+        Queue::Item(id) => item(bot, app, ctx, id).await,
+        Queue::Reschedule(id, v) => crate::schedule::reschedule(bot, app, ctx, id, v).await,
+        Queue::Cancel(id, v) => cancel_post(bot, app, ctx, id, v).await,
+        Queue::PublishNow(id, v) => publish_now(bot, app, ctx, id, v).await,
+    }
+}
+
 pub async fn queue_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerResult {
     let Some(a) = ctx.workspace(&bot).await? else { return Ok(()) };
     ctx.answer(&bot, None).await?;
@@ -78,9 +91,9 @@ pub async fn queue_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerRes
         let when = p.scheduled_at.map(|at| local_time(l, &a, at)).unwrap_or_default();
         let title = escape_html(&clip(&p.title, TITLE_CHARS));
         text.push_str(&format!("\n{n}. {when}: <b>{title}</b> ({})", status_name(l, p.status)));
-        rows.push(vec![(format!("{n}. {}", clip(&p.title, TITLE_CHARS)), Cb::QueueItem(p.id))]);
+        rows.push(vec![(format!("{n}. {}", clip(&p.title, TITLE_CHARS)), Button::Queue(Queue::Item(p.id)))]);
     }
-    rows.push(nav(page, posts.len() as i64 > PAGE, Cb::QueuePage));
+    rows.push(nav(page, posts.len() as i64 > PAGE, Queue::Page));
     ctx.show(&bot, text, Some(kb(rows))).await
 }
 
@@ -105,13 +118,18 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
     let rows = if a.role.at_least(Role::Editor) && UPCOMING.contains(&post.status) {
         // Publishing a post that waits for approval approves it: an admin's decision, so only admins see it.
         let now = (post.status != PostStatus::PendingApproval || a.role == Role::Admin)
-            .then(|| (t(l, "bot.queue.btn_now"), Cb::PublishNow(id, v)));
+            .then(|| (t(l, "bot.queue.btn_now"), Button::Queue(Queue::PublishNow(id, v))));
         vec![
-            std::iter::once((t(l, "bot.queue.btn_reschedule"), Cb::Reschedule(id, v))).chain(now).collect(),
-            vec![(t(l, "bot.queue.btn_cancel"), Cb::CancelPost(id, v)), (t(l, "bot.back"), Cb::QueuePage(0))],
+            std::iter::once((t(l, "bot.queue.btn_reschedule"), Button::Queue(Queue::Reschedule(id, v))))
+                .chain(now)
+                .collect(),
+            vec![
+                (t(l, "bot.queue.btn_cancel"), Button::Queue(Queue::Cancel(id, v))),
+                (t(l, "bot.back"), Button::Queue(Queue::Page(0))),
+            ],
         ]
     } else {
-        vec![vec![(t(l, "bot.back"), Cb::QueuePage(0))]]
+        vec![vec![(t(l, "bot.back"), Button::Queue(Queue::Page(0)))]]
     };
     ctx.show(&bot, text, Some(kb(rows))).await
 }
@@ -166,12 +184,14 @@ pub async fn drafts_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerRe
     if posts.is_empty() && page == 0 {
         return ctx.show(&bot, t(l, "bot.drafts.empty"), None).await;
     }
-    let mut rows: Vec<Vec<(String, Cb)>> = posts
+    let mut rows: Vec<Vec<(String, Button)>> = posts
         .iter()
         .take(DRAFTS_PAGE as usize)
-        .map(|p| vec![(clip(&p.title, TITLE_CHARS).into_owned(), Cb::Draft(DraftAct::Show, p.id, p.version))])
+        .map(|p| {
+            vec![(clip(&p.title, TITLE_CHARS).into_owned(), Button::Draft(Draft::Act(DraftAct::Show, p.id, p.version)))]
+        })
         .collect();
-    rows.push(nav(page, posts.len() as i64 > DRAFTS_PAGE, Cb::DraftsPage));
+    rows.push(nav(page, posts.len() as i64 > DRAFTS_PAGE, Queue::DraftsPage));
     let text = tf(l, "bot.drafts.title", &[("page", &(u64::from(page) + 1))]);
     ctx.show(&bot, text, Some(kb(rows))).await
 }
@@ -212,28 +232,25 @@ pub async fn history_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerR
         }
     }
     let more = posts.len() as i64 > HISTORY_PAGE;
-    ctx.show(&bot, text, Some(kb(vec![nav(page, more, Cb::HistoryPage)]))).await
+    ctx.show(&bot, text, Some(kb(vec![nav(page, more, Queue::HistoryPage)]))).await
 }
 
 /// The scheduler's buttons on a target: "it's published", "post again", "skip this platform".
-pub async fn on_target(bot: TgBot, app: App, ctx: Ctx, cb: Cb) -> HandlerResult {
+pub async fn on_target(bot: TgBot, app: App, ctx: Ctx, b: Target) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
     let l = ctx.lang;
-    let id: TargetId = match cb {
-        Cb::TargetPublished(x) | Cb::TargetRetry(x) | Cb::TargetSkip(x) => x,
-        _ => return Ok(()),
-    };
+    let id: TargetId = b.target();
     let target = match app.store.target(a.tenant.id, id).await {
         Ok(x) => x,
         Err(StoreError::NotFound(_)) => return ctx.refuse(&bot, t(l, "bot.post.not_found")).await,
         Err(e) => return Err(e.into()),
     };
     // Each is the store's one implementation of that move, which recomputes the post in the same transaction.
-    let (done, action, key) = match cb {
-        Cb::TargetPublished(_) => {
+    let (done, action, key) = match b {
+        Target::Published(_) => {
             (app.store.confirm_target_by_hand(a.tenant.id, id).await?, "target.confirmed", "bot.target.confirmed")
         }
-        Cb::TargetRetry(_) => {
+        Target::Retry(_) => {
             let from = [TargetStatus::Unknown, TargetStatus::Failed];
             let retried = app.store.retry_target(a.tenant.id, id, &from, None, true).await?;
             (retried, "target.retried", "bot.target.retried")

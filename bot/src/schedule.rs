@@ -4,7 +4,6 @@
 //! post submits it again (`cards::resubmit`: the old cards are replaced by new ones).
 
 use crate::cards;
-use crate::codec::{Cb, DraftAct, Quick};
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft::{blocking_problems, chosen_accounts, load_for_change, platform_name};
@@ -20,11 +19,12 @@ use tochen_domain::i18n::{t, tf};
 use tochen_domain::PostId;
 use tochen_domain::{PostStatus, Role};
 use tochen_store::{Post, ScheduleError};
+use tochen_telegram::button::{Button, Draft, DraftAct, Queue, Quick, Schedule};
 use tochen_telegram::text::{clip, ECHO_MAX};
 
 async fn ask_time(bot: &TgBot, ctx: &Ctx, a: &Active, post: &Post, reschedule: bool) -> HandlerResult {
     let l = ctx.lang;
-    let q = |label: String, quick| (label, Cb::When(post.id, post.version, quick));
+    let q = |label: String, quick| (label, Button::Schedule(Schedule::When(post.id, post.version, quick)));
     let buttons = kb(vec![
         vec![q(t(l, "bot.schedule.in_hour"), Quick::InHour), q(t(l, "bot.schedule.evening"), Quick::Evening)],
         vec![
@@ -34,7 +34,11 @@ async fn ask_time(bot: &TgBot, ctx: &Ctx, a: &Active, post: &Post, reschedule: b
         // Back to where the person came from: the draft, or the post in /queue when rescheduling.
         vec![(
             t(l, "bot.back"),
-            if reschedule { Cb::QueueItem(post.id) } else { Cb::Draft(DraftAct::Show, post.id, post.version) },
+            if reschedule {
+                Button::Queue(Queue::Item(post.id))
+            } else {
+                Button::Draft(Draft::Act(DraftAct::Show, post.id, post.version))
+            },
         )],
     ]);
     ctx.dlg.update(State::ScheduleAt { post: post.id, version: post.version, reschedule }).await?;
@@ -43,6 +47,14 @@ async fn ask_time(bot: &TgBot, ctx: &Ctx, a: &Active, post: &Post, reschedule: b
 }
 
 /// The draft screen's Schedule button: the time prompt for that draft.
+/// The buttons of the scheduling screens.
+pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Schedule) -> HandlerResult {
+    match b {
+        Schedule::When(id, v, q) => on_quick(bot, app, ctx, id, v, q).await,
+        Schedule::Confirm(id, v, at) => confirm(bot, app, ctx, id, v, at).await,
+    }
+}
+
 pub async fn from_draft(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
     let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::Draft]).await? else {
@@ -182,10 +194,10 @@ async fn show_confirm(
         ],
     );
     let buttons = kb(vec![
-        vec![(t(l, "bot.schedule.btn_confirm"), Cb::Confirm(id, version, at.timestamp()))],
+        vec![(t(l, "bot.schedule.btn_confirm"), Button::Schedule(Schedule::Confirm(id, version, at.timestamp())))],
         vec![
-            (t(l, "bot.schedule.btn_change"), Cb::Draft(DraftAct::Schedule, id, version)),
-            (t(l, "bot.back"), Cb::Draft(DraftAct::Show, id, version)),
+            (t(l, "bot.schedule.btn_change"), Button::Draft(Draft::Act(DraftAct::Schedule, id, version))),
+            (t(l, "bot.back"), Button::Draft(Draft::Act(DraftAct::Show, id, version))),
         ],
     ]);
     // "Change time" re-asks: the text state stays on this post.
@@ -193,8 +205,8 @@ async fn show_confirm(
         buttons
     } else {
         kb(vec![
-            vec![(t(l, "bot.schedule.btn_confirm"), Cb::Confirm(id, version, at.timestamp()))],
-            vec![(t(l, "bot.back"), Cb::QueueItem(id))],
+            vec![(t(l, "bot.schedule.btn_confirm"), Button::Schedule(Schedule::Confirm(id, version, at.timestamp())))],
+            vec![(t(l, "bot.back"), Button::Queue(Queue::Item(id)))],
         ])
     };
     ctx.show(bot, text, Some(buttons)).await

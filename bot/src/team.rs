@@ -1,7 +1,6 @@
 //! People and workspaces: invite links, the member list with role changes, switching workspaces, the language
 //! override, usage, help and cancel.
 
-use crate::codec::Cb;
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::names::role_name;
@@ -9,6 +8,7 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf, LANGUAGES};
 use tochen_domain::Role;
 use tochen_store::MembershipError;
+use tochen_telegram::button::{Button, Menu, Team};
 
 const INVITE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -17,12 +17,28 @@ pub async fn invite(bot: TgBot, ctx: Ctx) -> HandlerResult {
     let l = ctx.lang;
     let buttons = kb(vec![
         vec![
-            (role_name(l, Role::Editor), Cb::InviteRole(Role::Editor)),
-            (role_name(l, Role::Viewer), Cb::InviteRole(Role::Viewer)),
+            (role_name(l, Role::Editor), Button::Team(Team::InviteRole(Role::Editor))),
+            (role_name(l, Role::Viewer), Button::Team(Team::InviteRole(Role::Viewer))),
         ],
-        vec![(role_name(l, Role::Admin), Cb::InviteRole(Role::Admin))],
+        vec![(role_name(l, Role::Admin), Button::Team(Team::InviteRole(Role::Admin)))],
     ]);
     ctx.show(&bot, t(l, "bot.invite.pick_role"), Some(buttons)).await
+}
+
+/// The buttons of the team, workspace and language screens.
+pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Team) -> HandlerResult {
+    match b {
+        Team::InviteRole(r) => invite_role(bot, app, ctx, r).await,
+        Team::Member(u) => member(bot, app, ctx, u).await,
+        Team::SetRole(u, r) => set_role(bot, app, ctx, u, r).await,
+        Team::RemoveMember(u) => remove(bot, app, ctx, u).await,
+        Team::Workspace(tid) => switch(bot, app, ctx, tid).await,
+        Team::NewWorkspace => {
+            ctx.answer(&bot, None).await?;
+            crate::onboarding::ask_name(&bot, &ctx).await
+        }
+        Team::Language(l) => set_language(bot, app, ctx, l).await,
+    }
 }
 
 pub async fn invite_role(bot: TgBot, app: App, ctx: Ctx, role: Role) -> HandlerResult {
@@ -57,11 +73,14 @@ pub async fn team(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
         let handle = m.username.as_deref().map(|u| format!(" @{}", escape_html(u))).unwrap_or_default();
         text.push_str(&format!("\n• {}{handle}: {}", escape_html(&m.name), role_name(ctx.lang, m.role)));
         if a.role == Role::Admin && m.user_id != ctx.user.id {
-            rows.push(vec![(format!("{} ({})", m.name, role_name(ctx.lang, m.role)), Cb::Member(m.user_id))]);
+            rows.push(vec![(
+                format!("{} ({})", m.name, role_name(ctx.lang, m.role)),
+                Button::Team(Team::Member(m.user_id)),
+            )]);
         }
     }
     if a.role == Role::Admin {
-        rows.push(vec![(t(ctx.lang, "bot.menu.invite"), Cb::MenuInvite)]);
+        rows.push(vec![(t(ctx.lang, "bot.menu.invite"), Button::Menu(Menu::Invite))]);
     }
     ctx.show(&bot, text, Some(kb(rows))).await
 }
@@ -77,9 +96,10 @@ pub async fn member(bot: TgBot, app: App, ctx: Ctx, user: tochen_domain::UserId)
     let roles = [Role::Admin, Role::Editor, Role::Viewer]
         .into_iter()
         .filter(|r| *r != m.role)
-        .map(|r| (tf(l, "bot.team.make", &[("role", &role_name(l, r))]), Cb::SetRole(user, r)))
+        .map(|r| (tf(l, "bot.team.make", &[("role", &role_name(l, r))]), Button::Team(Team::SetRole(user, r))))
         .collect();
-    ctx.show(&bot, text, Some(kb(vec![roles, vec![(t(l, "bot.team.remove"), Cb::RemoveMember(user))]]))).await
+    ctx.show(&bot, text, Some(kb(vec![roles, vec![(t(l, "bot.team.remove"), Button::Team(Team::RemoveMember(user)))]])))
+        .await
 }
 
 pub async fn set_role(bot: TgBot, app: App, ctx: Ctx, user: tochen_domain::UserId, role: Role) -> HandlerResult {
@@ -131,14 +151,14 @@ pub async fn remove(bot: TgBot, app: App, ctx: Ctx, user: tochen_domain::UserId)
 pub async fn workspaces(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
     let list = app.store.tenants_of(ctx.user.id).await?;
     let active = ctx.active.as_ref().map(|a| a.tenant.id);
-    let mut rows: Vec<Vec<(String, Cb)>> = list
+    let mut rows: Vec<Vec<(String, Button)>> = list
         .iter()
         .map(|(id, name, role)| {
             let mark = if Some(*id) == active { "✓ " } else { "" };
-            vec![(format!("{mark}{name} ({})", role_name(ctx.lang, *role)), Cb::Workspace(*id))]
+            vec![(format!("{mark}{name} ({})", role_name(ctx.lang, *role)), Button::Team(Team::Workspace(*id)))]
         })
         .collect();
-    rows.push(vec![(t(ctx.lang, "bot.workspaces.new"), Cb::NewWorkspace)]);
+    rows.push(vec![(t(ctx.lang, "bot.workspaces.new"), Button::Team(Team::NewWorkspace))]);
     ctx.show(&bot, t(ctx.lang, "bot.workspaces.title"), Some(kb(rows))).await
 }
 
@@ -157,7 +177,10 @@ pub async fn switch(bot: TgBot, app: App, ctx: Ctx, tenant: tochen_domain::Tenan
 }
 
 pub async fn language(bot: TgBot, ctx: Ctx) -> HandlerResult {
-    let rows = LANGUAGES.iter().map(|l| vec![(t(l, "bot.language.name"), Cb::Language((*l).to_owned()))]).collect();
+    let rows = LANGUAGES
+        .iter()
+        .map(|l| vec![(t(l, "bot.language.name"), Button::Team(Team::Language((*l).to_owned())))])
+        .collect();
     ctx.show(&bot, t(ctx.lang, "bot.language.pick"), Some(kb(rows))).await
 }
 
@@ -196,7 +219,7 @@ pub async fn usage(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
 }
 
 pub async fn help(bot: TgBot, ctx: Ctx) -> HandlerResult {
-    ctx.say(&bot, t(ctx.lang, "bot.help"), None).await?;
+    ctx.say(&bot, crate::catalog::help_text(ctx.lang), None).await?;
     Ok(())
 }
 

@@ -24,10 +24,7 @@ use tochen_domain::jobs::{NotifyButton, NotifyPayload, NOTIFY};
 use tochen_platforms::oauth::{self, complete, ConnectError, Connected, Provider};
 use tochen_platforms::pending::PendingError;
 use tochen_store::{NewJob, OAuthState, OAuthStateError};
-use tochen_telegram::callback;
-
-/// Callback prefix of "connect this one" buttons: `cnp:<pending id>:<index>` (handled in bot/src/connect.rs).
-pub const PICK_PREFIX: &str = "cnp";
+use tochen_telegram::button::{Button, Connect};
 
 /// The confirmation form's path under `TOCHEN_PUBLIC_URL`.
 pub const CONFIRM_PATH: &str = "/oauth/confirm";
@@ -137,7 +134,8 @@ pub async fn confirm(State(state): State<AppState>, headers: HeaderMap, Form(for
                     .enumerate()
                     .take(50)
                     .map(|(i, name)| {
-                        let data = callback::build(PICK_PREFIX, &[&pending_id, &i.to_string()]);
+                        // "Connect this one", handled by the bot's connect flow.
+                        let data = Button::Connect(Connect::Pick { pending: pending_id.clone(), index: i }).encode();
                         vec![NotifyButton { text: name.clone(), callback_data: Some(data), url: None }]
                     })
                     .collect();

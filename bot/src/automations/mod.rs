@@ -6,17 +6,17 @@
 //! history, delete) and
 //! `/automate` (the guided creation of `wizard.rs`; `/automate <report|alert|data_sync> [daily|weekly|monthly|<cron>]`
 //! is the one-line shortcut that uses the workspace's time zone and every active destination), and ✏️ on each
-//! automation to edit its schedule, time zone, destinations and options. Buttons carry `a:<op>:<uuid as 32 hex>`,
-//! well under Telegram's 64 bytes. Viewers may list destinations, automations, delivery logs and run history;
-//! every change needs an admin.
+//! automation to edit its schedule, time zone, destinations and options. Its buttons are
+//! `tochen_telegram::button::{Automation, Wizard}`. Viewers may list destinations, automations, delivery logs and
+//! run history; every change needs an admin (the roles are in the command table, `catalog.rs`).
 //!
-//! The module is its own branch of the handler tree, so it stays apart from the draft and schedule flows; the
-//! commands are matched on the message text (they are not in the `Command` enum; `COMMANDS` names them for the
-//! command menus) and `/help` lists them.
+//! The commands are `Command` variants routed here by the handler tree; the wizard's typed answers are this
+//! module's own branch (`handlers`), so it stays apart from the draft and schedule flows.
 
 mod view;
 mod wizard;
 
+use crate::catalog::{self, Command};
 use crate::ctx::{App, ConnectConfig, Ctx, HandlerResult, TgBot};
 use crate::state::State;
 use teloxide::dispatching::UpdateHandler;
@@ -27,100 +27,24 @@ use tochen_delivery::webhook::{WebhookSecret, WebhookSender};
 use tochen_domain::clock::{now_ms, to_datetime};
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
-use tochen_domain::{AutomationId, DeliveryId, DestinationId, SecretString};
+use tochen_domain::{DestinationId, SecretString};
 use tochen_domain::{DestinationKind, DestinationStatus, MissedRunPolicy, Role};
 use tochen_store::{Automation, NewAutomation, NewDestination};
-use uuid::Uuid;
-
-const PREFIX: &str = "a:";
-
-/// A button of this module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Button {
-    DestinationLog(DestinationId),
-    DestinationEnable(DestinationId),
-    DestinationDelete(DestinationId),
-    Replay(DeliveryId),
-    RunNow(AutomationId),
-    Pause(AutomationId),
-    Resume(AutomationId),
-    History(AutomationId),
-    Delete(AutomationId),
-    Edit(AutomationId),
-}
-
-impl Button {
-    pub fn encode(self) -> String {
-        let (op, id) = match self {
-            Self::DestinationLog(d) => ("dl", d.as_uuid()),
-            Self::DestinationEnable(d) => ("de", d.as_uuid()),
-            Self::DestinationDelete(d) => ("dd", d.as_uuid()),
-            Self::Replay(d) => ("rp", d.as_uuid()),
-            Self::RunNow(a) => ("ar", a.as_uuid()),
-            Self::Pause(a) => ("ap", a.as_uuid()),
-            Self::Resume(a) => ("au", a.as_uuid()),
-            Self::History(a) => ("ah", a.as_uuid()),
-            Self::Delete(a) => ("ax", a.as_uuid()),
-            Self::Edit(a) => ("ae", a.as_uuid()),
-        };
-        format!("{PREFIX}{op}:{}", id.simple())
-    }
-
-    pub fn decode(data: &str) -> Option<Self> {
-        let (op, id) = data.strip_prefix(PREFIX)?.split_once(':')?;
-        let id = Uuid::try_parse(id).ok()?;
-        Some(match op {
-            "dl" => Self::DestinationLog(DestinationId::from_uuid(id)),
-            "de" => Self::DestinationEnable(DestinationId::from_uuid(id)),
-            "dd" => Self::DestinationDelete(DestinationId::from_uuid(id)),
-            "rp" => Self::Replay(DeliveryId::from_uuid(id)),
-            "ar" => Self::RunNow(AutomationId::from_uuid(id)),
-            "ap" => Self::Pause(AutomationId::from_uuid(id)),
-            "au" => Self::Resume(AutomationId::from_uuid(id)),
-            "ah" => Self::History(AutomationId::from_uuid(id)),
-            "ax" => Self::Delete(AutomationId::from_uuid(id)),
-            "ae" => Self::Edit(AutomationId::from_uuid(id)),
-            _ => return None,
-        })
-    }
-}
-
-/// The commands this module answers (the command menus list them too).
-pub const COMMANDS: &[&str] = &["destinations", "link", "webhook", "email", "automations", "automate"];
-
-/// A command of this module with its argument, from a message text (`/cmd@bot arg`).
-fn command(text: &str) -> Option<(&'static str, String)> {
-    let text = text.trim();
-    let (head, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-    let name = head.strip_prefix('/')?.split('@').next()?.to_ascii_lowercase();
-    COMMANDS.iter().find(|k| **k == name).map(|k| (*k, rest.trim().to_owned()))
-}
+use tochen_telegram::button::{Automation as AutoButton, Button, Wizard};
 
 /// This module's branch of the tree (inside the branch that has a `Ctx`).
 pub fn handlers() -> UpdateHandler<anyhow::Error> {
-    dptree::entry()
-        .branch(Update::filter_message().filter_map(|m: Message| m.text().and_then(command)).endpoint(on_command))
-        .branch(
-            Update::filter_message()
-                .filter(|m: Message| m.text().is_some_and(|t| !t.starts_with('/')))
-                .filter(|s: State| matches!(s, State::Automation { .. }))
-                .endpoint(wizard::on_text),
-        )
-        .branch(
-            Update::filter_callback_query()
-                .filter_map(|q: CallbackQuery| q.data.as_deref().and_then(Button::decode))
-                .endpoint(on_button),
-        )
-        .branch(
-            Update::filter_callback_query()
-                .filter_map(|q: CallbackQuery| q.data.as_deref().and_then(wizard::WizBtn::decode))
-                .endpoint(wizard::on_button),
-        )
+    dptree::entry().branch(
+        Update::filter_message()
+            .filter(|m: Message| m.text().is_some_and(|t| !t.starts_with('/')))
+            .filter(|s: State| matches!(s, State::Automation { .. }))
+            .endpoint(wizard::on_text),
+    )
 }
 
-/// Whether callback data is a wizard button (they answer `State::Automation`; `flow.rs` checks such answers).
-pub fn is_wizard_button(data: &str) -> bool {
-    wizard::WizBtn::decode(data).is_some()
+/// A wizard button press (they answer `State::Automation`; `flow.rs` checks such answers first).
+pub async fn on_wizard_button(bot: TgBot, app: App, ctx: Ctx, state: State, b: Wizard) -> HandlerResult {
+    wizard::on_button(bot, app, ctx, state, b).await
 }
 
 /// The bot was removed from or blocked in a chat: its destinations become inactive and the admins are told.
@@ -150,20 +74,22 @@ async fn on_membership(bot: TgBot, app: App, upd: ChatMemberUpdated) -> HandlerR
     Ok(())
 }
 
-async fn on_command(
+/// This module's commands: `/destinations`, `/link`, `/webhook`, `/email`, `/automations`, `/automate`, after the
+/// role check the command table asks for.
+pub async fn on_command(
     bot: TgBot,
     app: App,
     ctx: Ctx,
     msg: Message,
     cfg: ConnectConfig,
-    cmd: (&'static str, String),
+    cmd: Command,
 ) -> HandlerResult {
-    let needed = if matches!(cmd.0, "destinations" | "automations") { Role::Viewer } else { Role::Admin };
+    let Some(needed) = catalog::entry(&cmd).role else { return Ok(()) };
     let Some(a) = ctx.require(&bot, needed).await? else { return Ok(()) };
     let (l, tenant) = (ctx.lang, a.tenant.id);
     match cmd {
-        ("destinations", _) => list_destinations(&bot, &app, &ctx).await,
-        ("link", _) => {
+        Command::Destinations => list_destinations(&bot, &app, &ctx).await,
+        Command::Link => {
             if ctx.private {
                 return ctx.say(&bot, t(l, "delivery.bot_link_in_group"), None).await.map(drop);
             }
@@ -181,7 +107,7 @@ async fn on_command(
         }
         // The signing secret is shown once, in the chat that asked: never in a group, where every member (and
         // every bot in it) would read it. Nothing is created there.
-        ("webhook", _) if !ctx.private => {
+        Command::Webhook(_) if !ctx.private => {
             let link =
                 format!("https://t.me/{}", app.bot_username).parse().ok().filter(|_| !app.bot_username.is_empty());
             let kb = link.map(|url| {
@@ -189,7 +115,7 @@ async fn on_command(
             });
             ctx.say(&bot, t(l, "delivery.bot_webhook_private_only"), kb).await.map(drop)
         }
-        ("webhook", arg) => {
+        Command::Webhook(arg) => {
             if arg.is_empty() {
                 return ctx.say(&bot, t(l, "delivery.bot_webhook_usage"), None).await.map(drop);
             }
@@ -213,7 +139,7 @@ async fn on_command(
             );
             ctx.say(&bot, text, None).await.map(drop)
         }
-        ("email", arg) => {
+        Command::Email(arg) => {
             if !arg.contains('@') || arg.contains(char::is_whitespace) {
                 return ctx.say(&bot, t(l, "delivery.bot_email_usage"), None).await.map(drop);
             }
@@ -222,9 +148,10 @@ async fn on_command(
             let text = tf(l, "delivery.bot_email_added", &[("email", &escape_html(&arg))]);
             ctx.say(&bot, text, None).await.map(drop)
         }
-        ("automations", _) => list_automations(&bot, &app, &ctx).await,
-        (_, arg) if arg.is_empty() => wizard::start(&bot, &app, &ctx).await,
-        (_, arg) => create_automation(&bot, &app, &ctx, &arg).await,
+        Command::Automations => list_automations(&bot, &app, &ctx).await,
+        Command::Automate(arg) if arg.is_empty() => wizard::start(&bot, &app, &ctx).await,
+        Command::Automate(arg) => create_automation(&bot, &app, &ctx, &arg).await,
+        _ => Ok(()),
     }
 }
 
@@ -253,7 +180,7 @@ async fn list_destinations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
         if d.kind == DestinationKind::Webhook {
             row.push(InlineKeyboardButton::callback(
                 t(l, "delivery.bot_btn_log"),
-                Button::DestinationLog(d.id).encode(),
+                Button::from(AutoButton::DestinationLog(d.id)).encode(),
             ));
         }
         // Viewers may read the list and a webhook's log; enabling and deleting are an admin's.
@@ -261,12 +188,12 @@ async fn list_destinations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
             if d.status != DestinationStatus::Active {
                 row.push(InlineKeyboardButton::callback(
                     t(l, "delivery.bot_btn_enable"),
-                    Button::DestinationEnable(d.id).encode(),
+                    Button::from(AutoButton::DestinationEnable(d.id)).encode(),
                 ));
             }
             row.push(InlineKeyboardButton::callback(
                 format!("🗑 {}", d.name.chars().take(20).collect::<String>()),
-                Button::DestinationDelete(d.id).encode(),
+                Button::from(AutoButton::DestinationDelete(d.id)).encode(),
             ));
         }
         rows.push(row);
@@ -316,7 +243,7 @@ async fn list_automations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
             .map(|x| {
                 vec![InlineKeyboardButton::callback(
                     format!("{} {}", t(l, "delivery.bot_btn_history"), x.name.chars().take(20).collect::<String>()),
-                    Button::History(x.id).encode(),
+                    Button::from(AutoButton::History(x.id)).encode(),
                 )]
             })
             .collect::<Vec<_>>();
@@ -326,19 +253,28 @@ async fn list_automations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
         .iter()
         .map(|x| {
             let toggle = if x.status == tochen_domain::AutomationStatus::Active {
-                InlineKeyboardButton::callback(t(l, "delivery.bot_btn_pause"), Button::Pause(x.id).encode())
+                InlineKeyboardButton::callback(
+                    t(l, "delivery.bot_btn_pause"),
+                    Button::from(AutoButton::Pause(x.id)).encode(),
+                )
             } else {
-                InlineKeyboardButton::callback(t(l, "delivery.bot_btn_resume"), Button::Resume(x.id).encode())
+                InlineKeyboardButton::callback(
+                    t(l, "delivery.bot_btn_resume"),
+                    Button::from(AutoButton::Resume(x.id)).encode(),
+                )
             };
             vec![
                 InlineKeyboardButton::callback(
                     format!("▶ {}", x.name.chars().take(16).collect::<String>()),
-                    Button::RunNow(x.id).encode(),
+                    Button::from(AutoButton::RunNow(x.id)).encode(),
                 ),
                 toggle,
-                InlineKeyboardButton::callback(t(l, "delivery.bot_btn_history"), Button::History(x.id).encode()),
-                InlineKeyboardButton::callback("✏️".to_owned(), Button::Edit(x.id).encode()),
-                InlineKeyboardButton::callback("🗑".to_owned(), Button::Delete(x.id).encode()),
+                InlineKeyboardButton::callback(
+                    t(l, "delivery.bot_btn_history"),
+                    Button::from(AutoButton::History(x.id)).encode(),
+                ),
+                InlineKeyboardButton::callback("✏️".to_owned(), Button::from(AutoButton::Edit(x.id)).encode()),
+                InlineKeyboardButton::callback("🗑".to_owned(), Button::from(AutoButton::Delete(x.id)).encode()),
             ]
         })
         .collect::<Vec<_>>();
@@ -400,15 +336,17 @@ async fn create_automation(bot: &TgBot, app: &App, ctx: &Ctx, arg: &str) -> Hand
     ctx.say(bot, text, None).await.map(drop)
 }
 
-async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Button) -> HandlerResult {
-    if let Button::Edit(x) = b {
+/// A management button press: viewers may read logs and histories, every change needs an admin.
+pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: AutoButton) -> HandlerResult {
+    if let AutoButton::Edit(x) = b {
         return wizard::start_edit(&bot, &app, &ctx, x).await;
     }
-    let needed = if matches!(b, Button::History(_) | Button::DestinationLog(_)) { Role::Viewer } else { Role::Admin };
+    let needed =
+        if matches!(b, AutoButton::History(_) | AutoButton::DestinationLog(_)) { Role::Viewer } else { Role::Admin };
     let Some(a) = ctx.require(&bot, needed).await? else { return Ok(()) };
     let (l, tenant) = (ctx.lang, a.tenant.id);
     match b {
-        Button::DestinationLog(d) => {
+        AutoButton::DestinationLog(d) => {
             ctx.answer(&bot, None).await?;
             let log = app.store.deliveries(tenant, d, 8).await?;
             if log.is_empty() {
@@ -421,7 +359,7 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Button) -> HandlerResult {
                     if x.status == tochen_store::DeliveryStatus::Failed {
                         rows.push(vec![InlineKeyboardButton::callback(
                             format!("↻ {}", x.event_type),
-                            Button::Replay(x.id).encode(),
+                            Button::from(AutoButton::Replay(x.id)).encode(),
                         )]);
                     }
                     let code = x.last_status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into());
@@ -438,41 +376,41 @@ async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Button) -> HandlerResult {
                 .collect();
             ctx.say(&bot, lines.join("\n"), (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))).await.map(drop)
         }
-        Button::DestinationEnable(d) => {
+        AutoButton::DestinationEnable(d) => {
             app.store.set_destination_status(tenant, d, DestinationStatus::Active, None).await?;
             ctx.answer(&bot, None).await?;
             list_destinations(&bot, &app, &ctx).await
         }
-        Button::DestinationDelete(d) => {
+        AutoButton::DestinationDelete(d) => {
             app.store.delete_destination(tenant, d).await?;
             ctx.answer(&bot, None).await?;
             list_destinations(&bot, &app, &ctx).await
         }
-        Button::Replay(d) => {
+        AutoButton::Replay(d) => {
             outbox::replay(&app.store, tenant, d).await?;
             ctx.answer(&bot, Some(t(l, "delivery.bot_replayed"))).await
         }
-        Button::RunNow(x) => {
+        AutoButton::RunNow(x) => {
             app.store.run_automation_now(tenant, x).await?;
             ctx.answer(&bot, Some(t(l, "delivery.bot_run_queued"))).await
         }
-        Button::Pause(x) => {
+        AutoButton::Pause(x) => {
             app.store.pause_automation(tenant, x, None).await?;
             ctx.answer(&bot, None).await?;
             list_automations(&bot, &app, &ctx).await
         }
-        Button::Resume(x) => {
+        AutoButton::Resume(x) => {
             app.store.resume_automation(tenant, x).await?;
             ctx.answer(&bot, None).await?;
             list_automations(&bot, &app, &ctx).await
         }
-        Button::Delete(x) => {
+        AutoButton::Delete(x) => {
             app.store.delete_automation(tenant, x).await?;
             ctx.answer(&bot, None).await?;
             list_automations(&bot, &app, &ctx).await
         }
-        Button::Edit(_) => Ok(()),
-        Button::History(x) => {
+        AutoButton::Edit(_) => Ok(()),
+        AutoButton::History(x) => {
             if app.store.automation(tenant, x).await.is_err() {
                 let text = tf(l, "error.not_found", &[("what", &"automation")]);
                 return ctx.refuse(&bot, text).await;
@@ -499,73 +437,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buttons_round_trip_within_64_bytes() {
-        for b in [
-            Button::DestinationLog(DestinationId::new()),
-            Button::Replay(DeliveryId::new()),
-            Button::History(AutomationId::new()),
-        ] {
-            let data = b.encode();
-            assert!(data.len() <= 64, "{data}");
-            assert_eq!(Button::decode(&data), Some(b));
-        }
-        assert_eq!(Button::decode("a:zz:00000000000000000000000000000000"), None);
-    }
-
-    #[test]
-    fn commands_are_read_with_or_without_the_bot_name() {
-        assert_eq!(command("/webhook https://x.test/h"), Some(("webhook", "https://x.test/h".into())));
-        assert_eq!(command("/link@tochen_bot"), Some(("link", String::new())));
-        assert_eq!(command("/automate report weekly"), Some(("automate", "report weekly".into())));
-        assert_eq!(command("/queue"), None);
+    fn one_line_schedules_read_presets_and_cron() {
         assert_eq!(preset("alert", ""), "*/15 * * * *");
         assert_eq!(preset("report", "\"0 8 * * 5\""), "0 8 * * 5");
-    }
-}
-
-#[cfg(test)]
-mod props {
-    use super::*;
-    use proptest::prelude::*;
-    use tochen_telegram::callback::MAX_CALLBACK_BYTES;
-
-    fn button() -> impl Strategy<Value = Button> {
-        let id = any::<u128>().prop_map(Uuid::from_u128);
-        (id, 0..10usize).prop_map(|(id, op)| match op {
-            0 => Button::DestinationLog(DestinationId::from_uuid(id)),
-            1 => Button::DestinationEnable(DestinationId::from_uuid(id)),
-            2 => Button::DestinationDelete(DestinationId::from_uuid(id)),
-            3 => Button::Replay(DeliveryId::from_uuid(id)),
-            4 => Button::RunNow(AutomationId::from_uuid(id)),
-            5 => Button::Pause(AutomationId::from_uuid(id)),
-            6 => Button::Resume(AutomationId::from_uuid(id)),
-            7 => Button::History(AutomationId::from_uuid(id)),
-            8 => Button::Delete(AutomationId::from_uuid(id)),
-            _ => Button::Edit(AutomationId::from_uuid(id)),
-        })
-    }
-
-    proptest! {
-        #![proptest_config(tochen_testkit::props::config(1024))]
-
-        #[test]
-        fn buttons_round_trip_within_64_bytes(b in button()) {
-            let data = b.encode();
-            prop_assert!(data.len() <= MAX_CALLBACK_BYTES, "{data}");
-            prop_assert_eq!(Button::decode(&data), Some(b));
-        }
-
-        #[test]
-        fn decoding_any_data_never_panics(
-            data in prop_oneof![
-                "\\PC{0,64}",
-                "a:[a-z]{2}:[-0-9a-fA-F{}urn:]{0,45}",
-                button().prop_map(|b| b.encode()),
-            ]
-        ) {
-            if let Some(b) = Button::decode(&data) {
-                prop_assert_eq!(Button::decode(&b.encode()), Some(b));
-            }
-        }
     }
 }

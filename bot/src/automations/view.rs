@@ -3,8 +3,8 @@
 //! Kept apart from the transitions in `wizard.rs` so each file reads in one sitting; nothing here touches the
 //! store or Telegram.
 
-use super::wizard::{WizBtn, KINDS, PRESETS};
-use crate::state::wizard::{Opt, Step, Wizard};
+use super::wizard::{KINDS, PRESETS};
+use crate::state::wizard::{Opt, OptRules, Step, Wizard};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use tochen_domain::clock::now_ms;
 use tochen_domain::cron::Schedule;
@@ -12,6 +12,8 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::DestinationStatus;
 use tochen_store::Destination;
+use tochen_telegram::button::wizard::Section;
+use tochen_telegram::button::{Button, Wizard as WizBtn};
 
 pub fn kind_label(l: &str, kind: &str) -> String {
     match kind {
@@ -32,7 +34,7 @@ fn preset_label(l: &str, preset: &str) -> String {
 }
 
 fn btn(text: String, b: WizBtn) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(text, b.encode())
+    InlineKeyboardButton::callback(text, Button::Wizard(b).encode())
 }
 
 /// The next five runs of a schedule in its zone, or `None` when it does not parse.
@@ -156,12 +158,12 @@ pub fn render(w: &Wizard, l: &str, all: &[Destination]) -> (String, InlineKeyboa
         }
         Step::Menu => {
             rows.push(vec![
-                btn(t(l, "bot.auto.btn_schedule"), WizBtn::Menu(Step::Schedule)),
-                btn(t(l, "bot.auto.btn_tz"), WizBtn::Menu(Step::Timezone)),
+                btn(t(l, "bot.auto.btn_schedule"), WizBtn::Menu(Section::Schedule)),
+                btn(t(l, "bot.auto.btn_tz"), WizBtn::Menu(Section::Timezone)),
             ]);
             rows.push(vec![
-                btn(t(l, "bot.auto.btn_destinations"), WizBtn::Menu(Step::Destinations)),
-                btn(t(l, "bot.auto.btn_options"), WizBtn::Menu(Step::Options)),
+                btn(t(l, "bot.auto.btn_destinations"), WizBtn::Menu(Section::Destinations)),
+                btn(t(l, "bot.auto.btn_options"), WizBtn::Menu(Section::Options)),
             ]);
             rows.push(vec![btn(t(l, "bot.auto.btn_save"), WizBtn::Save)]);
             summary(l, w, all)
@@ -226,8 +228,8 @@ mod tests {
                     _ => None,
                 })
                 .collect();
-            assert!(data.contains(&WizBtn::Cancel.encode()), "{step:?}");
-            assert_eq!(data.contains(&WizBtn::Back.encode()), step != Step::Kind, "{step:?}");
+            assert!(data.contains(&Button::Wizard(WizBtn::Cancel).encode()), "{step:?}");
+            assert_eq!(data.contains(&Button::Wizard(WizBtn::Back).encode()), step != Step::Kind, "{step:?}");
         }
     }
 }

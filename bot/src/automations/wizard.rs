@@ -12,7 +12,7 @@
 
 use super::view::render;
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
-use crate::state::wizard::{Opt, Step, Wizard};
+use crate::state::wizard::{OptRules, Step, Wizard};
 use crate::state::State;
 use teloxide::types::Message;
 use tochen_delivery::alerts::AlertConfig;
@@ -20,13 +20,13 @@ use tochen_delivery::automations::PeriodConfig;
 use tochen_domain::cron::Schedule;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
-use tochen_domain::{AutomationId, DestinationId};
+use tochen_domain::AutomationId;
 use tochen_domain::{MissedRunPolicy, Role};
 use tochen_store::{AutomationChanges, NewAutomation};
-use uuid::Uuid;
+use tochen_telegram::button::wizard::Section;
+use tochen_telegram::button::Wizard as WizBtn;
 
-pub const KINDS: [&str; 3] = ["report", "alert", "data_sync"];
-pub const PRESETS: [&str; 5] = ["q15", "hourly", "daily", "weekly", "monthly"];
+pub use tochen_telegram::button::wizard::{KINDS, PRESETS};
 
 /// A cron expression for a preset name.
 pub fn preset_cron(name: &str) -> Option<&'static str> {
@@ -38,82 +38,6 @@ pub fn preset_cron(name: &str) -> Option<&'static str> {
         "monthly" => "0 9 1 * *",
         _ => return None,
     })
-}
-
-/// A wizard button.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WizBtn {
-    Kind(String),
-    Preset(String),
-    TypeCron,
-    TzKeep,
-    TzType,
-    Toggle(DestinationId),
-    Period(i64),
-    SkipEmpty,
-    Ask(Opt),
-    Next,
-    Save,
-    Back,
-    Cancel,
-    Menu(Step),
-}
-
-const PREFIX: &str = "aw:";
-
-impl WizBtn {
-    pub fn encode(&self) -> String {
-        let body = match self {
-            Self::Kind(k) => format!("k:{k}"),
-            Self::Preset(p) => format!("p:{p}"),
-            Self::TypeCron => "c".into(),
-            Self::TzKeep => "zk".into(),
-            Self::TzType => "zt".into(),
-            Self::Toggle(d) => format!("d:{}", d.as_uuid().simple()),
-            Self::Period(n) => format!("pd:{n}"),
-            Self::SkipEmpty => "se".into(),
-            Self::Ask(o) => format!("o:{}", o.code()),
-            Self::Next => "nx".into(),
-            Self::Save => "ok".into(),
-            Self::Back => "bk".into(),
-            Self::Cancel => "x".into(),
-            Self::Menu(s) => format!(
-                "m:{}",
-                match s {
-                    Step::Schedule => "s",
-                    Step::Timezone => "z",
-                    Step::Destinations => "d",
-                    _ => "o",
-                }
-            ),
-        };
-        format!("{PREFIX}{body}")
-    }
-
-    pub fn decode(data: &str) -> Option<Self> {
-        let body = data.strip_prefix(PREFIX)?;
-        let (op, arg) = body.split_once(':').unwrap_or((body, ""));
-        Some(match (op, arg) {
-            ("k", k) if KINDS.contains(&k) => Self::Kind(k.to_owned()),
-            ("p", p) if preset_cron(p).is_some() => Self::Preset(p.to_owned()),
-            ("c", "") => Self::TypeCron,
-            ("zk", "") => Self::TzKeep,
-            ("zt", "") => Self::TzType,
-            ("d", id) => Self::Toggle(DestinationId::from_uuid(Uuid::try_parse(id).ok()?)),
-            ("pd", n) => Self::Period(n.parse().ok().filter(|n| (1..=366).contains(n))?),
-            ("se", "") => Self::SkipEmpty,
-            ("o", o) => Self::Ask(Opt::from_code(o)?),
-            ("nx", "") => Self::Next,
-            ("ok", "") => Self::Save,
-            ("bk", "") => Self::Back,
-            ("x", "") => Self::Cancel,
-            ("m", "s") => Self::Menu(Step::Schedule),
-            ("m", "z") => Self::Menu(Step::Timezone),
-            ("m", "d") => Self::Menu(Step::Destinations),
-            ("m", "o") => Self::Menu(Step::Options),
-            _ => return None,
-        })
-    }
 }
 
 fn default_config(kind: &str) -> serde_json::Value {
@@ -175,6 +99,16 @@ fn back(w: &Wizard) -> Option<Step> {
         Step::OptionValue(_) => Step::Options,
         Step::Confirm => Step::Options,
     })
+}
+
+/// The screen an edit menu button opens.
+fn step_of(section: Section) -> Step {
+    match section {
+        Section::Schedule => Step::Schedule,
+        Section::Timezone => Step::Timezone,
+        Section::Destinations => Step::Destinations,
+        Section::Options => Step::Options,
+    }
 }
 
 /// The screen after `done` was answered: the next one when creating, the menu when editing.
@@ -247,7 +181,7 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, b: WizBtn) 
         }
         WizBtn::Ask(o) => w.step = Step::OptionValue(o),
         WizBtn::Next => w.step = after(&w, w.step),
-        WizBtn::Menu(step) => w.step = step,
+        WizBtn::Menu(section) => w.step = step_of(section),
         WizBtn::Save => return save(&bot, &app, &ctx, w).await,
     }
     ctx.answer(&bot, None).await?;
@@ -352,33 +286,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wizard_buttons_round_trip_within_64_bytes() {
-        let all = [
-            WizBtn::Kind("data_sync".into()),
-            WizBtn::Preset("monthly".into()),
-            WizBtn::TypeCron,
-            WizBtn::TzKeep,
-            WizBtn::TzType,
-            WizBtn::Toggle(DestinationId::new()),
-            WizBtn::Period(30),
-            WizBtn::SkipEmpty,
-            WizBtn::Ask(Opt::EngagementDrop),
-            WizBtn::Next,
-            WizBtn::Save,
-            WizBtn::Back,
-            WizBtn::Cancel,
-            WizBtn::Menu(Step::Destinations),
-        ];
-        for b in all {
-            let data = b.encode();
-            assert!(data.len() <= 64, "{data}");
-            assert_eq!(WizBtn::decode(&data), Some(b));
-        }
-        assert_eq!(WizBtn::decode("aw:k:delete_everything"), None);
-        assert_eq!(WizBtn::decode("aw:pd:0"), None);
-    }
-
-    #[test]
     fn back_retraces_creation_and_returns_to_the_menu_when_editing() {
         let mut w = Wizard { step: Step::Destinations, ..Default::default() };
         assert_eq!(back(&w), Some(Step::Timezone));
@@ -394,61 +301,6 @@ mod tests {
     fn every_preset_is_a_valid_schedule() {
         for p in PRESETS {
             Schedule::parse(preset_cron(p).unwrap(), "Europe/Lisbon").unwrap();
-        }
-    }
-}
-
-#[cfg(test)]
-mod props {
-    use super::*;
-    use proptest::prelude::*;
-    use tochen_telegram::callback::MAX_CALLBACK_BYTES;
-
-    fn button() -> impl Strategy<Value = WizBtn> {
-        prop_oneof![
-            prop::sample::select(KINDS.to_vec()).prop_map(|k| WizBtn::Kind(k.to_owned())),
-            prop::sample::select(PRESETS.to_vec()).prop_map(|p| WizBtn::Preset(p.to_owned())),
-            prop::sample::select(vec![
-                WizBtn::TypeCron,
-                WizBtn::TzKeep,
-                WizBtn::TzType,
-                WizBtn::SkipEmpty,
-                WizBtn::Next,
-                WizBtn::Save,
-                WizBtn::Back,
-                WizBtn::Cancel,
-                WizBtn::Menu(Step::Schedule),
-                WizBtn::Menu(Step::Timezone),
-                WizBtn::Menu(Step::Destinations),
-                WizBtn::Menu(Step::Options),
-            ]),
-            any::<u128>().prop_map(|n| WizBtn::Toggle(DestinationId::from_uuid(Uuid::from_u128(n)))),
-            (1i64..=366).prop_map(WizBtn::Period),
-            prop::sample::select(Opt::ALL.to_vec()).prop_map(WizBtn::Ask),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(tochen_testkit::props::config(1024))]
-
-        #[test]
-        fn wizard_buttons_round_trip_within_64_bytes(b in button()) {
-            let data = b.encode();
-            prop_assert!(data.len() <= MAX_CALLBACK_BYTES, "{data}");
-            prop_assert_eq!(WizBtn::decode(&data), Some(b));
-        }
-
-        #[test]
-        fn decoding_any_data_never_panics(
-            data in prop_oneof![
-                "\\PC{0,64}",
-                "aw:[a-z]{0,3}(:[-+0-9a-z_]{0,36})?",
-                button().prop_map(|b| b.encode()),
-            ]
-        ) {
-            if let Some(b) = WizBtn::decode(&data) {
-                prop_assert_eq!(WizBtn::decode(&b.encode()), Some(b));
-            }
         }
     }
 }

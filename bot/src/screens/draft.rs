@@ -2,7 +2,6 @@
 //! with its problems and the buttons its viewer may press, and loading a post a button names.
 
 use super::photo;
-use crate::codec::{Cb, DraftAct};
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::validate::{check, Problem};
@@ -11,6 +10,7 @@ use tochen_domain::i18n::{t, tf};
 use tochen_domain::{AccountId, PostId};
 use tochen_domain::{AccountStatus, MediaKind, Platform, PostStatus, Role};
 use tochen_store::{Account, Post, StoreError};
+use tochen_telegram::button::{Button, Draft, DraftAct, Queue};
 use tochen_telegram::text::clip;
 
 /// Longest body shown per platform in the preview, and longest hashtag line, so the whole screen (three
@@ -124,14 +124,14 @@ pub async fn render(
         text.push_str(&format!("\n⚠ {p}"));
     }
     let (id, v) = (post.id, post.version);
-    let d = |act| Cb::Draft(act, id, v);
+    let d = |act| Button::Draft(Draft::Act(act, id, v));
     // Only someone who may change the draft is offered its buttons: a viewer reads it (and may go back to the
     // list), and a post that is no longer a draft (previewed from its approval card) is only read.
     if !is_draft(post) {
         return Ok((text, kb(Vec::new())));
     }
     if !a.role.at_least(Role::Editor) {
-        return Ok((text, kb(vec![vec![(t(lang, "bot.back"), Cb::DraftsPage(0))]])));
+        return Ok((text, kb(vec![vec![(t(lang, "bot.back"), Button::Queue(Queue::DraftsPage(0)))]])));
     }
     let buttons = kb(vec![
         vec![

@@ -36,32 +36,19 @@ pub enum Step {
     Menu,
 }
 
-/// An option typed as a number (alert thresholds); report periods are buttons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Opt {
-    EngagementDrop,
-    LlmQuota,
-    TokenExpiry,
-    CooldownHours,
+pub use tochen_telegram::button::wizard::Opt;
+
+/// What the wizard does with an option typed as a number (alert thresholds): its range, how a typed answer reads,
+/// and where it lives in the automation's configuration.
+pub trait OptRules: Copy {
+    fn range(self) -> (i64, i64);
+    fn parse(self, text: &str) -> Option<i64>;
+    fn store(self, config: &mut serde_json::Value, v: i64);
+    fn current(self, config: &serde_json::Value) -> i64;
 }
 
-impl Opt {
-    pub const ALL: [Opt; 4] = [Opt::EngagementDrop, Opt::LlmQuota, Opt::TokenExpiry, Opt::CooldownHours];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::EngagementDrop => "ed",
-            Self::LlmQuota => "lq",
-            Self::TokenExpiry => "te",
-            Self::CooldownHours => "cd",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|o| o.code() == code)
-    }
-
-    pub fn range(self) -> (i64, i64) {
+impl OptRules for Opt {
+    fn range(self) -> (i64, i64) {
         match self {
             Self::EngagementDrop | Self::LlmQuota => (1, 100),
             Self::TokenExpiry => (1, 90),
@@ -70,13 +57,13 @@ impl Opt {
     }
 
     /// A whole number inside the option's range (`30`, `30%`).
-    pub fn parse(self, text: &str) -> Option<i64> {
+    fn parse(self, text: &str) -> Option<i64> {
         let n: i64 = text.trim().trim_end_matches('%').trim().parse().ok()?;
         let (lo, hi) = self.range();
         (lo..=hi).contains(&n).then_some(n)
     }
 
-    pub fn store(self, config: &mut serde_json::Value, v: i64) {
+    fn store(self, config: &mut serde_json::Value, v: i64) {
         match self {
             Self::EngagementDrop => config["engagement_drop_percent"] = (v as f64).into(),
             Self::LlmQuota => config["llm_quota_percent"] = (v as f64).into(),
@@ -85,7 +72,7 @@ impl Opt {
         }
     }
 
-    pub fn current(self, config: &serde_json::Value) -> i64 {
+    fn current(self, config: &serde_json::Value) -> i64 {
         let num = |k: &str| config.get(k).and_then(|v| v.as_f64()).unwrap_or(0.0);
         match self {
             Self::EngagementDrop => num("engagement_drop_percent").round() as i64,

@@ -5,8 +5,8 @@
 use crate::common;
 
 use common::{en, ALICE, BOB, CAROL, DAVE};
-use tochen_bot::Cb;
 use tochen_domain::{PostStatus, Role};
+use tochen_telegram::button::{Button, Draft, DraftAct, Team};
 use tochen_testkit::fake_llm::Reply;
 
 bot_test!(forged_stale_and_overstepping_buttons_change_nothing, |h| {
@@ -21,11 +21,11 @@ bot_test!(forged_stale_and_overstepping_buttons_change_nothing, |h| {
     // Alice forges a discard button with Carol's post id.
     let m = h.say(ALICE, "/idea", "Ideas for").await;
     let draft = h.press(ALICE, &m, "1", "Draft:").await;
-    let forged = Cb::Draft(tochen_bot_draft_discard(), carols.id, carols.version).encode();
+    let forged = Button::Draft(Draft::Act(tochen_bot_draft_discard(), carols.id, carols.version)).encode();
     h.press_data_refused(ALICE, &draft, &forged, "can't find that post").await;
     assert_eq!(h.store.post(c, carols.id).await.unwrap().status, PostStatus::Draft);
     // A workspace switch to a workspace she is not in.
-    let forged = Cb::Workspace(c).encode();
+    let forged = Button::Team(Team::Workspace(c)).encode();
     h.press_data_refused(ALICE, &draft, &forged, "not a member of that workspace").await;
     // Garbage callback data.
     h.press_data_refused(ALICE, &draft, "zz:garbage", "out of date").await;
@@ -99,6 +99,6 @@ bot_test!(llm_failures_and_an_exhausted_quota_leave_no_draft, |h| {
     h.say(ALICE, "/usage", &format!("of {}", usage.tokens)).await;
 });
 
-fn tochen_bot_draft_discard() -> tochen_bot::DraftAct {
-    tochen_bot::DraftAct::Discard
+fn tochen_bot_draft_discard() -> DraftAct {
+    DraftAct::Discard
 }

@@ -175,7 +175,13 @@ bot_test!(a_card_whose_post_was_decided_before_it_went_out_is_not_sent, |h| {
     // that reached her some other way).
     let other = h.tg.messages_in(ALICE).pop().unwrap();
     let mark = h.tg.mark();
-    h.tg.press_as(ALICE, ALICE, other.message_id, &tochen_bot::Cb::Approve(post.id, post.version).encode());
+    h.tg.press_as(
+        ALICE,
+        ALICE,
+        other.message_id,
+        &tochen_telegram::button::Button::Approval(tochen_telegram::button::Approval::Approve(post.id, post.version))
+            .encode(),
+    );
     h.tg.said(ALICE, mark, "Approved by").await;
     h.tg.said(BOB, mark, "was approved").await;
     let mark = h.tg.mark();

@@ -5,11 +5,11 @@
 use crate::common;
 
 use common::{en, ALICE, CAROL, DAVE};
-use tochen_bot::Cb;
 use tochen_domain::{AccountId, PostId, TargetId, TenantId};
 use tochen_domain::{JobState, Platform, PostStatus, Role, TargetStatus};
 use tochen_scheduler::handlers::results;
 use tochen_store::BeginPublish;
+use tochen_telegram::button::{Button, Target};
 use tochen_testkit::fake_telegram::BotMessage;
 
 /// A post by `author` (chat = their id) scheduled on `accounts`, each target already started by a publish job
@@ -77,7 +77,7 @@ bot_test!(the_target_buttons_settle_the_post_and_history_shows_it, |h| {
     assert_eq!(post_status(&h, a, solo).await, PostStatus::Published);
     let history = h.say(ALICE, "/history", "Solo launch").await;
     assert!(history.text.contains("Solo launch</b> (published)"), "{}", history.text);
-    h.press_data_refused(ALICE, &notice, &Cb::TargetPublished(t[0]).encode(), "already published").await;
+    h.press_data_refused(ALICE, &notice, &Button::Target(Target::Published(t[0])).encode(), "already published").await;
 
     // "Skip" on the open target of two: the post takes the status of the one that went out.
     let (pair, t) = started_post(&h, a, ALICE, "Pair launch", &[ig, fb]).await;
@@ -131,12 +131,13 @@ bot_test!(target_buttons_work_only_for_editors_of_the_workspace, |h| {
 
     // Someone from another workspace, and a viewer, change nothing.
     let carols = h.say(CAROL, "/help", "What I can do").await;
-    h.press_data_refused(CAROL, &carols, &Cb::TargetPublished(t[0]).encode(), "can't find that post").await;
+    h.press_data_refused(CAROL, &carols, &Button::Target(Target::Published(t[0])).encode(), "can't find that post")
+        .await;
     let dave = h.store.upsert_user(&common::identity(DAVE)).await.unwrap();
     h.store.add_member(a, dave.id, Role::Viewer).await.unwrap();
     h.store.set_active_tenant(dave.id, a).await.unwrap();
     let daves = h.say(DAVE, "/help", "What I can do").await;
-    h.press_data_refused(DAVE, &daves, &Cb::TargetRetry(t[0]).encode(), "Viewers can look").await;
+    h.press_data_refused(DAVE, &daves, &Button::Target(Target::Retry(t[0])).encode(), "Viewers can look").await;
     assert_eq!(h.store.target(a, t[0]).await.unwrap().status, TargetStatus::Unknown);
     assert_eq!(post_status(&h, a, post).await, PostStatus::Publishing);
 });

@@ -15,7 +15,7 @@ use tochen_domain::jobs::{NotifyButton, NotifyPayload};
 use tochen_domain::TargetStatus;
 use tochen_store::Store;
 use tochen_store::{NewJob, Post, PublishContext, Settle, Target};
-use tochen_telegram::callback::{self, pack_uuid, prefix};
+use tochen_telegram::button::{Button, Target as TargetButton};
 
 /// Job kind of an outgoing-webhook event waiting to be fanned out to the workspace's webhook destinations.
 pub const WEBHOOK_EVENT_OUT: &str = "webhook.event_out";
@@ -150,10 +150,9 @@ async fn announce(store: &Store, tenant: TenantId, tg: &Target, known: Option<Kn
             _ => tf(&lang, "sched.target_unknown", &refs),
         }
     };
-    let id = pack_uuid(tg.id.as_uuid());
-    let button = |key: &str, prefix: &str| NotifyButton {
+    let button = |key: &str, b: fn(TargetId) -> TargetButton| NotifyButton {
         text: t(&lang, key),
-        callback_data: Some(callback::build(prefix, &[&id])),
+        callback_data: Some(Button::Target(b(tg.id)).encode()),
         url: None,
     };
     let (text, buttons) = match tg.status {
@@ -166,18 +165,18 @@ async fn announce(store: &Store, tenant: TenantId, tg: &Target, known: Option<Kn
         TargetStatus::Failed => (
             render("failed", &escape_html(tg.error_message.as_deref().unwrap_or(""))),
             vec![vec![
-                button("sched.button_retry", prefix::TARGET_RETRY),
-                button("sched.button_skip", prefix::TARGET_SKIP),
+                button("sched.button_retry", TargetButton::Retry),
+                button("sched.button_skip", TargetButton::Skip),
             ]],
         ),
         _ => (
             render("unknown", &escape_html(tg.error_message.as_deref().unwrap_or(""))),
             vec![
                 vec![
-                    button("sched.button_confirm_published", prefix::TARGET_CONFIRM_PUBLISHED),
-                    button("sched.button_retry", prefix::TARGET_RETRY),
+                    button("sched.button_confirm_published", TargetButton::Published),
+                    button("sched.button_retry", TargetButton::Retry),
                 ],
-                vec![button("sched.button_skip", prefix::TARGET_SKIP)],
+                vec![button("sched.button_skip", TargetButton::Skip)],
             ],
         ),
     };

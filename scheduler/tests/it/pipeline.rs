@@ -15,7 +15,7 @@ use tochen_platforms::publish::{CheckOutcome, ErrorClass, PublishError, PublishO
 use tochen_scheduler::{handlers, Publishers, WEBHOOK_EVENT_OUT};
 use tochen_store::Store;
 use tochen_store::{BeginPublish, Job, NewDestination};
-use tochen_telegram::callback::{pack_uuid, prefix};
+use tochen_telegram::button::pack_uuid;
 use tochen_testkit::fake_platform::{Scripted, ScriptedPublisher};
 use tochen_testkit::store_test;
 
@@ -159,14 +159,7 @@ store_test!(an_unknown_outcome_without_a_reference_is_never_resent_and_the_team_
     let ask = sent.iter().find(|m| m.chat_id == AUTHOR_CHAT).expect("the team is asked");
     let packed = pack_uuid(t.as_uuid());
     let data: Vec<_> = ask.buttons.iter().flatten().filter_map(|b| b.callback_data.clone()).collect();
-    assert_eq!(
-        data,
-        vec![
-            format!("{}:{packed}", prefix::TARGET_CONFIRM_PUBLISHED),
-            format!("{}:{packed}", prefix::TARGET_RETRY),
-            format!("{}:{packed}", prefix::TARGET_SKIP)
-        ]
-    );
+    assert_eq!(data, vec![format!("tp:{packed}"), format!("tr:{packed}"), format!("ts:{packed}")]);
 
     // "It's published" settles the target and the post.
     assert!(store.confirm_target_by_hand(tenant, t).await.unwrap());

@@ -162,7 +162,7 @@ async fn status(store: &Store, tenant: TenantId, target: TargetId) -> TargetStat
 
 /// The author was sent the unknown-outcome notice: it carries the "It's published" button.
 fn asks_the_team(notifier: &RecordingNotifier) -> bool {
-    let confirm = format!("{}:", tochen_telegram::callback::prefix::TARGET_CONFIRM_PUBLISHED);
+    let confirm = "tp:".to_owned();
     notifier.sent.lock().unwrap().iter().any(|m| {
         m.chat_id == AUTHOR_CHAT
             && m.buttons.iter().flatten().any(|b| b.callback_data.as_deref().is_some_and(|d| d.starts_with(&confirm)))

@@ -43,7 +43,7 @@ tochen_testkit::store_test!(each_platform_connects_through_the_callback, |store,
     let buttons = ask[0]["buttons"].as_array().unwrap();
     assert_eq!(buttons.len(), 3);
     let data = buttons[2][0]["callback_data"].as_str().unwrap();
-    let (_, fields) = tochen_telegram::callback::split(data);
+    let (_, fields) = tochen_telegram::button::split(data);
     // A forged button with an index past the list is refused and does not use up the real choice.
     assert!(choose(&store, &config, tenant, user, fields[0], 3).await.is_err());
     assert!(store.accounts(tenant).await.unwrap().is_empty());

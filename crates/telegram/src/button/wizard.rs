@@ -1,0 +1,122 @@
+//! The automation wizard's buttons: `aw:<op>[:<arg>]`, at most 37 bytes. They carry no state of their own: the
+//! draft lives in the person's dialogue.
+
+use serde::{Deserialize, Serialize};
+use tochen_domain::DestinationId;
+use uuid::Uuid;
+
+pub(super) const PREFIX: &str = "aw:";
+
+/// The automation types the wizard offers.
+pub const KINDS: [&str; 3] = ["report", "alert", "data_sync"];
+/// The schedule presets the wizard offers (the bot maps each to a cron expression).
+pub const PRESETS: [&str; 5] = ["q15", "hourly", "daily", "weekly", "monthly"];
+
+/// An option typed as a number (alert thresholds); report periods are buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Opt {
+    EngagementDrop,
+    LlmQuota,
+    TokenExpiry,
+    CooldownHours,
+}
+
+impl Opt {
+    pub const ALL: [Opt; 4] = [Opt::EngagementDrop, Opt::LlmQuota, Opt::TokenExpiry, Opt::CooldownHours];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::EngagementDrop => "ed",
+            Self::LlmQuota => "lq",
+            Self::TokenExpiry => "te",
+            Self::CooldownHours => "cd",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.code() == code)
+    }
+}
+
+/// What an edit menu button opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Schedule,
+    Timezone,
+    Destinations,
+    Options,
+}
+
+/// A wizard button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wizard {
+    Kind(String),
+    Preset(String),
+    TypeCron,
+    TzKeep,
+    TzType,
+    Toggle(DestinationId),
+    Period(i64),
+    SkipEmpty,
+    Ask(Opt),
+    Next,
+    Save,
+    Back,
+    Cancel,
+    Menu(Section),
+}
+
+impl Wizard {
+    pub(super) fn encode(&self) -> String {
+        let body = match self {
+            Self::Kind(k) => format!("k:{k}"),
+            Self::Preset(p) => format!("p:{p}"),
+            Self::TypeCron => "c".into(),
+            Self::TzKeep => "zk".into(),
+            Self::TzType => "zt".into(),
+            Self::Toggle(d) => format!("d:{}", d.as_uuid().simple()),
+            Self::Period(n) => format!("pd:{n}"),
+            Self::SkipEmpty => "se".into(),
+            Self::Ask(o) => format!("o:{}", o.code()),
+            Self::Next => "nx".into(),
+            Self::Save => "ok".into(),
+            Self::Back => "bk".into(),
+            Self::Cancel => "x".into(),
+            Self::Menu(s) => format!(
+                "m:{}",
+                match s {
+                    Section::Schedule => "s",
+                    Section::Timezone => "z",
+                    Section::Destinations => "d",
+                    Section::Options => "o",
+                }
+            ),
+        };
+        format!("{PREFIX}{body}")
+    }
+
+    /// Decodes what follows `aw:`.
+    pub(super) fn decode(body: &str) -> Option<Self> {
+        let (op, arg) = body.split_once(':').unwrap_or((body, ""));
+        Some(match (op, arg) {
+            ("k", k) if KINDS.contains(&k) => Self::Kind(k.to_owned()),
+            ("p", p) if PRESETS.contains(&p) => Self::Preset(p.to_owned()),
+            ("c", "") => Self::TypeCron,
+            ("zk", "") => Self::TzKeep,
+            ("zt", "") => Self::TzType,
+            ("d", id) => Self::Toggle(DestinationId::from_uuid(Uuid::try_parse(id).ok()?)),
+            ("pd", n) => Self::Period(n.parse().ok().filter(|n| (1..=366).contains(n))?),
+            ("se", "") => Self::SkipEmpty,
+            ("o", o) => Self::Ask(Opt::from_code(o)?),
+            ("nx", "") => Self::Next,
+            ("ok", "") => Self::Save,
+            ("bk", "") => Self::Back,
+            ("x", "") => Self::Cancel,
+            ("m", "s") => Self::Menu(Section::Schedule),
+            ("m", "z") => Self::Menu(Section::Timezone),
+            ("m", "d") => Self::Menu(Section::Destinations),
+            ("m", "o") => Self::Menu(Section::Options),
+            _ => return None,
+        })
+    }
+}

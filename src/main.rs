@@ -259,14 +259,13 @@ fn print_config(config: &Config) {
         };
         println!("{:<34} {}", var.name, shown);
     }
-    let platforms: Vec<&str> = [
-        config.meta.app_id.as_ref().map(|_| "facebook+instagram"),
-        config.meta.instagram_app_id.as_ref().map(|_| "instagram-login"),
-        config.tiktok.client_key.as_ref().map(|_| "tiktok"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let (ready, missing): (Vec<_>, Vec<_>) = tochen_platforms::registry::MODULES
+        .iter()
+        .flat_map(|m| m.kinds().iter().map(move |k| (*k, m.missing(&config, *k))))
+        .partition(|(_, missing)| missing.is_none());
+    let ready: Vec<String> = ready.iter().map(|(k, _)| k.to_string()).collect();
+    let missing: Vec<String> =
+        missing.iter().filter_map(|(k, var)| var.map(|v| format!("{k} (set {v})"))).collect();
     println!();
     println!("database: {:?}", config.database.kind);
     println!(
@@ -281,7 +280,10 @@ fn print_config(config: &Config) {
         "bot token: {}",
         if config.telegram.bot_token.is_some() { "set" } else { "MISSING (required for run and bot)" }
     );
-    println!("platforms: {}", if platforms.is_empty() { "none configured".to_owned() } else { platforms.join(", ") });
+    println!("platforms: {}", if ready.is_empty() { "none configured".to_owned() } else { ready.join(", ") });
+    if !missing.is_empty() {
+        println!("not set up: {}", missing.join(", "));
+    }
     println!("email: {}", if config.smtp.is_some() { "configured" } else { "not configured" });
 }
 

@@ -20,14 +20,6 @@ use tochen_platforms::oauth::{authorize_url, choose, ConnectError};
 use tochen_store::StoreError;
 use tochen_telegram::button::{Button, Connect};
 
-fn configured(cfg: &Config, k: AuthKind) -> bool {
-    match k {
-        AuthKind::FacebookPage | AuthKind::InstagramViaPage => cfg.meta.app_id.is_some(),
-        AuthKind::InstagramLogin => cfg.meta.instagram_app_id.is_some(),
-        AuthKind::TikTok => cfg.tiktok.client_key.is_some(),
-    }
-}
-
 fn kind_label(lang: &str, k: AuthKind) -> String {
     match k {
         AuthKind::FacebookPage => t(lang, "connect.kind_facebook"),
@@ -64,12 +56,9 @@ pub async fn connect(bot: TgBot, ctx: Ctx, cfg: ConnectConfig) -> HandlerResult 
     if !private_only(&bot, &ctx).await? {
         return Ok(());
     }
-    let rows: Vec<Vec<InlineKeyboardButton>> = AuthKind::ALL
-        .iter()
-        .filter(|k| configured(&cfg.0, **k))
-        .map(|k| {
-            vec![InlineKeyboardButton::callback(kind_label(ctx.lang, *k), Button::from(Connect::Start(*k)).encode())]
-        })
+    let rows: Vec<Vec<InlineKeyboardButton>> = tochen_platforms::registry::connectable(&cfg.0)
+        .into_iter()
+        .map(|k| vec![InlineKeyboardButton::callback(kind_label(ctx.lang, k), Button::from(Connect::Start(k)).encode())])
         .collect();
     if rows.is_empty() {
         ctx.say(&bot, t(ctx.lang, "connect.not_configured"), None).await?;

@@ -30,7 +30,7 @@ pub struct App {
     pub llm: LlmClient,
     pub bot_username: String,
     pub data_dir: PathBuf,
-    pub rules: crate::validate::Rules,
+    pub rules: tochen_platforms::RuleBook,
 }
 
 /// The configuration the connect flow and webhook destinations need (app ids, public URL, private webhooks), as

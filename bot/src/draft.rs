@@ -7,7 +7,7 @@
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft::{chosen_accounts, is_draft, load_for_change, platform_name, render, show};
-use crate::screens::llm::{draft_platforms, llm_error_text, typing};
+use crate::screens::llm::{draft_rules, llm_error_text, typing};
 use crate::screens::photo;
 use crate::state::State;
 use teloxide::net::Download;
@@ -56,8 +56,8 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
         DraftAct::Regenerate => {
             ctx.answer(&bot, None).await?;
             typing(&bot, &ctx).await;
-            let platforms = draft_platforms(&app, &a).await?;
-            match app.llm.draft(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &post.idea, &platforms).await {
+            let rules = draft_rules(&app, &a).await?;
+            match app.llm.draft(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &post.idea, &rules).await {
                 Ok(d) if !d.texts.is_empty() => {
                     for x in &d.texts {
                         app.store
@@ -223,7 +223,7 @@ pub async fn got_rewrite(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, vers
     let mut rewritten = Vec::new();
     for c in app.store.post_contents(a.tenant.id, id).await? {
         let cur = DraftText { platform: c.platform, body: c.body.clone(), hashtags: c.hashtags.clone() };
-        match app.llm.rewrite(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &cur, &instruction).await {
+        match app.llm.rewrite(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &cur, &app.rules.get(cur.platform), &instruction).await {
             Ok(r) => rewritten.push(PostContent { body: r.body, hashtags: r.hashtags, ..c }),
             // Nothing is written unless every platform was rewritten; the person may try again.
             Err(e) => return ctx.say(&bot, llm_error_text(ctx.lang, &e), None).await.map(|_| ()),

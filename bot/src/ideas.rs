@@ -5,7 +5,7 @@
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft;
-use crate::screens::llm::{draft_platforms, llm_error_text, typing};
+use crate::screens::llm::{draft_rules, llm_error_text, typing};
 use crate::state::State;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
@@ -70,10 +70,10 @@ pub async fn pick(bot: TgBot, app: App, ctx: Ctx, ideas: Vec<Idea>, n: u8) -> Ha
     };
     ctx.answer(&bot, None).await?;
     typing(&bot, &ctx).await;
-    let platforms = draft_platforms(&app, &a).await?;
+    let rules = draft_rules(&app, &a).await?;
     let idea_text = format!("{}: {}", idea.title, idea.angle);
     let generated =
-        match app.llm.draft(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &idea_text, &platforms).await {
+        match app.llm.draft(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &idea_text, &rules).await {
             Ok(d) if !d.texts.is_empty() => d,
             Ok(_) => return ctx.refuse(&bot, t(ctx.lang, "llm.error.malformed")).await,
             Err(e) => {

@@ -25,7 +25,6 @@ mod startup;
 mod state;
 mod team;
 pub mod timeparse;
-pub mod validate;
 pub mod webhook_updates;
 
 pub use catalog::Command;
@@ -129,7 +128,7 @@ pub async fn run_with(
         llm,
         bot_username: me.username.clone().unwrap_or_default(),
         data_dir: config.data_dir.clone(),
-        rules: validate::Rules::from_env(),
+        rules: tochen_platforms::RuleBook::new(&config),
     };
     let tree = match options.before {
         Some(before) => dptree::entry().branch(before).branch(schema()),

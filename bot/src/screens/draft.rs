@@ -4,11 +4,11 @@
 use super::photo;
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
-use crate::validate::{check, Problem};
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::{AccountId, PostId};
 use tochen_domain::{AccountStatus, MediaKind, Platform, PostStatus, Role};
+use tochen_platforms::Problem;
 use tochen_store::{Account, Post, StoreError};
 use tochen_telegram::button::{Button, Draft, DraftAct, Queue};
 use tochen_telegram::text::clip;
@@ -21,12 +21,9 @@ const TAGS_CHARS: usize = 250;
 /// Longest title shown.
 const TITLE_CHARS: usize = 200;
 
+/// The platform's name as the locale writes it (`bot.platform.<id>`).
 pub fn platform_name(lang: &str, p: Platform) -> String {
-    match p {
-        Platform::Facebook => t(lang, "bot.platform.facebook"),
-        Platform::Instagram => t(lang, "bot.platform.instagram"),
-        Platform::TikTok => t(lang, "bot.platform.tiktok"),
-    }
+    t(lang, &format!("bot.platform.{}", p.as_str()))
 }
 
 /// The accounts a draft goes to: the stored choice, or every active account of its platforms.
@@ -70,7 +67,7 @@ pub async fn blocking_problems(app: &App, a: &Active, post: PostId, lang: &str) 
     let mut out = Vec::new();
     for c in app.store.post_contents(a.tenant.id, post).await? {
         if all.iter().any(|x| chosen.contains(&x.id) && x.platform == c.platform) {
-            for p in check(&app.rules, c.platform, &c.body, &c.hashtags, has_media) {
+            for p in app.rules.get(c.platform).check(&c.body, &c.hashtags, has_media) {
                 out.push(problem_text(lang, c.platform, &p));
             }
         }
@@ -96,10 +93,10 @@ pub async fn render(
         if !tags.is_empty() {
             let tags = tags.join(" ");
             let line = clip(&tags, TAGS_CHARS);
-            let max = app.rules.max_hashtags(c.platform);
+            let max = app.rules.get(c.platform).max_hashtags;
             text.push_str(&format!("\n{} ({}/{max})", escape_html(&line), c.hashtags.len()));
         }
-        for p in check(&app.rules, c.platform, &c.body, &c.hashtags, !media.is_empty()) {
+        for p in app.rules.get(c.platform).check(&c.body, &c.hashtags, !media.is_empty()) {
             problems.push(problem_text(lang, c.platform, &p));
         }
     }
@@ -192,4 +189,20 @@ pub async fn load_for_change(
         return Ok(None);
     }
     Ok(Some(post))
+}
+
+#[cfg(test)]
+mod tests {
+    use tochen_domain::i18n::{keys, LANGUAGES};
+    use tochen_domain::Platform;
+
+    #[test]
+    fn every_platform_is_named_in_every_language() {
+        for lang in LANGUAGES {
+            let known = keys(lang);
+            for p in Platform::ALL {
+                assert!(known.contains(&format!("bot.platform.{}", p.as_str())), "{lang}: {p:?}");
+            }
+        }
+    }
 }

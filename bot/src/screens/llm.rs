@@ -4,6 +4,7 @@
 use crate::ctx::{Active, App, Ctx, TgBot};
 use teloxide::prelude::*;
 use teloxide::types::ChatAction;
+use tochen_platforms::Rules;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::{AccountStatus, Platform};
 use tochen_llm::LlmError;
@@ -28,8 +29,9 @@ pub async fn typing(bot: &TgBot, ctx: &Ctx) {
     }
 }
 
-/// The platforms to draft for: those with a connected account, or all of them when none is connected yet.
-pub async fn draft_platforms(app: &App, a: &Active) -> anyhow::Result<Vec<Platform>> {
+/// The rules of the platforms to draft for: those with a connected account, or all of them when none is connected
+/// yet.
+pub async fn draft_rules(app: &App, a: &Active) -> anyhow::Result<Vec<Rules>> {
     let accounts = app.store.accounts(a.tenant.id).await?;
     let mut platforms: Vec<Platform> = Platform::ALL
         .iter()
@@ -39,5 +41,5 @@ pub async fn draft_platforms(app: &App, a: &Active) -> anyhow::Result<Vec<Platfo
     if platforms.is_empty() {
         platforms = Platform::ALL.to_vec();
     }
-    Ok(platforms)
+    Ok(platforms.into_iter().map(|p| app.rules.get(p)).collect())
 }

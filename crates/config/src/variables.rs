@@ -51,6 +51,7 @@ pub const VARIABLES: &[VarDoc] = &[
     VarDoc { name: "INSTAGRAM_GRAPH_URL", default: "https://graph.instagram.com", secret: false, help: "Instagram Graph base URL" },
     VarDoc { name: "INSTAGRAM_API_URL", default: "https://api.instagram.com", secret: false, help: "Instagram OAuth token base URL" },
     VarDoc { name: "INSTAGRAM_AUTHORIZE_URL", default: "https://www.instagram.com", secret: false, help: "Instagram authorize page base URL" },
+    VarDoc { name: "TOCHEN_INSTAGRAM_MAX_HASHTAGS", default: "30", secret: false, help: "most hashtags an Instagram post may carry (checked on the draft screen and before publishing)" },
     VarDoc { name: "TIKTOK_CLIENT_KEY", default: "", secret: false, help: "TikTok client key" },
     VarDoc { name: "TIKTOK_CLIENT_SECRET", default: "", secret: true, help: "TikTok client secret (also verifies TikTok webhooks)" },
     VarDoc { name: "TIKTOK_API_URL", default: "https://open.tiktokapis.com", secret: false, help: "TikTok API base URL" },

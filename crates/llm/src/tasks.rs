@@ -8,6 +8,7 @@ use super::client::{CallContext, LlmClient, LlmError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tochen_domain::Platform;
+use tochen_platforms::Rules;
 use tochen_store::TenantProfile;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,16 +50,9 @@ fn or_unknown(s: &str) -> &str {
     }
 }
 
-fn platform_rules(platforms: &[Platform]) -> String {
-    platforms
-        .iter()
-        .map(|p| match p {
-            Platform::Instagram => "instagram: caption under 2000 characters, 3-10 hashtags",
-            Platform::Facebook => "facebook: under 1500 characters, 0-3 hashtags",
-            Platform::TikTok => "tiktok: caption under 300 characters, 3-5 hashtags",
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+/// The platforms' rules as the prompt states them, from the same numbers the draft check and publisher use.
+fn platform_rules(rules: &[Rules]) -> String {
+    rules.iter().map(Rules::prompt_hint).collect::<Vec<_>>().join("; ")
 }
 
 fn clean_tag(t: &str) -> Option<String> {
@@ -121,20 +115,21 @@ impl LlmClient {
         Ok(ideas)
     }
 
-    /// A draft of `idea` for each of `platforms`: text, hashtags and an image prompt.
+    /// A draft of `idea` for each platform whose `rules` are given: text, hashtags and an image prompt.
     pub async fn draft(
         &self,
         ctx: CallContext,
         name: &str,
         profile: &TenantProfile,
         idea: &str,
-        platforms: &[Platform],
+        rules: &[Rules],
     ) -> Result<Draft, LlmError> {
+        let platforms: Vec<Platform> = rules.iter().map(|r| r.platform).collect();
         let system = format!(
             "You write social media posts for a small business. {} Rules per platform: {}. Hashtags without '#'. \
              Answer with JSON only: {{\"title\", \"image_prompt\", \"posts\": [{{\"platform\", \"body\", \"hashtags\"}}]}}.",
             profile_brief(profile, name),
-            platform_rules(platforms)
+            platform_rules(rules)
         );
         let names: Vec<&str> = platforms.iter().map(|p| p.as_str()).collect();
         let user = format!("Write the post for this idea: {idea}. Platforms: {}.", names.join(", "));
@@ -163,23 +158,24 @@ impl LlmClient {
                 }
             })
             .await?;
-        Ok(parse_draft(&v, platforms))
+        Ok(parse_draft(&v, &platforms))
     }
 
-    /// Rewrites one text following `instruction` ("shorter", "more playful").
+    /// Rewrites one text following `instruction` ("shorter", "more playful") within its platform's `rules`.
     pub async fn rewrite(
         &self,
         ctx: CallContext,
         name: &str,
         profile: &TenantProfile,
         current: &DraftText,
+        rules: &Rules,
         instruction: &str,
     ) -> Result<DraftText, LlmError> {
         let system = format!(
             "You edit social media posts for a small business. {} Rules: {}. Hashtags without '#'. \
              Answer with JSON only: {{\"body\", \"hashtags\"}}.",
             profile_brief(profile, name),
-            platform_rules(&[current.platform])
+            platform_rules(std::slice::from_ref(rules))
         );
         let user = format!(
             "Rewrite this {} post. Instruction: {instruction}\n\nPost:\n{}\n\nHashtags: {}",

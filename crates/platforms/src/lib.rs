@@ -1,9 +1,11 @@
 //! Platform clients: publishing (Facebook, Instagram, TikTok), metrics reading, token refresh, the OAuth connect
 //! flow and the processing of incoming webhook events.
 //!
-//! Every client follows the platform's published API and takes every base URL from the configuration, so tests run them
-//! against the fakes in `tochen-testkit`. The scheduler gets its publishers from [`publishers`], keyed by platform;
-//! a platform without credentials in the configuration is simply absent.
+//! Each platform is one folder (`facebook/`, `instagram/`, `tiktok/`) registered in [`registry`]: its rules, its
+//! clients, its login, its tokens. Every client follows the platform's published API and takes every base URL
+//! from the configuration, so tests run them against the fakes in `tochen-testkit`. The scheduler gets its
+//! publishers from [`publishers`], keyed by platform; a platform without credentials in the configuration is
+//! simply absent.
 
 pub mod errors;
 pub mod facebook;
@@ -16,7 +18,9 @@ pub mod oauth;
 pub mod pending;
 pub mod publish;
 pub mod refresh;
+pub mod registry;
 pub mod revoke;
+pub mod rules;
 pub mod sign_in_state;
 pub mod tiktok;
 pub mod tokens;
@@ -32,10 +36,12 @@ pub use facebook::FacebookPublisher;
 pub use http::PollPolicy;
 pub use instagram::InstagramPublisher;
 pub use metrics::{AccountMetrics, MetricsAccount, MetricsReader, PostMetrics};
+pub use registry::RuleBook;
+pub use rules::{Problem, Rules};
 pub use tiktok::TikTokPublisher;
-pub use tokens::{facebook_token_info, refresh_instagram, refresh_tiktok, PlatformRefresher, TokenInfo};
+pub use tokens::PlatformRefresher;
 
-/// The clients of every configured platform, built once.
+/// The typed clients of every configured platform, built once (tests reach each client's own methods).
 #[derive(Clone)]
 pub struct PlatformClients {
     pub facebook: Option<Arc<FacebookPublisher>>,
@@ -45,24 +51,10 @@ pub struct PlatformClients {
 
 impl PlatformClients {
     pub fn new(config: &Config, http: reqwest::Client, poll: PollPolicy) -> Self {
-        let meta = &config.meta;
-        let page_graph = graph::GraphHost::new(http.clone(), meta.graph_url.clone(), &meta.graph_version);
-        let login_graph = graph::GraphHost::new(http.clone(), meta.instagram_graph_url.clone(), &meta.graph_version);
-        let meta_on = meta.app_id.is_some();
-        let ig_on = meta_on || meta.instagram_app_id.is_some();
         Self {
-            facebook: meta_on.then(|| Arc::new(FacebookPublisher { graph: page_graph.clone() })),
-            instagram: ig_on.then(|| Arc::new(InstagramPublisher { page_graph, login_graph, poll, max_hashtags: 30 })),
-            tiktok: config.tiktok.client_key.is_some().then(|| {
-                Arc::new(TikTokPublisher {
-                    http,
-                    api: config.tiktok.api_url.clone(),
-                    data_dir: config.data_dir.clone(),
-                    poll,
-                    privacy_level: "PUBLIC_TO_EVERYONE".into(),
-                    chunk_size: 10 * 1024 * 1024,
-                })
-            }),
+            facebook: facebook::client(config, http.clone()),
+            instagram: instagram::client(config, http.clone(), poll),
+            tiktok: tiktok::client(config, http, poll),
         }
     }
 }
@@ -78,34 +70,12 @@ pub fn publishers_with(
     http: reqwest::Client,
     poll: PollPolicy,
 ) -> HashMap<Platform, Arc<dyn Publisher>> {
-    let c = PlatformClients::new(config, http, poll);
-    let mut out: HashMap<Platform, Arc<dyn Publisher>> = HashMap::new();
-    if let Some(p) = c.facebook {
-        out.insert(Platform::Facebook, p);
-    }
-    if let Some(p) = c.instagram {
-        out.insert(Platform::Instagram, p);
-    }
-    if let Some(p) = c.tiktok {
-        out.insert(Platform::TikTok, p);
-    }
-    out
+    registry::clients(config, http, poll).into_iter().map(|(p, c)| (p, c.publisher)).collect()
 }
 
 /// The metrics readers of the configured platforms, for the metrics-sync job.
 pub fn metrics_readers(config: &Config, http: reqwest::Client) -> HashMap<Platform, Arc<dyn MetricsReader>> {
-    let c = PlatformClients::new(config, http, PollPolicy::default());
-    let mut out: HashMap<Platform, Arc<dyn MetricsReader>> = HashMap::new();
-    if let Some(p) = c.facebook {
-        out.insert(Platform::Facebook, p);
-    }
-    if let Some(p) = c.instagram {
-        out.insert(Platform::Instagram, p);
-    }
-    if let Some(p) = c.tiktok {
-        out.insert(Platform::TikTok, p);
-    }
-    out
+    registry::clients(config, http, PollPolicy::default()).into_iter().map(|(p, c)| (p, c.metrics)).collect()
 }
 
 /// The token refresher for the scheduler's refresh sweep.

@@ -26,13 +26,6 @@ use tochen_domain::secret::SecretString;
 use tochen_domain::{AuthKind, Platform};
 use tochen_store::{Account, NewAccount, NewOAuthState, OAuthState, OAuthStateError, Store};
 
-const FACEBOOK_SCOPES: &str =
-    "pages_show_list,pages_manage_posts,pages_read_engagement,read_insights,business_management,pages_manage_metadata";
-const INSTAGRAM_VIA_PAGE_SCOPES: &str = "pages_show_list,pages_read_engagement,business_management,instagram_basic,\
-instagram_content_publish,instagram_manage_comments,instagram_manage_insights";
-const INSTAGRAM_LOGIN_SCOPES: &str = "instagram_business_basic,instagram_business_content_publish,\
-instagram_business_manage_comments,instagram_business_manage_insights";
-const TIKTOK_SCOPES: &str = "user.info.basic,video.publish,video.upload,video.list";
 
 /// Which redirect URI (one per provider) a callback came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +128,7 @@ pub fn pkce_challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-fn url_with(base: &str, path: &str, q: &[(&str, &str)]) -> String {
+pub(crate) fn url_with(base: &str, path: &str, q: &[(&str, &str)]) -> String {
     let mut u = format!("{}{}", base.trim_end_matches('/'), path);
     u.push('?');
     u.push_str(&url::form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish());
@@ -157,52 +150,10 @@ pub async fn authorize_url(
     let verifier = (provider == Provider::TikTok).then(random_token);
     let redirect = redirect_uri(config, provider);
     let url = match provider {
-        Provider::Facebook => {
-            let id = config.meta.app_id.as_deref().ok_or(ConnectError::NotConfigured("META_APP_ID"))?;
-            let scope = if kind == AuthKind::InstagramViaPage { INSTAGRAM_VIA_PAGE_SCOPES } else { FACEBOOK_SCOPES };
-            let path = format!("/{}/dialog/oauth", config.meta.graph_version);
-            url_with(
-                config.meta.dialog_url.as_str(),
-                &path,
-                &[
-                    ("client_id", id),
-                    ("redirect_uri", &redirect),
-                    ("state", &state),
-                    ("scope", scope),
-                    ("response_type", "code"),
-                ],
-            )
-        }
-        Provider::Instagram => {
-            let id = config.meta.instagram_app_id.as_deref().ok_or(ConnectError::NotConfigured("INSTAGRAM_APP_ID"))?;
-            url_with(
-                config.meta.instagram_authorize_url.as_str(),
-                "/oauth/authorize",
-                &[
-                    ("client_id", id),
-                    ("redirect_uri", &redirect),
-                    ("response_type", "code"),
-                    ("scope", INSTAGRAM_LOGIN_SCOPES),
-                    ("state", &state),
-                ],
-            )
-        }
+        Provider::Facebook => crate::facebook::oauth::authorize_url(config, kind, &redirect, &state)?,
+        Provider::Instagram => crate::instagram::oauth::authorize_url(config, &redirect, &state)?,
         Provider::TikTok => {
-            let key = config.tiktok.client_key.as_deref().ok_or(ConnectError::NotConfigured("TIKTOK_CLIENT_KEY"))?;
-            let challenge = pkce_challenge(verifier.as_deref().unwrap_or_default());
-            url_with(
-                config.tiktok.auth_url.as_str(),
-                "/v2/auth/authorize/",
-                &[
-                    ("client_key", key),
-                    ("response_type", "code"),
-                    ("scope", TIKTOK_SCOPES),
-                    ("redirect_uri", &redirect),
-                    ("state", &state),
-                    ("code_challenge", &challenge),
-                    ("code_challenge_method", "S256"),
-                ],
-            )
+            crate::tiktok::oauth::authorize_url(config, &redirect, &state, verifier.as_deref().unwrap_or_default())?
         }
     };
     store
@@ -220,12 +171,7 @@ pub async fn authorize_url(
     Ok(url)
 }
 
-pub fn platform_of(kind: AuthKind) -> Platform {
-    match kind {
-        AuthKind::FacebookPage => Platform::Facebook,
-        AuthKind::InstagramViaPage | AuthKind::InstagramLogin => Platform::Instagram,
-        AuthKind::TikTok => Platform::TikTok,
-    }
+pub use crate::registry::platform_of;
 }
 
 /// Completes a callback: spends the state, handles refusal, exchanges the code and parks what it found until the
@@ -252,9 +198,9 @@ pub async fn complete(
     let code = code.trim_end_matches("#_").to_string();
     let http = no_redirect_client(Duration::from_secs(20));
     let exchanged = match provider {
-        Provider::Facebook => exchange::facebook(&http, config, &state, &code).await,
-        Provider::Instagram => exchange::instagram_login(&http, config, &code).await,
-        Provider::TikTok => exchange::tiktok(&http, config, &state, &code).await,
+        Provider::Facebook => crate::facebook::oauth::exchange(&http, config, &state, &code).await,
+        Provider::Instagram => crate::instagram::oauth::exchange(&http, config, &code).await,
+        Provider::TikTok => crate::tiktok::oauth::exchange(&http, config, &state, &code).await,
     };
     let candidates = match exchanged {
         Ok(c) => c,
@@ -342,239 +288,23 @@ pub async fn choose(
     Ok(account)
 }
 
-mod exchange {
-    //! The provider-specific token exchanges. Errors are plain messages for the user; they never hold a token.
-    use super::*;
-    use crate::http::{send, Effect};
+// Helpers of the providers' token exchanges (in each platform's `oauth.rs`). Errors are plain messages for the
+// user; they never hold a token.
 
-    fn expiry(v: &Value, field: &str) -> Option<i64> {
-        v[field].as_i64().filter(|s| *s > 0).map(|s| now_ms() + s * 1000)
-    }
+pub(crate) fn expiry(v: &Value, field: &str) -> Option<i64> {
+    v[field].as_i64().filter(|s| *s > 0).map(|s| now_ms() + s * 1000)
+}
 
-    async fn get_json(http: &reqwest::Client, url: String, q: &[(&str, &str)]) -> Result<Value, String> {
-        let a = send(http.get(url).query(q), Effect::Read).await.map_err(|e| e.message)?;
-        check(a)
-    }
+pub(crate) async fn get_json(http: &reqwest::Client, url: String, q: &[(&str, &str)]) -> Result<Value, String> {
+    let a = send(http.get(url).query(q), Effect::Read).await.map_err(|e| e.message)?;
+    check(a)
+}
 
-    fn check(a: crate::http::Answer) -> Result<Value, String> {
-        if let Some(e) = crate::errors::graph_error(&a) {
-            return Err(e.message);
-        }
-        Ok(a.json())
+pub(crate) fn check(a: crate::http::Answer) -> Result<Value, String> {
+    if let Some(e) = crate::errors::graph_error(&a) {
+        return Err(e.message);
     }
-
-    pub async fn facebook(
-        http: &reqwest::Client,
-        config: &Config,
-        state: &OAuthState,
-        code: &str,
-    ) -> Result<Vec<Candidate>, String> {
-        let m = &config.meta;
-        let (Some(id), Some(secret)) = (&m.app_id, &m.app_secret) else {
-            return Err("Facebook is not configured".into());
-        };
-        let base = format!("{}/{}", m.graph_url.as_str().trim_end_matches('/'), m.graph_version);
-        let redirect = redirect_uri(config, Provider::Facebook);
-        let short = get_json(
-            http,
-            format!("{base}/oauth/access_token"),
-            &[("client_id", id), ("redirect_uri", &redirect), ("client_secret", secret.expose()), ("code", code)],
-        )
-        .await?;
-        let short = short["access_token"].as_str().ok_or("no access_token in the code exchange")?.to_string();
-        let long = get_json(
-            http,
-            format!("{base}/oauth/access_token"),
-            &[
-                ("grant_type", "fb_exchange_token"),
-                ("client_id", id),
-                ("client_secret", secret.expose()),
-                ("fb_exchange_token", &short),
-            ],
-        )
-        .await?;
-        let user_token = long["access_token"].as_str().ok_or("no long-lived access_token")?.to_string();
-        let app_token = format!("{id}|{}", secret.expose());
-        let debug = get_json(
-            http,
-            format!("{base}/debug_token"),
-            &[("input_token", &user_token), ("access_token", &app_token)],
-        )
-        .await?;
-        let scopes: Vec<String> = debug["data"]["scopes"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-            .unwrap_or_default();
-        // The Facebook user whose grant the Page tokens derive from: revoking it later revokes them all.
-        let grantor = match &debug["data"]["user_id"] {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        };
-        let mut pages = Vec::new();
-        let mut next = Some(format!(
-            "{base}/me/accounts?fields=id,name,access_token,tasks,instagram_business_account&limit=100&access_token={}",
-            url::form_urlencoded::byte_serialize(user_token.as_bytes()).collect::<String>()
-        ));
-        let mut guard = 0;
-        while let Some(url) = next.take() {
-            guard += 1;
-            let v = get_json(http, url, &[]).await?;
-            pages.extend(v["data"].as_array().cloned().unwrap_or_default());
-            next = v["paging"]["next"].as_str().map(str::to_string).filter(|_| guard < 50);
-        }
-        let want_ig = state.auth_kind == AuthKind::InstagramViaPage;
-        Ok(pages
-            .iter()
-            .filter_map(|p| {
-                let token = p["access_token"].as_str()?.to_string();
-                let name = p["name"].as_str().unwrap_or("Page").to_string();
-                let external_id = if want_ig {
-                    p["instagram_business_account"]["id"].as_str()?.to_string()
-                } else {
-                    p["id"].as_str()?.to_string()
-                };
-                Some(Candidate {
-                    auth_kind: state.auth_kind,
-                    external_id,
-                    name,
-                    access_token: token,
-                    refresh_token: None,
-                    scopes: scopes.clone(),
-                    // A Page token fetched with a long-lived user token does not expire.
-                    token_expires_at: None,
-                    refresh_expires_at: None,
-                    grantor_id: grantor.clone(),
-                })
-            })
-            .collect())
-    }
-
-    pub async fn instagram_login(
-        http: &reqwest::Client,
-        config: &Config,
-        code: &str,
-    ) -> Result<Vec<Candidate>, String> {
-        let m = &config.meta;
-        let (Some(id), Some(secret)) = (&m.instagram_app_id, &m.instagram_app_secret) else {
-            return Err("Instagram Login is not configured".into());
-        };
-        let redirect = redirect_uri(config, Provider::Instagram);
-        let url = format!("{}/oauth/access_token", m.instagram_api_url.as_str().trim_end_matches('/'));
-        let form = [
-            ("client_id", id.as_str()),
-            ("client_secret", secret.expose()),
-            ("grant_type", "authorization_code"),
-            ("redirect_uri", &redirect),
-            ("code", code),
-        ];
-        let a = send(http.post(url).form(&form), Effect::Read).await.map_err(|e| e.message)?;
-        let v = check(a)?;
-        // `{"data":[{...}]}` or a flat object: accept both.
-        let entry = if v["data"].is_array() { v["data"][0].clone() } else { v };
-        let short = entry["access_token"].as_str().ok_or("no access_token in the code exchange")?.to_string();
-        let user_id = match &entry["user_id"] {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => return Err("no user_id in the code exchange".into()),
-        };
-        let scopes: Vec<String> = match &entry["permissions"] {
-            Value::String(s) => s.split(',').map(str::to_string).collect(),
-            Value::Array(a) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
-            _ => Vec::new(),
-        };
-        let ig = m.instagram_graph_url.as_str().trim_end_matches('/');
-        let long = get_json(
-            http,
-            format!("{ig}/access_token"),
-            &[("grant_type", "ig_exchange_token"), ("client_secret", secret.expose()), ("access_token", &short)],
-        )
-        .await?;
-        let token = long["access_token"].as_str().ok_or("no long-lived access_token")?.to_string();
-        let me = get_json(
-            http,
-            format!("{ig}/{}/me", m.graph_version),
-            &[("fields", "user_id,username"), ("access_token", &token)],
-        )
-        .await
-        .unwrap_or(Value::Null);
-        let name = me["username"].as_str().map(|u| format!("@{u}")).unwrap_or_else(|| user_id.clone());
-        Ok(vec![Candidate {
-            auth_kind: AuthKind::InstagramLogin,
-            grantor_id: Some(user_id.clone()),
-            external_id: user_id,
-            name,
-            access_token: token,
-            refresh_token: None,
-            scopes,
-            token_expires_at: expiry(&long, "expires_in"),
-            refresh_expires_at: None,
-        }])
-    }
-
-    pub async fn tiktok(
-        http: &reqwest::Client,
-        config: &Config,
-        state: &OAuthState,
-        code: &str,
-    ) -> Result<Vec<Candidate>, String> {
-        let t = &config.tiktok;
-        let (Some(key), Some(secret)) = (&t.client_key, &t.client_secret) else {
-            return Err("TikTok is not configured".into());
-        };
-        let api = t.api_url.as_str().trim_end_matches('/');
-        let redirect = redirect_uri(config, Provider::TikTok);
-        let mut form = vec![
-            ("client_key", key.clone()),
-            ("client_secret", secret.expose().to_string()),
-            ("code", code.to_string()),
-            ("grant_type", "authorization_code".into()),
-            ("redirect_uri", redirect),
-        ];
-        if let Some(v) = &state.pkce_verifier {
-            form.push(("code_verifier", v.expose().to_string()));
-        }
-        let a =
-            send(http.post(format!("{api}/v2/oauth/token/")).form(&form), Effect::Read).await.map_err(|e| e.message)?;
-        let v = a.json();
-        if let Some(err) = v["error"].as_str().filter(|e| !e.is_empty()) {
-            return Err(format!("{err}: {}", v["error_description"].as_str().unwrap_or("")));
-        }
-        let access = v["access_token"].as_str().ok_or("no access_token in the TikTok answer")?.to_string();
-        let open_id = v["open_id"].as_str().ok_or("no open_id in the TikTok answer")?.to_string();
-        let info = send(
-            http.post(format!("{api}/v2/post/publish/creator_info/query/"))
-                .bearer_auth(&access)
-                .json(&serde_json::json!({})),
-            Effect::Read,
-        )
-        .await
-        .ok()
-        .and_then(|a| crate::tiktok::envelope(a).ok())
-        .unwrap_or(Value::Null);
-        let name = info["creator_username"]
-            .as_str()
-            .map(|u| format!("@{u}"))
-            .or_else(|| info["creator_nickname"].as_str().map(str::to_string))
-            .unwrap_or_else(|| open_id.clone());
-        Ok(vec![Candidate {
-            auth_kind: AuthKind::TikTok,
-            grantor_id: Some(open_id.clone()),
-            external_id: open_id,
-            name,
-            access_token: access,
-            refresh_token: v["refresh_token"].as_str().map(str::to_string),
-            scopes: v["scope"]
-                .as_str()
-                .unwrap_or("")
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
-            token_expires_at: expiry(&v, "expires_in"),
-            refresh_expires_at: expiry(&v, "refresh_expires_in"),
-        }])
-    }
+    Ok(a.json())
 }
 
 #[cfg(test)]

@@ -10,10 +10,9 @@
 //! same grant, or might (an account whose grantor was not recorded). TikTok's grant is per open_id, checked the
 //! same way. Sending a revocation twice is harmless, so a lost answer is simply retried.
 
-use super::tokens::{facebook_grantor, revoke_facebook, revoke_tiktok, RevokeError};
+use crate::tokens::RevokeError;
 use tochen_config::Config;
 use tochen_domain::ids::TenantId;
-use tochen_domain::AuthKind;
 use tochen_store::{Store, StoreError};
 
 /// What a revocation job did.
@@ -67,30 +66,7 @@ async fn call(
     http: &reqwest::Client,
     r: &tochen_store::TokenRevocation,
 ) -> Result<RevokeOutcome, RevokeError> {
-    let stored = |e: StoreError| RevokeError::Temporary(e.to_string());
-    match r.auth_kind {
-        AuthKind::InstagramLogin => Ok(RevokeOutcome::NothingToRevoke),
-        AuthKind::TikTok => {
-            let Some(open_id) = r.grantor_id.as_deref() else { return Ok(RevokeOutcome::NothingToRevoke) };
-            if store.accounts_relying_on_grant(r.auth_kind, open_id).await.map_err(stored)? > 0 {
-                return Ok(RevokeOutcome::StillInUse);
-            }
-            revoke_tiktok(http, config, &r.token).await?;
-            Ok(RevokeOutcome::Revoked)
-        }
-        AuthKind::FacebookPage | AuthKind::InstagramViaPage => {
-            let grantor = match &r.grantor_id {
-                Some(g) => Some(g.clone()),
-                None => facebook_grantor(http, config, &r.token).await?,
-            };
-            let Some(user) = grantor else { return Ok(RevokeOutcome::NothingToRevoke) };
-            if store.accounts_relying_on_grant(r.auth_kind, &user).await.map_err(stored)? > 0 {
-                return Ok(RevokeOutcome::StillInUse);
-            }
-            revoke_facebook(http, config, &user).await?;
-            Ok(RevokeOutcome::Revoked)
-        }
-    }
+    crate::registry::owner(r.auth_kind).revoke(store, config, http, r).await
 }
 
 /// The last attempt failed: the token is deleted anyway (it must not outlive the account's disconnect), and the

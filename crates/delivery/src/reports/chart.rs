@@ -35,11 +35,8 @@ fn register_font() {
 }
 
 fn colour(p: Platform) -> RGBColor {
-    match p {
-        Platform::Facebook => RGBColor(24, 119, 242),
-        Platform::Instagram => RGBColor(225, 48, 108),
-        Platform::TikTok => RGBColor(37, 244, 238),
-    }
+    let (r, g, b) = tochen_platforms::registry::module(p).colour();
+    RGBColor(r, g, b)
 }
 
 /// Draws `data` with `title` (already localized) and day labels in `tz`, returning PNG bytes of

@@ -6,8 +6,8 @@
 //! `/feed` or a published `/photos` is `OutcomeUnknown` and the team is asked. The unpublished photo uploads of a
 //! multi-photo post are not visible to anyone, so those are retried like reads.
 
-use super::graph::{created_id, field, GraphHost};
-use super::http::Effect;
+use crate::graph::{created_id, field, GraphHost};
+use crate::http::Effect;
 use crate::publish::{CheckOutcome, ErrorClass, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder};
 use serde_json::json;
 use tochen_domain::MediaKind;
@@ -17,8 +17,7 @@ pub struct FacebookPublisher {
     pub graph: GraphHost,
 }
 
-/// Facebook's limit on post text.
-const MAX_TEXT: usize = 63_206;
+use super::MAX_CAPTION as MAX_TEXT;
 /// Facebook's photo size limit (subcode 1366046 beyond it).
 const MAX_PHOTO_BYTES: i64 = 4 * 1024 * 1024;
 

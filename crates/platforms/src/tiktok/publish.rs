@@ -5,8 +5,8 @@
 //! connection, 5xx) cannot be asked about, having no publish_id, so it is `OutcomeUnknown` and the team is asked.
 //! Photo posts take JPEG or WebP only ([`Publisher::image_types`]).
 
-use super::errors::{tiktok_error, tiktok_fail_reason};
-use super::http::{send, Answer, Effect, PollPolicy};
+use crate::errors::{tiktok_error, tiktok_fail_reason};
+use crate::http::{send, Answer, Effect, PollPolicy};
 use crate::publish::{CheckOutcome, ErrorClass, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -161,7 +161,7 @@ impl Publisher for TikTokPublisher {
         let privacy = self.privacy_level(token).await?;
         let (init, upload) = if kinds == [MediaKind::Video] {
             let m = &req.media[0];
-            let post_info = json!({"title": utf16_prefix(&req.text, 2200), "privacy_level": privacy,
+            let post_info = json!({"title": utf16_prefix(&req.text, super::MAX_CAPTION), "privacy_level": privacy,
                 "disable_duet": false, "disable_comment": false, "disable_stitch": false,
                 "video_cover_timestamp_ms": 1000, "is_aigc": false});
             let path = self.data_dir.join(&m.storage_path);

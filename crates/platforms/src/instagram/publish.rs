@@ -12,8 +12,8 @@
 //!
 //! Instagram takes JPEG images only ([`Publisher::image_types`]); the pipeline converts other images first.
 
-use super::graph::{created_id, field, GraphHost};
-use super::http::{Effect, PollPolicy};
+use crate::graph::{created_id, field, GraphHost};
+use crate::http::{Effect, PollPolicy};
 use crate::publish::{
     CheckOutcome, ErrorClass, MediaRef, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder,
 };
@@ -39,7 +39,7 @@ fn count_tags(text: &str, sigil: char) -> usize {
     text.split_whitespace().filter(|w| w.starts_with(sigil) && w.chars().count() > 1).count()
 }
 
-const MAX_CAPTION: usize = 2200;
+use super::MAX_CAPTION;
 const MAX_IMAGE_BYTES: i64 = 8 * 1024 * 1024;
 
 fn permanent(msg: impl Into<String>) -> PublishError {

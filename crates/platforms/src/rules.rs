@@ -1,0 +1,153 @@
+//! A platform's rules for a post: caption length, hashtag count, media it needs, and what the writer (the LLM)
+//! aims for inside those limits. Each platform declares its own in its folder (`facebook/`, `instagram/`,
+//! `tiktok/`); the draft screen checks a post against them so the team sees a problem before scheduling, the
+//! publisher refuses what the platform would refuse, and the LLM prompt is written from the same numbers.
+
+use tochen_domain::Platform;
+
+/// How a platform counts caption length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// Unicode scalar values (Meta).
+    Chars,
+    /// UTF-16 code units (TikTok).
+    Utf16,
+}
+
+/// What media a post on the platform must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaNeed {
+    /// Text alone is a valid post.
+    Optional,
+    /// An image or a video (Instagram).
+    ImageOrVideo,
+    /// A video or photos (TikTok).
+    VideoOrPhotos,
+}
+
+/// One platform's rules, with limits that come from configuration already applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    pub platform: Platform,
+    /// Longest caption the platform accepts, body and hashtags together.
+    pub max_caption: usize,
+    pub counting: Counting,
+    /// Most hashtags the platform accepts.
+    pub max_hashtags: usize,
+    pub media: MediaNeed,
+    /// The caption length a good post aims for (the LLM is asked to stay under it).
+    pub aim_caption: usize,
+    /// The hashtag range a good post aims for; never above `max_hashtags`.
+    pub aim_hashtags: (usize, usize),
+}
+
+/// Why a post does not fit a platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    TooLong { len: usize, max: usize },
+    TooManyHashtags { count: usize, max: usize },
+    NeedsImageOrVideo,
+    NeedsVideoOrPhotos,
+}
+
+/// The caption as published: body, a blank line, then the hashtags.
+pub fn caption(body: &str, hashtags: &[String]) -> String {
+    if hashtags.is_empty() {
+        body.to_owned()
+    } else {
+        let tags: Vec<String> = hashtags.iter().map(|t| format!("#{t}")).collect();
+        format!("{body}\n\n{}", tags.join(" "))
+    }
+}
+
+impl Rules {
+    /// The length of `text` as the platform counts it.
+    pub fn length(&self, text: &str) -> usize {
+        match self.counting {
+            Counting::Chars => text.chars().count(),
+            Counting::Utf16 => text.encode_utf16().count(),
+        }
+    }
+
+    /// Every way the post breaks these rules; empty when it fits.
+    pub fn check(&self, body: &str, hashtags: &[String], has_media: bool) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let len = self.length(&caption(body, hashtags));
+        if len > self.max_caption {
+            problems.push(Problem::TooLong { len, max: self.max_caption });
+        }
+        if hashtags.len() > self.max_hashtags {
+            problems.push(Problem::TooManyHashtags { count: hashtags.len(), max: self.max_hashtags });
+        }
+        if !has_media {
+            match self.media {
+                MediaNeed::Optional => {}
+                MediaNeed::ImageOrVideo => problems.push(Problem::NeedsImageOrVideo),
+                MediaNeed::VideoOrPhotos => problems.push(Problem::NeedsVideoOrPhotos),
+            }
+        }
+        problems
+    }
+
+    /// The rules as the LLM is told them, e.g. `instagram: caption under 2000 characters (never over 2200),
+    /// 3-10 hashtags (never more than 30)`.
+    pub fn prompt_hint(&self) -> String {
+        let most = self.max_hashtags;
+        let (low, high) = (self.aim_hashtags.0.min(most), self.aim_hashtags.1.min(most));
+        let aim = self.aim_caption.min(self.max_caption);
+        format!(
+            "{}: caption under {aim} characters (never over {}), {low}-{high} hashtags (never more than {most})",
+            self.platform.as_str(),
+            self.max_caption
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry;
+    use tochen_config::Config;
+
+    fn rules(p: Platform) -> Rules {
+        registry::rules(&Config::from_source(&std::collections::HashMap::new()).unwrap(), p)
+    }
+
+    #[test]
+    fn instagram_needs_media_and_respects_the_configured_hashtag_limit() {
+        let ig = Rules { max_hashtags: 5, ..rules(Platform::Instagram) };
+        let tags: Vec<String> = (0..6).map(|i| format!("t{i}")).collect();
+        let p = ig.check("hi", &tags, false);
+        assert!(p.contains(&Problem::NeedsImageOrVideo));
+        assert!(p.contains(&Problem::TooManyHashtags { count: 6, max: 5 }));
+        assert!(rules(Platform::Facebook).check("hi", &tags[..3], false).is_empty());
+    }
+
+    #[test]
+    fn long_captions_are_flagged() {
+        let body = "x".repeat(2300);
+        let p = rules(Platform::Instagram).check(&body, &[], true);
+        assert_eq!(p, vec![Problem::TooLong { len: 2300, max: 2200 }]);
+    }
+
+    #[test]
+    fn tiktok_counts_utf16_units() {
+        // 1,100 emoji are 1,100 characters but 2,200 UTF-16 units: at the limit, one more is over it.
+        let tt = rules(Platform::TikTok);
+        assert!(tt.check(&"😀".repeat(1100), &[], true).is_empty());
+        assert_eq!(tt.check(&"😀".repeat(1101), &[], true), vec![Problem::TooLong { len: 2202, max: 2200 }]);
+    }
+
+    #[test]
+    fn the_prompt_never_aims_above_the_limits() {
+        let ig = Rules { max_hashtags: 5, ..rules(Platform::Instagram) };
+        assert_eq!(
+            ig.prompt_hint(),
+            "instagram: caption under 2000 characters (never over 2200), 3-5 hashtags (never more than 5)"
+        );
+        for p in Platform::ALL {
+            let r = rules(*p);
+            assert!(r.aim_caption <= r.max_caption && r.aim_hashtags.0 <= r.aim_hashtags.1, "{p:?}");
+        }
+    }
+}

@@ -261,11 +261,10 @@ fn print_config(config: &Config) {
     }
     let (ready, missing): (Vec<_>, Vec<_>) = tochen_platforms::registry::MODULES
         .iter()
-        .flat_map(|m| m.kinds().iter().map(move |k| (*k, m.missing(&config, *k))))
+        .flat_map(|m| m.kinds().iter().map(move |k| (*k, m.missing(config, *k))))
         .partition(|(_, missing)| missing.is_none());
     let ready: Vec<String> = ready.iter().map(|(k, _)| k.to_string()).collect();
-    let missing: Vec<String> =
-        missing.iter().filter_map(|(k, var)| var.map(|v| format!("{k} (set {v})"))).collect();
+    let missing: Vec<String> = missing.iter().filter_map(|(k, var)| var.map(|v| format!("{k} (set {v})"))).collect();
     println!();
     println!("database: {:?}", config.database.kind);
     println!(

@@ -58,7 +58,9 @@ pub async fn connect(bot: TgBot, ctx: Ctx, cfg: ConnectConfig) -> HandlerResult 
     }
     let rows: Vec<Vec<InlineKeyboardButton>> = tochen_platforms::registry::connectable(&cfg.0)
         .into_iter()
-        .map(|k| vec![InlineKeyboardButton::callback(kind_label(ctx.lang, k), Button::from(Connect::Start(k)).encode())])
+        .map(|k| {
+            vec![InlineKeyboardButton::callback(kind_label(ctx.lang, k), Button::from(Connect::Start(k)).encode())]
+        })
         .collect();
     if rows.is_empty() {
         ctx.say(&bot, t(ctx.lang, "connect.not_configured"), None).await?;

@@ -223,7 +223,18 @@ pub async fn got_rewrite(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, vers
     let mut rewritten = Vec::new();
     for c in app.store.post_contents(a.tenant.id, id).await? {
         let cur = DraftText { platform: c.platform, body: c.body.clone(), hashtags: c.hashtags.clone() };
-        match app.llm.rewrite(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &cur, &app.rules.get(cur.platform), &instruction).await {
+        match app
+            .llm
+            .rewrite(
+                ctx.llm_ctx(&a),
+                &a.tenant.name,
+                &a.tenant.profile,
+                &cur,
+                &app.rules.get(cur.platform),
+                &instruction,
+            )
+            .await
+        {
             Ok(r) => rewritten.push(PostContent { body: r.body, hashtags: r.hashtags, ..c }),
             // Nothing is written unless every platform was rewritten; the person may try again.
             Err(e) => return ctx.say(&bot, llm_error_text(ctx.lang, &e), None).await.map(|_| ()),

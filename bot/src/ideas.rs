@@ -72,15 +72,14 @@ pub async fn pick(bot: TgBot, app: App, ctx: Ctx, ideas: Vec<Idea>, n: u8) -> Ha
     typing(&bot, &ctx).await;
     let rules = draft_rules(&app, &a).await?;
     let idea_text = format!("{}: {}", idea.title, idea.angle);
-    let generated =
-        match app.llm.draft(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &idea_text, &rules).await {
-            Ok(d) if !d.texts.is_empty() => d,
-            Ok(_) => return ctx.refuse(&bot, t(ctx.lang, "llm.error.malformed")).await,
-            Err(e) => {
-                tracing::warn!(error = %e, "draft generation failed");
-                return ctx.refuse(&bot, llm_error_text(ctx.lang, &e)).await;
-            }
-        };
+    let generated = match app.llm.draft(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &idea_text, &rules).await {
+        Ok(d) if !d.texts.is_empty() => d,
+        Ok(_) => return ctx.refuse(&bot, t(ctx.lang, "llm.error.malformed")).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "draft generation failed");
+            return ctx.refuse(&bot, llm_error_text(ctx.lang, &e)).await;
+        }
+    };
     let title = if generated.title.is_empty() { idea.title.clone() } else { generated.title.clone() };
     let post = app.store.create_draft(a.tenant.id, Some(ctx.user.id), Some(ctx.chat_id.0), &title, &idea_text).await?;
     for text in &generated.texts {

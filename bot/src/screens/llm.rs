@@ -4,10 +4,10 @@
 use crate::ctx::{Active, App, Ctx, TgBot};
 use teloxide::prelude::*;
 use teloxide::types::ChatAction;
-use tochen_platforms::Rules;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::{AccountStatus, Platform};
 use tochen_llm::LlmError;
+use tochen_platforms::Rules;
 
 /// What a person reads when generation fails: specific, with what to do next.
 pub fn llm_error_text(lang: &str, e: &LlmError) -> String {

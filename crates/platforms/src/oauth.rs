@@ -14,6 +14,7 @@
 use super::http::no_redirect_client;
 use super::pending::{Candidate, PendingError};
 pub use super::sign_in_state::{random_token, state_hash, STATE_TTL_MS};
+use crate::http::{send, Effect};
 use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -23,9 +24,8 @@ use tochen_config::Config;
 use tochen_domain::clock::now_ms;
 use tochen_domain::ids::{TenantId, UserId};
 use tochen_domain::secret::SecretString;
-use tochen_domain::{AuthKind, Platform};
+use tochen_domain::AuthKind;
 use tochen_store::{Account, NewAccount, NewOAuthState, OAuthState, OAuthStateError, Store};
-
 
 /// Which redirect URI (one per provider) a callback came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,7 +172,6 @@ pub async fn authorize_url(
 }
 
 pub use crate::registry::platform_of;
-}
 
 /// Completes a callback: spends the state, handles refusal, exchanges the code and parks what it found until the
 /// browser confirms ([`confirm`]) or cancels ([`cancel`]).

@@ -2,8 +2,7 @@
 //! accounts linked to them (the scopes differ by the kind asked for); the exchange turns the code into a
 //! long-lived user token and lists the Pages (or their Instagram accounts) it may publish to.
 
-use crate::http::{send, Effect};
-use crate::oauth::{check, expiry, get_json, redirect_uri, url_with, ConnectError, Provider};
+use crate::oauth::{get_json, redirect_uri, url_with, ConnectError, Provider};
 use crate::pending::Candidate;
 use serde_json::Value;
 use tochen_config::Config;
@@ -59,12 +58,9 @@ pub async fn exchange(
     .await?;
     let user_token = long["access_token"].as_str().ok_or("no long-lived access_token")?.to_string();
     let app_token = format!("{id}|{}", secret.expose());
-    let debug = get_json(
-        http,
-        format!("{base}/debug_token"),
-        &[("input_token", &user_token), ("access_token", &app_token)],
-    )
-    .await?;
+    let debug =
+        get_json(http, format!("{base}/debug_token"), &[("input_token", &user_token), ("access_token", &app_token)])
+            .await?;
     let scopes: Vec<String> = debug["data"]["scopes"]
         .as_array()
         .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())

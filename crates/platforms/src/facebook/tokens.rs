@@ -5,12 +5,12 @@ use crate::http::{send, Effect};
 use crate::refresh::RefreshError;
 use crate::revoke::RevokeOutcome;
 use crate::tokens::{revoke_error, stored, temp, RevokeError};
-use tochen_store::{Store, TokenRevocation};
 use serde_json::Value;
 use tochen_config::Config;
 use tochen_domain::clock::Millis;
 use tochen_domain::secret::SecretString;
 use tochen_domain::AuthKind;
+use tochen_store::{Store, TokenRevocation};
 
 /// What `debug_token` says about a Facebook token.
 #[derive(Debug, Clone, PartialEq, Eq)]

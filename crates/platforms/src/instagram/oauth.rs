@@ -4,6 +4,7 @@
 use crate::http::{send, Effect};
 use crate::oauth::{check, expiry, get_json, redirect_uri, url_with, ConnectError, Provider};
 use crate::pending::Candidate;
+use serde_json::Value;
 use tochen_config::Config;
 use tochen_domain::AuthKind;
 
@@ -26,11 +27,7 @@ pub fn authorize_url(config: &Config, redirect: &str, state: &str) -> Result<Str
     ))
 }
 
-pub async fn exchange(
-    http: &reqwest::Client,
-    config: &Config,
-    code: &str,
-) -> Result<Vec<Candidate>, String> {
+pub async fn exchange(http: &reqwest::Client, config: &Config, code: &str) -> Result<Vec<Candidate>, String> {
     let m = &config.meta;
     let (Some(id), Some(secret)) = (&m.instagram_app_id, &m.instagram_app_secret) else {
         return Err("Instagram Login is not configured".into());

@@ -52,8 +52,7 @@ pub async fn exchange(
     if let Some(v) = &state.pkce_verifier {
         form.push(("code_verifier", v.expose().to_string()));
     }
-    let a =
-        send(http.post(format!("{api}/v2/oauth/token/")).form(&form), Effect::Read).await.map_err(|e| e.message)?;
+    let a = send(http.post(format!("{api}/v2/oauth/token/")).form(&form), Effect::Read).await.map_err(|e| e.message)?;
     let v = a.json();
     if let Some(err) = v["error"].as_str().filter(|e| !e.is_empty()) {
         return Err(format!("{err}: {}", v["error_description"].as_str().unwrap_or("")));
@@ -82,13 +81,7 @@ pub async fn exchange(
         name,
         access_token: access,
         refresh_token: v["refresh_token"].as_str().map(str::to_string),
-        scopes: v["scope"]
-            .as_str()
-            .unwrap_or("")
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
+        scopes: v["scope"].as_str().unwrap_or("").split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
         token_expires_at: expiry(&v, "expires_in"),
         refresh_expires_at: expiry(&v, "refresh_expires_in"),
     }])

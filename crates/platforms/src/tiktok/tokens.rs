@@ -6,10 +6,10 @@ use crate::publish::ErrorClass;
 use crate::refresh::{RefreshError, RefreshedTokens};
 use crate::revoke::RevokeOutcome;
 use crate::tokens::{expires, revoke_error, stored, temp, RevokeError};
-use tochen_store::{Store, TokenRevocation};
 use tochen_config::Config;
 use tochen_domain::secret::SecretString;
 use tochen_domain::AuthKind;
+use tochen_store::{Store, TokenRevocation};
 
 /// TikTok `grant_type=refresh_token`. The answer carries a NEW refresh token: the old one is dead from now on,
 /// so the caller must store the result before anything else.

@@ -13,7 +13,9 @@ pub mod graph;
 pub mod http;
 pub mod instagram;
 pub mod jpeg;
+pub mod login;
 pub mod metrics;
+pub mod module;
 pub mod oauth;
 pub mod pending;
 pub mod publish;
@@ -36,10 +38,10 @@ pub use facebook::FacebookPublisher;
 pub use http::PollPolicy;
 pub use instagram::InstagramPublisher;
 pub use metrics::{AccountMetrics, MetricsAccount, MetricsReader, PostMetrics};
+pub use registry::PlatformRefresher;
 pub use registry::RuleBook;
 pub use rules::{Problem, Rules};
 pub use tiktok::TikTokPublisher;
-pub use tokens::PlatformRefresher;
 
 /// The typed clients of every configured platform, built once (tests reach each client's own methods).
 #[derive(Clone)]

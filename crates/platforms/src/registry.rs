@@ -7,69 +7,12 @@
 //! so adding a platform is its folder, its line here, its locale keys and its fake.
 
 use crate::http::PollPolicy;
-use crate::metrics::MetricsReader;
-use crate::publish::Publisher;
-use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens};
-use crate::revoke::RevokeOutcome;
+pub use crate::module::{Clients, PlatformModule};
+use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens, TokenRefresher};
 use crate::rules::Rules;
-use crate::tokens::RevokeError;
 use std::collections::HashMap;
-use std::sync::Arc;
 use tochen_config::Config;
 use tochen_domain::{AuthKind, Platform};
-use tochen_store::{Store, TokenRevocation};
-
-/// A platform's clients, built once from the configuration.
-#[derive(Clone)]
-pub struct Clients {
-    pub publisher: Arc<dyn Publisher>,
-    pub metrics: Arc<dyn MetricsReader>,
-}
-
-/// One platform: everything the product needs to know about it and do with it.
-#[async_trait::async_trait]
-pub trait PlatformModule: Send + Sync {
-    fn platform(&self) -> Platform;
-
-    /// The ways an account of this platform is connected (an Instagram account through its Facebook Page or with
-    /// Instagram Login), in the order `/connect` offers them.
-    fn kinds(&self) -> &'static [AuthKind];
-
-    /// The variable the operator must set before accounts of `kind` can be connected; `None` when it is set.
-    fn missing(&self, config: &Config, kind: AuthKind) -> Option<&'static str>;
-
-    /// The platform's rules for a post, with configured limits applied.
-    fn rules(&self, config: &Config) -> Rules;
-
-    /// The colour of the platform's series in charts.
-    fn colour(&self) -> (u8, u8, u8);
-
-    /// The publisher and metrics reader; `None` when no way of connecting it is configured.
-    fn clients(&self, config: &Config, http: reqwest::Client, poll: PollPolicy) -> Option<Clients>;
-
-    /// Exchanges stored tokens of an account of this platform for fresh ones. Platforms whose tokens do not
-    /// refresh keep the default.
-    async fn refresh(
-        &self,
-        _http: &reqwest::Client,
-        _config: &Config,
-        req: &RefreshRequest,
-    ) -> Result<RefreshedTokens, RefreshError> {
-        Err(RefreshError::Unsupported(req.auth_kind))
-    }
-
-    /// Revokes a disconnected account's grant at the provider, where the provider offers that. The default:
-    /// there is nothing to revoke (the token is deleted all the same).
-    async fn revoke(
-        &self,
-        _store: &Store,
-        _config: &Config,
-        _http: &reqwest::Client,
-        _r: &TokenRevocation,
-    ) -> Result<RevokeOutcome, RevokeError> {
-        Ok(RevokeOutcome::NothingToRevoke)
-    }
-}
 
 /// Every platform, one line each.
 pub static MODULES: &[&dyn PlatformModule] =
@@ -127,9 +70,30 @@ impl RuleBook {
     }
 }
 
+/// Refreshes tokens against the configured platforms: each request goes to the platform owning its `AuthKind`.
+#[derive(Debug, Clone)]
+pub struct PlatformRefresher {
+    http: reqwest::Client,
+    config: Config,
+}
+
+impl PlatformRefresher {
+    pub fn new(config: &Config, http: reqwest::Client) -> Self {
+        Self { http, config: config.clone() }
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenRefresher for PlatformRefresher {
+    async fn refresh(&self, req: &RefreshRequest) -> Result<RefreshedTokens, RefreshError> {
+        owner(req.auth_kind).refresh(&self.http, &self.config, req).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::Problem;
 
     fn config(vars: &[(&str, &str)]) -> Config {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -174,5 +138,47 @@ mod tests {
         let c = config(&[("TOCHEN_INSTAGRAM_MAX_HASHTAGS", "5")]);
         assert_eq!(RuleBook::new(&c).get(Platform::Instagram).max_hashtags, 5);
         assert_eq!(rules(&c, Platform::Facebook).max_hashtags, 30);
+    }
+
+    fn rules_of(p: Platform) -> Rules {
+        rules(&config(&[]), p)
+    }
+
+    #[test]
+    fn instagram_needs_media_and_respects_the_configured_hashtag_limit() {
+        let ig = Rules { max_hashtags: 5, ..rules_of(Platform::Instagram) };
+        let tags: Vec<String> = (0..6).map(|i| format!("t{i}")).collect();
+        let p = ig.check("hi", &tags, false);
+        assert!(p.contains(&Problem::NeedsImageOrVideo));
+        assert!(p.contains(&Problem::TooManyHashtags { count: 6, max: 5 }));
+        assert!(rules_of(Platform::Facebook).check("hi", &tags[..3], false).is_empty());
+    }
+
+    #[test]
+    fn long_captions_are_flagged() {
+        let body = "x".repeat(2300);
+        let p = rules_of(Platform::Instagram).check(&body, &[], true);
+        assert_eq!(p, vec![Problem::TooLong { len: 2300, max: 2200 }]);
+    }
+
+    #[test]
+    fn tiktok_counts_utf16_units() {
+        // 1,100 emoji are 1,100 characters but 2,200 UTF-16 units: at the limit, one more is over it.
+        let tt = rules_of(Platform::TikTok);
+        assert!(tt.check(&"😀".repeat(1100), &[], true).is_empty());
+        assert_eq!(tt.check(&"😀".repeat(1101), &[], true), vec![Problem::TooLong { len: 2202, max: 2200 }]);
+    }
+
+    #[test]
+    fn the_prompt_never_aims_above_the_limits() {
+        let ig = Rules { max_hashtags: 5, ..rules_of(Platform::Instagram) };
+        assert_eq!(
+            ig.prompt_hint(),
+            "instagram: caption under 2000 characters (never over 2200), 3-5 hashtags (never more than 5)"
+        );
+        for p in Platform::ALL {
+            let r = rules_of(*p);
+            assert!(r.aim_caption <= r.max_caption && r.aim_hashtags.0 <= r.aim_hashtags.1, "{p:?}");
+        }
     }
 }

@@ -10,25 +10,11 @@
 //! same grant, or might (an account whose grantor was not recorded). TikTok's grant is per open_id, checked the
 //! same way. Sending a revocation twice is harmless, so a lost answer is simply retried.
 
+pub use crate::module::RevokeOutcome;
 use crate::tokens::RevokeError;
 use tochen_config::Config;
 use tochen_domain::ids::TenantId;
 use tochen_store::{Store, StoreError};
-
-/// What a revocation job did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RevokeOutcome {
-    /// The provider revoked the grant.
-    Revoked,
-    /// Another connected account relies on the same grant: not revoked at the provider, token deleted.
-    StillInUse,
-    /// The provider has no revocation endpoint, or does not say who granted the token: token deleted.
-    NothingToRevoke,
-    /// The provider refused for good (the token was already invalid): token deleted.
-    Refused(String),
-    /// The row was already handled (a retried job).
-    AlreadyDone,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RevokeJobError {

@@ -1,27 +1,13 @@
 //! Token refresh for the scheduler's refresh sweep, and the error of revoking a token at its provider. Each
 //! platform's own calls live in its folder (`tiktok/tokens.rs`, `instagram/tokens.rs`, `facebook/tokens.rs`);
-//! [`PlatformRefresher`] hands a request to the platform that owns its `AuthKind` through the registry.
+//! `registry::PlatformRefresher` hands a request to the platform that owns its `AuthKind`.
 //!
 //! Every call uses a client that follows no redirects, and errors never carry a token.
 
 use crate::publish::ErrorClass;
-use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens, TokenRefresher};
+use crate::refresh::RefreshError;
 use serde_json::Value;
-use tochen_config::Config;
 use tochen_domain::clock::{now_ms, Millis};
-
-/// Refreshes tokens against the configured platforms.
-#[derive(Debug, Clone)]
-pub struct PlatformRefresher {
-    http: reqwest::Client,
-    config: Config,
-}
-
-impl PlatformRefresher {
-    pub fn new(config: &Config, http: reqwest::Client) -> Self {
-        Self { http, config: config.clone() }
-    }
-}
 
 pub(crate) fn expires(v: &Value, field: &str) -> Option<Millis> {
     v[field].as_i64().filter(|s| *s > 0).map(|s| now_ms() + s * 1000)
@@ -29,13 +15,6 @@ pub(crate) fn expires(v: &Value, field: &str) -> Option<Millis> {
 
 pub(crate) fn temp(e: crate::publish::PublishError) -> RefreshError {
     RefreshError::Temporary(e.message)
-}
-
-#[async_trait::async_trait]
-impl TokenRefresher for PlatformRefresher {
-    async fn refresh(&self, req: &RefreshRequest) -> Result<RefreshedTokens, RefreshError> {
-        crate::registry::owner(req.auth_kind).refresh(&self.http, &self.config, req).await
-    }
 }
 
 /// Why a revocation at the provider did not happen.

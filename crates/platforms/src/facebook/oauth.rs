@@ -2,7 +2,7 @@
 //! accounts linked to them (the scopes differ by the kind asked for); the exchange turns the code into a
 //! long-lived user token and lists the Pages (or their Instagram accounts) it may publish to.
 
-use crate::oauth::{get_json, redirect_uri, url_with, ConnectError, Provider};
+use crate::login::{get_json, redirect_uri, url_with, ConnectError, Provider};
 use crate::pending::Candidate;
 use serde_json::Value;
 use tochen_config::Config;

@@ -2,8 +2,8 @@
 //! Facebook has no refresh: the user logs in again.
 
 use crate::http::{send, Effect};
+use crate::module::RevokeOutcome;
 use crate::refresh::RefreshError;
-use crate::revoke::RevokeOutcome;
 use crate::tokens::{revoke_error, stored, temp, RevokeError};
 use serde_json::Value;
 use tochen_config::Config;

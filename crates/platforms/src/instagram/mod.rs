@@ -8,9 +8,8 @@ pub mod tokens;
 
 use crate::graph::GraphHost;
 use crate::http::PollPolicy;
+use crate::module::{Clients, PlatformModule, RevokeOutcome};
 use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens};
-use crate::registry::{Clients, PlatformModule};
-use crate::revoke::RevokeOutcome;
 use crate::rules::{Counting, MediaNeed, Rules};
 use crate::tokens::RevokeError;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! long-lived token (60 days, refreshed by `tokens.rs`) for one professional account.
 
 use crate::http::{send, Effect};
-use crate::oauth::{check, expiry, get_json, redirect_uri, url_with, ConnectError, Provider};
+use crate::login::{check, expiry, get_json, redirect_uri, url_with, ConnectError, Provider};
 use crate::pending::Candidate;
 use serde_json::Value;
 use tochen_config::Config;

@@ -2,7 +2,7 @@
 //! hours), a rotating refresh token and the creator's open_id.
 
 use crate::http::{send, Effect};
-use crate::oauth::{expiry, pkce_challenge, redirect_uri, url_with, ConnectError, Provider};
+use crate::login::{expiry, pkce_challenge, redirect_uri, url_with, ConnectError, Provider};
 use crate::pending::Candidate;
 use serde_json::Value;
 use tochen_config::Config;

@@ -2,9 +2,9 @@
 
 use crate::errors::tiktok_class;
 use crate::http::{send, Effect};
+use crate::module::RevokeOutcome;
 use crate::publish::ErrorClass;
 use crate::refresh::{RefreshError, RefreshedTokens};
-use crate::revoke::RevokeOutcome;
 use crate::tokens::{expires, revoke_error, stored, temp, RevokeError};
 use tochen_config::Config;
 use tochen_domain::secret::SecretString;

@@ -127,6 +127,13 @@ async fn serve(mut config: Config, components: &[Component]) -> anyhow::Result<(
     // Resolved once: every component sees the same keys, whether they came from TOCHEN_SECRET_KEYS or the file.
     config.secret_keys = secret_keys(&config)?;
     let store = open_store(&config).await?;
+    if tochen_platforms::registry::sandbox_on(&config) {
+        tracing::info!(
+            "sandbox mode: /connect offers simulated Facebook, Instagram and TikTok accounts; to publish for real set \
+             META_APP_ID and META_APP_SECRET, INSTAGRAM_APP_ID and INSTAGRAM_APP_SECRET, or TIKTOK_CLIENT_KEY and \
+             TIKTOK_CLIENT_SECRET (TOCHEN_SANDBOX=false hides the sandbox)"
+        );
+    }
     let shutdown = CancellationToken::new();
     // One registry for the process: the bot says here what it waits for, the web service's /ready reports it.
     let readiness = tochen_domain::readiness::Readiness::new();
@@ -259,9 +266,9 @@ fn print_config(config: &Config) {
         };
         println!("{:<34} {}", var.name, shown);
     }
-    let (ready, missing): (Vec<_>, Vec<_>) = tochen_platforms::registry::MODULES
+    let (ready, missing): (Vec<_>, Vec<_>) = tochen_platforms::registry::CONNECTORS
         .iter()
-        .flat_map(|m| m.kinds().iter().map(move |k| (*k, m.missing(config, *k))))
+        .flat_map(|m| m.kinds().iter().filter(|k| !k.is_sandbox()).map(move |k| (*k, m.missing(config, *k))))
         .partition(|(_, missing)| missing.is_none());
     let ready: Vec<String> = ready.iter().map(|(k, _)| k.to_string()).collect();
     let missing: Vec<String> = missing.iter().filter_map(|(k, var)| var.map(|v| format!("{k} (set {v})"))).collect();
@@ -283,6 +290,11 @@ fn print_config(config: &Config) {
     if !missing.is_empty() {
         println!("not set up: {}", missing.join(", "));
     }
+    let sandbox = tochen_platforms::registry::sandbox_on(config);
+    println!(
+        "sandbox: {}",
+        if sandbox { "on (simulated accounts of every platform; TOCHEN_SANDBOX=false turns it off)" } else { "off" }
+    );
     println!("email: {}", if config.smtp.is_some() { "configured" } else { "not configured" });
 }
 

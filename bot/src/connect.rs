@@ -17,16 +17,13 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::{AccountStatus, AuthKind, Role};
 use tochen_platforms::oauth::{authorize_url, choose, ConnectError};
+use tochen_platforms::{registry, sandbox};
 use tochen_store::StoreError;
 use tochen_telegram::button::{Button, Connect};
 
+/// How `/connect` names a way of connecting (`connect.kind_<kind>`).
 fn kind_label(lang: &str, k: AuthKind) -> String {
-    match k {
-        AuthKind::FacebookPage => t(lang, "connect.kind_facebook"),
-        AuthKind::InstagramViaPage => t(lang, "connect.kind_instagram_page"),
-        AuthKind::InstagramLogin => t(lang, "connect.kind_instagram_login"),
-        AuthKind::TikTok => t(lang, "connect.kind_tiktok"),
-    }
+    t(lang, &format!("connect.kind_{}", k.as_str()))
 }
 
 /// Sign-in links are only handed out in a private chat: in a group anyone could open the admin's link and connect
@@ -50,23 +47,61 @@ async fn private_only(bot: &TgBot, ctx: &Ctx) -> anyhow::Result<bool> {
     Ok(false)
 }
 
-/// `/connect`: the platforms this server is set up for.
+/// `/connect`: the ways of connecting this server is set up for, then what is not set up here and the variable the
+/// operator sets for it, and in sandbox mode a line saying what the sandbox is.
 pub async fn connect(bot: TgBot, ctx: Ctx, cfg: ConnectConfig) -> HandlerResult {
     let Some(_) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
     if !private_only(&bot, &ctx).await? {
         return Ok(());
     }
-    let rows: Vec<Vec<InlineKeyboardButton>> = tochen_platforms::registry::connectable(&cfg.0)
+    let config = &cfg.0;
+    let rows: Vec<Vec<InlineKeyboardButton>> = registry::connectable(config)
         .into_iter()
         .map(|k| {
             vec![InlineKeyboardButton::callback(kind_label(ctx.lang, k), Button::from(Connect::Start(k)).encode())]
         })
         .collect();
+    let missing = not_set_up(ctx.lang, config);
     if rows.is_empty() {
-        ctx.say(&bot, t(ctx.lang, "connect.not_configured"), None).await?;
+        let text = tf(ctx.lang, "connect.not_configured", &[("missing", &missing.join("\n"))]);
+        ctx.say(&bot, text, None).await?;
         return Ok(());
     }
-    ctx.say(&bot, t(ctx.lang, "connect.menu"), Some(InlineKeyboardMarkup::new(rows))).await?;
+    let mut text = t(ctx.lang, "connect.menu");
+    if registry::sandbox_on(config) {
+        text.push_str("\n\n");
+        text.push_str(&t(ctx.lang, "connect.sandbox_note"));
+    }
+    if !missing.is_empty() {
+        text.push_str("\n\n");
+        text.push_str(&tf(ctx.lang, "connect.unavailable", &[("missing", &missing.join("\n"))]));
+    }
+    ctx.say(&bot, text, Some(InlineKeyboardMarkup::new(rows))).await?;
+    Ok(())
+}
+
+/// One line per real way of connecting this server is not set up for, naming the variable the operator sets.
+fn not_set_up(lang: &str, config: &Config) -> Vec<String> {
+    AuthKind::ALL
+        .iter()
+        .filter(|k| !k.is_sandbox())
+        .filter_map(|k| registry::owner(*k).missing(config, *k).map(|var| (k, var)))
+        .map(|(k, var)| format!("• {} (<code>{var}</code>)", kind_label(lang, *k)))
+        .collect()
+}
+
+/// Connects the workspace's sandbox account of `kind`: one tap, no sign-in.
+async fn connect_sandbox(bot: &TgBot, app: &App, ctx: &Ctx, cfg: &Config, kind: AuthKind) -> HandlerResult {
+    let Some(a) = ctx.require(bot, Role::Admin).await? else { return Ok(()) };
+    if !registry::configured(cfg, kind) {
+        return ctx.refuse(bot, t(ctx.lang, "connect.sandbox_off")).await;
+    }
+    let acc = sandbox::connect(&app.store, a.tenant.id, &a.tenant.name, kind, Some(ctx.user.id)).await?;
+    ctx.answer(bot, None).await?;
+    let platform = acc.platform.name();
+    let text =
+        tf(ctx.lang, "connect.sandbox_connected", &[("account", &escape_html(&acc.name)), ("platform", &platform)]);
+    ctx.say(bot, text, None).await?;
     Ok(())
 }
 
@@ -79,7 +114,7 @@ pub async fn accounts(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
 }
 
 async fn accounts_screen(app: &App, ctx: &Ctx, a: &Active) -> anyhow::Result<(String, Option<InlineKeyboardMarkup>)> {
-    let accounts = app.store.accounts(a.tenant.id).await?;
+    let accounts = app.accounts(a.tenant.id).await?;
     if accounts.is_empty() {
         return Ok((t(ctx.lang, "connect.accounts_empty"), None));
     }
@@ -134,13 +169,22 @@ async fn accounts_screen(app: &App, ctx: &Ctx, a: &Active) -> anyhow::Result<(St
 }
 
 async fn send_link(bot: &TgBot, app: &App, ctx: &Ctx, cfg: &Config, kind: AuthKind) -> HandlerResult {
+    if kind.is_sandbox() {
+        return connect_sandbox(bot, app, ctx, cfg, kind).await;
+    }
     let Some(a) = ctx.require(bot, Role::Admin).await? else { return Ok(()) };
     if !private_only(bot, ctx).await? {
         return Ok(());
     }
     let url = match authorize_url(&app.store, cfg, a.tenant.id, ctx.user.id, ctx.chat_id.0, kind).await {
         Ok(url) => url,
-        Err(ConnectError::NotConfigured(_)) => return ctx.refuse(bot, t(ctx.lang, "connect.not_configured")).await,
+        Err(ConnectError::NotConfigured(var)) => {
+            ctx.answer(bot, None).await?;
+            let missing = format!("• {} (<code>{var}</code>)", kind_label(ctx.lang, kind));
+            let text = tf(ctx.lang, "connect.kind_not_configured", &[("missing", &missing)]);
+            ctx.say(bot, text, None).await?;
+            return Ok(());
+        }
         Err(e) => return Err(e.into()),
     };
     ctx.answer(bot, None).await?;

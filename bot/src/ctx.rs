@@ -31,6 +31,20 @@ pub struct App {
     pub bot_username: String,
     pub data_dir: PathBuf,
     pub rules: tochen_platforms::RuleBook,
+    /// Sandbox mode is on (`tochen_platforms::registry::sandbox_on`); when off, sandbox accounts are hidden.
+    pub sandbox: bool,
+}
+
+impl App {
+    /// The workspace's accounts as the bot shows and offers them: sandbox accounts only while sandbox mode is on,
+    /// so switching it off hides them.
+    pub async fn accounts(
+        &self,
+        tenant: tochen_domain::ids::TenantId,
+    ) -> Result<Vec<tochen_store::Account>, tochen_store::StoreError> {
+        let all = self.store.accounts(tenant).await?;
+        Ok(all.into_iter().filter(|a| self.sandbox || !a.auth_kind.is_sandbox()).collect())
+    }
 }
 
 /// The configuration the connect flow and webhook destinations need (app ids, public URL, private webhooks), as

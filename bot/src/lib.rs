@@ -132,6 +132,7 @@ pub async fn run_with(
         bot_username: me.username.clone().unwrap_or_default(),
         data_dir: config.data_dir.clone(),
         rules: tochen_platforms::RuleBook::new(&config),
+        sandbox: tochen_platforms::registry::sandbox_on(&config),
     };
     let tree = match options.before {
         Some(before) => dptree::entry().branch(before).branch(schema()),

@@ -72,19 +72,30 @@ pub async fn start(bot: TgBot, app: App, ctx: Ctx, payload: String) -> HandlerRe
         return Ok(());
     }
     if let Some(a) = &ctx.active {
-        let text = tf(
+        let mut text = tf(
             ctx.lang,
             "bot.start.welcome_back",
             &[("first_name", &escape_html(&ctx.user.first_name)), ("name", &escape_html(&a.tenant.name))],
         );
+        text.push_str(&sandbox_line(&app, ctx.lang));
         ctx.say(&bot, text, next_steps(ctx.lang, a.role)).await?;
         return Ok(());
     }
-    ask_name(&bot, &ctx).await
+    ask_name(&bot, &app, &ctx).await
 }
 
-pub async fn ask_name(bot: &TgBot, ctx: &Ctx) -> HandlerResult {
-    let text = tf(ctx.lang, "bot.start.hello", &[("first_name", &escape_html(&ctx.user.first_name))]);
+/// In sandbox mode, the one line `/start` adds: what the sandbox is and what the operator sets to go live.
+fn sandbox_line(app: &App, lang: &str) -> String {
+    if app.sandbox {
+        format!("\n\n{}", t(lang, "bot.start.sandbox"))
+    } else {
+        String::new()
+    }
+}
+
+pub async fn ask_name(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
+    let mut text = tf(ctx.lang, "bot.start.hello", &[("first_name", &escape_html(&ctx.user.first_name))]);
+    text.push_str(&sandbox_line(app, ctx.lang));
     ctx.dlg.update(State::SetupName).await?;
     ctx.show(bot, text, None).await
 }

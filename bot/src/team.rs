@@ -35,7 +35,7 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Team) -> HandlerResult
         Team::Workspace(tid) => switch(bot, app, ctx, tid).await,
         Team::NewWorkspace => {
             ctx.answer(&bot, None).await?;
-            crate::onboarding::ask_name(&bot, &ctx).await
+            crate::onboarding::ask_name(&bot, &app, &ctx).await
         }
         Team::Language(l) => set_language(bot, app, ctx, l).await,
     }

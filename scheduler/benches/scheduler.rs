@@ -184,7 +184,7 @@ impl Bench {
 }
 
 fn deps(publisher: Arc<dyn Publisher>) -> Deps {
-    let publishers: Publishers = [(Platform::Facebook, publisher)].into_iter().collect();
+    let publishers: Publishers = [(AuthKind::FacebookPage, publisher)].into_iter().collect();
     Deps {
         publishers,
         notifier: Arc::new(Silent),

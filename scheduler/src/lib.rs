@@ -40,7 +40,7 @@ pub struct Deps {
 impl Deps {
     /// Refuses (naming `TOCHEN_SECRET_KEYS`) when there is no secret key to derive the media signing key from:
     /// URLs signed with a key the web service does not have would be refused when a platform pulls them.
-    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+    pub fn from_config(config: &Config, store: &Store) -> Result<Self, ConfigError> {
         let notifier: Arc<dyn Notifier> = match &config.telegram.bot_token {
             Some(token) => Arc::new(TelegramNotifier::new(
                 token.expose(),
@@ -56,7 +56,7 @@ impl Deps {
         let public_url = config.web.public_url.clone();
         let key = tochen_config::media_signing_key(config)?;
         Ok(Self {
-            publishers: tochen_platforms::publishers(config, http.clone()),
+            publishers: tochen_platforms::publishers(config, http.clone(), store),
             notifier,
             refresher: tochen_platforms::refresher(config, http),
             automations: handlers::delivery::with_delivery_automations(AutomationRegistry::with_builtins(), config),
@@ -101,7 +101,7 @@ pub fn handlers(deps: &Deps) -> Handlers {
 
 /// Runs the scheduler until `shutdown` is cancelled.
 pub async fn run(config: Config, store: Store, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let deps = Deps::from_config(&config)?;
+    let deps = Deps::from_config(&config, &store)?;
     run_with(&config, store, deps, shutdown).await
 }
 
@@ -118,7 +118,7 @@ pub async fn run_with(config: &Config, store: Store, deps: Deps, shutdown: Cance
     let beat_stop = shutdown.child_token();
     let beat = tokio::spawn(sweeps::heartbeat(store.clone(), owner, Duration::from_secs(15), beat_stop.clone()));
     let mut all = handlers(&deps);
-    handlers::delivery::register_jobs(&mut all, config);
+    handlers::delivery::register_jobs(&mut all, config, &store);
     handlers::revoke::register_jobs(&mut all, config);
     let result = Runner::new(store, all, rc).run(shutdown).await;
     beat_stop.cancel();

@@ -165,6 +165,8 @@ pub enum RefreshAction {
 pub fn action_for(c: &RefreshCandidate, now: Millis) -> RefreshAction {
     let left = c.token_expires_at.map(|e| e - now);
     match c.auth_kind {
+        // A sandbox account's token is a placeholder that never expires.
+        AuthKind::SandboxFacebook | AuthKind::SandboxInstagram | AuthKind::SandboxTikTok => RefreshAction::Nothing,
         AuthKind::TikTok => match left {
             Some(l) if l < 6 * HOUR => RefreshAction::Refresh,
             _ => RefreshAction::Nothing,

@@ -137,7 +137,7 @@ tochen_testkit::store_test!(
     |store, db| {
         let dir = tempfile::tempdir().unwrap();
         let config = config(&db, &dir);
-        let kinds = tochen_scheduler::handlers(&tochen_scheduler::Deps::from_config(&config).unwrap()).kinds();
+        let kinds = tochen_scheduler::handlers(&tochen_scheduler::Deps::from_config(&config, &store).unwrap()).kinds();
         assert!(kinds.iter().any(|k| k == WEBHOOK_EVENT), "the production registry runs webhook.event: {kinds:?}");
         let tenant = workspace(&store).await;
         connect(&store, tenant, Platform::Facebook, AuthKind::FacebookPage, "111").await;

@@ -75,14 +75,14 @@ tochen_testkit::store_test!(a_url_the_scheduler_signs_is_served_by_the_web_servi
             config(dir.path(), Some(&format!("{},{}", db.key, SecretBox::generate_key())))
         };
         let (tenant, media, bytes) = stored_image(&store, dir.path()).await;
-        let deps = tochen_scheduler::Deps::from_config(&config).unwrap();
+        let deps = tochen_scheduler::Deps::from_config(&config, &store).unwrap();
         let url = (deps.media_urls)(tenant, &media);
         assert!(url.starts_with(PUBLIC_URL), "{url}");
         assert_eq!(fetch(&config, &store, &url).await, (200, bytes), "from_file={from_file}");
 
         // A key the web service does not have is refused: the check above could fail.
         let other = config_with_other_key(dir.path());
-        let foreign = (tochen_scheduler::Deps::from_config(&other).unwrap().media_urls)(tenant, &media);
+        let foreign = (tochen_scheduler::Deps::from_config(&other, &store).unwrap().media_urls)(tenant, &media);
         assert_eq!(fetch(&config, &store, &foreign).await.0, 403);
     }
 });
@@ -94,7 +94,7 @@ fn config_with_other_key(dir: &std::path::Path) -> Config {
 tochen_testkit::store_test!(the_scheduler_refuses_to_start_without_a_secret_key, |store| {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), None);
-    let err = tochen_scheduler::Deps::from_config(&config).err().expect("no key, no scheduler");
+    let err = tochen_scheduler::Deps::from_config(&config, &store).err().expect("no key, no scheduler");
     assert_eq!(err.var, "TOCHEN_SECRET_KEYS", "{err}");
     assert!(err.to_string().contains("tochen keygen"), "says what to do: {err}");
 
@@ -109,6 +109,6 @@ tochen_testkit::store_test!(the_scheduler_refuses_to_start_without_a_secret_key,
     // The web service refuses the same way, and an empty key file is no key.
     assert!(tochen_web::AppState::from_config(config.clone(), store.clone()).is_err());
     std::fs::write(dir.path().join("secret.key"), "\n").unwrap();
-    let err = tochen_scheduler::Deps::from_config(&config).err().expect("an empty key file is no key");
+    let err = tochen_scheduler::Deps::from_config(&config, &store).err().expect("an empty key file is no key");
     assert!(err.to_string().contains("does not hold a valid Fernet key"), "{err}");
 });

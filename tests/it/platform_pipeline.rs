@@ -116,7 +116,7 @@ tochen_testkit::store_test!(a_post_reaches_every_platform_through_the_scheduler,
         .unwrap();
 
     let shutdown = CancellationToken::new();
-    let deps = tochen_scheduler::Deps::from_config(&config).unwrap();
+    let deps = tochen_scheduler::Deps::from_config(&config, &store).unwrap();
     let runner = tokio::spawn({
         let (config, store, shutdown) = (config.clone(), store.clone(), shutdown.clone());
         async move { tochen_scheduler::run_with(&config, store, deps, shutdown).await }

@@ -28,13 +28,8 @@ pub fn platform_name(lang: &str, p: Platform) -> String {
 
 /// The accounts a draft goes to: the stored choice, or every active account of its platforms.
 pub async fn chosen_accounts(app: &App, a: &Active, post: PostId) -> anyhow::Result<(Vec<Account>, Vec<AccountId>)> {
-    let all: Vec<Account> = app
-        .store
-        .accounts(a.tenant.id)
-        .await?
-        .into_iter()
-        .filter(|x| x.status != AccountStatus::Disconnected)
-        .collect();
+    let all: Vec<Account> =
+        app.accounts(a.tenant.id).await?.into_iter().filter(|x| x.status != AccountStatus::Disconnected).collect();
     let chosen = match app.store.draft_accounts(a.tenant.id, post).await? {
         Some(c) => c,
         None => {

@@ -32,7 +32,7 @@ pub async fn typing(bot: &TgBot, ctx: &Ctx) {
 /// The rules of the platforms to draft for: those with a connected account, or all of them when none is connected
 /// yet.
 pub async fn draft_rules(app: &App, a: &Active) -> anyhow::Result<Vec<Rules>> {
-    let accounts = app.store.accounts(a.tenant.id).await?;
+    let accounts = app.accounts(a.tenant.id).await?;
     let mut platforms: Vec<Platform> = Platform::ALL
         .iter()
         .copied()

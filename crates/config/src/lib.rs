@@ -229,6 +229,17 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub webhook_allow_private: bool,
     pub log_format: LogFormat,
+    /// Whether the sandbox (simulated accounts of every platform) is offered.
+    pub sandbox: SandboxMode,
+}
+
+/// `TOCHEN_SANDBOX`: whether `/connect` offers sandbox accounts, published to a simulated platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxMode {
+    /// On while no real platform is configured (the default): a bot token alone reaches a published post.
+    Auto,
+    On,
+    Off,
 }
 
 mod proxies;
@@ -535,6 +546,18 @@ impl Config {
             }
         };
 
+        let sandbox = match r.string("TOCHEN_SANDBOX", "auto").to_ascii_lowercase().as_str() {
+            "auto" => SandboxMode::Auto,
+            "true" | "on" | "1" | "yes" => SandboxMode::On,
+            "false" | "off" | "0" | "no" => SandboxMode::Off,
+            other => {
+                return Err(ConfigError::new(
+                    "TOCHEN_SANDBOX",
+                    format!("{other:?} is not a mode; use auto, true or false"),
+                ))
+            }
+        };
+
         Ok(Self {
             database,
             data_dir: PathBuf::from(r.string("TOCHEN_DATA_DIR", "data")),
@@ -548,6 +571,7 @@ impl Config {
             scheduler,
             webhook_allow_private: r.bool("TOCHEN_WEBHOOK_ALLOW_PRIVATE")?,
             log_format,
+            sandbox,
         })
     }
 

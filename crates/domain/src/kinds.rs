@@ -66,14 +66,45 @@ impl Platform {
 }
 
 text_enum!(
-    /// How an account was connected; it decides which API host and refresh rules apply.
+    /// How an account was connected; it decides which API host and refresh rules apply. Sandbox accounts publish
+    /// to a simulated platform inside tochen, under the real platform's rules.
     AuthKind {
         FacebookPage = "facebook_page",
         InstagramViaPage = "instagram_page",
         InstagramLogin = "instagram_login",
         TikTok = "tiktok",
+        SandboxFacebook = "sandbox_facebook",
+        SandboxInstagram = "sandbox_instagram",
+        SandboxTikTok = "sandbox_tiktok",
     }
 );
+
+impl AuthKind {
+    /// Whether accounts of this kind are sandbox accounts (simulated, marked 🧪 wherever they are shown).
+    pub fn is_sandbox(self) -> bool {
+        matches!(self, AuthKind::SandboxFacebook | AuthKind::SandboxInstagram | AuthKind::SandboxTikTok)
+    }
+
+    /// Whether the provider has an endpoint to revoke a grant. Instagram Login has none (its token is only
+    /// deleted, and expires on its own); a sandbox account has no provider.
+    pub fn revocable(self) -> bool {
+        !matches!(self, AuthKind::InstagramLogin) && !self.is_sandbox()
+    }
+
+    /// The auth kinds that share one grant at the provider: Facebook Pages and Instagram via a Page both come from
+    /// a Facebook user's login; every other kind stands alone.
+    pub fn same_grant(self) -> &'static [AuthKind] {
+        use AuthKind::*;
+        match self {
+            FacebookPage | InstagramViaPage => &[FacebookPage, InstagramViaPage],
+            InstagramLogin => &[InstagramLogin],
+            TikTok => &[TikTok],
+            SandboxFacebook => &[SandboxFacebook],
+            SandboxInstagram => &[SandboxInstagram],
+            SandboxTikTok => &[SandboxTikTok],
+        }
+    }
+}
 
 text_enum!(AccountStatus { Active = "active", NeedsReconnect = "needs_reconnect", Disconnected = "disconnected" });
 

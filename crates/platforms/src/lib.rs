@@ -23,6 +23,7 @@ pub mod refresh;
 pub mod registry;
 pub mod revoke;
 pub mod rules;
+pub mod sandbox;
 pub mod sign_in_state;
 pub mod tiktok;
 pub mod tokens;
@@ -32,7 +33,8 @@ use crate::publish::Publisher;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tochen_config::Config;
-use tochen_domain::Platform;
+use tochen_domain::AuthKind;
+use tochen_store::Store;
 
 pub use facebook::FacebookPublisher;
 pub use http::PollPolicy;
@@ -61,23 +63,26 @@ impl PlatformClients {
     }
 }
 
-/// The publishing clients of the configured platforms, for the scheduler.
-pub fn publishers(config: &Config, http: reqwest::Client) -> HashMap<Platform, Arc<dyn Publisher>> {
-    publishers_with(config, http, PollPolicy::default())
+/// The publishers of every configured way of connecting, by the auth kind of the accounts they publish for.
+pub type Publishers = HashMap<AuthKind, Arc<dyn Publisher>>;
+
+/// The publishing clients of the configured platforms (and the sandbox, when on), for the scheduler.
+pub fn publishers(config: &Config, http: reqwest::Client, store: &Store) -> Publishers {
+    publishers_with(config, http, PollPolicy::default(), store)
 }
 
 /// Like [`publishers`], with a chosen polling policy (tests use [`PollPolicy::quick`]).
-pub fn publishers_with(
-    config: &Config,
-    http: reqwest::Client,
-    poll: PollPolicy,
-) -> HashMap<Platform, Arc<dyn Publisher>> {
-    registry::clients(config, http, poll).into_iter().map(|(p, c)| (p, c.publisher)).collect()
+pub fn publishers_with(config: &Config, http: reqwest::Client, poll: PollPolicy, store: &Store) -> Publishers {
+    registry::clients(config, http, poll, store).into_iter().map(|(k, c)| (k, c.publisher)).collect()
 }
 
-/// The metrics readers of the configured platforms, for the metrics-sync job.
-pub fn metrics_readers(config: &Config, http: reqwest::Client) -> HashMap<Platform, Arc<dyn MetricsReader>> {
-    registry::clients(config, http, PollPolicy::default()).into_iter().map(|(p, c)| (p, c.metrics)).collect()
+/// The metrics readers of the configured platforms (and the sandbox, when on), for the metrics-sync job.
+pub fn metrics_readers(
+    config: &Config,
+    http: reqwest::Client,
+    store: &Store,
+) -> HashMap<AuthKind, Arc<dyn MetricsReader>> {
+    registry::clients(config, http, PollPolicy::default(), store).into_iter().map(|(k, c)| (k, c.metrics)).collect()
 }
 
 /// The token refresher for the scheduler's refresh sweep.

@@ -22,11 +22,13 @@ pub enum Provider {
 }
 
 impl Provider {
-    pub fn of(kind: AuthKind) -> Self {
+    /// The provider whose sign-in connects accounts of `kind`; `None` for sandbox accounts, connected without one.
+    pub fn of(kind: AuthKind) -> Option<Self> {
         match kind {
-            AuthKind::FacebookPage | AuthKind::InstagramViaPage => Provider::Facebook,
-            AuthKind::InstagramLogin => Provider::Instagram,
-            AuthKind::TikTok => Provider::TikTok,
+            AuthKind::FacebookPage | AuthKind::InstagramViaPage => Some(Provider::Facebook),
+            AuthKind::InstagramLogin => Some(Provider::Instagram),
+            AuthKind::TikTok => Some(Provider::TikTok),
+            AuthKind::SandboxFacebook | AuthKind::SandboxInstagram | AuthKind::SandboxTikTok => None,
         }
     }
 

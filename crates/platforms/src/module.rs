@@ -1,5 +1,6 @@
-//! What a platform is to the rest of the product: the [`PlatformModule`] each platform folder implements and the
-//! registry lists.
+//! What a platform is to the rest of the product: the [`PlatformModule`] (what a post on it must look like) and
+//! the [`Connector`] (how accounts are connected and posted to) that platform folders implement and the registry
+//! lists.
 
 use crate::http::PollPolicy;
 use crate::metrics::MetricsReader;
@@ -34,29 +35,54 @@ pub struct Clients {
     pub metrics: Arc<dyn MetricsReader>,
 }
 
-/// One platform: everything the product needs to know about it and do with it.
-#[async_trait::async_trait]
+impl Clients {
+    /// One client that both publishes and reads metrics.
+    pub fn of<C: Publisher + MetricsReader + 'static>(client: Arc<C>) -> Self {
+        Self { publisher: client.clone(), metrics: client }
+    }
+}
+
+/// What a connector may build its clients from.
+#[derive(Clone)]
+pub struct ClientDeps<'a> {
+    pub config: &'a Config,
+    pub http: reqwest::Client,
+    pub poll: PollPolicy,
+    /// The simulated platform of sandbox mode keeps what it publishes in the store.
+    pub store: &'a Store,
+}
+
+/// A platform tochen publishes to: what a post on it must look like and how it is drawn.
 pub trait PlatformModule: Send + Sync {
     fn platform(&self) -> Platform;
-
-    /// The ways an account of this platform is connected (an Instagram account through its Facebook Page or with
-    /// Instagram Login), in the order `/connect` offers them.
-    fn kinds(&self) -> &'static [AuthKind];
-
-    /// The variable the operator must set before accounts of `kind` can be connected; `None` when it is set.
-    fn missing(&self, config: &Config, kind: AuthKind) -> Option<&'static str>;
 
     /// The platform's rules for a post, with configured limits applied.
     fn rules(&self, config: &Config) -> Rules;
 
     /// The colour of the platform's series in charts.
     fn colour(&self) -> (u8, u8, u8);
+}
 
-    /// The publisher and metrics reader; `None` when no way of connecting it is configured.
-    fn clients(&self, config: &Config, http: reqwest::Client, poll: PollPolicy) -> Option<Clients>;
+/// A way accounts are connected and posted to: a platform's own sign-ins (Facebook Login connects Pages, Instagram
+/// Login connects Instagram accounts), or the sandbox's simulated accounts of every platform. Publishing, metrics,
+/// token refresh and revocation go to the connector that owns the account's [`AuthKind`].
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync {
+    /// The ways of connecting this connector owns, in the order `/connect` offers them.
+    fn kinds(&self) -> &'static [AuthKind];
 
-    /// Exchanges stored tokens of an account of this platform for fresh ones. Platforms whose tokens do not
-    /// refresh keep the default.
+    /// The platform an account of `kind` publishes to.
+    fn platform_of(&self, kind: AuthKind) -> Platform;
+
+    /// The variable the operator must set before accounts of `kind` can be connected; `None` when it is set.
+    fn missing(&self, config: &Config, kind: AuthKind) -> Option<&'static str>;
+
+    /// The publisher and metrics reader for accounts of this connector's kinds; `None` when none of them is
+    /// configured.
+    fn clients(&self, deps: &ClientDeps<'_>) -> Option<Clients>;
+
+    /// Exchanges stored tokens of an account for fresh ones. Connectors whose tokens do not refresh keep the
+    /// default.
     async fn refresh(
         &self,
         _http: &reqwest::Client,

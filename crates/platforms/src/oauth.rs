@@ -59,7 +59,9 @@ pub async fn authorize_url(
     chat_id: i64,
     kind: AuthKind,
 ) -> Result<String, ConnectError> {
-    let provider = Provider::of(kind);
+    // A sandbox account has no sign-in (`sandbox::connect` connects it); asking for a link is a configuration
+    // question like any other.
+    let provider = Provider::of(kind).ok_or(ConnectError::NotConfigured("a sign-in for sandbox accounts"))?;
     let state = random_token();
     let verifier = (provider == Provider::TikTok).then(random_token);
     let redirect = redirect_uri(config, provider);
@@ -98,7 +100,7 @@ pub async fn complete(
 ) -> Result<AwaitingConfirmation, ConnectError> {
     let raw_state = params.get("state").filter(|s| !s.is_empty()).ok_or(ConnectError::MissingState)?;
     let state = store.consume_oauth_state(&state_hash(raw_state)).await?;
-    if Provider::of(state.auth_kind) != provider {
+    if Provider::of(state.auth_kind) != Some(provider) {
         return Err(ConnectError::WrongProvider(Box::new(state)));
     }
     if let Some(err) = params.get("error").filter(|e| !e.is_empty()) {

@@ -1,22 +1,28 @@
-//! The platform registry: every platform tochen publishes to, one line each in [`MODULES`].
+//! The platform registry: every platform tochen publishes to, and every way accounts are connected, one line each.
 //!
-//! A platform is one folder (`facebook/`, `instagram/`, `tiktok/`) whose `mod.rs` implements [`PlatformModule`]:
-//! its content rules (which the draft screen, the LLM prompt and the publisher share), the ways an account of it
-//! is connected and whether the server is configured for each, its clients (publisher and metrics reader), token
-//! refresh and revocation. Everything else in the product asks the registry instead of matching on the platform,
-//! so adding a platform is its folder, its line here, its locale keys and its fake.
+//! A platform is one folder (`facebook/`, `instagram/`, `tiktok/`) whose `mod.rs` implements [`PlatformModule`]
+//! (its content rules, which the draft screen, the LLM prompt and the publisher share, and its chart colour) and
+//! [`Connector`] (the ways an account of it is connected and whether the server is configured for each, its
+//! clients, token refresh and revocation). The sandbox (`sandbox/`) is a connector only: simulated accounts of
+//! every platform, under that platform's rules. Everything else in the product asks the registry instead of
+//! matching on the platform, so adding a platform is its folder, its lines here, its locale keys and its fake.
 
 use crate::http::PollPolicy;
-pub use crate::module::{Clients, PlatformModule};
+pub use crate::module::{ClientDeps, Clients, Connector, PlatformModule};
 use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens, TokenRefresher};
 use crate::rules::Rules;
 use std::collections::HashMap;
-use tochen_config::Config;
+use tochen_config::{Config, SandboxMode};
 use tochen_domain::{AuthKind, Platform};
+use tochen_store::Store;
 
 /// Every platform, one line each.
 pub static MODULES: &[&dyn PlatformModule] =
     &[&crate::facebook::Facebook, &crate::instagram::Instagram, &crate::tiktok::TikTok];
+
+/// Every way of connecting accounts, one line each, in the order `/connect` offers them.
+pub static CONNECTORS: &[&dyn Connector] =
+    &[&crate::facebook::Facebook, &crate::instagram::Instagram, &crate::tiktok::TikTok, &crate::sandbox::Sandbox];
 
 /// The module of `platform`.
 pub fn module(platform: Platform) -> &'static dyn PlatformModule {
@@ -24,15 +30,15 @@ pub fn module(platform: Platform) -> &'static dyn PlatformModule {
     MODULES.iter().copied().find(|m| m.platform() == platform).expect("every platform is in the registry")
 }
 
-/// The module through which accounts of `kind` are connected.
-pub fn owner(kind: AuthKind) -> &'static dyn PlatformModule {
+/// The connector through which accounts of `kind` are connected.
+pub fn owner(kind: AuthKind) -> &'static dyn Connector {
     // `every_auth_kind_has_exactly_one_owner` (below) proves the lookup cannot fail.
-    MODULES.iter().copied().find(|m| m.kinds().contains(&kind)).expect("every auth kind has an owner")
+    CONNECTORS.iter().copied().find(|m| m.kinds().contains(&kind)).expect("every auth kind has an owner")
 }
 
 /// The platform an account of `kind` publishes to.
 pub fn platform_of(kind: AuthKind) -> Platform {
-    owner(kind).platform()
+    owner(kind).platform_of(kind)
 }
 
 /// The rules of `platform` under `config`.
@@ -47,12 +53,31 @@ pub fn configured(config: &Config, kind: AuthKind) -> bool {
 
 /// Every way of connecting an account that this server is configured for, in the registry's order.
 pub fn connectable(config: &Config) -> Vec<AuthKind> {
-    MODULES.iter().flat_map(|m| m.kinds().iter().copied().filter(|k| m.missing(config, *k).is_none())).collect()
+    CONNECTORS.iter().flat_map(|m| m.kinds().iter().copied().filter(|k| m.missing(config, *k).is_none())).collect()
 }
 
-/// The clients of every configured platform.
-pub fn clients(config: &Config, http: reqwest::Client, poll: PollPolicy) -> HashMap<Platform, Clients> {
-    MODULES.iter().filter_map(|m| Some((m.platform(), m.clients(config, http.clone(), poll)?))).collect()
+/// Whether a real (not simulated) platform is configured: some sign-in other than the sandbox's can be used.
+pub fn live(config: &Config) -> bool {
+    CONNECTORS.iter().any(|m| m.kinds().iter().any(|k| !k.is_sandbox() && m.missing(config, *k).is_none()))
+}
+
+/// Whether sandbox mode is on: `TOCHEN_SANDBOX=true`, or `auto` (the default) while no real platform is configured.
+pub fn sandbox_on(config: &Config) -> bool {
+    match config.sandbox {
+        SandboxMode::On => true,
+        SandboxMode::Off => false,
+        SandboxMode::Auto => !live(config),
+    }
+}
+
+/// The clients of every configured way of connecting, by the auth kind of the accounts they serve.
+pub fn clients(config: &Config, http: reqwest::Client, poll: PollPolicy, store: &Store) -> HashMap<AuthKind, Clients> {
+    let deps = ClientDeps { config, http, poll, store };
+    CONNECTORS
+        .iter()
+        .filter_map(|m| Some((m, m.clients(&deps)?)))
+        .flat_map(|(m, c)| m.kinds().iter().map(move |k| (*k, c.clone())))
+        .collect()
 }
 
 /// The rules of every platform under one configuration, read once (the bot keeps one).
@@ -70,7 +95,7 @@ impl RuleBook {
     }
 }
 
-/// Refreshes tokens against the configured platforms: each request goes to the platform owning its `AuthKind`.
+/// Refreshes tokens against the configured platforms: each request goes to the connector owning its `AuthKind`.
 #[derive(Debug, Clone)]
 pub struct PlatformRefresher {
     http: reqwest::Client,
@@ -111,26 +136,45 @@ mod tests {
     #[test]
     fn every_auth_kind_has_exactly_one_owner() {
         for k in AuthKind::ALL {
-            assert_eq!(MODULES.iter().filter(|m| m.kinds().contains(k)).count(), 1, "{k:?}");
+            assert_eq!(CONNECTORS.iter().filter(|m| m.kinds().contains(k)).count(), 1, "{k:?}");
         }
         assert_eq!(platform_of(AuthKind::InstagramViaPage), Platform::Instagram);
         assert_eq!(platform_of(AuthKind::FacebookPage), Platform::Facebook);
+        assert_eq!(platform_of(AuthKind::SandboxTikTok), Platform::TikTok);
     }
 
     #[test]
     fn configured_follows_the_credentials() {
-        assert!(connectable(&config(&[])).is_empty());
-        assert!(clients(&config(&[]), reqwest::Client::new(), PollPolicy::default()).is_empty());
-        let meta = config(&[("META_APP_ID", "1"), ("META_APP_SECRET", "s")]);
+        let off = ("TOCHEN_SANDBOX", "false");
+        assert!(connectable(&config(&[off])).is_empty());
+        let meta = config(&[off, ("META_APP_ID", "1"), ("META_APP_SECRET", "s")]);
         assert_eq!(connectable(&meta), vec![AuthKind::FacebookPage, AuthKind::InstagramViaPage]);
         assert_eq!(owner(AuthKind::InstagramLogin).missing(&meta, AuthKind::InstagramLogin), Some("INSTAGRAM_APP_ID"));
-        assert_eq!(module(Platform::TikTok).missing(&meta, AuthKind::TikTok), Some("TIKTOK_CLIENT_KEY"));
-        let ig = config(&[("INSTAGRAM_APP_ID", "1"), ("INSTAGRAM_APP_SECRET", "s")]);
+        assert_eq!(owner(AuthKind::TikTok).missing(&meta, AuthKind::TikTok), Some("TIKTOK_CLIENT_KEY"));
+        let ig = config(&[off, ("INSTAGRAM_APP_ID", "1"), ("INSTAGRAM_APP_SECRET", "s")]);
         assert_eq!(connectable(&ig), vec![AuthKind::InstagramLogin]);
-        let built = clients(&ig, reqwest::Client::new(), PollPolicy::default());
-        assert_eq!(built.keys().copied().collect::<Vec<_>>(), vec![Platform::Instagram]);
-        let tt = config(&[("TIKTOK_CLIENT_KEY", "k"), ("TIKTOK_CLIENT_SECRET", "s")]);
+        let tt = config(&[off, ("TIKTOK_CLIENT_KEY", "k"), ("TIKTOK_CLIENT_SECRET", "s")]);
         assert!(configured(&tt, AuthKind::TikTok) && !configured(&tt, AuthKind::FacebookPage));
+    }
+
+    #[test]
+    fn the_sandbox_is_on_while_no_real_platform_is_configured_unless_told() {
+        let sandbox = vec![AuthKind::SandboxFacebook, AuthKind::SandboxInstagram, AuthKind::SandboxTikTok];
+        let bare = config(&[]);
+        assert!(sandbox_on(&bare) && !live(&bare));
+        assert_eq!(connectable(&bare), sandbox);
+        assert_eq!(
+            owner(AuthKind::SandboxFacebook)
+                .missing(&config(&[("TOCHEN_SANDBOX", "false")]), AuthKind::SandboxFacebook),
+            Some("TOCHEN_SANDBOX")
+        );
+
+        let meta = config(&[("META_APP_ID", "1"), ("META_APP_SECRET", "s")]);
+        assert!(live(&meta) && !sandbox_on(&meta), "a real platform turns auto off");
+        assert_eq!(connectable(&meta), vec![AuthKind::FacebookPage, AuthKind::InstagramViaPage]);
+        let both = config(&[("META_APP_ID", "1"), ("META_APP_SECRET", "s"), ("TOCHEN_SANDBOX", "true")]);
+        assert!(sandbox_on(&both));
+        assert_eq!(connectable(&both)[2..], sandbox[..], "the sandbox comes after the real sign-ins");
     }
 
     #[test]

@@ -29,22 +29,6 @@ pub struct TokenRevocation {
     pub created_at: Millis,
 }
 
-/// Whether the provider behind `kind` has an endpoint to revoke a grant. Instagram Login has none: its token is
-/// only deleted, and expires on its own.
-pub fn revocable(kind: AuthKind) -> bool {
-    !matches!(kind, AuthKind::InstagramLogin)
-}
-
-/// The auth kinds that share one grant at the provider: Facebook Pages and Instagram via a Page both come from a
-/// Facebook user's login; TikTok stands alone.
-pub fn same_provider(kind: AuthKind) -> &'static [AuthKind] {
-    match kind {
-        AuthKind::FacebookPage | AuthKind::InstagramViaPage => &[AuthKind::FacebookPage, AuthKind::InstagramViaPage],
-        AuthKind::InstagramLogin => &[AuthKind::InstagramLogin],
-        AuthKind::TikTok => &[AuthKind::TikTok],
-    }
-}
-
 impl Store {
     /// Disconnects an account: status `disconnected`, no token left on it (the access token column, NOT NULL since
     /// the first migration, becomes empty; the refresh token NULL), and, where the provider can revoke, its
@@ -68,7 +52,7 @@ impl Store {
         // TikTok's grant is its open_id, which is also the account's external id (accounts connected before the
         // grantor was recorded have only that).
         let grantor = grantor.or_else(|| (account.auth_kind == AuthKind::TikTok).then(|| account.external_id.clone()));
-        let queued = revocable(account.auth_kind) && !token.is_empty();
+        let queued = account.auth_kind.revocable() && !token.is_empty();
         if queued {
             let revocation = uuid::Uuid::now_v7().simple().to_string();
             sqlx::query(
@@ -154,7 +138,7 @@ impl Store {
     /// is a count across workspaces on purpose: revoking a Facebook user's grant kills the Page tokens of every
     /// workspace that user connected, so it must not happen while one still uses them. No rows are returned.
     pub async fn accounts_relying_on_grant(&self, kind: AuthKind, grantor: &str) -> Result<i64> {
-        let kinds = same_provider(kind);
+        let kinds = kind.same_grant();
         let list = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect::<Vec<_>>().join(", ");
         // A TikTok account's grant is its own open_id (= external id), so an unrecorded grantor is known anyway.
         let unknown = if kind == AuthKind::TikTok { "external_id = $1" } else { "grantor_id IS NULL" };

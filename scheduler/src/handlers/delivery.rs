@@ -23,13 +23,13 @@ use tochen_delivery::reports::metrics_sync::{sync_all, SyncOptions};
 use tochen_delivery::webhook::WebhookSender;
 use tochen_domain::jobs::DeliverPayload;
 use tochen_domain::jobs::{EMAIL_DELIVER, SWEEP_METRICS, WEBHOOK_DELIVER};
-use tochen_domain::Platform;
+use tochen_domain::AuthKind;
 use tochen_platforms::MetricsReader;
 use tochen_store::Job;
 use tochen_store::Store;
 
 /// Registers the delivery job kinds.
-pub fn register_jobs(h: &mut Handlers, config: &Config) {
+pub fn register_jobs(h: &mut Handlers, config: &Config, store: &Store) {
     match WebhookSender::new(config.webhook_allow_private, Duration::from_secs(20)) {
         Ok(sender) => {
             h.register(WEBHOOK_DELIVER, Arc::new(WebhookDeliverHandler { sender }));
@@ -42,14 +42,14 @@ pub fn register_jobs(h: &mut Handlers, config: &Config) {
         h.register(EMAIL_DELIVER, Arc::new(EmailDeliverHandler { sender, data_dir: config.data_dir.clone() }));
     }
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap_or_default();
-    let readers = tochen_platforms::metrics_readers(config, http);
+    let readers = tochen_platforms::metrics_readers(config, http, store);
     h.register(SWEEP_METRICS, Arc::new(MetricsSweep { readers }));
 }
 
 /// The `sweep.metrics` job: reads engagement and followers for every workspace (see
 /// `tochen_delivery::reports::metrics_sync`).
 pub struct MetricsSweep {
-    pub readers: HashMap<Platform, Arc<dyn MetricsReader>>,
+    pub readers: HashMap<AuthKind, Arc<dyn MetricsReader>>,
 }
 
 #[async_trait::async_trait]

@@ -17,7 +17,6 @@
 use crate::error::JobError;
 use crate::handlers::results::{self, Known};
 use crate::runner::JobHandler;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,13 +28,24 @@ use tochen_platforms::jpeg::{self, ConvertError};
 use tochen_platforms::publish::{
     CheckOutcome, ErrorClass, MediaRef, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder,
 };
+use tochen_platforms::registry::platform_of;
 use tochen_store::{BeginPublish, Job, NewJob, PublishContext};
 use tochen_store::{Store, StoreError};
 
 use TargetStatus::{Pending, Publishing, Unknown};
 
-/// The publisher for each platform. A platform without one fails its targets with a clear message.
-pub type Publishers = HashMap<Platform, Arc<dyn Publisher>>;
+/// The publisher for each way of connecting accounts (`tochen_platforms::publishers`). A target whose account has
+/// none fails with a clear message.
+pub use tochen_platforms::Publishers;
+
+/// Why a target's account has no publisher here.
+fn not_configured(ctx: &PublishContext) -> String {
+    if ctx.account.auth_kind.is_sandbox() {
+        format!("{} is a sandbox account and the sandbox is off on this server (TOCHEN_SANDBOX)", ctx.account.name)
+    } else {
+        format!("publishing to {} is not configured", ctx.target.platform)
+    }
+}
 
 /// Builds the URL a platform downloads a media file from. The web service serves and signs these URLs.
 pub type MediaUrls = Arc<dyn Fn(TenantId, &str) -> String + Send + Sync>;
@@ -121,10 +131,6 @@ impl PublishHandler {
         }
     }
 
-    fn publisher(&self, platform: Platform) -> Option<&Arc<dyn Publisher>> {
-        self.publishers.get(&platform)
-    }
-
     /// Points every image of `req` that the platform does not take at a JPEG version of it, converted and stored
     /// once (a later attempt finds it). Nothing to do, and no I/O, when the platform takes the images as they are.
     async fn with_images_for(
@@ -154,7 +160,7 @@ impl PublishHandler {
 impl JobHandler for PublishHandler {
     async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
         let (tenant, target_id) = payload(job)?;
-        let platforms: Vec<Platform> = self.publishers.keys().copied().collect();
+        let platforms: Vec<Platform> = self.publishers.keys().map(|k| platform_of(*k)).collect();
         let (ctx, begun) = match store.begin_publishing(tenant, target_id, &platforms).await {
             Ok(c) => c,
             Err(StoreError::NotFound("post target")) => return Ok(()),
@@ -172,8 +178,8 @@ impl JobHandler for PublishHandler {
         if ctx.target.status != TargetStatus::Pending && ctx.target.status != TargetStatus::Publishing {
             return Ok(());
         }
-        let Some(publisher) = self.publisher(ctx.target.platform).cloned() else {
-            let message = format!("publishing to {} is not configured", ctx.target.platform);
+        let Some(publisher) = self.publishers.get(&ctx.account.auth_kind).cloned() else {
+            let message = not_configured(&ctx);
             results::mark_failed(store, tenant, target_id, &[Pending, Publishing], "permanent", &message, Some(known))
                 .await?;
             return Err(JobError::permanent(message));
@@ -403,8 +409,8 @@ impl JobHandler for PublishCheckHandler {
             return results::mark_unknown(store, tenant, target_id, "no platform reference to check", Some(known))
                 .await;
         };
-        let Some(publisher) = self.publishers.get(&ctx.target.platform) else {
-            return Err(JobError::permanent(format!("publishing to {} is not configured", ctx.target.platform)));
+        let Some(publisher) = self.publishers.get(&ctx.account.auth_kind) else {
+            return Err(JobError::permanent(not_configured(&ctx)));
         };
         let req = self.inner.request(&ctx);
         let last = job.attempts >= job.max_attempts;

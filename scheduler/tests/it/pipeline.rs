@@ -10,8 +10,9 @@ use tochen_domain::clock::now_ms;
 use tochen_domain::ids::TenantId;
 use tochen_domain::DestinationStatus;
 use tochen_domain::SecretString;
-use tochen_domain::{AccountStatus, Platform, PostStatus, TargetStatus};
+use tochen_domain::{AccountStatus, AuthKind, Platform, PostStatus, TargetStatus};
 use tochen_platforms::publish::{CheckOutcome, ErrorClass, PublishError, PublishOutcome, Publisher};
+use tochen_platforms::registry::platform_of;
 use tochen_scheduler::{handlers, Publishers, WEBHOOK_EVENT_OUT};
 use tochen_store::Store;
 use tochen_store::{BeginPublish, Job, NewDestination};
@@ -19,8 +20,14 @@ use tochen_telegram::button::pack_uuid;
 use tochen_testkit::fake_platform::{Scripted, ScriptedPublisher};
 use tochen_testkit::store_test;
 
+/// The scripted publisher of each platform, serving every real (not sandbox) auth kind of that platform.
 fn publishers(list: &[(Platform, Arc<ScriptedPublisher>)]) -> Publishers {
-    list.iter().map(|(p, s)| (*p, s.clone() as Arc<dyn Publisher>)).collect()
+    let kinds = || AuthKind::ALL.iter().copied().filter(|k| !k.is_sandbox());
+    list.iter()
+        .flat_map(|(p, s)| {
+            kinds().filter(move |k| platform_of(*k) == *p).map(move |k| (k, s.clone() as Arc<dyn Publisher>))
+        })
+        .collect()
 }
 
 /// Runs the scheduler with these publishers until `done` holds.

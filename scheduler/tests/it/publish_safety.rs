@@ -54,7 +54,7 @@ async fn platforms(store: &Store) -> Platforms {
     .collect();
     let config = Config::from_source(&env).unwrap();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
-    let publishers = tochen_platforms::publishers_with(&config, http, PollPolicy::quick());
+    let publishers = tochen_platforms::publishers_with(&config, http, PollPolicy::quick(), &store);
     let media = MediaHost::start(Some(store.clone()), dir.path().to_owned()).await;
     Platforms { graph, tiktok, media, dir, publishers }
 }
@@ -247,7 +247,7 @@ store_test!(a_platform_that_says_nothing_was_made_gets_a_new_round, |store| {
     let lost = PublishError::new(ErrorClass::Retryable { retry_after: None }, None, "status poll failed");
     fake.then_publish(Scripted::RecordThen("publish-1".into(), Box::new(Scripted::Err(lost))));
     fake.then_check(Ok(CheckOutcome::NotPublished { reason: "publish_cancelled".into() }));
-    let pubs: Publishers = [(Platform::TikTok, fake.clone() as Arc<dyn Publisher>)].into_iter().collect();
+    let pubs: Publishers = [(AuthKind::TikTok, fake.clone() as Arc<dyn Publisher>)].into_iter().collect();
 
     p.run_with(&store, pubs, || async { status(&store, tenant, t).await == TargetStatus::Published }).await;
     assert_eq!(fake.publishes(), 2, "a second round only after the platform said the first made nothing");

@@ -13,7 +13,7 @@ use tochen_delivery::webhook::WebhookSecret;
 use tochen_domain::clock::now_ms;
 use tochen_domain::jobs::{SWEEP_CLEANUP, SWEEP_METRICS, SWEEP_TOKEN_REFRESH};
 use tochen_domain::SecretString;
-use tochen_domain::{JobState, Platform, PostStatus, TargetStatus};
+use tochen_domain::{AuthKind, JobState, Platform, PostStatus, TargetStatus};
 use tochen_platforms::publish::Publisher;
 use tochen_scheduler::sweeps::SWEEP_AUTOMATIONS;
 use tochen_scheduler::Publishers;
@@ -57,7 +57,8 @@ async fn start(store: &Store, db: &TestDb, platform: &CountingPlatform) -> Sched
     let dir = tempfile::tempdir().unwrap();
     let config = config(db, dir.path());
     let publisher: Arc<dyn Publisher> = Arc::new(HttpPublisher::new(platform.url.clone(), Duration::from_secs(10)));
-    let publishers: Publishers = Platform::ALL.iter().map(|p| (*p, publisher.clone())).collect();
+    let publishers: Publishers =
+        AuthKind::ALL.iter().filter(|k| !k.is_sandbox()).map(|k| (*k, publisher.clone())).collect();
     let notifier = Arc::new(RecordingNotifier::default());
     let deps = deps(publishers, notifier.clone());
     let stop = CancellationToken::new();

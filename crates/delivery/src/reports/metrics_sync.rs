@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tochen_domain::clock::Millis;
 use tochen_domain::ids::TenantId;
-use tochen_domain::{AccountStatus, Platform};
+use tochen_domain::{AccountStatus, AuthKind};
 use tochen_platforms::publish::{ErrorClass, PublishError};
 use tochen_platforms::{MetricsAccount, MetricsReader};
 use tochen_store::{MetricValues, NewSnapshot, Store, StoreError};
@@ -45,7 +45,7 @@ pub struct SyncReport {
 #[tracing::instrument(skip(store, readers))]
 pub async fn sync_tenant(
     store: &Store,
-    readers: &HashMap<Platform, Arc<dyn MetricsReader>>,
+    readers: &HashMap<AuthKind, Arc<dyn MetricsReader>>,
     tenant: TenantId,
     opts: SyncOptions,
     now: Millis,
@@ -55,7 +55,7 @@ pub async fn sync_tenant(
         if account.status != AccountStatus::Active {
             continue;
         }
-        let Some(reader) = readers.get(&account.platform) else { continue };
+        let Some(reader) = readers.get(&account.auth_kind) else { continue };
         let tokens = store.account_tokens(tenant, account.id).await?;
         let who = MetricsAccount {
             auth_kind: account.auth_kind,
@@ -120,7 +120,7 @@ pub async fn sync_tenant(
 /// Runs [`sync_tenant`] for every workspace, summing the reports.
 pub async fn sync_all(
     store: &Store,
-    readers: &HashMap<Platform, Arc<dyn MetricsReader>>,
+    readers: &HashMap<AuthKind, Arc<dyn MetricsReader>>,
     opts: SyncOptions,
     now: Millis,
 ) -> Result<SyncReport, StoreError> {

@@ -92,8 +92,8 @@ store_test!(metrics_sync_stores_snapshots_keeps_missing_values_and_stops_at_rate
     published(&store, tenant, b, "b-2", now - 3 * DAY_MS).await;
 
     let reader = Arc::new(FakeReader { budget: Mutex::new(2), calls: Mutex::new(Vec::new()) });
-    let readers: HashMap<Platform, Arc<dyn MetricsReader>> =
-        HashMap::from([(Platform::Instagram, reader.clone() as _)]);
+    let readers: HashMap<AuthKind, Arc<dyn MetricsReader>> =
+        HashMap::from([(AuthKind::InstagramLogin, reader.clone() as _)]);
     let report = sync_all(&store, &readers, SyncOptions::default(), now).await.unwrap();
 
     assert_eq!(report.accounts, 2);

@@ -7,8 +7,7 @@ pub mod publish;
 pub mod tokens;
 
 use crate::graph::GraphHost;
-use crate::http::PollPolicy;
-use crate::module::{Clients, PlatformModule, RevokeOutcome};
+use crate::module::{ClientDeps, Clients, Connector, PlatformModule, RevokeOutcome};
 use crate::rules::{Counting, MediaNeed, Rules};
 use crate::tokens::RevokeError;
 use std::sync::Arc;
@@ -36,18 +35,9 @@ pub(crate) fn login_missing(config: &Config) -> Option<&'static str> {
     config.meta.app_id.is_none().then_some("META_APP_ID")
 }
 
-#[async_trait::async_trait]
 impl PlatformModule for Facebook {
     fn platform(&self) -> Platform {
         Platform::Facebook
-    }
-
-    fn kinds(&self) -> &'static [AuthKind] {
-        &[AuthKind::FacebookPage]
-    }
-
-    fn missing(&self, config: &Config, _kind: AuthKind) -> Option<&'static str> {
-        login_missing(config)
     }
 
     fn rules(&self, _config: &Config) -> Rules {
@@ -65,10 +55,24 @@ impl PlatformModule for Facebook {
     fn colour(&self) -> (u8, u8, u8) {
         (24, 119, 242)
     }
+}
 
-    fn clients(&self, config: &Config, http: reqwest::Client, _poll: PollPolicy) -> Option<Clients> {
-        let p = client(config, http)?;
-        Some(Clients { publisher: p.clone(), metrics: p })
+#[async_trait::async_trait]
+impl Connector for Facebook {
+    fn kinds(&self) -> &'static [AuthKind] {
+        &[AuthKind::FacebookPage]
+    }
+
+    fn platform_of(&self, _kind: AuthKind) -> Platform {
+        Platform::Facebook
+    }
+
+    fn missing(&self, config: &Config, _kind: AuthKind) -> Option<&'static str> {
+        login_missing(config)
+    }
+
+    fn clients(&self, deps: &ClientDeps<'_>) -> Option<Clients> {
+        client(deps.config, deps.http.clone()).map(Clients::of)
     }
 
     async fn revoke(

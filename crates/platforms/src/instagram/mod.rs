@@ -8,7 +8,7 @@ pub mod tokens;
 
 use crate::graph::GraphHost;
 use crate::http::PollPolicy;
-use crate::module::{Clients, PlatformModule, RevokeOutcome};
+use crate::module::{ClientDeps, Clients, Connector, PlatformModule, RevokeOutcome};
 use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens};
 use crate::rules::{Counting, MediaNeed, Rules};
 use crate::tokens::RevokeError;
@@ -39,21 +39,9 @@ pub fn client(config: &Config, http: reqwest::Client, poll: PollPolicy) -> Optio
     }))
 }
 
-#[async_trait::async_trait]
 impl PlatformModule for Instagram {
     fn platform(&self) -> Platform {
         Platform::Instagram
-    }
-
-    fn kinds(&self) -> &'static [AuthKind] {
-        &[AuthKind::InstagramViaPage, AuthKind::InstagramLogin]
-    }
-
-    fn missing(&self, config: &Config, kind: AuthKind) -> Option<&'static str> {
-        match kind {
-            AuthKind::InstagramLogin => config.meta.instagram_app_id.is_none().then_some("INSTAGRAM_APP_ID"),
-            _ => crate::facebook::login_missing(config),
-        }
     }
 
     fn rules(&self, config: &Config) -> Rules {
@@ -71,10 +59,27 @@ impl PlatformModule for Instagram {
     fn colour(&self) -> (u8, u8, u8) {
         (225, 48, 108)
     }
+}
 
-    fn clients(&self, config: &Config, http: reqwest::Client, poll: PollPolicy) -> Option<Clients> {
-        let p = client(config, http, poll)?;
-        Some(Clients { publisher: p.clone(), metrics: p })
+#[async_trait::async_trait]
+impl Connector for Instagram {
+    fn kinds(&self) -> &'static [AuthKind] {
+        &[AuthKind::InstagramViaPage, AuthKind::InstagramLogin]
+    }
+
+    fn platform_of(&self, _kind: AuthKind) -> Platform {
+        Platform::Instagram
+    }
+
+    fn missing(&self, config: &Config, kind: AuthKind) -> Option<&'static str> {
+        match kind {
+            AuthKind::InstagramLogin => config.meta.instagram_app_id.is_none().then_some("INSTAGRAM_APP_ID"),
+            _ => crate::facebook::login_missing(config),
+        }
+    }
+
+    fn clients(&self, deps: &ClientDeps<'_>) -> Option<Clients> {
+        client(deps.config, deps.http.clone(), deps.poll).map(Clients::of)
     }
 
     async fn refresh(

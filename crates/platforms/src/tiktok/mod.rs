@@ -7,7 +7,7 @@ pub mod publish;
 pub mod tokens;
 
 use crate::http::PollPolicy;
-use crate::module::{Clients, PlatformModule, RevokeOutcome};
+use crate::module::{ClientDeps, Clients, Connector, PlatformModule, RevokeOutcome};
 use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens};
 use crate::rules::{Counting, MediaNeed, Rules};
 use crate::tokens::RevokeError;
@@ -37,18 +37,9 @@ pub fn client(config: &Config, http: reqwest::Client, poll: PollPolicy) -> Optio
     }))
 }
 
-#[async_trait::async_trait]
 impl PlatformModule for TikTok {
     fn platform(&self) -> Platform {
         Platform::TikTok
-    }
-
-    fn kinds(&self) -> &'static [AuthKind] {
-        &[AuthKind::TikTok]
-    }
-
-    fn missing(&self, config: &Config, _kind: AuthKind) -> Option<&'static str> {
-        config.tiktok.client_key.is_none().then_some("TIKTOK_CLIENT_KEY")
     }
 
     fn rules(&self, _config: &Config) -> Rules {
@@ -66,10 +57,24 @@ impl PlatformModule for TikTok {
     fn colour(&self) -> (u8, u8, u8) {
         (37, 244, 238)
     }
+}
 
-    fn clients(&self, config: &Config, http: reqwest::Client, poll: PollPolicy) -> Option<Clients> {
-        let p = client(config, http, poll)?;
-        Some(Clients { publisher: p.clone(), metrics: p })
+#[async_trait::async_trait]
+impl Connector for TikTok {
+    fn kinds(&self) -> &'static [AuthKind] {
+        &[AuthKind::TikTok]
+    }
+
+    fn platform_of(&self, _kind: AuthKind) -> Platform {
+        Platform::TikTok
+    }
+
+    fn missing(&self, config: &Config, _kind: AuthKind) -> Option<&'static str> {
+        config.tiktok.client_key.is_none().then_some("TIKTOK_CLIENT_KEY")
+    }
+
+    fn clients(&self, deps: &ClientDeps<'_>) -> Option<Clients> {
+        client(deps.config, deps.http.clone(), deps.poll).map(Clients::of)
     }
 
     async fn refresh(

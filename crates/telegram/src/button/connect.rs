@@ -27,6 +27,9 @@ fn kind_code(k: AuthKind) -> &'static str {
         AuthKind::InstagramViaPage => "igp",
         AuthKind::InstagramLogin => "igl",
         AuthKind::TikTok => "tt",
+        AuthKind::SandboxFacebook => "sfb",
+        AuthKind::SandboxInstagram => "sig",
+        AuthKind::SandboxTikTok => "stt",
     }
 }
 

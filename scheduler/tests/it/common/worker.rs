@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use tochen_domain::jobs::NotifyPayload;
-use tochen_domain::Platform;
+use tochen_domain::AuthKind;
 use tochen_domain::{SecretBox, SecretString};
 use tochen_platforms::publish::Publisher;
 use tochen_scheduler::{AutomationRegistry, Deps, JobError, Notifier, Publishers, Runner, RunnerConfig};
@@ -36,10 +36,8 @@ pub async fn run_worker_from_env() -> anyhow::Result<()> {
     let store = Store::connect(&url, (concurrency as u32 / 2 + 4).min(24), secrets).await?;
     let publisher: Arc<dyn Publisher> =
         Arc::new(HttpPublisher::new(var("WORKER_PLATFORM_URL"), Duration::from_secs(5)));
-    let publishers: Publishers = [Platform::Facebook, Platform::Instagram, Platform::TikTok]
-        .into_iter()
-        .map(|p| (p, publisher.clone()))
-        .collect();
+    let publishers: Publishers =
+        AuthKind::ALL.iter().filter(|k| !k.is_sandbox()).map(|k| (*k, publisher.clone())).collect();
     let deps = Deps {
         publishers,
         notifier: Arc::new(Silent),

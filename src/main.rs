@@ -232,15 +232,53 @@ async fn shutdown_signal() {
     }
 }
 
-/// Opens the store with the configured keys (or the generated key file) and applies migrations.
+/// Opens the store with the configured keys (or the generated key file) and applies migrations. A database that
+/// does not accept connections yet (a container starting beside this one) is tried again with a growing wait, one
+/// log line per attempt naming the host, for `TOCHEN_DB_STARTUP_TIMEOUT`; then start-up fails saying so.
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let keys = secret_keys(config)?;
     let secrets = SecretBox::from_keys(&keys).context("TOCHEN_SECRET_KEYS")?;
-    let store = Store::connect(config.database.url.expose(), config.database.max_connections, secrets)
+    let shown = redact_url_password(config.database.url.expose());
+    let host = database_host(config.database.url.expose());
+    let started = std::time::Instant::now();
+    let mut wait = std::time::Duration::from_millis(250);
+    let mut attempt = 1u32;
+    let url = config.database.url.expose();
+    loop {
+        match Store::probe(url).await {
+            Ok(()) => break,
+            Err(e) if started.elapsed() + wait <= config.database.startup_timeout => {
+                tracing::warn!(%host, attempt, error = %e, "the database does not accept connections yet; retrying in {wait:?}");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(5));
+                attempt += 1;
+            }
+            Err(e) => {
+                let waited = started.elapsed().as_secs();
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot open the database {shown} (tried {attempt} times over {waited} s; \
+                     TOCHEN_DB_STARTUP_TIMEOUT allows {} s)",
+                    config.database.startup_timeout.as_secs()
+                )));
+            }
+        }
+    }
+    let store = Store::connect(url, config.database.max_connections, secrets)
         .await
-        .with_context(|| format!("cannot open the database {}", redact_url_password(config.database.url.expose())))?;
+        .with_context(|| format!("cannot open the database {shown}"))?;
     store.migrate().await.context("cannot apply database migrations")?;
     Ok(store)
+}
+
+/// The host (and port) of a database URL, or the file of a SQLite one, for log lines: never the password.
+fn database_host(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) if u.scheme().starts_with("postgres") => {
+            format!("{}:{}", u.host_str().unwrap_or("localhost"), u.port().unwrap_or(5432))
+        }
+        Ok(u) if u.scheme() == "sqlite" => url.trim_start_matches("sqlite:").trim_start_matches("//").to_owned(),
+        _ => "the configured database".to_owned(),
+    }
 }
 
 /// The configured keys, or the key in `{data_dir}/secret.key`, created on first start, so the quick start needs
@@ -312,6 +350,14 @@ fn init_logging(format: LogFormat) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn the_database_host_is_logged_without_the_password() {
+        assert_eq!(database_host("postgres://u:hunter2@db.internal:6543/tochen"), "db.internal:6543");
+        assert_eq!(database_host("postgresql://u:hunter2@db/tochen"), "db:5432");
+        assert_eq!(database_host("sqlite://data/tochen.db"), "data/tochen.db");
+        assert_eq!(database_host("not a url"), "the configured database");
+    }
 
     fn until(token: &CancellationToken) -> ComponentFuture {
         let token = token.clone();

@@ -400,3 +400,65 @@ async fn in_webhook_mode_the_web_service_serves_while_set_webhook_waits_for_the_
     assert!(status.success(), "{status:?}\n{err}");
     assert!(!err.contains("AAHrunsecret"), "the token never reaches the log: {err}");
 }
+
+/// Start-up when the database is not there yet: `tochen migrate` against a PostgreSQL address that opens only after
+/// two seconds (a proxy to the test server) retries, logging each attempt with the host, and succeeds; with nothing
+/// there it gives up after `TOCHEN_DB_STARTUP_TIMEOUT` with a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_waits_for_a_database_that_comes_up_late() {
+    let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
+    let real = reqwest::Url::parse(&db.url).unwrap();
+    let upstream = format!("{}:{}", real.host_str().unwrap(), real.port().unwrap_or(5432));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut late = real.clone();
+    late.set_host(Some("127.0.0.1")).unwrap();
+    late.set_port(Some(port)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |url: String, timeout: &'static str| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tochen"));
+        cmd.arg("migrate")
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", url)
+            .env("TOCHEN_SECRET_KEYS", &db.key)
+            .env("TOCHEN_DB_STARTUP_TIMEOUT", timeout)
+            .kill_on_drop(true)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().expect("run tochen")
+    };
+
+    // Nothing listens and the timeout is one second: a clear error, soon.
+    let out = run(late.to_string(), "1").wait_with_output().await.unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("TOCHEN_DB_STARTUP_TIMEOUT allows 1 s"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "the host is named: {err}");
+
+    // The database comes up two seconds after tochen starts.
+    let child = run(late.to_string(), "60");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let proxy = tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("tochen comes up once the database does")
+        .unwrap();
+    proxy.abort();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let retries = err.lines().filter(|l| l.contains("does not accept connections yet")).count();
+    assert!(retries >= 2, "one line per attempt: {err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "naming the host: {err}");
+    db.cleanup().await;
+}

@@ -7,4 +7,5 @@ mod deploy_files;
 mod inbound_webhooks;
 mod media_key;
 mod platform_pipeline;
+mod sandbox_e2e;
 mod telegram_webhook_mode;

@@ -16,6 +16,7 @@ mod media;
 mod middleware;
 mod oauth;
 mod page;
+mod sandbox;
 mod telegram;
 mod webhooks;
 
@@ -90,6 +91,8 @@ pub fn app(state: AppState) -> Router {
         .route("/oauth/{provider}/callback", get(oauth::callback))
         .route(oauth::CONFIRM_PATH, post(oauth::confirm))
         .route("/media/{tenant}/{media}", get(media::serve))
+        .route("/sandbox/{id}", get(sandbox::page))
+        .route("/sandbox/{id}/media/{n}", get(sandbox::media))
         .route("/webhooks/meta", get(webhooks::meta_verify))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit));
     // Signed routes verify first and then apply the limits themselves (`middleware::admit_signed`).

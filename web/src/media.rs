@@ -73,11 +73,22 @@ pub async fn serve(
     let Ok(row) = state.store.media(tenant, media).await else {
         return refuse(StatusCode::NOT_FOUND);
     };
-    let rel = std::path::Path::new(&row.info.storage_path);
+    stream_file(&state.config.data_dir, &row.info.storage_path, &row.info.content_type, &headers).await
+}
+
+/// Streams the file at `storage_path` under `data_dir` with `content_type`, honouring a single `Range`. A path that
+/// leaves the data directory, a missing file or one over [`MAX_MEDIA_BYTES`] is a bare error status.
+pub async fn stream_file(
+    data_dir: &std::path::Path,
+    storage_path: &str,
+    content_type: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let rel = std::path::Path::new(storage_path);
     if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
         return refuse(StatusCode::NOT_FOUND);
     }
-    let path = state.config.data_dir.join(rel);
+    let path = data_dir.join(rel);
     let Ok(mut file) = tokio::fs::File::open(&path).await else {
         return refuse(StatusCode::NOT_FOUND);
     };
@@ -88,8 +99,8 @@ pub async fn serve(
     if size > MAX_MEDIA_BYTES {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE);
     }
-    let content_type = HeaderValue::from_str(&row.info.content_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let content_type =
+        HeaderValue::from_str(content_type).unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|v| parse_range(v, size));
     let (status, start, len) = match range {
         None => (StatusCode::OK, 0, size),

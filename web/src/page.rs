@@ -124,7 +124,7 @@ pub fn render(outcome: Outcome, lang: &str, detail: &str, bot_link: Option<&str>
 
 /// Never cached (the confirmation form holds a one-time token), no referrer, never framed (no clickjacking of the
 /// confirm button), and no script at all.
-fn with_page_headers(mut r: Response) -> Response {
+pub fn with_page_headers(mut r: Response) -> Response {
     use axum::http::HeaderValue;
     let h = r.headers_mut();
     h.insert("cache-control", HeaderValue::from_static("no-store"));

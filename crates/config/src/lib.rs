@@ -40,6 +40,8 @@ pub struct DatabaseConfig {
     pub url: SecretString,
     pub kind: DatabaseKind,
     pub max_connections: u32,
+    /// How long start-up keeps trying to reach a database that does not accept connections yet.
+    pub startup_timeout: Duration,
 }
 
 impl fmt::Debug for DatabaseConfig {
@@ -48,6 +50,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("url", &redact_url_password(self.url.expose()))
             .field("kind", &self.kind)
             .field("max_connections", &self.max_connections)
+            .field("startup_timeout", &self.startup_timeout)
             .finish()
     }
 }
@@ -367,6 +370,7 @@ impl Config {
             url: SecretString::new(db_url),
             kind,
             max_connections: r.bounded("DATABASE_MAX_CONNECTIONS", "10", MAX_COUNT)? as u32,
+            startup_timeout: Duration::from_secs(r.bounded("TOCHEN_DB_STARTUP_TIMEOUT", "60", HOUR_SECS)?),
         };
 
         let secret_keys: Vec<SecretString> = r

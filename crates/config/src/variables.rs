@@ -17,6 +17,7 @@ pub const VARIABLES: &[VarDoc] = &[
     VarDoc { name: "TELEGRAM_WEBHOOK_SECRET", default: "", secret: true, help: "1-256 chars of [A-Za-z0-9_-], required in webhook mode" },
     VarDoc { name: "DATABASE_URL", default: "sqlite://data/tochen.db", secret: true, help: "sqlite://path or postgres://user:pass@host/db" },
     VarDoc { name: "DATABASE_MAX_CONNECTIONS", default: "10", secret: false, help: "connection pool size" },
+    VarDoc { name: "TOCHEN_DB_STARTUP_TIMEOUT", default: "60", secret: false, help: "seconds start-up keeps retrying a database that does not accept connections yet" },
     VarDoc { name: "TOCHEN_DATA_DIR", default: "data", secret: false, help: "directory for media files and the generated secret key" },
     VarDoc { name: "TOCHEN_SECRET_KEYS", default: "", secret: true, help: "comma-separated Fernet keys (tochen keygen); first encrypts, any decrypts. Unset: a key is generated into TOCHEN_DATA_DIR/secret.key" },
     VarDoc { name: "TOCHEN_PUBLIC_URL", default: "http://localhost:8080", secret: false, help: "public base URL of the web service (OAuth callbacks, media URLs, webhooks)" },

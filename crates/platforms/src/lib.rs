@@ -41,8 +41,7 @@ pub use http::PollPolicy;
 pub use instagram::InstagramPublisher;
 pub use metrics::{AccountMetrics, MetricsAccount, MetricsReader, PostMetrics};
 pub use registry::PlatformRefresher;
-pub use registry::RuleBook;
-pub use rules::{Problem, Rules};
+pub use rules::{Problem, RuleBook, Rules};
 pub use tiktok::TikTokPublisher;
 
 /// The typed clients of every configured platform, built once (tests reach each client's own methods).

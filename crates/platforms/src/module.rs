@@ -6,7 +6,7 @@ use crate::http::PollPolicy;
 use crate::metrics::MetricsReader;
 use crate::publish::Publisher;
 use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens};
-use crate::rules::Rules;
+use crate::rules::{RuleBook, Rules};
 use crate::tokens::RevokeError;
 use std::sync::Arc;
 use tochen_config::Config;
@@ -50,6 +50,8 @@ pub struct ClientDeps<'a> {
     pub poll: PollPolicy,
     /// The simulated platform of sandbox mode keeps what it publishes in the store.
     pub store: &'a Store,
+    /// Every platform's rules under `config`.
+    pub rules: RuleBook,
 }
 
 /// A platform tochen publishes to: what a post on it must look like and how it is drawn.
@@ -76,6 +78,12 @@ pub trait Connector: Send + Sync {
 
     /// The variable the operator must set before accounts of `kind` can be connected; `None` when it is set.
     fn missing(&self, config: &Config, kind: AuthKind) -> Option<&'static str>;
+
+    /// Whether this connector's accounts are simulated (the sandbox): offered only in sandbox mode, and never what
+    /// makes a server "live".
+    fn simulated(&self) -> bool {
+        false
+    }
 
     /// The publisher and metrics reader for accounts of this connector's kinds; `None` when none of them is
     /// configured.

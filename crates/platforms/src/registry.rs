@@ -10,7 +10,7 @@
 use crate::http::PollPolicy;
 pub use crate::module::{ClientDeps, Clients, Connector, PlatformModule};
 use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens, TokenRefresher};
-use crate::rules::Rules;
+use crate::rules::{RuleBook, Rules};
 use std::collections::HashMap;
 use tochen_config::{Config, SandboxMode};
 use tochen_domain::{AuthKind, Platform};
@@ -46,19 +46,29 @@ pub fn rules(config: &Config, platform: Platform) -> Rules {
     module(platform).rules(config)
 }
 
+/// The variable the operator sets before accounts of `kind` can be connected; `None` when they can. A simulated
+/// connector also needs sandbox mode on.
+pub fn missing(config: &Config, kind: AuthKind) -> Option<&'static str> {
+    let owner = owner(kind);
+    match owner.missing(config, kind) {
+        None if owner.simulated() && !sandbox_on(config) => Some("TOCHEN_SANDBOX"),
+        other => other,
+    }
+}
+
 /// Whether accounts of `kind` can be connected on this server.
 pub fn configured(config: &Config, kind: AuthKind) -> bool {
-    owner(kind).missing(config, kind).is_none()
+    missing(config, kind).is_none()
 }
 
 /// Every way of connecting an account that this server is configured for, in the registry's order.
 pub fn connectable(config: &Config) -> Vec<AuthKind> {
-    CONNECTORS.iter().flat_map(|m| m.kinds().iter().copied().filter(|k| m.missing(config, *k).is_none())).collect()
+    CONNECTORS.iter().flat_map(|m| m.kinds().iter().copied()).filter(|k| configured(config, *k)).collect()
 }
 
 /// Whether a real (not simulated) platform is configured: some sign-in other than the sandbox's can be used.
 pub fn live(config: &Config) -> bool {
-    CONNECTORS.iter().any(|m| m.kinds().iter().any(|k| !k.is_sandbox() && m.missing(config, *k).is_none()))
+    CONNECTORS.iter().filter(|m| !m.simulated()).any(|m| m.kinds().iter().any(|k| m.missing(config, *k).is_none()))
 }
 
 /// Whether sandbox mode is on: `TOCHEN_SANDBOX=true`, or `auto` (the default) while no real platform is configured.
@@ -72,26 +82,20 @@ pub fn sandbox_on(config: &Config) -> bool {
 
 /// The clients of every configured way of connecting, by the auth kind of the accounts they serve.
 pub fn clients(config: &Config, http: reqwest::Client, poll: PollPolicy, store: &Store) -> HashMap<AuthKind, Clients> {
-    let deps = ClientDeps { config, http, poll, store };
+    let deps = ClientDeps { config, http, poll, store, rules: RuleBook::new(config) };
+    let sandbox = sandbox_on(config);
     CONNECTORS
         .iter()
+        .filter(|m| sandbox || !m.simulated())
         .filter_map(|m| Some((m, m.clients(&deps)?)))
         .flat_map(|(m, c)| m.kinds().iter().map(move |k| (*k, c.clone())))
         .collect()
 }
 
-/// The rules of every platform under one configuration, read once (the bot keeps one).
-#[derive(Debug, Clone)]
-pub struct RuleBook(HashMap<Platform, Rules>);
-
 impl RuleBook {
+    /// The rules of every platform under `config`.
     pub fn new(config: &Config) -> Self {
-        Self(MODULES.iter().map(|m| (m.platform(), m.rules(config))).collect())
-    }
-
-    pub fn get(&self, platform: Platform) -> Rules {
-        // Built from every module, and every platform has one (`every_platform_has_exactly_one_module`).
-        self.0[&platform]
+        Self::from_modules(MODULES.iter().map(|m| (m.platform(), m.rules(config))).collect())
     }
 }
 

@@ -3,7 +3,24 @@
 //! `tiktok/`); the draft screen checks a post against them so the team sees a problem before scheduling, the
 //! publisher refuses what the platform would refuse, and the LLM prompt is written from the same numbers.
 
+use std::collections::HashMap;
 use tochen_domain::Platform;
+
+/// The rules of every platform under one configuration, read once (the bot keeps one; `RuleBook::new` in the
+/// registry builds it from every platform module).
+#[derive(Debug, Clone)]
+pub struct RuleBook(HashMap<Platform, Rules>);
+
+impl RuleBook {
+    pub(crate) fn from_modules(rules: HashMap<Platform, Rules>) -> Self {
+        Self(rules)
+    }
+
+    pub fn get(&self, platform: Platform) -> Rules {
+        // Built from every module, and every platform has one (`every_platform_has_exactly_one_module`).
+        self.0[&platform]
+    }
+}
 
 /// How a platform counts caption length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

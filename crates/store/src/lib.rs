@@ -93,6 +93,12 @@ use std::time::Duration;
 use tochen_config::DatabaseKind;
 use tochen_domain::crypto::{CryptoError, SecretBox};
 
+/// Installs sqlx's drivers for `AnyPool`, once per process.
+fn install_drivers() {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+}
+
 /// Which SQL dialect the pool speaks.
 pub type Backend = DatabaseKind;
 
@@ -141,8 +147,7 @@ pub struct Store {
 impl Store {
     /// Connects to `url` (sqlite:// or postgres://). Creates the SQLite file and its directory if needed.
     pub async fn connect(url: &str, max_connections: u32, secrets: SecretBox) -> Result<Self> {
-        static DRIVERS: Once = Once::new();
-        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        install_drivers();
 
         let (backend, url) = if url.starts_with("sqlite:") {
             (Backend::Sqlite, prepare_sqlite_url(url)?)
@@ -188,6 +193,18 @@ impl Store {
             }
         };
         Ok(Self { pool, backend, secrets })
+    }
+
+    /// Opens one connection to `url` and closes it: one try, no pool and no retries, so start-up can tell "not
+    /// there yet" at once and say so (`Store::connect` itself waits up to its acquire timeout).
+    pub async fn probe(url: &str) -> Result<()> {
+        use sqlx::Connection;
+        install_drivers();
+        if url.starts_with("sqlite:") {
+            return Ok(()); // a file: nothing to wait for
+        }
+        sqlx::AnyConnection::connect(url).await?.close().await?;
+        Ok(())
     }
 
     /// Applies the embedded migrations of this backend. Safe to run again: applied versions are skipped.

@@ -54,7 +54,7 @@ async fn platforms(store: &Store) -> Platforms {
     .collect();
     let config = Config::from_source(&env).unwrap();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
-    let publishers = tochen_platforms::publishers_with(&config, http, PollPolicy::quick(), &store);
+    let publishers = tochen_platforms::publishers_with(&config, http, PollPolicy::quick(), store);
     let media = MediaHost::start(Some(store.clone()), dir.path().to_owned()).await;
     Platforms { graph, tiktok, media, dir, publishers }
 }

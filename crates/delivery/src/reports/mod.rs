@@ -101,6 +101,8 @@ pub struct Report {
     pub platforms: Vec<PlatformTotals>,
     pub top_posts: Vec<TopPost>,
     pub daily_views: DailyViews,
+    /// Some of the posts went to sandbox accounts: their numbers are simulated, and the report says so.
+    pub simulated: bool,
 }
 
 impl Report {
@@ -212,6 +214,9 @@ pub async fn compute_report(store: &Store, tenant: TenantId, period: Period) -> 
         })
         .collect();
     let daily_views = daily_views(store, tenant, period, &current.posts).await?;
+    let sandbox: Vec<_> =
+        store.accounts(tenant).await?.into_iter().filter(|a| a.auth_kind.is_sandbox()).map(|a| a.id).collect();
+    let simulated = current.posts.iter().any(|(t, _)| sandbox.contains(&t.account_id));
     Ok(Report {
         workspace,
         period,
@@ -221,6 +226,7 @@ pub async fn compute_report(store: &Store, tenant: TenantId, period: Period) -> 
         platforms: current.platforms,
         top_posts,
         daily_views,
+        simulated,
     })
 }
 

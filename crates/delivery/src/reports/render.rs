@@ -94,6 +94,9 @@ pub fn telegram_html(report: &Report, lang: &str, tz: chrono_tz::Tz) -> String {
         lines.push(t(lang, "report.no_data"));
         return lines.join("\n");
     }
+    if report.simulated {
+        lines.push(t(lang, "report.simulated"));
+    }
     lines.push(tf(lang, "report.posts", &[("published", &tot.published), ("failed", &tot.failed)]));
     lines.push(metrics_line(tot, Some(&report.change), lang));
     lines.push(tf(

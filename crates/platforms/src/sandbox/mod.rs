@@ -12,10 +12,10 @@ pub mod publish;
 pub mod simulate;
 
 use crate::module::{ClientDeps, Clients, Connector};
-use crate::registry::{sandbox_on, RuleBook};
 use publish::SandboxPlatform;
 use std::sync::Arc;
 use tochen_config::Config;
+use tochen_config::SandboxMode;
 use tochen_domain::ids::{TenantId, UserId};
 use tochen_domain::secret::SecretString;
 use tochen_domain::{AuthKind, Platform};
@@ -41,19 +41,19 @@ impl Connector for Sandbox {
         KINDS.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p).unwrap_or(Platform::Facebook)
     }
 
+    /// Only an explicit `TOCHEN_SANDBOX=false` is "not set up" here: whether `auto` means on is the registry's
+    /// question (`registry::sandbox_on`), as it depends on the other connectors.
     fn missing(&self, config: &Config, _kind: AuthKind) -> Option<&'static str> {
-        (!sandbox_on(config)).then_some("TOCHEN_SANDBOX")
+        (config.sandbox == SandboxMode::Off).then_some("TOCHEN_SANDBOX")
+    }
+
+    fn simulated(&self) -> bool {
+        true
     }
 
     fn clients(&self, deps: &ClientDeps<'_>) -> Option<Clients> {
-        if !sandbox_on(deps.config) {
-            return None;
-        }
-        Some(Clients::of(Arc::new(SandboxPlatform::new(
-            deps.store.clone(),
-            RuleBook::new(deps.config),
-            deps.config.web.public_url.clone(),
-        ))))
+        let platform = SandboxPlatform::new(deps.store.clone(), deps.rules.clone(), deps.config.web.public_url.clone());
+        Some(Clients::of(Arc::new(platform)))
     }
 }
 

@@ -4,8 +4,7 @@
 use super::simulate;
 use crate::metrics::{AccountMetrics, MetricsAccount, MetricsReader, PostMetrics};
 use crate::publish::{CheckOutcome, ErrorClass, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder};
-use crate::registry::{platform_of, RuleBook};
-use crate::rules::{MediaNeed, Rules};
+use crate::rules::{MediaNeed, RuleBook, Rules};
 use serde_json::json;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_store::{NewSandboxPost, SandboxMedia, Store};
@@ -71,8 +70,8 @@ fn store_error(e: tochen_store::StoreError) -> PublishError {
     )
 }
 
-/// When a sandbox post went out: its id is a UUIDv7, which carries the time it was made.
-pub(super) fn published_at(id: &str) -> Option<Millis> {
+/// When a UUIDv7 was made (the sandbox account's id ends with its workspace's id, one).
+fn published_at(id: &str) -> Option<Millis> {
     let (secs, nanos) = uuid::Uuid::parse_str(id).ok()?.get_timestamp()?.to_unix();
     Some(secs as i64 * 1000 + i64::from(nanos / 1_000_000))
 }
@@ -134,10 +133,16 @@ impl MetricsReader for SandboxPlatform {
         account: &MetricsAccount,
         platform_post_id: &str,
     ) -> Result<PostMetrics, PublishError> {
-        let at = published_at(platform_post_id).ok_or_else(|| {
-            PublishError::new(ErrorClass::Permanent, None, format!("{platform_post_id:?} is not a sandbox post id"))
-        })?;
-        let e = simulate::post(platform_of(account.auth_kind), platform_post_id, &account.external_id, at, now_ms());
+        // The engagement grows from when the simulated platform published the post.
+        let kept = match self.store.sandbox_post(platform_post_id).await {
+            Ok(Some(kept)) => kept,
+            Ok(None) => {
+                let message = format!("the sandbox has no post {platform_post_id:?}");
+                return Err(PublishError::new(ErrorClass::Permanent, Some("not_found".into()), message));
+            }
+            Err(e) => return Err(store_error(e)),
+        };
+        let e = simulate::post(kept.platform, &kept.id, &account.external_id, kept.created_at, now_ms());
         Ok(PostMetrics {
             views: e.views,
             reach: e.reach,
@@ -191,8 +196,13 @@ mod tests {
     }
 
     fn rules(p: Platform) -> Rules {
+        use crate::module::PlatformModule;
         let config = tochen_config::Config::from_source(&std::collections::HashMap::new()).unwrap();
-        crate::registry::rules(&config, p)
+        match p {
+            Platform::Facebook => crate::facebook::Facebook.rules(&config),
+            Platform::Instagram => crate::instagram::Instagram.rules(&config),
+            Platform::TikTok => crate::tiktok::TikTok.rules(&config),
+        }
     }
 
     #[test]
@@ -209,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sandbox_post_id_tells_when_it_was_published() {
+    fn a_uuid_v7_tells_when_it_was_made() {
         let before = now_ms();
         let id = uuid::Uuid::now_v7().to_string();
         let at = published_at(&id).unwrap();

@@ -1,0 +1,231 @@
+//! Sandbox mode end to end, as a new user meets it with only a bot token (and the fake LLM): `/start` says the
+//! server is in sandbox mode, `/connect` offers sandbox accounts and connects one in a tap, a post is written and
+//! scheduled, the scheduler publishes it through the real pipeline to the simulated platform, the author is told
+//! with the permalink, the web service serves the permalink page, the metrics sync reads simulated engagement, and
+//! a weekly report is computed from it. With a real (fake) platform configured, nothing of the sandbox shows.
+//!
+//! The bot, the scheduler and the web service run in this process as `tochen run` runs them, on SQLite and
+//! PostgreSQL.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+use teloxide::adaptors::throttle::Limits;
+use tochen_config::Config;
+use tochen_delivery::reports::metrics_sync::{sync_all, SyncOptions};
+use tochen_delivery::reports::{compute_report, Period};
+use tochen_domain::clock::now_ms;
+use tochen_domain::i18n::t;
+use tochen_domain::{AuthKind, Platform, PostStatus, TargetStatus};
+use tochen_domain::{SecretString, TenantId};
+use tochen_store::Store;
+use tochen_testkit::fake_llm::FakeLlm;
+use tochen_testkit::fake_telegram::{BotMessage, FakeTelegram};
+use tochen_testkit::TestDb;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const ALICE: i64 = 5151;
+const DAY_MS: i64 = 86_400_000;
+
+fn en(key: &str) -> String {
+    t("en", key)
+}
+
+struct World {
+    tg: FakeTelegram,
+    store: Store,
+    config: Config,
+    web_url: String,
+    shutdown: CancellationToken,
+    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+    _llm: FakeLlm,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    /// The three components with only a bot token, a database and the fake LLM, plus `extra` variables.
+    async fn start(db: &TestDb, extra: &[(&str, &str)]) -> Self {
+        let tg = FakeTelegram::start().await;
+        let llm = FakeLlm::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let web_url = format!("http://{}", listener.local_addr().unwrap());
+        let mut env: HashMap<String, String> = [
+            ("TELEGRAM_BOT_TOKEN", tg.token.as_str()),
+            ("TELEGRAM_API_URL", tg.api_url.as_str()),
+            ("DATABASE_URL", db.url.as_str()),
+            ("TOCHEN_SECRET_KEYS", db.key.as_str()),
+            ("TOCHEN_DATA_DIR", dir.path().to_str().unwrap()),
+            ("TOCHEN_PUBLIC_URL", web_url.as_str()),
+            ("LLM_PROVIDER", "openai_compatible"),
+            ("LLM_BASE_URL", llm.base_url.as_str()),
+            ("LLM_API_KEY", "sk-test"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = Config::from_source(&env).expect("test config is valid");
+        let store = db.store.clone();
+        let shutdown = CancellationToken::new();
+        let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
+
+        let state = tochen_web::AppState::new(
+            config.clone(),
+            store.clone(),
+            &SecretString::new(db.key.clone()),
+            tochen_web::RateLimit::default(),
+        );
+        let router = tochen_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
+        let stop = shutdown.clone();
+        tasks.push((
+            "web",
+            tokio::spawn(async move {
+                axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await?;
+                Ok(())
+            }),
+        ));
+        tasks.push(("scheduler", tokio::spawn(tochen_scheduler::run(config.clone(), store.clone(), shutdown.clone()))));
+        let mark = tg.mark();
+        let limits = Limits {
+            messages_per_sec_chat: 10_000,
+            messages_per_min_chat: 1_000_000,
+            messages_per_min_channel_or_supergroup: 1_000_000,
+            messages_per_sec_overall: 10_000,
+        };
+        let options = tochen_bot::Options { limits, llm_backoff: Duration::from_millis(5), ..Default::default() };
+        let bot = tochen_bot::run_with(config.clone(), store.clone(), shutdown.clone(), options);
+        tasks.push(("bot", tokio::spawn(bot)));
+        tg.wait_call(mark, |c| c.method == "getupdates").await;
+        World { tg, store, config, web_url, shutdown, tasks, _llm: llm, _dir: dir }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        for (name, task) in self.tasks {
+            let done = tokio::time::timeout(Duration::from_secs(40), task).await;
+            done.unwrap_or_else(|_| panic!("{name} stops")).unwrap().unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        }
+    }
+
+    async fn say(&self, text: &str, needle: &str) -> BotMessage {
+        let mark = self.tg.mark();
+        self.tg.send_text(ALICE, text);
+        self.tg.said(ALICE, mark, needle).await
+    }
+
+    async fn press(&self, msg: &BotMessage, label: &str, needle: &str) -> BotMessage {
+        let mark = self.tg.mark();
+        self.tg.press(ALICE, msg, label);
+        self.tg.said(msg.chat_id, mark, needle).await
+    }
+
+    /// First contact: a workspace called Bakery, every question skipped.
+    async fn onboard(&self) -> (TenantId, BotMessage) {
+        let hello = self.say("/start", "What's it called").await;
+        let m = self.say("Bakery", "in a sentence or two").await;
+        let m = self.press(&m, &en("bot.profile.skip"), "Describe your audience").await;
+        let m = self.press(&m, &en("bot.profile.skip"), "Tone of voice").await;
+        let m = self.press(&m, &en("bot.tone.friendly"), "posts and reports").await;
+        let m = self.press(&m, &en("bot.profile.skip"), "Time zone").await;
+        self.press(&m, &en("bot.profile.tz_keep"), "All set").await;
+        let alice = self.store.user_by_telegram_id(ALICE).await.unwrap().unwrap();
+        (alice.active_tenant_id.unwrap(), hello)
+    }
+}
+
+async fn wait_until<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !cond().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+tochen_testkit::store_test!(with_only_a_bot_token_a_post_reaches_the_sandbox_and_is_measured, |store, db| {
+    let w = World::start(&db, &[]).await;
+    let (tenant, hello) = w.onboard().await;
+    assert!(hello.text.contains(&en("bot.start.sandbox")), "/start says sandbox mode in one line: {}", hello.text);
+
+    // /connect offers the sandbox and says what is not set up; one tap connects.
+    let menu = w.say("/connect", "Which account do you want to connect?").await;
+    assert!(menu.text.contains("Sandbox mode"), "{}", menu.text);
+    assert!(menu.text.contains("META_APP_ID") && menu.text.contains("TIKTOK_CLIENT_KEY"), "{}", menu.text);
+    let labels: Vec<&str> = menu.buttons.iter().flatten().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(labels, ["🧪 Sandbox Facebook Page", "🧪 Sandbox Instagram", "🧪 Sandbox TikTok"]);
+    w.press(&menu, "🧪 Sandbox Facebook Page", "a sandbox Facebook account").await;
+    let accounts = w.store.accounts(tenant).await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!((accounts[0].platform, accounts[0].auth_kind), (Platform::Facebook, AuthKind::SandboxFacebook));
+    assert_eq!(accounts[0].name, "🧪 Bakery");
+    // Tapping again finds the same account instead of adding one.
+    let menu = w.say("/connect", "Which account do you want to connect?").await;
+    w.press(&menu, "🧪 Sandbox Facebook Page", "a sandbox Facebook account").await;
+    assert_eq!(w.store.accounts(tenant).await.unwrap().len(), 1);
+
+    // A post, published now: the scheduler runs it through the real pipeline to the simulated platform, and the
+    // author is told, with the permalink.
+    let ideas = w.say("/idea fresh bread", "Ideas for").await;
+    let draft = w.press(&ideas, "1", "Draft:").await;
+    assert!(draft.text.contains("Facebook"), "{}", draft.text);
+    let told = w.press(&draft, &en("bot.draft.btn_now"), "is live on Facebook").await;
+    let post = store.posts_with_status(tenant, &[PostStatus::Published], 0, 10).await.unwrap().remove(0);
+    wait_until("the post is published", || async {
+        store.post(tenant, post.id).await.unwrap().status == PostStatus::Published
+    })
+    .await;
+    let target = store.targets_of_post(tenant, post.id).await.unwrap().remove(0);
+    assert_eq!(target.status, TargetStatus::Published);
+    let kept = store.sandbox_post_of_target(tenant, target.id).await.unwrap().expect("the sandbox kept the post");
+    assert_eq!(target.platform_post_id.as_deref(), Some(kept.id.as_str()));
+    let permalink = format!("{}/sandbox/{}", w.web_url, kept.id);
+    assert_eq!(target.permalink.as_deref(), Some(permalink.as_str()));
+    assert!(told.text.contains(&permalink), "the author gets the link: {}", told.text);
+
+    // The permalink page shows the post as it went out.
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let page = http.get(&permalink).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sandbox: this post was not published on Facebook"), "{html}");
+    assert!(html.contains("🧪 Bakery"), "{html}");
+    let first_line = kept.caption.lines().next().unwrap();
+    assert!(html.contains(&tochen_domain::html::escape_html(first_line)), "{html}");
+    let unknown = http.get(format!("{}/sandbox/{}", w.web_url, uuid::Uuid::now_v7())).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+
+    // Two days later (the test moves the post back in time), the metrics sync reads simulated engagement.
+    let two_days_ago = now_ms() - 2 * DAY_MS;
+    sqlx::query("UPDATE sandbox_posts SET created_at = $1").bind(two_days_ago).execute(store.pool()).await.unwrap();
+    sqlx::query("UPDATE post_targets SET published_at = $1").bind(two_days_ago).execute(store.pool()).await.unwrap();
+    let http = reqwest::Client::new();
+    let readers = tochen_platforms::metrics_readers(&w.config, http, &store);
+    let synced = sync_all(&store, &readers, SyncOptions::default(), now_ms()).await.unwrap();
+    assert_eq!((synced.accounts, synced.posts), (1, 1), "{synced:?}");
+    let report = compute_report(&store, tenant, Period::new(now_ms() - 7 * DAY_MS, now_ms() + 1)).await.unwrap();
+    assert_eq!(report.totals.published, 1);
+    let views = report.totals.views.expect("simulated views");
+    assert!(views > 10, "two days of simulated views: {views}");
+    assert!(report.totals.likes.is_some_and(|l| l > 0 && l < views), "{:?}", report.totals);
+    assert!(report.simulated, "the report knows its numbers are simulated");
+    let message = tochen_delivery::reports::render::telegram_html(&report, "en", chrono_tz::UTC);
+    assert!(message.contains(&en("report.simulated")), "and says so: {message}");
+    w.stop().await;
+});
+
+tochen_testkit::store_test!(with_a_real_platform_configured_the_sandbox_is_not_shown, |store, db| {
+    let w = World::start(&db, &[("META_APP_ID", "meta-app"), ("META_APP_SECRET", "meta-secret")]).await;
+    let (_, hello) = w.onboard().await;
+    assert!(!hello.text.contains("Sandbox"), "{}", hello.text);
+    let menu = w.say("/connect", "Which account do you want to connect?").await;
+    let labels: Vec<&str> = menu.buttons.iter().flatten().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(labels, ["Facebook Page", "Instagram (via a Facebook Page)"]);
+    assert!(!menu.text.contains("Sandbox"), "{}", menu.text);
+    assert!(menu.text.contains("TIKTOK_CLIENT_KEY"), "what is not set up is named: {}", menu.text);
+    w.stop().await;
+});

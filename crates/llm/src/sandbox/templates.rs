@@ -170,19 +170,16 @@ pub(crate) const ES: Lang = Lang {
 pub(crate) const DE: Lang = Lang {
     code: "de",
     ideas: [
-        ("Hinter den Kulissen: {topic}", "Zeigen Sie Schritt für Schritt, wie das Team von {name} wirklich arbeitet."),
+        ("Hinter den Kulissen: {topic}", "Zeig Schritt für Schritt, wie das Team von {name} wirklich arbeitet."),
         ("3 schnelle Tipps: {topic}", "Praktische Tipps, die {audience} noch heute nutzen können."),
-        ("Mythos oder Fakt: {topic}", "Räumen Sie in einfachen Worten mit einem verbreiteten Irrtum auf."),
-        ("Eine Frage an Sie: {topic}", "Fragen Sie nach Meinungen und antworten Sie auf die besten Kommentare."),
-        ("Kundengeschichte: {topic}", "Erzählen Sie, wie die Erfahrung eines Kunden ausgegangen ist."),
-        ("Vorher und nachher: {topic}", "Vergleichen Sie Anfang und Ergebnis, um zu zeigen, was {name} verändert."),
-        (
-            "Das Team stellt sich vor: {topic}",
-            "Stellen Sie eine Person von {name} vor und was sie an der Arbeit liebt.",
-        ),
+        ("Mythos oder Fakt: {topic}", "Räum in einfachen Worten mit einem verbreiteten Irrtum auf."),
+        ("Eine Frage an Sie: {topic}", "Frag nach Meinungen und antworte auf die besten Kommentare."),
+        ("Kundengeschichte: {topic}", "Erzähl, wie die Erfahrung eines Kunden ausgegangen ist."),
+        ("Vorher und nachher: {topic}", "Vergleiche Anfang und Ergebnis, um zu zeigen, was {name} verändert."),
+        ("Das Team stellt sich vor: {topic}", "Stell eine Person von {name} vor und was sie an der Arbeit liebt."),
         ("{topic}: eine kurze Checkliste", "Eine kurze Liste, die {audience} speichern und wieder aufrufen können."),
-        ("Unser Lieblingsdetail: {topic}", "Zeigen Sie ganz nah ein kleines Detail, das {name} besonders macht."),
-        ("Häufige Frage: {topic}", "Beantworten Sie die häufigste Frage kurz und ehrlich."),
+        ("Unser Lieblingsdetail: {topic}", "Zeig ganz nah ein kleines Detail, das {name} besonders macht."),
+        ("Häufige Frage: {topic}", "Beantworte die häufigste Frage kurz und ehrlich."),
     ],
     again: "{title} (Teil {n})",
     cta: Tones {

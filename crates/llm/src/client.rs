@@ -196,9 +196,8 @@ impl LlmClient {
                 .await
                 .map_err(|e| std::io::Error::other(e.to_string()))??;
             let kind = MediaKind::Image;
-            return Ok(
-                store_media_bytes(&self.store, &self.data_dir, ctx.tenant, &png, kind, "image/png", "sandbox").await?
-            );
+            return store_media_bytes(&self.store, &self.data_dir, ctx.tenant, &png, kind, "image/png", "sandbox")
+                .await;
         }
         self.check_quota(ctx).await?;
         let model = self.config.models.image.clone();

@@ -5,7 +5,7 @@
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft;
-use crate::screens::llm::{draft_rules, llm_error_text, typing};
+use crate::screens::llm::{draft_rules, llm_error_text, sandbox_note, typing};
 use crate::state::State;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
@@ -40,6 +40,9 @@ async fn show_ideas(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, topic: String
     };
     for (i, idea) in ideas.iter().enumerate() {
         text.push_str(&format!("\n\n<b>{}. {}</b>\n{}", i + 1, escape_html(&idea.title), escape_html(&idea.angle)));
+    }
+    if let Some(note) = sandbox_note(app, ctx.lang) {
+        text.push_str(&format!("\n\n{note}"));
     }
     let numbers = (0..ideas.len()).map(|i| ((i + 1).to_string(), Button::Ideas(Ideas::Pick(i as u8)))).collect();
     let buttons = kb(vec![numbers, vec![(t(ctx.lang, "bot.ideas.more"), Button::Ideas(Ideas::More))]]);

@@ -1,6 +1,7 @@
 //! The draft screen, drawn by several flows (the draft itself, ideas, approval previews): a preview per platform
 //! with its problems and the buttons its viewer may press, and loading a post a button names.
 
+use super::llm::sandbox_note;
 use super::photo;
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
@@ -80,6 +81,10 @@ pub async fn render(
     let media = app.store.post_media_kinds(a.tenant.id, post.id).await?;
     let (all, chosen) = chosen_accounts(app, a, post.id).await?;
     let mut text = tf(lang, "bot.draft.title", &[("title", &escape_html(&clip(&post.title, TITLE_CHARS)))]);
+    // Near the top, so a long preview cut to fit still shows it.
+    if let Some(note) = sandbox_note(app, lang) {
+        text.push_str(&format!("\n{note}"));
+    }
     let mut problems = Vec::new();
     for c in &contents {
         let body = clip(&c.body, PREVIEW_CHARS);
@@ -190,6 +195,15 @@ pub async fn load_for_change(
 mod tests {
     use tochen_domain::i18n::{keys, LANGUAGES};
     use tochen_domain::Platform;
+
+    #[test]
+    fn the_sandbox_note_is_in_every_language_and_names_the_variable() {
+        for lang in LANGUAGES {
+            assert!(keys(lang).contains(&"bot.sandbox.note".to_owned()), "{lang}");
+            let note = tochen_domain::i18n::t(lang, "bot.sandbox.note");
+            assert!(note.starts_with("🧪") && note.contains("LLM_API_KEY"), "{lang}: {note}");
+        }
+    }
 
     #[test]
     fn every_platform_is_named_in_every_language() {

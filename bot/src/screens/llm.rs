@@ -19,8 +19,13 @@ pub fn llm_error_text(lang: &str, e: &LlmError) -> String {
         LlmError::Truncated => t(lang, "llm.error.truncated"),
         LlmError::Malformed(_) => t(lang, "llm.error.malformed"),
         LlmError::Provider { .. } | LlmError::Network(_) => t(lang, "llm.error.provider"),
-        LlmError::Io(_) | LlmError::Store(_) => t(lang, "error.internal"),
+        LlmError::Io(_) | LlmError::Store(_) | LlmError::Placeholder(_) => t(lang, "error.internal"),
     }
+}
+
+/// The line that marks what the sandbox writer produced (no LLM configured), or nothing when an LLM writes.
+pub fn sandbox_note(app: &App, lang: &str) -> Option<String> {
+    app.llm.is_sandbox().then(|| t(lang, "bot.sandbox.note"))
 }
 
 pub async fn typing(bot: &TgBot, ctx: &Ctx) {

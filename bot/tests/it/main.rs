@@ -9,6 +9,7 @@ mod conversation;
 mod no_input_stops_the_bot;
 mod photos_and_approvals;
 mod profile_language;
+mod sandbox;
 mod story;
 mod targets;
 mod telegram;

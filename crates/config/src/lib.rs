@@ -93,7 +93,8 @@ impl LlmProvider {
         }
     }
 
-    fn default_base_url(self) -> &'static str {
+    /// The address used when `LLM_BASE_URL` is not set.
+    pub fn default_base_url(self) -> &'static str {
         match self {
             Self::OpenAi => "https://api.openai.com/v1",
             Self::Anthropic => "https://api.anthropic.com/v1/",

@@ -30,7 +30,7 @@ pub const VARIABLES: &[VarDoc] = &[
     VarDoc { name: "TOCHEN_WEBHOOK_RATE_LIMIT", default: "200", secret: false, help: "validly signed webhook requests per second accepted on each webhook route from all senders together (as many at once); protects the database" },
     VarDoc { name: "TOCHEN_LOG_FORMAT", default: "pretty", secret: false, help: "pretty or json; RUST_LOG sets the level (default info)" },
     VarDoc { name: "LLM_PROVIDER", default: "openai", secret: false, help: "openai, anthropic, gemini or openai_compatible" },
-    VarDoc { name: "LLM_API_KEY", default: "", secret: true, help: "API key of the LLM provider (optional for local servers)" },
+    VarDoc { name: "LLM_API_KEY", default: "", secret: true, help: "API key of the LLM provider (optional for local servers); unset with a hosted provider at its default URL: the sandbox writer answers from templates" },
     VarDoc { name: "LLM_BASE_URL", default: "(per provider)", secret: false, help: "OpenAI-compatible base URL, e.g. http://localhost:11434/v1 for Ollama" },
     VarDoc { name: "LLM_MODEL", default: "(per provider)", secret: false, help: "default model for every task" },
     VarDoc { name: "LLM_MODEL_IDEAS", default: "LLM_MODEL", secret: false, help: "model for post ideas" },

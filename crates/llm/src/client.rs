@@ -42,6 +42,8 @@ pub enum LlmError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Placeholder(#[from] super::sandbox::PlaceholderError),
 }
 
 /// The outcome of one HTTP round trip, before interpretation.
@@ -62,6 +64,20 @@ pub struct LlmClient {
     /// Base delay of the exponential backoff; tests shorten it.
     backoff: Duration,
     max_attempts: u32,
+    /// No LLM to ask: the sandbox writer answers (see [`LlmClient::is_sandbox`]).
+    sandbox: bool,
+}
+
+/// Whether `config` leaves the client without an LLM: no `LLM_API_KEY` for a hosted provider at its own address.
+///
+/// A key is not needed by a local OpenAI-compatible server (`LLM_PROVIDER=openai_compatible`) nor by any server at
+/// a `LLM_BASE_URL` other than the provider's default (a proxy or a self-hosted gateway): those are still called
+/// without the `Authorization` header, as before the sandbox writer existed.
+pub(crate) fn needs_sandbox(config: &LlmConfig) -> bool {
+    let default_url = config.provider.default_base_url().trim_end_matches('/');
+    config.api_key.is_none()
+        && config.provider != LlmProvider::OpenAiCompatible
+        && config.base_url.as_str().trim_end_matches('/') == default_url
 }
 
 impl LlmClient {
@@ -71,7 +87,29 @@ impl LlmClient {
             None => PriceTable::builtin(),
         };
         let http = reqwest::Client::builder().timeout(config.timeout).build().expect("reqwest client builds");
-        Ok(Self { http, config, prices, store, data_dir, backoff: Duration::from_millis(500), max_attempts: 4 })
+        let sandbox = needs_sandbox(&config);
+        if sandbox {
+            tracing::info!(
+                "LLM_API_KEY is not set: the sandbox writer answers ideas, drafts and images from templates"
+            );
+        }
+        Ok(Self {
+            http,
+            config,
+            prices,
+            store,
+            data_dir,
+            backoff: Duration::from_millis(500),
+            max_attempts: 4,
+            sandbox,
+        })
+    }
+
+    /// True when no LLM is configured and the sandbox writer answers from templates instead: ideas, drafts and
+    /// rewrites from the workspace's profile, placeholder images drawn locally. Nothing is sent, no quota is
+    /// checked and no `llm_usage` row is written for its answers (they cost nothing).
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox
     }
 
     /// Shortens the backoff between retries (tests).
@@ -148,8 +186,19 @@ impl LlmClient {
         Err(last)
     }
 
-    /// Generates one image and stores it under the data directory at once (provider URLs expire).
+    /// Generates one image and stores it under the data directory at once (provider URLs expire); in the sandbox, a
+    /// placeholder drawn locally.
     pub async fn image(&self, ctx: CallContext, prompt: &str) -> Result<Media, LlmError> {
+        if self.sandbox {
+            let tenant = self.store.tenant(ctx.tenant).await?;
+            let (name, prompt) = (tenant.name, prompt.to_owned());
+            let png = tokio::task::spawn_blocking(move || super::sandbox::placeholder_png(&name, &prompt))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            let kind = MediaKind::Image;
+            return store_media_bytes(&self.store, &self.data_dir, ctx.tenant, &png, kind, "image/png", "sandbox")
+                .await;
+        }
         self.check_quota(ctx).await?;
         let model = self.config.models.image.clone();
         let body = json!({"model": model, "prompt": prompt, "size": "1024x1024", "n": 1});

@@ -9,12 +9,18 @@
 //! Each call: quota check against the month so far (in the workspace's time zone) BEFORE anything is sent;
 //! retries with backoff on 429 rate limits and 5xx; one more try for truncated (`finish_reason: length`) or
 //! malformed answers; every HTTP round trip recorded in `llm_usage` with tokens, cost and outcome.
+//!
+//! Without an LLM (no `LLM_API_KEY` for a hosted provider) the same calls are answered by the sandbox writer
+//! (`sandbox`): templates filled from the workspace's profile and placeholder images drawn locally, so the whole
+//! flow works with only a bot token. `LlmClient::is_sandbox` tells the bot to mark what it shows (🧪).
 
 mod client;
 pub mod parse;
 pub mod pricing;
+pub mod sandbox;
 mod tasks;
+mod types;
 
 pub use client::{store_media_bytes, CallContext, LlmClient, LlmError};
 pub use pricing::PriceTable;
-pub use tasks::{Draft, DraftText, Idea};
+pub use types::{Draft, DraftText, Idea};

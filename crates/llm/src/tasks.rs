@@ -2,35 +2,16 @@
 //!
 //! Each task owns its prompt, its JSON schema and the check that a parsed answer really fits (the model may
 //! return valid JSON of the wrong shape); the check failing counts as a malformed answer and is retried once.
-//! Prompts are English instructions; the answer's language is the workspace's.
+//! Prompts are English instructions; the answer's language is the workspace's. Without an LLM
+//! (`LlmClient::is_sandbox`) every task is answered by the sandbox writer instead.
 
 use super::client::{CallContext, LlmClient, LlmError};
-use serde::{Deserialize, Serialize};
+use super::sandbox;
+use super::types::{Draft, DraftText, Idea};
 use serde_json::{json, Value};
 use tochen_domain::Platform;
 use tochen_platforms::Rules;
 use tochen_store::TenantProfile;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Idea {
-    pub title: String,
-    pub angle: String,
-}
-
-/// The text of a post on one platform.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DraftText {
-    pub platform: Platform,
-    pub body: String,
-    pub hashtags: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Draft {
-    pub title: String,
-    pub image_prompt: String,
-    pub texts: Vec<DraftText>,
-}
 
 fn profile_brief(p: &TenantProfile, name: &str) -> String {
     format!(
@@ -71,6 +52,9 @@ impl LlmClient {
         count: usize,
         avoid: &[String],
     ) -> Result<Vec<Idea>, LlmError> {
+        if self.is_sandbox() {
+            return Ok(sandbox::ideas(name, profile, topic, count, avoid));
+        }
         let system = format!(
             "You plan social media posts for a small business. {} Answer with JSON only: \
              {{\"ideas\": [{{\"title\": short headline, \"angle\": one sentence}}]}}.",
@@ -124,6 +108,9 @@ impl LlmClient {
         idea: &str,
         rules: &[Rules],
     ) -> Result<Draft, LlmError> {
+        if self.is_sandbox() {
+            return Ok(sandbox::draft(name, profile, idea, rules));
+        }
         let platforms: Vec<Platform> = rules.iter().map(|r| r.platform).collect();
         let system = format!(
             "You write social media posts for a small business. {} Rules per platform: {}. Hashtags without '#'. \
@@ -171,6 +158,9 @@ impl LlmClient {
         rules: &Rules,
         instruction: &str,
     ) -> Result<DraftText, LlmError> {
+        if self.is_sandbox() {
+            return Ok(sandbox::rewrite(profile, current, rules, instruction));
+        }
         let system = format!(
             "You edit social media posts for a small business. {} Rules: {}. Hashtags without '#'. \
              Answer with JSON only: {{\"body\", \"hashtags\"}}.",

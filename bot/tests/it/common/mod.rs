@@ -61,25 +61,42 @@ impl Harness {
         Self::start_with_options(db, test_limits(), before).await
     }
 
+    /// A harness configured as a first try with only a bot token: no `LLM_*` variable at all, so the sandbox
+    /// writer answers (the fake LLM still runs, to show it is never called).
+    pub async fn start_without_llm(db: &TestDb) -> Self {
+        Self::start_configured(db, test_limits(), None, false).await
+    }
+
     async fn start_with_options(db: &TestDb, limits: Limits, before: Option<UpdateHandler<anyhow::Error>>) -> Self {
+        Self::start_configured(db, limits, before, true).await
+    }
+
+    async fn start_configured(
+        db: &TestDb,
+        limits: Limits,
+        before: Option<UpdateHandler<anyhow::Error>>,
+        with_llm: bool,
+    ) -> Self {
         let tg = FakeTelegram::start().await;
         let llm = FakeLlm::start().await;
         let dir = tempfile::tempdir().unwrap();
-        let vars: HashMap<String, String> = [
+        let mut vars: Vec<(&str, String)> = vec![
             ("TELEGRAM_BOT_TOKEN", tg.token.clone()),
             ("TELEGRAM_API_URL", tg.api_url.clone()),
             ("DATABASE_URL", db.url.clone()),
             ("TOCHEN_SECRET_KEYS", db.key.clone()),
             ("TOCHEN_DATA_DIR", dir.path().display().to_string()),
-            ("LLM_PROVIDER", "openai_compatible".into()),
-            ("LLM_BASE_URL", llm.base_url.clone()),
-            ("LLM_API_KEY", "sk-test".into()),
-            ("LLM_TIMEOUT_SECS", "5".into()),
             ("LLM_MONTHLY_TOKEN_QUOTA", "0".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        ];
+        if with_llm {
+            vars.extend([
+                ("LLM_PROVIDER", "openai_compatible".into()),
+                ("LLM_BASE_URL", llm.base_url.clone()),
+                ("LLM_API_KEY", "sk-test".into()),
+                ("LLM_TIMEOUT_SECS", "5".into()),
+            ]);
+        }
+        let vars: HashMap<String, String> = vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         let config = Config::from_source(&vars).expect("test config is valid");
         let mut h = Harness { tg, llm, store: db.store.clone(), config, limits, before, running: None, _dir: dir };
         h.boot().await;
@@ -224,11 +241,38 @@ pub fn identity(id: i64) -> tochen_store::TelegramIdentity {
 }
 
 /// Runs `$body` with a started `Harness` named `$h` on SQLite and on PostgreSQL (when TEST_DATABASE_URL is set);
-/// `limits = ...` gives its bot other sending limits than the tests' unthrottled ones.
+/// `limits = ...` gives its bot other sending limits than the tests' unthrottled ones, `without_llm` configures no
+/// LLM at all (the sandbox writer).
 #[macro_export]
 macro_rules! bot_test {
     ($name:ident, |$h:ident| $body:block) => {
         $crate::bot_test!($name, limits = common::test_limits(), |$h| $body);
+    };
+    ($name:ident, without_llm, |$h:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = tochen_testkit::TestDb::sqlite().await;
+                #[allow(unused_mut)]
+                let mut $h = common::Harness::start_without_llm(&db).await;
+                $body
+                $h.stop().await;
+                db.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
+                #[allow(unused_mut)]
+                let mut $h = common::Harness::start_without_llm(&db).await;
+                $body
+                $h.stop().await;
+                db.cleanup().await;
+            }
+        }
     };
     ($name:ident, limits = $limits:expr, |$h:ident| $body:block) => {
         mod $name {

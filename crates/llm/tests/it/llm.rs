@@ -10,7 +10,7 @@ use tochen_store::TenantProfile;
 use tochen_testkit::fake_llm::{FakeLlm, Reply, TINY_PNG};
 use tochen_testkit::store_test;
 
-fn config(base: &str) -> LlmConfig {
+pub(crate) fn config(base: &str) -> LlmConfig {
     let m = "gpt-4o-mini".to_owned();
     LlmConfig {
         provider: LlmProvider::OpenAiCompatible,
@@ -29,7 +29,7 @@ fn config(base: &str) -> LlmConfig {
     }
 }
 
-fn profile() -> TenantProfile {
+pub(crate) fn profile() -> TenantProfile {
     TenantProfile {
         business_description: "coffee".into(),
         target_audience: "locals".into(),

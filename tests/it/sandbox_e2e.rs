@@ -1,6 +1,6 @@
-//! Sandbox mode end to end, as a new user meets it with only a bot token (and the fake LLM): `/start` says the
-//! server is in sandbox mode, `/connect` offers sandbox accounts and connects one in a tap, a post is written and
-//! scheduled, the scheduler publishes it through the real pipeline to the simulated platform, the author is told
+//! Sandbox mode end to end, as a new user meets it with only a bot token (no platform, no LLM): `/start` says the
+//! server is in sandbox mode, `/connect` offers sandbox accounts and connects one in a tap, a post is written (by
+//! the sandbox writer) and published, the scheduler publishes it through the real pipeline to the simulated platform, the author is told
 //! with the permalink, the web service serves the permalink page, the metrics sync reads simulated engagement, and
 //! a weekly report is computed from it. With a real (fake) platform configured, nothing of the sandbox shows.
 //!
@@ -19,7 +19,6 @@ use tochen_domain::i18n::t;
 use tochen_domain::{AuthKind, Platform, PostStatus, TargetStatus};
 use tochen_domain::{SecretString, TenantId};
 use tochen_store::Store;
-use tochen_testkit::fake_llm::FakeLlm;
 use tochen_testkit::fake_telegram::{BotMessage, FakeTelegram};
 use tochen_testkit::TestDb;
 use tokio::task::JoinHandle;
@@ -39,15 +38,13 @@ struct World {
     web_url: String,
     shutdown: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
-    _llm: FakeLlm,
     _dir: tempfile::TempDir,
 }
 
 impl World {
-    /// The three components with only a bot token, a database and the fake LLM, plus `extra` variables.
+    /// The three components with only a bot token and a database (no platform, no LLM), plus `extra` variables.
     async fn start(db: &TestDb, extra: &[(&str, &str)]) -> Self {
         let tg = FakeTelegram::start().await;
-        let llm = FakeLlm::start().await;
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let web_url = format!("http://{}", listener.local_addr().unwrap());
@@ -58,9 +55,6 @@ impl World {
             ("TOCHEN_SECRET_KEYS", db.key.as_str()),
             ("TOCHEN_DATA_DIR", dir.path().to_str().unwrap()),
             ("TOCHEN_PUBLIC_URL", web_url.as_str()),
-            ("LLM_PROVIDER", "openai_compatible"),
-            ("LLM_BASE_URL", llm.base_url.as_str()),
-            ("LLM_API_KEY", "sk-test"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -98,7 +92,7 @@ impl World {
         let bot = tochen_bot::run_with(config.clone(), store.clone(), shutdown.clone(), options);
         tasks.push(("bot", tokio::spawn(bot)));
         tg.wait_call(mark, |c| c.method == "getupdates").await;
-        World { tg, store, config, web_url, shutdown, tasks, _llm: llm, _dir: dir }
+        World { tg, store, config, web_url, shutdown, tasks, _dir: dir }
     }
 
     async fn stop(self) {
@@ -171,8 +165,9 @@ tochen_testkit::store_test!(with_only_a_bot_token_a_post_reaches_the_sandbox_and
     // A post, published now: the scheduler runs it through the real pipeline to the simulated platform, and the
     // author is told, with the permalink.
     let ideas = w.say("/idea fresh bread", "Ideas for").await;
+    assert!(ideas.text.contains("🧪"), "the sandbox writer's ideas are marked: {}", ideas.text);
     let draft = w.press(&ideas, "1", "Draft:").await;
-    assert!(draft.text.contains("Facebook"), "{}", draft.text);
+    assert!(draft.text.contains("Facebook") && draft.text.contains("🧪"), "{}", draft.text);
     let told = w.press(&draft, &en("bot.draft.btn_now"), "is live on Facebook").await;
     let post = store.posts_with_status(tenant, &[PostStatus::Published], 0, 10).await.unwrap().remove(0);
     wait_until("the post is published", || async {

@@ -184,13 +184,22 @@ async fn show_confirm(
         .filter(|x| chosen.contains(&x.id))
         .map(|x| format!("{} {}", platform_name(l, x.platform), escape_html(&x.name)))
         .collect();
+    if names.is_empty() {
+        // Nothing to post to: no Confirm that would only refuse, but the way to choose (or connect) accounts.
+        let text = t(l, "bot.draft.no_accounts");
+        let buttons = kb(vec![vec![
+            (t(l, "bot.draft.btn_accounts"), Button::Draft(Draft::Act(DraftAct::Accounts, id, version))),
+            (t(l, "bot.back"), Button::Draft(Draft::Act(DraftAct::Show, id, version))),
+        ]]);
+        return ctx.show(bot, text, Some(buttons)).await;
+    }
     let text = tf(
         l,
         "bot.schedule.confirm",
         &[
             ("when", &local_time(l, a, at.timestamp_millis())),
             ("utc", &at.format("%H:%M").to_string()),
-            ("accounts", &if names.is_empty() { "—".to_owned() } else { names.join(", ") }),
+            ("accounts", &names.join(", ")),
         ],
     );
     let buttons = kb(vec![

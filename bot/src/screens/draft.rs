@@ -11,7 +11,7 @@ use tochen_domain::{AccountId, PostId};
 use tochen_domain::{AccountStatus, MediaKind, Platform, PostStatus, Role};
 use tochen_platforms::Problem;
 use tochen_store::{Account, Post, StoreError};
-use tochen_telegram::button::{Button, Draft, DraftAct, Queue};
+use tochen_telegram::button::{Button, Draft, DraftAct, Menu, Queue};
 use tochen_telegram::text::clip;
 
 /// Longest body shown per platform in the preview, and longest hashtag line, so the whole screen (three
@@ -130,7 +130,19 @@ pub async fn render(
     if !a.role.at_least(Role::Editor) {
         return Ok((text, kb(vec![vec![(t(lang, "bot.back"), Button::Queue(Queue::DraftsPage(0)))]])));
     }
-    let buttons = kb(vec![
+    // No dead ends: without an account the way forward is connecting one (an admin's job), and without a chosen
+    // account there is nothing to schedule or publish yet.
+    let ahead = if all.is_empty() {
+        vec![(t(lang, "bot.menu.connect"), Button::Menu(Menu::Connect))]
+    } else if names.is_empty() {
+        vec![(t(lang, "bot.draft.btn_accounts"), d(DraftAct::Accounts))]
+    } else {
+        vec![
+            (t(lang, "bot.draft.btn_schedule"), d(DraftAct::Schedule)),
+            (t(lang, "bot.draft.btn_now"), d(DraftAct::PublishNow)),
+        ]
+    };
+    let mut rows = vec![
         vec![
             (t(lang, "bot.draft.btn_image"), d(DraftAct::Image)),
             (t(lang, "bot.draft.btn_attach"), d(DraftAct::Attach)),
@@ -140,13 +152,13 @@ pub async fn render(
             (t(lang, "bot.draft.btn_rewrite"), d(DraftAct::Rewrite)),
             (t(lang, "bot.draft.btn_regenerate"), d(DraftAct::Regenerate)),
         ],
-        vec![(t(lang, "bot.draft.btn_accounts"), d(DraftAct::Accounts))],
-        vec![
-            (t(lang, "bot.draft.btn_schedule"), d(DraftAct::Schedule)),
-            (t(lang, "bot.draft.btn_now"), d(DraftAct::PublishNow)),
-            (t(lang, "bot.draft.btn_discard"), d(DraftAct::Discard)),
-        ],
-    ]);
+    ];
+    if !all.is_empty() && !names.is_empty() {
+        rows.push(vec![(t(lang, "bot.draft.btn_accounts"), d(DraftAct::Accounts))]);
+    }
+    rows.push(ahead);
+    rows.push(vec![(t(lang, "bot.draft.btn_discard"), d(DraftAct::Discard))]);
+    let buttons = kb(rows);
     Ok((text, buttons))
 }
 

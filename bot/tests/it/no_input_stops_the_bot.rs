@@ -8,9 +8,10 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use tochen_domain::i18n::t;
 
-/// Reaches the "When?" prompt of a fresh draft.
+/// Reaches the "When?" prompt of a fresh draft (an account is connected: without one, scheduling is not offered).
 async fn at_the_time_prompt(h: &common::Harness, user: i64) -> tochen_testkit::fake_telegram::BotMessage {
-    h.onboard(user, "Alpha").await;
+    let tenant = h.onboard(user, "Alpha").await;
+    h.connect_accounts(tenant).await;
     let m = h.say(user, "/idea", "Ideas for").await;
     let m = h.press(user, &m, "1", "Draft:").await;
     h.press(user, &m, &en("bot.draft.btn_schedule"), "When?").await
@@ -85,6 +86,7 @@ async fn a_panicking_handler_is_answered_and_the_bot_goes_on(db: &tochen_testkit
 
 bot_test!(a_command_typed_at_a_prompt_runs_instead_of_being_the_answer, |h| {
     let a = h.onboard(ALICE, "Alpha").await;
+    h.connect_accounts(a).await;
     let m = h.say(ALICE, "/idea", "Ideas for").await;
     let draft = h.press(ALICE, &m, "1", "Draft:").await;
     let post = h.store.posts_with_status(a, &[tochen_domain::PostStatus::Draft], 0, 1).await.unwrap().remove(0);

@@ -62,3 +62,24 @@ bot_test!(with_an_llm_configured_nothing_is_marked_sandbox, |h| {
     assert!(!draft.text.contains(&note) && !draft.text.contains('🧪'), "{}", draft.text);
     assert!(!h.llm.requests().is_empty(), "the configured LLM wrote them");
 });
+
+bot_test!(a_draft_without_an_account_leads_to_connecting_one_not_to_a_refusal, without_llm, |h| {
+    let a = h.onboard(ALICE, "Bloom Coffee").await;
+    let ideas = h.say(ALICE, "/idea latte art", "Ideas for").await;
+    let draft = h.press(ALICE, &ideas, "1", "Draft:").await;
+    // Nothing to post to yet: no Schedule or Publish now that would only refuse, but the way to an account.
+    assert!(!draft.has_button(&en("bot.draft.btn_schedule")) && !draft.has_button(&en("bot.draft.btn_now")));
+    assert!(draft.has_button(&en("bot.menu.connect")), "{draft:#?}");
+    // In sandbox mode (no platform configured here) the connect menu offers sandbox accounts, one tap each.
+    let menu = h.press(ALICE, &draft, &en("bot.menu.connect"), "Which account do you want to connect?").await;
+    assert!(menu.text.contains(&en("connect.sandbox_note")), "{}", menu.text);
+    h.press(ALICE, &menu, &en("connect.kind_sandbox_instagram"), "a sandbox Instagram account").await;
+    let accounts = h.store.accounts(a).await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert!(accounts[0].auth_kind.is_sandbox() && accounts[0].name.starts_with("🧪"), "{accounts:?}");
+    // Back on the draft, scheduling is offered.
+    let post = h.store.posts_with_status(a, &[PostStatus::Draft], 0, 1).await.unwrap().remove(0);
+    let list = h.say(ALICE, "/drafts", "Drafts").await;
+    let draft = h.press(ALICE, &list, &post.title, "Draft:").await;
+    assert!(draft.has_button(&en("bot.draft.btn_schedule")), "{draft:#?}");
+});

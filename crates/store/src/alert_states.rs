@@ -1,7 +1,7 @@
 //! The memory of alert rules: whether each (rule, subject) is firing, whether that was announced, and when the
 //! last announcement went out (for the cooldown). The decisions themselves are pure and live in `alerts`.
 
-use super::{col, Result, Store};
+use crate::{col, Result, Store};
 use sqlx::any::AnyRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::TenantId;

@@ -1,6 +1,6 @@
 //! The audit log: who did what in a workspace.
 
-use super::{col, Result, Store};
+use crate::{col, Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{TenantId, UserId};
 

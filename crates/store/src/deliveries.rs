@@ -4,7 +4,7 @@
 //! the receiver's idempotency key), and the exact payload, so a replay sends the same bytes. Attempts keep status,
 //! latency, the first kilobyte of the answer and the error, which is what a tenant needs to debug a receiver.
 
-use super::{col, Result, Store, StoreError};
+use crate::{col, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{DeliveryId, DestinationId, TenantId};
@@ -119,7 +119,7 @@ pub struct NewDelivery {
 }
 
 /// Logs a delivery through `exec` (the pool, or the caller's transaction).
-pub(super) async fn insert_delivery<'e, E>(exec: E, d: &NewDelivery, now: Millis) -> Result<()>
+pub(crate) async fn insert_delivery<'e, E>(exec: E, d: &NewDelivery, now: Millis) -> Result<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {

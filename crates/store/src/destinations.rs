@@ -5,7 +5,7 @@
 //! Telegram tells us about a chat (a group became a supergroup, the bot was removed) without naming a workspace;
 //! those calls return the tenant ids they touched so the caller can tell each workspace's admins.
 
-use super::{col, parse_enum, Result, Store, StoreError};
+use crate::{col, parse_enum, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AutomationId, DestinationId, TenantId};

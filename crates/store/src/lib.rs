@@ -13,20 +13,16 @@
 
 mod accounts;
 mod alert_states;
-mod approval_cards;
 mod audit;
-mod automation_edit;
 mod automations;
-mod bot_drafts;
-mod cleanup;
 mod deliveries;
 mod destinations;
+mod dialect;
 mod dialogue;
-mod engagement_alerts;
 pub mod events;
 mod heartbeats;
-mod inbound;
 mod invites;
+mod job_history;
 pub mod job_queue;
 mod job_signal;
 mod jobs;
@@ -38,31 +34,23 @@ mod metrics;
 mod oauth_states;
 mod pending_connections;
 mod posts;
-mod publishing;
-mod refresh_candidates;
-mod revocations;
-mod rotate;
-mod target_moves;
+mod secrets;
 mod targets;
 pub mod telegram_updates;
 mod tenants;
 mod users;
 mod webhook_events;
 
-pub use accounts::{Account, AccountTokens, NewAccount};
+pub use accounts::{Account, AccountTokens, NewAccount, RefreshCandidate, TokenRevocation};
 pub use alert_states::AlertState;
-pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};
 pub use audit::AuditEntry;
-pub use automation_edit::{AutomationChanges, EditError as AutomationEditError};
 pub use automations::{
-    slot_key as automation_slot_key, Automation, AutomationRun, CreateAutomationError, NewAutomation, SlotStart,
+    slot_key as automation_slot_key, Automation, AutomationChanges, AutomationRun, CreateAutomationError,
+    EditError as AutomationEditError, NewAutomation, SlotStart,
 };
-pub use cleanup::CleanupReport;
 pub use deliveries::{Delivery, DeliveryAttempt, DeliveryStatus, NewAttempt, NewDelivery};
 pub use destinations::{Destination, NewDestination};
-pub use engagement_alerts::EngagementAlerts;
 pub use heartbeats::Heartbeat;
-pub use inbound::{webhook_event_job_key, InboundApplied, InboundEffect, TargetOutcome};
 pub use invites::{Invite, RedeemError};
 pub use job_queue::{ClaimRequest, NextWake};
 pub use jobs::{keys as job_keys, Job, NewJob, OnConflict};
@@ -72,15 +60,13 @@ pub use memberships::{Member, MembershipError};
 pub use metrics::{FailedTarget, FollowerChange, MetricValues, NewSnapshot, PublishedTarget};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
 pub use pending_connections::{NewPendingConnection, PendingConnection};
-pub use posts::{NewestBy, Post, PostContent};
-pub use publishing::{BeginPublish, PublishContext, Settle};
-pub use refresh_candidates::RefreshCandidate;
-pub use revocations::{revocable, same_provider, TokenRevocation};
-pub use rotate::RotationReport;
-pub use targets::{ScheduleError, Target};
+pub use posts::{ApprovalCard, CardOutcome, NewestBy, Post, PostContent, SentCard};
+pub use secrets::RotationReport;
+pub use targets::{BeginPublish, PublishContext, ScheduleError, Settle, Target};
 pub use telegram_updates::StoredUpdate;
-pub use tenants::{Tenant, TenantProfile};
+pub use tenants::{EngagementAlerts, Tenant, TenantProfile};
 pub use users::{TelegramIdentity, User};
+pub use webhook_events::{webhook_event_job_key, InboundApplied, InboundEffect, TargetOutcome};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;

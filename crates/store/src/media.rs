@@ -1,7 +1,7 @@
 //! Stored media files (uploads, generated images). The bytes live under the data directory; the row says where
 //! and what they are.
 
-use super::{col, parse_enum, Result, Store, StoreError};
+use crate::{col, parse_enum, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{MediaId, TenantId};

@@ -1,6 +1,6 @@
 //! Who belongs to which workspace, with which role.
 
-use super::{col, parse_enum, Result, Store, StoreError};
+use crate::{col, parse_enum, Result, Store, StoreError};
 use tochen_domain::ids::{TenantId, UserId};
 use tochen_domain::Role;
 

@@ -6,7 +6,7 @@
 //! the platform did not report (Instagram's lag, a deprecated metric) is missing, never zero. Reductions are done
 //! in Rust over rows fetched in one ordered query, which keeps the SQL identical on both backends.
 
-use super::{col, parse_enum, Result, Store};
+use crate::{col, parse_enum, Result, Store};
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
 use tochen_domain::clock::Millis;

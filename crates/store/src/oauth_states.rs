@@ -1,7 +1,7 @@
 //! OAuth `state` values: random, single-use, short-lived, bound to the workspace, the Telegram user and the
 //! platform. Only a SHA-256 hash of the state is stored; the PKCE verifier is encrypted.
 
-use super::{col, Result, Store, StoreError};
+use crate::{col, Result, Store, StoreError};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{TenantId, UserId};
 use tochen_domain::secret::SecretString;
@@ -94,8 +94,8 @@ impl Store {
             tenant_id: TenantId::from_db(&col::<String>(&row, "tenant_id")?).map_err(StoreError::from)?,
             user_id: UserId::from_db(&col::<String>(&row, "user_id")?).map_err(StoreError::from)?,
             chat_id: col(&row, "chat_id")?,
-            platform: super::parse_enum(&col::<String>(&row, "platform")?, Platform::parse, "platform")?,
-            auth_kind: super::parse_enum(&col::<String>(&row, "auth_kind")?, AuthKind::parse, "auth kind")?,
+            platform: crate::parse_enum(&col::<String>(&row, "platform")?, Platform::parse, "platform")?,
+            auth_kind: crate::parse_enum(&col::<String>(&row, "auth_kind")?, AuthKind::parse, "auth kind")?,
             pkce_verifier: verifier.map(|v| self.secrets.decrypt(&v)).transpose().map_err(StoreError::from)?,
         })
     }

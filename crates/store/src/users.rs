@@ -1,6 +1,6 @@
 //! People, as Telegram knows them.
 
-use super::{col, Result, Store, StoreError};
+use crate::{col, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{TenantId, UserId};

@@ -14,9 +14,9 @@
 //! Rows are keyed by post, submission round (the post's version once submitted) and chat, so a post rejected,
 //! changed and submitted again gets fresh cards while the old round's jobs cannot touch them.
 
-use super::jobs::insert_job;
-use super::{col, Result, Store};
+use crate::jobs::insert_job;
 use crate::NewJob;
+use crate::{col, Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{PostId, TenantId};
 use tochen_domain::jobs::{ApprovalCardRef, NotifyExtras, NotifyJob, NotifyPayload, NOTIFY};
@@ -52,7 +52,7 @@ pub struct SentCard {
 
 /// Queues `cards` for round `round` of `post` inside the caller's transaction: one row and one `notify` job each
 /// (unique per post, round and chat). The same chat twice violates the table's key and fails the transaction.
-pub(super) async fn queue_cards(
+pub(crate) async fn queue_cards(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant: TenantId,
     post: PostId,
@@ -86,7 +86,7 @@ pub(super) async fn queue_cards(
 
 /// Writes the outcome on every undecided card of `post` inside the decision's transaction and queues an edit for
 /// each card already sent, except the one the decider pressed. Returns whether a job was queued.
-pub(super) async fn settle_cards(
+pub(crate) async fn settle_cards(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant: TenantId,
     post: PostId,
@@ -188,7 +188,7 @@ impl Store {
         };
         tx.commit().await?;
         if queued {
-            super::job_signal::notify_jobs_changed();
+            crate::job_signal::notify_jobs_changed();
         }
         Ok(queued)
     }

@@ -1,6 +1,14 @@
-//! The moves of a post target outside the platform call: back to `pending` (the pipeline found that nothing went
+//! Post targets (one per post and platform account) and the scheduling of a post: creating its targets and the
+//! `publish` jobs that the scheduler runs at `scheduled_at`.
+//!
+//! Scheduling, approval, rescheduling and cancelling each happen in one transaction together with the matching
+//! job changes, so a post is never scheduled without its jobs nor cancelled with a job still due; submitting for
+//! approval queues the approval cards, and deciding, re-submitting after a change or withdrawing writes the
+//! outcome on them, in that same transaction (`posts/approval_cards.rs`). Those moves of a post are in `scheduling.rs`.
+//!
+//! This file holds the moves of a post target outside the platform call: back to `pending` (the pipeline found that nothing went
 //! out, or the team pressed "post again"), confirmed by hand ("it's published") and skipped. Begin and settle, the
-//! moves around the platform call, are in `publishing.rs`; apart from cancelling a whole post (`targets.rs`, its
+//! moves around the platform call, are in `publishing.rs`; apart from cancelling a whole post (`scheduling.rs`, its
 //! pending targets with it), nothing else writes a target's status after scheduling.
 //!
 //! Each move is a compare-and-set on the target's status and writes, in one transaction, what goes with it (the
@@ -9,12 +17,143 @@
 //! PostgreSQL the post is recomputed once more after the commit, for the reason `settle_target` gives: a sibling
 //! settled at the same moment by another transaction is seen only by a statement that starts after both committed.
 
-use super::jobs::{insert, keys, NewJob, OnConflict};
-use super::publishing::refresh_post_statement;
-use super::{Backend, Result, Store};
+use crate::jobs::{insert, keys, NewJob, OnConflict};
+use crate::targets::publishing::refresh_post_statement;
+use crate::{col, parse_enum, Backend, Result, Store, StoreError};
+use sqlx::any::AnyRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, PostId, TargetId, TenantId};
-use tochen_domain::TargetStatus;
+use tochen_domain::{Platform, PostStatus, TargetStatus};
+
+pub(crate) mod publishing;
+mod scheduling;
+
+pub use publishing::{BeginPublish, PublishContext, Settle};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub id: TargetId,
+    pub tenant_id: TenantId,
+    pub post_id: PostId,
+    pub account_id: AccountId,
+    pub platform: Platform,
+    pub status: TargetStatus,
+    /// Instagram container id or TikTok publish_id, once the platform handed one out.
+    pub platform_ref: Option<String>,
+    pub platform_post_id: Option<String>,
+    pub permalink: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub attempts: i64,
+    pub published_at: Option<Millis>,
+    pub updated_at: Millis,
+}
+
+pub(crate) const TARGET_COLUMNS: &str = "id, tenant_id, post_id, account_id, platform, status, platform_ref, \
+     platform_post_id, permalink, error_class, error_message, attempts, published_at, updated_at";
+
+pub(crate) fn target_from_row(row: &AnyRow) -> Result<Target> {
+    Ok(Target {
+        id: TargetId::from_db(&col::<String>(row, "id")?)?,
+        tenant_id: TenantId::from_db(&col::<String>(row, "tenant_id")?)?,
+        post_id: PostId::from_db(&col::<String>(row, "post_id")?)?,
+        account_id: AccountId::from_db(&col::<String>(row, "account_id")?)?,
+        platform: parse_enum(&col::<String>(row, "platform")?, Platform::parse, "platform")?,
+        status: parse_enum(&col::<String>(row, "status")?, TargetStatus::parse, "target status")?,
+        platform_ref: col(row, "platform_ref")?,
+        platform_post_id: col(row, "platform_post_id")?,
+        permalink: col(row, "permalink")?,
+        error_class: col(row, "error_class")?,
+        error_message: col(row, "error_message")?,
+        attempts: col(row, "attempts")?,
+        published_at: col(row, "published_at")?,
+        updated_at: col(row, "updated_at")?,
+    })
+}
+
+/// Why a scheduling change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("the post changed since this screen was shown")]
+    Stale,
+    #[error("the post is {0} and cannot be scheduled")]
+    WrongStatus(PostStatus),
+    #[error("pick at least one account")]
+    NoAccounts,
+    #[error("account {0} is not connected to this workspace")]
+    UnknownAccount(AccountId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ScheduleError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl Store {
+    pub async fn targets_of_post(&self, tenant: TenantId, post: PostId) -> Result<Vec<Target>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND post_id = $2 ORDER BY platform, id"
+        ))
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    pub async fn target(&self, tenant: TenantId, id: TargetId) -> Result<Target> {
+        let row = sqlx::query(&format!("SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant.to_db())
+            .bind(id.to_db())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("post target"))?;
+        target_from_row(&row)
+    }
+
+    /// The TikTok target of `tenant` whose platform reference is this `publish_id`.
+    pub async fn tiktok_target_by_publish_id(&self, tenant: TenantId, publish_id: &str) -> Result<Option<TargetId>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT id FROM post_targets WHERE tenant_id = $1 AND platform = 'tiktok' AND platform_ref = $2",
+        )
+        .bind(tenant.to_db())
+        .bind(publish_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(id,)| TargetId::from_db(&id).map_err(crate::StoreError::from)).transpose()
+    }
+}
+
+/// The targets of a post that have not gone out, read inside the caller's transaction.
+pub(crate) async fn pending_targets(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: TenantId,
+    post: PostId,
+) -> Result<Vec<Target>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND post_id = $2 AND status = 'pending' ORDER BY id"
+    ))
+    .bind(tenant.to_db())
+    .bind(post.to_db())
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(target_from_row).collect()
+}
+
+/// Enqueues the publish job of a target inside the caller's transaction.
+pub(crate) async fn enqueue_publish(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    target: &Target,
+    at: Millis,
+    now: Millis,
+) -> Result<()> {
+    let job = NewJob::publish(target.tenant_id, target.id, target.account_id, at);
+    crate::jobs::insert(&mut **tx, &job, now, OnConflict::Requeue).await?;
+    Ok(())
+}
 
 type Tx<'c> = sqlx::Transaction<'c, sqlx::Any>;
 
@@ -65,7 +204,7 @@ impl Store {
         .await?;
         tx.commit().await?;
         if requeue {
-            super::job_signal::notify_jobs_changed();
+            crate::job_signal::notify_jobs_changed();
         }
         Ok(true)
     }

@@ -7,8 +7,8 @@
 //! admin pressed "Disconnect". The row and its job are written in the disconnect's transaction, so a crash cannot
 //! leave a token that nothing will revoke or delete.
 
-use super::{col, parse_enum, Result, Store, StoreError};
 use crate::accounts::{account_from_row, COLUMNS};
+use crate::{col, parse_enum, Result, Store, StoreError};
 use crate::{Account, NewJob};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, TenantId};
@@ -90,7 +90,7 @@ impl Store {
                 .tenant(tenant)
                 .unique(format!("{ACCOUNT_REVOKE}:{revocation}"))
                 .max_attempts(8);
-            super::jobs::insert_job(&mut tx, &job, now).await?;
+            crate::jobs::insert_job(&mut tx, &job, now).await?;
         }
         sqlx::query(
             "UPDATE social_accounts SET access_token_enc = '', refresh_token_enc = NULL, status = $3, \
@@ -105,7 +105,7 @@ impl Store {
         .await?;
         tx.commit().await?;
         if queued {
-            super::job_signal::notify_jobs_changed();
+            crate::job_signal::notify_jobs_changed();
         }
         Ok((account, queued))
     }

@@ -1,11 +1,16 @@
 //! Posts and their per-platform text. A post starts as a draft; targets (one per platform account) are added
 //! when it is scheduled.
 
-use super::{col, parse_enum, Result, Store, StoreError};
+use crate::{col, parse_enum, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{PostId, TenantId, UserId};
 use tochen_domain::{Platform, PostStatus};
+
+pub(crate) mod approval_cards;
+mod drafts;
+
+pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {

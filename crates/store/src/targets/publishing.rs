@@ -7,12 +7,12 @@
 //! request in flight. After each final transition the post's own status is recomputed from all of its targets.
 //!
 //! This file holds the two moves around the platform call, begin and settle; the others (back to pending, confirmed
-//! by hand, skipped) are in `target_moves.rs`.
+//! by hand, skipped) are in `targets/mod.rs`.
 
-use super::accounts::{account_from_prefixed, COLUMNS as ACCOUNT_COLUMNS};
-use super::posts::{post_from_prefixed, POST_COLUMNS};
-use super::targets::{target_from_row, Target, TARGET_COLUMNS};
-use super::{col, Backend, Result, Store, StoreError};
+use crate::accounts::{account_from_prefixed, COLUMNS as ACCOUNT_COLUMNS};
+use crate::posts::{post_from_prefixed, POST_COLUMNS};
+use crate::targets::{target_from_row, Target, TARGET_COLUMNS};
+use crate::{col, Backend, Result, Store, StoreError};
 use crate::{Account, AccountTokens, NewJob, Post, PostContent};
 use sqlx::any::AnyRow;
 use tochen_domain::clock::now_ms;
@@ -149,7 +149,7 @@ impl Store {
             .bind(now_ms())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|(s,)| super::parse_enum(&s, PostStatus::parse, "post status")).transpose()
+        row.map(|(s,)| crate::parse_enum(&s, PostStatus::parse, "post status")).transpose()
     }
 
     /// Settles a target (`published`, `failed` or `unknown`, a compare-and-set on its current status). With
@@ -189,11 +189,11 @@ impl Store {
             let Some(row) = statement().fetch_all(&mut *tx).await?.into_iter().next() else { return Ok(None) };
             let job = event(&target_from_row(&row)?);
             if let Some(job) = &job {
-                super::jobs::insert_job(&mut tx, job, now).await?;
+                crate::jobs::insert_job(&mut tx, job, now).await?;
             }
             tx.commit().await?;
             if job.is_some() {
-                super::job_signal::notify_jobs_changed();
+                crate::job_signal::notify_jobs_changed();
             }
             row
         } else {
@@ -249,7 +249,7 @@ impl Store {
             .map_err(|e| StoreError::Corrupt(format!("media list of post {}: {e}", post.id)))?;
         let mut media = Vec::with_capacity(listed.len());
         for (id, kind, content_type, size, path) in listed {
-            let kind = super::parse_enum(&kind, MediaKind::parse, "media kind")?;
+            let kind = crate::parse_enum(&kind, MediaKind::parse, "media kind")?;
             media.push((MediaId::from_db(&id)?, kind, content_type, size, path));
         }
         Ok(PublishContext { post, target, account, tokens, content, media, team_chat_id, has_webhooks })
@@ -261,7 +261,7 @@ impl Store {
             sqlx::query_as("SELECT status, COUNT(*) FROM post_targets GROUP BY status ORDER BY status")
                 .fetch_all(&self.pool)
                 .await?;
-        rows.into_iter().map(|(s, n)| Ok((super::parse_enum(&s, TargetStatus::parse, "target status")?, n))).collect()
+        rows.into_iter().map(|(s, n)| Ok((crate::parse_enum(&s, TargetStatus::parse, "target status")?, n))).collect()
     }
 }
 
@@ -323,7 +323,7 @@ fn with_sole_target_post(settle: &str) -> String {
 /// Recomputes a post's status from its targets once none is open (see [`Store::refresh_post_status`]): SQL binding
 /// `$1` tenant, with `post` and `now` the SQL of the post id and the time; `RETURNING` the new status when it
 /// changed. Every recompute of a post's status from its targets is this statement.
-pub(super) fn refresh_post_statement(post: &str, now: &str) -> String {
+pub(crate) fn refresh_post_statement(post: &str, now: &str) -> String {
     let has = |list: &str| {
         format!(
             "EXISTS (SELECT 1 FROM post_targets pt WHERE pt.tenant_id = $1 AND pt.post_id = {post} \
@@ -347,7 +347,7 @@ pub(super) fn refresh_post_statement(post: &str, now: &str) -> String {
 
 /// The compare-and-set of a settling target: SQL binding `$1` tenant, `$2` target, `$3`/`$4` the two texts
 /// returned with it, `$5` now, and returning the settled row. Shared with inbound platform reports.
-pub(super) fn settle_statement<'a>(change: Settle<'a>) -> (String, [Option<&'a str>; 2]) {
+pub(crate) fn settle_statement<'a>(change: Settle<'a>) -> (String, [Option<&'a str>; 2]) {
     match change {
         Settle::Published { platform_post_id, permalink } => (
             format!(

@@ -1,13 +1,19 @@
 //! Connected platform accounts. Tokens are encrypted with the store's `SecretBox` on the way in and decrypted
 //! only on request (`account_tokens`), never as part of an ordinary read. A disconnected account keeps no token
-//! (`revocations.rs`).
+//! (`accounts/revocations.rs`). The token-refresh sweep reads its candidates here too.
+//!
+//! The accounts the token-refresh sweep looks at.
 
-use super::{col, parse_enum, Result, Store, StoreError};
+use crate::{col, parse_enum, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, TenantId, UserId};
 use tochen_domain::secret::SecretString;
 use tochen_domain::{AccountStatus, AuthKind, Platform};
+
+mod revocations;
+
+pub use revocations::TokenRevocation;
 
 /// A connected account, without its tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +207,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records who granted an account's token at the provider (see `revocations.rs`); `None` keeps it unknown.
+    /// Records who granted an account's token at the provider (see `accounts/revocations.rs`); `None` keeps it unknown.
     pub async fn set_account_grantor(&self, tenant: TenantId, id: AccountId, grantor: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE social_accounts SET grantor_id = $3 WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.to_db())
@@ -233,5 +239,42 @@ impl Store {
             return Err(StoreError::NotFound("account"));
         }
         Ok(())
+    }
+}
+
+/// An account the sweep looks at, with the times that decide what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshCandidate {
+    pub tenant_id: TenantId,
+    pub account_id: AccountId,
+    pub auth_kind: AuthKind,
+    pub name: String,
+    pub token_expires_at: Option<Millis>,
+    pub token_issued_at: Millis,
+}
+
+impl Store {
+    /// Active accounts of every workspace, for the refresh sweep. This is a system sweep over all workspaces,
+    /// like the webhook lookup, so it is not scoped by tenant; every follow-up call is.
+    pub async fn refresh_candidates(&self) -> Result<Vec<RefreshCandidate>> {
+        let rows: Vec<(String, String, String, String, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT tenant_id, id, auth_kind, name, token_expires_at, token_issued_at FROM social_accounts \
+             WHERE status = 'active' ORDER BY tenant_id, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (tenant, id, kind, name, token_expires_at, token_issued_at) in rows {
+            let Some(auth_kind) = AuthKind::parse(&kind) else { continue };
+            out.push(RefreshCandidate {
+                tenant_id: TenantId::from_db(&tenant)?,
+                account_id: AccountId::from_db(&id)?,
+                auth_kind,
+                name,
+                token_expires_at,
+                token_issued_at,
+            });
+        }
+        Ok(out)
     }
 }

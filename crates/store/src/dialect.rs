@@ -1,0 +1,1 @@
+//! Every difference between the SQLite and the PostgreSQL dialect.

@@ -141,7 +141,7 @@ where
 
 impl Store {
     /// Logs a new delivery of `payload` (the exact body) with a fresh message id.
-    pub async fn create_delivery(
+    pub(crate) async fn create_delivery(
         &self,
         tenant: TenantId,
         destination: DestinationId,

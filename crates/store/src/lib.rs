@@ -2,8 +2,8 @@
 //!
 //! The pool is an sqlx `AnyPool`, chosen once at start-up from the URL scheme, and the schema uses only portable
 //! types (TEXT ids, BIGINT millisecond times, TEXT JSON), so almost every query is written once with `$N`
-//! placeholders, which both drivers accept. Queries split by dialect only where the SQL truly differs (job
-//! claiming); `Store::backend` tells which.
+//! placeholders, which both drivers accept. Queries split by dialect only where the SQL truly differs, and every
+//! such split outside the job queue's files is in `dialect`.
 //!
 //! SQLite runs with a single connection: it has one writer anyway, and one connection rules out the
 //! `SQLITE_BUSY` lock-upgrade failures that deferred transactions on several connections run into. Never hold a
@@ -69,7 +69,6 @@ pub use users::{TelegramIdentity, User};
 pub use webhook_events::{webhook_event_job_key, InboundApplied, InboundEffect, TargetOutcome};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 use std::path::Path;
 use std::sync::Once;
@@ -79,9 +78,6 @@ use tochen_domain::crypto::{CryptoError, SecretBox};
 
 /// Which SQL dialect the pool speaks.
 pub type Backend = DatabaseKind;
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -102,13 +98,6 @@ pub enum StoreError {
 impl From<tochen_domain::ids::CorruptId> for StoreError {
     fn from(e: tochen_domain::ids::CorruptId) -> Self {
         StoreError::Corrupt(e.0)
-    }
-}
-
-impl StoreError {
-    /// True when a unique constraint refused the write (a duplicate key).
-    pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
 }
 
@@ -137,59 +126,28 @@ impl Store {
         // that every task queues for), while a dead connection shows as the failing query's error and is
         // dropped by the pool's ping when it is released.
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30)).test_before_acquire(false);
-        let pool = match backend {
-            Backend::Sqlite => {
-                options
-                    .max_connections(1)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await?
-            }
-            // Statements here select by workspace and key, where one plan serves every value bound: a prepared
-            // statement keeps its generic plan instead of being planned again on each of its first executions (and
-            // on every execution, for those whose custom plan looks cheaper). An ANALYZE still replans it. Measured:
-            // a tenth less database CPU in the drain benchmark.
-            Backend::Postgres => {
-                options
-                    .max_connections(max_connections)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("SET plan_cache_mode = force_generic_plan").await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await?
-            }
-        };
+        let pool = options
+            .max_connections(dialect::max_connections(backend, max_connections))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    conn.execute(dialect::connection_setup(backend)).await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
         Ok(Self { pool, backend, secrets })
     }
 
     /// Applies the embedded migrations of this backend. Safe to run again: applied versions are skipped.
     pub async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
-        }
+        dialect::migrator(self.backend).run(&self.pool).await?;
         Ok(())
     }
 
     /// Versions of the migrations this binary embeds for the current backend.
     pub fn embedded_migrations(&self) -> Vec<i64> {
-        let m = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        m.iter().map(|m| m.version).collect()
+        dialect::migrator(self.backend).iter().map(|m| m.version).collect()
     }
 
     /// Versions applied to the database, oldest first.

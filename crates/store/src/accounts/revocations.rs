@@ -31,13 +31,13 @@ pub struct TokenRevocation {
 
 /// Whether the provider behind `kind` has an endpoint to revoke a grant. Instagram Login has none: its token is
 /// only deleted, and expires on its own.
-pub fn revocable(kind: AuthKind) -> bool {
+pub(crate) fn revocable(kind: AuthKind) -> bool {
     !matches!(kind, AuthKind::InstagramLogin)
 }
 
 /// The auth kinds that share one grant at the provider: Facebook Pages and Instagram via a Page both come from a
 /// Facebook user's login; TikTok stands alone.
-pub fn same_provider(kind: AuthKind) -> &'static [AuthKind] {
+pub(crate) fn same_provider(kind: AuthKind) -> &'static [AuthKind] {
     match kind {
         AuthKind::FacebookPage | AuthKind::InstagramViaPage => &[AuthKind::FacebookPage, AuthKind::InstagramViaPage],
         AuthKind::InstagramLogin => &[AuthKind::InstagramLogin],

@@ -19,7 +19,7 @@
 
 use crate::jobs::{insert, keys, NewJob, OnConflict};
 use crate::targets::publishing::refresh_post_statement;
-use crate::{col, parse_enum, Backend, Result, Store, StoreError};
+use crate::{col, dialect, parse_enum, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, PostId, TargetId, TenantId};
@@ -269,7 +269,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         tx.commit().await?;
-        if self.backend == Backend::Postgres {
+        if dialect::recompute_post_after_commit(self.backend) {
             self.refresh_post_status(tenant, PostId::from_db(&post)?).await?;
         }
         Ok(true)

@@ -265,7 +265,8 @@ impl Store {
         rows.iter().map(delivery_from_row).collect()
     }
 
-    /// Attempts of a delivery, oldest first.
+    /// Test support (only with the `test-support` feature). Attempts of a delivery, oldest first.
+    #[cfg(feature = "test-support")]
     pub async fn delivery_attempts(&self, tenant: TenantId, id: DeliveryId) -> Result<Vec<DeliveryAttempt>> {
         let rows = sqlx::query(
             "SELECT attempt, status_code, latency_ms, response_snippet, error, created_at \

@@ -37,7 +37,8 @@ impl Store {
         Ok(())
     }
 
-    /// All known instances, most recent beat first.
+    /// Test support (only with the `test-support` feature). All known instances, most recent beat first.
+    #[cfg(feature = "test-support")]
     pub async fn scheduler_heartbeats(&self) -> Result<Vec<Heartbeat>> {
         let rows: Vec<(String, i64, i64, String)> = sqlx::query_as(
             "SELECT instance_id, started_at, beat_at, version FROM scheduler_heartbeats ORDER BY beat_at DESC",

@@ -43,7 +43,6 @@ mod webhook_events;
 
 pub use accounts::{Account, AccountTokens, NewAccount, RefreshCandidate, TokenRevocation};
 pub use alert_states::AlertState;
-pub use audit::AuditEntry;
 pub use automations::{
     slot_key as automation_slot_key, Automation, AutomationChanges, AutomationRun, CreateAutomationError,
     EditError as AutomationEditError, NewAutomation, SlotStart,
@@ -145,7 +144,9 @@ impl Store {
         Ok(())
     }
 
-    /// Versions of the migrations this binary embeds for the current backend.
+    /// Test support (only with the `test-support` feature). Versions of the migrations this binary embeds for the
+    /// current backend.
+    #[cfg(feature = "test-support")]
     pub fn embedded_migrations(&self) -> Vec<i64> {
         dialect::migrator(self.backend).iter().map(|m| m.version).collect()
     }
@@ -159,13 +160,16 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
+    /// Test support (only with the `test-support` feature).
+    #[cfg(feature = "test-support")]
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// The raw pool, for tests that inspect or arrange rows; production code goes through `Store` methods.
+    /// Test support: the raw pool, for tests that inspect or arrange rows with SQL of their own. Only with the
+    /// `test-support` feature, which only tochen-testkit enables; production code goes through `Store` methods.
     #[cfg(feature = "test-support")]
-    pub fn pool(&self) -> &AnyPool {
+    pub fn sql_for_tests(&self) -> &AnyPool {
         &self.pool
     }
 

@@ -95,7 +95,8 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
-    /// Adds a member, or changes the role of an existing one.
+    /// Test support (only with the `test-support` feature). Adds a member, or changes the role of an existing one.
+    #[cfg(feature = "test-support")]
     pub async fn add_member(&self, tenant: TenantId, user: UserId, role: Role) -> Result<()> {
         sqlx::query(
             "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \

@@ -122,10 +122,6 @@ impl Store {
         rows.iter().map(|r| TenantId::from_db(&r.0).map_err(StoreError::from)).collect()
     }
 
-    pub async fn rename_tenant(&self, id: TenantId, name: &str) -> Result<()> {
-        self.touch_tenant("UPDATE tenants SET name = $2, updated_at = $3 WHERE id = $1", id, name).await
-    }
-
     pub async fn update_tenant_profile(&self, id: TenantId, profile: &TenantProfile) -> Result<()> {
         let done = sqlx::query(
             "UPDATE tenants SET business_description = $2, target_audience = $3, tone = $4, language = $5, \
@@ -143,6 +139,8 @@ impl Store {
         found(done.rows_affected())
     }
 
+    /// Test support (only with the `test-support` feature).
+    #[cfg(feature = "test-support")]
     pub async fn set_tenant_quota(&self, id: TenantId, monthly_token_quota: i64) -> Result<()> {
         let done = sqlx::query("UPDATE tenants SET llm_monthly_token_quota = $2, updated_at = $3 WHERE id = $1")
             .bind(id.to_db())
@@ -160,11 +158,6 @@ impl Store {
             .bind(now_ms())
             .execute(&self.pool)
             .await?;
-        found(done.rows_affected())
-    }
-
-    async fn touch_tenant(&self, sql: &str, id: TenantId, value: &str) -> Result<()> {
-        let done = sqlx::query(sql).bind(id.to_db()).bind(value).bind(now_ms()).execute(&self.pool).await?;
         found(done.rows_affected())
     }
 }

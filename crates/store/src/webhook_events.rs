@@ -24,8 +24,9 @@ use tochen_domain::jobs::WEBHOOK_EVENT;
 use tochen_domain::TargetStatus;
 
 impl Store {
-    /// Stores the event unless one with the same key was stored before. Returns the new row id, or `None` for a
-    /// duplicate.
+    /// Test support (only with the `test-support` feature). Stores the event unless one with the same key was stored
+    /// before. Returns the new row id, or `None` for a duplicate.
+    #[cfg(feature = "test-support")]
     pub async fn record_webhook_event(
         &self,
         source: &str,

@@ -207,8 +207,9 @@ impl Store {
             .collect()
     }
 
-    /// Moves a post to `to` only if it is still at `expected_version`: a stale button or a concurrent edit gets
-    /// `Ok(false)` and changes nothing.
+    /// Test support (only with the `test-support` feature). Moves a post to `to` only if it is still at
+    /// `expected_version`: a stale button or a concurrent edit gets `Ok(false)` and changes nothing.
+    #[cfg(feature = "test-support")]
     pub async fn set_post_status_if_version(
         &self,
         tenant: TenantId,

@@ -224,7 +224,9 @@ impl Store {
         Ok(PublishContext { post, target, account, tokens, content, media, team_chat_id, has_webhooks })
     }
 
-    /// Targets of every workspace in a status, for the crash test and for recovery views. A system read.
+    /// Test support (only with the `test-support` feature). Targets of every workspace in a status, for the crash test
+    /// and for recovery views. A system read.
+    #[cfg(feature = "test-support")]
     pub async fn target_status_counts(&self) -> Result<Vec<(TargetStatus, i64)>> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM post_targets GROUP BY status ORDER BY status")

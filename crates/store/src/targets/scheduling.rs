@@ -161,9 +161,10 @@ impl Store {
         Ok(targets)
     }
 
-    /// Approves a post waiting for approval and enqueues its publish jobs. A post whose time has passed while it
-    /// waited is published right away. Its approval cards are left as they are; see
-    /// [`Store::approve_post_with_cards`].
+    /// Test support (only with the `test-support` feature). Approves a post waiting for approval and enqueues its
+    /// publish jobs. A post whose time has passed while it waited is published right away. Its approval cards are left
+    /// as they are; see [`Store::approve_post_with_cards`].
+    #[cfg(feature = "test-support")]
     pub async fn approve_post(
         &self,
         tenant: TenantId,
@@ -174,7 +175,8 @@ impl Store {
         self.approve(tenant, post, expected_version, approver, None, false).await
     }
 
-    /// [`Store::approve_post`], and in the same transaction the approval cards of the post get `outcome`: every
+    /// Approves a post waiting for approval and enqueues its publish jobs (a post whose time has passed while it
+    /// waited is published right away), and in the same transaction the approval cards of the post get `outcome`: every
     /// sent card but the one the approver pressed is queued for an edit that shows it.
     pub async fn approve_post_with_cards(
         &self,
@@ -244,19 +246,8 @@ impl Store {
         Ok(targets)
     }
 
-    /// Rejects a post waiting for approval, with the admin's reason. Its approval cards are left as they are; see
-    /// [`Store::reject_post_with_cards`].
-    pub async fn reject_post(
-        &self,
-        tenant: TenantId,
-        post: PostId,
-        expected_version: i64,
-        reason: &str,
-    ) -> Result<bool> {
-        self.reject(tenant, post, expected_version, reason, None).await
-    }
-
-    /// [`Store::reject_post`], and in the same transaction the approval cards of the post get `outcome`: every
+    /// Rejects a post waiting for approval, with the admin's reason, and in the same transaction the approval cards
+    /// of the post get `outcome`: every
     /// sent card but the one the admin pressed is queued for an edit that shows it.
     pub async fn reject_post_with_cards(
         &self,

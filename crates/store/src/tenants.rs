@@ -1,8 +1,9 @@
 //! Workspaces (tenants): their business profile, settings (quota, team chat) and the choice of which webhook
 //! engagement reaches the team chat (comments, reactions; both on until a workspace turns one off).
 
-use crate::{col, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{TenantId, UserId};
 
@@ -46,21 +47,44 @@ impl Default for TenantProfile {
 const COLUMNS: &str = "id, name, business_description, target_audience, tone, language, timezone, \
                        llm_monthly_token_quota, team_chat_id, created_at";
 
+/// A row of `tenants` as stored.
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    id: String,
+    name: String,
+    business_description: String,
+    target_audience: String,
+    tone: String,
+    language: String,
+    timezone: String,
+    llm_monthly_token_quota: i64,
+    team_chat_id: Option<i64>,
+    created_at: Millis,
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = StoreError;
+
+    fn try_from(r: TenantRow) -> Result<Self> {
+        Ok(Tenant {
+            id: TenantId::from_db(&r.id)?,
+            name: r.name,
+            profile: TenantProfile {
+                business_description: r.business_description,
+                target_audience: r.target_audience,
+                tone: r.tone,
+                language: r.language,
+                timezone: r.timezone,
+            },
+            llm_monthly_token_quota: r.llm_monthly_token_quota,
+            team_chat_id: r.team_chat_id,
+            created_at: r.created_at,
+        })
+    }
+}
+
 fn tenant_from_row(row: &AnyRow) -> Result<Tenant> {
-    Ok(Tenant {
-        id: TenantId::from_db(&col::<String>(row, "id")?)?,
-        name: col(row, "name")?,
-        profile: TenantProfile {
-            business_description: col(row, "business_description")?,
-            target_audience: col(row, "target_audience")?,
-            tone: col(row, "tone")?,
-            language: col(row, "language")?,
-            timezone: col(row, "timezone")?,
-        },
-        llm_monthly_token_quota: col(row, "llm_monthly_token_quota")?,
-        team_chat_id: col(row, "team_chat_id")?,
-        created_at: col(row, "created_at")?,
-    })
+    TenantRow::from_row(row)?.try_into()
 }
 
 impl Store {

@@ -14,8 +14,9 @@
 //! schedule that is already running finds `next_run_at` moved and ends as stale. Manual runs are left alone.
 
 use crate::jobs::{NewJob, OnConflict};
-use crate::{col, parse_enum, Result, Store, StoreError};
+use crate::{parse_enum, Result, Store, StoreError};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::cron::{Schedule, ScheduleError};
 use tochen_domain::ids::{AutomationId, TenantId, UserId};
@@ -68,26 +69,54 @@ pub struct NewAutomation {
 const COLUMNS: &str = "id, tenant_id, kind, name, cron, timezone, config, status, paused_reason, missed_run_policy, \
      next_run_at, last_run_at, run_count, failure_count, consecutive_failures, max_consecutive_failures";
 
+/// A row of `automations` as stored.
+#[derive(sqlx::FromRow)]
+struct AutomationRow {
+    id: String,
+    tenant_id: String,
+    kind: String,
+    name: String,
+    cron: String,
+    timezone: String,
+    config: String,
+    status: String,
+    paused_reason: Option<String>,
+    missed_run_policy: String,
+    next_run_at: Option<Millis>,
+    last_run_at: Option<Millis>,
+    run_count: i64,
+    failure_count: i64,
+    consecutive_failures: i64,
+    max_consecutive_failures: i64,
+}
+
+impl TryFrom<AutomationRow> for Automation {
+    type Error = StoreError;
+
+    fn try_from(r: AutomationRow) -> Result<Self> {
+        Ok(Automation {
+            id: AutomationId::from_db(&r.id)?,
+            tenant_id: TenantId::from_db(&r.tenant_id)?,
+            kind: r.kind,
+            name: r.name,
+            cron: r.cron,
+            timezone: r.timezone,
+            config: serde_json::from_str(&r.config).unwrap_or(serde_json::Value::Null),
+            status: parse_enum(&r.status, AutomationStatus::parse, "automation status")?,
+            paused_reason: r.paused_reason,
+            missed_run_policy: parse_enum(&r.missed_run_policy, MissedRunPolicy::parse, "policy")?,
+            next_run_at: r.next_run_at,
+            last_run_at: r.last_run_at,
+            run_count: r.run_count,
+            failure_count: r.failure_count,
+            consecutive_failures: r.consecutive_failures,
+            max_consecutive_failures: r.max_consecutive_failures,
+        })
+    }
+}
+
 fn automation_from_row(row: &AnyRow) -> Result<Automation> {
-    let config: String = col(row, "config")?;
-    Ok(Automation {
-        id: AutomationId::from_db(&col::<String>(row, "id")?)?,
-        tenant_id: TenantId::from_db(&col::<String>(row, "tenant_id")?)?,
-        kind: col(row, "kind")?,
-        name: col(row, "name")?,
-        cron: col(row, "cron")?,
-        timezone: col(row, "timezone")?,
-        config: serde_json::from_str(&config).unwrap_or(serde_json::Value::Null),
-        status: parse_enum(&col::<String>(row, "status")?, AutomationStatus::parse, "automation status")?,
-        paused_reason: col(row, "paused_reason")?,
-        missed_run_policy: parse_enum(&col::<String>(row, "missed_run_policy")?, MissedRunPolicy::parse, "policy")?,
-        next_run_at: col(row, "next_run_at")?,
-        last_run_at: col(row, "last_run_at")?,
-        run_count: col(row, "run_count")?,
-        failure_count: col(row, "failure_count")?,
-        consecutive_failures: col(row, "consecutive_failures")?,
-        max_consecutive_failures: col(row, "max_consecutive_failures")?,
-    })
+    AutomationRow::from_row(row)?.try_into()
 }
 
 /// The unique key of an automation slot's job.

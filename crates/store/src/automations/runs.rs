@@ -2,7 +2,7 @@
 //! counters, and run history.
 
 use super::{enqueue_slot, Automation};
-use crate::{parse_enum, Result, Store};
+use crate::{parse_enum, Result, Store, StoreError};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AutomationId, JobId, TenantId};
 use tochen_domain::jobs::{AutomationRunPayload, AUTOMATION_RUN};
@@ -20,8 +20,33 @@ pub struct AutomationRun {
     pub error: Option<String>,
 }
 
-/// A row of `automation_runs`: id, slot, start, finish, duration, outcome, error.
-type RunRow = (String, i64, i64, Option<i64>, Option<i64>, String, Option<String>);
+/// A row of `automation_runs` as stored.
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: String,
+    slot_at: Millis,
+    started_at: Millis,
+    finished_at: Option<Millis>,
+    duration_ms: Option<i64>,
+    outcome: String,
+    error: Option<String>,
+}
+
+impl TryFrom<RunRow> for AutomationRun {
+    type Error = StoreError;
+
+    fn try_from(r: RunRow) -> Result<Self> {
+        Ok(AutomationRun {
+            id: r.id,
+            slot_at: r.slot_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            duration_ms: r.duration_ms,
+            outcome: parse_enum(&r.outcome, RunOutcome::parse, "run outcome")?,
+            error: r.error,
+        })
+    }
+}
 
 /// What starting a slot decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,7 +192,6 @@ impl Store {
     }
 
     /// Run history, newest first.
-    #[allow(clippy::type_complexity)]
     pub async fn automation_runs(&self, tenant: TenantId, id: AutomationId, limit: i64) -> Result<Vec<AutomationRun>> {
         let rows: Vec<RunRow> = sqlx::query_as(
             "SELECT id, slot_at, started_at, finished_at, duration_ms, outcome, error FROM automation_runs \
@@ -178,19 +202,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|(id, slot_at, started_at, finished_at, duration_ms, outcome, error)| {
-                Ok(AutomationRun {
-                    id,
-                    slot_at,
-                    started_at,
-                    finished_at,
-                    duration_ms,
-                    outcome: parse_enum(&outcome, RunOutcome::parse, "run outcome")?,
-                    error,
-                })
-            })
-            .collect()
+        rows.into_iter().map(AutomationRun::try_from).collect()
     }
 
     /// Deletes automation run history older than `cutoff`.

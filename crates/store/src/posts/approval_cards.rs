@@ -16,7 +16,7 @@
 
 use crate::jobs::insert_job;
 use crate::NewJob;
-use crate::{col, Result, Store};
+use crate::{Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{PostId, TenantId};
 use tochen_domain::jobs::{ApprovalCardRef, NotifyExtras, NotifyJob, NotifyPayload, NOTIFY};
@@ -39,7 +39,7 @@ pub struct CardOutcome<'a> {
 }
 
 /// A card's row, for views and tests.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SentCard {
     pub round: i64,
     pub chat_id: i64,
@@ -205,26 +205,16 @@ impl Store {
         Ok(round)
     }
 
-    /// The approval cards of a post, oldest round first.
+    /// Test support (only with the `test-support` feature). The approval cards of a post, oldest round first.
+    #[cfg(feature = "test-support")]
     pub async fn approval_cards(&self, tenant: TenantId, post: PostId) -> Result<Vec<SentCard>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT round, chat_id, lang, message_id, outcome_html FROM approval_cards WHERE tenant_id = $1 \
              AND post_id = $2 ORDER BY round, chat_id",
         )
         .bind(tenant.to_db())
         .bind(post.to_db())
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SentCard {
-                    round: col(r, "round")?,
-                    chat_id: col(r, "chat_id")?,
-                    lang: col(r, "lang")?,
-                    message_id: col(r, "message_id")?,
-                    outcome_html: col(r, "outcome_html")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }

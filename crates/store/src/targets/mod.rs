@@ -19,8 +19,9 @@
 
 use crate::jobs::{insert, keys, NewJob, OnConflict};
 use crate::targets::publishing::refresh_post_statement;
-use crate::{col, dialect, parse_enum, Result, Store, StoreError};
+use crate::{dialect, parse_enum, Result, Store, StoreError};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, PostId, TargetId, TenantId};
 use tochen_domain::{Platform, PostStatus, TargetStatus};
@@ -52,23 +53,50 @@ pub struct Target {
 pub(crate) const TARGET_COLUMNS: &str = "id, tenant_id, post_id, account_id, platform, status, platform_ref, \
      platform_post_id, permalink, error_class, error_message, attempts, published_at, updated_at";
 
+/// A row of `post_targets` as stored.
+#[derive(sqlx::FromRow)]
+struct TargetRow {
+    id: String,
+    tenant_id: String,
+    post_id: String,
+    account_id: String,
+    platform: String,
+    status: String,
+    platform_ref: Option<String>,
+    platform_post_id: Option<String>,
+    permalink: Option<String>,
+    error_class: Option<String>,
+    error_message: Option<String>,
+    attempts: i64,
+    published_at: Option<Millis>,
+    updated_at: Millis,
+}
+
+impl TryFrom<TargetRow> for Target {
+    type Error = StoreError;
+
+    fn try_from(r: TargetRow) -> Result<Self> {
+        Ok(Target {
+            id: TargetId::from_db(&r.id)?,
+            tenant_id: TenantId::from_db(&r.tenant_id)?,
+            post_id: PostId::from_db(&r.post_id)?,
+            account_id: AccountId::from_db(&r.account_id)?,
+            platform: parse_enum(&r.platform, Platform::parse, "platform")?,
+            status: parse_enum(&r.status, TargetStatus::parse, "target status")?,
+            platform_ref: r.platform_ref,
+            platform_post_id: r.platform_post_id,
+            permalink: r.permalink,
+            error_class: r.error_class,
+            error_message: r.error_message,
+            attempts: r.attempts,
+            published_at: r.published_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
 pub(crate) fn target_from_row(row: &AnyRow) -> Result<Target> {
-    Ok(Target {
-        id: TargetId::from_db(&col::<String>(row, "id")?)?,
-        tenant_id: TenantId::from_db(&col::<String>(row, "tenant_id")?)?,
-        post_id: PostId::from_db(&col::<String>(row, "post_id")?)?,
-        account_id: AccountId::from_db(&col::<String>(row, "account_id")?)?,
-        platform: parse_enum(&col::<String>(row, "platform")?, Platform::parse, "platform")?,
-        status: parse_enum(&col::<String>(row, "status")?, TargetStatus::parse, "target status")?,
-        platform_ref: col(row, "platform_ref")?,
-        platform_post_id: col(row, "platform_post_id")?,
-        permalink: col(row, "permalink")?,
-        error_class: col(row, "error_class")?,
-        error_message: col(row, "error_message")?,
-        attempts: col(row, "attempts")?,
-        published_at: col(row, "published_at")?,
-        updated_at: col(row, "updated_at")?,
-    })
+    TargetRow::from_row(row)?.try_into()
 }
 
 /// Why a scheduling change was refused.

@@ -137,7 +137,7 @@ impl Bench {
     /// ANALYZE there), so it is left as it is.
     async fn analyze(&self) {
         if self.url.starts_with("postgres") {
-            sqlx::query("ANALYZE").execute(self.store.pool()).await.unwrap();
+            sqlx::query("ANALYZE").execute(self.store.sql_for_tests()).await.unwrap();
         }
     }
 
@@ -196,14 +196,17 @@ fn deps(publisher: Arc<dyn Publisher>) -> Deps {
 }
 
 async fn count_state(store: &Store, state: &str) -> i64 {
-    let (n,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE state = $1").bind(state).fetch_one(store.pool()).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE state = $1")
+        .bind(state)
+        .fetch_one(store.sql_for_tests())
+        .await
+        .unwrap();
     n
 }
 
 async fn published(store: &Store) -> i64 {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM post_targets WHERE status = 'published'")
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap();
     n
@@ -221,7 +224,7 @@ async fn throughput(backend: &str) {
             "INSERT INTO jobs (id, kind, payload, run_at, max_attempts, created_at, updated_at) VALUES {}",
             rows.join(",")
         ))
-        .execute(b.store.pool())
+        .execute(b.store.sql_for_tests())
         .await
         .unwrap();
     }

@@ -242,7 +242,7 @@ impl World {
         let raw: (String, Option<String>) =
             sqlx::query_as("SELECT access_token_enc, refresh_token_enc FROM social_accounts WHERE id = $1")
                 .bind(account.id.to_db())
-                .fetch_one(self.store.pool())
+                .fetch_one(self.store.sql_for_tests())
                 .await
                 .unwrap();
         let plain = self.store.account_tokens(self.tenant, account.id).await.unwrap();
@@ -341,7 +341,7 @@ tochen_testkit::store_test!(
         assert_eq!((accounts[0].external_id.as_str(), accounts[0].name.as_str()), ("113", "Bakery Faro"));
         assert_eq!(w.tokens(&accounts[0]).await.1 .0, "page-token-113");
         let (parked,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM pending_connections").fetch_one(store.pool()).await.unwrap();
+            sqlx::query_as("SELECT COUNT(*) FROM pending_connections").fetch_one(store.sql_for_tests()).await.unwrap();
         assert_eq!(parked, 0, "the tokens of the Pages not chosen are deleted with the choice");
         assert_eq!(w.graph.calls_to("/113/subscribed_apps").len(), 1);
         assert!(
@@ -497,7 +497,7 @@ tochen_testkit::store_test!(consent_refused_at_the_provider_stores_nothing_and_t
     assert!(w.graph.calls_to("/oauth/access_token").is_empty());
     assert!(w.accounts().await.is_empty(), "nothing was stored");
     let (pending,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM pending_connections").fetch_one(store.pool()).await.unwrap();
+        sqlx::query_as("SELECT COUNT(*) FROM pending_connections").fetch_one(store.sql_for_tests()).await.unwrap();
     assert_eq!(pending, 0);
 
     let list = w.say(ALICE, "/accounts", "No accounts are connected yet").await;
@@ -525,7 +525,7 @@ tochen_testkit::store_test!(connect_in_a_group_points_to_the_private_chat_and_ha
     );
     let (states,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM oauth_states WHERE tenant_id = $1")
         .bind(w.tenant.to_string())
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(states, 0, "no sign-in state was created for the group");
@@ -543,7 +543,7 @@ async fn stored_secrets(store: &Store) -> Vec<String> {
         ("jobs", "payload"),
     ] {
         let rows: Vec<(Option<String>,)> =
-            sqlx::query_as(&format!("SELECT {column} FROM {table}")).fetch_all(store.pool()).await.unwrap();
+            sqlx::query_as(&format!("SELECT {column} FROM {table}")).fetch_all(store.sql_for_tests()).await.unwrap();
         for value in rows.into_iter().filter_map(|(v,)| v).filter(|v| !v.is_empty()) {
             out.push(match store.secrets().decrypt(&value) {
                 Ok(plain) => plain.expose().to_string(),
@@ -582,7 +582,7 @@ tochen_testkit::store_test!(disconnecting_deletes_the_tokens_and_revokes_them_at
 
     wait_until("the revocations are done", || async {
         let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM token_revocations").fetch_one(store.pool()).await.unwrap();
+            sqlx::query_as("SELECT COUNT(*) FROM token_revocations").fetch_one(store.sql_for_tests()).await.unwrap();
         n == 0
     })
     .await;
@@ -592,7 +592,7 @@ tochen_testkit::store_test!(disconnecting_deletes_the_tokens_and_revokes_them_at
     }
     let rows: Vec<(String, Option<String>, String)> =
         sqlx::query_as("SELECT access_token_enc, refresh_token_enc, status FROM social_accounts")
-            .fetch_all(store.pool())
+            .fetch_all(store.sql_for_tests())
             .await
             .unwrap();
     assert!(rows.iter().all(|r| r == &(String::new(), None, "disconnected".to_string())), "{rows:?}");

@@ -117,8 +117,10 @@ where
 }
 
 async fn event_statuses(store: &Store) -> Vec<String> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT status FROM webhook_events ORDER BY received_at").fetch_all(store.pool()).await.unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT status FROM webhook_events ORDER BY received_at")
+        .fetch_all(store.sql_for_tests())
+        .await
+        .unwrap();
     rows.into_iter().map(|(s,)| s).collect()
 }
 
@@ -179,7 +181,7 @@ tochen_testkit::store_test!(a_tiktok_publicly_available_event_moves_its_target_t
     .bind(&post_id)
     .bind(tenant.to_db())
     .bind(now)
-    .execute(store.pool())
+    .execute(store.sql_for_tests())
     .await
     .unwrap();
     sqlx::query(
@@ -191,7 +193,7 @@ tochen_testkit::store_test!(a_tiktok_publicly_available_event_moves_its_target_t
     .bind(&post_id)
     .bind(&account)
     .bind(now)
-    .execute(store.pool())
+    .execute(store.sql_for_tests())
     .await
     .unwrap();
 
@@ -203,7 +205,7 @@ tochen_testkit::store_test!(a_tiktok_publicly_available_event_moves_its_target_t
     wait_until("the target is published", || async {
         let (status,): (String,) = sqlx::query_as("SELECT status FROM post_targets WHERE id = $1")
             .bind(&target)
-            .fetch_one(store.pool())
+            .fetch_one(store.sql_for_tests())
             .await
             .unwrap();
         status == "published"
@@ -217,7 +219,7 @@ tochen_testkit::store_test!(a_tiktok_publicly_available_event_moves_its_target_t
     handle.await.unwrap().unwrap();
     let (post_ref,): (Option<String>,) = sqlx::query_as("SELECT platform_post_id FROM post_targets WHERE id = $1")
         .bind(&target)
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(post_ref.as_deref(), Some("7301"));
@@ -236,7 +238,7 @@ tochen_testkit::store_test!(an_event_stored_without_its_job_is_queued_by_the_cle
     let recent = store.record_inbound_event("meta", "recent", body).await.unwrap().unwrap();
     sqlx::query("UPDATE webhook_events SET received_at = received_at - 120000 WHERE id <> $1")
         .bind(&recent)
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(
@@ -252,7 +254,7 @@ tochen_testkit::store_test!(an_event_stored_without_its_job_is_queued_by_the_cle
     assert_eq!(jobs.len(), 3, "orphan, broken and the transactional one; never a telegram update");
     sqlx::query("DELETE FROM jobs WHERE unique_key = $1")
         .bind(format!("webhook.event:{orphan}"))
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
 

@@ -103,7 +103,7 @@ tochen_testkit::store_test!(the_scheduler_refuses_to_start_without_a_secret_key,
         .expect_err("run refuses instead of signing with an empty key");
     assert!(format!("{err:#}").contains("TOCHEN_SECRET_KEYS"), "{err:#}");
     let (beats,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM scheduler_heartbeats").fetch_one(store.pool()).await.unwrap();
+        sqlx::query_as("SELECT COUNT(*) FROM scheduler_heartbeats").fetch_one(store.sql_for_tests()).await.unwrap();
     assert_eq!(beats, 0, "it never claimed to be running");
 
     // The web service refuses the same way, and an empty key file is no key.

@@ -196,8 +196,16 @@ tochen_testkit::store_test!(with_only_a_bot_token_a_post_reaches_the_sandbox_and
 
     // Two days later (the test moves the post back in time), the metrics sync reads simulated engagement.
     let two_days_ago = now_ms() - 2 * DAY_MS;
-    sqlx::query("UPDATE sandbox_posts SET created_at = $1").bind(two_days_ago).execute(store.pool()).await.unwrap();
-    sqlx::query("UPDATE post_targets SET published_at = $1").bind(two_days_ago).execute(store.pool()).await.unwrap();
+    sqlx::query("UPDATE sandbox_posts SET created_at = $1")
+        .bind(two_days_ago)
+        .execute(store.sql_for_tests())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE post_targets SET published_at = $1")
+        .bind(two_days_ago)
+        .execute(store.sql_for_tests())
+        .await
+        .unwrap();
     let http = reqwest::Client::new();
     let readers = tochen_platforms::metrics_readers(&w.config, http, &store);
     let synced = sync_all(&store, &readers, SyncOptions::default(), now_ms()).await.unwrap();

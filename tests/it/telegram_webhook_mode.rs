@@ -110,7 +110,7 @@ fn answers_to(tg: &FakeTelegram, chat: i64) -> usize {
 async fn row(store: &Store, update_id: i64) -> (String, i64) {
     sqlx::query_as("SELECT status, attempts FROM webhook_events WHERE source = 'telegram' AND update_id = $1")
         .bind(update_id)
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap()
 }
@@ -133,7 +133,7 @@ tochen_testkit::store_test!(an_update_posted_to_the_web_service_is_answered_by_t
     assert_eq!(row(&store, 500).await.0, "processed");
     assert_eq!(row(&store, 501).await.0, "processed");
     assert_eq!(s.tg.count(0, "getupdates"), 0, "webhook mode never polls");
-    let (jobs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(store.pool()).await.unwrap();
+    let (jobs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(store.sql_for_tests()).await.unwrap();
     assert_eq!(jobs, 0, "no job is left for the scheduler");
     db.store.close().await;
 });
@@ -172,7 +172,7 @@ tochen_testkit::store_test!(
         sqlx::query(
             "UPDATE webhook_events SET attempts = 5, lease_owner = 'died', lease_expires_at = 1 WHERE update_id = 901",
         )
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
         assert_eq!(deliver(&s, &db, 902, 9002).await, 200);

@@ -95,7 +95,7 @@ async fn run(label: &str, db: TestDb, requests: usize, concurrency: usize) {
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p).ceil() as usize).saturating_sub(1).min(all.len() - 1)];
     let (stored,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM webhook_events").fetch_one(db.store.pool()).await.expect("count");
+        sqlx::query_as("SELECT COUNT(*) FROM webhook_events").fetch_one(db.store.sql_for_tests()).await.expect("count");
     assert_eq!(stored as usize, requests, "every delivery was stored");
     println!(
         "{label:<10} requests={requests} concurrency={concurrency} req/s={:.0} p50={:.2}ms p99={:.2}ms max={:.2}ms",

@@ -38,7 +38,7 @@ async fn set_times(h: &common::Harness, post: &Post, created_at: i64, out: Optio
         .bind(status)
         .bind(at)
         .bind(post.id.to_db())
-        .execute(h.store.pool())
+        .execute(h.store.sql_for_tests())
         .await
         .unwrap();
 }

@@ -30,7 +30,7 @@ async fn started_post(
         assert!(matches!(begun, BeginPublish::Started(_)), "{begun:?}");
         sqlx::query("UPDATE jobs SET state = 'succeeded' WHERE unique_key = $1")
             .bind(format!("publish:{}", t.id))
-            .execute(h.store.pool())
+            .execute(h.store.sql_for_tests())
             .await
             .unwrap();
     }

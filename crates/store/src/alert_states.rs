@@ -1,8 +1,9 @@
 //! The memory of alert rules: whether each (rule, subject) is firing, whether that was announced, and when the
 //! last announcement went out (for the cooldown). The decisions themselves are pure and live in `alerts`.
 
-use super::{col, Result, Store};
+use crate::{Result, Store};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::TenantId;
 
@@ -21,17 +22,36 @@ pub struct AlertState {
     pub details: String,
 }
 
+/// A row of `alert_states` as stored (flags are BIGINT 0/1).
+#[derive(sqlx::FromRow)]
+struct AlertStateRow {
+    rule: String,
+    subject: String,
+    firing: i64,
+    notified: i64,
+    first_seen_at: Millis,
+    last_notified_at: Option<Millis>,
+    resolved_at: Option<Millis>,
+    details: String,
+}
+
+impl From<AlertStateRow> for AlertState {
+    fn from(r: AlertStateRow) -> Self {
+        AlertState {
+            rule: r.rule,
+            subject: r.subject,
+            firing: r.firing != 0,
+            notified: r.notified != 0,
+            first_seen_at: r.first_seen_at,
+            last_notified_at: r.last_notified_at,
+            resolved_at: r.resolved_at,
+            details: r.details,
+        }
+    }
+}
+
 fn state_from_row(row: &AnyRow) -> Result<AlertState> {
-    Ok(AlertState {
-        rule: col(row, "rule")?,
-        subject: col(row, "subject")?,
-        firing: col::<i64>(row, "firing")? != 0,
-        notified: col::<i64>(row, "notified")? != 0,
-        first_seen_at: col(row, "first_seen_at")?,
-        last_notified_at: col(row, "last_notified_at")?,
-        resolved_at: col(row, "resolved_at")?,
-        details: col(row, "details")?,
-    })
+    Ok(AlertStateRow::from_row(row)?.into())
 }
 
 const COLUMNS: &str = "rule, subject, firing, notified, first_seen_at, last_notified_at, resolved_at, details";

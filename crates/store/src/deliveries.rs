@@ -4,8 +4,9 @@
 //! the receiver's idempotency key), and the exact payload, so a replay sends the same bytes. Attempts keep status,
 //! latency, the first kilobyte of the answer and the error, which is what a tenant needs to debug a receiver.
 
-use super::{col, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{DeliveryId, DestinationId, TenantId};
 
@@ -56,7 +57,7 @@ pub struct Delivery {
     pub delivered_at: Option<Millis>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DeliveryAttempt {
     pub attempt: i64,
     pub status_code: Option<i64>,
@@ -78,23 +79,47 @@ pub struct NewAttempt {
 const COLUMNS: &str = "id, tenant_id, destination_id, message_id, event_type, payload, status, attempts, \
                        last_status_code, last_error, created_at, delivered_at";
 
+/// A row of `deliveries` as stored.
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: String,
+    tenant_id: String,
+    destination_id: String,
+    message_id: String,
+    event_type: String,
+    payload: String,
+    status: String,
+    attempts: i64,
+    last_status_code: Option<i64>,
+    last_error: Option<String>,
+    created_at: Millis,
+    delivered_at: Option<Millis>,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+
+    fn try_from(r: DeliveryRow) -> Result<Self> {
+        Ok(Delivery {
+            id: DeliveryId::from_db(&r.id)?,
+            tenant_id: TenantId::from_db(&r.tenant_id)?,
+            destination_id: DestinationId::from_db(&r.destination_id)?,
+            message_id: r.message_id,
+            event_type: r.event_type,
+            payload: r.payload,
+            status: DeliveryStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown delivery status {:?}", r.status)))?,
+            attempts: r.attempts,
+            last_status_code: r.last_status_code,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            delivered_at: r.delivered_at,
+        })
+    }
+}
+
 fn delivery_from_row(row: &AnyRow) -> Result<Delivery> {
-    let status: String = col(row, "status")?;
-    Ok(Delivery {
-        id: DeliveryId::from_db(&col::<String>(row, "id")?)?,
-        tenant_id: TenantId::from_db(&col::<String>(row, "tenant_id")?)?,
-        destination_id: DestinationId::from_db(&col::<String>(row, "destination_id")?)?,
-        message_id: col(row, "message_id")?,
-        event_type: col(row, "event_type")?,
-        payload: col(row, "payload")?,
-        status: DeliveryStatus::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown delivery status {status:?}")))?,
-        attempts: col(row, "attempts")?,
-        last_status_code: col(row, "last_status_code")?,
-        last_error: col(row, "last_error")?,
-        created_at: col(row, "created_at")?,
-        delivered_at: col(row, "delivered_at")?,
-    })
+    DeliveryRow::from_row(row)?.try_into()
 }
 
 fn cut(s: &str, max: usize) -> String {
@@ -119,7 +144,7 @@ pub struct NewDelivery {
 }
 
 /// Logs a delivery through `exec` (the pool, or the caller's transaction).
-pub(super) async fn insert_delivery<'e, E>(exec: E, d: &NewDelivery, now: Millis) -> Result<()>
+pub(crate) async fn insert_delivery<'e, E>(exec: E, d: &NewDelivery, now: Millis) -> Result<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -141,7 +166,7 @@ where
 
 impl Store {
     /// Logs a new delivery of `payload` (the exact body) with a fresh message id.
-    pub async fn create_delivery(
+    pub(crate) async fn create_delivery(
         &self,
         tenant: TenantId,
         destination: DestinationId,
@@ -265,28 +290,17 @@ impl Store {
         rows.iter().map(delivery_from_row).collect()
     }
 
-    /// Attempts of a delivery, oldest first.
+    /// Test support (only with the `test-support` feature). Attempts of a delivery, oldest first.
+    #[cfg(feature = "test-support")]
     pub async fn delivery_attempts(&self, tenant: TenantId, id: DeliveryId) -> Result<Vec<DeliveryAttempt>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT attempt, status_code, latency_ms, response_snippet, error, created_at \
              FROM webhook_delivery_attempts WHERE tenant_id = $1 AND delivery_id = $2 ORDER BY attempt",
         )
         .bind(tenant.to_db())
         .bind(id.to_db())
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeliveryAttempt {
-                    attempt: col(r, "attempt")?,
-                    status_code: col(r, "status_code")?,
-                    latency_ms: col(r, "latency_ms")?,
-                    response_snippet: col(r, "response_snippet")?,
-                    error: col(r, "error")?,
-                    created_at: col(r, "created_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Puts a finished delivery back to `pending` for a replay from the bot; its message id and payload stay, so

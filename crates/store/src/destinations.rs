@@ -5,8 +5,9 @@
 //! Telegram tells us about a chat (a group became a supergroup, the bot was removed) without naming a workspace;
 //! those calls return the tenant ids they touched so the caller can tell each workspace's admins.
 
-use super::{col, parse_enum, Result, Store, StoreError};
+use crate::{parse_enum, Result, Store, StoreError};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AutomationId, DestinationId, TenantId};
 use tochen_domain::secret::SecretString;
@@ -47,19 +48,42 @@ pub enum NewDestination {
 
 const COLUMNS: &str = "id, tenant_id, kind, name, telegram_chat_id, url, email, status, status_reason, created_at";
 
+/// A row of `destinations` as stored.
+#[derive(sqlx::FromRow)]
+struct DestinationRow {
+    id: String,
+    tenant_id: String,
+    kind: String,
+    name: String,
+    telegram_chat_id: Option<i64>,
+    url: Option<String>,
+    email: Option<String>,
+    status: String,
+    status_reason: Option<String>,
+    created_at: Millis,
+}
+
+impl TryFrom<DestinationRow> for Destination {
+    type Error = StoreError;
+
+    fn try_from(r: DestinationRow) -> Result<Self> {
+        Ok(Destination {
+            id: DestinationId::from_db(&r.id)?,
+            tenant_id: TenantId::from_db(&r.tenant_id)?,
+            kind: parse_enum(&r.kind, DestinationKind::parse, "destination kind")?,
+            name: r.name,
+            telegram_chat_id: r.telegram_chat_id,
+            url: r.url,
+            email: r.email,
+            status: parse_enum(&r.status, DestinationStatus::parse, "destination status")?,
+            status_reason: r.status_reason,
+            created_at: r.created_at,
+        })
+    }
+}
+
 fn destination_from_row(row: &AnyRow) -> Result<Destination> {
-    Ok(Destination {
-        id: DestinationId::from_db(&col::<String>(row, "id")?)?,
-        tenant_id: TenantId::from_db(&col::<String>(row, "tenant_id")?)?,
-        kind: parse_enum(&col::<String>(row, "kind")?, DestinationKind::parse, "destination kind")?,
-        name: col(row, "name")?,
-        telegram_chat_id: col(row, "telegram_chat_id")?,
-        url: col(row, "url")?,
-        email: col(row, "email")?,
-        status: parse_enum(&col::<String>(row, "status")?, DestinationStatus::parse, "destination status")?,
-        status_reason: col(row, "status_reason")?,
-        created_at: col(row, "created_at")?,
-    })
+    DestinationRow::from_row(row)?.try_into()
 }
 
 impl Store {

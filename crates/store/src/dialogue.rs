@@ -2,7 +2,7 @@
 //! conversation, and surviving restarts. The state itself is the bot's serialized JSON; the store does not
 //! interpret it.
 
-use super::{Result, Store};
+use crate::{Result, Store};
 use tochen_domain::clock::now_ms;
 
 impl Store {

@@ -16,7 +16,7 @@ use tochen_domain::{AccountId, DeliveryId, DestinationId, DestinationKind, Desti
 
 /// A new message id (`msg_` + a time-ordered uuid). It is the receiver's idempotency key and never changes
 /// across retries or replays of the same event.
-pub fn new_message_id() -> String {
+pub(crate) fn new_message_id() -> String {
     format!("msg_{}", uuid::Uuid::now_v7().simple())
 }
 

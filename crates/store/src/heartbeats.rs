@@ -1,7 +1,7 @@
 //! Liveness of scheduler instances. Each instance beats every few seconds; `/health` and the heartbeat alert read
 //! the latest beat to tell "the scheduler is running" from "jobs are piling up with nobody to run them".
 
-use super::{Result, Store};
+use crate::{Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,8 @@ impl Store {
         Ok(())
     }
 
-    /// All known instances, most recent beat first.
+    /// Test support (only with the `test-support` feature). All known instances, most recent beat first.
+    #[cfg(feature = "test-support")]
     pub async fn scheduler_heartbeats(&self) -> Result<Vec<Heartbeat>> {
         let rows: Vec<(String, i64, i64, String)> = sqlx::query_as(
             "SELECT instance_id, started_at, beat_at, version FROM scheduler_heartbeats ORDER BY beat_at DESC",
@@ -55,5 +56,12 @@ impl Store {
         let (beat,): (Option<i64>,) =
             sqlx::query_as("SELECT MAX(beat_at) FROM scheduler_heartbeats").fetch_one(&self.pool).await?;
         Ok(beat)
+    }
+
+    /// Deletes heartbeats of instances that stopped beating before `cutoff`.
+    pub async fn delete_heartbeats_before(&self, cutoff: Millis) -> Result<u64> {
+        let done =
+            sqlx::query("DELETE FROM scheduler_heartbeats WHERE beat_at < $1").bind(cutoff).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 }

@@ -1,6 +1,6 @@
 //! One-time, expiring invite codes for `t.me/<bot>?start=<code>` deep links.
 
-use super::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use rand::Rng;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{InviteId, TenantId, UserId};
@@ -91,7 +91,7 @@ impl Store {
             });
         };
         let tenant = TenantId::from_db(&tenant).map_err(StoreError::from)?;
-        let role = super::parse_enum(&role, Role::parse, "role")?;
+        let role = crate::parse_enum(&role, Role::parse, "role")?;
         let current: Option<(String,)> =
             sqlx::query_as("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2")
                 .bind(tenant.to_db())

@@ -2,8 +2,8 @@
 //!
 //! The pool is an sqlx `AnyPool`, chosen once at start-up from the URL scheme, and the schema uses only portable
 //! types (TEXT ids, BIGINT millisecond times, TEXT JSON), so almost every query is written once with `$N`
-//! placeholders, which both drivers accept. Queries split by dialect only where the SQL truly differs (job
-//! claiming); `Store::backend` tells which.
+//! placeholders, which both drivers accept. Queries split by dialect only where the SQL truly differs, and every
+//! such split outside the job queue's files is in `dialect`.
 //!
 //! SQLite runs with a single connection: it has one writer anyway, and one connection rules out the
 //! `SQLITE_BUSY` lock-upgrade failures that deferred transactions on several connections run into. Never hold a
@@ -13,20 +13,16 @@
 
 mod accounts;
 mod alert_states;
-mod approval_cards;
 mod audit;
-mod automation_edit;
 mod automations;
-mod bot_drafts;
-mod cleanup;
 mod deliveries;
 mod destinations;
+mod dialect;
 mod dialogue;
-mod engagement_alerts;
 pub mod events;
 mod heartbeats;
-mod inbound;
 mod invites;
+mod job_history;
 pub mod job_queue;
 mod job_signal;
 mod jobs;
@@ -38,32 +34,23 @@ mod metrics;
 mod oauth_states;
 mod pending_connections;
 mod posts;
-mod publishing;
-mod refresh_candidates;
-mod revocations;
-mod rotate;
 mod sandbox_posts;
-mod target_moves;
+mod secrets;
 mod targets;
 pub mod telegram_updates;
 mod tenants;
 mod users;
 mod webhook_events;
 
-pub use accounts::{Account, AccountTokens, NewAccount};
+pub use accounts::{Account, AccountTokens, NewAccount, RefreshCandidate, TokenRevocation};
 pub use alert_states::AlertState;
-pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};
-pub use audit::AuditEntry;
-pub use automation_edit::{AutomationChanges, EditError as AutomationEditError};
 pub use automations::{
-    slot_key as automation_slot_key, Automation, AutomationRun, CreateAutomationError, NewAutomation, SlotStart,
+    slot_key as automation_slot_key, Automation, AutomationChanges, AutomationRun, CreateAutomationError,
+    EditError as AutomationEditError, NewAutomation, SlotStart,
 };
-pub use cleanup::CleanupReport;
 pub use deliveries::{Delivery, DeliveryAttempt, DeliveryStatus, NewAttempt, NewDelivery};
 pub use destinations::{Destination, NewDestination};
-pub use engagement_alerts::EngagementAlerts;
 pub use heartbeats::Heartbeat;
-pub use inbound::{webhook_event_job_key, InboundApplied, InboundEffect, TargetOutcome};
 pub use invites::{Invite, RedeemError};
 pub use job_queue::{ClaimRequest, NextWake};
 pub use jobs::{keys as job_keys, Job, NewJob, OnConflict};
@@ -73,19 +60,16 @@ pub use memberships::{Member, MembershipError};
 pub use metrics::{FailedTarget, FollowerChange, MetricValues, NewSnapshot, PublishedTarget};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
 pub use pending_connections::{NewPendingConnection, PendingConnection};
-pub use posts::{NewestBy, Post, PostContent};
-pub use publishing::{BeginPublish, PublishContext, Settle};
-pub use refresh_candidates::RefreshCandidate;
-pub use revocations::TokenRevocation;
-pub use rotate::RotationReport;
+pub use posts::{ApprovalCard, CardOutcome, NewestBy, Post, PostContent, SentCard};
 pub use sandbox_posts::{NewSandboxPost, SandboxMedia, SandboxPost};
-pub use targets::{ScheduleError, Target};
+pub use secrets::RotationReport;
+pub use targets::{BeginPublish, PublishContext, ScheduleError, Settle, Target};
 pub use telegram_updates::StoredUpdate;
-pub use tenants::{Tenant, TenantProfile};
+pub use tenants::{EngagementAlerts, Tenant, TenantProfile};
 pub use users::{TelegramIdentity, User};
+pub use webhook_events::{webhook_event_job_key, InboundApplied, InboundEffect, TargetOutcome};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 use std::path::Path;
 use std::sync::Once;
@@ -101,9 +85,6 @@ fn install_drivers() {
 
 /// Which SQL dialect the pool speaks.
 pub type Backend = DatabaseKind;
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -124,13 +105,6 @@ pub enum StoreError {
 impl From<tochen_domain::ids::CorruptId> for StoreError {
     fn from(e: tochen_domain::ids::CorruptId) -> Self {
         StoreError::Corrupt(e.0)
-    }
-}
-
-impl StoreError {
-    /// True when a unique constraint refused the write (a duplicate key).
-    pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
 }
 
@@ -158,40 +132,16 @@ impl Store {
         // that every task queues for), while a dead connection shows as the failing query's error and is
         // dropped by the pool's ping when it is released.
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30)).test_before_acquire(false);
-        let pool = match backend {
-            Backend::Sqlite => {
-                options
-                    .max_connections(1)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await?
-            }
-            // Statements here select by workspace and key, where one plan serves every value bound: a prepared
-            // statement keeps its generic plan instead of being planned again on each of its first executions (and
-            // on every execution, for those whose custom plan looks cheaper). An ANALYZE still replans it. Measured:
-            // a tenth less database CPU in the drain benchmark.
-            Backend::Postgres => {
-                options
-                    .max_connections(max_connections)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute("SET plan_cache_mode = force_generic_plan").await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await?
-            }
-        };
+        let pool = options
+            .max_connections(dialect::max_connections(backend, max_connections))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    conn.execute(dialect::connection_setup(backend)).await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
         Ok(Self { pool, backend, secrets })
     }
 
@@ -209,20 +159,15 @@ impl Store {
 
     /// Applies the embedded migrations of this backend. Safe to run again: applied versions are skipped.
     pub async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
-        }
+        dialect::migrator(self.backend).run(&self.pool).await?;
         Ok(())
     }
 
-    /// Versions of the migrations this binary embeds for the current backend.
+    /// Test support (only with the `test-support` feature). Versions of the migrations this binary embeds for the
+    /// current backend.
+    #[cfg(feature = "test-support")]
     pub fn embedded_migrations(&self) -> Vec<i64> {
-        let m = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        m.iter().map(|m| m.version).collect()
+        dialect::migrator(self.backend).iter().map(|m| m.version).collect()
     }
 
     /// Versions applied to the database, oldest first.
@@ -234,13 +179,16 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
+    /// Test support (only with the `test-support` feature).
+    #[cfg(feature = "test-support")]
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// The raw pool, for tests that inspect or arrange rows; production code goes through `Store` methods.
+    /// Test support: the raw pool, for tests that inspect or arrange rows with SQL of their own. Only with the
+    /// `test-support` feature, which only tochen-testkit enables; production code goes through `Store` methods.
     #[cfg(feature = "test-support")]
-    pub fn pool(&self) -> &AnyPool {
+    pub fn sql_for_tests(&self) -> &AnyPool {
         &self.pool
     }
 

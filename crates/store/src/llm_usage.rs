@@ -1,6 +1,6 @@
 //! Every LLM call, with its tokens, cost and outcome, and the monthly totals the quota is checked against.
 
-use super::{Result, Store};
+use crate::{Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{TenantId, UserId};
 

@@ -1,8 +1,9 @@
 //! Stored media files (uploads, generated images). The bytes live under the data directory; the row says where
 //! and what they are.
 
-use super::{col, parse_enum, Result, Store, StoreError};
+use crate::{parse_enum, Result, Store, StoreError};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{MediaId, TenantId};
 use tochen_domain::MediaKind;
@@ -30,23 +31,48 @@ pub struct Media {
     pub created_at: Millis,
 }
 
+/// A row of `media` as stored.
+#[derive(sqlx::FromRow)]
+struct MediaRow {
+    id: String,
+    tenant_id: String,
+    kind: String,
+    content_type: String,
+    size_bytes: i64,
+    sha256: String,
+    storage_path: String,
+    source: String,
+    width: Option<i64>,
+    height: Option<i64>,
+    duration_ms: Option<i64>,
+    created_at: Millis,
+}
+
+impl TryFrom<MediaRow> for Media {
+    type Error = StoreError;
+
+    fn try_from(r: MediaRow) -> Result<Self> {
+        Ok(Media {
+            id: MediaId::from_db(&r.id)?,
+            tenant_id: TenantId::from_db(&r.tenant_id)?,
+            info: NewMedia {
+                kind: parse_enum(&r.kind, MediaKind::parse, "media kind")?,
+                content_type: r.content_type,
+                size_bytes: r.size_bytes,
+                sha256: r.sha256,
+                storage_path: r.storage_path,
+                source: r.source,
+                width: r.width,
+                height: r.height,
+                duration_ms: r.duration_ms,
+            },
+            created_at: r.created_at,
+        })
+    }
+}
+
 fn media_from_row(row: &AnyRow) -> Result<Media> {
-    Ok(Media {
-        id: MediaId::from_db(&col::<String>(row, "id")?)?,
-        tenant_id: TenantId::from_db(&col::<String>(row, "tenant_id")?)?,
-        info: NewMedia {
-            kind: parse_enum(&col::<String>(row, "kind")?, MediaKind::parse, "media kind")?,
-            content_type: col(row, "content_type")?,
-            size_bytes: col(row, "size_bytes")?,
-            sha256: col(row, "sha256")?,
-            storage_path: col(row, "storage_path")?,
-            source: col(row, "source")?,
-            width: col(row, "width")?,
-            height: col(row, "height")?,
-            duration_ms: col(row, "duration_ms")?,
-        },
-        created_at: col(row, "created_at")?,
-    })
+    MediaRow::from_row(row)?.try_into()
 }
 
 const COLUMNS: &str = "id, tenant_id, kind, content_type, size_bytes, sha256, storage_path, source, width, height, \

@@ -1,6 +1,6 @@
 //! Who belongs to which workspace, with which role.
 
-use super::{col, parse_enum, Result, Store, StoreError};
+use crate::{parse_enum, Result, Store, StoreError};
 use tochen_domain::ids::{TenantId, UserId};
 use tochen_domain::Role;
 
@@ -29,6 +29,34 @@ impl From<sqlx::Error> for MembershipError {
     }
 }
 
+/// A row of `Store::members`' read: the user and the role.
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    id: String,
+    telegram_id: i64,
+    first_name: String,
+    last_name: Option<String>,
+    username: Option<String>,
+    role: String,
+}
+
+impl TryFrom<MemberRow> for Member {
+    type Error = StoreError;
+
+    fn try_from(r: MemberRow) -> Result<Self> {
+        Ok(Member {
+            user_id: UserId::from_db(&r.id)?,
+            telegram_id: r.telegram_id,
+            name: match r.last_name {
+                Some(l) => format!("{} {l}", r.first_name),
+                None => r.first_name,
+            },
+            username: r.username,
+            role: parse_enum(&r.role, Role::parse, "role")?,
+        })
+    }
+}
+
 impl Store {
     /// The user's role in the workspace, or `None` when they are not a member.
     pub async fn role_of(&self, tenant: TenantId, user: UserId) -> Result<Option<Role>> {
@@ -43,7 +71,7 @@ impl Store {
 
     /// Members of a workspace, admins first, then by name.
     pub async fn members(&self, tenant: TenantId) -> Result<Vec<Member>> {
-        let rows = sqlx::query(
+        let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT u.id, u.telegram_id, u.first_name, u.last_name, u.username, m.role FROM memberships m \
              JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 \
              ORDER BY CASE m.role WHEN 'admin' THEN 0 WHEN 'editor' THEN 1 ELSE 2 END, u.first_name, u.id",
@@ -51,22 +79,7 @@ impl Store {
         .bind(tenant.to_db())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let first: String = col(row, "first_name")?;
-                let last: Option<String> = col(row, "last_name")?;
-                Ok(Member {
-                    user_id: UserId::from_db(&col::<String>(row, "id")?)?,
-                    telegram_id: col(row, "telegram_id")?,
-                    name: match last {
-                        Some(l) => format!("{first} {l}"),
-                        None => first,
-                    },
-                    username: col(row, "username")?,
-                    role: parse_enum(&col::<String>(row, "role")?, Role::parse, "role")?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(Member::try_from).collect()
     }
 
     /// Workspaces the user belongs to, with their role there, oldest first.
@@ -95,7 +108,8 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
-    /// Adds a member, or changes the role of an existing one.
+    /// Test support (only with the `test-support` feature). Adds a member, or changes the role of an existing one.
+    #[cfg(feature = "test-support")]
     pub async fn add_member(&self, tenant: TenantId, user: UserId, role: Role) -> Result<()> {
         sqlx::query(
             "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \

@@ -6,15 +6,15 @@
 //! the platform did not report (Instagram's lag, a deprecated metric) is missing, never zero. Reductions are done
 //! in Rust over rows fetched in one ordered query, which keeps the SQL identical on both backends.
 
-use super::{col, parse_enum, Result, Store};
-use sqlx::any::AnyRow;
+use crate::{parse_enum, Result, Store, StoreError};
+use sqlx::FromRow;
 use std::collections::BTreeMap;
 use tochen_domain::clock::Millis;
 use tochen_domain::ids::{AccountId, PostId, TargetId, TenantId};
 use tochen_domain::{Platform, TargetStatus};
 
 /// One reading of a post's or an account's counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct MetricValues {
     pub views: Option<i64>,
     pub reach: Option<i64>,
@@ -74,16 +74,71 @@ pub struct FollowerChange {
 /// How far back an account's follower reading may lie and still count as "at the start" of a period.
 const FOLLOWER_LOOKBACK_MS: Millis = 35 * 24 * 3600 * 1000;
 
-fn values_from_row(row: &AnyRow) -> Result<MetricValues> {
-    Ok(MetricValues {
-        views: col(row, "views")?,
-        reach: col(row, "reach")?,
-        likes: col(row, "likes")?,
-        comments: col(row, "comments")?,
-        shares: col(row, "shares")?,
-        saves: col(row, "saves")?,
-        followers: col(row, "followers")?,
-    })
+/// A target-level row of `metrics_snapshots`.
+#[derive(sqlx::FromRow)]
+struct SnapshotRow {
+    target_id: String,
+    captured_at: Millis,
+    #[sqlx(flatten)]
+    values: MetricValues,
+}
+
+/// A row of `Store::published_targets`' read: the target with its post's title and its account's name.
+#[derive(sqlx::FromRow)]
+struct PublishedTargetRow {
+    id: String,
+    post_id: String,
+    title: String,
+    platform: String,
+    account_id: String,
+    account_name: String,
+    permalink: Option<String>,
+    published_at: Millis,
+}
+
+impl TryFrom<PublishedTargetRow> for PublishedTarget {
+    type Error = StoreError;
+
+    fn try_from(r: PublishedTargetRow) -> Result<Self> {
+        Ok(PublishedTarget {
+            target_id: TargetId::from_db(&r.id)?,
+            post_id: PostId::from_db(&r.post_id)?,
+            title: r.title,
+            platform: parse_enum(&r.platform, Platform::parse, "platform")?,
+            account_id: AccountId::from_db(&r.account_id)?,
+            account_name: r.account_name,
+            permalink: r.permalink,
+            published_at: r.published_at,
+        })
+    }
+}
+
+/// A row of `Store::failed_targets`' read.
+#[derive(sqlx::FromRow)]
+struct FailedTargetRow {
+    id: String,
+    title: String,
+    platform: String,
+    account_name: String,
+    status: String,
+    error_message: Option<String>,
+    updated_at: Millis,
+}
+
+impl TryFrom<FailedTargetRow> for FailedTarget {
+    type Error = StoreError;
+
+    fn try_from(r: FailedTargetRow) -> Result<Self> {
+        Ok(FailedTarget {
+            target_id: TargetId::from_db(&r.id)?,
+            title: r.title,
+            platform: parse_enum(&r.platform, Platform::parse, "platform")?,
+            account_name: r.account_name,
+            status: parse_enum(&r.status, TargetStatus::parse, "target status")?,
+            error_message: r.error_message,
+            updated_at: r.updated_at,
+        })
+    }
 }
 
 impl Store {
@@ -132,20 +187,7 @@ impl Store {
         .bind(end)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PublishedTarget {
-                    target_id: TargetId::from_db(&col::<String>(r, "id")?)?,
-                    post_id: PostId::from_db(&col::<String>(r, "post_id")?)?,
-                    title: col(r, "title")?,
-                    platform: parse_enum(&col::<String>(r, "platform")?, Platform::parse, "platform")?,
-                    account_id: AccountId::from_db(&col::<String>(r, "account_id")?)?,
-                    account_name: col(r, "account_name")?,
-                    permalink: col(r, "permalink")?,
-                    published_at: col(r, "published_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| PublishedTargetRow::from_row(r)?.try_into()).collect()
     }
 
     /// Targets that failed or whose outcome is unknown, last changed in `[start, end)`.
@@ -161,19 +203,7 @@ impl Store {
         .bind(end)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(FailedTarget {
-                    target_id: TargetId::from_db(&col::<String>(r, "id")?)?,
-                    title: col(r, "title")?,
-                    platform: parse_enum(&col::<String>(r, "platform")?, Platform::parse, "platform")?,
-                    account_name: col(r, "account_name")?,
-                    status: parse_enum(&col::<String>(r, "status")?, TargetStatus::parse, "target status")?,
-                    error_message: col(r, "error_message")?,
-                    updated_at: col(r, "updated_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| FailedTargetRow::from_row(r)?.try_into()).collect()
     }
 
     /// Every target-level reading captured in `[start, end)`, by target then time: the input of the latest-value
@@ -184,7 +214,7 @@ impl Store {
         start: Millis,
         end: Millis,
     ) -> Result<Vec<(TargetId, Millis, MetricValues)>> {
-        let rows = sqlx::query(
+        let rows: Vec<SnapshotRow> = sqlx::query_as(
             "SELECT target_id, captured_at, views, reach, likes, comments, shares, saves, followers \
              FROM metrics_snapshots WHERE tenant_id = $1 AND target_id IS NOT NULL \
              AND captured_at >= $2 AND captured_at < $3 ORDER BY target_id, captured_at, id",
@@ -194,11 +224,7 @@ impl Store {
         .bind(end)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((TargetId::from_db(&col::<String>(r, "target_id")?)?, col(r, "captured_at")?, values_from_row(r)?))
-            })
-            .collect()
+        rows.into_iter().map(|r| Ok((TargetId::from_db(&r.target_id)?, r.captured_at, r.values))).collect()
     }
 
     /// The latest reading of each target captured in `[start, end)`.
@@ -216,7 +242,7 @@ impl Store {
     /// before `start` (within 35 days; else the first one inside the period), and the latest inside the period
     /// (missing when there is none: an old reading says nothing about the end of this period).
     pub async fn follower_changes(&self, tenant: TenantId, start: Millis, end: Millis) -> Result<Vec<FollowerChange>> {
-        let rows = sqlx::query(
+        let rows: Vec<(String, String, Millis, i64)> = sqlx::query_as(
             "SELECT account_id, platform, captured_at, followers FROM metrics_snapshots \
              WHERE tenant_id = $1 AND target_id IS NULL AND followers IS NOT NULL \
              AND captured_at >= $2 AND captured_at < $3 ORDER BY account_id, captured_at, id",
@@ -227,11 +253,9 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let mut by_account: BTreeMap<AccountId, FollowerChange> = BTreeMap::new();
-        for r in &rows {
-            let account = AccountId::from_db(&col::<String>(r, "account_id")?)?;
-            let platform = parse_enum(&col::<String>(r, "platform")?, Platform::parse, "platform")?;
-            let at: Millis = col(r, "captured_at")?;
-            let followers: i64 = col(r, "followers")?;
+        for (account, platform, at, followers) in rows {
+            let account = AccountId::from_db(&account)?;
+            let platform = parse_enum(&platform, Platform::parse, "platform")?;
             let entry = by_account.entry(account).or_insert(FollowerChange {
                 account_id: account,
                 platform,

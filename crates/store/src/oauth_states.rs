@@ -1,7 +1,7 @@
 //! OAuth `state` values: random, single-use, short-lived, bound to the workspace, the Telegram user and the
 //! platform. Only a SHA-256 hash of the state is stored; the PKCE verifier is encrypted.
 
-use super::{col, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{TenantId, UserId};
 use tochen_domain::secret::SecretString;
@@ -47,6 +47,17 @@ impl From<sqlx::Error> for OAuthStateError {
     }
 }
 
+/// A spent state as stored (the PKCE verifier encrypted; it is decrypted with the store's secret box).
+#[derive(sqlx::FromRow)]
+struct OAuthStateRow {
+    tenant_id: String,
+    user_id: String,
+    chat_id: i64,
+    platform: String,
+    auth_kind: String,
+    pkce_verifier_enc: Option<String>,
+}
+
 impl Store {
     pub async fn create_oauth_state(&self, s: &NewOAuthState) -> Result<()> {
         sqlx::query(
@@ -70,7 +81,7 @@ impl Store {
     /// Spends a state: succeeds once, for an unexpired state; a second use is `Replayed`.
     pub async fn consume_oauth_state(&self, state_hash: &str) -> Result<OAuthState, OAuthStateError> {
         let now = now_ms();
-        let row = sqlx::query(
+        let row: Option<OAuthStateRow> = sqlx::query_as(
             "UPDATE oauth_states SET used_at = $2 WHERE state_hash = $1 AND used_at IS NULL AND expires_at > $2 \
              RETURNING tenant_id, user_id, chat_id, platform, auth_kind, pkce_verifier_enc",
         )
@@ -89,14 +100,17 @@ impl Store {
                 Some((None,)) => OAuthStateError::Expired,
             });
         };
-        let verifier: Option<String> = col(&row, "pkce_verifier_enc")?;
         Ok(OAuthState {
-            tenant_id: TenantId::from_db(&col::<String>(&row, "tenant_id")?).map_err(StoreError::from)?,
-            user_id: UserId::from_db(&col::<String>(&row, "user_id")?).map_err(StoreError::from)?,
-            chat_id: col(&row, "chat_id")?,
-            platform: super::parse_enum(&col::<String>(&row, "platform")?, Platform::parse, "platform")?,
-            auth_kind: super::parse_enum(&col::<String>(&row, "auth_kind")?, AuthKind::parse, "auth kind")?,
-            pkce_verifier: verifier.map(|v| self.secrets.decrypt(&v)).transpose().map_err(StoreError::from)?,
+            tenant_id: TenantId::from_db(&row.tenant_id).map_err(StoreError::from)?,
+            user_id: UserId::from_db(&row.user_id).map_err(StoreError::from)?,
+            chat_id: row.chat_id,
+            platform: crate::parse_enum(&row.platform, Platform::parse, "platform")?,
+            auth_kind: crate::parse_enum(&row.auth_kind, AuthKind::parse, "auth kind")?,
+            pkce_verifier: row
+                .pkce_verifier_enc
+                .map(|v| self.secrets.decrypt(&v))
+                .transpose()
+                .map_err(StoreError::from)?,
         })
     }
 

@@ -2,7 +2,7 @@
 //! picks one candidate in the chat. The rules (one-time confirmation, compare-and-set choice) live with the
 //! platform code; here are the rows. The candidates are one JSON text, encrypted by the store's `SecretBox`.
 
-use super::{Result, Store};
+use crate::{Result, Store};
 use tochen_domain::clock::Millis;
 use tochen_domain::ids::{TenantId, UserId};
 use tochen_domain::Platform;

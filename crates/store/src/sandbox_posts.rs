@@ -3,9 +3,10 @@
 //! service) reads it by id alone: the id (a UUIDv7 with 74 random bits) is the link's only credential, as a
 //! platform's unlisted permalink would be.
 
-use super::{col, parse_enum, Result, Store, StoreError};
+use crate::{parse_enum, Result, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, TargetId, TenantId};
 use tochen_domain::{MediaKind, Platform};
@@ -47,19 +48,40 @@ pub struct NewSandboxPost {
 
 const COLUMNS: &str = "id, tenant_id, account_id, target_id, platform, account_name, caption, media, created_at";
 
+/// A row of `sandbox_posts` as stored (ids and the platform as text, the media as JSON).
+#[derive(sqlx::FromRow)]
+struct SandboxPostRow {
+    id: String,
+    tenant_id: String,
+    account_id: String,
+    target_id: String,
+    platform: String,
+    account_name: String,
+    caption: String,
+    media: String,
+    created_at: Millis,
+}
+
+impl TryFrom<SandboxPostRow> for SandboxPost {
+    type Error = StoreError;
+
+    fn try_from(r: SandboxPostRow) -> Result<Self> {
+        Ok(SandboxPost {
+            id: r.id,
+            tenant_id: TenantId::from_db(&r.tenant_id)?,
+            account_id: AccountId::from_db(&r.account_id)?,
+            target_id: TargetId::from_db(&r.target_id)?,
+            platform: parse_enum(&r.platform, Platform::parse, "platform")?,
+            account_name: r.account_name,
+            caption: r.caption,
+            media: serde_json::from_str(&r.media).map_err(|e| StoreError::Corrupt(format!("sandbox media: {e}")))?,
+            created_at: r.created_at,
+        })
+    }
+}
+
 fn from_row(row: &AnyRow) -> Result<SandboxPost> {
-    let media: String = col(row, "media")?;
-    Ok(SandboxPost {
-        id: col(row, "id")?,
-        tenant_id: TenantId::from_db(&col::<String>(row, "tenant_id")?)?,
-        account_id: AccountId::from_db(&col::<String>(row, "account_id")?)?,
-        target_id: TargetId::from_db(&col::<String>(row, "target_id")?)?,
-        platform: parse_enum(&col::<String>(row, "platform")?, Platform::parse, "platform")?,
-        account_name: col(row, "account_name")?,
-        caption: col(row, "caption")?,
-        media: serde_json::from_str(&media).map_err(|e| StoreError::Corrupt(format!("sandbox media: {e}")))?,
-        created_at: col(row, "created_at")?,
-    })
+    SandboxPostRow::from_row(row)?.try_into()
 }
 
 impl Store {

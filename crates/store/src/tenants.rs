@@ -1,7 +1,9 @@
-//! Workspaces (tenants) and their business profile.
+//! Workspaces (tenants): their business profile, settings (quota, team chat) and the choice of which webhook
+//! engagement reaches the team chat (comments, reactions; both on until a workspace turns one off).
 
-use super::{col, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{TenantId, UserId};
 
@@ -45,21 +47,44 @@ impl Default for TenantProfile {
 const COLUMNS: &str = "id, name, business_description, target_audience, tone, language, timezone, \
                        llm_monthly_token_quota, team_chat_id, created_at";
 
+/// A row of `tenants` as stored.
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    id: String,
+    name: String,
+    business_description: String,
+    target_audience: String,
+    tone: String,
+    language: String,
+    timezone: String,
+    llm_monthly_token_quota: i64,
+    team_chat_id: Option<i64>,
+    created_at: Millis,
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = StoreError;
+
+    fn try_from(r: TenantRow) -> Result<Self> {
+        Ok(Tenant {
+            id: TenantId::from_db(&r.id)?,
+            name: r.name,
+            profile: TenantProfile {
+                business_description: r.business_description,
+                target_audience: r.target_audience,
+                tone: r.tone,
+                language: r.language,
+                timezone: r.timezone,
+            },
+            llm_monthly_token_quota: r.llm_monthly_token_quota,
+            team_chat_id: r.team_chat_id,
+            created_at: r.created_at,
+        })
+    }
+}
+
 fn tenant_from_row(row: &AnyRow) -> Result<Tenant> {
-    Ok(Tenant {
-        id: TenantId::from_db(&col::<String>(row, "id")?)?,
-        name: col(row, "name")?,
-        profile: TenantProfile {
-            business_description: col(row, "business_description")?,
-            target_audience: col(row, "target_audience")?,
-            tone: col(row, "tone")?,
-            language: col(row, "language")?,
-            timezone: col(row, "timezone")?,
-        },
-        llm_monthly_token_quota: col(row, "llm_monthly_token_quota")?,
-        team_chat_id: col(row, "team_chat_id")?,
-        created_at: col(row, "created_at")?,
-    })
+    TenantRow::from_row(row)?.try_into()
 }
 
 impl Store {
@@ -121,10 +146,6 @@ impl Store {
         rows.iter().map(|r| TenantId::from_db(&r.0).map_err(StoreError::from)).collect()
     }
 
-    pub async fn rename_tenant(&self, id: TenantId, name: &str) -> Result<()> {
-        self.touch_tenant("UPDATE tenants SET name = $2, updated_at = $3 WHERE id = $1", id, name).await
-    }
-
     pub async fn update_tenant_profile(&self, id: TenantId, profile: &TenantProfile) -> Result<()> {
         let done = sqlx::query(
             "UPDATE tenants SET business_description = $2, target_audience = $3, tone = $4, language = $5, \
@@ -142,6 +163,8 @@ impl Store {
         found(done.rows_affected())
     }
 
+    /// Test support (only with the `test-support` feature).
+    #[cfg(feature = "test-support")]
     pub async fn set_tenant_quota(&self, id: TenantId, monthly_token_quota: i64) -> Result<()> {
         let done = sqlx::query("UPDATE tenants SET llm_monthly_token_quota = $2, updated_at = $3 WHERE id = $1")
             .bind(id.to_db())
@@ -159,11 +182,6 @@ impl Store {
             .bind(now_ms())
             .execute(&self.pool)
             .await?;
-        found(done.rows_affected())
-    }
-
-    async fn touch_tenant(&self, sql: &str, id: TenantId, value: &str) -> Result<()> {
-        let done = sqlx::query(sql).bind(id.to_db()).bind(value).bind(now_ms()).execute(&self.pool).await?;
         found(done.rows_affected())
     }
 }
@@ -207,6 +225,45 @@ impl Store {
         self.migrate_destination_chat(old_chat_id, new_chat_id).await?;
         self.migrate_team_chat(old_chat_id, new_chat_id).await?;
         self.migrate_dialogue_chat(old_chat_id, new_chat_id).await?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngagementAlerts {
+    pub comments: bool,
+    pub reactions: bool,
+}
+
+impl Default for EngagementAlerts {
+    fn default() -> Self {
+        Self { comments: true, reactions: true }
+    }
+}
+
+impl Store {
+    /// The workspace's choice, or both on when it never chose.
+    pub async fn engagement_alerts(&self, tenant: TenantId) -> Result<EngagementAlerts> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT comments, reactions FROM engagement_alerts WHERE tenant_id = $1")
+                .bind(tenant.to_db())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(c, r)| EngagementAlerts { comments: c != 0, reactions: r != 0 }).unwrap_or_default())
+    }
+
+    pub async fn set_engagement_alerts(&self, tenant: TenantId, a: EngagementAlerts) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO engagement_alerts (tenant_id, comments, reactions, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id) DO UPDATE SET comments = excluded.comments, reactions = excluded.reactions, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(tenant.to_db())
+        .bind(i64::from(a.comments))
+        .bind(i64::from(a.reactions))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! People, as Telegram knows them.
 
-use super::{col, Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{TenantId, UserId};
 
@@ -49,19 +50,40 @@ impl User {
 const COLUMNS: &str =
     "id, telegram_id, username, first_name, last_name, language_code, language_override, active_tenant_id, created_at";
 
+/// A row of `users` as stored.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    telegram_id: i64,
+    username: Option<String>,
+    first_name: String,
+    last_name: Option<String>,
+    language_code: Option<String>,
+    language_override: Option<String>,
+    active_tenant_id: Option<String>,
+    created_at: Millis,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(r: UserRow) -> Result<Self> {
+        Ok(User {
+            id: UserId::from_db(&r.id)?,
+            telegram_id: r.telegram_id,
+            username: r.username,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            language_code: r.language_code,
+            language_override: r.language_override,
+            active_tenant_id: r.active_tenant_id.as_deref().map(TenantId::from_db).transpose()?,
+            created_at: r.created_at,
+        })
+    }
+}
+
 fn user_from_row(row: &AnyRow) -> Result<User> {
-    let active: Option<String> = col(row, "active_tenant_id")?;
-    Ok(User {
-        id: UserId::from_db(&col::<String>(row, "id")?)?,
-        telegram_id: col(row, "telegram_id")?,
-        username: col(row, "username")?,
-        first_name: col(row, "first_name")?,
-        last_name: col(row, "last_name")?,
-        language_code: col(row, "language_code")?,
-        language_override: col(row, "language_override")?,
-        active_tenant_id: active.as_deref().map(TenantId::from_db).transpose()?,
-        created_at: col(row, "created_at")?,
-    })
+    UserRow::from_row(row)?.try_into()
 }
 
 impl Store {

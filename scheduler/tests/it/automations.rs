@@ -61,7 +61,7 @@ async fn rewind(store: &Store, a: &Automation, slot: Millis) -> Automation {
     sqlx::query("UPDATE automations SET next_run_at = $1 WHERE id = $2")
         .bind(slot)
         .bind(a.id.to_db())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     let a = store.automation(a.tenant_id, a.id).await.unwrap();

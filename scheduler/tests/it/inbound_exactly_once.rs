@@ -51,13 +51,15 @@ async fn run_job(store: &Store, event_id: &str) -> Result<(), JobError> {
 }
 
 async fn count(store: &Store, sql: &str) -> i64 {
-    sqlx::query_as::<_, (i64,)>(sql).fetch_one(store.pool()).await.unwrap().0
+    sqlx::query_as::<_, (i64,)>(sql).fetch_one(store.sql_for_tests()).await.unwrap().0
 }
 
 /// `notify` jobs to `chat`, in any state.
 async fn messages_to(store: &Store, chat: i64) -> i64 {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT payload FROM jobs WHERE kind = 'notify'").fetch_all(store.pool()).await.unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT payload FROM jobs WHERE kind = 'notify'")
+        .fetch_all(store.sql_for_tests())
+        .await
+        .unwrap();
     rows.iter().filter(|(p,)| serde_json::from_str::<serde_json::Value>(p).unwrap()["chat_id"] == chat).count() as i64
 }
 
@@ -111,12 +113,12 @@ async fn tiktok_target_in_flight(store: &Store, tenant: TenantId, account: Accou
     sqlx::query("UPDATE post_targets SET status = 'publishing', attempts = 1, platform_ref = $2 WHERE id = $1")
         .bind(target.to_db())
         .bind(PUBLISH_ID)
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     sqlx::query("UPDATE posts SET status = 'publishing' WHERE id = $1")
         .bind(targets[0].post_id.to_db())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     target
@@ -133,8 +135,10 @@ async fn meta_event_twice(store: &Store, body: &str, expected: i64) {
     run_job(store, &id).await.unwrap();
     assert_eq!(messages_to(store, TEAM_CHAT).await, expected);
     assert_eq!(event_status(store, &id).await, "processed");
-    let keys: Vec<(String,)> =
-        sqlx::query_as("SELECT unique_key FROM jobs WHERE kind = 'notify'").fetch_all(store.pool()).await.unwrap();
+    let keys: Vec<(String,)> = sqlx::query_as("SELECT unique_key FROM jobs WHERE kind = 'notify'")
+        .fetch_all(store.sql_for_tests())
+        .await
+        .unwrap();
     assert!(keys.iter().all(|(k,)| k.starts_with(&format!("inbound:{id}:"))), "{keys:?}");
 }
 
@@ -168,7 +172,7 @@ tochen_testkit::store_test!(a_revoked_authorization_processed_twice_marks_and_te
     let (_, _, updated_at): (String, Option<String>, i64) =
         sqlx::query_as("SELECT status, status_reason, updated_at FROM social_accounts WHERE id = $1")
             .bind(acct.to_db())
-            .fetch_one(store.pool())
+            .fetch_one(store.sql_for_tests())
             .await
             .unwrap();
     assert!(process_event(&store, &id).await.unwrap().already_handled);
@@ -179,7 +183,7 @@ tochen_testkit::store_test!(a_revoked_authorization_processed_twice_marks_and_te
     assert_eq!((a.status, a.status_reason.as_deref()), (AccountStatus::NeedsReconnect, Some("authorization.removed")));
     let (again,): (i64,) = sqlx::query_as("SELECT updated_at FROM social_accounts WHERE id = $1")
         .bind(acct.to_db())
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(again, updated_at, "the status changed once");
@@ -218,14 +222,14 @@ tochen_testkit::store_test!(a_tiktok_publish_complete_processed_twice_publishes_
     let body = published_body("post.publish.complete");
     publish_report_twice(&store, &body, TargetStatus::Published, PostStatus::Published).await;
     let (post_id,): (Option<String>,) =
-        sqlx::query_as("SELECT platform_post_id FROM post_targets").fetch_one(store.pool()).await.unwrap();
+        sqlx::query_as("SELECT platform_post_id FROM post_targets").fetch_one(store.sql_for_tests()).await.unwrap();
     assert_eq!(post_id.as_deref(), Some("7301"));
 });
 
 tochen_testkit::store_test!(a_tiktok_publish_failed_processed_twice_fails_the_target_once, |store| {
     publish_report_twice(&store, &failed_body(), TargetStatus::Failed, PostStatus::Failed).await;
     let (message,): (Option<String>,) =
-        sqlx::query_as("SELECT error_message FROM post_targets").fetch_one(store.pool()).await.unwrap();
+        sqlx::query_as("SELECT error_message FROM post_targets").fetch_one(store.sql_for_tests()).await.unwrap();
     assert_eq!(message.as_deref(), Some("file_format_check_failed"));
 });
 
@@ -266,14 +270,14 @@ tochen_testkit::store_test!(a_rerun_after_the_effects_were_written_but_not_the_m
     let account_row = || async {
         sqlx::query_as::<_, (String, i64)>("SELECT status, updated_at FROM social_accounts WHERE id = $1")
             .bind(tiktok.to_db())
-            .fetch_one(store.pool())
+            .fetch_one(store.sql_for_tests())
             .await
             .unwrap()
     };
     let (account_before, target_before) = (account_row().await, store.target(tenant, target).await.unwrap());
 
     sqlx::query("UPDATE webhook_events SET status = 'received', processed_at = NULL")
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     for id in &events {
@@ -324,7 +328,7 @@ async fn break_messages_to(store: &Store, db_url: &str, chat: i64) {
         )]
     };
     for sql in statements {
-        sqlx::raw_sql(&sql).execute(store.pool()).await.unwrap();
+        sqlx::raw_sql(&sql).execute(store.sql_for_tests()).await.unwrap();
     }
 }
 
@@ -348,7 +352,7 @@ tochen_testkit::store_test!(an_error_midway_leaves_nothing_behind_and_the_retry_
     } else {
         "DROP TRIGGER fail_notify"
     };
-    sqlx::raw_sql(repair).execute(store.pool()).await.unwrap();
+    sqlx::raw_sql(repair).execute(store.sql_for_tests()).await.unwrap();
     run_job(&store, &id).await.unwrap();
     run_job(&store, &id).await.unwrap();
     assert_eq!((messages_to(&store, ADMIN_TG).await, messages_to(&store, SECOND_ADMIN_TG).await), (1, 1));

@@ -29,8 +29,10 @@ async fn notify_job(store: &Store, chat: i64) -> Job {
 }
 
 async fn notices_to(store: &Store, chat: i64) -> usize {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT payload FROM jobs WHERE kind = 'notify'").fetch_all(store.pool()).await.unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT payload FROM jobs WHERE kind = 'notify'")
+        .fetch_all(store.sql_for_tests())
+        .await
+        .unwrap();
     rows.iter().filter(|r| serde_json::from_str::<NotifyPayload>(&r.0).unwrap().chat_id == chat).count()
 }
 

@@ -184,7 +184,7 @@ store_test!(a_crash_after_publishing_was_committed_asks_the_platform_instead_of_
     sqlx::query("UPDATE jobs SET run_at = $1 WHERE unique_key = $2")
         .bind(now_ms())
         .bind(format!("publish:{t}"))
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     let fake = ScriptedPublisher::new();
@@ -238,7 +238,7 @@ store_test!(a_processing_post_is_checked_later_until_the_platform_says_published
     // Make the check due now instead of in 30 s.
     sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'publish.check'")
         .bind(now_ms())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     fake.then_check(Ok(CheckOutcome::Published { platform_post_id: "v-1".into(), permalink: None }));

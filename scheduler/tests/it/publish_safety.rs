@@ -290,7 +290,7 @@ store_test!(a_generated_png_reaches_instagram_as_a_jpeg_and_facebook_as_it_is, |
     let t = again[0].id;
     p.run_until(&store, || async { status(&store, tenant, t).await == TargetStatus::Published }).await;
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM media WHERE storage_path = 'media/generated.png.jpg'")
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(n, 1, "converted once");

@@ -34,7 +34,7 @@ async fn attach(store: &Store, tenant: TenantId, post: PostId, media: &str, posi
         .bind(tenant.to_string())
         .bind(media)
         .bind(position)
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
 }
@@ -208,7 +208,7 @@ store_test!(starting_reads_the_context_and_holds_back_a_target_that_cannot_go_ou
     // An account that must be reconnected holds its target back too.
     sqlx::query("UPDATE social_accounts SET status = 'needs_reconnect' WHERE id = $1")
         .bind(fb.to_string())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     let (_, begun) = store.begin_publishing(tenant, targets[0].id, Platform::ALL).await.unwrap();
@@ -218,7 +218,7 @@ store_test!(starting_reads_the_context_and_holds_back_a_target_that_cannot_go_ou
     // Once it can go out, the context shows the started target; the post moves with it.
     sqlx::query("UPDATE social_accounts SET status = 'active' WHERE id = $1")
         .bind(fb.to_string())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     let (ctx, begun) = store.begin_publishing(tenant, targets[0].id, Platform::ALL).await.unwrap();
@@ -276,7 +276,7 @@ store_test!(posting_a_failed_target_again_reopens_its_post_and_requeues_its_one_
     fail(&store, tenant, t, TargetStatus::Failed).await;
     sqlx::query("UPDATE jobs SET state = 'failed', attempts = 8, finished_at = 1 WHERE unique_key = $1")
         .bind(format!("publish:{t}"))
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(post_status(&store, tenant, post).await, PostStatus::Failed);
@@ -291,7 +291,7 @@ store_test!(posting_a_failed_target_again_reopens_its_post_and_requeues_its_one_
     assert!(job.run_at >= before && job.run_at <= now_ms(), "due now");
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE unique_key = $1")
         .bind(format!("publish:{t}"))
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(n, 1, "the one publish job of the target, queued again");

@@ -93,7 +93,7 @@ store_test!(an_expired_lease_is_rescued_and_the_stale_attempt_cannot_complete, |
     sqlx::query("UPDATE jobs SET lease_expires_at = $1 WHERE id = $2")
         .bind(now_ms() - 1)
         .bind(id.to_db())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     let rescued = store.claim_jobs(&claim("b", 10, 60_000, &k)).await.unwrap();
@@ -121,7 +121,7 @@ store_test!(a_handed_back_job_is_queued_as_it_was_and_an_overtaken_one_is_left_a
     sqlx::query("UPDATE jobs SET lease_expires_at = $1 WHERE id = $2")
         .bind(now_ms() - 1)
         .bind(lost.to_db())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(store.claim_jobs(&claim("b", 10, 60_000, &k)).await.unwrap().len(), 1);
@@ -447,7 +447,7 @@ async fn on_postgres_a_job_written_by_another_process_wakes_the_runner_through_l
     )
     .bind(tochen_domain::ids::JobId::new().to_db())
     .bind(now_ms())
-    .execute(store.pool())
+    .execute(store.sql_for_tests())
     .await
     .unwrap();
     wait_for("the job from elsewhere", Duration::from_secs(5), || async { calls.lock().unwrap().len() == 1 }).await;

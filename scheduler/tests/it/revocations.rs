@@ -61,7 +61,8 @@ async fn revoke_job(store: &Store, tenant: TenantId, attempt: i64) -> Job {
 }
 
 async fn parked_revocations(store: &Store) -> i64 {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM token_revocations").fetch_one(store.pool()).await.unwrap();
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM token_revocations").fetch_one(store.sql_for_tests()).await.unwrap();
     n
 }
 
@@ -128,7 +129,7 @@ store_test!(the_cleanup_sweep_deletes_expired_sign_ins_and_stuck_revocations, |s
         sqlx::query("UPDATE pending_connections SET expires_at = $1 WHERE id = $2")
             .bind(now_ms() - 1)
             .bind(id)
-            .execute(store.pool())
+            .execute(store.sql_for_tests())
             .await
             .unwrap();
     }
@@ -138,17 +139,17 @@ store_test!(the_cleanup_sweep_deletes_expired_sign_ins_and_stuck_revocations, |s
     store.disconnect_account(tenant, old).await.unwrap();
     sqlx::query("UPDATE token_revocations SET created_at = $1")
         .bind(now_ms() - 25 * 3_600_000)
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     store.disconnect_account(tenant, new).await.unwrap();
 
     Cleanup { retention: Retention::default() }.run(&store, &sweep_job()).await.unwrap();
     let left: Vec<(String,)> =
-        sqlx::query_as("SELECT id FROM pending_connections").fetch_all(store.pool()).await.unwrap();
+        sqlx::query_as("SELECT id FROM pending_connections").fetch_all(store.sql_for_tests()).await.unwrap();
     assert_eq!(left, [(fresh,)], "only the sign-in still in time is kept");
     let kept: Vec<(String,)> =
-        sqlx::query_as("SELECT account_id FROM token_revocations").fetch_all(store.pool()).await.unwrap();
+        sqlx::query_as("SELECT account_id FROM token_revocations").fetch_all(store.sql_for_tests()).await.unwrap();
     assert_eq!(kept, [(new.to_db(),)]);
 });
 

@@ -103,7 +103,7 @@ store_test!(the_refresh_sweep_rotates_tiktok_and_renews_day_old_instagram_tokens
     sqlx::query("UPDATE social_accounts SET token_issued_at = $1 WHERE id = $2")
         .bind(now_ms() - 25 * HOUR)
         .bind(ig_old.to_db())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     let fake = Arc::new(FakeRefresher { calls: Mutex::new(vec![]), invalid: false });
@@ -121,7 +121,7 @@ store_test!(the_refresh_sweep_rotates_tiktok_and_renews_day_old_instagram_tokens
     sqlx::query("UPDATE social_accounts SET token_expires_at = $1 WHERE id = $2")
         .bind(now_ms() + HOUR)
         .bind(tiktok_due.to_db())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     TokenRefresh { refresher: fake.clone() }.run(&store, &job()).await.unwrap();
@@ -156,7 +156,7 @@ store_test!(facebook_tokens_are_warned_about_seven_days_and_one_day_ahead_once_e
     sqlx::query("UPDATE social_accounts SET token_expires_at = $1 WHERE id = $2")
         .bind(now_ms() + 20 * HOUR)
         .bind(fb.to_db())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     sweep.run(&store, &job()).await.unwrap();
@@ -172,14 +172,14 @@ store_test!(cleanup_removes_only_what_is_past_retention, |store| {
         sqlx::query("UPDATE jobs SET state = 'succeeded', finished_at = $1 WHERE id = $2")
             .bind(finished)
             .bind(id.to_db())
-            .execute(store.pool())
+            .execute(store.sql_for_tests())
             .await
             .unwrap();
     }
     store.scheduler_beat("gone", now_ms() - 3 * 24 * HOUR, "0").await.unwrap();
     sqlx::query("UPDATE scheduler_heartbeats SET beat_at = $1")
         .bind(now_ms() - 2 * 24 * HOUR)
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     store.scheduler_beat("alive", now_ms(), "0").await.unwrap();

@@ -84,7 +84,7 @@ tochen_testkit::store_test!(each_platform_connects_through_the_callback, |store,
     // Tokens are encrypted at rest and decrypt to what the provider issued.
     let raw: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT access_token_enc, refresh_token_enc FROM social_accounts")
-            .fetch_all(store.pool())
+            .fetch_all(store.sql_for_tests())
             .await
             .unwrap();
     assert_eq!(raw.len(), 4);
@@ -124,7 +124,7 @@ tochen_testkit::store_test!(refused_callbacks_store_nothing, |store, db| {
     assert_eq!(status, 400);
     assert!(page.contains("already used"));
     assert_eq!(store.accounts(tenant).await.unwrap().len(), before);
-    sqlx::query("DELETE FROM social_accounts").execute(store.pool()).await.unwrap();
+    sqlx::query("DELETE FROM social_accounts").execute(store.sql_for_tests()).await.unwrap();
 
     // Unknown and missing state.
     let (status, _, page) = w.get("/oauth/facebook/callback?code=x&state=forged").await;
@@ -206,8 +206,10 @@ tochen_testkit::store_test!(
         // Nothing is connected before the confirmation; what the sign-in returned waits encrypted.
         assert!(store.accounts(tenant).await.unwrap().is_empty());
         assert!(notifications(&w, tenant).await.is_empty());
-        let (parked,): (String,) =
-            sqlx::query_as("SELECT candidates_enc FROM pending_connections").fetch_one(store.pool()).await.unwrap();
+        let (parked,): (String,) = sqlx::query_as("SELECT candidates_enc FROM pending_connections")
+            .fetch_one(store.sql_for_tests())
+            .await
+            .unwrap();
         assert!(parked.starts_with("gAAAAA") && !parked.contains(&page_token));
 
         // Only the page's own form gets through: a forged or empty token, an unknown action, or a GET store nothing.

@@ -146,7 +146,7 @@ fn telegram_update(n: usize, secret: &str) -> (String, Vec<(&'static str, String
 async fn stored(store: &tochen_store::Store, source: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhook_events WHERE source = $1")
         .bind(source)
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap();
     n

@@ -69,7 +69,7 @@ tochen_testkit::store_test!(health_reports_database_and_scheduler_heartbeat, |st
         "INSERT INTO scheduler_heartbeats (instance_id, started_at, beat_at, version) VALUES ('a', $1, $1, 'test')",
     )
     .bind(now)
-    .execute(store.pool())
+    .execute(store.sql_for_tests())
     .await
     .unwrap();
     let (s, h, body) = w.get("/health").await;

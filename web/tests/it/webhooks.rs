@@ -84,7 +84,8 @@ tochen_testkit::store_test!(meta_webhooks_are_verified_stored_once_and_processed
     let jobs = w.count("SELECT COUNT(*) FROM jobs WHERE kind = 'webhook.event'").await;
     assert_eq!(jobs, 1);
 
-    let (id,): (String,) = sqlx::query_as("SELECT id FROM webhook_events").fetch_one(store.pool()).await.unwrap();
+    let (id,): (String,) =
+        sqlx::query_as("SELECT id FROM webhook_events").fetch_one(store.sql_for_tests()).await.unwrap();
     let done = process_event(&store, &id).await.unwrap();
     assert_eq!(done.notifications, 2);
     let notes = store.tenant_jobs(tenant, JobState::Queued, 10).await.unwrap();
@@ -103,7 +104,7 @@ tochen_testkit::store_test!(meta_webhooks_are_verified_stored_once_and_processed
     let sig = sign_meta_webhook(META_SECRET, again.as_bytes());
     assert_eq!(w.post("/webhooks/meta", &[("x-hub-signature-256", &sig)], again.as_bytes()).await, 200);
     let (id,): (String,) = sqlx::query_as("SELECT id FROM webhook_events WHERE status = 'received'")
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(process_event(&store, &id).await.unwrap().notifications, 1);
@@ -129,7 +130,8 @@ tochen_testkit::store_test!(tiktok_webhooks_check_signature_and_age_and_update_s
     assert_eq!(w.post("/webhooks/tiktok", &[("tiktok-signature", &later)], removed).await, 200, "replayed");
     assert_eq!(events(&w).await, 1);
 
-    let (id,): (String,) = sqlx::query_as("SELECT id FROM webhook_events").fetch_one(store.pool()).await.unwrap();
+    let (id,): (String,) =
+        sqlx::query_as("SELECT id FROM webhook_events").fetch_one(store.sql_for_tests()).await.unwrap();
     let done = process_event(&store, &id).await.unwrap();
     assert_eq!((done.accounts_marked, done.notifications), (1, 1));
     assert_eq!(store.account(tenant, account.id).await.unwrap().status, AccountStatus::NeedsReconnect);
@@ -151,12 +153,12 @@ tochen_testkit::store_test!(tiktok_webhooks_check_signature_and_age_and_update_s
     .bind(&post)
     .bind(tenant.to_db())
     .bind(now_ms)
-    .execute(store.pool())
+    .execute(store.sql_for_tests())
     .await
     .unwrap();
     sqlx::query("INSERT INTO post_targets (id, tenant_id, post_id, account_id, platform, status, platform_ref, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, 'tiktok', 'publishing', 'v_pub_file~v2-1.77', $5, $5)")
-        .bind(&target).bind(tenant.to_db()).bind(&post).bind(account.id.to_db()).bind(now_ms).execute(store.pool()).await.unwrap();
+        .bind(&target).bind(tenant.to_db()).bind(&post).bind(account.id.to_db()).bind(now_ms).execute(store.sql_for_tests()).await.unwrap();
     store.set_account_status(tenant, account.id, AccountStatus::Active, None).await.unwrap();
     let complete = br#"{"client_key":"tt-key","event":"post.publish.publicly_available","create_time":1790000001,"user_openid":"open-1","content":"{\"publish_id\":\"v_pub_file~v2-1.77\",\"post_id\":\"7301\",\"publish_type\":\"DIRECT_PUBLISH\"}"}"#;
     assert_eq!(
@@ -169,14 +171,14 @@ tochen_testkit::store_test!(tiktok_webhooks_check_signature_and_age_and_update_s
         200
     );
     let (id,): (String,) = sqlx::query_as("SELECT id FROM webhook_events WHERE status = 'received'")
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(process_event(&store, &id).await.unwrap().targets_updated, 1);
     let (status, post_id): (String, Option<String>) =
         sqlx::query_as("SELECT status, platform_post_id FROM post_targets WHERE id = $1")
             .bind(&target)
-            .fetch_one(store.pool())
+            .fetch_one(store.sql_for_tests())
             .await
             .unwrap();
     assert_eq!((status.as_str(), post_id.as_deref()), ("published", Some("7301")));
@@ -202,11 +204,12 @@ tochen_testkit::store_test!(telegram_updates_are_persisted_before_the_ack_and_su
     let reopened = Store::connect(&url, 2, secrets).await.unwrap();
     let (n,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM webhook_events WHERE source = 'telegram' AND event_key = '900001'")
-            .fetch_one(reopened.pool())
+            .fetch_one(reopened.sql_for_tests())
             .await
             .unwrap();
     assert_eq!(n, 1);
-    let (jobs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(reopened.pool()).await.unwrap();
+    let (jobs,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(reopened.sql_for_tests()).await.unwrap();
     assert_eq!(jobs, 0, "the bot consumes stored updates itself; no job of a kind the scheduler cannot run");
     let claimed = reopened.claim_telegram_updates("bot", 10, std::time::Duration::from_secs(60)).await.unwrap();
     assert_eq!(claimed.len(), 1);

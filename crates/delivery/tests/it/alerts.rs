@@ -34,7 +34,7 @@ async fn beat(store: &Store, at: i64) {
          ON CONFLICT (instance_id) DO UPDATE SET beat_at = excluded.beat_at",
     )
     .bind(at)
-    .execute(store.pool())
+    .execute(store.sql_for_tests())
     .await
     .unwrap();
 }
@@ -138,7 +138,7 @@ store_test!(llm_quota_and_failed_publish_alerts_fire_and_clear, |store| {
     let account = store.upsert_account(tenant, &fb_page(None)).await.unwrap();
     let (post, target) = (uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string());
     sqlx::query("INSERT INTO posts (id, tenant_id, title, status, created_at, updated_at) VALUES ($1, $2, 'Brunch', 'failed', $3, $3)")
-        .bind(&post).bind(tenant.to_db()).bind(now).execute(store.pool()).await.unwrap();
+        .bind(&post).bind(tenant.to_db()).bind(now).execute(store.sql_for_tests()).await.unwrap();
     sqlx::query(
         "INSERT INTO post_targets (id, tenant_id, post_id, account_id, platform, status, error_message, created_at, \
          updated_at) VALUES ($1, $2, $3, $4, 'facebook', 'unknown', 'timeout', $5, $5)",
@@ -148,7 +148,7 @@ store_test!(llm_quota_and_failed_publish_alerts_fire_and_clear, |store| {
     .bind(&post)
     .bind(account.id.to_db())
     .bind(now)
-    .execute(store.pool())
+    .execute(store.sql_for_tests())
     .await
     .unwrap();
     let config = only(AlertRule::PublishFailed);
@@ -159,7 +159,7 @@ store_test!(llm_quota_and_failed_publish_alerts_fire_and_clear, |store| {
     sqlx::query("UPDATE post_targets SET status = 'published', updated_at = $2 WHERE id = $1")
         .bind(&target)
         .bind(now + 4 * MIN)
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     let resolved = evaluate(&store, tenant, &config, now + 5 * MIN).await.unwrap();

@@ -45,7 +45,7 @@ async fn seed(store: &Store) -> TenantId {
     let (post, target) = (uuid::Uuid::now_v7().to_string(), TargetId::new());
     let at = SLOT - 3 * DAY_MS;
     sqlx::query("INSERT INTO posts (id, tenant_id, title, status, created_at, updated_at) VALUES ($1, $2, 'Roaster', 'published', $3, $3)")
-        .bind(&post).bind(tenant.to_db()).bind(at).execute(store.pool()).await.unwrap();
+        .bind(&post).bind(tenant.to_db()).bind(at).execute(store.sql_for_tests()).await.unwrap();
     sqlx::query(
         "INSERT INTO post_targets (id, tenant_id, post_id, account_id, platform, status, permalink, published_at, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, 'instagram', 'published', 'https://ig.test/p/1', $5, $5, $5)",
@@ -55,7 +55,7 @@ async fn seed(store: &Store) -> TenantId {
     .bind(&post)
     .bind(account.to_db())
     .bind(at)
-    .execute(store.pool())
+    .execute(store.sql_for_tests())
     .await
     .unwrap();
     let values = MetricValues { views: Some(321), likes: Some(20), comments: Some(4), ..Default::default() };
@@ -180,7 +180,7 @@ store_test!(alerts_without_destinations_go_to_the_team_chat, |store| {
     store.set_tenant_quota(tenant, 100).await.unwrap();
     sqlx::query("INSERT INTO llm_usage (id, tenant_id, provider, model, request_type, total_tokens, outcome, created_at) VALUES ($1, $2, 'p', 'm', 'post', 95, 'success', $3)")
         .bind(uuid::Uuid::now_v7().to_string()).bind(tenant.to_db()).bind(tochen_domain::clock::now_ms())
-        .execute(store.pool()).await.unwrap();
+        .execute(store.sql_for_tests()).await.unwrap();
     let alert = automation(&store, tenant, "alert").await;
     let deps = DeliveryDeps { email: None, data_dir: std::env::temp_dir() };
     let config = serde_json::json!({"rules": ["llm_quota"]});

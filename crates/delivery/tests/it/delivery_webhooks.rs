@@ -283,7 +283,7 @@ store_test!(destinations_keep_secrets_encrypted_and_follow_group_migration, |sto
         .unwrap();
     let raw: (String,) = sqlx::query_as("SELECT secret_enc FROM destinations WHERE id = $1")
         .bind(hook.id.to_db())
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap();
     assert!(!raw.0.contains("whsec_"));

@@ -71,7 +71,7 @@ async fn target(
     .bind(tenant.to_db())
     .bind(title)
     .bind(at)
-    .execute(store.pool())
+    .execute(store.sql_for_tests())
     .await
     .unwrap();
     let published_at = (status == "published").then_some(at);
@@ -88,7 +88,7 @@ async fn target(
     .bind(format!("https://example.com/{}", title.len()))
     .bind(published_at)
     .bind(at)
-    .execute(store.pool())
+    .execute(store.sql_for_tests())
     .await
     .unwrap();
     target

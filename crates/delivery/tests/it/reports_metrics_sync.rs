@@ -64,13 +64,13 @@ async fn account(store: &Store, tenant: TenantId, external: &str) -> AccountId {
 async fn published(store: &Store, tenant: TenantId, account: AccountId, media: &str, at: i64) {
     let post = uuid::Uuid::now_v7().to_string();
     sqlx::query("INSERT INTO posts (id, tenant_id, title, status, created_at, updated_at) VALUES ($1, $2, 'p', 'published', $3, $3)")
-        .bind(&post).bind(tenant.to_db()).bind(at).execute(store.pool()).await.unwrap();
+        .bind(&post).bind(tenant.to_db()).bind(at).execute(store.sql_for_tests()).await.unwrap();
     sqlx::query(
         "INSERT INTO post_targets (id, tenant_id, post_id, account_id, platform, status, platform_post_id, published_at, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, 'instagram', 'published', $5, $6, $6, $6)",
     )
     .bind(uuid::Uuid::now_v7().to_string()).bind(tenant.to_db()).bind(&post).bind(account.to_db()).bind(media).bind(at)
-    .execute(store.pool()).await.unwrap();
+    .execute(store.sql_for_tests()).await.unwrap();
 }
 
 store_test!(metrics_sync_stores_snapshots_keeps_missing_values_and_stops_at_rate_limits, |store| {

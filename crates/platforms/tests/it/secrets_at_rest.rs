@@ -45,7 +45,7 @@ async fn text_columns(store: &Store) -> BTreeSet<(String, String)> {
              WHERE table_schema = current_schema() AND data_type = 'text'"
         }
     };
-    let rows: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(store.pool()).await.unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(store.sql_for_tests()).await.unwrap();
     assert!(rows.len() > 50, "the schema was read: {rows:?}");
     rows.into_iter().collect()
 }
@@ -55,7 +55,7 @@ async fn fernet_values(store: &Store) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for (table, column) in text_columns(store).await {
         let sql = format!("SELECT \"{column}\" FROM \"{table}\" WHERE \"{column}\" LIKE 'gAAAAA%'");
-        let values: Vec<(String,)> = sqlx::query_as(&sql).fetch_all(store.pool()).await.unwrap();
+        let values: Vec<(String,)> = sqlx::query_as(&sql).fetch_all(store.sql_for_tests()).await.unwrap();
         out.extend(values.into_iter().map(|(v,)| (table.clone(), column.clone(), v)));
     }
     out
@@ -206,7 +206,7 @@ store_test!(the_tokens_of_pages_not_chosen_are_deleted_once_the_choice_is_made, 
     let left = plaintexts(&store).await;
     assert_eq!(left, ["page-token-113"], "only the chosen Page's token remains, on its account");
     let (rows,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM pending_connections").fetch_one(store.pool()).await.unwrap();
+        sqlx::query_as("SELECT COUNT(*) FROM pending_connections").fetch_one(store.sql_for_tests()).await.unwrap();
     assert_eq!(rows, 0);
     assert!(oauth::choose(&store, &config, tenant, user, &pending_id, 0).await.is_err(), "the choice is spent");
 });
@@ -251,7 +251,7 @@ store_test!(disconnecting_deletes_the_tokens_and_queues_one_revocation, |store| 
     let raw: (String, Option<String>) =
         sqlx::query_as("SELECT access_token_enc, refresh_token_enc FROM social_accounts WHERE id = $1")
             .bind(tt.id.to_db())
-            .fetch_one(store.pool())
+            .fetch_one(store.sql_for_tests())
             .await
             .unwrap();
     assert_eq!(raw, (String::new(), None), "the account row keeps no token");

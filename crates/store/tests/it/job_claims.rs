@@ -48,7 +48,7 @@ async fn running_per_key(store: &Store) -> Vec<(String, i64)> {
          AND concurrency_key IS NOT NULL GROUP BY concurrency_key ORDER BY concurrency_key",
     )
     .bind(now_ms())
-    .fetch_all(store.pool())
+    .fetch_all(store.sql_for_tests())
     .await
     .unwrap()
 }
@@ -136,7 +136,11 @@ store_test!(next_wake_names_the_earliest_job_and_lease_of_the_runners_kinds_only
     assert_eq!((wake.next_due, wake.next_lease_expiry), (Some(now + 3_000), None));
     assert_eq!(store.next_wake(&kinds(&["a", "b"])).await.unwrap().next_due, Some(now + 1_000));
     // A claimed job's lease expiry is the other reason to wake.
-    sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'b'").bind(now - 1).execute(store.pool()).await.unwrap();
+    sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'b'")
+        .bind(now - 1)
+        .execute(store.sql_for_tests())
+        .await
+        .unwrap();
     let req = ClaimRequest { owner: "w", limit: 1, lease_ms: 60_000, per_key: 1, kinds: &kinds(&["b"]) };
     let claimed = store.claim_jobs(&req).await.unwrap();
     assert_eq!(claimed.len(), 1);
@@ -159,7 +163,7 @@ async fn on_postgres_a_claim_skips_a_job_row_locked_by_another_transaction() {
         ids.push(store.enqueue(&job).await.unwrap().unwrap());
     }
     // Another writer (an admin cancelling it, say) holds the oldest job's row.
-    let mut other = store.pool().begin().await.unwrap();
+    let mut other = store.sql_for_tests().begin().await.unwrap();
     sqlx::query("SELECT id FROM jobs WHERE id = $1 FOR UPDATE")
         .bind(ids[0].to_db())
         .execute(&mut *other)

@@ -27,7 +27,7 @@ async fn reclaimed_by_the_same_owner(store: &Store) -> (JobId, i64, i64) {
     sqlx::query("UPDATE jobs SET lease_expires_at = $1 WHERE id = $2")
         .bind(now_ms() - 1)
         .bind(id.to_db())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     // ...and the same process claims the job again as a new attempt.

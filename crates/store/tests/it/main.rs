@@ -1,7 +1,7 @@
 //! The integration tests of tochen-store, in one test binary so a test build links once.
 
 mod approval_cards;
-mod automation_edit;
+mod automations;
 mod job_claims;
 mod job_fencing;
 mod listen_reconnect;

@@ -27,7 +27,7 @@ async fn post(store: &Store, tenant: TenantId, title: &str, created_at: i64, sta
         .bind(status.as_str())
         .bind(at)
         .bind(p.id.to_db())
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
 }

@@ -154,7 +154,7 @@ store_test!(tokens_are_encrypted_at_rest_and_decrypt_on_request, |store| {
     let (raw_access, raw_refresh): (String, Option<String>) =
         sqlx::query_as("SELECT access_token_enc, refresh_token_enc FROM social_accounts WHERE id = $1")
             .bind(acc.id.to_db())
-            .fetch_one(store.pool())
+            .fetch_one(store.sql_for_tests())
             .await
             .unwrap();
     assert!(!raw_access.contains("EAAG") && !raw_access.contains("plaintext"));
@@ -182,7 +182,7 @@ store_test!(stored_tokens_decrypt_with_python_cryptography, |store, db| {
     let acc = store.upsert_account(tenant, &account("page-9", "EAAG-python-check")).await.unwrap();
     let (raw,): (String,) = sqlx::query_as("SELECT access_token_enc FROM social_accounts WHERE id = $1")
         .bind(acc.id.to_db())
-        .fetch_one(store.pool())
+        .fetch_one(store.sql_for_tests())
         .await
         .unwrap();
     let out = std::process::Command::new("python3")

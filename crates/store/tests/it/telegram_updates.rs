@@ -43,7 +43,7 @@ store_test!(an_event_and_its_job_are_written_together_and_a_duplicate_writes_nei
     assert!(store.record_inbound_event("meta", "k1", "{}").await.unwrap().is_none());
     let job = store.job_by_unique_key(&format!("webhook.event:{id}")).await.unwrap().expect("the job exists");
     assert_eq!(job.payload["event_id"], id.as_str());
-    let (jobs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(store.pool()).await.unwrap();
+    let (jobs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(store.sql_for_tests()).await.unwrap();
     assert_eq!(jobs, 1);
     assert_eq!(store.webhook_event_status(&id).await.unwrap().as_deref(), Some("received"));
 });
@@ -61,12 +61,12 @@ store_test!(an_update_every_claimer_died_on_is_dead_lettered_after_max_claims_an
     }
     // A lease still held is not set aside, even at the limit.
     sqlx::query("UPDATE webhook_events SET lease_expires_at = 99999999999999 WHERE update_id = 20")
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     assert!(store.dead_letter_telegram_updates().await.unwrap().is_empty());
     sqlx::query("UPDATE webhook_events SET lease_expires_at = 1 WHERE update_id = 20")
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(store.dead_letter_telegram_updates().await.unwrap(), vec![(20, MAX_CLAIMS)]);
@@ -75,7 +75,7 @@ store_test!(an_update_every_claimer_died_on_is_dead_lettered_after_max_claims_an
     assert_eq!(next.iter().map(|u| u.update_id).collect::<Vec<_>>(), vec![21], "20 is never claimed again");
     let (status, attempts): (String, i64) =
         sqlx::query_as("SELECT status, attempts FROM webhook_events WHERE source = 'telegram' AND update_id = 20")
-            .fetch_one(store.pool())
+            .fetch_one(store.sql_for_tests())
             .await
             .unwrap();
     assert_eq!((status.as_str(), attempts), ("failed", MAX_CLAIMS));
@@ -87,13 +87,13 @@ store_test!(an_update_at_the_claim_limit_is_not_claimed_even_before_it_is_dead_l
     store.record_telegram_update(30, r#"{"update_id":30}"#).await.unwrap().unwrap();
     sqlx::query("UPDATE webhook_events SET attempts = $1 WHERE update_id = 30")
         .bind(MAX_CLAIMS)
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     assert!(store.claim_telegram_updates("a", 10, MINUTE).await.unwrap().is_empty());
     sqlx::query("UPDATE webhook_events SET attempts = $1 WHERE update_id = 30")
         .bind(MAX_CLAIMS - 1)
-        .execute(store.pool())
+        .execute(store.sql_for_tests())
         .await
         .unwrap();
     assert_eq!(store.claim_telegram_updates("a", 10, MINUTE).await.unwrap().len(), 1);

@@ -34,7 +34,7 @@ pub async fn seed_posts(
             ));
             targets.push(target);
         }
-        let mut tx = store.pool().begin().await.unwrap();
+        let mut tx = store.sql_for_tests().begin().await.unwrap();
         let statements = [
             format!(
                 "INSERT INTO posts (id, tenant_id, title, idea, status, scheduled_at, version, created_at, updated_at) \

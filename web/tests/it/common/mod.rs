@@ -129,7 +129,7 @@ impl Web {
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(self.store.pool()).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(self.store.sql_for_tests()).await.unwrap();
         n
     }
 }

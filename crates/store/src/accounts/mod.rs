@@ -1,13 +1,20 @@
 //! Connected platform accounts. Tokens are encrypted with the store's `SecretBox` on the way in and decrypted
 //! only on request (`account_tokens`), never as part of an ordinary read. A disconnected account keeps no token
-//! (`revocations.rs`).
+//! (`accounts/revocations.rs`). The token-refresh sweep reads its candidates here too.
+//!
+//! The accounts the token-refresh sweep looks at.
 
-use super::{col, parse_enum, Result, Store, StoreError};
+use crate::{col, parse_enum, Result, Store, StoreError};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, TenantId, UserId};
 use tochen_domain::secret::SecretString;
 use tochen_domain::{AccountStatus, AuthKind, Platform};
+
+mod revocations;
+
+pub use revocations::TokenRevocation;
 
 /// A connected account, without its tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,28 +60,75 @@ pub struct NewAccount {
 pub(crate) const COLUMNS: &str = "id, tenant_id, platform, auth_kind, external_id, name, scopes, token_expires_at, \
                        refresh_expires_at, token_issued_at, status, status_reason, created_at";
 
+/// A row of `social_accounts` as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    id: String,
+    tenant_id: String,
+    platform: String,
+    auth_kind: String,
+    external_id: String,
+    name: String,
+    scopes: String,
+    token_expires_at: Option<Millis>,
+    refresh_expires_at: Option<Millis>,
+    token_issued_at: Millis,
+    status: String,
+    status_reason: Option<String>,
+    created_at: Millis,
+}
+
+impl AccountRow {
+    /// Reads a row whose columns carry `prefix` (a joined read that aliases them): the derive has no prefix that
+    /// is chosen at run time, so this one is by hand.
+    fn prefixed(row: &AnyRow, prefix: &str) -> Result<Self> {
+        Ok(Self {
+            id: col(row, &format!("{prefix}id"))?,
+            tenant_id: col(row, &format!("{prefix}tenant_id"))?,
+            platform: col(row, &format!("{prefix}platform"))?,
+            auth_kind: col(row, &format!("{prefix}auth_kind"))?,
+            external_id: col(row, &format!("{prefix}external_id"))?,
+            name: col(row, &format!("{prefix}name"))?,
+            scopes: col(row, &format!("{prefix}scopes"))?,
+            token_expires_at: col(row, &format!("{prefix}token_expires_at"))?,
+            refresh_expires_at: col(row, &format!("{prefix}refresh_expires_at"))?,
+            token_issued_at: col(row, &format!("{prefix}token_issued_at"))?,
+            status: col(row, &format!("{prefix}status"))?,
+            status_reason: col(row, &format!("{prefix}status_reason"))?,
+            created_at: col(row, &format!("{prefix}created_at"))?,
+        })
+    }
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+
+    fn try_from(r: AccountRow) -> Result<Self> {
+        Ok(Account {
+            id: AccountId::from_db(&r.id)?,
+            tenant_id: TenantId::from_db(&r.tenant_id)?,
+            platform: parse_enum(&r.platform, Platform::parse, "platform")?,
+            auth_kind: parse_enum(&r.auth_kind, AuthKind::parse, "auth kind")?,
+            external_id: r.external_id,
+            name: r.name,
+            scopes: r.scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            token_expires_at: r.token_expires_at,
+            refresh_expires_at: r.refresh_expires_at,
+            token_issued_at: r.token_issued_at,
+            status: parse_enum(&r.status, AccountStatus::parse, "account status")?,
+            status_reason: r.status_reason,
+            created_at: r.created_at,
+        })
+    }
+}
+
 pub(crate) fn account_from_row(row: &AnyRow) -> Result<Account> {
-    account_from_prefixed(row, "")
+    AccountRow::from_row(row)?.try_into()
 }
 
 /// Decodes a row whose columns carry `prefix` (a joined read that aliases them).
 pub(crate) fn account_from_prefixed(row: &AnyRow, prefix: &str) -> Result<Account> {
-    let scopes: String = col(row, &format!("{prefix}scopes"))?;
-    Ok(Account {
-        id: AccountId::from_db(&col::<String>(row, &format!("{prefix}id"))?)?,
-        tenant_id: TenantId::from_db(&col::<String>(row, &format!("{prefix}tenant_id"))?)?,
-        platform: parse_enum(&col::<String>(row, &format!("{prefix}platform"))?, Platform::parse, "platform")?,
-        auth_kind: parse_enum(&col::<String>(row, &format!("{prefix}auth_kind"))?, AuthKind::parse, "auth kind")?,
-        external_id: col(row, &format!("{prefix}external_id"))?,
-        name: col(row, &format!("{prefix}name"))?,
-        scopes: scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        token_expires_at: col(row, &format!("{prefix}token_expires_at"))?,
-        refresh_expires_at: col(row, &format!("{prefix}refresh_expires_at"))?,
-        token_issued_at: col(row, &format!("{prefix}token_issued_at"))?,
-        status: parse_enum(&col::<String>(row, &format!("{prefix}status"))?, AccountStatus::parse, "account status")?,
-        status_reason: col(row, &format!("{prefix}status_reason"))?,
-        created_at: col(row, &format!("{prefix}created_at"))?,
-    })
+    AccountRow::prefixed(row, prefix)?.try_into()
 }
 
 impl Store {
@@ -201,7 +255,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records who granted an account's token at the provider (see `revocations.rs`); `None` keeps it unknown.
+    /// Records who granted an account's token at the provider (see `accounts/revocations.rs`); `None` keeps it unknown.
     pub async fn set_account_grantor(&self, tenant: TenantId, id: AccountId, grantor: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE social_accounts SET grantor_id = $3 WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.to_db())
@@ -233,5 +287,42 @@ impl Store {
             return Err(StoreError::NotFound("account"));
         }
         Ok(())
+    }
+}
+
+/// An account the sweep looks at, with the times that decide what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshCandidate {
+    pub tenant_id: TenantId,
+    pub account_id: AccountId,
+    pub auth_kind: AuthKind,
+    pub name: String,
+    pub token_expires_at: Option<Millis>,
+    pub token_issued_at: Millis,
+}
+
+impl Store {
+    /// Active accounts of every workspace, for the refresh sweep. This is a system sweep over all workspaces,
+    /// like the webhook lookup, so it is not scoped by tenant; every follow-up call is.
+    pub async fn refresh_candidates(&self) -> Result<Vec<RefreshCandidate>> {
+        let rows: Vec<(String, String, String, String, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT tenant_id, id, auth_kind, name, token_expires_at, token_issued_at FROM social_accounts \
+             WHERE status = 'active' ORDER BY tenant_id, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (tenant, id, kind, name, token_expires_at, token_issued_at) in rows {
+            let Some(auth_kind) = AuthKind::parse(&kind) else { continue };
+            out.push(RefreshCandidate {
+                tenant_id: TenantId::from_db(&tenant)?,
+                account_id: AccountId::from_db(&id)?,
+                auth_kind,
+                name,
+                token_expires_at,
+                token_issued_at,
+            });
+        }
+        Ok(out)
     }
 }

@@ -7,12 +7,12 @@
 //! request in flight. After each final transition the post's own status is recomputed from all of its targets.
 //!
 //! This file holds the two moves around the platform call, begin and settle; the others (back to pending, confirmed
-//! by hand, skipped) are in `target_moves.rs`.
+//! by hand, skipped) are in `targets/mod.rs`.
 
-use super::accounts::{account_from_prefixed, COLUMNS as ACCOUNT_COLUMNS};
-use super::posts::{post_from_prefixed, POST_COLUMNS};
-use super::targets::{target_from_row, Target, TARGET_COLUMNS};
-use super::{col, Backend, Result, Store, StoreError};
+use crate::accounts::{account_from_prefixed, COLUMNS as ACCOUNT_COLUMNS};
+use crate::posts::{post_from_prefixed, POST_COLUMNS};
+use crate::targets::{target_from_row, Target, TARGET_COLUMNS};
+use crate::{col, dialect, Backend, Result, Store, StoreError};
 use crate::{Account, AccountTokens, NewJob, Post, PostContent};
 use sqlx::any::AnyRow;
 use tochen_domain::clock::now_ms;
@@ -85,29 +85,9 @@ impl Store {
         );
         let move_post = "UPDATE posts SET status = 'publishing', updated_at = $3 WHERE tenant_id = $1 \
                          AND status = 'scheduled' AND id = ";
-        let sql = match self.backend {
-            Backend::Postgres => {
-                // The context reads the started row from the CTE (the statement's snapshot predates the update),
-                // else the target as it is.
-                let source = format!(
-                    "(SELECT {TARGET_COLUMNS}, 1 AS started FROM started_target UNION ALL \
-                     SELECT {TARGET_COLUMNS}, 0 AS started FROM post_targets WHERE tenant_id = $1 AND id = $2 \
-                     AND NOT EXISTS (SELECT 1 FROM started_target))"
-                );
-                format!(
-                    "WITH started_target AS ({start} RETURNING {TARGET_COLUMNS}), \
-                     moved_post AS ({move_post} (SELECT post_id FROM started_target)) {}",
-                    context_query(self.backend, &source, "t.started")
-                )
-            }
-            // `changes()` is what the first statement changed; the post is found through the target, which is
-            // `publishing` now whether this call or an earlier one moved it.
-            Backend::Sqlite => format!(
-                "{start}; {}; {move_post} (SELECT post_id FROM post_targets WHERE tenant_id = $1 AND id = $2 \
-                 AND status = 'publishing')",
-                context_query(self.backend, "post_targets", "changes()")
-            ),
-        };
+        let sql = dialect::begin_publishing(self.backend, &start, move_post, TARGET_COLUMNS, |source, started| {
+            context_query(self.backend, source, started)
+        });
         let rows =
             sqlx::query(&sql).bind(tenant.to_db()).bind(target.to_db()).bind(now_ms()).fetch_all(&self.pool).await?;
         let row = rows.first().ok_or(StoreError::NotFound("post target"))?;
@@ -149,7 +129,7 @@ impl Store {
             .bind(now_ms())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|(s,)| super::parse_enum(&s, PostStatus::parse, "post status")).transpose()
+        row.map(|(s,)| crate::parse_enum(&s, PostStatus::parse, "post status")).transpose()
     }
 
     /// Settles a target (`published`, `failed` or `unknown`, a compare-and-set on its current status). With
@@ -169,19 +149,8 @@ impl Store {
     ) -> Result<Option<Target>> {
         let now = now_ms();
         let (sql, texts) = settle_statement(change);
-        // PostgreSQL: the settling statement also moves a sole target's post; other posts are recomputed after
-        // the commit, so that of two targets of one post settling at once the later recompute sees both.
-        // SQLite: writes are serialized, so the recompute is sent with the settling statement (one message to
-        // the one connection instead of two); the post is found through the target.
-        let sql = match self.backend {
-            Backend::Postgres => with_sole_target_post(&sql),
-            Backend::Sqlite => {
-                let post = "(SELECT post_id FROM post_targets WHERE tenant_id = $1 AND id = $2)";
-                let refresh = refresh_post_statement(post, "$5");
-                let refresh = refresh.strip_suffix(" RETURNING status").expect("the recompute returns the status");
-                format!("{sql}; {refresh}")
-            }
-        };
+        let post = "(SELECT post_id FROM post_targets WHERE tenant_id = $1 AND id = $2)";
+        let sql = dialect::settle_target(self.backend, &sql, &refresh_post_statement(post, "$5"));
         let statement =
             || sqlx::query(&sql).bind(tenant.to_db()).bind(target.to_db()).bind(texts[0]).bind(texts[1]).bind(now);
         let row = if queue_event {
@@ -189,11 +158,11 @@ impl Store {
             let Some(row) = statement().fetch_all(&mut *tx).await?.into_iter().next() else { return Ok(None) };
             let job = event(&target_from_row(&row)?);
             if let Some(job) = &job {
-                super::jobs::insert_job(&mut tx, job, now).await?;
+                crate::jobs::insert_job(&mut tx, job, now).await?;
             }
             tx.commit().await?;
             if job.is_some() {
-                super::job_signal::notify_jobs_changed();
+                crate::job_signal::notify_jobs_changed();
             }
             row
         } else {
@@ -201,7 +170,7 @@ impl Store {
             row
         };
         let settled = target_from_row(&row)?;
-        if self.backend == Backend::Postgres && col::<i64>(&row, "sole_target")? == 0 {
+        if dialect::recompute_post_after_commit(self.backend) && col::<i64>(&row, "sole_target")? == 0 {
             self.refresh_post_status(tenant, settled.post_id).await?;
         }
         Ok(Some(settled))
@@ -249,19 +218,21 @@ impl Store {
             .map_err(|e| StoreError::Corrupt(format!("media list of post {}: {e}", post.id)))?;
         let mut media = Vec::with_capacity(listed.len());
         for (id, kind, content_type, size, path) in listed {
-            let kind = super::parse_enum(&kind, MediaKind::parse, "media kind")?;
+            let kind = crate::parse_enum(&kind, MediaKind::parse, "media kind")?;
             media.push((MediaId::from_db(&id)?, kind, content_type, size, path));
         }
         Ok(PublishContext { post, target, account, tokens, content, media, team_chat_id, has_webhooks })
     }
 
-    /// Targets of every workspace in a status, for the crash test and for recovery views. A system read.
+    /// Test support (only with the `test-support` feature). Targets of every workspace in a status, for the crash test
+    /// and for recovery views. A system read.
+    #[cfg(feature = "test-support")]
     pub async fn target_status_counts(&self) -> Result<Vec<(TargetStatus, i64)>> {
         let rows: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM post_targets GROUP BY status ORDER BY status")
                 .fetch_all(&self.pool)
                 .await?;
-        rows.into_iter().map(|(s, n)| Ok((super::parse_enum(&s, TargetStatus::parse, "target status")?, n))).collect()
+        rows.into_iter().map(|(s, n)| Ok((crate::parse_enum(&s, TargetStatus::parse, "target status")?, n))).collect()
     }
 }
 
@@ -273,17 +244,12 @@ fn aliased(table: &str, columns: &str, prefix: &str) -> String {
 /// The joined read of [`Store::publish_context`]. Posts and accounts are left-joined so a missing row is told apart
 /// from a missing target; the content row is the one for the target's platform. The post's media come as one JSON
 /// array of `[id, kind, content_type, size_bytes, storage_path]` in post order (the aggregate is spelled per
-/// backend). The target row comes from `source` (a table or subquery with the target's columns) and the read
+/// backend: `dialect::json_array_agg`). The target row comes from `source` (a table or subquery with the target's columns) and the read
 /// gains `started` (0 or 1) from the SQL `started`.
 fn context_query(backend: Backend, source: &str, started: &str) -> String {
     let target = TARGET_COLUMNS.split(',').map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ");
     let media_row = "m.id, m.kind, m.content_type, m.size_bytes, m.storage_path";
-    let media_list = match backend {
-        Backend::Postgres => {
-            format!("COALESCE(json_agg(json_build_array({media_row}) ORDER BY pm.position), '[]')::text")
-        }
-        Backend::Sqlite => format!("json_group_array(json_array({media_row}) ORDER BY pm.position)"),
-    };
+    let media_list = dialect::json_array_agg(backend, media_row, "pm.position");
     format!(
         "SELECT {target}, {post}, {account}, a.access_token_enc AS a_access_token_enc, \
          (SELECT {media_list} FROM post_media pm JOIN media m ON m.id = pm.media_id \
@@ -302,28 +268,10 @@ fn context_query(backend: Backend, source: &str, started: &str) -> String {
     )
 }
 
-/// Wraps a settling statement (see [`settle_statement`]) so that, when the target is its post's only one, the post
-/// takes the target's final status in the same statement, as [`Store::refresh_post_status`] would compute it: a
-/// lone published target makes a published post, a lone failed one a failed post, a lone unknown one leaves it
-/// open. The row gains `sole_target` (1 or 0); with siblings the caller recomputes after the commit, because one
-/// statement's snapshot cannot see a sibling settled concurrently. PostgreSQL only (SQLite has no writing CTEs).
-fn with_sole_target_post(settle: &str) -> String {
-    format!(
-        "WITH t AS ({settle}), \
-         s AS (SELECT NOT EXISTS (SELECT 1 FROM post_targets o WHERE o.tenant_id = $1 \
-           AND o.post_id = (SELECT post_id FROM t) AND o.id <> $2) AS sole), \
-         p AS (UPDATE posts SET status = (SELECT status FROM t), updated_at = $5 WHERE tenant_id = $1 \
-           AND id = (SELECT post_id FROM t) AND (SELECT sole FROM s) AND (SELECT status FROM t) IN ('published', 'failed') \
-           AND status IN ('scheduled', 'publishing', 'published', 'partially_published', 'failed') \
-           AND status <> (SELECT status FROM t)) \
-         SELECT t.*, CAST(CASE WHEN (SELECT sole FROM s) THEN 1 ELSE 0 END AS BIGINT) AS sole_target FROM t"
-    )
-}
-
 /// Recomputes a post's status from its targets once none is open (see [`Store::refresh_post_status`]): SQL binding
 /// `$1` tenant, with `post` and `now` the SQL of the post id and the time; `RETURNING` the new status when it
 /// changed. Every recompute of a post's status from its targets is this statement.
-pub(super) fn refresh_post_statement(post: &str, now: &str) -> String {
+pub(crate) fn refresh_post_statement(post: &str, now: &str) -> String {
     let has = |list: &str| {
         format!(
             "EXISTS (SELECT 1 FROM post_targets pt WHERE pt.tenant_id = $1 AND pt.post_id = {post} \
@@ -347,7 +295,7 @@ pub(super) fn refresh_post_statement(post: &str, now: &str) -> String {
 
 /// The compare-and-set of a settling target: SQL binding `$1` tenant, `$2` target, `$3`/`$4` the two texts
 /// returned with it, `$5` now, and returning the settled row. Shared with inbound platform reports.
-pub(super) fn settle_statement<'a>(change: Settle<'a>) -> (String, [Option<&'a str>; 2]) {
+pub(crate) fn settle_statement<'a>(change: Settle<'a>) -> (String, [Option<&'a str>; 2]) {
     match change {
         Settle::Published { platform_post_id, permalink } => (
             format!(

@@ -14,9 +14,9 @@
 //! Rows are keyed by post, submission round (the post's version once submitted) and chat, so a post rejected,
 //! changed and submitted again gets fresh cards while the old round's jobs cannot touch them.
 
-use super::jobs::insert_job;
-use super::{col, Result, Store};
+use crate::jobs::insert_job;
 use crate::NewJob;
+use crate::{Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{PostId, TenantId};
 use tochen_domain::jobs::{ApprovalCardRef, NotifyExtras, NotifyJob, NotifyPayload, NOTIFY};
@@ -39,7 +39,7 @@ pub struct CardOutcome<'a> {
 }
 
 /// A card's row, for views and tests.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SentCard {
     pub round: i64,
     pub chat_id: i64,
@@ -52,7 +52,7 @@ pub struct SentCard {
 
 /// Queues `cards` for round `round` of `post` inside the caller's transaction: one row and one `notify` job each
 /// (unique per post, round and chat). The same chat twice violates the table's key and fails the transaction.
-pub(super) async fn queue_cards(
+pub(crate) async fn queue_cards(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant: TenantId,
     post: PostId,
@@ -86,7 +86,7 @@ pub(super) async fn queue_cards(
 
 /// Writes the outcome on every undecided card of `post` inside the decision's transaction and queues an edit for
 /// each card already sent, except the one the decider pressed. Returns whether a job was queued.
-pub(super) async fn settle_cards(
+pub(crate) async fn settle_cards(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     tenant: TenantId,
     post: PostId,
@@ -188,7 +188,7 @@ impl Store {
         };
         tx.commit().await?;
         if queued {
-            super::job_signal::notify_jobs_changed();
+            crate::job_signal::notify_jobs_changed();
         }
         Ok(queued)
     }
@@ -205,26 +205,16 @@ impl Store {
         Ok(round)
     }
 
-    /// The approval cards of a post, oldest round first.
+    /// Test support (only with the `test-support` feature). The approval cards of a post, oldest round first.
+    #[cfg(feature = "test-support")]
     pub async fn approval_cards(&self, tenant: TenantId, post: PostId) -> Result<Vec<SentCard>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT round, chat_id, lang, message_id, outcome_html FROM approval_cards WHERE tenant_id = $1 \
              AND post_id = $2 ORDER BY round, chat_id",
         )
         .bind(tenant.to_db())
         .bind(post.to_db())
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SentCard {
-                    round: col(r, "round")?,
-                    chat_id: col(r, "chat_id")?,
-                    lang: col(r, "lang")?,
-                    message_id: col(r, "message_id")?,
-                    outcome_html: col(r, "outcome_html")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }

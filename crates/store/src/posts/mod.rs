@@ -1,11 +1,17 @@
 //! Posts and their per-platform text. A post starts as a draft; targets (one per platform account) are added
 //! when it is scheduled.
 
-use super::{col, parse_enum, Result, Store, StoreError};
+use crate::{col, parse_enum, Result, Store, StoreError};
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{PostId, TenantId, UserId};
 use tochen_domain::{Platform, PostStatus};
+
+pub(crate) mod approval_cards;
+mod drafts;
+
+pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {
@@ -46,28 +52,97 @@ pub struct PostContent {
 pub(crate) const POST_COLUMNS: &str = "id, tenant_id, author_id, author_chat_id, title, idea, image_prompt, status, \
                                        scheduled_at, rejection_reason, version, created_at, updated_at";
 
+/// A row of `posts` as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PostRow {
+    id: String,
+    tenant_id: String,
+    author_id: Option<String>,
+    author_chat_id: Option<i64>,
+    title: String,
+    idea: String,
+    image_prompt: String,
+    status: String,
+    scheduled_at: Option<Millis>,
+    rejection_reason: Option<String>,
+    version: i64,
+    created_at: Millis,
+    updated_at: Millis,
+}
+
+impl PostRow {
+    /// Reads a row whose columns carry `prefix` (a joined read that aliases them): the derive has no prefix that
+    /// is chosen at run time, so this one is by hand.
+    fn prefixed(row: &AnyRow, prefix: &str) -> Result<Self> {
+        Ok(Self {
+            id: col(row, &format!("{prefix}id"))?,
+            tenant_id: col(row, &format!("{prefix}tenant_id"))?,
+            author_id: col(row, &format!("{prefix}author_id"))?,
+            author_chat_id: col(row, &format!("{prefix}author_chat_id"))?,
+            title: col(row, &format!("{prefix}title"))?,
+            idea: col(row, &format!("{prefix}idea"))?,
+            image_prompt: col(row, &format!("{prefix}image_prompt"))?,
+            status: col(row, &format!("{prefix}status"))?,
+            scheduled_at: col(row, &format!("{prefix}scheduled_at"))?,
+            rejection_reason: col(row, &format!("{prefix}rejection_reason"))?,
+            version: col(row, &format!("{prefix}version"))?,
+            created_at: col(row, &format!("{prefix}created_at"))?,
+            updated_at: col(row, &format!("{prefix}updated_at"))?,
+        })
+    }
+}
+
+impl TryFrom<PostRow> for Post {
+    type Error = StoreError;
+
+    fn try_from(r: PostRow) -> Result<Self> {
+        Ok(Post {
+            id: PostId::from_db(&r.id)?,
+            tenant_id: TenantId::from_db(&r.tenant_id)?,
+            author_id: r.author_id.as_deref().map(UserId::from_db).transpose()?,
+            author_chat_id: r.author_chat_id,
+            title: r.title,
+            idea: r.idea,
+            image_prompt: r.image_prompt,
+            status: parse_enum(&r.status, PostStatus::parse, "post status")?,
+            scheduled_at: r.scheduled_at,
+            rejection_reason: r.rejection_reason,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
 pub(crate) fn post_from_row(row: &AnyRow) -> Result<Post> {
-    post_from_prefixed(row, "")
+    PostRow::from_row(row)?.try_into()
 }
 
 /// Decodes a row whose columns carry `prefix` (a joined read that aliases them).
 pub(crate) fn post_from_prefixed(row: &AnyRow, prefix: &str) -> Result<Post> {
-    let author: Option<String> = col(row, &format!("{prefix}author_id"))?;
-    Ok(Post {
-        id: PostId::from_db(&col::<String>(row, &format!("{prefix}id"))?)?,
-        tenant_id: TenantId::from_db(&col::<String>(row, &format!("{prefix}tenant_id"))?)?,
-        author_id: author.as_deref().map(UserId::from_db).transpose()?,
-        author_chat_id: col(row, &format!("{prefix}author_chat_id"))?,
-        title: col(row, &format!("{prefix}title"))?,
-        idea: col(row, &format!("{prefix}idea"))?,
-        image_prompt: col(row, &format!("{prefix}image_prompt"))?,
-        status: parse_enum(&col::<String>(row, &format!("{prefix}status"))?, PostStatus::parse, "post status")?,
-        scheduled_at: col(row, &format!("{prefix}scheduled_at"))?,
-        rejection_reason: col(row, &format!("{prefix}rejection_reason"))?,
-        version: col(row, &format!("{prefix}version"))?,
-        created_at: col(row, &format!("{prefix}created_at"))?,
-        updated_at: col(row, &format!("{prefix}updated_at"))?,
-    })
+    PostRow::prefixed(row, prefix)?.try_into()
+}
+
+/// A row of `post_contents` as stored (hashtags are a JSON array).
+#[derive(sqlx::FromRow)]
+struct PostContentRow {
+    platform: String,
+    body: String,
+    hashtags: String,
+    link: Option<String>,
+}
+
+impl TryFrom<PostContentRow> for PostContent {
+    type Error = StoreError;
+
+    fn try_from(r: PostContentRow) -> Result<Self> {
+        Ok(PostContent {
+            platform: parse_enum(&r.platform, Platform::parse, "platform")?,
+            body: r.body,
+            hashtags: serde_json::from_str(&r.hashtags).unwrap_or_default(),
+            link: r.link,
+        })
+    }
 }
 
 impl Store {
@@ -182,28 +257,19 @@ impl Store {
     }
 
     pub async fn post_contents(&self, tenant: TenantId, post: PostId) -> Result<Vec<PostContent>> {
-        let rows = sqlx::query(
+        let rows: Vec<PostContentRow> = sqlx::query_as(
             "SELECT platform, body, hashtags, link FROM post_contents WHERE tenant_id = $1 AND post_id = $2 ORDER BY platform",
         )
         .bind(tenant.to_db())
         .bind(post.to_db())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let tags: String = col(row, "hashtags")?;
-                Ok(PostContent {
-                    platform: parse_enum(&col::<String>(row, "platform")?, Platform::parse, "platform")?,
-                    body: col(row, "body")?,
-                    hashtags: serde_json::from_str(&tags).unwrap_or_default(),
-                    link: col(row, "link")?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(PostContent::try_from).collect()
     }
 
-    /// Moves a post to `to` only if it is still at `expected_version`: a stale button or a concurrent edit gets
-    /// `Ok(false)` and changes nothing.
+    /// Test support (only with the `test-support` feature). Moves a post to `to` only if it is still at
+    /// `expected_version`: a stale button or a concurrent edit gets `Ok(false)` and changes nothing.
+    #[cfg(feature = "test-support")]
     pub async fn set_post_status_if_version(
         &self,
         tenant: TenantId,

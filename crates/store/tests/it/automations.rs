@@ -25,7 +25,7 @@ async fn queued_slots(store: &Store, tenant: TenantId) -> Vec<String> {
          ORDER BY unique_key",
     )
     .bind(tenant.to_db())
-    .fetch_all(store.pool())
+    .fetch_all(store.sql_for_tests())
     .await
     .unwrap();
     rows.into_iter().map(|r| r.0).collect()

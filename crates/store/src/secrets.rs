@@ -3,7 +3,7 @@
 //! Each row is updated only if its ciphertext is still the one that was read (compare-and-set), so a token
 //! refreshed concurrently by a running scheduler is never overwritten with an older value.
 
-use super::{Result, Store};
+use crate::{Result, Store};
 
 /// What a rotation did, per column.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,9 +1,9 @@
 //! Store calls the bot needs around drafts: the accounts a draft is aimed at, its title and image prompt, and its
-//! attached media. (The team's answers to the "did it go out?" buttons are in `target_moves.rs`.)
+//! attached media. (The team's answers to the "did it go out?" buttons are target moves, in `targets`.)
 //!
 //! Every call takes the workspace, so an id from a forged button of another workspace simply matches nothing.
 
-use super::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError};
 use tochen_domain::clock::now_ms;
 use tochen_domain::ids::{AccountId, MediaId, PostId, TenantId};
 
@@ -27,7 +27,7 @@ impl Store {
     /// Replaces the chosen accounts of a draft and bumps its version (the screen changed).
     pub async fn set_draft_accounts(&self, tenant: TenantId, post: PostId, accounts: &[AccountId]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        super::posts::bump_version(&mut tx, tenant, post, true).await?;
+        crate::posts::bump_version(&mut tx, tenant, post, true).await?;
         sqlx::query("DELETE FROM draft_accounts WHERE tenant_id = $1 AND post_id = $2")
             .bind(tenant.to_db())
             .bind(post.to_db())
@@ -70,7 +70,7 @@ impl Store {
     /// Makes `media` the (only) media of a post and bumps its version.
     pub async fn set_post_media(&self, tenant: TenantId, post: PostId, media: MediaId) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        super::posts::bump_version(&mut tx, tenant, post, false).await?;
+        crate::posts::bump_version(&mut tx, tenant, post, false).await?;
         sqlx::query("DELETE FROM post_media WHERE tenant_id = $1 AND post_id = $2")
             .bind(tenant.to_db())
             .bind(post.to_db())

@@ -1,80 +1,13 @@
-//! Post targets (one per post and platform account) and the scheduling of a post: creating its targets and the
-//! `publish` jobs that the scheduler runs at `scheduled_at`.
-//!
-//! Scheduling, approval, rescheduling and cancelling each happen in one transaction together with the matching
-//! job changes, so a post is never scheduled without its jobs nor cancelled with a job still due; submitting for
-//! approval queues the approval cards, and deciding, re-submitting after a change or withdrawing writes the
-//! outcome on them, in that same transaction (`approval_cards.rs`).
+//! Scheduling a post: its targets and publish jobs written with it, the approval round (submit, approve, reject,
+//! resubmit) and moving or cancelling it while its targets are still pending. Every move is a compare-and-set on
+//! the post's version.
 
-use super::approval_cards::{ApprovalCard, CardOutcome};
-use super::jobs::{NewJob, OnConflict};
-use super::{col, parse_enum, Result, Store, StoreError};
-use sqlx::any::AnyRow;
+use super::{enqueue_publish, pending_targets, target_from_row, ScheduleError, Target, TARGET_COLUMNS};
+use crate::posts::approval_cards::{queue_cards, settle_cards, ApprovalCard, CardOutcome};
+use crate::{Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, PostId, TargetId, TenantId, UserId};
-use tochen_domain::{Platform, PostStatus, TargetStatus};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub id: TargetId,
-    pub tenant_id: TenantId,
-    pub post_id: PostId,
-    pub account_id: AccountId,
-    pub platform: Platform,
-    pub status: TargetStatus,
-    /// Instagram container id or TikTok publish_id, once the platform handed one out.
-    pub platform_ref: Option<String>,
-    pub platform_post_id: Option<String>,
-    pub permalink: Option<String>,
-    pub error_class: Option<String>,
-    pub error_message: Option<String>,
-    pub attempts: i64,
-    pub published_at: Option<Millis>,
-    pub updated_at: Millis,
-}
-
-pub(crate) const TARGET_COLUMNS: &str = "id, tenant_id, post_id, account_id, platform, status, platform_ref, \
-     platform_post_id, permalink, error_class, error_message, attempts, published_at, updated_at";
-
-pub(crate) fn target_from_row(row: &AnyRow) -> Result<Target> {
-    Ok(Target {
-        id: TargetId::from_db(&col::<String>(row, "id")?)?,
-        tenant_id: TenantId::from_db(&col::<String>(row, "tenant_id")?)?,
-        post_id: PostId::from_db(&col::<String>(row, "post_id")?)?,
-        account_id: AccountId::from_db(&col::<String>(row, "account_id")?)?,
-        platform: parse_enum(&col::<String>(row, "platform")?, Platform::parse, "platform")?,
-        status: parse_enum(&col::<String>(row, "status")?, TargetStatus::parse, "target status")?,
-        platform_ref: col(row, "platform_ref")?,
-        platform_post_id: col(row, "platform_post_id")?,
-        permalink: col(row, "permalink")?,
-        error_class: col(row, "error_class")?,
-        error_message: col(row, "error_message")?,
-        attempts: col(row, "attempts")?,
-        published_at: col(row, "published_at")?,
-        updated_at: col(row, "updated_at")?,
-    })
-}
-
-/// Why a scheduling change was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ScheduleError {
-    #[error("the post changed since this screen was shown")]
-    Stale,
-    #[error("the post is {0} and cannot be scheduled")]
-    WrongStatus(PostStatus),
-    #[error("pick at least one account")]
-    NoAccounts,
-    #[error("account {0} is not connected to this workspace")]
-    UnknownAccount(AccountId),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for ScheduleError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Store(e.into())
-    }
-}
+use tochen_domain::PostStatus;
 
 impl Store {
     /// Schedules a draft (or re-schedules a rejected post) for `at` on `accounts`. With `needs_approval` the post
@@ -143,10 +76,10 @@ impl Store {
         };
         let targets = pending_targets(&mut tx, tenant, post).await?;
         // The earlier rounds first: the new round's rows must not get the outcome meant for the old ones.
-        super::approval_cards::settle_cards(&mut tx, tenant, post, replaced, now).await?;
-        super::approval_cards::queue_cards(&mut tx, tenant, post, version, cards(version, &targets), now).await?;
+        settle_cards(&mut tx, tenant, post, replaced, now).await?;
+        queue_cards(&mut tx, tenant, post, version, cards(version, &targets), now).await?;
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        crate::job_signal::notify_jobs_changed();
         Ok(targets)
     }
 
@@ -217,20 +150,21 @@ impl Store {
             targets.push(target_from_row(&row)?);
         }
         if needs_approval {
-            super::approval_cards::queue_cards(&mut tx, tenant, post, version, cards(version, &targets), now).await?;
+            queue_cards(&mut tx, tenant, post, version, cards(version, &targets), now).await?;
         } else {
             for t in &targets {
                 enqueue_publish(&mut tx, t, at, now).await?;
             }
         }
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        crate::job_signal::notify_jobs_changed();
         Ok(targets)
     }
 
-    /// Approves a post waiting for approval and enqueues its publish jobs. A post whose time has passed while it
-    /// waited is published right away. Its approval cards are left as they are; see
-    /// [`Store::approve_post_with_cards`].
+    /// Test support (only with the `test-support` feature). Approves a post waiting for approval and enqueues its
+    /// publish jobs. A post whose time has passed while it waited is published right away. Its approval cards are left
+    /// as they are; see [`Store::approve_post_with_cards`].
+    #[cfg(feature = "test-support")]
     pub async fn approve_post(
         &self,
         tenant: TenantId,
@@ -241,7 +175,8 @@ impl Store {
         self.approve(tenant, post, expected_version, approver, None, false).await
     }
 
-    /// [`Store::approve_post`], and in the same transaction the approval cards of the post get `outcome`: every
+    /// Approves a post waiting for approval and enqueues its publish jobs (a post whose time has passed while it
+    /// waited is published right away), and in the same transaction the approval cards of the post get `outcome`: every
     /// sent card but the one the approver pressed is queued for an edit that shows it.
     pub async fn approve_post_with_cards(
         &self,
@@ -304,26 +239,15 @@ impl Store {
             enqueue_publish(&mut tx, t, at.unwrap_or(now).max(now), now).await?;
         }
         if let Some(outcome) = outcome {
-            super::approval_cards::settle_cards(&mut tx, tenant, post, outcome, now).await?;
+            settle_cards(&mut tx, tenant, post, outcome, now).await?;
         }
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        crate::job_signal::notify_jobs_changed();
         Ok(targets)
     }
 
-    /// Rejects a post waiting for approval, with the admin's reason. Its approval cards are left as they are; see
-    /// [`Store::reject_post_with_cards`].
-    pub async fn reject_post(
-        &self,
-        tenant: TenantId,
-        post: PostId,
-        expected_version: i64,
-        reason: &str,
-    ) -> Result<bool> {
-        self.reject(tenant, post, expected_version, reason, None).await
-    }
-
-    /// [`Store::reject_post`], and in the same transaction the approval cards of the post get `outcome`: every
+    /// Rejects a post waiting for approval, with the admin's reason, and in the same transaction the approval cards
+    /// of the post get `outcome`: every
     /// sent card but the one the admin pressed is queued for an edit that shows it.
     pub async fn reject_post_with_cards(
         &self,
@@ -362,12 +286,12 @@ impl Store {
             return Ok(false);
         }
         let queued = match outcome {
-            Some(outcome) => super::approval_cards::settle_cards(&mut tx, tenant, post, outcome, now).await?,
+            Some(outcome) => settle_cards(&mut tx, tenant, post, outcome, now).await?,
             None => false,
         };
         tx.commit().await?;
         if queued {
-            super::job_signal::notify_jobs_changed();
+            crate::job_signal::notify_jobs_changed();
         }
         Ok(true)
     }
@@ -411,7 +335,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        crate::job_signal::notify_jobs_changed();
         Ok(true)
     }
 
@@ -478,10 +402,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some(outcome) = outcome {
-            super::approval_cards::settle_cards(&mut tx, tenant, post, outcome, now).await?;
+            settle_cards(&mut tx, tenant, post, outcome, now).await?;
         }
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        crate::job_signal::notify_jobs_changed();
         Ok(true)
     }
 
@@ -493,53 +417,4 @@ impl Store {
             Err(e) => e.into(),
         }
     }
-
-    pub async fn targets_of_post(&self, tenant: TenantId, post: PostId) -> Result<Vec<Target>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND post_id = $2 ORDER BY platform, id"
-        ))
-        .bind(tenant.to_db())
-        .bind(post.to_db())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(target_from_row).collect()
-    }
-
-    pub async fn target(&self, tenant: TenantId, id: TargetId) -> Result<Target> {
-        let row = sqlx::query(&format!("SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND id = $2"))
-            .bind(tenant.to_db())
-            .bind(id.to_db())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("post target"))?;
-        target_from_row(&row)
-    }
-}
-
-/// The targets of a post that have not gone out, read inside the caller's transaction.
-async fn pending_targets(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    tenant: TenantId,
-    post: PostId,
-) -> Result<Vec<Target>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND post_id = $2 AND status = 'pending' ORDER BY id"
-    ))
-    .bind(tenant.to_db())
-    .bind(post.to_db())
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter().map(target_from_row).collect()
-}
-
-/// Enqueues the publish job of a target inside the caller's transaction.
-async fn enqueue_publish(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    target: &Target,
-    at: Millis,
-    now: Millis,
-) -> Result<()> {
-    let job = NewJob::publish(target.tenant_id, target.id, target.account_id, at);
-    super::jobs::insert(&mut **tx, &job, now, OnConflict::Requeue).await?;
-    Ok(())
 }

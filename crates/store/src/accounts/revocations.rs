@@ -7,8 +7,8 @@
 //! admin pressed "Disconnect". The row and its job are written in the disconnect's transaction, so a crash cannot
 //! leave a token that nothing will revoke or delete.
 
-use super::{col, parse_enum, Result, Store, StoreError};
-use crate::accounts::{account_from_row, COLUMNS};
+use crate::accounts::{AccountRow, COLUMNS};
+use crate::{parse_enum, Result, Store, StoreError};
 use crate::{Account, NewJob};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, TenantId};
@@ -29,6 +29,15 @@ pub struct TokenRevocation {
     pub created_at: Millis,
 }
 
+/// The account being disconnected, with the token to revoke and who granted it.
+#[derive(sqlx::FromRow)]
+struct DisconnectRow {
+    #[sqlx(flatten)]
+    account: AccountRow,
+    access_token_enc: String,
+    grantor_id: Option<String>,
+}
+
 impl Store {
     /// Disconnects an account: status `disconnected`, no token left on it (the access token column, NOT NULL since
     /// the first migration, becomes empty; the refresh token NULL), and, where the provider can revoke, its
@@ -38,7 +47,7 @@ impl Store {
     pub async fn disconnect_account(&self, tenant: TenantId, id: AccountId) -> Result<(Account, bool)> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!(
+        let row: DisconnectRow = sqlx::query_as(&format!(
             "SELECT {COLUMNS}, access_token_enc, grantor_id FROM social_accounts WHERE tenant_id = $1 AND id = $2"
         ))
         .bind(tenant.to_db())
@@ -46,9 +55,8 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound("account"))?;
-        let account = account_from_row(&row)?;
-        let token: String = col(&row, "access_token_enc")?;
-        let grantor: Option<String> = col(&row, "grantor_id")?;
+        let (token, grantor) = (row.access_token_enc, row.grantor_id);
+        let account = Account::try_from(row.account)?;
         // TikTok's grant is its open_id, which is also the account's external id (accounts connected before the
         // grantor was recorded have only that).
         let grantor = grantor.or_else(|| (account.auth_kind == AuthKind::TikTok).then(|| account.external_id.clone()));
@@ -74,7 +82,7 @@ impl Store {
                 .tenant(tenant)
                 .unique(format!("{ACCOUNT_REVOKE}:{revocation}"))
                 .max_attempts(8);
-            super::jobs::insert_job(&mut tx, &job, now).await?;
+            crate::jobs::insert_job(&mut tx, &job, now).await?;
         }
         sqlx::query(
             "UPDATE social_accounts SET access_token_enc = '', refresh_token_enc = NULL, status = $3, \
@@ -89,7 +97,7 @@ impl Store {
         .await?;
         tx.commit().await?;
         if queued {
-            super::job_signal::notify_jobs_changed();
+            crate::job_signal::notify_jobs_changed();
         }
         Ok((account, queued))
     }

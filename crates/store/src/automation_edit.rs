@@ -95,7 +95,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(self.automation(tenant, id).await?)
     }
 }

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::cron::{Schedule, ScheduleError};
 use tochen_domain::ids::{AutomationId, JobId, TenantId, UserId};
-use tochen_domain::jobs::{AutomationRunPayload, AUTOMATION_RUN};
+use tochen_domain::jobs::AutomationRunPayload;
 use tochen_domain::{AutomationStatus, MissedRunPolicy, RunOutcome};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,10 +117,8 @@ pub(super) async fn enqueue_slot<'c, E>(
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let payload = serde_json::to_value(AutomationRunPayload { automation_id: id, slot_at: slot, manual: false })
-        .expect("payload serializes");
-    let job =
-        NewJob::new(AUTOMATION_RUN, payload).tenant(tenant).run_at(slot).unique(slot_key(id, slot)).max_attempts(3);
+    // Due at the slot, keyed by it (`slot_key`), 3 attempts: the payload's insert options.
+    let job = NewJob::new(&AutomationRunPayload { automation_id: id, slot_at: slot, manual: false }).tenant(tenant);
     super::jobs::insert(ex, &job, now, OnConflict::Keep).await?;
     Ok(())
 }
@@ -170,7 +168,7 @@ impl Store {
             enqueue_slot(&mut *tx, tenant, id, next, now).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
-        super::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(self.automation(tenant, id).await?)
     }
 
@@ -249,7 +247,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(done.rows_affected() == 1)
     }
 
@@ -257,12 +255,8 @@ impl Store {
     pub async fn run_automation_now(&self, tenant: TenantId, id: AutomationId) -> Result<Option<JobId>> {
         self.automation(tenant, id).await?;
         let now = now_ms();
-        let payload = AutomationRunPayload { automation_id: id, slot_at: now, manual: true };
-        let job = super::NewJob::new(AUTOMATION_RUN, serde_json::to_value(payload).expect("payload serializes"))
-            .tenant(tenant)
-            .unique(format!("automation:{id}:manual:{now}"))
-            .max_attempts(1);
-        self.enqueue(&job).await
+        // Keyed by the moment it was asked for, one attempt: the payload's insert options.
+        self.enqueue_args(Some(tenant), &AutomationRunPayload { automation_id: id, slot_at: now, manual: true }).await
     }
 
     /// Starts slot `slot` of a scheduled run: if `next_run_at` is still `slot` and the automation is active, moves
@@ -297,7 +291,7 @@ impl Store {
             }
             let run_id = insert_run(&mut tx, tenant, id, run_slot, now).await?;
             tx.commit().await?;
-            super::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
             return Ok(SlotStart::Run { run_id, resumed: false });
         }
         if !may_resume {

@@ -17,7 +17,7 @@ use super::publishing::{settle_statement, Settle};
 use super::{Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, TargetId, TenantId};
-use tochen_domain::jobs::WEBHOOK_EVENT;
+use tochen_domain::jobs::WebhookEventPayload;
 use tochen_domain::TargetStatus;
 
 /// The unique key of the job that processes event `event_id`.
@@ -30,9 +30,8 @@ async fn insert_event_job<'e, E>(exec: E, event_id: &str, now: Millis) -> Result
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let job = NewJob::new(WEBHOOK_EVENT, serde_json::json!({ "event_id": event_id }))
-        .run_at(now)
-        .unique(webhook_event_job_key(event_id));
+    // Keyed by the event (`webhook_event_job_key`): the payload's insert options.
+    let job = NewJob::new(&WebhookEventPayload { event_id: event_id.to_owned() }).run_at(now);
     super::jobs::insert(exec, &job, now, super::jobs::OnConflict::Keep).await
 }
 
@@ -60,7 +59,7 @@ impl Store {
         }
         insert_event_job(&mut *tx, &id, now).await?;
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(Some(id))
     }
 
@@ -93,7 +92,7 @@ impl Store {
             }
         }
         if added > 0 {
-            super::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
         }
         Ok(added)
     }
@@ -191,7 +190,7 @@ impl Store {
         }
         tx.commit().await?;
         if done.jobs_queued + done.deliveries > 0 {
-            super::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
         }
         Ok(Some(done))
     }

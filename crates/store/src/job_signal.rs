@@ -1,23 +1,27 @@
-//! The "jobs changed" signal: `notify_jobs_changed` wakes idle runners in this process after an enqueue;
-//! PostgreSQL also wakes other processes with a trigger on `jobs` (LISTEN/NOTIFY channel [`JOBS_CHANNEL`]).
+//! The "jobs changed" signal: owned by the [`Store`] (every clone of a store shares it), woken by every enqueue
+//! through that store, waited on by the runners built on it. PostgreSQL also wakes other processes with a
+//! trigger on `jobs` (LISTEN/NOTIFY channel [`JOBS_CHANNEL`]); a runner forwards those to its store's signal.
 
-use std::sync::OnceLock;
+use super::Store;
+use std::sync::Arc;
 use tokio::sync::Notify;
 
 /// The PostgreSQL channel the `jobs` trigger notifies.
 pub const JOBS_CHANNEL: &str = "tochen_jobs";
 
-fn jobs_notify() -> &'static Notify {
-    static N: OnceLock<Notify> = OnceLock::new();
-    N.get_or_init(Notify::new)
-}
+/// The signal itself; a store and its clones hold the same one.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JobSignal(Arc<Notify>);
 
-/// Wakes every runner of this process that waits for work. Cheap; call it after enqueueing.
-pub fn notify_jobs_changed() {
-    jobs_notify().notify_waiters();
-}
+impl Store {
+    /// Wakes every runner on this store (or a clone of it) that waits for work. Cheap; call it after enqueueing
+    /// outside the store (the store's own writes call it after their commit).
+    pub fn notify_jobs_changed(&self) {
+        self.signal.0.notify_waiters();
+    }
 
-/// The in-process "jobs changed" signal runners wait on (enable the `Notified` before checking for work).
-pub fn jobs_changed() -> &'static Notify {
-    jobs_notify()
+    /// The "jobs changed" signal runners wait on (enable the `Notified` before checking for work).
+    pub fn jobs_changed(&self) -> &Notify {
+        &self.signal.0
+    }
 }

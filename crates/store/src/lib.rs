@@ -66,6 +66,7 @@ pub use inbound::{webhook_event_job_key, InboundApplied, InboundEffect, TargetOu
 pub use invites::{Invite, RedeemError};
 pub use job_queue::{ClaimRequest, NextWake};
 pub use jobs::{keys as job_keys, Job, NewJob, OnConflict};
+pub use tochen_domain::jobs::{InsertOpts, JobArgs};
 pub use llm_usage::{LlmUsageRecord, MonthlyUsage};
 pub use media::{Media, NewMedia};
 pub use memberships::{Member, MembershipError};
@@ -134,6 +135,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     secrets: SecretBox,
+    /// The "jobs changed" signal, shared by the clones of this store (`job_signal`).
+    signal: job_signal::JobSignal,
 }
 
 impl Store {
@@ -185,7 +188,7 @@ impl Store {
                     .await?
             }
         };
-        Ok(Self { pool, backend, secrets })
+        Ok(Self { pool, backend, secrets, signal: Default::default() })
     }
 
     /// Applies the embedded migrations of this backend. Safe to run again: applied versions are skipped.

@@ -193,7 +193,7 @@ impl Store {
             }
             tx.commit().await?;
             if job.is_some() {
-                super::job_signal::notify_jobs_changed();
+                self.notify_jobs_changed();
             }
             row
         } else {

@@ -65,7 +65,7 @@ impl Store {
         .await?;
         tx.commit().await?;
         if requeue {
-            super::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
         }
         Ok(true)
     }

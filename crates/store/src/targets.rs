@@ -146,7 +146,7 @@ impl Store {
         super::approval_cards::settle_cards(&mut tx, tenant, post, replaced, now).await?;
         super::approval_cards::queue_cards(&mut tx, tenant, post, version, cards(version, &targets), now).await?;
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(targets)
     }
 
@@ -224,7 +224,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(targets)
     }
 
@@ -307,7 +307,7 @@ impl Store {
             super::approval_cards::settle_cards(&mut tx, tenant, post, outcome, now).await?;
         }
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(targets)
     }
 
@@ -367,7 +367,7 @@ impl Store {
         };
         tx.commit().await?;
         if queued {
-            super::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
         }
         Ok(true)
     }
@@ -411,7 +411,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(true)
     }
 
@@ -481,7 +481,7 @@ impl Store {
             super::approval_cards::settle_cards(&mut tx, tenant, post, outcome, now).await?;
         }
         tx.commit().await?;
-        super::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(true)
     }
 

@@ -11,7 +11,7 @@
 //! is not a destination, so a notice that fails there changes nothing further. Notices are queued before the
 //! destinations change and carry a unique key per failed job and admin, so a retried job tells nobody twice.
 
-use crate::error::JobError;
+use tochen_queue::JobError;
 use crate::notices;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;

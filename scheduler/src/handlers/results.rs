@@ -5,7 +5,7 @@
 //! event, one per target and outcome (unique key `event_out:{target}:{type}`), with the payload documented on
 //! [`WebhookEventOut`].
 
-use crate::error::JobError;
+use tochen_queue::JobError;
 use crate::notices;
 use serde::{Deserialize, Serialize};
 use tochen_domain::html::escape_html;
@@ -29,6 +29,10 @@ pub struct WebhookEventOut {
     #[serde(rename = "type")]
     pub event_type: String,
     pub data: serde_json::Value,
+}
+
+impl tochen_domain::jobs::JobArgs for WebhookEventOut {
+    const KIND: &'static str = WEBHOOK_EVENT_OUT;
 }
 
 /// What the caller already holds about the target's post, so settling does not read it again.
@@ -209,7 +213,7 @@ fn event_job(tenant: TenantId, t: &Target) -> Option<NewJob> {
             "at": t.updated_at,
         }),
     };
-    let job = NewJob::new(WEBHOOK_EVENT_OUT, serde_json::to_value(&event).expect("event serializes"))
+    let job = NewJob::new(&event)
         .tenant(tenant)
         .unique(format!("event_out:{}:{}:{}", t.id, event_type, t.attempts));
     Some(job)

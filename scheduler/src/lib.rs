@@ -8,13 +8,13 @@ pub mod handlers;
 pub mod notices;
 pub mod sweeps;
 
-pub use tochen_queue::{
-    owner_name, Backoff, FailureHooks, JobContext, JobError, RunJob, Runner, RunnerConfig, Worker, Workers,
-};
 pub use handlers::automation::{AutomationHandler, AutomationRegistry, AutomationRun};
 pub use handlers::notify::{Notifier, TelegramNotifier};
 pub use handlers::publish::{MediaUrls, Publishers};
 pub use handlers::results::{WebhookEventOut, WEBHOOK_EVENT_OUT};
+pub use tochen_queue::{
+    owner_name, Backoff, FailureHooks, JobContext, JobError, RunJob, Runner, RunnerConfig, Worker, Workers,
+};
 
 use std::sync::Arc;
 use std::time::Duration;

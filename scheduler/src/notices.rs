@@ -100,7 +100,9 @@ pub struct Notices;
 impl tochen_queue::FailureHooks for Notices {
     async fn job_dead(&self, store: &Store, job: &Job, message: &str) -> Result<(), StoreError> {
         match job.tenant_id {
-            Some(tenant) if job.kind != NOTIFY => job_dead(store, tenant, &job.id.to_string(), &job.kind, message).await,
+            Some(tenant) if job.kind != NOTIFY => {
+                job_dead(store, tenant, &job.id.to_string(), &job.kind, message).await
+            }
             _ => Ok(()),
         }
     }

@@ -4,7 +4,6 @@
 //! however many scheduler instances run, each period's sweep is one job and runs once, with the runner's leases
 //! and retries. The heartbeat is per instance and is written directly.
 
-use tochen_queue::{JobContext, JobError, Worker};
 use crate::notices;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +14,7 @@ use tochen_domain::jobs::{SweepAutomations, SweepCleanup, SweepMetrics, SweepTok
 use tochen_domain::jobs::{SWEEP_CLEANUP, SWEEP_METRICS, SWEEP_TOKEN_REFRESH};
 use tochen_domain::{AccountStatus, AuthKind};
 use tochen_platforms::refresh::{RefreshError, RefreshRequest, TokenRefresher};
+use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::RefreshCandidate;
 use tochen_store::Store;
 use tochen_store::{AccountTokens, NewJob};

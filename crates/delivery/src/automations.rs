@@ -161,9 +161,7 @@ async fn notify(
     let messages = notify_messages(chat, &out.telegram_html, attachment);
     let now = tochen_domain::clock::now_ms();
     for (i, m) in messages.into_iter().enumerate() {
-        let job = NewJob::new(&m)
-            .tenant(tenant)
-            .run_at(now + i as i64 * 1000);
+        let job = NewJob::new(&m).tenant(tenant).run_at(now + i as i64 * 1000);
         store.enqueue(&job).await.map_err(|e| e.to_string())?;
     }
     Ok(())

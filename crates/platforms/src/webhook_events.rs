@@ -90,7 +90,8 @@ pub async fn reported_targets(store: &Store, event_id: &str) -> Result<Vec<(Tena
 /// A `notify` job to `chat`, keyed by the event, the change inside it and the recipient, so that deciding the
 /// same event twice queues it once.
 fn notify(tenant: TenantId, chat_id: i64, text: String, key: String) -> Result<InboundEffect, StoreError> {
-    let job = NewJob::new(&NotifyPayload::text(chat_id, text)).tenant(tenant).unique(key).concurrency(keys::chat(chat_id));
+    let job =
+        NewJob::new(&NotifyPayload::text(chat_id, text)).tenant(tenant).unique(key).concurrency(keys::chat(chat_id));
     Ok(InboundEffect::Enqueue(job))
 }
 

@@ -95,10 +95,7 @@ pub async fn prepare_event(
 pub fn attempt_job(p: &DeliverPayload, at: i64, attempt_no: i64) -> NewJob {
     // Network failures are attempts too (logged, scheduled here); the runner retries only crashes (the payload's
     // 3 attempts).
-    NewJob::new(p)
-        .tenant(p.tenant_id)
-        .run_at(at)
-        .unique(format!("webhook:{}:{}", p.delivery_id, attempt_no))
+    NewJob::new(p).tenant(p.tenant_id).run_at(at).unique(format!("webhook:{}:{}", p.delivery_id, attempt_no))
 }
 
 pub async fn enqueue_attempt(store: &Store, p: &DeliverPayload, at: i64, attempt_no: i64) -> Result<(), StoreError> {

@@ -92,10 +92,7 @@ impl NewJob {
 
     /// The publish job of a target, due at `at`: one per target, one at a time per account.
     pub fn publish(tenant: TenantId, target: TargetId, account: AccountId, at: Millis) -> Self {
-        Self::new(&PublishPayload { target_id: target })
-            .tenant(tenant)
-            .run_at(at)
-            .concurrency(keys::account(account))
+        Self::new(&PublishPayload { target_id: target }).tenant(tenant).run_at(at).concurrency(keys::account(account))
     }
 
     /// A `publish.check` of a target, due at `at`, queued by the job `after`; asked up to 120 times.

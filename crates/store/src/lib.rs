@@ -66,7 +66,6 @@ pub use inbound::{webhook_event_job_key, InboundApplied, InboundEffect, TargetOu
 pub use invites::{Invite, RedeemError};
 pub use job_queue::{ClaimRequest, NextWake};
 pub use jobs::{keys as job_keys, Job, NewJob, OnConflict};
-pub use tochen_domain::jobs::{InsertOpts, JobArgs};
 pub use llm_usage::{LlmUsageRecord, MonthlyUsage};
 pub use media::{Media, NewMedia};
 pub use memberships::{Member, MembershipError};
@@ -81,6 +80,7 @@ pub use rotate::RotationReport;
 pub use targets::{ScheduleError, Target};
 pub use telegram_updates::StoredUpdate;
 pub use tenants::{Tenant, TenantProfile};
+pub use tochen_domain::jobs::{InsertOpts, JobArgs};
 pub use users::{TelegramIdentity, User};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

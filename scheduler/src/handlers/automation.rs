@@ -11,7 +11,6 @@
 //! Automation failures do not retry the slot (the next slot is the retry); after `max_consecutive_failures`
 //! failures in a row the automation pauses itself and its admins are told.
 
-use tochen_queue::{JobContext, JobError, Worker};
 use crate::notices;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +20,7 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;
 use tochen_domain::jobs::{AutomationRunPayload, NotifyPayload};
 use tochen_domain::{AutomationStatus, MissedRunPolicy};
+use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::{Automation, SlotStart};
 use tochen_store::{Store, StoreError};
 

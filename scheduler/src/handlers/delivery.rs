@@ -6,8 +6,6 @@
 
 use super::automation::{AutomationHandler, AutomationRegistry, AutomationRun};
 use super::results::WebhookEventOut;
-use tochen_queue::{JobContext, JobError, Worker};
-use tochen_queue::Workers;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +21,8 @@ use tochen_delivery::webhook::WebhookSender;
 use tochen_domain::jobs::{DeliverPayload, SweepMetrics};
 use tochen_domain::Platform;
 use tochen_platforms::MetricsReader;
+use tochen_queue::Workers;
+use tochen_queue::{JobContext, JobError, Worker};
 
 /// Registers the delivery job kinds.
 pub fn register_jobs(w: &mut Workers, config: &Config) {

@@ -12,9 +12,9 @@
 //! the event already processed: a crash between the two then only delays it. Each of those is idempotent.
 
 use super::results;
-use tochen_queue::{JobContext, JobError, Worker};
 use tochen_domain::TargetStatus;
 use tochen_platforms::webhook_events::{process_event, reported_targets, ProcessError, WebhookEventPayload};
+use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::{Store, StoreError};
 
 pub struct WebhookEventHandler;

@@ -13,7 +13,6 @@
 //! for a caption), the same rule the bot applies to its replies: a notice over them would be refused for good and
 //! the chat would hear nothing.
 
-use tochen_queue::{JobContext, JobError, Worker};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +21,7 @@ use teloxide::prelude::Requester;
 use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ParseMode};
 use teloxide::{ApiError, Bot, RequestError};
 use tochen_domain::jobs::{NotifyJob, NotifyPayload};
+use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::Job;
 use tochen_store::Store;
 use tochen_telegram::text::{fit, CAPTION_MAX, MESSAGE_MAX};

@@ -14,7 +14,6 @@
 //! Images a platform does not take (Instagram takes JPEG only) are converted before the call, once per image
 //! (`tochen_platforms::jpeg`).
 
-use tochen_queue::{JobContext, JobError, Worker};
 use crate::handlers::results::{self, Known};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,6 +27,7 @@ use tochen_platforms::jpeg::{self, ConvertError};
 use tochen_platforms::publish::{
     CheckOutcome, ErrorClass, MediaRef, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder,
 };
+use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::{BeginPublish, Job, NewJob, PublishContext};
 use tochen_store::{Store, StoreError};
 

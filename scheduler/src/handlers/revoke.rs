@@ -2,13 +2,13 @@
 //! its token (the work is `tochen_platforms::revoke`). A temporary failure is retried with the runner's
 //! backoff; when the last attempt fails too, the token is deleted all the same, so no token outlives a disconnect.
 
-use tochen_queue::{JobContext, JobError, Worker};
-use tochen_queue::Workers;
 use std::time::Duration;
 use tochen_config::Config;
 use tochen_domain::jobs::RevokePayload;
 use tochen_platforms::http::no_redirect_client;
 use tochen_platforms::revoke::{give_up, revoke, RevokeJobError};
+use tochen_queue::Workers;
+use tochen_queue::{JobContext, JobError, Worker};
 
 /// Registers `account.revoke`.
 pub fn register_jobs(w: &mut Workers, config: &Config) {

@@ -328,6 +328,40 @@ mod tests {
     }
 
     #[test]
+    fn payloads_name_their_kinds_and_the_keys_producers_used() {
+        use crate::ids::{AutomationId, TargetId};
+        let target = TargetId::new();
+        assert_eq!(PublishPayload::KIND, "publish");
+        assert_eq!(PublishPayload { target_id: target }.insert_opts().unique_key, Some(format!("publish:{target}")));
+        assert_eq!(PublishCheckPayload { target_id: target }.insert_opts().max_attempts, Some(120));
+        let id = AutomationId::new();
+        let slot = AutomationRunPayload { automation_id: id, slot_at: 60_000, manual: false }.insert_opts();
+        assert_eq!(
+            slot,
+            InsertOpts {
+                unique_key: Some(format!("automation:{id}:60000")),
+                concurrency_key: None,
+                run_at: Some(60_000),
+                max_attempts: Some(3)
+            }
+        );
+        let manual = AutomationRunPayload { automation_id: id, slot_at: 5, manual: true }.insert_opts();
+        assert_eq!(
+            (manual.unique_key, manual.run_at, manual.max_attempts),
+            (Some(format!("automation:{id}:manual:5")), None, Some(1))
+        );
+        let sweep = SweepCleanup { period: 42 }.insert_opts();
+        assert_eq!((sweep.unique_key.as_deref(), sweep.max_attempts), (Some("sweep.cleanup:42"), Some(3)));
+        assert_eq!(SweepAutomations::KIND, SWEEP_AUTOMATIONS);
+        let event = WebhookEventPayload { event_id: "e1".into() }.insert_opts();
+        assert_eq!(event.unique_key.as_deref(), Some("webhook.event:e1"));
+        let revoke = RevokePayload { revocation_id: "r1".into() }.insert_opts();
+        assert_eq!((revoke.unique_key.as_deref(), revoke.max_attempts), (Some("account.revoke:r1"), Some(8)));
+        assert_eq!((NotifyPayload::KIND, NotifyJob::KIND), (NOTIFY, NOTIFY));
+        assert_eq!(NotifyPayload::text(1, "x").insert_opts(), InsertOpts::default());
+    }
+
+    #[test]
     fn notify_payload_round_trips() {
         let p = NotifyPayload::text(42, "hi");
         let v = serde_json::to_value(&p).unwrap();

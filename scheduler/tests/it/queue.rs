@@ -461,3 +461,66 @@ async fn on_postgres_a_job_written_by_another_process_wakes_the_runner_through_l
     done.await.unwrap().unwrap();
     db.cleanup().await;
 }
+
+/// A payload type of the tests' own: its kind and insert options come with it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Echo {
+    n: i64,
+}
+
+impl tochen_domain::jobs::JobArgs for Echo {
+    const KIND: &'static str = "test.echo";
+
+    fn insert_opts(&self) -> tochen_domain::jobs::InsertOpts {
+        tochen_domain::jobs::InsertOpts {
+            unique_key: Some(format!("echo:{}", self.n)),
+            max_attempts: Some(2),
+            ..Default::default()
+        }
+    }
+}
+
+struct EchoWorker(Arc<Mutex<Vec<i64>>>);
+
+#[async_trait::async_trait]
+impl Worker<Echo> for EchoWorker {
+    async fn work(&self, _cx: &JobContext, args: Echo) -> Result<(), JobError> {
+        self.0.lock().unwrap().push(args.n);
+        Ok(())
+    }
+}
+
+store_test!(a_typed_worker_gets_its_payload_decoded_and_a_payload_that_does_not_decode_fails_at_once, |store| {
+    let good = store.enqueue_args(None, &Echo { n: 7 }).await.unwrap().expect("queued");
+    assert_eq!(store.enqueue_args(None, &Echo { n: 7 }).await.unwrap(), None, "the payload's unique key holds");
+    let job = store.job(good).await.unwrap().unwrap();
+    assert_eq!((job.kind.as_str(), job.unique_key.as_deref(), job.max_attempts), ("test.echo", Some("echo:7"), 2));
+    let bad = store.enqueue(&NewJob::untyped("test.echo", serde_json::json!({ "n": "seven" }))).await.unwrap();
+    let bad = bad.unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut workers = new_workers();
+    workers.register::<Echo, _>(EchoWorker(seen.clone()));
+    assert_eq!(workers.kinds(), vec!["test.echo".to_owned()]);
+    let (stop, done) = spawn_runner(&store, workers, quick_config("r"));
+    wait_for("both finished", Duration::from_secs(5), || async {
+        let states = [store.job(good).await.unwrap().unwrap().state, store.job(bad).await.unwrap().unwrap().state];
+        states == [JobState::Succeeded, JobState::Failed]
+    })
+    .await;
+    stop.cancel();
+    done.await.unwrap().unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![7]);
+    let bad = store.job(bad).await.unwrap().unwrap();
+    assert_eq!(bad.attempts, 1, "not retried");
+    let error = bad.last_error.unwrap();
+    assert!(error.starts_with("test.echo payload is not valid: "), "{error}");
+});
+
+store_test!(the_jobs_changed_signal_belongs_to_a_store_and_its_clones, |store| {
+    let clone = store.clone();
+    let woken = clone.jobs_changed().notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    store.enqueue_args(None, &Echo { n: 1 }).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(1), woken).await.expect("an enqueue wakes the clone's waiters");
+});

@@ -151,6 +151,8 @@ macro_rules! sweep_payload {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
         pub struct $name {
+            /// Only keys the job: a sweep does the same work whatever its period, so a payload without one runs.
+            #[serde(default)]
             pub period: i64,
         }
 

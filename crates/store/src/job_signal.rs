@@ -1,6 +1,8 @@
-//! The "jobs changed" signal: owned by the [`Store`] (every clone of a store shares it), woken by every enqueue
-//! through that store, waited on by the runners built on it. PostgreSQL also wakes other processes with a
-//! trigger on `jobs` (LISTEN/NOTIFY channel [`JOBS_CHANNEL`]); a runner forwards those to its store's signal.
+//! The in-process signals, owned by the [`Store`] (every clone of a store shares them; there are no global ones):
+//! "jobs changed", woken by every enqueue through that store and waited on by the runners built on it, and "a
+//! Telegram update was stored" (`telegram_updates`), waited on by the bot in webhook mode. PostgreSQL also wakes
+//! other processes with a trigger on `jobs` (LISTEN/NOTIFY channel [`JOBS_CHANNEL`]); a runner forwards those to
+//! its store's signal.
 
 use super::Store;
 use std::sync::Arc;
@@ -9,19 +11,22 @@ use tokio::sync::Notify;
 /// The PostgreSQL channel the `jobs` trigger notifies.
 pub const JOBS_CHANNEL: &str = "tochen_jobs";
 
-/// The signal itself; a store and its clones hold the same one.
+/// The signals themselves; a store and its clones hold the same ones.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct JobSignal(Arc<Notify>);
+pub(crate) struct Signals {
+    jobs: Arc<Notify>,
+    pub(crate) telegram_updates: Arc<Notify>,
+}
 
 impl Store {
     /// Wakes every runner on this store (or a clone of it) that waits for work. Cheap; call it after enqueueing
     /// outside the store (the store's own writes call it after their commit).
     pub fn notify_jobs_changed(&self) {
-        self.signal.0.notify_waiters();
+        self.signals.jobs.notify_waiters();
     }
 
     /// The "jobs changed" signal runners wait on (enable the `Notified` before checking for work).
     pub fn jobs_changed(&self) -> &Notify {
-        &self.signal.0
+        &self.signals.jobs
     }
 }

@@ -135,8 +135,9 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     secrets: SecretBox,
-    /// The "jobs changed" signal, shared by the clones of this store (`job_signal`).
-    signal: job_signal::JobSignal,
+    /// The in-process signals ("jobs changed", "a Telegram update was stored"), shared by the clones of this store
+    /// (`job_signal`).
+    signals: job_signal::Signals,
 }
 
 impl Store {
@@ -188,7 +189,7 @@ impl Store {
                     .await?
             }
         };
-        Ok(Self { pool, backend, secrets, signal: Default::default() })
+        Ok(Self { pool, backend, secrets, signals: Default::default() })
     }
 
     /// Applies the embedded migrations of this backend. Safe to run again: applied versions are skipped.

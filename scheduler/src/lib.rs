@@ -1,4 +1,5 @@
-//! tochen-scheduler: runs the durable job queue (publishing, messages, automations, sweeps).
+//! tochen-scheduler: runs the durable job queue (publishing, messages, automations, sweeps) with `tochen-queue`'s
+//! runner and the handlers registered here, one per payload type.
 //!
 //! `run` wires the production dependencies from the configuration; `run_with` takes them explicitly, which is
 //! how tests, the crash-test worker and the benchmarks run the same code against fakes. Everything the scheduler

@@ -1,17 +1,19 @@
 //! The job runner: claims due jobs in batches, runs them under a lease, and records the outcome.
 //!
-//! It never hot-polls. Between claims it waits on whichever comes first: a "jobs changed" signal (an enqueue in
-//! through the runner's store or a clone of it, or a PostgreSQL NOTIFY from any process), one of its own jobs finishing (a slot freed up), the
-//! next due job or lease expiry, or shutdown. Concurrency is bounded by a semaphore overall and by the claim
-//! query per concurrency key (platform account), which also holds across processes.
+//! It never hot-polls. Between claims it waits on whichever comes first: the store's "jobs changed" signal (an
+//! enqueue through the runner's store or a clone of it, or a PostgreSQL NOTIFY from any process), one of its own
+//! jobs finishing (a slot freed up), the next due job or lease expiry, or shutdown. Concurrency is bounded by a
+//! semaphore overall and by the claim query per concurrency key (platform account), which also holds across
+//! processes.
 //!
 //! Under load the runner holds a few due jobs claimed ahead of its free slots ([`RunnerConfig::claim_ahead`]), and
 //! the claim runs beside dispatching: a slot that frees up starts the next job at once instead of waiting a
 //! database round trip. Jobs claimed ahead are handed back to the queue at shutdown. A worker may free its slot
 //! before it returns ([`JobContext::release_slot`]): a publish does once the platform answered.
 //!
-//! A running job's lease is extended ([`JobContext::extend_lease`]) while its worker works, so only a dead or frozen runner loses its jobs to
-//! rescue. Completion is fenced by attempt number and owner: an overtaken runner's late result is ignored.
+//! A running job's lease is extended ([`JobContext::extend_lease`]) while its worker works, so only a dead or
+//! frozen runner loses its jobs to rescue. Completion is fenced by attempt number and owner: an overtaken runner's
+//! late result is ignored.
 
 use crate::context::JobContext;
 use crate::error::{Backoff, JobError};

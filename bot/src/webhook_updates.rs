@@ -177,7 +177,8 @@ impl Cursor {
             }
             let wake = self.wake.clone();
             let woken = wake.notified();
-            let local = telegram_updates::telegram_updates_changed().notified();
+            let store = self.store.clone();
+            let local = store.telegram_updates_changed().notified();
             tokio::pin!(woken, local);
             woken.as_mut().enable();
             local.as_mut().enable();

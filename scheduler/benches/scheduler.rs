@@ -17,15 +17,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tochen_domain::clock::now_ms;
 use tochen_domain::ids::{AccountId, TenantId};
-use tochen_domain::jobs::NotifyPayload;
+use tochen_domain::jobs::{NotifyPayload, PublishPayload};
 use tochen_domain::{AuthKind, Platform};
 use tochen_domain::{SecretBox, SecretString};
 use tochen_platforms::publish::{CheckOutcome, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder};
+use tochen_scheduler::handlers::publish::PublishHandler;
 use tochen_scheduler::{
-    AutomationRegistry, Backoff, Deps, Handlers, JobError, JobHandler, Notifier, Publishers, Runner, RunnerConfig,
+    AutomationRegistry, Backoff, Deps, JobContext, JobError, Notifier, Publishers, Runner, RunnerConfig, Worker,
 };
 use tochen_store::Store;
-use tochen_store::{Job, NewAccount, TelegramIdentity, TenantProfile};
+use tochen_store::{NewAccount, TelegramIdentity, TenantProfile};
 use tochen_testkit::fake_platform::{CountingPlatform, HttpPublisher};
 use tokio_util::sync::CancellationToken;
 
@@ -37,8 +38,8 @@ const THROUGHPUT_CONCURRENCY: usize = 128;
 struct Noop(Arc<AtomicUsize>);
 
 #[async_trait::async_trait]
-impl JobHandler for Noop {
-    async fn run(&self, _store: &Store, _job: &Job) -> Result<(), JobError> {
+impl Worker<serde_json::Value> for Noop {
+    async fn work(&self, _cx: &JobContext, _args: serde_json::Value) -> Result<(), JobError> {
         self.0.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -49,10 +50,10 @@ impl JobHandler for Noop {
 struct Timed<T: ?Sized>(Arc<T>, Arc<AtomicU64>);
 
 #[async_trait::async_trait]
-impl JobHandler for Timed<dyn JobHandler> {
-    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
+impl<A: Send + 'static, W: Worker<A>> Worker<A> for Timed<W> {
+    async fn work(&self, cx: &JobContext, args: A) -> Result<(), JobError> {
         let t = Instant::now();
-        let r = self.0.run(store, job).await;
+        let r = self.0.work(cx, args).await;
         self.1.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
         r
     }
@@ -142,7 +143,7 @@ impl Bench {
     }
 
     fn config(&self) -> RunnerConfig {
-        let mut c = RunnerConfig::new(tochen_scheduler::runner::owner_name());
+        let mut c = RunnerConfig::new(tochen_scheduler::owner_name());
         c.concurrency = std::env::var("BENCH_CONCURRENCY").ok().and_then(|v| v.parse().ok()).unwrap_or(CONCURRENCY);
         c.claim_ahead = std::env::var("BENCH_CLAIM_AHEAD").ok().and_then(|v| v.parse().ok());
         c.per_key = 1;
@@ -229,8 +230,8 @@ async fn throughput(backend: &str) {
         .unwrap();
     }
     let counter = Arc::new(AtomicUsize::new(0));
-    let mut handlers = Handlers::new();
-    handlers.register("noop", Arc::new(Noop(counter.clone())));
+    let mut handlers = tochen_scheduler::new_workers();
+    handlers.register_as::<serde_json::Value, _>("noop", Noop(counter.clone()));
     let stop = CancellationToken::new();
     let started = Instant::now();
     let mut config = b.config();
@@ -295,9 +296,14 @@ async fn drain(backend: &str) {
     let handler_us = Arc::new(AtomicU64::new(0));
     let inner: Arc<dyn Publisher> = Arc::new(HttpPublisher::new(platform.url.clone(), Duration::from_secs(10)));
     let publisher: Arc<dyn Publisher> = Arc::new(Timed(inner, http_us.clone()));
-    let mut handlers = tochen_scheduler::handlers(&deps(publisher));
-    let publish = handlers.get("publish").unwrap().clone();
-    handlers.register("publish", Arc::new(Timed(publish, handler_us.clone())));
+    let deps = deps(publisher);
+    let mut handlers = tochen_scheduler::handlers(&deps);
+    let publish = PublishHandler {
+        publishers: Arc::new(deps.publishers.clone()),
+        media_urls: deps.media_urls.clone(),
+        data_dir: deps.data_dir.clone(),
+    };
+    handlers.register::<PublishPayload, _>(Timed(Arc::new(publish), handler_us.clone()));
     let stop = CancellationToken::new();
     let started = Instant::now();
     let runner = tokio::spawn(Runner::new(b.store.clone(), handlers, b.config()).run(stop.clone()));

@@ -1,21 +1,21 @@
-//! tochen-scheduler: runs the durable job queue (publishing, messages, automations, sweeps).
+//! tochen-scheduler: runs the durable job queue (publishing, messages, automations, sweeps) with `tochen-queue`'s
+//! runner and the handlers registered here, one per payload type.
 //!
 //! `run` wires the production dependencies from the configuration; `run_with` takes them explicitly, which is
 //! how tests, the crash-test worker and the benchmarks run the same code against fakes. Everything the scheduler
 //! does is a job in the `jobs` table, so any number of instances can run side by side on PostgreSQL.
 
-pub mod error;
 pub mod handlers;
 pub mod notices;
-pub mod runner;
 pub mod sweeps;
 
-pub use error::{Backoff, JobError};
 pub use handlers::automation::{AutomationHandler, AutomationRegistry, AutomationRun};
 pub use handlers::notify::{Notifier, TelegramNotifier};
 pub use handlers::publish::{MediaUrls, Publishers};
 pub use handlers::results::{WebhookEventOut, WEBHOOK_EVENT_OUT};
-pub use runner::{Handlers, JobHandler, Runner, RunnerConfig};
+pub use tochen_queue::{
+    owner_name, Backoff, FailureHooks, JobContext, JobError, RunJob, Runner, RunnerConfig, Worker, Workers,
+};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,8 +75,16 @@ impl Deps {
 /// How long a media URL handed to a platform stays valid: long enough for slow video processing.
 const MEDIA_URL_TTL_SECS: i64 = 24 * 3600;
 
-/// Every job kind this scheduler runs, with its handler.
-pub fn handlers(deps: &Deps) -> Handlers {
+/// An empty set of workers whose failures are told as the scheduler tells them: a dead job to the workspace's
+/// admins, an account that must be reconnected marked and its admins told (`notices`).
+pub fn new_workers() -> Workers {
+    let mut w = Workers::new();
+    w.hooks(Arc::new(notices::Notices));
+    w
+}
+
+/// Every job kind this scheduler runs, with its handler (registered by payload type).
+pub fn handlers(deps: &Deps) -> Workers {
     use handlers::{automation, notify, publish};
     let publishers = Arc::new(deps.publishers.clone());
     let publish = Arc::new(publish::PublishHandler {
@@ -84,19 +92,18 @@ pub fn handlers(deps: &Deps) -> Handlers {
         media_urls: deps.media_urls.clone(),
         data_dir: deps.data_dir.clone(),
     });
-    let mut h = Handlers::new();
-    h.register(jobs::PUBLISH, publish.clone())
-        .register(jobs::PUBLISH_CHECK, Arc::new(publish::PublishCheckHandler { publishers, inner: publish }))
-        .register(jobs::NOTIFY, Arc::new(notify::NotifyHandler { notifier: deps.notifier.clone() }))
-        .register(jobs::WEBHOOK_EVENT, Arc::new(handlers::inbound::WebhookEventHandler))
-        .register(
-            jobs::AUTOMATION_RUN,
-            Arc::new(automation::AutomationRunHandler::new(Arc::new(deps.automations.clone()))),
-        )
-        .register(sweeps::SWEEP_AUTOMATIONS, Arc::new(sweeps::AutomationPlanner))
-        .register(jobs::SWEEP_CLEANUP, Arc::new(sweeps::Cleanup { retention: sweeps::Retention::default() }))
-        .register(jobs::SWEEP_TOKEN_REFRESH, Arc::new(sweeps::TokenRefresh { refresher: deps.refresher.clone() }));
-    h
+    let mut w = new_workers();
+    w.register::<jobs::PublishPayload, _>(publish.clone())
+        .register::<jobs::PublishCheckPayload, _>(publish::PublishCheckHandler { publishers, inner: publish })
+        .register::<jobs::NotifyJob, _>(notify::NotifyHandler { notifier: deps.notifier.clone() })
+        .register::<jobs::WebhookEventPayload, _>(handlers::inbound::WebhookEventHandler)
+        .register::<jobs::AutomationRunPayload, _>(automation::AutomationRunHandler::new(Arc::new(
+            deps.automations.clone(),
+        )))
+        .register::<jobs::SweepAutomations, _>(sweeps::AutomationPlanner)
+        .register::<jobs::SweepCleanup, _>(sweeps::Cleanup { retention: sweeps::Retention::default() })
+        .register::<jobs::SweepTokenRefresh, _>(sweeps::TokenRefresh { refresher: deps.refresher.clone() });
+    w
 }
 
 /// Runs the scheduler until `shutdown` is cancelled.
@@ -107,7 +114,7 @@ pub async fn run(config: Config, store: Store, shutdown: CancellationToken) -> a
 
 /// Runs the runner, the sweeps and the heartbeat with explicit dependencies.
 pub async fn run_with(config: &Config, store: Store, deps: Deps, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let owner = runner::owner_name();
+    let owner = owner_name();
     let mut rc = RunnerConfig::from_config(owner.clone(), &config.scheduler);
     if config.database.kind == DatabaseKind::Postgres {
         rc.listen_url = Some(config.database.url.expose().to_owned());

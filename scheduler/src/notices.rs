@@ -7,8 +7,8 @@
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::ids::{AccountId, TenantId};
-use tochen_domain::jobs::{NotifyButton, NotifyPayload, NOTIFY};
-use tochen_store::NewJob;
+use tochen_domain::jobs::{keys, NotifyButton, NotifyPayload, NOTIFY};
+use tochen_store::{Job, NewJob};
 use tochen_store::{Store, StoreError};
 
 /// The language to write to a Telegram user in: their own setting, else the workspace's, else English.
@@ -29,10 +29,9 @@ pub async fn send(
     payload: NotifyPayload,
     unique: Option<String>,
 ) -> Result<(), StoreError> {
-    let mut job = NewJob::new(NOTIFY, serde_json::to_value(&payload).expect("payload serializes"));
+    let mut job = NewJob::new(&payload).concurrency(keys::chat(payload.chat_id));
     job.tenant_id = tenant;
     job.unique_key = unique;
-    job.concurrency_key = Some(format!("chat:{}", payload.chat_id));
     store.enqueue(&job).await?;
     Ok(())
 }
@@ -90,4 +89,31 @@ pub async fn needs_reconnect(
         (format!("{text}\n\n{}", t(lang, "sched.reconnect_hint")), Vec::new())
     })
     .await
+}
+
+/// The scheduler's answer to the queue's failures: a dead job is told to the workspace's admins (except a dead
+/// `notify`, which would only queue another message to a chat that does not take them), and an account that
+/// must be reconnected is marked and its admins told.
+pub struct Notices;
+
+#[async_trait::async_trait]
+impl tochen_queue::FailureHooks for Notices {
+    async fn job_dead(&self, store: &Store, job: &Job, message: &str) -> Result<(), StoreError> {
+        match job.tenant_id {
+            Some(tenant) if job.kind != NOTIFY => {
+                job_dead(store, tenant, &job.id.to_string(), &job.kind, message).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn needs_reconnect(
+        &self,
+        store: &Store,
+        tenant: TenantId,
+        account: AccountId,
+        message: &str,
+    ) -> Result<(), StoreError> {
+        needs_reconnect(store, tenant, account, message).await
+    }
 }

@@ -4,34 +4,39 @@
 //! however many scheduler instances run, each period's sweep is one job and runs once, with the runner's leases
 //! and retries. The heartbeat is per instance and is written directly.
 
-use crate::error::JobError;
 use crate::notices;
-use crate::runner::JobHandler;
 use std::sync::Arc;
 use std::time::Duration;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
-use tochen_domain::jobs::{SWEEP_CLEANUP, SWEEP_TOKEN_REFRESH};
+use tochen_domain::jobs::{SweepAutomations, SweepCleanup, SweepMetrics, SweepTokenRefresh};
+use tochen_domain::jobs::{SWEEP_CLEANUP, SWEEP_METRICS, SWEEP_TOKEN_REFRESH};
 use tochen_domain::{AccountStatus, AuthKind};
 use tochen_platforms::refresh::{RefreshError, RefreshRequest, TokenRefresher};
+use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::RefreshCandidate;
 use tochen_store::Store;
-use tochen_store::{AccountTokens, Job, NewJob};
+use tochen_store::{AccountTokens, NewJob};
 use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
-/// Makes sure every active automation has its next slot queued (repairs after restores or manual edits).
-pub const SWEEP_AUTOMATIONS: &str = "sweep.automations";
+pub use tochen_domain::jobs::SWEEP_AUTOMATIONS;
 
 const HOUR: Millis = 3_600_000;
 const DAY: Millis = 24 * HOUR;
 
 /// Enqueues one sweep for the period containing `now`; a no-op when that period's sweep already exists.
+/// Each sweep's payload names its period; its insert options key the job by kind and period, with 3 attempts.
 pub async fn enqueue_sweep(store: &Store, kind: &str, period_ms: Millis, now: Millis) -> tochen_store::Result<()> {
     let period = now / period_ms;
-    let job =
-        NewJob::new(kind, serde_json::json!({ "period": period })).unique(format!("{kind}:{period}")).max_attempts(3);
+    let job = match kind {
+        SWEEP_AUTOMATIONS => NewJob::new(&SweepAutomations { period }),
+        SWEEP_TOKEN_REFRESH => NewJob::new(&SweepTokenRefresh { period }),
+        SWEEP_CLEANUP => NewJob::new(&SweepCleanup { period }),
+        SWEEP_METRICS => NewJob::new(&SweepMetrics { period }),
+        _ => return Err(tochen_store::StoreError::NotFound("sweep kind")),
+    };
     store.enqueue(&job).await?;
     Ok(())
 }
@@ -41,7 +46,7 @@ pub const SWEEPS: &[(&str, &str, Millis)] = &[
     (SWEEP_AUTOMATIONS, "0 * * * * *", 60_000),
     (SWEEP_TOKEN_REFRESH, "0 5 * * * *", HOUR),
     (SWEEP_CLEANUP, "0 17 * * * *", HOUR),
-    (tochen_domain::jobs::SWEEP_METRICS, "0 35 */3 * * *", 3 * HOUR),
+    (SWEEP_METRICS, "0 35 */3 * * *", 3 * HOUR),
 ];
 
 /// Starts tokio-cron-scheduler with one cron job per sweep, and enqueues the current period's sweeps right away
@@ -87,8 +92,9 @@ pub async fn heartbeat(store: Store, instance: String, every: Duration, shutdown
 pub struct AutomationPlanner;
 
 #[async_trait::async_trait]
-impl JobHandler for AutomationPlanner {
-    async fn run(&self, store: &Store, _job: &Job) -> Result<(), JobError> {
+impl Worker<SweepAutomations> for AutomationPlanner {
+    async fn work(&self, cx: &JobContext, _args: SweepAutomations) -> Result<(), JobError> {
+        let store = cx.store();
         for a in store.active_automations_due(now_ms() + 120_000).await? {
             store.ensure_slot_job(&a).await?;
         }
@@ -122,8 +128,9 @@ pub struct Cleanup {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for Cleanup {
-    async fn run(&self, store: &Store, _job: &Job) -> Result<(), JobError> {
+impl Worker<SweepCleanup> for Cleanup {
+    async fn work(&self, cx: &JobContext, _args: SweepCleanup) -> Result<(), JobError> {
+        let store = cx.store();
         let now = now_ms();
         let ago = |d: Duration| now - d.as_millis() as i64;
         let states = store.delete_expired_oauth_states(now).await?;
@@ -183,8 +190,9 @@ pub fn action_for(c: &RefreshCandidate, now: Millis) -> RefreshAction {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for TokenRefresh {
-    async fn run(&self, store: &Store, _job: &Job) -> Result<(), JobError> {
+impl Worker<SweepTokenRefresh> for TokenRefresh {
+    async fn work(&self, cx: &JobContext, _args: SweepTokenRefresh) -> Result<(), JobError> {
+        let store = cx.store();
         let now = now_ms();
         for c in store.refresh_candidates().await? {
             match action_for(&c, now) {

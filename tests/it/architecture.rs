@@ -14,6 +14,7 @@ const CRATES: &[&str] = &[
     "crates/llm",
     "crates/platforms",
     "crates/delivery",
+    "crates/queue",
     "scheduler",
     "web",
     "bot",

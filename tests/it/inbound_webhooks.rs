@@ -6,15 +6,14 @@
 use axum::body::Body;
 use axum::http::Request;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 use tochen_config::Config;
-use tochen_domain::jobs::{NOTIFY, SWEEP_CLEANUP, WEBHOOK_EVENT};
+use tochen_domain::jobs::{SweepCleanup, WebhookEventPayload, NOTIFY, WEBHOOK_EVENT};
 use tochen_domain::{AuthKind, JobState, Platform};
 use tochen_domain::{SecretString, TenantId};
 use tochen_scheduler::handlers::inbound::WebhookEventHandler;
 use tochen_scheduler::sweeps::{Cleanup, Retention};
-use tochen_scheduler::{Handlers, Runner, RunnerConfig};
+use tochen_scheduler::{Runner, RunnerConfig};
 use tochen_store::Store;
 use tochen_store::{NewAccount, NewJob, TelegramIdentity, TenantProfile};
 use tochen_testkit::fake_graph::sign_meta_webhook;
@@ -91,9 +90,9 @@ async fn connect(store: &Store, tenant: TenantId, platform: Platform, kind: Auth
 
 /// A runner with the `webhook.event` and cleanup handlers only, so the `notify` jobs it creates stay queued.
 fn runner(store: &Store) -> (CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
-    let mut h = Handlers::new();
-    h.register(WEBHOOK_EVENT, Arc::new(WebhookEventHandler))
-        .register(SWEEP_CLEANUP, Arc::new(Cleanup { retention: Retention::default() }));
+    let mut h = tochen_scheduler::new_workers();
+    h.register::<WebhookEventPayload, _>(WebhookEventHandler)
+        .register::<SweepCleanup, _>(Cleanup { retention: Retention::default() });
     let rc = RunnerConfig {
         lease: Duration::from_secs(30),
         max_idle: Duration::from_millis(200),
@@ -259,7 +258,7 @@ tochen_testkit::store_test!(an_event_stored_without_its_job_is_queued_by_the_cle
         .unwrap();
 
     // The hourly cleanup sweep queues the orphan's job again; the runner processes all of them.
-    store.enqueue(&NewJob::new(SWEEP_CLEANUP, serde_json::json!({"period": 1}))).await.unwrap();
+    store.enqueue(&NewJob::new(&tochen_domain::jobs::SweepCleanup { period: 1 })).await.unwrap();
     let (stop, handle) = runner(&store);
     wait_until("every webhook.event job finished", || async {
         let done = store.jobs_of_kind(WEBHOOK_EVENT, JobState::Succeeded, 10).await.unwrap().len();

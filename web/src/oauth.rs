@@ -20,10 +20,10 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;
-use tochen_domain::jobs::{NotifyButton, NotifyPayload, NOTIFY};
+use tochen_domain::jobs::{NotifyButton, NotifyPayload};
 use tochen_platforms::oauth::{self, complete, ConnectError, Connected, Provider};
 use tochen_platforms::pending::PendingError;
-use tochen_store::{NewJob, OAuthState, OAuthStateError};
+use tochen_store::{OAuthState, OAuthStateError};
 use tochen_telegram::button::{Button, Connect};
 
 /// The confirmation form's path under `TOCHEN_PUBLIC_URL`.
@@ -34,14 +34,8 @@ async fn user_language(state: &AppState, s: &OAuthState) -> String {
 }
 
 async fn tell_chat(state: &AppState, s: &OAuthState, payload: NotifyPayload) {
-    let job = serde_json::to_value(&payload).map(|v| NewJob::new(NOTIFY, v).tenant(s.tenant_id));
-    match job {
-        Ok(job) => {
-            if let Err(e) = state.store.enqueue(&job).await {
-                tracing::error!(error = %e, "could not enqueue the connect notification");
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "could not build the connect notification"),
+    if let Err(e) = state.store.enqueue_args(Some(s.tenant_id), &payload).await {
+        tracing::error!(error = %e, "could not enqueue the connect notification");
     }
 }
 

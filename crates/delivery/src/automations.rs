@@ -18,7 +18,7 @@ use tochen_domain::clock::Millis;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::ids::{AutomationId, TenantId};
-use tochen_domain::jobs::{NotifyPayload, NOTIFY};
+use tochen_domain::jobs::NotifyPayload;
 use tochen_domain::{DestinationKind, DestinationStatus};
 use tochen_store::{Destination, NewJob, Store};
 
@@ -161,9 +161,7 @@ async fn notify(
     let messages = notify_messages(chat, &out.telegram_html, attachment);
     let now = tochen_domain::clock::now_ms();
     for (i, m) in messages.into_iter().enumerate() {
-        let job = NewJob::new(NOTIFY, serde_json::to_value(m).expect("serializes"))
-            .tenant(tenant)
-            .run_at(now + i as i64 * 1000);
+        let job = NewJob::new(&m).tenant(tenant).run_at(now + i as i64 * 1000);
         store.enqueue(&job).await.map_err(|e| e.to_string())?;
     }
     Ok(())

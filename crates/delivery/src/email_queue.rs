@@ -13,13 +13,13 @@ use super::email::{EmailAttachment, EmailContent, EmailError, EmailSender};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tochen_domain::ids::{DestinationId, JobId, TenantId};
-use tochen_domain::jobs::EMAIL_DELIVER;
+use tochen_domain::jobs::{InsertOpts, JobArgs, EMAIL_DELIVER};
 use tochen_store::{NewJob, Store};
 
 /// How many times the runner tries one email.
 pub const MAX_ATTEMPTS: i64 = 8;
 
-/// The payload of an `email.deliver` job.
+/// The payload of an `email.deliver` job: one at a time per destination, [`MAX_ATTEMPTS`] attempts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailJob {
     pub destination_id: DestinationId,
@@ -32,6 +32,18 @@ pub struct EmailJob {
     pub chart_path: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<QueuedAttachment>,
+}
+
+impl JobArgs for EmailJob {
+    const KIND: &'static str = EMAIL_DELIVER;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts {
+            concurrency_key: Some(format!("email:{}", self.destination_id)),
+            max_attempts: Some(MAX_ATTEMPTS),
+            ..Default::default()
+        }
+    }
 }
 
 /// A file attached to a queued email, stored under the data directory.
@@ -91,10 +103,7 @@ pub async fn queue(
         chart_path,
         attachments,
     };
-    let job = NewJob::new(EMAIL_DELIVER, serde_json::to_value(&payload).expect("payload serializes"))
-        .tenant(tenant)
-        .concurrency(format!("email:{destination}"))
-        .max_attempts(MAX_ATTEMPTS);
+    let job = NewJob::new(&payload).tenant(tenant);
     store.enqueue(&job).await.map_err(|e| e.to_string())
 }
 

@@ -12,7 +12,7 @@ use tochen_domain::clock::now_ms;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;
 use tochen_domain::ids::{DeliveryId, TenantId};
-use tochen_domain::jobs::{DeliverPayload, NotifyPayload, NOTIFY};
+use tochen_domain::jobs::{DeliverPayload, NotifyPayload};
 use tochen_domain::{DestinationKind, DestinationStatus};
 use tochen_store::events::enqueue_attempt;
 use tochen_store::{DeliveryStatus, NewAttempt, NewJob, Store, StoreError};
@@ -114,8 +114,7 @@ async fn tell_team(store: &Store, tenant: TenantId, key: &str, name: &str, event
         }
         _ => tf(lang, "delivery.webhook_gave_up", &[("name", &escape_html(name)), ("event", &escape_html(event))]),
     };
-    let job =
-        NewJob::new(NOTIFY, serde_json::to_value(NotifyPayload::text(chat, text)).expect("serializes")).tenant(tenant);
+    let job = NewJob::new(&NotifyPayload::text(chat, text)).tenant(tenant);
     store.enqueue(&job).await?;
     Ok(())
 }

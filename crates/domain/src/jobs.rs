@@ -1,10 +1,80 @@
 //! Job kinds and the payloads that cross crate boundaries.
 //!
 //! The bot and the web service enqueue; the scheduler runs. Keeping the kinds and payload shapes here means a
-//! producer and its consumer cannot drift apart.
+//! producer and its consumer cannot drift apart. Every payload type implements [`JobArgs`]: it names its kind
+//! and the insert options it implies (unique key, concurrency key, attempts), so a producer builds a job from the
+//! payload alone (`tochen_store::NewJob::new(&args)`) and a worker is registered by payload type
+//! (`tochen_queue::Workers::register`).
 
+use crate::clock::Millis;
 use crate::ids::{AutomationId, PostId, TargetId};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+/// A job payload with its kind. The kind is the `jobs.kind` text in the database, so it never changes once jobs
+/// of it exist.
+pub trait JobArgs: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The job kind (`jobs.kind`).
+    const KIND: &'static str;
+
+    /// What inserting this payload implies; a producer may still override any of it.
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts::default()
+    }
+}
+
+/// The insert options a payload implies. `None` leaves the queue's default: no key, due now, 8 attempts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InsertOpts {
+    /// At most one job ever exists with this key.
+    pub unique_key: Option<String>,
+    /// Jobs sharing this key run at most the configured few at once.
+    pub concurrency_key: Option<String>,
+    /// When the job is due; `None`: now.
+    pub run_at: Option<Millis>,
+    /// Attempts before the job is dead; `None`: [`DEFAULT_MAX_ATTEMPTS`].
+    pub max_attempts: Option<i64>,
+}
+
+/// How many attempts a job gets unless its payload or producer says otherwise.
+pub const DEFAULT_MAX_ATTEMPTS: i64 = 8;
+
+/// The unique and concurrency keys of jobs, built in one place so that every writer of a key (the bot, the web
+/// service, the scheduler) agrees on it.
+pub mod keys {
+    use crate::clock::Millis;
+    use crate::ids::{AccountId, AutomationId, JobId, TargetId};
+
+    /// The one publish job of a post target.
+    pub fn publish(target: TargetId) -> String {
+        format!("publish:{target}")
+    }
+
+    /// A `publish.check` of a target, queued by the job `after` (a job queues at most one check).
+    pub fn publish_check(target: TargetId, after: JobId) -> String {
+        format!("publish.check:{target}:{after}")
+    }
+
+    /// The job of one automation slot.
+    pub fn automation_slot(id: AutomationId, slot: Millis) -> String {
+        format!("automation:{id}:{slot}")
+    }
+
+    /// The job that processes one stored inbound webhook event.
+    pub fn webhook_event(event_id: &str) -> String {
+        format!("{}:{event_id}", super::WEBHOOK_EVENT)
+    }
+
+    /// The concurrency key of a platform account: its publishing jobs run one at a time (or the configured few).
+    pub fn account(account: AccountId) -> String {
+        format!("account:{account}")
+    }
+
+    /// The concurrency key of a Telegram chat, for the `notify` jobs that keep a chat's messages in order.
+    pub fn chat(chat_id: i64) -> String {
+        format!("chat:{chat_id}")
+    }
+}
 
 /// Publish one post target. Unique key `publish:{target_id}`; concurrency key `account:{account_id}`.
 pub const PUBLISH: &str = "publish";
@@ -27,16 +97,116 @@ pub const ACCOUNT_REVOKE: &str = "account.revoke";
 pub const SWEEP_TOKEN_REFRESH: &str = "sweep.token_refresh";
 pub const SWEEP_CLEANUP: &str = "sweep.cleanup";
 pub const SWEEP_METRICS: &str = "sweep.metrics";
+/// Makes sure every active automation has its next slot queued (repairs after restores or manual edits).
+pub const SWEEP_AUTOMATIONS: &str = "sweep.automations";
 
+/// The payload of `publish`: one post target. Unique key `publish:{target_id}`; the producer adds the account's
+/// concurrency key ([`keys::account`]), which the payload does not name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishPayload {
     pub target_id: TargetId,
 }
 
+impl JobArgs for PublishPayload {
+    const KIND: &'static str = PUBLISH;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts { unique_key: Some(keys::publish(self.target_id)), ..Default::default() }
+    }
+}
+
+/// The payload of `publish.check` (same shape as [`PublishPayload`]): asked up to 120 times. The producer adds
+/// the unique key naming the job that queued it ([`keys::publish_check`]) and the account's concurrency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishCheckPayload {
+    pub target_id: TargetId,
+}
+
+impl JobArgs for PublishCheckPayload {
+    const KIND: &'static str = PUBLISH_CHECK;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts { max_attempts: Some(120), ..Default::default() }
+    }
+}
+
+/// The payload of `webhook.event`: a stored incoming platform event. Unique key `webhook.event:{event_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEventPayload {
+    pub event_id: String,
+}
+
+impl JobArgs for WebhookEventPayload {
+    const KIND: &'static str = WEBHOOK_EVENT;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts { unique_key: Some(keys::webhook_event(&self.event_id)), ..Default::default() }
+    }
+}
+
+/// The sweeps' payloads: the period the sweep is for (`now / period length`). Unique key `{kind}:{period}`, so
+/// each period's sweep runs once however many schedulers enqueue it; 3 attempts.
+macro_rules! sweep_payload {
+    ($(#[$doc:meta])* $name:ident, $kind:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct $name {
+            /// Only keys the job: a sweep does the same work whatever its period, so a payload without one runs.
+            #[serde(default)]
+            pub period: i64,
+        }
+
+        impl JobArgs for $name {
+            const KIND: &'static str = $kind;
+
+            fn insert_opts(&self) -> InsertOpts {
+                InsertOpts {
+                    unique_key: Some(format!("{}:{}", Self::KIND, self.period)),
+                    max_attempts: Some(3),
+                    ..Default::default()
+                }
+            }
+        }
+    };
+}
+
+sweep_payload!(
+    /// `sweep.automations`: queue missing automation slots.
+    SweepAutomations,
+    SWEEP_AUTOMATIONS
+);
+sweep_payload!(
+    /// `sweep.token_refresh`: refresh tokens that expire soon.
+    SweepTokenRefresh,
+    SWEEP_TOKEN_REFRESH
+);
+sweep_payload!(
+    /// `sweep.cleanup`: expired and finished rows.
+    SweepCleanup,
+    SWEEP_CLEANUP
+);
+sweep_payload!(
+    /// `sweep.metrics`: read the metrics of published targets.
+    SweepMetrics,
+    SWEEP_METRICS
+);
+
 /// The payload of `account.revoke`: a row of `token_revocations` (the token itself stays encrypted there).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokePayload {
     pub revocation_id: String,
+}
+
+impl JobArgs for RevokePayload {
+    const KIND: &'static str = ACCOUNT_REVOKE;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts {
+            unique_key: Some(format!("{ACCOUNT_REVOKE}:{}", self.revocation_id)),
+            max_attempts: Some(8),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +217,29 @@ pub struct AutomationRunPayload {
     /// True for "run now" from the bot (does not move the schedule).
     #[serde(default)]
     pub manual: bool,
+}
+
+impl JobArgs for AutomationRunPayload {
+    const KIND: &'static str = AUTOMATION_RUN;
+
+    /// A scheduled slot: due at the slot, one job per slot, 3 attempts. A manual run: due now, one attempt, keyed
+    /// by the moment it was asked for.
+    fn insert_opts(&self) -> InsertOpts {
+        if self.manual {
+            InsertOpts {
+                unique_key: Some(format!("automation:{}:manual:{}", self.automation_id, self.slot_at)),
+                max_attempts: Some(1),
+                ..Default::default()
+            }
+        } else {
+            InsertOpts {
+                unique_key: Some(keys::automation_slot(self.automation_id, self.slot_at)),
+                run_at: Some(self.slot_at),
+                max_attempts: Some(3),
+                ..Default::default()
+            }
+        }
+    }
 }
 
 /// A Telegram message to send. Text is already localized and in Telegram HTML (user text escaped).
@@ -70,6 +263,11 @@ pub struct NotifyButton {
     pub url: Option<String>,
 }
 
+/// A plain message is a valid `notify` payload (see [`NotifyJob`]).
+impl JobArgs for NotifyPayload {
+    const KIND: &'static str = NOTIFY;
+}
+
 impl NotifyPayload {
     pub fn text(chat_id: i64, text_html: impl Into<String>) -> Self {
         Self { chat_id, text_html: text_html.into(), buttons: Vec::new(), attachment_path: None }
@@ -85,6 +283,10 @@ pub struct NotifyJob {
     pub message: NotifyPayload,
     #[serde(flatten)]
     pub extras: NotifyExtras,
+}
+
+impl JobArgs for NotifyJob {
+    const KIND: &'static str = NOTIFY;
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +330,40 @@ mod tests {
     }
 
     #[test]
+    fn payloads_name_their_kinds_and_the_keys_producers_used() {
+        use crate::ids::{AutomationId, TargetId};
+        let target = TargetId::new();
+        assert_eq!(PublishPayload::KIND, "publish");
+        assert_eq!(PublishPayload { target_id: target }.insert_opts().unique_key, Some(format!("publish:{target}")));
+        assert_eq!(PublishCheckPayload { target_id: target }.insert_opts().max_attempts, Some(120));
+        let id = AutomationId::new();
+        let slot = AutomationRunPayload { automation_id: id, slot_at: 60_000, manual: false }.insert_opts();
+        assert_eq!(
+            slot,
+            InsertOpts {
+                unique_key: Some(format!("automation:{id}:60000")),
+                concurrency_key: None,
+                run_at: Some(60_000),
+                max_attempts: Some(3)
+            }
+        );
+        let manual = AutomationRunPayload { automation_id: id, slot_at: 5, manual: true }.insert_opts();
+        assert_eq!(
+            (manual.unique_key, manual.run_at, manual.max_attempts),
+            (Some(format!("automation:{id}:manual:5")), None, Some(1))
+        );
+        let sweep = SweepCleanup { period: 42 }.insert_opts();
+        assert_eq!((sweep.unique_key.as_deref(), sweep.max_attempts), (Some("sweep.cleanup:42"), Some(3)));
+        assert_eq!(SweepAutomations::KIND, SWEEP_AUTOMATIONS);
+        let event = WebhookEventPayload { event_id: "e1".into() }.insert_opts();
+        assert_eq!(event.unique_key.as_deref(), Some("webhook.event:e1"));
+        let revoke = RevokePayload { revocation_id: "r1".into() }.insert_opts();
+        assert_eq!((revoke.unique_key.as_deref(), revoke.max_attempts), (Some("account.revoke:r1"), Some(8)));
+        assert_eq!((NotifyPayload::KIND, NotifyJob::KIND), (NOTIFY, NOTIFY));
+        assert_eq!(NotifyPayload::text(1, "x").insert_opts(), InsertOpts::default());
+    }
+
+    #[test]
     fn notify_payload_round_trips() {
         let p = NotifyPayload::text(42, "hi");
         let v = serde_json::to_value(&p).unwrap();
@@ -145,4 +381,14 @@ pub struct DeliverPayload {
     /// replay gets a fresh schedule.
     #[serde(default)]
     pub round_start: i64,
+}
+
+/// The producer adds the unique key of the attempt (`webhook:{delivery}:{attempt}`). Network failures are
+/// attempts too (logged and scheduled by the outbox); the runner retries only crashes, 3 times.
+impl JobArgs for DeliverPayload {
+    const KIND: &'static str = WEBHOOK_DELIVER;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts { max_attempts: Some(3), ..Default::default() }
+    }
 }

@@ -17,17 +17,14 @@ use serde_json::Value;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;
 use tochen_domain::ids::{AccountId, TargetId, TenantId};
-use tochen_domain::jobs::{NotifyPayload, NOTIFY};
+use tochen_domain::jobs::{keys, NotifyPayload};
 use tochen_domain::{AccountStatus, Platform};
 use tochen_store::events::prepare_event;
 use tochen_store::events::{account_needs_reconnect_data, ACCOUNT_NEEDS_RECONNECT};
 use tochen_store::{Account, InboundEffect, NewJob, Store, StoreError, TargetOutcome};
 
-/// The `webhook.event` job payload.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct WebhookEventPayload {
-    pub event_id: String,
-}
+/// The `webhook.event` job payload (defined with the other payloads in `tochen_domain::jobs`).
+pub use tochen_domain::jobs::WebhookEventPayload;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -93,9 +90,8 @@ pub async fn reported_targets(store: &Store, event_id: &str) -> Result<Vec<(Tena
 /// A `notify` job to `chat`, keyed by the event, the change inside it and the recipient, so that deciding the
 /// same event twice queues it once.
 fn notify(tenant: TenantId, chat_id: i64, text: String, key: String) -> Result<InboundEffect, StoreError> {
-    let payload =
-        serde_json::to_value(NotifyPayload::text(chat_id, text)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let job = NewJob::new(NOTIFY, payload).tenant(tenant).unique(key).concurrency(format!("chat:{chat_id}"));
+    let job =
+        NewJob::new(&NotifyPayload::text(chat_id, text)).tenant(tenant).unique(key).concurrency(keys::chat(chat_id));
     Ok(InboundEffect::Enqueue(job))
 }
 

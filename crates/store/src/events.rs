@@ -11,7 +11,7 @@ use crate::{Account, NewDelivery, NewJob, Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 use tochen_domain::clock::{now_ms, to_datetime, Millis};
-use tochen_domain::jobs::{DeliverPayload, WEBHOOK_DELIVER};
+use tochen_domain::jobs::DeliverPayload;
 use tochen_domain::{AccountId, DeliveryId, DestinationId, DestinationKind, DestinationStatus, PostId, TenantId};
 
 /// A new message id (`msg_` + a time-ordered uuid). It is the receiver's idempotency key and never changes
@@ -93,12 +93,9 @@ pub async fn prepare_event(
 }
 
 pub fn attempt_job(p: &DeliverPayload, at: i64, attempt_no: i64) -> NewJob {
-    NewJob::new(WEBHOOK_DELIVER, serde_json::to_value(p).expect("payload serializes"))
-        .tenant(p.tenant_id)
-        .run_at(at)
-        // Network failures are attempts too (logged, scheduled here); the runner retries only crashes.
-        .max_attempts(3)
-        .unique(format!("webhook:{}:{}", p.delivery_id, attempt_no))
+    // Network failures are attempts too (logged, scheduled here); the runner retries only crashes (the payload's
+    // 3 attempts).
+    NewJob::new(p).tenant(p.tenant_id).run_at(at).unique(format!("webhook:{}:{}", p.delivery_id, attempt_no))
 }
 
 pub async fn enqueue_attempt(store: &Store, p: &DeliverPayload, at: i64, attempt_no: i64) -> Result<(), StoreError> {

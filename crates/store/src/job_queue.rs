@@ -21,10 +21,10 @@
 //! `lease_owner` still match what the runner claimed. A runner that stalled past its lease and was overtaken
 //! therefore cannot overwrite the newer attempt's result (fencing by attempt number).
 //!
-//! `notify_jobs_changed` wakes idle runners in this process; PostgreSQL also wakes other processes with a
-//! trigger on `jobs` (LISTEN/NOTIFY channel `tochen_jobs`).
+//! [`Store::notify_jobs_changed`] wakes the idle runners on this store; PostgreSQL also wakes other processes
+//! with a trigger on `jobs` (LISTEN/NOTIFY channel [`JOBS_CHANNEL`]).
 
-pub use super::job_signal::{jobs_changed, notify_jobs_changed, JOBS_CHANNEL};
+pub use super::job_signal::JOBS_CHANNEL;
 use super::jobs::{job_from_row, Job, JOB_COLUMNS};
 use super::{Backend, Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
@@ -177,7 +177,7 @@ impl Store {
         let set =
             "state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $2";
         let released = self.update_held_jobs(owner, held, set).await?;
-        notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(released)
     }
 

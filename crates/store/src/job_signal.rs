@@ -1,23 +1,32 @@
-//! The "jobs changed" signal: `notify_jobs_changed` wakes idle runners in this process after an enqueue;
-//! PostgreSQL also wakes other processes with a trigger on `jobs` (LISTEN/NOTIFY channel [`JOBS_CHANNEL`]).
+//! The in-process signals, owned by the [`Store`] (every clone of a store shares them; there are no global ones):
+//! "jobs changed", woken by every enqueue through that store and waited on by the runners built on it, and "a
+//! Telegram update was stored" (`telegram_updates`), waited on by the bot in webhook mode. PostgreSQL also wakes
+//! other processes with a trigger on `jobs` (LISTEN/NOTIFY channel [`JOBS_CHANNEL`]); a runner forwards those to
+//! its store's signal.
 
-use std::sync::OnceLock;
+use super::Store;
+use std::sync::Arc;
 use tokio::sync::Notify;
 
 /// The PostgreSQL channel the `jobs` trigger notifies.
 pub const JOBS_CHANNEL: &str = "tochen_jobs";
 
-fn jobs_notify() -> &'static Notify {
-    static N: OnceLock<Notify> = OnceLock::new();
-    N.get_or_init(Notify::new)
+/// The signals themselves; a store and its clones hold the same ones.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Signals {
+    jobs: Arc<Notify>,
+    pub(crate) telegram_updates: Arc<Notify>,
 }
 
-/// Wakes every runner of this process that waits for work. Cheap; call it after enqueueing.
-pub fn notify_jobs_changed() {
-    jobs_notify().notify_waiters();
-}
+impl Store {
+    /// Wakes every runner on this store (or a clone of it) that waits for work. Cheap; call it after enqueueing
+    /// outside the store (the store's own writes call it after their commit).
+    pub fn notify_jobs_changed(&self) {
+        self.signals.jobs.notify_waiters();
+    }
 
-/// The in-process "jobs changed" signal runners wait on (enable the `Notified` before checking for work).
-pub fn jobs_changed() -> &'static Notify {
-    jobs_notify()
+    /// The "jobs changed" signal runners wait on (enable the `Notified` before checking for work).
+    pub fn jobs_changed(&self) -> &Notify {
+        &self.signals.jobs
+    }
 }

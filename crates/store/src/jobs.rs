@@ -1,44 +1,15 @@
-//! The durable job queue: enqueueing and reading. Claiming, leasing and completion belong to the scheduler's
-//! runner, which owns the dialect-specific SQL (see `tochen-scheduler`).
+//! The durable job queue: enqueueing and reading. A job is built from its typed payload ([`NewJob::new`] over a
+//! [`JobArgs`]); claiming, leasing and completion are in `job_queue`, run by `tochen-queue`'s runner.
 
 use super::{col, parse_enum, Result, Store};
 use sqlx::any::AnyRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, JobId, TargetId, TenantId};
-use tochen_domain::jobs::{PublishPayload, PUBLISH, PUBLISH_CHECK};
+use tochen_domain::jobs::{JobArgs, PublishCheckPayload, PublishPayload, DEFAULT_MAX_ATTEMPTS};
 use tochen_domain::JobState;
 
-/// The unique and concurrency keys of jobs, built in one place so that every writer of a key (the bot, the web
-/// service, the scheduler) agrees on it.
-pub mod keys {
-    use tochen_domain::clock::Millis;
-    use tochen_domain::ids::{AccountId, AutomationId, JobId, TargetId};
-
-    /// The one publish job of a post target.
-    pub fn publish(target: TargetId) -> String {
-        format!("publish:{target}")
-    }
-
-    /// A `publish.check` of a target, queued by the job `after` (a job queues at most one check).
-    pub fn publish_check(target: TargetId, after: JobId) -> String {
-        format!("publish.check:{target}:{after}")
-    }
-
-    /// The job of one automation slot.
-    pub fn automation_slot(id: AutomationId, slot: Millis) -> String {
-        format!("automation:{id}:{slot}")
-    }
-
-    /// The job that processes one stored inbound webhook event.
-    pub fn webhook_event(event_id: &str) -> String {
-        format!("{}:{event_id}", tochen_domain::jobs::WEBHOOK_EVENT)
-    }
-
-    /// The concurrency key of a platform account: its publishing jobs run one at a time (or the configured few).
-    pub fn account(account: AccountId) -> String {
-        format!("account:{account}")
-    }
-}
+/// The unique and concurrency keys of jobs (defined beside the payloads, in `tochen_domain::jobs::keys`).
+pub use tochen_domain::jobs::keys;
 
 /// What inserting a job does when a job with its unique key exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,14 +36,30 @@ pub struct NewJob {
 }
 
 impl NewJob {
-    /// A job of `kind` due now, with the default 8 attempts.
-    pub fn new(kind: impl Into<String>, payload: serde_json::Value) -> Self {
+    /// The job of a typed payload: its kind, and the insert options it implies (unique and concurrency keys, due
+    /// time, attempts); due now with 8 attempts unless the payload says otherwise. The builder methods override.
+    pub fn new<A: JobArgs>(args: &A) -> Self {
+        let opts = args.insert_opts();
+        Self {
+            tenant_id: None,
+            kind: A::KIND.to_owned(),
+            payload: serde_json::to_value(args).expect("a job payload serializes"),
+            run_at: opts.run_at.unwrap_or_else(now_ms),
+            max_attempts: opts.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS),
+            unique_key: opts.unique_key,
+            concurrency_key: opts.concurrency_key,
+        }
+    }
+
+    /// A job of `kind` with a payload no type describes (tests of the queue itself, kinds from a newer version),
+    /// due now, with the default 8 attempts. Producers use [`NewJob::new`].
+    pub fn untyped(kind: impl Into<String>, payload: serde_json::Value) -> Self {
         Self {
             tenant_id: None,
             kind: kind.into(),
             payload,
             run_at: now_ms(),
-            max_attempts: 8,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
             unique_key: None,
             concurrency_key: None,
         }
@@ -105,26 +92,17 @@ impl NewJob {
 
     /// The publish job of a target, due at `at`: one per target, one at a time per account.
     pub fn publish(tenant: TenantId, target: TargetId, account: AccountId, at: Millis) -> Self {
-        Self::new(PUBLISH, publish_payload(target))
-            .tenant(tenant)
-            .run_at(at)
-            .unique(keys::publish(target))
-            .concurrency(keys::account(account))
+        Self::new(&PublishPayload { target_id: target }).tenant(tenant).run_at(at).concurrency(keys::account(account))
     }
 
     /// A `publish.check` of a target, due at `at`, queued by the job `after`; asked up to 120 times.
     pub fn publish_check(tenant: TenantId, target: TargetId, account: AccountId, after: JobId, at: Millis) -> Self {
-        Self::new(PUBLISH_CHECK, publish_payload(target))
+        Self::new(&PublishCheckPayload { target_id: target })
             .tenant(tenant)
             .run_at(at)
             .unique(keys::publish_check(target, after))
             .concurrency(keys::account(account))
-            .max_attempts(120)
     }
-}
-
-fn publish_payload(target: TargetId) -> serde_json::Value {
-    serde_json::to_value(PublishPayload { target_id: target }).expect("payload serializes")
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -174,8 +152,16 @@ impl Store {
     pub async fn enqueue(&self, job: &NewJob) -> Result<Option<JobId>> {
         let id = JobId::new();
         let inserted = insert_with_id(&self.pool, id, job, now_ms(), OnConflict::Keep).await?;
-        super::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(inserted.then_some(id))
+    }
+
+    /// Enqueues the job of a typed payload with the options it implies, for a workspace or none (see
+    /// [`NewJob::new`] to override any of them). Returns its id, or `None` when its unique key was taken.
+    pub async fn enqueue_args<A: JobArgs>(&self, tenant: Option<TenantId>, args: &A) -> Result<Option<JobId>> {
+        let mut job = NewJob::new(args);
+        job.tenant_id = tenant;
+        self.enqueue(&job).await
     }
 
     pub async fn job(&self, id: JobId) -> Result<Option<Job>> {

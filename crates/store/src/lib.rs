@@ -66,6 +66,7 @@ pub use secrets::RotationReport;
 pub use targets::{BeginPublish, PublishContext, ScheduleError, Settle, Target};
 pub use telegram_updates::StoredUpdate;
 pub use tenants::{EngagementAlerts, Tenant, TenantProfile};
+pub use tochen_domain::jobs::{InsertOpts, JobArgs};
 pub use users::{TelegramIdentity, User};
 pub use webhook_events::{webhook_event_job_key, InboundApplied, InboundEffect, TargetOutcome};
 
@@ -116,6 +117,9 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     secrets: SecretBox,
+    /// The in-process signals ("jobs changed", "a Telegram update was stored"), shared by the clones of this store
+    /// (`job_signal`).
+    signals: job_signal::Signals,
 }
 
 impl Store {
@@ -142,7 +146,7 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        Ok(Self { pool, backend, secrets })
+        Ok(Self { pool, backend, secrets, signals: Default::default() })
     }
 
     /// Opens one connection to `url` and closes it: one try, no pool and no retries, so start-up can tell "not

@@ -14,7 +14,6 @@
 //! `FOR UPDATE SKIP LOCKED`, SQLite's single writer makes one `UPDATE ... RETURNING` atomic.
 
 use super::{Backend, Result, Store};
-use std::sync::OnceLock;
 use std::time::Duration;
 use tochen_domain::clock::now_ms;
 use tokio::sync::Notify;
@@ -35,17 +34,12 @@ pub struct StoredUpdate {
     pub attempts: i64,
 }
 
-fn updates_notify() -> &'static Notify {
-    static N: OnceLock<Notify> = OnceLock::new();
-    N.get_or_init(Notify::new)
-}
-
-/// The in-process "a Telegram update was stored" signal (the web service and the bot in one process).
-pub fn telegram_updates_changed() -> &'static Notify {
-    updates_notify()
-}
-
 impl Store {
+    /// The in-process "a Telegram update was stored" signal (the web service and the bot on clones of one store).
+    pub fn telegram_updates_changed(&self) -> &Notify {
+        &self.signals.telegram_updates
+    }
+
     /// Stores an update before it is acknowledged. Returns the new row id, or `None` for a duplicate update_id.
     pub async fn record_telegram_update(&self, update_id: i64, payload: &str) -> Result<Option<String>> {
         let id = uuid::Uuid::now_v7().to_string();
@@ -63,7 +57,7 @@ impl Store {
         if done.rows_affected() != 1 {
             return Ok(None);
         }
-        updates_notify().notify_waiters();
+        self.signals.telegram_updates.notify_waiters();
         Ok(Some(id))
     }
 

@@ -20,7 +20,7 @@ use crate::targets::publishing::{settle_statement, Settle};
 use crate::{Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, TargetId, TenantId};
-use tochen_domain::jobs::WEBHOOK_EVENT;
+use tochen_domain::jobs::WebhookEventPayload;
 use tochen_domain::TargetStatus;
 
 impl Store {
@@ -87,9 +87,8 @@ async fn insert_event_job<'e, E>(exec: E, event_id: &str, now: Millis) -> Result
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let job = NewJob::new(WEBHOOK_EVENT, serde_json::json!({ "event_id": event_id }))
-        .run_at(now)
-        .unique(webhook_event_job_key(event_id));
+    // Keyed by the event (`webhook_event_job_key`): the payload's insert options.
+    let job = NewJob::new(&WebhookEventPayload { event_id: event_id.to_owned() }).run_at(now);
     crate::jobs::insert(exec, &job, now, crate::jobs::OnConflict::Keep).await
 }
 
@@ -117,7 +116,7 @@ impl Store {
         }
         insert_event_job(&mut *tx, &id, now).await?;
         tx.commit().await?;
-        crate::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(Some(id))
     }
 
@@ -150,7 +149,7 @@ impl Store {
             }
         }
         if added > 0 {
-            crate::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
         }
         Ok(added)
     }
@@ -236,7 +235,7 @@ impl Store {
         }
         tx.commit().await?;
         if done.jobs_queued + done.deliveries > 0 {
-            crate::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
         }
         Ok(Some(done))
     }

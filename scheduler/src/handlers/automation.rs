@@ -11,9 +11,7 @@
 //! Automation failures do not retry the slot (the next slot is the retry); after `max_consecutive_failures`
 //! failures in a row the automation pauses itself and its admins are told.
 
-use crate::error::JobError;
 use crate::notices;
-use crate::runner::JobHandler;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +20,8 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;
 use tochen_domain::jobs::{AutomationRunPayload, NotifyPayload};
 use tochen_domain::{AutomationStatus, MissedRunPolicy};
-use tochen_store::{Automation, Job, SlotStart};
+use tochen_queue::{JobContext, JobError, Worker};
+use tochen_store::{Automation, SlotStart};
 use tochen_store::{Store, StoreError};
 
 /// What an automation handler gets to work with.
@@ -119,10 +118,9 @@ impl AutomationRunHandler {
 const ON_TIME: i64 = 60_000;
 
 #[async_trait::async_trait]
-impl JobHandler for AutomationRunHandler {
-    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
-        let p: AutomationRunPayload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::permanent(format!("automation payload is not valid: {e}")))?;
+impl Worker<AutomationRunPayload> for AutomationRunHandler {
+    async fn work(&self, cx: &JobContext, p: AutomationRunPayload) -> Result<(), JobError> {
+        let (store, job) = (cx.store(), cx.job());
         let tenant = job.tenant_id.ok_or_else(|| JobError::permanent("automation job without a workspace"))?;
         let a = match store.automation(tenant, p.automation_id).await {
             Ok(a) => a,

@@ -11,12 +11,12 @@
 //! is not a destination, so a notice that fails there changes nothing further. Notices are queued before the
 //! destinations change and carry a unique key per failed job and admin, so a retried job tells nobody twice.
 
-use crate::error::JobError;
 use crate::notices;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;
 use tochen_domain::jobs::NotifyPayload;
 use tochen_domain::DestinationStatus;
+use tochen_queue::JobError;
 use tochen_store::Job;
 use tochen_store::Store;
 

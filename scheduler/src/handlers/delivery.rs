@@ -6,9 +6,6 @@
 
 use super::automation::{AutomationHandler, AutomationRegistry, AutomationRun};
 use super::results::WebhookEventOut;
-use crate::error::JobError;
-use crate::runner::{Handlers, JobHandler};
-use crate::WEBHOOK_EVENT_OUT;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,29 +18,29 @@ use tochen_delivery::email_queue::{self, EmailJob, EmailJobError};
 use tochen_delivery::outbox;
 use tochen_delivery::reports::metrics_sync::{sync_all, SyncOptions};
 use tochen_delivery::webhook::WebhookSender;
-use tochen_domain::jobs::DeliverPayload;
-use tochen_domain::jobs::{EMAIL_DELIVER, SWEEP_METRICS, WEBHOOK_DELIVER};
+use tochen_domain::jobs::{DeliverPayload, SweepMetrics};
 use tochen_domain::AuthKind;
 use tochen_platforms::MetricsReader;
-use tochen_store::Job;
+use tochen_queue::Workers;
+use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::Store;
 
 /// Registers the delivery job kinds.
-pub fn register_jobs(h: &mut Handlers, config: &Config, store: &Store) {
+pub fn register_jobs(w: &mut Workers, config: &Config, store: &Store) {
     match WebhookSender::new(config.webhook_allow_private, Duration::from_secs(20)) {
         Ok(sender) => {
-            h.register(WEBHOOK_DELIVER, Arc::new(WebhookDeliverHandler { sender }));
+            w.register::<DeliverPayload, _>(WebhookDeliverHandler { sender });
         }
         Err(e) => tracing::error!(error = %e, "webhook deliveries are disabled: the http client cannot be built"),
     }
-    h.register(WEBHOOK_EVENT_OUT, Arc::new(WebhookEventOutHandler));
+    w.register::<WebhookEventOut, _>(WebhookEventOutHandler);
     // Without SMTP no email job is ever queued (the automation run reports the missing configuration instead).
     if let Some(sender) = email_sender(config) {
-        h.register(EMAIL_DELIVER, Arc::new(EmailDeliverHandler { sender, data_dir: config.data_dir.clone() }));
+        w.register::<EmailJob, _>(EmailDeliverHandler { sender, data_dir: config.data_dir.clone() });
     }
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap_or_default();
     let readers = tochen_platforms::metrics_readers(config, http, store);
-    h.register(SWEEP_METRICS, Arc::new(MetricsSweep { readers }));
+    w.register::<SweepMetrics, _>(MetricsSweep { readers });
 }
 
 /// The `sweep.metrics` job: reads engagement and followers for every workspace (see
@@ -53,8 +50,9 @@ pub struct MetricsSweep {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for MetricsSweep {
-    async fn run(&self, store: &Store, _job: &Job) -> Result<(), JobError> {
+impl Worker<SweepMetrics> for MetricsSweep {
+    async fn work(&self, cx: &JobContext, _args: SweepMetrics) -> Result<(), JobError> {
+        let store = cx.store();
         let report = sync_all(store, &self.readers, SyncOptions::default(), tochen_domain::clock::now_ms()).await?;
         tracing::info!(
             accounts = report.accounts,
@@ -95,10 +93,8 @@ pub struct EmailDeliverHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for EmailDeliverHandler {
-    async fn run(&self, _store: &Store, job: &Job) -> Result<(), JobError> {
-        let p: EmailJob = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::permanent(format!("email.deliver payload is not valid: {e}")))?;
+impl Worker<EmailJob> for EmailDeliverHandler {
+    async fn work(&self, _cx: &JobContext, p: EmailJob) -> Result<(), JobError> {
         email_queue::deliver(&self.sender, &self.data_dir, &p).await.map_err(|e| match e {
             EmailJobError::Permanent(m) => JobError::permanent(m),
             EmailJobError::Transient(m) => JobError::retry(m),
@@ -112,10 +108,9 @@ pub struct WebhookDeliverHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for WebhookDeliverHandler {
-    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
-        let p: DeliverPayload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::permanent(format!("webhook.deliver payload is not valid: {e}")))?;
+impl Worker<DeliverPayload> for WebhookDeliverHandler {
+    async fn work(&self, cx: &JobContext, p: DeliverPayload) -> Result<(), JobError> {
+        let store = cx.store();
         outbox::run_delivery(store, &self.sender, &p).await?;
         Ok(())
     }
@@ -126,10 +121,9 @@ impl JobHandler for WebhookDeliverHandler {
 pub struct WebhookEventOutHandler;
 
 #[async_trait::async_trait]
-impl JobHandler for WebhookEventOutHandler {
-    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
-        let e: WebhookEventOut = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::permanent(format!("webhook.event_out payload is not valid: {e}")))?;
+impl Worker<WebhookEventOut> for WebhookEventOutHandler {
+    async fn work(&self, cx: &JobContext, e: WebhookEventOut) -> Result<(), JobError> {
+        let store = cx.store();
         let event_type = e.event_type.replacen("post.target.", "post.", 1);
         tochen_store::events::queue_event(store, e.tenant, &event_type, e.data).await?;
         Ok(())

@@ -12,20 +12,17 @@
 //! the event already processed: a crash between the two then only delays it. Each of those is idempotent.
 
 use super::results;
-use crate::error::JobError;
-use crate::runner::JobHandler;
 use tochen_domain::TargetStatus;
 use tochen_platforms::webhook_events::{process_event, reported_targets, ProcessError, WebhookEventPayload};
-use tochen_store::Job;
+use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::{Store, StoreError};
 
 pub struct WebhookEventHandler;
 
 #[async_trait::async_trait]
-impl JobHandler for WebhookEventHandler {
-    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
-        let p: WebhookEventPayload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::permanent(format!("webhook.event payload is not valid: {e}")))?;
+impl Worker<WebhookEventPayload> for WebhookEventHandler {
+    async fn work(&self, cx: &JobContext, p: WebhookEventPayload) -> Result<(), JobError> {
+        let store = cx.store();
         let id = p.event_id.as_str();
         match store.webhook_event_status(id).await? {
             None => return Err(JobError::permanent(format!("webhook event {id} does not exist"))),

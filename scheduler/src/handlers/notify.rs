@@ -13,8 +13,6 @@
 //! for a caption), the same rule the bot applies to its replies: a notice over them would be refused for good and
 //! the chat would hear nothing.
 
-use crate::error::JobError;
-use crate::runner::JobHandler;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +21,7 @@ use teloxide::prelude::Requester;
 use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ParseMode};
 use teloxide::{ApiError, Bot, RequestError};
 use tochen_domain::jobs::{NotifyJob, NotifyPayload};
+use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::Job;
 use tochen_store::Store;
 use tochen_telegram::text::{fit, CAPTION_MAX, MESSAGE_MAX};
@@ -56,10 +55,9 @@ pub struct NotifyHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for NotifyHandler {
-    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
-        let NotifyJob { message, extras } = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::permanent(format!("notify payload is not valid: {e}")))?;
+impl Worker<NotifyJob> for NotifyHandler {
+    async fn work(&self, cx: &JobContext, NotifyJob { message, extras }: NotifyJob) -> Result<(), JobError> {
+        let (store, job) = (cx.store(), cx.job());
         if let Some(message_id) = extras.edit_message_id {
             return self.notifier.edit(&message, message_id).await;
         }

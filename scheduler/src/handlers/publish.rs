@@ -14,21 +14,20 @@
 //! Images a platform does not take (Instagram takes JPEG only) are converted before the call, once per image
 //! (`tochen_platforms::jpeg`).
 
-use crate::error::JobError;
 use crate::handlers::results::{self, Known};
-use crate::runner::JobHandler;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tochen_domain::clock::now_ms;
 use tochen_domain::ids::{TargetId, TenantId};
-use tochen_domain::jobs::PublishPayload;
+use tochen_domain::jobs::{PublishCheckPayload, PublishPayload};
 use tochen_domain::{AccountStatus, MediaKind, Platform, TargetStatus};
 use tochen_platforms::jpeg::{self, ConvertError};
 use tochen_platforms::publish::{
     CheckOutcome, ErrorClass, MediaRef, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder,
 };
 use tochen_platforms::registry::platform_of;
+use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::{BeginPublish, Job, NewJob, PublishContext};
 use tochen_store::{Store, StoreError};
 
@@ -88,11 +87,9 @@ impl RefRecorder for Recorder<'_> {
     }
 }
 
-fn payload(job: &Job) -> Result<(TenantId, TargetId), JobError> {
-    let p: PublishPayload = serde_json::from_value(job.payload.clone())
-        .map_err(|e| JobError::permanent(format!("publish payload is not valid: {e}")))?;
-    let tenant = job.tenant_id.ok_or_else(|| JobError::permanent("publish job without a workspace"))?;
-    Ok((tenant, p.target_id))
+/// The workspace of a publish job (its payload names the target).
+fn tenant_of(job: &Job) -> Result<TenantId, JobError> {
+    job.tenant_id.ok_or_else(|| JobError::permanent("publish job without a workspace"))
 }
 
 impl PublishHandler {
@@ -157,9 +154,10 @@ impl PublishHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for PublishHandler {
-    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
-        let (tenant, target_id) = payload(job)?;
+impl Worker<PublishPayload> for PublishHandler {
+    async fn work(&self, cx: &JobContext, args: PublishPayload) -> Result<(), JobError> {
+        let (store, job) = (cx.store(), cx.job());
+        let (tenant, target_id) = (tenant_of(job)?, args.target_id);
         let platforms: Vec<Platform> = self.publishers.keys().map(|k| platform_of(*k)).collect();
         let (ctx, begun) = match store.begin_publishing(tenant, target_id, &platforms).await {
             Ok(c) => c,
@@ -219,7 +217,7 @@ impl JobHandler for PublishHandler {
                 let asks_next = refs.last().is_some()
                     && matches!(&outcome, Err(e) if matches!(e.class, ErrorClass::Retryable { .. } | ErrorClass::OutcomeUnknown));
                 if !asks_next {
-                    crate::runner::release_slot();
+                    cx.release_slot();
                 }
                 on_publish_result(store, publisher.as_ref(), &req, outcome, &refs, job, known).await
             }
@@ -393,9 +391,10 @@ pub struct PublishCheckHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for PublishCheckHandler {
-    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
-        let (tenant, target_id) = payload(job)?;
+impl Worker<PublishCheckPayload> for PublishCheckHandler {
+    async fn work(&self, cx: &JobContext, args: PublishCheckPayload) -> Result<(), JobError> {
+        let (store, job) = (cx.store(), cx.job());
+        let (tenant, target_id) = (tenant_of(job)?, args.target_id);
         let ctx = match store.publish_context(tenant, target_id).await {
             Ok(c) => c,
             Err(StoreError::NotFound(_)) => return Ok(()),

@@ -5,7 +5,6 @@
 //! event, one per target and outcome (unique key `event_out:{target}:{type}`), with the payload documented on
 //! [`WebhookEventOut`].
 
-use crate::error::JobError;
 use crate::notices;
 use serde::{Deserialize, Serialize};
 use tochen_domain::html::escape_html;
@@ -13,6 +12,7 @@ use tochen_domain::i18n::{t, tf};
 use tochen_domain::ids::{TargetId, TenantId};
 use tochen_domain::jobs::{NotifyButton, NotifyPayload};
 use tochen_domain::TargetStatus;
+use tochen_queue::JobError;
 use tochen_store::Store;
 use tochen_store::{NewJob, Post, PublishContext, Settle, Target};
 use tochen_telegram::button::{Button, Target as TargetButton};
@@ -29,6 +29,10 @@ pub struct WebhookEventOut {
     #[serde(rename = "type")]
     pub event_type: String,
     pub data: serde_json::Value,
+}
+
+impl tochen_domain::jobs::JobArgs for WebhookEventOut {
+    const KIND: &'static str = WEBHOOK_EVENT_OUT;
 }
 
 /// What the caller already holds about the target's post, so settling does not read it again.
@@ -209,8 +213,6 @@ fn event_job(tenant: TenantId, t: &Target) -> Option<NewJob> {
             "at": t.updated_at,
         }),
     };
-    let job = NewJob::new(WEBHOOK_EVENT_OUT, serde_json::to_value(&event).expect("event serializes"))
-        .tenant(tenant)
-        .unique(format!("event_out:{}:{}:{}", t.id, event_type, t.attempts));
+    let job = NewJob::new(&event).tenant(tenant).unique(format!("event_out:{}:{}:{}", t.id, event_type, t.attempts));
     Some(job)
 }

@@ -2,21 +2,18 @@
 //! its token (the work is `tochen_platforms::revoke`). A temporary failure is retried with the runner's
 //! backoff; when the last attempt fails too, the token is deleted all the same, so no token outlives a disconnect.
 
-use crate::error::JobError;
-use crate::runner::{Handlers, JobHandler};
-use std::sync::Arc;
 use std::time::Duration;
 use tochen_config::Config;
-use tochen_domain::jobs::{RevokePayload, ACCOUNT_REVOKE};
+use tochen_domain::jobs::RevokePayload;
 use tochen_platforms::http::no_redirect_client;
 use tochen_platforms::revoke::{give_up, revoke, RevokeJobError};
-use tochen_store::Job;
-use tochen_store::Store;
+use tochen_queue::Workers;
+use tochen_queue::{JobContext, JobError, Worker};
 
 /// Registers `account.revoke`.
-pub fn register_jobs(h: &mut Handlers, config: &Config) {
+pub fn register_jobs(w: &mut Workers, config: &Config) {
     let handler = RevokeHandler { config: config.clone(), http: no_redirect_client(Duration::from_secs(30)) };
-    h.register(ACCOUNT_REVOKE, Arc::new(handler));
+    w.register::<RevokePayload, _>(handler);
 }
 
 pub struct RevokeHandler {
@@ -25,11 +22,10 @@ pub struct RevokeHandler {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for RevokeHandler {
-    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError> {
+impl Worker<RevokePayload> for RevokeHandler {
+    async fn work(&self, cx: &JobContext, p: RevokePayload) -> Result<(), JobError> {
+        let (store, job) = (cx.store(), cx.job());
         let tenant = job.tenant_id.ok_or_else(|| JobError::permanent("an account.revoke job without a workspace"))?;
-        let p: RevokePayload = serde_json::from_value(job.payload.clone())
-            .map_err(|e| JobError::permanent(format!("bad account.revoke payload: {e}")))?;
         match revoke(store, &self.config, &self.http, tenant, &p.revocation_id).await {
             Ok(_) => Ok(()),
             Err(RevokeJobError::Temporary(e)) if job.attempts >= job.max_attempts => {

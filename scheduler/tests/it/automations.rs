@@ -10,7 +10,7 @@ use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AutomationId, TenantId};
 use tochen_domain::{AutomationStatus, JobState, MissedRunPolicy, RunOutcome};
 use tochen_scheduler::handlers::automation::{AutomationRunHandler, TEST_KIND};
-use tochen_scheduler::{AutomationHandler, AutomationRegistry, AutomationRun, JobHandler};
+use tochen_scheduler::{AutomationHandler, AutomationRegistry, AutomationRun, RunJob};
 use tochen_store::automation_slot_key as slot_key;
 use tochen_store::Store;
 use tochen_store::{Automation, NewAutomation};

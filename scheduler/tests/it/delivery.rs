@@ -7,7 +7,7 @@ use tochen_domain::jobs::WEBHOOK_DELIVER;
 use tochen_domain::JobState;
 use tochen_domain::{SecretString, TenantId};
 use tochen_scheduler::handlers::delivery::{WebhookDeliverHandler, WebhookEventOutHandler};
-use tochen_scheduler::{JobHandler, WEBHOOK_EVENT_OUT};
+use tochen_scheduler::{RunJob, WEBHOOK_EVENT_OUT};
 use tochen_store::Store;
 use tochen_store::{NewDestination, TelegramIdentity, TenantProfile};
 use tochen_testkit::store_test;
@@ -34,7 +34,7 @@ store_test!(a_post_result_reaches_a_webhook_as_post_published, |store| {
 
     let event = serde_json::json!({"tenant": tenant, "type": "post.target.published",
         "data": {"post_id": "p", "platform": "instagram", "status": "published"}});
-    let job = tochen_store::NewJob::new(WEBHOOK_EVENT_OUT, event).tenant(tenant);
+    let job = tochen_store::NewJob::untyped(WEBHOOK_EVENT_OUT, event).tenant(tenant);
     store.enqueue(&job).await.unwrap();
     let queued = store.tenant_jobs(tenant, JobState::Queued, 10).await.unwrap();
     WebhookEventOutHandler.run(&store, &queued[0]).await.unwrap();

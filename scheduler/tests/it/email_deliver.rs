@@ -4,15 +4,13 @@
 
 use crate::common;
 
-use std::sync::Arc;
 use std::time::Duration;
 use tochen_delivery::email::{EmailContent, EmailSender, SmtpSecurity};
 use tochen_delivery::email_queue;
-use tochen_domain::jobs::EMAIL_DELIVER;
+use tochen_delivery::email_queue::EmailJob;
 use tochen_domain::JobId;
 use tochen_domain::JobState;
 use tochen_scheduler::handlers::delivery::EmailDeliverHandler;
-use tochen_scheduler::Handlers;
 use tochen_store::Store;
 use tochen_store::{Job, NewDestination};
 use tochen_testkit::smtp_sink::SmtpSink;
@@ -41,8 +39,8 @@ async fn queue_and_run(
         .unwrap();
     let job = email_queue::queue(store, dir, tenant, d.id, "boss@bloom.test", &content()).await.unwrap().unwrap();
     let sender = EmailSender::new(&format!("smtp://{addr}"), "r@tochen.test", SmtpSecurity::PlaintextLoopback).unwrap();
-    let mut handlers = Handlers::new();
-    handlers.register(EMAIL_DELIVER, Arc::new(EmailDeliverHandler { sender, data_dir: dir.to_owned() }));
+    let mut handlers = tochen_scheduler::new_workers();
+    handlers.register::<EmailJob, _>(EmailDeliverHandler { sender, data_dir: dir.to_owned() });
     let (token, _handle) = common::spawn_runner(store, handlers, common::quick_config("email-test"));
     (job, token)
 }

@@ -14,7 +14,7 @@ use tochen_domain::SecretString;
 use tochen_domain::{AccountStatus, Platform, PostStatus, Role, TargetStatus};
 use tochen_platforms::webhook_events::process_event;
 use tochen_scheduler::handlers::inbound::WebhookEventHandler;
-use tochen_scheduler::{JobError, JobHandler};
+use tochen_scheduler::{JobError, RunJob};
 use tochen_store::Store;
 use tochen_store::{webhook_event_job_key, NewDestination, TelegramIdentity};
 

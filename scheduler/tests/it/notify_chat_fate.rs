@@ -6,10 +6,10 @@ use crate::common;
 
 use serde_json::json;
 use std::sync::Arc;
-use tochen_domain::jobs::{NotifyPayload, NOTIFY};
+use tochen_domain::jobs::NotifyPayload;
 use tochen_domain::DestinationStatus;
 use tochen_scheduler::handlers::notify::NotifyHandler;
-use tochen_scheduler::{JobError, JobHandler, TelegramNotifier};
+use tochen_scheduler::{JobError, RunJob, TelegramNotifier};
 use tochen_store::Store;
 use tochen_store::{Job, NewDestination, NewJob};
 use tochen_testkit::fake_telegram::FakeTelegram;
@@ -23,7 +23,7 @@ fn handler(tg: &FakeTelegram) -> NotifyHandler {
 }
 
 async fn notify_job(store: &Store, chat: i64) -> Job {
-    let job = NewJob::new(NOTIFY, serde_json::to_value(NotifyPayload::text(chat, "📊 weekly report")).unwrap());
+    let job = NewJob::new(&NotifyPayload::text(chat, "📊 weekly report"));
     let id = store.enqueue(&job).await.unwrap().unwrap();
     store.job(id).await.unwrap().unwrap()
 }

@@ -242,7 +242,7 @@ store_test!(a_processing_post_is_checked_later_until_the_platform_says_published
         .await
         .unwrap();
     fake.then_check(Ok(CheckOutcome::Published { platform_post_id: "v-1".into(), permalink: None }));
-    tochen_store::job_queue::notify_jobs_changed();
+    store.notify_jobs_changed();
     wait_for("published", Duration::from_secs(5), || async {
         target_status(&store, tenant, t).await == TargetStatus::Published
     })

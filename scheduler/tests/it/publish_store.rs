@@ -160,8 +160,9 @@ store_test!(settling_with_an_event_queues_it_and_settles_the_post_together, |sto
     let (post, targets) = scheduled_post(&store, tenant, &[fb, ig], now_ms()).await;
     started(&store, tenant, targets[0].id).await;
     started(&store, tenant, targets[1].id).await;
-    let event =
-        |t: &tochen_store::Target| Some(tochen_store::NewJob::new("test.event", serde_json::json!({ "target": t.id })));
+    let event = |t: &tochen_store::Target| {
+        Some(tochen_store::NewJob::untyped("test.event", serde_json::json!({ "target": t.id })))
+    };
     for t in &targets {
         let change = Settle::Published { platform_post_id: "p-1", permalink: None };
         let settled = store.settle_target(tenant, t.id, change, true, event).await.unwrap();

@@ -4,14 +4,14 @@
 use crate::common;
 
 use common::*;
+use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tochen_domain::clock::now_ms;
 use tochen_domain::{AccountStatus, JobState, Platform};
-use tochen_scheduler::{Handlers, JobError, JobHandler};
-use tochen_store::Store;
+use tochen_scheduler::{new_workers, JobContext, JobError, Worker, Workers};
 use tochen_store::{ClaimRequest, Job, NewJob};
 use tochen_testkit::store_test;
 
@@ -30,13 +30,13 @@ struct FnHandler<F> {
 }
 
 #[async_trait::async_trait]
-impl<F> JobHandler for FnHandler<F>
+impl<F> Worker<Value> for FnHandler<F>
 where
     F: Fn(&Job) -> Result<(), JobError> + Send + Sync + 'static,
 {
-    async fn run(&self, _store: &Store, job: &Job) -> Result<(), JobError> {
+    async fn work(&self, cx: &JobContext, _args: Value) -> Result<(), JobError> {
         self.calls.lock().unwrap().push(Instant::now());
-        (self.f)(job)
+        (self.f)(cx.job())
     }
 }
 
@@ -50,7 +50,7 @@ where
 
 store_test!(several_concurrent_runners_claim_every_job_exactly_once, |store| {
     for i in 0..400 {
-        store.enqueue(&NewJob::new("noop", serde_json::json!({ "i": i }))).await.unwrap();
+        store.enqueue(&NewJob::untyped("noop", serde_json::json!({ "i": i }))).await.unwrap();
     }
     let k = kinds(&["noop"]);
     let mut tasks = Vec::new();
@@ -83,7 +83,7 @@ store_test!(several_concurrent_runners_claim_every_job_exactly_once, |store| {
 });
 
 store_test!(an_expired_lease_is_rescued_and_the_stale_attempt_cannot_complete, |store| {
-    let id = store.enqueue(&NewJob::new("noop", serde_json::json!({}))).await.unwrap().unwrap();
+    let id = store.enqueue(&NewJob::untyped("noop", serde_json::json!({}))).await.unwrap().unwrap();
     let k = kinds(&["noop"]);
     let first = store.claim_jobs(&claim("a", 10, 60_000, &k)).await.unwrap();
     assert_eq!(first.len(), 1);
@@ -112,8 +112,10 @@ store_test!(an_expired_lease_is_rescued_and_the_stale_attempt_cannot_complete, |
 
 store_test!(a_handed_back_job_is_queued_as_it_was_and_an_overtaken_one_is_left_alone, |store| {
     let due = now_ms() - 1000;
-    let kept = store.enqueue(&NewJob::new("noop", serde_json::json!({ "n": 1 })).run_at(due)).await.unwrap().unwrap();
-    let lost = store.enqueue(&NewJob::new("noop", serde_json::json!({ "n": 2 })).run_at(due)).await.unwrap().unwrap();
+    let kept =
+        store.enqueue(&NewJob::untyped("noop", serde_json::json!({ "n": 1 })).run_at(due)).await.unwrap().unwrap();
+    let lost =
+        store.enqueue(&NewJob::untyped("noop", serde_json::json!({ "n": 2 })).run_at(due)).await.unwrap().unwrap();
     let k = kinds(&["noop"]);
     assert_eq!(store.claim_jobs(&claim("a", 10, 60_000, &k)).await.unwrap().len(), 2);
 
@@ -142,7 +144,7 @@ store_test!(a_handed_back_job_is_queued_as_it_was_and_an_overtaken_one_is_left_a
 });
 
 store_test!(a_unique_key_admits_one_job, |store| {
-    let job = NewJob::new("noop", serde_json::json!({})).unique("sweep.cleanup:42");
+    let job = NewJob::untyped("noop", serde_json::json!({})).unique("sweep.cleanup:42");
     assert!(store.enqueue(&job).await.unwrap().is_some());
     assert!(store.enqueue(&job).await.unwrap().is_none());
     assert!(store.enqueue(&job.clone().run_at(now_ms() + 5000)).await.unwrap().is_none());
@@ -151,10 +153,10 @@ store_test!(a_unique_key_admits_one_job, |store| {
 
 store_test!(jobs_of_one_account_run_one_at_a_time_while_others_proceed, |store| {
     for i in 0..3 {
-        store.enqueue(&NewJob::new("noop", serde_json::json!({ "i": i })).concurrency("account:a")).await.unwrap();
-        store.enqueue(&NewJob::new("noop", serde_json::json!({ "i": i })).concurrency("account:b")).await.unwrap();
+        store.enqueue(&NewJob::untyped("noop", serde_json::json!({ "i": i })).concurrency("account:a")).await.unwrap();
+        store.enqueue(&NewJob::untyped("noop", serde_json::json!({ "i": i })).concurrency("account:b")).await.unwrap();
     }
-    store.enqueue(&NewJob::new("noop", serde_json::json!({}))).await.unwrap();
+    store.enqueue(&NewJob::untyped("noop", serde_json::json!({}))).await.unwrap();
     let k = kinds(&["noop"]);
     let got = store.claim_jobs(&claim("r", 10, 60_000, &k)).await.unwrap();
     let keys: Vec<_> = got.iter().map(|j| j.concurrency_key.clone()).collect();
@@ -170,16 +172,16 @@ store_test!(jobs_of_one_account_run_one_at_a_time_while_others_proceed, |store| 
 });
 
 store_test!(a_runner_only_claims_kinds_it_has_handlers_for, |store| {
-    store.enqueue(&NewJob::new("from.the.future", serde_json::json!({}))).await.unwrap();
+    store.enqueue(&NewJob::untyped("from.the.future", serde_json::json!({}))).await.unwrap();
     assert!(store.claim_jobs(&claim("r", 10, 60_000, &kinds(&["noop"]))).await.unwrap().is_empty());
 });
 
 store_test!(retries_back_off_exponentially_then_the_job_dies_and_admins_are_told, |store| {
     let tenant = workspace(&store).await;
     let (h, calls) = handler(|_| Err(JobError::retry("platform returned 503")));
-    let mut handlers = Handlers::new();
-    handlers.register("flaky", h);
-    let job = NewJob::new("flaky", serde_json::json!({})).tenant(tenant).max_attempts(4);
+    let mut handlers = new_workers();
+    handlers.register_as::<Value, _>("flaky", h);
+    let job = NewJob::untyped("flaky", serde_json::json!({})).tenant(tenant).max_attempts(4);
     let id = store.enqueue(&job).await.unwrap().unwrap();
     let (stop, done) = spawn_runner(&store, handlers, quick_config("r"));
     wait_for("the job to die", Duration::from_secs(10), || async {
@@ -207,9 +209,9 @@ store_test!(retries_back_off_exponentially_then_the_job_dies_and_admins_are_told
 
 store_test!(a_retry_after_from_the_platform_is_honoured, |store| {
     let (h, _calls) = handler(|_| Err(JobError::retry_after("429", Duration::from_secs(30))));
-    let mut handlers = Handlers::new();
-    handlers.register("limited", h);
-    let id = store.enqueue(&NewJob::new("limited", serde_json::json!({}))).await.unwrap().unwrap();
+    let mut handlers = new_workers();
+    handlers.register_as::<Value, _>("limited", h);
+    let id = store.enqueue(&NewJob::untyped("limited", serde_json::json!({}))).await.unwrap().unwrap();
     let (stop, done) = spawn_runner(&store, handlers, quick_config("r"));
     wait_for("the retry", Duration::from_secs(5), || async {
         let j = store.job(id).await.unwrap().unwrap();
@@ -224,9 +226,9 @@ store_test!(a_retry_after_from_the_platform_is_honoured, |store| {
 
 store_test!(a_permanent_error_fails_the_job_at_once, |store| {
     let (h, calls) = handler(|_| Err(JobError::permanent("caption too long")));
-    let mut handlers = Handlers::new();
-    handlers.register("bad", h);
-    let id = store.enqueue(&NewJob::new("bad", serde_json::json!({}))).await.unwrap().unwrap();
+    let mut handlers = new_workers();
+    handlers.register_as::<Value, _>("bad", h);
+    let id = store.enqueue(&NewJob::untyped("bad", serde_json::json!({}))).await.unwrap().unwrap();
     let (stop, done) = spawn_runner(&store, handlers, quick_config("r"));
     wait_for("the failure", Duration::from_secs(5), || async {
         store.job(id).await.unwrap().unwrap().state == JobState::Failed
@@ -241,9 +243,9 @@ store_test!(a_needs_reconnect_error_marks_the_account_and_tells_the_admins, |sto
     let tenant = workspace(&store).await;
     let account = account(&store, tenant, Platform::Facebook, "page-1").await;
     let (h, _) = handler(move |_| Err(JobError::NeedsReconnect { tenant, account, message: "token expired".into() }));
-    let mut handlers = Handlers::new();
-    handlers.register("needs", h);
-    let id = store.enqueue(&NewJob::new("needs", serde_json::json!({})).tenant(tenant)).await.unwrap().unwrap();
+    let mut handlers = new_workers();
+    handlers.register_as::<Value, _>("needs", h);
+    let id = store.enqueue(&NewJob::untyped("needs", serde_json::json!({})).tenant(tenant)).await.unwrap().unwrap();
     let (stop, done) = spawn_runner(&store, handlers, quick_config("r"));
     wait_for("the failure", Duration::from_secs(5), || async {
         store.job(id).await.unwrap().unwrap().state == JobState::Failed
@@ -259,17 +261,17 @@ store_test!(a_needs_reconnect_error_marks_the_account_and_tells_the_admins, |sto
 
 store_test!(an_idle_runner_wakes_for_new_work_and_for_the_next_due_job_without_polling, |store| {
     let (h, calls) = handler(|_| Ok(()));
-    let mut handlers = Handlers::new();
-    handlers.register("noop", h);
+    let mut handlers = new_workers();
+    handlers.register_as::<Value, _>("noop", h);
     let (stop, done) = spawn_runner(&store, handlers, quick_config("r"));
     tokio::time::sleep(Duration::from_millis(200)).await;
     let t0 = Instant::now();
-    store.enqueue(&NewJob::new("noop", serde_json::json!({}))).await.unwrap();
+    store.enqueue(&NewJob::untyped("noop", serde_json::json!({}))).await.unwrap();
     wait_for("the new job", Duration::from_secs(2), || async { calls.lock().unwrap().len() == 1 }).await;
     assert!(t0.elapsed() < Duration::from_millis(500), "woke in {:?}", t0.elapsed());
 
     let due = Instant::now() + Duration::from_millis(1200);
-    store.enqueue(&NewJob::new("noop", serde_json::json!({})).run_at(now_ms() + 1200)).await.unwrap();
+    store.enqueue(&NewJob::untyped("noop", serde_json::json!({})).run_at(now_ms() + 1200)).await.unwrap();
     wait_for("the due job", Duration::from_secs(4), || async { calls.lock().unwrap().len() == 2 }).await;
     let ran = *calls.lock().unwrap().last().unwrap();
     assert!(ran + Duration::from_millis(20) >= due, "ran early");
@@ -283,8 +285,8 @@ struct Slow {
 }
 
 #[async_trait::async_trait]
-impl JobHandler for Slow {
-    async fn run(&self, _store: &Store, _job: &Job) -> Result<(), JobError> {
+impl Worker<Value> for Slow {
+    async fn work(&self, _cx: &JobContext, _args: Value) -> Result<(), JobError> {
         self.started.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(400)).await;
         Ok(())
@@ -293,15 +295,15 @@ impl JobHandler for Slow {
 
 store_test!(shutdown_stops_claiming_and_lets_running_jobs_finish, |store| {
     let started = Arc::new(AtomicUsize::new(0));
-    let mut handlers = Handlers::new();
-    handlers.register("slow", Arc::new(Slow { started: started.clone() }));
+    let mut handlers = new_workers();
+    handlers.register_as::<Value, _>("slow", Arc::new(Slow { started: started.clone() }));
     let mut config = quick_config("r");
     config.concurrency = 2;
-    let first = store.enqueue(&NewJob::new("slow", serde_json::json!({ "n": 1 }))).await.unwrap().unwrap();
-    let second = store.enqueue(&NewJob::new("slow", serde_json::json!({ "n": 2 }))).await.unwrap().unwrap();
+    let first = store.enqueue(&NewJob::untyped("slow", serde_json::json!({ "n": 1 }))).await.unwrap().unwrap();
+    let second = store.enqueue(&NewJob::untyped("slow", serde_json::json!({ "n": 2 }))).await.unwrap().unwrap();
     let (stop, done) = spawn_runner(&store, handlers, config);
     wait_for("both started", Duration::from_secs(3), || async { started.load(Ordering::SeqCst) == 2 }).await;
-    let third = store.enqueue(&NewJob::new("slow", serde_json::json!({ "n": 3 }))).await.unwrap().unwrap();
+    let third = store.enqueue(&NewJob::untyped("slow", serde_json::json!({ "n": 3 }))).await.unwrap().unwrap();
     stop.cancel();
     done.await.unwrap().unwrap();
     assert_eq!(store.job(first).await.unwrap().unwrap().state, JobState::Succeeded);
@@ -311,14 +313,14 @@ store_test!(shutdown_stops_claiming_and_lets_running_jobs_finish, |store| {
 
 store_test!(jobs_claimed_ahead_are_handed_back_at_shutdown_unstarted, |store| {
     let started = Arc::new(AtomicUsize::new(0));
-    let mut handlers = Handlers::new();
-    handlers.register("slow", Arc::new(Slow { started: started.clone() }));
+    let mut handlers = new_workers();
+    handlers.register_as::<Value, _>("slow", Arc::new(Slow { started: started.clone() }));
     let mut config = quick_config("r");
     config.concurrency = 1;
     config.claim_ahead = Some(2);
     let mut ids = Vec::new();
     for n in 0..3 {
-        let job = NewJob::new("slow", serde_json::json!({ "n": n })).run_at(now_ms() - 1000 + n);
+        let job = NewJob::untyped("slow", serde_json::json!({ "n": n })).run_at(now_ms() - 1000 + n);
         ids.push(store.enqueue(&job).await.unwrap().unwrap());
     }
     let (stop, done) = spawn_runner(&store, handlers, config);
@@ -347,20 +349,23 @@ struct Gated {
 
 impl Gated {
     /// Handlers with a gated handler for `kind`, its count of started jobs and the gate that lets one finish.
-    fn handlers(kind: &str, frees_slot: bool) -> (Handlers, Arc<AtomicUsize>, Arc<tokio::sync::Notify>) {
+    fn handlers(kind: &str, frees_slot: bool) -> (Workers, Arc<AtomicUsize>, Arc<tokio::sync::Notify>) {
         let (started, open) = (Arc::new(AtomicUsize::new(0)), Arc::new(tokio::sync::Notify::new()));
-        let mut handlers = Handlers::new();
-        handlers.register(kind, Arc::new(Gated { started: started.clone(), open: open.clone(), frees_slot }));
+        let mut handlers = new_workers();
+        handlers.register_as::<Value, _>(
+            kind,
+            Arc::new(Gated { started: started.clone(), open: open.clone(), frees_slot }),
+        );
         (handlers, started, open)
     }
 }
 
 #[async_trait::async_trait]
-impl JobHandler for Gated {
-    async fn run(&self, _store: &Store, _job: &Job) -> Result<(), JobError> {
+impl Worker<Value> for Gated {
+    async fn work(&self, cx: &JobContext, _args: Value) -> Result<(), JobError> {
         self.started.fetch_add(1, Ordering::SeqCst);
         if self.frees_slot {
-            tochen_scheduler::runner::release_slot();
+            cx.release_slot();
         }
         self.open.notified().await;
         Ok(())
@@ -373,8 +378,8 @@ store_test!(a_job_claimed_ahead_whose_lease_ran_out_is_not_started, |store| {
     config.concurrency = 1;
     config.claim_ahead = Some(1);
     config.lease = Duration::from_millis(300);
-    let first = store.enqueue(&NewJob::new("gated", serde_json::json!({ "n": 1 })).run_at(now_ms() - 2000)).await;
-    let second = store.enqueue(&NewJob::new("gated", serde_json::json!({ "n": 2 })).run_at(now_ms() - 1000)).await;
+    let first = store.enqueue(&NewJob::untyped("gated", serde_json::json!({ "n": 1 })).run_at(now_ms() - 2000)).await;
+    let second = store.enqueue(&NewJob::untyped("gated", serde_json::json!({ "n": 2 })).run_at(now_ms() - 1000)).await;
     let (first, second) = (first.unwrap().unwrap(), second.unwrap().unwrap());
     let (stop, done) = spawn_runner(&store, handlers, config);
     wait_for("one running and one held", Duration::from_secs(3), || async {
@@ -406,7 +411,7 @@ store_test!(a_job_that_frees_its_slot_early_lets_the_next_start_while_it_finishe
     config.concurrency = 1;
     let mut ids = Vec::new();
     for n in 0..2 {
-        let job = NewJob::new("early", serde_json::json!({ "n": n })).run_at(now_ms() - 1000 + n);
+        let job = NewJob::untyped("early", serde_json::json!({ "n": n })).run_at(now_ms() - 1000 + n);
         ids.push(store.enqueue(&job).await.unwrap().unwrap());
     }
     let (stop, done) = spawn_runner(&store, handlers, config);
@@ -434,8 +439,8 @@ async fn on_postgres_a_job_written_by_another_process_wakes_the_runner_through_l
     let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
     let store = db.store.clone();
     let (h, calls) = handler(|_| Ok(()));
-    let mut handlers = Handlers::new();
-    handlers.register("noop", h);
+    let mut handlers = new_workers();
+    handlers.register_as::<Value, _>("noop", h);
     let mut config = quick_config("r");
     config.listen_url = Some(db.url.clone());
     let (stop, done) = spawn_runner(&store, handlers, config);
@@ -456,3 +461,66 @@ async fn on_postgres_a_job_written_by_another_process_wakes_the_runner_through_l
     done.await.unwrap().unwrap();
     db.cleanup().await;
 }
+
+/// A payload type of the tests' own: its kind and insert options come with it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Echo {
+    n: i64,
+}
+
+impl tochen_domain::jobs::JobArgs for Echo {
+    const KIND: &'static str = "test.echo";
+
+    fn insert_opts(&self) -> tochen_domain::jobs::InsertOpts {
+        tochen_domain::jobs::InsertOpts {
+            unique_key: Some(format!("echo:{}", self.n)),
+            max_attempts: Some(2),
+            ..Default::default()
+        }
+    }
+}
+
+struct EchoWorker(Arc<Mutex<Vec<i64>>>);
+
+#[async_trait::async_trait]
+impl Worker<Echo> for EchoWorker {
+    async fn work(&self, _cx: &JobContext, args: Echo) -> Result<(), JobError> {
+        self.0.lock().unwrap().push(args.n);
+        Ok(())
+    }
+}
+
+store_test!(a_typed_worker_gets_its_payload_decoded_and_a_payload_that_does_not_decode_fails_at_once, |store| {
+    let good = store.enqueue_args(None, &Echo { n: 7 }).await.unwrap().expect("queued");
+    assert_eq!(store.enqueue_args(None, &Echo { n: 7 }).await.unwrap(), None, "the payload's unique key holds");
+    let job = store.job(good).await.unwrap().unwrap();
+    assert_eq!((job.kind.as_str(), job.unique_key.as_deref(), job.max_attempts), ("test.echo", Some("echo:7"), 2));
+    let bad = store.enqueue(&NewJob::untyped("test.echo", serde_json::json!({ "n": "seven" }))).await.unwrap();
+    let bad = bad.unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut workers = new_workers();
+    workers.register::<Echo, _>(EchoWorker(seen.clone()));
+    assert_eq!(workers.kinds(), vec!["test.echo".to_owned()]);
+    let (stop, done) = spawn_runner(&store, workers, quick_config("r"));
+    wait_for("both finished", Duration::from_secs(5), || async {
+        let states = [store.job(good).await.unwrap().unwrap().state, store.job(bad).await.unwrap().unwrap().state];
+        states == [JobState::Succeeded, JobState::Failed]
+    })
+    .await;
+    stop.cancel();
+    done.await.unwrap().unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![7]);
+    let bad = store.job(bad).await.unwrap().unwrap();
+    assert_eq!(bad.attempts, 1, "not retried");
+    let error = bad.last_error.unwrap();
+    assert!(error.starts_with("test.echo payload is not valid: "), "{error}");
+});
+
+store_test!(the_jobs_changed_signal_belongs_to_a_store_and_its_clones, |store| {
+    let clone = store.clone();
+    let woken = clone.jobs_changed().notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    store.enqueue_args(None, &Echo { n: 1 }).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(1), woken).await.expect("an enqueue wakes the clone's waiters");
+});

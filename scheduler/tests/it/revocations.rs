@@ -17,7 +17,7 @@ use tochen_platforms::http::no_redirect_client;
 use tochen_platforms::pending::{self, Candidate};
 use tochen_scheduler::handlers::revoke::RevokeHandler;
 use tochen_scheduler::sweeps::{Cleanup, Retention};
-use tochen_scheduler::{JobError, JobHandler};
+use tochen_scheduler::{JobError, RunJob};
 use tochen_store::Store;
 use tochen_store::{Job, NewAccount, OAuthState};
 use tochen_testkit::fake_tiktok::FakeTikTok;

@@ -11,7 +11,7 @@ use tochen_domain::SecretString;
 use tochen_domain::{AccountStatus, AuthKind, JobState, Platform};
 use tochen_platforms::refresh::{RefreshError, RefreshRequest, RefreshedTokens, TokenRefresher};
 use tochen_scheduler::sweeps::{enqueue_sweep, Cleanup, Retention, TokenRefresh};
-use tochen_scheduler::JobHandler;
+use tochen_scheduler::RunJob;
 use tochen_store::Store;
 use tochen_store::{Job, NewAccount, NewJob};
 use tochen_testkit::store_test;
@@ -165,9 +165,9 @@ store_test!(facebook_tokens_are_warned_about_seven_days_and_one_day_ahead_once_e
 });
 
 store_test!(cleanup_removes_only_what_is_past_retention, |store| {
-    let old = store.enqueue(&NewJob::new("noop", serde_json::json!({}))).await.unwrap().unwrap();
-    let recent = store.enqueue(&NewJob::new("noop", serde_json::json!({}))).await.unwrap().unwrap();
-    let queued = store.enqueue(&NewJob::new("noop", serde_json::json!({}))).await.unwrap().unwrap();
+    let old = store.enqueue(&NewJob::untyped("noop", serde_json::json!({}))).await.unwrap().unwrap();
+    let recent = store.enqueue(&NewJob::untyped("noop", serde_json::json!({}))).await.unwrap().unwrap();
+    let queued = store.enqueue(&NewJob::untyped("noop", serde_json::json!({}))).await.unwrap().unwrap();
     for (id, finished) in [(old, now_ms() - 20 * 24 * HOUR), (recent, now_ms() - HOUR)] {
         sqlx::query("UPDATE jobs SET state = 'succeeded', finished_at = $1 WHERE id = $2")
             .bind(finished)

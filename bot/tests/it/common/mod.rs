@@ -158,7 +158,7 @@ impl Harness {
     /// fails the test.
     pub async fn run_notify_jobs(&self) -> Vec<tochen_domain::jobs::NotifyPayload> {
         use tochen_scheduler::handlers::notify::NotifyHandler;
-        use tochen_scheduler::{JobHandler, TelegramNotifier};
+        use tochen_scheduler::{RunJob, TelegramNotifier};
         let notifier =
             TelegramNotifier::new(&self.tg.token, self.tg.api_url.parse().unwrap(), self._dir.path().to_owned());
         let handler = NotifyHandler { notifier: std::sync::Arc::new(notifier) };

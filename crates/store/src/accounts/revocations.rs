@@ -12,7 +12,7 @@ use crate::{parse_enum, Result, Store, StoreError};
 use crate::{Account, NewJob};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, TenantId};
-use tochen_domain::jobs::{RevokePayload, ACCOUNT_REVOKE};
+use tochen_domain::jobs::RevokePayload;
 use tochen_domain::secret::SecretString;
 use tochen_domain::{AccountStatus, AuthKind};
 
@@ -76,12 +76,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            let payload = serde_json::to_value(RevokePayload { revocation_id: revocation.clone() })
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let job = NewJob::new(ACCOUNT_REVOKE, payload)
-                .tenant(tenant)
-                .unique(format!("{ACCOUNT_REVOKE}:{revocation}"))
-                .max_attempts(8);
+            let job = NewJob::new(&RevokePayload { revocation_id: revocation.clone() }).tenant(tenant);
             crate::jobs::insert_job(&mut tx, &job, now).await?;
         }
         sqlx::query(
@@ -97,7 +92,7 @@ impl Store {
         .await?;
         tx.commit().await?;
         if queued {
-            crate::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
         }
         Ok((account, queued))
     }

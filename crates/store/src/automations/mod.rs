@@ -20,7 +20,7 @@ use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::cron::{Schedule, ScheduleError};
 use tochen_domain::ids::{AutomationId, TenantId, UserId};
-use tochen_domain::jobs::{AutomationRunPayload, AUTOMATION_RUN};
+use tochen_domain::jobs::AutomationRunPayload;
 use tochen_domain::{AutomationStatus, MissedRunPolicy};
 
 mod runs;
@@ -134,10 +134,8 @@ pub(crate) async fn enqueue_slot<'c, E>(
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let payload = serde_json::to_value(AutomationRunPayload { automation_id: id, slot_at: slot, manual: false })
-        .expect("payload serializes");
-    let job =
-        NewJob::new(AUTOMATION_RUN, payload).tenant(tenant).run_at(slot).unique(slot_key(id, slot)).max_attempts(3);
+    // Due at the slot, keyed by it (`slot_key`), 3 attempts: the payload's insert options.
+    let job = NewJob::new(&AutomationRunPayload { automation_id: id, slot_at: slot, manual: false }).tenant(tenant);
     crate::jobs::insert(ex, &job, now, OnConflict::Keep).await?;
     Ok(())
 }
@@ -187,7 +185,7 @@ impl Store {
             enqueue_slot(&mut *tx, tenant, id, next, now).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
-        crate::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(self.automation(tenant, id).await?)
     }
 
@@ -266,7 +264,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        crate::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(done.rows_affected() == 1)
     }
 }
@@ -381,7 +379,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        crate::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(self.automation(tenant, id).await?)
     }
 }

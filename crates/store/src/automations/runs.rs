@@ -5,7 +5,7 @@ use super::{enqueue_slot, Automation};
 use crate::{parse_enum, Result, Store, StoreError};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AutomationId, JobId, TenantId};
-use tochen_domain::jobs::{AutomationRunPayload, AUTOMATION_RUN};
+use tochen_domain::jobs::AutomationRunPayload;
 use tochen_domain::RunOutcome;
 
 /// One run of an automation.
@@ -62,12 +62,8 @@ impl Store {
     pub async fn run_automation_now(&self, tenant: TenantId, id: AutomationId) -> Result<Option<JobId>> {
         self.automation(tenant, id).await?;
         let now = now_ms();
-        let payload = AutomationRunPayload { automation_id: id, slot_at: now, manual: true };
-        let job = crate::NewJob::new(AUTOMATION_RUN, serde_json::to_value(payload).expect("payload serializes"))
-            .tenant(tenant)
-            .unique(format!("automation:{id}:manual:{now}"))
-            .max_attempts(1);
-        self.enqueue(&job).await
+        // Keyed by the moment it was asked for, one attempt: the payload's insert options.
+        self.enqueue_args(Some(tenant), &AutomationRunPayload { automation_id: id, slot_at: now, manual: true }).await
     }
 
     /// Starts slot `slot` of a scheduled run: if `next_run_at` is still `slot` and the automation is active, moves
@@ -102,7 +98,7 @@ impl Store {
             }
             let run_id = insert_run(&mut tx, tenant, id, run_slot, now).await?;
             tx.commit().await?;
-            crate::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
             return Ok(SlotStart::Run { run_id, resumed: false });
         }
         if !may_resume {

@@ -19,7 +19,7 @@ use crate::NewJob;
 use crate::{Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{PostId, TenantId};
-use tochen_domain::jobs::{ApprovalCardRef, NotifyExtras, NotifyJob, NotifyPayload, NOTIFY};
+use tochen_domain::jobs::{ApprovalCardRef, NotifyExtras, NotifyJob, NotifyPayload};
 
 /// One card to queue with a submission: the message (to `message.chat_id`) and the language the outcome is
 /// written in on it later.
@@ -77,9 +77,8 @@ pub(crate) async fn queue_cards(
         let extras =
             NotifyExtras { approval_card: Some(ApprovalCardRef { post_id: post, round }), ..Default::default() };
         let job = NotifyJob { message: card.message, extras };
-        let payload = serde_json::to_value(&job).expect("a notify job serializes");
         let key = format!("approval:{}:{round}:{chat}", post.to_db());
-        insert_job(tx, &NewJob::new(NOTIFY, payload).tenant(tenant).unique(key), now).await?;
+        insert_job(tx, &NewJob::new(&job).tenant(tenant).unique(key), now).await?;
     }
     Ok(())
 }
@@ -132,8 +131,7 @@ fn edit_job(tenant: TenantId, post: PostId, round: i64, chat: i64, message_id: i
         message: NotifyPayload::text(chat, text),
         extras: NotifyExtras { edit_message_id: Some(message_id), ..Default::default() },
     };
-    let payload = serde_json::to_value(&job).expect("a notify job serializes");
-    NewJob::new(NOTIFY, payload).tenant(tenant).unique(format!("approval.edit:{}:{round}:{chat}", post.to_db()))
+    NewJob::new(&job).tenant(tenant).unique(format!("approval.edit:{}:{round}:{chat}", post.to_db()))
 }
 
 impl Store {
@@ -188,7 +186,7 @@ impl Store {
         };
         tx.commit().await?;
         if queued {
-            crate::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
         }
         Ok(queued)
     }

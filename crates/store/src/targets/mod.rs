@@ -232,7 +232,7 @@ impl Store {
         .await?;
         tx.commit().await?;
         if requeue {
-            crate::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
         }
         Ok(true)
     }

@@ -162,7 +162,7 @@ impl Store {
             }
             tx.commit().await?;
             if job.is_some() {
-                crate::job_signal::notify_jobs_changed();
+                self.notify_jobs_changed();
             }
             row
         } else {

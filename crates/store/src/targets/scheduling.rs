@@ -79,7 +79,7 @@ impl Store {
         settle_cards(&mut tx, tenant, post, replaced, now).await?;
         queue_cards(&mut tx, tenant, post, version, cards(version, &targets), now).await?;
         tx.commit().await?;
-        crate::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(targets)
     }
 
@@ -157,7 +157,7 @@ impl Store {
             }
         }
         tx.commit().await?;
-        crate::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(targets)
     }
 
@@ -242,7 +242,7 @@ impl Store {
             settle_cards(&mut tx, tenant, post, outcome, now).await?;
         }
         tx.commit().await?;
-        crate::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(targets)
     }
 
@@ -291,7 +291,7 @@ impl Store {
         };
         tx.commit().await?;
         if queued {
-            crate::job_signal::notify_jobs_changed();
+            self.notify_jobs_changed();
         }
         Ok(true)
     }
@@ -335,7 +335,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        crate::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(true)
     }
 
@@ -405,7 +405,7 @@ impl Store {
             settle_cards(&mut tx, tenant, post, outcome, now).await?;
         }
         tx.commit().await?;
-        crate::job_signal::notify_jobs_changed();
+        self.notify_jobs_changed();
         Ok(true)
     }
 

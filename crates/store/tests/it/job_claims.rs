@@ -31,7 +31,7 @@ async fn fill(store: &Store, queued: &mut [usize; KEYS], seq: &mut i64) {
         for (k, n) in queued.iter_mut().enumerate() {
             if *n < DEPTH {
                 *seq += 1;
-                let job = NewJob::new("noop", serde_json::json!({ "n": *seq }))
+                let job = NewJob::untyped("noop", serde_json::json!({ "n": *seq }))
                     .concurrency(format!("account:{k}"))
                     .run_at(base + *seq);
                 store.enqueue(&job).await.unwrap();
@@ -129,7 +129,7 @@ store_test!(next_wake_names_the_earliest_job_and_lease_of_the_runners_kinds_only
     let kinds = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     assert_eq!(store.next_wake(&kinds(&["b"])).await.unwrap().earliest(), None, "nothing queued");
     for (kind, at) in [("a", now + 1_000), ("b", now + 5_000), ("b", now + 3_000), ("a", now + 2_000)] {
-        store.enqueue(&NewJob::new(kind, serde_json::json!({ "at": at })).run_at(at)).await.unwrap();
+        store.enqueue(&NewJob::untyped(kind, serde_json::json!({ "at": at })).run_at(at)).await.unwrap();
     }
     // Earlier jobs of another kind do not count: this runner could not take them.
     let wake = store.next_wake(&kinds(&["b"])).await.unwrap();
@@ -159,7 +159,7 @@ async fn on_postgres_a_claim_skips_a_job_row_locked_by_another_transaction() {
     let kinds = vec!["k".to_string()];
     let mut ids = Vec::new();
     for i in 0..3 {
-        let job = NewJob::new("k", serde_json::json!({ "i": i })).run_at(now_ms() - 1000 + i);
+        let job = NewJob::untyped("k", serde_json::json!({ "i": i })).run_at(now_ms() - 1000 + i);
         ids.push(store.enqueue(&job).await.unwrap().unwrap());
     }
     // Another writer (an admin cancelling it, say) holds the oldest job's row.

@@ -18,7 +18,7 @@ const OWNER: &str = "host-1:runner";
 
 /// A job claimed twice by the same owner (the first lease expired): (id, the stale attempt, the live attempt).
 async fn reclaimed_by_the_same_owner(store: &Store) -> (JobId, i64, i64) {
-    let id = store.enqueue(&NewJob::new("noop", serde_json::json!({}))).await.unwrap().unwrap();
+    let id = store.enqueue(&NewJob::untyped("noop", serde_json::json!({}))).await.unwrap().unwrap();
     let kinds = vec!["noop".to_string()];
     let claim = ClaimRequest { owner: OWNER, limit: 1, lease_ms: 60_000, per_key: 1, kinds: &kinds };
     let first = store.claim_jobs(&claim).await.unwrap();

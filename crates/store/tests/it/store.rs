@@ -270,10 +270,10 @@ store_test!(dialogue_state_is_keyed_by_chat_and_user, |store| {
 });
 
 store_test!(unique_keys_prevent_duplicate_jobs, |store| {
-    let job = NewJob::new("publish", serde_json::json!({"target": "t1"})).unique("publish:t1");
+    let job = NewJob::untyped("publish", serde_json::json!({"target": "t1"})).unique("publish:t1");
     assert!(store.enqueue(&job).await.unwrap().is_some());
     assert!(store.enqueue(&job).await.unwrap().is_none());
-    let id = store.enqueue(&NewJob::new("publish", serde_json::json!({}))).await.unwrap().unwrap();
+    let id = store.enqueue(&NewJob::untyped("publish", serde_json::json!({}))).await.unwrap().unwrap();
     let stored = store.job(id).await.unwrap().unwrap();
     assert_eq!(stored.state, tochen_domain::JobState::Queued);
     assert_eq!(stored.attempts, 0);

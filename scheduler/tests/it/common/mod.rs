@@ -111,7 +111,7 @@ pub fn quick_config(owner: &str) -> RunnerConfig {
 /// A runner in the background; cancel the token and await the handle to stop it.
 pub fn spawn_runner(
     store: &Store,
-    handlers: tochen_scheduler::Handlers,
+    handlers: tochen_scheduler::Workers,
     config: RunnerConfig,
 ) -> (CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
     let token = CancellationToken::new();

@@ -57,6 +57,6 @@ pub async fn seed_posts(
         }
         tx.commit().await.unwrap();
     }
-    tochen_store::job_queue::notify_jobs_changed();
+    store.notify_jobs_changed();
     targets
 }

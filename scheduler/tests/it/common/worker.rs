@@ -46,7 +46,7 @@ pub async fn run_worker_from_env() -> anyhow::Result<()> {
         media_urls: Arc::new(|_, id| format!("http://127.0.0.1:1/media/{id}")),
         data_dir: std::env::temp_dir(),
     };
-    let mut config = RunnerConfig::new(tochen_scheduler::runner::owner_name());
+    let mut config = RunnerConfig::new(tochen_scheduler::owner_name());
     config.concurrency = concurrency;
     config.per_key = 1;
     config.lease = Duration::from_millis(lease_ms);

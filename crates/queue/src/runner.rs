@@ -1,23 +1,25 @@
 //! The job runner: claims due jobs in batches, runs them under a lease, and records the outcome.
 //!
-//! It never hot-polls. Between claims it waits on whichever comes first: a "jobs changed" signal (an enqueue in
-//! this process, or a PostgreSQL NOTIFY from any process), one of its own jobs finishing (a slot freed up), the
-//! next due job or lease expiry, or shutdown. Concurrency is bounded by a semaphore overall and by the claim
-//! query per concurrency key (platform account), which also holds across processes.
+//! It never hot-polls. Between claims it waits on whichever comes first: the store's "jobs changed" signal (an
+//! enqueue through the runner's store or a clone of it, or a PostgreSQL NOTIFY from any process), one of its own
+//! jobs finishing (a slot freed up), the next due job or lease expiry, or shutdown. Concurrency is bounded by a
+//! semaphore overall and by the claim query per concurrency key (platform account), which also holds across
+//! processes.
 //!
 //! Under load the runner holds a few due jobs claimed ahead of its free slots ([`RunnerConfig::claim_ahead`]), and
 //! the claim runs beside dispatching: a slot that frees up starts the next job at once instead of waiting a
-//! database round trip. Jobs claimed ahead are handed back to the queue at shutdown. A handler may free its slot
-//! before it returns ([`release_slot`]): a publish does once the platform answered.
+//! database round trip. Jobs claimed ahead are handed back to the queue at shutdown. A worker may free its slot
+//! before it returns ([`JobContext::release_slot`]): a publish does once the platform answered.
 //!
-//! A running job's lease is extended while its handler works, so only a dead or frozen runner loses its jobs to
-//! rescue. Completion is fenced by attempt number and owner: an overtaken runner's late result is ignored.
+//! A running job's lease is extended ([`JobContext::extend_lease`]) while its worker works, so only a dead or
+//! frozen runner loses its jobs to rescue. Completion is fenced by attempt number and owner: an overtaken runner's
+//! late result is ignored.
 
+use crate::context::JobContext;
 use crate::error::{Backoff, JobError};
-use crate::notices;
+use crate::workers::Workers;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,46 +27,12 @@ use tochen_config::SchedulerConfig;
 use tochen_domain::clock::now_ms;
 use tochen_domain::ids::JobId;
 use tochen_domain::JobState;
-use tochen_store::job_queue::{jobs_changed, JOBS_CHANNEL};
+use tochen_store::job_queue::JOBS_CHANNEL;
 use tochen_store::Store;
 use tochen_store::{ClaimRequest, Job, NextWake};
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-
-/// Runs jobs of one kind.
-#[async_trait::async_trait]
-pub trait JobHandler: Send + Sync + 'static {
-    async fn run(&self, store: &Store, job: &Job) -> Result<(), JobError>;
-}
-
-/// The handlers a runner knows, by job kind. A runner only claims kinds it has a handler for, so jobs of a kind
-/// added by a newer version wait for a runner that understands them.
-#[derive(Clone, Default)]
-pub struct Handlers {
-    map: HashMap<String, Arc<dyn JobHandler>>,
-}
-
-impl Handlers {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn register(&mut self, kind: impl Into<String>, handler: Arc<dyn JobHandler>) -> &mut Self {
-        self.map.insert(kind.into(), handler);
-        self
-    }
-
-    pub fn kinds(&self) -> Vec<String> {
-        let mut k: Vec<String> = self.map.keys().cloned().collect();
-        k.sort();
-        k
-    }
-
-    pub fn get(&self, kind: &str) -> Option<&Arc<dyn JobHandler>> {
-        self.map.get(kind)
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
@@ -145,7 +113,7 @@ impl Completer {
                     Ok(n) if n as usize == pairs.len() => {
                         // The finished jobs no longer count against their accounts' limits: a runner that found
                         // only busy accounts looks again now instead of after its blocked wait.
-                        tochen_store::job_queue::notify_jobs_changed();
+                        store.notify_jobs_changed();
                         true
                     }
                     Ok(n) => {
@@ -154,7 +122,7 @@ impl Completer {
                             of = pairs.len(),
                             "some completed jobs had been reclaimed; their results are discarded"
                         );
-                        tochen_store::job_queue::notify_jobs_changed();
+                        store.notify_jobs_changed();
                         true
                     }
                     Err(e) => {
@@ -182,13 +150,13 @@ impl Completer {
 
 pub struct Runner {
     store: Store,
-    handlers: Arc<Handlers>,
+    workers: Arc<Workers>,
     config: Arc<RunnerConfig>,
 }
 
 impl Runner {
-    pub fn new(store: Store, handlers: Handlers, config: RunnerConfig) -> Self {
-        Self { store, handlers: Arc::new(handlers), config: Arc::new(config) }
+    pub fn new(store: Store, workers: Workers, config: RunnerConfig) -> Self {
+        Self { store, workers: Arc::new(workers), config: Arc::new(config) }
     }
 
     /// Runs until `shutdown`; then stops claiming, hands back the jobs claimed ahead, and gives in-flight jobs
@@ -196,13 +164,14 @@ impl Runner {
     /// once it expires.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let cfg = self.config.clone();
-        let kinds = Arc::new(self.handlers.kinds());
+        let kinds = Arc::new(self.workers.kinds());
         let slots = Arc::new(Semaphore::new(cfg.concurrency));
         let finished = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();
         let min_batch = (cfg.concurrency / 8).max(1);
         let ahead = cfg.claim_ahead.unwrap_or(cfg.concurrency / 2);
-        let listener = cfg.listen_url.clone().map(|url| tokio::spawn(listen(url, shutdown.clone())));
+        let listener =
+            cfg.listen_url.clone().map(|url| tokio::spawn(listen(self.store.clone(), url, shutdown.clone())));
         let completer = Completer::start(self.store.clone(), cfg.owner.clone());
         tracing::info!(owner = %cfg.owner, kinds = ?kinds, concurrency = cfg.concurrency, ahead, "job runner started");
 
@@ -215,7 +184,7 @@ impl Runner {
         let mut resume_at: Option<i64> = None;
 
         loop {
-            let changed = jobs_changed().notified();
+            let changed = self.store.jobs_changed().notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
             let freed = finished.notified();
@@ -229,15 +198,17 @@ impl Runner {
             while !ready.is_empty() {
                 let Ok(permit) = slots.clone().try_acquire_owned() else { break };
                 let job = ready.pop_front().expect("a job is ready");
-                let (store, handlers, cfg, finished, completer) =
-                    (self.store.clone(), self.handlers.clone(), cfg.clone(), finished.clone(), completer.clone());
+                let (workers, completer) = (self.workers.clone(), completer.clone());
+                let finished = finished.clone();
                 let release: Box<dyn FnOnce() + Send> = Box::new(move || {
                     drop(permit);
                     finished.notify_one();
                 });
-                tasks.spawn(SLOT.scope(std::cell::RefCell::new(Some(release)), async move {
-                    execute(&store, &handlers, &cfg, &completer, job).await;
-                }));
+                let cx = JobContext::held(self.store.clone(), job, cfg.owner.clone(), cfg.lease, release);
+                let cfg = cfg.clone();
+                tasks.spawn(async move {
+                    execute(&workers, &cfg, &completer, cx).await;
+                });
             }
 
             // Claim for the free slots plus `ahead` jobs, so the next slot to free up starts at once. Under load
@@ -361,49 +332,29 @@ impl Claimed {
     }
 }
 
-tokio::task_local! {
-    /// The running job's concurrency slot, until it is freed.
-    static SLOT: std::cell::RefCell<Option<Box<dyn FnOnce() + Send>>>;
-}
-
-/// Frees the running job's concurrency slot now, so the runner starts its next job while this one finishes work
-/// that should not hold a slot: a publish frees it once the platform answered, and records the outcome beside the
-/// next platform call. The job keeps its lease and counts as running for its concurrency key (its platform
-/// account) until its outcome is recorded. Does nothing outside a runner's job or once the slot is free.
-pub fn release_slot() {
-    let _ = SLOT.try_with(|slot| {
-        if let Some(release) = slot.borrow_mut().take() {
-            release();
-        }
-    });
-}
-
-/// Runs one claimed job and records its outcome, extending the lease while the handler works. The job's slot (see
-/// [`release_slot`]) is freed for a success as soon as the handler returns, so the runner claims the next jobs
-/// while the batched completion is being written (the job still counts as running for its concurrency key until
-/// then); for any other outcome once it is recorded, unless the handler freed it earlier.
-async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, completer: &Completer, job: Job) {
-    if !lease_kept(store, cfg, &job).await {
-        release_slot();
+/// Runs one claimed job and records its outcome, extending the lease while the worker works. The job's slot (see
+/// [`JobContext::release_slot`]) is freed for a success as soon as the worker returns, so the runner claims the
+/// next jobs while the batched completion is being written (the job still counts as running for its concurrency
+/// key until then); for any other outcome once it is recorded, unless the worker freed it earlier.
+async fn execute(workers: &Workers, cfg: &RunnerConfig, completer: &Completer, cx: JobContext) {
+    let (store, job) = (cx.store(), cx.job());
+    if !lease_kept(store, cfg, job).await {
+        cx.release_slot();
         return;
     }
     let started = std::time::Instant::now();
-    let result = match handlers.get(&job.kind) {
-        None => Err(JobError::permanent(format!("no handler for job kind {:?}", job.kind))),
-        Some(handler) => {
-            let work = std::panic::AssertUnwindSafe(handler.run(store, &job)).catch_unwind();
-            tokio::pin!(work);
-            let every = (cfg.lease / 3).max(Duration::from_millis(100));
-            loop {
-                tokio::select! {
-                    r = &mut work => break r.unwrap_or_else(|_| Err(JobError::retry("the job handler panicked"))),
-                    _ = tokio::time::sleep(every) => {
-                        let lease = cfg.lease.as_millis() as i64;
-                        match store.extend_lease(job.id, job.attempts, &cfg.owner, lease).await {
-                            Ok(true) => {}
-                            Ok(false) => tracing::warn!(job = %job.id, "lost the lease; the result will be discarded"),
-                            Err(e) => tracing::warn!(job = %job.id, error = %e, "could not extend the lease"),
-                        }
+    let result = {
+        let work = std::panic::AssertUnwindSafe(workers.run(&cx)).catch_unwind();
+        tokio::pin!(work);
+        let every = (cfg.lease / 3).max(Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                r = &mut work => break r.unwrap_or_else(|_| Err(JobError::retry("the job handler panicked"))),
+                _ = tokio::time::sleep(every) => {
+                    match cx.extend_lease().await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(job = %job.id, "lost the lease; the result will be discarded"),
+                        Err(e) => tracing::warn!(job = %job.id, error = %e, "could not extend the lease"),
                     }
                 }
             }
@@ -412,7 +363,7 @@ async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, complet
     let (id, attempt, owner) = (job.id, job.attempts, cfg.owner.as_str());
     let recorded = match &result {
         Ok(()) => {
-            release_slot();
+            cx.release_slot();
             Ok(completer.complete(id, attempt).await)
         }
         Err(JobError::Retryable { message, retry_after }) if attempt < job.max_attempts => {
@@ -420,23 +371,25 @@ async fn execute(store: &Store, handlers: &Handlers, cfg: &RunnerConfig, complet
             tracing::info!(job = %id, kind = %job.kind, attempt, ?delay, error = %message, "job will be retried");
             store.retry_job(id, attempt, owner, now_ms() + delay.as_millis() as i64, message).await
         }
-        Err(JobError::Retryable { message, .. }) => bury(store, &job, owner, message).await,
+        Err(JobError::Retryable { message, .. }) => bury(workers, store, job, owner, message).await,
         Err(JobError::Permanent(message)) => {
             tracing::warn!(job = %id, kind = %job.kind, error = %message, "job failed permanently");
             store.finish_job(id, attempt, owner, JobState::Failed, Some(message)).await
         }
         Err(JobError::NeedsReconnect { tenant, account, message }) => {
-            if let Err(e) = notices::needs_reconnect(store, *tenant, *account, message).await {
-                tracing::warn!(error = %e, "could not mark the account for reconnection");
+            if let Some(hooks) = workers.failure_hooks() {
+                if let Err(e) = hooks.needs_reconnect(store, *tenant, *account, message).await {
+                    tracing::warn!(error = %e, "could not mark the account for reconnection");
+                }
             }
             store.finish_job(id, attempt, owner, JobState::Failed, Some(message)).await
         }
     };
-    release_slot();
+    cx.release_slot();
     if result.is_err() {
         // A retry is queued again at a new time, and a finished job frees its account's capacity: a runner that
         // looked while this job was still running (its slot may have been freed early) must look again.
-        tochen_store::job_queue::notify_jobs_changed();
+        store.notify_jobs_changed();
     }
     match recorded {
         Ok(true) => tracing::debug!(job = %id, kind = %job.kind, ms = started.elapsed().as_millis() as u64, "job done"),
@@ -469,25 +422,30 @@ async fn lease_kept(store: &Store, cfg: &RunnerConfig, job: &Job) -> bool {
     }
 }
 
-/// Retries are exhausted: the job is dead and the workspace's admins are told.
-async fn bury(store: &Store, job: &Job, owner: &str, message: &str) -> tochen_store::Result<bool> {
+/// Retries are exhausted: the job is dead, and the failure hooks tell people (the scheduler's tell the
+/// workspace's admins).
+async fn bury(workers: &Workers, store: &Store, job: &Job, owner: &str, message: &str) -> tochen_store::Result<bool> {
     tracing::error!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %message, "job is dead");
     let buried = store.finish_job(job.id, job.attempts, owner, JobState::Dead, Some(message)).await?;
     if buried {
-        if let Some(tenant) = job.tenant_id {
-            if job.kind != tochen_domain::jobs::NOTIFY {
-                notices::job_dead(store, tenant, &job.id.to_string(), &job.kind, message).await?;
-            }
+        if let Some(hooks) = workers.failure_hooks() {
+            hooks.job_dead(store, job, message).await?;
         }
     }
     Ok(buried)
 }
 
-/// Forwards PostgreSQL notifications on `tochen_jobs` to the in-process signal, reconnecting after failures
-/// with a growing wait (`tochen_store::listen`); also wakes the runner after each (re)connection, for jobs
-/// queued while it was disconnected.
-async fn listen(url: String, shutdown: CancellationToken) {
-    use tochen_store::job_queue::notify_jobs_changed;
-    let wake = notify_jobs_changed;
-    tochen_store::listen::listen(&url, JOBS_CHANNEL, wake, wake, shutdown.cancelled()).await
+/// Forwards PostgreSQL notifications on `tochen_jobs` to the store's signal, reconnecting after failures with a
+/// growing wait (`tochen_store::listen`); also wakes the runner after each (re)connection, for jobs queued while
+/// it was disconnected.
+async fn listen(store: Store, url: String, shutdown: CancellationToken) {
+    let connected = store.clone();
+    tochen_store::listen::listen(
+        &url,
+        JOBS_CHANNEL,
+        move || connected.notify_jobs_changed(),
+        move || store.notify_jobs_changed(),
+        shutdown.cancelled(),
+    )
+    .await
 }

@@ -12,8 +12,8 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::jobs::{SweepAutomations, SweepCleanup, SweepMetrics, SweepTokenRefresh};
 use tochen_domain::jobs::{SWEEP_CLEANUP, SWEEP_METRICS, SWEEP_TOKEN_REFRESH};
-use tochen_domain::{AccountStatus, AuthKind};
-use tochen_platforms::refresh::{RefreshError, RefreshRequest, TokenRefresher};
+use tochen_domain::AccountStatus;
+use tochen_platforms::refresh::{RefreshError, RefreshRequest, RefreshRule, TokenRefresher};
 use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::RefreshCandidate;
 use tochen_store::Store;
@@ -166,21 +166,20 @@ pub enum RefreshAction {
     Nothing,
 }
 
-/// The refresh rules: TikTok access tokens (24 h) are refreshed when less than 6 hours remain; Instagram-login
-/// tokens once they are more than 24 hours old; Facebook long-lived tokens cannot be refreshed, so the admins
-/// are warned 7 days and 1 day before they expire.
+/// What the account's connector's refresh rule (`Connector::refresh_rule`) asks for at `now`: TikTok access tokens
+/// (24 h) are refreshed when less than 6 hours remain; Instagram-login tokens once they are more than 24 hours old;
+/// Facebook long-lived tokens cannot be refreshed, so the admins are warned 7 days and 1 day before they expire.
 pub fn action_for(c: &RefreshCandidate, now: Millis) -> RefreshAction {
     let left = c.token_expires_at.map(|e| e - now);
-    match c.auth_kind {
-        // A sandbox account's token is a placeholder that never expires.
-        AuthKind::SandboxFacebook | AuthKind::SandboxInstagram | AuthKind::SandboxTikTok => RefreshAction::Nothing,
-        AuthKind::TikTok => match left {
-            Some(l) if l < 6 * HOUR => RefreshAction::Refresh,
+    match tochen_platforms::registry::owner(c.auth_kind).refresh_rule(c.auth_kind) {
+        RefreshRule::Never => RefreshAction::Nothing,
+        RefreshRule::BeforeExpiry(margin) => match left {
+            Some(l) if l < margin => RefreshAction::Refresh,
             _ => RefreshAction::Nothing,
         },
-        AuthKind::InstagramLogin if now - c.token_issued_at > DAY => RefreshAction::Refresh,
-        AuthKind::InstagramLogin => RefreshAction::Nothing,
-        AuthKind::FacebookPage | AuthKind::InstagramViaPage => match left {
+        RefreshRule::OlderThan(age) if now - c.token_issued_at > age => RefreshAction::Refresh,
+        RefreshRule::OlderThan(_) => RefreshAction::Nothing,
+        RefreshRule::WarnBeforeExpiry => match left {
             Some(l) if l <= 0 => RefreshAction::Expired,
             Some(l) if l <= DAY => RefreshAction::Warn(1),
             Some(l) if l <= 7 * DAY => RefreshAction::Warn(7),

@@ -80,6 +80,21 @@ text_enum!(
 );
 
 impl AuthKind {
+    /// A short code for the kind, stable forever: inline buttons already sent carry it (`cnk:<code>`), so a code
+    /// is never changed or reused.
+    pub fn code(self) -> &'static str {
+        use AuthKind::*;
+        match self {
+            FacebookPage => "fb",
+            InstagramViaPage => "igp",
+            InstagramLogin => "igl",
+            TikTok => "tt",
+            SandboxFacebook => "sfb",
+            SandboxInstagram => "sig",
+            SandboxTikTok => "stt",
+        }
+    }
+
     /// Whether accounts of this kind are sandbox accounts (simulated, marked 🧪 wherever they are shown).
     pub fn is_sandbox(self) -> bool {
         matches!(self, AuthKind::SandboxFacebook | AuthKind::SandboxInstagram | AuthKind::SandboxTikTok)
@@ -160,6 +175,15 @@ text_enum!(JobState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_auth_kind_has_its_own_short_code() {
+        let codes: std::collections::BTreeSet<&str> = AuthKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), AuthKind::ALL.len());
+        assert!(codes.iter().all(|c| !c.is_empty() && c.len() <= 4 && !c.contains(':')));
+        // Buttons already sent carry these: they never change.
+        assert_eq!((AuthKind::FacebookPage.code(), AuthKind::TikTok.code()), ("fb", "tt"));
+    }
 
     #[test]
     fn roles_are_ordered() {

@@ -10,7 +10,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tochen_config::Config;
 use tochen_domain::clock::now_ms;
-use tochen_domain::AuthKind;
 use tochen_store::{OAuthState, OAuthStateError};
 
 /// Which redirect URI (one per provider) a callback came to.
@@ -22,16 +21,6 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// The provider whose sign-in connects accounts of `kind`; `None` for sandbox accounts, connected without one.
-    pub fn of(kind: AuthKind) -> Option<Self> {
-        match kind {
-            AuthKind::FacebookPage | AuthKind::InstagramViaPage => Some(Provider::Facebook),
-            AuthKind::InstagramLogin => Some(Provider::Instagram),
-            AuthKind::TikTok => Some(Provider::TikTok),
-            AuthKind::SandboxFacebook | AuthKind::SandboxInstagram | AuthKind::SandboxTikTok => None,
-        }
-    }
-
     pub fn path(self) -> &'static str {
         match self {
             Provider::Facebook => "facebook",

@@ -3,9 +3,10 @@
 //! lists.
 
 use crate::http::PollPolicy;
+use crate::login::Provider;
 use crate::metrics::MetricsReader;
 use crate::publish::Publisher;
-use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens};
+use crate::refresh::{RefreshError, RefreshRequest, RefreshRule, RefreshedTokens};
 use crate::rules::{RuleBook, Rules};
 use crate::tokens::RevokeError;
 use std::sync::Arc;
@@ -78,6 +79,16 @@ pub trait Connector: Send + Sync {
 
     /// The variable the operator must set before accounts of `kind` can be connected; `None` when it is set.
     fn missing(&self, config: &Config, kind: AuthKind) -> Option<&'static str>;
+
+    /// The sign-in (and its callback route) that connects accounts of `kind`; `None` when they connect without one.
+    fn provider(&self, _kind: AuthKind) -> Option<Provider> {
+        None
+    }
+
+    /// How the token of an account of `kind` is kept usable.
+    fn refresh_rule(&self, _kind: AuthKind) -> RefreshRule {
+        RefreshRule::Never
+    }
 
     /// Whether this connector's accounts are simulated (the sandbox): offered only in sandbox mode, and never what
     /// makes a server "live".

@@ -61,7 +61,9 @@ pub async fn authorize_url(
 ) -> Result<String, ConnectError> {
     // A sandbox account has no sign-in (`sandbox::connect` connects it); asking for a link is a configuration
     // question like any other.
-    let provider = Provider::of(kind).ok_or(ConnectError::NotConfigured("a sign-in for sandbox accounts"))?;
+    let provider = crate::registry::owner(kind)
+        .provider(kind)
+        .ok_or(ConnectError::NotConfigured("a sign-in for sandbox accounts"))?;
     let state = random_token();
     let verifier = (provider == Provider::TikTok).then(random_token);
     let redirect = redirect_uri(config, provider);
@@ -100,7 +102,7 @@ pub async fn complete(
 ) -> Result<AwaitingConfirmation, ConnectError> {
     let raw_state = params.get("state").filter(|s| !s.is_empty()).ok_or(ConnectError::MissingState)?;
     let state = store.consume_oauth_state(&state_hash(raw_state)).await?;
-    if Provider::of(state.auth_kind) != Some(provider) {
+    if crate::registry::owner(state.auth_kind).provider(state.auth_kind) != Some(provider) {
         return Err(ConnectError::WrongProvider(Box::new(state)));
     }
     if let Some(err) = params.get("error").filter(|e| !e.is_empty()) {

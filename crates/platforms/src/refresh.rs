@@ -14,6 +14,20 @@ use tochen_domain::secret::SecretString;
 use tochen_domain::AuthKind;
 use tochen_store::AccountTokens;
 
+/// How an account's token is kept usable: each connector says it for its kinds (`Connector::refresh_rule`), and the
+/// sweep applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshRule {
+    /// Exchanged for a new one once less than this is left (TikTok's 24-hour tokens: 6 hours).
+    BeforeExpiry(Millis),
+    /// Exchanged once it is older than this (Instagram Login's long-lived tokens: a day).
+    OlderThan(Millis),
+    /// Cannot be refreshed (Facebook's long-lived tokens): the admins are warned 7 days and 1 day before it expires.
+    WarnBeforeExpiry,
+    /// Nothing to do: the token does not expire (sandbox accounts).
+    Never,
+}
+
 /// What a successful refresh yields.
 #[derive(Debug, Clone)]
 pub struct RefreshedTokens {

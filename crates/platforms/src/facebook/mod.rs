@@ -7,7 +7,9 @@ pub mod publish;
 pub mod tokens;
 
 use crate::graph::GraphHost;
+use crate::login::Provider;
 use crate::module::{ClientDeps, Clients, Connector, PlatformModule, RevokeOutcome};
+use crate::refresh::RefreshRule;
 use crate::rules::{Counting, MediaNeed, Rules};
 use crate::tokens::RevokeError;
 use std::sync::Arc;
@@ -59,6 +61,14 @@ impl PlatformModule for Facebook {
 
 #[async_trait::async_trait]
 impl Connector for Facebook {
+    fn provider(&self, _kind: AuthKind) -> Option<Provider> {
+        Some(Provider::Facebook)
+    }
+
+    fn refresh_rule(&self, _kind: AuthKind) -> RefreshRule {
+        RefreshRule::WarnBeforeExpiry
+    }
+
     fn kinds(&self) -> &'static [AuthKind] {
         &[AuthKind::FacebookPage]
     }

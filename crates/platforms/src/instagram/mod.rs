@@ -8,7 +8,9 @@ pub mod tokens;
 
 use crate::graph::GraphHost;
 use crate::http::PollPolicy;
+use crate::login::Provider;
 use crate::module::{ClientDeps, Clients, Connector, PlatformModule, RevokeOutcome};
+use crate::refresh::RefreshRule;
 use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens};
 use crate::rules::{Counting, MediaNeed, Rules};
 use crate::tokens::RevokeError;
@@ -63,6 +65,20 @@ impl PlatformModule for Instagram {
 
 #[async_trait::async_trait]
 impl Connector for Instagram {
+    /// Through a Page, Facebook Login; otherwise Instagram Login.
+    fn provider(&self, kind: AuthKind) -> Option<Provider> {
+        Some(if kind == AuthKind::InstagramLogin { Provider::Instagram } else { Provider::Facebook })
+    }
+
+    /// Instagram Login tokens are refreshed once a day old; a Page's token cannot be, so the admins are warned.
+    fn refresh_rule(&self, kind: AuthKind) -> RefreshRule {
+        if kind == AuthKind::InstagramLogin {
+            RefreshRule::OlderThan(24 * 3_600_000)
+        } else {
+            RefreshRule::WarnBeforeExpiry
+        }
+    }
+
     fn kinds(&self) -> &'static [AuthKind] {
         &[AuthKind::InstagramViaPage, AuthKind::InstagramLogin]
     }

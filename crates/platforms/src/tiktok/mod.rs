@@ -7,7 +7,9 @@ pub mod publish;
 pub mod tokens;
 
 use crate::http::PollPolicy;
+use crate::login::Provider;
 use crate::module::{ClientDeps, Clients, Connector, PlatformModule, RevokeOutcome};
+use crate::refresh::RefreshRule;
 use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens};
 use crate::rules::{Counting, MediaNeed, Rules};
 use crate::tokens::RevokeError;
@@ -61,6 +63,15 @@ impl PlatformModule for TikTok {
 
 #[async_trait::async_trait]
 impl Connector for TikTok {
+    fn provider(&self, _kind: AuthKind) -> Option<Provider> {
+        Some(Provider::TikTok)
+    }
+
+    /// Access tokens live 24 hours: refreshed when less than 6 are left.
+    fn refresh_rule(&self, _kind: AuthKind) -> RefreshRule {
+        RefreshRule::BeforeExpiry(6 * 3_600_000)
+    }
+
     fn kinds(&self) -> &'static [AuthKind] {
         &[AuthKind::TikTok]
     }

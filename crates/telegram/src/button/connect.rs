@@ -21,22 +21,10 @@ pub enum Connect {
     Alerts(char),
 }
 
-fn kind_code(k: AuthKind) -> &'static str {
-    match k {
-        AuthKind::FacebookPage => "fb",
-        AuthKind::InstagramViaPage => "igp",
-        AuthKind::InstagramLogin => "igl",
-        AuthKind::TikTok => "tt",
-        AuthKind::SandboxFacebook => "sfb",
-        AuthKind::SandboxInstagram => "sig",
-        AuthKind::SandboxTikTok => "stt",
-    }
-}
-
 impl Connect {
     pub(super) fn encode(&self) -> String {
         match self {
-            Self::Start(k) => build("cnk", &[kind_code(*k)]),
+            Self::Start(k) => build("cnk", &[k.code()]),
             Self::Pick { pending, index } => build("cnp", &[pending, &index.to_string()]),
             Self::Disconnect(a) => build("cnd", &[&pack_uuid(a.as_uuid())]),
             Self::Reconnect(a) => build("cnr", &[&pack_uuid(a.as_uuid())]),
@@ -47,7 +35,7 @@ impl Connect {
     pub(super) fn decode(prefix: &str, f: &[&str]) -> Option<Self> {
         let account = || id(f, 0).map(AccountId::from_uuid);
         match (prefix, f.len()) {
-            ("cnk", 1) => AuthKind::ALL.iter().copied().find(|k| kind_code(*k) == f[0]).map(Self::Start),
+            ("cnk", 1) => AuthKind::ALL.iter().copied().find(|k| k.code() == f[0]).map(Self::Start),
             ("cnp", 2) => Some(Self::Pick { pending: f[0].to_string(), index: num(f, 1)? }),
             ("cnd", 1) => account().map(Self::Disconnect),
             ("cnr", 1) => account().map(Self::Reconnect),

@@ -24,6 +24,7 @@ use tochen_domain::jobs::{NotifyJob, NotifyPayload};
 use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::Job;
 use tochen_store::Store;
+use tochen_telegram::closed::chat_is_closed;
 use tochen_telegram::text::{fit, CAPTION_MAX, MESSAGE_MAX};
 
 /// Sends a message. The Telegram implementation is [`TelegramNotifier`]; tests record messages instead.
@@ -169,16 +170,11 @@ fn keyboard(m: &NotifyPayload) -> Option<InlineKeyboardMarkup> {
 pub fn classify(e: &RequestError) -> JobError {
     match e {
         RequestError::RetryAfter(s) => JobError::retry_after(format!("telegram rate limit: {e}"), s.duration()),
-        RequestError::Api(
-            ApiError::BotBlocked
-            | ApiError::BotKicked
-            | ApiError::BotKickedFromSupergroup
-            | ApiError::BotKickedFromChannel
-            | ApiError::UserDeactivated
-            | ApiError::CantInitiateConversation
-            | ApiError::ChatNotFound
-            | ApiError::NotEnoughRightsToPostMessages,
-        ) => JobError::permanent(format!("telegram refused the chat: {e}")),
+        // The one list of closed chats (`tochen_telegram::closed`), plus a chat that stays open but where the bot may
+        // not post: both are final for this message.
+        e if chat_is_closed(e) || matches!(e, RequestError::Api(ApiError::NotEnoughRightsToPostMessages)) => {
+            JobError::permanent(format!("telegram refused the chat: {e}"))
+        }
         RequestError::Api(ApiError::Unknown(text))
             if text.contains("Too Many Requests") || text.contains("Internal") =>
         {
@@ -235,7 +231,7 @@ impl Notifier for TelegramNotifier {
                 Ok(Some((new_chat.0, id)))
             }
             Err(e) => {
-                if tochen_telegram::closed::chat_is_closed(&e) {
+                if chat_is_closed(&e) {
                     super::chat_changes::closed(store, job, m.chat_id, &e.to_string()).await?;
                 }
                 Err(classify(&e))
@@ -262,5 +258,43 @@ pub struct NoNotifier;
 impl Notifier for NoNotifier {
     async fn send(&self, _m: &NotifyPayload) -> Result<(), JobError> {
         Err(JobError::permanent("TELEGRAM_BOT_TOKEN is not set, so messages cannot be sent"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn permanent(e: ApiError) -> bool {
+        matches!(classify(&RequestError::Api(e)), JobError::Permanent(_))
+    }
+
+    #[test]
+    fn a_closed_chat_or_one_without_posting_rights_is_final_and_a_busy_telegram_is_not() {
+        // Every error of the one closed-chat list, and a chat where the bot may not post.
+        for e in [
+            ApiError::BotBlocked,
+            ApiError::BotKicked,
+            ApiError::UserDeactivated,
+            ApiError::CantInitiateConversation,
+            ApiError::ChatNotFound,
+            ApiError::Unknown("Forbidden: bot is not a member of the channel chat".into()),
+            ApiError::NotEnoughRightsToPostMessages,
+        ] {
+            assert!(chat_is_closed(&RequestError::Api(e.clone())) || e == ApiError::NotEnoughRightsToPostMessages);
+            assert!(permanent(e.clone()), "{e:?}");
+            assert!(
+                classify(&RequestError::Api(e.clone())).to_string().starts_with("telegram refused the chat"),
+                "{e:?}"
+            );
+        }
+        // A message Telegram refuses is final too, but it is the message, not the chat.
+        let bad = classify(&RequestError::Api(ApiError::MessageTextIsEmpty));
+        assert!(matches!(&bad, JobError::Permanent(m) if m.starts_with("telegram refused the message")), "{bad:?}");
+        // Telegram busy or rate limiting: tried again.
+        let busy = classify(&RequestError::Api(ApiError::Unknown("Internal Server Error".into())));
+        assert!(matches!(busy, JobError::Retryable { retry_after: None, .. }), "{busy:?}");
+        let limited = classify(&RequestError::RetryAfter(teloxide::types::Seconds::from_seconds(7)));
+        assert!(matches!(limited, JobError::Retryable { retry_after: Some(d), .. } if d == Duration::from_secs(7)));
     }
 }

@@ -232,3 +232,39 @@ tochen_testkit::store_test!(with_a_real_platform_configured_the_sandbox_is_not_s
     assert!(menu.text.contains("TIKTOK_CLIENT_KEY"), "what is not set up is named: {}", menu.text);
     w.stop().await;
 });
+
+tochen_testkit::store_test!(switching_the_sandbox_off_hides_its_accounts_and_says_why_their_posts_fail, |store, db| {
+    let w = World::start(&db, &[]).await;
+    let (tenant, _) = w.onboard().await;
+    let menu = w.say("/connect", "Which account do you want to connect?").await;
+    w.press(&menu, "🧪 Sandbox Facebook Page", "a sandbox Facebook account").await;
+    let ideas = w.say("/idea fresh bread", "Ideas for").await;
+    let draft = w.press(&ideas, "1", "Draft:").await;
+    w.press(&draft, &en("bot.draft.btn_schedule"), "When?").await;
+    let confirm = w.say("in 5 minutes", "Post to").await;
+    w.press(&confirm, &en("bot.schedule.btn_confirm"), "Scheduled").await;
+    w.stop().await;
+
+    // The operator turns the sandbox off: its accounts are no longer shown or offered.
+    let w = World::start(&db, &[("TOCHEN_SANDBOX", "false")]).await;
+    w.say("/accounts", &en("connect.accounts_empty")).await;
+    let refused = w.say("/connect", "No account can be connected on this server yet").await;
+    assert!(!refused.text.contains("🧪"), "{}", refused.text);
+
+    // The post that was due on the sandbox account fails, saying why, and the author is told: nothing is silently
+    // held back or sent anywhere else.
+    let mark = w.tg.mark();
+    sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'publish'")
+        .bind(now_ms())
+        .execute(store.sql_for_tests())
+        .await
+        .unwrap();
+    store.notify_jobs_changed();
+    let told = w.tg.said(ALICE, mark, "could not be posted to Facebook").await;
+    assert!(told.text.contains("TOCHEN_SANDBOX"), "{}", told.text);
+    let post = store.posts_with_status(tenant, &[PostStatus::Failed], 0, 10).await.unwrap().remove(0);
+    let target = store.targets_of_post(tenant, post.id).await.unwrap().remove(0);
+    assert_eq!(target.status, TargetStatus::Failed);
+    assert!(store.sandbox_post_of_target(tenant, target.id).await.unwrap().is_none(), "nothing was published");
+    w.stop().await;
+});

@@ -168,6 +168,8 @@ tochen_testkit::store_test!(with_only_a_bot_token_a_post_reaches_the_sandbox_and
     assert!(ideas.text.contains("🧪"), "the sandbox writer's ideas are marked: {}", ideas.text);
     let draft = w.press(&ideas, "1", "Draft:").await;
     assert!(draft.text.contains("Facebook") && draft.text.contains("🧪"), "{}", draft.text);
+    // With a (placeholder) image, which the simulated platform keeps and the permalink page shows.
+    let draft = w.press(&draft, &en("bot.draft.btn_image"), "Image attached").await;
     let told = w.press(&draft, &en("bot.draft.btn_now"), "is live on Facebook").await;
     let post = store.posts_with_status(tenant, &[PostStatus::Published], 0, 10).await.unwrap().remove(0);
     wait_until("the post is published", || async {
@@ -191,6 +193,14 @@ tochen_testkit::store_test!(with_only_a_bot_token_a_post_reaches_the_sandbox_and
     assert!(html.contains("🧪 Bakery"), "{html}");
     let first_line = kept.caption.lines().next().unwrap();
     assert!(html.contains(&tochen_domain::html::escape_html(first_line)), "{html}");
+    assert_eq!(kept.media.len(), 1, "{kept:?}");
+    assert!(html.contains(&format!("<img src=\"{}/media/0\"", kept.id)), "{html}");
+    let image = http.get(format!("{permalink}/media/0")).send().await.unwrap();
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/png");
+    assert!(image.bytes().await.unwrap().starts_with(b"\x89PNG"), "the stored image is served");
+    let missing = http.get(format!("{permalink}/media/1")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
     let unknown = http.get(format!("{}/sandbox/{}", w.web_url, uuid::Uuid::now_v7())).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
 

@@ -73,7 +73,8 @@ pub async fn page(State(state): State<AppState>, Path(id): Path<String>, headers
         .iter()
         .enumerate()
         .map(|(n, m)| {
-            let src = format!("/sandbox/{}/media/{n}", escape_html(&post.id));
+            // Relative to the page (`/sandbox/{id}`), so a public URL with a path prefix still works.
+            let src = format!("{}/media/{n}", escape_html(&post.id));
             match m.kind {
                 MediaKind::Image => format!("<img src=\"{src}\" alt=\"\">"),
                 MediaKind::Video => format!("<video src=\"{src}\" controls playsinline></video>"),

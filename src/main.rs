@@ -304,12 +304,13 @@ fn print_config(config: &Config) {
         };
         println!("{:<34} {}", var.name, shown);
     }
-    let (ready, missing): (Vec<_>, Vec<_>) = tochen_platforms::registry::CONNECTORS
-        .iter()
-        .flat_map(|m| m.kinds().iter().filter(|k| !k.is_sandbox()).map(move |k| (*k, m.missing(config, *k))))
-        .partition(|(_, missing)| missing.is_none());
-    let ready: Vec<String> = ready.iter().map(|(k, _)| k.to_string()).collect();
-    let missing: Vec<String> = missing.iter().filter_map(|(k, var)| var.map(|v| format!("{k} (set {v})"))).collect();
+    let ready: Vec<String> = tochen_platforms::registry::connectable(config)
+        .into_iter()
+        .filter(|k| !k.is_sandbox())
+        .map(|k| k.to_string())
+        .collect();
+    let missing: Vec<String> =
+        tochen_platforms::registry::not_set_up(config).iter().map(|(k, var)| format!("{k} (set {var})")).collect();
     println!();
     println!("database: {:?}", config.database.kind);
     println!(

@@ -82,11 +82,9 @@ pub async fn connect(bot: TgBot, ctx: Ctx, cfg: ConnectConfig) -> HandlerResult 
 
 /// One line per real way of connecting this server is not set up for, naming the variable the operator sets.
 fn not_set_up(lang: &str, config: &Config) -> Vec<String> {
-    AuthKind::ALL
-        .iter()
-        .filter(|k| !k.is_sandbox())
-        .filter_map(|k| registry::owner(*k).missing(config, *k).map(|var| (k, var)))
-        .map(|(k, var)| format!("• {} (<code>{var}</code>)", kind_label(lang, *k)))
+    registry::not_set_up(config)
+        .into_iter()
+        .map(|(k, var)| format!("• {} (<code>{var}</code>)", kind_label(lang, k)))
         .collect()
 }
 

@@ -66,6 +66,15 @@ pub fn connectable(config: &Config) -> Vec<AuthKind> {
     CONNECTORS.iter().flat_map(|m| m.kinds().iter().copied()).filter(|k| configured(config, *k)).collect()
 }
 
+/// Every real (not simulated) way of connecting this server is not set up for, with the variable the operator sets.
+pub fn not_set_up(config: &Config) -> Vec<(AuthKind, &'static str)> {
+    CONNECTORS
+        .iter()
+        .filter(|m| !m.simulated())
+        .flat_map(|m| m.kinds().iter().filter_map(move |k| Some((*k, m.missing(config, *k)?))))
+        .collect()
+}
+
 /// Whether a real (not simulated) platform is configured: some sign-in other than the sandbox's can be used.
 pub fn live(config: &Config) -> bool {
     CONNECTORS.iter().filter(|m| !m.simulated()).any(|m| m.kinds().iter().any(|k| m.missing(config, *k).is_none()))

@@ -142,16 +142,7 @@ impl MetricsReader for SandboxPlatform {
             }
             Err(e) => return Err(store_error(e)),
         };
-        let e = simulate::post(kept.platform, &kept.id, &account.external_id, kept.created_at, now_ms());
-        Ok(PostMetrics {
-            views: e.views,
-            reach: e.reach,
-            likes: e.likes,
-            comments: e.comments,
-            shares: e.shares,
-            saves: e.saves,
-            raw: json!({"simulated": true}),
-        })
+        Ok(simulate::post(kept.platform, &kept.id, &account.external_id, kept.created_at, now_ms()))
     }
 
     async fn account_metrics(&self, account: &MetricsAccount) -> Result<AccountMetrics, PublishError> {

@@ -5,26 +5,17 @@
 //! at the same moment reads the same numbers, and numbers only grow. Each workspace gets a pattern, better hours
 //! and better weekdays, so reports, alerts and "best time to post" have something real-looking to find.
 //!
-//! Numbers follow what each platform reports: Facebook has no saves, TikTok no reach (its API gives views, likes,
+//! The answer is the [`PostMetrics`] a real reader gives. Numbers follow what each platform reports: Facebook has no saves, TikTok no reach (its API gives views, likes,
 //! comments and shares). What a platform does not report stays `None`, as with the real readers.
 
+use crate::metrics::PostMetrics;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use tochen_domain::clock::Millis;
 use tochen_domain::Platform;
 
 const HOUR_MS: f64 = 3_600_000.0;
 const DAY_MS: f64 = 24.0 * HOUR_MS;
-
-/// Engagement of one post, as a platform would report it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Engagement {
-    pub views: Option<i64>,
-    pub reach: Option<i64>,
-    pub likes: Option<i64>,
-    pub comments: Option<i64>,
-    pub shares: Option<i64>,
-    pub saves: Option<i64>,
-}
 
 /// A number in `[0, 1)` drawn from `key` and `salt`: the same inputs always give the same number.
 fn unit(key: &str, salt: &str) -> f64 {
@@ -77,7 +68,7 @@ fn growth(age_ms: i64) -> f64 {
 }
 
 /// What a post with `post_key`, published at `published_at` to an account with `account_key`, shows at `now`.
-pub fn post(platform: Platform, post_key: &str, account_key: &str, published_at: Millis, now: Millis) -> Engagement {
+pub fn post(platform: Platform, post_key: &str, account_key: &str, published_at: Millis, now: Millis) -> PostMetrics {
     let base = match platform {
         Platform::Facebook => 420.0,
         Platform::Instagram => 650.0,
@@ -95,29 +86,32 @@ pub fn post(platform: Platform, post_key: &str, account_key: &str, published_at:
     let reach = (views * (0.62 + 0.2 * unit(post_key, "reach"))).round();
     let n = |x: f64| Some(x as i64);
     match platform {
-        Platform::Facebook => Engagement {
+        Platform::Facebook => PostMetrics {
             views: n(views),
             reach: n(reach),
             likes: n(likes),
             comments: n(comments),
             shares: n(shares),
             saves: None,
+            raw: json!({"simulated": true}),
         },
-        Platform::Instagram => Engagement {
+        Platform::Instagram => PostMetrics {
             views: n(views),
             reach: n(reach),
             likes: n(likes),
             comments: n(comments),
             shares: n(shares),
             saves: n(saves),
+            raw: json!({"simulated": true}),
         },
-        Platform::TikTok => Engagement {
+        Platform::TikTok => PostMetrics {
             views: n(views),
             reach: None,
             likes: n(likes),
             comments: n(comments),
             shares: n(shares),
             saves: None,
+            raw: json!({"simulated": true}),
         },
     }
 }

@@ -1,6 +1,8 @@
 //! `tochen`: the command line. Thin glue that reads the configuration, opens the store and starts the bot, the
 //! scheduler and the web service, together (`run`) or one at a time for scale-out.
 
+mod admin;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tochen_config::{load_or_create_secret_keys, redact_url_password, Config, LogFormat, VARIABLES};
@@ -33,6 +35,9 @@ enum Command {
     RotateKeys,
     /// Validate the configuration and print what is set, secrets masked.
     CheckConfig,
+    /// The operator's controls: workspaces, quotas, suspending, the job queue (same as /admin in the bot).
+    #[command(subcommand)]
+    Admin(admin::Admin),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -113,6 +118,17 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
             }
             println!("done: {} secret(s) re-encrypted", report.reencrypted());
             store.close().await;
+            Ok(())
+        }
+        Command::Admin(command) => {
+            let store = open_store(&config).await?;
+            let username = match command {
+                admin::Admin::Code { .. } => tochen_bot::username(&config, std::time::Duration::from_secs(5)).await,
+                _ => None,
+            };
+            let result = admin::run(command, &store, username.as_deref()).await;
+            store.close().await;
+            print!("{}", result?);
             Ok(())
         }
         Command::Run => serve(config, &[Component::Bot, Component::Scheduler, Component::Web]).await,

@@ -33,9 +33,20 @@ pub struct App {
     pub rules: tochen_platforms::RuleBook,
     /// Sandbox mode is on (`tochen_platforms::registry::sandbox_on`); when off, sandbox accounts are hidden.
     pub sandbox: bool,
+    /// `TOCHEN_OPERATORS` and `TOCHEN_WORKSPACE_CREATION`.
+    pub operator: tochen_config::OperatorConfig,
 }
 
 impl App {
+    /// Whether the Telegram user `telegram_id` operates this instance: one of `TOCHEN_OPERATORS`, or, when that
+    /// is empty, the person who claimed the instance by being the first to `/start`.
+    pub async fn is_operator(&self, telegram_id: i64) -> Result<bool, tochen_store::StoreError> {
+        if !self.operator.operators.is_empty() {
+            return Ok(self.operator.operators.contains(&telegram_id));
+        }
+        Ok(self.store.claimed_operator().await? == Some(telegram_id))
+    }
+
     /// The workspace's accounts as the bot shows and offers them: sandbox accounts only while sandbox mode is on,
     /// so switching it off hides them.
     pub async fn accounts(

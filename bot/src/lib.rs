@@ -28,6 +28,7 @@ pub mod timeparse;
 pub mod webhook_updates;
 
 pub use catalog::Command;
+pub use startup::username;
 pub use state::State;
 
 use ctx::{App, Ctx, HandlerResult, TgBot};
@@ -133,6 +134,7 @@ pub async fn run_with(
         data_dir: config.data_dir.clone(),
         rules: tochen_platforms::RuleBook::new(&config),
         sandbox: tochen_platforms::registry::sandbox_on(&config),
+        operator: config.operator.clone(),
     };
     let tree = match options.before {
         Some(before) => dptree::entry().branch(before).branch(schema()),

@@ -57,3 +57,18 @@ pub async fn reach_bot_api(
         }
     }
 }
+
+/// The bot's username by one `getMe`, for links printed outside the bot (`tochen admin code`); `None` when no
+/// token is configured or the Bot API does not answer within `wait`.
+pub async fn username(config: &tochen_config::Config, wait: Duration) -> Option<String> {
+    let token = config.telegram.bot_token.as_ref()?.expose().to_owned();
+    let bot = Bot::new(token).set_api_url(config.telegram.api_url.clone());
+    match tokio::time::timeout(wait, bot.get_me()).await {
+        Ok(Ok(me)) => me.username.clone(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot ask the Telegram Bot API for the bot's username");
+            None
+        }
+        Err(_) => None,
+    }
+}

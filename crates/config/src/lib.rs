@@ -235,6 +235,37 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Whether the sandbox (simulated accounts of every platform) is offered.
     pub sandbox: SandboxMode,
+    /// Who runs this instance and who may create workspaces.
+    pub operator: OperatorConfig,
+}
+
+/// `TOCHEN_OPERATORS` and `TOCHEN_WORKSPACE_CREATION`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorConfig {
+    /// Telegram user ids of the operators. Empty: the first person to `/start` becomes the operator.
+    pub operators: Vec<i64>,
+    pub creation: WorkspaceCreation,
+}
+
+/// Who may create a workspace. Joining one by invite link is always open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkspaceCreation {
+    /// Anyone who starts the bot.
+    Open,
+    /// Only the operators.
+    Operators,
+    /// The operators, and whoever opens a single-use creation link an operator handed out (the default).
+    Code,
+}
+
+impl WorkspaceCreation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkspaceCreation::Open => "open",
+            WorkspaceCreation::Operators => "operators",
+            WorkspaceCreation::Code => "code",
+        }
+    }
 }
 
 /// `TOCHEN_SANDBOX`: whether `/connect` offers sandbox accounts, published to a simulated platform.
@@ -563,6 +594,31 @@ impl Config {
             }
         };
 
+        let creation = match r.string("TOCHEN_WORKSPACE_CREATION", "code").to_ascii_lowercase().as_str() {
+            "open" => WorkspaceCreation::Open,
+            "operators" => WorkspaceCreation::Operators,
+            "code" => WorkspaceCreation::Code,
+            other => {
+                return Err(ConfigError::new(
+                    "TOCHEN_WORKSPACE_CREATION",
+                    format!("{other:?} is not a policy; use open, operators or code"),
+                ))
+            }
+        };
+        let operators = r
+            .string("TOCHEN_OPERATORS", "")
+            .split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+                    ConfigError::new(
+                        "TOCHEN_OPERATORS",
+                        format!("{s:?} is not a Telegram user id; list numeric ids separated by commas"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
         Ok(Self {
             database,
             data_dir: PathBuf::from(r.string("TOCHEN_DATA_DIR", "data")),
@@ -577,6 +633,7 @@ impl Config {
             webhook_allow_private: r.bool("TOCHEN_WEBHOOK_ALLOW_PRIVATE")?,
             log_format,
             sandbox,
+            operator: OperatorConfig { operators, creation },
         })
     }
 

@@ -60,6 +60,8 @@ pub const VARIABLES: &[VarDoc] = &[
     VarDoc { name: "SMTP_URL", default: "", secret: true, help: "smtps://user:pass@host:465 or smtp://user:pass@host:587 (STARTTLS); enables email destinations" },
     VarDoc { name: "SMTP_FROM", default: "", secret: false, help: "sender address of emails, e.g. tochen <reports@example.com>" },
     VarDoc { name: "TOCHEN_SANDBOX", default: "auto", secret: false, help: "offer sandbox accounts that publish to a simulated platform: auto (while no real platform is configured), true or false" },
+    VarDoc { name: "TOCHEN_OPERATORS", default: "", secret: false, help: "Telegram user ids of the operators, comma-separated; empty: the first person to /start becomes the operator" },
+    VarDoc { name: "TOCHEN_WORKSPACE_CREATION", default: "code", secret: false, help: "who may create workspaces: open (anyone), operators, or code (operators and holders of single-use links from /admin or tochen admin code)" },
     VarDoc { name: "TOCHEN_WEBHOOK_ALLOW_PRIVATE", default: "false", secret: false, help: "allow webhook destinations on private or loopback addresses" },
     VarDoc { name: "SCHEDULER_CONCURRENCY", default: "16", secret: false, help: "jobs run at once by one scheduler process" },
     VarDoc { name: "SCHEDULER_PER_ACCOUNT_CONCURRENCY", default: "1", secret: false, help: "jobs run at once against one platform account" },

@@ -8,6 +8,9 @@ use chrono::{DateTime, Datelike, TimeZone, Utc};
 /// Milliseconds since the unix epoch, UTC.
 pub type Millis = i64;
 
+/// One day in milliseconds.
+pub const DAY_MS: Millis = 24 * 3600 * 1000;
+
 /// The current time in unix milliseconds.
 pub fn now_ms() -> Millis {
     Utc::now().timestamp_millis()

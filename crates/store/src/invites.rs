@@ -34,7 +34,7 @@ impl From<sqlx::Error> for RedeemError {
     }
 }
 
-fn random_code() -> String {
+pub(crate) fn random_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::thread_rng();
     (0..22).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()

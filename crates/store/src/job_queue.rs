@@ -9,7 +9,8 @@
 //! either committed both count an account as idle and each start one of its jobs. So on PostgreSQL a claim first
 //! waits for a transaction-scoped advisory lock ([`CLAIM_LOCK`]) and only then runs the claim statement with a
 //! snapshot taken after the previous claim committed and released the lock, so it sees that claim's running jobs.
-//! Both steps live in the PL/pgSQL function `tochen_claim_jobs` (migration 20261123000500): a VOLATILE function
+//! Both steps live in the PL/pgSQL function `tochen_claim_jobs` (migration 20261123000500, replaced by
+//! 20261203000200 to hold the jobs of suspended workspaces): a VOLATILE function
 //! takes a fresh snapshot for each statement it runs under READ COMMITTED. The runner calls it as one prepared
 //! statement with bound values (one round trip, the plans cached on the connection); the lock is held for the
 //! claim and its commit only, and a runner that dies mid-claim cannot leave it held (the server ends the call's
@@ -36,6 +37,13 @@ use tochen_domain::JobState;
 /// accident.
 pub const CLAIM_LOCK: i64 = 0x746f_6368_656e_0001;
 
+/// Jobs of suspended workspaces are held: neither claimed nor counted as due until the workspace is resumed.
+/// The subquery is uncorrelated (evaluated once per statement) and reads the partial index `tenants_suspended`,
+/// which is empty on an instance with no suspended workspace. PostgreSQL's claim function has the same filter
+/// (migration 20261203000200).
+pub(crate) const NOT_HELD: &str =
+    "(tenant_id IS NULL OR tenant_id NOT IN (SELECT id FROM tenants WHERE suspended_at IS NOT NULL))";
+
 /// The SQLite claim statement (binding `$1` now, `$2` how many candidates each scan looks at, `$3` the per-key
 /// limit, `$4` the limit, `$5` the owner, `$6` the lease's end): two index-backed candidate scans (due jobs by
 /// `jobs_due`, expired leases by `jobs_lease`), then per-key ranking: a run of jobs for one busy account does not
@@ -45,9 +53,9 @@ pub const CLAIM_LOCK: i64 = 0x746f_6368_656e_0001;
 fn sqlite_claim_statement(kinds: &str) -> String {
     format!(
         "WITH due AS (SELECT id, run_at, concurrency_key FROM jobs \
-           WHERE state = 'queued' AND run_at <= $1 AND kind IN ({kinds}) ORDER BY run_at LIMIT $2), \
+           WHERE state = 'queued' AND run_at <= $1 AND kind IN ({kinds}) AND {NOT_HELD} ORDER BY run_at LIMIT $2), \
          lost AS (SELECT id, run_at, concurrency_key FROM jobs \
-           WHERE state = 'running' AND lease_expires_at <= $1 AND kind IN ({kinds}) \
+           WHERE state = 'running' AND lease_expires_at <= $1 AND kind IN ({kinds}) AND {NOT_HELD} \
            ORDER BY lease_expires_at LIMIT $2), \
          cand AS (SELECT id, run_at, concurrency_key FROM due UNION ALL SELECT id, run_at, concurrency_key FROM lost), \
          ranked AS (SELECT id, run_at, concurrency_key, \
@@ -251,8 +259,9 @@ impl Store {
         }
         let kinds = kind_list(kinds);
         let (next_due, next_lease_expiry): (Option<i64>, Option<i64>) = sqlx::query_as(&format!(
-            "SELECT (SELECT run_at FROM jobs WHERE state = 'queued' AND kind IN ({kinds}) ORDER BY run_at LIMIT 1), \
-                    (SELECT lease_expires_at FROM jobs WHERE state = 'running' AND kind IN ({kinds}) \
+            "SELECT (SELECT run_at FROM jobs WHERE state = 'queued' AND kind IN ({kinds}) AND {NOT_HELD} \
+                     ORDER BY run_at LIMIT 1), \
+                    (SELECT lease_expires_at FROM jobs WHERE state = 'running' AND kind IN ({kinds}) AND {NOT_HELD} \
                      ORDER BY lease_expires_at LIMIT 1)"
         ))
         .fetch_one(&self.pool)
@@ -300,6 +309,10 @@ mod tests {
         let migration = include_str!("../../../migrations/postgres/20261123000500_claim_function.sql");
         assert!(migration.contains(&format!("pg_advisory_xact_lock({CLAIM_LOCK});")));
         assert!(migration.contains(&format!("{CLAIM_LOCK:#x}").trim_start_matches("0x").to_string()));
+        let current = include_str!("../../../migrations/postgres/20261203000200_operator.sql");
+        assert!(current.contains(&format!("pg_advisory_xact_lock({CLAIM_LOCK});")));
+        assert!(current.contains("held AS (SELECT t.id FROM tenants t WHERE t.suspended_at IS NOT NULL)"));
+        assert_eq!(current.matches("NOT IN (SELECT h.id FROM held h)").count(), 2, "both scans skip held jobs");
         assert_eq!(&CLAIM_LOCK.to_be_bytes()[..6], b"tochen");
     }
 }

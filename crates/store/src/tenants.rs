@@ -18,6 +18,8 @@ pub struct Tenant {
     /// The team's group chat, where approvals and results go when set.
     pub team_chat_id: Option<i64>,
     pub created_at: Millis,
+    /// Set while the operator has suspended the workspace: the bot refuses politely and its jobs are held.
+    pub suspended_at: Option<Millis>,
 }
 
 /// What the LLM knows about the business.
@@ -45,7 +47,7 @@ impl Default for TenantProfile {
 }
 
 const COLUMNS: &str = "id, name, business_description, target_audience, tone, language, timezone, \
-                       llm_monthly_token_quota, team_chat_id, created_at";
+                       llm_monthly_token_quota, team_chat_id, created_at, suspended_at";
 
 /// A row of `tenants` as stored.
 #[derive(sqlx::FromRow)]
@@ -60,6 +62,7 @@ struct TenantRow {
     llm_monthly_token_quota: i64,
     team_chat_id: Option<i64>,
     created_at: Millis,
+    suspended_at: Option<Millis>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -79,6 +82,7 @@ impl TryFrom<TenantRow> for Tenant {
             llm_monthly_token_quota: r.llm_monthly_token_quota,
             team_chat_id: r.team_chat_id,
             created_at: r.created_at,
+            suspended_at: r.suspended_at,
         })
     }
 }
@@ -97,36 +101,8 @@ impl Store {
         monthly_token_quota: i64,
         admin: UserId,
     ) -> Result<Tenant> {
-        let id = TenantId::new();
-        let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO tenants (id, name, business_description, target_audience, tone, language, timezone, \
-             llm_monthly_token_quota, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-        )
-        .bind(id.to_db())
-        .bind(name)
-        .bind(&profile.business_description)
-        .bind(&profile.target_audience)
-        .bind(&profile.tone)
-        .bind(&profile.language)
-        .bind(&profile.timezone)
-        .bind(monthly_token_quota)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, 'admin', $3)")
-            .bind(id.to_db())
-            .bind(admin.to_db())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE users SET active_tenant_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(id.to_db())
-            .bind(now)
-            .bind(admin.to_db())
-            .execute(&mut *tx)
-            .await?;
+        let id = insert_tenant(&mut tx, name, profile, monthly_token_quota, admin).await?;
         tx.commit().await?;
         self.tenant(id).await
     }
@@ -184,6 +160,46 @@ impl Store {
             .await?;
         found(done.rows_affected())
     }
+}
+
+/// Inserts a workspace with `admin` as its first admin and makes it the admin's active workspace.
+pub(crate) async fn insert_tenant(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    name: &str,
+    profile: &TenantProfile,
+    monthly_token_quota: i64,
+    admin: UserId,
+) -> Result<TenantId> {
+    let id = TenantId::new();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO tenants (id, name, business_description, target_audience, tone, language, timezone, \
+         llm_monthly_token_quota, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+    )
+    .bind(id.to_db())
+    .bind(name)
+    .bind(&profile.business_description)
+    .bind(&profile.target_audience)
+    .bind(&profile.tone)
+    .bind(&profile.language)
+    .bind(&profile.timezone)
+    .bind(monthly_token_quota)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, 'admin', $3)")
+        .bind(id.to_db())
+        .bind(admin.to_db())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE users SET active_tenant_id = $1, updated_at = $2 WHERE id = $3")
+        .bind(id.to_db())
+        .bind(now)
+        .bind(admin.to_db())
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
 }
 
 fn found(rows: u64) -> Result<()> {

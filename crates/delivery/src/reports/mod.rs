@@ -19,7 +19,7 @@ use tochen_domain::ids::{TargetId, TenantId};
 use tochen_domain::Platform;
 use tochen_store::{MetricValues, PublishedTarget, Store, StoreError};
 
-pub const DAY_MS: Millis = 24 * 3600 * 1000;
+pub use tochen_domain::clock::DAY_MS;
 /// The chart never has more points than this (a quarter).
 const MAX_CHART_DAYS: i64 = 93;
 

@@ -64,11 +64,16 @@ impl Harness {
     /// A harness configured as a first try with only a bot token: no `LLM_*` variable at all, so the sandbox
     /// writer answers (the fake LLM still runs, to show it is never called).
     pub async fn start_without_llm(db: &TestDb) -> Self {
-        Self::start_configured(db, test_limits(), None, false).await
+        Self::start_configured(db, test_limits(), None, false, &[]).await
+    }
+
+    /// A harness with extra (or overriding) configuration variables, e.g. the operator's.
+    pub async fn start_with_env(db: &TestDb, env: &[(&str, &str)]) -> Self {
+        Self::start_configured(db, test_limits(), None, true, env).await
     }
 
     async fn start_with_options(db: &TestDb, limits: Limits, before: Option<UpdateHandler<anyhow::Error>>) -> Self {
-        Self::start_configured(db, limits, before, true).await
+        Self::start_configured(db, limits, before, true, &[]).await
     }
 
     async fn start_configured(
@@ -76,6 +81,7 @@ impl Harness {
         limits: Limits,
         before: Option<UpdateHandler<anyhow::Error>>,
         with_llm: bool,
+        env: &[(&str, &str)],
     ) -> Self {
         let tg = FakeTelegram::start().await;
         let llm = FakeLlm::start().await;
@@ -87,6 +93,8 @@ impl Harness {
             ("TOCHEN_SECRET_KEYS", db.key.clone()),
             ("TOCHEN_DATA_DIR", dir.path().display().to_string()),
             ("LLM_MONTHLY_TOKEN_QUOTA", "0".into()),
+            // Most tests have several people create workspaces; the operator's policies have their own tests.
+            ("TOCHEN_WORKSPACE_CREATION", "open".into()),
         ];
         if with_llm {
             vars.extend([
@@ -96,7 +104,8 @@ impl Harness {
                 ("LLM_TIMEOUT_SECS", "5".into()),
             ]);
         }
-        let vars: HashMap<String, String> = vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let mut vars: HashMap<String, String> = vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_source(&vars).expect("test config is valid");
         let mut h = Harness { tg, llm, store: db.store.clone(), config, limits, before, running: None, _dir: dir };
         h.boot().await;

@@ -11,6 +11,7 @@ mod cards;
 mod catalog;
 mod commands;
 mod connect;
+mod creation;
 mod ctx;
 mod draft;
 mod flow;
@@ -23,6 +24,7 @@ mod schedule;
 mod screens;
 mod startup;
 mod state;
+mod suspended;
 mod team;
 pub mod timeparse;
 pub mod webhook_updates;
@@ -284,6 +286,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                     commands::leave_prompt_for_command(&ctx, state, &upd, &me).await
                 })
                 .branch(flow::stale_answers())
+                .branch(suspended::gate())
                 .branch(automations::handlers())
                 .branch(messages)
                 .branch(buttons),

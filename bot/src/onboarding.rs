@@ -71,17 +71,36 @@ pub async fn start(bot: TgBot, app: App, ctx: Ctx, payload: String) -> HandlerRe
         ctx.say(&bot, text, None).await?;
         return Ok(());
     }
+    crate::creation::claim_operator_if_first(&bot, &app, &ctx).await?;
+    if let Some(code) = payload.strip_prefix(tochen_store::CODE_PREFIX) {
+        if !crate::creation::claim_code(&bot, &app, &ctx, code).await? {
+            return Ok(());
+        }
+        return ask_name(&bot, &app, &ctx).await;
+    }
     if let Some(a) = &ctx.active {
         let mut text = tf(
             ctx.lang,
             "bot.start.welcome_back",
             &[("first_name", &escape_html(&ctx.user.first_name)), ("name", &escape_html(&a.tenant.name))],
         );
+        if a.tenant.suspended_at.is_some() {
+            text.push_str("\n\n");
+            text.push_str(&crate::suspended::notice(ctx.lang, &a.tenant.name));
+            ctx.say(&bot, text, None).await?;
+            return Ok(());
+        }
         text.push_str(&sandbox_line(&app, ctx.lang));
         ctx.say(&bot, text, next_steps(ctx.lang, a.role)).await?;
         return Ok(());
     }
-    ask_name(&bot, &app, &ctx).await
+    match crate::creation::creation(&app, &ctx).await? {
+        crate::creation::Creation::Refused(key) => {
+            ctx.say(&bot, t(ctx.lang, key), None).await?;
+            Ok(())
+        }
+        _ => ask_name(&bot, &app, &ctx).await,
+    }
 }
 
 /// In sandbox mode, the one line `/start` adds: what the sandbox is and what the operator sets to go live.
@@ -153,7 +172,9 @@ pub async fn got_name(bot: TgBot, app: App, ctx: Ctx, msg: Message) -> HandlerRe
         timezone: guess_timezone(ctx.lang).into(),
     };
     let quota = app.llm.config().default_monthly_token_quota;
-    let tenant = app.store.create_tenant(&name, &profile, quota, ctx.user.id).await?;
+    let Some(tenant) = crate::creation::create(&bot, &app, &ctx, &name, &profile, quota).await? else {
+        return Ok(());
+    };
     // The new workspace is the creator's active one now: the profile questions that follow belong to it.
     let mut ctx = ctx;
     ctx.dlg = ctx.dlg.clone().in_workspace(Some(tenant.id));

@@ -33,10 +33,13 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Team) -> HandlerResult
         Team::SetRole(u, r) => set_role(bot, app, ctx, u, r).await,
         Team::RemoveMember(u) => remove(bot, app, ctx, u).await,
         Team::Workspace(tid) => switch(bot, app, ctx, tid).await,
-        Team::NewWorkspace => {
-            ctx.answer(&bot, None).await?;
-            crate::onboarding::ask_name(&bot, &app, &ctx).await
-        }
+        Team::NewWorkspace => match crate::creation::creation(&app, &ctx).await? {
+            crate::creation::Creation::Refused(key) => ctx.refuse(&bot, t(ctx.lang, key)).await,
+            _ => {
+                ctx.answer(&bot, None).await?;
+                crate::onboarding::ask_name(&bot, &app, &ctx).await
+            }
+        },
         Team::Language(l) => set_language(bot, app, ctx, l).await,
     }
 }
@@ -158,7 +161,14 @@ pub async fn workspaces(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
             vec![(format!("{mark}{name} ({})", role_name(ctx.lang, *role)), Button::Team(Team::Workspace(*id)))]
         })
         .collect();
-    rows.push(vec![(t(ctx.lang, "bot.workspaces.new"), Button::Team(Team::NewWorkspace))]);
+    // Offered only where the policy allows it: no button that would be refused.
+    match crate::creation::creation(&app, &ctx).await? {
+        crate::creation::Creation::Refused(why) if rows.is_empty() => {
+            return ctx.show(&bot, t(ctx.lang, why), None).await;
+        }
+        crate::creation::Creation::Refused(_) => {}
+        _ => rows.push(vec![(t(ctx.lang, "bot.workspaces.new"), Button::Team(Team::NewWorkspace))]),
+    }
     ctx.show(&bot, t(ctx.lang, "bot.workspaces.title"), Some(kb(rows))).await
 }
 

@@ -6,6 +6,7 @@ mod common;
 mod automations;
 mod bad_input;
 mod conversation;
+mod creation_policy;
 mod no_input_stops_the_bot;
 mod photos_and_approvals;
 mod profile_language;

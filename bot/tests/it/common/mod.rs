@@ -283,6 +283,32 @@ macro_rules! bot_test {
             }
         }
     };
+    ($name:ident, env = $env:expr, |$h:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = tochen_testkit::TestDb::sqlite().await;
+                #[allow(unused_mut)]
+                let mut $h = common::Harness::start_with_env(&db, $env).await;
+                $body
+                $h.stop().await;
+                db.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
+                #[allow(unused_mut)]
+                let mut $h = common::Harness::start_with_env(&db, $env).await;
+                $body
+                $h.stop().await;
+                db.cleanup().await;
+            }
+        }
+    };
     ($name:ident, limits = $limits:expr, |$h:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]

@@ -351,6 +351,16 @@ fn print_config(config: &Config) {
         if sandbox { "on (simulated accounts of every platform; TOCHEN_SANDBOX=false turns it off)" } else { "off" }
     );
     println!("email: {}", if config.smtp.is_some() { "configured" } else { "not configured" });
+    let op = &config.operator;
+    println!(
+        "operators: {}",
+        if op.operators.is_empty() {
+            "the first person to /start (TOCHEN_OPERATORS is empty)".to_owned()
+        } else {
+            op.operators.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        }
+    );
+    println!("workspace creation: {}", op.creation.as_str());
 }
 
 fn init_logging(format: LogFormat) {

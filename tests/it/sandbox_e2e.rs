@@ -278,3 +278,44 @@ tochen_testkit::store_test!(switching_the_sandbox_off_hides_its_accounts_and_say
     assert!(store.sandbox_post_of_target(tenant, target.id).await.unwrap().is_none(), "nothing was published");
     w.stop().await;
 });
+
+tochen_testkit::store_test!(a_suspended_workspace_s_due_post_is_held_and_published_after_resume, |store, db| {
+    let w = World::start(&db, &[]).await;
+    let (tenant, _) = w.onboard().await;
+    let menu = w.say("/connect", "Which account do you want to connect?").await;
+    w.press(&menu, "🧪 Sandbox Facebook Page", "a sandbox Facebook account").await;
+    let ideas = w.say("/idea fresh bread", "Ideas for").await;
+    let draft = w.press(&ideas, "1", "Draft:").await;
+    w.press(&draft, &en("bot.draft.btn_schedule"), "When?").await;
+    let confirm = w.say("in 5 minutes", "Post to").await;
+    w.press(&confirm, &en("bot.schedule.btn_confirm"), "Scheduled").await;
+
+    // The operator suspends the workspace; then the post falls due.
+    assert!(store.suspend_workspace(tenant, "cli:root").await.unwrap());
+    sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'publish'")
+        .bind(now_ms())
+        .execute(store.sql_for_tests())
+        .await
+        .unwrap();
+    store.notify_jobs_changed();
+    // The scheduler's runner was woken and looked (a due job is claimed within milliseconds) but did not take the
+    // held job.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let post = store.posts_with_status(tenant, &[PostStatus::Scheduled], 0, 10).await.unwrap();
+    assert_eq!(post.len(), 1, "still scheduled while suspended");
+    let health = store.queue_health().await.unwrap();
+    assert_eq!(health.held, 1, "{health:?}");
+    let target = store.targets_of_post(tenant, post[0].id).await.unwrap().remove(0);
+    assert!(store.sandbox_post_of_target(tenant, target.id).await.unwrap().is_none(), "nothing was published");
+
+    // Resumed: the held post goes out at once, and the author is told.
+    let mark = w.tg.mark();
+    assert!(store.resume_workspace(tenant, "cli:root").await.unwrap());
+    w.tg.said(ALICE, mark, "is live on Facebook").await;
+    wait_until("the post is published", || async {
+        store.post(tenant, post[0].id).await.unwrap().status == PostStatus::Published
+    })
+    .await;
+    assert!(store.sandbox_post_of_target(tenant, target.id).await.unwrap().is_some());
+    w.stop().await;
+});

@@ -42,6 +42,8 @@ async fn setup(db: &TestDb) -> Setup {
         ("LLM_BASE_URL", llm.base_url.clone()),
         ("LLM_API_KEY", "sk-test".into()),
         ("LLM_TIMEOUT_SECS", "5".into()),
+        // Several people start the bot; who may create workspaces has its own tests.
+        ("TOCHEN_WORKSPACE_CREATION", "open".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

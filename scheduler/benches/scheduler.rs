@@ -193,6 +193,7 @@ fn deps(publisher: Arc<dyn Publisher>) -> Deps {
         automations: AutomationRegistry::new(),
         media_urls: Arc::new(|_, id| format!("http://127.0.0.1:1/media/{id}")),
         data_dir: std::env::temp_dir(),
+        sources: tochen_scheduler::Sources::Real,
     }
 }
 

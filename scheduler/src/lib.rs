@@ -13,6 +13,7 @@ pub use handlers::automation::{AutomationHandler, AutomationRegistry, Automation
 pub use handlers::notify::{Notifier, TelegramNotifier};
 pub use handlers::publish::{MediaUrls, Publishers};
 pub use handlers::results::{WebhookEventOut, WEBHOOK_EVENT_OUT};
+pub use tochen_delivery::sources::Sources;
 pub use tochen_queue::{
     owner_name, Backoff, FailureHooks, JobContext, JobError, RunJob, Runner, RunnerConfig, Worker, Workers,
 };
@@ -35,6 +36,8 @@ pub struct Deps {
     pub media_urls: MediaUrls,
     /// Where media files live (`TOCHEN_DATA_DIR`): images a platform does not take are converted beside them.
     pub data_dir: std::path::PathBuf,
+    /// Whose numbers the metrics sync reads and reports and alerts count: sandbox accounts only in sandbox mode.
+    pub sources: Sources,
 }
 
 impl Deps {
@@ -55,11 +58,16 @@ impl Deps {
             .unwrap_or_else(|_| reqwest::Client::new());
         let public_url = config.web.public_url.clone();
         let key = tochen_config::media_signing_key(config)?;
+        let sources = Sources::new(tochen_platforms::registry::sandbox_on(config));
         Ok(Self {
             publishers: tochen_platforms::publishers(config, http.clone(), store),
             notifier,
             refresher: tochen_platforms::refresher(config, http),
-            automations: handlers::delivery::with_delivery_automations(AutomationRegistry::with_builtins(), config),
+            automations: handlers::delivery::with_delivery_automations(
+                AutomationRegistry::with_builtins(),
+                config,
+                sources,
+            ),
             media_urls: Arc::new(move |tenant, media_id| {
                 let exp = tochen_domain::clock::now_ms() / 1000 + MEDIA_URL_TTL_SECS;
                 match tochen_domain::MediaId::parse(media_id) {
@@ -68,6 +76,7 @@ impl Deps {
                 }
             }),
             data_dir: config.data_dir.clone(),
+            sources,
         })
     }
 }
@@ -125,7 +134,7 @@ pub async fn run_with(config: &Config, store: Store, deps: Deps, shutdown: Cance
     let beat_stop = shutdown.child_token();
     let beat = tokio::spawn(sweeps::heartbeat(store.clone(), owner, Duration::from_secs(15), beat_stop.clone()));
     let mut all = handlers(&deps);
-    handlers::delivery::register_jobs(&mut all, config, &store);
+    handlers::delivery::register_jobs(&mut all, config, &store, deps.sources);
     handlers::revoke::register_jobs(&mut all, config);
     let result = Runner::new(store, all, rc).run(shutdown).await;
     beat_stop.cancel();

@@ -14,6 +14,7 @@ use teloxide::adaptors::throttle::Limits;
 use tochen_config::Config;
 use tochen_delivery::reports::metrics_sync::{sync_all, SyncOptions};
 use tochen_delivery::reports::{compute_report, Period};
+use tochen_delivery::sources::Sources;
 use tochen_domain::clock::now_ms;
 use tochen_domain::i18n::t;
 use tochen_domain::{AuthKind, Platform, PostStatus, TargetStatus};
@@ -218,9 +219,11 @@ tochen_testkit::store_test!(with_only_a_bot_token_a_post_reaches_the_sandbox_and
         .unwrap();
     let http = reqwest::Client::new();
     let readers = tochen_platforms::metrics_readers(&w.config, http, &store);
-    let synced = sync_all(&store, &readers, SyncOptions::default(), now_ms()).await.unwrap();
+    let synced = sync_all(&store, &readers, SyncOptions::default(), Sources::WithSandbox, now_ms()).await.unwrap();
     assert_eq!((synced.accounts, synced.posts), (1, 1), "{synced:?}");
-    let report = compute_report(&store, tenant, Period::new(now_ms() - 7 * DAY_MS, now_ms() + 1)).await.unwrap();
+    let report = compute_report(&store, tenant, Period::new(now_ms() - 7 * DAY_MS, now_ms() + 1), Sources::WithSandbox)
+        .await
+        .unwrap();
     assert_eq!(report.totals.published, 1);
     let views = report.totals.views.expect("simulated views");
     assert!(views > 10, "two days of simulated views: {views}");
@@ -228,6 +231,10 @@ tochen_testkit::store_test!(with_only_a_bot_token_a_post_reaches_the_sandbox_and
     assert!(report.simulated, "the report knows its numbers are simulated");
     let message = tochen_delivery::reports::render::telegram_html(&report, "en", chrono_tz::UTC);
     assert!(message.contains(&en("report.simulated")), "and says so: {message}");
+    // Were the sandbox switched off, the same week would have nothing to report.
+    let off = compute_report(&store, tenant, Period::new(now_ms() - 7 * DAY_MS, now_ms() + 1), Sources::Real);
+    let off = off.await.unwrap();
+    assert!(!off.has_data() && !off.simulated, "{:?}", off.totals);
     w.stop().await;
 });
 

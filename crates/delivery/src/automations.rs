@@ -11,6 +11,7 @@ use super::email::{EmailAttachment, EmailContent, EmailSender};
 use super::email_queue;
 use crate::alerts::{self, AlertConfig};
 use crate::reports::{self, chart, export, render, Period, DAY_MS};
+use crate::sources::Sources;
 use chrono::{TimeZone, Timelike};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -33,6 +34,8 @@ pub struct DeliveryDeps {
     pub email: Option<EmailSender>,
     /// Where attachments for `notify` jobs are written (their paths are relative to it).
     pub data_dir: PathBuf,
+    /// Whose numbers reports, data sync and alerts count: sandbox accounts only when sandbox mode is on.
+    pub sources: Sources,
 }
 
 /// One result in every shape a destination may want.
@@ -209,7 +212,7 @@ pub async fn run_report(
     let c: PeriodConfig = serde_json::from_value(config.clone()).unwrap_or_default();
     let tz = tz_of(timezone);
     let lang = store.tenant(tenant).await.map_err(|e| e.to_string())?.profile.language;
-    let report = reports::compute_report(store, tenant, period_before(slot_at, c.period_days, tz))
+    let report = reports::compute_report(store, tenant, period_before(slot_at, c.period_days, tz), deps.sources)
         .await
         .map_err(|e| e.to_string())?;
     if c.skip_when_empty && !report.has_data() {
@@ -243,7 +246,7 @@ pub async fn run_data_sync(
     let c: PeriodConfig = serde_json::from_value(config.clone()).unwrap_or_default();
     let tz = tz_of(timezone);
     let period = period_before(slot_at, c.period_days, tz);
-    let rows = export::export_rows(store, tenant, period).await.map_err(|e| e.to_string())?;
+    let rows = export::export_rows(store, tenant, period, deps.sources).await.map_err(|e| e.to_string())?;
     if c.skip_when_empty && rows.is_empty() {
         return Ok(false);
     }
@@ -288,7 +291,7 @@ pub async fn run_alerts(
     now: Millis,
 ) -> Result<usize, String> {
     let c: AlertConfig = serde_json::from_value(config.clone()).map_err(|e| format!("alert config is invalid: {e}"))?;
-    let events = alerts::evaluate(store, tenant, &c, now).await.map_err(|e| e.to_string())?;
+    let events = alerts::evaluate(store, tenant, &c, deps.sources, now).await.map_err(|e| e.to_string())?;
     if events.is_empty() {
         return Ok(0);
     }

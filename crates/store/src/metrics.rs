@@ -11,7 +11,7 @@ use sqlx::FromRow;
 use std::collections::BTreeMap;
 use tochen_domain::clock::Millis;
 use tochen_domain::ids::{AccountId, PostId, TargetId, TenantId};
-use tochen_domain::{Platform, TargetStatus};
+use tochen_domain::{AuthKind, Platform, TargetStatus};
 
 /// One reading of a post's or an account's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -45,6 +45,8 @@ pub struct PublishedTarget {
     pub title: String,
     pub platform: Platform,
     pub account_id: AccountId,
+    /// How the account was connected: a sandbox account's numbers are simulated.
+    pub auth_kind: AuthKind,
     pub account_name: String,
     pub permalink: Option<String>,
     pub published_at: Millis,
@@ -56,6 +58,7 @@ pub struct FailedTarget {
     pub target_id: TargetId,
     pub title: String,
     pub platform: Platform,
+    pub auth_kind: AuthKind,
     pub account_name: String,
     pub status: TargetStatus,
     pub error_message: Option<String>,
@@ -66,6 +69,7 @@ pub struct FailedTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowerChange {
     pub account_id: AccountId,
+    pub auth_kind: AuthKind,
     pub platform: Platform,
     pub at_start: Option<i64>,
     pub at_end: Option<i64>,
@@ -91,6 +95,7 @@ struct PublishedTargetRow {
     title: String,
     platform: String,
     account_id: String,
+    auth_kind: String,
     account_name: String,
     permalink: Option<String>,
     published_at: Millis,
@@ -106,6 +111,7 @@ impl TryFrom<PublishedTargetRow> for PublishedTarget {
             title: r.title,
             platform: parse_enum(&r.platform, Platform::parse, "platform")?,
             account_id: AccountId::from_db(&r.account_id)?,
+            auth_kind: parse_enum(&r.auth_kind, AuthKind::parse, "auth kind")?,
             account_name: r.account_name,
             permalink: r.permalink,
             published_at: r.published_at,
@@ -119,6 +125,7 @@ struct FailedTargetRow {
     id: String,
     title: String,
     platform: String,
+    auth_kind: String,
     account_name: String,
     status: String,
     error_message: Option<String>,
@@ -133,6 +140,7 @@ impl TryFrom<FailedTargetRow> for FailedTarget {
             target_id: TargetId::from_db(&r.id)?,
             title: r.title,
             platform: parse_enum(&r.platform, Platform::parse, "platform")?,
+            auth_kind: parse_enum(&r.auth_kind, AuthKind::parse, "auth kind")?,
             account_name: r.account_name,
             status: parse_enum(&r.status, TargetStatus::parse, "target status")?,
             error_message: r.error_message,
@@ -176,8 +184,8 @@ impl Store {
         end: Millis,
     ) -> Result<Vec<PublishedTarget>> {
         let rows = sqlx::query(
-            "SELECT t.id, t.post_id, p.title, t.platform, t.account_id, a.name AS account_name, t.permalink, \
-             t.published_at FROM post_targets t JOIN posts p ON p.id = t.post_id \
+            "SELECT t.id, t.post_id, p.title, t.platform, t.account_id, a.auth_kind, a.name AS account_name, \
+             t.permalink, t.published_at FROM post_targets t JOIN posts p ON p.id = t.post_id \
              JOIN social_accounts a ON a.id = t.account_id \
              WHERE t.tenant_id = $1 AND t.status = 'published' AND t.published_at >= $2 AND t.published_at < $3 \
              ORDER BY t.published_at, t.id",
@@ -193,7 +201,8 @@ impl Store {
     /// Targets that failed or whose outcome is unknown, last changed in `[start, end)`.
     pub async fn failed_targets(&self, tenant: TenantId, start: Millis, end: Millis) -> Result<Vec<FailedTarget>> {
         let rows = sqlx::query(
-            "SELECT t.id, p.title, t.platform, a.name AS account_name, t.status, t.error_message, t.updated_at \
+            "SELECT t.id, p.title, t.platform, a.auth_kind, a.name AS account_name, t.status, t.error_message, \
+             t.updated_at \
              FROM post_targets t JOIN posts p ON p.id = t.post_id JOIN social_accounts a ON a.id = t.account_id \
              WHERE t.tenant_id = $1 AND t.status IN ('failed', 'unknown') AND t.updated_at >= $2 AND t.updated_at < $3 \
              ORDER BY t.updated_at, t.id",
@@ -242,10 +251,11 @@ impl Store {
     /// before `start` (within 35 days; else the first one inside the period), and the latest inside the period
     /// (missing when there is none: an old reading says nothing about the end of this period).
     pub async fn follower_changes(&self, tenant: TenantId, start: Millis, end: Millis) -> Result<Vec<FollowerChange>> {
-        let rows: Vec<(String, String, Millis, i64)> = sqlx::query_as(
-            "SELECT account_id, platform, captured_at, followers FROM metrics_snapshots \
-             WHERE tenant_id = $1 AND target_id IS NULL AND followers IS NOT NULL \
-             AND captured_at >= $2 AND captured_at < $3 ORDER BY account_id, captured_at, id",
+        let rows: Vec<(String, String, String, Millis, i64)> = sqlx::query_as(
+            "SELECT m.account_id, a.auth_kind, m.platform, m.captured_at, m.followers FROM metrics_snapshots m \
+             JOIN social_accounts a ON a.id = m.account_id \
+             WHERE m.tenant_id = $1 AND m.target_id IS NULL AND m.followers IS NOT NULL \
+             AND m.captured_at >= $2 AND m.captured_at < $3 ORDER BY m.account_id, m.captured_at, m.id",
         )
         .bind(tenant.to_db())
         .bind(start - FOLLOWER_LOOKBACK_MS)
@@ -253,11 +263,13 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let mut by_account: BTreeMap<AccountId, FollowerChange> = BTreeMap::new();
-        for (account, platform, at, followers) in rows {
+        for (account, auth_kind, platform, at, followers) in rows {
             let account = AccountId::from_db(&account)?;
+            let auth_kind = parse_enum(&auth_kind, AuthKind::parse, "auth kind")?;
             let platform = parse_enum(&platform, Platform::parse, "platform")?;
             let entry = by_account.entry(account).or_insert(FollowerChange {
                 account_id: account,
+                auth_kind,
                 platform,
                 at_start: None,
                 at_end: None,

@@ -17,6 +17,7 @@ use tochen_delivery::email::EmailSender;
 use tochen_delivery::email_queue::{self, EmailJob, EmailJobError};
 use tochen_delivery::outbox;
 use tochen_delivery::reports::metrics_sync::{sync_all, SyncOptions};
+use tochen_delivery::sources::Sources;
 use tochen_delivery::webhook::WebhookSender;
 use tochen_domain::jobs::{DeliverPayload, SweepMetrics};
 use tochen_domain::AuthKind;
@@ -25,8 +26,8 @@ use tochen_queue::Workers;
 use tochen_queue::{JobContext, JobError, Worker};
 use tochen_store::Store;
 
-/// Registers the delivery job kinds.
-pub fn register_jobs(w: &mut Workers, config: &Config, store: &Store) {
+/// Registers the delivery job kinds; the metrics sync reads the accounts `sources` counts.
+pub fn register_jobs(w: &mut Workers, config: &Config, store: &Store, sources: Sources) {
     match WebhookSender::new(config.webhook_allow_private, Duration::from_secs(20)) {
         Ok(sender) => {
             w.register::<DeliverPayload, _>(WebhookDeliverHandler { sender });
@@ -40,20 +41,23 @@ pub fn register_jobs(w: &mut Workers, config: &Config, store: &Store) {
     }
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap_or_default();
     let readers = tochen_platforms::metrics_readers(config, http, store);
-    w.register::<SweepMetrics, _>(MetricsSweep { readers });
+    w.register::<SweepMetrics, _>(MetricsSweep { readers, sources });
 }
 
 /// The `sweep.metrics` job: reads engagement and followers for every workspace (see
 /// `tochen_delivery::reports::metrics_sync`).
 pub struct MetricsSweep {
     pub readers: HashMap<AuthKind, Arc<dyn MetricsReader>>,
+    pub sources: Sources,
 }
 
 #[async_trait::async_trait]
 impl Worker<SweepMetrics> for MetricsSweep {
     async fn work(&self, cx: &JobContext, _args: SweepMetrics) -> Result<(), JobError> {
         let store = cx.store();
-        let report = sync_all(store, &self.readers, SyncOptions::default(), tochen_domain::clock::now_ms()).await?;
+        let report =
+            sync_all(store, &self.readers, SyncOptions::default(), self.sources, tochen_domain::clock::now_ms())
+                .await?;
         tracing::info!(
             accounts = report.accounts,
             posts = report.posts,
@@ -64,10 +68,15 @@ impl Worker<SweepMetrics> for MetricsSweep {
     }
 }
 
-/// Adds the `report`, `alert` and `data_sync` automation types to `registry`.
-pub fn with_delivery_automations(mut registry: AutomationRegistry, config: &Config) -> AutomationRegistry {
+/// Adds the `report`, `alert` and `data_sync` automation types to `registry`; they count the accounts `sources`
+/// counts.
+pub fn with_delivery_automations(
+    mut registry: AutomationRegistry,
+    config: &Config,
+    sources: Sources,
+) -> AutomationRegistry {
     let email = email_sender(config);
-    let deps = Arc::new(DeliveryDeps { email, data_dir: config.data_dir.clone() });
+    let deps = Arc::new(DeliveryDeps { email, data_dir: config.data_dir.clone(), sources });
     registry
         .register(KIND_REPORT, Arc::new(Delivering { deps: deps.clone(), kind: Kind::Report }))
         .register(KIND_ALERT, Arc::new(Delivering { deps: deps.clone(), kind: Kind::Alert }))

@@ -69,6 +69,7 @@ impl Platforms {
             automations: AutomationRegistry::with_builtins(),
             media_urls: Arc::new(move |tenant, id| format!("{base}/media/{tenant}/{id}?exp=1&sig=x")),
             data_dir: self.dir.path().to_owned(),
+            sources: tochen_scheduler::Sources::Real,
         }
     }
 

@@ -9,10 +9,12 @@
 //! - it keeps firing: stay quiet (an alert is not repeated while it persists);
 //! - it clears: announce "resolved" if its firing was announced, else clear silently.
 //!
-//! A rule that cannot tell (no data) observes nothing and the state stays as it was.
+//! A rule that cannot tell (no data) observes nothing and the state stays as it was. Rules observe only the
+//! accounts the given [`Sources`] counts (no sandbox accounts when sandbox mode is off).
 
 pub mod rules;
 
+use crate::sources::Sources;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use tochen_domain::clock::Millis;
@@ -178,18 +180,20 @@ impl AlertEvent {
     }
 }
 
-/// Observes the enabled rules at `now`, stores the new states, and returns what to announce.
+/// Observes the enabled rules at `now` over the accounts `sources` counts, stores the new states, and returns what
+/// to announce.
 #[tracing::instrument(skip(store, config))]
 pub async fn evaluate(
     store: &Store,
     tenant: TenantId,
     config: &AlertConfig,
+    sources: Sources,
     now: Millis,
 ) -> Result<Vec<AlertEvent>, StoreError> {
     let states = store.alert_states(tenant).await?;
     let mut observations = Vec::new();
     for rule in &config.rules {
-        let found = rules::observe(store, tenant, *rule, config, now).await?;
+        let found = rules::observe(store, tenant, *rule, config, sources, now).await?;
         let seen: HashSet<&str> = found.observations.iter().map(|o| o.subject.as_str()).collect();
         // A rule that lists every subject it watches: a firing subject it no longer lists has cleared.
         let cleared: Vec<Observation> = if found.complete {

@@ -2,10 +2,13 @@
 //!
 //! Observers read the store only. Rules about a list of things (failed targets, accounts, followers per account)
 //! return one observation per thing; a rule that has no data returns nothing, so an unknown is never read as
-//! "fine" or "broken".
+//! "fine" or "broken". Only the accounts [`Sources`] counts are observed: with sandbox mode off, sandbox accounts'
+//! failures, followers, tokens and engagement are not looked at. (A failure of a sandbox post that was already
+//! firing when sandbox mode was switched off stays as it was: nothing is announced about it either way.)
 
 use super::{AlertConfig, AlertEvent, AlertRule, Observation};
 use crate::reports::{totals, Period, DAY_MS};
+use crate::sources::Sources;
 use serde_json::json;
 use tochen_domain::clock::Millis;
 use tochen_domain::html::escape_html;
@@ -34,12 +37,13 @@ pub async fn observe(
     tenant: TenantId,
     rule: AlertRule,
     c: &AlertConfig,
+    sources: Sources,
     now: Millis,
 ) -> Result<Found, StoreError> {
     let mut out = Vec::new();
     let complete = match rule {
         AlertRule::PublishFailed => {
-            for f in store.failed_targets(tenant, now - PUBLISH_LOOKBACK_MS, now + 1).await? {
+            for f in sources.failed_targets(store, tenant, now - PUBLISH_LOOKBACK_MS, now + 1).await? {
                 let details = json!({"title": f.title, "platform": f.platform, "status": f.status,
                     "error": f.error_message, "account": f.account_name});
                 out.push(firing(rule, f.target_id.to_db(), true, details));
@@ -63,7 +67,7 @@ pub async fn observe(
         }
         AlertRule::AccountReconnect => {
             let soon = now + c.token_expiry_days * DAY_MS;
-            for a in store.accounts(tenant).await? {
+            for a in sources.accounts(store, tenant).await? {
                 let expiring = a.token_expires_at.filter(|e| *e <= soon);
                 let fire = a.status == AccountStatus::NeedsReconnect || expiring.is_some();
                 let details = json!({"name": a.name, "platform": a.platform, "expires_at": expiring,
@@ -73,11 +77,11 @@ pub async fn observe(
             true
         }
         AlertRule::EngagementDrop => {
-            let current = totals(store, tenant, Period::new(now - WEEK, now)).await?.engagement_rate;
+            let current = totals(store, tenant, Period::new(now - WEEK, now), sources).await?.engagement_rate;
             let mut earlier = Vec::new();
             for w in 1..=c.trailing_weeks.max(1) {
                 let end = now - w * WEEK;
-                if let Some(r) = totals(store, tenant, Period::new(end - WEEK, end)).await?.engagement_rate {
+                if let Some(r) = totals(store, tenant, Period::new(end - WEEK, end), sources).await?.engagement_rate {
                     earlier.push(r);
                 }
             }
@@ -92,7 +96,7 @@ pub async fn observe(
         AlertRule::FollowersDropped => {
             let names: std::collections::HashMap<_, _> =
                 store.accounts(tenant).await?.into_iter().map(|a| (a.id, a.name)).collect();
-            for f in store.follower_changes(tenant, now - WEEK, now).await? {
+            for f in sources.follower_changes(store, tenant, now - WEEK, now).await? {
                 if let (Some(start), Some(end)) = (f.at_start, f.at_end) {
                     let details = json!({"name": names.get(&f.account_id), "platform": f.platform,
                         "from": start, "to": end});

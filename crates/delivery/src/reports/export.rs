@@ -2,8 +2,10 @@
 //! for Telegram or an email attachment).
 //!
 //! Missing metrics are `null` in JSON and an EMPTY cell in CSV, never 0, so a spreadsheet's averages stay honest.
+//! Like reports, it holds only the accounts [`Sources`] counts (no sandbox posts when sandbox mode is off).
 
 use super::Period;
+use crate::sources::Sources;
 use chrono::SecondsFormat;
 use serde::Serialize;
 use tochen_domain::ids::{PostId, TargetId, TenantId};
@@ -29,9 +31,14 @@ pub struct ExportRow {
     pub saves: Option<i64>,
 }
 
-/// The rows of a period, oldest publication first.
-pub async fn export_rows(store: &Store, tenant: TenantId, period: Period) -> Result<Vec<ExportRow>, StoreError> {
-    let published = store.published_targets(tenant, period.start, period.end).await?;
+/// The rows of a period from the accounts `sources` counts, oldest publication first.
+pub async fn export_rows(
+    store: &Store,
+    tenant: TenantId,
+    period: Period,
+    sources: Sources,
+) -> Result<Vec<ExportRow>, StoreError> {
+    let published = sources.published_targets(store, tenant, period.start, period.end).await?;
     let mut latest = store.latest_target_metrics(tenant, period.start, period.end).await?;
     Ok(published
         .into_iter()

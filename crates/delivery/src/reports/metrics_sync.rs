@@ -3,8 +3,10 @@
 //!
 //! It is gentle with rate limits: one account's reads are sequential, a bounded number of recent posts is read per
 //! account, and the first rate-limit or token error stops that account for this run (the next run picks it up);
-//! other accounts go on. What a platform does not report is stored as NULL, never 0.
+//! other accounts go on. What a platform does not report is stored as NULL, never 0. Only the accounts the given
+//! [`Sources`] counts are read: with sandbox mode off, sandbox accounts get no new (simulated) readings.
 
+use crate::sources::Sources;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,17 +43,18 @@ pub struct SyncReport {
     pub retry_after: Option<Duration>,
 }
 
-/// Reads the metrics of every active account of a workspace.
+/// Reads the metrics of every active account of a workspace that `sources` counts.
 #[tracing::instrument(skip(store, readers))]
 pub async fn sync_tenant(
     store: &Store,
     readers: &HashMap<AuthKind, Arc<dyn MetricsReader>>,
     tenant: TenantId,
     opts: SyncOptions,
+    sources: Sources,
     now: Millis,
 ) -> Result<SyncReport, StoreError> {
     let mut report = SyncReport::default();
-    for account in store.accounts(tenant).await? {
+    for account in sources.accounts(store, tenant).await? {
         if account.status != AccountStatus::Active {
             continue;
         }
@@ -122,11 +125,12 @@ pub async fn sync_all(
     store: &Store,
     readers: &HashMap<AuthKind, Arc<dyn MetricsReader>>,
     opts: SyncOptions,
+    sources: Sources,
     now: Millis,
 ) -> Result<SyncReport, StoreError> {
     let mut total = SyncReport::default();
     for tenant in store.all_tenant_ids().await? {
-        let r = sync_tenant(store, readers, tenant, opts, now).await?;
+        let r = sync_tenant(store, readers, tenant, opts, sources, now).await?;
         total.accounts += r.accounts;
         total.posts += r.posts;
         total.stopped.extend(r.stopped);

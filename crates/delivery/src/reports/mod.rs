@@ -6,12 +6,16 @@
 //! report is an `Option` from the store to the rendered text: a missing metric shows as missing, never as zero,
 //! and a sum over posts is missing only when no post reported that metric. Rendering (Telegram, email, JSON),
 //! the chart and the data-sync export live in the submodules.
+//!
+//! Only the accounts [`Sources`] counts take part: with sandbox mode off, sandbox accounts' posts, failures and
+//! followers are left out everywhere (totals, platforms, top posts, daily views) as if they did not exist.
 
 pub mod chart;
 pub mod export;
 pub mod metrics_sync;
 pub mod render;
 
+use crate::sources::Sources;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tochen_domain::clock::Millis;
@@ -101,7 +105,11 @@ pub struct Report {
     pub platforms: Vec<PlatformTotals>,
     pub top_posts: Vec<TopPost>,
     pub daily_views: DailyViews,
-    /// Some of the posts went to sandbox accounts: their numbers are simulated, and the report says so.
+    /// Some of the numbers come from sandbox accounts (a published post or a follower change in the period): they
+    /// are simulated, and the report says so in one line (`report.simulated`, "Includes sandbox accounts: their
+    /// numbers are simulated"). The line names the simulated part, sandbox accounts, so the same line is true of a
+    /// report that mixes real and sandbox accounts and of one with sandbox accounts only; real accounts' numbers
+    /// in a mixed report are real. Always false when sandbox mode is off, as sandbox accounts are then left out.
     pub simulated: bool,
 }
 
@@ -135,13 +143,18 @@ struct Computed {
     totals: Totals,
     platforms: Vec<PlatformTotals>,
     posts: Vec<(PublishedTarget, MetricValues)>,
+    /// Some post or follower change counted is a sandbox account's.
+    simulated: bool,
 }
 
-async fn compute(store: &Store, tenant: TenantId, period: Period) -> Result<Computed, StoreError> {
-    let published = store.published_targets(tenant, period.start, period.end).await?;
-    let failed = store.failed_targets(tenant, period.start, period.end).await?;
+/// Everything a period's numbers are made of, from the accounts `sources` counts.
+async fn compute(store: &Store, tenant: TenantId, period: Period, sources: Sources) -> Result<Computed, StoreError> {
+    let published = sources.published_targets(store, tenant, period.start, period.end).await?;
+    let failed = sources.failed_targets(store, tenant, period.start, period.end).await?;
     let mut latest = store.latest_target_metrics(tenant, period.start, period.end).await?;
-    let followers = store.follower_changes(tenant, period.start, period.end).await?;
+    let followers = sources.follower_changes(store, tenant, period.start, period.end).await?;
+    let simulated = published.iter().any(|t| t.auth_kind.is_sandbox())
+        || followers.iter().any(|f| f.auth_kind.is_sandbox() && f.at_start.is_some() && f.at_end.is_some());
     let posts: Vec<(PublishedTarget, MetricValues)> = published
         .into_iter()
         .map(|t| {
@@ -173,20 +186,25 @@ async fn compute(store: &Store, tenant: TenantId, period: Period) -> Result<Comp
         .map(|p| PlatformTotals { platform: *p, totals: totals_where(&|q| q == *p) })
         .filter(|p| p.totals != Totals::default())
         .collect();
-    Ok(Computed { totals, platforms, posts })
+    Ok(Computed { totals, platforms, posts, simulated })
 }
 
-/// Only the workspace totals of a period (what alerts compare).
-pub async fn totals(store: &Store, tenant: TenantId, period: Period) -> Result<Totals, StoreError> {
-    Ok(compute(store, tenant, period).await?.totals)
+/// Only the workspace totals of a period (what alerts compare), from the accounts `sources` counts.
+pub async fn totals(store: &Store, tenant: TenantId, period: Period, sources: Sources) -> Result<Totals, StoreError> {
+    Ok(compute(store, tenant, period, sources).await?.totals)
 }
 
-/// Computes the report of `period` for a workspace.
+/// Computes the report of `period` for a workspace, from the accounts `sources` counts.
 #[tracing::instrument(skip(store))]
-pub async fn compute_report(store: &Store, tenant: TenantId, period: Period) -> Result<Report, StoreError> {
+pub async fn compute_report(
+    store: &Store,
+    tenant: TenantId,
+    period: Period,
+    sources: Sources,
+) -> Result<Report, StoreError> {
     let workspace = store.tenant(tenant).await?.name;
-    let current = compute(store, tenant, period).await?;
-    let previous = compute(store, tenant, period.previous()).await?.totals;
+    let current = compute(store, tenant, period, sources).await?;
+    let previous = compute(store, tenant, period.previous(), sources).await?.totals;
     let t = &current.totals;
     let f = |v: Option<i64>| v.map(|v| v as f64);
     let change = Changes {
@@ -214,9 +232,6 @@ pub async fn compute_report(store: &Store, tenant: TenantId, period: Period) -> 
         })
         .collect();
     let daily_views = daily_views(store, tenant, period, &current.posts).await?;
-    let sandbox: Vec<_> =
-        store.accounts(tenant).await?.into_iter().filter(|a| a.auth_kind.is_sandbox()).map(|a| a.id).collect();
-    let simulated = current.posts.iter().any(|(t, _)| sandbox.contains(&t.account_id));
     Ok(Report {
         workspace,
         period,
@@ -226,7 +241,7 @@ pub async fn compute_report(store: &Store, tenant: TenantId, period: Period) -> 
         platforms: current.platforms,
         top_posts,
         daily_views,
-        simulated,
+        simulated: current.simulated,
     })
 }
 

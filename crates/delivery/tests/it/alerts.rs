@@ -3,6 +3,7 @@
 
 use tochen_delivery::alerts::rules::message;
 use tochen_delivery::alerts::{evaluate, AlertConfig, AlertRule};
+use tochen_delivery::sources::Sources;
 use tochen_domain::clock::now_ms;
 use tochen_domain::{AccountStatus, AuthKind, Platform};
 use tochen_domain::{SecretString, TenantId};
@@ -59,31 +60,37 @@ store_test!(a_stale_scheduler_alert_respects_the_cooldown_and_resolves, |store| 
     let config = only(AlertRule::SchedulerStale);
     let b = 1_800_000_000_000;
     beat(&store, b).await;
-    assert!(evaluate(&store, tenant, &config, b + 5 * MIN).await.unwrap().is_empty(), "fresh beat: nothing");
+    assert!(
+        evaluate(&store, tenant, &config, Sources::Real, b + 5 * MIN).await.unwrap().is_empty(),
+        "fresh beat: nothing"
+    );
 
-    let fired = evaluate(&store, tenant, &config, b + 20 * MIN).await.unwrap();
+    let fired = evaluate(&store, tenant, &config, Sources::Real, b + 20 * MIN).await.unwrap();
     assert_eq!(fired.len(), 1);
     assert!(!fired[0].resolved);
     assert_eq!(fired[0].event_type(), "alert.triggered");
     assert!(message(&fired[0], "en", chrono_tz::UTC).contains("20 minutes"));
     assert!(
-        evaluate(&store, tenant, &config, b + 30 * MIN).await.unwrap().is_empty(),
+        evaluate(&store, tenant, &config, Sources::Real, b + 30 * MIN).await.unwrap().is_empty(),
         "not repeated while it persists"
     );
 
     beat(&store, b + 35 * MIN).await;
-    let resolved = evaluate(&store, tenant, &config, b + 36 * MIN).await.unwrap();
+    let resolved = evaluate(&store, tenant, &config, Sources::Real, b + 36 * MIN).await.unwrap();
     assert_eq!(resolved.len(), 1);
     assert!(resolved[0].resolved);
     assert_eq!(resolved[0].event_type(), "alert.resolved");
-    assert!(evaluate(&store, tenant, &config, b + 37 * MIN).await.unwrap().is_empty(), "resolved only once");
+    assert!(
+        evaluate(&store, tenant, &config, Sources::Real, b + 37 * MIN).await.unwrap().is_empty(),
+        "resolved only once"
+    );
 
     // Stale again 30 minutes after the last announcement: the 60-minute cooldown holds it back...
-    assert!(evaluate(&store, tenant, &config, b + 50 * MIN).await.unwrap().is_empty());
+    assert!(evaluate(&store, tenant, &config, Sources::Real, b + 50 * MIN).await.unwrap().is_empty());
     // ...until the cooldown is over, when the still-firing alert is announced.
-    let again = evaluate(&store, tenant, &config, b + 81 * MIN).await.unwrap();
+    let again = evaluate(&store, tenant, &config, Sources::Real, b + 81 * MIN).await.unwrap();
     assert_eq!((again.len(), again[0].resolved), (1, false));
-    assert!(evaluate(&store, tenant, &config, b + 90 * MIN).await.unwrap().is_empty());
+    assert!(evaluate(&store, tenant, &config, Sources::Real, b + 90 * MIN).await.unwrap().is_empty());
 });
 
 store_test!(an_account_alert_fires_on_reconnect_or_expiry_and_resolves_after_reconnecting, |store| {
@@ -91,23 +98,23 @@ store_test!(an_account_alert_fires_on_reconnect_or_expiry_and_resolves_after_rec
     let config = AlertConfig { token_expiry_days: 7, ..only(AlertRule::AccountReconnect) };
     let now = now_ms();
     let account = store.upsert_account(tenant, &fb_page(Some(now + 30 * 24 * 60 * MIN))).await.unwrap();
-    assert!(evaluate(&store, tenant, &config, now).await.unwrap().is_empty());
+    assert!(evaluate(&store, tenant, &config, Sources::Real, now).await.unwrap().is_empty());
 
     store.set_account_status(tenant, account.id, AccountStatus::NeedsReconnect, Some("token revoked")).await.unwrap();
-    let fired = evaluate(&store, tenant, &config, now + MIN).await.unwrap();
+    let fired = evaluate(&store, tenant, &config, Sources::Real, now + MIN).await.unwrap();
     assert_eq!(fired.len(), 1);
     let text = message(&fired[0], "en", chrono_tz::UTC);
     assert!(text.contains("Bloom &lt;Coffee&gt;") && text.contains("reconnecting"), "{text}");
-    assert!(evaluate(&store, tenant, &config, now + 2 * MIN).await.unwrap().is_empty());
+    assert!(evaluate(&store, tenant, &config, Sources::Real, now + 2 * MIN).await.unwrap().is_empty());
 
     store.upsert_account(tenant, &fb_page(Some(now + 60 * 24 * 60 * MIN))).await.unwrap();
-    let resolved = evaluate(&store, tenant, &config, now + 3 * MIN).await.unwrap();
+    let resolved = evaluate(&store, tenant, &config, Sources::Real, now + 3 * MIN).await.unwrap();
     assert_eq!((resolved.len(), resolved[0].resolved), (1, true));
     assert!(message(&resolved[0], "de", chrono_tz::UTC).contains("wieder verbunden"));
 
     // A token expiring within 7 days fires as well, after the cooldown.
     store.upsert_account(tenant, &fb_page(Some(now + 2 * 24 * 60 * MIN))).await.unwrap();
-    let expiring = evaluate(&store, tenant, &config, now + 120 * MIN).await.unwrap();
+    let expiring = evaluate(&store, tenant, &config, Sources::Real, now + 120 * MIN).await.unwrap();
     assert_eq!(expiring.len(), 1);
     assert!(message(&expiring[0], "en", chrono_tz::UTC).contains("expires on"));
 });
@@ -128,11 +135,11 @@ store_test!(llm_quota_and_failed_publish_alerts_fire_and_clear, |store| {
     };
     store.record_llm_usage(tenant, &usage).await.unwrap();
     let now = now_ms() + MIN;
-    let fired = evaluate(&store, tenant, &only(AlertRule::LlmQuota), now).await.unwrap();
+    let fired = evaluate(&store, tenant, &only(AlertRule::LlmQuota), Sources::Real, now).await.unwrap();
     assert_eq!(fired.len(), 1);
     assert!(message(&fired[0], "en", chrono_tz::UTC).contains("85%"));
     store.set_tenant_quota(tenant, 10_000).await.unwrap();
-    let cleared = evaluate(&store, tenant, &only(AlertRule::LlmQuota), now + MIN).await.unwrap();
+    let cleared = evaluate(&store, tenant, &only(AlertRule::LlmQuota), Sources::Real, now + MIN).await.unwrap();
     assert_eq!((cleared.len(), cleared[0].resolved), (1, true));
 
     let account = store.upsert_account(tenant, &fb_page(None)).await.unwrap();
@@ -152,17 +159,17 @@ store_test!(llm_quota_and_failed_publish_alerts_fire_and_clear, |store| {
     .await
     .unwrap();
     let config = only(AlertRule::PublishFailed);
-    let fired = evaluate(&store, tenant, &config, now + 2 * MIN).await.unwrap();
+    let fired = evaluate(&store, tenant, &config, Sources::Real, now + 2 * MIN).await.unwrap();
     assert_eq!((fired.len(), fired[0].subject.as_str()), (1, target.as_str()));
     assert!(message(&fired[0], "en", chrono_tz::UTC).contains("\"Brunch\" to Facebook"));
-    assert!(evaluate(&store, tenant, &config, now + 3 * MIN).await.unwrap().is_empty());
+    assert!(evaluate(&store, tenant, &config, Sources::Real, now + 3 * MIN).await.unwrap().is_empty());
     sqlx::query("UPDATE post_targets SET status = 'published', updated_at = $2 WHERE id = $1")
         .bind(&target)
         .bind(now + 4 * MIN)
         .execute(store.sql_for_tests())
         .await
         .unwrap();
-    let resolved = evaluate(&store, tenant, &config, now + 5 * MIN).await.unwrap();
+    let resolved = evaluate(&store, tenant, &config, Sources::Real, now + 5 * MIN).await.unwrap();
     assert_eq!((resolved.len(), resolved[0].resolved), (1, true));
     assert!(message(&resolved[0], "en", chrono_tz::UTC).contains("sorted out"));
 });

@@ -5,6 +5,7 @@ use tochen_delivery::automations::{period_before, run_alerts, run_data_sync, run
 use tochen_delivery::email::{EmailSender, SmtpSecurity};
 use tochen_delivery::email_queue;
 use tochen_delivery::reports::DAY_MS;
+use tochen_delivery::sources::Sources;
 use tochen_delivery::webhook::WebhookSecret;
 use tochen_domain::jobs::{EMAIL_DELIVER, NOTIFY, WEBHOOK_DELIVER};
 use tochen_domain::{AuthKind, JobState, MissedRunPolicy, Platform};
@@ -101,6 +102,7 @@ store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
                 .unwrap(),
         ),
         data_dir: dir.path().to_owned(),
+        sources: Sources::Real,
     };
     let chat = store
         .create_destination(tenant, &NewDestination::Telegram { name: "Clients".into(), chat_id: -1001 })
@@ -182,7 +184,7 @@ store_test!(alerts_without_destinations_go_to_the_team_chat, |store| {
         .bind(uuid::Uuid::now_v7().to_string()).bind(tenant.to_db()).bind(tochen_domain::clock::now_ms())
         .execute(store.sql_for_tests()).await.unwrap();
     let alert = automation(&store, tenant, "alert").await;
-    let deps = DeliveryDeps { email: None, data_dir: std::env::temp_dir() };
+    let deps = DeliveryDeps { email: None, data_dir: std::env::temp_dir(), sources: Sources::Real };
     let config = serde_json::json!({"rules": ["llm_quota"]});
     let now = tochen_domain::clock::now_ms();
     assert_eq!(run_alerts(&store, &deps, tenant, alert, &config, "UTC", now).await.unwrap(), 1);

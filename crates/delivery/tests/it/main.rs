@@ -6,3 +6,4 @@ mod delivery_email;
 mod delivery_webhooks;
 mod reports;
 mod reports_metrics_sync;
+mod reports_sandbox;

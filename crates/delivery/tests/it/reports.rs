@@ -14,16 +14,17 @@
 use tochen_delivery::reports::chart::{png_size, render_png, HEIGHT, WIDTH};
 use tochen_delivery::reports::export::{export_rows, to_csv};
 use tochen_delivery::reports::{compute_report, render, Period, DAY_MS};
+use tochen_delivery::sources::Sources;
 use tochen_domain::{AccountId, SecretString, TargetId, TenantId};
 use tochen_domain::{AuthKind, Platform};
 use tochen_store::Store;
 use tochen_store::{MetricValues, NewAccount, NewSnapshot, TelegramIdentity, TenantProfile};
 use tochen_testkit::store_test;
 
-const P: i64 = 20_000 * DAY_MS;
-const H: i64 = 3600 * 1000;
+pub(crate) const P: i64 = 20_000 * DAY_MS;
+pub(crate) const H: i64 = 3600 * 1000;
 
-async fn workspace(store: &Store) -> TenantId {
+pub(crate) async fn workspace(store: &Store) -> TenantId {
     let who = TelegramIdentity {
         telegram_id: 42,
         username: None,
@@ -53,7 +54,7 @@ async fn account(store: &Store, tenant: TenantId, platform: Platform, name: &str
 }
 
 /// Inserts a post with one target in the given state.
-async fn target(
+pub(crate) async fn target(
     store: &Store,
     tenant: TenantId,
     account: AccountId,
@@ -95,7 +96,7 @@ async fn target(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn reading(
+pub(crate) async fn reading(
     store: &Store,
     tenant: TenantId,
     account: AccountId,
@@ -115,11 +116,11 @@ async fn reading(
     store.insert_metrics_snapshot(tenant, &s).await.unwrap();
 }
 
-fn m(views: Option<i64>, likes: Option<i64>, comments: Option<i64>, shares: Option<i64>) -> MetricValues {
+pub(crate) fn m(views: Option<i64>, likes: Option<i64>, comments: Option<i64>, shares: Option<i64>) -> MetricValues {
     MetricValues { views, likes, comments, shares, ..Default::default() }
 }
 
-fn followers(n: i64) -> MetricValues {
+pub(crate) fn followers(n: i64) -> MetricValues {
     MetricValues { followers: Some(n), ..Default::default() }
 }
 
@@ -153,7 +154,7 @@ fn close(a: Option<f64>, b: f64) -> bool {
 
 store_test!(a_weekly_report_matches_the_hand_computed_numbers, |store| {
     let tenant = seed(&store).await;
-    let r = compute_report(&store, tenant, Period::new(P, P + 7 * DAY_MS)).await.unwrap();
+    let r = compute_report(&store, tenant, Period::new(P, P + 7 * DAY_MS), Sources::Real).await.unwrap();
     let t = &r.totals;
     assert_eq!((t.published, t.failed), (4, 1));
     assert_eq!(t.views, Some(4510)); // 3210 + 800 + 500
@@ -218,7 +219,7 @@ store_test!(a_weekly_report_matches_the_hand_computed_numbers, |store| {
 
 store_test!(an_empty_period_has_no_data_and_shows_missing_not_zero, |store| {
     let tenant = seed(&store).await;
-    let r = compute_report(&store, tenant, Period::new(P + 30 * DAY_MS, P + 37 * DAY_MS)).await.unwrap();
+    let r = compute_report(&store, tenant, Period::new(P + 30 * DAY_MS, P + 37 * DAY_MS), Sources::Real).await.unwrap();
     assert!(!r.has_data());
     assert_eq!((r.totals.views, r.totals.engagement_rate, r.change.views), (None, None, None));
     assert!(render::telegram_html(&r, "en", chrono_tz::UTC).contains("Nothing was published"));
@@ -226,7 +227,7 @@ store_test!(an_empty_period_has_no_data_and_shows_missing_not_zero, |store| {
 
 store_test!(the_data_sync_export_leaves_missing_metrics_empty, |store| {
     let tenant = seed(&store).await;
-    let rows = export_rows(&store, tenant, Period::new(P, P + 7 * DAY_MS)).await.unwrap();
+    let rows = export_rows(&store, tenant, Period::new(P, P + 7 * DAY_MS), Sources::Real).await.unwrap();
     assert_eq!(rows.len(), 4);
     let csv = String::from_utf8(to_csv(&rows)).unwrap();
     let lines: Vec<&str> = csv.lines().collect();

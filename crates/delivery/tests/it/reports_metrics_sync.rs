@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tochen_delivery::reports::metrics_sync::{sync_all, SyncOptions};
 use tochen_delivery::reports::DAY_MS;
+use tochen_delivery::sources::Sources;
 use tochen_domain::{AccountId, SecretString, TenantId};
 use tochen_domain::{AuthKind, Platform};
 use tochen_platforms::publish::{ErrorClass, PublishError};
@@ -94,7 +95,7 @@ store_test!(metrics_sync_stores_snapshots_keeps_missing_values_and_stops_at_rate
     let reader = Arc::new(FakeReader { budget: Mutex::new(2), calls: Mutex::new(Vec::new()) });
     let readers: HashMap<AuthKind, Arc<dyn MetricsReader>> =
         HashMap::from([(AuthKind::InstagramLogin, reader.clone() as _)]);
-    let report = sync_all(&store, &readers, SyncOptions::default(), now).await.unwrap();
+    let report = sync_all(&store, &readers, SyncOptions::default(), Sources::Real, now).await.unwrap();
 
     assert_eq!(report.accounts, 2);
     assert_eq!(report.posts, 2, "alpha's post and beta's newest, then the limit");

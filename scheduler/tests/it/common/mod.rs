@@ -92,6 +92,7 @@ pub fn deps(publishers: Publishers, notifier: Arc<RecordingNotifier>) -> Deps {
         automations: AutomationRegistry::with_builtins(),
         media_urls: Arc::new(|_, id| format!("http://127.0.0.1:1/media/{id}")),
         data_dir: std::env::temp_dir(),
+        sources: tochen_scheduler::Sources::Real,
     }
 }
 

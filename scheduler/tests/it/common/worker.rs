@@ -45,6 +45,7 @@ pub async fn run_worker_from_env() -> anyhow::Result<()> {
         automations: AutomationRegistry::with_builtins(),
         media_urls: Arc::new(|_, id| format!("http://127.0.0.1:1/media/{id}")),
         data_dir: std::env::temp_dir(),
+        sources: tochen_scheduler::Sources::Real,
     };
     let mut config = RunnerConfig::new(tochen_scheduler::owner_name());
     config.concurrency = concurrency;

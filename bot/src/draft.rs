@@ -22,11 +22,12 @@ use tochen_telegram::button::{Button, Draft, DraftAct};
 /// Largest file the public Bot API lets a bot download.
 const MAX_DOWNLOAD: u32 = 20 * 1024 * 1024;
 
-/// The draft screen's buttons; scheduling and publishing now hand over to `schedule`.
+/// The draft screen's buttons; scheduling and publishing now open the schedule flow (`handover.rs`).
 pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Draft) -> HandlerResult {
     match b {
-        Draft::Act(DraftAct::Schedule, id, v) => crate::schedule::from_draft(bot, app, ctx, id, v).await,
-        Draft::Act(DraftAct::PublishNow, id, v) => crate::schedule::draft_now(bot, app, ctx, id, v).await,
+        Draft::Act(DraftAct::Schedule | DraftAct::PublishNow, ..) => {
+            crate::handover::not_here(&bot, &ctx, &Button::Draft(b)).await
+        }
         Draft::Act(act, id, v) => on_action(bot, app, ctx, act, id, v).await,
         Draft::ToggleAccount(id, v, i) => toggle_account(bot, app, ctx, id, v, i).await,
     }
@@ -124,7 +125,7 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
                 ctx.refuse(&bot, t(l, "bot.stale")).await
             }
         }
-        // Routed to the schedule flow (`schedule::from_draft`); opening is handled above.
+        // Routed to the schedule flow by `handover.rs`.
         DraftAct::Schedule | DraftAct::PublishNow | DraftAct::Show => Ok(()),
     }
 }

@@ -15,6 +15,7 @@ mod creation;
 mod ctx;
 mod draft;
 mod flow;
+mod handover;
 mod ideas;
 mod kb;
 mod onboarding;
@@ -261,6 +262,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
     let buttons = Update::filter_callback_query()
         .branch(
             dptree::filter_map(|q: CallbackQuery| q.data.as_deref().and_then(Button::decode))
+                .branch(handover::handler())
                 .branch(case![Button::Onboarding(b)].endpoint(onboarding::on_button))
                 .branch(case![Button::Menu(b)].endpoint(on_menu))
                 .branch(case![Button::Ideas(b)].endpoint(ideas::on_button))

@@ -112,6 +112,17 @@ fn sandbox_line(app: &App, lang: &str) -> String {
     }
 }
 
+/// "New workspace" on the workspaces list: the name question, if the creation policy allows.
+pub async fn new_workspace(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
+    match crate::creation::creation(&app, &ctx).await? {
+        crate::creation::Creation::Refused(key) => ctx.refuse(&bot, t(ctx.lang, key)).await,
+        _ => {
+            ctx.answer(&bot, None).await?;
+            ask_name(&bot, &app, &ctx).await
+        }
+    }
+}
+
 pub async fn ask_name(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
     let mut text = tf(ctx.lang, "bot.start.hello", &[("first_name", &escape_html(&ctx.user.first_name))]);
     text.push_str(&sandbox_line(app, ctx.lang));

@@ -2,7 +2,7 @@
 //! `/history` (newest first, paginated; history with permalinks), and the scheduler's buttons on targets whose
 //! outcome was unknown or failed. On a post waiting for approval, reschedule submits it again, cancel withdraws
 //! it and an admin's publish now approves it, each with its approval cards updated in the same transaction
-//! (`cards.rs`); reschedule is the schedule flow's (`schedule::reschedule`).
+//! (`cards.rs`); reschedule opens the schedule flow (`handover.rs`).
 
 use crate::cards;
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
@@ -63,14 +63,14 @@ pub async fn queue(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
     queue_page(bot, app, ctx, 0).await
 }
 
-/// The buttons of the post lists and of a queued post's screen (rescheduling hands over to `schedule`).
+/// The buttons of the post lists and of a queued post's screen (rescheduling opens the schedule flow).
 pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Queue) -> HandlerResult {
     match b {
         Queue::Page(p) => queue_page(bot, app, ctx, p).await,
         Queue::DraftsPage(p) => drafts_page(bot, app, ctx, p).await,
         Queue::HistoryPage(p) => history_page(bot, app, ctx, p).await,
         Queue::Item(id) => item(bot, app, ctx, id).await,
-        Queue::Reschedule(id, v) => crate::schedule::reschedule(bot, app, ctx, id, v).await,
+        Queue::Reschedule(..) => crate::handover::not_here(&bot, &ctx, &Button::Queue(b)).await,
         Queue::Cancel(id, v) => cancel_post(bot, app, ctx, id, v).await,
         Queue::PublishNow(id, v) => publish_now(bot, app, ctx, id, v).await,
     }

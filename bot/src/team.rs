@@ -33,13 +33,7 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Team) -> HandlerResult
         Team::SetRole(u, r) => set_role(bot, app, ctx, u, r).await,
         Team::RemoveMember(u) => remove(bot, app, ctx, u).await,
         Team::Workspace(tid) => switch(bot, app, ctx, tid).await,
-        Team::NewWorkspace => match crate::creation::creation(&app, &ctx).await? {
-            crate::creation::Creation::Refused(key) => ctx.refuse(&bot, t(ctx.lang, key)).await,
-            _ => {
-                ctx.answer(&bot, None).await?;
-                crate::onboarding::ask_name(&bot, &app, &ctx).await
-            }
-        },
+        Team::NewWorkspace => crate::handover::not_here(&bot, &ctx, &Button::Team(b)).await,
         Team::Language(l) => set_language(bot, app, ctx, l).await,
     }
 }

@@ -170,3 +170,31 @@ fn library_crates_never_name_a_front_crate() {
         }
     }
 }
+
+/// The bot's conversational flows: each handles its own commands, buttons and answers. Shared pieces (context,
+/// keyboards, screens, cards, state, the creation policy) are not flows; buttons of one flow that open another go
+/// through `handover.rs`, the router.
+const BOT_FLOWS: &[&str] =
+    &["admin", "approval", "automations", "connect", "draft", "ideas", "onboarding", "queue", "schedule", "team"];
+
+#[test]
+fn bot_flows_never_import_each_other() {
+    let graph = module_graph(&root().join("bot"));
+    let mut crossings = Vec::new();
+    for (from, tos) in &graph {
+        if !BOT_FLOWS.contains(&from.as_str()) {
+            continue;
+        }
+        for to in tos.iter().filter(|t| *t != from && BOT_FLOWS.contains(&t.as_str())) {
+            crossings.push(format!("{from} -> {to}"));
+        }
+    }
+    assert!(
+        crossings.is_empty(),
+        "flows import each other (route the button through handover.rs, or move the shared piece to screens):\n{}",
+        crossings.join("\n")
+    );
+    for flow in ["draft", "schedule", "team", "onboarding"] {
+        assert!(graph.contains_key(flow), "the module graph knows the bot's flows: {graph:?}");
+    }
+}

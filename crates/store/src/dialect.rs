@@ -6,10 +6,11 @@
 //! pipeline, where PostgreSQL uses data-modifying `WITH` clauses that SQLite lacks and SQLite batches several
 //! statements for its one connection instead. Table files call these and never match on the backend themselves.
 //!
-//! Not here yet: the job queue's own files (`job_queue.rs`, `jobs.rs`, `job_signal.rs`, `listen.rs`,
-//! `telegram_updates.rs`: claiming with `FOR UPDATE SKIP LOCKED` on PostgreSQL and a single `UPDATE ... RETURNING`
-//! on SQLite, and `LISTEN`/`NOTIFY` wake-ups on PostgreSQL), which are being rewritten separately.
+//! The job claim is here too: one `UPDATE ... RETURNING` on SQLite, a call of the PL/pgSQL function
+//! `tochen_claim_jobs` (advisory lock, then the same statement with `FOR UPDATE SKIP LOCKED`) on PostgreSQL.
+//! PostgreSQL's `LISTEN`/`NOTIFY` wake-ups live in `listen.rs` and `job_signal.rs`.
 
+use crate::jobs::JOB_COLUMNS;
 use crate::Backend;
 use sqlx::migrate::Migrator;
 
@@ -136,4 +137,56 @@ fn with_sole_target_post(settle: &str) -> String {
            AND status <> (SELECT status FROM t)) \
          SELECT t.*, CAST(CASE WHEN (SELECT sole FROM s) THEN 1 ELSE 0 END AS BIGINT) AS sole_target FROM t"
     )
+}
+
+/// Jobs of suspended workspaces are held: neither claimed nor counted as due until the workspace is resumed.
+/// The subquery is uncorrelated (evaluated once per statement) and reads the partial index `tenants_suspended`,
+/// which is empty on an instance with no suspended workspace. PostgreSQL's claim function has the same filter
+/// (migration 20261203000200).
+pub(crate) const NOT_HELD: &str =
+    "(tenant_id IS NULL OR tenant_id NOT IN (SELECT id FROM tenants WHERE suspended_at IS NOT NULL))";
+
+/// The SQLite claim statement (binding `$1` now, `$2` how many candidates each scan looks at, `$3` the per-key
+/// limit, `$4` the limit, `$5` the owner, `$6` the lease's end): two index-backed candidate scans (due jobs by
+/// `jobs_due`, expired leases by `jobs_lease`), then per-key ranking: a run of jobs for one busy account does not
+/// hide the jobs of other accounts behind it, because candidates are scanned a few times wider than the limit.
+/// PostgreSQL runs the same statement, with `FOR UPDATE SKIP LOCKED` on both scans, inside the function
+/// `tochen_claim_jobs` (migration 20261123000500).
+fn sqlite_claim_statement(kinds: &str) -> String {
+    format!(
+        "WITH due AS (SELECT id, run_at, concurrency_key FROM jobs \
+           WHERE state = 'queued' AND run_at <= $1 AND kind IN ({kinds}) AND {NOT_HELD} ORDER BY run_at LIMIT $2), \
+         lost AS (SELECT id, run_at, concurrency_key FROM jobs \
+           WHERE state = 'running' AND lease_expires_at <= $1 AND kind IN ({kinds}) AND {NOT_HELD} \
+           ORDER BY lease_expires_at LIMIT $2), \
+         cand AS (SELECT id, run_at, concurrency_key FROM due UNION ALL SELECT id, run_at, concurrency_key FROM lost), \
+         ranked AS (SELECT id, run_at, concurrency_key, \
+           ROW_NUMBER() OVER (PARTITION BY concurrency_key ORDER BY run_at, id) AS rn FROM cand), \
+         busy AS (SELECT concurrency_key, COUNT(*) AS n FROM jobs WHERE state = 'running' \
+           AND lease_expires_at > $1 AND concurrency_key IN (SELECT concurrency_key FROM cand) \
+           GROUP BY concurrency_key), \
+         pick AS (SELECT r.id FROM ranked r LEFT JOIN busy b ON b.concurrency_key = r.concurrency_key \
+           WHERE r.concurrency_key IS NULL OR r.rn + COALESCE(b.n, 0) <= $3 ORDER BY r.run_at, r.id LIMIT $4) \
+         UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $5, \
+           lease_expires_at = $6, updated_at = $1 WHERE id IN (SELECT id FROM pick) RETURNING {JOB_COLUMNS}"
+    )
+}
+
+/// The claim for `kinds`, and the value bound after the six both backends bind (PostgreSQL's function takes the
+/// kinds as one comma-separated text; kinds are code constants without commas).
+pub(crate) fn claim_jobs(backend: Backend, kinds: &[String]) -> (String, Option<String>) {
+    match backend {
+        Backend::Postgres => {
+            debug_assert!(kinds.iter().all(|k| !k.contains(',')), "job kinds contain no comma");
+            let sql = format!("SELECT {JOB_COLUMNS} FROM tochen_claim_jobs($1, $2, $3, $4, $5, $6, $7)");
+            (sql, Some(kinds.join(",")))
+        }
+        Backend::Sqlite => (sqlite_claim_statement(&kind_list(kinds)), None),
+    }
+}
+
+/// `'a','b'` for `kind IN (...)`. Kinds are code constants, never input; quoting them inline keeps one statement
+/// per claim.
+pub(crate) fn kind_list(kinds: &[String]) -> String {
+    kinds.iter().map(|k| format!("'{}'", k.replace('\'', "''"))).collect::<Vec<_>>().join(",")
 }

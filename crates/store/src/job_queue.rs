@@ -27,7 +27,7 @@
 
 pub use super::job_signal::JOBS_CHANNEL;
 use super::jobs::{job_from_row, Job, JOB_COLUMNS};
-use super::{Backend, Result, Store};
+use super::{Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::JobId;
 use tochen_domain::JobState;
@@ -36,39 +36,6 @@ use tochen_domain::JobState;
 /// followed by 0x0001, so it does not collide with another application's advisory locks in a shared database by
 /// accident.
 pub const CLAIM_LOCK: i64 = 0x746f_6368_656e_0001;
-
-/// Jobs of suspended workspaces are held: neither claimed nor counted as due until the workspace is resumed.
-/// The subquery is uncorrelated (evaluated once per statement) and reads the partial index `tenants_suspended`,
-/// which is empty on an instance with no suspended workspace. PostgreSQL's claim function has the same filter
-/// (migration 20261203000200).
-pub(crate) const NOT_HELD: &str =
-    "(tenant_id IS NULL OR tenant_id NOT IN (SELECT id FROM tenants WHERE suspended_at IS NOT NULL))";
-
-/// The SQLite claim statement (binding `$1` now, `$2` how many candidates each scan looks at, `$3` the per-key
-/// limit, `$4` the limit, `$5` the owner, `$6` the lease's end): two index-backed candidate scans (due jobs by
-/// `jobs_due`, expired leases by `jobs_lease`), then per-key ranking: a run of jobs for one busy account does not
-/// hide the jobs of other accounts behind it, because candidates are scanned a few times wider than the limit.
-/// PostgreSQL runs the same statement, with `FOR UPDATE SKIP LOCKED` on both scans, inside the function
-/// `tochen_claim_jobs` (migration 20261123000500).
-fn sqlite_claim_statement(kinds: &str) -> String {
-    format!(
-        "WITH due AS (SELECT id, run_at, concurrency_key FROM jobs \
-           WHERE state = 'queued' AND run_at <= $1 AND kind IN ({kinds}) AND {NOT_HELD} ORDER BY run_at LIMIT $2), \
-         lost AS (SELECT id, run_at, concurrency_key FROM jobs \
-           WHERE state = 'running' AND lease_expires_at <= $1 AND kind IN ({kinds}) AND {NOT_HELD} \
-           ORDER BY lease_expires_at LIMIT $2), \
-         cand AS (SELECT id, run_at, concurrency_key FROM due UNION ALL SELECT id, run_at, concurrency_key FROM lost), \
-         ranked AS (SELECT id, run_at, concurrency_key, \
-           ROW_NUMBER() OVER (PARTITION BY concurrency_key ORDER BY run_at, id) AS rn FROM cand), \
-         busy AS (SELECT concurrency_key, COUNT(*) AS n FROM jobs WHERE state = 'running' \
-           AND lease_expires_at > $1 AND concurrency_key IN (SELECT concurrency_key FROM cand) \
-           GROUP BY concurrency_key), \
-         pick AS (SELECT r.id FROM ranked r LEFT JOIN busy b ON b.concurrency_key = r.concurrency_key \
-           WHERE r.concurrency_key IS NULL OR r.rn + COALESCE(b.n, 0) <= $3 ORDER BY r.run_at, r.id LIMIT $4) \
-         UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $5, \
-           lease_expires_at = $6, updated_at = $1 WHERE id IN (SELECT id FROM pick) RETURNING {JOB_COLUMNS}"
-    )
-}
 
 /// `('id', attempt), ...` for `(id, attempts) IN (VALUES ...)`. Ids are UUIDs and attempts numbers, never input,
 /// so they are inlined and a whole batch is one statement. Such a statement is sent unprepared (`persistent(false)`):
@@ -105,11 +72,6 @@ impl NextWake {
     }
 }
 
-/// Kinds are code constants, never input; quoting them inline keeps one statement per claim.
-fn kind_list(kinds: &[String]) -> String {
-    kinds.iter().map(|k| format!("'{}'", k.replace('\'', "''"))).collect::<Vec<_>>().join(",")
-}
-
 impl Store {
     /// Claims up to `limit` due jobs (and jobs whose lease expired), marking them running under `owner`.
     #[tracing::instrument(skip(self, req), fields(owner = req.owner, limit = req.limit))]
@@ -118,17 +80,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let now = now_ms();
-        // PostgreSQL: one prepared call; the function takes the claim lock, then claims with a snapshot taken
-        // after it (see the module docs). It takes the kinds as one comma-separated text (kinds are code
-        // constants without commas) after the values both backends bind.
-        let (sql, kinds) = match self.backend {
-            Backend::Postgres => {
-                debug_assert!(req.kinds.iter().all(|k| !k.contains(',')), "job kinds contain no comma");
-                let sql = format!("SELECT {JOB_COLUMNS} FROM tochen_claim_jobs($1, $2, $3, $4, $5, $6, $7)");
-                (sql, Some(req.kinds.join(",")))
-            }
-            Backend::Sqlite => (sqlite_claim_statement(&kind_list(req.kinds)), None),
-        };
+        let (sql, kinds) = crate::dialect::claim_jobs(self.backend, req.kinds);
         let mut claim = sqlx::query(&sql)
             .bind(now)
             .bind(req.limit * 4)
@@ -257,11 +209,12 @@ impl Store {
         if kinds.is_empty() {
             return Ok(NextWake { next_due: None, next_lease_expiry: None });
         }
-        let kinds = kind_list(kinds);
+        let kinds = crate::dialect::kind_list(kinds);
+        let not_held = crate::dialect::NOT_HELD;
         let (next_due, next_lease_expiry): (Option<i64>, Option<i64>) = sqlx::query_as(&format!(
-            "SELECT (SELECT run_at FROM jobs WHERE state = 'queued' AND kind IN ({kinds}) AND {NOT_HELD} \
+            "SELECT (SELECT run_at FROM jobs WHERE state = 'queued' AND kind IN ({kinds}) AND {not_held} \
                      ORDER BY run_at LIMIT 1), \
-                    (SELECT lease_expires_at FROM jobs WHERE state = 'running' AND kind IN ({kinds}) AND {NOT_HELD} \
+                    (SELECT lease_expires_at FROM jobs WHERE state = 'running' AND kind IN ({kinds}) AND {not_held} \
                      ORDER BY lease_expires_at LIMIT 1)"
         ))
         .fetch_one(&self.pool)

@@ -184,6 +184,18 @@ impl Store {
         .await?;
         rows.iter().map(job_from_row).collect()
     }
+
+    /// Deletes finished jobs (succeeded, failed, dead, cancelled) that finished before `cutoff`. Their unique keys
+    /// go with them, which is safe: a unique key only guards against duplicates while a slot or target is live.
+    pub async fn delete_finished_jobs_before(&self, cutoff: Millis) -> Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'dead', 'cancelled') AND finished_at < $1",
+        )
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }
 
 /// The one statement that inserts a job, per conflict rule: the rule is part of the text so each text is prepared

@@ -22,7 +22,6 @@ mod dialogue;
 pub mod events;
 mod heartbeats;
 mod invites;
-mod job_history;
 pub mod job_queue;
 mod job_signal;
 mod jobs;

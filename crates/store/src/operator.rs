@@ -305,7 +305,7 @@ impl Store {
              (SELECT COUNT(*) FROM jobs WHERE state = 'running'), \
              (SELECT COUNT(*) FROM jobs WHERE state = 'dead'), \
              (SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND {held})",
-            not_held = crate::job_queue::NOT_HELD
+            not_held = crate::dialect::NOT_HELD
         ))
         .bind(now)
         .fetch_one(&self.pool)

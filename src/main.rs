@@ -138,6 +138,24 @@ async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
+/// One start-up line on who operates this instance and who may create workspaces.
+async fn log_operator(config: &Config, store: &Store) {
+    let creation = config.operator.creation.as_str();
+    if !config.operator.operators.is_empty() {
+        tracing::info!(operators = ?config.operator.operators, creation, "operators from TOCHEN_OPERATORS");
+        return;
+    }
+    match store.claimed_operator().await {
+        Ok(Some(id)) => tracing::info!(operator = id, creation, "operator: the first person who sent /start"),
+        Ok(None) => tracing::info!(
+            creation,
+            "no operator yet: the first person to send /start to the bot becomes the operator (set TOCHEN_OPERATORS \
+             to choose)"
+        ),
+        Err(e) => tracing::warn!(error = %e, "cannot read who operates this instance"),
+    }
+}
+
 /// Starts the components and waits for SIGINT/SIGTERM, then lets them stop gracefully.
 async fn serve(mut config: Config, components: &[Component]) -> anyhow::Result<()> {
     // Resolved once: every component sees the same keys, whether they came from TOCHEN_SECRET_KEYS or the file.
@@ -149,6 +167,9 @@ async fn serve(mut config: Config, components: &[Component]) -> anyhow::Result<(
              META_APP_ID and META_APP_SECRET, INSTAGRAM_APP_ID and INSTAGRAM_APP_SECRET, or TIKTOK_CLIENT_KEY and \
              TIKTOK_CLIENT_SECRET (TOCHEN_SANDBOX=false hides the sandbox)"
         );
+    }
+    if components.contains(&Component::Bot) {
+        log_operator(&config, &store).await;
     }
     let shutdown = CancellationToken::new();
     // One registry for the process: the bot says here what it waits for, the web service's /ready reports it.

@@ -11,13 +11,11 @@
 //! redirect must reach it), on SQLite and PostgreSQL. Nothing leaves the machine: every base URL is configuration.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::Duration;
-use teloxide::adaptors::throttle::Limits;
 use tochen_config::Config;
 use tochen_domain::jobs::NOTIFY;
+use tochen_domain::TenantId;
 use tochen_domain::{AccountStatus, AuthKind, JobState, Platform, Role};
-use tochen_domain::{SecretString, TenantId};
 use tochen_store::Store;
 use tochen_store::{Account, TelegramIdentity, TenantProfile};
 use tochen_testkit::fake_graph::FakeGraph;
@@ -25,8 +23,6 @@ use tochen_testkit::fake_llm::FakeLlm;
 use tochen_testkit::fake_telegram::{BotMessage, FakeTelegram, BOT_USERNAME};
 use tochen_testkit::fake_tiktok::FakeTikTok;
 use tochen_testkit::TestDb;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// The admin who connects accounts; their private chat with the bot has the same id.
 const ALICE: i64 = 4242;
@@ -54,8 +50,7 @@ struct World {
     web_url: String,
     /// A browser: follows redirects, keeps no cookies.
     browser: reqwest::Client,
-    shutdown: CancellationToken,
-    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+    components: crate::components::Components,
     _llm: FakeLlm,
     _dir: tempfile::TempDir,
 }
@@ -103,48 +98,22 @@ impl World {
         let alice = store.upsert_user(&identity(ALICE, "Alice")).await.unwrap();
         let tenant = store.create_tenant("Bakery", &TenantProfile::default(), 0, alice.id).await.unwrap().id;
 
-        let shutdown = CancellationToken::new();
-        let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
-
-        let state = tochen_web::AppState::new(
-            config.clone(),
-            store.clone(),
-            &SecretString::new(db.key.clone()),
-            tochen_web::RateLimit::default(),
-        );
-        state.bot_link.set(format!("https://t.me/{BOT_USERNAME}"));
-        let router = tochen_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
-        let stop = shutdown.clone();
-        tasks.push((
-            "web",
-            tokio::spawn(async move {
-                axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await?;
-                Ok(())
-            }),
-        ));
-        tasks.push(("scheduler", tokio::spawn(tochen_scheduler::run(config.clone(), store.clone(), shutdown.clone()))));
-
-        let mark = tg.mark();
-        let limits = Limits {
-            messages_per_sec_chat: 10_000,
-            messages_per_min_chat: 1_000_000,
-            messages_per_min_channel_or_supergroup: 1_000_000,
-            messages_per_sec_overall: 10_000,
-        };
-        let options = tochen_bot::Options { limits, llm_backoff: Duration::from_millis(5), ..Default::default() };
-        tasks.push(("bot", tokio::spawn(tochen_bot::run_with(config, store.clone(), shutdown.clone(), options))));
-        tg.wait_call(mark, |c| c.method == "getupdates").await;
+        let components = crate::components::Components::start(
+            &config,
+            &store,
+            &db.key,
+            listener,
+            &tg,
+            Some(format!("https://t.me/{BOT_USERNAME}")),
+        )
+        .await;
 
         let browser = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap();
-        World { tg, graph, tiktok, store, tenant, web_url, browser, shutdown, tasks, _llm: llm, _dir: dir }
+        World { tg, graph, tiktok, store, tenant, web_url, browser, components, _llm: llm, _dir: dir }
     }
 
     async fn stop(self) {
-        self.shutdown.cancel();
-        for (name, task) in self.tasks {
-            let done = tokio::time::timeout(Duration::from_secs(40), task).await;
-            done.unwrap_or_else(|_| panic!("{name} stops")).unwrap().unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        }
+        self.components.stop().await;
     }
 
     /// `user` writes `text` in their private chat; the bot answers with a message containing `needle`.

@@ -3,6 +3,7 @@
 mod admin_cli;
 mod architecture;
 mod cli;
+mod components;
 mod connect_e2e;
 mod deploy_files;
 mod inbound_webhooks;

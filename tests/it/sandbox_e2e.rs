@@ -8,22 +8,18 @@
 //! PostgreSQL.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::Duration;
-use teloxide::adaptors::throttle::Limits;
 use tochen_config::Config;
 use tochen_delivery::reports::metrics_sync::{sync_all, SyncOptions};
 use tochen_delivery::reports::{compute_report, Period};
 use tochen_delivery::sources::Sources;
 use tochen_domain::clock::now_ms;
 use tochen_domain::i18n::t;
+use tochen_domain::TenantId;
 use tochen_domain::{AuthKind, Platform, PostStatus, TargetStatus};
-use tochen_domain::{SecretString, TenantId};
 use tochen_store::Store;
 use tochen_testkit::fake_telegram::{BotMessage, FakeTelegram};
 use tochen_testkit::TestDb;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 const ALICE: i64 = 5151;
 const DAY_MS: i64 = 86_400_000;
@@ -37,8 +33,7 @@ struct World {
     store: Store,
     config: Config,
     web_url: String,
-    shutdown: CancellationToken,
-    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+    components: crate::components::Components,
     _dir: tempfile::TempDir,
 }
 
@@ -63,45 +58,12 @@ impl World {
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_source(&env).expect("test config is valid");
         let store = db.store.clone();
-        let shutdown = CancellationToken::new();
-        let mut tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)> = Vec::new();
-
-        let state = tochen_web::AppState::new(
-            config.clone(),
-            store.clone(),
-            &SecretString::new(db.key.clone()),
-            tochen_web::RateLimit::default(),
-        );
-        let router = tochen_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
-        let stop = shutdown.clone();
-        tasks.push((
-            "web",
-            tokio::spawn(async move {
-                axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await?;
-                Ok(())
-            }),
-        ));
-        tasks.push(("scheduler", tokio::spawn(tochen_scheduler::run(config.clone(), store.clone(), shutdown.clone()))));
-        let mark = tg.mark();
-        let limits = Limits {
-            messages_per_sec_chat: 10_000,
-            messages_per_min_chat: 1_000_000,
-            messages_per_min_channel_or_supergroup: 1_000_000,
-            messages_per_sec_overall: 10_000,
-        };
-        let options = tochen_bot::Options { limits, llm_backoff: Duration::from_millis(5), ..Default::default() };
-        let bot = tochen_bot::run_with(config.clone(), store.clone(), shutdown.clone(), options);
-        tasks.push(("bot", tokio::spawn(bot)));
-        tg.wait_call(mark, |c| c.method == "getupdates").await;
-        World { tg, store, config, web_url, shutdown, tasks, _dir: dir }
+        let components = crate::components::Components::start(&config, &store, &db.key, listener, &tg, None).await;
+        World { tg, store, config, web_url, components, _dir: dir }
     }
 
     async fn stop(self) {
-        self.shutdown.cancel();
-        for (name, task) in self.tasks {
-            let done = tokio::time::timeout(Duration::from_secs(40), task).await;
-            done.unwrap_or_else(|_| panic!("{name} stops")).unwrap().unwrap_or_else(|e| panic!("{name}: {e:#}"));
-        }
+        self.components.stop().await;
     }
 
     async fn say(&self, text: &str, needle: &str) -> BotMessage {

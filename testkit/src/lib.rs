@@ -20,6 +20,17 @@ pub mod webhook_receiver;
 
 pub use db::TestDb;
 
+/// A Telegram user as the bot sees one: `name` is the first name, the interface language English.
+pub fn person(telegram_id: i64, name: &str) -> tochen_store::TelegramIdentity {
+    tochen_store::TelegramIdentity {
+        telegram_id,
+        username: None,
+        first_name: name.into(),
+        last_name: None,
+        language_code: Some("en".into()),
+    }
+}
+
 /// Defines a test module `$name` with two tests, `sqlite` and `postgres`, each running `$body` with `$store`
 /// bound to a migrated `tochen_store::Store` on a fresh database of that backend. The form
 /// `|store, db|` also binds the `TestDb` (its URL and Fernet key).

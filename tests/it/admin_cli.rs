@@ -4,7 +4,8 @@
 use std::process::{Command, Output};
 use tochen_domain::clock::now_ms;
 use tochen_domain::JobState;
-use tochen_store::{ClaimRequest, LlmUsageRecord, NewJob, TelegramIdentity, TenantProfile};
+use tochen_store::{ClaimRequest, LlmUsageRecord, NewJob, TenantProfile};
+use tochen_testkit::person;
 use tochen_testkit::{store_test, TestDb};
 
 fn admin(db: &TestDb, args: &[&str]) -> Output {
@@ -31,16 +32,6 @@ fn ok(out: Output) -> String {
 fn failed(out: Output) -> String {
     assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn person(telegram_id: i64, name: &str) -> TelegramIdentity {
-    TelegramIdentity {
-        telegram_id,
-        username: None,
-        first_name: name.into(),
-        last_name: None,
-        language_code: Some("en".into()),
-    }
 }
 
 #[test]

@@ -17,7 +17,7 @@ use tochen_domain::jobs::NOTIFY;
 use tochen_domain::TenantId;
 use tochen_domain::{AccountStatus, AuthKind, JobState, Platform, Role};
 use tochen_store::Store;
-use tochen_store::{Account, TelegramIdentity, TenantProfile};
+use tochen_store::{Account, TenantProfile};
 use tochen_testkit::fake_graph::FakeGraph;
 use tochen_testkit::fake_llm::FakeLlm;
 use tochen_testkit::fake_telegram::{BotMessage, FakeTelegram, BOT_USERNAME};
@@ -28,16 +28,6 @@ use tochen_testkit::TestDb;
 const ALICE: i64 = 4242;
 /// Another admin of the same workspace.
 const BOB: i64 = 4343;
-
-fn identity(id: i64, name: &str) -> TelegramIdentity {
-    TelegramIdentity {
-        telegram_id: id,
-        username: None,
-        first_name: name.into(),
-        last_name: None,
-        language_code: Some("en".into()),
-    }
-}
 
 /// The three components on one database, with every outside service faked.
 struct World {
@@ -95,7 +85,7 @@ impl World {
         let config = Config::from_source(&env).expect("test config is valid");
 
         let store = db.store.clone();
-        let alice = store.upsert_user(&identity(ALICE, "Alice")).await.unwrap();
+        let alice = store.upsert_user(&tochen_testkit::person(ALICE, "Alice")).await.unwrap();
         let tenant = store.create_tenant("Bakery", &TenantProfile::default(), 0, alice.id).await.unwrap().id;
 
         let components = crate::components::Components::start(
@@ -282,7 +272,7 @@ tochen_testkit::store_test!(
         w.graph.add_page("111", "Bakery Lisbon", None);
         w.graph.add_page("112", "Bakery Porto", None);
         w.graph.add_page("113", "Bakery Faro", None);
-        let bob = store.upsert_user(&identity(BOB, "Bob")).await.unwrap();
+        let bob = store.upsert_user(&tochen_testkit::person(BOB, "Bob")).await.unwrap();
         store.add_member(w.tenant, bob.id, Role::Admin).await.unwrap();
         store.set_active_tenant(bob.id, w.tenant).await.unwrap();
 

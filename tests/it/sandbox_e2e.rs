@@ -78,6 +78,17 @@ impl World {
         self.tg.said(msg.chat_id, mark, needle).await
     }
 
+    /// Connects a sandbox Facebook account and schedules a sandbox-written post on it in 5 minutes.
+    async fn schedule_a_sandbox_post(&self) {
+        let menu = self.say("/connect", "Which account do you want to connect?").await;
+        self.press(&menu, "🧪 Sandbox Facebook Page", "a sandbox Facebook account").await;
+        let ideas = self.say("/idea fresh bread", "Ideas for").await;
+        let draft = self.press(&ideas, "1", "Draft:").await;
+        self.press(&draft, &en("bot.draft.btn_schedule"), "When?").await;
+        let confirm = self.say("in 5 minutes", "Post to").await;
+        self.press(&confirm, &en("bot.schedule.btn_confirm"), "Scheduled").await;
+    }
+
     /// First contact: a workspace called Bakery, every question skipped.
     async fn onboard(&self) -> (TenantId, BotMessage) {
         let hello = self.say("/start", "What's it called").await;
@@ -215,13 +226,7 @@ tochen_testkit::store_test!(with_a_real_platform_configured_the_sandbox_is_not_s
 tochen_testkit::store_test!(switching_the_sandbox_off_hides_its_accounts_and_says_why_their_posts_fail, |store, db| {
     let w = World::start(&db, &[]).await;
     let (tenant, _) = w.onboard().await;
-    let menu = w.say("/connect", "Which account do you want to connect?").await;
-    w.press(&menu, "🧪 Sandbox Facebook Page", "a sandbox Facebook account").await;
-    let ideas = w.say("/idea fresh bread", "Ideas for").await;
-    let draft = w.press(&ideas, "1", "Draft:").await;
-    w.press(&draft, &en("bot.draft.btn_schedule"), "When?").await;
-    let confirm = w.say("in 5 minutes", "Post to").await;
-    w.press(&confirm, &en("bot.schedule.btn_confirm"), "Scheduled").await;
+    w.schedule_a_sandbox_post().await;
     w.stop().await;
 
     // The operator turns the sandbox off: its accounts are no longer shown or offered.
@@ -251,13 +256,7 @@ tochen_testkit::store_test!(switching_the_sandbox_off_hides_its_accounts_and_say
 tochen_testkit::store_test!(a_suspended_workspace_s_due_post_is_held_and_published_after_resume, |store, db| {
     let w = World::start(&db, &[]).await;
     let (tenant, _) = w.onboard().await;
-    let menu = w.say("/connect", "Which account do you want to connect?").await;
-    w.press(&menu, "🧪 Sandbox Facebook Page", "a sandbox Facebook account").await;
-    let ideas = w.say("/idea fresh bread", "Ideas for").await;
-    let draft = w.press(&ideas, "1", "Draft:").await;
-    w.press(&draft, &en("bot.draft.btn_schedule"), "When?").await;
-    let confirm = w.say("in 5 minutes", "Post to").await;
-    w.press(&confirm, &en("bot.schedule.btn_confirm"), "Scheduled").await;
+    w.schedule_a_sandbox_post().await;
 
     // The operator suspends the workspace; then the post falls due.
     assert!(store.suspend_workspace(tenant, "cli:root").await.unwrap());

@@ -251,87 +251,46 @@ pub fn identity(id: i64) -> tochen_store::TelegramIdentity {
 
 /// Runs `$body` with a started `Harness` named `$h` on SQLite and on PostgreSQL (when TEST_DATABASE_URL is set);
 /// `limits = ...` gives its bot other sending limits than the tests' unthrottled ones, `without_llm` configures no
-/// LLM at all (the sandbox writer).
+/// LLM at all (the sandbox writer), `env = &[(name, value), ...]` adds or overrides configuration variables.
 #[macro_export]
 macro_rules! bot_test {
     ($name:ident, |$h:ident| $body:block) => {
         $crate::bot_test!($name, limits = common::test_limits(), |$h| $body);
     };
     ($name:ident, without_llm, |$h:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = tochen_testkit::TestDb::sqlite().await;
-                #[allow(unused_mut)]
-                let mut $h = common::Harness::start_without_llm(&db).await;
-                $body
-                $h.stop().await;
-                db.cleanup().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
-                #[allow(unused_mut)]
-                let mut $h = common::Harness::start_without_llm(&db).await;
-                $body
-                $h.stop().await;
-                db.cleanup().await;
-            }
-        }
+        $crate::bot_test!(@run $name, |db| common::Harness::start_without_llm(db), |$h| $body);
     };
     ($name:ident, env = $env:expr, |$h:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = tochen_testkit::TestDb::sqlite().await;
-                #[allow(unused_mut)]
-                let mut $h = common::Harness::start_with_env(&db, $env).await;
-                $body
-                $h.stop().await;
-                db.cleanup().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
-                #[allow(unused_mut)]
-                let mut $h = common::Harness::start_with_env(&db, $env).await;
-                $body
-                $h.stop().await;
-                db.cleanup().await;
-            }
-        }
+        $crate::bot_test!(@run $name, |db| common::Harness::start_with_env(db, $env), |$h| $body);
     };
     ($name:ident, limits = $limits:expr, |$h:ident| $body:block) => {
+        $crate::bot_test!(@run $name, |db| common::Harness::start_with_limits(db, $limits), |$h| $body);
+    };
+    (@run $name:ident, |$db:ident| $start:expr, |$h:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let db = tochen_testkit::TestDb::sqlite().await;
+                let owned = tochen_testkit::TestDb::sqlite().await;
+                let $db = &owned;
                 #[allow(unused_mut)]
-                let mut $h = common::Harness::start_with_limits(&db, $limits).await;
+                let mut $h = $start.await;
                 $body
                 $h.stop().await;
-                db.cleanup().await;
+                owned.cleanup().await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
+                let Some(owned) = tochen_testkit::TestDb::postgres().await else { return };
+                let $db = &owned;
                 #[allow(unused_mut)]
-                let mut $h = common::Harness::start_with_limits(&db, $limits).await;
+                let mut $h = $start.await;
                 $body
                 $h.stop().await;
-                db.cleanup().await;
+                owned.cleanup().await;
             }
         }
     };

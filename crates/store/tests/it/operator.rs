@@ -3,18 +3,9 @@
 
 use tochen_domain::clock::now_ms;
 use tochen_domain::{JobState, TenantId, UserId};
-use tochen_store::{ClaimRequest, CodeError, LlmUsageRecord, NewJob, Store, TelegramIdentity, TenantProfile};
+use tochen_store::{ClaimRequest, CodeError, LlmUsageRecord, NewJob, Store, TenantProfile};
+use tochen_testkit::person;
 use tochen_testkit::store_test;
-
-fn person(telegram_id: i64, name: &str) -> TelegramIdentity {
-    TelegramIdentity {
-        telegram_id,
-        username: None,
-        first_name: name.into(),
-        last_name: None,
-        language_code: Some("en".into()),
-    }
-}
 
 async fn workspace(store: &Store, telegram_id: i64, name: &str) -> (TenantId, UserId) {
     let admin = store.upsert_user(&person(telegram_id, name)).await.unwrap();

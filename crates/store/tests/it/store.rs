@@ -4,20 +4,11 @@ use tochen_domain::{AccountStatus, AuthKind, Platform, PostStatus, Role};
 use tochen_domain::{SecretBox, SecretString, TenantId, UserId};
 use tochen_store::{
     LlmUsageRecord, MembershipError, NewAccount, NewJob, NewOAuthState, OAuthStateError, PostContent, RedeemError,
-    TelegramIdentity, TenantProfile,
+    TenantProfile,
 };
 use tochen_store::{Store, StoreError};
+use tochen_testkit::person;
 use tochen_testkit::store_test;
-
-fn person(telegram_id: i64, name: &str) -> TelegramIdentity {
-    TelegramIdentity {
-        telegram_id,
-        username: Some(name.to_lowercase()),
-        first_name: name.into(),
-        last_name: None,
-        language_code: Some("en".into()),
-    }
-}
 
 async fn workspace(store: &Store, telegram_id: i64, name: &str) -> (TenantId, UserId) {
     let admin = store.upsert_user(&person(telegram_id, name)).await.unwrap();

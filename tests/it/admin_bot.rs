@@ -106,7 +106,8 @@ store_test!(the_command_line_and_the_bots_workspace_screen_show_the_same_numbers
     let mark = tg.mark();
     tg.press(OPERATOR, &list, "Bloom Coffee");
     let screen = tg.said(OPERATOR, mark, "<b>Bloom Coffee</b>").await;
-    assert!(screen.text.contains(&format!("{tokens} of {quota} tokens, {cost}")), "{}\n{row}", screen.text);
+    let shown = format!("{tokens} tokens, {cost}\nMonthly quota: {quota}");
+    assert!(screen.text.contains(&shown), "{}\n{row}", screen.text);
     assert!(screen.text.contains(&bloom.to_db()), "{}", screen.text);
 
     shutdown.cancel();

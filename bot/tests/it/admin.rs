@@ -101,7 +101,7 @@ admin_test!(only_an_operator_gets_the_screens_and_they_count_what_the_store_hold
     assert!(screen.text.contains(&format!("<code>{}</code>", beta.to_db())), "{}", screen.text);
     assert!(screen.text.contains("Status: active"), "{}", screen.text);
     assert!(screen.text.contains("Members: 1, posts: 0, accounts: 0"), "{}", screen.text);
-    assert!(screen.text.contains("1200 of 50000 tokens, $1.2345"), "{}", screen.text);
+    assert!(screen.text.contains("1200 tokens, $1.2345\nMonthly quota: 50000"), "{}", screen.text);
 
     // Ten more workspaces: the list pages by eight.
     let anna = h.store.user_by_telegram_id(ALICE).await.unwrap().unwrap().id;
@@ -125,8 +125,8 @@ admin_test!(the_quota_is_set_through_the_bot_and_a_bad_one_is_explained, |h| {
     h.say(ALICE, "0", "\"0\" is not a quota").await;
     assert_eq!(h.store.tenant(alpha).await.unwrap().llm_monthly_token_quota, 0, "nothing set");
     // The prompt stays until a quota comes.
-    let set = h.say(ALICE, "50 000", "Quota set to 50000 tokens a month").await;
-    assert!(set.text.contains("of 50000 tokens"), "the workspace screen follows: {}", set.text);
+    let set = h.say(ALICE, "50 000", "Monthly quota set: 50000.").await;
+    assert!(set.text.contains("Monthly quota: 50000"), "the workspace screen follows: {}", set.text);
     assert_eq!(h.store.tenant(alpha).await.unwrap().llm_monthly_token_quota, 50_000);
     assert!(h.store.dialogue_state(ALICE, ALICE).await.unwrap().is_none(), "the prompt is closed");
     h.say(ALICE, "70000", &en("bot.fallback")).await;
@@ -134,7 +134,7 @@ admin_test!(the_quota_is_set_through_the_bot_and_a_bad_one_is_explained, |h| {
 
     // "unlimited" sets it back to 0.
     h.press(ALICE, &set, &en("admin.btn_quota"), "(now: 50000)").await;
-    h.say(ALICE, "Unlimited", "Quota set to unlimited").await;
+    h.say(ALICE, "Unlimited", "Monthly quota set: unlimited.").await;
     assert_eq!(h.store.tenant(alpha).await.unwrap().llm_monthly_token_quota, 0);
     let log = h.store.operator_actions(10).await.unwrap();
     let quotas: Vec<_> = log.iter().filter(|a| a.action == "workspace.quota_set").collect();

@@ -167,6 +167,22 @@ admin_test!(suspend_asks_first_then_suspend_and_resume_toggle_the_workspace_and_
     assert!(log.iter().all(|a| a.tenant_id == Some(beta)));
 });
 
+admin_test!(an_operator_whose_own_workspace_is_suspended_still_has_the_screens, |h| {
+    // Alice suspends the workspace she works in: its work is refused, her operator's screens are not.
+    let alpha = h.onboard(ALICE, "Alpha").await;
+    let screen = open_workspace(&h, "1. Alpha").await;
+    let ask = h.press(ALICE, &screen, &en("admin.btn_suspend"), "Suspend <b>Alpha</b>?").await;
+    let done = h.press(ALICE, &ask, &en("admin.btn_suspend_yes"), &en("admin.suspend.done")).await;
+    h.say(ALICE, "/queue", "is paused by this server's operator").await;
+    h.press(ALICE, &done, &en("admin.btn_quota"), "monthly AI token quota").await;
+    let set = h.say(ALICE, "1000", "Monthly quota set: 1000.").await;
+    assert_eq!(h.store.tenant(alpha).await.unwrap().llm_monthly_token_quota, 1000);
+    let home = h.say(ALICE, "/admin", "<b>Operator</b>").await;
+    assert!(home.text.contains("(0 active, 1 suspended)"), "{}", home.text);
+    h.press(ALICE, &set, &en("admin.btn_resume"), &en("admin.resume.done")).await;
+    assert!(h.store.tenant(alpha).await.unwrap().suspended_at.is_none());
+});
+
 admin_test!(health_lists_a_dead_job_and_retry_all_queues_it_again, |h| {
     let alpha = h.onboard(ALICE, "Alpha").await;
     let job = NewJob::untyped("test.dead", serde_json::json!({})).tenant(alpha).run_at(now_ms() - 1).max_attempts(1);

@@ -46,7 +46,7 @@ pub async fn new_link(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
     let l = ctx.lang;
     let mut text = tf(l, "admin.link", &[("link", &link), ("days", &LINK_DAYS)]);
     if app.operator.creation != WorkspaceCreation::Code {
-        text.push_str(&t(l, "admin.link_note"));
+        text.push_str(&tf(l, "admin.link_note", &[("mode", &app.operator.creation.as_str())]));
     }
     let back = kb(vec![vec![(t(l, "admin.btn_back"), Button::Admin(Admin::Home))]]);
     ctx.show(bot, text, Some(back)).await

@@ -55,6 +55,8 @@ pub enum Command {
     Email(String),
     /// What every command does.
     Help,
+    /// The operator's screens (operators only, in a private chat).
+    Admin,
 }
 
 /// A command menu: Telegram shows a different list per scope.
@@ -67,17 +69,28 @@ pub enum Menu {
     /// Groups, for their admins: also making the group the team chat, usage, and linking the group as a
     /// destination and automating reports for it.
     GroupAdmin,
+    /// The operators' own private chats: the private menu and `/admin`, registered chat by chat
+    /// (`admin::register_commands`), so nobody else sees `/admin` listed. Not in [`Menu::ALL`].
+    Operator,
 }
 
 impl Menu {
+    /// The menus registered for everyone.
     pub const ALL: [Menu; 3] = [Menu::Private, Menu::Group, Menu::GroupAdmin];
 
-    pub fn scope(self) -> BotCommandScope {
+    /// The scope a public menu is registered for; `None` for [`Menu::Operator`], registered per chat.
+    pub fn scope(self) -> Option<BotCommandScope> {
         match self {
-            Menu::Private => BotCommandScope::AllPrivateChats,
-            Menu::Group => BotCommandScope::AllGroupChats,
-            Menu::GroupAdmin => BotCommandScope::AllChatAdministrators,
+            Menu::Private => Some(BotCommandScope::AllPrivateChats),
+            Menu::Group => Some(BotCommandScope::AllGroupChats),
+            Menu::GroupAdmin => Some(BotCommandScope::AllChatAdministrators),
+            Menu::Operator => None,
         }
+    }
+
+    /// Whether everyone sees this menu (commands only in the operators' menu stay out of `/help` too).
+    pub fn public(self) -> bool {
+        self != Menu::Operator
     }
 }
 
@@ -86,7 +99,8 @@ impl Menu {
 pub struct Entry {
     /// The command as typed, without the slash.
     pub name: &'static str,
-    /// The role it needs in the active workspace; `None`: anyone, with or without a workspace.
+    /// The role it needs in the active workspace; `None`: anyone, with or without a workspace (`/admin` needs no
+    /// workspace role: it checks that the person is an operator).
     pub role: Option<Role>,
     /// The locale key of its description in the command menus.
     pub description: &'static str,
@@ -96,7 +110,7 @@ pub struct Entry {
     pub menus: &'static [Menu],
 }
 
-use Menu::{Group as G, GroupAdmin as GA, Private as P};
+use Menu::{Group as G, GroupAdmin as GA, Operator as OP, Private as P};
 
 const fn row(
     name: &'static str,
@@ -137,6 +151,7 @@ pub const COMMANDS: &[Entry] = &[
     row("webhook", ADMIN, "bot.cmd.webhook", "bot.help.destinations", &[P]),
     row("email", ADMIN, "bot.cmd.email", "bot.help.destinations", &[P]),
     row("help", ANYONE, "bot.cmd.help", "bot.help.help", &[P, G, GA]),
+    row("admin", ANYONE, "admin.cmd", "admin.help", &[OP]),
 ];
 
 impl Command {
@@ -164,6 +179,7 @@ impl Command {
             Command::Webhook(_) => "webhook",
             Command::Email(_) => "email",
             Command::Help => "help",
+            Command::Admin => "admin",
         }
     }
 }
@@ -184,11 +200,16 @@ pub fn entry(cmd: &Command) -> Entry {
     })
 }
 
-/// The `/help` text: a title, then one line per group of commands, in the table's order.
+/// Whether a public menu lists the command (the operators' `/admin` is in none).
+fn is_public(e: &Entry) -> bool {
+    e.menus.iter().any(|m| m.public())
+}
+
+/// The `/help` text: a title, then one line per group of commands, in the table's order (public commands only).
 pub fn help_text(lang: &str) -> String {
     let mut lines = vec![t(lang, "bot.help.title")];
     let mut seen: Vec<&str> = Vec::new();
-    for e in COMMANDS {
+    for e in COMMANDS.iter().filter(|e| is_public(e)) {
         if !seen.contains(&e.help) {
             seen.push(e.help);
             lines.push(t(lang, e.help));
@@ -235,6 +256,7 @@ mod tests {
             Command::Webhook(s()),
             Command::Email(s()),
             Command::Help,
+            Command::Admin,
         ]
     }
 
@@ -266,7 +288,7 @@ mod tests {
         let roles = [None, Some(Role::Viewer), Some(Role::Editor), Some(Role::Admin)];
         for lang in LANGUAGES {
             let help = help_text(lang);
-            for cmd in every_command() {
+            for cmd in every_command().into_iter().filter(|c| is_public(&entry(c))) {
                 let e = entry(&cmd);
                 for role in roles.iter().filter(|r| e.role.is_none_or(|need| r.is_some_and(|r| r.at_least(need)))) {
                     let named = help.lines().any(|l| {
@@ -287,6 +309,18 @@ mod tests {
         assert!(help.contains("\n/idea [topic]: post ideas, then a draft for each platform\n/drafts: "), "{help}");
         assert!(help.contains("\n/connect, /accounts: social accounts\n/cancel: leave any conversation\n"), "{help}");
         assert!(help.ends_with("where they go (admins)\n/help: this list"), "{help}");
+    }
+
+    /// The operators' `/admin` is in no public menu and not in `/help`.
+    #[test]
+    fn admin_is_listed_only_in_the_operators_menu() {
+        for lang in LANGUAGES {
+            for m in Menu::ALL {
+                assert!(menu(lang, m).iter().all(|c| c.command != "admin"), "{lang}/{m:?}");
+            }
+            assert!(!help_text(lang).contains("/admin"), "{lang}");
+            assert!(menu(lang, Menu::Operator).iter().any(|c| c.command == "admin"), "{lang}");
+        }
     }
 
     /// Every menu entry has its own description in every language, and every command is in some menu.

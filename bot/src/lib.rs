@@ -5,6 +5,7 @@
 //! keyed by (chat, user); commands, text for the current state and button presses branch from there. Handlers
 //! receive what they need through `dptree::deps!` (the bot, `App`, `Ctx`, the state's fields), never globals.
 
+mod admin;
 mod approval;
 mod automations;
 mod cards;
@@ -126,6 +127,7 @@ pub async fn run_with(
         return Ok(());
     };
     set_commands(&bot).await;
+    admin::register_commands(&bot, &store, &config.operator).await;
     let llm =
         LlmClient::new(config.llm.clone(), store.clone(), config.data_dir.clone())?.with_backoff(options.llm_backoff);
     // Webhook mode: updates come from the database (stored by the web service), not from getUpdates.
@@ -200,7 +202,8 @@ pub async fn run_with(
 async fn set_commands(bot: &TgBot) {
     for lang in LANGUAGES.iter().copied() {
         for m in catalog::Menu::ALL {
-            let mut req = bot.set_my_commands(catalog::menu(lang, m)).scope(m.scope());
+            let Some(scope) = m.scope() else { continue };
+            let mut req = bot.set_my_commands(catalog::menu(lang, m)).scope(scope);
             if lang != "en" {
                 req = req.language_code(lang);
             }
@@ -236,7 +239,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::Link].endpoint(automations::on_command))
         .branch(case![Command::Webhook(arg)].endpoint(automations::on_command))
         .branch(case![Command::Email(arg)].endpoint(automations::on_command))
-        .branch(case![Command::Help].endpoint(team::help));
+        .branch(case![Command::Help].endpoint(team::help))
+        .branch(case![Command::Admin].endpoint(admin::admin));
 
     let by_state = dptree::entry()
         .branch(case![State::SetupName].endpoint(onboarding::got_name))
@@ -249,7 +253,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::Rewrite { post, version }].endpoint(draft::got_rewrite))
         .branch(case![State::Attach { post, version }].endpoint(draft::got_media))
         .branch(case![State::ScheduleAt { post, version, reschedule }].endpoint(schedule::got_time))
-        .branch(case![State::RejectReason { post, version, card }].endpoint(approval::got_reason));
+        .branch(case![State::RejectReason { post, version, card }].endpoint(approval::got_reason))
+        .branch(case![State::AdminQuota { tenant }].endpoint(admin::got_quota));
 
     let messages = Update::filter_message()
         .filter(|m: Message| migration(m).is_none())
@@ -274,7 +279,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Target(b)].endpoint(queue::on_target))
                 .branch(case![Button::Connect(b)].endpoint(connect::on_button))
                 .branch(case![Button::Automation(b)].endpoint(automations::on_button))
-                .branch(case![Button::Wizard(b)].endpoint(automations::on_wizard_button)),
+                .branch(case![Button::Wizard(b)].endpoint(automations::on_wizard_button))
+                .branch(case![Button::Admin(b)].endpoint(admin::on_button)),
         )
         .endpoint(unknown_button);
 

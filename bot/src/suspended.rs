@@ -31,15 +31,20 @@ fn held(ctx: &Ctx, state: &State, upd: &Update, me: &Me) -> bool {
         UpdateKind::Message(m) => match crate::commands::parse(m, me) {
             Some(c) => !matches!(
                 c,
-                Command::Start(_) | Command::Workspaces | Command::Language | Command::Help | Command::Cancel
+                Command::Start(_)
+                    | Command::Workspaces
+                    | Command::Language
+                    | Command::Help
+                    | Command::Cancel
+                    | Command::Admin
             ),
             // Text in a group is not addressed to the bot; in a private chat the name of a new workspace (asked
-            // after "New workspace") is let through.
-            None => ctx.private && !matches!(state, State::SetupName),
+            // after "New workspace") and the operator's quota (`/admin` checks the operator itself) are let through.
+            None => ctx.private && !matches!(state, State::SetupName | State::AdminQuota { .. }),
         },
         UpdateKind::CallbackQuery(q) => !matches!(
             q.data.as_deref().and_then(Button::decode),
-            Some(Button::Team(Team::Workspace(_) | Team::NewWorkspace | Team::Language(_)))
+            Some(Button::Team(Team::Workspace(_) | Team::NewWorkspace | Team::Language(_)) | Button::Admin(_))
         ),
         _ => false,
     }

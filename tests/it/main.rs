@@ -1,5 +1,6 @@
 //! The integration tests of the tochen binary, in one test binary so a test build links once.
 
+mod admin_bot;
 mod admin_cli;
 mod architecture;
 mod cli;

@@ -80,6 +80,10 @@ pub enum State {
     Automation {
         wizard: wizard::Wizard,
     },
+    /// The operator's prompt for a workspace's monthly token quota (`/admin`).
+    AdminQuota {
+        tenant: TenantId,
+    },
 }
 
 impl State {
@@ -88,7 +92,8 @@ impl State {
     /// say who may answer it.
     pub fn needed_role(&self) -> Option<Role> {
         match self {
-            State::Idle | State::SetupName => None,
+            // The operator's prompt belongs to no workspace: its handler checks that the person is an operator.
+            State::Idle | State::SetupName | State::AdminQuota { .. } => None,
             State::SetupDescription { .. }
             | State::SetupAudience { .. }
             | State::SetupTone { .. }

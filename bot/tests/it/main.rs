@@ -3,6 +3,7 @@
 #[macro_use]
 mod common;
 
+mod admin;
 mod automations;
 mod bad_input;
 mod conversation;

@@ -4,13 +4,15 @@
 //! pick after a sign-in: [`Connect::Pick`]) send some too, and the bot must read them back, so the type lives
 //! here, where all three reach it. Telegram allows 1-64 bytes of data. Most buttons are `<prefix>:<field>...`
 //! with ids packed to 22 characters of url-safe base64; the management buttons are `a:<op>:<uuid as 32 hex>` and
-//! the automation wizard's `aw:<op>[:<arg>]`. The strings are what buttons already in chats carry, so they never
+//! the automation wizard's `aw:<op>[:<arg>]`, the operator's
+//! `op:<screen>[:<arg>]`. The strings are what buttons already in chats carry, so they never
 //! change. User text never goes in.
 //!
 //! Decoding yields only a shape: the bot still checks every id against the caller's active workspace and role,
 //! and compares the post version a button carries with the post's current one, so a forged or stale button
 //! cannot reach another workspace's data or change a post twice.
 
+mod admin;
 mod automation;
 mod connect;
 mod fields;
@@ -25,6 +27,7 @@ mod props;
 #[cfg(test)]
 mod tests;
 
+pub use admin::Admin;
 pub use automation::Automation;
 pub use connect::Connect;
 pub use fields::{pack_uuid, split, unpack_uuid};
@@ -64,6 +67,8 @@ pub enum Button {
     Automation(Automation),
     /// The automation wizard.
     Wizard(Wizard),
+    /// The operator's `/admin` screens.
+    Admin(Admin),
 }
 
 impl Button {
@@ -82,6 +87,7 @@ impl Button {
             Self::Connect(b) => b.encode(),
             Self::Automation(b) => b.encode(),
             Self::Wizard(b) => b.encode(),
+            Self::Admin(b) => b.encode(),
         }
     }
 
@@ -105,6 +111,7 @@ impl Button {
             .or_else(|| Team::decode(prefix, f).map(Self::Team))
             .or_else(|| Target::decode(prefix, f).map(Self::Target))
             .or_else(|| Connect::decode(prefix, f).map(Self::Connect))
+            .or_else(|| Admin::decode(prefix, f).map(Self::Admin))
     }
 }
 
@@ -118,4 +125,4 @@ macro_rules! from_flow {
     )*};
 }
 
-from_flow!(Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard);
+from_flow!(Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin);

@@ -117,6 +117,21 @@ fn wizard_button() -> impl Strategy<Value = Button> {
     ]
 }
 
+fn admin_button() -> impl Strategy<Value = Button> {
+    let tenant = || uuid().prop_map(TenantId::from_uuid);
+    prop_oneof![
+        prop::sample::select(vec![Admin::Home, Admin::Costs, Admin::Health, Admin::RetryAll, Admin::NewLink])
+            .prop_map(Button::Admin),
+        any::<u32>().prop_map(|n| Admin::Workspaces(n).into()),
+        tenant().prop_map(|t| Admin::Workspace(t).into()),
+        tenant().prop_map(|t| Admin::Quota(t).into()),
+        tenant().prop_map(|t| Admin::Suspend(t).into()),
+        tenant().prop_map(|t| Admin::SuspendConfirmed(t).into()),
+        tenant().prop_map(|t| Admin::Resume(t).into()),
+        uuid().prop_map(|j| Admin::Retry(tochen_domain::ids::JobId::from_uuid(j)).into()),
+    ]
+}
+
 fn button() -> impl Strategy<Value = Button> {
     prop_oneof![
         prop::sample::select(vec![
@@ -137,6 +152,7 @@ fn button() -> impl Strategy<Value = Button> {
         connect_button(),
         automation_button(),
         wizard_button(),
+        admin_button(),
     ]
 }
 
@@ -145,7 +161,7 @@ fn data() -> impl Strategy<Value = String> {
     let prefixes = vec![
         "sk", "to", "cl", "tz", "mn", "id", "im", "da", "sq", "sc", "ap", "rj", "qp", "ld", "lh", "qi", "qr", "qc",
         "qn", "iv", "tm", "mr", "mx", "ws", "wn", "lg", "tp", "tr", "ts", "dg", "de", "dx", "d", "dé", "cnk", "cnp",
-        "cnd", "cnr", "cna",
+        "cnd", "cnr", "cna", "op",
     ];
     let field = prop_oneof!["[A-Za-z0-9_-]{22}", "-?[0-9]{1,25}", "[a-z]{0,3}", "\\PC{0,8}", Just(String::new())];
     prop_oneof![

@@ -1,6 +1,6 @@
 use super::wizard::{Opt, Section};
 use super::*;
-use tochen_domain::ids::AccountId;
+use tochen_domain::ids::{AccountId, JobId};
 use tochen_domain::{AuthKind, AutomationId, DeliveryId, DestinationId, PostId, Role, TargetId, TenantId, UserId};
 use uuid::Uuid;
 
@@ -68,6 +68,18 @@ fn every_variant() -> Vec<Button> {
         Wizard::Save.into(),
         Wizard::Back.into(),
         Wizard::Cancel.into(),
+        Admin::Home.into(),
+        Admin::Workspaces(u32::MAX).into(),
+        Admin::Workspace(TenantId::new()).into(),
+        Admin::Quota(TenantId::new()).into(),
+        Admin::Suspend(TenantId::new()).into(),
+        Admin::SuspendConfirmed(TenantId::new()).into(),
+        Admin::Resume(TenantId::new()).into(),
+        Admin::Costs.into(),
+        Admin::Health.into(),
+        Admin::RetryAll.into(),
+        Admin::Retry(JobId::new()).into(),
+        Admin::NewLink.into(),
     ];
     all.extend(DraftAct::ALL.map(|a| Button::Draft(Draft::Act(a, pid, i64::MIN))));
     all.extend(Quick::ALL.map(|q| Button::Schedule(Schedule::When(pid, i64::MIN, q))));
@@ -144,6 +156,13 @@ fn callback_data_is_spelled_as_before() {
         (Wizard::Ask(Opt::CooldownHours).into(), "aw:o:cd".into()),
         (Wizard::Menu(Section::Options).into(), "aw:m:o".into()),
         (Wizard::Cancel.into(), "aw:x".into()),
+        (Admin::Home.into(), "op:h".into()),
+        (Admin::Workspaces(3).into(), "op:w:3".into()),
+        (Admin::Workspace(TenantId::from_uuid(post.as_uuid())).into(), format!("op:t:{packed}")),
+        (Admin::SuspendConfirmed(TenantId::from_uuid(post.as_uuid())).into(), format!("op:sy:{packed}")),
+        (Admin::Retry(JobId::from_uuid(post.as_uuid())).into(), format!("op:rj:{packed}")),
+        (Admin::RetryAll.into(), "op:ra".into()),
+        (Admin::NewLink.into(), "op:n".into()),
     ];
     for (b, data) in cases {
         assert_eq!(b.encode(), data);
@@ -167,6 +186,11 @@ fn garbage_does_not_decode() {
         "aw:k:delete_everything",
         "aw:pd:0",
         "mn:z",
+        "op",
+        "op:zz",
+        "op:w:x",
+        "op:t:abc",
+        "op:h:1",
     ] {
         assert_eq!(Button::decode(bad), None, "{bad}");
     }

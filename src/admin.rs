@@ -6,6 +6,7 @@ use clap::Subcommand;
 use std::fmt::Write as _;
 use tochen_domain::clock::{month_start_ms, now_ms, DAY_MS};
 use tochen_domain::ids::JobId;
+use tochen_domain::money::usd_from_micros as dollars;
 use tochen_store::{Store, Tenant, CODE_PREFIX};
 
 #[derive(Subcommand, Debug)]
@@ -215,11 +216,6 @@ fn quota(tokens: i64) -> String {
     }
 }
 
-/// Dollars with four decimals: a month of a small model's calls costs fractions of a cent.
-fn dollars(micros: i64) -> String {
-    format!("${}.{:04}", micros / 1_000_000, (micros % 1_000_000) / 100)
-}
-
 fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_owned()
@@ -240,12 +236,5 @@ mod tests {
         for bad in ["0", "-5", "lots", ""] {
             assert!(parse_quota(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn money_is_shown_in_dollars_and_cents() {
-        assert_eq!(dollars(0), "$0.0000");
-        assert_eq!(dollars(5_300), "$0.0053");
-        assert_eq!(dollars(1_234_567), "$1.2345");
     }
 }

@@ -93,6 +93,8 @@ pub async fn claim_operator_if_first(bot: &TgBot, app: &App, ctx: &Ctx) -> Handl
         );
         let text = tf(ctx.lang, "bot.operator.claimed", &[("id", &id)]);
         ctx.say(bot, text, None).await?;
+        // Their private chat's command menu gains /admin now, not at the next start.
+        crate::admin::register_commands(bot, &app.store, &app.operator).await;
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use teloxide::types::Message;
 use tochen_domain::clock::{month_start_ms, now_ms, to_datetime, Millis};
 use tochen_domain::i18n::t;
+use tochen_domain::money::usd_from_micros as dollars;
 use tochen_domain::TenantId;
 use tochen_telegram::button::Admin;
 
@@ -86,11 +87,6 @@ fn month() -> Millis {
     month_start_ms("UTC", now_ms())
 }
 
-/// Dollars with four decimals, as `tochen admin` prints them.
-fn dollars(micros: i64) -> String {
-    format!("${}.{:04}", micros / 1_000_000, (micros % 1_000_000) / 100)
-}
-
 /// A monthly token quota; 0 is unlimited.
 fn quota(lang: &str, tokens: i64) -> String {
     if tokens == 0 {
@@ -105,13 +101,9 @@ fn when(at: Millis) -> String {
     to_datetime(at).format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// At most `max` characters of `s`, with an ellipsis when cut (before escaping).
+/// At most `max` UTF-16 units of `s`, with an ellipsis when cut (before escaping).
 fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(max.saturating_sub(1)).collect::<String>())
-    }
+    tochen_telegram::text::clip(s, max).into_owned()
 }
 
 #[cfg(test)]
@@ -120,8 +112,6 @@ mod tests {
 
     #[test]
     fn money_and_quotas_read_as_on_the_command_line() {
-        assert_eq!(dollars(5_300), "$0.0053");
-        assert_eq!(dollars(1_234_567), "$1.2345");
         assert_eq!(quota("en", 0), "unlimited");
         assert_eq!(quota("en", 5000), "5000");
         assert_eq!(clip("abcdef", 4), "abc…");

@@ -45,6 +45,13 @@ bot_test!(
         h.tg.said(BOB, mark, "You are this server's operator").await;
         h.tg.said(BOB, mark, "What's it called").await;
         assert_eq!(h.store.claimed_operator().await.unwrap(), Some(BOB));
+        // Their private chat's menu gains /admin at once.
+        h.tg.wait_call(mark, |c| {
+            c.method == "setmycommands"
+                && c.params["scope"]["chat_id"].as_i64() == Some(BOB)
+                && c.params["commands"].to_string().contains("\"admin\"")
+        })
+        .await;
         // The second person is not; under `operators` they cannot create, and are told how to join instead.
         h.say(ALICE, "/start", &en("bot.create.operators_only")).await;
         assert_eq!(h.store.claimed_operator().await.unwrap(), Some(BOB));

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod jobs;
 pub mod kinds;
 pub mod media_url;
+pub mod money;
 pub mod readiness;
 pub mod secret;
 

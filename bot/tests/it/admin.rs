@@ -13,34 +13,8 @@ use tochen_telegram::button::{Admin, Button};
 
 const GROUP: i64 = -100_777;
 
-/// Runs `$body` with a harness whose only operator is Alice, on SQLite and on PostgreSQL.
-macro_rules! admin_test {
-    ($name:ident, |$h:ident| $body:block) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = tochen_testkit::TestDb::sqlite().await;
-                let $h = common::Harness::start_with_env(&db, &[("TOCHEN_OPERATORS", &ALICE.to_string())]).await;
-                $body
-                let mut $h = $h;
-                $h.stop().await;
-                db.cleanup().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
-                let $h = common::Harness::start_with_env(&db, &[("TOCHEN_OPERATORS", &ALICE.to_string())]).await;
-                $body
-                let mut $h = $h;
-                $h.stop().await;
-                db.cleanup().await;
-            }
-        }
-    };
-}
+/// A harness whose only operator is Alice (1001).
+const ALICE_OPERATES: &[(&str, &str)] = &[("TOCHEN_OPERATORS", "1001")];
 
 fn usage(tokens: i64, cost_micros: i64) -> LlmUsageRecord {
     LlmUsageRecord {
@@ -69,7 +43,7 @@ async fn open_workspace(h: &common::Harness, label: &str) -> tochen_testkit::fak
     h.press(ALICE, &list, label, "Created:").await
 }
 
-admin_test!(only_an_operator_gets_the_screens_and_they_count_what_the_store_holds, |h| {
+bot_test!(only_an_operator_gets_the_screens_and_they_count_what_the_store_holds, env = ALICE_OPERATES, |h| {
     let alpha = h.onboard(ALICE, "Alpha").await;
     let beta = h.onboard(BOB, "Beta").await;
     h.store.record_llm_usage(beta, &usage(1200, 1_234_567)).await.unwrap();
@@ -115,7 +89,7 @@ admin_test!(only_an_operator_gets_the_screens_and_they_count_what_the_store_hold
     assert!(h.store.tenant(alpha).await.unwrap().suspended_at.is_none());
 });
 
-admin_test!(the_quota_is_set_through_the_bot_and_a_bad_one_is_explained, |h| {
+bot_test!(the_quota_is_set_through_the_bot_and_a_bad_one_is_explained, env = ALICE_OPERATES, |h| {
     let alpha = h.onboard(ALICE, "Alpha").await;
     let screen = open_workspace(&h, "1. Alpha").await;
     let prompt = h.press(ALICE, &screen, &en("admin.btn_quota"), "monthly AI token quota for <b>Alpha</b>").await;
@@ -140,9 +114,20 @@ admin_test!(the_quota_is_set_through_the_bot_and_a_bad_one_is_explained, |h| {
     let quotas: Vec<_> = log.iter().filter(|a| a.action == "workspace.quota_set").collect();
     assert_eq!(quotas.len(), 2, "{log:?}");
     assert!(quotas.iter().all(|a| a.actor == format!("telegram:{ALICE}") && a.tenant_id == Some(alpha)));
+
+    // A quota takes effect on the next AI call: under what was used this month, /idea is refused with the quota's
+    // message; unlimited again, ideas come.
+    h.store.record_llm_usage(alpha, &usage(1200, 0)).await.unwrap();
+    let screen = open_workspace(&h, "1. Alpha").await;
+    h.press(ALICE, &screen, &en("admin.btn_quota"), "(now: unlimited)").await;
+    let set = h.say(ALICE, "1000", "Monthly quota set: 1000.").await;
+    h.say(ALICE, "/idea", "used its AI quota for the month").await;
+    h.press(ALICE, &set, &en("admin.btn_quota"), "(now: 1000)").await;
+    h.say(ALICE, "unlimited", "Monthly quota set: unlimited.").await;
+    h.say(ALICE, "/idea", "Ideas for").await;
 });
 
-admin_test!(suspend_asks_first_then_suspend_and_resume_toggle_the_workspace_and_are_audited, |h| {
+bot_test!(suspend_asks_first_then_suspend_and_resume_toggle_the_workspace_and_are_audited, env = ALICE_OPERATES, |h| {
     h.onboard(ALICE, "Alpha").await;
     let beta = h.onboard(BOB, "Beta").await;
     let screen = open_workspace(&h, "2. Beta").await;
@@ -167,7 +152,7 @@ admin_test!(suspend_asks_first_then_suspend_and_resume_toggle_the_workspace_and_
     assert!(log.iter().all(|a| a.tenant_id == Some(beta)));
 });
 
-admin_test!(an_operator_whose_own_workspace_is_suspended_still_has_the_screens, |h| {
+bot_test!(an_operator_whose_own_workspace_is_suspended_still_has_the_screens, env = ALICE_OPERATES, |h| {
     // Alice suspends the workspace she works in: its work is refused, her operator's screens are not.
     let alpha = h.onboard(ALICE, "Alpha").await;
     let screen = open_workspace(&h, "1. Alpha").await;
@@ -183,7 +168,7 @@ admin_test!(an_operator_whose_own_workspace_is_suspended_still_has_the_screens, 
     assert!(h.store.tenant(alpha).await.unwrap().suspended_at.is_none());
 });
 
-admin_test!(health_lists_a_dead_job_and_retry_all_queues_it_again, |h| {
+bot_test!(health_lists_a_dead_job_and_retry_all_queues_it_again, env = ALICE_OPERATES, |h| {
     let alpha = h.onboard(ALICE, "Alpha").await;
     let job = NewJob::untyped("test.dead", serde_json::json!({})).tenant(alpha).run_at(now_ms() - 1).max_attempts(1);
     let job = h.store.enqueue(&job).await.unwrap().unwrap();
@@ -213,7 +198,7 @@ admin_test!(health_lists_a_dead_job_and_retry_all_queues_it_again, |h| {
     h.tg.answered(mark, &en("admin.retry_none")).await;
 });
 
-admin_test!(a_new_workspace_link_is_shown_once_and_audited, |h| {
+bot_test!(a_new_workspace_link_is_shown_once_and_audited, env = ALICE_OPERATES, |h| {
     h.onboard(ALICE, "Alpha").await;
     let home = h.say(ALICE, "/admin", "<b>Operator</b>").await;
     let link = h.press(ALICE, &home, &en("admin.btn_link"), "https://t.me/tochen_test_bot?start=new_").await;
@@ -224,7 +209,7 @@ admin_test!(a_new_workspace_link_is_shown_once_and_audited, |h| {
     assert!(log.iter().any(|a| a.action == "code.created" && a.actor == format!("telegram:{ALICE}")), "{log:?}");
 });
 
-admin_test!(a_forged_or_stale_admin_button_changes_nothing, |h| {
+bot_test!(a_forged_or_stale_admin_button_changes_nothing, env = ALICE_OPERATES, |h| {
     let alpha = h.onboard(ALICE, "Alpha").await;
     h.onboard(BOB, "Beta").await;
     let bobs = h.say(BOB, "/admin", &en("admin.not_operator")).await;

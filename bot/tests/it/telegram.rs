@@ -99,8 +99,12 @@ bot_test!(people_are_answered_in_their_language_and_can_switch_it, |h| {
     h.tg.said(OLGA, mark, "Was ich kann").await;
     // The command menu is registered per language and scope.
     let calls = h.tg.calls();
-    let menus: Vec<_> = calls.iter().filter(|c| c.method == "setmycommands").collect();
+    let (menus, own): (Vec<_>, Vec<_>) =
+        calls.iter().filter(|c| c.method == "setmycommands").partition(|c| c.params["scope"]["type"] != "chat");
     assert_eq!(menus.len(), 15, "5 languages x (private, groups, group admins)");
+    // Olga, the first to start, became the operator: her own chat's menu, in 5 languages, adds /admin.
+    assert_eq!(own.len(), 5, "{own:?}");
+    assert!(own.iter().all(|c| c.params["scope"]["chat_id"] == OLGA), "{own:?}");
     let admins = menus
         .iter()
         .find(|c| c.params["language_code"] == "de" && c.params["scope"]["type"] == "all_chat_administrators")

@@ -130,8 +130,8 @@ pub async fn run_with(
     admin::register_commands(&bot, &store, &config.operator).await;
     let llm =
         LlmClient::new(config.llm.clone(), store.clone(), config.data_dir.clone())?.with_backoff(options.llm_backoff);
-    // Webhook mode: updates come from the database (stored by the web service), not from getUpdates.
-    let stored = webhook_updates::for_config(&config, &store);
+    // Webhook mode: updates come from the job queue (stored by the web service), not from getUpdates.
+    let webhook = webhook_updates::for_config(&config, &store, SHUTDOWN_GRACE);
     let app = App {
         store,
         llm,
@@ -145,8 +145,8 @@ pub async fn run_with(
         Some(before) => dptree::entry().branch(before).branch(schema()),
         None => schema(),
     };
-    let handler = match &stored {
-        Some(listener) => listener.acking(panics::boundary(tree)),
+    let handler = match &webhook {
+        Some(mode) => mode.listener.acking(panics::boundary(tree)),
         None => panics::boundary(tree),
     };
     let dispatcher_bot = bot.clone();
@@ -156,9 +156,33 @@ pub async fn run_with(
         .error_handler(LoggingErrorHandler::with_custom_text("a bot handler failed"))
         .build();
     let stopper = dispatcher.shutdown_token();
-    let shutdown_seen = shutdown.clone();
+    // The dispatcher stops once `stop_dispatcher` is cancelled: at shutdown when polling; in webhook mode once the
+    // runner stopped, so the updates its jobs already handed over are handled before the dispatcher goes.
+    let stop_dispatcher = CancellationToken::new();
+    let stop_seen = stop_dispatcher.clone();
+    let runner = match webhook {
+        Some(webhook_updates::WebhookMode { listener, runner }) => {
+            let (runner_stop, stop) = (shutdown.child_token(), stop_dispatcher.clone());
+            let running = runner.run(runner_stop.clone());
+            let handle = tokio::spawn(async move {
+                if let Err(e) = running.await {
+                    tracing::error!(error = %e, "the runner of stored updates failed");
+                }
+                stop.cancel();
+            });
+            Some((listener, runner_stop, handle))
+        }
+        None => {
+            let stop = stop_dispatcher.clone();
+            tokio::spawn(async move {
+                shutdown.cancelled().await;
+                stop.cancel();
+            });
+            None
+        }
+    };
     tokio::spawn(async move {
-        shutdown.cancelled().await;
+        stop_dispatcher.cancelled().await;
         // The dispatcher may not have started polling yet; keep asking until it accepts.
         loop {
             match stopper.shutdown() {
@@ -172,21 +196,34 @@ pub async fn run_with(
     });
     // `try_` dispatching: the dispatcher asks getMe again, and a Bot API gone since start-up must end the bot with
     // an error (the process exits non-zero and is restarted), not panic inside teloxide.
-    if let Some(listener) = stored {
-        tracing::info!(bot = %me.username.clone().unwrap_or_default(), "bot reads updates stored by the web service");
+    if let Some((listener, runner_stop, runner)) = runner {
+        tracing::info!(bot = %me.username.clone().unwrap_or_default(), "bot runs the updates stored by the web service");
+        let abandon = listener.abandon();
         let on_error = LoggingErrorHandler::with_custom_text("reading stored updates failed");
         let dispatching = dispatcher.try_dispatch_with_listener(listener, on_error);
         tokio::pin!(dispatching);
         // Shutdown is bounded: on SQLite the dispatcher was seen (about one stop in ten under test) never to
-        // finish stopping. Updates it still held come back to the next bot when their lease expires.
+        // finish stopping. Updates it still held come back to the next bot: their jobs are retried, or rescued once
+        // their lease expires when the runner gave up waiting for them first.
         let grace = async {
-            shutdown_seen.cancelled().await;
+            stop_seen.cancelled().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         };
-        tokio::select! {
-            done = &mut dispatching => done?,
-            _ = grace => tracing::warn!(grace = ?SHUTDOWN_GRACE, "the dispatcher did not stop in time; stopped without it"),
+        let done = tokio::select! {
+            done = &mut dispatching => done,
+            _ = grace => {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "the dispatcher did not stop in time; stopped without it");
+                Ok(())
+            }
+        };
+        abandon.now();
+        runner_stop.cancel();
+        if tokio::time::timeout(SHUTDOWN_GRACE * 2, runner).await.is_err() {
+            tracing::warn!(
+                "the runner of stored updates did not stop in time; its jobs return when their lease expires"
+            );
         }
+        done?;
         return Ok(());
     }
     // Polling deletes a webhook left from webhook mode first (getWebhookInfo, then deleteWebhook).

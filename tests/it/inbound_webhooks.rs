@@ -233,7 +233,7 @@ tochen_testkit::store_test!(an_event_stored_without_its_job_is_queued_by_the_cle
     let body = std::str::from_utf8(COMMENT).unwrap();
     let orphan = store.record_webhook_event("meta", "orphan", None, body).await.unwrap().unwrap();
     let broken = store.record_webhook_event("meta", "broken", None, "{not json").await.unwrap().unwrap();
-    store.record_telegram_update(77, r#"{"update_id":77}"#).await.unwrap().unwrap();
+    store.record_telegram_update(77, None, r#"{"update_id":77}"#).await.unwrap().unwrap();
     let recent = store.record_inbound_event("meta", "recent", body).await.unwrap().unwrap();
     sqlx::query("UPDATE webhook_events SET received_at = received_at - 120000 WHERE id <> $1")
         .bind(&recent)

@@ -1,14 +1,16 @@
-//! Telegram webhook mode end to end: updates POSTed to the web service are stored before the 200, and the bot
-//! (against the fake Bot API) reads them from the database instead of polling: each is answered once, a
-//! duplicate delivery is processed once, and an update claimed by a bot that died is answered by the next bot.
+//! Telegram webhook mode end to end: updates POSTed to the web service are stored with their `telegram_update` job
+//! before the 200, and the bot (against the fake Bot API) runs those jobs instead of polling: each update is
+//! answered once, a duplicate delivery is processed once, an update whose bot died is answered by the next bot, and
+//! the scheduler's runner never takes these jobs.
 
 use axum::body::Body;
 use axum::http::Request;
 use std::collections::HashMap;
 use std::time::Duration;
 use tochen_config::Config;
-use tochen_domain::SecretString;
-use tochen_store::Store;
+use tochen_domain::jobs::{keys, TELEGRAM_UPDATE, TELEGRAM_UPDATE_MAX_ATTEMPTS};
+use tochen_domain::{JobState, SecretString};
+use tochen_store::{ClaimRequest, Store};
 use tochen_testkit::fake_llm::FakeLlm;
 use tochen_testkit::fake_telegram::FakeTelegram;
 use tochen_testkit::TestDb;
@@ -109,12 +111,28 @@ fn answers_to(tg: &FakeTelegram, chat: i64) -> usize {
         .count()
 }
 
-async fn row(store: &Store, update_id: i64) -> (String, i64) {
-    sqlx::query_as("SELECT status, attempts FROM webhook_events WHERE source = 'telegram' AND update_id = $1")
-        .bind(update_id)
-        .fetch_one(store.sql_for_tests())
-        .await
-        .unwrap()
+/// The status of the stored update's row.
+async fn row(store: &Store, update_id: i64) -> String {
+    let (status,): (String,) =
+        sqlx::query_as("SELECT status FROM webhook_events WHERE source = 'telegram' AND update_id = $1")
+            .bind(update_id)
+            .fetch_one(store.sql_for_tests())
+            .await
+            .unwrap();
+    status
+}
+
+/// The state and attempts of the update's job.
+async fn job(store: &Store, update_id: i64) -> (JobState, i64) {
+    let job = store.job_by_unique_key(&keys::telegram_update(update_id)).await.unwrap().expect("the update's job");
+    (job.state, job.attempts)
+}
+
+/// Claims `telegram_update` jobs as `owner` would, for `lease_ms`; their update_ids.
+async fn claim_updates(store: &Store, owner: &str, lease_ms: i64) -> Vec<i64> {
+    let kinds = vec![TELEGRAM_UPDATE.to_string()];
+    let req = ClaimRequest { owner, limit: 10, lease_ms, per_key: 1, kinds: &kinds };
+    store.claim_jobs(&req).await.unwrap().iter().map(|j| j.payload["update_id"].as_i64().unwrap()).collect()
 }
 
 tochen_testkit::store_test!(an_update_posted_to_the_web_service_is_answered_by_the_bot_once, |store, db| {
@@ -132,27 +150,29 @@ tochen_testkit::store_test!(an_update_posted_to_the_web_service_is_answered_by_t
     stop_bot(bot).await;
 
     assert_eq!(answers_to(&s.tg, 5001), 1, "the duplicate update is processed once");
-    assert_eq!(row(&store, 500).await.0, "processed");
-    assert_eq!(row(&store, 501).await.0, "processed");
+    assert_eq!(row(&store, 500).await, "processed");
+    assert_eq!(row(&store, 501).await, "processed");
+    assert_eq!(job(&store, 500).await, (JobState::Succeeded, 1));
+    assert_eq!(job(&store, 501).await, (JobState::Succeeded, 1));
     assert_eq!(s.tg.count(0, "getupdates"), 0, "webhook mode never polls");
-    let (jobs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(store.sql_for_tests()).await.unwrap();
-    assert_eq!(jobs, 0, "no job is left for the scheduler");
+    let counts = store.job_state_counts().await.unwrap();
+    assert_eq!(counts, vec![(JobState::Succeeded, 2)], "one job per update, none for the duplicates, none left");
     db.store.close().await;
 });
 
 tochen_testkit::store_test!(an_update_claimed_by_a_bot_that_died_is_answered_once_by_the_next_bot, |store, db| {
     let s = setup(&db).await;
     assert_eq!(deliver(&s, &db, 700, 7001).await, 200);
-    // A bot claimed it and died before its handler ran: the claim expires and nobody marked it.
-    let claimed = store.claim_telegram_updates("bot-that-died", 10, Duration::from_millis(1)).await.unwrap();
-    assert_eq!(claimed.len(), 1);
+    // A bot claimed its job and died before the handler ran: the lease expires and nobody marked the update.
+    assert_eq!(claim_updates(&store, "bot-that-died", 1).await, vec![700]);
     tokio::time::sleep(Duration::from_millis(5)).await;
 
     let mark = s.tg.mark();
     let bot = start_bot(&s, &store);
     s.tg.said(7001, mark, ANSWER).await;
     stop_bot(bot).await;
-    assert_eq!(row(&store, 700).await, ("processed".to_string(), 2));
+    assert_eq!(row(&store, 700).await, "processed");
+    assert_eq!(job(&store, 700).await, (JobState::Succeeded, 2), "rescued by the next bot: its second attempt");
 
     // Another bot instance on the same database answers new updates and does not repeat the old one.
     let bot = start_bot(&s, &store);
@@ -161,6 +181,7 @@ tochen_testkit::store_test!(an_update_claimed_by_a_bot_that_died_is_answered_onc
     stop_bot(bot).await;
     assert_eq!(answers_to(&s.tg, 7001), 1, "exactly once");
     assert_eq!(store.pending_telegram_updates().await.unwrap(), 0);
+    assert_eq!(job(&store, 701).await, (JobState::Succeeded, 1));
     db.store.close().await;
 });
 
@@ -168,12 +189,19 @@ tochen_testkit::store_test!(
     an_unreadable_update_is_ignored_and_one_that_keeps_crashing_the_bot_is_given_up,
     |store, db| {
         let s = setup(&db).await;
-        store.record_telegram_update(900, r#"{"update_id":900,"message":"not a message"}"#).await.unwrap().unwrap();
+        store
+            .record_telegram_update(900, None, r#"{"update_id":900,"message":"not a message"}"#)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(deliver(&s, &db, 901, 9001).await, 200);
-        // Update 901 was claimed five times and never marked: every bot that took it died.
+        // Update 901's job was started five times and never finished: every bot that took it died.
         sqlx::query(
-            "UPDATE webhook_events SET attempts = 5, lease_owner = 'died', lease_expires_at = 1 WHERE update_id = 901",
+            "UPDATE jobs SET state = 'running', attempts = $1, lease_owner = 'died', lease_expires_at = 1 \
+             WHERE unique_key = $2",
         )
+        .bind(TELEGRAM_UPDATE_MAX_ATTEMPTS)
+        .bind(keys::telegram_update(901))
         .execute(store.sql_for_tests())
         .await
         .unwrap();
@@ -183,8 +211,10 @@ tochen_testkit::store_test!(
         let bot = start_bot(&s, &store);
         s.tg.said(9002, mark, ANSWER).await;
         stop_bot(bot).await;
-        assert_eq!(row(&store, 900).await.0, "ignored");
-        assert_eq!(row(&store, 901).await, ("failed".to_string(), 5), "set aside without a sixth claim");
+        assert_eq!(row(&store, 900).await, "ignored");
+        assert_eq!(job(&store, 900).await, (JobState::Succeeded, 1), "nothing to retry");
+        assert_eq!(row(&store, 901).await, "failed", "kept for inspection");
+        assert_eq!(job(&store, 901).await, (JobState::Dead, 5), "given up without a sixth attempt");
         assert_eq!(answers_to(&s.tg, 9001), 0);
         db.store.close().await;
     }
@@ -208,14 +238,33 @@ tochen_testkit::store_test!(an_update_whose_handler_panics_is_answered_once_and_
     assert_eq!(deliver(&s, &db, 801, 8001).await, 200);
     s.tg.said(8001, mark, ANSWER).await;
     stop_bot(bot).await;
-    assert_eq!(row(&store, 800).await, ("processed".to_string(), 1));
-    assert_eq!(row(&store, 801).await.0, "processed");
-    assert!(store.claim_telegram_updates("another-bot", 10, Duration::from_secs(60)).await.unwrap().is_empty());
+    assert_eq!(row(&store, 800).await, "processed");
+    assert_eq!(job(&store, 800).await, (JobState::Succeeded, 1), "done at once, not retried");
+    assert_eq!(row(&store, 801).await, "processed");
+    assert!(claim_updates(&store, "another-bot", 60_000).await.is_empty());
     let crashed =
         s.tg.calls()
             .iter()
             .filter(|c| c.params["text"].as_str() == Some(tochen_domain::i18n::t("en", "bot.crashed").as_str()))
             .count();
     assert_eq!(crashed, 1, "answered once");
+    db.store.close().await;
+});
+
+tochen_testkit::store_test!(the_schedulers_runner_never_claims_telegram_updates_and_the_bots_does, |store, db| {
+    let s = setup(&db).await;
+    assert_eq!(deliver(&s, &db, 600, 6001).await, 200);
+    let scheduler = tochen_scheduler::handlers(&tochen_scheduler::Deps::from_config(&s.config, &store).unwrap());
+    assert!(!scheduler.has(TELEGRAM_UPDATE), "the scheduler has no worker for telegram updates");
+    let kinds = scheduler.kinds();
+    let req = ClaimRequest { owner: "scheduler", limit: 100, lease_ms: 60_000, per_key: 1, kinds: &kinds };
+    assert!(store.claim_jobs(&req).await.unwrap().is_empty(), "its runner claims only the kinds it has workers for");
+    assert_eq!(job(&store, 600).await, (JobState::Queued, 0));
+
+    let mark = s.tg.mark();
+    let bot = start_bot(&s, &store);
+    s.tg.said(6001, mark, ANSWER).await;
+    stop_bot(bot).await;
+    assert_eq!(job(&store, 600).await, (JobState::Succeeded, 1));
     db.store.close().await;
 });

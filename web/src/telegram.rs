@@ -1,9 +1,11 @@
 //! Telegram webhook mode: `POST /telegram/webhook`, checked against `X-Telegram-Bot-Api-Secret-Token`.
 //!
-//! Each update is persisted (deduplicated by `update_id`, source `telegram`) before the 200, so an update
-//! Telegram considers delivered survives a crash; Telegram re-sends anything that got no 2xx, and the dedup makes
-//! that harmless. No job is queued: the scheduler cannot run the bot's dispatcher. The bot claims stored updates
-//! itself (`tochen_store::telegram_updates`), woken by a PostgreSQL trigger (NOTIFY) or its idle timer.
+//! Each update is persisted (deduplicated by `update_id`, source `telegram`) before the 200, together with its
+//! `telegram_update` job in the same transaction (`tochen_store::telegram_updates`), so an update Telegram considers
+//! delivered survives a crash; Telegram re-sends anything that got no 2xx, and the dedup makes that harmless (a
+//! duplicate queues nothing). The job carries the update's chat as its concurrency key, so one chat's updates run
+//! one at a time in arrival order. Only the bot runs these jobs (its runner registers that one kind; the
+//! scheduler's does not).
 //!
 //! At start-up the web service asks Telegram for the bot's username (the links back to the bot) and, in webhook
 //! mode, registers the webhook: [`start_up`] does both in the background, retrying with a capped backoff while the
@@ -65,8 +67,8 @@ pub async fn update(State(state): State<AppState>, Peer(peer): Peer, headers: He
     if let Some(refused) = admit_signed(&state, SignedRoute::Telegram, checked, peer, &headers) {
         return refused;
     }
-    let Some((text, update_id)) = parse_update(&body) else { return StatusCode::BAD_REQUEST.into_response() };
-    match state.store.record_telegram_update(update_id, text).await {
+    let Some((text, update_id, chat)) = parse_update(&body) else { return StatusCode::BAD_REQUEST.into_response() };
+    match state.store.record_telegram_update(update_id, chat, text).await {
         Ok(_) => StatusCode::OK.into_response(),
         Err(e) => {
             tracing::error!(error = %e, update_id, "could not store a telegram update");
@@ -75,11 +77,39 @@ pub async fn update(State(state): State<AppState>, Peer(peer): Peer, headers: He
     }
 }
 
-/// The body as text and its `update_id`, or `None` for anything that is not a JSON object with an integer one.
-pub fn parse_update(body: &[u8]) -> Option<(&str, i64)> {
+/// The body as text, its `update_id` and the chat it belongs to (see [`chat_of`]), or `None` for anything that is
+/// not a JSON object with an integer `update_id`.
+pub fn parse_update(body: &[u8]) -> Option<(&str, i64, Option<i64>)> {
     let text = std::str::from_utf8(body).ok()?;
-    let update_id = serde_json::from_str::<serde_json::Value>(text).ok()?["update_id"].as_i64()?;
-    Some((text, update_id))
+    let value = serde_json::from_str::<serde_json::Value>(text).ok()?;
+    let update_id = value["update_id"].as_i64()?;
+    Some((text, update_id, chat_of(&value)))
+}
+
+/// The kinds of update that carry a `chat` object of their own.
+const WITH_CHAT: &[&str] = &[
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "business_message",
+    "edited_business_message",
+    "my_chat_member",
+    "chat_member",
+    "chat_join_request",
+    "message_reaction",
+    "message_reaction_count",
+    "chat_boost",
+    "removed_chat_boost",
+];
+
+/// The chat an update belongs to, as the bot's dispatcher groups updates: the chat of a message-like update, the
+/// message's chat for a button press; `None` for updates without one (inline queries, polls, ...).
+pub fn chat_of(update: &serde_json::Value) -> Option<i64> {
+    WITH_CHAT
+        .iter()
+        .find_map(|kind| update[*kind]["chat"]["id"].as_i64())
+        .or_else(|| update["callback_query"]["message"]["chat"]["id"].as_i64())
 }
 
 fn method_url(config: &Config, token: &SecretString, method: &str) -> String {
@@ -192,11 +222,25 @@ mod props {
                 "[0-9]{19,25}".prop_map(|n| format!("{{\"update_id\":{n}}}").into_bytes()),
             ]
         ) {
-            if let Some((text, id)) = parse_update(&body) {
+            if let Some((text, id, chat)) = parse_update(&body) {
                 prop_assert_eq!(text.as_bytes(), &body[..]);
                 let v: serde_json::Value = serde_json::from_str(text).unwrap();
                 prop_assert_eq!(v["update_id"].as_i64(), Some(id));
+                prop_assert_eq!(chat, chat_of(&v));
             }
+        }
+
+        /// The chat of a message, an edit or a button press is found; an update without one has none.
+        #[test]
+        fn the_chat_of_an_update_is_where_the_dispatcher_looks(id in any::<i64>(), chat in any::<i64>()) {
+            let message = serde_json::json!({"update_id": 1, "message": {"chat": {"id": chat}}});
+            prop_assert_eq!(chat_of(&message), Some(chat));
+            let edit = serde_json::json!({"update_id": 1, "edited_message": {"chat": {"id": chat}}});
+            prop_assert_eq!(chat_of(&edit), Some(chat));
+            let press = serde_json::json!({"update_id": id, "callback_query": {"id": "q", "message": {"chat": {"id": chat}}}});
+            prop_assert_eq!(chat_of(&press), Some(chat));
+            let inline = serde_json::json!({"update_id": id, "inline_query": {"id": "q", "from": {"id": chat}}});
+            prop_assert_eq!(chat_of(&inline), None);
         }
     }
 }

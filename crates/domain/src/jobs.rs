@@ -74,6 +74,17 @@ pub mod keys {
     pub fn chat(chat_id: i64) -> String {
         format!("chat:{chat_id}")
     }
+
+    /// The one job of a Telegram update stored in webhook mode.
+    pub fn telegram_update(update_id: i64) -> String {
+        format!("{}:{update_id}", super::TELEGRAM_UPDATE)
+    }
+
+    /// The concurrency key of the updates of one Telegram chat: they run one at a time, in arrival order. Apart
+    /// from [`chat`], so a chat's outgoing `notify` jobs and its incoming updates do not hold each other up.
+    pub fn telegram_chat(chat_id: i64) -> String {
+        format!("{}:chat:{chat_id}", super::TELEGRAM_UPDATE)
+    }
 }
 
 /// Publish one post target. Unique key `publish:{target_id}`; concurrency key `account:{account_id}`.
@@ -93,6 +104,8 @@ pub const EMAIL_DELIVER: &str = "email.deliver";
 /// Revoke a disconnected account's token at the provider, then delete it (`platforms::revoke`). Unique key
 /// `account.revoke:{revocation_id}`.
 pub const ACCOUNT_REVOKE: &str = "account.revoke";
+/// Hand one Telegram update stored by the web service (webhook mode) to the bot's dispatcher. Run by the bot only.
+pub const TELEGRAM_UPDATE: &str = "telegram_update";
 /// Periodic sweeps; unique key `{kind}:{period}`.
 pub const SWEEP_TOKEN_REFRESH: &str = "sweep.token_refresh";
 pub const SWEEP_CLEANUP: &str = "sweep.cleanup";
@@ -141,6 +154,37 @@ impl JobArgs for WebhookEventPayload {
 
     fn insert_opts(&self) -> InsertOpts {
         InsertOpts { unique_key: Some(keys::webhook_event(&self.event_id)), ..Default::default() }
+    }
+}
+
+/// How many times a Telegram update's job is started before it is given up: an update whose handler takes the bot
+/// down every time ends `dead` after this many, instead of taking down every bot after it.
+pub const TELEGRAM_UPDATE_MAX_ATTEMPTS: i64 = 5;
+
+/// The payload of `telegram_update`: an update the web service stored in `webhook_events` (webhook mode), queued
+/// in the same transaction. Unique key `telegram_update:{update_id}`; the updates of one chat share a concurrency
+/// key ([`keys::telegram_chat`]) so they run one at a time in arrival order; an update without a chat has none.
+/// 5 attempts ([`TELEGRAM_UPDATE_MAX_ATTEMPTS`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TelegramUpdatePayload {
+    /// The `webhook_events` row holding the update's body.
+    pub event_id: String,
+    pub update_id: i64,
+    /// The chat the update belongs to, when it has one (read from the update by the web service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+}
+
+impl JobArgs for TelegramUpdatePayload {
+    const KIND: &'static str = TELEGRAM_UPDATE;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts {
+            unique_key: Some(keys::telegram_update(self.update_id)),
+            concurrency_key: self.chat_id.map(keys::telegram_chat),
+            max_attempts: Some(TELEGRAM_UPDATE_MAX_ATTEMPTS),
+            ..Default::default()
+        }
     }
 }
 
@@ -361,6 +405,19 @@ mod tests {
         assert_eq!((revoke.unique_key.as_deref(), revoke.max_attempts), (Some("account.revoke:r1"), Some(8)));
         assert_eq!((NotifyPayload::KIND, NotifyJob::KIND), (NOTIFY, NOTIFY));
         assert_eq!(NotifyPayload::text(1, "x").insert_opts(), InsertOpts::default());
+        let update = TelegramUpdatePayload { event_id: "e".into(), update_id: 7, chat_id: Some(-42) };
+        assert_eq!(TelegramUpdatePayload::KIND, "telegram_update");
+        assert_eq!(
+            update.insert_opts(),
+            InsertOpts {
+                unique_key: Some("telegram_update:7".into()),
+                concurrency_key: Some("telegram_update:chat:-42".into()),
+                run_at: None,
+                max_attempts: Some(5)
+            }
+        );
+        let no_chat = TelegramUpdatePayload { chat_id: None, ..update }.insert_opts();
+        assert_eq!((no_chat.unique_key.as_deref(), no_chat.concurrency_key), (Some("telegram_update:7"), None));
     }
 
     #[test]

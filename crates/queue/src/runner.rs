@@ -13,7 +13,8 @@
 //!
 //! A running job's lease is extended ([`JobContext::extend_lease`]) while its worker works, so only a dead or
 //! frozen runner loses its jobs to rescue. Completion is fenced by attempt number and owner: an overtaken runner's
-//! late result is ignored.
+//! late result is ignored. A job rescued after its last attempt (every attempt took its runner down) is not run
+//! again: it is dead.
 
 use crate::context::JobContext;
 use crate::error::{Backoff, JobError};
@@ -338,6 +339,12 @@ impl Claimed {
 /// key until then); for any other outcome once it is recorded, unless the worker freed it earlier.
 async fn execute(workers: &Workers, cfg: &RunnerConfig, completer: &Completer, cx: JobContext) {
     let (store, job) = (cx.store(), cx.job());
+    if job.attempts > job.max_attempts {
+        bury_exhausted(workers, store, job, &cfg.owner).await;
+        cx.release_slot();
+        store.notify_jobs_changed();
+        return;
+    }
     if !lease_kept(store, cfg, job).await {
         cx.release_slot();
         return;
@@ -433,6 +440,29 @@ async fn bury(workers: &Workers, store: &Store, job: &Job, owner: &str, message:
         }
     }
     Ok(buried)
+}
+
+/// A job claimed again after its last attempt: each attempt ended without an outcome, its runner having died on it
+/// (a job that takes its runner down every time). It is dead without running again, and the failure hooks are told.
+async fn bury_exhausted(workers: &Workers, store: &Store, job: &Job, owner: &str) {
+    let message = format!(
+        "each of its {} attempts ended without an outcome (its runner stopped or died during it); not run again",
+        job.max_attempts
+    );
+    tracing::error!(job = %job.id, kind = %job.kind, attempts = job.max_attempts, "job is dead: {message}");
+    match store.bury_exhausted_job(job.id, job.attempts, owner, &message).await {
+        Ok(true) => {
+            if let Some(hooks) = workers.failure_hooks() {
+                if let Err(e) = hooks.job_dead(store, job, &message).await {
+                    tracing::warn!(job = %job.id, error = %e, "could not tell about a dead job");
+                }
+            }
+        }
+        Ok(false) => tracing::warn!(job = %job.id, "a job given up on was reclaimed by another runner meanwhile"),
+        Err(e) => {
+            tracing::error!(job = %job.id, error = %e, "could not bury a job out of attempts; it is claimed again")
+        }
+    }
 }
 
 /// Forwards PostgreSQL notifications on `tochen_jobs` to the store's signal, reconnecting after failures with a

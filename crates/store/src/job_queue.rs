@@ -184,6 +184,26 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Ends a held job `dead` without running it: it was claimed again after its last attempt, every attempt having
+    /// ended without an outcome (its runner died on it). The claim that found it so is undone, so `attempts` stays
+    /// at `max_attempts`. `false` when the attempt was overtaken.
+    pub async fn bury_exhausted_job(&self, id: JobId, attempt: i64, owner: &str, error: &str) -> Result<bool> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'dead', attempts = attempts - 1, last_error = $4, lease_owner = NULL, \
+             lease_expires_at = NULL, finished_at = $5, updated_at = $5 WHERE id = $1 AND attempts = $2 \
+             AND lease_owner = $3 AND state = 'running'",
+        )
+        .bind(id.to_db())
+        .bind(attempt)
+        .bind(owner)
+        .bind(error)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Puts a held job back in the queue to run again at `run_at`.
     pub async fn retry_job(&self, id: JobId, attempt: i64, owner: &str, run_at: Millis, error: &str) -> Result<bool> {
         let done = sqlx::query(

@@ -1,8 +1,7 @@
 //! The in-process signals, owned by the [`Store`] (every clone of a store shares them; there are no global ones):
-//! "jobs changed", woken by every enqueue through that store and waited on by the runners built on it, and "a
-//! Telegram update was stored" (`telegram_updates`), waited on by the bot in webhook mode. PostgreSQL also wakes
-//! other processes with a trigger on `jobs` (LISTEN/NOTIFY channel [`JOBS_CHANNEL`]); a runner forwards those to
-//! its store's signal.
+//! "jobs changed", woken by every enqueue through that store (a stored Telegram update's job included) and waited
+//! on by the runners built on it. PostgreSQL also wakes other processes with a trigger on `jobs` (LISTEN/NOTIFY
+//! channel [`JOBS_CHANNEL`]); a runner forwards those to its store's signal.
 
 use super::Store;
 use std::sync::Arc;
@@ -15,7 +14,6 @@ pub const JOBS_CHANNEL: &str = "tochen_jobs";
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Signals {
     jobs: Arc<Notify>,
-    pub(crate) telegram_updates: Arc<Notify>,
 }
 
 impl Store {

@@ -120,8 +120,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     secrets: SecretBox,
-    /// The in-process signals ("jobs changed", "a Telegram update was stored"), shared by the clones of this store
-    /// (`job_signal`).
+    /// The in-process signal ("jobs changed"), shared by the clones of this store (`job_signal`).
     signals: job_signal::Signals,
 }
 

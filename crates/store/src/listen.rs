@@ -1,7 +1,7 @@
 //! PostgreSQL LISTEN/NOTIFY turned into in-process wake-ups, with reconnects that back off.
 //!
-//! The scheduler listens on `tochen_jobs`, the bot in webhook mode on `tochen_telegram_updates`. Both also find
-//! their work on idle timers, so a lost LISTEN connection only costs latency. What it must not cost is the
+//! Job runners (the scheduler's, and the bot's in webhook mode) listen on `tochen_jobs`. They also find their work
+//! on idle timers, so a lost LISTEN connection only costs latency. What it must not cost is the
 //! database: the loops used to reconnect at once after a lost connection or a failed LISTEN, so a database that
 //! kept dropping or refusing them (restarting, out of connection slots) got a reconnect storm from every
 //! instance. Now each failure in a row waits longer, from `base` doubling up to `cap`, with jitter so instances

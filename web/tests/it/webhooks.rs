@@ -210,10 +210,16 @@ tochen_testkit::store_test!(telegram_updates_are_persisted_before_the_ack_and_su
     assert_eq!(n, 1);
     let (jobs,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(reopened.sql_for_tests()).await.unwrap();
-    assert_eq!(jobs, 0, "the bot consumes stored updates itself; no job of a kind the scheduler cannot run");
-    let claimed = reopened.claim_telegram_updates("bot", 10, std::time::Duration::from_secs(60)).await.unwrap();
+    assert_eq!(jobs, 1, "one job for the update, none for the duplicate");
+    // The bot's runner claims its job, keyed by the chat, and finds the body as Telegram sent it.
+    let kinds = vec![tochen_domain::jobs::TELEGRAM_UPDATE.to_string()];
+    let req = tochen_store::ClaimRequest { owner: "bot", limit: 10, lease_ms: 60_000, per_key: 1, kinds: &kinds };
+    let claimed = reopened.claim_jobs(&req).await.unwrap();
     assert_eq!(claimed.len(), 1);
-    assert_eq!(claimed[0].update_id, 900001);
-    assert_eq!(claimed[0].payload.as_bytes(), update);
+    assert_eq!(claimed[0].payload["update_id"], 900001);
+    assert_eq!(claimed[0].concurrency_key.as_deref(), Some("telegram_update:chat:4242"));
+    let event = claimed[0].payload["event_id"].as_str().unwrap();
+    let stored = reopened.telegram_update(event).await.unwrap().unwrap();
+    assert_eq!((stored.update_id, stored.payload.as_bytes()), (900001, &update[..]));
     reopened.close().await;
 });

@@ -1,41 +1,89 @@
-//! Stored Telegram updates (webhook mode): claimed in update_id order with a lease, exclusive while the lease
-//! holds, taken over once it expires, marked only by the bot that holds them, and given back on shutdown.
+//! Stored Telegram updates (webhook mode): each update and its `telegram_update` job are written in one transaction
+//! (a duplicate writes neither); one chat's updates are claimed one at a time in arrival order; the row is marked
+//! once; a job claimed again after its last attempt is buried without a further attempt.
 
-use std::time::Duration;
+use tochen_domain::jobs::{keys, TELEGRAM_UPDATE, TELEGRAM_UPDATE_MAX_ATTEMPTS};
+use tochen_domain::JobState;
+use tochen_store::{ClaimRequest, Store};
 use tochen_testkit::store_test;
 
-const MINUTE: Duration = Duration::from_secs(60);
+fn kinds() -> Vec<String> {
+    vec![TELEGRAM_UPDATE.to_string()]
+}
 
-store_test!(updates_are_claimed_in_update_id_order_and_only_once_while_leased, |store| {
-    for id in [10, 9, 11] {
-        store.record_telegram_update(id, &format!(r#"{{"update_id":{id}}}"#)).await.unwrap().unwrap();
-    }
-    assert!(store.record_telegram_update(10, "{}").await.unwrap().is_none(), "deduplicated by update_id");
-    let a = store.claim_telegram_updates("a", 2, MINUTE).await.unwrap();
-    assert_eq!(a.iter().map(|u| u.update_id).collect::<Vec<_>>(), vec![9, 10], "numeric order, not text order");
-    let b = store.claim_telegram_updates("b", 10, MINUTE).await.unwrap();
-    assert_eq!(b.iter().map(|u| u.update_id).collect::<Vec<_>>(), vec![11]);
-    assert!(store.claim_telegram_updates("c", 10, MINUTE).await.unwrap().is_empty());
+/// Claims up to `limit` telegram_update jobs for `owner`, one per chat at a time; their update_ids, in order.
+async fn claim(store: &Store, owner: &str, limit: i64, lease_ms: i64) -> Vec<(i64, i64)> {
+    let kinds = kinds();
+    let req = ClaimRequest { owner, limit, lease_ms, per_key: 1, kinds: &kinds };
+    let jobs = store.claim_jobs(&req).await.unwrap();
+    jobs.iter().map(|j| (j.payload["update_id"].as_i64().unwrap(), j.attempts)).collect()
+}
 
-    assert!(!store.finish_telegram_update(9, "b", "processed").await.unwrap(), "only the holder marks");
-    assert!(store.finish_telegram_update(9, "a", "processed").await.unwrap());
-    assert_eq!(store.release_telegram_updates("a", &[10]).await.unwrap(), 1);
-    let c = store.claim_telegram_updates("c", 10, MINUTE).await.unwrap();
-    assert_eq!(c.iter().map(|u| (u.update_id, u.attempts)).collect::<Vec<_>>(), vec![(10, 1)], "released: at once");
+store_test!(an_update_and_its_job_are_written_together_and_a_duplicate_writes_neither, |store| {
+    let id = store.record_telegram_update(10, Some(-77), r#"{"update_id":10}"#).await.unwrap().unwrap();
+    assert!(store.record_telegram_update(10, Some(-77), "{}").await.unwrap().is_none(), "deduplicated by update_id");
+    let job = store.job_by_unique_key(&keys::telegram_update(10)).await.unwrap().expect("the job exists");
+    assert_eq!(
+        (job.kind.as_str(), job.state, job.max_attempts),
+        (TELEGRAM_UPDATE, JobState::Queued, TELEGRAM_UPDATE_MAX_ATTEMPTS)
+    );
+    assert_eq!(job.payload, serde_json::json!({"event_id": id, "update_id": 10, "chat_id": -77}));
+    assert_eq!(job.concurrency_key.as_deref(), Some("telegram_update:chat:-77"));
+    assert_eq!(job.tenant_id, None);
+    store.record_telegram_update(11, None, r#"{"update_id":11}"#).await.unwrap().unwrap();
+    let no_chat = store.job_by_unique_key(&keys::telegram_update(11)).await.unwrap().unwrap();
+    assert_eq!(no_chat.concurrency_key, None, "an update without a chat has no key");
+    let (jobs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(store.sql_for_tests()).await.unwrap();
+    assert_eq!(jobs, 2, "the duplicate queued nothing");
+    let stored = store.telegram_update(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.update_id, stored.payload.as_str(), stored.status.as_str()),
+        (10, r#"{"update_id":10}"#, "received")
+    );
     assert_eq!(store.pending_telegram_updates().await.unwrap(), 2);
 });
 
-store_test!(an_expired_claim_is_taken_over_and_the_old_holder_can_no_longer_mark_it, |store| {
-    store.record_telegram_update(5, r#"{"update_id":5}"#).await.unwrap().unwrap();
-    assert_eq!(store.claim_telegram_updates("dead", 10, Duration::from_millis(1)).await.unwrap().len(), 1);
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    let taken = store.claim_telegram_updates("alive", 10, MINUTE).await.unwrap();
-    assert_eq!(taken.iter().map(|u| (u.update_id, u.attempts)).collect::<Vec<_>>(), vec![(5, 2)]);
-    assert!(!store.finish_telegram_update(5, "dead", "processed").await.unwrap());
-    assert_eq!(store.extend_telegram_leases("alive", MINUTE).await.unwrap(), 1);
-    assert!(store.finish_telegram_update(5, "alive", "processed").await.unwrap());
+store_test!(one_chats_updates_are_claimed_one_at_a_time_in_arrival_order, |store| {
+    for (update_id, chat) in [(20, Some(1)), (21, Some(1)), (22, Some(2)), (23, None), (24, Some(1))] {
+        store.record_telegram_update(update_id, chat, &format!(r#"{{"update_id":{update_id}}}"#)).await.unwrap();
+    }
+    assert_eq!(claim(&store, "a", 10, 60_000).await, vec![(20, 1), (22, 1), (23, 1)]);
+    assert!(claim(&store, "b", 10, 60_000).await.is_empty(), "chat 1 is busy; the others are taken");
+    let first = store.job_by_unique_key(&keys::telegram_update(20)).await.unwrap().unwrap();
+    assert!(store.complete_job(first.id, 1, "a").await.unwrap());
+    assert_eq!(claim(&store, "b", 10, 60_000).await, vec![(21, 1)], "the next of chat 1, in arrival order");
+});
+
+store_test!(an_update_is_marked_once, |store| {
+    store.record_telegram_update(30, Some(3), r#"{"update_id":30}"#).await.unwrap().unwrap();
+    assert!(store.finish_telegram_update(30, "processed").await.unwrap());
+    assert!(!store.finish_telegram_update(30, "failed").await.unwrap(), "marked already");
     assert_eq!(store.pending_telegram_updates().await.unwrap(), 0);
-    assert!(store.claim_telegram_updates("alive", 10, MINUTE).await.unwrap().is_empty());
+});
+
+store_test!(a_job_claimed_again_after_its_last_attempt_is_buried_with_its_attempts_as_they_were, |store| {
+    store.record_telegram_update(40, Some(4), r#"{"update_id":40}"#).await.unwrap().unwrap();
+    // Every attempt's runner died on it: claimed max_attempts times, the last lease expired.
+    sqlx::query(
+        "UPDATE jobs SET state = 'running', attempts = $1, lease_owner = 'died', lease_expires_at = 1 \
+         WHERE unique_key = $2",
+    )
+    .bind(TELEGRAM_UPDATE_MAX_ATTEMPTS)
+    .bind(keys::telegram_update(40))
+    .execute(store.sql_for_tests())
+    .await
+    .unwrap();
+    let kinds = kinds();
+    let req = ClaimRequest { owner: "next", limit: 1, lease_ms: 60_000, per_key: 1, kinds: &kinds };
+    let job = store.claim_jobs(&req).await.unwrap().pop().expect("rescued");
+    assert_eq!(job.attempts, TELEGRAM_UPDATE_MAX_ATTEMPTS + 1);
+    assert!(!store.bury_exhausted_job(job.id, job.attempts - 1, "next", "gone").await.unwrap(), "fenced by attempt");
+    assert!(!store.bury_exhausted_job(job.id, job.attempts, "died", "gone").await.unwrap(), "fenced by owner");
+    assert!(store.bury_exhausted_job(job.id, job.attempts, "next", "every attempt died").await.unwrap());
+    let dead = store.job(job.id).await.unwrap().unwrap();
+    assert_eq!((dead.state, dead.attempts, dead.lease_owner), (JobState::Dead, TELEGRAM_UPDATE_MAX_ATTEMPTS, None));
+    assert_eq!(dead.last_error.as_deref(), Some("every attempt died"));
+    assert!(store.claim_jobs(&req).await.unwrap().is_empty(), "never claimed again");
 });
 
 store_test!(an_event_and_its_job_are_written_together_and_a_duplicate_writes_neither, |store| {
@@ -46,55 +94,4 @@ store_test!(an_event_and_its_job_are_written_together_and_a_duplicate_writes_nei
     let (jobs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(store.sql_for_tests()).await.unwrap();
     assert_eq!(jobs, 1);
     assert_eq!(store.webhook_event_status(&id).await.unwrap().as_deref(), Some("received"));
-});
-
-store_test!(an_update_every_claimer_died_on_is_dead_lettered_after_max_claims_and_never_claimed_again, |store| {
-    use tochen_store::telegram_updates::MAX_CLAIMS;
-    store.record_telegram_update(20, r#"{"update_id":20}"#).await.unwrap().unwrap();
-    store.record_telegram_update(21, r#"{"update_id":21}"#).await.unwrap().unwrap();
-    // Each bot claims update 20 and dies before marking it; 21 is handled on the first claim.
-    for attempt in 1..=MAX_CLAIMS {
-        assert!(store.dead_letter_telegram_updates().await.unwrap().is_empty(), "attempt {attempt}");
-        let claimed = store.claim_telegram_updates("dies", 1, Duration::from_millis(1)).await.unwrap();
-        assert_eq!(claimed.iter().map(|u| (u.update_id, u.attempts)).collect::<Vec<_>>(), vec![(20, attempt)]);
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    // A lease still held is not set aside, even at the limit.
-    sqlx::query("UPDATE webhook_events SET lease_expires_at = 99999999999999 WHERE update_id = 20")
-        .execute(store.sql_for_tests())
-        .await
-        .unwrap();
-    assert!(store.dead_letter_telegram_updates().await.unwrap().is_empty());
-    sqlx::query("UPDATE webhook_events SET lease_expires_at = 1 WHERE update_id = 20")
-        .execute(store.sql_for_tests())
-        .await
-        .unwrap();
-    assert_eq!(store.dead_letter_telegram_updates().await.unwrap(), vec![(20, MAX_CLAIMS)]);
-    assert_eq!(store.dead_letter_telegram_updates().await.unwrap(), vec![], "once");
-    let next = store.claim_telegram_updates("alive", 10, MINUTE).await.unwrap();
-    assert_eq!(next.iter().map(|u| u.update_id).collect::<Vec<_>>(), vec![21], "20 is never claimed again");
-    let (status, attempts): (String, i64) =
-        sqlx::query_as("SELECT status, attempts FROM webhook_events WHERE source = 'telegram' AND update_id = 20")
-            .fetch_one(store.sql_for_tests())
-            .await
-            .unwrap();
-    assert_eq!((status.as_str(), attempts), ("failed", MAX_CLAIMS));
-    assert_eq!(store.pending_telegram_updates().await.unwrap(), 1);
-});
-
-store_test!(an_update_at_the_claim_limit_is_not_claimed_even_before_it_is_dead_lettered, |store| {
-    use tochen_store::telegram_updates::MAX_CLAIMS;
-    store.record_telegram_update(30, r#"{"update_id":30}"#).await.unwrap().unwrap();
-    sqlx::query("UPDATE webhook_events SET attempts = $1 WHERE update_id = 30")
-        .bind(MAX_CLAIMS)
-        .execute(store.sql_for_tests())
-        .await
-        .unwrap();
-    assert!(store.claim_telegram_updates("a", 10, MINUTE).await.unwrap().is_empty());
-    sqlx::query("UPDATE webhook_events SET attempts = $1 WHERE update_id = 30")
-        .bind(MAX_CLAIMS - 1)
-        .execute(store.sql_for_tests())
-        .await
-        .unwrap();
-    assert_eq!(store.claim_telegram_updates("a", 10, MINUTE).await.unwrap().len(), 1);
 });

@@ -182,8 +182,8 @@ impl Store {
         row.ok_or(StoreError::NotFound("workspace"))?.try_into()
     }
 
-    /// The workspaces a shell argument names: its full id, a unique id prefix of at least 4 characters, or its
-    /// name (case-insensitive). Several when the argument is ambiguous.
+    /// The workspaces a shell argument names: its full id, an id prefix of at least 4 characters, or its name
+    /// (case-insensitive). Several when the argument is ambiguous.
     pub async fn find_workspaces(&self, query: &str) -> Result<Vec<Tenant>> {
         let query = query.trim();
         if query.is_empty() {
@@ -194,7 +194,12 @@ impl Store {
              ORDER BY created_at, id",
         )
         .bind(query)
-        .bind(format!("{}%", query.replace(['%', '_'], "")))
+        // Ids are UUIDs: only hex digits and dashes make a prefix (anything else, `%` included, matches no id).
+        .bind(if query.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            format!("{query}%")
+        } else {
+            String::new()
+        })
         .fetch_all(&self.pool)
         .await?;
         let mut found = Vec::with_capacity(ids.len());

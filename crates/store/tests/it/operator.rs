@@ -68,6 +68,13 @@ store_test!(a_workspace_is_found_by_id_prefix_or_name, |store| {
     assert_eq!(by_name.iter().map(|t| t.id).collect::<Vec<_>>(), [bloom]);
     assert!(store.find_workspaces("nobody").await.unwrap().is_empty());
     assert!(store.find_workspaces("%").await.unwrap().is_empty(), "a wildcard is not a prefix");
+    assert!(store.find_workspaces("%%%%").await.unwrap().is_empty(), "nor are four");
+    assert!(store.find_workspaces("____").await.unwrap().is_empty());
+    // Ids are UUIDv7: workspaces made in the same millisecond share their first 12 digits, so a short prefix may
+    // name both (the command line then asks for a longer one); a longer one names one.
+    let id = bloom.to_db();
+    assert!(store.find_workspaces(&id[..8]).await.unwrap().iter().any(|t| t.id == bloom));
+    assert_eq!(store.find_workspaces(&id[..30]).await.unwrap().len(), 1);
     assert!(store.find_workspaces("").await.unwrap().is_empty());
 });
 

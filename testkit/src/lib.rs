@@ -20,6 +20,23 @@ pub mod webhook_receiver;
 
 pub use db::TestDb;
 
+/// A successful OpenAI call of `model` using `tokens` tokens (split between prompt and completion) and costing
+/// `cost_micros` millionths of a dollar.
+pub fn llm_call(model: &str, tokens: i64, cost_micros: i64) -> tochen_store::LlmUsageRecord {
+    tochen_store::LlmUsageRecord {
+        user_id: None,
+        provider: "openai".into(),
+        model: model.into(),
+        request_type: "post".into(),
+        prompt_tokens: tokens / 2,
+        completion_tokens: tokens - tokens / 2,
+        images: 0,
+        cost_micros,
+        latency_ms: 5,
+        error: None,
+    }
+}
+
 /// A Telegram user as the bot sees one: `name` is the first name, the interface language English.
 pub fn person(telegram_id: i64, name: &str) -> tochen_store::TelegramIdentity {
     tochen_store::TelegramIdentity {

@@ -3,14 +3,11 @@
 
 use std::collections::HashMap;
 use std::process::Command;
-use std::time::Duration;
-use teloxide::adaptors::throttle::Limits;
 use tochen_config::Config;
 use tochen_domain::i18n::t;
-use tochen_store::{LlmUsageRecord, TelegramIdentity, TenantProfile};
+use tochen_store::TenantProfile;
 use tochen_testkit::fake_telegram::FakeTelegram;
 use tochen_testkit::{store_test, TestDb};
-use tokio_util::sync::CancellationToken;
 
 const OPERATOR: i64 = 7070;
 
@@ -32,27 +29,9 @@ fn cli_workspaces(db: &TestDb) -> String {
 }
 
 store_test!(the_command_line_and_the_bots_workspace_screen_show_the_same_numbers, |store, db| {
-    let anna = TelegramIdentity {
-        telegram_id: 1,
-        username: None,
-        first_name: "Anna".into(),
-        last_name: None,
-        language_code: Some("en".into()),
-    };
-    let anna = store.upsert_user(&anna).await.unwrap();
+    let anna = store.upsert_user(&tochen_testkit::person(1, "Anna")).await.unwrap();
     let bloom = store.create_tenant("Bloom Coffee", &TenantProfile::default(), 80_000, anna.id).await.unwrap().id;
-    let usage = LlmUsageRecord {
-        user_id: None,
-        provider: "openai".into(),
-        model: "gpt-4o-mini".into(),
-        request_type: "post".into(),
-        prompt_tokens: 700,
-        completion_tokens: 534,
-        images: 0,
-        cost_micros: 2_345_678,
-        latency_ms: 5,
-        error: None,
-    };
+    let usage = tochen_testkit::llm_call("gpt-4o-mini", 1234, 2_345_678);
     store.record_llm_usage(bloom, &usage).await.unwrap();
 
     // The command line's row: ... tokens, quota, cost are its last three columns.
@@ -78,17 +57,7 @@ store_test!(the_command_line_and_the_bots_workspace_screen_show_the_same_numbers
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let config = Config::from_source(&env).expect("test config is valid");
-    let limits = Limits {
-        messages_per_sec_chat: 10_000,
-        messages_per_min_chat: 1_000_000,
-        messages_per_min_channel_or_supergroup: 1_000_000,
-        messages_per_sec_overall: 10_000,
-    };
-    let options = tochen_bot::Options { limits, llm_backoff: Duration::from_millis(5), ..Default::default() };
-    let shutdown = CancellationToken::new();
-    let mark = tg.mark();
-    let bot = tokio::spawn(tochen_bot::run_with(config, store.clone(), shutdown.clone(), options));
-    tg.wait_call(mark, |c| c.method == "getupdates").await;
+    let bot = crate::components::Components::bot(&config, &store, &tg).await;
     // `/admin` is listed in the operator's own chat.
     let registered = tg
         .calls()
@@ -110,6 +79,5 @@ store_test!(the_command_line_and_the_bots_workspace_screen_show_the_same_numbers
     assert!(screen.text.contains(&shown), "{}\n{row}", screen.text);
     assert!(screen.text.contains(&bloom.to_db()), "{}", screen.text);
 
-    shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(20), bot).await.expect("the bot stops").unwrap().unwrap();
+    bot.stop().await;
 });

@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 use tochen_domain::clock::now_ms;
 use tochen_domain::JobState;
-use tochen_store::{ClaimRequest, LlmUsageRecord, NewJob, TenantProfile};
+use tochen_store::{ClaimRequest, NewJob, TenantProfile};
 use tochen_testkit::person;
 use tochen_testkit::{store_test, TestDb};
 
@@ -49,18 +49,7 @@ fn every_admin_command_has_help() {
 store_test!(the_command_line_operates_workspaces_and_the_queue, |store, db| {
     let anna = store.upsert_user(&person(1, "Anna")).await.unwrap();
     let bloom = store.create_tenant("Bloom Coffee", &TenantProfile::default(), 1000, anna.id).await.unwrap().id;
-    let usage = LlmUsageRecord {
-        user_id: None,
-        provider: "openai".into(),
-        model: "gpt-4o-mini".into(),
-        request_type: "post".into(),
-        prompt_tokens: 700,
-        completion_tokens: 500,
-        images: 0,
-        cost_micros: 1_234_567,
-        latency_ms: 5,
-        error: None,
-    };
+    let usage = tochen_testkit::llm_call("gpt-4o-mini", 1200, 1_234_567);
     store.record_llm_usage(bloom, &usage).await.unwrap();
 
     let list = ok(admin(&db, &["workspaces"]));

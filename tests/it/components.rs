@@ -1,4 +1,4 @@
-//! The three components in this process, as `tochen run` starts them, for end-to-end tests: the web service on a
+//! The three components in this process, as `tochen run` starts them (or the bot alone), for end-to-end tests: the web service on a
 //! given listener, the scheduler and the bot (against a fake Bot API, sends unthrottled), stopped together.
 
 use std::net::SocketAddr;
@@ -48,6 +48,20 @@ impl Components {
             }),
         ));
         tasks.push(("scheduler", tokio::spawn(tochen_scheduler::run(config.clone(), store.clone(), shutdown.clone()))));
+        let mut components = Components { shutdown, tasks };
+        components.add_bot(config, store, tg).await;
+        components
+    }
+
+    /// Only the bot (as `tochen bot` runs it).
+    pub async fn bot(config: &Config, store: &Store, tg: &FakeTelegram) -> Self {
+        let mut components = Components { shutdown: CancellationToken::new(), tasks: Vec::new() };
+        components.add_bot(config, store, tg).await;
+        components
+    }
+
+    /// Starts the bot, unthrottled; returns once it polls.
+    async fn add_bot(&mut self, config: &Config, store: &Store, tg: &FakeTelegram) {
         let mark = tg.mark();
         let limits = Limits {
             messages_per_sec_chat: 10_000,
@@ -56,10 +70,9 @@ impl Components {
             messages_per_sec_overall: 10_000,
         };
         let options = tochen_bot::Options { limits, llm_backoff: Duration::from_millis(5), ..Default::default() };
-        let bot = tochen_bot::run_with(config.clone(), store.clone(), shutdown.clone(), options);
-        tasks.push(("bot", tokio::spawn(bot)));
+        let bot = tochen_bot::run_with(config.clone(), store.clone(), self.shutdown.clone(), options);
+        self.tasks.push(("bot", tokio::spawn(bot)));
         tg.wait_call(mark, |c| c.method == "getupdates").await;
-        Components { shutdown, tasks }
     }
 
     /// Stops all three and checks each stopped cleanly.

@@ -8,28 +8,13 @@ use crate::common;
 use common::{en, ALICE, BOB};
 use tochen_domain::clock::{month_start_ms, now_ms};
 use tochen_domain::{JobState, TenantId};
-use tochen_store::{ClaimRequest, LlmUsageRecord, NewJob, TenantProfile};
+use tochen_store::{ClaimRequest, NewJob, TenantProfile};
 use tochen_telegram::button::{Admin, Button};
 
 const GROUP: i64 = -100_777;
 
 /// A harness whose only operator is Alice (1001).
 const ALICE_OPERATES: &[(&str, &str)] = &[("TOCHEN_OPERATORS", "1001")];
-
-fn usage(tokens: i64, cost_micros: i64) -> LlmUsageRecord {
-    LlmUsageRecord {
-        user_id: None,
-        provider: "openai".into(),
-        model: "gpt-4o-mini".into(),
-        request_type: "post".into(),
-        prompt_tokens: tokens / 2,
-        completion_tokens: tokens - tokens / 2,
-        images: 0,
-        cost_micros,
-        latency_ms: 5,
-        error: None,
-    }
-}
 
 /// The month `tochen admin` counts from.
 fn month() -> i64 {
@@ -46,7 +31,7 @@ async fn open_workspace(h: &common::Harness, label: &str) -> tochen_testkit::fak
 bot_test!(only_an_operator_gets_the_screens_and_they_count_what_the_store_holds, env = ALICE_OPERATES, |h| {
     let alpha = h.onboard(ALICE, "Alpha").await;
     let beta = h.onboard(BOB, "Beta").await;
-    h.store.record_llm_usage(beta, &usage(1200, 1_234_567)).await.unwrap();
+    h.store.record_llm_usage(beta, &tochen_testkit::llm_call("gpt-4o-mini", 1200, 1_234_567)).await.unwrap();
     h.store.set_workspace_quota(beta, 50_000, "cli:test").await.unwrap();
 
     // Bob is no operator: a polite refusal, in his language, and no screen.
@@ -117,7 +102,7 @@ bot_test!(the_quota_is_set_through_the_bot_and_a_bad_one_is_explained, env = ALI
 
     // A quota takes effect on the next AI call: under what was used this month, /idea is refused with the quota's
     // message; unlimited again, ideas come.
-    h.store.record_llm_usage(alpha, &usage(1200, 0)).await.unwrap();
+    h.store.record_llm_usage(alpha, &tochen_testkit::llm_call("gpt-4o-mini", 1200, 0)).await.unwrap();
     let screen = open_workspace(&h, "1. Alpha").await;
     h.press(ALICE, &screen, &en("admin.btn_quota"), "(now: unlimited)").await;
     let set = h.say(ALICE, "1000", "Monthly quota set: 1000.").await;

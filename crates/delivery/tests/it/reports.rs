@@ -38,6 +38,17 @@ pub(crate) async fn workspace(store: &Store) -> TenantId {
 
 async fn account(store: &Store, tenant: TenantId, platform: Platform, name: &str) -> AccountId {
     let auth_kind = if platform == Platform::Facebook { AuthKind::FacebookPage } else { AuthKind::InstagramLogin };
+    account_of(store, tenant, platform, auth_kind, name).await
+}
+
+/// Connects an account of `platform` signed in as `auth_kind`.
+pub(crate) async fn account_of(
+    store: &Store,
+    tenant: TenantId,
+    platform: Platform,
+    auth_kind: AuthKind,
+    name: &str,
+) -> AccountId {
     let new = NewAccount {
         platform,
         auth_kind,

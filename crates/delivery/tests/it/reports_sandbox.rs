@@ -9,7 +9,7 @@
 //! - sandbox "Sandbox bagel", published P+2d; reading P+3d (300 views, 20 likes, 5 comments); followers 900 at P
 //!   and 800 at P+6d; a sandbox post that failed at P+4d.
 
-use crate::reports::{m, reading, target, workspace, H, P};
+use crate::reports::{account_of, m, reading, target, workspace, H, P};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tochen_delivery::alerts::{evaluate, AlertConfig, AlertRule};
@@ -18,28 +18,16 @@ use tochen_delivery::reports::metrics_sync::{sync_all, SyncOptions};
 use tochen_delivery::reports::{compute_report, render, totals, Period, DAY_MS};
 use tochen_delivery::sources::Sources;
 use tochen_domain::i18n::t;
-use tochen_domain::{AccountId, AuthKind, Platform, SecretString, TenantId};
+use tochen_domain::{AccountId, AuthKind, Platform, TenantId};
 use tochen_platforms::publish::PublishError;
 use tochen_platforms::{AccountMetrics, MetricsAccount, MetricsReader, PostMetrics};
-use tochen_store::{MetricValues, NewAccount, Store};
+use tochen_store::{MetricValues, Store};
 use tochen_testkit::store_test;
 
 const IG: Platform = Platform::Instagram;
 
 async fn account(store: &Store, tenant: TenantId, auth_kind: AuthKind, name: &str) -> AccountId {
-    let new = NewAccount {
-        platform: IG,
-        auth_kind,
-        external_id: name.into(),
-        name: name.into(),
-        access_token: SecretString::new("t"),
-        refresh_token: None,
-        scopes: vec![],
-        token_expires_at: None,
-        refresh_expires_at: None,
-        connected_by: None,
-    };
-    store.upsert_account(tenant, &new).await.unwrap().id
+    account_of(store, tenant, IG, auth_kind, name).await
 }
 
 fn followers(n: i64) -> MetricValues {

@@ -3,7 +3,7 @@
 
 use tochen_domain::clock::now_ms;
 use tochen_domain::{JobState, TenantId, UserId};
-use tochen_store::{ClaimRequest, CodeError, LlmUsageRecord, NewJob, Store, TenantProfile};
+use tochen_store::{ClaimRequest, CodeError, NewJob, Store, TenantProfile};
 use tochen_testkit::person;
 use tochen_testkit::store_test;
 
@@ -11,21 +11,6 @@ async fn workspace(store: &Store, telegram_id: i64, name: &str) -> (TenantId, Us
     let admin = store.upsert_user(&person(telegram_id, name)).await.unwrap();
     let t = store.create_tenant(name, &TenantProfile::default(), 1000, admin.id).await.unwrap();
     (t.id, admin.id)
-}
-
-fn usage(model: &str, tokens: i64, cost_micros: i64) -> LlmUsageRecord {
-    LlmUsageRecord {
-        user_id: None,
-        provider: "openai".into(),
-        model: model.into(),
-        request_type: "post".into(),
-        prompt_tokens: tokens / 2,
-        completion_tokens: tokens - tokens / 2,
-        images: 0,
-        cost_micros,
-        latency_ms: 10,
-        error: None,
-    }
 }
 
 fn claim_all(kinds: &[String]) -> ClaimRequest<'_> {
@@ -38,9 +23,9 @@ store_test!(the_overview_counts_each_workspace_and_its_llm_use_this_month, |stor
     let bob = store.upsert_user(&person(3, "Bob")).await.unwrap();
     let invite = store.create_invite(bloom, tochen_domain::Role::Editor, anna, 60_000).await.unwrap();
     store.redeem_invite(&invite.code, bob.id).await.unwrap();
-    store.record_llm_usage(bloom, &usage("gpt-4o-mini", 1200, 300)).await.unwrap();
-    store.record_llm_usage(bloom, &usage("gpt-4o", 800, 5000)).await.unwrap();
-    store.record_llm_usage(forge, &usage("gpt-4o", 100, 700)).await.unwrap();
+    store.record_llm_usage(bloom, &tochen_testkit::llm_call("gpt-4o-mini", 1200, 300)).await.unwrap();
+    store.record_llm_usage(bloom, &tochen_testkit::llm_call("gpt-4o", 800, 5000)).await.unwrap();
+    store.record_llm_usage(forge, &tochen_testkit::llm_call("gpt-4o", 100, 700)).await.unwrap();
 
     let all = store.workspace_overviews(0).await.unwrap();
     assert_eq!(all.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(), ["Bloom", "Forge"]);

@@ -2,31 +2,13 @@
 //! workspace screen show the same tokens, quota and cost for a workspace, on both databases.
 
 use std::collections::HashMap;
-use std::process::Command;
 use tochen_config::Config;
 use tochen_domain::i18n::t;
 use tochen_store::TenantProfile;
 use tochen_testkit::fake_telegram::FakeTelegram;
-use tochen_testkit::{store_test, TestDb};
+use tochen_testkit::store_test;
 
 const OPERATOR: i64 = 7070;
-
-fn cli_workspaces(db: &TestDb) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tochen"))
-        .args(["admin", "workspaces"])
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("USER", "ops")
-        .env("DATABASE_URL", &db.url)
-        .env("TOCHEN_SECRET_KEYS", &db.key)
-        .output()
-        .expect("run tochen admin");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
-    stdout
-}
 
 store_test!(the_command_line_and_the_bots_workspace_screen_show_the_same_numbers, |store, db| {
     let anna = store.upsert_user(&tochen_testkit::person(1, "Anna")).await.unwrap();
@@ -35,7 +17,7 @@ store_test!(the_command_line_and_the_bots_workspace_screen_show_the_same_numbers
     store.record_llm_usage(bloom, &usage).await.unwrap();
 
     // The command line's row: ... tokens, quota, cost are its last three columns.
-    let list = cli_workspaces(&db);
+    let list = crate::admin_cli::ok(crate::admin_cli::admin(&db, &["workspaces"]));
     let row = list.lines().find(|l| l.contains("Bloom Coffee")).expect(&list);
     let cols: Vec<&str> = row.split_whitespace().collect();
     let [tokens, quota, cost] = cols[cols.len() - 3..] else { panic!("{row}") };

@@ -8,7 +8,8 @@ use tochen_store::{ClaimRequest, NewJob, TenantProfile};
 use tochen_testkit::person;
 use tochen_testkit::{store_test, TestDb};
 
-fn admin(db: &TestDb, args: &[&str]) -> Output {
+/// `tochen admin <args>` against `db`, as the operator `ops`.
+pub(crate) fn admin(db: &TestDb, args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
     Command::new(env!("CARGO_BIN_EXE_tochen"))
         .arg("admin")
@@ -23,7 +24,8 @@ fn admin(db: &TestDb, args: &[&str]) -> Output {
         .expect("run tochen admin")
 }
 
-fn ok(out: Output) -> String {
+/// The output of a run that succeeded.
+pub(crate) fn ok(out: Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
     stdout

@@ -91,7 +91,7 @@ bot_test!(llm_failures_and_an_exhausted_quota_leave_no_draft, |h| {
     assert!(usage.calls >= 13 && usage.failed_calls >= 6, "{usage:?}");
 
     // Quota: spent before the call, so the provider is not even asked.
-    h.store.set_tenant_quota(a, usage.tokens).await.unwrap();
+    h.store.set_workspace_quota(a, usage.tokens, "test").await.unwrap();
     let before = h.llm.requests().len();
     h.say(ALICE, "/idea", "used its AI quota").await;
     assert_eq!(h.llm.requests().len(), before);

@@ -7,6 +7,7 @@
 //! from a shell.
 
 use crate::jobs::{job_from_row, Job, JOB_COLUMNS};
+use crate::tenants::{tenant_from_row, COLUMNS as TENANT_COLUMNS};
 use crate::{Result, Store, StoreError, Tenant};
 use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
@@ -189,10 +190,10 @@ impl Store {
         if query.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<(String,)> = sqlx::query_as(
-            "SELECT id FROM tenants WHERE id = $1 OR (LENGTH($1) >= 4 AND id LIKE $2) OR LOWER(name) = LOWER($1) \
-             ORDER BY created_at, id",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1 OR (LENGTH($1) >= 4 AND id LIKE $2) \
+             OR LOWER(name) = LOWER($1) ORDER BY created_at, id"
+        ))
         .bind(query)
         // Ids are UUIDs: only hex digits and dashes make a prefix (anything else, `%` included, matches no id).
         .bind(if query.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
@@ -202,11 +203,7 @@ impl Store {
         })
         .fetch_all(&self.pool)
         .await?;
-        let mut found = Vec::with_capacity(ids.len());
-        for (id,) in ids {
-            found.push(self.tenant(TenantId::from_db(&id)?).await?);
-        }
-        Ok(found)
+        rows.iter().map(tenant_from_row).collect()
     }
 
     /// Sets a workspace's monthly LLM token quota (0: unlimited). Takes effect on the next LLM call.

@@ -46,7 +46,7 @@ impl Default for TenantProfile {
     }
 }
 
-const COLUMNS: &str = "id, name, business_description, target_audience, tone, language, timezone, \
+pub(crate) const COLUMNS: &str = "id, name, business_description, target_audience, tone, language, timezone, \
                        llm_monthly_token_quota, team_chat_id, created_at, suspended_at";
 
 /// A row of `tenants` as stored.
@@ -87,7 +87,7 @@ impl TryFrom<TenantRow> for Tenant {
     }
 }
 
-fn tenant_from_row(row: &AnyRow) -> Result<Tenant> {
+pub(crate) fn tenant_from_row(row: &AnyRow) -> Result<Tenant> {
     TenantRow::from_row(row)?.try_into()
 }
 
@@ -136,18 +136,6 @@ impl Store {
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
-        found(done.rows_affected())
-    }
-
-    /// Test support (only with the `test-support` feature).
-    #[cfg(feature = "test-support")]
-    pub async fn set_tenant_quota(&self, id: TenantId, monthly_token_quota: i64) -> Result<()> {
-        let done = sqlx::query("UPDATE tenants SET llm_monthly_token_quota = $2, updated_at = $3 WHERE id = $1")
-            .bind(id.to_db())
-            .bind(monthly_token_quota)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
         found(done.rows_affected())
     }
 

@@ -138,7 +138,7 @@ store_test!(llm_quota_and_failed_publish_alerts_fire_and_clear, |store| {
     let fired = evaluate(&store, tenant, &only(AlertRule::LlmQuota), Sources::Real, now).await.unwrap();
     assert_eq!(fired.len(), 1);
     assert!(message(&fired[0], "en", chrono_tz::UTC).contains("85%"));
-    store.set_tenant_quota(tenant, 10_000).await.unwrap();
+    store.set_workspace_quota(tenant, 10_000, "test").await.unwrap();
     let cleared = evaluate(&store, tenant, &only(AlertRule::LlmQuota), Sources::Real, now + MIN).await.unwrap();
     assert_eq!((cleared.len(), cleared[0].resolved), (1, true));
 

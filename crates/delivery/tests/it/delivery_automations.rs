@@ -179,7 +179,7 @@ store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
 store_test!(alerts_without_destinations_go_to_the_team_chat, |store| {
     let tenant = seed(&store).await;
     store.set_team_chat(tenant, Some(-1009)).await.unwrap();
-    store.set_tenant_quota(tenant, 100).await.unwrap();
+    store.set_workspace_quota(tenant, 100, "test").await.unwrap();
     sqlx::query("INSERT INTO llm_usage (id, tenant_id, provider, model, request_type, total_tokens, outcome, created_at) VALUES ($1, $2, 'p', 'm', 'post', 95, 'success', $3)")
         .bind(uuid::Uuid::now_v7().to_string()).bind(tenant.to_db()).bind(tochen_domain::clock::now_ms())
         .execute(store.sql_for_tests()).await.unwrap();

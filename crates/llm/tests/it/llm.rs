@@ -93,7 +93,7 @@ store_test!(insufficient_quota_is_not_retried_and_truncation_is_retried_once, |s
 store_test!(the_quota_is_checked_before_calling, |store| {
     let (fake, client, ctx, _dir) = setup(&store).await;
     client.ideas(ctx, "T", &profile(), "", 3, &[]).await.unwrap();
-    store.set_tenant_quota(ctx.tenant, 150).await.unwrap();
+    store.set_workspace_quota(ctx.tenant, 150, "test").await.unwrap();
     let err = client.ideas(ctx, "T", &profile(), "", 3, &[]).await.unwrap_err();
     assert!(matches!(err, LlmError::QuotaExhausted { used: 150, quota: 150 }), "{err}");
     assert_eq!(fake.requests().len(), 1);

@@ -42,7 +42,7 @@ store_test!(without_a_key_for_a_hosted_provider_the_sandbox_writer_answers_and_n
         let c = client(&store, without_key(provider, None), &dir);
         assert!(c.is_sandbox(), "{provider:?}");
         // A spent quota does not stop it: its answers cost nothing.
-        store.set_tenant_quota(ctx.tenant, 1).await.unwrap();
+        store.set_workspace_quota(ctx.tenant, 1, "test").await.unwrap();
         let ideas = c.ideas(ctx, "Bloom Coffee", &profile(), "latte art", 5, &[]).await.unwrap();
         assert_eq!(ideas.len(), 5);
         let idea = format!("{}: {}", ideas[0].title, ideas[0].angle);

@@ -11,10 +11,10 @@ use tochen_domain::jobs::AUTOMATION_RUN;
 use tochen_domain::{AutomationStatus, DestinationKind, JobState, Role};
 use tochen_testkit::fake_telegram::BotMessage;
 
-const GROUP: i64 = -100_321;
+pub const GROUP: i64 = -100_321;
 
 /// `/link` in the group, then `/webhook` in private; returns the group destination's id.
-async fn link_destinations(h: &common::Harness, tenant: tochen_domain::TenantId) -> tochen_domain::DestinationId {
+pub async fn link_destinations(h: &common::Harness, tenant: tochen_domain::TenantId) -> tochen_domain::DestinationId {
     let mark = h.tg.mark();
     h.tg.send_text_as(GROUP, ALICE, "en", "/link@tochen_test_bot");
     h.tg.said(GROUP, mark, "now receives reports and alerts").await;

@@ -101,6 +101,14 @@ impl TryFrom<DestinationRow> for Destination {
     }
 }
 
+/// An update of one destination found it, or it is not (in this workspace).
+fn found(done: sqlx::any::AnyQueryResult) -> Result<()> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("destination"));
+    }
+    Ok(())
+}
+
 fn destination_from_row(row: &AnyRow) -> Result<Destination> {
     DestinationRow::from_row(row)?.try_into()
 }
@@ -192,10 +200,7 @@ impl Store {
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("destination"));
-        }
-        Ok(())
+        found(done)
     }
 
     /// Sets the event types a webhook destination receives (`None`: every event). Types are kept in the given
@@ -223,10 +228,7 @@ impl Store {
                 .bind(now_ms())
                 .execute(&self.pool)
                 .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("destination"));
-        }
-        Ok(())
+        found(done)
     }
 
     /// Deletes a destination (its delivery log and automation links go with it). False when it did not exist.

@@ -14,6 +14,7 @@
 //! module's own branch (`handlers`), so it stays apart from the draft and schedule flows.
 
 mod destinations;
+mod next_runs;
 mod view;
 mod wizard;
 
@@ -163,13 +164,7 @@ fn local(lang: &str, ms: i64, tz: &str) -> String {
 }
 
 fn describe(a: &Automation, lang: &str) -> String {
-    let next: Vec<String> = a
-        .schedule()
-        .map(|s| s.slots_between(now_ms(), now_ms() + 400 * 24 * 3_600_000, 5))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|ms| local(lang, ms, &a.timezone))
-        .collect();
+    let next = a.schedule().map(|s| next_runs::next_runs(lang, &s, now_ms())).unwrap_or_default();
     tf(
         lang,
         "delivery.bot_automation",

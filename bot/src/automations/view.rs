@@ -38,12 +38,10 @@ fn btn(text: String, b: WizBtn) -> InlineKeyboardButton {
     InlineKeyboardButton::callback(text, Button::Wizard(b).encode())
 }
 
-/// The next five runs of a schedule in its zone, or `None` when it does not parse.
+/// The next five runs of a schedule in its zone (`next_runs.rs`), or `None` when it does not parse.
 pub fn next_five(lang: &str, cron: &str, tz: &str) -> Option<String> {
     let s = Schedule::parse(cron, tz).ok()?;
-    let now = now_ms();
-    let slots = s.slots_between(now, now + 400 * 24 * 3_600_000, 5);
-    Some(slots.into_iter().map(|ms| super::local(lang, ms, tz)).collect::<Vec<_>>().join("\n"))
+    Some(super::next_runs::next_runs(lang, &s, now_ms()).join("\n"))
 }
 
 /// An alert rule's name in `l`.

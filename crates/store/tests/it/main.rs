@@ -1,6 +1,7 @@
 //! The integration tests of tochen-store, in one test binary so a test build links once.
 
 mod approval_cards;
+mod automation_dst;
 mod automations;
 mod job_claims;
 mod job_fencing;

@@ -2,33 +2,21 @@
 //! runs at the same wall time in a repeated hour differ, and a fixed-time job gets one slot there (the rules are
 //! in `tochen_domain::cron`).
 
+use super::automations::{queued_slots, tenant};
 use chrono::NaiveDate;
 use tochen_domain::clock::Millis;
 use tochen_domain::cron::Schedule;
-use tochen_domain::ids::AutomationId;
 use tochen_domain::{MissedRunPolicy, TenantId};
-use tochen_store::{automation_slot_key, NewAutomation, SlotStart, Store, TelegramIdentity, TenantProfile};
+use tochen_store::{automation_slot_key, NewAutomation, SlotStart, Store};
 use tochen_testkit::store_test;
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> Millis {
     NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_hms_opt(h, mi, 0).unwrap().and_utc().timestamp_millis()
 }
 
-async fn tenant(store: &Store) -> TenantId {
-    let who = TelegramIdentity {
-        telegram_id: 7,
-        username: None,
-        first_name: "A".into(),
-        last_name: None,
-        language_code: None,
-    };
-    let admin = store.upsert_user(&who).await.unwrap();
-    store.create_tenant("Bloom", &TenantProfile::default(), 0, admin.id).await.unwrap().id
-}
-
 /// Creates the automation, points it at `first` (as if it had been waiting for that slot) and starts its slots
 /// one after the other the way the scheduler does, until one is after `until`. Returns the slots that ran and the
-/// unique keys of every slot job it queued on the way.
+/// unique keys of the slot jobs it queued on the way (the workspace has no other automation).
 async fn walk(store: &Store, tenant: TenantId, cron: &str, first: Millis, until: Millis) -> (Vec<Millis>, Vec<String>) {
     let new = NewAutomation {
         kind: "test".into(),
@@ -64,20 +52,7 @@ async fn walk(store: &Store, tenant: TenantId, cron: &str, first: Millis, until:
     let mut ran: Vec<Millis> =
         store.automation_runs(tenant, a.id, 100).await.unwrap().into_iter().map(|r| r.slot_at).collect();
     ran.sort();
-    (ran, queued_keys(store, tenant, a.id).await)
-}
-
-async fn queued_keys(store: &Store, tenant: TenantId, id: AutomationId) -> Vec<String> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT unique_key, run_at FROM jobs WHERE tenant_id = $1 AND kind = 'automation.run' AND unique_key LIKE $2 \
-         ORDER BY run_at",
-    )
-    .bind(tenant.to_db())
-    .bind(format!("automation:{id}:%"))
-    .fetch_all(store.sql_for_tests())
-    .await
-    .unwrap();
-    rows.into_iter().map(|r| r.0).collect()
+    (ran, queued_slots(store, tenant).await)
 }
 
 // America/New_York goes back on 2026-11-01 at 06:00 UTC: 01:00-02:00 local is 05:00-06:00 UTC (EDT), then again

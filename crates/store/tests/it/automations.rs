@@ -7,7 +7,7 @@ use tochen_store::Store;
 use tochen_store::{automation_slot_key, AutomationChanges, NewAutomation, TelegramIdentity, TenantProfile};
 use tochen_testkit::store_test;
 
-async fn tenant(store: &Store) -> TenantId {
+pub(crate) async fn tenant(store: &Store) -> TenantId {
     let who = TelegramIdentity {
         telegram_id: 7,
         username: None,
@@ -19,7 +19,7 @@ async fn tenant(store: &Store) -> TenantId {
     store.create_tenant("Bloom", &TenantProfile::default(), 0, admin.id).await.unwrap().id
 }
 
-async fn queued_slots(store: &Store, tenant: TenantId) -> Vec<String> {
+pub(crate) async fn queued_slots(store: &Store, tenant: TenantId) -> Vec<String> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT unique_key FROM jobs WHERE tenant_id = $1 AND state = 'queued' AND kind = 'automation.run' \
          ORDER BY unique_key",

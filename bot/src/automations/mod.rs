@@ -139,6 +139,8 @@ pub async fn on_command(
             );
             ctx.say(&bot, text, None).await.map(drop)
         }
+        // Without a mail relay an email destination could never get anything: say what the operator sets.
+        Command::Email(_) if !app.email => ctx.say(&bot, t(l, "delivery.bot_email_unavailable"), None).await.map(drop),
         Command::Email(arg) => {
             if !arg.contains('@') || arg.contains(char::is_whitespace) {
                 return ctx.say(&bot, t(l, "delivery.bot_email_usage"), None).await.map(drop);
@@ -159,8 +161,10 @@ async fn list_destinations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
     let Some(a) = ctx.active.clone() else { return Ok(()) };
     let l = ctx.lang;
     let list = app.store.destinations(a.tenant.id).await?;
+    // Without a mail relay the screen says why email is unavailable and what the operator sets.
+    let no_email = if app.email { String::new() } else { format!("\n\n{}", t(l, "delivery.bot_email_unavailable")) };
     if list.is_empty() {
-        return ctx.show(bot, t(l, "delivery.bot_no_destinations"), None).await;
+        return ctx.show(bot, format!("{}{no_email}", t(l, "delivery.bot_no_destinations")), None).await;
     }
     let mut lines = vec![t(l, "delivery.bot_destinations")];
     let mut rows = Vec::new();
@@ -198,7 +202,7 @@ async fn list_destinations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
         }
         rows.push(row);
     }
-    ctx.show(bot, lines.join("\n"), Some(InlineKeyboardMarkup::new(rows))).await
+    ctx.show(bot, format!("{}{no_email}", lines.join("\n")), Some(InlineKeyboardMarkup::new(rows))).await
 }
 
 /// A moment in zone `tz`, written in `lang` ("Thu 03 Dec 08:00", "Чт 03 дек 08:00").

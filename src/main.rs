@@ -428,15 +428,16 @@ fn check_smtp(config: &Config) -> std::process::ExitCode {
         }
     };
     println!("smtp: trying {} (SMTP_TLS={})", redact_url_password(smtp.url.expose()), smtp.tls.as_str());
-    match runtime.block_on(sender.probe()) {
-        Ok(steps) => {
-            for step in steps {
-                println!("  ok  {step}");
-            }
+    let probe = runtime.block_on(sender.probe());
+    for step in &probe.passed {
+        println!("  ok  {step}");
+    }
+    match probe.failed {
+        None => {
             println!("smtp: the relay works");
             std::process::ExitCode::SUCCESS
         }
-        Err(failure) => {
+        Some(failure) => {
             eprintln!("error: smtp check failed at {}: {failure}", failure.step.as_str());
             std::process::ExitCode::FAILURE
         }

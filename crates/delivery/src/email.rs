@@ -205,6 +205,23 @@ fn tls_hint(e: &rustls::Error) -> &'static str {
     }
 }
 
+/// What [`EmailSender::probe`] found: the steps that passed, and the one that failed, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpProbe {
+    pub passed: Vec<String>,
+    pub failed: Option<SmtpFailure>,
+}
+
+impl SmtpProbe {
+    /// The passed steps when all did, else the failure.
+    pub fn result(self) -> Result<Vec<String>, SmtpFailure> {
+        match self.failed {
+            None => Ok(self.passed),
+            Some(f) => Err(f),
+        }
+    }
+}
+
 /// A file attached to an email.
 #[derive(Debug, Clone)]
 pub struct EmailAttachment {
@@ -337,10 +354,15 @@ impl EmailSender {
     }
 
     /// Tries the relay step by step without sending anything: connect, EHLO, TLS per the mode, AUTH when
-    /// credentials are given, QUIT. Returns the steps that passed, or the first that failed and why.
-    pub async fn probe(&self) -> Result<Vec<String>, SmtpFailure> {
+    /// credentials are given, QUIT. Says which steps passed and, if one failed, which and why.
+    pub async fn probe(&self) -> SmtpProbe {
+        let mut passed = Vec::new();
+        let failed = self.probe_steps(&mut passed).await.err();
+        SmtpProbe { passed, failed }
+    }
+
+    async fn probe_steps(&self, done: &mut Vec<String>) -> Result<(), SmtpFailure> {
         let r = &self.relay;
-        let mut done = Vec::new();
         let target = format!("{}:{}", r.host, r.port);
         match tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect((r.host.as_str(), r.port))).await {
             Ok(Ok(_)) => done.push(format!("connect: {target} reached")),
@@ -390,7 +412,7 @@ impl EmailSender {
         }
         conn.quit().await.map_err(|e| SmtpFailure::classify(&e, SmtpStep::Quit))?;
         done.push("quit: done, no mail sent".to_owned());
-        Ok(done)
+        Ok(())
     }
 }
 

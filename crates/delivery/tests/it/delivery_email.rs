@@ -82,7 +82,7 @@ async fn the_probe_walks_every_step_and_names_the_one_that_failed() {
     let port = sink.addr.port();
     let good =
         EmailSender::new(&format!("smtp://u:right@localhost:{port}"), "r@t.test", SmtpTls::Required, &ca).unwrap();
-    let steps = good.probe().await.unwrap();
+    let steps = good.probe().await.result().unwrap();
     assert_eq!(
         steps.iter().map(|s| s.split(':').next().unwrap()).collect::<Vec<_>>(),
         ["connect", "ehlo", "tls", "auth", "quit"]
@@ -91,23 +91,23 @@ async fn the_probe_walks_every_step_and_names_the_one_that_failed() {
 
     let wrong_password =
         EmailSender::new(&format!("smtp://u:wrong@localhost:{port}"), "r@t.test", SmtpTls::Required, &ca).unwrap();
-    let failure = wrong_password.probe().await.unwrap_err();
+    let failure = wrong_password.probe().await.result().unwrap_err();
     assert_eq!((failure.step, failure.permanent), (SmtpStep::Auth, true));
     assert!(failure.message.contains("535") && failure.message.contains("SMTP_URL"), "{failure}");
 
     let untrusted = EmailSender::new(&format!("smtp://localhost:{port}"), "r@t.test", SmtpTls::Required, &[]).unwrap();
-    let failure = untrusted.probe().await.unwrap_err();
+    let failure = untrusted.probe().await.result().unwrap_err();
     assert_eq!(failure.step, SmtpStep::Tls);
     assert!(failure.message.contains("UnknownIssuer") && failure.message.contains("SMTP_CA_FILE"), "{failure}");
 
     let wrong_name = EmailSender::new(&format!("smtp://127.0.0.1:{port}"), "r@t.test", SmtpTls::Required, &ca).unwrap();
-    let failure = wrong_name.probe().await.unwrap_err();
+    let failure = wrong_name.probe().await.result().unwrap_err();
     assert_eq!(failure.step, SmtpStep::Tls, "{failure}");
     assert!(failure.message.contains("another name"), "{failure}");
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let nobody = EmailSender::new(&format!("smtp://{closed}"), "r@t.test", SmtpTls::None, &[]).unwrap();
-    let failure = nobody.probe().await.unwrap_err();
+    let failure = nobody.probe().await.result().unwrap_err();
     assert_eq!((failure.step, failure.permanent), (SmtpStep::Connect, false));
 }
 

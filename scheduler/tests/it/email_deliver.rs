@@ -79,6 +79,15 @@ fn sender_from_env(url: &str, extra: &[(&str, &str)]) -> EmailSender {
     EmailSender::from_config(config.smtp.as_ref().unwrap()).unwrap()
 }
 
+/// Queues one email in a new workspace and waits until the runner has sent it with `sender`.
+async fn send_one(store: &Store, sender: EmailSender, dir: &std::path::Path) {
+    let tenant = common::workspace(store).await;
+    let id = queue_email(store, tenant, dir, None).await;
+    let token = run_with(store, sender, dir);
+    wait_state(store, id, JobState::Succeeded).await;
+    token.cancel();
+}
+
 async fn wait_state(store: &Store, id: JobId, state: JobState) {
     common::wait_for("the email job to end", Duration::from_secs(20), || {
         let store = store.clone();
@@ -160,11 +169,7 @@ store_test!(a_relay_with_a_private_ca_is_trusted_through_smtp_ca_file_over_start
     let ca = pki.write_ca(dir.path());
     let url = format!("smtp://reports:p%40ss%20word@localhost:{}", sink.addr.port());
     let sender = sender_from_env(&url, &[("SMTP_CA_FILE", ca.to_str().unwrap())]);
-    let tenant = common::workspace(&store).await;
-    let id = queue_email(&store, tenant, dir.path(), None).await;
-    let token = run_with(&store, sender, dir.path());
-    wait_state(&store, id, JobState::Succeeded).await;
-    token.cancel();
+    send_one(&store, sender, dir.path()).await;
     let mails = sink.messages();
     assert_eq!(mails.len(), 1);
     assert!(mails[0].tls, "sent after STARTTLS");
@@ -179,11 +184,7 @@ store_test!(a_relay_with_implicit_tls_and_a_private_ca_gets_the_email, |store| {
     let ca = pki.write_ca(dir.path());
     let sender =
         sender_from_env(&format!("smtps://localhost:{}", sink.addr.port()), &[("SMTP_CA_FILE", ca.to_str().unwrap())]);
-    let tenant = common::workspace(&store).await;
-    let id = queue_email(&store, tenant, dir.path(), None).await;
-    let token = run_with(&store, sender, dir.path());
-    wait_state(&store, id, JobState::Succeeded).await;
-    token.cancel();
+    send_one(&store, sender, dir.path()).await;
     assert!(sink.messages()[0].tls);
 });
 
@@ -191,11 +192,7 @@ store_test!(plain_smtp_on_loopback_is_delivered_when_smtp_tls_is_none, |store| {
     let sink = SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
     let sender = sender_from_env(&format!("smtp://127.0.0.1:{}", sink.addr.port()), &[("SMTP_TLS", "none")]);
-    let tenant = common::workspace(&store).await;
-    let id = queue_email(&store, tenant, dir.path(), None).await;
-    let token = run_with(&store, sender, dir.path());
-    wait_state(&store, id, JobState::Succeeded).await;
-    token.cancel();
+    send_one(&store, sender, dir.path()).await;
     let mails = sink.messages();
     assert_eq!(mails.len(), 1);
     assert!(!mails[0].tls);

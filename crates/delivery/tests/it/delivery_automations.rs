@@ -11,7 +11,7 @@ use tochen_delivery::webhook::WebhookSecret;
 use tochen_domain::jobs::{EMAIL_DELIVER, NOTIFY, WEBHOOK_DELIVER};
 use tochen_domain::{AuthKind, JobState, MissedRunPolicy, Platform};
 use tochen_domain::{SecretString, TargetId, TenantId};
-use tochen_store::Store;
+use tochen_store::{Destination, Store};
 use tochen_store::{
     MetricValues, NewAccount, NewAutomation, NewDestination, NewSnapshot, TelegramIdentity, TenantProfile,
 };
@@ -87,22 +87,8 @@ async fn automation(store: &Store, tenant: TenantId, kind: &str) -> tochen_domai
     store.create_automation(tenant, &new).await.unwrap().id
 }
 
-#[test]
-fn the_period_is_the_whole_days_before_the_run() {
-    let p = period_before(SLOT, 7, chrono_tz::UTC);
-    assert_eq!((p.start, p.end), (SLOT - 9 * 3_600_000 - 7 * DAY_MS, SLOT - 9 * 3_600_000));
-}
-
-store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
-    let tenant = seed(&store).await;
-    let sink = SmtpSink::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let deps = DeliveryDeps {
-        email: Some(EmailSender::new(&format!("smtp://{}", sink.addr), "r@tochen.test", SmtpTls::None, &[]).unwrap()),
-        data_dir: dir.path().to_owned(),
-        sources: Sources::Real,
-        run: None,
-    };
+/// A Telegram chat (-1001), a webhook and an email inbox (boss@bloom.test).
+async fn destinations(store: &Store, tenant: TenantId) -> (Destination, Destination, Destination) {
     let chat = store
         .create_destination(tenant, &NewDestination::Telegram { name: "Clients".into(), chat_id: -1001 })
         .await
@@ -119,6 +105,26 @@ store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
         .create_destination(tenant, &NewDestination::Email { name: "Boss".into(), address: "boss@bloom.test".into() })
         .await
         .unwrap();
+    (chat, hook, mail)
+}
+
+#[test]
+fn the_period_is_the_whole_days_before_the_run() {
+    let p = period_before(SLOT, 7, chrono_tz::UTC);
+    assert_eq!((p.start, p.end), (SLOT - 9 * 3_600_000 - 7 * DAY_MS, SLOT - 9 * 3_600_000));
+}
+
+store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
+    let tenant = seed(&store).await;
+    let sink = SmtpSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let deps = DeliveryDeps {
+        email: Some(EmailSender::new(&format!("smtp://{}", sink.addr), "r@tochen.test", SmtpTls::None, &[]).unwrap()),
+        data_dir: dir.path().to_owned(),
+        sources: Sources::Real,
+        run: None,
+    };
+    let (chat, hook, mail) = destinations(&store, tenant).await;
     let report = automation(&store, tenant, "report").await;
     store.set_automation_destinations(tenant, report, &[chat.id, hook.id, mail.id]).await.unwrap();
     assert_eq!(store.automation_destinations(tenant, report).await.unwrap().len(), 3);
@@ -200,22 +206,7 @@ store_test!(without_a_mail_relay_reports_and_alerts_still_reach_telegram_and_web
     let dir = tempfile::tempdir().unwrap();
     // No SMTP_URL: no sender. The email destination is left out; the run succeeds for the others.
     let deps = DeliveryDeps { email: None, data_dir: dir.path().to_owned(), sources: Sources::Real, run: None };
-    let chat = store
-        .create_destination(tenant, &NewDestination::Telegram { name: "Clients".into(), chat_id: -1001 })
-        .await
-        .unwrap();
-    let secret = SecretString::new(WebhookSecret::generate().expose());
-    let hook = store
-        .create_destination(
-            tenant,
-            &NewDestination::Webhook { name: "CRM".into(), url: "https://crm.test/h".into(), secret },
-        )
-        .await
-        .unwrap();
-    let mail = store
-        .create_destination(tenant, &NewDestination::Email { name: "Boss".into(), address: "boss@bloom.test".into() })
-        .await
-        .unwrap();
+    let (chat, hook, mail) = destinations(&store, tenant).await;
     let report = automation(&store, tenant, "report").await;
     store.set_automation_destinations(tenant, report, &[chat.id, hook.id, mail.id]).await.unwrap();
     assert!(run_report(&store, &deps, tenant, report, &serde_json::json!({}), "UTC", SLOT).await.unwrap());

@@ -543,3 +543,42 @@ fn check_config_refuses_plain_smtp_to_a_public_address_and_an_unreadable_ca_file
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("SMTP_CA_FILE: /nonexistent/ca.pem cannot be read"), "{}", text(&out.stderr));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_scheduler_with_smtp_tls_none_warns_at_start_up_without_showing_the_password() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tochen"))
+        .arg("scheduler")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TELEGRAM_API_URL", "http://127.0.0.1:9")
+        .env("SMTP_URL", "smtp://relay:hunter2@127.0.0.1:2525")
+        .env("SMTP_FROM", "r@tochen.test")
+        .env("SMTP_TLS", "none")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let warning = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) if line.contains("SMTP_TLS=none") => break Some(line),
+            Ok(line) => seen.push(line),
+            Err(_) => break None,
+        }
+    };
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    child.wait().unwrap();
+    let warning = warning.unwrap_or_else(|| panic!("no SMTP_TLS=none warning in {seen:#?}"));
+    assert!(warning.contains("WARN") && warning.contains("unencrypted"), "{warning}");
+    assert!(!warning.contains("hunter2") && warning.contains("****"), "{warning}");
+}

@@ -501,7 +501,7 @@ async fn check_config_smtp_walks_connect_ehlo_tls_auth_quit_against_a_relay_with
     let out = check_smtp(dir.path(), smtp_vars(&url, &[])).await;
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("smtp check failed at tls: tls: invalid peer certificate: UnknownIssuer"), "{err}");
+    assert!(err.contains("error: smtp check failed at tls: invalid peer certificate: UnknownIssuer"), "{err}");
     assert!(err.contains("SMTP_CA_FILE"), "{err}");
     assert!(text(&out.stdout).contains("ok  connect"), "the steps that passed are shown");
 

@@ -1,6 +1,6 @@
 //! Managing destinations and automations from the bot (admins).
 //!
-//! Commands: `/destinations` (list, delivery log, replay, enable, delete), `/link` (in a group or channel: this
+//! Commands: `/destinations` (list, send test, event filters, delivery log, replay, enable, delete: `destinations.rs`), `/link` (in a group or channel: this
 //! chat becomes a destination), `/webhook <url>` (private chat only: the `whsec_` secret is shown once, there),
 //! `/email <address>`, `/automations` (list with the next five runs in local time, run now, pause, resume, run
 //! history, delete) and
@@ -13,6 +13,7 @@
 //! The commands are `Command` variants routed here by the handler tree; the wizard's typed answers are this
 //! module's own branch (`handlers`), so it stays apart from the draft and schedule flows.
 
+mod destinations;
 mod view;
 mod wizard;
 
@@ -28,7 +29,7 @@ use tochen_domain::clock::{now_ms, to_datetime};
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::{DestinationId, SecretString};
-use tochen_domain::{DestinationKind, DestinationStatus, MissedRunPolicy, Role};
+use tochen_domain::{DestinationStatus, MissedRunPolicy, Role};
 use tochen_store::{Automation, NewAutomation, NewDestination};
 use tochen_telegram::button::{Automation as AutoButton, Button, Wizard};
 
@@ -88,7 +89,7 @@ pub async fn on_command(
     let Some(a) = ctx.require(&bot, needed).await? else { return Ok(()) };
     let (l, tenant) = (ctx.lang, a.tenant.id);
     match cmd {
-        Command::Destinations => list_destinations(&bot, &app, &ctx).await,
+        Command::Destinations => destinations::list(&bot, &app, &ctx).await,
         Command::Link => {
             if ctx.private {
                 return ctx.say(&bot, t(l, "delivery.bot_link_in_group"), None).await.map(drop);
@@ -139,15 +140,17 @@ pub async fn on_command(
             );
             ctx.say(&bot, text, None).await.map(drop)
         }
-        // Without a mail relay an email destination could never get anything: say what the operator sets.
-        Command::Email(_) if !app.email => ctx.say(&bot, t(l, "delivery.bot_email_unavailable"), None).await.map(drop),
         Command::Email(arg) => {
             if !arg.contains('@') || arg.contains(char::is_whitespace) {
                 return ctx.say(&bot, t(l, "delivery.bot_email_usage"), None).await.map(drop);
             }
             let new = NewDestination::Email { name: arg.clone(), address: arg.clone() };
             app.store.create_destination(tenant, &new).await?;
-            let text = tf(l, "delivery.bot_email_added", &[("email", &escape_html(&arg))]);
+            let mut text = tf(l, "delivery.bot_email_added", &[("email", &escape_html(&arg))]);
+            // Without a mail relay it gets nothing until the operator sets one up: say so, and what they set.
+            if !app.email {
+                text = format!("{text}\n\n{}", t(l, "delivery.bot_email_unavailable"));
+            }
             ctx.say(&bot, text, None).await.map(drop)
         }
         Command::Automations => list_automations(&bot, &app, &ctx).await,
@@ -155,54 +158,6 @@ pub async fn on_command(
         Command::Automate(arg) => create_automation(&bot, &app, &ctx, &arg).await,
         _ => Ok(()),
     }
-}
-
-async fn list_destinations(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
-    let Some(a) = ctx.active.clone() else { return Ok(()) };
-    let l = ctx.lang;
-    let list = app.store.destinations(a.tenant.id).await?;
-    // Without a mail relay the screen says why email is unavailable and what the operator sets.
-    let no_email = if app.email { String::new() } else { format!("\n\n{}", t(l, "delivery.bot_email_unavailable")) };
-    if list.is_empty() {
-        return ctx.show(bot, format!("{}{no_email}", t(l, "delivery.bot_no_destinations")), None).await;
-    }
-    let mut lines = vec![t(l, "delivery.bot_destinations")];
-    let mut rows = Vec::new();
-    for d in &list {
-        let target = match d.kind {
-            DestinationKind::Telegram => d.telegram_chat_id.map(|c| c.to_string()).unwrap_or_default(),
-            DestinationKind::Webhook => d.url.clone().unwrap_or_default(),
-            DestinationKind::Email => d.email.clone().unwrap_or_default(),
-        };
-        let status = match d.status {
-            DestinationStatus::Active => "✅",
-            DestinationStatus::Inactive => "⏸",
-            DestinationStatus::Disabled => "⛔",
-        };
-        lines.push(format!("{status} <b>{}</b> ({}) {}", escape_html(&d.name), d.kind, escape_html(&target)));
-        let mut row = Vec::new();
-        if d.kind == DestinationKind::Webhook {
-            row.push(InlineKeyboardButton::callback(
-                t(l, "delivery.bot_btn_log"),
-                Button::from(AutoButton::DestinationLog(d.id)).encode(),
-            ));
-        }
-        // Viewers may read the list and a webhook's log; enabling and deleting are an admin's.
-        if a.role == Role::Admin {
-            if d.status != DestinationStatus::Active {
-                row.push(InlineKeyboardButton::callback(
-                    t(l, "delivery.bot_btn_enable"),
-                    Button::from(AutoButton::DestinationEnable(d.id)).encode(),
-                ));
-            }
-            row.push(InlineKeyboardButton::callback(
-                format!("🗑 {}", d.name.chars().take(20).collect::<String>()),
-                Button::from(AutoButton::DestinationDelete(d.id)).encode(),
-            ));
-        }
-        rows.push(row);
-    }
-    ctx.show(bot, format!("{}{no_email}", lines.join("\n")), Some(InlineKeyboardMarkup::new(rows))).await
 }
 
 /// A moment in zone `tz`, written in `lang` ("Thu 03 Dec 08:00", "Чт 03 дек 08:00").
@@ -341,7 +296,7 @@ async fn create_automation(bot: &TgBot, app: &App, ctx: &Ctx, arg: &str) -> Hand
 }
 
 /// A management button press: viewers may read logs and histories, every change needs an admin.
-pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: AutoButton) -> HandlerResult {
+pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, cfg: ConnectConfig, b: AutoButton) -> HandlerResult {
     if let AutoButton::Edit(x) = b {
         return wizard::start_edit(&bot, &app, &ctx, x).await;
     }
@@ -352,43 +307,21 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: AutoButton) -> Handler
     match b {
         AutoButton::DestinationLog(d) => {
             ctx.answer(&bot, None).await?;
-            let log = app.store.deliveries(tenant, d, 8).await?;
-            if log.is_empty() {
-                return ctx.say(&bot, t(l, "delivery.bot_log_empty"), None).await.map(drop);
-            }
-            let mut rows = Vec::new();
-            let lines: Vec<String> = log
-                .iter()
-                .map(|x| {
-                    if x.status == tochen_store::DeliveryStatus::Failed {
-                        rows.push(vec![InlineKeyboardButton::callback(
-                            format!("↻ {}", x.event_type),
-                            Button::from(AutoButton::Replay(x.id)).encode(),
-                        )]);
-                    }
-                    let code = x.last_status_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into());
-                    let error = x.last_error.as_deref().map(|e| format!(" · {}", escape_html(e))).unwrap_or_default();
-                    format!(
-                        "{} <code>{}</code> {} · {} · {}×{error}",
-                        local(l, x.created_at, &a.tenant.profile.timezone),
-                        escape_html(&x.event_type),
-                        x.status.as_str(),
-                        code,
-                        x.attempts
-                    )
-                })
-                .collect();
-            ctx.say(&bot, lines.join("\n"), (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))).await.map(drop)
+            destinations::log(&bot, &app, &ctx, tenant, d).await
         }
+        AutoButton::DestinationTest(d) => destinations::send_test(&bot, &app, &ctx, &cfg, tenant, d).await,
+        AutoButton::DestinationEvents(d) => destinations::events(&bot, &app, &ctx, tenant, d).await,
+        AutoButton::DestinationEvent(d, n) => destinations::toggle_event(&bot, &app, &ctx, tenant, d, n).await,
+        AutoButton::DestinationEventsAll(d) => destinations::all_events(&bot, &app, &ctx, tenant, d).await,
         AutoButton::DestinationEnable(d) => {
             app.store.set_destination_status(tenant, d, DestinationStatus::Active, None).await?;
             ctx.answer(&bot, None).await?;
-            list_destinations(&bot, &app, &ctx).await
+            destinations::list(&bot, &app, &ctx).await
         }
         AutoButton::DestinationDelete(d) => {
             app.store.delete_destination(tenant, d).await?;
             ctx.answer(&bot, None).await?;
-            list_destinations(&bot, &app, &ctx).await
+            destinations::list(&bot, &app, &ctx).await
         }
         AutoButton::Replay(d) => {
             outbox::replay(&app.store, tenant, d).await?;

@@ -6,6 +6,7 @@
 use super::wizard::{KINDS, PRESETS};
 use crate::state::wizard::{Opt, OptRules, Step, Wizard};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use tochen_delivery::alerts::{AlertConfig, AlertRule};
 use tochen_domain::clock::now_ms;
 use tochen_domain::cron::Schedule;
 use tochen_domain::html::escape_html;
@@ -45,9 +46,25 @@ pub fn next_five(lang: &str, cron: &str, tz: &str) -> Option<String> {
     Some(slots.into_iter().map(|ms| super::local(lang, ms, tz)).collect::<Vec<_>>().join("\n"))
 }
 
+/// An alert rule's name in `l`.
+fn rule_label(l: &str, rule: AlertRule) -> String {
+    t(l, &format!("bot.auto.rule_{}", rule.as_str()))
+}
+
+/// The rules an alert watches (all of them unless some were switched off).
+fn alert_rules(w: &Wizard) -> Vec<AlertRule> {
+    serde_json::from_value::<AlertConfig>(w.config.clone()).unwrap_or_default().rules
+}
+
 fn options_line(l: &str, w: &Wizard) -> String {
     if w.kind == "alert" {
-        Opt::ALL.iter().map(|o| label(*o, l, o.current(&w.config))).collect::<Vec<_>>().join(", ")
+        let rules = alert_rules(w).into_iter().map(|r| rule_label(l, r)).collect::<Vec<_>>().join(", ");
+        let thresholds = Opt::ALL.iter().map(|o| label(*o, l, o.current(&w.config))).collect::<Vec<_>>().join(", ");
+        format!(
+            "{}
+{thresholds}",
+            tf(l, "bot.auto.rules", &[("rules", &rules)])
+        )
     } else {
         let days = w.config.get("period_days").and_then(|v| v.as_i64()).unwrap_or(7);
         let skip = w.config.get("skip_when_empty").and_then(|v| v.as_bool()).unwrap_or(false);
@@ -63,7 +80,8 @@ fn summary(l: &str, w: &Wizard, all: &[Destination]) -> String {
     let names: Vec<String> =
         all.iter().filter(|d| w.destinations.contains(&d.id)).map(|d| escape_html(&d.name)).collect();
     let destinations = if names.is_empty() { t(l, "bot.auto.dest_team_chat") } else { names.join(", ") };
-    tf(
+    let name = if w.name.is_empty() { super::wizard::auto_name(l, &w.kind, &w.cron) } else { w.name.clone() };
+    let summary = tf(
         l,
         "bot.auto.summary",
         &[
@@ -74,7 +92,8 @@ fn summary(l: &str, w: &Wizard, all: &[Destination]) -> String {
             ("options", &options_line(l, w)),
             ("next", &next_five(l, &w.cron, &w.timezone).unwrap_or_default()),
         ],
-    )
+    );
+    format!("<b>{}</b>\n{summary}", escape_html(&name))
 }
 
 /// The text and buttons of the wizard's current screen.
@@ -120,8 +139,21 @@ pub fn render(w: &Wizard, l: &str, all: &[Destination]) -> (String, InlineKeyboa
         }
         Step::Options => {
             if w.kind == "alert" {
-                for o in Opt::ALL {
-                    rows.push(vec![btn(label(o, l, o.current(&w.config)), WizBtn::Ask(o))]);
+                let on = alert_rules(w);
+                for (pair_at, pair) in AlertRule::ALL.chunks(2).enumerate() {
+                    rows.push(
+                        pair.iter()
+                            .enumerate()
+                            .map(|(i, rule)| {
+                                let mark = if on.contains(rule) { "✅" } else { "▫️" };
+                                let index = u8::try_from(pair_at * 2 + i).unwrap_or(u8::MAX);
+                                btn(format!("{mark} {}", rule_label(l, *rule)), WizBtn::Rule(index))
+                            })
+                            .collect(),
+                    );
+                }
+                for pair in Opt::ALL.chunks(2) {
+                    rows.push(pair.iter().map(|o| btn(label(*o, l, o.current(&w.config)), WizBtn::Ask(*o))).collect());
                 }
             } else {
                 let days = w.config.get("period_days").and_then(|v| v.as_i64()).unwrap_or(7);
@@ -153,9 +185,13 @@ pub fn render(w: &Wizard, l: &str, all: &[Destination]) -> (String, InlineKeyboa
             )
         }
         Step::Confirm => {
-            rows.push(vec![btn(t(l, "bot.auto.btn_create"), WizBtn::Save)]);
+            rows.push(vec![
+                btn(t(l, "bot.auto.btn_create"), WizBtn::Save),
+                btn(t(l, "bot.auto.btn_name"), WizBtn::Rename),
+            ]);
             summary(l, w, all)
         }
+        Step::Name => tf(l, "bot.auto.step_name", &[("max", &super::wizard::NAME_MAX_CHARS)]),
         Step::Menu => {
             rows.push(vec![
                 btn(t(l, "bot.auto.btn_schedule"), WizBtn::Menu(Section::Schedule)),
@@ -165,6 +201,7 @@ pub fn render(w: &Wizard, l: &str, all: &[Destination]) -> (String, InlineKeyboa
                 btn(t(l, "bot.auto.btn_destinations"), WizBtn::Menu(Section::Destinations)),
                 btn(t(l, "bot.auto.btn_options"), WizBtn::Menu(Section::Options)),
             ]);
+            rows.push(vec![btn(t(l, "bot.auto.btn_name"), WizBtn::Menu(Section::Name))]);
             rows.push(vec![btn(t(l, "bot.auto.btn_save"), WizBtn::Save)]);
             summary(l, w, all)
         }
@@ -188,6 +225,8 @@ fn label(o: Opt, l: &str, value: i64) -> String {
         Opt::LlmQuota => tf(l, "bot.auto.opt_quota", &[("n", &v)]),
         Opt::TokenExpiry => tf(l, "bot.auto.opt_token", &[("n", &v)]),
         Opt::CooldownHours => tf(l, "bot.auto.opt_cooldown", &[("n", &v)]),
+        Opt::TrailingWeeks => tf(l, "bot.auto.opt_trailing", &[("n", &v)]),
+        Opt::StaleMinutes => tf(l, "bot.auto.opt_stale", &[("n", &v)]),
     }
 }
 
@@ -215,9 +254,16 @@ mod tests {
             timezone: "UTC".into(),
             ..Default::default()
         };
-        for step in
-            [Step::Kind, Step::Schedule, Step::Cron, Step::Timezone, Step::Destinations, Step::Options, Step::Confirm]
-        {
+        for step in [
+            Step::Kind,
+            Step::Schedule,
+            Step::Cron,
+            Step::Timezone,
+            Step::Destinations,
+            Step::Options,
+            Step::Confirm,
+            Step::Name,
+        ] {
             let (_, kb) = render(&Wizard { step, ..w.clone() }, "en", &[]);
             let data: Vec<String> = kb
                 .inline_keyboard

@@ -15,7 +15,7 @@ use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use crate::state::wizard::{OptRules, Step, Wizard};
 use crate::state::State;
 use teloxide::types::Message;
-use tochen_delivery::alerts::AlertConfig;
+use tochen_delivery::alerts::{AlertConfig, AlertRule};
 use tochen_delivery::automations::PeriodConfig;
 use tochen_domain::cron::Schedule;
 use tochen_domain::html::escape_html;
@@ -38,6 +38,39 @@ pub fn preset_cron(name: &str) -> Option<&'static str> {
         "monthly" => "0 9 1 * *",
         _ => return None,
     })
+}
+
+/// The name an automation gets unless someone types one: its type and schedule ("📊 Report · 0 9 * * 1").
+pub fn auto_name(l: &str, kind: &str, cron: &str) -> String {
+    format!("{} · {}", super::view::kind_label(l, kind), cron)
+}
+
+/// Longest name a person may type.
+pub(super) const NAME_MAX_CHARS: usize = 64;
+
+/// A typed name, trimmed: 1 to [`NAME_MAX_CHARS`] characters, no control characters.
+fn valid_name(text: &str) -> Option<String> {
+    let name = text.trim();
+    let ok = !name.is_empty() && name.chars().count() <= NAME_MAX_CHARS && !name.chars().any(char::is_control);
+    ok.then(|| name.to_owned())
+}
+
+/// Switches alert rule `index` (of `AlertRule::ALL`) in an alert's configuration; `None` when the index is not a
+/// rule or the last rule would be switched off.
+fn toggle_rule(config: &serde_json::Value, index: u8) -> Option<serde_json::Value> {
+    let rule = *AlertRule::ALL.get(usize::from(index))?;
+    let mut rules = serde_json::from_value::<AlertConfig>(config.clone()).unwrap_or_default().rules;
+    match rules.iter().position(|r| *r == rule) {
+        Some(i) => drop(rules.remove(i)),
+        None => rules.push(rule),
+    }
+    if rules.is_empty() {
+        return None;
+    }
+    rules.sort_by_key(|r| AlertRule::ALL.iter().position(|x| x == r));
+    let mut next = config.clone();
+    next["rules"] = serde_json::to_value(rules).ok()?;
+    Some(next)
 }
 
 fn default_config(kind: &str) -> serde_json::Value {
@@ -64,6 +97,8 @@ pub async fn start_edit(bot: &TgBot, app: &App, ctx: &Ctx, id: AutomationId) -> 
     };
     ctx.answer(bot, None).await?;
     let destinations = app.store.automation_destinations(a.tenant.id, id).await?.into_iter().map(|d| d.id).collect();
+    // A name made from the type and schedule follows the schedule when it changes; a typed one stays.
+    let name = if x.name == auto_name(ctx.lang, &x.kind, &x.cron) { String::new() } else { x.name };
     let w = Wizard {
         editing: Some(id),
         step: Step::Menu,
@@ -72,6 +107,7 @@ pub async fn start_edit(bot: &TgBot, app: &App, ctx: &Ctx, id: AutomationId) -> 
         timezone: x.timezone,
         destinations,
         config: x.config,
+        name,
     };
     show(bot, app, ctx, w).await
 }
@@ -92,6 +128,7 @@ fn back(w: &Wizard) -> Option<Step> {
     }
     Some(match w.step {
         Step::Kind | Step::Menu => return None,
+        Step::Name => Step::Confirm,
         Step::Schedule => Step::Kind,
         Step::Cron | Step::Timezone => Step::Schedule,
         Step::TypeTimezone | Step::Destinations => Step::Timezone,
@@ -108,6 +145,7 @@ fn step_of(section: Section) -> Step {
         Section::Timezone => Step::Timezone,
         Section::Destinations => Step::Destinations,
         Section::Options => Step::Options,
+        Section::Name => Step::Name,
     }
 }
 
@@ -179,6 +217,14 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, b: WizBtn) 
             let on = w.config.get("skip_when_empty").and_then(|v| v.as_bool()).unwrap_or(false);
             w.config["skip_when_empty"] = (!on).into();
         }
+        WizBtn::Rule(n) => match toggle_rule(&w.config, n).filter(|_| w.kind == "alert") {
+            Some(config) => w.config = config,
+            None if usize::from(n) < AlertRule::ALL.len() && w.kind == "alert" => {
+                return ctx.refuse(&bot, t(l, "bot.auto.rules_keep_one")).await;
+            }
+            None => return ctx.refuse(&bot, t(l, "bot.stale")).await,
+        },
+        WizBtn::Rename => w.step = Step::Name,
         WizBtn::Ask(o) => w.step = Step::OptionValue(o),
         WizBtn::Next => w.step = after(&w, w.step),
         WizBtn::Menu(section) => w.step = step_of(section),
@@ -228,6 +274,16 @@ pub async fn on_text(bot: TgBot, app: App, ctx: Ctx, msg: Message, state: State)
                 return retry(&bot, &ctx, text).await;
             }
         },
+        Step::Name => match valid_name(&msg.text().unwrap_or_default().replace(['\n', '\r'], " ")) {
+            Some(name) => {
+                w.name = name;
+                w.step = after(&w, Step::Name);
+            }
+            None => {
+                let text = tf(l, "bot.auto.bad_name", &[("max", &NAME_MAX_CHARS)]);
+                return retry(&bot, &ctx, text).await;
+            }
+        },
         _ => return ctx.say(&bot, t(l, "bot.auto.use_buttons"), None).await.map(drop),
     }
     show(&bot, &app, &ctx, w).await
@@ -241,11 +297,12 @@ async fn retry(bot: &TgBot, ctx: &Ctx, text: String) -> HandlerResult {
 async fn save(bot: &TgBot, app: &App, ctx: &Ctx, w: Wizard) -> HandlerResult {
     let Some(a) = ctx.active.clone() else { return Ok(()) };
     let (l, tenant) = (ctx.lang, a.tenant.id);
+    let name = if w.name.is_empty() { auto_name(l, &w.kind, &w.cron) } else { w.name.clone() };
     let saved = match w.editing {
         None => {
             let new = NewAutomation {
                 kind: w.kind.clone(),
-                name: format!("{} · {}", super::view::kind_label(l, &w.kind), w.cron),
+                name,
                 cron: w.cron.clone(),
                 timezone: w.timezone.clone(),
                 config: w.config.clone(),
@@ -257,10 +314,10 @@ async fn save(bot: &TgBot, app: &App, ctx: &Ctx, w: Wizard) -> HandlerResult {
         }
         Some(id) => {
             let changes = AutomationChanges {
+                name: Some(name),
                 cron: Some(w.cron.clone()),
                 timezone: Some(w.timezone.clone()),
                 config: Some(w.config.clone()),
-                ..Default::default()
             };
             app.store.update_automation(tenant, id, &changes).await.map_err(|e| e.to_string())
         }
@@ -295,6 +352,28 @@ mod tests {
         w.step = Step::Cron;
         assert_eq!(back(&w), Some(Step::Menu));
         assert_eq!(after(&w, Step::Cron), Step::Menu);
+    }
+
+    #[test]
+    fn alert_rules_switch_on_and_off_but_never_all_off() {
+        let all = default_config("alert");
+        let off = toggle_rule(&all, 0).expect("one rule off");
+        let rules: AlertConfig = serde_json::from_value(off.clone()).unwrap();
+        assert_eq!(rules.rules, AlertRule::ALL[1..].to_vec());
+        assert_eq!(off["cooldown_minutes"], all["cooldown_minutes"], "other options stay");
+        let back: AlertConfig = serde_json::from_value(toggle_rule(&off, 0).unwrap()).unwrap();
+        assert_eq!(back.rules, AlertRule::ALL.to_vec(), "switched on again, in the list's order");
+        let only_one = serde_json::json!({"rules": ["llm_quota"]});
+        assert_eq!(toggle_rule(&only_one, 4), None, "the last rule stays on");
+        assert_eq!(toggle_rule(&all, u8::MAX), None, "no such rule");
+    }
+
+    #[test]
+    fn typed_names_are_trimmed_and_bounded() {
+        assert_eq!(valid_name("  Weekly numbers "), Some("Weekly numbers".into()));
+        assert_eq!(valid_name("   "), None);
+        assert_eq!(valid_name(&"x".repeat(NAME_MAX_CHARS + 1)), None);
+        assert_eq!(valid_name("a\u{7}b"), None);
     }
 
     #[test]

@@ -14,6 +14,10 @@ pub struct Wizard {
     pub timezone: String,
     pub destinations: Vec<DestinationId>,
     pub config: serde_json::Value,
+    /// The name typed by the person; empty while it is the one made from the type and schedule
+    /// (`automations::wizard::auto_name`).
+    #[serde(default)]
+    pub name: String,
 }
 
 /// The screen the wizard is on.
@@ -34,6 +38,8 @@ pub enum Step {
     Confirm,
     /// Editing: the list of what can be changed.
     Menu,
+    /// The next message is the automation's name.
+    Name,
 }
 
 pub use tochen_telegram::button::wizard::Opt;
@@ -53,6 +59,8 @@ impl OptRules for Opt {
             Self::EngagementDrop | Self::LlmQuota => (1, 100),
             Self::TokenExpiry => (1, 90),
             Self::CooldownHours => (1, 168),
+            Self::TrailingWeeks => (1, 12),
+            Self::StaleMinutes => (2, 1440),
         }
     }
 
@@ -69,6 +77,8 @@ impl OptRules for Opt {
             Self::LlmQuota => config["llm_quota_percent"] = (v as f64).into(),
             Self::TokenExpiry => config["token_expiry_days"] = v.into(),
             Self::CooldownHours => config["cooldown_minutes"] = (v * 60).into(),
+            Self::TrailingWeeks => config["trailing_weeks"] = v.into(),
+            Self::StaleMinutes => config["heartbeat_stale_minutes"] = v.into(),
         }
     }
 
@@ -79,6 +89,8 @@ impl OptRules for Opt {
             Self::LlmQuota => num("llm_quota_percent").round() as i64,
             Self::TokenExpiry => num("token_expiry_days") as i64,
             Self::CooldownHours => (num("cooldown_minutes") / 60.0).round() as i64,
+            Self::TrailingWeeks => num("trailing_weeks") as i64,
+            Self::StaleMinutes => num("heartbeat_stale_minutes") as i64,
         }
     }
 }

@@ -11,10 +11,10 @@ use tochen_domain::jobs::AUTOMATION_RUN;
 use tochen_domain::{AutomationStatus, DestinationKind, JobState, Role};
 use tochen_testkit::fake_telegram::BotMessage;
 
-const GROUP: i64 = -100_321;
+pub const GROUP: i64 = -100_321;
 
 /// `/link` in the group, then `/webhook` in private; returns the group destination's id.
-async fn link_destinations(h: &common::Harness, tenant: tochen_domain::TenantId) -> tochen_domain::DestinationId {
+pub async fn link_destinations(h: &common::Harness, tenant: tochen_domain::TenantId) -> tochen_domain::DestinationId {
     let mark = h.tg.mark();
     h.tg.send_text_as(GROUP, ALICE, "en", "/link@tochen_test_bot");
     h.tg.said(GROUP, mark, "now receives reports and alerts").await;
@@ -132,12 +132,11 @@ bot_test!(a_viewer_sees_automations_but_cannot_change_them, |h| {
 bot_test!(without_a_mail_relay_destinations_and_email_say_what_the_operator_sets, |h| {
     let tenant = h.onboard(ALICE, "Bloom").await;
     let unavailable = en("delivery.bot_email_unavailable");
-    // The empty list says it, /email refuses to add an address that could never get anything.
+    // The empty list says it; /email adds the address (for when the relay is set up) and says it too.
     let list = h.say(ALICE, "/destinations", &en("delivery.bot_no_destinations")).await;
     assert!(list.text.contains("SMTP_URL") && list.text.contains("SMTP_FROM"), "{}", list.text);
-    let refused = h.say(ALICE, "/email boss@bloom.test", "SMTP_URL").await;
-    assert!(refused.text.contains("Email is not available here"), "{}", refused.text);
-    assert!(h.store.destinations(tenant).await.unwrap().is_empty());
+    let added = h.say(ALICE, "/email boss@bloom.test", "boss@bloom.test").await;
+    assert!(added.text.contains("Email is not available here") && added.text.contains("SMTP_URL"), "{}", added.text);
     // A list with destinations says it too, after them.
     link_destinations(&h, tenant).await;
     let list = h.say(ALICE, "/destinations", "Destinations").await;
@@ -153,6 +152,7 @@ bot_test!(
         h.say(ALICE, "/email boss@bloom.test", "boss@bloom.test").await;
         let list = h.say(ALICE, "/destinations", "Destinations").await;
         assert!(list.text.contains("boss@bloom.test") && !list.text.contains("SMTP_URL"), "{}", list.text);
+        assert!(!list.text.contains("Email is not available"), "{}", list.text);
         assert_eq!(h.store.destinations(tenant).await.unwrap()[0].kind, DestinationKind::Email);
     }
 );

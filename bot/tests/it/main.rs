@@ -8,6 +8,7 @@ mod automations;
 mod bad_input;
 mod conversation;
 mod creation_policy;
+mod destinations;
 mod no_input_stops_the_bot;
 mod photos_and_approvals;
 mod profile_language;

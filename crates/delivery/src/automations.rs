@@ -103,6 +103,8 @@ pub async fn deliver(
                 None => Err("telegram destination has no chat id".to_owned()),
             },
             DestinationKind::Webhook => match &out.webhook {
+                // The destination's event filter leaves this event out: nothing to send, nothing failed.
+                Some((event, _)) if !d.receives(event) => continue,
                 Some((event, data)) => tochen_store::events::queue_to(store, tenant, d.id, event, data.clone())
                     .await
                     .map(|_| ())
@@ -199,6 +201,7 @@ pub async fn targets(store: &Store, tenant: TenantId, automation: AutomationId) 
             email: None,
             status: DestinationStatus::Active,
             status_reason: None,
+            event_types: None,
             created_at: t.created_at,
         })
         .into_iter()

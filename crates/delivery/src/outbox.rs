@@ -7,14 +7,14 @@
 //! delivery row, so every attempt and every replay carries the same id. Giving up and disabling a destination are
 //! told to the workspace's team chat through a `notify` job.
 
-use super::webhook::{next_retry_delay, AttemptVerdict, WebhookSecret, WebhookSender};
+use super::webhook::{next_retry_delay, AttemptReport, AttemptVerdict, WebhookSecret, WebhookSender};
 use tochen_domain::clock::now_ms;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;
-use tochen_domain::ids::{DeliveryId, TenantId};
+use tochen_domain::ids::{DeliveryId, DestinationId, TenantId};
 use tochen_domain::jobs::{DeliverPayload, NotifyPayload};
 use tochen_domain::{DestinationKind, DestinationStatus};
-use tochen_store::events::enqueue_attempt;
+use tochen_store::events::{enqueue_attempt, PING};
 use tochen_store::{DeliveryStatus, NewAttempt, NewJob, Store, StoreError};
 use url::Url;
 
@@ -37,6 +37,45 @@ pub async fn replay(store: &Store, tenant: TenantId, delivery: DeliveryId) -> Re
     let d = store.reopen_delivery(tenant, delivery).await?;
     let payload = DeliverPayload { tenant_id: tenant, delivery_id: delivery, round_start: d.attempts };
     enqueue_attempt(store, &payload, now_ms(), d.attempts).await
+}
+
+/// What "send test" got from a webhook destination.
+#[derive(Debug, Clone)]
+pub struct PingOutcome {
+    /// The `webhook-id` the ping carried; the delivery log lists it with the attempt.
+    pub message_id: String,
+    pub report: AttemptReport,
+}
+
+/// Sends a signed `ping` event to a webhook destination now, once, whatever its status or event filter, and logs
+/// it in the delivery log like any event. A test changes nothing else: a failing ping is not retried, and a 410
+/// answer does not disable the destination (the next real event would).
+pub async fn ping(
+    store: &Store,
+    sender: &WebhookSender,
+    tenant: TenantId,
+    destination: DestinationId,
+) -> Result<PingOutcome, StoreError> {
+    let d = store.destination(tenant, destination).await?;
+    if d.kind != DestinationKind::Webhook {
+        return Err(StoreError::NotFound("webhook destination"));
+    }
+    let data = serde_json::json!({ "destination_id": d.id, "name": d.name });
+    let delivery = tochen_store::events::log_event(store, tenant, d.id, PING, data).await?;
+    let secret = store.destination_secret(tenant, d.id).await?;
+    let url = d.url.as_deref().and_then(|u| Url::parse(u).ok());
+    let report = match (url, WebhookSecret::parse(secret.expose())) {
+        (Some(url), Ok(secret)) => sender.send(&url, &[secret], &delivery.message_id, &delivery.payload).await,
+        _ => AttemptReport::failed(0, "destination url or secret is malformed".into()),
+    };
+    store.record_delivery_attempt(tenant, delivery.id, &logged(&report)).await?;
+    match (&report.verdict, &report.error) {
+        (AttemptVerdict::Delivered, _) => store.mark_delivery_delivered(tenant, delivery.id).await?,
+        (_, error) => {
+            store.mark_delivery_failed(tenant, delivery.id, error.as_deref().unwrap_or("not delivered")).await?
+        }
+    }
+    Ok(PingOutcome { message_id: delivery.message_id, report })
 }
 
 /// Runs one attempt of a delivery (the `webhook.deliver` job handler's body).
@@ -64,13 +103,7 @@ pub async fn run_delivery(
             return Ok(DeliveryStep::Skipped);
         }
     };
-    let attempt = NewAttempt {
-        status_code: report.status_code,
-        latency_ms: report.latency_ms,
-        response_snippet: report.response_snippet.clone(),
-        error: report.error.clone(),
-    };
-    let attempts = store.record_delivery_attempt(p.tenant_id, delivery.id, &attempt).await?;
+    let attempts = store.record_delivery_attempt(p.tenant_id, delivery.id, &logged(&report)).await?;
     let retry_after = match report.verdict {
         AttemptVerdict::Delivered => {
             store.mark_delivery_delivered(p.tenant_id, delivery.id).await?;
@@ -101,6 +134,16 @@ pub async fn run_delivery(
             tell_team(store, p.tenant_id, "delivery.webhook_gave_up", &destination.name, &delivery.event_type).await?;
             Ok(DeliveryStep::GaveUp)
         }
+    }
+}
+
+/// An attempt as the delivery log keeps it.
+fn logged(report: &AttemptReport) -> NewAttempt {
+    NewAttempt {
+        status_code: report.status_code,
+        latency_ms: report.latency_ms,
+        response_snippet: report.response_snippet.clone(),
+        error: report.error.clone(),
     }
 }
 

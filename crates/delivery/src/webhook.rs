@@ -205,7 +205,7 @@ impl WebhookSender {
     pub async fn send(&self, url: &Url, secrets: &[WebhookSecret], message_id: &str, body: &str) -> AttemptReport {
         let started = Instant::now();
         if let Err(e) = self.check_url(url).await {
-            return failed_attempt(started, e.to_string());
+            return AttemptReport::failed(elapsed_ms(started), e.to_string());
         }
         let now = Utc::now();
         let ts = now.timestamp();
@@ -223,7 +223,7 @@ impl WebhookSender {
             .await;
         let response = match result {
             Ok(r) => r,
-            Err(e) => return failed_attempt(started, error_chain(&e)),
+            Err(e) => return AttemptReport::failed(elapsed_ms(started), error_chain(&e)),
         };
         let status = response.status().as_u16();
         let retry_after =
@@ -234,7 +234,7 @@ impl WebhookSender {
             error: (verdict != AttemptVerdict::Delivered).then(|| format!("http status {status}")),
             verdict,
             status_code: Some(status),
-            latency_ms: started.elapsed().as_millis() as i64,
+            latency_ms: elapsed_ms(started),
             response_snippet: Some(snippet).filter(|s| !s.is_empty()),
         }
     }
@@ -254,13 +254,20 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Vec<u8> {
     body
 }
 
-fn failed_attempt(started: Instant, error: String) -> AttemptReport {
-    AttemptReport {
-        verdict: AttemptVerdict::Retry,
-        status_code: None,
-        latency_ms: started.elapsed().as_millis() as i64,
-        response_snippet: None,
-        error: Some(error),
+fn elapsed_ms(started: Instant) -> i64 {
+    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+impl AttemptReport {
+    /// An attempt that got no HTTP answer (a refused URL, a network failure): retried on the schedule.
+    pub fn failed(latency_ms: i64, error: String) -> Self {
+        Self {
+            verdict: AttemptVerdict::Retry,
+            status_code: None,
+            latency_ms,
+            response_snippet: None,
+            error: Some(error),
+        }
     }
 }
 

@@ -290,8 +290,7 @@ impl Store {
         rows.iter().map(delivery_from_row).collect()
     }
 
-    /// Test support (only with the `test-support` feature). Attempts of a delivery, oldest first.
-    #[cfg(feature = "test-support")]
+    /// Attempts of a delivery, oldest first (the bot's delivery log).
     pub async fn delivery_attempts(&self, tenant: TenantId, id: DeliveryId) -> Result<Vec<DeliveryAttempt>> {
         Ok(sqlx::query_as(
             "SELECT attempt, status_code, latency_ms, response_snippet, error, created_at \

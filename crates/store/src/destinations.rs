@@ -24,7 +24,17 @@ pub struct Destination {
     pub email: Option<String>,
     pub status: DestinationStatus,
     pub status_reason: Option<String>,
+    /// The event types a webhook destination receives; `None` is every event, including types added later.
+    pub event_types: Option<Vec<String>>,
     pub created_at: Millis,
+}
+
+impl Destination {
+    /// Whether an event of `event_type` goes to this destination. A `ping` (the "send test" button) always does.
+    pub fn receives(&self, event_type: &str) -> bool {
+        event_type == crate::events::PING
+            || self.event_types.as_ref().is_none_or(|types| types.iter().any(|t| t == event_type))
+    }
 }
 
 /// What is needed to create a destination of each kind.
@@ -46,7 +56,8 @@ pub enum NewDestination {
     },
 }
 
-const COLUMNS: &str = "id, tenant_id, kind, name, telegram_chat_id, url, email, status, status_reason, created_at";
+const COLUMNS: &str =
+    "id, tenant_id, kind, name, telegram_chat_id, url, email, status, status_reason, event_types, created_at";
 
 /// A row of `destinations` as stored.
 #[derive(sqlx::FromRow)]
@@ -60,6 +71,7 @@ struct DestinationRow {
     email: Option<String>,
     status: String,
     status_reason: Option<String>,
+    event_types: Option<String>,
     created_at: Millis,
 }
 
@@ -77,9 +89,24 @@ impl TryFrom<DestinationRow> for Destination {
             email: r.email,
             status: parse_enum(&r.status, DestinationStatus::parse, "destination status")?,
             status_reason: r.status_reason,
+            event_types: r
+                .event_types
+                .map(|json| {
+                    serde_json::from_str(&json)
+                        .map_err(|e| StoreError::Corrupt(format!("destination event types {json:?}: {e}")))
+                })
+                .transpose()?,
             created_at: r.created_at,
         })
     }
+}
+
+/// An update of one destination found it, or it is not (in this workspace).
+fn found(done: sqlx::any::AnyQueryResult) -> Result<()> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("destination"));
+    }
+    Ok(())
 }
 
 fn destination_from_row(row: &AnyRow) -> Result<Destination> {
@@ -173,10 +200,35 @@ impl Store {
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("destination"));
-        }
-        Ok(())
+        found(done)
+    }
+
+    /// Sets the event types a webhook destination receives (`None`: every event). Types are kept in the given
+    /// order without duplicates.
+    pub async fn set_destination_events(
+        &self,
+        tenant: TenantId,
+        id: DestinationId,
+        types: Option<&[String]>,
+    ) -> Result<()> {
+        let json = types.map(|types| {
+            let mut unique: Vec<&String> = Vec::new();
+            for t in types {
+                if !unique.contains(&t) {
+                    unique.push(t);
+                }
+            }
+            serde_json::to_string(&unique).expect("a list of strings serializes")
+        });
+        let done =
+            sqlx::query("UPDATE destinations SET event_types = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.to_db())
+                .bind(id.to_db())
+                .bind(json)
+                .bind(now_ms())
+                .execute(&self.pool)
+                .await?;
+        found(done)
     }
 
     /// Deletes a destination (its delivery log and automation links go with it). False when it did not exist.

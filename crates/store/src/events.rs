@@ -7,12 +7,30 @@
 //! `webhook.event_out`), `report.generated`, `data_sync.exported`, `alert.triggered` / `alert.resolved`
 //! (the delivery crate's automations).
 
-use crate::{Account, NewDelivery, NewJob, Store, StoreError};
+use crate::{Account, Delivery, NewDelivery, NewJob, Store, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 use tochen_domain::clock::{now_ms, to_datetime, Millis};
 use tochen_domain::jobs::DeliverPayload;
 use tochen_domain::{AccountId, DeliveryId, DestinationId, DestinationKind, DestinationStatus, PostId, TenantId};
+
+/// The event "send test" sends to a webhook destination; it ignores the destination's event filter.
+pub const PING: &str = "ping";
+
+/// Every event type a webhook destination can subscribe to, in the order the bot lists them (docs/webhooks.md
+/// describes each).
+pub const EVENT_TYPES: &[&str] = &[
+    "post.scheduled",
+    "post.published",
+    "post.failed",
+    "post.unknown",
+    "account.connected",
+    ACCOUNT_NEEDS_RECONNECT,
+    "report.generated",
+    "data_sync.exported",
+    "alert.triggered",
+    "alert.resolved",
+];
 
 /// A new message id (`msg_` + a time-ordered uuid). It is the receiver's idempotency key and never changes
 /// across retries or replays of the same event.
@@ -29,7 +47,8 @@ pub fn envelope(event_type: &str, at: DateTime<Utc>, data: serde_json::Value) ->
     })
 }
 
-/// Sends `data` as an event of `event_type` to every active webhook destination of the workspace.
+/// Sends `data` as an event of `event_type` to every active webhook destination of the workspace that subscribes
+/// to it.
 pub async fn queue_event(
     store: &Store,
     tenant: TenantId,
@@ -38,7 +57,7 @@ pub async fn queue_event(
 ) -> Result<Vec<DeliveryId>, StoreError> {
     let mut ids = Vec::new();
     for d in store.destinations(tenant).await? {
-        if d.kind == DestinationKind::Webhook && d.status == DestinationStatus::Active {
+        if d.kind == DestinationKind::Webhook && d.status == DestinationStatus::Active && d.receives(event_type) {
             ids.push(queue_to(store, tenant, d.id, event_type, data.clone()).await?);
         }
     }
@@ -53,8 +72,7 @@ pub async fn queue_to(
     event_type: &str,
     data: serde_json::Value,
 ) -> Result<DeliveryId, StoreError> {
-    let body = envelope(event_type, chrono::Utc::now(), data).to_string();
-    let delivery = store.create_delivery(tenant, destination, &new_message_id(), event_type, &body).await?;
+    let delivery = log_event(store, tenant, destination, event_type, data).await?;
     enqueue_attempt(
         store,
         &DeliverPayload { tenant_id: tenant, delivery_id: delivery.id, round_start: 0 },
@@ -65,7 +83,21 @@ pub async fn queue_to(
     Ok(delivery.id)
 }
 
-/// Prepares `event_type` for every active webhook destination of the workspace without writing anything: each
+/// Logs one event for one destination without queueing an attempt, for a caller that sends it at once itself
+/// ("send test" sends its `ping` while the person waits).
+pub async fn log_event(
+    store: &Store,
+    tenant: TenantId,
+    destination: DestinationId,
+    event_type: &str,
+    data: serde_json::Value,
+) -> Result<Delivery, StoreError> {
+    let body = envelope(event_type, chrono::Utc::now(), data).to_string();
+    store.create_delivery(tenant, destination, &new_message_id(), event_type, &body).await
+}
+
+/// Prepares `event_type` for every active webhook destination of the workspace that subscribes to it, without
+/// writing anything: each
 /// delivery row with the job of its first attempt, for a caller that writes them in its own transaction together
 /// with the change they report (`Store::apply_inbound_event`).
 pub async fn prepare_event(
@@ -76,7 +108,7 @@ pub async fn prepare_event(
 ) -> Result<Vec<(NewDelivery, NewJob)>, StoreError> {
     let mut prepared = Vec::new();
     for d in store.destinations(tenant).await? {
-        if d.kind == DestinationKind::Webhook && d.status == DestinationStatus::Active {
+        if d.kind == DestinationKind::Webhook && d.status == DestinationStatus::Active && d.receives(event_type) {
             let delivery = NewDelivery {
                 id: DeliveryId::new(),
                 tenant_id: tenant,

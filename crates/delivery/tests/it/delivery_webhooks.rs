@@ -455,3 +455,65 @@ async fn a_name_that_rebinds_to_loopback_after_the_check_is_not_connected_to() {
     assert!(report.error.as_deref().unwrap().contains("127.0.0.1"), "{:?}", report.error);
     assert!(rx.seen().is_empty(), "nothing reached the loopback receiver");
 }
+
+store_test!(event_filters_choose_what_a_webhook_receives_and_a_ping_is_signed_and_logged, |store| {
+    let tenant = workspace(&store, 9).await;
+    let (rx, url) = Receiver::start(vec![(204, vec![])]).await;
+    let (dest, secret) = webhook(&store, tenant, &url).await;
+    let (other, _) = webhook(&store, tenant, &format!("{url}/other")).await;
+    store
+        .set_destination_events(tenant, dest, Some(&["post.failed".to_owned(), "post.failed".to_owned()]))
+        .await
+        .unwrap();
+    let d = store.destination(tenant, dest).await.unwrap();
+    assert_eq!(d.event_types, Some(vec!["post.failed".to_owned()]), "kept once");
+    assert!(d.receives("post.failed") && d.receives("ping") && !d.receives("post.published"));
+
+    // Broadcast events, events prepared for a transaction, and automation results all follow the filter.
+    let published = queue_event(&store, tenant, "post.published", serde_json::json!({})).await.unwrap();
+    let failed = queue_event(&store, tenant, "post.failed", serde_json::json!({})).await.unwrap();
+    assert_eq!((published.len(), failed.len()), (1, 2), "the filtered webhook gets post.failed only");
+    assert!(store.deliveries(tenant, dest, 10).await.unwrap().iter().all(|x| x.event_type == "post.failed"));
+    let prepared =
+        tochen_store::events::prepare_event(&store, tenant, "account.connected", serde_json::json!({})).await.unwrap();
+    assert_eq!(prepared.iter().map(|(d, _)| d.destination_id).collect::<Vec<_>>(), vec![other]);
+    let deps = tochen_delivery::automations::DeliveryDeps {
+        email: None,
+        data_dir: std::env::temp_dir(),
+        sources: tochen_delivery::sources::Sources::new(false),
+        run: None,
+    };
+    let out = tochen_delivery::automations::Outgoing {
+        webhook: Some(("report.generated".into(), serde_json::json!({}))),
+        ..Default::default()
+    };
+    let both = [d.clone(), store.destination(tenant, other).await.unwrap()];
+    let sent = tochen_delivery::automations::deliver(&store, &deps, tenant, &both, &out).await.unwrap();
+    assert_eq!(sent, 1, "the report went to the unfiltered webhook only");
+    assert!(!store.deliveries(tenant, dest, 10).await.unwrap().iter().any(|x| x.event_type == "report.generated"));
+
+    // "All events" again.
+    store.set_destination_events(tenant, dest, None).await.unwrap();
+    assert!(store.destination(tenant, dest).await.unwrap().receives("report.generated"));
+    store.set_destination_events(tenant, dest, Some(&["post.failed".to_owned()])).await.unwrap();
+
+    // A ping ignores the filter, is signed like every event, and is logged with its webhook-id and attempt.
+    let ping = tochen_delivery::outbox::ping(&store, &sender(true), tenant, dest).await.unwrap();
+    assert_eq!(ping.report.verdict, AttemptVerdict::Delivered);
+    let seen = rx.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].id, ping.message_id);
+    verify(secret.expose(), &seen[0], chrono::Utc::now().timestamp()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&seen[0].body).unwrap();
+    assert_eq!((body["type"].as_str(), body["data"]["name"].as_str()), (Some("ping"), Some("CRM")));
+    let logged = store.deliveries(tenant, dest, 10).await.unwrap();
+    let row = logged.iter().find(|x| x.message_id == ping.message_id).expect("the ping is in the log");
+    assert_eq!((row.event_type.as_str(), row.status, row.attempts), ("ping", DeliveryStatus::Delivered, 1));
+    assert_eq!(store.delivery_attempts(tenant, row.id).await.unwrap()[0].status_code, Some(204));
+
+    // Another workspace's destination cannot be pinged or filtered.
+    let stranger = workspace(&store, 10).await;
+    assert!(tochen_delivery::outbox::ping(&store, &sender(true), stranger, dest).await.is_err());
+    assert!(store.set_destination_events(stranger, dest, None).await.is_err());
+    assert_eq!(rx.seen().len(), 1);
+});

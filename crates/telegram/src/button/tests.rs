@@ -51,6 +51,10 @@ fn every_variant() -> Vec<Button> {
         Automation::DestinationLog(did).into(),
         Automation::DestinationEnable(did).into(),
         Automation::DestinationDelete(did).into(),
+        Automation::DestinationTest(did).into(),
+        Automation::DestinationEvents(did).into(),
+        Automation::DestinationEvent(did, u8::MAX).into(),
+        Automation::DestinationEventsAll(did).into(),
         Automation::Replay(DeliveryId::new()).into(),
         Automation::RunNow(aid).into(),
         Automation::Pause(aid).into(),
@@ -87,8 +91,13 @@ fn every_variant() -> Vec<Button> {
     all.extend(wizard::KINDS.map(|k| Button::Wizard(Wizard::Kind(k.into()))));
     all.extend(wizard::PRESETS.map(|p| Button::Wizard(Wizard::Preset(p.into()))));
     all.extend(Opt::ALL.map(|o| Button::Wizard(Wizard::Ask(o))));
+    all.extend([
+        Button::Wizard(Wizard::Rule(0)),
+        Button::Wizard(Wizard::Rule(u8::MAX)),
+        Button::Wizard(Wizard::Rename),
+    ]);
     all.extend(
-        [Section::Schedule, Section::Timezone, Section::Destinations, Section::Options]
+        [Section::Schedule, Section::Timezone, Section::Destinations, Section::Options, Section::Name]
             .map(|s| Button::Wizard(Wizard::Menu(s))),
     );
     all

@@ -19,10 +19,19 @@ pub enum Opt {
     LlmQuota,
     TokenExpiry,
     CooldownHours,
+    TrailingWeeks,
+    StaleMinutes,
 }
 
 impl Opt {
-    pub const ALL: [Opt; 4] = [Opt::EngagementDrop, Opt::LlmQuota, Opt::TokenExpiry, Opt::CooldownHours];
+    pub const ALL: [Opt; 6] = [
+        Opt::EngagementDrop,
+        Opt::TrailingWeeks,
+        Opt::LlmQuota,
+        Opt::TokenExpiry,
+        Opt::StaleMinutes,
+        Opt::CooldownHours,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -30,6 +39,8 @@ impl Opt {
             Self::LlmQuota => "lq",
             Self::TokenExpiry => "te",
             Self::CooldownHours => "cd",
+            Self::TrailingWeeks => "tw",
+            Self::StaleMinutes => "sm",
         }
     }
 
@@ -45,6 +56,7 @@ pub enum Section {
     Timezone,
     Destinations,
     Options,
+    Name,
 }
 
 /// A wizard button.
@@ -58,6 +70,10 @@ pub enum Wizard {
     Toggle(DestinationId),
     Period(i64),
     SkipEmpty,
+    /// Switches an alert rule on or off, by its index in the bot's list of rules.
+    Rule(u8),
+    /// The next message is the automation's name.
+    Rename,
     Ask(Opt),
     Next,
     Save,
@@ -77,6 +93,8 @@ impl Wizard {
             Self::Toggle(d) => format!("d:{}", d.as_uuid().simple()),
             Self::Period(n) => format!("pd:{n}"),
             Self::SkipEmpty => "se".into(),
+            Self::Rule(n) => format!("r:{n}"),
+            Self::Rename => "nm".into(),
             Self::Ask(o) => format!("o:{}", o.code()),
             Self::Next => "nx".into(),
             Self::Save => "ok".into(),
@@ -89,6 +107,7 @@ impl Wizard {
                     Section::Timezone => "z",
                     Section::Destinations => "d",
                     Section::Options => "o",
+                    Section::Name => "n",
                 }
             ),
         };
@@ -107,6 +126,9 @@ impl Wizard {
             ("d", id) => Self::Toggle(DestinationId::from_uuid(Uuid::try_parse(id).ok()?)),
             ("pd", n) => Self::Period(n.parse().ok().filter(|n| (1..=366).contains(n))?),
             ("se", "") => Self::SkipEmpty,
+            // Only the spelling `encode` writes, so one button has one spelling.
+            ("r", n) => Self::Rule(n.parse().ok().filter(|v: &u8| v.to_string() == n)?),
+            ("nm", "") => Self::Rename,
             ("o", o) => Self::Ask(Opt::from_code(o)?),
             ("nx", "") => Self::Next,
             ("ok", "") => Self::Save,
@@ -116,6 +138,7 @@ impl Wizard {
             ("m", "z") => Self::Menu(Section::Timezone),
             ("m", "d") => Self::Menu(Section::Destinations),
             ("m", "o") => Self::Menu(Section::Options),
+            ("m", "n") => Self::Menu(Section::Name),
             _ => return None,
         })
     }

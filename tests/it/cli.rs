@@ -157,17 +157,7 @@ async fn rotate_keys_reencrypts_stored_tokens_under_the_new_key() {
 #[test]
 fn a_scheduler_process_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tochen"))
-        .arg("scheduler")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TOCHEN_BIND", "127.0.0.1:0")
-        .env("TOCHEN_METRICS_BIND", "127.0.0.1:0")
-        .env("TELEGRAM_API_URL", "http://127.0.0.1:9")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_scheduler(dir.path(), &[]);
     // Wait until the database exists, i.e. start-up got past migrations.
     let db = dir.path().join("data/tochen.db");
     for _ in 0..200 {
@@ -180,6 +170,22 @@ fn a_scheduler_process_stops_gracefully_on_sigterm() {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
+}
+
+/// `tochen scheduler` in `dir` with a clean environment plus `vars`, its stderr piped.
+fn spawn_scheduler(dir: &std::path::Path, vars: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tochen"));
+    cmd.arg("scheduler")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TOCHEN_BIND", "127.0.0.1:0")
+        .env("TOCHEN_METRICS_BIND", "127.0.0.1:0")
+        .env("TELEGRAM_API_URL", "http://127.0.0.1:9");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.stderr(std::process::Stdio::piped()).spawn().unwrap()
 }
 
 fn uuid_like() -> String {
@@ -549,18 +555,9 @@ fn check_config_refuses_plain_smtp_to_a_public_address_and_an_unreadable_ca_file
 fn a_scheduler_with_smtp_tls_none_warns_at_start_up_without_showing_the_password() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tochen"))
-        .arg("scheduler")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TELEGRAM_API_URL", "http://127.0.0.1:9")
-        .env("SMTP_URL", "smtp://relay:hunter2@127.0.0.1:2525")
-        .env("SMTP_FROM", "r@tochen.test")
-        .env("SMTP_TLS", "none")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let vars =
+        [("SMTP_URL", "smtp://relay:hunter2@127.0.0.1:2525"), ("SMTP_FROM", "r@tochen.test"), ("SMTP_TLS", "none")];
+    let mut child = spawn_scheduler(dir.path(), &vars);
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

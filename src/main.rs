@@ -5,7 +5,7 @@ mod admin;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tochen_config::{load_or_create_secret_keys, redact_url_password, Config, LogFormat, VARIABLES};
+use tochen_config::{load_or_create_secret_keys, redact_url_password, Config, LogFormat, SmtpTls, VARIABLES};
 use tochen_domain::{SecretBox, SecretString};
 use tochen_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -33,8 +33,13 @@ enum Command {
     Keygen,
     /// Re-encrypt every stored secret under the first key of TOCHEN_SECRET_KEYS.
     RotateKeys,
-    /// Validate the configuration and print what is set, secrets masked.
-    CheckConfig,
+    /// Validate the configuration and print what is set, secrets masked. Touches no network unless asked.
+    CheckConfig {
+        /// Also try the mail relay of SMTP_URL: connect, EHLO, TLS per SMTP_TLS, AUTH if SMTP_URL has a user, QUIT
+        /// (no mail is sent), and say which step failed and why.
+        #[arg(long)]
+        smtp: bool,
+    },
     /// The operator's controls: workspaces, quotas, suspending, the job queue (same as /admin in the bot).
     #[command(subcommand)]
     Admin(admin::Admin),
@@ -70,9 +75,9 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    if let Command::CheckConfig = cli.command {
+    if let Command::CheckConfig { smtp } = cli.command {
         print_config(&config);
-        return std::process::ExitCode::SUCCESS;
+        return if smtp { check_smtp(&config) } else { std::process::ExitCode::SUCCESS };
     }
     if matches!(cli.command, Command::Run | Command::Bot) {
         if let Err(e) = config.require_bot_token() {
@@ -99,7 +104,7 @@ fn main() -> std::process::ExitCode {
 
 async fn execute(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Keygen | Command::CheckConfig => unreachable!("handled before the runtime starts"),
+        Command::Keygen | Command::CheckConfig { .. } => unreachable!("handled before the runtime starts"),
         Command::Migrate => {
             let store = open_store(&config).await?;
             println!(
@@ -170,6 +175,13 @@ async fn serve(mut config: Config, components: &[Component]) -> anyhow::Result<(
     }
     if components.contains(&Component::Bot) {
         log_operator(&config, &store).await;
+    }
+    if let Some(smtp) = config.smtp.as_ref().filter(|s| s.tls == SmtpTls::None) {
+        tracing::warn!(
+            relay = %redact_url_password(smtp.url.expose()),
+            "SMTP_TLS=none: emails and the SMTP password travel unencrypted to the relay (allowed because it is a \
+             loopback or private address); use SMTP_TLS=required once the relay speaks TLS"
+        );
     }
     let shutdown = CancellationToken::new();
     // One registry for the process: the bot says here what it waits for, the web service's /ready reports it.
@@ -371,7 +383,17 @@ fn print_config(config: &Config) {
         "sandbox: {}",
         if sandbox { "on (simulated accounts of every platform; TOCHEN_SANDBOX=false turns it off)" } else { "off" }
     );
-    println!("email: {}", if config.smtp.is_some() { "configured" } else { "not configured" });
+    match &config.smtp {
+        Some(smtp) => println!(
+            "email: configured (SMTP_TLS={}{}); `tochen check-config --smtp` tries the relay",
+            smtp.tls.as_str(),
+            smtp.ca_file
+                .as_ref()
+                .map(|c| format!(", {} extra CA certificate(s) from {}", c.certs.len(), c.path.display()))
+                .unwrap_or_default()
+        ),
+        None => println!("email: not configured (set SMTP_URL and SMTP_FROM to send reports by email)"),
+    }
     let op = &config.operator;
     println!(
         "operators: {}",
@@ -382,6 +404,45 @@ fn print_config(config: &Config) {
         }
     );
     println!("workspace creation: {}", op.creation.as_str());
+}
+
+/// `check-config --smtp`: tries the relay step by step and prints each step; exit code 1 at the first failure.
+fn check_smtp(config: &Config) -> std::process::ExitCode {
+    println!();
+    let Some(smtp) = &config.smtp else {
+        eprintln!("error: smtp: SMTP_URL is not set, so there is no relay to check; set SMTP_URL and SMTP_FROM");
+        return std::process::ExitCode::FAILURE;
+    };
+    let sender = match tochen_delivery::email::EmailSender::from_config(smtp) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: smtp: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("smtp: trying {} (SMTP_TLS={})", redact_url_password(smtp.url.expose()), smtp.tls.as_str());
+    let probe = runtime.block_on(sender.probe());
+    for step in &probe.passed {
+        println!("  ok  {step}");
+    }
+    match probe.failed {
+        None => {
+            println!("smtp: the relay works");
+            std::process::ExitCode::SUCCESS
+        }
+        Some(failure) => {
+            // The failure's message starts with its step: "smtp check failed at tls: invalid peer certificate...".
+            eprintln!("error: smtp check failed at {failure}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 fn init_logging(format: LogFormat) {

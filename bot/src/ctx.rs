@@ -35,6 +35,9 @@ pub struct App {
     pub sandbox: bool,
     /// `TOCHEN_OPERATORS` and `TOCHEN_WORKSPACE_CREATION`.
     pub operator: tochen_config::OperatorConfig,
+    /// Email destinations can be used (`SMTP_URL` is set); otherwise `/destinations` and `/email` say what the
+    /// operator sets.
+    pub email: bool,
 }
 
 impl App {

@@ -157,17 +157,7 @@ async fn rotate_keys_reencrypts_stored_tokens_under_the_new_key() {
 #[test]
 fn a_scheduler_process_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tochen"))
-        .arg("scheduler")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TOCHEN_BIND", "127.0.0.1:0")
-        .env("TOCHEN_METRICS_BIND", "127.0.0.1:0")
-        .env("TELEGRAM_API_URL", "http://127.0.0.1:9")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_scheduler(dir.path(), &[]);
     // Wait until the database exists, i.e. start-up got past migrations.
     let db = dir.path().join("data/tochen.db");
     for _ in 0..200 {
@@ -180,6 +170,22 @@ fn a_scheduler_process_stops_gracefully_on_sigterm() {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0, got {status:?}");
+}
+
+/// `tochen scheduler` in `dir` with a clean environment plus `vars`, its stderr piped.
+fn spawn_scheduler(dir: &std::path::Path, vars: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tochen"));
+    cmd.arg("scheduler")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TOCHEN_BIND", "127.0.0.1:0")
+        .env("TOCHEN_METRICS_BIND", "127.0.0.1:0")
+        .env("TELEGRAM_API_URL", "http://127.0.0.1:9");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.stderr(std::process::Stdio::piped()).spawn().unwrap()
 }
 
 fn uuid_like() -> String {
@@ -461,4 +467,115 @@ async fn start_up_waits_for_a_database_that_comes_up_late() {
     assert!(retries >= 2, "one line per attempt: {err}");
     assert!(err.contains(&format!("127.0.0.1:{port}")), "naming the host: {err}");
     db.cleanup().await;
+}
+
+/// `tochen check-config --smtp` against `sink`, off the runtime's threads (the sink answers on them).
+async fn check_smtp(dir: &std::path::Path, vars: Vec<(String, String)>) -> Output {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        tochen(&dir, &["check-config", "--smtp"], &vars)
+    })
+    .await
+    .unwrap()
+}
+
+fn smtp_vars(url: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut vars = vec![("SMTP_URL".to_owned(), url.to_owned()), ("SMTP_FROM".to_owned(), "r@tochen.test".to_owned())];
+    vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    vars
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_smtp_walks_connect_ehlo_tls_auth_quit_against_a_relay_with_a_private_ca() {
+    use tochen_testkit::smtp_sink::{SinkOptions, SmtpSink, TestPki};
+    let pki = TestPki::new();
+    let sink = SmtpSink::start_with(SinkOptions::starttls(&pki).login("reports", "hunter2")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki.write_ca(dir.path());
+    let url = format!("smtp://reports:hunter2@localhost:{}", sink.addr.port());
+    let out = check_smtp(dir.path(), smtp_vars(&url, &[("SMTP_CA_FILE", ca.to_str().unwrap())])).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for step in ["ok  connect", "ok  ehlo", "ok  tls: STARTTLS", "ok  auth: logged in", "ok  quit", "the relay works"] {
+        assert!(stdout.contains(step), "missing {step:?} in {stdout}");
+    }
+    assert!(!stdout.contains("hunter2") && !stderr.contains("hunter2"), "the password is never printed: {stdout}");
+    assert!(sink.messages().is_empty(), "no mail is sent");
+
+    // Without the CA the same relay is untrusted: the tls step fails, says why and what to set.
+    let out = check_smtp(dir.path(), smtp_vars(&url, &[])).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error: smtp check failed at tls: invalid peer certificate: UnknownIssuer"), "{err}");
+    assert!(err.contains("SMTP_CA_FILE"), "{err}");
+    assert!(text(&out.stdout).contains("ok  connect"), "the steps that passed are shown");
+
+    // A wrong password fails at auth.
+    let wrong = format!("smtp://reports:wrong@localhost:{}", sink.addr.port());
+    let out = check_smtp(dir.path(), smtp_vars(&wrong, &[("SMTP_CA_FILE", ca.to_str().unwrap())])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("smtp check failed at auth"), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_smtp_fails_on_a_closed_port_and_plain_check_config_never_connects() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("smtp://127.0.0.1:{}", closed_port());
+    let out = check_smtp(dir.path(), smtp_vars(&url, &[("SMTP_TLS", "none")])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("smtp check failed at connect"), "{}", text(&out.stderr));
+    // Without --smtp: the configuration is valid, nothing is tried.
+    let vars = [("SMTP_URL", url.as_str()), ("SMTP_FROM", "r@tochen.test"), ("SMTP_TLS", "none")];
+    let out = tochen(dir.path(), &["check-config"], &vars);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("email: configured (SMTP_TLS=none)"), "{}", text(&out.stdout));
+    assert!(!text(&out.stdout).contains("smtp: trying"));
+    // --smtp without a relay to try fails and says what to set.
+    let out = tochen(dir.path(), &["check-config", "--smtp"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("SMTP_URL is not set"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_config_refuses_plain_smtp_to_a_public_address_and_an_unreadable_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [("SMTP_URL", "smtp://203.0.113.25:25"), ("SMTP_FROM", "r@tochen.test")];
+    let out = tochen(dir.path(), &["check-config"], &[base[0], base[1], ("SMTP_TLS", "none")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("SMTP_TLS: none") && err.contains("203.0.113.25 is a public address"), "{err}");
+    let out = tochen(dir.path(), &["check-config"], &[base[0], base[1], ("SMTP_CA_FILE", "/nonexistent/ca.pem")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("SMTP_CA_FILE: /nonexistent/ca.pem cannot be read"), "{}", text(&out.stderr));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_scheduler_with_smtp_tls_none_warns_at_start_up_without_showing_the_password() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let vars =
+        [("SMTP_URL", "smtp://relay:hunter2@127.0.0.1:2525"), ("SMTP_FROM", "r@tochen.test"), ("SMTP_TLS", "none")];
+    let mut child = spawn_scheduler(dir.path(), &vars);
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let warning = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) if line.contains("SMTP_TLS=none") => break Some(line),
+            Ok(line) => seen.push(line),
+            Err(_) => break None,
+        }
+    };
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    child.wait().unwrap();
+    let warning = warning.unwrap_or_else(|| panic!("no SMTP_TLS=none warning in {seen:#?}"));
+    assert!(warning.contains("WARN") && warning.contains("unencrypted"), "{warning}");
+    assert!(!warning.contains("hunter2") && warning.contains("****"), "{warning}");
 }

@@ -49,8 +49,10 @@ pub(super) async fn list(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
     let Some(a) = ctx.active.clone() else { return Ok(()) };
     let l = ctx.lang;
     let all = app.store.destinations(a.tenant.id).await?;
+    // Without a mail relay the screen says why email is unavailable and what the operator sets.
+    let no_email = if app.email { String::new() } else { format!("\n\n{}", t(l, "delivery.bot_email_unavailable")) };
     if all.is_empty() {
-        return ctx.show(bot, t(l, "delivery.bot_no_destinations"), None).await;
+        return ctx.show(bot, format!("{}{no_email}", t(l, "delivery.bot_no_destinations")), None).await;
     }
     let mut lines = vec![t(l, "delivery.bot_destinations")];
     let mut rows = Vec::new();
@@ -93,7 +95,7 @@ pub(super) async fn list(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
             rows.push(row);
         }
     }
-    ctx.show(bot, lines.join("\n"), Some(InlineKeyboardMarkup::new(rows))).await
+    ctx.show(bot, format!("{}{no_email}", lines.join("\n")), Some(InlineKeyboardMarkup::new(rows))).await
 }
 
 /// A moment in zone `tz` to the second, for attempts ("08:00:05").

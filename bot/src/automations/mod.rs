@@ -147,7 +147,11 @@ pub async fn on_command(
             }
             let new = NewDestination::Email { name: arg.clone(), address: arg.clone() };
             app.store.create_destination(tenant, &new).await?;
-            let text = tf(l, "delivery.bot_email_added", &[("email", &escape_html(&arg))]);
+            let mut text = tf(l, "delivery.bot_email_added", &[("email", &escape_html(&arg))]);
+            // Without a mail relay it gets nothing until the operator sets one up: say so, and what they set.
+            if !app.email {
+                text = format!("{text}\n\n{}", t(l, "delivery.bot_email_unavailable"));
+            }
             ctx.say(&bot, text, None).await.map(drop)
         }
         Command::Automations => list_automations(&bot, &app, &ctx).await,

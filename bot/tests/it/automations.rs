@@ -128,3 +128,31 @@ bot_test!(a_viewer_sees_automations_but_cannot_change_them, |h| {
     assert_eq!(h.store.automation(tenant, a.id).await.unwrap().status, AutomationStatus::Active);
     assert!(h.store.dialogue_state(CAROL, CAROL).await.unwrap().is_none());
 });
+
+bot_test!(without_a_mail_relay_destinations_and_email_say_what_the_operator_sets, |h| {
+    let tenant = h.onboard(ALICE, "Bloom").await;
+    let unavailable = en("delivery.bot_email_unavailable");
+    // The empty list says it; /email adds the address (for when the relay is set up) and says it too.
+    let list = h.say(ALICE, "/destinations", &en("delivery.bot_no_destinations")).await;
+    assert!(list.text.contains("SMTP_URL") && list.text.contains("SMTP_FROM"), "{}", list.text);
+    let added = h.say(ALICE, "/email boss@bloom.test", "boss@bloom.test").await;
+    assert!(added.text.contains("Email is not available here") && added.text.contains("SMTP_URL"), "{}", added.text);
+    // A list with destinations says it too, after them.
+    link_destinations(&h, tenant).await;
+    let list = h.say(ALICE, "/destinations", "Destinations").await;
+    assert!(list.text.contains("SMTP_URL") && list.text.contains("SMTP_TLS"), "{}", list.text);
+    assert!(unavailable.contains("SMTP_CA_FILE"));
+});
+
+bot_test!(
+    with_a_mail_relay_email_destinations_are_added_and_nothing_is_said_about_smtp,
+    env = &[("SMTP_URL", "smtp://127.0.0.1:2525"), ("SMTP_FROM", "r@tochen.test"), ("SMTP_TLS", "none")],
+    |h| {
+        let tenant = h.onboard(ALICE, "Bloom").await;
+        h.say(ALICE, "/email boss@bloom.test", "boss@bloom.test").await;
+        let list = h.say(ALICE, "/destinations", "Destinations").await;
+        assert!(list.text.contains("boss@bloom.test") && !list.text.contains("SMTP_URL"), "{}", list.text);
+        assert!(!list.text.contains("Email is not available"), "{}", list.text);
+        assert_eq!(h.store.destinations(tenant).await.unwrap()[0].kind, DestinationKind::Email);
+    }
+);

@@ -166,6 +166,19 @@ pub struct SmtpConfig {
     /// `smtps://user:pass@host:465` (implicit TLS) or `smtp://user:pass@host:587` (STARTTLS required).
     pub url: SecretString,
     pub from: String,
+    /// How the connection is protected (`SMTP_TLS`).
+    pub tls: SmtpTls,
+    /// `SMTP_CA_FILE`: the file and the CA certificates (DER) read from it at start-up, trusted besides the
+    /// operating system's store and the built-in roots.
+    pub ca_file: Option<SmtpCaFile>,
+}
+
+/// The extra CA certificates of `SMTP_CA_FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpCaFile {
+    pub path: PathBuf,
+    /// DER of every certificate in the file (at least one).
+    pub certs: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for SmtpConfig {
@@ -173,8 +186,105 @@ impl fmt::Debug for SmtpConfig {
         f.debug_struct("SmtpConfig")
             .field("url", &redact_url_password(self.url.expose()))
             .field("from", &self.from)
+            .field("tls", &self.tls)
+            .field("ca_file", &self.ca_file.as_ref().map(|c| (c.path.display().to_string(), c.certs.len())))
             .finish()
     }
+}
+
+/// `SMTP_TLS`: whether and how email is encrypted on the way to the relay. No mode ever falls back to clear text:
+/// only `none` sends unencrypted, and only to a loopback or private address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SmtpTls {
+    /// TLS is required: implicit TLS for `smtps://` URLs, STARTTLS for `smtp://` URLs (a relay that does not offer
+    /// it is refused).
+    #[default]
+    Required,
+    /// STARTTLS on an `smtp://` URL, required (an `smtps://` URL is a configuration error).
+    StartTls,
+    /// No TLS at all, even if the relay offers STARTTLS. Only to loopback or private addresses; a warning is
+    /// logged at start-up.
+    None,
+}
+
+impl SmtpTls {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::StartTls => "starttls",
+            Self::None => "none",
+        }
+    }
+}
+
+/// Whether `ip` is a loopback address or a private one (RFC 1918, IPv6 unique local fc00::/7), IPv4-mapped IPv6
+/// addresses judged by their IPv4 address: where `SMTP_TLS=none` may send in clear.
+pub fn is_loopback_or_private(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.is_loopback() || v4.is_private(),
+            None => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+        },
+    }
+}
+
+/// Checks that `host` is only ever loopback or private: an IP literal directly, `localhost` (and `*.localhost`,
+/// RFC 6761) by name, any other name by resolving it now and checking every address it has.
+pub fn check_plaintext_host(host: &str, port: u16) -> Result<(), String> {
+    use std::net::ToSocketAddrs;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return if is_loopback_or_private(ip) { Ok(()) } else { Err(format!("{ip} is a public address")) };
+    }
+    let lower = host.to_ascii_lowercase();
+    if lower == "localhost" || lower.ends_with(".localhost") {
+        return Ok(());
+    }
+    let addrs: Vec<std::net::IpAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("{host} cannot be resolved to check that it is private ({e})"))?
+        .map(|a| a.ip())
+        .collect();
+    if addrs.is_empty() {
+        return Err(format!("{host} resolves to no address"));
+    }
+    match addrs.iter().find(|ip| !is_loopback_or_private(**ip)) {
+        Some(public) => Err(format!("{host} resolves to the public address {public}")),
+        None => Ok(()),
+    }
+}
+
+/// The default port of an SMTP URL's scheme under `tls`.
+pub fn smtp_default_port(scheme: &str, tls: SmtpTls) -> u16 {
+    match (scheme, tls) {
+        ("smtps", _) => 465,
+        (_, SmtpTls::None) => 25,
+        _ => 587,
+    }
+}
+
+/// Reads `SMTP_CA_FILE`: every PEM certificate in it (at least one), or what is wrong with it.
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!("{} cannot be read ({e}); point it to a PEM file with your relay's CA certificate", path.display())
+    })?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            format!("{} is not a valid PEM file ({e}); expected -----BEGIN CERTIFICATE----- blocks", path.display())
+        })?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{} holds no certificate; expected one or more -----BEGIN CERTIFICATE----- blocks",
+            path.display()
+        ));
+    }
+    Ok(certs)
 }
 
 #[derive(Debug, Clone)]
@@ -547,7 +657,49 @@ impl Config {
                         "is required when SMTP_URL is set (e.g. tochen <reports@example.com>)",
                     )
                 })?;
-                Some(SmtpConfig { url: SecretString::new(raw), from })
+                let tls = match r.string("SMTP_TLS", "required").to_ascii_lowercase().as_str() {
+                    "required" => SmtpTls::Required,
+                    "starttls" => SmtpTls::StartTls,
+                    "none" => SmtpTls::None,
+                    other => {
+                        return Err(ConfigError::new(
+                            "SMTP_TLS",
+                            format!("{other:?} is not a mode; use required, starttls or none"),
+                        ))
+                    }
+                };
+                if parsed.scheme() == "smtps" && tls != SmtpTls::Required {
+                    return Err(ConfigError::new(
+                        "SMTP_TLS",
+                        format!(
+                            "{} cannot be used with an smtps:// URL (implicit TLS); use smtp://host:{} or SMTP_TLS=required",
+                            tls.as_str(),
+                            smtp_default_port("smtp", tls)
+                        ),
+                    ));
+                }
+                if tls == SmtpTls::None {
+                    let host = parsed.host_str().unwrap_or_default();
+                    let port = parsed.port().unwrap_or(smtp_default_port(parsed.scheme(), tls));
+                    check_plaintext_host(host, port).map_err(|why| {
+                        ConfigError::new(
+                            "SMTP_TLS",
+                            format!(
+                                "none sends email in clear and is only allowed to a loopback or private address, \
+                                 but {why}; use SMTP_TLS=required (set SMTP_CA_FILE for a private CA)"
+                            ),
+                        )
+                    })?;
+                }
+                let ca_file = match r.opt("SMTP_CA_FILE") {
+                    None => None,
+                    Some(path) => {
+                        let path = PathBuf::from(path);
+                        let certs = read_ca_file(&path).map_err(|why| ConfigError::new("SMTP_CA_FILE", why))?;
+                        Some(SmtpCaFile { path, certs })
+                    }
+                };
+                Some(SmtpConfig { url: SecretString::new(raw), from, tls, ca_file })
             }
         };
 
@@ -788,6 +940,70 @@ mod tests {
         assert_eq!(err.var, "META_APP_SECRET");
         let err = Config::from_source(&env(&[("SMTP_URL", "smtps://u:p@mail.example.com:465")])).unwrap_err();
         assert_eq!(err.var, "SMTP_FROM");
+    }
+
+    fn smtp(extra: &[(&str, &str)]) -> Result<SmtpConfig, ConfigError> {
+        let mut vars = env(&[("SMTP_URL", "smtp://u:p@mail.example.com:587"), ("SMTP_FROM", "r@example.com")]);
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Config::from_source(&vars).map(|c| c.smtp.expect("smtp is configured"))
+    }
+
+    #[test]
+    fn smtp_tls_defaults_to_required_and_names_itself_when_wrong() {
+        assert_eq!(smtp(&[]).unwrap().tls, SmtpTls::Required);
+        assert_eq!(smtp(&[("SMTP_TLS", "STARTTLS")]).unwrap().tls, SmtpTls::StartTls);
+        assert_eq!(smtp(&[("SMTP_TLS", "required")]).unwrap().tls, SmtpTls::Required);
+        let err = smtp(&[("SMTP_TLS", "opportunistic")]).unwrap_err();
+        assert_eq!(err.var, "SMTP_TLS");
+        assert!(err.to_string().contains("required, starttls or none"), "{err}");
+        // Implicit TLS is only `required`.
+        let err = smtp(&[("SMTP_URL", "smtps://u:p@mail.example.com"), ("SMTP_TLS", "starttls")]).unwrap_err();
+        assert_eq!(err.var, "SMTP_TLS");
+    }
+
+    #[test]
+    fn smtp_tls_none_is_refused_unless_the_relay_is_loopback_or_private() {
+        for public in ["smtp://203.0.113.9:25", "smtp://[2001:db8::1]:25", "smtp://8.8.8.8"] {
+            let err = smtp(&[("SMTP_URL", public), ("SMTP_TLS", "none")]).unwrap_err();
+            assert_eq!(err.var, "SMTP_TLS", "{public}");
+            assert!(err.to_string().contains("public address"), "{err}");
+        }
+        for private in [
+            "smtp://127.0.0.1:1025",
+            "smtp://localhost:25",
+            "smtp://mailhog.localhost",
+            "smtp://10.0.0.5",
+            "smtp://172.20.0.3:1025",
+            "smtp://192.168.1.10",
+            "smtp://[::1]:25",
+            "smtp://[fd00::25]",
+        ] {
+            let c = smtp(&[("SMTP_URL", private), ("SMTP_TLS", "none")]).unwrap();
+            assert_eq!(c.tls, SmtpTls::None, "{private}");
+        }
+        let err = smtp(&[("SMTP_URL", "smtps://127.0.0.1"), ("SMTP_TLS", "none")]).unwrap_err();
+        assert_eq!(err.var, "SMTP_TLS");
+        assert!(!is_loopback_or_private("172.32.0.1".parse().unwrap()));
+        assert!(is_loopback_or_private("::ffff:10.1.2.3".parse().unwrap()));
+        assert!(!is_loopback_or_private("fe80::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn smtp_ca_file_must_be_a_readable_pem_with_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.pem");
+        let err = smtp(&[("SMTP_CA_FILE", missing.to_str().unwrap())]).unwrap_err();
+        assert_eq!(err.var, "SMTP_CA_FILE");
+        assert!(err.to_string().contains("nope.pem") && err.to_string().contains("cannot be read"), "{err}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "just text\n").unwrap();
+        let err = smtp(&[("SMTP_CA_FILE", empty.to_str().unwrap())]).unwrap_err();
+        assert_eq!(err.var, "SMTP_CA_FILE");
+        assert!(err.to_string().contains("holds no certificate"), "{err}");
+        let ca = tochen_testkit::smtp_sink::TestPki::new().write_ca(dir.path());
+        let c = smtp(&[("SMTP_CA_FILE", ca.to_str().unwrap())]).unwrap();
+        let file = c.ca_file.expect("the ca file");
+        assert_eq!((file.path, file.certs.len()), (ca, 1));
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub const VARIABLES: &[VarDoc] = &[
     VarDoc { name: "TIKTOK_AUTH_URL", default: "https://www.tiktok.com", secret: false, help: "TikTok authorize page base URL" },
     VarDoc { name: "SMTP_URL", default: "", secret: true, help: "smtps://user:pass@host:465 or smtp://user:pass@host:587 (STARTTLS); enables email destinations" },
     VarDoc { name: "SMTP_FROM", default: "", secret: false, help: "sender address of emails, e.g. tochen <reports@example.com>" },
+    VarDoc { name: "SMTP_TLS", default: "required", secret: false, help: "required (smtps:// implicit TLS, smtp:// mandatory STARTTLS), starttls (mandatory STARTTLS on smtp://) or none (clear text; only to loopback or private addresses)" },
+    VarDoc { name: "SMTP_CA_FILE", default: "", secret: false, help: "PEM file of extra CA certificates to trust for the SMTP relay (a company CA), besides the system store and built-in roots" },
     VarDoc { name: "TOCHEN_SANDBOX", default: "auto", secret: false, help: "offer sandbox accounts that publish to a simulated platform: auto (while no real platform is configured), true or false" },
     VarDoc { name: "TOCHEN_OPERATORS", default: "", secret: false, help: "Telegram user ids of the operators, comma-separated; empty: the first person to /start becomes the operator" },
     VarDoc { name: "TOCHEN_WORKSPACE_CREATION", default: "code", secret: false, help: "who may create workspaces: open (anyone), operators, or code (operators and holders of single-use links from /admin or tochen admin code)" },

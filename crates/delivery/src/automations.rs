@@ -9,6 +9,7 @@
 
 use super::email::{EmailAttachment, EmailContent, EmailSender};
 use super::email_queue;
+pub use super::email_queue::RunRef;
 use crate::alerts::{self, AlertConfig};
 use crate::reports::{self, chart, export, render, Period, DAY_MS};
 use crate::sources::Sources;
@@ -30,12 +31,14 @@ pub const KIND_DATA_SYNC: &str = "data_sync";
 /// What an automation run needs besides the store.
 #[derive(Clone, Debug)]
 pub struct DeliveryDeps {
-    /// `None` when SMTP is not configured: email destinations then fail with a clear error.
+    /// `None` when SMTP is not configured: email destinations are then skipped (the others still get everything).
     pub email: Option<EmailSender>,
     /// Where attachments for `notify` jobs are written (their paths are relative to it).
     pub data_dir: PathBuf,
     /// Whose numbers reports, data sync and alerts count: sandbox accounts only when sandbox mode is on.
     pub sources: Sources,
+    /// The automation run being delivered, so a queued email that fails for good is written into its history.
+    pub run: Option<RunRef>,
 }
 
 /// One result in every shape a destination may want.
@@ -110,9 +113,17 @@ pub async fn deliver(
             },
             DestinationKind::Email => match (&deps.email, &out.email, &d.email) {
                 (Some(_), Some(content), Some(to)) => {
-                    email_queue::queue(store, &deps.data_dir, tenant, d.id, to, content).await.map(drop)
+                    email_queue::queue(store, &deps.data_dir, tenant, d.id, to, content, deps.run.as_ref())
+                        .await
+                        .map(drop)
                 }
-                (None, Some(_), _) => Err("email destination but SMTP_URL is not configured".to_owned()),
+                // No mail relay on this instance (`/destinations` tells the admins what the operator sets): the
+                // email destination is left out, so the run neither fails nor pauses the automation, and Telegram
+                // and webhooks still get the result.
+                (None, Some(_), _) => {
+                    tracing::warn!(destination = %d.id, "email destination skipped: SMTP_URL is not set");
+                    continue;
+                }
                 _ => Ok(()),
             },
         };

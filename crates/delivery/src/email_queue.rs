@@ -5,16 +5,18 @@
 //! attachments are written under the data directory first and the job names them by path (relative to it), so
 //! the payload stays small and the bytes survive restarts.
 //!
-//! What the SMTP server answers decides the job's fate: a 5xx reply (no such mailbox, message refused) will be
-//! the same next time, so it fails the job at once; a 4xx reply, a timeout or a connection that cannot be made
-//! is transient and retried. A problem on our side (an invalid address, a missing file) is permanent too.
+//! What the SMTP server answers decides the job's fate: a 5xx reply (no such mailbox, message refused, login
+//! refused), a TLS failure (an untrusted or wrong certificate, no STARTTLS) will be the same next time, so it fails
+//! the job at once; a 4xx reply, a timeout or a connection that cannot be made is transient and retried. A problem
+//! on our side (an invalid address, a missing file) is permanent too. A permanent failure of an email an
+//! automation run queued is written into that run's history ([`record_failure`]).
 
-use super::email::{EmailAttachment, EmailContent, EmailError, EmailSender};
+use super::email::{EmailAttachment, EmailContent, EmailError, EmailSender, SmtpFailure};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use tochen_domain::ids::{DestinationId, JobId, TenantId};
+use tochen_domain::ids::{AutomationId, DestinationId, JobId, TenantId};
 use tochen_domain::jobs::{InsertOpts, JobArgs, EMAIL_DELIVER};
-use tochen_store::{NewJob, Store};
+use tochen_store::{NewJob, Store, StoreError};
 
 /// How many times the runner tries one email.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -32,6 +34,16 @@ pub struct EmailJob {
     pub chart_path: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<QueuedAttachment>,
+    /// The automation run that queued it, whose history records a permanent failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunRef>,
+}
+
+/// One run of one automation (a row of its run history).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRef {
+    pub automation_id: AutomationId,
+    pub run_id: String,
 }
 
 impl JobArgs for EmailJob {
@@ -76,7 +88,8 @@ fn write_file(data_dir: &Path, tenant: TenantId, name: &str, bytes: &[u8]) -> st
     Ok(relative)
 }
 
-/// Writes the chart and attachments under `data_dir` and queues one `email.deliver` job to `to`.
+/// Writes the chart and attachments under `data_dir` and queues one `email.deliver` job to `to`; `run` is the
+/// automation run it belongs to, if any.
 pub async fn queue(
     store: &Store,
     data_dir: &Path,
@@ -84,6 +97,7 @@ pub async fn queue(
     destination: DestinationId,
     to: &str,
     content: &EmailContent,
+    run: Option<&RunRef>,
 ) -> Result<Option<JobId>, String> {
     let chart_path = match &content.chart_png {
         Some(png) => Some(write_file(data_dir, tenant, "chart.png", png).map_err(|e| e.to_string())?),
@@ -102,6 +116,7 @@ pub async fn queue(
         html: content.html.clone(),
         chart_path,
         attachments,
+        run: run.cloned(),
     };
     let job = NewJob::new(&payload).tenant(tenant);
     store.enqueue(&job).await.map_err(|e| e.to_string())
@@ -133,14 +148,36 @@ pub async fn deliver(sender: &EmailSender, data_dir: &Path, job: &EmailJob) -> R
     sender.send(&job.to, &content).await.map_err(classify)
 }
 
-/// 5xx and our own mistakes are permanent; 4xx, timeouts and connection failures are transient.
+/// 5xx, TLS and login failures and our own mistakes are permanent; 4xx, timeouts and connection failures are
+/// transient.
 pub fn classify(e: EmailError) -> EmailJobError {
     match &e {
-        EmailError::Smtp(smtp) if smtp.is_permanent() => EmailJobError::Permanent(e.to_string()),
-        EmailError::Smtp(_) => EmailJobError::Transient(e.to_string()),
+        EmailError::Smtp(smtp) => {
+            let failure = SmtpFailure::of(smtp);
+            if failure.permanent {
+                EmailJobError::Permanent(failure.message)
+            } else {
+                EmailJobError::Transient(failure.message)
+            }
+        }
         EmailError::BadUrl(_)
-        | EmailError::PlaintextNotLoopback(_)
+        | EmailError::PlaintextNotPrivate(_)
+        | EmailError::TlsModeMismatch(_)
+        | EmailError::TlsSetup(_)
         | EmailError::BadAddress(_)
         | EmailError::Build(_) => EmailJobError::Permanent(e.to_string()),
     }
+}
+
+/// Records a permanent failure of `job` in the history of the automation run that queued it (if any): the run
+/// turns failed, its error naming the destination, the address and why.
+pub async fn record_failure(store: &Store, tenant: TenantId, job: &EmailJob, error: &str) -> Result<(), StoreError> {
+    let Some(run) = &job.run else { return Ok(()) };
+    let name = match store.destination(tenant, job.destination_id).await {
+        Ok(d) => d.name,
+        Err(StoreError::NotFound(_)) => String::new(),
+        Err(e) => return Err(e),
+    };
+    let what = if name.is_empty() { format!("email to {}", job.to) } else { format!("{name} (email to {})", job.to) };
+    store.record_run_delivery_failure(tenant, run.automation_id, &run.run_id, &format!("{what}: {error}")).await
 }

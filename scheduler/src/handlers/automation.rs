@@ -31,6 +31,8 @@ pub struct AutomationRun<'a> {
     /// The slot this run is for (UTC ms); for a manual run, the time it was asked for.
     pub slot_at: Millis,
     pub manual: bool,
+    /// The run's row in the history (deliveries that fail later are recorded there).
+    pub run_id: &'a str,
 }
 
 /// One automation type (a weekly report, an alert, a data sync). Register it under its `kind`.
@@ -190,7 +192,7 @@ impl AutomationRunHandler {
         manual: bool,
     ) -> Result<(), JobError> {
         let result = match self.registry.get(&a.kind) {
-            Some(h) => h.run(&AutomationRun { store, automation: a, slot_at, manual }).await,
+            Some(h) => h.run(&AutomationRun { store, automation: a, slot_at, manual, run_id: &run_id }).await,
             None => Err(format!("no automation handler for kind {:?}", a.kind)),
         };
         let error = result.err();

@@ -6,12 +6,13 @@
 
 use super::automation::{AutomationHandler, AutomationRegistry, AutomationRun};
 use super::results::WebhookEventOut;
+use crate::notices;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tochen_config::Config;
 use tochen_delivery::automations::{
-    run_alerts, run_data_sync, run_report, DeliveryDeps, KIND_ALERT, KIND_DATA_SYNC, KIND_REPORT,
+    run_alerts, run_data_sync, run_report, DeliveryDeps, RunRef, KIND_ALERT, KIND_DATA_SYNC, KIND_REPORT,
 };
 use tochen_delivery::email::EmailSender;
 use tochen_delivery::email_queue::{self, EmailJob, EmailJobError};
@@ -19,12 +20,15 @@ use tochen_delivery::outbox;
 use tochen_delivery::reports::metrics_sync::{sync_all, SyncOptions};
 use tochen_delivery::sources::Sources;
 use tochen_delivery::webhook::WebhookSender;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::tf;
+use tochen_domain::ids::TenantId;
 use tochen_domain::jobs::{DeliverPayload, SweepMetrics};
 use tochen_domain::AuthKind;
 use tochen_platforms::MetricsReader;
 use tochen_queue::Workers;
 use tochen_queue::{JobContext, JobError, Worker};
-use tochen_store::Store;
+use tochen_store::{Store, StoreError};
 
 /// Registers the delivery job kinds; the metrics sync reads the accounts `sources` counts.
 pub fn register_jobs(w: &mut Workers, config: &Config, store: &Store, sources: Sources) {
@@ -76,7 +80,7 @@ pub fn with_delivery_automations(
     sources: Sources,
 ) -> AutomationRegistry {
     let email = email_sender(config);
-    let deps = Arc::new(DeliveryDeps { email, data_dir: config.data_dir.clone(), sources });
+    let deps = Arc::new(DeliveryDeps { email, data_dir: config.data_dir.clone(), sources, run: None });
     registry
         .register(KIND_REPORT, Arc::new(Delivering { deps: deps.clone(), kind: Kind::Report }))
         .register(KIND_ALERT, Arc::new(Delivering { deps: deps.clone(), kind: Kind::Alert }))
@@ -94,8 +98,10 @@ fn email_sender(config: &Config) -> Option<EmailSender> {
     })
 }
 
-/// Sends one queued email (`tochen_delivery::email_queue`): a 5xx answer fails the job, anything transient
-/// is retried with the runner's backoff.
+/// Sends one queued email (`tochen_delivery::email_queue`): anything transient is retried with the runner's
+/// backoff; a permanent failure (5xx, TLS, login) fails the job at once, is written into the history of the
+/// automation run that queued it, and is told to the workspace's admins once a day per destination (a broken
+/// relay would otherwise repeat the same notice with every run).
 pub struct EmailDeliverHandler {
     pub sender: EmailSender,
     pub data_dir: std::path::PathBuf,
@@ -103,12 +109,41 @@ pub struct EmailDeliverHandler {
 
 #[async_trait::async_trait]
 impl Worker<EmailJob> for EmailDeliverHandler {
-    async fn work(&self, _cx: &JobContext, p: EmailJob) -> Result<(), JobError> {
-        email_queue::deliver(&self.sender, &self.data_dir, &p).await.map_err(|e| match e {
-            EmailJobError::Permanent(m) => JobError::permanent(m),
-            EmailJobError::Transient(m) => JobError::retry(m),
-        })
+    async fn work(&self, cx: &JobContext, p: EmailJob) -> Result<(), JobError> {
+        match email_queue::deliver(&self.sender, &self.data_dir, &p).await {
+            Ok(()) => Ok(()),
+            Err(EmailJobError::Transient(m)) => Err(JobError::retry(m)),
+            Err(EmailJobError::Permanent(m)) => {
+                if let Some(tenant) = cx.job().tenant_id {
+                    email_failed(cx.store(), tenant, &p, &m).await?;
+                }
+                Err(JobError::permanent(m))
+            }
+        }
     }
+}
+
+/// Records a permanent email failure in the run history and tells the admins (at most once a day per
+/// destination).
+async fn email_failed(store: &Store, tenant: TenantId, p: &EmailJob, error: &str) -> Result<(), StoreError> {
+    email_queue::record_failure(store, tenant, p, error).await?;
+    let name = match store.destination(tenant, p.destination_id).await {
+        Ok(d) => d.name,
+        Err(StoreError::NotFound(_)) => p.to.clone(),
+        Err(e) => return Err(e),
+    };
+    let day = tochen_domain::clock::now_ms() / 86_400_000;
+    // The relay's reply is outside text: a notice shows its start only, so it always fits one message.
+    let error: String = error.chars().take(600).collect();
+    notices::to_admins(store, tenant, &format!("email_failed:{}:{day}", p.destination_id), |lang| {
+        let text = tf(
+            lang,
+            "delivery.email_failed",
+            &[("name", &escape_html(&name)), ("to", &escape_html(&p.to)), ("error", &escape_html(&error))],
+        );
+        (text, Vec::new())
+    })
+    .await
 }
 
 /// One attempt of one webhook delivery; the next attempt is its own job, scheduled by the outbox.
@@ -155,7 +190,11 @@ struct Delivering {
 impl AutomationHandler for Delivering {
     async fn run(&self, run: &AutomationRun<'_>) -> Result<(), String> {
         let a = run.automation;
-        let (store, deps) = (run.store, self.deps.as_ref());
+        let deps = DeliveryDeps {
+            run: Some(RunRef { automation_id: a.id, run_id: run.run_id.to_owned() }),
+            ..self.deps.as_ref().clone()
+        };
+        let (store, deps) = (run.store, &deps);
         match self.kind {
             Kind::Report => {
                 run_report(store, deps, a.tenant_id, a.id, &a.config, &a.timezone, run.slot_at).await.map(drop)

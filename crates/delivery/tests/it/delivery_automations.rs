@@ -1,8 +1,9 @@
 //! A report automation delivers to a Telegram chat (a notify job with the chart file), a webhook (a logged
 //! delivery of `report.generated`) and an email inbox (a real SMTP conversation with a local sink).
 
+use tochen_config::SmtpTls;
 use tochen_delivery::automations::{period_before, run_alerts, run_data_sync, run_report, DeliveryDeps};
-use tochen_delivery::email::{EmailSender, SmtpSecurity};
+use tochen_delivery::email::EmailSender;
 use tochen_delivery::email_queue;
 use tochen_delivery::reports::DAY_MS;
 use tochen_delivery::sources::Sources;
@@ -10,7 +11,7 @@ use tochen_delivery::webhook::WebhookSecret;
 use tochen_domain::jobs::{EMAIL_DELIVER, NOTIFY, WEBHOOK_DELIVER};
 use tochen_domain::{AuthKind, JobState, MissedRunPolicy, Platform};
 use tochen_domain::{SecretString, TargetId, TenantId};
-use tochen_store::Store;
+use tochen_store::{Destination, Store};
 use tochen_store::{
     MetricValues, NewAccount, NewAutomation, NewDestination, NewSnapshot, TelegramIdentity, TenantProfile,
 };
@@ -86,24 +87,8 @@ async fn automation(store: &Store, tenant: TenantId, kind: &str) -> tochen_domai
     store.create_automation(tenant, &new).await.unwrap().id
 }
 
-#[test]
-fn the_period_is_the_whole_days_before_the_run() {
-    let p = period_before(SLOT, 7, chrono_tz::UTC);
-    assert_eq!((p.start, p.end), (SLOT - 9 * 3_600_000 - 7 * DAY_MS, SLOT - 9 * 3_600_000));
-}
-
-store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
-    let tenant = seed(&store).await;
-    let sink = SmtpSink::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let deps = DeliveryDeps {
-        email: Some(
-            EmailSender::new(&format!("smtp://{}", sink.addr), "r@tochen.test", SmtpSecurity::PlaintextLoopback)
-                .unwrap(),
-        ),
-        data_dir: dir.path().to_owned(),
-        sources: Sources::Real,
-    };
+/// A Telegram chat (-1001), a webhook and an email inbox (boss@bloom.test).
+async fn destinations(store: &Store, tenant: TenantId) -> (Destination, Destination, Destination) {
     let chat = store
         .create_destination(tenant, &NewDestination::Telegram { name: "Clients".into(), chat_id: -1001 })
         .await
@@ -120,6 +105,26 @@ store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
         .create_destination(tenant, &NewDestination::Email { name: "Boss".into(), address: "boss@bloom.test".into() })
         .await
         .unwrap();
+    (chat, hook, mail)
+}
+
+#[test]
+fn the_period_is_the_whole_days_before_the_run() {
+    let p = period_before(SLOT, 7, chrono_tz::UTC);
+    assert_eq!((p.start, p.end), (SLOT - 9 * 3_600_000 - 7 * DAY_MS, SLOT - 9 * 3_600_000));
+}
+
+store_test!(a_report_reaches_telegram_webhook_and_email_destinations, |store| {
+    let tenant = seed(&store).await;
+    let sink = SmtpSink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let deps = DeliveryDeps {
+        email: Some(EmailSender::new(&format!("smtp://{}", sink.addr), "r@tochen.test", SmtpTls::None, &[]).unwrap()),
+        data_dir: dir.path().to_owned(),
+        sources: Sources::Real,
+        run: None,
+    };
+    let (chat, hook, mail) = destinations(&store, tenant).await;
     let report = automation(&store, tenant, "report").await;
     store.set_automation_destinations(tenant, report, &[chat.id, hook.id, mail.id]).await.unwrap();
     assert_eq!(store.automation_destinations(tenant, report).await.unwrap().len(), 3);
@@ -184,7 +189,7 @@ store_test!(alerts_without_destinations_go_to_the_team_chat, |store| {
         .bind(uuid::Uuid::now_v7().to_string()).bind(tenant.to_db()).bind(tochen_domain::clock::now_ms())
         .execute(store.sql_for_tests()).await.unwrap();
     let alert = automation(&store, tenant, "alert").await;
-    let deps = DeliveryDeps { email: None, data_dir: std::env::temp_dir(), sources: Sources::Real };
+    let deps = DeliveryDeps { email: None, data_dir: std::env::temp_dir(), sources: Sources::Real, run: None };
     let config = serde_json::json!({"rules": ["llm_quota"]});
     let now = tochen_domain::clock::now_ms();
     assert_eq!(run_alerts(&store, &deps, tenant, alert, &config, "UTC", now).await.unwrap(), 1);
@@ -194,4 +199,33 @@ store_test!(alerts_without_destinations_go_to_the_team_chat, |store| {
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].payload["chat_id"], -1009);
     assert!(n[0].payload["text_html"].as_str().unwrap().contains("95%"));
+});
+
+store_test!(without_a_mail_relay_reports_and_alerts_still_reach_telegram_and_webhooks, |store| {
+    let tenant = seed(&store).await;
+    let dir = tempfile::tempdir().unwrap();
+    // No SMTP_URL: no sender. The email destination is left out; the run succeeds for the others.
+    let deps = DeliveryDeps { email: None, data_dir: dir.path().to_owned(), sources: Sources::Real, run: None };
+    let (chat, hook, mail) = destinations(&store, tenant).await;
+    let report = automation(&store, tenant, "report").await;
+    store.set_automation_destinations(tenant, report, &[chat.id, hook.id, mail.id]).await.unwrap();
+    assert!(run_report(&store, &deps, tenant, report, &serde_json::json!({}), "UTC", SLOT).await.unwrap());
+
+    store.set_workspace_quota(tenant, 100, "test").await.unwrap();
+    sqlx::query("INSERT INTO llm_usage (id, tenant_id, provider, model, request_type, total_tokens, outcome, created_at) VALUES ($1, $2, 'p', 'm', 'post', 95, 'success', $3)")
+        .bind(uuid::Uuid::now_v7().to_string()).bind(tenant.to_db()).bind(tochen_domain::clock::now_ms())
+        .execute(store.sql_for_tests()).await.unwrap();
+    let alert = automation(&store, tenant, "alert").await;
+    store.set_automation_destinations(tenant, alert, &[chat.id, hook.id, mail.id]).await.unwrap();
+    let config = serde_json::json!({"rules": ["llm_quota"]});
+    assert_eq!(run_alerts(&store, &deps, tenant, alert, &config, "UTC", tochen_domain::clock::now_ms()).await, Ok(1));
+
+    let jobs = store.tenant_jobs(tenant, JobState::Queued, 50).await.unwrap();
+    let to_chat: Vec<_> = jobs.iter().filter(|j| j.kind == NOTIFY && j.payload["chat_id"] == -1001).collect();
+    assert!(to_chat.iter().any(|j| j.payload["text_html"].as_str().unwrap().contains("Views 321")), "the report");
+    assert!(to_chat.iter().any(|j| j.payload["text_html"].as_str().unwrap().contains("95%")), "the alert");
+    let events: Vec<_> =
+        store.deliveries(tenant, hook.id, 10).await.unwrap().into_iter().map(|d| d.event_type).collect();
+    assert!(events.contains(&"report.generated".to_owned()) && events.len() == 2, "{events:?}");
+    assert!(!jobs.iter().any(|j| j.kind == EMAIL_DELIVER));
 });

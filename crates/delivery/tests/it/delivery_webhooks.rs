@@ -481,6 +481,7 @@ store_test!(event_filters_choose_what_a_webhook_receives_and_a_ping_is_signed_an
         email: None,
         data_dir: std::env::temp_dir(),
         sources: tochen_delivery::sources::Sources::new(false),
+        run: None,
     };
     let out = tochen_delivery::automations::Outgoing {
         webhook: Some(("report.generated".into(), serde_json::json!({}))),

@@ -8,6 +8,9 @@ use tochen_domain::ids::{AutomationId, JobId, TenantId};
 use tochen_domain::jobs::AutomationRunPayload;
 use tochen_domain::RunOutcome;
 
+/// The longest error a run keeps: several failed deliveries of one run are joined up to this many characters.
+const MAX_RUN_ERROR_CHARS: i32 = 2000;
+
 /// One run of an automation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutomationRun {
@@ -155,21 +158,34 @@ impl Store {
         error: Option<&str>,
     ) -> Result<Automation> {
         let now = now_ms();
-        let outcome = if error.is_some() { RunOutcome::Failed } else { RunOutcome::Success };
         let mut tx = self.pool.begin().await?;
+        // A delivery of this run may have failed for good while it was still running
+        // (`record_run_delivery_failure`): its error stays, after the run's own, and the run counts as failed.
         sqlx::query(
-            "UPDATE automation_runs SET finished_at = $4, duration_ms = $4 - started_at, outcome = $5, error = $6 \
+            "UPDATE automation_runs SET finished_at = $4, duration_ms = $4 - started_at, \
+             outcome = CASE WHEN CAST($5 AS TEXT) IS NOT NULL OR error IS NOT NULL THEN 'failed' ELSE 'success' END, \
+             error = CASE WHEN CAST($5 AS TEXT) IS NULL THEN error WHEN error IS NULL THEN CAST($5 AS TEXT) \
+             ELSE substr(CAST($5 AS TEXT) || '; ' || error, 1, $6) END \
              WHERE tenant_id = $1 AND automation_id = $2 AND id = $3",
         )
         .bind(tenant.to_db())
         .bind(id.to_db())
         .bind(run_id)
         .bind(now)
-        .bind(outcome.as_str())
         .bind(error)
+        .bind(MAX_RUN_ERROR_CHARS)
         .execute(&mut *tx)
         .await?;
-        let counters = if error.is_some() {
+        let outcome: Option<(String,)> = sqlx::query_as(
+            "SELECT outcome FROM automation_runs WHERE tenant_id = $1 AND automation_id = $2 AND id = $3",
+        )
+        .bind(tenant.to_db())
+        .bind(id.to_db())
+        .bind(run_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let failed = error.is_some() || outcome.is_some_and(|(o,)| o == RunOutcome::Failed.as_str());
+        let counters = if failed {
             "failure_count = failure_count + 1, consecutive_failures = consecutive_failures + 1"
         } else {
             "consecutive_failures = 0"
@@ -185,6 +201,55 @@ impl Store {
         .await?;
         tx.commit().await?;
         self.automation(tenant, id).await
+    }
+
+    /// Records that a delivery queued by run `run_id` failed for good (an email the relay refused, or whose TLS
+    /// or login failed): `error` is added to the run's error and a finished successful run turns failed, counted
+    /// in the automation's `failure_count` (not in `consecutive_failures`: the automatic pause is decided by runs).
+    /// A run still running stays running; finishing it keeps the error and counts it failed. A run no longer in
+    /// the history (pruned, or its automation deleted) is left alone.
+    pub async fn record_run_delivery_failure(
+        &self,
+        tenant: TenantId,
+        id: AutomationId,
+        run_id: &str,
+        error: &str,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let turned = sqlx::query(
+            "UPDATE automation_runs SET outcome = 'failed' \
+             WHERE tenant_id = $1 AND automation_id = $2 AND id = $3 AND outcome = 'success'",
+        )
+        .bind(tenant.to_db())
+        .bind(id.to_db())
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE automation_runs SET error = CASE WHEN error IS NULL THEN CAST($4 AS TEXT) \
+             ELSE substr(error || '; ' || CAST($4 AS TEXT), 1, $5) END \
+             WHERE tenant_id = $1 AND automation_id = $2 AND id = $3",
+        )
+        .bind(tenant.to_db())
+        .bind(id.to_db())
+        .bind(run_id)
+        .bind(error)
+        .bind(MAX_RUN_ERROR_CHARS)
+        .execute(&mut *tx)
+        .await?;
+        if turned.rows_affected() == 1 {
+            sqlx::query(
+                "UPDATE automations SET failure_count = failure_count + 1, updated_at = $3 \
+                 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant.to_db())
+            .bind(id.to_db())
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Run history, newest first.

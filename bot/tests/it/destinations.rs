@@ -211,3 +211,46 @@ bot_test!(a_generated_name_follows_an_edited_schedule, |h| {
     let edited = h.store.automation(tenant, a.id).await.unwrap();
     assert!(edited.name.ends_with("0 9 * * *"), "the generated name follows: {}", edited.name);
 });
+
+/// "Send test" on an email destination through a relay on loopback (`SMTP_TLS=none`): the email arrives, and a
+/// relay that refuses the address gives the reason in the chat.
+async fn an_email_destination_is_tested_through_the_relay(db: &tochen_testkit::TestDb) {
+    let sink = tochen_testkit::smtp_sink::SmtpSink::start().await;
+    let refusing = tochen_testkit::smtp_sink::SmtpSink::start_refusing("550 5.1.1 no such user").await;
+    // Two people, one per relay, on the same database.
+    for (relay, delivered, who) in [(&sink, true, ALICE), (&refusing, false, CAROL)] {
+        let url = format!("smtp://{}", relay.addr);
+        let env = [("SMTP_URL", url.as_str()), ("SMTP_FROM", "reports@tochen.test"), ("SMTP_TLS", "none")];
+        let mut h = common::Harness::start_with_env(db, &env).await;
+        h.onboard(who, "Bloom").await;
+        h.say(who, "/email ops@example.com", "ops@example.com").await;
+        let list = h.say(who, "/destinations", &en("delivery.bot_destinations")).await;
+        if delivered {
+            h.press(who, &list, "🔔 Test ops@example.com", "Test email sent to ops@example.com").await;
+            let got = sink.messages();
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].to, vec!["ops@example.com".to_owned()]);
+            assert!(got[0].data.contains("Test from tochen") && got[0].data.contains("Bloom"), "{}", got[0].data);
+        } else {
+            let failed = h.press(who, &list, "🔔 Test ops@example.com", "The test email to ops@example.com").await;
+            assert!(failed.text.contains("550"), "the relay's answer is shown: {}", failed.text);
+        }
+        h.stop().await;
+    }
+}
+
+mod an_email_destination_is_tested_through_the_relay {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let db = tochen_testkit::TestDb::sqlite().await;
+        super::an_email_destination_is_tested_through_the_relay(&db).await;
+        db.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(db) = tochen_testkit::TestDb::postgres().await else { return };
+        super::an_email_destination_is_tested_through_the_relay(&db).await;
+        db.cleanup().await;
+    }
+}

@@ -132,7 +132,7 @@ async fn email_failed(store: &Store, tenant: TenantId, p: &EmailJob, error: &str
         Err(StoreError::NotFound(_)) => p.to.clone(),
         Err(e) => return Err(e),
     };
-    let day = tochen_domain::clock::now_ms() / 86_400_000;
+    let day = tochen_domain::clock::now_ms() / tochen_domain::clock::DAY_MS;
     // The relay's reply is outside text: a notice shows its start only, so it always fits one message.
     let error: String = error.chars().take(600).collect();
     notices::to_admins(store, tenant, &format!("email_failed:{}:{day}", p.destination_id), |lang| {

@@ -83,7 +83,10 @@ pub(super) async fn list(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
             }
             row.push(button(format!("🗑 {}", short(&d.name, 20)), AutoButton::DestinationDelete(d.id)));
         }
-        rows.push(row);
+        // A viewer has no button on a chat or an address: no empty row.
+        if !row.is_empty() {
+            rows.push(row);
+        }
         if a.role == Role::Admin {
             let mut row = vec![button(
                 tf(l, "delivery.bot_btn_test", &[("name", &short(&d.name, 20))]),

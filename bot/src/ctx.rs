@@ -35,9 +35,9 @@ pub struct App {
     pub sandbox: bool,
     /// `TOCHEN_OPERATORS` and `TOCHEN_WORKSPACE_CREATION`.
     pub operator: tochen_config::OperatorConfig,
-    /// Email destinations can be used (`SMTP_URL` is set); otherwise `/destinations` and `/email` say what the
-    /// operator sets.
-    pub email: bool,
+    /// The mail relay's sender, built once at start-up; `None` without a usable relay, and then `/destinations` and
+    /// `/email` say what the operator sets.
+    pub email: Option<tochen_delivery::email::EmailSender>,
 }
 
 impl App {

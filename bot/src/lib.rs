@@ -140,7 +140,7 @@ pub async fn run_with(
         rules: tochen_platforms::RuleBook::new(&config),
         sandbox: tochen_platforms::registry::sandbox_on(&config),
         operator: config.operator.clone(),
-        email: config.smtp.is_some(),
+        email: tochen_delivery::email::EmailSender::configured(config.smtp.as_ref()),
     };
     let tree = match options.before {
         Some(before) => dptree::entry().branch(before).branch(schema()),

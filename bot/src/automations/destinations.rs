@@ -8,10 +8,10 @@
 
 use super::local;
 use crate::ctx::{App, ConnectConfig, Ctx, HandlerResult, TgBot};
+use crate::kb::{kb, toggles};
 use chrono_tz::Tz;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
-use tochen_delivery::email::{EmailContent, EmailSender};
+use tochen_delivery::email::EmailContent;
 use tochen_delivery::outbox;
 use tochen_delivery::webhook::{AttemptVerdict, WebhookSender};
 use tochen_domain::html::escape_html;
@@ -28,8 +28,8 @@ const LOG_ATTEMPTS: usize = 4;
 /// How long "send test" waits for a webhook receiver.
 const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn button(text: String, b: AutoButton) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(text, Button::from(b).encode())
+fn button(text: String, b: AutoButton) -> (String, Button) {
+    (text, Button::from(b))
 }
 
 fn short(name: &str, n: usize) -> String {
@@ -50,7 +50,8 @@ pub(super) async fn list(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
     let l = ctx.lang;
     let all = app.store.destinations(a.tenant.id).await?;
     // Without a mail relay the screen says why email is unavailable and what the operator sets.
-    let no_email = if app.email { String::new() } else { format!("\n\n{}", t(l, "delivery.bot_email_unavailable")) };
+    let no_email =
+        if app.email.is_some() { String::new() } else { format!("\n\n{}", t(l, "delivery.bot_email_unavailable")) };
     if all.is_empty() {
         return ctx.show(bot, format!("{}{no_email}", t(l, "delivery.bot_no_destinations")), None).await;
     }
@@ -83,10 +84,7 @@ pub(super) async fn list(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
             }
             row.push(button(format!("🗑 {}", short(&d.name, 20)), AutoButton::DestinationDelete(d.id)));
         }
-        // A viewer has no button on a chat or an address: no empty row.
-        if !row.is_empty() {
-            rows.push(row);
-        }
+        rows.push(row);
         if a.role == Role::Admin {
             let mut row = vec![button(
                 tf(l, "delivery.bot_btn_test", &[("name", &short(&d.name, 20))]),
@@ -98,7 +96,7 @@ pub(super) async fn list(bot: &TgBot, app: &App, ctx: &Ctx) -> HandlerResult {
             rows.push(row);
         }
     }
-    ctx.show(bot, format!("{}{no_email}", lines.join("\n")), Some(InlineKeyboardMarkup::new(rows))).await
+    ctx.show(bot, format!("{}{no_email}", lines.join("\n")), Some(kb(rows))).await
 }
 
 /// A moment in zone `tz` to the second, for attempts ("08:00:05").
@@ -149,8 +147,8 @@ pub(super) async fn log(bot: &TgBot, app: &App, ctx: &Ctx, tenant: TenantId, d: 
         }
         blocks.push(block.join("\n"));
     }
-    let kb = (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows));
-    ctx.say(bot, blocks.join("\n\n"), kb).await.map(drop)
+    let keyboard = (!rows.is_empty()).then(|| kb(rows));
+    ctx.say(bot, blocks.join("\n\n"), keyboard).await.map(drop)
 }
 
 /// "Send test" on a destination of the caller's workspace.
@@ -207,16 +205,16 @@ pub(super) async fn send_test(
                 }
             }
         }
-        DestinationKind::Email => test_email(l, cfg, &d, &workspace).await,
+        DestinationKind::Email => test_email(l, app, &d, &workspace).await,
     };
     ctx.say(bot, text, None).await.map(drop)
 }
 
 /// A short email to the destination's address, sent now through the configured relay.
-async fn test_email(l: &str, cfg: &ConnectConfig, d: &Destination, workspace: &str) -> String {
+async fn test_email(l: &str, app: &App, d: &Destination, workspace: &str) -> String {
     let address = d.email.clone().unwrap_or_default();
     let email = escape_html(&address);
-    let Some(smtp) = cfg.0.smtp.as_ref() else {
+    let Some(sender) = app.email.as_ref() else {
         return t(l, "delivery.bot_email_unavailable");
     };
     let body = tf(l, "delivery.bot_test_email_body", &[("workspace", &workspace)]);
@@ -226,11 +224,7 @@ async fn test_email(l: &str, cfg: &ConnectConfig, d: &Destination, workspace: &s
         text: body,
         ..Default::default()
     };
-    let sent = match EmailSender::from_config(smtp) {
-        Ok(sender) => sender.send(&address, &content).await,
-        Err(e) => Err(e),
-    };
-    match sent {
+    match sender.send(&address, &content).await {
         Ok(()) => tf(l, "delivery.bot_test_email_ok", &[("email", &email)]),
         Err(e) => {
             let reason = escape_html(&short(&e.to_string(), 300));
@@ -248,26 +242,15 @@ pub(super) async fn events(bot: &TgBot, app: &App, ctx: &Ctx, tenant: TenantId, 
         Err(_) => return ctx.refuse(bot, tf(l, "error.not_found", &[("what", &"destination")])).await,
     };
     ctx.answer(bot, None).await?;
-    let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
-    for (pair_at, pair) in EVENT_TYPES.chunks(2).enumerate() {
-        rows.push(
-            pair.iter()
-                .enumerate()
-                .map(|(i, event)| {
-                    let mark = if d.receives(event) { "✅" } else { "▫️" };
-                    let index = u8::try_from(pair_at * 2 + i).unwrap_or(u8::MAX);
-                    button(format!("{mark} {event}"), AutoButton::DestinationEvent(d.id, index))
-                })
-                .collect(),
-        );
-    }
+    let mut rows =
+        toggles(EVENT_TYPES, |e| d.receives(e), |e| (*e).to_owned(), |i| AutoButton::DestinationEvent(d.id, i).into());
     let all_mark = if d.event_types.is_none() { "✅ " } else { "" };
     rows.push(vec![button(
         format!("{all_mark}{}", t(l, "delivery.bot_btn_events_all")),
         AutoButton::DestinationEventsAll(d.id),
     )]);
     let text = tf(l, "delivery.bot_events_title", &[("name", &escape_html(&d.name))]);
-    ctx.show(bot, text, Some(InlineKeyboardMarkup::new(rows))).await
+    ctx.show(bot, text, Some(kb(rows))).await
 }
 
 /// What the filter becomes when `event` is switched: `None` when every type is on again.

@@ -149,7 +149,7 @@ pub async fn on_command(
             app.store.create_destination(tenant, &new).await?;
             let mut text = tf(l, "delivery.bot_email_added", &[("email", &escape_html(&arg))]);
             // Without a mail relay it gets nothing until the operator sets one up: say so, and what they set.
-            if !app.email {
+            if app.email.is_none() {
                 text = format!("{text}\n\n{}", t(l, "delivery.bot_email_unavailable"));
             }
             ctx.say(&bot, text, None).await.map(drop)

@@ -4,6 +4,7 @@
 //! store or Telegram.
 
 use super::wizard::{KINDS, PRESETS};
+use crate::kb::{buttons, toggles};
 use crate::state::wizard::{Opt, OptRules, Step, Wizard};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use tochen_delivery::alerts::{AlertConfig, AlertRule};
@@ -138,18 +139,9 @@ pub fn render(w: &Wizard, l: &str, all: &[Destination]) -> (String, InlineKeyboa
         Step::Options => {
             if w.kind == "alert" {
                 let on = alert_rules(w);
-                for (pair_at, pair) in AlertRule::ALL.chunks(2).enumerate() {
-                    rows.push(
-                        pair.iter()
-                            .enumerate()
-                            .map(|(i, rule)| {
-                                let mark = if on.contains(rule) { "✅" } else { "▫️" };
-                                let index = u8::try_from(pair_at * 2 + i).unwrap_or(u8::MAX);
-                                btn(format!("{mark} {}", rule_label(l, *rule)), WizBtn::Rule(index))
-                            })
-                            .collect(),
-                    );
-                }
+                let rules =
+                    toggles(AlertRule::ALL, |r| on.contains(r), |r| rule_label(l, *r), |i| WizBtn::Rule(i).into());
+                rows.extend(rules.into_iter().map(buttons));
                 for pair in Opt::ALL.chunks(2) {
                     rows.push(pair.iter().map(|o| btn(label(*o, l, o.current(&w.config)), WizBtn::Ask(*o))).collect());
                 }

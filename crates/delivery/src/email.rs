@@ -300,6 +300,18 @@ fn tls_parameters(host: &str, extra: &[Vec<u8>]) -> Result<TlsParameters, EmailE
 
 impl EmailSender {
     /// The production sender: `SMTP_URL`, `SMTP_FROM`, `SMTP_TLS` and `SMTP_CA_FILE`.
+    /// The sender of a configured relay, or `None` when there is none or it cannot be used (said in the log once,
+    /// at start-up): every component that sends email builds it this way.
+    pub fn configured(config: Option<&SmtpConfig>) -> Option<Self> {
+        match Self::from_config(config?) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(error = %e, "email destinations are disabled: SMTP_URL cannot be used");
+                None
+            }
+        }
+    }
+
     pub fn from_config(config: &SmtpConfig) -> Result<Self, EmailError> {
         let extra = config.ca_file.as_ref().map(|c| c.certs.as_slice()).unwrap_or_default();
         Self::new(config.url.expose(), &config.from, config.tls, extra)

@@ -89,13 +89,7 @@ pub fn with_delivery_automations(
 }
 
 fn email_sender(config: &Config) -> Option<EmailSender> {
-    config.smtp.as_ref().and_then(|smtp| match EmailSender::from_config(smtp) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::error!(error = %e, "email destinations are disabled: SMTP_URL cannot be used");
-            None
-        }
-    })
+    EmailSender::configured(config.smtp.as_ref())
 }
 
 /// Sends one queued email (`tochen_delivery::email_queue`): anything transient is retried with the runner's

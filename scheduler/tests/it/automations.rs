@@ -39,7 +39,7 @@ fn engine() -> (AutomationRunHandler, Arc<Mutex<Vec<Millis>>>) {
     (h, slots)
 }
 
-fn new_automation(kind: &str, cron: &str, tz: &str, policy: MissedRunPolicy) -> NewAutomation {
+pub(crate) fn new_automation(kind: &str, cron: &str, tz: &str, policy: MissedRunPolicy) -> NewAutomation {
     NewAutomation {
         kind: kind.into(),
         name: "Weekly digest".into(),

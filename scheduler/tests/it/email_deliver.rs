@@ -20,7 +20,7 @@ use tochen_domain::TenantId;
 use tochen_domain::{MissedRunPolicy, RunOutcome};
 use tochen_scheduler::handlers::delivery::EmailDeliverHandler;
 use tochen_store::Store;
-use tochen_store::{Job, NewAutomation, NewDestination};
+use tochen_store::{Job, NewDestination};
 use tochen_testkit::smtp_sink::{SinkOptions, SmtpSink, TestPki};
 use tochen_testkit::store_test;
 
@@ -205,16 +205,7 @@ store_test!(an_untrusted_certificate_fails_at_once_in_the_run_history_with_one_n
     let dir = tempfile::tempdir().unwrap();
     let sender = sender_from_env(&format!("smtp://localhost:{}", sink.addr.port()), &[]);
     let tenant = common::workspace(&store).await;
-    let new = NewAutomation {
-        kind: "report".into(),
-        name: "Weekly".into(),
-        cron: "0 9 * * 1".into(),
-        timezone: "UTC".into(),
-        config: serde_json::json!({}),
-        missed_run_policy: MissedRunPolicy::RunOnce,
-        max_consecutive_failures: 5,
-        created_by: None,
-    };
+    let new = crate::automations::new_automation("report", "0 9 * * 1", "UTC", MissedRunPolicy::RunOnce);
     let automation = store.create_automation(tenant, &new).await.unwrap().id;
     // Two runs, each queuing one email: the first finishes before its email fails, the second is still running
     // when it fails (its error must survive finishing the run).

@@ -39,7 +39,9 @@ where
     let notifier = Arc::new(RecordingNotifier::default());
     let d = deps(pubs, notifier.clone());
     let (stop, handle) = spawn_runner(store, handlers(&d), quick_config("pipeline"));
-    wait_for("the pipeline", Duration::from_secs(10), done).await;
+    // A bound on liveness, not a timing target: under a full parallel suite on PostgreSQL a retry with its backoff
+    // once took longer than 10 s.
+    wait_for("the pipeline", Duration::from_secs(30), done).await;
     // Let the notify jobs queued at the end go out.
     tokio::time::sleep(Duration::from_millis(200)).await;
     stop.cancel();

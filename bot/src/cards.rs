@@ -24,10 +24,10 @@ use tochen_domain::clock::Millis;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{normalize, t, tf};
 use tochen_domain::jobs::{NotifyButton, NotifyPayload};
-use tochen_domain::PostStatus;
+use tochen_domain::{PostStatus, Role};
 use tochen_domain::{AccountId, PostId, TenantId};
 use tochen_store::StoreError;
-use tochen_store::{ApprovalCard, CardOutcome, Post, ScheduleError, Target};
+use tochen_store::{ApprovalCard, CardOutcome, EditApproval, EditOutcome, Post, PostEdit, ScheduleError, Target};
 use tochen_telegram::button::{Approval, Button, Draft, DraftAct};
 use tochen_telegram::text::clip;
 
@@ -280,4 +280,31 @@ pub async fn author_lang(app: &App, post: &Post) -> String {
         },
         None => "en".into(),
     }
+}
+
+/// Applies `edit` to `post` (read by the caller at the version its button carried). A scheduled or waiting post
+/// gets its approval round in the same transaction: a waiting post a new round (the earlier cards say who changed
+/// it), and an approved post changed by an editor goes back to approval.
+pub async fn edit(
+    app: &App,
+    ctx: &Ctx,
+    a: &Active,
+    post: &Post,
+    change: &PostEdit,
+) -> tochen_store::Result<EditOutcome> {
+    if !matches!(post.status, PostStatus::Scheduled | PostStatus::PendingApproval) {
+        return app.store.edit_post(a.tenant.id, post.id, post.version, change, None).await;
+    }
+    let author = match post.author_id {
+        Some(u) if u != ctx.user.id => app.store.user(u).await.map(|u| u.first_name).ok(),
+        _ => None,
+    };
+    let at = post.scheduled_at.unwrap_or_default();
+    let round = Round::read(app, a, author.as_deref().unwrap_or(&ctx.user.first_name), post, at).await?;
+    let (name, title) = (escape_html(&ctx.user.first_name), title_of(post));
+    let on_cards = |lang: &str| tf(lang, "bot.approval.replaced_by", &[("name", &name), ("title", &title)]);
+    let replaced = CardOutcome { text: &on_cards, shown: None };
+    let cards = |version: i64, targets: &[Target]| round.cards(post.id, version, targets);
+    let approval = EditApproval { send_back: a.role == Role::Editor, replaced: &replaced, cards: &cards };
+    app.store.edit_post(a.tenant.id, post.id, post.version, change, Some(&approval)).await
 }

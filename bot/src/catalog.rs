@@ -17,6 +17,8 @@ pub enum Command {
     Start(String),
     /// Post ideas, optionally about a topic: /idea autumn menu
     Idea(String),
+    /// Write a post yourself (text, photos, videos, an album), or import a file: /new https://example.com/a.mp4
+    New(String),
     /// Drafts waiting to be scheduled.
     Drafts,
     /// Upcoming posts.
@@ -132,6 +134,7 @@ const ADMIN: Option<Role> = Some(Role::Admin);
 pub const COMMANDS: &[Entry] = &[
     row("start", ANYONE, "bot.cmd.start", "bot.help.start", &[P, GA]),
     row("idea", EDITOR, "bot.cmd.idea", "bot.help.idea", &[P, G, GA]),
+    row("new", EDITOR, "bot.cmd.new", "bot.help.new", &[P, G, GA]),
     row("drafts", VIEWER, "bot.cmd.drafts", "bot.help.drafts", &[P, G, GA]),
     row("queue", VIEWER, "bot.cmd.queue", "bot.help.queue", &[P, G, GA]),
     row("history", VIEWER, "bot.cmd.history", "bot.help.history", &[P, G, GA]),
@@ -160,6 +163,7 @@ impl Command {
         match self {
             Command::Start(_) => "start",
             Command::Idea(_) => "idea",
+            Command::New(_) => "new",
             Command::Drafts => "drafts",
             Command::Queue => "queue",
             Command::History => "history",
@@ -237,6 +241,7 @@ mod tests {
         vec![
             Command::Start(s()),
             Command::Idea(s()),
+            Command::New(s()),
             Command::Drafts,
             Command::Queue,
             Command::History,

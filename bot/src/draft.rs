@@ -1,26 +1,32 @@
-//! Every action on a draft (regenerate, edit, rewrite, image, own photo or video, accounts, discard); the screen
-//! itself is `screens::draft`, and scheduling or publishing it now belongs to `schedule.rs`.
+//! Every action on a post that has not gone out (regenerate, edit, rewrite, hashtags, image, own photos and
+//! videos, accounts, discard), on a draft and on a scheduled or waiting post alike; the screen itself is
+//! `screens::draft`, the versions per platform `versions.rs`, the media list `media_list.rs`, and scheduling or
+//! publishing it now belongs to `schedule.rs`.
 //!
 //! Buttons carry the post's version. A button from an older screen (the post changed since) or for a post the
-//! caller's workspace does not own changes nothing and says so.
+//! caller's workspace does not own changes nothing and says so. Every change goes through `edits::apply`: one
+//! transaction with the version check, and the approval round a scheduled or waiting post needs.
 
+use crate::compose::{message_media, split_hashtags, store_message_media};
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
+use crate::edits::apply;
 use crate::kb::kb;
-use crate::screens::draft::{chosen_accounts, is_draft, load_for_change, platform_name, render, show};
+use crate::screens::draft::{chosen_accounts, is_draft, load_for_change, platform_name, show, EDITABLE};
 use crate::screens::llm::{draft_rules, llm_error_text, typing};
 use crate::screens::photo;
 use crate::state::State;
-use teloxide::net::Download;
 use teloxide::prelude::*;
-use tochen_domain::i18n::{t, tf};
-use tochen_domain::PostId;
-use tochen_domain::{MediaKind, PostStatus, Role};
-use tochen_llm::{store_media_bytes, DraftText};
-use tochen_store::{Post, PostContent};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::t;
+use tochen_domain::{Platform, PostId};
+use tochen_domain::{PostStatus, Role};
+use tochen_llm::DraftText;
+use tochen_store::{Post, PostContent, PostEdit};
 use tochen_telegram::button::{Button, Draft, DraftAct};
+use tochen_telegram::text::clip;
 
-/// Largest file the public Bot API lets a bot download.
-const MAX_DOWNLOAD: u32 = 20 * 1024 * 1024;
+/// Longest current text quoted under a request for a new one (so it can be copied and changed).
+const QUOTE_CHARS: usize = 3000;
 
 /// The draft screen's buttons; scheduling and publishing now open the schedule flow (`handover.rs`).
 pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Draft) -> HandlerResult {
@@ -30,6 +36,8 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Draft) -> HandlerResul
         }
         Draft::Act(act, id, v) => on_action(bot, app, ctx, act, id, v).await,
         Draft::ToggleAccount(id, v, i) => toggle_account(bot, app, ctx, id, v, i).await,
+        Draft::Version(id, v, act, p) => crate::versions::on_button(bot, app, ctx, id, v, act, p).await,
+        Draft::MediaItem(id, v, act, i) => crate::media_list::on_button(bot, app, ctx, id, v, act, i).await,
     }
 }
 
@@ -42,63 +50,47 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
         };
         ctx.answer(&bot, None).await?;
         if !is_draft(&post) {
-            // A preview from an approval card (the post waits for a decision): it opens as its own message, so
-            // the card keeps its Approve and Reject buttons, and the presser's conversation is left alone.
+            // A scheduled post opened from /queue, or a preview from an approval card: it opens as its own
+            // message, so the list or the card keeps its buttons, and the presser's conversation is left alone.
             return show(&bot, &app, &ctx.in_new_message(), &a, id).await;
         }
         ctx.dlg.exit().await?;
         return show(&bot, &app, &ctx, &a, id).await;
     }
-    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::Draft]).await? else {
+    if act == DraftAct::Duplicate {
+        return duplicate(&bot, &app, &ctx, &a, id).await;
+    }
+    let statuses: &[PostStatus] = if act == DraftAct::Discard { &[PostStatus::Draft] } else { EDITABLE };
+    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, statuses).await? else {
         return Ok(());
     };
     let l = ctx.lang;
     match act {
-        DraftAct::Regenerate => {
-            ctx.answer(&bot, None).await?;
-            typing(&bot, &ctx).await;
-            let rules = draft_rules(&app, &a).await?;
-            match app.llm.draft(ctx.llm_ctx(&a), &a.tenant.name, &a.tenant.profile, &post.idea, &rules).await {
-                Ok(d) if !d.texts.is_empty() => {
-                    for x in &d.texts {
-                        app.store
-                            .set_post_content(
-                                a.tenant.id,
-                                id,
-                                &PostContent {
-                                    platform: x.platform,
-                                    body: x.body.clone(),
-                                    hashtags: x.hashtags.clone(),
-                                    link: None,
-                                },
-                            )
-                            .await?;
-                    }
-                    let title = if d.title.is_empty() { post.title.clone() } else { d.title };
-                    app.store.set_post_meta(a.tenant.id, id, &title, &d.image_prompt).await?;
-                    show(&bot, &app, &ctx, &a, id).await
-                }
-                Ok(_) => ctx.say(&bot, t(l, "llm.error.malformed"), None).await.map(|_| ()),
-                Err(e) => ctx.say(&bot, llm_error_text(l, &e), None).await.map(|_| ()),
-            }
+        DraftAct::Regenerate => regenerate(&bot, &app, &ctx, &a, &post).await,
+        DraftAct::Edit => {
+            let quote = quote(&post.body);
+            ask(&bot, &ctx, State::EditText { post: id, version }, format!("{}{quote}", t(l, "bot.draft.ask_edit")))
+                .await
         }
-        DraftAct::Edit => ask(&bot, &ctx, State::EditText { post: id, version }, t(l, "bot.draft.ask_edit")).await,
-        DraftAct::Rewrite => ask(&bot, &ctx, State::Rewrite { post: id, version }, t(l, "bot.draft.ask_rewrite")).await,
+        DraftAct::Rewrite => {
+            let state = State::Rewrite { post: id, version, platform: None };
+            ask(&bot, &ctx, state, t(l, "bot.draft.ask_rewrite")).await
+        }
         DraftAct::Attach => ask(&bot, &ctx, State::Attach { post: id, version }, t(l, "bot.draft.ask_attach")).await,
         DraftAct::Image => {
             ctx.answer(&bot, None).await?;
             let progress = ctx.say(&bot, t(l, "bot.draft.generating_image"), None).await?;
             let prompt = if post.image_prompt.is_empty() { post.title.clone() } else { post.image_prompt.clone() };
-            match app.llm.image(ctx.llm_ctx(&a), &prompt).await {
+            let generated = app.llm.image(ctx.llm_ctx(&a), &prompt).await;
+            if let Some(p) = progress {
+                photo::delete(&bot, ctx.chat_id, p.id).await;
+            }
+            match generated {
                 Ok(media) => {
-                    app.store.set_post_media(a.tenant.id, id, media.id).await?;
-                    let post = app.store.post(a.tenant.id, id).await?;
-                    let (text, buttons) = render(&app, &a, l, &post).await?;
-                    photo::show(&bot, &app, &ctx, &a, &post, (text, buttons), true).await?;
-                    if let Some(p) = progress {
-                        photo::delete(&bot, ctx.chat_id, p.id).await;
+                    if !apply(&bot, &app, &ctx, &a, &post, PostEdit::AddMedia(vec![media.id])).await? {
+                        return Ok(());
                     }
-                    Ok(())
+                    photo::show_post(&bot, &app, &ctx, &a, id, true).await
                 }
                 Err(e) => ctx.say(&bot, llm_error_text(l, &e), None).await.map(|_| ()),
             }
@@ -107,6 +99,12 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
             ctx.answer(&bot, None).await?;
             accounts_screen(&bot, &app, &ctx, &a, &post).await
         }
+        DraftAct::Media => crate::media_list::show(&bot, &app, &ctx, &a, &post).await,
+        DraftAct::Versions => {
+            ctx.answer(&bot, None).await?;
+            crate::versions::show(&bot, &app, &ctx, &a, &post).await
+        }
+        DraftAct::Hashtags => crate::versions::suggest_hashtags(&bot, &app, &ctx, &a, &post).await,
         DraftAct::Discard => {
             if app.store.cancel_post(a.tenant.id, id, version).await? {
                 app.store
@@ -125,12 +123,59 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
                 ctx.refuse(&bot, t(l, "bot.stale")).await
             }
         }
-        // Routed to the schedule flow by `handover.rs`.
-        DraftAct::Schedule | DraftAct::PublishNow | DraftAct::Show => Ok(()),
+        // Routed to the schedule flow by `handover.rs`, or handled above.
+        DraftAct::Schedule | DraftAct::PublishNow | DraftAct::Show | DraftAct::Duplicate => Ok(()),
     }
 }
 
-async fn ask(bot: &TgBot, ctx: &Ctx, state: State, text: String) -> HandlerResult {
+/// The current text under a request for a new one, as a block a tap copies.
+pub fn quote(text: &str) -> String {
+    if text.trim().is_empty() {
+        String::new()
+    } else {
+        format!("\n\n<code>{}</code>", escape_html(&clip(text, QUOTE_CHARS)))
+    }
+}
+
+async fn regenerate(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post) -> HandlerResult {
+    let l = ctx.lang;
+    ctx.answer(bot, None).await?;
+    typing(bot, ctx).await;
+    let rules = draft_rules(app, a).await?;
+    // A post composed by hand has no idea of its own: its main text is what the LLM starts from.
+    let idea = if post.idea.trim().is_empty() { post.body.clone() } else { post.idea.clone() };
+    match app.llm.draft(ctx.llm_ctx(a), &a.tenant.name, &a.tenant.profile, &idea, &rules).await {
+        Ok(d) if !d.texts.is_empty() => {
+            let contents: Vec<PostContent> = d
+                .texts
+                .iter()
+                .map(|x| PostContent {
+                    platform: x.platform,
+                    body: x.body.clone(),
+                    hashtags: x.hashtags.clone(),
+                    link: None,
+                    custom: false,
+                })
+                .collect();
+            let main = contents.first().map(|c| c.body.clone());
+            if !apply(bot, app, ctx, a, post, PostEdit::Versions { contents, main }).await? {
+                return Ok(());
+            }
+            let title = if d.title.is_empty() { post.title.clone() } else { d.title };
+            app.store.set_post_meta(a.tenant.id, post.id, &title, &d.image_prompt).await?;
+            show(bot, app, ctx, a, post.id).await
+        }
+        Ok(_) => ctx.say(bot, t(l, "llm.error.malformed"), None).await.map(|_| ()),
+        Err(e) => ctx.say(bot, llm_error_text(l, &e), None).await.map(|_| ()),
+    }
+}
+
+async fn duplicate(bot: &TgBot, _app: &App, ctx: &Ctx, _a: &Active, _id: PostId) -> HandlerResult {
+    // MERGE: Store::duplicate_post arrives with the published-posts work; no screen offers this button before.
+    ctx.refuse(bot, t(ctx.lang, "bot.stale")).await
+}
+
+pub async fn ask(bot: &TgBot, ctx: &Ctx, state: State, text: String) -> HandlerResult {
     ctx.answer(bot, None).await?;
     ctx.dlg.update(state).await?;
     ctx.say(bot, text, None).await?;
@@ -138,7 +183,7 @@ async fn ask(bot: &TgBot, ctx: &Ctx, state: State, text: String) -> HandlerResul
 }
 
 async fn accounts_screen(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post) -> HandlerResult {
-    let (all, chosen) = chosen_accounts(app, a, post.id).await?;
+    let (all, chosen) = chosen_accounts(app, a, post).await?;
     if all.is_empty() {
         return ctx.say(bot, t(ctx.lang, "bot.draft.connect_first"), None).await.map(|_| ());
     }
@@ -159,10 +204,10 @@ async fn accounts_screen(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &P
 
 pub async fn toggle_account(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, index: u8) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
-    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &[PostStatus::Draft]).await? else {
+    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, EDITABLE).await? else {
         return Ok(());
     };
-    let (all, mut chosen) = chosen_accounts(&app, &a, id).await?;
+    let (all, mut chosen) = chosen_accounts(&app, &a, &post).await?;
     let Some(acc) = all.get(index as usize) else { return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await };
     if let Some(pos) = chosen.iter().position(|x| *x == acc.id) {
         if chosen.len() == 1 {
@@ -172,14 +217,34 @@ pub async fn toggle_account(bot: TgBot, app: App, ctx: Ctx, id: PostId, version:
     } else {
         chosen.push(acc.id);
     }
-    app.store.set_draft_accounts(a.tenant.id, id, &chosen).await?;
-    // The draft needs text for a newly chosen platform: borrow the first text until someone rewrites it.
+    if !apply(&bot, &app, &ctx, &a, &post, PostEdit::Accounts(chosen)).await? {
+        return Ok(());
+    }
+    // A newly chosen platform gets a version that follows the main text (or the first text, for a post whose
+    // versions were all written for their platforms).
+    let post = app.store.post(a.tenant.id, post.id).await?;
     let contents = app.store.post_contents(a.tenant.id, id).await?;
     if !contents.iter().any(|c| c.platform == acc.platform) {
-        if let Some(first) = contents.first() {
-            app.store
-                .set_post_content(a.tenant.id, id, &PostContent { platform: acc.platform, ..first.clone() })
-                .await?;
+        let body = if post.body.is_empty() { contents.first().map(|c| c.body.clone()) } else { Some(post.body.clone()) };
+        if let Some(body) = body {
+            let hashtags = contents.first().map(|c| c.hashtags.clone());
+            let change = PostEdit::MainText { body, hashtags: None, platforms: vec![acc.platform] };
+            if !apply(&bot, &app, &ctx, &a, &post, change).await? {
+                return Ok(());
+            }
+            if let Some(tags) = hashtags.filter(|t| !t.is_empty()) {
+                let post = app.store.post(a.tenant.id, post.id).await?;
+                let version = app
+                    .store
+                    .post_contents(a.tenant.id, id)
+                    .await?
+                    .into_iter()
+                    .find(|c| c.platform == acc.platform)
+                    .map(|c| PostContent { hashtags: tags, ..c });
+                if let Some(v) = version {
+                    apply(&bot, &app, &ctx, &a, &post, PostEdit::Versions { contents: vec![v], main: None }).await?;
+                }
+            }
         }
     }
     ctx.answer(&bot, None).await?;
@@ -187,8 +252,8 @@ pub async fn toggle_account(bot: TgBot, app: App, ctx: Ctx, id: PostId, version:
     accounts_screen(&bot, &app, &ctx, &a, &post).await
 }
 
-/// Checks that a text-input state still points at the same draft version.
-async fn current(
+/// Checks that a text-input state still points at the same post version.
+pub async fn current(
     bot: &TgBot,
     app: &App,
     ctx: &Ctx,
@@ -196,33 +261,46 @@ async fn current(
     version: i64,
 ) -> anyhow::Result<Option<(Active, Post)>> {
     let Some(a) = ctx.require(bot, Role::Editor).await? else { return Ok(None) };
-    let post = load_for_change(bot, app, ctx, &a, id, version, &[PostStatus::Draft]).await?;
+    let post = load_for_change(bot, app, ctx, &a, id, version, EDITABLE).await?;
     if post.is_none() {
         ctx.dlg.exit().await?;
     }
     Ok(post.map(|p| (a, p)))
 }
 
+/// The text of a message that answers a request for text; `None` after asking again.
+pub async fn text_answer(bot: &TgBot, ctx: &Ctx, msg: &Message) -> anyhow::Result<Option<String>> {
+    let text = msg.text().or(msg.caption()).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    if text.is_none() {
+        ctx.say(bot, t(ctx.lang, "bot.draft.text_needed"), None).await?;
+    }
+    Ok(text)
+}
+
 pub async fn got_edit(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, version): (PostId, i64)) -> HandlerResult {
-    let Some(text) = msg.text().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned) else {
-        return ctx.say(&bot, t(ctx.lang, "bot.draft.text_needed"), None).await.map(|_| ());
-    };
-    let Some((a, _)) = current(&bot, &app, &ctx, id, version).await? else { return Ok(()) };
-    for c in app.store.post_contents(a.tenant.id, id).await? {
-        app.store.set_post_content(a.tenant.id, id, &PostContent { body: text.clone(), ..c }).await?;
+    let Some(text) = text_answer(&bot, &ctx, &msg).await? else { return Ok(()) };
+    let Some((a, post)) = current(&bot, &app, &ctx, id, version).await? else { return Ok(()) };
+    let (body, hashtags) = split_hashtags(&text);
+    if !apply(&bot, &app, &ctx, &a, &post, PostEdit::MainText { body, hashtags, platforms: Vec::new() }).await? {
+        return Ok(());
     }
     ctx.dlg.exit().await?;
     show(&bot, &app, &ctx, &a, id).await
 }
 
-pub async fn got_rewrite(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, version): (PostId, i64)) -> HandlerResult {
-    let Some(instruction) = msg.text().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned) else {
-        return ctx.say(&bot, t(ctx.lang, "bot.draft.text_needed"), None).await.map(|_| ());
-    };
-    let Some((a, _)) = current(&bot, &app, &ctx, id, version).await? else { return Ok(()) };
+pub async fn got_rewrite(
+    bot: TgBot,
+    app: App,
+    ctx: Ctx,
+    msg: Message,
+    (id, version, platform): (PostId, i64, Option<Platform>),
+) -> HandlerResult {
+    let Some(instruction) = text_answer(&bot, &ctx, &msg).await? else { return Ok(()) };
+    let Some((a, post)) = current(&bot, &app, &ctx, id, version).await? else { return Ok(()) };
     typing(&bot, &ctx).await;
     let mut rewritten = Vec::new();
-    for c in app.store.post_contents(a.tenant.id, id).await? {
+    let contents = app.store.post_contents(a.tenant.id, id).await?;
+    for c in contents.into_iter().filter(|c| platform.is_none_or(|p| p == c.platform)) {
         let cur = DraftText { platform: c.platform, body: c.body.clone(), hashtags: c.hashtags.clone() };
         match app
             .llm
@@ -236,38 +314,43 @@ pub async fn got_rewrite(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, vers
             )
             .await
         {
-            Ok(r) => rewritten.push(PostContent { body: r.body, hashtags: r.hashtags, ..c }),
+            // One platform's rewrite is that platform's own version; a rewrite of all keeps each as it was.
+            Ok(r) => rewritten.push(PostContent {
+                body: r.body,
+                hashtags: r.hashtags,
+                custom: c.custom || platform.is_some(),
+                ..c
+            }),
             // Nothing is written unless every platform was rewritten; the person may try again.
             Err(e) => return ctx.say(&bot, llm_error_text(ctx.lang, &e), None).await.map(|_| ()),
         }
     }
-    for c in &rewritten {
-        app.store.set_post_content(a.tenant.id, id, c).await?;
+    let main = if platform.is_none() { rewritten.iter().find(|c| !c.custom).map(|c| c.body.clone()) } else { None };
+    if !apply(&bot, &app, &ctx, &a, &post, PostEdit::Versions { contents: rewritten, main }).await? {
+        return Ok(());
     }
     ctx.dlg.exit().await?;
     show(&bot, &app, &ctx, &a, id).await
 }
 
+/// A photo, video or album for the post (the Attach button): added after its media. An album's later items join
+/// through `compose::album_item`.
 pub async fn got_media(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, version): (PostId, i64)) -> HandlerResult {
-    let (file_id, size, kind, content_type) =
-        if let Some(p) = msg.photo().and_then(|p| p.iter().max_by_key(|s| s.width * s.height)) {
-            (p.file.id.clone(), p.file.size, MediaKind::Image, "image/jpeg")
-        } else if let Some(v) = msg.video() {
-            (v.file.id.clone(), v.file.size, MediaKind::Video, "video/mp4")
-        } else {
-            return ctx.say(&bot, t(ctx.lang, "bot.draft.media_needed"), None).await.map(|_| ());
-        };
-    if size > MAX_DOWNLOAD {
-        let msg_text = tf(ctx.lang, "bot.draft.media_too_big", &[("max", &20)]);
-        return ctx.say(&bot, msg_text, None).await.map(|_| ());
+    let Some(item) = message_media(&msg) else {
+        return ctx.say(&bot, t(ctx.lang, "bot.draft.media_needed"), None).await.map(|_| ());
+    };
+    let Some((a, post)) = current(&bot, &app, &ctx, id, version).await? else { return Ok(()) };
+    let media = match store_message_media(&bot, &app, &a, &item).await? {
+        Ok(m) => m,
+        Err(why) => return ctx.say(&bot, why.text(ctx.lang), None).await.map(|_| ()),
+    };
+    if !apply(&bot, &app, &ctx, &a, &post, PostEdit::AddMedia(vec![media.id])).await? {
+        return Ok(());
     }
-    let Some((a, _)) = current(&bot, &app, &ctx, id, version).await? else { return Ok(()) };
-    let file = bot.get_file(file_id).await?;
-    let mut bytes = Vec::new();
-    bot.download_file(&file.path, &mut bytes).await?;
-    let media =
-        store_media_bytes(&app.store, &app.data_dir, a.tenant.id, &bytes, kind, content_type, "telegram").await?;
-    app.store.set_post_media(a.tenant.id, id, media.id).await?;
     ctx.dlg.exit().await?;
-    show(&bot, &app, &ctx, &a, id).await
+    if let Some(group) = msg.media_group_id() {
+        app.store.claim_album(a.tenant.id, ctx.chat_id.0, &group.0, id).await?;
+        return crate::compose::settle_album(bot, app, ctx, a, id);
+    }
+    photo::show_post(&bot, &app, &ctx, &a, id, true).await
 }

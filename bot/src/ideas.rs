@@ -11,7 +11,7 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::Role;
 use tochen_llm::Idea;
-use tochen_store::PostContent;
+use tochen_store::{PostContent, PostEdit};
 use tochen_telegram::button::{Button, Ideas};
 use tochen_telegram::text::{clip, ECHO_MAX};
 
@@ -85,15 +85,20 @@ pub async fn pick(bot: TgBot, app: App, ctx: Ctx, ideas: Vec<Idea>, n: u8) -> Ha
     };
     let title = if generated.title.is_empty() { idea.title.clone() } else { generated.title.clone() };
     let post = app.store.create_draft(a.tenant.id, Some(ctx.user.id), Some(ctx.chat_id.0), &title, &idea_text).await?;
-    for text in &generated.texts {
-        let content = PostContent {
-            platform: text.platform,
-            body: text.body.clone(),
-            hashtags: text.hashtags.clone(),
+    let contents: Vec<PostContent> = generated
+        .texts
+        .iter()
+        .map(|x| PostContent {
+            platform: x.platform,
+            body: x.body.clone(),
+            hashtags: x.hashtags.clone(),
             link: None,
-        };
-        app.store.set_post_content(a.tenant.id, post.id, &content).await?;
-    }
+            custom: false,
+        })
+        .collect();
+    // The versions follow the main text (the first one's), so an edit of the text reaches all of them.
+    let main = contents.first().map(|c| c.body.clone());
+    app.store.edit_post(a.tenant.id, post.id, post.version, &PostEdit::Versions { contents, main }, None).await?;
     app.store.set_post_meta(a.tenant.id, post.id, &title, &generated.image_prompt).await?;
     app.store
         .audit(a.tenant.id, Some(ctx.user.id), "post.drafted", "post", Some(&post.id.to_db()), serde_json::json!({}))

@@ -11,14 +11,17 @@ mod automations;
 mod cards;
 mod catalog;
 mod commands;
+mod compose;
 mod connect;
 mod creation;
 mod ctx;
 mod draft;
+mod edits;
 mod flow;
 mod handover;
 mod ideas;
 mod kb;
+mod media_list;
 mod onboarding;
 mod panics;
 mod queue;
@@ -29,6 +32,7 @@ mod state;
 mod suspended;
 mod team;
 pub mod timeparse;
+mod versions;
 pub mod webhook_updates;
 
 pub use catalog::Command;
@@ -259,6 +263,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
     let commands = dptree::filter_map(|m: Message, me: teloxide::types::Me| commands::parse(&m, &me))
         .branch(case![Command::Start(payload)].endpoint(onboarding::start))
         .branch(case![Command::Idea(topic)].endpoint(ideas::idea))
+        .branch(case![Command::New(arg)].endpoint(compose::new_post))
         .branch(case![Command::Drafts].endpoint(queue::drafts))
         .branch(case![Command::Queue].endpoint(queue::queue))
         .branch(case![Command::History].endpoint(queue::history))
@@ -288,7 +293,9 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::SetupLanguage { editing }].endpoint(onboarding::got_language))
         .branch(case![State::SetupTimezone { editing }].endpoint(onboarding::got_timezone))
         .branch(case![State::EditText { post, version }].endpoint(draft::got_edit))
-        .branch(case![State::Rewrite { post, version }].endpoint(draft::got_rewrite))
+        .branch(case![State::Rewrite { post, version, platform }].endpoint(draft::got_rewrite))
+        .branch(case![State::EditVersion { post, version, platform }].endpoint(versions::got_version))
+        .branch(case![State::Compose].endpoint(compose::got_message))
         .branch(case![State::Attach { post, version }].endpoint(draft::got_media))
         .branch(case![State::ScheduleAt { post, version, reschedule }].endpoint(schedule::got_time))
         .branch(case![State::RejectReason { post, version, card }].endpoint(approval::got_reason))
@@ -298,6 +305,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .filter(|m: Message| migration(m).is_none())
         .branch(commands)
         .branch(dptree::filter_map(commands::not_ours).endpoint(commands::unknown))
+        .branch(dptree::filter_map_async(compose::album_of).endpoint(compose::album_item))
         .branch(by_state)
         .endpoint(fallback);
 
@@ -373,6 +381,10 @@ async fn unknown_button(bot: TgBot, ctx: Ctx) -> HandlerResult {
 async fn on_menu(bot: TgBot, app: App, ctx: Ctx, b: Menu, cfg: ctx::ConnectConfig) -> HandlerResult {
     match b {
         Menu::Ideas => ideas::idea(bot, app, ctx, String::new()).await,
+        Menu::NewPost => {
+            ctx.answer(&bot, None).await?;
+            compose::new_post(bot, app, ctx, String::new(), cfg).await
+        }
         Menu::Invite => team::invite(bot, ctx).await,
         Menu::Connect => {
             ctx.answer(&bot, None).await?;

@@ -48,7 +48,10 @@ pub fn next_steps(lang: &str, role: Role) -> Option<teloxide::types::InlineKeybo
     if !role.at_least(Role::Editor) {
         return None;
     }
-    let mut rows = vec![vec![(t(lang, "bot.menu.ideas"), Button::Menu(Menu::Ideas))]];
+    let mut rows = vec![vec![
+        (t(lang, "bot.menu.ideas"), Button::Menu(Menu::Ideas)),
+        (t(lang, "bot.menu.new_post"), Button::Menu(Menu::NewPost)),
+    ]];
     if role == Role::Admin {
         rows.push(vec![
             (t(lang, "bot.menu.invite"), Button::Menu(Menu::Invite)),

@@ -178,7 +178,7 @@ async fn show_confirm(
     if post.version != version {
         return ctx.refuse(bot, t(l, "bot.stale")).await;
     }
-    let (all, chosen) = chosen_accounts(app, a, id).await?;
+    let (all, chosen) = chosen_accounts(app, a, &post).await?;
     let names: Vec<String> = all
         .iter()
         .filter(|x| chosen.contains(&x.id))
@@ -274,7 +274,7 @@ pub async fn confirm(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, a
         let text = format!("{}\n⚠ {}", t(l, "bot.schedule.blocked"), problems.join("\n⚠ "));
         return ctx.say(&bot, text, None).await.map(|_| ());
     }
-    let (_, accounts) = chosen_accounts(&app, &a, id).await?;
+    let (_, accounts) = chosen_accounts(&app, &a, &post).await?;
     let needs_approval = a.role == Role::Editor;
     let scheduled = if needs_approval {
         cards::submit(&app, &ctx, &a, &post, at, &accounts).await

@@ -105,6 +105,7 @@ tochen_testkit::store_test!(a_post_reaches_every_platform_through_the_scheduler,
             body: "Fresh bread today".into(),
             hashtags: vec!["bread".into()],
             link: None,
+            custom: false,
         };
         store.set_post_content(tenant, post.id, &content).await.unwrap();
     }

@@ -8,7 +8,7 @@ use crate::kb::kb;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::{AccountId, PostId};
-use tochen_domain::{AccountStatus, MediaKind, Platform, PostStatus, Role};
+use tochen_domain::{AccountStatus, MediaKind, Platform, PostStatus, Role, TargetStatus};
 use tochen_platforms::Problem;
 use tochen_store::{Account, Post, StoreError};
 use tochen_telegram::button::{Button, Draft, DraftAct, Menu, Queue};
@@ -27,15 +27,25 @@ pub fn platform_name(lang: &str, p: Platform) -> String {
     t(lang, &format!("bot.platform.{}", p.as_str()))
 }
 
-/// The accounts a draft goes to: the stored choice, or every active account of its platforms.
-pub async fn chosen_accounts(app: &App, a: &Active, post: PostId) -> anyhow::Result<(Vec<Account>, Vec<AccountId>)> {
+/// Statuses in which a post's content, media and accounts can still change: not yet going out.
+pub const EDITABLE: &[PostStatus] =
+    &[PostStatus::Draft, PostStatus::Rejected, PostStatus::Scheduled, PostStatus::PendingApproval];
+
+/// The accounts a post goes to: a scheduled or waiting post's targets, else the stored choice, or every active
+/// account of its platforms.
+pub async fn chosen_accounts(app: &App, a: &Active, post: &Post) -> anyhow::Result<(Vec<Account>, Vec<AccountId>)> {
     let all: Vec<Account> =
         app.accounts(a.tenant.id).await?.into_iter().filter(|x| x.status != AccountStatus::Disconnected).collect();
-    let chosen = match app.store.draft_accounts(a.tenant.id, post).await? {
+    if matches!(post.status, PostStatus::Scheduled | PostStatus::PendingApproval) {
+        let targets = app.store.targets_of_post(a.tenant.id, post.id).await?;
+        let chosen = targets.iter().filter(|x| x.status == TargetStatus::Pending).map(|x| x.account_id).collect();
+        return Ok((all, chosen));
+    }
+    let chosen = match app.store.draft_accounts(a.tenant.id, post.id).await? {
         Some(c) => c,
         None => {
             let platforms: Vec<Platform> =
-                app.store.post_contents(a.tenant.id, post).await?.iter().map(|c| c.platform).collect();
+                app.store.post_contents(a.tenant.id, post.id).await?.iter().map(|c| c.platform).collect();
             all.iter().filter(|x| platforms.contains(&x.platform)).map(|x| x.id).collect()
         }
     };
@@ -51,24 +61,60 @@ fn problem_text(lang: &str, p: Platform, problem: &Problem) -> String {
         Problem::TooManyHashtags { count, max } => {
             tf(lang, "bot.draft.too_many_tags", &[("platform", &name), ("count", count), ("max", max)])
         }
+        Problem::TooManyMentions { count, max } => {
+            tf(lang, "bot.draft.too_many_mentions", &[("platform", &name), ("count", count), ("max", max)])
+        }
+        Problem::LinkNotClickable => tf(lang, "bot.draft.link_not_clickable", &[("platform", &name)]),
         Problem::NeedsImageOrVideo => tf(lang, "bot.draft.needs_media", &[("platform", &name)]),
         Problem::NeedsVideoOrPhotos => tf(lang, "bot.draft.needs_video", &[("platform", &name)]),
     }
 }
 
-/// Problems that block scheduling, for the platforms of the chosen accounts.
-pub async fn blocking_problems(app: &App, a: &Active, post: PostId, lang: &str) -> anyhow::Result<Vec<String>> {
+/// The platforms of the accounts a post goes to.
+fn chosen_platforms(all: &[Account], chosen: &[AccountId]) -> Vec<Platform> {
+    let mut out: Vec<Platform> = all.iter().filter(|x| chosen.contains(&x.id)).map(|x| x.platform).collect();
+    out.sort_by_key(|p| p.as_str());
+    out.dedup();
+    out
+}
+
+/// What is wrong with a post for the platforms of its chosen accounts: (blocking problems, warnings).
+async fn problems(app: &App, a: &Active, post: &Post, lang: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let (all, chosen) = chosen_accounts(app, a, post).await?;
-    let has_media = !app.store.post_media_kinds(a.tenant.id, post).await?.is_empty();
-    let mut out = Vec::new();
-    for c in app.store.post_contents(a.tenant.id, post).await? {
-        if all.iter().any(|x| chosen.contains(&x.id) && x.platform == c.platform) {
+    let platforms = chosen_platforms(&all, &chosen);
+    let has_media = !app.store.post_media_kinds(a.tenant.id, post.id).await?.is_empty();
+    let (mut blocking, mut warnings) = (Vec::new(), Vec::new());
+    for c in app.store.post_contents(a.tenant.id, post.id).await? {
+        if platforms.contains(&c.platform) {
             for p in app.rules.get(c.platform).check(&c.body, &c.hashtags, has_media) {
-                out.push(problem_text(lang, c.platform, &p));
+                let text = problem_text(lang, c.platform, &p);
+                if p.blocks() {
+                    blocking.push(text);
+                } else {
+                    warnings.push(text);
+                }
             }
         }
     }
-    Ok(out)
+    Ok((blocking, warnings))
+}
+
+/// Problems that block scheduling, for the platforms of the chosen accounts.
+pub async fn blocking_problems(app: &App, a: &Active, post: PostId, lang: &str) -> anyhow::Result<Vec<String>> {
+    let post = app.store.post(a.tenant.id, post).await?;
+    Ok(problems(app, a, &post, lang).await?.0)
+}
+
+/// The media line of the screen: what is attached, counted by kind.
+fn media_line(lang: &str, media: &[(tochen_domain::MediaId, String)]) -> String {
+    let videos = media.iter().filter(|(_, k)| k == MediaKind::Video.as_str()).count();
+    let images = media.len() - videos;
+    match (images, videos) {
+        (0, 0) => t(lang, "bot.draft.media_none"),
+        (1, 0) => t(lang, "bot.draft.media_image"),
+        (0, 1) => t(lang, "bot.draft.media_video"),
+        _ => tf(lang, "bot.draft.media_album", &[("count", &media.len()), ("images", &images), ("videos", &videos)]),
+    }
 }
 
 pub async fn render(
@@ -79,33 +125,37 @@ pub async fn render(
 ) -> anyhow::Result<(String, teloxide::types::InlineKeyboardMarkup)> {
     let contents = app.store.post_contents(a.tenant.id, post.id).await?;
     let media = app.store.post_media_kinds(a.tenant.id, post.id).await?;
-    let (all, chosen) = chosen_accounts(app, a, post.id).await?;
+    let (all, chosen) = chosen_accounts(app, a, post).await?;
+    let platforms = chosen_platforms(&all, &chosen);
+    let live = matches!(post.status, PostStatus::Scheduled | PostStatus::PendingApproval);
     let mut text = tf(lang, "bot.draft.title", &[("title", &escape_html(&clip(&post.title, TITLE_CHARS)))]);
+    if live {
+        let key = if post.status == PostStatus::Scheduled { "bot.draft.is_scheduled" } else { "bot.draft.is_waiting" };
+        let when = super::time::local_time(lang, a, post.scheduled_at.unwrap_or_default());
+        text.push_str(&format!("\n{}", tf(lang, key, &[("when", &when)])));
+    }
     // Near the top, so a long preview cut to fit still shows it.
     if let Some(note) = sandbox_note(app, lang) {
         text.push_str(&format!("\n{note}"));
     }
-    let mut problems = Vec::new();
-    for c in &contents {
+    // The versions of the chosen platforms (all of them while none is chosen), each marked when edited for its
+    // platform.
+    let shown: Vec<_> =
+        contents.iter().filter(|c| platforms.is_empty() || platforms.contains(&c.platform)).collect();
+    for c in &shown {
         let body = clip(&c.body, PREVIEW_CHARS);
         let tags: Vec<String> = c.hashtags.iter().map(|h| format!("#{h}")).collect();
-        text.push_str(&format!("\n\n<b>─ {} ─</b>\n{}", platform_name(lang, c.platform), escape_html(&body)));
+        let own = if c.custom { format!(" {}", t(lang, "bot.draft.own_version")) } else { String::new() };
+        text.push_str(&format!("\n\n<b>─ {}{own} ─</b>\n{}", platform_name(lang, c.platform), escape_html(&body)));
         if !tags.is_empty() {
             let tags = tags.join(" ");
             let line = clip(&tags, TAGS_CHARS);
             let max = app.rules.get(c.platform).max_hashtags;
             text.push_str(&format!("\n{} ({}/{max})", escape_html(&line), c.hashtags.len()));
         }
-        for p in app.rules.get(c.platform).check(&c.body, &c.hashtags, !media.is_empty()) {
-            problems.push(problem_text(lang, c.platform, &p));
-        }
     }
     text.push_str("\n\n");
-    text.push_str(&match media.first() {
-        Some((_, kind)) if kind == MediaKind::Video.as_str() => t(lang, "bot.draft.media_video"),
-        Some(_) => t(lang, "bot.draft.media_image"),
-        None => t(lang, "bot.draft.media_none"),
-    });
+    text.push_str(&media_line(lang, &media));
     let names: Vec<String> = all
         .iter()
         .filter(|x| chosen.contains(&x.id))
@@ -117,18 +167,49 @@ pub async fn render(
     } else {
         tf(lang, "bot.draft.accounts", &[("list", &names.join(", "))])
     });
-    for p in &problems {
+    let (blocking, warnings) = problems(app, a, post, lang).await?;
+    for p in &blocking {
         text.push_str(&format!("\n⚠ {p}"));
+    }
+    for p in &warnings {
+        text.push_str(&format!("\nℹ️ {p}"));
     }
     let (id, v) = (post.id, post.version);
     let d = |act| Button::Draft(Draft::Act(act, id, v));
-    // Only someone who may change the draft is offered its buttons: a viewer reads it (and may go back to the
-    // list), and a post that is no longer a draft (previewed from its approval card) is only read.
-    if !is_draft(post) {
+    // Only someone who may change the post is offered its buttons: a viewer reads it (and may go back to the
+    // list), and a post that is going out or gone is only read.
+    if !EDITABLE.contains(&post.status) {
         return Ok((text, kb(Vec::new())));
     }
     if !a.role.at_least(Role::Editor) {
-        return Ok((text, kb(vec![vec![(t(lang, "bot.back"), Button::Queue(Queue::DraftsPage(0)))]])));
+        let back = if live { Queue::Page(0) } else { Queue::DraftsPage(0) };
+        return Ok((text, kb(vec![vec![(t(lang, "bot.back"), Button::Queue(back))]])));
+    }
+    let mut rows = vec![
+        vec![
+            (t(lang, "bot.draft.btn_image"), d(DraftAct::Image)),
+            (t(lang, "bot.draft.btn_attach"), d(DraftAct::Attach)),
+        ],
+        vec![(t(lang, "bot.draft.btn_edit"), d(DraftAct::Edit)), (t(lang, "bot.draft.btn_versions"), d(DraftAct::Versions))],
+    ];
+    if !media.is_empty() {
+        rows[0].push((tf(lang, "bot.draft.btn_media", &[("count", &media.len())]), d(DraftAct::Media)));
+    }
+    let mut llm = vec![(t(lang, "bot.draft.btn_rewrite"), d(DraftAct::Rewrite)), (t(lang, "bot.draft.btn_hashtags"), d(DraftAct::Hashtags))];
+    if !post.idea.trim().is_empty() || !post.body.trim().is_empty() {
+        llm.push((t(lang, "bot.draft.btn_regenerate"), d(DraftAct::Regenerate)));
+    }
+    rows.push(llm);
+    if !all.is_empty() && !names.is_empty() {
+        rows.push(vec![(t(lang, "bot.draft.btn_accounts"), d(DraftAct::Accounts))]);
+    }
+    if live {
+        rows.push(vec![
+            (t(lang, "bot.queue.btn_reschedule"), Button::Queue(Queue::Reschedule(id, v))),
+            (t(lang, "bot.queue.btn_cancel"), Button::Queue(Queue::Cancel(id, v))),
+        ]);
+        rows.push(vec![(t(lang, "bot.back"), Button::Queue(Queue::Page(0)))]);
+        return Ok((text, kb(rows)));
     }
     // No dead ends: without an account the way forward is connecting one (an admin's job), and without a chosen
     // account there is nothing to schedule or publish yet.
@@ -142,24 +223,12 @@ pub async fn render(
             (t(lang, "bot.draft.btn_now"), d(DraftAct::PublishNow)),
         ]
     };
-    let mut rows = vec![
-        vec![
-            (t(lang, "bot.draft.btn_image"), d(DraftAct::Image)),
-            (t(lang, "bot.draft.btn_attach"), d(DraftAct::Attach)),
-        ],
-        vec![
-            (t(lang, "bot.draft.btn_edit"), d(DraftAct::Edit)),
-            (t(lang, "bot.draft.btn_rewrite"), d(DraftAct::Rewrite)),
-            (t(lang, "bot.draft.btn_regenerate"), d(DraftAct::Regenerate)),
-        ],
-    ];
-    if !all.is_empty() && !names.is_empty() {
-        rows.push(vec![(t(lang, "bot.draft.btn_accounts"), d(DraftAct::Accounts))]);
-    }
     rows.push(ahead);
-    rows.push(vec![(t(lang, "bot.draft.btn_discard"), d(DraftAct::Discard))]);
-    let buttons = kb(rows);
-    Ok((text, buttons))
+    rows.push(vec![
+        (t(lang, "bot.draft.btn_discard"), d(DraftAct::Discard)),
+        (t(lang, "bot.menu.new_post"), Button::Menu(Menu::NewPost)),
+    ]);
+    Ok((text, kb(rows)))
 }
 
 /// A post whose draft screen can still change it: a draft, or a rejected post being reworked.
@@ -169,9 +238,7 @@ pub fn is_draft(post: &Post) -> bool {
 
 /// Shows the draft screen (in place when a button led here).
 pub async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: PostId) -> HandlerResult {
-    let post = app.store.post(a.tenant.id, post).await?;
-    let (text, buttons) = render(app, a, ctx.lang, &post).await?;
-    photo::show(bot, app, ctx, a, &post, (text, buttons), false).await
+    photo::show_post(bot, app, ctx, a, post, false).await
 }
 
 /// Loads a post named by a button, refusing posts of other workspaces, stale versions and non-drafts.

@@ -9,10 +9,10 @@
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot, CAPTION_MAX};
 use std::path::PathBuf;
 use teloxide::prelude::*;
-use teloxide::types::InlineKeyboardMarkup;
+use teloxide::types::{InlineKeyboardMarkup, InputFile, InputMedia, InputMediaPhoto, InputMediaVideo};
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;
-use tochen_domain::MediaKind;
+use tochen_domain::{MediaId, MediaKind, PostId};
 use tochen_store::Post;
 use tochen_telegram::text::{clip, fits};
 
@@ -77,5 +77,58 @@ pub async fn show(
 pub async fn delete(bot: &TgBot, chat: ChatId, id: teloxide::types::MessageId) {
     if let Err(e) = bot.delete_message(chat, id).await {
         tracing::info!(error = %e, "cannot delete an old screen; leaving it");
+    }
+}
+
+/// Most items Telegram puts in one album message.
+const ALBUM_MAX: usize = 10;
+/// Largest photo and video a bot may upload to the cloud Bot API.
+const UPLOAD_PHOTO_MAX: i64 = 10 * 1024 * 1024;
+const UPLOAD_VIDEO_MAX: i64 = 50 * 1024 * 1024;
+
+/// Shows the screen of post `id`: with one image, as that photo (see [`show`]); with several media, the album is
+/// sent as an album preview first (when the media changed, or there is no screen to edit) and the screen follows
+/// as text with the buttons.
+pub async fn show_post(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId, new_media: bool) -> HandlerResult {
+    let post = app.store.post(a.tenant.id, id).await?;
+    let rendered = super::draft::render(app, a, ctx.lang, &post).await?;
+    let media = app.store.post_media_kinds(a.tenant.id, id).await?;
+    if media.len() < 2 {
+        return show(bot, app, ctx, a, &post, rendered, new_media).await;
+    }
+    if !new_media && ctx.screen.is_some() && !ctx.screen_photo {
+        return ctx.show(bot, rendered.0, Some(rendered.1)).await;
+    }
+    send_album(bot, app, ctx, a, &media).await;
+    ctx.say(bot, rendered.0, Some(rendered.1)).await?;
+    if let Some(old) = ctx.screen {
+        delete(bot, ctx.chat_id, old).await;
+    }
+    Ok(())
+}
+
+/// Sends the post's media as an album preview (at most ten, those a bot may upload); a failure is logged and the
+/// screen goes on without it.
+async fn send_album(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, media: &[(MediaId, String)]) {
+    let mut items = Vec::new();
+    for (id, _) in media.iter().take(ALBUM_MAX) {
+        let Ok(m) = app.store.media(a.tenant.id, *id).await else { continue };
+        let path = app.data_dir.join(&m.info.storage_path);
+        let file = InputFile::file(path);
+        match m.info.kind {
+            MediaKind::Image if m.info.size_bytes <= UPLOAD_PHOTO_MAX => {
+                items.push(InputMedia::Photo(InputMediaPhoto::new(file)))
+            }
+            MediaKind::Video if m.info.size_bytes <= UPLOAD_VIDEO_MAX => {
+                items.push(InputMedia::Video(InputMediaVideo::new(file)))
+            }
+            _ => {}
+        }
+    }
+    if items.len() < 2 {
+        return;
+    }
+    if let Err(e) = bot.send_media_group(ctx.chat_id, items).await {
+        tracing::warn!(error = %e, "cannot send the album preview; showing the post as text");
     }
 }

@@ -14,7 +14,7 @@ pub mod wizard;
 
 use serde::{Deserialize, Serialize};
 use tochen_domain::Role;
-use tochen_domain::{PostId, TenantId};
+use tochen_domain::{Platform, PostId, TenantId};
 use tochen_llm::Idea;
 use tochen_store::Store;
 
@@ -52,11 +52,21 @@ pub enum State {
         post: PostId,
         version: i64,
     },
-    /// The next message is a rewrite instruction.
+    /// The next message is a rewrite instruction (for one platform's version, or for all).
     Rewrite {
         post: PostId,
         version: i64,
+        #[serde(default)]
+        platform: Option<Platform>,
     },
+    /// The next message is one platform's own text.
+    EditVersion {
+        post: PostId,
+        version: i64,
+        platform: Platform,
+    },
+    /// `/new`: the next message (text, photos, videos, an album, a forward) becomes a draft.
+    Compose,
     /// The next photo or video is attached.
     Attach {
         post: PostId,
@@ -103,6 +113,8 @@ impl State {
             | State::EditText { .. }
             | State::Rewrite { .. }
             | State::Attach { .. }
+            | State::EditVersion { .. }
+            | State::Compose
             | State::ScheduleAt { .. } => Some(Role::Editor),
             State::RejectReason { .. } | State::Automation { .. } => Some(Role::Admin),
         }

@@ -25,6 +25,7 @@ async fn draft(h: &common::Harness, a: TenantId, title: &str) -> Post {
         body: format!("{title}: the text"),
         hashtags: vec![],
         link: None,
+        custom: false,
     };
     h.store.set_post_content(a, post.id, &content).await.unwrap();
     h.store.post(a, post.id).await.unwrap()

@@ -361,7 +361,10 @@ bot_test!(a_preview_opens_as_its_own_message_and_the_card_keeps_its_decision_but
     let preview = h.tg.said(ALICE, mark, "Draft:").await;
     assert_ne!(preview.message_id, card.message_id, "the preview is a message of its own");
     assert!(preview.text.contains(&post.title), "{preview:#?}");
-    assert!(preview.buttons.is_empty(), "a waiting post is read, not edited: {preview:#?}");
+    // A waiting post can still be corrected (a change sends a new request), but it is decided on the card only.
+    assert!(preview.has_button(&en("bot.draft.btn_edit")), "{preview:#?}");
+    assert!(!preview.has_button(&en("bot.draft.btn_schedule")) && !preview.has_button(&en("bot.draft.btn_now")));
+    assert!(!preview.has_button(&en("bot.approval.btn_approve")), "{preview:#?}");
     let still = h.tg.message(ALICE, card.message_id).expect("the card is still there");
     assert_eq!(still.text, card.text);
     assert!(still.has_button(&en("bot.approval.btn_approve")) && still.has_button(&en("bot.approval.btn_reject")));

@@ -342,6 +342,8 @@ pub struct Config {
     pub web: WebConfig,
     pub scheduler: SchedulerConfig,
     pub webhook_allow_private: bool,
+    /// Largest file `/new <link>` imports, in bytes.
+    pub media_import_max_bytes: u64,
     pub log_format: LogFormat,
     /// Whether the sandbox (simulated accounts of every platform) is offered.
     pub sandbox: SandboxMode,
@@ -783,6 +785,7 @@ impl Config {
             web,
             scheduler,
             webhook_allow_private: r.bool("TOCHEN_WEBHOOK_ALLOW_PRIVATE")?,
+            media_import_max_bytes: r.bounded("TOCHEN_MEDIA_IMPORT_MAX_MB", "200", MAX_IMPORT_MB)? * 1024 * 1024,
             log_format,
             sandbox,
             operator: OperatorConfig { operators, creation },
@@ -801,6 +804,8 @@ impl Config {
 const MAX_COUNT: u64 = 10_000;
 /// Most hashtags a platform limit may be set to.
 const MAX_HASHTAGS: u64 = 1000;
+/// The most `TOCHEN_MEDIA_IMPORT_MAX_MB` may be: the largest upload a self-hosted Bot API takes.
+const MAX_IMPORT_MB: u64 = 2000;
 const HOUR_SECS: u64 = 3_600;
 const DAY_SECS: u64 = 86_400;
 const MAX_BODY_BYTES: u64 = 1 << 30;

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod automations;
 pub mod email;
 pub mod email_queue;
+pub mod fetch;
 pub mod outbox;
 pub mod reports;
 pub mod sources;

@@ -56,6 +56,10 @@ pub struct Rules {
     pub aim_caption: usize,
     /// The hashtag range a good post aims for; never above `max_hashtags`.
     pub aim_hashtags: (usize, usize),
+    /// Most @-mentions (tags of other accounts) a caption may carry; `None`: no limit is documented.
+    pub max_mentions: Option<usize>,
+    /// Whether links in a caption can be clicked (on Instagram and TikTok they are plain text).
+    pub links_clickable: bool,
 }
 
 /// Why a post does not fit a platform.
@@ -65,6 +69,40 @@ pub enum Problem {
     TooManyHashtags { count: usize, max: usize },
     NeedsImageOrVideo,
     NeedsVideoOrPhotos,
+    TooManyMentions { count: usize, max: usize },
+    /// A link the platform shows as plain text: a warning, the post may still go out.
+    LinkNotClickable,
+}
+
+impl Problem {
+    /// Whether the platform would refuse the post (a warning does not stop scheduling).
+    pub fn blocks(&self) -> bool {
+        !matches!(self, Problem::LinkNotClickable)
+    }
+}
+
+/// The words of `text` that start with `mark` (`#` hashtags, `@` mentions) and carry at least one letter, digit
+/// or underscore, as the platforms recognise them.
+pub fn tokens(text: &str, mark: char) -> usize {
+    let mut count = 0;
+    let mut prev: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let starts_word = prev.is_none_or(|p| p.is_whitespace() || "([{,.;:!?\"'".contains(p));
+        if c == mark && starts_word && chars.peek().is_some_and(|n| n.is_alphanumeric() || *n == '_') {
+            count += 1;
+        }
+        prev = Some(c);
+    }
+    count
+}
+
+/// Whether `text` holds a web link.
+pub fn has_link(text: &str) -> bool {
+    text.split_whitespace().any(|w| {
+        let w = w.trim_start_matches(|c: char| "([{<\"'".contains(c)).to_ascii_lowercase();
+        w.starts_with("http://") || w.starts_with("https://") || w.starts_with("www.")
+    })
 }
 
 /// The caption as published: body, a blank line, then the hashtags.
@@ -86,15 +124,27 @@ impl Rules {
         }
     }
 
-    /// Every way the post breaks these rules; empty when it fits.
+    /// Every way the post breaks these rules (and warnings: see [`Problem::blocks`]); empty when it fits. Hashtags
+    /// and mentions are counted in the whole caption, as the platform sees it (tags typed in the text count too).
     pub fn check(&self, body: &str, hashtags: &[String], has_media: bool) -> Vec<Problem> {
         let mut problems = Vec::new();
-        let len = self.length(&caption(body, hashtags));
+        let text = caption(body, hashtags);
+        let len = self.length(&text);
         if len > self.max_caption {
             problems.push(Problem::TooLong { len, max: self.max_caption });
         }
-        if hashtags.len() > self.max_hashtags {
-            problems.push(Problem::TooManyHashtags { count: hashtags.len(), max: self.max_hashtags });
+        let tags = tokens(&text, '#');
+        if tags > self.max_hashtags {
+            problems.push(Problem::TooManyHashtags { count: tags, max: self.max_hashtags });
+        }
+        if let Some(max) = self.max_mentions {
+            let count = tokens(&text, '@');
+            if count > max {
+                problems.push(Problem::TooManyMentions { count, max });
+            }
+        }
+        if !self.links_clickable && has_link(&text) {
+            problems.push(Problem::LinkNotClickable);
         }
         if !has_media {
             match self.media {
@@ -117,5 +167,24 @@ impl Rules {
             self.platform.as_str(),
             self.max_caption
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_and_mentions_are_counted_as_words() {
+        assert_eq!(tokens("#a #b c#d # #_e (#f)", '#'), 4);
+        assert_eq!(tokens("@anna, write to me@example.com or @bob_1", '@'), 2);
+        assert_eq!(tokens("", '#'), 0);
+    }
+
+    #[test]
+    fn links_are_found() {
+        assert!(has_link("see https://example.com today"));
+        assert!(has_link("(www.example.com)"));
+        assert!(!has_link("no link here, just example.com"));
     }
 }

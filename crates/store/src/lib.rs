@@ -65,7 +65,9 @@ pub use pending_connections::{NewPendingConnection, PendingConnection};
 pub use posts::{ApprovalCard, CardOutcome, NewestBy, Post, PostContent, SentCard};
 pub use sandbox_posts::{NewSandboxPost, SandboxMedia, SandboxPost};
 pub use secrets::RotationReport;
-pub use targets::{BeginPublish, PublishContext, ScheduleError, Settle, Target};
+pub use targets::{
+    BeginPublish, EditApproval, EditOutcome, EditRefusal, PostEdit, PublishContext, ScheduleError, Settle, Target,
+};
 pub use telegram_updates::StoredUpdate;
 pub use tenants::{EngagementAlerts, Tenant, TenantProfile};
 pub use tochen_domain::jobs::{InsertOpts, JobArgs};

@@ -25,6 +25,8 @@ fn all_rules() -> Vec<Rules> {
         media: MediaNeed::VideoOrPhotos,
         aim_caption: 500,
         aim_hashtags: (3, 5),
+        max_mentions: None,
+        links_clickable: true,
     });
     out.push(Rules {
         platform: Platform::Instagram,
@@ -34,6 +36,8 @@ fn all_rules() -> Vec<Rules> {
         media: MediaNeed::ImageOrVideo,
         aim_caption: 40,
         aim_hashtags: (1, 2),
+        max_mentions: None,
+        links_clickable: true,
     });
     out
 }
@@ -139,6 +143,8 @@ fn tiktok_is_counted_in_utf16_units() {
         media: MediaNeed::VideoOrPhotos,
         aim_caption: 80,
         aim_hashtags: (3, 5),
+        max_mentions: None,
+        links_clickable: true,
     };
     let p = TenantProfile { tone: "playful".into(), ..profile("ru") };
     let idea = "🎉🎉🎉 Любимая деталь 😄😄😄 кофе 😄😄😄😄😄😄😄😄😄😄😄: Покажите крупно одну мелочь 😄😄😄😄😄😄😄😄😄😄😄😄.";

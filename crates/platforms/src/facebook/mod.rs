@@ -51,6 +51,8 @@ impl PlatformModule for Facebook {
             media: MediaNeed::Optional,
             aim_caption: 1500,
             aim_hashtags: (0, 3),
+            max_mentions: None,
+            links_clickable: true,
         }
     }
 

@@ -55,6 +55,8 @@ impl PlatformModule for Instagram {
             media: MediaNeed::ImageOrVideo,
             aim_caption: 2000,
             aim_hashtags: (3, 10),
+            max_mentions: Some(20),
+            links_clickable: false,
         }
     }
 

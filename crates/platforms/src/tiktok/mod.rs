@@ -53,6 +53,8 @@ impl PlatformModule for TikTok {
             media: MediaNeed::VideoOrPhotos,
             aim_caption: 300,
             aim_hashtags: (3, 5),
+            max_mentions: None,
+            links_clickable: false,
         }
     }
 

@@ -9,6 +9,7 @@ use tochen_domain::ids::{PostId, TenantId, UserId};
 use tochen_domain::{Platform, PostStatus};
 
 pub(crate) mod approval_cards;
+mod albums;
 mod drafts;
 
 pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};
@@ -22,6 +23,8 @@ pub struct Post {
     pub title: String,
     pub idea: String,
     pub image_prompt: String,
+    /// The main text: versions that follow it (`PostContent::custom` false) get it when it changes.
+    pub body: String,
     pub status: PostStatus,
     pub scheduled_at: Option<Millis>,
     pub rejection_reason: Option<String>,
@@ -47,10 +50,12 @@ pub struct PostContent {
     pub body: String,
     pub hashtags: Vec<String>,
     pub link: Option<String>,
+    /// Edited for this platform: a change of the main text no longer reaches it.
+    pub custom: bool,
 }
 
-pub(crate) const POST_COLUMNS: &str = "id, tenant_id, author_id, author_chat_id, title, idea, image_prompt, status, \
-                                       scheduled_at, rejection_reason, version, created_at, updated_at";
+pub(crate) const POST_COLUMNS: &str = "id, tenant_id, author_id, author_chat_id, title, idea, image_prompt, body, \
+                                       status, scheduled_at, rejection_reason, version, created_at, updated_at";
 
 /// A row of `posts` as stored.
 #[derive(sqlx::FromRow)]
@@ -62,6 +67,7 @@ pub(crate) struct PostRow {
     title: String,
     idea: String,
     image_prompt: String,
+    body: String,
     status: String,
     scheduled_at: Option<Millis>,
     rejection_reason: Option<String>,
@@ -82,6 +88,7 @@ impl PostRow {
             title: col(row, &format!("{prefix}title"))?,
             idea: col(row, &format!("{prefix}idea"))?,
             image_prompt: col(row, &format!("{prefix}image_prompt"))?,
+            body: col(row, &format!("{prefix}body"))?,
             status: col(row, &format!("{prefix}status"))?,
             scheduled_at: col(row, &format!("{prefix}scheduled_at"))?,
             rejection_reason: col(row, &format!("{prefix}rejection_reason"))?,
@@ -104,6 +111,7 @@ impl TryFrom<PostRow> for Post {
             title: r.title,
             idea: r.idea,
             image_prompt: r.image_prompt,
+            body: r.body,
             status: parse_enum(&r.status, PostStatus::parse, "post status")?,
             scheduled_at: r.scheduled_at,
             rejection_reason: r.rejection_reason,
@@ -130,6 +138,7 @@ struct PostContentRow {
     body: String,
     hashtags: String,
     link: Option<String>,
+    custom: i64,
 }
 
 impl TryFrom<PostContentRow> for PostContent {
@@ -141,6 +150,7 @@ impl TryFrom<PostContentRow> for PostContent {
             body: r.body,
             hashtags: serde_json::from_str(&r.hashtags).unwrap_or_default(),
             link: r.link,
+            custom: r.custom != 0,
         })
     }
 }
@@ -239,9 +249,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         bump_version(&mut tx, tenant, post, false).await?;
         sqlx::query(
-            "INSERT INTO post_contents (post_id, tenant_id, platform, body, hashtags, link, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (post_id, platform) DO UPDATE SET body = excluded.body, \
-             hashtags = excluded.hashtags, link = excluded.link, updated_at = excluded.updated_at",
+            "INSERT INTO post_contents (post_id, tenant_id, platform, body, hashtags, link, custom, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (post_id, platform) DO UPDATE SET body = excluded.body, \
+             hashtags = excluded.hashtags, link = excluded.link, custom = excluded.custom, updated_at = excluded.updated_at",
         )
         .bind(post.to_db())
         .bind(tenant.to_db())
@@ -249,6 +259,7 @@ impl Store {
         .bind(&content.body)
         .bind(serde_json::to_string(&content.hashtags).unwrap_or_else(|_| "[]".into()))
         .bind(&content.link)
+        .bind(i64::from(content.custom))
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -258,7 +269,7 @@ impl Store {
 
     pub async fn post_contents(&self, tenant: TenantId, post: PostId) -> Result<Vec<PostContent>> {
         let rows: Vec<PostContentRow> = sqlx::query_as(
-            "SELECT platform, body, hashtags, link FROM post_contents WHERE tenant_id = $1 AND post_id = $2 ORDER BY platform",
+            "SELECT platform, body, hashtags, link, custom FROM post_contents WHERE tenant_id = $1 AND post_id = $2 ORDER BY platform",
         )
         .bind(tenant.to_db())
         .bind(post.to_db())

@@ -27,7 +27,10 @@ use tochen_domain::ids::{AccountId, PostId, TargetId, TenantId};
 use tochen_domain::{Platform, PostStatus, TargetStatus};
 
 pub(crate) mod publishing;
+mod editing;
 mod scheduling;
+
+pub use editing::{EditApproval, EditOutcome, EditRefusal, PostEdit};
 
 pub use publishing::{BeginPublish, PublishContext, Settle};
 

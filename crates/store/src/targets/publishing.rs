@@ -209,6 +209,7 @@ impl Store {
                 body,
                 hashtags: serde_json::from_str(&col::<String>(row, "c_hashtags")?).unwrap_or_default(),
                 link: col(row, "c_link")?,
+                custom: false,
             }),
             None => None,
         };

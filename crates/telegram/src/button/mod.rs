@@ -32,7 +32,7 @@ pub use automation::Automation;
 pub use connect::Connect;
 pub use fields::{pack_uuid, split, unpack_uuid};
 pub use onboarding::{Ideas, Menu, Onboarding};
-pub use post::{Approval, Draft, DraftAct, Queue, Quick, Schedule};
+pub use post::{Approval, Draft, DraftAct, MediaAct, Queue, Quick, Schedule, VersionAct};
 pub use target::Target;
 pub use team::Team;
 pub use wizard::Wizard;

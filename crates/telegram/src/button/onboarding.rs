@@ -42,6 +42,8 @@ pub enum Menu {
     Ideas,
     Invite,
     Connect,
+    /// Compose a post by hand (`/new`).
+    NewPost,
 }
 
 impl Menu {
@@ -52,6 +54,7 @@ impl Menu {
                 Self::Ideas => "i",
                 Self::Invite => "v",
                 Self::Connect => "c",
+                Self::NewPost => "n",
             }],
         )
     }
@@ -61,6 +64,7 @@ impl Menu {
             ("mn", ["i"]) => Some(Self::Ideas),
             ("mn", ["v"]) => Some(Self::Invite),
             ("mn", ["c"]) => Some(Self::Connect),
+            ("mn", ["n"]) => Some(Self::NewPost),
             _ => None,
         }
     }

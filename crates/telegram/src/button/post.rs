@@ -2,7 +2,7 @@
 //! carries the post's version, so a stale screen changes nothing.
 
 use super::fields::{build, id, num, pack_uuid};
-use tochen_domain::PostId;
+use tochen_domain::{Platform, PostId};
 
 /// What a draft-screen button does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,10 +17,18 @@ pub enum DraftAct {
     PublishNow,
     Discard,
     Show,
+    /// The media list: order, remove, album preview.
+    Media,
+    /// The per-platform versions.
+    Versions,
+    /// Hashtags suggested by the LLM.
+    Hashtags,
+    /// A new draft with the same text and media.
+    Duplicate,
 }
 
 impl DraftAct {
-    pub const ALL: [DraftAct; 10] = [
+    pub const ALL: [DraftAct; 14] = [
         DraftAct::Regenerate,
         DraftAct::Edit,
         DraftAct::Rewrite,
@@ -31,6 +39,10 @@ impl DraftAct {
         DraftAct::PublishNow,
         DraftAct::Discard,
         DraftAct::Show,
+        DraftAct::Media,
+        DraftAct::Versions,
+        DraftAct::Hashtags,
+        DraftAct::Duplicate,
     ];
 
     fn code(self) -> &'static str {
@@ -45,6 +57,10 @@ impl DraftAct {
             Self::PublishNow => "n",
             Self::Discard => "x",
             Self::Show => "o",
+            Self::Media => "m",
+            Self::Versions => "v",
+            Self::Hashtags => "t",
+            Self::Duplicate => "c",
         }
     }
 }
@@ -60,6 +76,56 @@ pub enum Draft {
     Act(DraftAct, PostId, i64),
     /// Turn the account at this index on or off for the post.
     ToggleAccount(PostId, i64, u8),
+    /// An action on one platform's version.
+    Version(PostId, i64, VersionAct, Platform),
+    /// An action on the media item at this position.
+    MediaItem(PostId, i64, MediaAct, u8),
+}
+
+/// What a button on a platform's version does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionAct {
+    /// Write this platform's own text.
+    Edit,
+    /// Follow the main text again.
+    FollowMain,
+    /// Have the LLM rewrite this version.
+    Rewrite,
+}
+
+impl VersionAct {
+    pub const ALL: [VersionAct; 3] = [VersionAct::Edit, VersionAct::FollowMain, VersionAct::Rewrite];
+
+    fn code(self) -> &'static str {
+        match self {
+            Self::Edit => "e",
+            Self::FollowMain => "f",
+            Self::Rewrite => "w",
+        }
+    }
+}
+
+/// What a button on a media item does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaAct {
+    Remove,
+    Earlier,
+    Later,
+    /// Send the album preview again and the post's screen under it.
+    Preview,
+}
+
+impl MediaAct {
+    pub const ALL: [MediaAct; 4] = [MediaAct::Remove, MediaAct::Earlier, MediaAct::Later, MediaAct::Preview];
+
+    fn code(self) -> &'static str {
+        match self {
+            Self::Remove => "r",
+            Self::Earlier => "u",
+            Self::Later => "d",
+            Self::Preview => "p",
+        }
+    }
 }
 
 impl Draft {
@@ -67,12 +133,26 @@ impl Draft {
         match self {
             Self::Act(act, id, v) => build(&format!("d{}", act.code()), &[&pack_uuid(id.as_uuid()), &v.to_string()]),
             Self::ToggleAccount(id, v, i) => build("da", &[&pack_uuid(id.as_uuid()), &v.to_string(), &i.to_string()]),
+            Self::Version(id, v, act, p) => {
+                build("dV", &[&pack_uuid(id.as_uuid()), &v.to_string(), act.code(), p.as_str()])
+            }
+            Self::MediaItem(id, v, act, i) => {
+                build("dM", &[&pack_uuid(id.as_uuid()), &v.to_string(), act.code(), &i.to_string()])
+            }
         }
     }
 
     pub(super) fn decode(prefix: &str, f: &[&str]) -> Option<Self> {
         match (prefix, f.len()) {
             ("da", 3) => Some(Self::ToggleAccount(post(f, 0)?, num(f, 1)?, num(f, 2)?)),
+            ("dV", 4) => {
+                let act = VersionAct::ALL.into_iter().find(|a| a.code() == f[2])?;
+                Some(Self::Version(post(f, 0)?, num(f, 1)?, act, Platform::parse(f[3])?))
+            }
+            ("dM", 4) => {
+                let act = MediaAct::ALL.into_iter().find(|a| a.code() == f[2])?;
+                Some(Self::MediaItem(post(f, 0)?, num(f, 1)?, act, num(f, 3)?))
+            }
             (p, 2) if p.len() == 2 && p.starts_with('d') => {
                 let act = DraftAct::ALL.into_iter().find(|a| a.code() == &p[1..])?;
                 Some(Self::Act(act, post(f, 0)?, num(f, 1)?))

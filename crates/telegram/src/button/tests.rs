@@ -1,7 +1,9 @@
 use super::wizard::{Opt, Section};
 use super::*;
 use tochen_domain::ids::{AccountId, JobId};
-use tochen_domain::{AuthKind, AutomationId, DeliveryId, DestinationId, PostId, Role, TargetId, TenantId, UserId};
+use tochen_domain::{
+    AuthKind, AutomationId, DeliveryId, DestinationId, Platform, PostId, Role, TargetId, TenantId, UserId,
+};
 use uuid::Uuid;
 
 /// The latest moment chrono can hold, in milliseconds (a time on a button is in seconds, so this is beyond any).
@@ -86,6 +88,11 @@ fn every_variant() -> Vec<Button> {
         Admin::NewLink.into(),
     ];
     all.extend(DraftAct::ALL.map(|a| Button::Draft(Draft::Act(a, pid, i64::MIN))));
+    for p in Platform::ALL {
+        all.extend(VersionAct::ALL.map(|a| Button::Draft(Draft::Version(pid, i64::MIN, a, *p))));
+    }
+    all.extend(MediaAct::ALL.map(|a| Button::Draft(Draft::MediaItem(pid, i64::MIN, a, u8::MAX))));
+    all.push(Menu::NewPost.into());
     all.extend(Quick::ALL.map(|q| Button::Schedule(Schedule::When(pid, i64::MIN, q))));
     all.extend(AuthKind::ALL.iter().map(|k| Button::Connect(Connect::Start(*k))));
     all.extend(wizard::KINDS.map(|k| Button::Wizard(Wizard::Kind(k.into()))));
@@ -138,6 +145,16 @@ fn callback_data_is_spelled_as_before() {
         (Draft::Act(DraftAct::Attach, post, 7).into(), format!("da:{packed}:7")),
         (Draft::Act(DraftAct::Show, post, 7).into(), format!("do:{packed}:7")),
         (Draft::ToggleAccount(post, 7, 1).into(), format!("da:{packed}:7:1")),
+        (Draft::Act(DraftAct::Media, post, 7).into(), format!("dm:{packed}:7")),
+        (Draft::Act(DraftAct::Versions, post, 7).into(), format!("dv:{packed}:7")),
+        (Draft::Act(DraftAct::Hashtags, post, 7).into(), format!("dt:{packed}:7")),
+        (Draft::Act(DraftAct::Duplicate, post, 7).into(), format!("dc:{packed}:7")),
+        (
+            Draft::Version(post, 7, VersionAct::Edit, Platform::Instagram).into(),
+            format!("dV:{packed}:7:e:instagram"),
+        ),
+        (Draft::MediaItem(post, 7, MediaAct::Earlier, 2).into(), format!("dM:{packed}:7:u:2")),
+        (Menu::NewPost.into(), "mn:n".into()),
         (Schedule::When(post, 7, Quick::NextFree).into(), format!("sq:{packed}:7:f")),
         (Schedule::Confirm(post, 7, 1_700_000_000).into(), format!("sc:{packed}:7:1700000000")),
         (Approval::Approve(post, 7).into(), format!("ap:{packed}:7")),

@@ -123,6 +123,7 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
             std::iter::once((t(l, "bot.queue.btn_reschedule"), Button::Queue(Queue::Reschedule(id, v))))
                 .chain(now)
                 .collect(),
+            vec![(t(l, "bot.queue.btn_edit"), Button::Draft(Draft::Act(DraftAct::Show, id, v)))],
             vec![
                 (t(l, "bot.queue.btn_cancel"), Button::Queue(Queue::Cancel(id, v))),
                 (t(l, "bot.back"), Button::Queue(Queue::Page(0))),

@@ -8,6 +8,7 @@ mod job_fencing;
 mod listen_reconnect;
 mod migrations_in_step;
 mod operator;
+mod post_edits;
 mod post_lists;
 mod store;
 mod telegram_updates;

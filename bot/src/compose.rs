@@ -57,7 +57,12 @@ pub fn message_media(msg: &Message) -> Option<MessageMedia> {
     }
     if let Some(v) = msg.video() {
         let content_type = v.mime_type.as_ref().map(|m| m.to_string()).unwrap_or_else(|| "video/mp4".into());
-        return Some(MessageMedia { file_id: v.file.id.clone(), size: v.file.size, kind: MediaKind::Video, content_type });
+        return Some(MessageMedia {
+            file_id: v.file.id.clone(),
+            size: v.file.size,
+            kind: MediaKind::Video,
+            content_type,
+        });
     }
     // A photo or video sent "as a file" keeps its quality: taken as what its type says.
     let d = msg.document()?;
@@ -185,7 +190,8 @@ pub fn sniff(bytes: &[u8]) -> Option<(MediaKind, &'static str)> {
 async fn create(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, text: &str) -> anyhow::Result<Option<Post>> {
     let (body, hashtags) = split_hashtags(text);
     let first = body.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
-    let title = if first.is_empty() { t(ctx.lang, "bot.compose.untitled") } else { clip(first, TITLE_CHARS).into_owned() };
+    let title =
+        if first.is_empty() { t(ctx.lang, "bot.compose.untitled") } else { clip(first, TITLE_CHARS).into_owned() };
     let post = app.store.create_draft(a.tenant.id, Some(ctx.user.id), Some(ctx.chat_id.0), &title, "").await?;
     let platforms = draft_rules(app, a).await?.into_iter().map(|r| r.platform).collect();
     if !apply(bot, app, ctx, a, &post, PostEdit::MainText { body, hashtags, platforms }).await? {

@@ -225,7 +225,8 @@ pub async fn toggle_account(bot: TgBot, app: App, ctx: Ctx, id: PostId, version:
     let post = app.store.post(a.tenant.id, post.id).await?;
     let contents = app.store.post_contents(a.tenant.id, id).await?;
     if !contents.iter().any(|c| c.platform == acc.platform) {
-        let body = if post.body.is_empty() { contents.first().map(|c| c.body.clone()) } else { Some(post.body.clone()) };
+        let body =
+            if post.body.is_empty() { contents.first().map(|c| c.body.clone()) } else { Some(post.body.clone()) };
         if let Some(body) = body {
             let hashtags = contents.first().map(|c| c.hashtags.clone());
             let change = PostEdit::MainText { body, hashtags: None, platforms: vec![acc.platform] };

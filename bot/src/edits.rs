@@ -24,16 +24,26 @@ fn kind(change: &PostEdit) -> &'static str {
 
 /// Applies `change` to `post` (as read at the version the button or state carried). `false` after telling the
 /// person why nothing changed.
-pub async fn apply(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post, change: PostEdit) -> anyhow::Result<bool> {
+pub async fn apply(
+    bot: &TgBot,
+    app: &App,
+    ctx: &Ctx,
+    a: &Active,
+    post: &Post,
+    change: PostEdit,
+) -> anyhow::Result<bool> {
     let l = ctx.lang;
     match cards::edit(app, ctx, a, post, &change).await? {
         EditOutcome::Done { status, resubmitted, .. } => {
             if !matches!(post.status, PostStatus::Draft | PostStatus::Rejected) {
                 let detail = serde_json::json!({"change": kind(&change), "status": status.as_str()});
-                app.store.audit(a.tenant.id, Some(ctx.user.id), "post.edited", "post", Some(&post.id.to_db()), detail).await?;
+                app.store
+                    .audit(a.tenant.id, Some(ctx.user.id), "post.edited", "post", Some(&post.id.to_db()), detail)
+                    .await?;
             }
             if resubmitted {
-                let key = if post.status == PostStatus::Scheduled { "bot.edit.sent_back" } else { "bot.edit.resubmitted" };
+                let key =
+                    if post.status == PostStatus::Scheduled { "bot.edit.sent_back" } else { "bot.edit.resubmitted" };
                 ctx.say(bot, t(l, key), None).await?;
             }
             Ok(true)

@@ -49,7 +49,15 @@ pub async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post) ->
 }
 
 /// A button on a media item.
-pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, act: MediaAct, index: u8) -> HandlerResult {
+pub async fn on_button(
+    bot: TgBot,
+    app: App,
+    ctx: Ctx,
+    id: PostId,
+    version: i64,
+    act: MediaAct,
+    index: u8,
+) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
     let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, EDITABLE).await? else { return Ok(()) };
     if act == MediaAct::Preview {

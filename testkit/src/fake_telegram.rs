@@ -150,6 +150,24 @@ impl FakeTelegram {
         self.send_text_as(user, user, "en", text);
     }
 
+    /// A user sends an album (a media group): one message per photo, all with the same `media_group_id`, the
+    /// caption on the first, as Telegram delivers them.
+    pub fn send_album(&self, chat_id: i64, from: i64, photos: &[Vec<u8>], caption: &str) {
+        let group = format!("album{}", self.next_message_id());
+        for (i, bytes) in photos.iter().enumerate() {
+            let file_id = format!("albumphoto{}", self.next_message_id());
+            self.inner.lock().unwrap().files.insert(file_id.clone(), bytes.clone());
+            let mut msg = json!({"message_id": self.next_message_id(), "date": now_secs(), "chat": chat_json(chat_id),
+                "from": user_json(from, &format!("User{from}"), "en"), "media_group_id": group,
+                "photo": [{"file_id": file_id, "file_unique_id": format!("u{file_id}"), "width": 1080,
+                           "height": 1080, "file_size": bytes.len()}]});
+            if i == 0 && !caption.is_empty() {
+                msg["caption"] = json!(caption);
+            }
+            self.push_update("message", msg);
+        }
+    }
+
     /// A user sends a photo; its bytes are served by `getFile` and the file URL.
     pub fn send_photo(&self, chat_id: i64, from: i64, bytes: &[u8]) {
         let file_id = format!("photo{}", self.next_message_id());
@@ -389,6 +407,28 @@ fn handle(g: &mut Inner, method: &str, params: &mut Value) -> Response {
             params["__message_id"] = json!(id);
             g.messages.insert((chat_id, id), m.clone());
             ok(m)
+        }
+        "sendmediagroup" => {
+            let Some(chat_id) = chat_id else { return err(400, "Bad Request: chat_id is empty") };
+            let media = params["media"].as_array().cloned().unwrap_or_default();
+            if !(2..=10).contains(&media.len()) {
+                params["__failed"] = json!(true);
+                return err(400, "Bad Request: wrong number of media in the album; it must be 2-10");
+            }
+            let mut sent = Vec::new();
+            for item in media {
+                g.next_message_id += 1;
+                let id = g.next_message_id;
+                let m = json!({"message_id": id, "date": now_secs(), "chat": chat_json(chat_id),
+                    "from": {"id": BOT_ID, "is_bot": true, "first_name": "Tochen", "username": BOT_USERNAME},
+                    "media_group_id": "sent",
+                    "photo": [{"file_id": format!("sent{id}"), "file_unique_id": format!("s{id}"), "width": 1,
+                               "height": 1}],
+                    "caption": item["caption"].clone()});
+                g.messages.insert((chat_id, id), m.clone());
+                sent.push(m);
+            }
+            ok(Value::Array(sent))
         }
         "editmessagetext" | "editmessagereplymarkup" | "editmessagecaption" => {
             let (Some(chat_id), Some(id)) = (chat_id, params["message_id"].as_i64()) else {

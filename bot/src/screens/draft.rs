@@ -140,8 +140,7 @@ pub async fn render(
     }
     // The versions of the chosen platforms (all of them while none is chosen), each marked when edited for its
     // platform.
-    let shown: Vec<_> =
-        contents.iter().filter(|c| platforms.is_empty() || platforms.contains(&c.platform)).collect();
+    let shown: Vec<_> = contents.iter().filter(|c| platforms.is_empty() || platforms.contains(&c.platform)).collect();
     for c in &shown {
         let body = clip(&c.body, PREVIEW_CHARS);
         let tags: Vec<String> = c.hashtags.iter().map(|h| format!("#{h}")).collect();
@@ -190,12 +189,18 @@ pub async fn render(
             (t(lang, "bot.draft.btn_image"), d(DraftAct::Image)),
             (t(lang, "bot.draft.btn_attach"), d(DraftAct::Attach)),
         ],
-        vec![(t(lang, "bot.draft.btn_edit"), d(DraftAct::Edit)), (t(lang, "bot.draft.btn_versions"), d(DraftAct::Versions))],
+        vec![
+            (t(lang, "bot.draft.btn_edit"), d(DraftAct::Edit)),
+            (t(lang, "bot.draft.btn_versions"), d(DraftAct::Versions)),
+        ],
     ];
     if !media.is_empty() {
         rows[0].push((tf(lang, "bot.draft.btn_media", &[("count", &media.len())]), d(DraftAct::Media)));
     }
-    let mut llm = vec![(t(lang, "bot.draft.btn_rewrite"), d(DraftAct::Rewrite)), (t(lang, "bot.draft.btn_hashtags"), d(DraftAct::Hashtags))];
+    let mut llm = vec![
+        (t(lang, "bot.draft.btn_rewrite"), d(DraftAct::Rewrite)),
+        (t(lang, "bot.draft.btn_hashtags"), d(DraftAct::Hashtags)),
+    ];
     if !post.idea.trim().is_empty() || !post.body.trim().is_empty() {
         llm.push((t(lang, "bot.draft.btn_regenerate"), d(DraftAct::Regenerate)));
     }

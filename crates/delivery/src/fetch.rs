@@ -33,7 +33,12 @@ pub struct Fetched {
 }
 
 /// Fetches `raw` (a URL a person typed) with at most `max_bytes` of body.
-pub async fn fetch_file(raw: &str, allow_private: bool, max_bytes: u64, timeout: Duration) -> Result<Fetched, FetchError> {
+pub async fn fetch_file(
+    raw: &str,
+    allow_private: bool,
+    max_bytes: u64,
+    timeout: Duration,
+) -> Result<Fetched, FetchError> {
     fetch_file_with(raw, allow_private, max_bytes, timeout, Arc::new(SystemLookup)).await
 }
 

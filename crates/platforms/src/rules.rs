@@ -65,11 +65,20 @@ pub struct Rules {
 /// Why a post does not fit a platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
-    TooLong { len: usize, max: usize },
-    TooManyHashtags { count: usize, max: usize },
+    TooLong {
+        len: usize,
+        max: usize,
+    },
+    TooManyHashtags {
+        count: usize,
+        max: usize,
+    },
     NeedsImageOrVideo,
     NeedsVideoOrPhotos,
-    TooManyMentions { count: usize, max: usize },
+    TooManyMentions {
+        count: usize,
+        max: usize,
+    },
     /// A link the platform shows as plain text: a warning, the post may still go out.
     LinkNotClickable,
 }

@@ -8,8 +8,8 @@ use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{PostId, TenantId, UserId};
 use tochen_domain::{Platform, PostStatus};
 
-pub(crate) mod approval_cards;
 mod albums;
+pub(crate) mod approval_cards;
 mod drafts;
 
 pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};

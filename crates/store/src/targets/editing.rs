@@ -21,18 +21,32 @@ use tochen_domain::{Platform, PostStatus};
 pub enum PostEdit {
     /// The main text. Every version that follows it gets `body` (and `hashtags`, when given); a version is made,
     /// following it, for each of `platforms` that has none yet.
-    MainText { body: String, hashtags: Option<Vec<String>>, platforms: Vec<Platform> },
+    MainText {
+        body: String,
+        hashtags: Option<Vec<String>>,
+        platforms: Vec<Platform>,
+    },
     /// One platform's own version: from now on the main text no longer changes it.
-    Version { platform: Platform, body: String, hashtags: Vec<String> },
+    Version {
+        platform: Platform,
+        body: String,
+        hashtags: Vec<String>,
+    },
     /// A platform's version follows the main text again (and takes it now).
     FollowMain(Platform),
     /// Versions written whole (by the LLM), each with its own `custom`; with `main`, the main text too.
-    Versions { contents: Vec<PostContent>, main: Option<String> },
+    Versions {
+        contents: Vec<PostContent>,
+        main: Option<String>,
+    },
     /// Media added at the end, in this order (ids of other workspaces match nothing).
     AddMedia(Vec<MediaId>),
     RemoveMedia(MediaId),
     /// Moves a media item one place earlier (or, `earlier` false, one later).
-    MoveMedia { media: MediaId, earlier: bool },
+    MoveMedia {
+        media: MediaId,
+        earlier: bool,
+    },
     /// The accounts the post goes to (never empty).
     Accounts(Vec<AccountId>),
 }
@@ -141,10 +155,11 @@ impl Store {
 
     async fn edit_refusal(&self, tenant: TenantId, post: PostId) -> Result<EditRefusal> {
         Ok(match self.post(tenant, post).await {
-            Ok(p) if matches!(
-                p.status,
-                PostStatus::Draft | PostStatus::Rejected | PostStatus::Scheduled | PostStatus::PendingApproval
-            ) =>
+            Ok(p)
+                if matches!(
+                    p.status,
+                    PostStatus::Draft | PostStatus::Rejected | PostStatus::Scheduled | PostStatus::PendingApproval
+                ) =>
             {
                 EditRefusal::Stale
             }
@@ -406,11 +421,13 @@ async fn set_target_accounts(
 ) -> Result<()> {
     let current = pending_targets(tx, tenant, post).await?;
     for gone in current.iter().filter(|x| !accounts.contains(&x.account_id)) {
-        sqlx::query("DELETE FROM jobs WHERE tenant_id = $1 AND kind = 'publish' AND state = 'queued' AND unique_key = $2")
-            .bind(tenant.to_db())
-            .bind(format!("publish:{}", gone.id.to_db()))
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM jobs WHERE tenant_id = $1 AND kind = 'publish' AND state = 'queued' AND unique_key = $2",
+        )
+        .bind(tenant.to_db())
+        .bind(format!("publish:{}", gone.id.to_db()))
+        .execute(&mut **tx)
+        .await?;
         sqlx::query("DELETE FROM post_targets WHERE tenant_id = $1 AND id = $2 AND status = 'pending'")
             .bind(tenant.to_db())
             .bind(gone.id.to_db())

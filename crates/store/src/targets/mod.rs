@@ -26,8 +26,8 @@ use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, PostId, TargetId, TenantId};
 use tochen_domain::{Platform, PostStatus, TargetStatus};
 
-pub(crate) mod publishing;
 mod editing;
+pub(crate) mod publishing;
 mod scheduling;
 
 pub use editing::{EditApproval, EditOutcome, EditRefusal, PostEdit};

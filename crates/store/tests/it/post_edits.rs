@@ -77,7 +77,8 @@ store_test!(the_main_text_reaches_only_the_versions_that_follow_it, |store| {
         platforms: vec![Platform::Facebook, Platform::Instagram],
     };
     assert!(done(&edit(&store, t, post.id, main).await));
-    let own = PostEdit::Version { platform: Platform::Instagram, body: "Bread 🥖".into(), hashtags: vec!["ig".into()] };
+    let own =
+        PostEdit::Version { platform: Platform::Instagram, body: "Bread 🥖".into(), hashtags: vec!["ig".into()] };
     assert!(done(&edit(&store, t, post.id, own).await));
     let again = PostEdit::MainText { body: "Fresh rye".into(), hashtags: None, platforms: vec![] };
     assert!(done(&edit(&store, t, post.id, again).await));

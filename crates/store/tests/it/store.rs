@@ -316,7 +316,8 @@ store_test!(a_tenant_never_sees_another_tenants_rows, |store| {
     let (b, bob) = workspace(&store, 2, "Bob").await;
     let b_post = store.create_draft(b, Some(bob), None, "Bob's secret", "").await.unwrap();
     let b_acc = store.upsert_account(b, &account("page-b", "EAAG-bob")).await.unwrap();
-    let content = PostContent { platform: Platform::Facebook, body: "x".into(), hashtags: vec![], link: None, custom: false };
+    let content =
+        PostContent { platform: Platform::Facebook, body: "x".into(), hashtags: vec![], link: None, custom: false };
     store.set_post_content(b, b_post.id, &content).await.unwrap();
     let b_media = store
         .insert_media(

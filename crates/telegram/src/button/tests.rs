@@ -149,10 +149,7 @@ fn callback_data_is_spelled_as_before() {
         (Draft::Act(DraftAct::Versions, post, 7).into(), format!("dv:{packed}:7")),
         (Draft::Act(DraftAct::Hashtags, post, 7).into(), format!("dt:{packed}:7")),
         (Draft::Act(DraftAct::Duplicate, post, 7).into(), format!("dc:{packed}:7")),
-        (
-            Draft::Version(post, 7, VersionAct::Edit, Platform::Instagram).into(),
-            format!("dV:{packed}:7:e:instagram"),
-        ),
+        (Draft::Version(post, 7, VersionAct::Edit, Platform::Instagram).into(), format!("dV:{packed}:7:e:instagram")),
         (Draft::MediaItem(post, 7, MediaAct::Earlier, 2).into(), format!("dM:{packed}:7:u:2")),
         (Menu::NewPost.into(), "mn:n".into()),
         (Schedule::When(post, 7, Quick::NextFree).into(), format!("sq:{packed}:7:f")),

@@ -329,3 +329,22 @@ async fn a_linked_file_becomes_a_draft_and_oversized_or_wrong_files_are_refused_
     let Some(db) = TestDb::postgres().await else { return };
     import_allowed(db).await;
 }
+
+bot_test!(a_forwarded_message_becomes_a_draft, |h| {
+    let a = h.onboard(ALICE, "Alpha").await;
+    h.connect_accounts(a).await;
+    h.say(ALICE, "/new", "Send your post").await;
+    let mark = h.tg.mark();
+    h.tg.push_message(serde_json::json!({
+        "chat": {"id": ALICE, "type": "private", "first_name": "Alice"},
+        "from": {"id": ALICE, "is_bot": false, "first_name": "Alice", "language_code": "en"},
+        "forward_origin": {"type": "hidden_user", "sender_user_name": "Bakery news", "date": 1_700_000_000},
+        "text": "Sourdough workshop on Saturday\n\n#sourdough",
+    }));
+    let screen = h.tg.said(ALICE, mark, "Draft:").await;
+    assert!(screen.text.contains("Sourdough workshop on Saturday"), "{screen:#?}");
+    let post = only_post(&h, a, PostStatus::Draft).await;
+    assert_eq!(post.title, "Sourdough workshop on Saturday");
+    let contents = h.store.post_contents(a, post.id).await.unwrap();
+    assert!(contents.iter().all(|c| c.hashtags == vec!["sourdough".to_string()]), "{contents:#?}");
+});

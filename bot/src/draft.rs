@@ -12,7 +12,7 @@ use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::edits::apply;
 use crate::kb::kb;
 use crate::screens::draft::{chosen_accounts, is_draft, load_for_change, platform_name, show, EDITABLE};
-use crate::screens::llm::{draft_rules, llm_error_text, typing};
+use crate::screens::llm::{draft_rules, llm_error_text, llm_versions, typing};
 use crate::screens::photo;
 use crate::state::State;
 use teloxide::prelude::*;
@@ -146,19 +146,7 @@ async fn regenerate(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post) 
     let idea = if post.idea.trim().is_empty() { post.body.clone() } else { post.idea.clone() };
     match app.llm.draft(ctx.llm_ctx(a), &a.tenant.name, &a.tenant.profile, &idea, &rules).await {
         Ok(d) if !d.texts.is_empty() => {
-            let contents: Vec<PostContent> = d
-                .texts
-                .iter()
-                .map(|x| PostContent {
-                    platform: x.platform,
-                    body: x.body.clone(),
-                    hashtags: x.hashtags.clone(),
-                    link: None,
-                    custom: false,
-                })
-                .collect();
-            let main = contents.first().map(|c| c.body.clone());
-            if !apply(bot, app, ctx, a, post, PostEdit::Versions { contents, main }).await? {
+            if !apply(bot, app, ctx, a, post, llm_versions(&d.texts)).await? {
                 return Ok(());
             }
             let title = if d.title.is_empty() { post.title.clone() } else { d.title };

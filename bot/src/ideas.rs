@@ -5,13 +5,12 @@
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft;
-use crate::screens::llm::{draft_rules, llm_error_text, sandbox_note, typing};
+use crate::screens::llm::{draft_rules, llm_error_text, llm_versions, sandbox_note, typing};
 use crate::state::State;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::Role;
 use tochen_llm::Idea;
-use tochen_store::{PostContent, PostEdit};
 use tochen_telegram::button::{Button, Ideas};
 use tochen_telegram::text::{clip, ECHO_MAX};
 
@@ -85,20 +84,8 @@ pub async fn pick(bot: TgBot, app: App, ctx: Ctx, ideas: Vec<Idea>, n: u8) -> Ha
     };
     let title = if generated.title.is_empty() { idea.title.clone() } else { generated.title.clone() };
     let post = app.store.create_draft(a.tenant.id, Some(ctx.user.id), Some(ctx.chat_id.0), &title, &idea_text).await?;
-    let contents: Vec<PostContent> = generated
-        .texts
-        .iter()
-        .map(|x| PostContent {
-            platform: x.platform,
-            body: x.body.clone(),
-            hashtags: x.hashtags.clone(),
-            link: None,
-            custom: false,
-        })
-        .collect();
     // The versions follow the main text (the first one's), so an edit of the text reaches all of them.
-    let main = contents.first().map(|c| c.body.clone());
-    app.store.edit_post(a.tenant.id, post.id, post.version, &PostEdit::Versions { contents, main }, None).await?;
+    app.store.edit_post(a.tenant.id, post.id, post.version, &llm_versions(&generated.texts), None).await?;
     app.store.set_post_meta(a.tenant.id, post.id, &title, &generated.image_prompt).await?;
     app.store
         .audit(a.tenant.id, Some(ctx.user.id), "post.drafted", "post", Some(&post.id.to_db()), serde_json::json!({}))

@@ -48,3 +48,19 @@ pub async fn draft_rules(app: &App, a: &Active) -> anyhow::Result<Vec<Rules>> {
     }
     Ok(platforms.into_iter().map(|p| app.rules.get(p)).collect())
 }
+
+/// The versions an LLM draft writes: each following the main text, which is the first one's text.
+pub fn llm_versions(texts: &[tochen_llm::DraftText]) -> tochen_store::PostEdit {
+    let contents: Vec<tochen_store::PostContent> = texts
+        .iter()
+        .map(|x| tochen_store::PostContent {
+            platform: x.platform,
+            body: x.body.clone(),
+            hashtags: x.hashtags.clone(),
+            link: None,
+            custom: false,
+        })
+        .collect();
+    let main = contents.first().map(|c| c.body.clone());
+    tochen_store::PostEdit::Versions { contents, main }
+}

@@ -24,30 +24,6 @@ impl Store {
         rows.iter().map(|r| AccountId::from_db(&r.0).map_err(StoreError::from)).collect::<Result<Vec<_>>>().map(Some)
     }
 
-    /// Replaces the chosen accounts of a draft and bumps its version (the screen changed).
-    pub async fn set_draft_accounts(&self, tenant: TenantId, post: PostId, accounts: &[AccountId]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        crate::posts::bump_version(&mut tx, tenant, post, true).await?;
-        sqlx::query("DELETE FROM draft_accounts WHERE tenant_id = $1 AND post_id = $2")
-            .bind(tenant.to_db())
-            .bind(post.to_db())
-            .execute(&mut *tx)
-            .await?;
-        for a in accounts {
-            sqlx::query(
-                "INSERT INTO draft_accounts (post_id, tenant_id, account_id) \
-                 SELECT $1, $2, id FROM social_accounts WHERE tenant_id = $2 AND id = $3",
-            )
-            .bind(post.to_db())
-            .bind(tenant.to_db())
-            .bind(a.to_db())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Sets the title and image prompt of a post and bumps its version.
     pub async fn set_post_meta(&self, tenant: TenantId, post: PostId, title: &str, image_prompt: &str) -> Result<()> {
         let done = sqlx::query(

@@ -245,24 +245,9 @@ impl Store {
 
     /// Sets or replaces the text of a post on one platform and bumps the post's version.
     pub async fn set_post_content(&self, tenant: TenantId, post: PostId, content: &PostContent) -> Result<()> {
-        let now = now_ms();
         let mut tx = self.pool.begin().await?;
         bump_version(&mut tx, tenant, post, false).await?;
-        sqlx::query(
-            "INSERT INTO post_contents (post_id, tenant_id, platform, body, hashtags, link, custom, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (post_id, platform) DO UPDATE SET body = excluded.body, \
-             hashtags = excluded.hashtags, link = excluded.link, custom = excluded.custom, updated_at = excluded.updated_at",
-        )
-        .bind(post.to_db())
-        .bind(tenant.to_db())
-        .bind(content.platform.as_str())
-        .bind(&content.body)
-        .bind(serde_json::to_string(&content.hashtags).unwrap_or_else(|_| "[]".into()))
-        .bind(&content.link)
-        .bind(i64::from(content.custom))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        upsert_content(&mut tx, tenant, post, content, now_ms()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -301,6 +286,32 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Writes one platform's version of a post inside the caller's transaction.
+pub(crate) async fn upsert_content(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: TenantId,
+    post: PostId,
+    c: &PostContent,
+    now: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO post_contents (post_id, tenant_id, platform, body, hashtags, link, custom, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (post_id, platform) DO UPDATE SET body = excluded.body, \
+         hashtags = excluded.hashtags, link = excluded.link, custom = excluded.custom, updated_at = excluded.updated_at",
+    )
+    .bind(post.to_db())
+    .bind(tenant.to_db())
+    .bind(c.platform.as_str())
+    .bind(&c.body)
+    .bind(serde_json::to_string(&c.hashtags).unwrap_or_else(|_| "[]".into()))
+    .bind(&c.link)
+    .bind(i64::from(c.custom))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Bumps a post's version inside the caller's transaction, so buttons drawn for the old version are refused.

@@ -11,6 +11,7 @@
 
 use super::{enqueue_publish, pending_targets, target_from_row, Target, TARGET_COLUMNS};
 use crate::posts::approval_cards::{queue_cards, settle_cards};
+use crate::posts::upsert_content;
 use crate::{ApprovalCard, CardOutcome, PostContent, Result, Store, StoreError};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, MediaId, PostId, TargetId, TenantId};
@@ -198,25 +199,6 @@ async fn withdraw_publish_jobs(tx: &mut Tx<'_>, tenant: TenantId, post: PostId) 
 
 fn tags_json(tags: &[String]) -> String {
     serde_json::to_string(tags).unwrap_or_else(|_| "[]".into())
-}
-
-async fn upsert_content(tx: &mut Tx<'_>, tenant: TenantId, post: PostId, c: &PostContent, now: Millis) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO post_contents (post_id, tenant_id, platform, body, hashtags, link, custom, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (post_id, platform) DO UPDATE SET body = excluded.body, \
-         hashtags = excluded.hashtags, link = excluded.link, custom = excluded.custom, updated_at = excluded.updated_at",
-    )
-    .bind(post.to_db())
-    .bind(tenant.to_db())
-    .bind(c.platform.as_str())
-    .bind(&c.body)
-    .bind(tags_json(&c.hashtags))
-    .bind(&c.link)
-    .bind(i64::from(c.custom))
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Applies one edit inside the transaction. `enqueue_at`: the post is scheduled (and stays so), so new targets

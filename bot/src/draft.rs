@@ -208,34 +208,7 @@ pub async fn toggle_account(bot: TgBot, app: App, ctx: Ctx, id: PostId, version:
     if !apply(&bot, &app, &ctx, &a, &post, PostEdit::Accounts(chosen)).await? {
         return Ok(());
     }
-    // A newly chosen platform gets a version that follows the main text (or the first text, for a post whose
-    // versions were all written for their platforms).
-    let post = app.store.post(a.tenant.id, post.id).await?;
-    let contents = app.store.post_contents(a.tenant.id, id).await?;
-    if !contents.iter().any(|c| c.platform == acc.platform) {
-        let body =
-            if post.body.is_empty() { contents.first().map(|c| c.body.clone()) } else { Some(post.body.clone()) };
-        if let Some(body) = body {
-            let hashtags = contents.first().map(|c| c.hashtags.clone());
-            let change = PostEdit::MainText { body, hashtags: None, platforms: vec![acc.platform] };
-            if !apply(&bot, &app, &ctx, &a, &post, change).await? {
-                return Ok(());
-            }
-            if let Some(tags) = hashtags.filter(|t| !t.is_empty()) {
-                let post = app.store.post(a.tenant.id, post.id).await?;
-                let version = app
-                    .store
-                    .post_contents(a.tenant.id, id)
-                    .await?
-                    .into_iter()
-                    .find(|c| c.platform == acc.platform)
-                    .map(|c| PostContent { hashtags: tags, ..c });
-                if let Some(v) = version {
-                    apply(&bot, &app, &ctx, &a, &post, PostEdit::Versions { contents: vec![v], main: None }).await?;
-                }
-            }
-        }
-    }
+    // A newly chosen platform gets a version that follows the main text, in the same change (`PostEdit::Accounts`).
     ctx.answer(&bot, None).await?;
     let post = app.store.post(a.tenant.id, post.id).await?;
     accounts_screen(&bot, &app, &ctx, &a, &post).await

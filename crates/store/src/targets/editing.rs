@@ -48,7 +48,9 @@ pub enum PostEdit {
         media: MediaId,
         earlier: bool,
     },
-    /// The accounts the post goes to (never empty).
+    /// The accounts the post goes to (never empty). A platform that comes in without a version gets one that
+    /// follows the main text (or, without one, borrows the first version's text), with the first version's
+    /// hashtags.
     Accounts(Vec<AccountId>),
 }
 
@@ -327,6 +329,22 @@ async fn apply(
         PostEdit::Accounts(accounts) => {
             if accounts.is_empty() {
                 return Ok(Some(EditRefusal::NoAccounts));
+            }
+            for account in accounts {
+                sqlx::query(
+                    "INSERT INTO post_contents (post_id, tenant_id, platform, body, hashtags, custom, updated_at) \
+                     SELECT $1, $2, a.platform, COALESCE(NULLIF(p.body, ''), (SELECT c.body FROM post_contents c \
+                     WHERE c.post_id = $1 ORDER BY c.platform LIMIT 1), ''), COALESCE((SELECT c.hashtags FROM \
+                     post_contents c WHERE c.post_id = $1 ORDER BY c.platform LIMIT 1), '[]'), 0, $4 \
+                     FROM social_accounts a JOIN posts p ON p.id = $1 AND p.tenant_id = $2 \
+                     WHERE a.tenant_id = $2 AND a.id = $3 ON CONFLICT (post_id, platform) DO NOTHING",
+                )
+                .bind(&p)
+                .bind(&t)
+                .bind(account.to_db())
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
             }
             if matches!(status, PostStatus::Draft | PostStatus::Rejected) {
                 set_draft_accounts(tx, tenant, post, accounts).await?;

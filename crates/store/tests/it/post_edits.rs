@@ -224,3 +224,26 @@ store_test!(an_editors_change_to_an_approved_post_sends_it_back_to_approval, |st
     assert_eq!(store.targets_of_post(t, post.id).await.unwrap().len(), 2, "the targets wait with it");
     assert_eq!(store.approval_round(t, post.id).await.unwrap(), Some(p.version));
 });
+
+store_test!(a_platform_chosen_without_a_version_gets_one_that_follows_the_main_text, |store| {
+    let (t, anna, accounts) = workspace(&store, 8).await;
+    let post = store.create_draft(t, Some(anna), None, "Launch", "").await.unwrap();
+    let main = PostEdit::MainText {
+        body: "Fresh bread".into(),
+        hashtags: Some(vec!["bakery".into()]),
+        platforms: vec![Platform::Facebook],
+    };
+    assert!(done(&edit(&store, t, post.id, main).await));
+    assert!(done(&edit(&store, t, post.id, PostEdit::Accounts(accounts.clone())).await));
+    let contents = store.post_contents(t, post.id).await.unwrap();
+    let ig = contents.iter().find(|c| c.platform == Platform::Instagram).expect("a version for Instagram");
+    assert_eq!((ig.body.as_str(), ig.hashtags.clone(), ig.custom), ("Fresh bread", vec!["bakery".to_string()], false));
+    assert_eq!(
+        store.draft_accounts(t, post.id).await.unwrap(),
+        Some({
+            let mut a = accounts.clone();
+            a.sort_by_key(|x| x.to_db());
+            a
+        })
+    );
+});

@@ -16,6 +16,7 @@ pub mod images;
 pub mod media_host;
 pub mod props;
 pub mod smtp_sink;
+pub mod video;
 pub mod webhook_receiver;
 
 pub use db::TestDb;

@@ -14,6 +14,7 @@ pub mod http;
 pub mod instagram;
 pub mod jpeg;
 pub mod login;
+pub mod media;
 pub mod metrics;
 pub mod module;
 pub mod oauth;

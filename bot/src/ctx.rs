@@ -38,6 +38,8 @@ pub struct App {
     /// The mail relay's sender, built once at start-up; `None` without a usable relay, and then `/destinations` and
     /// `/email` say what the operator sets.
     pub email: Option<tochen_delivery::email::EmailSender>,
+    /// Local Bot API mode and the media limits table (`files.rs`).
+    pub media: crate::files::MediaSettings,
 }
 
 impl App {

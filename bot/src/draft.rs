@@ -10,17 +10,13 @@ use crate::screens::draft::{chosen_accounts, is_draft, load_for_change, platform
 use crate::screens::llm::{draft_rules, llm_error_text, typing};
 use crate::screens::photo;
 use crate::state::State;
-use teloxide::net::Download;
 use teloxide::prelude::*;
-use tochen_domain::i18n::{t, tf};
+use tochen_domain::i18n::t;
 use tochen_domain::PostId;
 use tochen_domain::{MediaKind, PostStatus, Role};
-use tochen_llm::{store_media_bytes, DraftText};
+use tochen_llm::DraftText;
 use tochen_store::{Post, PostContent};
 use tochen_telegram::button::{Button, Draft, DraftAct};
-
-/// Largest file the public Bot API lets a bot download.
-const MAX_DOWNLOAD: u32 = 20 * 1024 * 1024;
 
 /// The draft screen's buttons; scheduling and publishing now open the schedule flow (`handover.rs`).
 pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Draft) -> HandlerResult {
@@ -257,16 +253,12 @@ pub async fn got_media(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, versio
         } else {
             return ctx.say(&bot, t(ctx.lang, "bot.draft.media_needed"), None).await.map(|_| ());
         };
-    if size > MAX_DOWNLOAD {
-        let msg_text = tf(ctx.lang, "bot.draft.media_too_big", &[("max", &20)]);
-        return ctx.say(&bot, msg_text, None).await.map(|_| ());
-    }
     let Some((a, _)) = current(&bot, &app, &ctx, id, version).await? else { return Ok(()) };
-    let file = bot.get_file(file_id).await?;
-    let mut bytes = Vec::new();
-    bot.download_file(&file.path, &mut bytes).await?;
     let media =
-        store_media_bytes(&app.store, &app.data_dir, a.tenant.id, &bytes, kind, content_type, "telegram").await?;
+        match crate::files::store_telegram_file(&bot, &app, a.tenant.id, &file_id.0, size, kind, content_type).await {
+            Ok(m) => m,
+            Err(e) => return ctx.say(&bot, e.text(ctx.lang), None).await.map(|_| ()),
+        };
     app.store.set_post_media(a.tenant.id, id, media.id).await?;
     ctx.dlg.exit().await?;
     show(&bot, &app, &ctx, &a, id).await

@@ -15,6 +15,7 @@ mod connect;
 mod creation;
 mod ctx;
 mod draft;
+pub mod files;
 mod flow;
 mod handover;
 mod ideas;
@@ -141,6 +142,7 @@ pub async fn run_with(
         sandbox: tochen_platforms::registry::sandbox_on(&config),
         operator: config.operator.clone(),
         email: tochen_delivery::email::EmailSender::configured(config.smtp.as_ref()),
+        media: files::MediaSettings::from_config(&config),
     };
     let tree = match options.before {
         Some(before) => dptree::entry().branch(before).branch(schema()),

@@ -71,11 +71,9 @@ impl FileError {
     /// What to tell the person, in their language.
     pub fn text(&self, lang: &str) -> String {
         match self {
-            FileError::TooBig { size, max } => tf(
-                lang,
-                "bot.files.too_big",
-                &[("size", &size.div_ceil(1024 * 1024)), ("max", &(max / (1024 * 1024)))],
-            ),
+            FileError::TooBig { size, max } => {
+                tf(lang, "bot.files.too_big", &[("size", &size.div_ceil(1024 * 1024)), ("max", &(max / (1024 * 1024)))])
+            }
             FileError::LocalUnreadable { .. } => t(lang, "bot.files.local_unreadable"),
             FileError::Telegram(_) => t(lang, "bot.files.download_failed"),
             FileError::Storage(_) => t(lang, "bot.files.store_failed"),
@@ -145,7 +143,10 @@ mod tests {
             path_map: Some(("/var/lib/telegram-bot-api".into(), "/mnt/tg".into())),
             ..Default::default()
         };
-        assert_eq!(s.local_path("/var/lib/telegram-bot-api/123:abc/videos/file_1.mp4"), Path::new("/mnt/tg/123:abc/videos/file_1.mp4"));
+        assert_eq!(
+            s.local_path("/var/lib/telegram-bot-api/123:abc/videos/file_1.mp4"),
+            Path::new("/mnt/tg/123:abc/videos/file_1.mp4")
+        );
         assert_eq!(s.local_path("/elsewhere/file.mp4"), Path::new("/elsewhere/file.mp4"));
         assert_eq!(MediaSettings::default().local_path("/a/b"), Path::new("/a/b"));
     }

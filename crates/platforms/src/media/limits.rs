@@ -155,8 +155,6 @@ impl MediaLimits {
                 min_ms: Some(3_000),
                 max_ms: Some(60_000),
                 fps: Some((23.0, 60.0)),
-                ratio: Some((0.8, 1.91)),
-                suggest: "4:5",
                 ..none
             },
             Target::FacebookPhoto => Spec { formats: IMAGES_FB, max_bytes: 4 * MB, ..none },

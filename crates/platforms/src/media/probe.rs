@@ -237,8 +237,11 @@ fn probe_isobmff<R: Read + Seek>(r: &mut R, len: u64) -> Result<Probe, ProbeErro
     Ok(p)
 }
 
-/// Child boxes of a payload held in memory: (type, payload).
-fn children(buf: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, ProbeError> {
+/// A box held in memory: (type, payload).
+type BoxRef<'a> = ([u8; 4], &'a [u8]);
+
+/// Child boxes of a payload held in memory.
+fn children(buf: &[u8]) -> Result<Vec<BoxRef<'_>>, ProbeError> {
     let mut out = Vec::new();
     let mut c = std::io::Cursor::new(buf);
     let len = buf.len() as u64;

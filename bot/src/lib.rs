@@ -22,6 +22,9 @@ mod ideas;
 mod kb;
 mod onboarding;
 mod panics;
+pub mod post_options;
+/// The media checks the draft screen and scheduling run (`screens::media_checks`).
+pub use screens::media_checks;
 mod queue;
 mod schedule;
 mod screens;
@@ -320,7 +323,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Connect(b)].endpoint(connect::on_button))
                 .branch(case![Button::Automation(b)].endpoint(automations::on_button))
                 .branch(case![Button::Wizard(b)].endpoint(automations::on_wizard_button))
-                .branch(case![Button::Admin(b)].endpoint(admin::on_button)),
+                .branch(case![Button::Admin(b)].endpoint(admin::on_button))
+                .branch(case![Button::PostOpt(b)].endpoint(post_options::on_button)),
         )
         .endpoint(unknown_button);
 

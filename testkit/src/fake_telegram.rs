@@ -210,6 +210,13 @@ impl FakeTelegram {
         self.push_update("message", msg);
     }
 
+    /// The ids of every file users sent, in no particular order.
+    pub fn sent_file_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.inner.lock().unwrap().files.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     /// A user presses a button with `data` on message `message_id` of `chat_id` (data need not come from it,
     /// which is how tests forge buttons).
     pub fn press_as(&self, chat_id: i64, from: i64, message_id: i64, data: &str) {

@@ -9,6 +9,7 @@ mod bad_input;
 mod conversation;
 mod creation_policy;
 mod destinations;
+mod media_big;
 mod no_input_stops_the_bot;
 mod photos_and_approvals;
 mod profile_language;

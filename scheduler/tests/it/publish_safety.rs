@@ -175,9 +175,9 @@ store_test!(a_failed_tiktok_status_poll_is_asked_again_and_never_makes_a_second_
     let p = platforms(&store).await;
     let (token, _) = p.tiktok.issue_tokens();
     let tt = connected(&store, tenant, Platform::TikTok, &p.tiktok.open_id(), &token).await;
-    // Not on disk under its path, so TikTok pulls it from its URL.
-    let video = p.media(&store, tenant, "clip.mp4", "video/mp4", b"not read").await;
-    std::fs::remove_file(p.dir.path().join("media/clip.mp4")).unwrap();
+    // A valid video (the fake TikTok probes what it receives), uploaded from the data directory.
+    let bytes = tochen_testkit::video::video_bytes(&tochen_testkit::video::VideoSpec::vertical(10), 50_000);
+    let video = p.media(&store, tenant, "clip.mp4", "video/mp4", &bytes).await;
     let (post, targets) = post_now(&store, tenant, &[tt], Some(&video)).await;
     let t = targets[0].id;
     // The publish_id is handed out, then the first status poll fails.

@@ -2,7 +2,9 @@
 //!
 //! It speaks enough of the API for a teloxide bot: `/bot{token}/{method}` with method names matched
 //! case-insensitively, `ok`/error envelopes, a `getUpdates` long-poll queue that tests push user actions into,
-//! messages kept by id so edits and button presses refer to real messages, `getFile` with file downloads, and
+//! messages kept by id so edits and button presses refer to real messages, `getFile` with file downloads (cloud
+//! mode: relative paths and the 20 MB limit, `400 Bad Request: file is too big` beyond; local mode, as a
+//! self-hosted server started with `--local`: absolute paths on its disk, no limit, no download URL), and
 //! error injection (429 with `retry_after`, 403 blocked, migration), and Telegram's own refusals of texts over
 //! its limits or of broken HTML (a faithful fake refuses them, so a test sees the person get no answer). Every
 //! call is recorded, so a test can wait

@@ -252,3 +252,54 @@ media_test!(the_cloud_bot_api_refuses_a_25_mb_file_with_a_clear_message, local =
 fn last_video_file_id(h: &common::Harness) -> String {
     h.tg.sent_file_ids().into_iter().rev().find(|id| id.starts_with("video")).expect("a video was sent")
 }
+
+media_test!(
+    the_options_screen_offers_only_what_the_creator_allows_and_saves_workspace_defaults,
+    local = false,
+    |h, f| {
+        let tenant = h.onboard(ALICE, "Bloom").await;
+        connect(&h, &f, tenant).await;
+        f.tiktok
+            .set_creator(tochen_testkit::fake_tiktok::CreatorSettings { comment_disabled: true, ..Default::default() });
+        let m = h.say(ALICE, "/idea", "Ideas for").await;
+        let draft = h.press(ALICE, &m, "1", "Draft:").await;
+        let post = h.store.posts_with_status(tenant, &[PostStatus::Draft], 0, 1).await.unwrap().remove(0);
+        let mark = h.tg.mark();
+        h.tg.press_as(ALICE, ALICE, draft.message_id, &Button::PostOpt(PostOpt::Show(post.id)).encode());
+        let screen = h.tg.said(ALICE, mark, "Who can see it: not chosen").await;
+        // The creator offers Everyone, Friends and Only me (not Followers); comments are off on TikTok's side.
+        for level in ["Everyone", "Friends", "Only me"] {
+            assert!(screen.has_button(level), "{level}: {screen:#?}");
+        }
+        assert!(!screen.has_button("Followers"));
+        assert!(screen.has_button("🚫 Comments") && screen.has_button("🚫 Stitch"), "{screen:#?}");
+        h.press_data_refused(ALICE, &screen, &screen.button("🚫 Comments").unwrap(), "turned this off in TikTok").await;
+
+        let screen = h.press(ALICE, &screen, "✓ Duet", "Post options").await;
+        assert!(screen.has_button("✗ Duet"), "{screen:#?}");
+        let screen = h.press(ALICE, &screen, "Only me", "Who can see it: Only me").await;
+        let branded = screen.button("Branded content").unwrap();
+        h.press_data_refused(ALICE, &screen, &branded, "cannot be private").await;
+        let own = h.store.post_options_own(tenant, post.id).await.unwrap();
+        assert_eq!(
+            (own["tiktok"]["privacy_level"].as_str(), own["tiktok"]["duet"].as_bool()),
+            (Some("SELF_ONLY"), Some(false))
+        );
+        assert_eq!(own["tiktok"]["brand_content"], false, "the refused toggle changed nothing");
+
+        let mark = h.tg.mark();
+        h.tg.press(ALICE, &screen, "Save as workspace default");
+        h.tg.answered(mark, "new posts start with these options").await;
+        assert_eq!(h.store.post_defaults(tenant).await.unwrap()["tiktok"]["privacy_level"], "SELF_ONLY");
+        // A new draft starts from the defaults.
+        let m = h.say(ALICE, "/idea", "Ideas for").await;
+        h.press(ALICE, &m, "2", "Draft:").await;
+        let newest = h.store.posts_with_status(tenant, &[PostStatus::Draft], 0, 5).await.unwrap();
+        let other = newest.iter().find(|p| p.id != post.id).expect("a second draft");
+        let opts = h.store.post_options(tenant, other.id).await.unwrap();
+        assert_eq!(
+            (opts["tiktok"]["privacy_level"].as_str(), opts["tiktok"]["duet"].as_bool()),
+            (Some("SELF_ONLY"), Some(false))
+        );
+    }
+);

@@ -316,7 +316,13 @@ store_test!(an_image_that_cannot_be_converted_fails_its_instagram_target_clearly
 });
 
 /// Stores a valid MP4 of `spec` with its probed facts, as the bot's ingest does.
-async fn probed_video(p: &Platforms, store: &Store, tenant: TenantId, name: &str, spec: &tochen_testkit::video::VideoSpec) -> String {
+async fn probed_video(
+    p: &Platforms,
+    store: &Store,
+    tenant: TenantId,
+    name: &str,
+    spec: &tochen_testkit::video::VideoSpec,
+) -> String {
     let bytes = tochen_testkit::video::video_bytes(spec, 80_000);
     let id = p.media(store, tenant, name, "video/mp4", &bytes).await;
     let media = store.media(tenant, tochen_domain::MediaId::parse(&id).unwrap()).await.unwrap();

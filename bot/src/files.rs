@@ -6,50 +6,19 @@
 //! there is no size limit: the file is hard-linked or copied (in chunks, never held in memory) into the data
 //! directory. `TELEGRAM_LOCAL_PATH_MAP` maps the server's path prefix to where its disk is mounted here.
 
+pub use crate::ctx::MediaSettings;
 use crate::ctx::{App, TgBot};
-use std::path::{Path, PathBuf};
+#[cfg(test)]
+use std::path::Path;
 use teloxide::net::Download;
 use teloxide::prelude::*;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::ids::TenantId;
 use tochen_domain::MediaKind;
-use tochen_platforms::media::MediaLimits;
 use tochen_store::Media;
 
 /// The largest file the cloud Bot API lets a bot download.
 pub const CLOUD_MAX_DOWNLOAD: u64 = 20 * 1024 * 1024;
-
-/// How the bot reaches the files people send, and the media limits it checks posts against.
-#[derive(Debug, Clone, Default)]
-pub struct MediaSettings {
-    /// `TELEGRAM_LOCAL_MODE`.
-    pub local_mode: bool,
-    /// `TELEGRAM_LOCAL_PATH_MAP`: (server prefix, local prefix).
-    pub path_map: Option<(PathBuf, PathBuf)>,
-    pub limits: MediaLimits,
-}
-
-impl MediaSettings {
-    pub fn from_config(config: &tochen_config::Config) -> Self {
-        MediaSettings {
-            local_mode: config.telegram.local_mode,
-            path_map: config.telegram.local_path_map.clone(),
-            limits: MediaLimits::from_config(config),
-        }
-    }
-
-    /// Where a path the local server answered with is on this machine.
-    pub fn local_path(&self, server_path: &str) -> PathBuf {
-        let p = Path::new(server_path);
-        match &self.path_map {
-            Some((from, to)) => match p.strip_prefix(from) {
-                Ok(rest) => to.join(rest),
-                Err(_) => p.to_path_buf(),
-            },
-            None => p.to_path_buf(),
-        }
-    }
-}
 
 /// Why a file could not be stored.
 #[derive(Debug, thiserror::Error)]

@@ -194,6 +194,25 @@ impl Publisher for TikTokPublisher {
             let path = self.data_dir.join(&m.storage_path);
             let local = !m.storage_path.is_empty() && tokio::fs::metadata(&path).await.is_ok_and(|md| md.is_file());
             if local {
+                // The creator's own cap (often 180, 300 or 600 s) is below the API's: checked before uploading.
+                let probed = path.clone();
+                let duration = tokio::task::spawn_blocking(move || crate::media::probe_file(&probed).ok())
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|p| p.duration_ms);
+                if let (Some(d), Some(max)) = (duration, info.max_video_post_duration_sec) {
+                    if d > max * 1000 {
+                        return Err(PublishError::new(
+                            ErrorClass::Permanent,
+                            Some("duration_check_failed".into()),
+                            format!(
+                                "the video lasts {:.0} s; this TikTok account posts videos up to {max} s; trim it",
+                                d as f64 / 1000.0
+                            ),
+                        ));
+                    }
+                }
                 let size = tokio::fs::metadata(&path).await.map(|md| md.len()).unwrap_or(0);
                 let (chunk, count) = chunk_plan(size, self.chunk_size);
                 let body = json!({"post_info": post_info, "source_info": {"source": "FILE_UPLOAD",

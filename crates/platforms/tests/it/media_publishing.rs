@@ -301,10 +301,25 @@ async fn tiktok_fails_wrong_media_in_the_status_with_its_fail_reason() {
         assert_eq!(e.code.as_deref(), Some(*reason), "{e:?}");
         assert_eq!(refs.all().len(), 1, "the init succeeded and the publish_id was recorded: it fails in the status");
     }
-    // The creator's own cap is below the API's.
+    // The creator's own cap is below the API's: the fake fails a pulled video over it in the status...
     w.tiktok.set_creator(CreatorSettings { max_video_post_duration_sec: 60, ..Default::default() });
     let r = req(Platform::TikTok, AuthKind::TikTok, "o", &token, vec![w.video("long.mp4", &VideoSpec::vertical(90))]);
     assert_eq!(tt.publish(&r, &Refs::default()).await.unwrap_err().code.as_deref(), Some("duration_check_failed"));
+    // ...and the client refuses a file it uploads itself before sending anything.
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = (*tt).clone();
+    local.data_dir = dir.path().to_owned();
+    std::fs::write(dir.path().join("long.mp4"), video_bytes(&VideoSpec::vertical(90), 300_000)).unwrap();
+    let mut m = w.video("long2.mp4", &VideoSpec::vertical(90));
+    m.storage_path = "long.mp4".into();
+    let before = w.tiktok.calls_to("/init/").len();
+    let e = local
+        .publish(&req(Platform::TikTok, AuthKind::TikTok, "o", &token, vec![m]), &Refs::default())
+        .await
+        .unwrap_err();
+    assert_eq!((e.class, e.code.as_deref()), (ErrorClass::Permanent, Some("duration_check_failed")), "{e:?}");
+    assert!(e.message.contains("60 s"), "{}", e.message);
+    assert_eq!(w.tiktok.calls_to("/init/").len(), before, "nothing was sent");
     // A photo that is not JPEG or WebP (a GIF here, which nothing converts) fails in the status.
     let gif = MediaRef {
         kind: MediaKind::Image,

@@ -159,3 +159,73 @@ mod tests {
         assert!(problem_text("en", &problems[5]).contains('9') && problem_text("en", &problems[5]).contains('8'));
     }
 }
+
+#[cfg(test)]
+mod app_tests {
+    use super::*;
+    use crate::ctx::{Active, App, MediaSettings};
+    use std::collections::HashMap;
+    use tochen_domain::{MediaKind, Role};
+    use tochen_testkit::video::{video_bytes, VideoSpec};
+
+    async fn app(db: &tochen_testkit::TestDb, dir: &std::path::Path) -> App {
+        let vars: HashMap<String, String> =
+            [("TOCHEN_DATA_DIR", dir.to_str().unwrap())].into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let config = tochen_config::Config::from_source(&vars).unwrap();
+        App {
+            store: db.store.clone(),
+            llm: tochen_llm::LlmClient::new(config.llm.clone(), db.store.clone(), dir.to_owned()).unwrap(),
+            bot_username: "b".into(),
+            data_dir: dir.to_owned(),
+            rules: tochen_platforms::RuleBook::new(&config),
+            sandbox: false,
+            operator: config.operator.clone(),
+            email: None,
+            media: MediaSettings::from_config(&config),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_short_video_and_an_unchosen_tiktok_audience_block_with_localized_lines() {
+        let db = tochen_testkit::TestDb::sqlite().await;
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(&db, dir.path()).await;
+        let user = db.store.upsert_user(&tochen_testkit::person(5, "Ann")).await.unwrap();
+        let tenant = db.store.create_tenant("Bloom", &Default::default(), 0, user.id).await.unwrap();
+        let a = Active { tenant: tenant.clone(), role: Role::Admin };
+        let post = db.store.create_draft(tenant.id, Some(user.id), None, "idea", "").await.unwrap();
+        let bytes = video_bytes(&VideoSpec { duration_ms: 2_000, ..VideoSpec::vertical(2) }, 40_000);
+        let media = tochen_llm::store_media_bytes(
+            &db.store,
+            dir.path(),
+            tenant.id,
+            &bytes,
+            MediaKind::Video,
+            "video/mp4",
+            "telegram",
+        )
+        .await
+        .unwrap();
+        db.store.set_post_media(tenant.id, post.id, media.id).await.unwrap();
+
+        let lines =
+            media_problems(&app, &a, post.id, &[Platform::Instagram, Platform::TikTok, Platform::Instagram], "en")
+                .await
+                .unwrap();
+        assert_eq!(
+            lines,
+            vec![
+                "Instagram: video 1 lasts 2.0 s; it must last at least 3 s.".to_owned(),
+                "TikTok: choose who can see the post (Options).".to_owned(),
+            ],
+            "TikTok takes 2 s videos; Instagram Reels need 3 s; each platform once"
+        );
+        // Choosing an audience clears TikTok's line; the Facebook check follows the chosen kind.
+        let opts = serde_json::json!({"tiktok": {"privacy_level": "SELF_ONLY"}, "facebook": {"video": "reel"}});
+        db.store.set_post_options(tenant.id, post.id, opts.as_object().unwrap()).await.unwrap();
+        let lines = media_problems(&app, &a, post.id, &[Platform::TikTok, Platform::Facebook], "de").await.unwrap();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("Facebook: ") && lines[0].contains("mindestens 3 s"), "{lines:?}");
+        db.cleanup().await;
+    }
+}

@@ -8,10 +8,16 @@
 //! carries `X-App-Usage`, errors use the Graph envelope, and failures can be injected per path, before the request
 //! is processed or after (the post made, the answer lost). Every call is recorded for assertions.
 //!
-//! Like Instagram, the fake downloads the `image_url` of an image container when the container is created, and
-//! refuses what it cannot fetch (9004/2207052) and what is not a JPEG by its first bytes (36001/2207005;
-//! `docs/contracts/media-formats.md`: Instagram takes JPEG only). [`crate::media_host::MediaHost`] serves test
-//! media over HTTP.
+//! Media is checked as Meta checks it, with the limits table of `tochen_platforms::media`
+//! ([`FakeGraph::set_media_limits`]; `docs/contracts/media-formats.md`): the `image_url` of an image container is
+//! downloaded when the container is created and refused at once when it cannot be fetched (9004/2207052), is not
+//! a JPEG by its bytes (36001/2207005), is too large (2207004) or has the wrong aspect ratio (2207009); a video
+//! container's `video_url` is pulled and a problem shows later as `status_code=ERROR` with the subcode in
+//! `status`; carousels take 2..max children. Facebook Page videos (`POST /{page}/videos` with `file_url`, the
+//! graph-video host being this same server) and Reels (`/{page}/video_reels` start and finish, the upload to
+//! `{base}/rupload/video-upload/...` by `file_url` header or bytes) are probed too, and a problem shows in
+//! `GET /{video-id}?fields=status` as `video_status=error`. [`crate::media_host::MediaHost`] serves test media over
+//! HTTP.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};

@@ -4,6 +4,13 @@
 //! `{"data","error":{"code":"ok"}}` envelope. Refresh tokens rotate: the old one stops working the moment a new one
 //! is issued. Publishing status moves `PROCESSING_* -> PUBLISH_COMPLETE` (or `FAILED` with an injected reason)
 //! after [`FakeTikTok::set_processing_delay`]. FILE_UPLOAD checks the chunk rules and `Content-Range`.
+//!
+//! Media is checked as TikTok checks it (`docs/contracts/media-formats.md`): PULL_FROM_URL media is pulled at init
+//! and an uploaded video probed when its last chunk arrives, with the limits table of `tochen_platforms::media`
+//! ([`FakeTikTok::set_media_limits`]) and the creator's `max_video_post_duration_sec`; a failure shows later as
+//! the status's `fail_reason` (`file_format_check_failed`, `duration_check_failed`, `frame_rate_check_failed`,
+//! `picture_size_check_failed`, `video_pull_failed`, `photo_pull_failed`). Photo counts outside 1..35, a toggle
+//! the creator disabled sent enabled, and branded content set `SELF_ONLY` are refused at init (`invalid_param`).
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};

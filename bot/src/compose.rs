@@ -17,7 +17,6 @@ use crate::state::State;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
-use teloxide::net::Download;
 use teloxide::prelude::*;
 use teloxide::types::FileId;
 use tochen_domain::html::escape_html;
@@ -27,8 +26,6 @@ use tochen_llm::store_media_bytes;
 use tochen_store::{Media, Post, PostEdit};
 use tochen_telegram::text::clip;
 
-/// Largest file the public Bot API lets a bot download.
-const MAX_DOWNLOAD: u32 = 20 * 1024 * 1024;
 /// How long after an album's last item its screen is drawn.
 pub const ALBUM_QUIET: Duration = Duration::from_millis(1200);
 /// Longest title taken from the first line of the text.
@@ -78,10 +75,10 @@ pub fn message_media(msg: &Message) -> Option<MessageMedia> {
 }
 
 /// Why a file could not be taken, as the person reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum MediaRefusal {
-    /// Over the Bot API's download limit (MB).
-    TooBig(u32),
+    /// A Telegram file that could not be taken (too big for the cloud Bot API, unreadable...).
+    File(crate::files::FileError),
     /// A linked file that could not be fetched; the reason names the link and what to do.
     Import(String),
     /// A linked file that is neither an image nor a video this product handles.
@@ -91,30 +88,32 @@ pub enum MediaRefusal {
 impl MediaRefusal {
     pub fn text(&self, lang: &str) -> String {
         match self {
-            MediaRefusal::TooBig(max) => tf(lang, "bot.draft.media_too_big", &[("max", max)]),
+            MediaRefusal::File(e) => e.text(lang),
             MediaRefusal::Import(why) => tf(lang, "bot.compose.import_failed", &[("why", &escape_html(why))]),
             MediaRefusal::NotMedia => t(lang, "bot.compose.not_media"),
         }
     }
 }
 
-/// Downloads a message's file from Telegram and stores it in the workspace's media.
+/// Downloads a message's file from Telegram (from the self-hosted Bot API's disk in its local mode) and stores it
+/// in the workspace's media (`files::store_telegram_file`).
 pub async fn store_message_media(
     bot: &TgBot,
     app: &App,
     a: &Active,
     item: &MessageMedia,
 ) -> anyhow::Result<Result<Media, MediaRefusal>> {
-    if item.size > MAX_DOWNLOAD {
-        return Ok(Err(MediaRefusal::TooBig(MAX_DOWNLOAD / 1024 / 1024)));
-    }
-    let file = bot.get_file(item.file_id.clone()).await?;
-    let mut bytes = Vec::new();
-    bot.download_file(&file.path, &mut bytes).await?;
-    let media =
-        store_media_bytes(&app.store, &app.data_dir, a.tenant.id, &bytes, item.kind, &item.content_type, "telegram")
-            .await?;
-    Ok(Ok(media))
+    let stored = crate::files::store_telegram_file(
+        bot,
+        app,
+        a.tenant.id,
+        &item.file_id.0,
+        item.size,
+        item.kind,
+        &item.content_type,
+    )
+    .await;
+    Ok(stored.map_err(MediaRefusal::File))
 }
 
 /// Splits typed text into the body and the hashtags of its last lines, when those lines hold hashtags only:

@@ -38,6 +38,8 @@ pub struct App {
     /// The mail relay's sender, built once at start-up; `None` without a usable relay, and then `/destinations` and
     /// `/email` say what the operator sets.
     pub email: Option<tochen_delivery::email::EmailSender>,
+    /// Local Bot API mode and the media limits table (`files.rs`).
+    pub media: MediaSettings,
 }
 
 impl App {
@@ -326,4 +328,36 @@ pub async fn send_to(
 
 fn dlg_store(dlg: &ChatUserDialogue) -> &Store {
     dlg.store()
+}
+
+/// How the bot reaches the files people send, and the media limits it checks posts against.
+#[derive(Debug, Clone, Default)]
+pub struct MediaSettings {
+    /// `TELEGRAM_LOCAL_MODE`.
+    pub local_mode: bool,
+    /// `TELEGRAM_LOCAL_PATH_MAP`: (server prefix, local prefix).
+    pub path_map: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    pub limits: tochen_platforms::media::MediaLimits,
+}
+
+impl MediaSettings {
+    pub fn from_config(config: &tochen_config::Config) -> Self {
+        MediaSettings {
+            local_mode: config.telegram.local_mode,
+            path_map: config.telegram.local_path_map.clone(),
+            limits: tochen_platforms::media::MediaLimits::from_config(config),
+        }
+    }
+
+    /// Where a path the local server answered with is on this machine.
+    pub fn local_path(&self, server_path: &str) -> std::path::PathBuf {
+        let p = std::path::Path::new(server_path);
+        match &self.path_map {
+            Some((from, to)) => match p.strip_prefix(from) {
+                Ok(rest) => to.join(rest),
+                Err(_) => p.to_path_buf(),
+            },
+            None => p.to_path_buf(),
+        }
+    }
 }

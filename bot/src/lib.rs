@@ -17,6 +17,7 @@ mod creation;
 mod ctx;
 mod draft;
 mod edits;
+pub mod files;
 mod flow;
 mod handover;
 mod ideas;
@@ -24,6 +25,9 @@ mod kb;
 mod media_list;
 mod onboarding;
 mod panics;
+pub mod post_options;
+/// The media checks the draft screen and scheduling run (`screens::media_checks`).
+pub use screens::media_checks;
 mod queue;
 mod schedule;
 mod screens;
@@ -145,6 +149,7 @@ pub async fn run_with(
         sandbox: tochen_platforms::registry::sandbox_on(&config),
         operator: config.operator.clone(),
         email: tochen_delivery::email::EmailSender::configured(config.smtp.as_ref()),
+        media: files::MediaSettings::from_config(&config),
     };
     let tree = match options.before {
         Some(before) => dptree::entry().branch(before).branch(schema()),
@@ -326,7 +331,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Connect(b)].endpoint(connect::on_button))
                 .branch(case![Button::Automation(b)].endpoint(automations::on_button))
                 .branch(case![Button::Wizard(b)].endpoint(automations::on_wizard_button))
-                .branch(case![Button::Admin(b)].endpoint(admin::on_button)),
+                .branch(case![Button::Admin(b)].endpoint(admin::on_button))
+                .branch(case![Button::PostOpt(b)].endpoint(post_options::on_button)),
         )
         .endpoint(unknown_button);
 

@@ -8,10 +8,16 @@
 //! carries `X-App-Usage`, errors use the Graph envelope, and failures can be injected per path, before the request
 //! is processed or after (the post made, the answer lost). Every call is recorded for assertions.
 //!
-//! Like Instagram, the fake downloads the `image_url` of an image container when the container is created, and
-//! refuses what it cannot fetch (9004/2207052) and what is not a JPEG by its first bytes (36001/2207005;
-//! `docs/contracts/media-formats.md`: Instagram takes JPEG only). [`crate::media_host::MediaHost`] serves test
-//! media over HTTP.
+//! Media is checked as Meta checks it, with the limits table of `tochen_platforms::media`
+//! ([`FakeGraph::set_media_limits`]; `docs/contracts/media-formats.md`): the `image_url` of an image container is
+//! downloaded when the container is created and refused at once when it cannot be fetched (9004/2207052), is not
+//! a JPEG by its bytes (36001/2207005), is too large (2207004) or has the wrong aspect ratio (2207009); a video
+//! container's `video_url` is pulled and a problem shows later as `status_code=ERROR` with the subcode in
+//! `status`; carousels take 2..max children. Facebook Page videos (`POST /{page}/videos` with `file_url`, the
+//! graph-video host being this same server) and Reels (`/{page}/video_reels` start and finish, the upload to
+//! `{base}/rupload/video-upload/...` by `file_url` header or bytes) are probed too, and a problem shows in
+//! `GET /{video-id}?fields=status` as `video_status=error`. [`crate::media_host::MediaHost`] serves test media over
+//! HTTP.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -57,6 +63,21 @@ struct Container {
     created: Instant,
     error: bool,
     published: bool,
+    /// Why processing fails (a video that breaks the limits): `(subcode, message)`, shown in `status`.
+    failure: Option<(i64, String)>,
+}
+
+/// A Facebook Page video or Reel.
+#[derive(Debug, Clone)]
+struct FbVideo {
+    page: String,
+    reel: bool,
+    created: Instant,
+    /// The uploaded file breaks the limits: processing ends in `error`.
+    problem: Option<String>,
+    uploaded: bool,
+    /// `upload_phase=finish` arrived (Reels) or the upload was a published Page video.
+    finished: bool,
 }
 
 /// What the fake downloaded for an image container: the URL, and whether the bytes were a JPEG.
@@ -88,6 +109,8 @@ struct GraphState {
     /// Users whose permissions the app removed (`DELETE /{user-id}/permissions`), in order.
     revoked_users: Vec<String>,
     fetched: Vec<FetchedImage>,
+    videos: HashMap<String, FbVideo>,
+    limits: tochen_platforms::media::MediaLimits,
 }
 
 impl GraphState {
@@ -235,6 +258,19 @@ impl FakeGraph {
         self.state.lock().unwrap().published.len()
     }
 
+    /// The limits table the fake checks media with (the default one unless a test changes it).
+    pub fn set_media_limits(&self, limits: tochen_platforms::media::MediaLimits) {
+        self.state.lock().unwrap().limits = limits;
+    }
+
+    /// Facebook videos and Reels: (id, is a Reel, finished).
+    pub fn videos(&self) -> Vec<(String, bool, bool)> {
+        let s = self.state.lock().unwrap();
+        let mut v: Vec<_> = s.videos.iter().map(|(id, v)| (id.clone(), v.reel, v.finished)).collect();
+        v.sort();
+        v
+    }
+
     /// The images downloaded for image containers, in order.
     pub fn fetched_images(&self) -> Vec<FetchedImage> {
         self.state.lock().unwrap().fetched.clone()
@@ -246,20 +282,47 @@ pub fn looks_like_jpeg(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0xFF, 0xD8, 0xFF])
 }
 
-/// Downloads an image container's `image_url` as Instagram does; the Graph error for what it refuses.
-async fn fetch_image(url: &str) -> Result<FetchedImage, Response> {
-    let unfetchable = |why: String| {
+/// Downloads an image container's `image_url` as Instagram does and checks it with the limits table; the Graph
+/// error for what it refuses.
+async fn fetch_image(
+    url: &str,
+    limits: &tochen_platforms::media::MediaLimits,
+) -> Result<(FetchedImage, Option<Response>), Response> {
+    use tochen_platforms::media::{MediaProblem, Target};
+    let body = crate::media_check::pull(url).await.map_err(|why| {
         graph_error(400, 9004, Some(2207052), &format!("The media could not be fetched from this URI: {why}"))
+    })?;
+    let facts = crate::media_check::facts(&body);
+    let fetched = FetchedImage {
+        url: url.to_owned(),
+        content_type: facts.format.content_type().to_owned(),
+        jpeg: looks_like_jpeg(&body),
     };
-    let client =
-        reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| unfetchable(e.to_string()))?;
-    let resp = client.get(url).send().await.map_err(|e| unfetchable(e.to_string()))?;
-    if !resp.status().is_success() {
-        return Err(unfetchable(format!("HTTP {}", resp.status())));
+    // Instagram takes JPEG only: nothing is converted on its side.
+    let refusal = if !fetched.jpeg {
+        Some(graph_error(400, 36001, Some(2207005), "The image format is not supported. Supported formats are: JPEG"))
+    } else {
+        crate::media_check::first_problem(limits, Target::InstagramImage, &facts).map(|p| {
+            let code = if matches!(p, MediaProblem::AspectRatio { .. }) { 36003 } else { 36001 };
+            graph_error(400, code, Some(p.instagram_subcode()), &p.describe())
+        })
+    };
+    Ok((fetched, refusal))
+}
+
+/// Pulls a video as Meta does and checks it for `target`: the problem, if any, as (subcode, message).
+async fn check_video(
+    url: &str,
+    limits: &tochen_platforms::media::MediaLimits,
+    target: tochen_platforms::media::Target,
+) -> Option<(i64, String)> {
+    match crate::media_check::pull(url).await {
+        Err(why) => Some((2207052, format!("The media could not be fetched: {why}"))),
+        Ok(bytes) => {
+            let f = crate::media_check::facts(&bytes);
+            crate::media_check::first_problem(limits, target, &f).map(|p| (p.instagram_subcode(), p.describe()))
+        }
     }
-    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let body = resp.bytes().await.map_err(|e| unfetchable(e.to_string()))?;
-    Ok(FetchedImage { url: url.to_owned(), content_type, jpeg: looks_like_jpeg(&body) })
 }
 
 /// `sha256=<hex>` as Meta signs a webhook body with the app secret.
@@ -312,7 +375,54 @@ async fn handle(state: Arc<Mutex<GraphState>>, method: Method, uri: Uri, headers
             return graph_error(f.status, f.code, f.subcode, &f.message);
         }
     }
+    if method == Method::POST && path.starts_with("/rupload/") {
+        return rupload(&state, &path, &headers, &body, &params).await;
+    }
     answer(&state, &method, &path, &params).await
+}
+
+/// Phase 2 of a Reel: `POST {upload_url}` with `Authorization: OAuth <token>` and either a `file_url` header or
+/// `offset`/`file_size` headers and the bytes. The file is checked against the Reels limits; a failure shows in
+/// the status (`video_status=error`), as Facebook reports it.
+async fn rupload(
+    state: &Mutex<GraphState>,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    params: &HashMap<String, String>,
+) -> Response {
+    use tochen_platforms::media::Target;
+    let id = path.rsplit('/').next().unwrap_or_default().to_owned();
+    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (limits, known) = {
+        let s = state.lock().unwrap();
+        let token_ok = params.get("access_token").is_some_and(|t| s.tokens.contains(t));
+        if !token_ok {
+            return graph_error(400, 190, Some(463), "Error validating access token: Session has expired");
+        }
+        (s.limits.clone(), s.videos.get(&id).is_some_and(|v| v.reel))
+    };
+    if !known {
+        return graph_error(400, 100, None, "(#100) Invalid video id in the upload URL");
+    }
+    let problem = match header("file_url") {
+        Some(url) => check_video(&url, &limits, Target::FacebookReel).await.map(|(_, why)| why),
+        None => {
+            let size: Option<usize> = header("file_size").and_then(|v| v.parse().ok());
+            if header("offset").as_deref() != Some("0") || size != Some(body.len()) {
+                return graph_error(400, 100, None, "(#100) offset 0 and file_size matching the body are required");
+            }
+            let f = crate::media_check::facts(body);
+            crate::media_check::first_problem(&limits, Target::FacebookReel, &f).map(|p| p.describe())
+        }
+    };
+    let mut s = state.lock().unwrap();
+    if let Some(v) = s.videos.get_mut(&id) {
+        v.uploaded = true;
+        v.problem = problem;
+        v.created = Instant::now();
+    }
+    ok(json!({"success": true}))
 }
 
 /// The answer to a request that no injected failure stopped.
@@ -321,22 +431,38 @@ async fn answer(state: &Mutex<GraphState>, method: &Method, path: &str, params: 
     // An image container: Instagram downloads the image first (outside the lock: it is a network call).
     let image_url = params.get("image_url").filter(|u| !u.is_empty());
     let token_ok = || params.get("access_token").is_some_and(|t| state.lock().unwrap().tokens.contains(t));
+    let limits = state.lock().unwrap().limits.clone();
     if let (&Method::POST, [_, "media"], Some(url), true) = (method, segs.as_slice(), image_url, token_ok()) {
-        let fetched = match fetch_image(url).await {
+        let (fetched, refusal) = match fetch_image(url, &limits).await {
             Ok(f) => f,
             Err(refusal) => return refusal,
         };
-        let jpeg = fetched.jpeg;
         state.lock().unwrap().fetched.push(fetched);
-        if !jpeg {
-            return graph_error(
-                400,
-                36001,
-                Some(2207005),
-                "The image format is not supported. Supported formats are: JPEG",
-            );
+        if let Some(r) = refusal {
+            return r;
         }
     }
+    // A video container or a Facebook video: pulled and checked now, failing later (container status ERROR,
+    // video_status error) as Meta does.
+    use tochen_platforms::media::Target;
+    let video_target = match (method, segs.as_slice()) {
+        (&Method::POST, [_, "media"]) if params.contains_key("video_url") => {
+            Some(if params.get("media_type").map(String::as_str) == Some("REELS") {
+                Target::InstagramReel
+            } else {
+                Target::InstagramCarouselVideo
+            })
+        }
+        (&Method::POST, [_, "videos"]) if params.contains_key("file_url") => Some(Target::FacebookVideo),
+        _ => None,
+    };
+    let video_problem = match (video_target, token_ok()) {
+        (Some(target), true) => {
+            let url = params.get("video_url").or(params.get("file_url")).cloned().unwrap_or_default();
+            check_video(&url, &limits, target).await
+        }
+        _ => None,
+    };
     let mut s = state.lock().unwrap();
     let p = |k: &str| params.get(k).cloned().unwrap_or_default();
     match (method.as_str(), segs.as_slice()) {
@@ -426,12 +552,18 @@ async fn answer(state: &Mutex<GraphState>, method: &Method, path: &str, params: 
             if !s.tokens.contains(&token) {
                 return graph_error(400, 190, Some(463), "Error validating access token: Session has expired");
             }
-            api(&mut s, method.as_str(), &segs, params)
+            api(&mut s, method.as_str(), &segs, params, video_problem)
         }
     }
 }
 
-fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String, String>) -> Response {
+fn api(
+    s: &mut GraphState,
+    method: &str,
+    segs: &[&str],
+    params: &HashMap<String, String>,
+    video_problem: Option<(i64, String)>,
+) -> Response {
     let p = |k: &str| params.get(k).cloned().unwrap_or_default();
     match (method, segs) {
         ("GET", ["me", "accounts"]) => {
@@ -487,12 +619,68 @@ fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String,
             ok(json!({"id": id, "post_id": post_id}))
         }
         ("POST", [_page, "subscribed_apps"]) => ok(json!({"success": true})),
+        // A Page video by URL (graph-video host): the id at once, processing afterwards.
+        ("POST", [page, "videos"]) => {
+            if p("file_url").is_empty() {
+                return graph_error(400, 100, None, "(#100) file_url or an upload session is required");
+            }
+            let id = s.next("fbvideo-");
+            let v = FbVideo {
+                page: page.to_string(),
+                reel: false,
+                created: Instant::now(),
+                problem: video_problem.map(|(_, why)| why),
+                uploaded: true,
+                finished: p("published") != "false",
+            };
+            s.videos.insert(id.clone(), v);
+            s.published.insert(id.clone(), json!(params));
+            ok(json!({"id": id}))
+        }
+        ("POST", [page, "video_reels"]) => match p("upload_phase").as_str() {
+            "start" => {
+                let id = s.next("fbreel-");
+                let v = FbVideo {
+                    page: page.to_string(),
+                    reel: true,
+                    created: Instant::now(),
+                    problem: None,
+                    uploaded: false,
+                    finished: false,
+                };
+                s.videos.insert(id.clone(), v);
+                let upload_url = format!("{}/rupload/video-upload/v25.0/{id}", s.base);
+                ok(json!({"video_id": id, "upload_url": upload_url}))
+            }
+            "finish" => {
+                let id = p("video_id");
+                let Some(v) = s.videos.get_mut(&id).filter(|v| v.reel && v.page == *page) else {
+                    return graph_error(400, 100, None, "(#100) Invalid video_id");
+                };
+                if !v.uploaded {
+                    return graph_error(400, 100, Some(1363040), "The video has not been uploaded yet");
+                }
+                if p("video_state") != "PUBLISHED" {
+                    return graph_error(400, 100, None, "(#100) video_state must be PUBLISHED in this fake");
+                }
+                v.finished = true;
+                s.published.insert(id.clone(), json!(params));
+                ok(json!({"success": true}))
+            }
+            _ => graph_error(400, 100, None, "(#100) upload_phase must be start or finish"),
+        },
         ("POST", [ig, "media"]) => {
             let children = p("children");
             if p("media_type") == "CAROUSEL" {
                 let ids: Vec<&str> = children.split(',').filter(|c| !c.is_empty()).collect();
-                if !(2..=10).contains(&ids.len()) || ids.iter().any(|c| !s.containers.contains_key(*c)) {
-                    return graph_error(400, 100, None, "(#100) The carousel needs 2 to 10 valid children");
+                let max = s.limits.instagram_carousel_max;
+                if !(2..=max).contains(&ids.len()) || ids.iter().any(|c| !s.containers.contains_key(*c)) {
+                    return graph_error(
+                        400,
+                        100,
+                        None,
+                        &format!("(#100) The carousel needs 2 to {max} valid children"),
+                    );
                 }
             } else if p("image_url").is_empty() && p("video_url").is_empty() {
                 return graph_error(400, 100, None, "(#100) image_url or video_url is required");
@@ -501,8 +689,13 @@ fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String,
                 return graph_error(400, 100, Some(2207010), "The caption is too long");
             }
             let id = s.next("container-");
-            let container =
-                Container { ig_user: ig.to_string(), created: Instant::now(), error: false, published: false };
+            let container = Container {
+                ig_user: ig.to_string(),
+                created: Instant::now(),
+                error: video_problem.is_some(),
+                published: false,
+                failure: video_problem,
+            };
             s.containers.insert(id.clone(), container);
             ok(json!({"id": id}))
         }
@@ -564,7 +757,31 @@ fn api(s: &mut GraphState, method: &str, segs: &[&str], params: &HashMap<String,
                 } else {
                     "IN_PROGRESS"
                 };
-                return ok(json!({"id": id, "status_code": code, "status": code}));
+                let status = match &c.failure {
+                    Some((subcode, why)) => format!("Error: {why}. Error code {subcode}"),
+                    None => code.to_owned(),
+                };
+                return ok(json!({"id": id, "status_code": code, "status": status}));
+            }
+            if let Some(v) = s.videos.get(*id) {
+                let processed = v.uploaded && v.created.elapsed() >= s.container_delay;
+                let (video_status, processing, publishing) = match (&v.problem, processed, v.finished) {
+                    (Some(_), _, _) if v.uploaded => ("error", "error", "not_started"),
+                    (_, false, _) => ("processing", "in_progress", "not_started"),
+                    (_, true, false) => ("ready", "complete", "not_started"),
+                    (_, true, true) => ("ready", "complete", "complete"),
+                };
+                let mut out = json!({"id": id, "status": {"video_status": video_status,
+                    "uploading_phase": {"status": if v.uploaded { "complete" } else { "not_started" }},
+                    "processing_phase": {"status": processing},
+                    "publishing_phase": {"status": publishing, "publish_status": if publishing == "complete" { "published" } else { "draft" }}}});
+                if let Some(why) = &v.problem {
+                    out["status"]["processing_phase"]["errors"] = json!([{"code": 1363023, "message": why}]);
+                }
+                if p("fields").contains("permalink_url") {
+                    out["permalink_url"] = json!(format!("https://www.facebook.com/{}/videos/{id}", v.page));
+                }
+                return ok(out);
             }
             let mut v = json!({"id": id});
             if fields.contains("permalink_url") {

@@ -2,7 +2,9 @@
 //!
 //! It speaks enough of the API for a teloxide bot: `/bot{token}/{method}` with method names matched
 //! case-insensitively, `ok`/error envelopes, a `getUpdates` long-poll queue that tests push user actions into,
-//! messages kept by id so edits and button presses refer to real messages, `getFile` with file downloads, and
+//! messages kept by id so edits and button presses refer to real messages, `getFile` with file downloads (cloud
+//! mode: relative paths and the 20 MB limit, `400 Bad Request: file is too big` beyond; local mode, as a
+//! self-hosted server started with `--local`: absolute paths on its disk, no limit, no download URL), and
 //! error injection (429 with `retry_after`, 403 blocked, migration), and Telegram's own refusals of texts over
 //! its limits or of broken HTML (a faithful fake refuses them, so a test sees the person get no answer). Every
 //! call is recorded, so a test can wait
@@ -58,9 +60,32 @@ struct Inner {
     next_message_id: i64,
     calls: Vec<Call>,
     messages: HashMap<(i64, i64), Value>,
-    files: HashMap<String, Vec<u8>>,
+    files: HashMap<String, FileBody>,
     failures: VecDeque<(String, Value)>,
+    /// `Some(dir)`: a self-hosted Bot API server in `--local` mode, keeping its files under `dir`.
+    local_dir: Option<std::path::PathBuf>,
+    /// Largest file `getFile` serves in cloud mode.
+    cloud_download_limit: u64,
 }
+
+/// A file users sent: bytes held by the fake, or a file on disk (big videos).
+#[derive(Clone)]
+enum FileBody {
+    Bytes(Vec<u8>),
+    Disk(std::path::PathBuf),
+}
+
+impl FileBody {
+    fn size(&self) -> u64 {
+        match self {
+            FileBody::Bytes(b) => b.len() as u64,
+            FileBody::Disk(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+        }
+    }
+}
+
+/// The Bot API's download limit in cloud mode (`docs/contracts/telegram.md`).
+pub const CLOUD_DOWNLOAD_LIMIT: u64 = 20 * 1024 * 1024;
 
 /// A running fake Bot API.
 #[derive(Clone)]
@@ -97,7 +122,12 @@ impl FakeTelegram {
     pub async fn start() -> Self {
         // The shape @BotFather hands out (the configuration refuses any other): digits, a colon, 35 characters.
         let token = "123456:TEST-token_for-fake-0123456789abcde".to_owned();
-        let inner = Arc::new(Mutex::new(Inner { next_update_id: 1, next_message_id: 1, ..Default::default() }));
+        let inner = Arc::new(Mutex::new(Inner {
+            next_update_id: 1,
+            next_message_id: 1,
+            cloud_download_limit: CLOUD_DOWNLOAD_LIMIT,
+            ..Default::default()
+        }));
         let changed = Arc::new(Notify::new());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fake telegram");
         let api_url = format!("http://{}", listener.local_addr().unwrap());
@@ -171,12 +201,40 @@ impl FakeTelegram {
     /// A user sends a photo; its bytes are served by `getFile` and the file URL.
     pub fn send_photo(&self, chat_id: i64, from: i64, bytes: &[u8]) {
         let file_id = format!("photo{}", self.next_message_id());
-        self.inner.lock().unwrap().files.insert(file_id.clone(), bytes.to_vec());
+        self.inner.lock().unwrap().files.insert(file_id.clone(), FileBody::Bytes(bytes.to_vec()));
         let msg = json!({"message_id": self.next_message_id(), "date": now_secs(), "chat": chat_json(chat_id),
             "from": user_json(from, &format!("User{from}"), "en"),
             "photo": [{"file_id": file_id, "file_unique_id": format!("u{file_id}"), "width": 1, "height": 1,
                        "file_size": bytes.len()}]});
         self.push_update("message", msg);
+    }
+
+    /// Acts as a self-hosted Bot API server started with `--local`, keeping its files under `dir`: `getFile`
+    /// answers with an absolute path there (files sent as bytes are written there when asked for) and has no size
+    /// limit. `None`: the cloud Bot API (20 MB `getFile` limit, relative paths, downloads over HTTP).
+    pub fn set_local_mode(&self, dir: Option<std::path::PathBuf>) {
+        self.inner.lock().unwrap().local_dir = dir;
+    }
+
+    /// A user sends a video whose file is at `path` on disk (see `tochen_testkit::video::write_video` for big
+    /// ones); `getFile` and downloads serve it from there.
+    pub fn send_video_file(&self, chat_id: i64, from: i64, path: &std::path::Path) {
+        let file_id = format!("video{}", self.next_message_id());
+        let body = FileBody::Disk(path.to_path_buf());
+        let size = body.size();
+        self.inner.lock().unwrap().files.insert(file_id.clone(), body);
+        let msg = json!({"message_id": self.next_message_id(), "date": now_secs(), "chat": chat_json(chat_id),
+            "from": user_json(from, &format!("User{from}"), "en"),
+            "video": {"file_id": file_id, "file_unique_id": format!("u{file_id}"), "width": 1080, "height": 1920,
+                      "duration": 20, "mime_type": "video/mp4", "file_size": size}});
+        self.push_update("message", msg);
+    }
+
+    /// The ids of every file users sent, in no particular order.
+    pub fn sent_file_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.inner.lock().unwrap().files.keys().cloned().collect();
+        ids.sort();
+        ids
     }
 
     /// A user presses a button with `data` on message `message_id` of `chat_id` (data need not come from it,
@@ -473,11 +531,22 @@ fn handle(g: &mut Inner, method: &str, params: &mut Value) -> Response {
         }
         "getfile" => {
             let id = params["file_id"].as_str().unwrap_or_default().to_owned();
-            match g.files.get(&id) {
-                Some(bytes) => ok(json!({"file_id": id, "file_unique_id": format!("u{id}"), "file_size": bytes.len(),
-                    "file_path": format!("photos/{id}.jpg")})),
-                None => err(400, "Bad Request: invalid file_id"),
-            }
+            let Some(body) = g.files.get(&id).cloned() else { return err(400, "Bad Request: invalid file_id") };
+            let size = body.size();
+            let path = match (&g.local_dir, body) {
+                // Local mode: an absolute path on the server's disk, no size limit.
+                (Some(_), FileBody::Disk(p)) => p.display().to_string(),
+                (Some(dir), FileBody::Bytes(bytes)) => {
+                    let p = dir.join(&id);
+                    if std::fs::write(&p, bytes).is_err() {
+                        return err(500, "Internal Server Error: cannot write the file");
+                    }
+                    p.display().to_string()
+                }
+                (None, _) if size > g.cloud_download_limit => return err(400, "Bad Request: file is too big"),
+                (None, _) => format!("files/{id}"),
+            };
+            ok(json!({"file_id": id, "file_unique_id": format!("u{id}"), "file_size": size, "file_path": path}))
         }
         _ => ok(json!(true)),
     }
@@ -646,9 +715,21 @@ async fn get_updates(inner: Arc<Mutex<Inner>>, changed: Arc<Notify>, params: Val
 }
 
 async fn file(State((inner, _)): State<AppState>, Path((_bot, path)): Path<(String, String)>) -> Response {
-    let id = path.trim_start_matches("photos/").trim_end_matches(".jpg").to_owned();
-    match inner.lock().unwrap().files.get(&id) {
-        Some(bytes) => bytes.clone().into_response(),
+    let id = path.rsplit('/').next().unwrap_or_default().to_owned();
+    let body = {
+        let g = inner.lock().unwrap();
+        // A local server has no download URL: its files are read from its disk.
+        if g.local_dir.is_some() {
+            return err(404, "Not Found");
+        }
+        g.files.get(&id).cloned()
+    };
+    match body {
+        Some(FileBody::Bytes(bytes)) => bytes.into_response(),
+        Some(FileBody::Disk(p)) => match tokio::fs::read(p).await {
+            Ok(bytes) => bytes.into_response(),
+            Err(_) => err(404, "Not Found"),
+        },
         None => err(404, "Not Found"),
     }
 }

@@ -4,6 +4,13 @@
 //! `{"data","error":{"code":"ok"}}` envelope. Refresh tokens rotate: the old one stops working the moment a new one
 //! is issued. Publishing status moves `PROCESSING_* -> PUBLISH_COMPLETE` (or `FAILED` with an injected reason)
 //! after [`FakeTikTok::set_processing_delay`]. FILE_UPLOAD checks the chunk rules and `Content-Range`.
+//!
+//! Media is checked as TikTok checks it (`docs/contracts/media-formats.md`): PULL_FROM_URL media is pulled at init
+//! and an uploaded video probed when its last chunk arrives, with the limits table of `tochen_platforms::media`
+//! ([`FakeTikTok::set_media_limits`]) and the creator's `max_video_post_duration_sec`; a failure shows later as
+//! the status's `fail_reason` (`file_format_check_failed`, `duration_check_failed`, `frame_rate_check_failed`,
+//! `picture_size_check_failed`, `video_pull_failed`, `photo_pull_failed`). Photo counts outside 1..35, a toggle
+//! the creator disabled sent enabled, and branded content set `SELF_ONLY` are refused at init (`invalid_param`).
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -30,6 +37,31 @@ struct Publish {
     received: u64,
     fail_reason: Option<String>,
     upload: bool,
+    /// The first bytes of a FILE_UPLOAD, probed when the upload completes.
+    head: Vec<u8>,
+}
+
+/// How much of an uploaded video the fake keeps to probe it (the `moov` of a faststart file is at the front).
+const HEAD_KEPT: usize = 4 * 1024 * 1024;
+
+/// What the creator allows (`creator_info`), settable by tests.
+#[derive(Debug, Clone, Copy)]
+pub struct CreatorSettings {
+    pub comment_disabled: bool,
+    pub duet_disabled: bool,
+    pub stitch_disabled: bool,
+    pub max_video_post_duration_sec: u64,
+}
+
+impl Default for CreatorSettings {
+    fn default() -> Self {
+        CreatorSettings {
+            comment_disabled: false,
+            duet_disabled: false,
+            stitch_disabled: true,
+            max_video_post_duration_sec: 600,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -51,6 +83,8 @@ struct TikTokState {
     access_ttl: i64,
     /// Tokens sent to `/v2/oauth/revoke/`, in order.
     revoked: Vec<String>,
+    creator: CreatorSettings,
+    limits: tochen_platforms::media::MediaLimits,
 }
 
 impl TikTokState {
@@ -114,6 +148,27 @@ impl FakeTikTok {
 
     pub fn set_privacy_options(&self, options: &[&str]) {
         self.state.lock().unwrap().privacy_options = options.iter().map(|s| s.to_string()).collect();
+    }
+
+    /// What `creator_info` says the creator allows.
+    pub fn set_creator(&self, c: CreatorSettings) {
+        self.state.lock().unwrap().creator = c;
+    }
+
+    /// The limits table the fake checks media with (the default one unless a test changes it).
+    pub fn set_media_limits(&self, limits: tochen_platforms::media::MediaLimits) {
+        self.state.lock().unwrap().limits = limits;
+    }
+
+    /// The `post_info` of every init, in order.
+    pub fn post_infos(&self) -> Vec<Value> {
+        self.calls_to("/init/")
+            .into_iter()
+            .map(|c| {
+                serde_json::from_str(c.params.get("post_info").map(String::as_str).unwrap_or("null"))
+                    .unwrap_or(Value::Null)
+            })
+            .collect()
     }
 
     pub fn set_processing_delay(&self, d: Duration) {
@@ -217,6 +272,8 @@ async fn handle(state: Arc<Mutex<TikTokState>>, method: Method, uri: Uri, header
             return envelope_error(status, &code, &message);
         }
     }
+    // TikTok pulls PULL_FROM_URL media and checks it; the verdict shows later, as the status's fail_reason.
+    let pulled = if path.ends_with("/init/") { pull_and_check(&state, &path, &params).await } else { None };
     let p = |k: &str| params.get(k).cloned().unwrap_or_default();
     let mut s = state.lock().unwrap();
     match (method.as_str(), path.as_str()) {
@@ -268,6 +325,7 @@ async fn handle(state: Arc<Mutex<TikTokState>>, method: Method, uri: Uri, header
         ("PUT", upload) if upload.starts_with("/upload/") => {
             let id = upload.trim_start_matches("/upload/").to_string();
             let range = params_header(&headers, "content-range");
+            let (s_limits, s_creator) = (s.limits.clone(), s.creator);
             let Some(pb) = s.publishes.get_mut(&id) else {
                 return StatusCode::NOT_FOUND.into_response();
             };
@@ -278,8 +336,15 @@ async fn handle(state: Arc<Mutex<TikTokState>>, method: Method, uri: Uri, header
                 return StatusCode::RANGE_NOT_SATISFIABLE.into_response();
             }
             pb.received = last + 1;
+            let room = HEAD_KEPT.saturating_sub(pb.head.len()).min(body.len());
+            pb.head.extend_from_slice(&body[..room]);
             if pb.received == pb.video_size {
                 pb.created = Instant::now();
+                let facts = crate::media_check::facts_of_head(&pb.head, pb.video_size);
+                let verdict = video_verdict(&s_limits, s_creator, &facts);
+                if let Some(pb) = s.publishes.get_mut(&id) {
+                    pb.fail_reason = pb.fail_reason.take().or(verdict);
+                }
                 StatusCode::CREATED.into_response()
             } else {
                 StatusCode::PARTIAL_CONTENT.into_response()
@@ -293,7 +358,7 @@ async fn handle(state: Arc<Mutex<TikTokState>>, method: Method, uri: Uri, header
                     "The access token is invalid or not found in the request.",
                 );
             }
-            api(&mut s, &path, &params)
+            api(&mut s, &path, &params, pulled)
         }
     }
 }
@@ -309,14 +374,64 @@ fn parse_range(v: &str) -> Option<(u64, u64, u64)> {
     Some((a.parse().ok()?, b.parse().ok()?, total.parse().ok()?))
 }
 
-fn api(s: &mut TikTokState, path: &str, params: &HashMap<String, String>) -> Response {
+/// The fail_reason TikTok gives a video with these facts, if any.
+fn video_verdict(
+    limits: &tochen_platforms::media::MediaLimits,
+    creator: CreatorSettings,
+    f: &tochen_platforms::media::MediaFacts,
+) -> Option<String> {
+    use tochen_platforms::media::Target;
+    if let Some(p) = crate::media_check::first_problem(limits, Target::TikTokVideo, f) {
+        return Some(p.tiktok_fail_reason().to_owned());
+    }
+    // The creator's own cap, below the API's 10 minutes.
+    f.duration_ms
+        .filter(|d| *d > creator.max_video_post_duration_sec * 1000)
+        .map(|_| "duration_check_failed".to_owned())
+}
+
+/// Pulls the media of a PULL_FROM_URL init and checks it: `Some(Some(reason))` when TikTok will fail it,
+/// `Some(None)` when it is fine, `None` when the request pulls nothing.
+async fn pull_and_check(
+    state: &Mutex<TikTokState>,
+    path: &str,
+    params: &HashMap<String, String>,
+) -> Option<Option<String>> {
+    use tochen_platforms::media::Target;
+    let source: Value = serde_json::from_str(params.get("source_info")?).ok()?;
+    if source["source"].as_str() != Some("PULL_FROM_URL") {
+        return None;
+    }
+    let (limits, creator) = {
+        let s = state.lock().unwrap();
+        (s.limits.clone(), s.creator)
+    };
+    if path.contains("/content/") {
+        for url in source["photo_images"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            let Ok(bytes) = crate::media_check::pull(url).await else { return Some(Some("photo_pull_failed".into())) };
+            let f = crate::media_check::facts(&bytes);
+            if let Some(p) = crate::media_check::first_problem(&limits, Target::TikTokPhoto, &f) {
+                return Some(Some(p.tiktok_fail_reason().to_owned()));
+            }
+        }
+        return Some(None);
+    }
+    let url = source["video_url"].as_str()?;
+    match crate::media_check::pull(url).await {
+        Ok(bytes) => Some(video_verdict(&limits, creator, &crate::media_check::facts(&bytes))),
+        Err(_) => Some(Some("video_pull_failed".into())),
+    }
+}
+
+fn api(s: &mut TikTokState, path: &str, params: &HashMap<String, String>, pulled: Option<Option<String>>) -> Response {
     let p = |k: &str| params.get(k).cloned().unwrap_or_default();
     let json_of = |k: &str| serde_json::from_str::<Value>(&p(k)).unwrap_or(Value::Null);
     match path {
         "/v2/post/publish/creator_info/query/" => ok(json!({"creator_username": "fake_creator",
             "creator_nickname": "Fake Creator", "creator_avatar_url": "https://example.invalid/a.jpg",
-            "privacy_level_options": s.privacy_options, "comment_disabled": false, "duet_disabled": false,
-            "stitch_disabled": true, "max_video_post_duration_sec": 600})),
+            "privacy_level_options": s.privacy_options, "comment_disabled": s.creator.comment_disabled,
+            "duet_disabled": s.creator.duet_disabled, "stitch_disabled": s.creator.stitch_disabled,
+            "max_video_post_duration_sec": s.creator.max_video_post_duration_sec})),
         "/v2/post/publish/video/init/" | "/v2/post/publish/inbox/video/init/" | "/v2/post/publish/content/init/" => {
             let post_info = json_of("post_info");
             let source = json_of("source_info");
@@ -328,6 +443,24 @@ fn api(s: &mut TikTokState, path: &str, params: &HashMap<String, String>) -> Res
                     "privacy_level is not one of the creator's options",
                 );
             }
+            // A toggle the creator turned off must be sent off; branded content cannot be private.
+            let c = s.creator;
+            let sent_on = |k: &str| post_info[k].as_bool() == Some(false);
+            if (c.comment_disabled && sent_on("disable_comment"))
+                || (c.duet_disabled && sent_on("disable_duet"))
+                || (c.stitch_disabled && sent_on("disable_stitch"))
+            {
+                return envelope_error(400, "invalid_param", "an interaction the creator disabled was enabled");
+            }
+            if post_info["brand_content_toggle"].as_bool() == Some(true) && privacy == "SELF_ONLY" {
+                return envelope_error(400, "invalid_param", "branded content cannot be SELF_ONLY");
+            }
+            if path.contains("content") {
+                let n = source["photo_images"].as_array().map_or(0, Vec::len);
+                if !(1..=s.limits.tiktok_photos_max).contains(&n) {
+                    return envelope_error(400, "invalid_param", "photo_images must hold 1 to 35 images");
+                }
+            }
             let title_limit = if path.contains("content") { 90 } else { 2200 };
             if post_info["title"].as_str().unwrap_or("").encode_utf16().count() > title_limit {
                 return envelope_error(400, "invalid_param", "title is too long");
@@ -338,8 +471,9 @@ fn api(s: &mut TikTokState, path: &str, params: &HashMap<String, String>) -> Res
                 created: Instant::now(),
                 video_size: 0,
                 received: 0,
-                fail_reason: s.next_fail_reason.take(),
+                fail_reason: s.next_fail_reason.take().or(pulled.flatten()),
                 upload: false,
+                head: Vec::new(),
             };
             match source["source"].as_str() {
                 Some("PULL_FROM_URL") => {

@@ -13,9 +13,11 @@ pub mod fake_server;
 pub mod fake_telegram;
 pub mod fake_tiktok;
 pub mod images;
+pub mod media_check;
 pub mod media_host;
 pub mod props;
 pub mod smtp_sink;
+pub mod video;
 pub mod webhook_receiver;
 
 pub use db::TestDb;

@@ -83,7 +83,9 @@ async fn problems(app: &App, a: &Active, post: &Post, lang: &str) -> anyhow::Res
     let (all, chosen) = chosen_accounts(app, a, post).await?;
     let platforms = chosen_platforms(&all, &chosen);
     let has_media = !app.store.post_media_kinds(a.tenant.id, post.id).await?.is_empty();
-    let (mut blocking, mut warnings) = (Vec::new(), Vec::new());
+    // What the media must be for each platform (count, format, size, duration, aspect), and the TikTok choices.
+    let mut blocking = super::media_checks::media_problems(app, a, post.id, &platforms, lang).await?;
+    let mut warnings = Vec::new();
     for c in app.store.post_contents(a.tenant.id, post.id).await? {
         if platforms.contains(&c.platform) {
             for p in app.rules.get(c.platform).check(&c.body, &c.hashtags, has_media) {
@@ -206,7 +208,9 @@ pub async fn render(
     }
     rows.push(llm);
     if !all.is_empty() && !names.is_empty() {
-        rows.push(vec![(t(lang, "bot.draft.btn_accounts"), d(DraftAct::Accounts))]);
+        let mut row = vec![(t(lang, "bot.draft.btn_accounts"), d(DraftAct::Accounts))];
+        row.extend(crate::post_options::options_button(lang, post, &platforms));
+        rows.push(row);
     }
     if live {
         rows.push(vec![

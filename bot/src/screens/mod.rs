@@ -3,6 +3,7 @@
 
 pub mod draft;
 pub mod llm;
+pub mod media_checks;
 pub mod names;
 pub mod photo;
 pub mod time;

@@ -71,6 +71,12 @@ pub struct TelegramConfig {
     pub bot_token: Option<SecretString>,
     pub api_url: Url,
     pub mode: TelegramMode,
+    /// `TELEGRAM_LOCAL_MODE`: the Bot API server runs with `--local` (self-hosted); `getFile` answers with an
+    /// absolute path on that server's disk and there is no 20 MB download limit.
+    pub local_mode: bool,
+    /// `TELEGRAM_LOCAL_PATH_MAP` (`<server prefix>=<local prefix>`): where the server's files appear on this
+    /// machine when its disk is mounted elsewhere (e.g. `/var/lib/telegram-bot-api=/mnt/tg`).
+    pub local_path_map: Option<(PathBuf, PathBuf)>,
 }
 
 /// Which LLM provider family the OpenAI-compatible client talks to.
@@ -151,6 +157,12 @@ pub struct MetaConfig {
     pub instagram_authorize_url: Url,
     /// Most hashtags an Instagram post may carry (Instagram announced a cut from 30 to 5, so it is configurable).
     pub instagram_max_hashtags: usize,
+    /// Host of Facebook Page video uploads (`graph-video.facebook.com`), same version as `graph_url`.
+    pub graph_video_url: Url,
+    /// Most items of an Instagram carousel (Meta's reference says 10, the app allows 20).
+    pub instagram_carousel_max: usize,
+    /// Largest Instagram Reel pulled by `video_url`, in MB (Meta's reference says 300).
+    pub instagram_reel_max_mb: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -558,8 +570,27 @@ impl Config {
                 return Err(ConfigError::new("TELEGRAM_BOT_TOKEN", BOT_TOKEN_SHAPE));
             }
         }
-        let telegram =
-            TelegramConfig { bot_token, api_url: r.url("TELEGRAM_API_URL", "https://api.telegram.org")?, mode };
+        let local_path_map = match r.opt("TELEGRAM_LOCAL_PATH_MAP") {
+            None => None,
+            Some(raw) => match raw.split_once('=') {
+                Some((from, to)) if from.starts_with('/') && !to.trim().is_empty() => {
+                    Some((PathBuf::from(from.trim()), PathBuf::from(to.trim())))
+                }
+                _ => {
+                    return Err(ConfigError::new(
+                        "TELEGRAM_LOCAL_PATH_MAP",
+                        format!("{raw:?} is not <absolute server prefix>=<local prefix>, e.g. /var/lib/telegram-bot-api=/mnt/tg"),
+                    ))
+                }
+            },
+        };
+        let telegram = TelegramConfig {
+            bot_token,
+            api_url: r.url("TELEGRAM_API_URL", "https://api.telegram.org")?,
+            mode,
+            local_mode: r.bool("TELEGRAM_LOCAL_MODE")?,
+            local_path_map,
+        };
 
         let provider = match r.string("LLM_PROVIDER", "openai").to_ascii_lowercase().as_str() {
             "openai" => LlmProvider::OpenAi,
@@ -615,6 +646,9 @@ impl Config {
             instagram_api_url: r.url("INSTAGRAM_API_URL", "https://api.instagram.com")?,
             instagram_authorize_url: r.url("INSTAGRAM_AUTHORIZE_URL", "https://www.instagram.com")?,
             instagram_max_hashtags: r.bounded("TOCHEN_INSTAGRAM_MAX_HASHTAGS", "30", MAX_HASHTAGS)? as usize,
+            graph_video_url: r.url("META_GRAPH_VIDEO_URL", "https://graph-video.facebook.com")?,
+            instagram_carousel_max: r.bounded("TOCHEN_INSTAGRAM_CAROUSEL_MAX", "10", 100)? as usize,
+            instagram_reel_max_mb: r.bounded("TOCHEN_INSTAGRAM_REEL_MAX_MB", "300", 100_000)?,
         };
         if meta.app_id.is_some() != meta.app_secret.is_some() {
             return Err(ConfigError::new("META_APP_SECRET", "META_APP_ID and META_APP_SECRET must be set together"));

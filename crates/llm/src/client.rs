@@ -356,11 +356,19 @@ pub async fn store_media_bytes(
     source: &str,
 ) -> Result<Media, LlmError> {
     let sha = hex::encode(Sha256::digest(bytes));
-    let ext = match content_type {
-        "image/png" => "png",
-        "image/jpeg" => "jpg",
-        "video/mp4" => "mp4",
-        _ => "bin",
+    // What the bytes are, not what the sender said: the type, dimensions, duration and codecs are probed.
+    let probe = tochen_platforms::media::probe_bytes(bytes);
+    let known = probe.format != tochen_platforms::media::Format::Unknown;
+    let content_type = if known { probe.format.content_type() } else { content_type };
+    let ext = if known {
+        tochen_platforms::media::ingest::extension(probe.format)
+    } else {
+        match content_type {
+            "image/png" => "png",
+            "image/jpeg" => "jpg",
+            "video/mp4" => "mp4",
+            _ => "bin",
+        }
     };
     let rel = format!("media/{}/{}.{ext}", tenant, &sha[..32]);
     let path = data_dir.join(&rel);
@@ -378,11 +386,12 @@ pub async fn store_media_bytes(
                 sha256: sha,
                 storage_path: rel,
                 source: source.to_owned(),
-                width: None,
-                height: None,
-                duration_ms: None,
+                width: probe.width.map(i64::from),
+                height: probe.height.map(i64::from),
+                duration_ms: probe.duration_ms.map(|d| d as i64),
             },
         )
         .await?;
+    tochen_platforms::media::ingest::record_probe(store, &media, &probe).await?;
     Ok(media)
 }

@@ -14,9 +14,11 @@ pub mod http;
 pub mod instagram;
 pub mod jpeg;
 pub mod login;
+pub mod media;
 pub mod metrics;
 pub mod module;
 pub mod oauth;
+pub mod options;
 pub mod pending;
 pub mod publish;
 pub mod refresh;
@@ -55,7 +57,7 @@ pub struct PlatformClients {
 impl PlatformClients {
     pub fn new(config: &Config, http: reqwest::Client, poll: PollPolicy) -> Self {
         Self {
-            facebook: facebook::client(config, http.clone()),
+            facebook: facebook::client(config, http.clone(), poll),
             instagram: instagram::client(config, http.clone(), poll),
             tiktok: tiktok::client(config, http, poll),
         }

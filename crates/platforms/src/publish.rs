@@ -36,6 +36,8 @@ pub struct PublishRequest {
     pub title: String,
     pub link: Option<String>,
     pub media: Vec<MediaRef>,
+    /// The post's platform options (TikTok privacy and toggles, Facebook video or Reel).
+    pub options: crate::options::PostOptions,
 }
 
 /// A media file as a platform pulls it: a signed, expiring public URL served by the web service.

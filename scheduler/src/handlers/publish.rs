@@ -125,7 +125,36 @@ impl PublishHandler {
             title: ctx.post.title.clone(),
             link,
             media,
+            options: tochen_platforms::options::PostOptions::default(),
         }
+    }
+
+    /// The post's platform options (over the workspace's defaults), with the AI-generated mark set when an item
+    /// came from the image model.
+    async fn options_for(
+        &self,
+        store: &Store,
+        ctx: &PublishContext,
+    ) -> Result<tochen_platforms::options::PostOptions, StoreError> {
+        let tenant = ctx.post.tenant_id;
+        let mut o = tochen_platforms::options::PostOptions::from_map(&store.post_options(tenant, ctx.post.id).await?);
+        let mut facts = Vec::with_capacity(ctx.media.len());
+        for (id, ..) in &ctx.media {
+            let media = store.media(tenant, *id).await?;
+            if matches!(media.info.source.as_str(), "generated" | "sandbox") {
+                o.ai_generated = true;
+            }
+            facts.push(tochen_platforms::media::facts_of(store, &media).await?);
+        }
+        // A Facebook video goes as a Reel when it fits Reels, unless the post chose otherwise.
+        if let (None, [video]) = (o.facebook.video, facts.as_slice()) {
+            if video.kind == MediaKind::Video {
+                let reel = tochen_platforms::media::MediaLimits::default().fits_facebook_reel(video);
+                use tochen_platforms::options::FacebookVideo;
+                o.facebook.video = Some(if reel { FacebookVideo::Reel } else { FacebookVideo::Page });
+            }
+        }
+        Ok(o)
     }
 
     /// Points every image of `req` that the platform does not take at a JPEG version of it, converted and stored
@@ -192,7 +221,8 @@ impl Worker<PublishPayload> for PublishHandler {
                 .await?;
             return Err(JobError::permanent(message));
         }
-        let req = self.request(&ctx);
+        let mut req = self.request(&ctx);
+        req.options = self.options_for(store, &ctx).await?;
         match begun {
             BeginPublish::Settled(_) => Ok(()),
             // Not expected: the starting statement checks what the lines above checked, on the same read. Retried

@@ -43,6 +43,7 @@ async fn platforms(store: &Store) -> Platforms {
         ("META_APP_ID", "app"),
         ("META_APP_SECRET", "secret"),
         ("META_GRAPH_URL", graph.base_url().as_str()),
+        ("META_GRAPH_VIDEO_URL", graph.base_url().as_str()),
         ("INSTAGRAM_GRAPH_URL", graph.base_url().as_str()),
         ("TIKTOK_CLIENT_KEY", "ck"),
         ("TIKTOK_CLIENT_SECRET", "cs"),
@@ -175,9 +176,9 @@ store_test!(a_failed_tiktok_status_poll_is_asked_again_and_never_makes_a_second_
     let p = platforms(&store).await;
     let (token, _) = p.tiktok.issue_tokens();
     let tt = connected(&store, tenant, Platform::TikTok, &p.tiktok.open_id(), &token).await;
-    // Not on disk under its path, so TikTok pulls it from its URL.
-    let video = p.media(&store, tenant, "clip.mp4", "video/mp4", b"not read").await;
-    std::fs::remove_file(p.dir.path().join("media/clip.mp4")).unwrap();
+    // A valid video (the fake TikTok probes what it receives), uploaded from the data directory.
+    let bytes = tochen_testkit::video::video_bytes(&tochen_testkit::video::VideoSpec::vertical(10), 50_000);
+    let video = p.media(&store, tenant, "clip.mp4", "video/mp4", &bytes).await;
     let (post, targets) = post_now(&store, tenant, &[tt], Some(&video)).await;
     let t = targets[0].id;
     // The publish_id is handed out, then the first status poll fails.
@@ -312,4 +313,64 @@ store_test!(an_image_that_cannot_be_converted_fails_its_instagram_target_clearly
     assert!(message.contains("Instagram takes JPEG images only") && message.contains("media/broken.png"), "{message}");
     assert!(p.graph.calls_to("/17840001/media").is_empty(), "nothing was sent");
     assert_eq!(store.post(tenant, post).await.unwrap().status, PostStatus::Failed);
+});
+
+/// Stores a valid MP4 of `spec` with its probed facts, as the bot's ingest does.
+async fn probed_video(
+    p: &Platforms,
+    store: &Store,
+    tenant: TenantId,
+    name: &str,
+    spec: &tochen_testkit::video::VideoSpec,
+) -> String {
+    let bytes = tochen_testkit::video::video_bytes(spec, 80_000);
+    let id = p.media(store, tenant, name, "video/mp4", &bytes).await;
+    let media = store.media(tenant, tochen_domain::MediaId::parse(&id).unwrap()).await.unwrap();
+    let probe = tochen_platforms::media::probe_bytes(&bytes);
+    tochen_platforms::media::ingest::record_probe(store, &media, &probe).await.unwrap();
+    id
+}
+
+store_test!(a_facebook_video_goes_as_a_reel_when_it_fits_and_generated_media_is_labelled_ai_on_tiktok, |store| {
+    use tochen_testkit::video::VideoSpec;
+    let tenant = workspace(&store).await;
+    let p = platforms(&store).await;
+    let token = p.graph.add_page("111", "Bakery", None);
+    let fb = connected(&store, tenant, Platform::Facebook, "111", &token).await;
+    let (tt_token, _) = p.tiktok.issue_tokens();
+    let tt = connected(&store, tenant, Platform::TikTok, &p.tiktok.open_id(), &tt_token).await;
+
+    // Vertical and 20 s: it fits Reels, so Facebook gets a Reel; the file is "generated" (`Platforms::media`).
+    let vertical = probed_video(&p, &store, tenant, "v.mp4", &VideoSpec::vertical(20)).await;
+    let (post, targets) = post_now(&store, tenant, &[fb, tt], Some(&vertical)).await;
+    p.run_until(&store, || async {
+        let mut done = true;
+        for t in &targets {
+            done &= status(&store, tenant, t.id).await == TargetStatus::Published;
+        }
+        done
+    })
+    .await;
+    assert_eq!(store.post(tenant, post).await.unwrap().status, PostStatus::Published);
+    assert_eq!(p.graph.calls_to("/111/video_reels").len(), 2, "start and finish");
+    assert!(p.graph.calls_to("/111/videos").is_empty());
+    let info = p.tiktok.post_infos().pop().unwrap();
+    assert_eq!(info["is_aigc"], true, "media from the image model is labelled AI-generated");
+
+    // Landscape and two minutes: not a Reel, a Page video.
+    let wide = VideoSpec { width: 1920, height: 1080, ..VideoSpec::vertical(120) };
+    let landscape = probed_video(&p, &store, tenant, "w.mp4", &wide).await;
+    let (_, targets) = post_now(&store, tenant, &[fb], Some(&landscape)).await;
+    let t = targets[0].id;
+    p.run_until(&store, || async { status(&store, tenant, t).await == TargetStatus::Published }).await;
+    assert_eq!(p.graph.calls_to("/111/videos").len(), 1);
+    assert_eq!(p.graph.calls_to("/111/video_reels").len(), 2, "no second reel");
+
+    // The post chose a Page video: that wins over the default.
+    let (second, targets) = post_now(&store, tenant, &[fb], Some(&vertical)).await;
+    let opts = serde_json::json!({"facebook": {"video": "page"}});
+    store.set_post_options(tenant, second, opts.as_object().unwrap()).await.unwrap();
+    let t = targets[0].id;
+    p.run_until(&store, || async { status(&store, tenant, t).await == TargetStatus::Published }).await;
+    assert_eq!(p.graph.calls_to("/111/videos").len(), 2);
 });

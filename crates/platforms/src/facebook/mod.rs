@@ -1,4 +1,4 @@
-//! Facebook Pages: publishing to a Page's feed, its metrics, Facebook Login (which also connects Instagram
+//! Facebook Pages: publishing to a Page's feed (text, photos, videos and Reels), its metrics, Facebook Login (which also connects Instagram
 //! accounts through their Page), `debug_token` and revoking a user's grant.
 
 pub mod metrics;
@@ -7,6 +7,7 @@ pub mod publish;
 pub mod tokens;
 
 use crate::graph::GraphHost;
+use crate::http::PollPolicy;
 use crate::login::Provider;
 use crate::module::{ClientDeps, Clients, Connector, PlatformModule, RevokeOutcome};
 use crate::refresh::RefreshRule;
@@ -26,10 +27,15 @@ pub const MAX_CAPTION: usize = 63_206;
 pub struct Facebook;
 
 /// The Facebook Page publisher, when Meta's app is configured.
-pub fn client(config: &Config, http: reqwest::Client) -> Option<Arc<FacebookPublisher>> {
+pub fn client(config: &Config, http: reqwest::Client, poll: PollPolicy) -> Option<Arc<FacebookPublisher>> {
     let meta = &config.meta;
     meta.app_id.as_ref()?;
-    Some(Arc::new(FacebookPublisher { graph: GraphHost::new(http, meta.graph_url.clone(), &meta.graph_version) }))
+    Some(Arc::new(FacebookPublisher {
+        graph: GraphHost::new(http.clone(), meta.graph_url.clone(), &meta.graph_version),
+        video_graph: GraphHost::new(http.clone(), meta.graph_video_url.clone(), &meta.graph_version),
+        http,
+        poll,
+    }))
 }
 
 /// Whether Meta's app (Facebook Login) is configured: it connects Pages and Instagram accounts through a Page.
@@ -84,7 +90,7 @@ impl Connector for Facebook {
     }
 
     fn clients(&self, deps: &ClientDeps<'_>) -> Option<Clients> {
-        client(deps.config, deps.http.clone()).map(Clients::of)
+        client(deps.config, deps.http.clone(), deps.poll).map(Clients::of)
     }
 
     async fn revoke(

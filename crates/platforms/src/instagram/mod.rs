@@ -38,6 +38,7 @@ pub fn client(config: &Config, http: reqwest::Client, poll: PollPolicy) -> Optio
         login_graph: GraphHost::new(http, meta.instagram_graph_url.clone(), &meta.graph_version),
         poll,
         max_hashtags: meta.instagram_max_hashtags,
+        carousel_max: meta.instagram_carousel_max,
     }))
 }
 

@@ -30,6 +30,13 @@ pub struct InstagramPublisher {
     pub poll: PollPolicy,
     /// Instagram's hashtag limit: 30 for years, 5 announced in Dec 2025; configurable for that reason.
     pub max_hashtags: usize,
+    /// Most carousel items (Meta's reference says 10; configurable, `TOCHEN_INSTAGRAM_CAROUSEL_MAX`).
+    pub carousel_max: usize,
+}
+
+/// Instagram's subcode in a container's `status` ("Error: ... Error code 2207026"), if any.
+pub fn status_subcode(status: &str) -> Option<String> {
+    status.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 7 && w.starts_with("2207")).map(str::to_owned)
 }
 
 /// Instagram's limit on @-mentions in a caption.
@@ -44,6 +51,16 @@ const MAX_IMAGE_BYTES: i64 = 8 * 1024 * 1024;
 
 fn permanent(msg: impl Into<String>) -> PublishError {
     PublishError::new(ErrorClass::Permanent, None, msg)
+}
+
+/// A container whose processing failed, with Instagram's subcode when its status names one.
+fn processing_failed(status: &str) -> PublishError {
+    let detail = if status.is_empty() || status == "ERROR" { String::new() } else { format!(": {status}") };
+    PublishError::new(
+        ErrorClass::Permanent,
+        status_subcode(status),
+        format!("Instagram could not process the media (container status ERROR){detail}"),
+    )
 }
 
 /// The mark on a recorded container once `media_publish` is being sent for it.
@@ -100,19 +117,30 @@ impl InstagramPublisher {
         field(&g.post_as(&format!("{ig}/media"), token, &form, Effect::Prepare).await?, "id")
     }
 
-    /// `status_code` of a container.
-    async fn status(&self, g: &GraphHost, container: &str, token: &SecretString) -> Result<String, PublishError> {
+    /// `status_code` of a container, and its `status` text.
+    async fn status_of(
+        &self,
+        g: &GraphHost,
+        container: &str,
+        token: &SecretString,
+    ) -> Result<(String, String), PublishError> {
         let v = g.get(container, token, &[("fields", "status_code,status")]).await?;
-        Ok(v["status_code"].as_str().unwrap_or("IN_PROGRESS").to_string())
+        let code = v["status_code"].as_str().unwrap_or("IN_PROGRESS").to_string();
+        Ok((code, v["status"].as_str().unwrap_or_default().to_string()))
+    }
+
+    async fn status(&self, g: &GraphHost, container: &str, token: &SecretString) -> Result<String, PublishError> {
+        Ok(self.status_of(g, container, token).await?.0)
     }
 
     /// Polls until FINISHED (true), or the budget runs out (false); ERROR and EXPIRED are errors.
     async fn wait_finished(&self, g: &GraphHost, container: &str, token: &SecretString) -> Result<bool, PublishError> {
         let mut delays = self.poll.delays();
         loop {
-            match self.status(g, container, token).await?.as_str() {
+            let (code, status) = self.status_of(g, container, token).await?;
+            match code.as_str() {
                 "FINISHED" | "PUBLISHED" => return Ok(true),
-                "ERROR" => return Err(permanent("Instagram could not process the media (container status ERROR)")),
+                "ERROR" => return Err(processing_failed(&status)),
                 "EXPIRED" => {
                     return Err(PublishError::new(
                         ErrorClass::Retryable { retry_after: None },
@@ -207,8 +235,12 @@ impl Publisher for InstagramPublisher {
         if req.media.is_empty() {
             return Err(permanent("an Instagram post needs an image or a video"));
         }
-        if req.media.len() > 10 {
-            return Err(permanent(format!("a carousel holds at most 10 items, this post has {}", req.media.len())));
+        if req.media.len() > self.carousel_max {
+            return Err(permanent(format!(
+                "a carousel holds at most {} items, this post has {}",
+                self.carousel_max,
+                req.media.len()
+            )));
         }
         if let Some(big) = req.media.iter().find(|m| m.kind == MediaKind::Image && m.size_bytes > MAX_IMAGE_BYTES) {
             return Err(PublishError::new(
@@ -272,7 +304,10 @@ impl Publisher for InstagramPublisher {
         match self.status(g, container, token).await?.as_str() {
             "IN_PROGRESS" => Ok(CheckOutcome::Pending),
             "EXPIRED" => Ok(CheckOutcome::NotPublished { reason: "the Instagram container expired".into() }),
-            "ERROR" => Ok(CheckOutcome::Failed(permanent("Instagram could not process the media"))),
+            "ERROR" => {
+                let (_, status) = self.status_of(g, container, token).await?;
+                Ok(CheckOutcome::Failed(processing_failed(&status)))
+            }
             // Published already: the container no longer says which media it became.
             "PUBLISHED" => Ok(CheckOutcome::Published { platform_post_id: container.to_string(), permalink: None }),
             _ if sent => Ok(CheckOutcome::Unknown {

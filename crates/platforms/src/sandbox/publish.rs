@@ -183,6 +183,7 @@ mod tests {
                     storage_path: "media/x.png".into(),
                 })
                 .collect(),
+            options: Default::default(),
         }
     }
 

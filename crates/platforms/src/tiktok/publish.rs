@@ -7,6 +7,7 @@
 
 use crate::errors::{tiktok_error, tiktok_fail_reason};
 use crate::http::{send, Answer, Effect, PollPolicy};
+use crate::options::{CreatorInfo, TikTokOptions};
 use crate::publish::{CheckOutcome, ErrorClass, PublishError, PublishOutcome, PublishRequest, Publisher, RefRecorder};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -53,24 +54,43 @@ impl TikTokPublisher {
         envelope_for(a, effect)
     }
 
-    /// Queries creator info and picks the privacy level to use.
-    async fn privacy_level(&self, token: &SecretString) -> Result<String, PublishError> {
-        let info = self.call("/v2/post/publish/creator_info/query/", token, json!({}), Effect::Read).await?;
-        let options: Vec<&str> = info["privacy_level_options"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        if options.contains(&self.privacy_level.as_str()) {
-            Ok(self.privacy_level.clone())
-        } else if options.contains(&"SELF_ONLY") {
-            Ok("SELF_ONLY".into())
-        } else {
-            Err(PublishError::new(
-                ErrorClass::Permanent,
-                Some("privacy_level_option_mismatch".into()),
-                format!("the TikTok account offers no usable privacy level (options: {})", options.join(", ")),
-            ))
+    /// Reads `creator_info` live (before every post, as TikTok asks; the bot's options screen reads it too).
+    pub async fn creator_info(&self, token: &SecretString) -> Result<CreatorInfo, PublishError> {
+        let v = self.call("/v2/post/publish/creator_info/query/", token, json!({}), Effect::Read).await?;
+        Ok(CreatorInfo::from_data(&v))
+    }
+
+    /// The privacy level to send: the one chosen for the post, which must be among the creator's options. A post
+    /// with no choice (made before options existed, or by an automation without workspace defaults) falls back to
+    /// the configured level, or SELF_ONLY when the creator lacks it; the draft screen never lets a person schedule
+    /// without choosing.
+    fn privacy_level(&self, info: &CreatorInfo, o: &TikTokOptions) -> Result<String, PublishError> {
+        let options = &info.privacy_level_options;
+        let mismatch =
+            |why: String| PublishError::new(ErrorClass::Permanent, Some("privacy_level_option_mismatch".into()), why);
+        let level = match &o.privacy_level {
+            Some(chosen) if options.contains(chosen) => chosen.clone(),
+            Some(chosen) => {
+                return Err(mismatch(format!(
+                    "the TikTok account no longer offers the privacy level {chosen} (options: {}); choose another",
+                    options.join(", ")
+                )))
+            }
+            None if options.contains(&self.privacy_level) => self.privacy_level.clone(),
+            None if options.iter().any(|x| x == "SELF_ONLY") => "SELF_ONLY".into(),
+            None => {
+                return Err(mismatch(format!(
+                    "the TikTok account offers no usable privacy level (options: {})",
+                    options.join(", ")
+                )))
+            }
+        };
+        if o.brand_content && level == "SELF_ONLY" {
+            return Err(permanent(
+                "branded content cannot be private on TikTok (SELF_ONLY); choose another privacy level",
+            ));
         }
+        Ok(level)
     }
 
     async fn upload(
@@ -158,15 +178,41 @@ impl Publisher for TikTokPublisher {
         if kinds.is_empty() {
             return Err(permanent("a TikTok post needs a video or photos"));
         }
-        let privacy = self.privacy_level(token).await?;
+        let info = self.creator_info(token).await?;
+        let o = &req.options.tiktok;
+        let privacy = self.privacy_level(&info, o)?;
         let (init, upload) = if kinds == [MediaKind::Video] {
             let m = &req.media[0];
+            // A toggle the creator turned off is sent off, whatever the post asked.
             let post_info = json!({"title": utf16_prefix(&req.text, super::MAX_CAPTION), "privacy_level": privacy,
-                "disable_duet": false, "disable_comment": false, "disable_stitch": false,
-                "video_cover_timestamp_ms": 1000, "is_aigc": false});
+                "disable_duet": !o.duet || info.duet_disabled,
+                "disable_comment": !o.comments || info.comment_disabled,
+                "disable_stitch": !o.stitch || info.stitch_disabled,
+                "video_cover_timestamp_ms": 1000,
+                "brand_content_toggle": o.brand_content, "brand_organic_toggle": o.brand_organic,
+                "is_aigc": req.options.ai_generated});
             let path = self.data_dir.join(&m.storage_path);
             let local = !m.storage_path.is_empty() && tokio::fs::metadata(&path).await.is_ok_and(|md| md.is_file());
             if local {
+                // The creator's own cap (often 180, 300 or 600 s) is below the API's: checked before uploading.
+                let probed = path.clone();
+                let duration = tokio::task::spawn_blocking(move || crate::media::probe_file(&probed).ok())
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|p| p.duration_ms);
+                if let (Some(d), Some(max)) = (duration, info.max_video_post_duration_sec) {
+                    if d > max * 1000 {
+                        return Err(PublishError::new(
+                            ErrorClass::Permanent,
+                            Some("duration_check_failed".into()),
+                            format!(
+                                "the video lasts {:.0} s; this TikTok account posts videos up to {max} s; trim it",
+                                d as f64 / 1000.0
+                            ),
+                        ));
+                    }
+                }
                 let size = tokio::fs::metadata(&path).await.map(|md| md.len()).unwrap_or(0);
                 let (chunk, count) = chunk_plan(size, self.chunk_size);
                 let body = json!({"post_info": post_info, "source_info": {"source": "FILE_UPLOAD",
@@ -189,7 +235,9 @@ impl Publisher for TikTokPublisher {
             let title = if req.title.is_empty() { &req.text } else { &req.title };
             let body = json!({"post_mode": "DIRECT_POST", "media_type": "PHOTO",
                 "post_info": {"title": utf16_prefix(title, 90), "description": utf16_prefix(&req.text, 4000),
-                    "privacy_level": privacy, "disable_comment": false},
+                    "privacy_level": privacy, "disable_comment": !o.comments || info.comment_disabled,
+                    "brand_content_toggle": o.brand_content, "brand_organic_toggle": o.brand_organic,
+                    "is_aigc": req.options.ai_generated},
                 "source_info": {"source": "PULL_FROM_URL", "photo_cover_index": 0, "photo_images": urls}});
             (self.call("/v2/post/publish/content/init/", token, body, Effect::Create).await?, None)
         } else {

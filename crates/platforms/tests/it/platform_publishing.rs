@@ -17,6 +17,7 @@ use tochen_store::{AccountTokens, StoreError};
 use tochen_testkit::fake_graph::FakeGraph;
 use tochen_testkit::fake_tiktok::FakeTikTok;
 use tochen_testkit::media_host::MediaHost;
+use tochen_testkit::video::{video_bytes, VideoSpec};
 
 #[derive(Default)]
 struct Refs(Mutex<Vec<String>>);
@@ -76,6 +77,7 @@ fn req(platform: Platform, kind: AuthKind, ext: &str, token: &str, media: Vec<Me
         title: "Launch".into(),
         link: None,
         media,
+        options: Default::default(),
     }
 }
 
@@ -89,6 +91,18 @@ struct World {
 }
 
 impl World {
+    /// A valid vertical MP4 (20 s, H.264, 30 fps) served over HTTP.
+    fn video(&self) -> MediaRef {
+        let bytes = video_bytes(&VideoSpec::vertical(20), 200_000);
+        MediaRef {
+            kind: MediaKind::Video,
+            url: self.media.put("v.mp4", "video/mp4", bytes),
+            content_type: "video/mp4".into(),
+            size_bytes: 200_000,
+            storage_path: String::new(),
+        }
+    }
+
     /// A JPEG image served over HTTP, as the web service serves media to the platforms.
     fn image(&self, n: usize) -> MediaRef {
         MediaRef {
@@ -162,7 +176,7 @@ async fn instagram_publishes_image_carousel_and_reel_after_checking_the_quota() 
     let w = world().await;
     let token = w.graph.add_page("222", "Bakery", Some("17840001"));
     let ig = w.clients.instagram.clone().unwrap();
-    for media in [vec![w.image(1)], vec![w.image(1), w.image(2), video("", 10)], vec![video("", 10)]] {
+    for media in [vec![w.image(1)], vec![w.image(1), w.image(2), w.video()], vec![w.video()]] {
         let refs = Refs::default();
         let r = req(Platform::Instagram, AuthKind::InstagramViaPage, "17840001", &token, media);
         let (id, permalink) = published(ig.publish(&r, &refs).await.unwrap());
@@ -256,12 +270,12 @@ async fn tiktok_publishes_pulled_video_uploaded_video_and_photos() {
     let open_id = w.tiktok.open_id();
 
     let refs = Refs::default();
-    let pull = req(Platform::TikTok, AuthKind::TikTok, &open_id, &token, vec![video("", 100)]);
+    let pull = req(Platform::TikTok, AuthKind::TikTok, &open_id, &token, vec![w.video()]);
     published(tt.publish(&pull, &refs).await.unwrap());
     assert_eq!(refs.all().len(), 1);
 
     let size = 11 * 1024 * 1024;
-    std::fs::write(w.config.data_dir.join("v.mp4"), vec![7u8; size]).unwrap();
+    std::fs::write(w.config.data_dir.join("v.mp4"), video_bytes(&VideoSpec::vertical(20), size)).unwrap();
     let refs = Refs::default();
     let upload = req(Platform::TikTok, AuthKind::TikTok, &open_id, &token, vec![video("v.mp4", size as i64)]);
     published(tt.publish(&upload, &refs).await.unwrap());
@@ -279,7 +293,7 @@ async fn tiktok_privacy_level_is_checked_against_the_creator_options() {
     let w = world().await;
     let (token, _) = w.tiktok.issue_tokens();
     let tt = w.clients.tiktok.clone().unwrap();
-    let r = req(Platform::TikTok, AuthKind::TikTok, "o", &token, vec![video("", 1)]);
+    let r = req(Platform::TikTok, AuthKind::TikTok, "o", &token, vec![w.video()]);
     w.tiktok.set_privacy_options(&["SELF_ONLY"]);
     published(tt.publish(&r, &Refs::default()).await.unwrap());
     let init = w.tiktok.calls_to("/video/init/").pop().unwrap();
@@ -294,7 +308,7 @@ async fn tiktok_failures_map_into_error_classes() {
     let w = world().await;
     let (token, _) = w.tiktok.issue_tokens();
     let tt = w.clients.tiktok.clone().unwrap();
-    let r = req(Platform::TikTok, AuthKind::TikTok, "o", &token, vec![video("", 1)]);
+    let r = req(Platform::TikTok, AuthKind::TikTok, "o", &token, vec![w.video()]);
     w.tiktok.fail_next_publish("file_format_check_failed");
     let e = tt.publish(&r, &Refs::default()).await.unwrap_err();
     assert_eq!((e.class, e.code.as_deref()), (ErrorClass::Permanent, Some("file_format_check_failed")));
@@ -304,7 +318,7 @@ async fn tiktok_failures_map_into_error_classes() {
     let e = tt.publish(&r, &Refs::default()).await.unwrap_err();
     assert_eq!(e.class, ErrorClass::Permanent);
     assert_eq!(e.message, "banned", "the platform's own message is kept");
-    let bad = req(Platform::TikTok, AuthKind::TikTok, "o", "act.revoked", vec![video("", 1)]);
+    let bad = req(Platform::TikTok, AuthKind::TikTok, "o", "act.revoked", vec![w.video()]);
     assert_eq!(tt.publish(&bad, &Refs::default()).await.unwrap_err().class, ErrorClass::NeedsReconnect);
 }
 
@@ -472,7 +486,7 @@ async fn a_5xx_to_a_request_that_creates_a_post_is_unknown_and_a_refusal_is_retr
     // TikTok: init makes the publish_id; a 5xx there is unknown, a 429 a refusal; a status poll is a read.
     let (tt_token, _) = w.tiktok.issue_tokens();
     let tt = w.clients.tiktok.clone().unwrap();
-    let v = req(Platform::TikTok, AuthKind::TikTok, "o", &tt_token, vec![video("", 1)]);
+    let v = req(Platform::TikTok, AuthKind::TikTok, "o", &tt_token, vec![w.video()]);
     w.tiktok.fail_next("video/init", 500, "internal_error", "Something went wrong");
     assert_eq!(class_name(&tt.publish(&v, &Refs::default()).await.unwrap_err()), "unknown");
     w.tiktok.fail_next("video/init", 429, "rate_limit_exceeded", "Too many requests");

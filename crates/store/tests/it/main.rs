@@ -6,6 +6,7 @@ mod automations;
 mod job_claims;
 mod job_fencing;
 mod listen_reconnect;
+mod media_facts;
 mod migrations_in_step;
 mod operator;
 mod post_edits;

@@ -17,6 +17,7 @@ mod automation;
 mod connect;
 mod fields;
 mod onboarding;
+mod options;
 mod post;
 mod target;
 mod team;
@@ -32,6 +33,7 @@ pub use automation::Automation;
 pub use connect::Connect;
 pub use fields::{pack_uuid, split, unpack_uuid};
 pub use onboarding::{Ideas, Menu, Onboarding};
+pub use options::{OptToggle, PostOpt};
 pub use post::{Approval, Draft, DraftAct, MediaAct, Queue, Quick, Schedule, VersionAct};
 pub use target::Target;
 pub use team::Team;
@@ -69,6 +71,8 @@ pub enum Button {
     Wizard(Wizard),
     /// The operator's `/admin` screens.
     Admin(Admin),
+    /// A post's platform options (TikTok privacy and toggles, Facebook Reel or video).
+    PostOpt(PostOpt),
 }
 
 impl Button {
@@ -88,6 +92,7 @@ impl Button {
             Self::Automation(b) => b.encode(),
             Self::Wizard(b) => b.encode(),
             Self::Admin(b) => b.encode(),
+            Self::PostOpt(b) => b.encode(),
         }
     }
 
@@ -112,6 +117,7 @@ impl Button {
             .or_else(|| Target::decode(prefix, f).map(Self::Target))
             .or_else(|| Connect::decode(prefix, f).map(Self::Connect))
             .or_else(|| Admin::decode(prefix, f).map(Self::Admin))
+            .or_else(|| PostOpt::decode(prefix, f).map(Self::PostOpt))
     }
 }
 
@@ -125,4 +131,7 @@ macro_rules! from_flow {
     )*};
 }
 
-from_flow!(Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin);
+from_flow!(
+    Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
+    PostOpt
+);

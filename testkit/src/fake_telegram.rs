@@ -186,7 +186,7 @@ impl FakeTelegram {
         let group = format!("album{}", self.next_message_id());
         for (i, bytes) in photos.iter().enumerate() {
             let file_id = format!("albumphoto{}", self.next_message_id());
-            self.inner.lock().unwrap().files.insert(file_id.clone(), bytes.clone());
+            self.inner.lock().unwrap().files.insert(file_id.clone(), FileBody::Bytes(bytes.clone()));
             let mut msg = json!({"message_id": self.next_message_id(), "date": now_secs(), "chat": chat_json(chat_id),
                 "from": user_json(from, &format!("User{from}"), "en"), "media_group_id": group,
                 "photo": [{"file_id": file_id, "file_unique_id": format!("u{file_id}"), "width": 1080,

@@ -1,4 +1,5 @@
 //! The integration tests of tochen-platforms, in one test binary so a test build links once.
 
 mod platform_publishing;
+mod published_edits;
 mod secrets_at_rest;

@@ -10,6 +10,7 @@ use tochen_domain::{Platform, PostStatus};
 
 pub(crate) mod approval_cards;
 mod drafts;
+mod duplicate;
 
 pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};
 

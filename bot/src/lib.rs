@@ -21,6 +21,7 @@ mod ideas;
 mod kb;
 mod onboarding;
 mod panics;
+mod published;
 mod queue;
 mod schedule;
 mod screens;
@@ -292,7 +293,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::Attach { post, version }].endpoint(draft::got_media))
         .branch(case![State::ScheduleAt { post, version, reschedule }].endpoint(schedule::got_time))
         .branch(case![State::RejectReason { post, version, card }].endpoint(approval::got_reason))
-        .branch(case![State::AdminQuota { tenant }].endpoint(admin::got_quota));
+        .branch(case![State::AdminQuota { tenant }].endpoint(admin::got_quota))
+        .branch(case![State::EditPublished { post, target, version, text }].endpoint(published::got_text));
 
     let messages = Update::filter_message()
         .filter(|m: Message| migration(m).is_none())
@@ -318,7 +320,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Connect(b)].endpoint(connect::on_button))
                 .branch(case![Button::Automation(b)].endpoint(automations::on_button))
                 .branch(case![Button::Wizard(b)].endpoint(automations::on_wizard_button))
-                .branch(case![Button::Admin(b)].endpoint(admin::on_button)),
+                .branch(case![Button::Admin(b)].endpoint(admin::on_button))
+                .branch(case![Button::Published(b)].endpoint(published::on_button)),
         )
         .endpoint(unknown_button);
 

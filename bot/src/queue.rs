@@ -16,7 +16,7 @@ use tochen_domain::{PostId, TargetId};
 use tochen_domain::{PostStatus, Role, TargetStatus};
 use tochen_store::NewestBy;
 use tochen_store::StoreError;
-use tochen_telegram::button::{Button, Draft, DraftAct, Queue, Target};
+use tochen_telegram::button::{Button, Draft, DraftAct, Published, Queue, Target};
 use tochen_telegram::text::clip;
 
 const PAGE: i64 = 5;
@@ -48,7 +48,7 @@ fn offset(page: u32, per_page: i64) -> i64 {
     i64::from(page).saturating_mul(per_page)
 }
 
-fn status_name(lang: &str, s: PostStatus) -> String {
+pub(crate) fn status_name(lang: &str, s: PostStatus) -> String {
     match s {
         PostStatus::PendingApproval => t(lang, "bot.status.pending_approval"),
         PostStatus::Scheduled => t(lang, "bot.status.scheduled"),
@@ -115,7 +115,7 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
         &[("title", &escape_html(&post.title)), ("when", &when), ("status", &status_name(l, post.status))],
     );
     let v = post.version;
-    let rows = if a.role.at_least(Role::Editor) && UPCOMING.contains(&post.status) {
+    let mut rows = if a.role.at_least(Role::Editor) && UPCOMING.contains(&post.status) {
         // Publishing a post that waits for approval approves it: an admin's decision, so only admins see it.
         let now = (post.status != PostStatus::PendingApproval || a.role == Role::Admin)
             .then(|| (t(l, "bot.queue.btn_now"), Button::Queue(Queue::PublishNow(id, v))));
@@ -131,6 +131,9 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
     } else {
         vec![vec![(t(l, "bot.back"), Button::Queue(Queue::Page(0)))]]
     };
+    if a.role.at_least(Role::Editor) {
+        rows.insert(rows.len() - 1, vec![crate::published::duplicate_button(l, id)]);
+    }
     ctx.show(&bot, text, Some(kb(rows))).await
 }
 
@@ -213,7 +216,11 @@ pub async fn history_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerR
         return ctx.show(&bot, t(l, "bot.history.empty"), None).await;
     }
     let mut text = tf(l, "bot.history.title", &[("page", &(u64::from(page) + 1))]);
-    for p in posts.iter().take(HISTORY_PAGE as usize) {
+    let mut rows = Vec::new();
+    for (i, p) in posts.iter().take(HISTORY_PAGE as usize).enumerate() {
+        // Each post opens its screen: per platform its state, edit and delete where allowed, its history.
+        let n = page as usize * HISTORY_PAGE as usize + i + 1;
+        rows.push(vec![(format!("{n}. {}", clip(&p.title, TITLE_CHARS)), Button::Published(Published::Show(p.id)))]);
         let when = p.scheduled_at.map(|at| local_time(l, &a, at)).unwrap_or_default();
         let title = escape_html(&clip(&p.title, TITLE_CHARS));
         text.push_str(&format!("\n\n<b>{title}</b> ({}), {when}", status_name(l, p.status)));
@@ -232,7 +239,8 @@ pub async fn history_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerR
         }
     }
     let more = posts.len() as i64 > HISTORY_PAGE;
-    ctx.show(&bot, text, Some(kb(vec![nav(page, more, Queue::HistoryPage)]))).await
+    rows.push(nav(page, more, Queue::HistoryPage));
+    ctx.show(&bot, text, Some(kb(rows))).await
 }
 
 /// The scheduler's buttons on a target: "it's published", "post again", "skip this platform".

@@ -14,7 +14,7 @@ pub mod wizard;
 
 use serde::{Deserialize, Serialize};
 use tochen_domain::Role;
-use tochen_domain::{PostId, TenantId};
+use tochen_domain::{PostId, TargetId, TenantId};
 use tochen_llm::Idea;
 use tochen_store::Store;
 
@@ -84,6 +84,15 @@ pub enum State {
     AdminQuota {
         tenant: TenantId,
     },
+    /// The next message is the new text of a published target (`published.rs`); once sent, `text` holds it until
+    /// the person confirms.
+    EditPublished {
+        post: PostId,
+        target: TargetId,
+        version: i64,
+        #[serde(default)]
+        text: Option<String>,
+    },
 }
 
 impl State {
@@ -103,7 +112,8 @@ impl State {
             | State::EditText { .. }
             | State::Rewrite { .. }
             | State::Attach { .. }
-            | State::ScheduleAt { .. } => Some(Role::Editor),
+            | State::ScheduleAt { .. }
+            | State::EditPublished { .. } => Some(Role::Editor),
             State::RejectReason { .. } | State::Automation { .. } => Some(Role::Admin),
         }
     }

@@ -111,17 +111,23 @@ mod tests {
 
     #[tokio::test]
     async fn editors_exist_only_where_editing_is_allowed() {
-        let vars: HashMap<String, String> = [("META_APP_ID", "1"), ("META_APP_SECRET", "s"), ("TOCHEN_SANDBOX", "true")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let vars: HashMap<String, String> =
+            [("META_APP_ID", "1"), ("META_APP_SECRET", "s"), ("TOCHEN_SANDBOX", "true")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
         let config = Config::from_source(&vars).unwrap();
         let db = tochen_testkit::TestDb::sqlite().await;
         let mut kinds: Vec<AuthKind> = editors(&config, reqwest::Client::new(), &db.store).keys().copied().collect();
         kinds.sort_by_key(|k| k.as_str());
         assert_eq!(
             kinds,
-            vec![AuthKind::FacebookPage, AuthKind::SandboxFacebook, AuthKind::SandboxInstagram, AuthKind::SandboxTikTok]
+            vec![
+                AuthKind::FacebookPage,
+                AuthKind::SandboxFacebook,
+                AuthKind::SandboxInstagram,
+                AuthKind::SandboxTikTok
+            ]
         );
         for k in kinds {
             assert_ne!(published_actions(k), PublishedActions::NONE, "{k:?} has an editor but allows nothing");

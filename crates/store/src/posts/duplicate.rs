@@ -60,12 +60,11 @@ impl Store {
         .await?;
         // The accounts: those of the post's targets once it was scheduled, else the draft's choice (none: the
         // bot proposes every active account, as for any new draft).
-        let targets: (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM post_targets WHERE tenant_id = $1 AND post_id = $2")
-                .bind(&t)
-                .bind(&src)
-                .fetch_one(&mut *tx)
-                .await?;
+        let targets: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM post_targets WHERE tenant_id = $1 AND post_id = $2")
+            .bind(&t)
+            .bind(&src)
+            .fetch_one(&mut *tx)
+            .await?;
         let accounts = if targets.0 > 0 {
             "INSERT INTO draft_accounts (post_id, tenant_id, account_id) \
              SELECT DISTINCT $3, t.tenant_id, t.account_id FROM post_targets t \

@@ -18,6 +18,7 @@ mod connect;
 mod fields;
 mod onboarding;
 mod post;
+mod published;
 mod target;
 mod team;
 pub mod wizard;
@@ -33,6 +34,7 @@ pub use connect::Connect;
 pub use fields::{pack_uuid, split, unpack_uuid};
 pub use onboarding::{Ideas, Menu, Onboarding};
 pub use post::{Approval, Draft, DraftAct, Queue, Quick, Schedule};
+pub use published::Published;
 pub use target::Target;
 pub use team::Team;
 pub use wizard::Wizard;
@@ -69,6 +71,8 @@ pub enum Button {
     Wizard(Wizard),
     /// The operator's `/admin` screens.
     Admin(Admin),
+    /// A published post's screen, and "Duplicate" on any post.
+    Published(Published),
 }
 
 impl Button {
@@ -88,6 +92,7 @@ impl Button {
             Self::Automation(b) => b.encode(),
             Self::Wizard(b) => b.encode(),
             Self::Admin(b) => b.encode(),
+            Self::Published(b) => b.encode(),
         }
     }
 
@@ -112,6 +117,7 @@ impl Button {
             .or_else(|| Target::decode(prefix, f).map(Self::Target))
             .or_else(|| Connect::decode(prefix, f).map(Self::Connect))
             .or_else(|| Admin::decode(prefix, f).map(Self::Admin))
+            .or_else(|| Published::decode(prefix, f).map(Self::Published))
     }
 }
 
@@ -125,4 +131,7 @@ macro_rules! from_flow {
     )*};
 }
 
-from_flow!(Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin);
+from_flow!(
+    Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
+    Published
+);

@@ -86,6 +86,7 @@ fn every_variant() -> Vec<Button> {
         Admin::NewLink.into(),
     ];
     all.extend(DraftAct::ALL.map(|a| Button::Draft(Draft::Act(a, pid, i64::MIN))));
+    all.extend(super::published::every_variant().into_iter().map(Button::Published));
     all.extend(Quick::ALL.map(|q| Button::Schedule(Schedule::When(pid, i64::MIN, q))));
     all.extend(AuthKind::ALL.iter().map(|k| Button::Connect(Connect::Start(*k))));
     all.extend(wizard::KINDS.map(|k| Button::Wizard(Wizard::Kind(k.into()))));

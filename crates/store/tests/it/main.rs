@@ -9,5 +9,6 @@ mod listen_reconnect;
 mod migrations_in_step;
 mod operator;
 mod post_lists;
+mod published_changes;
 mod store;
 mod telegram_updates;

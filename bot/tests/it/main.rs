@@ -12,6 +12,7 @@ mod destinations;
 mod no_input_stops_the_bot;
 mod photos_and_approvals;
 mod profile_language;
+mod published;
 mod sandbox;
 mod story;
 mod targets;

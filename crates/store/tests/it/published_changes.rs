@@ -100,8 +100,14 @@ store_test!(a_change_is_requested_with_its_job_claimed_once_and_settled_once, |s
     assert!(matches!(empty, Err(ChangeError::NoText)), "{empty:?}");
     assert!(store.post_changes(a, post).await.unwrap().is_empty());
 
-    let c = store.request_post_change(a, t[0], v, ChangeKind::EditText, Some("new text"), Some(alice), Some(7)).await.unwrap();
-    assert_eq!((c.status, c.new_text.as_deref(), c.requested_chat_id), (ChangeStatus::Queued, Some("new text"), Some(7)));
+    let c = store
+        .request_post_change(a, t[0], v, ChangeKind::EditText, Some("new text"), Some(alice), Some(7))
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.status, c.new_text.as_deref(), c.requested_chat_id),
+        (ChangeStatus::Queued, Some("new text"), Some(7))
+    );
     assert_eq!(c.requested_by_name.as_deref(), Some("User1"));
     assert_eq!(version(&store, a, post).await, v + 1, "old buttons are stale now");
     let job = store.job_by_unique_key(&format!("{POST_CHANGE}:{}", c.id)).await.unwrap().expect("its job is queued");

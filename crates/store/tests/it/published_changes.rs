@@ -92,6 +92,7 @@ store_test!(a_change_is_requested_with_its_job_claimed_once_and_settled_once, |s
     let fb = account(&store, a, Platform::Facebook, AuthKind::FacebookPage, "page").await;
     let (post, t) = published(&store, a, &[fb]).await;
     let v = version(&store, a, post).await;
+    assert_eq!(store.measurable_targets(a, fb, 0, 10).await.unwrap().len(), 1);
 
     // A stale screen changes nothing; an edit needs its text.
     let stale = store.request_post_change(a, t[0], v - 1, ChangeKind::EditText, Some("new"), None, None).await;
@@ -138,6 +139,7 @@ store_test!(a_change_is_requested_with_its_job_claimed_once_and_settled_once, |s
     store.begin_post_change(a, &d.id).await.unwrap();
     store.settle_post_change(a, &d.id, ChangeStatus::Done, None).await.unwrap().unwrap();
     assert!(store.targets_on_platform(a, post).await.unwrap()[0].deleted_at.is_some());
+    assert!(store.measurable_targets(a, fb, 0, 10).await.unwrap().is_empty(), "no metrics of a deleted post");
     let v = version(&store, a, post).await;
     let gone = store.request_post_change(a, t[0], v, ChangeKind::EditText, Some("x"), None, None).await;
     assert!(matches!(gone, Err(ChangeError::NotPublished)), "{gone:?}");

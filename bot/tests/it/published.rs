@@ -190,6 +190,10 @@ bot_test!(a_facebook_post_is_edited_then_deleted_and_instagram_and_tiktok_say_th
     let confirm = h.say(ALICE, "Fresh bread at 9 today", "Replace the text").await;
     assert!(confirm.text.contains("Fresh bread at 9 today"));
     h.press(ALICE, &confirm, &en("bot.published.btn_confirm_edit"), "Changing the text on Facebook").await;
+    // Confirming twice requests nothing more.
+    let again = confirm.button(&en("bot.published.btn_confirm_edit")).unwrap();
+    h.press_data_refused(ALICE, &confirm, &again, "out of date").await;
+    assert_eq!(h.store.post_changes(a, post).await.unwrap().len(), 1);
     let change = &h.store.post_changes(a, post).await.unwrap()[0];
     assert_eq!((change.kind, change.status), (ChangeKind::EditText, ChangeStatus::Queued));
     // The screen drawn before the request is stale now: its buttons change nothing.
@@ -308,7 +312,14 @@ bot_test!(duplicate_of_a_published_post_opens_a_draft_with_the_same_text_and_med
     let a = h.onboard(ALICE, "Alpha").await;
     let fb = account(&h, a, Platform::Facebook, AuthKind::FacebookPage, "111", &token).await;
     let (post, _) = published_post(&h, &graph, a, &[fb]).await;
+    // A long history is clipped to fit one message (the fake Bot API refuses longer texts): the oldest lines go.
+    for i in 0..60 {
+        let action = format!("custom.{i:02}.{}", "x".repeat(120));
+        h.store.audit(a, None, &action, "post", Some(&post.to_db()), serde_json::json!({})).await.unwrap();
+    }
     let screen = open(&h, ALICE).await;
+    assert!(screen.text.contains("\n…") && !screen.text.contains("created by"), "{}", screen.text);
+    assert!(screen.text.contains("custom.59."), "the newest line is kept: {}", screen.text);
     let draft = h.press(ALICE, &screen, &en("bot.published.btn_duplicate"), "Draft:").await;
     assert!(draft.text.contains("Fresh bread at 8"), "{}", draft.text);
     let drafts = h.store.posts_with_status(a, &[tochen_domain::PostStatus::Draft], 0, 10).await.unwrap();
@@ -353,6 +364,8 @@ bot_test!(the_sandbox_edits_and_deletes_what_it_published, without_llm, |h| {
     let screen = open(&h, ALICE).await;
     assert!(!screen.text.contains("does not allow"), "{}", screen.text);
     h.press(ALICE, &screen, "Edit text on Instagram", "Send the new text").await;
+    // Instagram's caption limit holds for the new text too.
+    h.say(ALICE, &"x".repeat(2300), "2300 characters; Instagram takes at most 2200").await;
     let confirm = h.say(ALICE, "at 9", "Replace the text").await;
     h.press(ALICE, &confirm, &en("bot.published.btn_confirm_edit"), "Changing the text").await;
     run_change_jobs(&h, &handler).await;

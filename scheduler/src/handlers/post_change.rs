@@ -135,13 +135,17 @@ pub async fn tell(store: &Store, c: &PostChange) -> Result<(), JobError> {
         return Ok(());
     }
     let tenant = c.tenant_id;
-    let post = store.post(tenant, c.post_id).await?;
+    // A post deleted since (its targets and changes with it) has nobody left to tell about it.
+    let (post, target) = match (store.post(tenant, c.post_id).await, store.target(tenant, c.target_id).await) {
+        (Ok(post), Ok(target)) => (post, target),
+        (Err(StoreError::NotFound(_)), _) | (_, Err(StoreError::NotFound(_))) => return Ok(()),
+        (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+    };
     let chat = match (c.requested_chat_id, post.author_chat_id) {
         (Some(chat), _) | (None, Some(chat)) => Some(chat),
         (None, None) => store.tenant(tenant).await?.team_chat_id,
     };
     let Some(chat) = chat else { return Ok(()) };
-    let target = store.target(tenant, c.target_id).await?;
     let account = store.account(tenant, target.account_id).await.map(|a| a.name).unwrap_or_default();
     let lang = notices::language_of(store, chat, Some(tenant)).await;
     let title = if post.title.is_empty() { post.idea.chars().take(60).collect() } else { post.title.clone() };

@@ -379,3 +379,23 @@ bot_test!(the_sandbox_edits_and_deletes_what_it_published, without_llm, |h| {
     h.run_notify_jobs().await;
     h.tg.said(ALICE, mark, "was deleted from Instagram").await;
 });
+
+bot_test!(duplicate_on_a_queued_post_opens_a_draft_of_it, |h| {
+    let a = h.onboard(ALICE, "Alpha").await;
+    let accounts = h.connect_accounts(a).await;
+    let alice = h.store.user_by_telegram_id(ALICE).await.unwrap().unwrap();
+    let post = h.store.create_draft(a, Some(alice.id), Some(ALICE), "Weekend menu", "menu").await.unwrap();
+    let c =
+        PostContent { platform: Platform::Facebook, body: "Pancakes on Sunday".into(), hashtags: vec![], link: None };
+    h.store.set_post_content(a, post.id, &c).await.unwrap();
+    let at = tochen_domain::clock::now_ms() + 86_400_000;
+    h.store.schedule_post(a, post.id, post.version + 1, at, &[accounts[1].id], false).await.unwrap();
+    let list = h.say(ALICE, "/queue", "Weekend menu").await;
+    let item = h.press(ALICE, &list, "1. Weekend menu", "Status").await;
+    let draft = h.press(ALICE, &item, &en("bot.published.btn_duplicate"), "Draft:").await;
+    assert!(draft.text.contains("Pancakes on Sunday"), "{}", draft.text);
+    let drafts = h.store.posts_with_status(a, &[tochen_domain::PostStatus::Draft], 0, 10).await.unwrap();
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(h.store.draft_accounts(a, drafts[0].id).await.unwrap(), Some(vec![accounts[1].id]));
+    assert_eq!(h.store.post(a, post.id).await.unwrap().status, tochen_domain::PostStatus::Scheduled, "untouched");
+});

@@ -10,6 +10,7 @@
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft::platform_name;
+use crate::screens::names::status_name;
 use crate::screens::time::local_time;
 use crate::state::State;
 use std::collections::BTreeMap;
@@ -18,7 +19,8 @@ use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::{PostId, PostStatus, Role, TargetId, TargetStatus};
-use tochen_platforms::edit::{published_actions, PublishedActions};
+use tochen_platforms::edit::PublishedActions;
+use tochen_platforms::registry::published_actions;
 use tochen_store::{Account, ChangeError, ChangeKind, ChangeStatus, Post, StoreError, TargetOnPlatform};
 use tochen_telegram::button::{Button, Published, Queue};
 use tochen_telegram::text::{clip, visible_len, MESSAGE_MAX};
@@ -77,8 +79,7 @@ pub async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId) -> 
     let editor = a.role.at_least(Role::Editor);
 
     let title = escape_html(&clip(&post.title, TITLE_CHARS));
-    let mut text =
-        tf(l, "bot.published.title", &[("title", &title), ("status", &crate::queue::status_name(l, post.status))]);
+    let mut text = tf(l, "bot.published.title", &[("title", &title), ("status", &status_name(l, post.status))]);
     let mut rows: Vec<Vec<(String, Button)>> = Vec::new();
     for tp in &targets {
         let tg = &tp.target;

@@ -8,6 +8,7 @@ use crate::cards;
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft::{load_for_change, platform_name};
+use crate::screens::names::status_name;
 use crate::screens::time::local_time;
 use tochen_domain::clock::now_ms;
 use tochen_domain::html::escape_html;
@@ -46,17 +47,6 @@ fn nav(page: u32, more: bool, to: fn(u32) -> Queue) -> Vec<(String, Button)> {
 /// A page's offset; a forged page number far past the end finds an empty page, never an overflow.
 fn offset(page: u32, per_page: i64) -> i64 {
     i64::from(page).saturating_mul(per_page)
-}
-
-pub(crate) fn status_name(lang: &str, s: PostStatus) -> String {
-    match s {
-        PostStatus::PendingApproval => t(lang, "bot.status.pending_approval"),
-        PostStatus::Scheduled => t(lang, "bot.status.scheduled"),
-        PostStatus::Published => t(lang, "bot.status.published"),
-        PostStatus::PartiallyPublished => t(lang, "bot.status.partially_published"),
-        PostStatus::Failed => t(lang, "bot.status.failed"),
-        _ => s.as_str().to_owned(),
-    }
 }
 
 pub async fn queue(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {

@@ -1,26 +1,19 @@
 //! Changing what is already published: editing a published post's text and deleting it from the platform.
 //!
-//! What a platform allows is declared by its module ([`PlatformModule::published_actions`]) and, for the sandbox's
-//! simulated accounts, by the connector ([`Connector::published_actions`]); the bot offers only those buttons and
-//! says the platform does not allow the rest. The clients implement [`PostEditor`] and are reached from the
-//! registry the way publishers are ([`editors`]).
+//! What a platform allows is declared by its module (`PlatformModule::published_actions`) and, for the sandbox's
+//! simulated accounts, by the connector (`Connector::published_actions`); `registry::published_actions` asks
+//! both, and the bot offers only those buttons and says the platform does not allow the rest. The clients implement
+//! [`PostEditor`] and are reached from the registry the way publishers are (`registry::editors`).
 //!
 //! Both calls are safe to repeat: an edit sends the same text again; a delete that finds the post gone is
 //! [`Deleted::AlreadyGone`]. The scheduler's `post.change` job still never sends a delete blindly after an attempt
 //! whose outcome it did not see: it asks [`PostEditor::exists`] first.
-//!
-//! [`PlatformModule::published_actions`]: crate::module::PlatformModule::published_actions
-//! [`Connector::published_actions`]: crate::module::Connector::published_actions
 
-use crate::http::PollPolicy;
 use crate::publish::PublishError;
-use std::collections::HashMap;
 use std::sync::Arc;
-use tochen_config::Config;
 use tochen_domain::ids::{AccountId, TargetId, TenantId};
 use tochen_domain::secret::SecretString;
 use tochen_domain::{AuthKind, Platform};
-use tochen_store::Store;
 
 /// What a platform's API allows on a post already published.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -78,60 +71,6 @@ pub trait PostEditor: Send + Sync {
     async fn exists(&self, req: &EditRequest) -> Result<bool, PublishError>;
 }
 
-/// The editors of every configured way of connecting that has one, by the auth kind of the accounts they serve.
-pub type Editors = HashMap<AuthKind, Arc<dyn PostEditor>>;
-
-/// The editors of the configured platforms (and the sandbox, when on), for the scheduler.
-pub fn editors(config: &Config, http: reqwest::Client, store: &Store) -> Editors {
-    crate::registry::clients(config, http, PollPolicy::default(), store)
-        .into_iter()
-        .filter_map(|(k, c)| Some((k, c.editor?)))
-        .collect()
-}
-
-/// What an account of `kind` allows on its published posts.
-pub fn published_actions(kind: AuthKind) -> PublishedActions {
-    crate::registry::owner(kind).published_actions(kind)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_platform_declares_what_it_allows_and_the_sandbox_allows_both() {
-        assert_eq!(published_actions(AuthKind::FacebookPage), PublishedActions::ALL);
-        for k in [AuthKind::InstagramViaPage, AuthKind::InstagramLogin, AuthKind::TikTok] {
-            assert_eq!(published_actions(k), PublishedActions::NONE, "{k:?}");
-        }
-        for k in [AuthKind::SandboxFacebook, AuthKind::SandboxInstagram, AuthKind::SandboxTikTok] {
-            assert_eq!(published_actions(k), PublishedActions::ALL, "{k:?}");
-        }
-    }
-
-    #[tokio::test]
-    async fn editors_exist_only_where_editing_is_allowed() {
-        let vars: HashMap<String, String> =
-            [("META_APP_ID", "1"), ("META_APP_SECRET", "s"), ("TOCHEN_SANDBOX", "true")]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect();
-        let config = Config::from_source(&vars).unwrap();
-        let db = tochen_testkit::TestDb::sqlite().await;
-        let mut kinds: Vec<AuthKind> = editors(&config, reqwest::Client::new(), &db.store).keys().copied().collect();
-        kinds.sort_by_key(|k| k.as_str());
-        assert_eq!(
-            kinds,
-            vec![
-                AuthKind::FacebookPage,
-                AuthKind::SandboxFacebook,
-                AuthKind::SandboxInstagram,
-                AuthKind::SandboxTikTok
-            ]
-        );
-        for k in kinds {
-            assert_ne!(published_actions(k), PublishedActions::NONE, "{k:?} has an editor but allows nothing");
-        }
-        db.cleanup().await;
-    }
-}
+/// The editors of the configured ways of connecting that have one, by the auth kind of the accounts they serve
+/// (`registry::editors`).
+pub type Editors = std::collections::HashMap<AuthKind, Arc<dyn PostEditor>>;

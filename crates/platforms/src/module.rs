@@ -110,10 +110,11 @@ pub trait Connector: Send + Sync {
         false
     }
 
-    /// What an account of `kind` allows on its published posts: its platform's answer unless the connector says
-    /// otherwise (the sandbox's simulated accounts allow both).
-    fn published_actions(&self, kind: AuthKind) -> PublishedActions {
-        crate::registry::module(self.platform_of(kind)).published_actions()
+    /// What an account of `kind` allows on its published posts when the connector decides it (the sandbox's
+    /// simulated accounts allow both); `None`, the default: what its platform's module says
+    /// (`registry::published_actions`).
+    fn published_actions(&self, _kind: AuthKind) -> Option<PublishedActions> {
+        None
     }
 
     /// The publisher and metrics reader for accounts of this connector's kinds; `None` when none of them is

@@ -16,8 +16,9 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;
 use tochen_domain::jobs::{NotifyPayload, PostChangePayload};
 use tochen_domain::MediaKind;
-use tochen_platforms::edit::{editors, EditRequest, Editors, PostEditor};
+use tochen_platforms::edit::{EditRequest, Editors, PostEditor};
 use tochen_platforms::publish::{ErrorClass, PublishError};
+use tochen_platforms::registry::editors;
 use tochen_queue::{JobContext, JobError, Worker, Workers};
 use tochen_store::{BeginChange, ChangeKind, ChangeStatus, PostChange, PublishContext, Store, StoreError};
 

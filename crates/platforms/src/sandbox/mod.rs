@@ -53,8 +53,8 @@ impl Connector for Sandbox {
     }
 
     /// The simulated platform edits and deletes what it keeps, so the whole flow can be tried in the sandbox.
-    fn published_actions(&self, _kind: AuthKind) -> crate::edit::PublishedActions {
-        crate::edit::PublishedActions::ALL
+    fn published_actions(&self, _kind: AuthKind) -> Option<crate::edit::PublishedActions> {
+        Some(crate::edit::PublishedActions::ALL)
     }
 
     fn clients(&self, deps: &ClientDeps<'_>) -> Option<Clients> {

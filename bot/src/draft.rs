@@ -57,9 +57,6 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
         ctx.dlg.exit().await?;
         return show(&bot, &app, &ctx, &a, id).await;
     }
-    if act == DraftAct::Duplicate {
-        return duplicate(&bot, &app, &ctx, &a, id).await;
-    }
     let statuses: &[PostStatus] = if act == DraftAct::Discard { &[PostStatus::Draft] } else { EDITABLE };
     let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, statuses).await? else {
         return Ok(());
@@ -124,7 +121,7 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
             }
         }
         // Routed to the schedule flow by `handover.rs`, or handled above.
-        DraftAct::Schedule | DraftAct::PublishNow | DraftAct::Show | DraftAct::Duplicate => Ok(()),
+        DraftAct::Schedule | DraftAct::PublishNow | DraftAct::Show => Ok(()),
     }
 }
 
@@ -156,11 +153,6 @@ async fn regenerate(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post) 
         Ok(_) => ctx.say(bot, t(l, "llm.error.malformed"), None).await.map(|_| ()),
         Err(e) => ctx.say(bot, llm_error_text(l, &e), None).await.map(|_| ()),
     }
-}
-
-async fn duplicate(bot: &TgBot, _app: &App, ctx: &Ctx, _a: &Active, _id: PostId) -> HandlerResult {
-    // MERGE: Store::duplicate_post arrives with the published-posts work; no screen offers this button before.
-    ctx.refuse(bot, t(ctx.lang, "bot.stale")).await
 }
 
 pub async fn ask(bot: &TgBot, ctx: &Ctx, state: State, text: String) -> HandlerResult {

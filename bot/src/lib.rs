@@ -28,6 +28,7 @@ mod panics;
 pub mod post_options;
 /// The media checks the draft screen and scheduling run (`screens::media_checks`).
 pub use screens::media_checks;
+mod published;
 mod queue;
 mod schedule;
 mod screens;
@@ -304,7 +305,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::Attach { post, version }].endpoint(draft::got_media))
         .branch(case![State::ScheduleAt { post, version, reschedule }].endpoint(schedule::got_time))
         .branch(case![State::RejectReason { post, version, card }].endpoint(approval::got_reason))
-        .branch(case![State::AdminQuota { tenant }].endpoint(admin::got_quota));
+        .branch(case![State::AdminQuota { tenant }].endpoint(admin::got_quota))
+        .branch(case![State::EditPublished { post, target, version, text }].endpoint(published::got_text));
 
     let messages = Update::filter_message()
         .filter(|m: Message| migration(m).is_none())
@@ -332,7 +334,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Automation(b)].endpoint(automations::on_button))
                 .branch(case![Button::Wizard(b)].endpoint(automations::on_wizard_button))
                 .branch(case![Button::Admin(b)].endpoint(admin::on_button))
-                .branch(case![Button::PostOpt(b)].endpoint(post_options::on_button)),
+                .branch(case![Button::PostOpt(b)].endpoint(post_options::on_button))
+                .branch(case![Button::Published(b)].endpoint(published::on_button)),
         )
         .endpoint(unknown_button);
 

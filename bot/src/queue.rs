@@ -8,6 +8,7 @@ use crate::cards;
 use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft::{load_for_change, platform_name};
+use crate::screens::names::status_name;
 use crate::screens::time::local_time;
 use tochen_domain::clock::now_ms;
 use tochen_domain::html::escape_html;
@@ -16,7 +17,7 @@ use tochen_domain::{PostId, TargetId};
 use tochen_domain::{PostStatus, Role, TargetStatus};
 use tochen_store::NewestBy;
 use tochen_store::StoreError;
-use tochen_telegram::button::{Button, Draft, DraftAct, Queue, Target};
+use tochen_telegram::button::{Button, Draft, DraftAct, Published, Queue, Target};
 use tochen_telegram::text::clip;
 
 const PAGE: i64 = 5;
@@ -46,17 +47,6 @@ fn nav(page: u32, more: bool, to: fn(u32) -> Queue) -> Vec<(String, Button)> {
 /// A page's offset; a forged page number far past the end finds an empty page, never an overflow.
 fn offset(page: u32, per_page: i64) -> i64 {
     i64::from(page).saturating_mul(per_page)
-}
-
-fn status_name(lang: &str, s: PostStatus) -> String {
-    match s {
-        PostStatus::PendingApproval => t(lang, "bot.status.pending_approval"),
-        PostStatus::Scheduled => t(lang, "bot.status.scheduled"),
-        PostStatus::Published => t(lang, "bot.status.published"),
-        PostStatus::PartiallyPublished => t(lang, "bot.status.partially_published"),
-        PostStatus::Failed => t(lang, "bot.status.failed"),
-        _ => s.as_str().to_owned(),
-    }
 }
 
 pub async fn queue(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
@@ -115,7 +105,7 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
         &[("title", &escape_html(&post.title)), ("when", &when), ("status", &status_name(l, post.status))],
     );
     let v = post.version;
-    let rows = if a.role.at_least(Role::Editor) && UPCOMING.contains(&post.status) {
+    let mut rows = if a.role.at_least(Role::Editor) && UPCOMING.contains(&post.status) {
         // Publishing a post that waits for approval approves it: an admin's decision, so only admins see it.
         let now = (post.status != PostStatus::PendingApproval || a.role == Role::Admin)
             .then(|| (t(l, "bot.queue.btn_now"), Button::Queue(Queue::PublishNow(id, v))));
@@ -132,6 +122,9 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
     } else {
         vec![vec![(t(l, "bot.back"), Button::Queue(Queue::Page(0)))]]
     };
+    if a.role.at_least(Role::Editor) {
+        rows.insert(rows.len() - 1, vec![crate::published::duplicate_button(l, id)]);
+    }
     ctx.show(&bot, text, Some(kb(rows))).await
 }
 
@@ -214,7 +207,11 @@ pub async fn history_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerR
         return ctx.show(&bot, t(l, "bot.history.empty"), None).await;
     }
     let mut text = tf(l, "bot.history.title", &[("page", &(u64::from(page) + 1))]);
-    for p in posts.iter().take(HISTORY_PAGE as usize) {
+    let mut rows = Vec::new();
+    for (i, p) in posts.iter().take(HISTORY_PAGE as usize).enumerate() {
+        // Each post opens its screen: per platform its state, edit and delete where allowed, its history.
+        let n = page as usize * HISTORY_PAGE as usize + i + 1;
+        rows.push(vec![(format!("{n}. {}", clip(&p.title, TITLE_CHARS)), Button::Published(Published::Show(p.id)))]);
         let when = p.scheduled_at.map(|at| local_time(l, &a, at)).unwrap_or_default();
         let title = escape_html(&clip(&p.title, TITLE_CHARS));
         text.push_str(&format!("\n\n<b>{title}</b> ({}), {when}", status_name(l, p.status)));
@@ -233,7 +230,8 @@ pub async fn history_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerR
         }
     }
     let more = posts.len() as i64 > HISTORY_PAGE;
-    ctx.show(&bot, text, Some(kb(vec![nav(page, more, Queue::HistoryPage)]))).await
+    rows.push(nav(page, more, Queue::HistoryPage));
+    ctx.show(&bot, text, Some(kb(rows))).await
 }
 
 /// The scheduler's buttons on a target: "it's published", "post again", "skip this platform".

@@ -111,6 +111,10 @@ struct GraphState {
     fetched: Vec<FetchedImage>,
     videos: HashMap<String, FbVideo>,
     limits: tochen_platforms::media::MediaLimits,
+    /// Published posts deleted with `DELETE /{post-id}` (kept in `published` for inspection).
+    deleted: HashSet<String>,
+    /// Published posts whose edit Facebook refuses, with the Graph code it answers (100 or 200).
+    not_editable: HashMap<String, i64>,
 }
 
 impl GraphState {
@@ -269,6 +273,25 @@ impl FakeGraph {
         let mut v: Vec<_> = s.videos.iter().map(|(id, v)| (id.clone(), v.reel, v.finished)).collect();
         v.sort();
         v
+    }
+
+    /// The current text of a published post: its `message` (a feed post, or one edited since), else its photo's
+    /// `caption`, else a video's `description`.
+    pub fn post_text(&self, id: &str) -> Option<String> {
+        let s = self.state.lock().unwrap();
+        let v = s.published.get(id)?;
+        ["message", "caption", "description"].iter().find_map(|k| v[*k].as_str().map(str::to_owned))
+    }
+
+    /// Whether the published post `id` was deleted.
+    pub fn is_deleted(&self, id: &str) -> bool {
+        self.state.lock().unwrap().deleted.contains(id)
+    }
+
+    /// Facebook refuses edits of the published post `id` with Graph error `code` (100 or 200), as it does for
+    /// posts by other users and many shares.
+    pub fn mark_not_editable(&self, id: &str, code: i64) {
+        self.state.lock().unwrap().not_editable.insert(id.to_owned(), code);
     }
 
     /// The images downloaded for image containers, in order.
@@ -745,6 +768,31 @@ fn api(
                 .collect();
             ok(json!({"data": data}))
         }
+        // Editing and deleting a published post (or updating a video node's description).
+        ("POST", [id]) | ("DELETE", [id]) | ("GET", [id]) if s.deleted.contains(*id) || !exists(s, id, method) => {
+            graph_error(400, 100, Some(33), &no_such_object(id))
+        }
+        ("POST", [id]) => {
+            if let Some(code) = s.not_editable.get(*id) {
+                return graph_error(400, *code, None, &format!("(#{code}) This post cannot be edited"));
+            }
+            let (message, description) = (params.get("message"), params.get("description"));
+            if message.is_none_or(|m| m.is_empty()) && description.is_none_or(|d| d.is_empty()) {
+                return graph_error(400, 100, None, "(#100) Missing message or description");
+            }
+            let post = s.published.get_mut(*id).expect("exists() checked it");
+            if let Some(m) = message {
+                post["message"] = json!(m);
+            }
+            if let Some(d) = description {
+                post["description"] = json!(d);
+            }
+            ok(json!({"success": true}))
+        }
+        ("DELETE", [id]) => {
+            s.deleted.insert(id.to_string());
+            ok(json!({"success": true}))
+        }
         ("GET", [id]) => {
             let fields = p("fields");
             if let Some(c) = s.containers.get(*id) {
@@ -808,6 +856,23 @@ fn api(
             ok(v)
         }
         _ => graph_error(400, 100, None, "(#100) Unsupported request in the fake Graph API"),
+    }
+}
+
+/// Graph's answer for an id it does not have (or no longer has).
+fn no_such_object(id: &str) -> String {
+    format!(
+        "Unsupported request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or \
+         does not support this operation"
+    )
+}
+
+/// Whether a one-segment request names something the fake has: a POST or DELETE only a published post (not an
+/// unpublished photo), a GET anything (it answers reads of ids it never made, as before).
+fn exists(s: &GraphState, id: &str, method: &str) -> bool {
+    match method {
+        "GET" => true,
+        _ => s.published.get(id).is_some_and(|v| v["unpublished"].as_bool() != Some(true)),
     }
 }
 

@@ -217,7 +217,10 @@ pub async fn render(
             (t(lang, "bot.queue.btn_reschedule"), Button::Queue(Queue::Reschedule(id, v))),
             (t(lang, "bot.queue.btn_cancel"), Button::Queue(Queue::Cancel(id, v))),
         ]);
-        rows.push(vec![(t(lang, "bot.back"), Button::Queue(Queue::Page(0)))]);
+        rows.push(vec![
+            (t(lang, "bot.back"), Button::Queue(Queue::Page(0))),
+            crate::published::duplicate_button(lang, id),
+        ]);
         return Ok((text, kb(rows)));
     }
     // No dead ends: without an account the way forward is connecting one (an admin's job), and without a chosen
@@ -235,6 +238,7 @@ pub async fn render(
     rows.push(ahead);
     rows.push(vec![
         (t(lang, "bot.draft.btn_discard"), d(DraftAct::Discard)),
+        crate::published::duplicate_button(lang, id),
         (t(lang, "bot.menu.new_post"), Button::Menu(Menu::NewPost)),
     ]);
     Ok((text, kb(rows)))

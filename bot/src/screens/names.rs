@@ -1,7 +1,7 @@
 //! Names shown in several flows.
 
 use tochen_domain::i18n::t;
-use tochen_domain::Role;
+use tochen_domain::{PostStatus, Role};
 
 /// A role's name in `lang`.
 pub fn role_name(lang: &str, r: Role) -> String {
@@ -9,5 +9,17 @@ pub fn role_name(lang: &str, r: Role) -> String {
         Role::Admin => t(lang, "bot.role.admin"),
         Role::Editor => t(lang, "bot.role.editor"),
         Role::Viewer => t(lang, "bot.role.viewer"),
+    }
+}
+
+/// A post status's name in `lang` (the lists, a post's screen).
+pub fn status_name(lang: &str, s: PostStatus) -> String {
+    match s {
+        PostStatus::PendingApproval => t(lang, "bot.status.pending_approval"),
+        PostStatus::Scheduled => t(lang, "bot.status.scheduled"),
+        PostStatus::Published => t(lang, "bot.status.published"),
+        PostStatus::PartiallyPublished => t(lang, "bot.status.partially_published"),
+        PostStatus::Failed => t(lang, "bot.status.failed"),
+        _ => s.as_str().to_owned(),
     }
 }

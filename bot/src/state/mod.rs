@@ -14,7 +14,7 @@ pub mod wizard;
 
 use serde::{Deserialize, Serialize};
 use tochen_domain::Role;
-use tochen_domain::{Platform, PostId, TenantId};
+use tochen_domain::{Platform, PostId, TargetId, TenantId};
 use tochen_llm::Idea;
 use tochen_store::Store;
 
@@ -94,6 +94,15 @@ pub enum State {
     AdminQuota {
         tenant: TenantId,
     },
+    /// The next message is the new text of a published target (`published.rs`); once sent, `text` holds it until
+    /// the person confirms.
+    EditPublished {
+        post: PostId,
+        target: TargetId,
+        version: i64,
+        #[serde(default)]
+        text: Option<String>,
+    },
 }
 
 impl State {
@@ -115,7 +124,8 @@ impl State {
             | State::Attach { .. }
             | State::EditVersion { .. }
             | State::Compose
-            | State::ScheduleAt { .. } => Some(Role::Editor),
+            | State::ScheduleAt { .. }
+            | State::EditPublished { .. } => Some(Role::Editor),
             State::RejectReason { .. } | State::Automation { .. } => Some(Role::Admin),
         }
     }

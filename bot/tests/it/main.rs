@@ -14,6 +14,7 @@ mod media_big;
 mod no_input_stops_the_bot;
 mod photos_and_approvals;
 mod profile_language;
+mod published;
 mod sandbox;
 mod story;
 mod targets;

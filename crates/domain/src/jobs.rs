@@ -449,3 +449,21 @@ impl JobArgs for DeliverPayload {
         InsertOpts { max_attempts: Some(3), ..Default::default() }
     }
 }
+
+/// Edit or delete a published post target (issue 16): one `post_changes` row. Unique key
+/// `post.change:{change_id}`; the producer adds the account's concurrency key ([`keys::account`]). 8 attempts.
+pub const POST_CHANGE: &str = "post.change";
+
+/// The payload of `post.change`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostChangePayload {
+    pub change_id: String,
+}
+
+impl JobArgs for PostChangePayload {
+    const KIND: &'static str = POST_CHANGE;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts { unique_key: Some(format!("{POST_CHANGE}:{}", self.change_id)), ..Default::default() }
+    }
+}

@@ -2,6 +2,7 @@
 //! the [`Connector`] (how accounts are connected and posted to) that platform folders implement and the registry
 //! lists.
 
+use crate::edit::{PostEditor, PublishedActions};
 use crate::http::PollPolicy;
 use crate::login::Provider;
 use crate::metrics::MetricsReader;
@@ -34,12 +35,20 @@ pub enum RevokeOutcome {
 pub struct Clients {
     pub publisher: Arc<dyn Publisher>,
     pub metrics: Arc<dyn MetricsReader>,
+    /// Edits and deletes published posts, where the platform allows it (`edit`).
+    pub editor: Option<Arc<dyn PostEditor>>,
 }
 
 impl Clients {
     /// One client that both publishes and reads metrics.
     pub fn of<C: Publisher + MetricsReader + 'static>(client: Arc<C>) -> Self {
-        Self { publisher: client.clone(), metrics: client }
+        Self { publisher: client.clone(), metrics: client, editor: None }
+    }
+
+    /// The same clients, with `editor` for published posts.
+    pub fn with_editor(mut self, editor: Arc<dyn PostEditor>) -> Self {
+        self.editor = Some(editor);
+        self
     }
 }
 
@@ -64,6 +73,11 @@ pub trait PlatformModule: Send + Sync {
 
     /// The colour of the platform's series in charts.
     fn colour(&self) -> (u8, u8, u8);
+
+    /// What the platform's API allows on a post already published; the default: nothing.
+    fn published_actions(&self) -> PublishedActions {
+        PublishedActions::NONE
+    }
 }
 
 /// A way accounts are connected and posted to: a platform's own sign-ins (Facebook Login connects Pages, Instagram
@@ -94,6 +108,13 @@ pub trait Connector: Send + Sync {
     /// makes a server "live".
     fn simulated(&self) -> bool {
         false
+    }
+
+    /// What an account of `kind` allows on its published posts when the connector decides it (the sandbox's
+    /// simulated accounts allow both); `None`, the default: what its platform's module says
+    /// (`registry::published_actions`).
+    fn published_actions(&self, _kind: AuthKind) -> Option<PublishedActions> {
+        None
     }
 
     /// The publisher and metrics reader for accounts of this connector's kinds; `None` when none of them is

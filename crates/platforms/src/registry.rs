@@ -7,6 +7,7 @@
 //! every platform, under that platform's rules. Everything else in the product asks the registry instead of
 //! matching on the platform, so adding a platform is its folder, its lines here, its locale keys and its fake.
 
+use crate::edit::{Editors, PublishedActions};
 use crate::http::PollPolicy;
 pub use crate::module::{ClientDeps, Clients, Connector, PlatformModule};
 use crate::refresh::{RefreshError, RefreshRequest, RefreshedTokens, TokenRefresher};
@@ -101,6 +102,18 @@ pub fn clients(config: &Config, http: reqwest::Client, poll: PollPolicy, store: 
         .collect()
 }
 
+/// The editors of published posts of the configured ways of connecting that have one (and the sandbox, when on),
+/// by the auth kind of the accounts they serve, for the scheduler's `post.change` job.
+pub fn editors(config: &Config, http: reqwest::Client, store: &Store) -> Editors {
+    clients(config, http, PollPolicy::default(), store).into_iter().filter_map(|(k, c)| Some((k, c.editor?))).collect()
+}
+
+/// What an account of `kind` allows on its published posts: its connector's answer (the sandbox allows both), else
+/// its platform's.
+pub fn published_actions(kind: AuthKind) -> PublishedActions {
+    owner(kind).published_actions(kind).unwrap_or_else(|| module(platform_of(kind)).published_actions())
+}
+
 impl RuleBook {
     /// The rules of every platform under `config`.
     pub fn new(config: &Config) -> Self {
@@ -188,6 +201,32 @@ mod tests {
         let both = config(&[("META_APP_ID", "1"), ("META_APP_SECRET", "s"), ("TOCHEN_SANDBOX", "true")]);
         assert!(sandbox_on(&both));
         assert_eq!(connectable(&both)[2..], sandbox[..], "the sandbox comes after the real sign-ins");
+    }
+
+    #[test]
+    fn each_platform_declares_what_it_allows_on_published_posts_and_the_sandbox_allows_both() {
+        assert_eq!(published_actions(AuthKind::FacebookPage), PublishedActions::ALL);
+        for k in [AuthKind::InstagramViaPage, AuthKind::InstagramLogin, AuthKind::TikTok] {
+            assert_eq!(published_actions(k), PublishedActions::NONE, "{k:?}");
+        }
+        for k in [AuthKind::SandboxFacebook, AuthKind::SandboxInstagram, AuthKind::SandboxTikTok] {
+            assert_eq!(published_actions(k), PublishedActions::ALL, "{k:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn editors_exist_only_where_editing_is_allowed() {
+        let c = config(&[("META_APP_ID", "1"), ("META_APP_SECRET", "s"), ("TOCHEN_SANDBOX", "true")]);
+        let db = tochen_testkit::TestDb::sqlite().await;
+        let mut kinds: Vec<AuthKind> = editors(&c, reqwest::Client::new(), &db.store).keys().copied().collect();
+        kinds.sort_by_key(|k| k.as_str());
+        let expected =
+            [AuthKind::FacebookPage, AuthKind::SandboxFacebook, AuthKind::SandboxInstagram, AuthKind::SandboxTikTok];
+        assert_eq!(kinds, expected);
+        for k in kinds {
+            assert_ne!(published_actions(k), PublishedActions::NONE, "{k:?} has an editor but allows nothing");
+        }
+        db.cleanup().await;
     }
 
     #[test]

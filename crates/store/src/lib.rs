@@ -35,6 +35,7 @@ mod oauth_states;
 mod operator;
 mod pending_connections;
 mod posts;
+mod published;
 mod sandbox_posts;
 mod secrets;
 mod targets;
@@ -65,6 +66,7 @@ pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
 pub use operator::{FailingDestination, ModelCost, OperatorAction, QueueHealth, WorkspaceOverview};
 pub use pending_connections::{NewPendingConnection, PendingConnection};
 pub use posts::{ApprovalCard, CardOutcome, NewestBy, Post, PostContent, SentCard};
+pub use published::{BeginChange, ChangeError, ChangeKind, ChangeStatus, HistoryEntry, PostChange, TargetOnPlatform};
 pub use sandbox_posts::{NewSandboxPost, SandboxMedia, SandboxPost};
 pub use secrets::RotationReport;
 pub use targets::{

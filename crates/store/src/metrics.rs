@@ -286,8 +286,8 @@ impl Store {
 }
 
 impl Store {
-    /// Published targets of an account since `since` that have a platform post id, newest first: what the metrics
-    /// sync reads.
+    /// Published targets of an account since `since` that have a platform post id and were not deleted from the
+    /// platform since, newest first: what the metrics sync reads.
     pub async fn measurable_targets(
         &self,
         tenant: TenantId,
@@ -298,7 +298,7 @@ impl Store {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, platform_post_id FROM post_targets WHERE tenant_id = $1 AND account_id = $2 \
              AND status = 'published' AND platform_post_id IS NOT NULL AND published_at >= $3 \
-             ORDER BY published_at DESC, id LIMIT $4",
+             AND deleted_at IS NULL ORDER BY published_at DESC, id LIMIT $4",
         )
         .bind(tenant.to_db())
         .bind(account.to_db())

@@ -10,6 +10,7 @@ mod inbound_exactly_once;
 mod notify;
 mod notify_chat_fate;
 mod pipeline;
+mod post_changes;
 mod publish_safety;
 mod publish_store;
 mod queue;

@@ -1,6 +1,7 @@
 //! Facebook Pages: publishing to a Page's feed (text, photos, videos and Reels), its metrics, Facebook Login (which also connects Instagram
 //! accounts through their Page), `debug_token` and revoking a user's grant.
 
+pub mod edit;
 pub mod metrics;
 pub mod oauth;
 pub mod publish;
@@ -65,6 +66,10 @@ impl PlatformModule for Facebook {
     fn colour(&self) -> (u8, u8, u8) {
         (24, 119, 242)
     }
+
+    fn published_actions(&self) -> crate::edit::PublishedActions {
+        crate::edit::PublishedActions::ALL
+    }
 }
 
 #[async_trait::async_trait]
@@ -90,7 +95,7 @@ impl Connector for Facebook {
     }
 
     fn clients(&self, deps: &ClientDeps<'_>) -> Option<Clients> {
-        client(deps.config, deps.http.clone(), deps.poll).map(Clients::of)
+        client(deps.config, deps.http.clone(), deps.poll).map(|c| Clients::of(c.clone()).with_editor(c))
     }
 
     async fn revoke(

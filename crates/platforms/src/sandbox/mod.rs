@@ -8,6 +8,7 @@
 //! On while no real platform is configured (`TOCHEN_SANDBOX=auto`, the default), or when asked for (`true`).
 //! Connecting is one tap: no credentials, no sign-in. Accounts are marked 🧪 wherever they are shown.
 
+pub mod edit;
 pub mod publish;
 pub mod simulate;
 
@@ -51,9 +52,15 @@ impl Connector for Sandbox {
         true
     }
 
+    /// The simulated platform edits and deletes what it keeps, so the whole flow can be tried in the sandbox.
+    fn published_actions(&self, _kind: AuthKind) -> Option<crate::edit::PublishedActions> {
+        Some(crate::edit::PublishedActions::ALL)
+    }
+
     fn clients(&self, deps: &ClientDeps<'_>) -> Option<Clients> {
         let platform = SandboxPlatform::new(deps.store.clone(), deps.rules.clone(), deps.config.web.public_url.clone());
-        Some(Clients::of(Arc::new(platform)))
+        let editor = Arc::new(edit::SandboxEditor::new(deps.store.clone()));
+        Some(Clients::of(Arc::new(platform)).with_editor(editor))
     }
 }
 

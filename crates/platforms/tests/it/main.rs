@@ -3,4 +3,5 @@
 mod media_checks;
 mod media_publishing;
 mod platform_publishing;
+mod published_edits;
 mod secrets_at_rest;

@@ -11,6 +11,7 @@ use tochen_domain::{Platform, PostStatus};
 mod albums;
 pub(crate) mod approval_cards;
 mod drafts;
+mod duplicate;
 
 pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};
 

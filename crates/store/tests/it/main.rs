@@ -11,5 +11,6 @@ mod migrations_in_step;
 mod operator;
 mod post_edits;
 mod post_lists;
+mod published_changes;
 mod store;
 mod telegram_updates;

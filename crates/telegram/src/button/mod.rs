@@ -19,6 +19,7 @@ mod fields;
 mod onboarding;
 mod options;
 mod post;
+mod published;
 mod target;
 mod team;
 pub mod wizard;
@@ -35,6 +36,7 @@ pub use fields::{pack_uuid, split, unpack_uuid};
 pub use onboarding::{Ideas, Menu, Onboarding};
 pub use options::{OptToggle, PostOpt};
 pub use post::{Approval, Draft, DraftAct, MediaAct, Queue, Quick, Schedule, VersionAct};
+pub use published::Published;
 pub use target::Target;
 pub use team::Team;
 pub use wizard::Wizard;
@@ -73,6 +75,8 @@ pub enum Button {
     Admin(Admin),
     /// A post's platform options (TikTok privacy and toggles, Facebook Reel or video).
     PostOpt(PostOpt),
+    /// A published post's screen, and "Duplicate" on any post.
+    Published(Published),
 }
 
 impl Button {
@@ -93,6 +97,7 @@ impl Button {
             Self::Wizard(b) => b.encode(),
             Self::Admin(b) => b.encode(),
             Self::PostOpt(b) => b.encode(),
+            Self::Published(b) => b.encode(),
         }
     }
 
@@ -118,6 +123,7 @@ impl Button {
             .or_else(|| Connect::decode(prefix, f).map(Self::Connect))
             .or_else(|| Admin::decode(prefix, f).map(Self::Admin))
             .or_else(|| PostOpt::decode(prefix, f).map(Self::PostOpt))
+            .or_else(|| Published::decode(prefix, f).map(Self::Published))
     }
 }
 
@@ -133,5 +139,5 @@ macro_rules! from_flow {
 
 from_flow!(
     Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
-    PostOpt
+    PostOpt, Published
 );

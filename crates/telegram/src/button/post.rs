@@ -23,12 +23,10 @@ pub enum DraftAct {
     Versions,
     /// Hashtags suggested by the LLM.
     Hashtags,
-    /// A new draft with the same text and media.
-    Duplicate,
 }
 
 impl DraftAct {
-    pub const ALL: [DraftAct; 14] = [
+    pub const ALL: [DraftAct; 13] = [
         DraftAct::Regenerate,
         DraftAct::Edit,
         DraftAct::Rewrite,
@@ -42,7 +40,6 @@ impl DraftAct {
         DraftAct::Media,
         DraftAct::Versions,
         DraftAct::Hashtags,
-        DraftAct::Duplicate,
     ];
 
     fn code(self) -> &'static str {
@@ -60,7 +57,6 @@ impl DraftAct {
             Self::Media => "m",
             Self::Versions => "v",
             Self::Hashtags => "t",
-            Self::Duplicate => "c",
         }
     }
 }

@@ -93,6 +93,7 @@ fn every_variant() -> Vec<Button> {
     }
     all.extend(MediaAct::ALL.map(|a| Button::Draft(Draft::MediaItem(pid, i64::MIN, a, u8::MAX))));
     all.push(Menu::NewPost.into());
+    all.extend(super::published::every_variant().into_iter().map(Button::Published));
     all.extend(Quick::ALL.map(|q| Button::Schedule(Schedule::When(pid, i64::MIN, q))));
     all.extend(AuthKind::ALL.iter().map(|k| Button::Connect(Connect::Start(*k))));
     all.extend(wizard::KINDS.map(|k| Button::Wizard(Wizard::Kind(k.into()))));
@@ -148,7 +149,6 @@ fn callback_data_is_spelled_as_before() {
         (Draft::Act(DraftAct::Media, post, 7).into(), format!("dm:{packed}:7")),
         (Draft::Act(DraftAct::Versions, post, 7).into(), format!("dv:{packed}:7")),
         (Draft::Act(DraftAct::Hashtags, post, 7).into(), format!("dt:{packed}:7")),
-        (Draft::Act(DraftAct::Duplicate, post, 7).into(), format!("dc:{packed}:7")),
         (Draft::Version(post, 7, VersionAct::Edit, Platform::Instagram).into(), format!("dV:{packed}:7:e:instagram")),
         (Draft::MediaItem(post, 7, MediaAct::Earlier, 2).into(), format!("dM:{packed}:7:u:2")),
         (Menu::NewPost.into(), "mn:n".into()),

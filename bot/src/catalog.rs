@@ -311,7 +311,10 @@ mod tests {
     fn help_keeps_its_lines() {
         let help = help_text("en");
         assert!(help.starts_with("<b>What I can do</b>\n/start: "), "{help}");
-        assert!(help.contains("\n/idea [topic]: post ideas, then a draft for each platform\n/drafts: "), "{help}");
+        assert!(
+            help.contains("\n/idea [topic]: post ideas, then a draft for each platform\n/new [link to a file]: "),
+            "{help}"
+        );
         assert!(help.contains("\n/connect, /accounts: social accounts\n/cancel: leave any conversation\n"), "{help}");
         assert!(help.ends_with("where they go (admins)\n/help: this list"), "{help}");
     }

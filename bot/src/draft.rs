@@ -7,26 +7,21 @@
 //! caller's workspace does not own changes nothing and says so. Every change goes through `edits::apply`: one
 //! transaction with the version check, and the approval round a scheduled or waiting post needs.
 
-use crate::compose::{message_media, split_hashtags, store_message_media};
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::edits::apply;
+use crate::intake::{ask, current, message_media, quote, split_hashtags, store_message_media, text_answer};
 use crate::kb::kb;
 use crate::screens::draft::{chosen_accounts, is_draft, load_for_change, platform_name, show, EDITABLE};
 use crate::screens::llm::{draft_rules, llm_error_text, llm_versions, typing};
 use crate::screens::photo;
 use crate::state::State;
 use teloxide::prelude::*;
-use tochen_domain::html::escape_html;
 use tochen_domain::i18n::t;
 use tochen_domain::{Platform, PostId};
 use tochen_domain::{PostStatus, Role};
 use tochen_llm::DraftText;
 use tochen_store::{Post, PostContent, PostEdit};
 use tochen_telegram::button::{Button, Draft, DraftAct};
-use tochen_telegram::text::clip;
-
-/// Longest current text quoted under a request for a new one (so it can be copied and changed).
-const QUOTE_CHARS: usize = 3000;
 
 /// The draft screen's buttons; scheduling and publishing now open the schedule flow (`handover.rs`).
 pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Draft) -> HandlerResult {
@@ -125,15 +120,6 @@ pub async fn on_action(bot: TgBot, app: App, ctx: Ctx, act: DraftAct, id: PostId
     }
 }
 
-/// The current text under a request for a new one, as a block a tap copies.
-pub fn quote(text: &str) -> String {
-    if text.trim().is_empty() {
-        String::new()
-    } else {
-        format!("\n\n<code>{}</code>", escape_html(&clip(text, QUOTE_CHARS)))
-    }
-}
-
 async fn regenerate(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post) -> HandlerResult {
     let l = ctx.lang;
     ctx.answer(bot, None).await?;
@@ -153,13 +139,6 @@ async fn regenerate(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post) 
         Ok(_) => ctx.say(bot, t(l, "llm.error.malformed"), None).await.map(|_| ()),
         Err(e) => ctx.say(bot, llm_error_text(l, &e), None).await.map(|_| ()),
     }
-}
-
-pub async fn ask(bot: &TgBot, ctx: &Ctx, state: State, text: String) -> HandlerResult {
-    ctx.answer(bot, None).await?;
-    ctx.dlg.update(state).await?;
-    ctx.say(bot, text, None).await?;
-    Ok(())
 }
 
 async fn accounts_screen(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post) -> HandlerResult {
@@ -204,31 +183,6 @@ pub async fn toggle_account(bot: TgBot, app: App, ctx: Ctx, id: PostId, version:
     ctx.answer(&bot, None).await?;
     let post = app.store.post(a.tenant.id, post.id).await?;
     accounts_screen(&bot, &app, &ctx, &a, &post).await
-}
-
-/// Checks that a text-input state still points at the same post version.
-pub async fn current(
-    bot: &TgBot,
-    app: &App,
-    ctx: &Ctx,
-    id: PostId,
-    version: i64,
-) -> anyhow::Result<Option<(Active, Post)>> {
-    let Some(a) = ctx.require(bot, Role::Editor).await? else { return Ok(None) };
-    let post = load_for_change(bot, app, ctx, &a, id, version, EDITABLE).await?;
-    if post.is_none() {
-        ctx.dlg.exit().await?;
-    }
-    Ok(post.map(|p| (a, p)))
-}
-
-/// The text of a message that answers a request for text; `None` after asking again.
-pub async fn text_answer(bot: &TgBot, ctx: &Ctx, msg: &Message) -> anyhow::Result<Option<String>> {
-    let text = msg.text().or(msg.caption()).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-    if text.is_none() {
-        ctx.say(bot, t(ctx.lang, "bot.draft.text_needed"), None).await?;
-    }
-    Ok(text)
 }
 
 pub async fn got_edit(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, version): (PostId, i64)) -> HandlerResult {
@@ -304,7 +258,7 @@ pub async fn got_media(bot: TgBot, app: App, ctx: Ctx, msg: Message, (id, versio
     ctx.dlg.exit().await?;
     if let Some(group) = msg.media_group_id() {
         app.store.claim_album(a.tenant.id, ctx.chat_id.0, &group.0, id).await?;
-        return crate::compose::settle_album(bot, app, ctx, a, id);
+        return crate::intake::settle_album(bot, app, ctx, a, id);
     }
     photo::show_post(&bot, &app, &ctx, &a, id, true).await
 }

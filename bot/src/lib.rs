@@ -21,6 +21,7 @@ pub mod files;
 mod flow;
 mod handover;
 mod ideas;
+mod intake;
 mod kb;
 mod media_list;
 mod onboarding;

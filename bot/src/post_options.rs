@@ -5,7 +5,7 @@
 //! is not a choice: the publishing pipeline sets it when a media item came from the image model.
 //!
 //! Options are stored on the post over the workspace's defaults; "save as workspace default" makes the current
-//! options the defaults new posts start from. The draft screen reaches this screen through [`options_button`].
+//! options the defaults new posts start from. The draft screen reaches this screen through `screens::buttons::options_button`.
 
 use crate::ctx::{Active, App, ConnectConfig, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
@@ -17,14 +17,6 @@ use tochen_domain::{MediaKind, Platform, PostStatus, Role};
 use tochen_platforms::options::{tiktok_problems, CreatorInfo, FacebookVideo, PostOptions, TIKTOK_PRIVACY_LEVELS};
 use tochen_store::{Post, StoreError};
 use tochen_telegram::button::{Button, Draft, DraftAct, OptToggle, PostOpt};
-
-/// The draft screen's button to this screen, when a chosen platform has options (TikTok, or Facebook for videos).
-pub fn options_button(lang: &str, post: &Post, platforms: &[Platform]) -> Option<(String, Button)> {
-    platforms
-        .iter()
-        .any(|p| matches!(p, Platform::TikTok | Platform::Facebook))
-        .then(|| (t(lang, "bot.options.button"), Button::PostOpt(PostOpt::Show(post.id))))
-}
 
 /// What the options screen knows about the post.
 struct Situation {

@@ -34,11 +34,6 @@ const HISTORY_LINES: i64 = 60;
 /// The screen stays this far under Telegram's limit, for the "…" of a clipped history.
 const SCREEN_MAX: usize = MESSAGE_MAX - 96;
 
-/// "Duplicate" for any post's screen: a new draft with its text, media and accounts.
-pub fn duplicate_button(lang: &str, post: PostId) -> (String, Button) {
-    (t(lang, "bot.published.btn_duplicate"), Button::Published(Published::Duplicate(post)))
-}
-
 pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Published) -> HandlerResult {
     match b {
         Published::Show(post) => {
@@ -138,7 +133,7 @@ pub async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId) -> 
     text.push_str(&history(app, ctx, a, &post, &targets, &changes, visible_len(&text)).await?);
     let mut last = Vec::new();
     if editor {
-        last.push(duplicate_button(l, id));
+        last.push(crate::screens::buttons::duplicate_button(l, id));
     }
     last.push((t(l, "bot.back"), Button::Queue(Queue::HistoryPage(0))));
     rows.push(last);

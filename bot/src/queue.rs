@@ -123,7 +123,7 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
         vec![vec![(t(l, "bot.back"), Button::Queue(Queue::Page(0)))]]
     };
     if a.role.at_least(Role::Editor) {
-        rows.insert(rows.len() - 1, vec![crate::published::duplicate_button(l, id)]);
+        rows.insert(rows.len() - 1, vec![crate::screens::buttons::duplicate_button(l, id)]);
     }
     ctx.show(&bot, text, Some(kb(rows))).await
 }

@@ -2,10 +2,9 @@
 //! Instagram"), rewritten for it by the LLM, or following the main text again. A version nobody edited follows
 //! the main text: changing the main text changes it too.
 
-use crate::compose::split_hashtags;
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
-use crate::draft::{ask, current, quote, text_answer};
 use crate::edits::apply;
+use crate::intake::{ask, current, quote, split_hashtags, text_answer};
 use crate::kb::kb;
 use crate::screens::draft::{chosen_accounts, load_for_change, platform_name, show as show_draft, EDITABLE};
 use crate::screens::llm::{llm_error_text, typing};

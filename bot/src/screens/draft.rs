@@ -209,7 +209,7 @@ pub async fn render(
     rows.push(llm);
     if !all.is_empty() && !names.is_empty() {
         let mut row = vec![(t(lang, "bot.draft.btn_accounts"), d(DraftAct::Accounts))];
-        row.extend(crate::post_options::options_button(lang, post, &platforms));
+        row.extend(super::buttons::options_button(lang, post, &platforms));
         rows.push(row);
     }
     if live {
@@ -219,7 +219,7 @@ pub async fn render(
         ]);
         rows.push(vec![
             (t(lang, "bot.back"), Button::Queue(Queue::Page(0))),
-            crate::published::duplicate_button(lang, id),
+            super::buttons::duplicate_button(lang, id),
         ]);
         return Ok((text, kb(rows)));
     }
@@ -238,7 +238,7 @@ pub async fn render(
     rows.push(ahead);
     rows.push(vec![
         (t(lang, "bot.draft.btn_discard"), d(DraftAct::Discard)),
-        crate::published::duplicate_button(lang, id),
+        super::buttons::duplicate_button(lang, id),
         (t(lang, "bot.menu.new_post"), Button::Menu(Menu::NewPost)),
     ]);
     Ok((text, kb(rows)))

@@ -153,7 +153,7 @@ media_test!(
         connect(&h, &f, tenant).await;
         let m = h.say(ALICE, "/idea", "Ideas for").await;
         let draft = h.press(ALICE, &m, "1", "Draft:").await;
-        h.press(ALICE, &draft, &en("bot.draft.btn_attach"), "Send me a photo or a video").await;
+        h.press(ALICE, &draft, &en("bot.draft.btn_attach"), "Send photos or videos").await;
 
         // The video is on the Bot API server's disk only; the fake serves no download URL in local mode.
         let path = f.server.path().join("file_7.mp4");
@@ -225,7 +225,7 @@ media_test!(the_cloud_bot_api_refuses_a_25_mb_file_with_a_clear_message, local =
     connect(&h, &f, tenant).await;
     let m = h.say(ALICE, "/idea", "Ideas for").await;
     let draft = h.press(ALICE, &m, "1", "Draft:").await;
-    h.press(ALICE, &draft, &en("bot.draft.btn_attach"), "Send me a photo or a video").await;
+    h.press(ALICE, &draft, &en("bot.draft.btn_attach"), "Send photos or videos").await;
     let path = f.server.path().join("big.mp4");
     write_video(&path, &VideoSpec::vertical(20), 25 * MB).unwrap();
     let mark = h.tg.mark();

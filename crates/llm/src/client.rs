@@ -11,7 +11,7 @@ use tochen_config::{LlmConfig, LlmProvider};
 use tochen_domain::clock::now_ms;
 use tochen_domain::ids::{TenantId, UserId};
 use tochen_domain::MediaKind;
-use tochen_store::{LlmUsageRecord, Media, NewMedia, Store, StoreError};
+use tochen_store::{LlmUsageRecord, Media, Store, StoreError};
 
 /// Who a call is for: the workspace that pays and the person who asked.
 #[derive(Debug, Clone, Copy)]
@@ -376,22 +376,7 @@ pub async fn store_media_bytes(
         tokio::fs::create_dir_all(dir).await?;
     }
     tokio::fs::write(&path, bytes).await?;
-    let media = store
-        .insert_media(
-            tenant,
-            &NewMedia {
-                kind,
-                content_type: content_type.to_owned(),
-                size_bytes: bytes.len() as i64,
-                sha256: sha,
-                storage_path: rel,
-                source: source.to_owned(),
-                width: probe.width.map(i64::from),
-                height: probe.height.map(i64::from),
-                duration_ms: probe.duration_ms.map(|d| d as i64),
-            },
-        )
-        .await?;
-    tochen_platforms::media::ingest::record_probe(store, &media, &probe).await?;
-    Ok(media)
+    use tochen_platforms::media::ingest::{insert_probed, Stored};
+    let stored = Stored { kind, content_type, size: bytes.len() as i64, sha256: sha, storage_path: rel, source };
+    Ok(insert_probed(store, tenant, stored, &probe).await?)
 }

@@ -129,29 +129,40 @@ pub async fn store_media_file(
         tokio::fs::rename(&partial, &target).await?;
     }
     let content_type = if probe.format == Format::Unknown { content_type } else { probe.format.content_type() };
+    let stored = Stored { kind, content_type, size: size as i64, sha256: sha, storage_path: rel, source };
+    Ok(insert_probed(store, tenant, stored, &probe).await?)
+}
+
+/// A file written under the data directory, to be recorded.
+pub struct Stored<'a> {
+    pub kind: MediaKind,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub sha256: String,
+    /// Relative to the data directory.
+    pub storage_path: String,
+    pub source: &'a str,
+}
+
+/// Records a stored file's media row with what `probe` found (dimensions, duration, container and codecs): the
+/// one way every ingest path writes media.
+pub async fn insert_probed(store: &Store, tenant: TenantId, f: Stored<'_>, probe: &Probe) -> Result<Media, StoreError> {
     let media = store
         .insert_media(
             tenant,
             &NewMedia {
-                kind,
-                content_type: content_type.to_owned(),
-                size_bytes: size as i64,
-                sha256: sha,
-                storage_path: rel,
-                source: source.to_owned(),
+                kind: f.kind,
+                content_type: f.content_type.to_owned(),
+                size_bytes: f.size,
+                sha256: f.sha256,
+                storage_path: f.storage_path,
+                source: f.source.to_owned(),
                 width: probe.width.map(i64::from),
                 height: probe.height.map(i64::from),
                 duration_ms: probe.duration_ms.map(|d| d as i64),
             },
         )
         .await?;
-    store
-        .set_media_tech(
-            tenant,
-            media.id,
-            (media.info.width, media.info.height, media.info.duration_ms),
-            &tech_of(&probe),
-        )
-        .await?;
+    record_probe(store, &media, probe).await?;
     Ok(media)
 }

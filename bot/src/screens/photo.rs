@@ -82,9 +82,11 @@ pub async fn delete(bot: &TgBot, chat: ChatId, id: teloxide::types::MessageId) {
 
 /// Most items Telegram puts in one album message.
 const ALBUM_MAX: usize = 10;
-/// Largest photo and video a bot may upload to the cloud Bot API.
+/// Largest photo and video a bot may upload to the cloud Bot API, and any file to a self-hosted one in its local
+/// mode.
 const UPLOAD_PHOTO_MAX: i64 = 10 * 1024 * 1024;
 const UPLOAD_VIDEO_MAX: i64 = 50 * 1024 * 1024;
+const LOCAL_UPLOAD_MAX: i64 = 2000 * 1024 * 1024;
 
 /// Shows the screen of post `id`: with one image, as that photo (see [`show`]); with several media, the album is
 /// sent as an album preview first (when the media changed, or there is no screen to edit) and the screen follows
@@ -110,6 +112,7 @@ pub async fn show_post(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId
 /// Sends the post's media as an album preview (at most ten, those a bot may upload); a failure is logged and the
 /// screen goes on without it.
 async fn send_album(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, media: &[(MediaId, String)]) {
+    let video_max = if app.media.local_mode { LOCAL_UPLOAD_MAX } else { UPLOAD_VIDEO_MAX };
     let mut items = Vec::new();
     for (id, _) in media.iter().take(ALBUM_MAX) {
         let Ok(m) = app.store.media(a.tenant.id, *id).await else { continue };
@@ -119,7 +122,7 @@ async fn send_album(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, media: &[(Med
             MediaKind::Image if m.info.size_bytes <= UPLOAD_PHOTO_MAX => {
                 items.push(InputMedia::Photo(InputMediaPhoto::new(file)))
             }
-            MediaKind::Video if m.info.size_bytes <= UPLOAD_VIDEO_MAX => {
+            MediaKind::Video if m.info.size_bytes <= video_max => {
                 items.push(InputMedia::Video(InputMediaVideo::new(file)))
             }
             _ => {}

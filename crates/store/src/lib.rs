@@ -65,7 +65,9 @@ pub use metrics::{FailedTarget, FollowerChange, MetricValues, NewSnapshot, Publi
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
 pub use operator::{FailingDestination, ModelCost, OperatorAction, QueueHealth, WorkspaceOverview};
 pub use pending_connections::{NewPendingConnection, PendingConnection};
-pub use posts::{ApprovalCard, CardOutcome, NewestBy, Post, PostContent, SentCard};
+pub use posts::{
+    normalize_tag, ApprovalCard, CardOutcome, LibraryFilter, NewestBy, Post, PostContent, SentCard, MAX_TAGS, TAG_CHARS,
+};
 pub use published::{BeginChange, ChangeError, ChangeKind, ChangeStatus, HistoryEntry, PostChange, TargetOnPlatform};
 pub use sandbox_posts::{NewSandboxPost, SandboxMedia, SandboxPost};
 pub use secrets::RotationReport;

@@ -12,8 +12,10 @@ mod albums;
 pub(crate) mod approval_cards;
 mod drafts;
 mod duplicate;
+mod library;
 
 pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};
+pub use library::{normalize_tag, LibraryFilter, MAX_TAGS, TAG_CHARS};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {

@@ -5,6 +5,7 @@ mod automation_dst;
 mod automations;
 mod job_claims;
 mod job_fencing;
+mod library;
 mod listen_reconnect;
 mod media_facts;
 mod migrations_in_step;

@@ -135,6 +135,12 @@ impl Store {
         if let Some(ap) = approval.filter(|_| live) {
             if send_back {
                 withdraw_publish_jobs(&mut tx, tenant, post).await?;
+                // A claim that committed while this transaction ran (on PostgreSQL the delete above waited for
+                // it and skipped its row) is seen now: the post is going out, and must not wait for approval.
+                if publish_running(&mut tx, tenant, post).await? {
+                    tx.rollback().await?;
+                    return Ok(EditOutcome::Refused(EditRefusal::Publishing));
+                }
                 sqlx::query("UPDATE posts SET status = 'pending_approval' WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.to_db())
                     .bind(post.to_db())

@@ -19,6 +19,7 @@ use teloxide::prelude::*;
 use tochen_domain::i18n::t;
 use tochen_domain::{MediaKind, PostId, Role};
 use tochen_llm::store_media_bytes;
+use tochen_platforms::media::Format;
 use tochen_store::{Post, PostEdit};
 use tochen_telegram::text::clip;
 
@@ -58,23 +59,14 @@ pub async fn new_post(bot: TgBot, app: App, ctx: Ctx, arg: String, cfg: ConnectC
     photo::show_post(&bot, &app, &ctx, &a, post.id, true).await
 }
 
-/// What a file is, from its first bytes (never from a name or a header a server sent).
+/// What a file is, from its bytes (the media probe, never a name or a header a server sent): an image or a video
+/// with its type, or `None` for anything else.
 pub fn sniff(bytes: &[u8]) -> Option<(MediaKind, &'static str)> {
-    let head = |n: usize| bytes.get(..n);
-    if head(3) == Some(&[0xFF, 0xD8, 0xFF]) {
-        return Some((MediaKind::Image, "image/jpeg"));
-    }
-    if head(8) == Some(b"\x89PNG\r\n\x1a\n") {
-        return Some((MediaKind::Image, "image/png"));
-    }
-    if head(4) == Some(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
-        return Some((MediaKind::Image, "image/webp"));
-    }
-    match bytes.get(4..8) {
-        Some(b"ftyp") if bytes.get(8..10) == Some(b"qt") => Some((MediaKind::Video, "video/quicktime")),
-        Some(b"ftyp") => Some((MediaKind::Video, "video/mp4")),
-        Some(b"moov" | b"mdat" | b"wide") => Some((MediaKind::Video, "video/quicktime")),
-        _ => None,
+    let format = tochen_platforms::media::probe_bytes(bytes).format;
+    match format {
+        Format::Unknown => None,
+        f if f.is_video() => Some((MediaKind::Video, f.content_type())),
+        f => Some((MediaKind::Image, f.content_type())),
     }
 }
 
@@ -169,10 +161,12 @@ mod tests {
 
     #[test]
     fn files_are_known_by_their_bytes() {
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]).map(|x| x.1), Some("image/jpeg"));
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n....").map(|x| x.1), Some("image/png"));
-        assert_eq!(sniff(b"\0\0\0\x18ftypmp42").map(|x| x.1), Some("video/mp4"));
-        assert_eq!(sniff(b"\0\0\0\x14ftypqt  ").map(|x| x.1), Some("video/quicktime"));
+        let jpeg = tochen_testkit::images::jpeg(8, 8);
+        let png = tochen_testkit::images::png(8, 8);
+        assert_eq!(sniff(&jpeg), Some((MediaKind::Image, "image/jpeg")));
+        assert_eq!(sniff(&png), Some((MediaKind::Image, "image/png")));
+        let mp4 = tochen_testkit::video::video_bytes(&tochen_testkit::video::VideoSpec::vertical(10), 64 * 1024);
+        assert_eq!(sniff(&mp4), Some((MediaKind::Video, "video/mp4")));
         assert_eq!(sniff(b"<html>not a file</html>"), None);
     }
 }

@@ -4,39 +4,20 @@
 //! platform's own error at its own moment.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 use tochen_config::Config;
 use tochen_domain::ids::{AccountId, TargetId, TenantId};
 use tochen_domain::SecretString;
 use tochen_domain::{AuthKind, MediaKind, Platform};
 use tochen_platforms::options::{FacebookVideo, PostOptions};
-use tochen_platforms::publish::{
-    CheckOutcome, ErrorClass, MediaRef, PublishOutcome, PublishRequest, Publisher, RefRecorder,
-};
+use tochen_platforms::publish::{CheckOutcome, ErrorClass, MediaRef, PublishOutcome, PublishRequest, Publisher};
 use tochen_platforms::{PlatformClients, PollPolicy};
-use tochen_store::StoreError;
 use tochen_testkit::fake_graph::FakeGraph;
 use tochen_testkit::fake_tiktok::{CreatorSettings, FakeTikTok};
 use tochen_testkit::media_host::MediaHost;
 use tochen_testkit::video::{video_bytes, VideoSpec};
 
-#[derive(Default)]
-struct Refs(Mutex<Vec<String>>);
-
-#[async_trait::async_trait]
-impl RefRecorder for Refs {
-    async fn record(&self, r: &str) -> Result<(), StoreError> {
-        self.0.lock().unwrap().push(r.to_string());
-        Ok(())
-    }
-}
-
-impl Refs {
-    fn all(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
+use crate::common::Refs;
 
 struct World {
     graph: FakeGraph,

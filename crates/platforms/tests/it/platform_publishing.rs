@@ -2,39 +2,21 @@
 //! every error class the clients map.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 use tochen_config::Config;
 use tochen_domain::ids::{AccountId, TargetId, TenantId};
 use tochen_domain::SecretString;
 use tochen_domain::{AuthKind, MediaKind, Platform};
-use tochen_platforms::publish::{
-    CheckOutcome, ErrorClass, MediaRef, PublishOutcome, PublishRequest, Publisher, RefRecorder,
-};
+use tochen_platforms::publish::{CheckOutcome, ErrorClass, MediaRef, PublishOutcome, PublishRequest, Publisher};
 use tochen_platforms::refresh::{RefreshError, RefreshRequest};
 use tochen_platforms::{MetricsAccount, MetricsReader, PlatformClients, PollPolicy};
-use tochen_store::{AccountTokens, StoreError};
+use tochen_store::AccountTokens;
 use tochen_testkit::fake_graph::FakeGraph;
 use tochen_testkit::fake_tiktok::FakeTikTok;
 use tochen_testkit::media_host::MediaHost;
 use tochen_testkit::video::{video_bytes, VideoSpec};
 
-#[derive(Default)]
-struct Refs(Mutex<Vec<String>>);
-
-#[async_trait::async_trait]
-impl RefRecorder for Refs {
-    async fn record(&self, r: &str) -> Result<(), StoreError> {
-        self.0.lock().unwrap().push(r.to_string());
-        Ok(())
-    }
-}
-
-impl Refs {
-    fn all(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
+use crate::common::Refs;
 
 fn config(graph: &str, tiktok: &str, data_dir: &str) -> Config {
     let env: HashMap<String, String> = [

@@ -3,27 +3,16 @@
 //! `post.change` job expects.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use tochen_config::Config;
 use tochen_domain::ids::{AccountId, TargetId, TenantId};
 use tochen_domain::SecretString;
 use tochen_domain::{AuthKind, Platform};
 use tochen_platforms::edit::{Deleted, EditRequest, PostEditor};
-use tochen_platforms::publish::{ErrorClass, PublishOutcome, PublishRequest, Publisher, RefRecorder};
+use tochen_platforms::publish::{ErrorClass, PublishOutcome, PublishRequest, Publisher};
 use tochen_platforms::{PlatformClients, PollPolicy};
-use tochen_store::StoreError;
 use tochen_testkit::fake_graph::FakeGraph;
 
-#[derive(Default)]
-struct Refs(Mutex<Vec<String>>);
-
-#[async_trait::async_trait]
-impl RefRecorder for Refs {
-    async fn record(&self, r: &str) -> Result<(), StoreError> {
-        self.0.lock().unwrap().push(r.to_string());
-        Ok(())
-    }
-}
+use crate::common::Refs;
 
 async fn facebook(graph: &FakeGraph) -> std::sync::Arc<tochen_platforms::FacebookPublisher> {
     let env: HashMap<String, String> =

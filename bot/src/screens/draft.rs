@@ -10,7 +10,7 @@ use tochen_domain::i18n::{t, tf};
 use tochen_domain::{AccountId, PostId};
 use tochen_domain::{AccountStatus, MediaKind, Platform, PostStatus, Role, TargetStatus};
 use tochen_platforms::Problem;
-use tochen_store::{Account, Post, StoreError};
+use tochen_store::{Account, Post, PostContent, StoreError};
 use tochen_telegram::button::{Button, Draft, DraftAct, Menu, Queue};
 use tochen_telegram::text::clip;
 
@@ -78,15 +78,21 @@ fn chosen_platforms(all: &[Account], chosen: &[AccountId]) -> Vec<Platform> {
     out
 }
 
-/// What is wrong with a post for the platforms of its chosen accounts: (blocking problems, warnings).
-async fn problems(app: &App, a: &Active, post: &Post, lang: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let (all, chosen) = chosen_accounts(app, a, post).await?;
-    let platforms = chosen_platforms(&all, &chosen);
-    let has_media = !app.store.post_media_kinds(a.tenant.id, post.id).await?.is_empty();
+/// What is wrong with a post for `platforms` (those of its chosen accounts), given its versions and whether it has
+/// media: (blocking problems, warnings).
+async fn problems(
+    app: &App,
+    a: &Active,
+    post: PostId,
+    lang: &str,
+    platforms: &[Platform],
+    contents: &[PostContent],
+    has_media: bool,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     // What the media must be for each platform (count, format, size, duration, aspect), and the TikTok choices.
-    let mut blocking = super::media_checks::media_problems(app, a, post.id, &platforms, lang).await?;
+    let mut blocking = super::media_checks::media_problems(app, a, post, platforms, lang).await?;
     let mut warnings = Vec::new();
-    for c in app.store.post_contents(a.tenant.id, post.id).await? {
+    for c in contents {
         if platforms.contains(&c.platform) {
             for p in app.rules.get(c.platform).check(&c.body, &c.hashtags, has_media) {
                 let text = problem_text(lang, c.platform, &p);
@@ -104,7 +110,11 @@ async fn problems(app: &App, a: &Active, post: &Post, lang: &str) -> anyhow::Res
 /// Problems that block scheduling, for the platforms of the chosen accounts.
 pub async fn blocking_problems(app: &App, a: &Active, post: PostId, lang: &str) -> anyhow::Result<Vec<String>> {
     let post = app.store.post(a.tenant.id, post).await?;
-    Ok(problems(app, a, &post, lang).await?.0)
+    let (all, chosen) = chosen_accounts(app, a, &post).await?;
+    let contents = app.store.post_contents(a.tenant.id, post.id).await?;
+    let has_media = !app.store.post_media_kinds(a.tenant.id, post.id).await?.is_empty();
+    let platforms = chosen_platforms(&all, &chosen);
+    Ok(problems(app, a, post.id, lang, &platforms, &contents, has_media).await?.0)
 }
 
 /// The media line of the screen: what is attached, counted by kind.
@@ -168,7 +178,7 @@ pub async fn render(
     } else {
         tf(lang, "bot.draft.accounts", &[("list", &names.join(", "))])
     });
-    let (blocking, warnings) = problems(app, a, post, lang).await?;
+    let (blocking, warnings) = problems(app, a, post.id, lang, &platforms, &contents, !media.is_empty()).await?;
     for p in &blocking {
         text.push_str(&format!("\n⚠ {p}"));
     }

@@ -4,7 +4,7 @@
 //! [`MAX_REDIRECTS`]), and the body is read in pieces and abandoned the moment it passes the size cap, so a huge
 //! or endless file never fills memory.
 
-use crate::ssrf::{check_url_with, GuardedResolver, Lookup, SsrfError, SystemLookup};
+use crate::ssrf::{check_url_with, guarded_client, Lookup, SsrfError, SystemLookup};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -51,14 +51,8 @@ pub async fn fetch_file_with(
     lookup: Arc<dyn Lookup>,
 ) -> Result<Fetched, FetchError> {
     let mut url = Url::parse(raw.trim()).map_err(|_| SsrfError::NotAUrl(raw.trim().to_owned()))?;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .no_proxy()
-        .user_agent(concat!("tochen-media/", env!("CARGO_PKG_VERSION")))
-        .dns_resolver(Arc::new(GuardedResolver::new(lookup.clone(), allow_private)))
-        .build()
+    let agent = concat!("tochen-media/", env!("CARGO_PKG_VERSION"));
+    let client = guarded_client(lookup.clone(), allow_private, timeout, agent)
         .map_err(|e| FetchError::Network { url: url.to_string(), reason: e.to_string() })?;
     let network = |url: &Url, e: reqwest::Error| FetchError::Network { url: url.to_string(), reason: e.to_string() };
     for _ in 0..=MAX_REDIRECTS {

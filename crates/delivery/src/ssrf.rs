@@ -184,6 +184,25 @@ impl reqwest::dns::Resolve for GuardedResolver {
     }
 }
 
+/// An HTTP client for addresses people typed: no redirects followed by itself (the caller checks each one), no
+/// proxy, `timeout` overall and at most 10 s to connect, and every connection resolved through a
+/// [`GuardedResolver`]. Webhook deliveries and link imports both use it.
+pub fn guarded_client(
+    lookup: Arc<dyn Lookup>,
+    allow_private: bool,
+    timeout: std::time::Duration,
+    user_agent: &str,
+) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
+        .no_proxy()
+        .user_agent(user_agent)
+        .dns_resolver(Arc::new(GuardedResolver::new(lookup, allow_private)))
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

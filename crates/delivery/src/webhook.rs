@@ -12,7 +12,7 @@
 //! than [`MAX_RETRY_AFTER`] is cut to it (a receiver asking for a week, or for u64::MAX seconds, which once
 //! overflowed into a retry at once, still gets its delivery retried within the hour and then on the schedule).
 
-use super::ssrf::{check_url_with, GuardedResolver, Lookup, SsrfError, SystemLookup};
+use super::ssrf::{check_url_with, Lookup, SsrfError, SystemLookup};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -175,14 +175,8 @@ impl WebhookSender {
 
     /// A sender that resolves host names through `lookup`, both when checking a URL and when connecting.
     pub fn with_lookup(allow_private: bool, timeout: Duration, lookup: Arc<dyn Lookup>) -> Result<Self, WebhookError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .no_proxy()
-            .user_agent(concat!("tochen-webhooks/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(GuardedResolver::new(lookup.clone(), allow_private)))
-            .build()
+        let agent = concat!("tochen-webhooks/", env!("CARGO_PKG_VERSION"));
+        let client = crate::ssrf::guarded_client(lookup.clone(), allow_private, timeout, agent)
             .map_err(|e| WebhookError::Client(e.to_string()))?;
         Ok(Self { client, allow_private, lookup })
     }

@@ -43,7 +43,9 @@ impl Store {
         Ok(())
     }
 
-    /// Makes `media` the (only) media of a post and bumps its version.
+    /// Test support (only with the `test-support` feature): makes `media` the (only) media of a post and bumps
+    /// its version. The bot adds media through `Store::edit_post`.
+    #[cfg(feature = "test-support")]
     pub async fn set_post_media(&self, tenant: TenantId, post: PostId, media: MediaId) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         crate::posts::bump_version(&mut tx, tenant, post, false).await?;

@@ -19,6 +19,8 @@ pub enum Command {
     Idea(String),
     /// Write a post yourself (text, photos, videos, an album), or import a file: /new https://example.com/a.mp4
     New(String),
+    /// Every post, filtered and searched: /library words, /library #tag
+    Library(String),
     /// Drafts waiting to be scheduled.
     Drafts,
     /// Upcoming posts.
@@ -135,6 +137,7 @@ pub const COMMANDS: &[Entry] = &[
     row("start", ANYONE, "bot.cmd.start", "bot.help.start", &[P, GA]),
     row("idea", EDITOR, "bot.cmd.idea", "bot.help.idea", &[P, G, GA]),
     row("new", EDITOR, "bot.cmd.new", "bot.help.new", &[P, G, GA]),
+    row("library", VIEWER, "bot.cmd.library", "bot.help.library", &[P, G, GA]),
     row("drafts", VIEWER, "bot.cmd.drafts", "bot.help.drafts", &[P, G, GA]),
     row("queue", VIEWER, "bot.cmd.queue", "bot.help.queue", &[P, G, GA]),
     row("history", VIEWER, "bot.cmd.history", "bot.help.history", &[P, G, GA]),
@@ -164,6 +167,7 @@ impl Command {
             Command::Start(_) => "start",
             Command::Idea(_) => "idea",
             Command::New(_) => "new",
+            Command::Library(_) => "library",
             Command::Drafts => "drafts",
             Command::Queue => "queue",
             Command::History => "history",
@@ -242,6 +246,7 @@ mod tests {
             Command::Start(s()),
             Command::Idea(s()),
             Command::New(s()),
+            Command::Library(s()),
             Command::Drafts,
             Command::Queue,
             Command::History,

@@ -15,6 +15,7 @@ mod compose;
 mod connect;
 mod creation;
 mod ctx;
+mod daterange;
 mod draft;
 mod edits;
 pub mod files;
@@ -23,6 +24,7 @@ mod handover;
 mod ideas;
 mod intake;
 mod kb;
+mod library;
 mod media_list;
 mod onboarding;
 mod panics;
@@ -271,9 +273,10 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::Start(payload)].endpoint(onboarding::start))
         .branch(case![Command::Idea(topic)].endpoint(ideas::idea))
         .branch(case![Command::New(arg)].endpoint(compose::new_post))
-        .branch(case![Command::Drafts].endpoint(queue::drafts))
+        .branch(case![Command::Library(arg)].endpoint(library::library))
+        .branch(case![Command::Drafts].endpoint(library::drafts))
         .branch(case![Command::Queue].endpoint(queue::queue))
-        .branch(case![Command::History].endpoint(queue::history))
+        .branch(case![Command::History].endpoint(library::history))
         .branch(case![Command::Usage].endpoint(team::usage))
         .branch(case![Command::Invite].endpoint(team::invite))
         .branch(case![Command::Team].endpoint(team::team))
@@ -307,7 +310,10 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::ScheduleAt { post, version, reschedule }].endpoint(schedule::got_time))
         .branch(case![State::RejectReason { post, version, card }].endpoint(approval::got_reason))
         .branch(case![State::AdminQuota { tenant }].endpoint(admin::got_quota))
-        .branch(case![State::EditPublished { post, target, version, text }].endpoint(published::got_text));
+        .branch(case![State::EditPublished { post, target, version, text }].endpoint(published::got_text))
+        .branch(case![State::LibrarySearch].endpoint(library::got_search))
+        .branch(case![State::LibraryRange].endpoint(library::got_range))
+        .branch(case![State::LibraryTags { post }].endpoint(library::got_tags));
 
     let messages = Update::filter_message()
         .filter(|m: Message| migration(m).is_none())
@@ -336,7 +342,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Wizard(b)].endpoint(automations::on_wizard_button))
                 .branch(case![Button::Admin(b)].endpoint(admin::on_button))
                 .branch(case![Button::PostOpt(b)].endpoint(post_options::on_button))
-                .branch(case![Button::Published(b)].endpoint(published::on_button)),
+                .branch(case![Button::Published(b)].endpoint(published::on_button))
+                .branch(case![Button::Library(b)].endpoint(library::on_button)),
         )
         .endpoint(unknown_button);
 

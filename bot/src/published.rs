@@ -10,19 +10,20 @@
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft::platform_name;
+use crate::screens::metrics::metrics_line;
 use crate::screens::names::status_name;
 use crate::screens::time::local_time;
 use crate::state::State;
 use std::collections::BTreeMap;
 use teloxide::types::Message;
-use tochen_domain::clock::{now_ms, Millis};
+use tochen_domain::clock::Millis;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::{PostId, PostStatus, Role, TargetId, TargetStatus};
 use tochen_platforms::edit::PublishedActions;
 use tochen_platforms::registry::published_actions;
 use tochen_store::{Account, ChangeError, ChangeKind, ChangeStatus, Post, StoreError, TargetOnPlatform};
-use tochen_telegram::button::{Button, Published, Queue};
+use tochen_telegram::button::{Button, Library, Published};
 use tochen_telegram::text::{clip, visible_len, MESSAGE_MAX};
 
 /// Longest title shown, longest quoted text (current or new) and longest quoted platform error.
@@ -68,7 +69,8 @@ pub async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId) -> 
     ctx.answer(bot, None).await?;
     let targets = app.store.targets_on_platform(tenant, id).await?;
     let changes = app.store.post_changes(tenant, id).await?;
-    let metrics = app.store.latest_target_metrics(tenant, post.created_at, now_ms() + 1).await?;
+    let ids: Vec<TargetId> = targets.iter().map(|tp| tp.target.id).collect();
+    let metrics = app.store.latest_metrics_of_targets(tenant, &ids).await?;
     let accounts: BTreeMap<String, Account> =
         app.store.accounts(tenant).await?.into_iter().map(|acc| (acc.id.to_db(), acc)).collect();
     let editor = a.role.at_least(Role::Editor);
@@ -94,14 +96,10 @@ pub async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId) -> 
         if tp.current_text.is_some() && tp.deleted_at.is_none() {
             text.push_str(&format!("\n  {}", t(l, "bot.published.edited")));
         }
-        if let Some(m) = metrics.get(&tg.id).filter(|_| tp.deleted_at.is_none()) {
-            let parts: Vec<String> = [("👁", m.views), ("❤️", m.likes), ("💬", m.comments), ("🔁", m.shares)]
-                .into_iter()
-                .filter_map(|(icon, n)| Some(format!("{icon} {}", n?)))
-                .collect();
-            if !parts.is_empty() {
-                text.push_str(&format!("\n  {}", parts.join(" · ")));
-            }
+        if let Some(line) =
+            metrics.get(&tg.id).filter(|_| tp.deleted_at.is_none()).and_then(|(_, m)| metrics_line(l, m))
+        {
+            text.push_str(&format!("\n  {line}"));
         }
         if let Some(err) = tg.error_message.as_deref().filter(|_| tg.status != TargetStatus::Published) {
             text.push_str(&format!("\n  {}", escape_html(&clip(err, ERROR_CHARS))));
@@ -135,7 +133,7 @@ pub async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, id: PostId) -> 
     if editor {
         last.push(crate::screens::buttons::duplicate_button(l, id));
     }
-    last.push((t(l, "bot.back"), Button::Queue(Queue::HistoryPage(0))));
+    last.push((t(l, "bot.back"), Button::Library(Library::Back)));
     rows.push(last);
     ctx.show(bot, text, Some(kb(rows))).await
 }

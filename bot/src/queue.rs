@@ -1,5 +1,5 @@
-//! Lists: `/queue` (upcoming, soonest first, paginated, with reschedule / cancel / publish now), `/drafts` and
-//! `/history` (newest first, paginated; history with permalinks), and the scheduler's buttons on targets whose
+//! Lists: `/queue` (upcoming, soonest first, paginated, with reschedule / cancel / publish now; `/drafts` and
+//! `/history` are the library's views, `library/`), and the scheduler's buttons on targets whose
 //! outcome was unknown or failed. On a post waiting for approval, reschedule submits it again, cancel withdraws
 //! it and an admin's publish now approves it, each with its approval cards updated in the same transaction
 //! (`cards.rs`); reschedule opens the schedule flow (`handover.rs`).
@@ -15,22 +15,14 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::{PostId, TargetId};
 use tochen_domain::{PostStatus, Role, TargetStatus};
-use tochen_store::NewestBy;
 use tochen_store::StoreError;
-use tochen_telegram::button::{Button, Draft, DraftAct, Published, Queue, Target};
+use tochen_telegram::button::{Button, Draft, DraftAct, Queue, Target};
 use tochen_telegram::text::clip;
 
 const PAGE: i64 = 5;
-/// Drafts per page: buttons with their titles.
-const DRAFTS_PAGE: i64 = 10;
-/// Posts per page of `/history`: each with a line per platform, so a page stays within one message.
-const HISTORY_PAGE: i64 = 5;
-/// Longest title shown in a list or on a button, and longest platform error quoted in `/history`.
+/// Longest title shown in a list or on a button.
 const TITLE_CHARS: usize = 100;
-const ERROR_CHARS: usize = 150;
 const UPCOMING: [PostStatus; 2] = [PostStatus::Scheduled, PostStatus::PendingApproval];
-const DRAFTS: [PostStatus; 2] = [PostStatus::Draft, PostStatus::Rejected];
-const DONE: [PostStatus; 3] = [PostStatus::Published, PostStatus::PartiallyPublished, PostStatus::Failed];
 
 /// The ‹ › row of a paged list: back when not on the first page, on when there is more.
 fn nav(page: u32, more: bool, to: fn(u32) -> Queue) -> Vec<(String, Button)> {
@@ -57,8 +49,9 @@ pub async fn queue(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
 pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Queue) -> HandlerResult {
     match b {
         Queue::Page(p) => queue_page(bot, app, ctx, p).await,
-        Queue::DraftsPage(p) => drafts_page(bot, app, ctx, p).await,
-        Queue::HistoryPage(p) => history_page(bot, app, ctx, p).await,
+        // Pages drawn before /drafts and /history were the library's views.
+        Queue::DraftsPage(p) => crate::library::preset(bot, app, ctx, crate::library::view::DRAFTS, p).await,
+        Queue::HistoryPage(p) => crate::library::preset(bot, app, ctx, crate::library::view::HISTORY, p).await,
         Queue::Item(id) => item(bot, app, ctx, id).await,
         Queue::Reschedule(..) => crate::handover::not_here(&bot, &ctx, &Button::Queue(b)).await,
         Queue::Cancel(id, v) => cancel_post(bot, app, ctx, id, v).await,
@@ -160,78 +153,6 @@ pub async fn publish_now(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i6
         .await?;
     ctx.answer(&bot, None).await?;
     ctx.show(&bot, t(ctx.lang, "bot.queue.publishing_now"), None).await
-}
-
-pub async fn drafts(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
-    drafts_page(bot, app, ctx, 0).await
-}
-
-/// A page of drafts (and rejected posts to rework), the newest first, as buttons that open them.
-pub async fn drafts_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerResult {
-    let Some(a) = ctx.workspace(&bot).await? else { return Ok(()) };
-    ctx.answer(&bot, None).await?;
-    let l = ctx.lang;
-    let posts = app
-        .store
-        .posts_newest_first(a.tenant.id, &DRAFTS, NewestBy::Created, offset(page, DRAFTS_PAGE), DRAFTS_PAGE + 1)
-        .await?;
-    if posts.is_empty() && page == 0 {
-        return ctx.show(&bot, t(l, "bot.drafts.empty"), None).await;
-    }
-    let mut rows: Vec<Vec<(String, Button)>> = posts
-        .iter()
-        .take(DRAFTS_PAGE as usize)
-        .map(|p| {
-            vec![(clip(&p.title, TITLE_CHARS).into_owned(), Button::Draft(Draft::Act(DraftAct::Show, p.id, p.version)))]
-        })
-        .collect();
-    rows.push(nav(page, posts.len() as i64 > DRAFTS_PAGE, Queue::DraftsPage));
-    let text = tf(l, "bot.drafts.title", &[("page", &(u64::from(page) + 1))]);
-    ctx.show(&bot, text, Some(kb(rows))).await
-}
-
-pub async fn history(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
-    history_page(bot, app, ctx, 0).await
-}
-
-/// A page of published and failed posts, the latest first, each with its platforms and links.
-pub async fn history_page(bot: TgBot, app: App, ctx: Ctx, page: u32) -> HandlerResult {
-    let Some(a) = ctx.workspace(&bot).await? else { return Ok(()) };
-    ctx.answer(&bot, None).await?;
-    let l = ctx.lang;
-    let posts = app
-        .store
-        .posts_newest_first(a.tenant.id, &DONE, NewestBy::Scheduled, offset(page, HISTORY_PAGE), HISTORY_PAGE + 1)
-        .await?;
-    if posts.is_empty() && page == 0 {
-        return ctx.show(&bot, t(l, "bot.history.empty"), None).await;
-    }
-    let mut text = tf(l, "bot.history.title", &[("page", &(u64::from(page) + 1))]);
-    let mut rows = Vec::new();
-    for (i, p) in posts.iter().take(HISTORY_PAGE as usize).enumerate() {
-        // Each post opens its screen: per platform its state, edit and delete where allowed, its history.
-        let n = page as usize * HISTORY_PAGE as usize + i + 1;
-        rows.push(vec![(format!("{n}. {}", clip(&p.title, TITLE_CHARS)), Button::Published(Published::Show(p.id)))]);
-        let when = p.scheduled_at.map(|at| local_time(l, &a, at)).unwrap_or_default();
-        let title = escape_html(&clip(&p.title, TITLE_CHARS));
-        text.push_str(&format!("\n\n<b>{title}</b> ({}), {when}", status_name(l, p.status)));
-        for target in app.store.targets_of_post(a.tenant.id, p.id).await? {
-            let link = target
-                .permalink
-                .as_deref()
-                .map(|u| format!(" <a href=\"{}\">{}</a>", escape_html(u), t(l, "bot.history.open")))
-                .unwrap_or_default();
-            let err = target
-                .error_message
-                .as_deref()
-                .map(|e| format!(": {}", escape_html(&clip(e, ERROR_CHARS))))
-                .unwrap_or_default();
-            text.push_str(&format!("\n• {} {}{err}{link}", platform_name(l, target.platform), target.status));
-        }
-    }
-    let more = posts.len() as i64 > HISTORY_PAGE;
-    rows.push(nav(page, more, Queue::HistoryPage));
-    ctx.show(&bot, text, Some(kb(rows))).await
 }
 
 /// The scheduler's buttons on a target: "it's published", "post again", "skip this platform".

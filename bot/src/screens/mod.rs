@@ -5,6 +5,7 @@ pub mod buttons;
 pub mod draft;
 pub mod llm;
 pub mod media_checks;
+pub mod metrics;
 pub mod names;
 pub mod photo;
 pub mod time;

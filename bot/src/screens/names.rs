@@ -20,6 +20,9 @@ pub fn status_name(lang: &str, s: PostStatus) -> String {
         PostStatus::Published => t(lang, "bot.status.published"),
         PostStatus::PartiallyPublished => t(lang, "bot.status.partially_published"),
         PostStatus::Failed => t(lang, "bot.status.failed"),
-        _ => s.as_str().to_owned(),
+        PostStatus::Draft => t(lang, "bot.status.draft"),
+        PostStatus::Rejected => t(lang, "bot.status.rejected"),
+        PostStatus::Publishing => t(lang, "bot.status.publishing"),
+        PostStatus::Cancelled => t(lang, "bot.status.cancelled"),
     }
 }

@@ -41,8 +41,24 @@ pub async fn show(
     ctx: &Ctx,
     a: &Active,
     post: &Post,
+    screen: (String, InlineKeyboardMarkup),
+    new_image: bool,
+) -> HandlerResult {
+    show_as(bot, app, ctx, a, post, screen, new_image, short_caption(ctx.lang, post)).await
+}
+
+/// [`show`] with `short` as the photo's caption when the screen does not fit one (another screen than the draft's,
+/// such as the library's card of a published post).
+#[allow(clippy::too_many_arguments)]
+pub async fn show_as(
+    bot: &TgBot,
+    app: &App,
+    ctx: &Ctx,
+    a: &Active,
+    post: &Post,
     (text, buttons): (String, InlineKeyboardMarkup),
     new_image: bool,
+    short: String,
 ) -> HandlerResult {
     let Some(path) = image_path(app, a, post).await? else { return ctx.show(bot, text, Some(buttons)).await };
     // Measured as Telegram counts a caption (visible text, UTF-16 units: an emoji can count twice).
@@ -51,15 +67,14 @@ pub async fn show(
         if fits {
             return ctx.show(bot, text, Some(buttons)).await;
         }
-        ctx.show(bot, short_caption(ctx.lang, post), None).await?;
+        ctx.show(bot, short, None).await?;
         return ctx.say(bot, text, Some(buttons)).await.map(|_| ());
     }
     if !new_image && !fits && ctx.screen.is_some() {
         // The long preview under its photo: edit it in place rather than piling up photos.
         return ctx.show(bot, text, Some(buttons)).await;
     }
-    let (caption, kb) =
-        if fits { (text.clone(), Some(buttons.clone())) } else { (short_caption(ctx.lang, post), None) };
+    let (caption, kb) = if fits { (text.clone(), Some(buttons.clone())) } else { (short, None) };
     if let Err(e) = ctx.send_photo(bot, path, &caption, kb).await {
         tracing::warn!(error = %e, "cannot send the draft's photo; showing the draft as text");
         return ctx.show(bot, text, Some(buttons)).await;

@@ -103,6 +103,14 @@ pub enum State {
         #[serde(default)]
         text: Option<String>,
     },
+    /// The next message is words to search the library for (`library/filters.rs`).
+    LibrarySearch,
+    /// The next message is a date range for the library.
+    LibraryRange,
+    /// The next message is a post's tags (`library/card.rs`).
+    LibraryTags {
+        post: PostId,
+    },
 }
 
 impl State {
@@ -113,6 +121,7 @@ impl State {
         match self {
             // The operator's prompt belongs to no workspace: its handler checks that the person is an operator.
             State::Idle | State::SetupName | State::AdminQuota { .. } => None,
+            State::LibrarySearch | State::LibraryRange => Some(Role::Viewer),
             State::SetupDescription { .. }
             | State::SetupAudience { .. }
             | State::SetupTone { .. }
@@ -125,7 +134,8 @@ impl State {
             | State::EditVersion { .. }
             | State::Compose
             | State::ScheduleAt { .. }
-            | State::EditPublished { .. } => Some(Role::Editor),
+            | State::EditPublished { .. }
+            | State::LibraryTags { .. } => Some(Role::Editor),
             State::RejectReason { .. } | State::Automation { .. } => Some(Role::Admin),
         }
     }

@@ -10,6 +10,7 @@ mod composer;
 mod conversation;
 mod creation_policy;
 mod destinations;
+mod library;
 mod media_big;
 mod no_input_stops_the_bot;
 mod photos_and_approvals;

@@ -159,7 +159,8 @@ async fn run_change_jobs(h: &common::Harness, handler: &PostChangeHandler) -> us
 /// Opens the post's screen from `/history`.
 async fn open(h: &common::Harness, user: i64) -> BotMessage {
     let list = h.say(user, "/history", "Fresh bread").await;
-    h.press(user, &list, "1. Fresh bread", "History").await
+    let card = h.press(user, &list, "1. Fresh bread", "Fresh bread").await;
+    h.press(user, &card, &common::en("bot.library.btn_open"), "History").await
 }
 
 bot_test!(a_facebook_post_is_edited_then_deleted_and_instagram_and_tiktok_say_they_do_not_allow_it, |h| {

@@ -25,6 +25,7 @@ mod invites;
 pub mod job_queue;
 mod job_signal;
 mod jobs;
+mod library_views;
 pub mod listen;
 mod llm_usage;
 mod media;

@@ -286,6 +286,37 @@ impl Store {
 }
 
 impl Store {
+    /// The latest reading of each of `targets` whenever it was captured, with its capture time: what the library
+    /// shows beside a published post. A target never measured is absent.
+    pub async fn latest_metrics_of_targets(
+        &self,
+        tenant: TenantId,
+        targets: &[TargetId],
+    ) -> Result<BTreeMap<TargetId, (Millis, MetricValues)>> {
+        if targets.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let list = (0..targets.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        // The newest row per target: no later reading of the same target exists (ties broken by id).
+        let sql = format!(
+            "SELECT m.target_id, m.captured_at, m.views, m.reach, m.likes, m.comments, m.shares, m.saves, m.followers \
+             FROM metrics_snapshots m WHERE m.tenant_id = $1 AND m.target_id IN ({list}) AND NOT EXISTS ( \
+             SELECT 1 FROM metrics_snapshots n WHERE n.tenant_id = m.tenant_id AND n.target_id = m.target_id \
+             AND (n.captured_at > m.captured_at OR (n.captured_at = m.captured_at AND n.id > m.id)))"
+        );
+        let mut q = sqlx::query_as::<_, SnapshotRow>(&sql).bind(tenant.to_db());
+        for t in targets {
+            q = q.bind(t.to_db());
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| Ok((TargetId::from_db(&r.target_id)?, (r.captured_at, r.values))))
+            .collect()
+    }
+}
+
+impl Store {
     /// Published targets of an account since `since` that have a platform post id and were not deleted from the
     /// platform since, newest first: what the metrics sync reads.
     pub async fn measurable_targets(

@@ -123,14 +123,22 @@ impl Store {
     }
 
     /// Replaces a post's tags (normalized, duplicates dropped, at most [`MAX_TAGS`]); returns them as stored. A post
-    /// of another workspace is `NotFound`.
+    /// of another workspace is `NotFound`. Tags are the team's own labels, not content: they change in any status
+    /// and leave the post's version alone, so an approval card or a schedule screen stays valid.
     pub async fn set_post_tags(&self, tenant: TenantId, post: PostId, tags: &[String]) -> Result<Vec<String>> {
         let mut clean: Vec<String> = tags.iter().filter_map(|t| normalize_tag(t)).collect();
         clean.sort();
         clean.dedup();
         clean.truncate(MAX_TAGS);
         let mut tx = self.pool.begin().await?;
-        super::bump_version(&mut tx, tenant, post, false).await?;
+        let found: Option<(i64,)> = sqlx::query_as("SELECT version FROM posts WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_db())
+            .bind(post.to_db())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if found.is_none() {
+            return Err(crate::StoreError::NotFound("post"));
+        }
         sqlx::query("DELETE FROM post_tags WHERE tenant_id = $1 AND post_id = $2")
             .bind(tenant.to_db())
             .bind(post.to_db())
@@ -156,6 +164,22 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// The tags of several posts in one read (a page of the library), by post then tag.
+    pub async fn tags_of_posts(&self, tenant: TenantId, posts: &[PostId]) -> Result<Vec<(PostId, String)>> {
+        if posts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (0..posts.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT post_id, tag FROM post_tags WHERE tenant_id = $1 AND post_id IN ({list}) ORDER BY post_id, tag"
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(tenant.to_db());
+        for p in posts {
+            q = q.bind(p.to_db());
+        }
+        q.fetch_all(&self.pool).await?.into_iter().map(|(p, tag)| Ok((PostId::from_db(&p)?, tag))).collect()
     }
 
     /// The workspace's tags with how many posts carry each, the most used first.

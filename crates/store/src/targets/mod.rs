@@ -135,6 +135,23 @@ impl Store {
         rows.iter().map(target_from_row).collect()
     }
 
+    /// The targets of several posts in one read (a page of the library), by post then platform.
+    pub async fn targets_of_posts(&self, tenant: TenantId, posts: &[PostId]) -> Result<Vec<Target>> {
+        if posts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (0..posts.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND post_id IN ({list}) \
+             ORDER BY post_id, platform, id"
+        );
+        let mut q = sqlx::query(&sql).bind(tenant.to_db());
+        for p in posts {
+            q = q.bind(p.to_db());
+        }
+        q.fetch_all(&self.pool).await?.iter().map(target_from_row).collect()
+    }
+
     pub async fn target(&self, tenant: TenantId, id: TargetId) -> Result<Target> {
         let row = sqlx::query(&format!("SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND id = $2"))
             .bind(tenant.to_db())

@@ -119,3 +119,73 @@ store_test!(the_library_filters_pages_and_searches_one_workspaces_posts, |store|
     assert!(matches!(store.set_post_tags(b, p2.id, &["x".into()]).await, Err(StoreError::NotFound(_))));
     assert!(store.post_tags(b, p2.id).await.unwrap().is_empty());
 });
+
+store_test!(a_library_page_reads_its_targets_tags_and_latest_numbers_in_one_workspace, |store| {
+    use tochen_store::{MetricValues, NewSnapshot};
+    let (a, anna, fb, ig) = workspace(&store, 1).await;
+    let (b, bob, b_fb, _) = workspace(&store, 2).await;
+    let base = 1_700_000_000_000;
+    let p1 = post(&store, a, Some(anna), "One", "first", fb, PostStatus::Draft, base).await;
+    let p2 = post(&store, a, Some(anna), "Two", "second", ig, PostStatus::Draft, base).await;
+    let other = post(&store, b, Some(bob), "Theirs", "x", b_fb, PostStatus::Draft, base).await;
+    let t1 = store.schedule_post(a, p1.id, p1.version, base + 10_000, &[fb, ig], false).await.unwrap();
+    let t2 = store.schedule_post(a, p2.id, p2.version, base + 20_000, &[ig], false).await.unwrap();
+    let theirs = store.schedule_post(b, other.id, other.version, base + 30_000, &[b_fb], false).await.unwrap();
+
+    // Targets of a page in one read; another workspace's post adds nothing.
+    let got = store.targets_of_posts(a, &[p1.id, p2.id, other.id]).await.unwrap();
+    let mut ids: Vec<_> = got.iter().map(|t| t.id).collect();
+    let mut want: Vec<_> = t1.iter().chain(&t2).map(|t| t.id).collect();
+    ids.sort();
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(store.targets_of_posts(a, &[]).await.unwrap().is_empty());
+
+    // Tags leave the version (and so approval cards and schedule screens) alone.
+    let before = store.post(a, p1.id).await.unwrap().version;
+    store.set_post_tags(a, p1.id, &["promo".into(), "bread".into()]).await.unwrap();
+    store.set_post_tags(b, other.id, &["promo".into()]).await.unwrap();
+    assert_eq!(store.post(a, p1.id).await.unwrap().version, before);
+    let tags = store.tags_of_posts(a, &[p1.id, p2.id, other.id]).await.unwrap();
+    assert_eq!(tags, vec![(p1.id, "bread".to_string()), (p1.id, "promo".to_string())]);
+
+    // The latest reading of each target, whenever it was taken; missing counters stay missing; never another
+    // workspace's.
+    let snap = |tenant, account, target: &tochen_store::Target, at: i64, views: Option<i64>, likes: Option<i64>| {
+        let store = store.clone();
+        let s = NewSnapshot {
+            account_id: account,
+            target_id: Some(target.id),
+            platform: target.platform,
+            captured_at: at,
+            values: MetricValues { views, likes, ..Default::default() },
+            raw: serde_json::json!({}),
+        };
+        async move { store.insert_metrics_snapshot(tenant, &s).await.unwrap() }
+    };
+    snap(a, fb, &t1[0], base + 100, Some(10), Some(1)).await;
+    snap(a, fb, &t1[0], base + 300, Some(30), None).await;
+    snap(a, fb, &t1[0], base + 200, Some(20), Some(2)).await;
+    snap(a, ig, &t2[0], base + 50, None, Some(7)).await;
+    snap(b, b_fb, &theirs[0], base + 400, Some(99), None).await;
+    let ids = [t1[0].id, t1[1].id, t2[0].id, theirs[0].id];
+    let latest = store.latest_metrics_of_targets(a, &ids).await.unwrap();
+    assert_eq!(latest.len(), 2, "{latest:?}");
+    let (at, m) = &latest[&t1[0].id];
+    assert_eq!((*at, m.views, m.likes), (base + 300, Some(30), None));
+    let (at, m) = &latest[&t2[0].id];
+    assert_eq!((*at, m.views, m.likes), (base + 50, None, Some(7)));
+    assert!(store.latest_metrics_of_targets(a, &[]).await.unwrap().is_empty());
+});
+
+store_test!(each_person_keeps_a_library_view_per_workspace, |store| {
+    let (a, anna, _, _) = workspace(&store, 1).await;
+    let (b, bob, _, _) = workspace(&store, 2).await;
+    assert_eq!(store.library_view(a, anna).await.unwrap(), None);
+    store.set_library_view(a, anna, r#"{"status":1}"#).await.unwrap();
+    store.set_library_view(a, anna, r#"{"status":7}"#).await.unwrap();
+    store.set_library_view(b, bob, r#"{"tag":"x"}"#).await.unwrap();
+    assert_eq!(store.library_view(a, anna).await.unwrap().as_deref(), Some(r#"{"status":7}"#));
+    assert_eq!(store.library_view(b, anna).await.unwrap(), None);
+    assert_eq!(store.library_view(a, bob).await.unwrap(), None);
+});

@@ -16,6 +16,7 @@ mod admin;
 mod automation;
 mod connect;
 mod fields;
+mod library;
 mod onboarding;
 mod options;
 mod post;
@@ -33,6 +34,7 @@ pub use admin::Admin;
 pub use automation::Automation;
 pub use connect::Connect;
 pub use fields::{pack_uuid, split, unpack_uuid};
+pub use library::{Library, LibraryField};
 pub use onboarding::{Ideas, Menu, Onboarding};
 pub use options::{OptToggle, PostOpt};
 pub use post::{Approval, Draft, DraftAct, MediaAct, Queue, Quick, Schedule, VersionAct};
@@ -77,6 +79,8 @@ pub enum Button {
     PostOpt(PostOpt),
     /// A published post's screen, and "Duplicate" on any post.
     Published(Published),
+    /// The content library: its list, filters, a post's card and tags.
+    Library(Library),
 }
 
 impl Button {
@@ -98,6 +102,7 @@ impl Button {
             Self::Admin(b) => b.encode(),
             Self::PostOpt(b) => b.encode(),
             Self::Published(b) => b.encode(),
+            Self::Library(b) => b.encode(),
         }
     }
 
@@ -124,6 +129,7 @@ impl Button {
             .or_else(|| Admin::decode(prefix, f).map(Self::Admin))
             .or_else(|| PostOpt::decode(prefix, f).map(Self::PostOpt))
             .or_else(|| Published::decode(prefix, f).map(Self::Published))
+            .or_else(|| Library::decode(prefix, f).map(Self::Library))
     }
 }
 
@@ -139,5 +145,5 @@ macro_rules! from_flow {
 
 from_flow!(
     Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
-    PostOpt, Published
+    PostOpt, Published, Library
 );

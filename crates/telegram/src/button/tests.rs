@@ -94,6 +94,7 @@ fn every_variant() -> Vec<Button> {
     all.extend(MediaAct::ALL.map(|a| Button::Draft(Draft::MediaItem(pid, i64::MIN, a, u8::MAX))));
     all.push(Menu::NewPost.into());
     all.extend(super::published::every_variant().into_iter().map(Button::Published));
+    all.extend(super::library::every_variant().into_iter().map(Button::Library));
     all.extend(Quick::ALL.map(|q| Button::Schedule(Schedule::When(pid, i64::MIN, q))));
     all.extend(AuthKind::ALL.iter().map(|k| Button::Connect(Connect::Start(*k))));
     all.extend(wizard::KINDS.map(|k| Button::Wizard(Wizard::Kind(k.into()))));

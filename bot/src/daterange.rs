@@ -4,7 +4,7 @@
 //! Like typed times, a range is refused with a reason rather than guessed: an unreadable date is quoted back, a
 //! range ending before it starts or longer than [`MAX_DAYS`] is named as such.
 
-use crate::library::view::local_midnight;
+use crate::screens::time::local_midnight;
 use chrono::{Days, NaiveDate};
 use chrono_tz::Tz;
 use tochen_domain::clock::Millis;

@@ -3,7 +3,8 @@
 //! [`View::filter`] turns it into the store's [`LibraryFilter`], reading the date presets against now in the
 //! workspace's zone.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use crate::screens::time::local_midnight;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use tochen_domain::clock::Millis;
@@ -131,19 +132,6 @@ impl View {
     pub fn status_label(&self, lang: &str) -> String {
         let key = STATUS_PRESETS.iter().find(|(n, _, _)| *n == self.status).map_or(STATUS_PRESETS[0].1, |p| p.1);
         t(lang, key)
-    }
-}
-
-/// The first instant of local day `d` in `tz` (a day starting in a DST gap starts at the first valid instant).
-pub fn local_midnight(tz: Tz, d: NaiveDate) -> Millis {
-    let naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-    match tz.from_local_datetime(&naive).earliest() {
-        Some(t) => t.timestamp_millis(),
-        // Midnight skipped by a DST change: the day starts an hour later.
-        None => tz
-            .from_local_datetime(&(naive + Duration::hours(1)))
-            .earliest()
-            .map_or_else(|| naive.and_utc().timestamp_millis(), |t| t.timestamp_millis()),
     }
 }
 

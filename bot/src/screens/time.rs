@@ -21,3 +21,16 @@ pub fn local_time_in(lang: &str, tz: Tz, at_ms: i64) -> String {
     let local = tz.timestamp_millis_opt(at_ms).single().map(|d| datetime(lang, &d)).unwrap_or_default();
     format!("{local} ({})", tz.name())
 }
+
+/// The first instant of local day `d` in `tz` (a day starting in a DST gap starts at the first valid instant).
+pub fn local_midnight(tz: Tz, d: chrono::NaiveDate) -> tochen_domain::clock::Millis {
+    let naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+    match tz.from_local_datetime(&naive).earliest() {
+        Some(t) => t.timestamp_millis(),
+        // Midnight skipped by a DST change: the day starts an hour later.
+        None => tz
+            .from_local_datetime(&(naive + chrono::Duration::hours(1)))
+            .earliest()
+            .map_or_else(|| naive.and_utc().timestamp_millis(), |t| t.timestamp_millis()),
+    }
+}

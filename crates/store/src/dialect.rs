@@ -17,6 +17,12 @@ use sqlx::migrate::Migrator;
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
 
+/// `$first, $first+1, …` for a list of `n` values bound after the others (an `IN (…)` of a page's ids); the
+/// same on both backends.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// The embedded migrations of `backend` (`migrations/sqlite` or `migrations/postgres`).
 pub(crate) fn migrator(backend: Backend) -> &'static Migrator {
     match backend {

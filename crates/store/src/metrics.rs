@@ -296,7 +296,7 @@ impl Store {
         if targets.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let list = (0..targets.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let list = crate::dialect::placeholders(2, targets.len());
         // The newest row per target: no later reading of the same target exists (ties broken by id).
         let sql = format!(
             "SELECT m.target_id, m.captured_at, m.views, m.reach, m.likes, m.comments, m.shares, m.saves, m.followers \

@@ -140,7 +140,7 @@ impl Store {
         if posts.is_empty() {
             return Ok(Vec::new());
         }
-        let list = (0..posts.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let list = crate::dialect::placeholders(2, posts.len());
         let sql = format!(
             "SELECT {TARGET_COLUMNS} FROM post_targets WHERE tenant_id = $1 AND post_id IN ({list}) \
              ORDER BY post_id, platform, id"

@@ -8,6 +8,9 @@ use crate::screens::time::local_midnight;
 use chrono::{Days, NaiveDate};
 use chrono_tz::Tz;
 use tochen_domain::clock::Millis;
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{t, tf};
+use tochen_telegram::text::{clip, ECHO_MAX};
 
 /// The longest range read, in days (about five years).
 pub const MAX_DAYS: i64 = 5 * 366;
@@ -22,6 +25,20 @@ pub enum RangeError {
     Reversed,
     /// Longer than [`MAX_DAYS`].
     TooLong,
+}
+
+impl RangeError {
+    /// What to tell the person, in `lang` (the prompt stays, so they can send the range again).
+    pub fn explain(&self, lang: &str) -> String {
+        match self {
+            RangeError::NotADate(w) => {
+                tf(lang, "bot.library.range_not_a_date", &[("input", &escape_html(&clip(w, ECHO_MAX)))])
+            }
+            RangeError::Shape => t(lang, "bot.library.range_shape"),
+            RangeError::Reversed => t(lang, "bot.library.range_reversed"),
+            RangeError::TooLong => tf(lang, "bot.library.range_too_long", &[("days", &MAX_DAYS)]),
+        }
+    }
 }
 
 /// Words and signs people put between the two dates.

@@ -29,6 +29,7 @@ mod media_list;
 mod onboarding;
 mod panics;
 pub mod post_options;
+mod stats;
 /// The media checks the draft screen and scheduling run (`screens::media_checks`).
 pub use screens::media_checks;
 mod published;
@@ -277,6 +278,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::Drafts].endpoint(library::drafts))
         .branch(case![Command::Queue].endpoint(queue::queue))
         .branch(case![Command::History].endpoint(library::history))
+        .branch(case![Command::Stats(arg)].endpoint(stats::stats))
         .branch(case![Command::Usage].endpoint(team::usage))
         .branch(case![Command::Invite].endpoint(team::invite))
         .branch(case![Command::Team].endpoint(team::team))
@@ -313,7 +315,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::EditPublished { post, target, version, text }].endpoint(published::got_text))
         .branch(case![State::LibrarySearch].endpoint(library::got_search))
         .branch(case![State::LibraryRange].endpoint(library::got_range))
-        .branch(case![State::LibraryTags { post }].endpoint(library::got_tags));
+        .branch(case![State::LibraryTags { post }].endpoint(library::got_tags))
+        .branch(case![State::StatsRange { platform, account }].endpoint(stats::got_range));
 
     let messages = Update::filter_message()
         .filter(|m: Message| migration(m).is_none())
@@ -343,7 +346,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Admin(b)].endpoint(admin::on_button))
                 .branch(case![Button::PostOpt(b)].endpoint(post_options::on_button))
                 .branch(case![Button::Published(b)].endpoint(published::on_button))
-                .branch(case![Button::Library(b)].endpoint(library::on_button)),
+                .branch(case![Button::Library(b)].endpoint(library::on_button))
+                .branch(case![Button::Stats(b)].endpoint(stats::on_button)),
         )
         .endpoint(unknown_button);
 

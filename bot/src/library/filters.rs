@@ -6,7 +6,7 @@
 use super::view::{tag_hash, View, ASK_RANGE, DATE_PRESETS, SEARCH_CHARS, STATUS_PRESETS, TYPED_RANGE};
 use super::{load, show_page, text_of};
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
-use crate::daterange::{parse_date_range, RangeError, MAX_DAYS};
+use crate::daterange::parse_date_range;
 use crate::kb::kb;
 use crate::screens::draft::platform_name;
 use crate::screens::time::tz_of;
@@ -17,7 +17,7 @@ use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::Platform;
 use tochen_telegram::button::{Button, Library, LibraryField};
-use tochen_telegram::text::{clip, ECHO_MAX};
+use tochen_telegram::text::clip;
 
 /// Most tags offered in the tag picker (the most used first).
 const TAGS_SHOWN: usize = 30;
@@ -261,16 +261,8 @@ pub async fn got_range(bot: TgBot, app: App, ctx: Ctx, msg: Message) -> HandlerR
                 v.range = Some(range);
             }
             Err(e) => {
-                let why = match e {
-                    RangeError::NotADate(w) => {
-                        tf(l, "bot.library.range_not_a_date", &[("input", &escape_html(&clip(&w, ECHO_MAX)))])
-                    }
-                    RangeError::Shape => t(l, "bot.library.range_shape"),
-                    RangeError::Reversed => t(l, "bot.library.range_reversed"),
-                    RangeError::TooLong => tf(l, "bot.library.range_too_long", &[("days", &MAX_DAYS)]),
-                };
                 // The prompt stays: the next message is read as the range again.
-                return ctx.say(&bot, why, None).await.map(|_| ());
+                return ctx.say(&bot, e.explain(l), None).await.map(|_| ());
             }
         }
     }

@@ -86,15 +86,15 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Library) -> HandlerRes
         Library::Page(page) => {
             ctx.answer(&bot, None).await?;
             let view = load(&app, &ctx, &a).await?;
-            show_page(&bot, &app, &ctx, &a, view, page).await
+            let changed = view.page != page;
+            draw(&bot, &app, &ctx, &a, View { page, ..view }, changed).await
         }
         Library::Back => {
             ctx.answer(&bot, None).await?;
             // Coming back from a prompt (tags, search, dates): the conversation ends here.
             ctx.dlg.exit().await?;
             let view = load(&app, &ctx, &a).await?;
-            let page = view.page;
-            show_page(&bot, &app, &ctx, &a, view, page).await
+            draw(&bot, &app, &ctx, &a, view, false).await
         }
         Library::Item(post) => card::show(&bot, &app, &ctx, &a, post, None).await,
         Library::Tags(post) => card::ask_tags(&bot, &app, &ctx, post).await,
@@ -187,15 +187,14 @@ fn filter_summary(lang: &str, a: &Active, v: &View, data_accounts: &BTreeMap<Str
 }
 
 /// The view's page `page`: saved as the person's view, then drawn.
-pub(crate) async fn show_page(
-    bot: &TgBot,
-    app: &App,
-    ctx: &Ctx,
-    a: &Active,
-    mut view: View,
-    page: u32,
-) -> HandlerResult {
+pub(crate) async fn show_page(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, view: View, page: u32) -> HandlerResult {
+    draw(bot, app, ctx, a, View { page, ..view }, true).await
+}
+
+/// Draws `view` (at its page), first saving it as the person's view when `save` (it changed).
+async fn draw(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, view: View, save_it: bool) -> HandlerResult {
     let l = ctx.lang;
+    let page = view.page;
     // From a post's photo card the list comes as a new message, and the photo goes.
     let fresh;
     let ctx = match ctx.screen.filter(|_| ctx.screen_photo) {
@@ -206,8 +205,9 @@ pub(crate) async fn show_page(
         }
         None => ctx,
     };
-    view.page = page;
-    save(app, ctx, a, &view).await?;
+    if save_it {
+        save(app, ctx, a, &view).await?;
+    }
     let drafts_only = view == View { page, ..View::only(view::DRAFTS) };
     let history_only = view == View { page, ..View::only(view::HISTORY) };
     let per_page = if view.status == view::DRAFTS { DRAFTS_PAGE } else { PAGE };

@@ -14,7 +14,7 @@ pub mod wizard;
 
 use serde::{Deserialize, Serialize};
 use tochen_domain::Role;
-use tochen_domain::{Platform, PostId, TargetId, TenantId};
+use tochen_domain::{AccountId, Platform, PostId, TargetId, TenantId};
 use tochen_llm::Idea;
 use tochen_store::Store;
 
@@ -111,6 +111,13 @@ pub enum State {
     LibraryTags {
         post: PostId,
     },
+    /// The next message is a date range for `/stats` (`stats.rs`), for the workspace or one platform or account.
+    StatsRange {
+        #[serde(default)]
+        platform: Option<Platform>,
+        #[serde(default)]
+        account: Option<AccountId>,
+    },
 }
 
 impl State {
@@ -121,7 +128,7 @@ impl State {
         match self {
             // The operator's prompt belongs to no workspace: its handler checks that the person is an operator.
             State::Idle | State::SetupName | State::AdminQuota { .. } => None,
-            State::LibrarySearch | State::LibraryRange => Some(Role::Viewer),
+            State::LibrarySearch | State::LibraryRange | State::StatsRange { .. } => Some(Role::Viewer),
             State::SetupDescription { .. }
             | State::SetupAudience { .. }
             | State::SetupTone { .. }

@@ -5,69 +5,13 @@
 use crate::common;
 
 use common::{en, ALICE};
-use tochen_domain::{PostId, PostStatus, TargetId, TenantId};
-use tochen_store::{MetricValues, NewSnapshot, Post};
+use tochen_domain::{PostId, PostStatus};
+use tochen_store::MetricValues;
 use tochen_telegram::button::{Button, Library};
 
 /// Thursday 5 December 2030, 12:00 UTC.
 const NOON: i64 = 1_922_702_400_000;
 const DAY: i64 = 86_400_000;
-
-/// A post titled `title` with `text`, scheduled at `at` on `accounts`, then set to `status` with its targets
-/// (published ones with a permalink).
-async fn post(
-    h: &common::Harness,
-    a: TenantId,
-    title: &str,
-    text: &str,
-    accounts: &[tochen_domain::AccountId],
-    at: i64,
-    status: PostStatus,
-) -> (Post, Vec<TargetId>) {
-    let p = h.store.create_draft(a, None, None, title, "").await.unwrap();
-    let edit = tochen_store::PostEdit::MainText {
-        body: text.into(),
-        hashtags: None,
-        platforms: vec![tochen_domain::Platform::Facebook, tochen_domain::Platform::Instagram],
-    };
-    h.store.edit_post(a, p.id, p.version, &edit, None).await.unwrap();
-    let p = h.store.post(a, p.id).await.unwrap();
-    let targets = h.store.schedule_post(a, p.id, p.version, at, accounts, false).await.unwrap();
-    if status == PostStatus::Published {
-        for t in &targets {
-            sqlx::query(
-                "UPDATE post_targets SET status = 'published', permalink = $1, published_at = $2, \
-                 platform_post_id = $3 WHERE id = $4",
-            )
-            .bind(format!("https://example.com/p/{}", t.id.to_db()))
-            .bind(at)
-            .bind(format!("pp-{}", t.id.to_db()))
-            .bind(t.id.to_db())
-            .execute(h.store.sql_for_tests())
-            .await
-            .unwrap();
-        }
-        sqlx::query("UPDATE posts SET status = 'published' WHERE id = $1")
-            .bind(p.id.to_db())
-            .execute(h.store.sql_for_tests())
-            .await
-            .unwrap();
-    }
-    (h.store.post(a, p.id).await.unwrap(), targets.iter().map(|t| t.id).collect())
-}
-
-async fn snapshot(h: &common::Harness, a: TenantId, target: TargetId, values: MetricValues) {
-    let t = h.store.target(a, target).await.unwrap();
-    let s = NewSnapshot {
-        account_id: t.account_id,
-        target_id: Some(target),
-        platform: t.platform,
-        captured_at: tochen_domain::clock::now_ms(),
-        values,
-        raw: serde_json::json!({}),
-    };
-    h.store.insert_metrics_snapshot(a, &s).await.unwrap();
-}
 
 fn position(text: &str, needle: &str) -> usize {
     text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in {text}"))
@@ -77,16 +21,11 @@ bot_test!(the_library_filters_searches_tags_and_shows_each_platforms_numbers, |h
     let a = h.onboard(ALICE, "Alpha").await;
     let accounts = h.connect_accounts(a).await;
     let (ig, fb) = (accounts[0].id, accounts[1].id);
-    let (rye, _) = post(&h, a, "Rye bread", "Fresh rye at 8", &[ig], NOON + 3 * DAY, PostStatus::Scheduled).await;
-    let (sale, t) = post(&h, a, "Croissant sale", "Croissants 50% off", &[fb], NOON - DAY, PostStatus::Published).await;
-    snapshot(
-        &h,
-        a,
-        t[0],
-        MetricValues { views: Some(2000), likes: Some(90), comments: Some(10), ..Default::default() },
-    )
-    .await;
-    let (old, _) = post(&h, a, "Old workshop", "Sourdough", &[ig, fb], NOON - 40 * DAY, PostStatus::Published).await;
+    let (rye, _) = h.post(a, "Rye bread", "Fresh rye at 8", &[ig], NOON + 3 * DAY, PostStatus::Scheduled).await;
+    let (sale, t) = h.post(a, "Croissant sale", "Croissants 50% off", &[fb], NOON - DAY, PostStatus::Published).await;
+    let values = MetricValues { views: Some(2000), likes: Some(90), comments: Some(10), ..Default::default() };
+    h.snapshot(a, t[0], tochen_domain::clock::now_ms(), values).await;
+    let (old, _) = h.post(a, "Old workshop", "Sourdough", &[ig, fb], NOON - 40 * DAY, PostStatus::Published).await;
 
     // Everything, newest first, each platform with its status; published ones with numbers (missing ones left
     // out) and the link.

@@ -10,7 +10,7 @@
 use tochen_domain::clock::Millis;
 use tochen_domain::ids::TenantId;
 use tochen_domain::AuthKind;
-use tochen_store::{Account, FailedTarget, FollowerChange, PublishedTarget, Store, StoreError};
+use tochen_store::{Account, FailedTarget, FollowerChange, MetricValues, PublishedTarget, Store, StoreError};
 
 /// Which accounts' numbers count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,16 +36,17 @@ impl Sources {
         self == Self::WithSandbox || !kind.is_sandbox()
     }
 
-    /// Targets published in `[start, end)` on counted accounts (`Store::published_targets`).
+    /// Targets published in `[start, end)` on counted accounts, with their latest reading in the period
+    /// (`Store::published_targets`).
     pub async fn published_targets(
         self,
         store: &Store,
         tenant: TenantId,
         start: Millis,
         end: Millis,
-    ) -> Result<Vec<PublishedTarget>, StoreError> {
+    ) -> Result<Vec<(PublishedTarget, MetricValues)>, StoreError> {
         let mut all = store.published_targets(tenant, start, end).await?;
-        all.retain(|t| self.counts(t.auth_kind));
+        all.retain(|(t, _)| self.counts(t.auth_kind));
         Ok(all)
     }
 

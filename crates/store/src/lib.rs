@@ -62,12 +62,12 @@ pub use llm_usage::{LlmUsageRecord, MonthlyUsage};
 pub use media::{Media, NewMedia};
 pub use media_facts::MediaTech;
 pub use memberships::{Member, MembershipError};
-pub use metrics::{FailedTarget, FollowerChange, MetricValues, NewSnapshot, PublishedTarget};
+pub use metrics::{DailyAddition, FailedTarget, FollowerChange, MetricValues, NewSnapshot, PublishedTarget};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
 pub use operator::{FailingDestination, ModelCost, OperatorAction, QueueHealth, WorkspaceOverview};
 pub use pending_connections::{NewPendingConnection, PendingConnection};
 pub use posts::{
-    normalize_tag, ApprovalCard, CardOutcome, LibraryFilter, NewestBy, Post, PostContent, SentCard, MAX_TAGS, TAG_CHARS,
+    normalize_tag, ApprovalCard, CardOutcome, LibraryFilter, Post, PostContent, SentCard, MAX_TAGS, TAG_CHARS,
 };
 pub use published::{BeginChange, ChangeError, ChangeKind, ChangeStatus, HistoryEntry, PostChange, TargetOnPlatform};
 pub use sandbox_posts::{NewSandboxPost, SandboxMedia, SandboxPost};

@@ -58,6 +58,7 @@ pub struct FailedTarget {
     pub target_id: TargetId,
     pub title: String,
     pub platform: Platform,
+    pub account_id: AccountId,
     pub auth_kind: AuthKind,
     pub account_name: String,
     pub status: TargetStatus,
@@ -73,6 +74,18 @@ pub struct FollowerChange {
     pub platform: Platform,
     pub at_start: Option<i64>,
     pub at_end: Option<i64>,
+}
+
+/// The views one account's posts (published in a period) gained on one day of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyAddition {
+    pub account_id: AccountId,
+    pub platform: Platform,
+    pub auth_kind: AuthKind,
+    /// Whole days since the period's start.
+    pub day: i64,
+    /// May be negative: a platform can lower a counter (removed views, a deleted reaction).
+    pub views: i64,
 }
 
 /// How far back an account's follower reading may lie and still count as "at the start" of a period.
@@ -125,6 +138,7 @@ struct FailedTargetRow {
     id: String,
     title: String,
     platform: String,
+    account_id: String,
     auth_kind: String,
     account_name: String,
     status: String,
@@ -140,6 +154,7 @@ impl TryFrom<FailedTargetRow> for FailedTarget {
             target_id: TargetId::from_db(&r.id)?,
             title: r.title,
             platform: parse_enum(&r.platform, Platform::parse, "platform")?,
+            account_id: AccountId::from_db(&r.account_id)?,
             auth_kind: parse_enum(&r.auth_kind, AuthKind::parse, "auth kind")?,
             account_name: r.account_name,
             status: parse_enum(&r.status, TargetStatus::parse, "target status")?,
@@ -176,17 +191,22 @@ impl Store {
         Ok(())
     }
 
-    /// Targets published in `[start, end)`, oldest first.
+    /// Targets published in `[start, end)`, oldest first, each with its latest reading captured in `[start, end)`
+    /// (all missing when it has none). One query: the reading is found per target through the
+    /// `(target_id, captured_at)` index, so the cost follows the period's publications, not the snapshot table.
     pub async fn published_targets(
         &self,
         tenant: TenantId,
         start: Millis,
         end: Millis,
-    ) -> Result<Vec<PublishedTarget>> {
+    ) -> Result<Vec<(PublishedTarget, MetricValues)>> {
         let rows = sqlx::query(
             "SELECT t.id, t.post_id, p.title, t.platform, t.account_id, a.auth_kind, a.name AS account_name, \
-             t.permalink, t.published_at FROM post_targets t JOIN posts p ON p.id = t.post_id \
-             JOIN social_accounts a ON a.id = t.account_id \
+             t.permalink, t.published_at, m.views, m.reach, m.likes, m.comments, m.shares, m.saves, m.followers \
+             FROM post_targets t JOIN posts p ON p.id = t.post_id JOIN social_accounts a ON a.id = t.account_id \
+             LEFT JOIN metrics_snapshots m ON m.id = (SELECT s.id FROM metrics_snapshots s \
+             WHERE s.target_id = t.id AND s.tenant_id = $1 AND s.captured_at >= $2 AND s.captured_at < $3 \
+             ORDER BY s.captured_at DESC, s.id DESC LIMIT 1) \
              WHERE t.tenant_id = $1 AND t.status = 'published' AND t.published_at >= $2 AND t.published_at < $3 \
              ORDER BY t.published_at, t.id",
         )
@@ -195,14 +215,14 @@ impl Store {
         .bind(end)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| PublishedTargetRow::from_row(r)?.try_into()).collect()
+        rows.iter().map(|r| Ok((PublishedTargetRow::from_row(r)?.try_into()?, MetricValues::from_row(r)?))).collect()
     }
 
     /// Targets that failed or whose outcome is unknown, last changed in `[start, end)`.
     pub async fn failed_targets(&self, tenant: TenantId, start: Millis, end: Millis) -> Result<Vec<FailedTarget>> {
         let rows = sqlx::query(
-            "SELECT t.id, p.title, t.platform, a.auth_kind, a.name AS account_name, t.status, t.error_message, \
-             t.updated_at \
+            "SELECT t.id, p.title, t.platform, t.account_id, a.auth_kind, a.name AS account_name, t.status, \
+             t.error_message, t.updated_at \
              FROM post_targets t JOIN posts p ON p.id = t.post_id JOIN social_accounts a ON a.id = t.account_id \
              WHERE t.tenant_id = $1 AND t.status IN ('failed', 'unknown') AND t.updated_at >= $2 AND t.updated_at < $3 \
              ORDER BY t.updated_at, t.id",
@@ -215,36 +235,46 @@ impl Store {
         rows.iter().map(|r| FailedTargetRow::from_row(r)?.try_into()).collect()
     }
 
-    /// Every target-level reading captured in `[start, end)`, by target then time: the input of the latest-value
-    /// and daily-series reductions.
-    pub async fn target_snapshots(
+    /// New views per whole day of `[start, end)` (day `i` = `[start + i * day_ms, start + (i + 1) * day_ms)`) of the
+    /// targets published in the period, summed per account: each reading adds its views minus the target's reading
+    /// before it (the first one adds all its views), so a day's sum is the growth of the cumulative counters over
+    /// that day. Readings without views are skipped; days from `max_days` on are left out.
+    pub async fn daily_view_additions(
         &self,
         tenant: TenantId,
         start: Millis,
         end: Millis,
-    ) -> Result<Vec<(TargetId, Millis, MetricValues)>> {
-        let rows: Vec<SnapshotRow> = sqlx::query_as(
-            "SELECT target_id, captured_at, views, reach, likes, comments, shares, saves, followers \
-             FROM metrics_snapshots WHERE tenant_id = $1 AND target_id IS NOT NULL \
-             AND captured_at >= $2 AND captured_at < $3 ORDER BY target_id, captured_at, id",
+        day_ms: Millis,
+        max_days: i64,
+    ) -> Result<Vec<DailyAddition>> {
+        let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT x.account_id, x.platform, x.auth_kind, x.day, CAST(SUM(x.added) AS BIGINT) FROM ( \
+             SELECT t.account_id, t.platform, a.auth_kind, (m.captured_at - $2) / $4 AS day, \
+             m.views - COALESCE(LAG(m.views) OVER (PARTITION BY m.target_id ORDER BY m.captured_at, m.id), 0) AS added \
+             FROM metrics_snapshots m JOIN post_targets t ON t.id = m.target_id \
+             JOIN social_accounts a ON a.id = t.account_id \
+             WHERE m.tenant_id = $1 AND m.views IS NOT NULL AND m.captured_at >= $2 AND m.captured_at < $3 \
+             AND t.tenant_id = $1 AND t.status = 'published' AND t.published_at >= $2 AND t.published_at < $3 \
+             ) x WHERE x.day < $5 GROUP BY x.account_id, x.platform, x.auth_kind, x.day ORDER BY x.day",
         )
         .bind(tenant.to_db())
         .bind(start)
         .bind(end)
+        .bind(day_ms.max(1))
+        .bind(max_days)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|r| Ok((TargetId::from_db(&r.target_id)?, r.captured_at, r.values))).collect()
-    }
-
-    /// The latest reading of each target captured in `[start, end)`.
-    pub async fn latest_target_metrics(
-        &self,
-        tenant: TenantId,
-        start: Millis,
-        end: Millis,
-    ) -> Result<BTreeMap<TargetId, MetricValues>> {
-        // Rows come ordered by time within a target, so the last insert wins.
-        Ok(self.target_snapshots(tenant, start, end).await?.into_iter().map(|(t, _, v)| (t, v)).collect())
+        rows.into_iter()
+            .map(|(account, platform, auth_kind, day, added)| {
+                Ok(DailyAddition {
+                    account_id: AccountId::from_db(&account)?,
+                    platform: parse_enum(&platform, Platform::parse, "platform")?,
+                    auth_kind: parse_enum(&auth_kind, AuthKind::parse, "auth kind")?,
+                    day,
+                    views: added.unwrap_or(0),
+                })
+            })
+            .collect()
     }
 
     /// Followers per account at the start and the end of `[start, end)`: the latest account-level reading at or

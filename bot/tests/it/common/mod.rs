@@ -237,6 +237,70 @@ impl Harness {
         self.press(user, &m, &en("bot.profile.tz_keep"), "All set").await;
         self.store.user_by_telegram_id(user).await.unwrap().unwrap().active_tenant_id.unwrap()
     }
+
+    /// A post titled `title` with `text`, scheduled at `at` on `accounts`, then set to `status` with its targets
+    /// (published ones at `at`, with a permalink).
+    pub async fn post(
+        &self,
+        a: TenantId,
+        title: &str,
+        text: &str,
+        accounts: &[tochen_domain::AccountId],
+        at: i64,
+        status: tochen_domain::PostStatus,
+    ) -> (tochen_store::Post, Vec<tochen_domain::TargetId>) {
+        let store = &self.store;
+        let p = store.create_draft(a, None, None, title, "").await.unwrap();
+        let edit = tochen_store::PostEdit::MainText {
+            body: text.into(),
+            hashtags: None,
+            platforms: vec![Platform::Facebook, Platform::Instagram],
+        };
+        store.edit_post(a, p.id, p.version, &edit, None).await.unwrap();
+        let p = store.post(a, p.id).await.unwrap();
+        let targets = store.schedule_post(a, p.id, p.version, at, accounts, false).await.unwrap();
+        if status == tochen_domain::PostStatus::Published {
+            for t in &targets {
+                sqlx::query(
+                    "UPDATE post_targets SET status = 'published', permalink = $1, published_at = $2, \
+                     platform_post_id = $3 WHERE id = $4",
+                )
+                .bind(format!("https://example.com/p/{}", t.id.to_db()))
+                .bind(at)
+                .bind(format!("pp-{}", t.id.to_db()))
+                .bind(t.id.to_db())
+                .execute(store.sql_for_tests())
+                .await
+                .unwrap();
+            }
+            sqlx::query("UPDATE posts SET status = 'published' WHERE id = $1")
+                .bind(p.id.to_db())
+                .execute(store.sql_for_tests())
+                .await
+                .unwrap();
+        }
+        (store.post(a, p.id).await.unwrap(), targets.iter().map(|t| t.id).collect())
+    }
+
+    /// A reading of a target's counters captured at `at`.
+    pub async fn snapshot(
+        &self,
+        a: TenantId,
+        target: tochen_domain::TargetId,
+        at: i64,
+        values: tochen_store::MetricValues,
+    ) {
+        let t = self.store.target(a, target).await.unwrap();
+        let s = tochen_store::NewSnapshot {
+            account_id: t.account_id,
+            target_id: Some(target),
+            platform: t.platform,
+            captured_at: at,
+            values,
+            raw: serde_json::json!({}),
+        };
+        self.store.insert_metrics_snapshot(a, &s).await.unwrap();
+    }
 }
 
 pub fn identity(id: i64) -> tochen_store::TelegramIdentity {

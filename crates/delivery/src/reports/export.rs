@@ -39,27 +39,22 @@ pub async fn export_rows(
     sources: Sources,
 ) -> Result<Vec<ExportRow>, StoreError> {
     let published = sources.published_targets(store, tenant, period.start, period.end).await?;
-    let mut latest = store.latest_target_metrics(tenant, period.start, period.end).await?;
     Ok(published
         .into_iter()
-        .map(|t| {
-            let m = latest.remove(&t.target_id).unwrap_or_default();
-            ExportRow {
-                post_id: t.post_id,
-                target_id: t.target_id,
-                title: t.title,
-                platform: t.platform,
-                account: t.account_name,
-                published_at: tochen_domain::clock::to_datetime(t.published_at)
-                    .to_rfc3339_opts(SecondsFormat::Secs, true),
-                permalink: t.permalink,
-                views: m.views,
-                reach: m.reach,
-                likes: m.likes,
-                comments: m.comments,
-                shares: m.shares,
-                saves: m.saves,
-            }
+        .map(|(t, m)| ExportRow {
+            post_id: t.post_id,
+            target_id: t.target_id,
+            title: t.title,
+            platform: t.platform,
+            account: t.account_name,
+            published_at: tochen_domain::clock::to_datetime(t.published_at).to_rfc3339_opts(SecondsFormat::Secs, true),
+            permalink: t.permalink,
+            views: m.views,
+            reach: m.reach,
+            likes: m.likes,
+            comments: m.comments,
+            shares: m.shares,
+            saves: m.saves,
         })
         .collect())
 }

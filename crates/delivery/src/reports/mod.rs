@@ -17,9 +17,8 @@ pub mod render;
 
 use crate::sources::Sources;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use tochen_domain::clock::Millis;
-use tochen_domain::ids::{TargetId, TenantId};
+use tochen_domain::ids::{AccountId, PostId, TenantId};
 use tochen_domain::Platform;
 use tochen_store::{MetricValues, PublishedTarget, Store, StoreError};
 
@@ -51,9 +50,13 @@ pub struct Totals {
     pub published: i64,
     pub failed: i64,
     pub views: Option<i64>,
+    pub reach: Option<i64>,
     pub likes: Option<i64>,
     pub comments: Option<i64>,
     pub shares: Option<i64>,
+    pub saves: Option<i64>,
+    /// Followers at the end of the period, summed over the accounts measured then.
+    pub followers: Option<i64>,
     pub follower_change: Option<i64>,
     /// (likes + comments) / views, a fraction; missing when views are missing or zero.
     pub engagement_rate: Option<f64>,
@@ -64,10 +67,33 @@ pub struct Totals {
 pub struct Changes {
     pub published: Option<f64>,
     pub views: Option<f64>,
+    pub reach: Option<f64>,
     pub likes: Option<f64>,
     pub comments: Option<f64>,
     pub shares: Option<f64>,
+    pub saves: Option<f64>,
     pub engagement_rate: Option<f64>,
+}
+
+/// What a report covers: the whole workspace (report automations), or one platform or account (`/stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Scope {
+    #[default]
+    Workspace,
+    Platform(Platform),
+    Account(AccountId),
+}
+
+impl Scope {
+    /// Whether an account of `platform` with id `account` is in scope.
+    pub fn includes(self, platform: Platform, account: AccountId) -> bool {
+        match self {
+            Scope::Workspace => true,
+            Scope::Platform(p) => p == platform,
+            Scope::Account(a) => a == account,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,13 +104,17 @@ pub struct PlatformTotals {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TopPost {
+    pub post_id: PostId,
     pub title: String,
     pub platform: Platform,
     pub account_name: String,
     pub permalink: Option<String>,
     pub views: Option<i64>,
+    pub reach: Option<i64>,
     pub likes: Option<i64>,
     pub comments: Option<i64>,
+    pub shares: Option<i64>,
+    pub saves: Option<i64>,
 }
 
 /// New views per day and platform over the period, for the chart.
@@ -99,11 +129,15 @@ pub struct DailyViews {
 pub struct Report {
     pub workspace: String,
     pub period: Period,
+    pub scope: Scope,
     pub totals: Totals,
     pub previous: Totals,
     pub change: Changes,
     pub platforms: Vec<PlatformTotals>,
+    /// The five posts with the most views, most first.
     pub top_posts: Vec<TopPost>,
+    /// Up to five posts with the fewest views, fewest first; never one of `top_posts`.
+    pub bottom_posts: Vec<TopPost>,
     pub daily_views: DailyViews,
     /// Some of the numbers come from sandbox accounts (a published post or a follower change in the period): they
     /// are simulated, and the report says so in one line (`report.simulated`, "Includes sandbox accounts: their
@@ -147,36 +181,38 @@ struct Computed {
     simulated: bool,
 }
 
-/// Everything a period's numbers are made of, from the accounts `sources` counts.
-async fn compute(store: &Store, tenant: TenantId, period: Period, sources: Sources) -> Result<Computed, StoreError> {
-    let published = sources.published_targets(store, tenant, period.start, period.end).await?;
-    let failed = sources.failed_targets(store, tenant, period.start, period.end).await?;
-    let mut latest = store.latest_target_metrics(tenant, period.start, period.end).await?;
-    let followers = sources.follower_changes(store, tenant, period.start, period.end).await?;
-    let simulated = published.iter().any(|t| t.auth_kind.is_sandbox())
+/// Everything a period's numbers are made of, from the accounts `sources` counts that are in `scope`.
+async fn compute(
+    store: &Store,
+    tenant: TenantId,
+    period: Period,
+    scope: Scope,
+    sources: Sources,
+) -> Result<Computed, StoreError> {
+    let mut posts = sources.published_targets(store, tenant, period.start, period.end).await?;
+    posts.retain(|(t, _)| scope.includes(t.platform, t.account_id));
+    let mut failed = sources.failed_targets(store, tenant, period.start, period.end).await?;
+    failed.retain(|f| scope.includes(f.platform, f.account_id));
+    let mut followers = sources.follower_changes(store, tenant, period.start, period.end).await?;
+    followers.retain(|f| scope.includes(f.platform, f.account_id));
+    let simulated = posts.iter().any(|(t, _)| t.auth_kind.is_sandbox())
         || followers.iter().any(|f| f.auth_kind.is_sandbox() && f.at_start.is_some() && f.at_end.is_some());
-    let posts: Vec<(PublishedTarget, MetricValues)> = published
-        .into_iter()
-        .map(|t| {
-            let m = latest.remove(&t.target_id).unwrap_or_default();
-            (t, m)
-        })
-        .collect();
     let totals_where = |keep: &dyn Fn(Platform) -> bool| {
         let mine: Vec<&MetricValues> = posts.iter().filter(|(t, _)| keep(t.platform)).map(|(_, m)| m).collect();
-        let views = sum_present(mine.iter().map(|m| m.views));
-        let likes = sum_present(mine.iter().map(|m| m.likes));
-        let comments = sum_present(mine.iter().map(|m| m.comments));
+        let sum = |f: fn(&MetricValues) -> Option<i64>| sum_present(mine.iter().map(|m| f(m)));
+        let (views, likes, comments) = (sum(|m| m.views), sum(|m| m.likes), sum(|m| m.comments));
+        let accounts = || followers.iter().filter(|f| keep(f.platform));
         Totals {
             published: mine.len() as i64,
             failed: failed.iter().filter(|f| keep(f.platform)).count() as i64,
             views,
+            reach: sum(|m| m.reach),
             likes,
             comments,
-            shares: sum_present(mine.iter().map(|m| m.shares)),
-            follower_change: sum_present(
-                followers.iter().filter(|f| keep(f.platform)).map(|f| Some(f.at_end? - f.at_start?)),
-            ),
+            shares: sum(|m| m.shares),
+            saves: sum(|m| m.saves),
+            followers: sum_present(accounts().map(|f| f.at_end)),
+            follower_change: sum_present(accounts().map(|f| Some(f.at_end? - f.at_start?))),
             engagement_rate: engagement_rate(views, likes, comments),
         }
     };
@@ -191,94 +227,105 @@ async fn compute(store: &Store, tenant: TenantId, period: Period, sources: Sourc
 
 /// Only the workspace totals of a period (what alerts compare), from the accounts `sources` counts.
 pub async fn totals(store: &Store, tenant: TenantId, period: Period, sources: Sources) -> Result<Totals, StoreError> {
-    Ok(compute(store, tenant, period, sources).await?.totals)
+    Ok(compute(store, tenant, period, Scope::Workspace, sources).await?.totals)
 }
 
-/// Computes the report of `period` for a workspace, from the accounts `sources` counts.
-#[tracing::instrument(skip(store))]
+/// Computes the report of `period` for a whole workspace, from the accounts `sources` counts: what report
+/// automations send.
 pub async fn compute_report(
     store: &Store,
     tenant: TenantId,
     period: Period,
     sources: Sources,
 ) -> Result<Report, StoreError> {
+    compute_scoped(store, tenant, period, Scope::Workspace, sources).await
+}
+
+fn post_line(t: &PublishedTarget, m: &MetricValues) -> TopPost {
+    TopPost {
+        post_id: t.post_id,
+        title: t.title.clone(),
+        platform: t.platform,
+        account_name: t.account_name.clone(),
+        permalink: t.permalink.clone(),
+        views: m.views,
+        reach: m.reach,
+        likes: m.likes,
+        comments: m.comments,
+        shares: m.shares,
+        saves: m.saves,
+    }
+}
+
+/// Computes the report of `period` for what `scope` covers, from the accounts `sources` counts: `/stats` and
+/// report automations share it, so the same period gives the same numbers in both.
+#[tracing::instrument(skip(store))]
+pub async fn compute_scoped(
+    store: &Store,
+    tenant: TenantId,
+    period: Period,
+    scope: Scope,
+    sources: Sources,
+) -> Result<Report, StoreError> {
     let workspace = store.tenant(tenant).await?.name;
-    let current = compute(store, tenant, period, sources).await?;
-    let previous = compute(store, tenant, period.previous(), sources).await?.totals;
+    let current = compute(store, tenant, period, scope, sources).await?;
+    let previous = compute(store, tenant, period.previous(), scope, sources).await?.totals;
     let t = &current.totals;
     let f = |v: Option<i64>| v.map(|v| v as f64);
     let change = Changes {
         published: percent_change(Some(t.published as f64), Some(previous.published as f64)),
         views: percent_change(f(t.views), f(previous.views)),
+        reach: percent_change(f(t.reach), f(previous.reach)),
         likes: percent_change(f(t.likes), f(previous.likes)),
         comments: percent_change(f(t.comments), f(previous.comments)),
         shares: percent_change(f(t.shares), f(previous.shares)),
+        saves: percent_change(f(t.saves), f(previous.saves)),
         engagement_rate: percent_change(t.engagement_rate, previous.engagement_rate),
     };
+    // Ranked by views (the one counter every platform reports), ties by publication time.
     let mut ranked: Vec<&(PublishedTarget, MetricValues)> =
         current.posts.iter().filter(|(_, m)| m.views.is_some()).collect();
     ranked.sort_by(|a, b| b.1.views.cmp(&a.1.views).then(a.0.published_at.cmp(&b.0.published_at)));
-    let top_posts = ranked
-        .into_iter()
-        .take(5)
-        .map(|(t, m)| TopPost {
-            title: t.title.clone(),
-            platform: t.platform,
-            account_name: t.account_name.clone(),
-            permalink: t.permalink.clone(),
-            views: m.views,
-            likes: m.likes,
-            comments: m.comments,
-        })
-        .collect();
-    let daily_views = daily_views(store, tenant, period, &current.posts).await?;
+    let top_posts: Vec<TopPost> = ranked.iter().take(5).map(|(t, m)| post_line(t, m)).collect();
+    let bottom_posts = ranked.iter().skip(top_posts.len()).rev().take(5).map(|(t, m)| post_line(t, m)).collect();
+    let daily_views = daily_views(store, tenant, period, scope, sources).await?;
     Ok(Report {
         workspace,
         period,
+        scope,
         totals: current.totals,
         previous,
         change,
         platforms: current.platforms,
         top_posts,
+        bottom_posts,
         daily_views,
         simulated: current.simulated,
     })
 }
 
-/// New views per day and platform: each target's cumulative views at the end of each day (its latest reading
-/// before then), differenced day over day.
+/// New views per day and platform of the posts published in the period (`Store::daily_view_additions`): a
+/// platform's day is the growth of its posts' cumulative views over that day, never below zero.
 async fn daily_views(
     store: &Store,
     tenant: TenantId,
     period: Period,
-    posts: &[(PublishedTarget, MetricValues)],
+    scope: Scope,
+    sources: Sources,
 ) -> Result<DailyViews, StoreError> {
     let n = ((period.end - period.start + DAY_MS - 1) / DAY_MS).clamp(1, MAX_CHART_DAYS);
     let days: Vec<Millis> = (0..n).map(|i| period.start + i * DAY_MS).collect();
-    let platform_of: BTreeMap<TargetId, Platform> = posts.iter().map(|(t, _)| (t.target_id, t.platform)).collect();
-    let mut readings: BTreeMap<TargetId, Vec<(Millis, i64)>> = BTreeMap::new();
-    for (target, at, values) in store.target_snapshots(tenant, period.start, period.end).await? {
-        if let (true, Some(views)) = (platform_of.contains_key(&target), values.views) {
-            readings.entry(target).or_default().push((at, views));
-        }
-    }
-    let mut cumulative: std::collections::HashMap<Platform, Vec<i64>> = Default::default();
-    for (target, points) in &readings {
-        let series = cumulative.entry(platform_of[target]).or_insert_with(|| vec![0; days.len()]);
-        for (i, day) in days.iter().enumerate() {
-            let day_end = (day + DAY_MS).min(period.end);
-            if let Some((_, v)) = points.iter().rev().find(|(at, _)| *at < day_end) {
-                series[i] += v;
+    let mut by_platform: std::collections::HashMap<Platform, Vec<i64>> = Default::default();
+    for a in store.daily_view_additions(tenant, period.start, period.end, DAY_MS, n).await? {
+        if sources.counts(a.auth_kind) && scope.includes(a.platform, a.account_id) {
+            if let Some(day) = usize::try_from(a.day).ok().filter(|d| *d < days.len()) {
+                by_platform.entry(a.platform).or_insert_with(|| vec![0; days.len()])[day] += a.views;
             }
         }
     }
     let series = Platform::ALL
         .iter()
-        .filter_map(|p| cumulative.get(p).map(|c| (*p, c)))
-        .map(|(p, c)| {
-            let daily = c.iter().enumerate().map(|(i, v)| (v - if i == 0 { 0 } else { c[i - 1] }).max(0)).collect();
-            (p, daily)
-        })
+        .filter_map(|p| by_platform.remove(p).map(|c| (*p, c.into_iter().map(|v| v.max(0)).collect())))
         .collect();
     Ok(DailyViews { days, series })
 }

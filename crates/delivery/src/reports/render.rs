@@ -147,6 +147,116 @@ pub fn telegram_html(report: &Report, lang: &str, tz: chrono_tz::Tz) -> String {
     lines.join("\n")
 }
 
+/// Longest post title in `/stats`' post lists, in characters.
+const STATS_TITLE_CHARS: usize = 60;
+
+fn stats_post_lines(lines: &mut Vec<String>, heading: &str, posts: &[super::TopPost], lang: &str) {
+    if posts.is_empty() {
+        return;
+    }
+    lines.push(String::new());
+    lines.push(t(lang, heading));
+    for (i, post) in posts.iter().enumerate() {
+        let title: String = post.title.trim().chars().take(STATS_TITLE_CHARS).collect();
+        let title = if title.is_empty() { t(lang, "report.untitled") } else { escape_html(&title) };
+        let title = match &post.permalink {
+            Some(link) => format!("<a href=\"{}\">{title}</a>", escape_html(link)),
+            None => title,
+        };
+        lines.push(tf(
+            lang,
+            "report.stats_post",
+            &[
+                ("n", &(i + 1)),
+                ("title", &title),
+                ("platform", &post.platform.name()),
+                ("views", &opt_int(post.views, lang)),
+                ("likes", &opt_int(post.likes, lang)),
+                ("comments", &opt_int(post.comments, lang)),
+            ],
+        ));
+    }
+}
+
+/// `/stats`: the report of a period and scope in full (every counter with its change, followers, the
+/// engagement rate's definition, the five posts with the most and the fewest views). `heading` names what the
+/// numbers cover (the workspace, a platform or an account). Stays under 4096 characters: at most 3 platforms,
+/// 10 posts of 60-character titles.
+pub fn stats_html(report: &Report, heading: &str, lang: &str, tz: chrono_tz::Tz) -> String {
+    let tot = &report.totals;
+    let ch = &report.change;
+    let mut lines =
+        vec![tf(lang, "report.title", &[("workspace", &escape_html(heading)), ("period", &period_label(report, tz))])];
+    if !report.has_data() {
+        lines.push(t(lang, "report.no_data"));
+        return lines.join("\n");
+    }
+    if report.simulated {
+        lines.push(t(lang, "report.simulated"));
+    }
+    lines.push(format!(
+        "{}{}",
+        tf(lang, "report.posts", &[("published", &tot.published), ("failed", &tot.failed)]),
+        change(ch.published, lang)
+    ));
+    let counter = |key: &str, v: Option<i64>, c: Option<f64>| {
+        tf(lang, key, &[("value", &opt_int(v, lang)), ("change", &change(c, lang))])
+    };
+    lines.push(
+        [
+            counter("report.views", tot.views, ch.views),
+            counter("report.reach", tot.reach, ch.reach),
+            counter("report.likes", tot.likes, ch.likes),
+        ]
+        .join("   "),
+    );
+    lines.push(
+        [
+            counter("report.comments", tot.comments, ch.comments),
+            counter("report.shares", tot.shares, ch.shares),
+            counter("report.saves", tot.saves, ch.saves),
+        ]
+        .join("   "),
+    );
+    lines.push(match tot.follower_change {
+        Some(_) => tf(
+            lang,
+            "report.followers_now",
+            &[("value", &opt_int(tot.followers, lang)), ("change", &signed_int(tot.follower_change, lang))],
+        ),
+        None => tf(lang, "report.followers", &[("value", &opt_int(tot.followers, lang))]),
+    });
+    lines.push(tf(
+        lang,
+        "report.engagement",
+        &[("value", &rate(tot.engagement_rate, lang)), ("change", &change(ch.engagement_rate, lang))],
+    ));
+    lines.push(t(lang, "report.engagement_definition"));
+    if report.platforms.len() > 1 {
+        lines.push(String::new());
+        lines.push(t(lang, "report.by_platform"));
+        for p in &report.platforms {
+            let pt = &p.totals;
+            lines.push(tf(
+                lang,
+                "report.platform_line",
+                &[
+                    ("platform", &p.platform.name()),
+                    ("published", &pt.published),
+                    ("views", &opt_int(pt.views, lang)),
+                    ("engagement", &rate(pt.engagement_rate, lang)),
+                    ("followers", &signed_int(pt.follower_change, lang)),
+                ],
+            ));
+        }
+    }
+    stats_post_lines(&mut lines, "report.top_posts", &report.top_posts, lang);
+    stats_post_lines(&mut lines, "report.bottom_posts", &report.bottom_posts, lang);
+    lines.push(String::new());
+    lines.push(t(lang, "report.missing_note"));
+    lines.join("\n")
+}
+
 /// Plain text from Telegram HTML: tags dropped, entities decoded, links kept after their text.
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());

@@ -13,7 +13,7 @@
 
 use tochen_delivery::reports::chart::{png_size, render_png, HEIGHT, WIDTH};
 use tochen_delivery::reports::export::{export_rows, to_csv};
-use tochen_delivery::reports::{compute_report, render, Period, DAY_MS};
+use tochen_delivery::reports::{compute_report, compute_scoped, render, Period, Scope, DAY_MS};
 use tochen_delivery::sources::Sources;
 use tochen_domain::{AccountId, SecretString, TargetId, TenantId};
 use tochen_domain::{AuthKind, Platform};
@@ -246,4 +246,39 @@ store_test!(the_data_sync_export_leaves_missing_metrics_empty, |store| {
     assert!(lines[2].contains("\"Latte <art> & more\"") || lines[2].contains("Latte <art> & more"));
     assert!(lines[4].ends_with(",,,,,,"), "no metrics: empty cells, {}", lines[4]);
     assert!(lines[3].contains(",500,,,2,7,"), "likes missing stays empty: {}", lines[3]);
+});
+
+store_test!(a_scoped_report_counts_only_its_platform_or_account_and_ranks_the_weakest, |store| {
+    let tenant = seed(&store).await;
+    let week = Period::new(P, P + 7 * DAY_MS);
+    let fb = compute_scoped(&store, tenant, week, Scope::Platform(Platform::Facebook), Sources::Real).await.unwrap();
+    let t = &fb.totals;
+    assert_eq!((t.published, t.failed, t.views, t.likes), (2, 1, Some(500), None));
+    assert_eq!((t.followers, t.follower_change), (Some(490), Some(-10)));
+    assert_eq!(fb.daily_views.series, [(Platform::Facebook, vec![0, 0, 0, 0, 0, 500, 0])]);
+    assert_eq!((fb.previous.published, fb.change.published), (0, None), "no Facebook post the week before");
+
+    let whole = compute_report(&store, tenant, week, Sources::Real).await.unwrap();
+    assert_eq!(whole.totals.followers, Some(1547), "1057 + 490 at the end of the week");
+    let ig_account = whole.top_posts[0].account_name.clone();
+    assert_eq!(ig_account, "bloomcoffee");
+    let ig_id = store.accounts(tenant).await.unwrap().into_iter().find(|a| a.name == ig_account).unwrap().id;
+    let ig = compute_scoped(&store, tenant, week, Scope::Account(ig_id), Sources::Real).await.unwrap();
+    assert_eq!((ig.totals.published, ig.totals.failed, ig.totals.views), (2, 0, Some(4010)));
+    assert_eq!(ig.totals.follower_change, Some(57));
+    assert_eq!(ig.previous.views, Some(2000));
+    assert!(ig.top_posts.iter().all(|p| p.platform == Platform::Instagram));
+
+    // With more than five measured posts, the weakest come fewest first and never repeat a top post.
+    let ig_acc = ig_id;
+    for (i, v) in [40, 30, 20].into_iter().enumerate() {
+        let t = target(&store, tenant, ig_acc, Platform::Instagram, &format!("Small {i}"), "published", P + H).await;
+        reading(&store, tenant, ig_acc, Some(t), Platform::Instagram, P + 2 * H, m(Some(v), None, None, None)).await;
+    }
+    let r = compute_report(&store, tenant, week, Sources::Real).await.unwrap();
+    let top: Vec<_> = r.top_posts.iter().map(|p| p.views.unwrap()).collect();
+    let bottom: Vec<_> = r.bottom_posts.iter().map(|p| p.views.unwrap()).collect();
+    assert_eq!((top, bottom), (vec![3210, 800, 500, 40, 30], vec![20]));
+    assert_eq!(r.scope, Scope::Workspace);
+    assert_eq!(render::json(&r)["scope"]["kind"], "workspace");
 });

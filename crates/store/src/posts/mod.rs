@@ -37,15 +37,6 @@ pub struct Post {
     pub updated_at: Millis,
 }
 
-/// What "newest" means for a list of posts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NewestBy {
-    /// The most recently created first (drafts).
-    Created,
-    /// The latest scheduled (or, never scheduled, created) first: for published posts, the time they went out.
-    Scheduled,
-}
-
 /// The text of a post on one platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostContent {
@@ -213,34 +204,6 @@ impl Store {
         .bind(tenant.to_db())
         .bind(limit)
         .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(post_from_row).collect()
-    }
-
-    /// Posts of the workspace in any of `statuses`, newest first by `by`, paged. Lists people page through
-    /// (`/drafts`, `/history`) start with what is newest; ties keep a stable order by id (time-ordered UUIDs).
-    pub async fn posts_newest_first(
-        &self,
-        tenant: TenantId,
-        statuses: &[PostStatus],
-        by: NewestBy,
-        offset: i64,
-        limit: i64,
-    ) -> Result<Vec<Post>> {
-        // The status list comes from the enum, never from input, so inlining it is safe.
-        let list = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(",");
-        let key = match by {
-            NewestBy::Created => "created_at",
-            NewestBy::Scheduled => "COALESCE(scheduled_at, created_at)",
-        };
-        let rows = sqlx::query(&format!(
-            "SELECT {POST_COLUMNS} FROM posts WHERE tenant_id = $1 AND status IN ({list}) \
-             ORDER BY {key} DESC, id DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(tenant.to_db())
-        .bind(limit.max(0))
-        .bind(offset.max(0))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(post_from_row).collect()

@@ -95,6 +95,7 @@ fn every_variant() -> Vec<Button> {
     all.push(Menu::NewPost.into());
     all.extend(super::published::every_variant().into_iter().map(Button::Published));
     all.extend(super::library::every_variant().into_iter().map(Button::Library));
+    all.extend(super::stats::every_variant().into_iter().map(Button::Stats));
     all.extend(Quick::ALL.map(|q| Button::Schedule(Schedule::When(pid, i64::MIN, q))));
     all.extend(AuthKind::ALL.iter().map(|k| Button::Connect(Connect::Start(*k))));
     all.extend(wizard::KINDS.map(|k| Button::Wizard(Wizard::Kind(k.into()))));

@@ -180,8 +180,17 @@ async fn measure(backend: &str, store: &Store) {
     let t0 = Instant::now();
     let (tenant, accounts) = seed(store, 1, "Big", POSTS, now).await;
     seed(store, 2, "Neighbour", 1_000, now).await;
+    // Rows were written around `insert_metrics_snapshot`: each target's latest reading as it would have kept it.
+    store.recompute_latest_metrics().await.unwrap();
     // Fresh statistics, as a long-running database would have (autovacuum on PostgreSQL, `PRAGMA optimize`).
     sqlx::query("ANALYZE").execute(store.sql_for_tests()).await.unwrap();
+    // `BENCH_SQLITE_COPY=/path/file.db` keeps a copy of the seeded SQLite database to look at query plans.
+    if let (Ok(path), "sqlite") = (std::env::var("BENCH_SQLITE_COPY"), backend) {
+        sqlx::query(&format!("VACUUM INTO '{}'", path.replace('\'', "''")))
+            .execute(store.sql_for_tests())
+            .await
+            .unwrap();
+    }
     let count: (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM metrics_snapshots WHERE tenant_id = $1 AND target_id IS NOT NULL")
             .bind(tenant.to_db())

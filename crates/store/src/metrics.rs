@@ -165,14 +165,18 @@ impl TryFrom<FailedTargetRow> for FailedTarget {
 }
 
 impl Store {
+    /// Stores a reading; a target's reading newer than the one its target holds becomes the target's latest
+    /// (`post_targets.latest_*`), in the same transaction.
     pub async fn insert_metrics_snapshot(&self, tenant: TenantId, s: &NewSnapshot) -> Result<()> {
         let v = &s.values;
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO metrics_snapshots (id, tenant_id, account_id, target_id, platform, captured_at, views, reach, \
              likes, comments, shares, saves, followers, raw) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
-        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(&id)
         .bind(tenant.to_db())
         .bind(s.account_id.to_db())
         .bind(s.target_id.map(|t| t.to_db()))
@@ -186,35 +190,77 @@ impl Store {
         .bind(v.saves)
         .bind(v.followers)
         .bind(s.raw.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(target) = s.target_id {
+            sqlx::query(
+                "UPDATE post_targets SET latest_snapshot_id = $1, latest_captured_at = $2, latest_views = $3, \
+                 latest_reach = $4, latest_likes = $5, latest_comments = $6, latest_shares = $7, latest_saves = $8 \
+                 WHERE id = $9 AND tenant_id = $10 AND (latest_captured_at IS NULL OR latest_captured_at < $2 \
+                 OR (latest_captured_at = $2 AND latest_snapshot_id < $1))",
+            )
+            .bind(&id)
+            .bind(s.captured_at)
+            .bind(v.views)
+            .bind(v.reach)
+            .bind(v.likes)
+            .bind(v.comments)
+            .bind(v.shares)
+            .bind(v.saves)
+            .bind(target.to_db())
+            .bind(tenant.to_db())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Recomputes every target's latest reading from the snapshots (what the migration that added it did): for
+    /// readings written around [`Store::insert_metrics_snapshot`], such as a bulk import.
+    pub async fn recompute_latest_metrics(&self) -> Result<()> {
+        sqlx::query(
+            "UPDATE post_targets SET latest_snapshot_id = (SELECT s.id FROM metrics_snapshots s \
+             WHERE s.target_id = post_targets.id ORDER BY s.captured_at DESC, s.id DESC LIMIT 1)",
+        )
+        .execute(&self.pool)
+        .await?;
+        sqlx::query(
+            "UPDATE post_targets SET latest_captured_at = m.captured_at, latest_views = m.views, \
+             latest_reach = m.reach, latest_likes = m.likes, latest_comments = m.comments, latest_shares = m.shares, \
+             latest_saves = m.saves FROM metrics_snapshots m WHERE m.id = post_targets.latest_snapshot_id",
+        )
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     /// Targets published in `[start, end)`, oldest first, each with its latest reading captured in `[start, end)`
-    /// (all missing when it has none). One query: the reading is found per target through the
-    /// `(target_id, captured_at)` index, so the cost follows the period's publications, not the snapshot table.
+    /// (all missing when it has none). One query: when the target's latest reading (`post_targets.latest_*`) lies
+    /// in the period it is the answer, read from the target's own row; only a target read again after the period
+    /// ended has its snapshots searched (newest first on the `(target_id, captured_at, id)` index). A period's cost
+    /// follows its own publications, not the snapshot table.
     pub async fn published_targets(
         &self,
         tenant: TenantId,
         start: Millis,
         end: Millis,
     ) -> Result<Vec<(PublishedTarget, MetricValues)>> {
-        let rows = sqlx::query(
+        let value = |c: &str| {
+            format!("CASE WHEN t.latest_captured_at >= $3 THEN m.{c} WHEN t.latest_captured_at >= $2 THEN t.latest_{c} END AS {c}")
+        };
+        let values = ["views", "reach", "likes", "comments", "shares", "saves"].map(value).join(", ");
+        let sql = format!(
             "SELECT t.id, t.post_id, p.title, t.platform, t.account_id, a.auth_kind, a.name AS account_name, \
-             t.permalink, t.published_at, m.views, m.reach, m.likes, m.comments, m.shares, m.saves, m.followers \
+             t.permalink, t.published_at, {values}, CAST(NULL AS BIGINT) AS followers \
              FROM post_targets t JOIN posts p ON p.id = t.post_id JOIN social_accounts a ON a.id = t.account_id \
-             LEFT JOIN metrics_snapshots m ON m.id = (SELECT s.id FROM metrics_snapshots s \
-             WHERE s.target_id = t.id AND s.tenant_id = $1 AND s.captured_at >= $2 AND s.captured_at < $3 \
-             ORDER BY s.captured_at DESC, s.id DESC LIMIT 1) \
+             LEFT JOIN metrics_snapshots m ON m.id = CASE WHEN t.latest_captured_at >= $3 THEN (SELECT s.id \
+             FROM metrics_snapshots s WHERE s.target_id = t.id AND s.tenant_id = $1 AND s.captured_at >= $2 \
+             AND s.captured_at < $3 ORDER BY s.captured_at DESC, s.id DESC LIMIT 1) END \
              WHERE t.tenant_id = $1 AND t.status = 'published' AND t.published_at >= $2 AND t.published_at < $3 \
-             ORDER BY t.published_at, t.id",
-        )
-        .bind(tenant.to_db())
-        .bind(start)
-        .bind(end)
-        .fetch_all(&self.pool)
-        .await?;
+             ORDER BY t.published_at, t.id"
+        );
+        let rows = sqlx::query(&sql).bind(tenant.to_db()).bind(start).bind(end).fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok((PublishedTargetRow::from_row(r)?.try_into()?, MetricValues::from_row(r)?))).collect()
     }
 

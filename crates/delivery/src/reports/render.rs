@@ -82,6 +82,29 @@ fn metrics_line(totals: &Totals, change_: Option<&Changes>, lang: &str) -> Strin
     .join("   ")
 }
 
+/// One line per platform, when there is more than one.
+fn platform_lines(lines: &mut Vec<String>, report: &Report, lang: &str) {
+    if report.platforms.len() <= 1 {
+        return;
+    }
+    lines.push(String::new());
+    lines.push(t(lang, "report.by_platform"));
+    for p in &report.platforms {
+        let pt = &p.totals;
+        lines.push(tf(
+            lang,
+            "report.platform_line",
+            &[
+                ("platform", &p.platform.name()),
+                ("published", &pt.published),
+                ("views", &opt_int(pt.views, lang)),
+                ("engagement", &rate(pt.engagement_rate, lang)),
+                ("followers", &signed_int(pt.follower_change, lang)),
+            ],
+        ));
+    }
+}
+
 /// The Telegram message (HTML parse mode). Stays well under 4096 characters: at most 3 platforms and 5 posts.
 pub fn telegram_html(report: &Report, lang: &str, tz: chrono_tz::Tz) -> String {
     let tot = &report.totals;
@@ -104,24 +127,7 @@ pub fn telegram_html(report: &Report, lang: &str, tz: chrono_tz::Tz) -> String {
         "report.engagement",
         &[("value", &rate(tot.engagement_rate, lang)), ("change", &change(report.change.engagement_rate, lang))],
     ));
-    if report.platforms.len() > 1 {
-        lines.push(String::new());
-        lines.push(t(lang, "report.by_platform"));
-        for p in &report.platforms {
-            let pt = &p.totals;
-            lines.push(tf(
-                lang,
-                "report.platform_line",
-                &[
-                    ("platform", &p.platform.name()),
-                    ("published", &pt.published),
-                    ("views", &opt_int(pt.views, lang)),
-                    ("engagement", &rate(pt.engagement_rate, lang)),
-                    ("followers", &signed_int(pt.follower_change, lang)),
-                ],
-            ));
-        }
-    }
+    platform_lines(&mut lines, report, lang);
     if !report.top_posts.is_empty() {
         lines.push(String::new());
         lines.push(t(lang, "report.top_posts"));
@@ -232,24 +238,7 @@ pub fn stats_html(report: &Report, heading: &str, lang: &str, tz: chrono_tz::Tz)
         &[("value", &rate(tot.engagement_rate, lang)), ("change", &change(ch.engagement_rate, lang))],
     ));
     lines.push(t(lang, "report.engagement_definition"));
-    if report.platforms.len() > 1 {
-        lines.push(String::new());
-        lines.push(t(lang, "report.by_platform"));
-        for p in &report.platforms {
-            let pt = &p.totals;
-            lines.push(tf(
-                lang,
-                "report.platform_line",
-                &[
-                    ("platform", &p.platform.name()),
-                    ("published", &pt.published),
-                    ("views", &opt_int(pt.views, lang)),
-                    ("engagement", &rate(pt.engagement_rate, lang)),
-                    ("followers", &signed_int(pt.follower_change, lang)),
-                ],
-            ));
-        }
-    }
+    platform_lines(&mut lines, report, lang);
     stats_post_lines(&mut lines, "report.top_posts", &report.top_posts, lang);
     stats_post_lines(&mut lines, "report.bottom_posts", &report.bottom_posts, lang);
     lines.push(String::new());

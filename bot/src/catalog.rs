@@ -27,6 +27,8 @@ pub enum Command {
     Queue,
     /// Published and failed posts.
     History,
+    /// The week or month as a picture: posts per day and platform.
+    Calendar,
     /// LLM usage this month.
     Usage,
     /// Invite someone (admins).
@@ -141,6 +143,7 @@ pub const COMMANDS: &[Entry] = &[
     row("drafts", VIEWER, "bot.cmd.drafts", "bot.help.drafts", &[P, G, GA]),
     row("queue", VIEWER, "bot.cmd.queue", "bot.help.queue", &[P, G, GA]),
     row("history", VIEWER, "bot.cmd.history", "bot.help.history", &[P, G, GA]),
+    row("calendar", VIEWER, "bot.cmd.calendar", "bot.help.calendar", &[P, G, GA]),
     row("usage", VIEWER, "bot.cmd.usage", "bot.help.usage", &[P, GA]),
     row("invite", ADMIN, "bot.cmd.invite", "bot.help.invite", &[P]),
     row("team", VIEWER, "bot.cmd.team", "bot.help.team", &[P]),
@@ -171,6 +174,7 @@ impl Command {
             Command::Drafts => "drafts",
             Command::Queue => "queue",
             Command::History => "history",
+            Command::Calendar => "calendar",
             Command::Usage => "usage",
             Command::Invite => "invite",
             Command::Team => "team",
@@ -250,6 +254,7 @@ mod tests {
             Command::Drafts,
             Command::Queue,
             Command::History,
+            Command::Calendar,
             Command::Usage,
             Command::Invite,
             Command::Team,

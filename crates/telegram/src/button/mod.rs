@@ -14,6 +14,7 @@
 
 mod admin;
 mod automation;
+mod calendar;
 mod connect;
 mod fields;
 mod library;
@@ -32,6 +33,7 @@ mod tests;
 
 pub use admin::Admin;
 pub use automation::Automation;
+pub use calendar::{Calendar, CalendarView};
 pub use connect::Connect;
 pub use fields::{pack_uuid, split, unpack_uuid};
 pub use library::{Library, LibraryField};
@@ -81,6 +83,8 @@ pub enum Button {
     Published(Published),
     /// The content library: its list, filters, a post's card and tags.
     Library(Library),
+    /// `/calendar`: weeks and months as pictures, and a day's posts.
+    Calendar(Calendar),
 }
 
 impl Button {
@@ -103,6 +107,7 @@ impl Button {
             Self::PostOpt(b) => b.encode(),
             Self::Published(b) => b.encode(),
             Self::Library(b) => b.encode(),
+            Self::Calendar(b) => b.encode(),
         }
     }
 
@@ -130,6 +135,7 @@ impl Button {
             .or_else(|| PostOpt::decode(prefix, f).map(Self::PostOpt))
             .or_else(|| Published::decode(prefix, f).map(Self::Published))
             .or_else(|| Library::decode(prefix, f).map(Self::Library))
+            .or_else(|| Calendar::decode(prefix, f).map(Self::Calendar))
     }
 }
 
@@ -145,5 +151,5 @@ macro_rules! from_flow {
 
 from_flow!(
     Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
-    PostOpt, Published, Library
+    PostOpt, Published, Library, Calendar
 );

@@ -11,7 +11,8 @@
 
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
-use crate::screens::names::{platform_name, status_name};
+use crate::screens::draft::platform_name;
+use crate::screens::names::status_name;
 use crate::screens::time::{local_midnight, tz_of};
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;

@@ -318,7 +318,11 @@ impl FakeTelegram {
                     "sendmessage" | "editmessagetext" | "sendphoto" | "editmessagecaption" | "editmessagemedia"
                 ) && c.params["chat_id"].as_i64() == Some(chat_id)
                     && c.params["__failed"].is_null()
-                    && c.params["text"].as_str().or(c.params["caption"].as_str()).is_some_and(|t| t.contains(needle))
+                    && c.params["text"]
+                        .as_str()
+                        .or(c.params["caption"].as_str())
+                        .or(c.params["media"]["caption"].as_str())
+                        .is_some_and(|t| t.contains(needle))
             })
             .await;
         let id = call.params["message_id"].as_i64().or(call.params["__message_id"].as_i64()).unwrap();

@@ -137,7 +137,7 @@ bot_test!(the_calendar_draws_the_weeks_and_months_posts_and_opens_a_days_posts, 
     h.tg.press(ALICE, &week, &format!("Mon {} (1)", monday.format("%d")));
     let list = h.tg.said(ALICE, mark, "Morning bread").await;
     assert_ne!(list.message_id, week.message_id, "the list is a new message; the calendar stays");
-    assert!(list.text.contains("09:30") && list.text.contains("Instagram, Facebook"), "{}", list.text);
+    assert!(list.text.contains("09:30") && list.text.contains("Facebook, Instagram"), "{}", list.text);
     assert!(!list.text.contains("Their secret"), "{}", list.text);
     let card = h.press(ALICE, &list, "09:30 Morning bread", "Morning bread").await;
     assert!(card.has_button(&en("bot.library.btn_open")), "{:?}", card.buttons);

@@ -138,6 +138,9 @@ pub fn month_position(month: NaiveDate, d: NaiveDate) -> Option<(usize, usize)> 
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
+/// A day's chips of the month: (platform order, kind) -> (platform, count).
+type DayChips = BTreeMap<(usize, Mark), (Platform, u32)>;
+
 /// A platform's place in [`Platform::ALL`] (the order chips are drawn in).
 fn order(p: Platform) -> usize {
     Platform::ALL.iter().position(|x| *x == p).unwrap_or(usize::MAX)
@@ -301,7 +304,7 @@ pub fn render_month(month: NaiveDate, entries: &[Entry], labels: &Labels) -> Res
             let cx = (r.x0 + r.x1) as i32 / 2;
             text(area, labels.weekday(col), (cx, TOP - 18), 16, BLACK, Pos::new(HPos::Center, VPos::Center))?;
         }
-        let mut counts: BTreeMap<NaiveDate, BTreeMap<(usize, Mark), (Platform, u32)>> = BTreeMap::new();
+        let mut counts: BTreeMap<NaiveDate, DayChips> = BTreeMap::new();
         for e in entries {
             if month_position(month, e.at.date()).is_some() {
                 counts

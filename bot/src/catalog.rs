@@ -29,6 +29,8 @@ pub enum Command {
     History,
     /// Numbers for a period: /stats 30
     Stats(String),
+    /// The week or month as a picture: posts per day and platform.
+    Calendar,
     /// LLM usage this month.
     Usage,
     /// Invite someone (admins).
@@ -144,6 +146,7 @@ pub const COMMANDS: &[Entry] = &[
     row("queue", VIEWER, "bot.cmd.queue", "bot.help.queue", &[P, G, GA]),
     row("history", VIEWER, "bot.cmd.history", "bot.help.history", &[P, G, GA]),
     row("stats", VIEWER, "bot.cmd.stats", "bot.help.stats", &[P, G, GA]),
+    row("calendar", VIEWER, "bot.cmd.calendar", "bot.help.calendar", &[P, G, GA]),
     row("usage", VIEWER, "bot.cmd.usage", "bot.help.usage", &[P, GA]),
     row("invite", ADMIN, "bot.cmd.invite", "bot.help.invite", &[P]),
     row("team", VIEWER, "bot.cmd.team", "bot.help.team", &[P]),
@@ -175,6 +178,7 @@ impl Command {
             Command::Queue => "queue",
             Command::History => "history",
             Command::Stats(_) => "stats",
+            Command::Calendar => "calendar",
             Command::Usage => "usage",
             Command::Invite => "invite",
             Command::Team => "team",
@@ -255,6 +259,7 @@ mod tests {
             Command::Queue,
             Command::History,
             Command::Stats(s()),
+            Command::Calendar,
             Command::Usage,
             Command::Invite,
             Command::Team,

@@ -8,6 +8,7 @@
 mod admin;
 mod approval;
 mod automations;
+mod calendar;
 mod cards;
 mod catalog;
 mod commands;
@@ -279,6 +280,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::Queue].endpoint(queue::queue))
         .branch(case![Command::History].endpoint(library::history))
         .branch(case![Command::Stats(arg)].endpoint(stats::stats))
+        .branch(case![Command::Calendar].endpoint(calendar::calendar))
         .branch(case![Command::Usage].endpoint(team::usage))
         .branch(case![Command::Invite].endpoint(team::invite))
         .branch(case![Command::Team].endpoint(team::team))
@@ -347,7 +349,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::PostOpt(b)].endpoint(post_options::on_button))
                 .branch(case![Button::Published(b)].endpoint(published::on_button))
                 .branch(case![Button::Library(b)].endpoint(library::on_button))
-                .branch(case![Button::Stats(b)].endpoint(stats::on_button)),
+                .branch(case![Button::Stats(b)].endpoint(stats::on_button))
+                .branch(case![Button::Calendar(b)].endpoint(calendar::on_button)),
         )
         .endpoint(unknown_button);
 

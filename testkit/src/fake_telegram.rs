@@ -2,7 +2,8 @@
 //!
 //! It speaks enough of the API for a teloxide bot: `/bot{token}/{method}` with method names matched
 //! case-insensitively, `ok`/error envelopes, a `getUpdates` long-poll queue that tests push user actions into,
-//! messages kept by id so edits and button presses refer to real messages, `getFile` with file downloads (cloud
+//! messages kept by id so edits (text, caption, buttons, and a photo replaced with `editMessageMedia`) and button
+//! presses refer to real messages, the bytes a call uploaded (`uploaded`, files up to 8 MB), `getFile` with file downloads (cloud
 //! mode: relative paths and the 20 MB limit, `400 Bad Request: file is too big` beyond; local mode, as a
 //! self-hosted server started with `--local`: absolute paths on its disk, no limit, no download URL), and
 //! error injection (429 with `retry_after`, 403 blocked, migration), and Telegram's own refusals of texts over
@@ -66,6 +67,8 @@ struct Inner {
     local_dir: Option<std::path::PathBuf>,
     /// Largest file `getFile` serves in cloud mode.
     cloud_download_limit: u64,
+    /// The bytes of the files the bot uploaded, by the seq of the call that carried them.
+    uploads: HashMap<usize, Vec<u8>>,
 }
 
 /// A file users sent: bytes held by the fake, or a file on disk (big videos).
@@ -231,6 +234,11 @@ impl FakeTelegram {
     }
 
     /// The ids of every file users sent, in no particular order.
+    /// The bytes of the file uploaded by call `seq` (a `sendPhoto` or `editMessageMedia`, say), if it carried one.
+    pub fn uploaded(&self, seq: usize) -> Option<Vec<u8>> {
+        self.inner.lock().unwrap().uploads.get(&seq).cloned()
+    }
+
     pub fn sent_file_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.inner.lock().unwrap().files.keys().cloned().collect();
         ids.sort();
@@ -306,10 +314,16 @@ impl FakeTelegram {
     pub async fn said(&self, chat_id: i64, since: usize, needle: &str) -> BotMessage {
         let call = self
             .wait_call(since, |c| {
-                matches!(c.method.as_str(), "sendmessage" | "editmessagetext" | "sendphoto" | "editmessagecaption")
-                    && c.params["chat_id"].as_i64() == Some(chat_id)
+                matches!(
+                    c.method.as_str(),
+                    "sendmessage" | "editmessagetext" | "sendphoto" | "editmessagecaption" | "editmessagemedia"
+                ) && c.params["chat_id"].as_i64() == Some(chat_id)
                     && c.params["__failed"].is_null()
-                    && c.params["text"].as_str().or(c.params["caption"].as_str()).is_some_and(|t| t.contains(needle))
+                    && c.params["text"]
+                        .as_str()
+                        .or(c.params["caption"].as_str())
+                        .or(c.params["media"]["caption"].as_str())
+                        .is_some_and(|t| t.contains(needle))
             })
             .await;
         let id = call.params["message_id"].as_i64().or(call.params["__message_id"].as_i64()).unwrap();
@@ -392,11 +406,11 @@ async fn method(
     }
     let method = method.to_ascii_lowercase();
     let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let mut params: Value = match content_type.split("boundary=").nth(1) {
+    let (mut params, upload): (Value, Option<Vec<u8>>) = match content_type.split("boundary=").nth(1) {
         Some(boundary) if content_type.starts_with("multipart/form-data") => {
             multipart_params(&body, boundary.trim_matches('"'))
         }
-        _ => serde_json::from_slice(&body).unwrap_or_else(|_| json!({})),
+        _ => (serde_json::from_slice(&body).unwrap_or_else(|_| json!({})), None),
     };
     for (k, v) in query {
         params[k] = serde_json::from_str(&v).unwrap_or(Value::String(v));
@@ -429,6 +443,10 @@ async fn method(
         }
         let r = handle(&mut g, &method, &mut params);
         let seq = g.calls.len();
+        // Kept for tests to read back; big videos are not kept (benchmarks upload many).
+        if let Some(bytes) = upload.filter(|b| b.len() <= 8 * 1024 * 1024) {
+            g.uploads.insert(seq, bytes);
+        }
         g.calls.push(Call { seq, method, params });
         r
     };
@@ -519,6 +537,39 @@ fn handle(g: &mut Inner, method: &str, params: &mut Value) -> Response {
             }
             *m = next.clone();
             ok(next)
+        }
+        "editmessagemedia" => {
+            let (Some(chat_id), Some(id)) = (chat_id, params["message_id"].as_i64()) else {
+                return err(400, "Bad Request: message to edit not found");
+            };
+            let media = params["media"].clone();
+            if media["type"] != "photo" {
+                params["__failed"] = json!(true);
+                return err(400, "Bad Request: unsupported media type in the fake");
+            }
+            let caption = media["caption"].as_str().unwrap_or_default();
+            if caption.encode_utf16().count() > 1024 {
+                params["__failed"] = json!(true);
+                return err(400, "Bad Request: message caption is too long");
+            }
+            g.next_message_id += 1;
+            let file = g.next_message_id;
+            let Some(m) = g.messages.get_mut(&(chat_id, id)) else {
+                return err(400, "Bad Request: message to edit not found");
+            };
+            // A new file is new content: Telegram never calls it "not modified".
+            if let Some(o) = m.as_object_mut() {
+                o.remove("text");
+            }
+            m["caption"] = media["caption"].clone();
+            m["photo"] = json!([{"file_id": format!("sent{file}"), "file_unique_id": format!("s{file}"), "width": 1,
+                                 "height": 1}]);
+            if params["reply_markup"].is_object() {
+                m["reply_markup"] = params["reply_markup"].clone();
+            } else if let Some(o) = m.as_object_mut() {
+                o.remove("reply_markup");
+            }
+            ok(m.clone())
         }
         "deletemessage" => {
             let (Some(chat_id), Some(id)) = (chat_id, params["message_id"].as_i64()) else {
@@ -642,8 +693,11 @@ fn html_visible_text(html: &str) -> Result<String, String> {
 
 /// The fields of a `multipart/form-data` body (how teloxide sends files): text fields as JSON when they parse
 /// (`chat_id`, `reply_markup`) and as strings otherwise (`caption`); a file field becomes
-/// `{"file_name", "size"}` so tests can see what was uploaded, also where another field points at it.
-fn multipart_params(body: &[u8], boundary: &str) -> Value {
+/// `{"file_name", "size"}` so tests can see what was uploaded, also where another field points at it (at the
+/// top level, `"photo": "attach://x"`, or inside an InputMedia, `"media": {"media": "attach://x"}`). The bytes of
+/// the last file part come back too ([`FakeTelegram::uploaded`]).
+fn multipart_params(body: &[u8], boundary: &str) -> (Value, Option<Vec<u8>>) {
+    let mut upload = None;
     let delimiter = format!("--{boundary}").into_bytes();
     let mut params = json!({});
     let mut parts = Vec::new();
@@ -663,7 +717,10 @@ fn multipart_params(body: &[u8], boundary: &str) -> Value {
         };
         let Some(name) = attr("name").map(|n| n.split('"').next().unwrap_or(n).to_owned()) else { continue };
         params[&name] = match attr("filename") {
-            Some(file) => json!({"file_name": file.split('"').next().unwrap_or(file), "size": data.len()}),
+            Some(file) => {
+                upload = Some(data.to_vec());
+                json!({"file_name": file.split('"').next().unwrap_or(file), "size": data.len()})
+            }
             None => {
                 let text = String::from_utf8_lossy(data).into_owned();
                 match name.as_str() {
@@ -685,7 +742,18 @@ fn multipart_params(body: &[u8], boundary: &str) -> Value {
             params[field] = file;
         }
     }
-    params
+    let nested: Vec<(String, String)> = params
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.get("media")?.as_str()?.strip_prefix("attach://")?.to_owned())))
+        .collect();
+    for (field, part) in nested {
+        if let Some(file) = params.as_object_mut().and_then(|o| o.remove(&part)) {
+            params[field]["media"] = file;
+        }
+    }
+    (params, upload)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -6,6 +6,7 @@ mod common;
 mod admin;
 mod automations;
 mod bad_input;
+mod calendar;
 mod composer;
 mod conversation;
 mod creation_policy;

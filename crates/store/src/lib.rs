@@ -15,6 +15,7 @@ mod accounts;
 mod alert_states;
 mod audit;
 mod automations;
+mod calendar;
 mod deliveries;
 mod destinations;
 mod dialect;
@@ -52,6 +53,7 @@ pub use automations::{
     slot_key as automation_slot_key, Automation, AutomationChanges, AutomationRun, CreateAutomationError,
     EditError as AutomationEditError, NewAutomation, SlotStart,
 };
+pub use calendar::CalendarPost;
 pub use deliveries::{Delivery, DeliveryAttempt, DeliveryStatus, NewAttempt, NewDelivery};
 pub use destinations::{Destination, NewDestination};
 pub use heartbeats::Heartbeat;

@@ -1,43 +1,15 @@
 //! The report's chart: new views per day and platform, as a PNG.
 //!
-//! plotters draws into an in-memory RGB buffer and the `png` crate encodes it, so nothing touches the disk and no
-//! system font is looked up: the text is drawn with DejaVu Sans embedded from `crates/delivery/assets/` (free licence, see
-//! `DejaVuSans.LICENSE`), which also covers Cyrillic for the ru and uk locales.
+//! Drawn with the shared helpers of `canvas.rs` (embedded font, platform colours, PNG encoding).
 
+pub use super::canvas::ChartError;
+use super::canvas::{colour, draw_err, encode_png, register_font};
 use super::DailyViews;
 use chrono::TimeZone;
 use plotters::prelude::*;
-use plotters::style::FontStyle;
-use std::sync::Once;
-use tochen_domain::Platform;
 
 pub const WIDTH: u32 = 800;
 pub const HEIGHT: u32 = 400;
-const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
-
-#[derive(Debug, thiserror::Error)]
-pub enum ChartError {
-    #[error("cannot draw the chart: {0}")]
-    Draw(String),
-    #[error("cannot encode the chart as png: {0}")]
-    Encode(#[from] png::EncodingError),
-}
-
-fn draw_err(e: impl std::fmt::Display) -> ChartError {
-    ChartError::Draw(e.to_string())
-}
-
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
-    });
-}
-
-fn colour(p: Platform) -> RGBColor {
-    let (r, g, b) = tochen_platforms::registry::module(p).colour();
-    RGBColor(r, g, b)
-}
 
 /// Draws `data` with `title` (already localized) and day labels in `tz`, returning PNG bytes of
 /// [`WIDTH`] x [`HEIGHT`].
@@ -88,15 +60,7 @@ pub fn render_png(data: &DailyViews, title: &str, tz: chrono_tz::Tz) -> Result<V
         }
         root.present().map_err(draw_err)?;
     }
-    let mut out = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(&rgb)?;
-    }
-    Ok(out)
+    encode_png(&rgb, WIDTH, HEIGHT)
 }
 
 /// Width and height from a PNG's IHDR chunk, or `None` when the bytes are not a PNG.
@@ -113,6 +77,7 @@ pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tochen_domain::Platform;
 
     #[test]
     fn the_chart_is_a_valid_png_of_the_expected_size() {

@@ -10,6 +10,8 @@
 //! Only the accounts [`Sources`] counts take part: with sandbox mode off, sandbox accounts' posts, failures and
 //! followers are left out everywhere (totals, platforms, top posts, daily views) as if they did not exist.
 
+pub mod calendar;
+mod canvas;
 pub mod chart;
 pub mod export;
 pub mod metrics_sync;

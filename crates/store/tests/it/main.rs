@@ -3,6 +3,7 @@
 mod approval_cards;
 mod automation_dst;
 mod automations;
+mod calendar;
 mod job_claims;
 mod job_fencing;
 mod library;

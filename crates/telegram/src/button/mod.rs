@@ -14,6 +14,7 @@
 
 mod admin;
 mod automation;
+mod calendar;
 mod connect;
 mod fields;
 mod library;
@@ -33,6 +34,7 @@ mod tests;
 
 pub use admin::Admin;
 pub use automation::Automation;
+pub use calendar::{Calendar, CalendarView};
 pub use connect::Connect;
 pub use fields::{pack_uuid, split, unpack_uuid};
 pub use library::{Library, LibraryField};
@@ -85,6 +87,8 @@ pub enum Button {
     Library(Library),
     /// `/stats`: a period's numbers, its scope and its chart.
     Stats(Stats),
+    /// `/calendar`: weeks and months as pictures, and a day's posts.
+    Calendar(Calendar),
 }
 
 impl Button {
@@ -108,6 +112,7 @@ impl Button {
             Self::Published(b) => b.encode(),
             Self::Library(b) => b.encode(),
             Self::Stats(b) => b.encode(),
+            Self::Calendar(b) => b.encode(),
         }
     }
 
@@ -136,6 +141,7 @@ impl Button {
             .or_else(|| Published::decode(prefix, f).map(Self::Published))
             .or_else(|| Library::decode(prefix, f).map(Self::Library))
             .or_else(|| Stats::decode(prefix, f).map(Self::Stats))
+            .or_else(|| Calendar::decode(prefix, f).map(Self::Calendar))
     }
 }
 
@@ -151,5 +157,5 @@ macro_rules! from_flow {
 
 from_flow!(
     Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
-    PostOpt, Published, Library, Stats
+    PostOpt, Published, Library, Stats, Calendar
 );

@@ -96,6 +96,7 @@ fn every_variant() -> Vec<Button> {
     all.extend(super::published::every_variant().into_iter().map(Button::Published));
     all.extend(super::library::every_variant().into_iter().map(Button::Library));
     all.extend(super::stats::every_variant().into_iter().map(Button::Stats));
+    all.extend(super::calendar::every_variant().into_iter().map(Button::Calendar));
     all.extend(Quick::ALL.map(|q| Button::Schedule(Schedule::When(pid, i64::MIN, q))));
     all.extend(AuthKind::ALL.iter().map(|k| Button::Connect(Connect::Start(*k))));
     all.extend(wizard::KINDS.map(|k| Button::Wizard(Wizard::Kind(k.into()))));
@@ -188,6 +189,9 @@ fn callback_data_is_spelled_as_before() {
         (Admin::Retry(JobId::from_uuid(post.as_uuid())).into(), format!("op:rj:{packed}")),
         (Admin::RetryAll.into(), "op:ra".into()),
         (Admin::NewLink.into(), "op:n".into()),
+        (Calendar::Show(CalendarView::Week, 20_795).into(), "cvs:w:20795".into()),
+        (Calendar::Today(CalendarView::Month).into(), "cvt:m".into()),
+        (Calendar::Day(20_796).into(), "cvd:20796".into()),
     ];
     for (b, data) in cases {
         assert_eq!(b.encode(), data);

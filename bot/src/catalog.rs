@@ -27,6 +27,10 @@ pub enum Command {
     Queue,
     /// Published and failed posts.
     History,
+    /// Weekly queue slots "Add to queue" fills (admins edit).
+    Slots,
+    /// Engagement by weekday and hour, and suggested slots.
+    Besttime,
     /// LLM usage this month.
     Usage,
     /// Invite someone (admins).
@@ -141,6 +145,8 @@ pub const COMMANDS: &[Entry] = &[
     row("drafts", VIEWER, "bot.cmd.drafts", "bot.help.drafts", &[P, G, GA]),
     row("queue", VIEWER, "bot.cmd.queue", "bot.help.queue", &[P, G, GA]),
     row("history", VIEWER, "bot.cmd.history", "bot.help.history", &[P, G, GA]),
+    row("slots", VIEWER, "bot.cmd.slots", "bot.help.slots", &[P, G, GA]),
+    row("besttime", VIEWER, "bot.cmd.besttime", "bot.help.slots", &[P, G, GA]),
     row("usage", VIEWER, "bot.cmd.usage", "bot.help.usage", &[P, GA]),
     row("invite", ADMIN, "bot.cmd.invite", "bot.help.invite", &[P]),
     row("team", VIEWER, "bot.cmd.team", "bot.help.team", &[P]),
@@ -171,6 +177,8 @@ impl Command {
             Command::Drafts => "drafts",
             Command::Queue => "queue",
             Command::History => "history",
+            Command::Slots => "slots",
+            Command::Besttime => "besttime",
             Command::Usage => "usage",
             Command::Invite => "invite",
             Command::Team => "team",
@@ -250,6 +258,8 @@ mod tests {
             Command::Drafts,
             Command::Queue,
             Command::History,
+            Command::Slots,
+            Command::Besttime,
             Command::Usage,
             Command::Invite,
             Command::Team,

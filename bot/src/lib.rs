@@ -35,6 +35,7 @@ mod published;
 mod queue;
 mod schedule;
 mod screens;
+mod slots;
 mod startup;
 mod state;
 mod suspended;
@@ -277,6 +278,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::Drafts].endpoint(library::drafts))
         .branch(case![Command::Queue].endpoint(queue::queue))
         .branch(case![Command::History].endpoint(library::history))
+        .branch(case![Command::Slots].endpoint(slots::slots))
+        .branch(case![Command::Besttime].endpoint(slots::besttime))
         .branch(case![Command::Usage].endpoint(team::usage))
         .branch(case![Command::Invite].endpoint(team::invite))
         .branch(case![Command::Team].endpoint(team::team))
@@ -313,7 +316,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::EditPublished { post, target, version, text }].endpoint(published::got_text))
         .branch(case![State::LibrarySearch].endpoint(library::got_search))
         .branch(case![State::LibraryRange].endpoint(library::got_range))
-        .branch(case![State::LibraryTags { post }].endpoint(library::got_tags));
+        .branch(case![State::LibraryTags { post }].endpoint(library::got_tags))
+        .branch(case![State::SlotsAdd { account }].endpoint(slots::got_slots));
 
     let messages = Update::filter_message()
         .filter(|m: Message| migration(m).is_none())
@@ -343,7 +347,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Admin(b)].endpoint(admin::on_button))
                 .branch(case![Button::PostOpt(b)].endpoint(post_options::on_button))
                 .branch(case![Button::Published(b)].endpoint(published::on_button))
-                .branch(case![Button::Library(b)].endpoint(library::on_button)),
+                .branch(case![Button::Library(b)].endpoint(library::on_button))
+                .branch(case![Button::Slots(b)].endpoint(slots::on_button)),
         )
         .endpoint(unknown_button);
 

@@ -14,7 +14,7 @@ pub mod wizard;
 
 use serde::{Deserialize, Serialize};
 use tochen_domain::Role;
-use tochen_domain::{Platform, PostId, TargetId, TenantId};
+use tochen_domain::{AccountId, Platform, PostId, TargetId, TenantId};
 use tochen_llm::Idea;
 use tochen_store::Store;
 
@@ -111,6 +111,10 @@ pub enum State {
     LibraryTags {
         post: PostId,
     },
+    /// The next message is queue slots to add (`slots.rs`): the workspace's (`None`) or an account's own.
+    SlotsAdd {
+        account: Option<AccountId>,
+    },
 }
 
 impl State {
@@ -136,7 +140,7 @@ impl State {
             | State::ScheduleAt { .. }
             | State::EditPublished { .. }
             | State::LibraryTags { .. } => Some(Role::Editor),
-            State::RejectReason { .. } | State::Automation { .. } => Some(Role::Admin),
+            State::RejectReason { .. } | State::Automation { .. } | State::SlotsAdd { .. } => Some(Role::Admin),
         }
     }
 }

@@ -17,6 +17,7 @@ mod photos_and_approvals;
 mod profile_language;
 mod published;
 mod sandbox;
+mod slots;
 mod story;
 mod targets;
 mod telegram;

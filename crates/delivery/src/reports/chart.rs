@@ -13,7 +13,7 @@ use tochen_domain::Platform;
 
 pub const WIDTH: u32 = 800;
 pub const HEIGHT: u32 = 400;
-const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+pub(crate) const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
@@ -23,18 +23,18 @@ pub enum ChartError {
     Encode(#[from] png::EncodingError),
 }
 
-fn draw_err(e: impl std::fmt::Display) -> ChartError {
+pub(crate) fn draw_err(e: impl std::fmt::Display) -> ChartError {
     ChartError::Draw(e.to_string())
 }
 
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
 }
 
-fn colour(p: Platform) -> RGBColor {
+pub(crate) fn colour(p: Platform) -> RGBColor {
     let (r, g, b) = tochen_platforms::registry::module(p).colour();
     RGBColor(r, g, b)
 }

@@ -12,6 +12,7 @@
 
 pub mod chart;
 pub mod export;
+pub mod heatmap;
 pub mod metrics_sync;
 pub mod render;
 

@@ -21,6 +21,7 @@ mod onboarding;
 mod options;
 mod post;
 mod published;
+mod slots;
 mod target;
 mod team;
 pub mod wizard;
@@ -39,6 +40,7 @@ pub use onboarding::{Ideas, Menu, Onboarding};
 pub use options::{OptToggle, PostOpt};
 pub use post::{Approval, Draft, DraftAct, MediaAct, Queue, Quick, Schedule, VersionAct};
 pub use published::Published;
+pub use slots::{SlotScope, Slots};
 pub use target::Target;
 pub use team::Team;
 pub use wizard::Wizard;
@@ -81,6 +83,8 @@ pub enum Button {
     Published(Published),
     /// The content library: its list, filters, a post's card and tags.
     Library(Library),
+    /// Queue slots (`/slots`) and adding the suggested best times (`/besttime`).
+    Slots(Slots),
 }
 
 impl Button {
@@ -103,6 +107,7 @@ impl Button {
             Self::PostOpt(b) => b.encode(),
             Self::Published(b) => b.encode(),
             Self::Library(b) => b.encode(),
+            Self::Slots(b) => b.encode(),
         }
     }
 
@@ -130,6 +135,7 @@ impl Button {
             .or_else(|| PostOpt::decode(prefix, f).map(Self::PostOpt))
             .or_else(|| Published::decode(prefix, f).map(Self::Published))
             .or_else(|| Library::decode(prefix, f).map(Self::Library))
+            .or_else(|| Slots::decode(prefix, f).map(Self::Slots))
     }
 }
 
@@ -145,5 +151,5 @@ macro_rules! from_flow {
 
 from_flow!(
     Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
-    PostOpt, Published, Library
+    PostOpt, Published, Library, Slots
 );

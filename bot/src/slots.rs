@@ -223,7 +223,8 @@ pub async fn got_slots(bot: TgBot, app: App, ctx: Ctx, msg: Message, account: Op
     let added = app.store.add_queue_slots(a.tenant.id, account, &parsed).await?;
     audit(&app, &ctx, &a, "slots.added", account).await?;
     ctx.dlg.exit().await?;
-    ctx.say(&bot, tf(l, "bot.slots.added", &[("n", &added)]), None).await?;
+    let done = tf(l, "bot.slots.added", &[("n", &added)]);
+    ctx.say(&bot, done, None).await?;
     show(&bot, &app, &ctx.in_new_message(), &a, account).await
 }
 
@@ -305,6 +306,7 @@ async fn add_best(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active) -> HandlerResul
     let added = app.store.add_queue_slots(a.tenant.id, None, &suggested).await?;
     audit(app, ctx, a, "slots.added_best", None).await?;
     ctx.answer(bot, None).await?;
-    ctx.say(bot, tf(l, "bot.slots.added", &[("n", &added)]), None).await?;
+    let done = tf(l, "bot.slots.added", &[("n", &added)]);
+    ctx.say(bot, done, None).await?;
     show(bot, app, &ctx.in_new_message(), a, None).await
 }

@@ -41,6 +41,9 @@ async fn workspace(store: &Store, telegram_id: i64) -> (TenantId, UserId, Accoun
     (t, admin.id, ids[0], ids[1])
 }
 
+/// (likes, comments, shares, saves, reach, views).
+type Counters = (Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap().timestamp_millis()
 }
@@ -182,7 +185,7 @@ store_test!(best_time_reads_the_latest_metrics_of_published_targets, |store| {
     let when = [utc(2026, 12, 7, 10, 0), utc(2026, 12, 7, 10, 15), utc(2026, 12, 7, 10, 45), utc(2026, 12, 8, 17, 0)];
     let accounts = [fb, fb, fb, ig];
     // (likes, comments, shares, saves, reach, views) of each post's LATEST reading.
-    let latest: [(Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>); 4] = [
+    let latest: [Counters; 4] = [
         (Some(8), Some(2), None, None, Some(100), Some(400)), // 10 / 100 = 0.10
         (Some(10), Some(5), Some(3), Some(2), None, Some(200)), // 20 / 200 = 0.10 (no reach: views)
         (Some(30), Some(10), None, None, Some(100), None),    // 40 / 100 = 0.40

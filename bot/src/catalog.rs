@@ -31,6 +31,10 @@ pub enum Command {
     Stats(String),
     /// The week or month as a picture: posts per day and platform.
     Calendar,
+    /// Weekly queue slots "Add to queue" fills (admins edit).
+    Slots,
+    /// Engagement by weekday and hour, and suggested slots.
+    Besttime,
     /// LLM usage this month.
     Usage,
     /// Invite someone (admins).
@@ -147,6 +151,8 @@ pub const COMMANDS: &[Entry] = &[
     row("history", VIEWER, "bot.cmd.history", "bot.help.history", &[P, G, GA]),
     row("stats", VIEWER, "bot.cmd.stats", "bot.help.stats", &[P, G, GA]),
     row("calendar", VIEWER, "bot.cmd.calendar", "bot.help.calendar", &[P, G, GA]),
+    row("slots", VIEWER, "bot.cmd.slots", "bot.help.slots", &[P, G, GA]),
+    row("besttime", VIEWER, "bot.cmd.besttime", "bot.help.slots", &[P, G, GA]),
     row("usage", VIEWER, "bot.cmd.usage", "bot.help.usage", &[P, GA]),
     row("invite", ADMIN, "bot.cmd.invite", "bot.help.invite", &[P]),
     row("team", VIEWER, "bot.cmd.team", "bot.help.team", &[P]),
@@ -179,6 +185,8 @@ impl Command {
             Command::History => "history",
             Command::Stats(_) => "stats",
             Command::Calendar => "calendar",
+            Command::Slots => "slots",
+            Command::Besttime => "besttime",
             Command::Usage => "usage",
             Command::Invite => "invite",
             Command::Team => "team",
@@ -260,6 +268,8 @@ mod tests {
             Command::History,
             Command::Stats(s()),
             Command::Calendar,
+            Command::Slots,
+            Command::Besttime,
             Command::Usage,
             Command::Invite,
             Command::Team,

@@ -30,15 +30,16 @@ mod media_list;
 mod onboarding;
 mod panics;
 pub mod post_options;
-mod stats;
 /// The media checks the draft screen and scheduling run (`screens::media_checks`).
 pub use screens::media_checks;
 mod published;
 mod queue;
 mod schedule;
 mod screens;
+mod slots;
 mod startup;
 mod state;
+mod stats;
 mod suspended;
 mod team;
 pub mod timeparse;
@@ -281,6 +282,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::History].endpoint(library::history))
         .branch(case![Command::Stats(arg)].endpoint(stats::stats))
         .branch(case![Command::Calendar].endpoint(calendar::calendar))
+        .branch(case![Command::Slots].endpoint(slots::slots))
+        .branch(case![Command::Besttime].endpoint(slots::besttime))
         .branch(case![Command::Usage].endpoint(team::usage))
         .branch(case![Command::Invite].endpoint(team::invite))
         .branch(case![Command::Team].endpoint(team::team))
@@ -318,7 +321,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::LibrarySearch].endpoint(library::got_search))
         .branch(case![State::LibraryRange].endpoint(library::got_range))
         .branch(case![State::LibraryTags { post }].endpoint(library::got_tags))
-        .branch(case![State::StatsRange { platform, account }].endpoint(stats::got_range));
+        .branch(case![State::StatsRange { platform, account }].endpoint(stats::got_range))
+        .branch(case![State::SlotsAdd { account }].endpoint(slots::got_slots));
 
     let messages = Update::filter_message()
         .filter(|m: Message| migration(m).is_none())
@@ -350,7 +354,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Published(b)].endpoint(published::on_button))
                 .branch(case![Button::Library(b)].endpoint(library::on_button))
                 .branch(case![Button::Stats(b)].endpoint(stats::on_button))
-                .branch(case![Button::Calendar(b)].endpoint(calendar::on_button)),
+                .branch(case![Button::Calendar(b)].endpoint(calendar::on_button))
+                .branch(case![Button::Slots(b)].endpoint(slots::on_button)),
         )
         .endpoint(unknown_button);
 

@@ -56,6 +56,8 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Queue) -> HandlerResul
         Queue::Reschedule(..) => crate::handover::not_here(&bot, &ctx, &Button::Queue(b)).await,
         Queue::Cancel(id, v) => cancel_post(bot, app, ctx, id, v).await,
         Queue::PublishNow(id, v) => publish_now(bot, app, ctx, id, v).await,
+        Queue::Earlier(id, v) => swap(bot, app, ctx, id, v, true).await,
+        Queue::Later(id, v) => swap(bot, app, ctx, id, v, false).await,
     }
 }
 
@@ -102,7 +104,7 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
         // Publishing a post that waits for approval approves it: an admin's decision, so only admins see it.
         let now = (post.status != PostStatus::PendingApproval || a.role == Role::Admin)
             .then(|| (t(l, "bot.queue.btn_now"), Button::Queue(Queue::PublishNow(id, v))));
-        vec![
+        let mut rows = vec![
             std::iter::once((t(l, "bot.queue.btn_reschedule"), Button::Queue(Queue::Reschedule(id, v))))
                 .chain(now)
                 .collect(),
@@ -111,7 +113,18 @@ pub async fn item(bot: TgBot, app: App, ctx: Ctx, id: PostId) -> HandlerResult {
                 (t(l, "bot.queue.btn_cancel"), Button::Queue(Queue::Cancel(id, v))),
                 (t(l, "bot.back"), Button::Queue(Queue::Page(0))),
             ],
-        ]
+        ];
+        // Reordering swaps times with the neighbour in the queue; a waiting post moves by Reschedule.
+        if post.status == PostStatus::Scheduled {
+            rows.insert(
+                1,
+                vec![
+                    (t(l, "bot.queue.btn_earlier"), Button::Queue(Queue::Earlier(id, v))),
+                    (t(l, "bot.queue.btn_later"), Button::Queue(Queue::Later(id, v))),
+                ],
+            );
+        }
+        rows
     } else {
         vec![vec![(t(l, "bot.back"), Button::Queue(Queue::Page(0)))]]
     };
@@ -153,6 +166,37 @@ pub async fn publish_now(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i6
         .await?;
     ctx.answer(&bot, None).await?;
     ctx.show(&bot, t(ctx.lang, "bot.queue.publishing_now"), None).await
+}
+
+/// How many queued posts "Earlier" and "Later" look through for the neighbour.
+const REORDER_WINDOW: i64 = 1000;
+
+/// "Earlier" / "Later" on a scheduled post: it swaps times with the previous / next post in the queue (both posts'
+/// publish jobs move with them, in one transaction). A neighbour waiting for approval is not moved: it would need
+/// a new approval round, so the person is told to reschedule instead.
+async fn swap(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, earlier: bool) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
+    let l = ctx.lang;
+    let scheduled = [PostStatus::Scheduled];
+    let Some(post) = load_for_change(&bot, &app, &ctx, &a, id, version, &scheduled).await? else { return Ok(()) };
+    let queued = app.store.posts_with_status(a.tenant.id, &UPCOMING, 0, REORDER_WINDOW).await?;
+    let Some(i) = queued.iter().position(|p| p.id == post.id) else {
+        return ctx.refuse(&bot, t(l, "bot.stale")).await;
+    };
+    let neighbour = if earlier { i.checked_sub(1).and_then(|j| queued.get(j)) } else { queued.get(i + 1) };
+    let Some(other) = neighbour else {
+        let key = if earlier { "bot.queue.already_first" } else { "bot.queue.already_last" };
+        return ctx.refuse(&bot, t(l, key)).await;
+    };
+    if other.status != PostStatus::Scheduled {
+        return ctx.refuse(&bot, t(l, "bot.queue.neighbour_waiting")).await;
+    }
+    if !app.store.swap_scheduled_posts(a.tenant.id, (post.id, post.version), (other.id, other.version)).await? {
+        return ctx.refuse(&bot, t(l, "bot.stale")).await;
+    }
+    let details = serde_json::json!({"with": other.id.to_db(), "at": other.scheduled_at, "earlier": earlier});
+    app.store.audit(a.tenant.id, Some(ctx.user.id), "post.reordered", "post", Some(&id.to_db()), details).await?;
+    item(bot, app, ctx, id).await
 }
 
 /// The scheduler's buttons on a target: "it's published", "post again", "skip this platform".

@@ -7,17 +7,19 @@ use crate::cards;
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::draft::{blocking_problems, chosen_accounts, load_for_change, platform_name};
+use crate::screens::slots;
 use crate::screens::time::{local_time, tz_of};
 use crate::state::State;
 use crate::timeparse::{parse_when, TimeError};
 use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use teloxide::prelude::*;
+use tochen_domain::besttime;
 use tochen_domain::clock::now_ms;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::PostId;
-use tochen_domain::{PostStatus, Role};
+use tochen_domain::{Platform, PostStatus, Role};
 use tochen_store::{Post, ScheduleError};
 use tochen_telegram::button::{Button, Draft, DraftAct, Queue, Quick, Schedule};
 use tochen_telegram::text::{clip, ECHO_MAX};
@@ -27,10 +29,8 @@ async fn ask_time(bot: &TgBot, ctx: &Ctx, a: &Active, post: &Post, reschedule: b
     let q = |label: String, quick| (label, Button::Schedule(Schedule::When(post.id, post.version, quick)));
     let buttons = kb(vec![
         vec![q(t(l, "bot.schedule.in_hour"), Quick::InHour), q(t(l, "bot.schedule.evening"), Quick::Evening)],
-        vec![
-            q(t(l, "bot.schedule.tomorrow"), Quick::TomorrowMorning),
-            q(t(l, "bot.schedule.next_free"), Quick::NextFree),
-        ],
+        vec![q(t(l, "bot.schedule.tomorrow"), Quick::TomorrowMorning), q(t(l, "bot.schedule.queue"), Quick::Queue)],
+        vec![q(t(l, "bot.schedule.best"), Quick::Best)],
         // Back to where the person came from: the draft, or the post in /queue when rescheduling.
         vec![(
             t(l, "bot.back"),
@@ -86,11 +86,19 @@ fn at_local(tz: Tz, day: chrono::NaiveDate, hour: u32) -> Option<DateTime<Utc>> 
     tz.from_local_datetime(&day.and_hms_opt(hour, 0, 0)?).earliest().map(|d| d.with_timezone(&Utc))
 }
 
-/// The moment a quick choice stands for.
-async fn quick_time(app: &App, a: &Active, quick: Quick) -> anyhow::Result<DateTime<Utc>> {
+/// The moment a quick choice stands for, and a note to show with it (a fallback to default slots or times).
+async fn quick_time(
+    app: &App,
+    ctx: &Ctx,
+    a: &Active,
+    id: PostId,
+    quick: Quick,
+) -> anyhow::Result<(DateTime<Utc>, Option<String>)> {
+    let l = ctx.lang;
     let tz = tz_of(a);
     let now = Utc::now();
     let today = now.with_timezone(&tz).date_naive();
+    let from_ms = |ms: i64| Utc.timestamp_millis_opt(ms).single().unwrap_or(now + Duration::hours(1));
     let at = match quick {
         Quick::InHour => (now + Duration::hours(1)).with_second(0).unwrap_or(now),
         Quick::Evening => at_local(tz, today, 18)
@@ -98,39 +106,44 @@ async fn quick_time(app: &App, a: &Active, quick: Quick) -> anyhow::Result<DateT
             .or_else(|| at_local(tz, today + Duration::days(1), 18))
             .unwrap_or(now),
         Quick::TomorrowMorning => at_local(tz, today + Duration::days(1), 9).unwrap_or(now),
-        Quick::NextFree => {
-            // The first whole hour from 09:00 to 20:00 local with no post within the hour around it.
-            let taken: Vec<i64> = app
-                .store
-                .posts_with_status(a.tenant.id, &[PostStatus::Scheduled, PostStatus::PendingApproval], 0, 500)
-                .await?
-                .iter()
-                .filter_map(|p| p.scheduled_at)
-                .collect();
-            let mut slot = None;
-            'days: for d in 0..14 {
-                for h in 9..=20 {
-                    if let Some(c) = at_local(tz, today + Duration::days(d), h) {
-                        if c > now + Duration::minutes(30)
-                            && !taken.iter().any(|t| (t - c.timestamp_millis()).abs() < 3_600_000)
-                        {
-                            slot = Some(c);
-                            break 'days;
-                        }
-                    }
+        Quick::Queue => {
+            // The next slot of the post's accounts that no scheduled or waiting post occupies.
+            let accounts = match app.store.post(a.tenant.id, id).await {
+                Ok(post) => chosen_accounts(app, a, &post).await?.1,
+                Err(_) => Vec::new(),
+            };
+            let (at, configured) = slots::next_queue_time(app, a, &accounts, Some(id)).await?;
+            let note = (!configured).then(|| t(l, "bot.slots.queue_defaults"));
+            return Ok((at.map_or(now + Duration::hours(1), from_ms), note));
+        }
+        Quick::Best => {
+            let platforms: Vec<Platform> = match app.store.post(a.tenant.id, id).await {
+                Ok(post) => {
+                    let (all, chosen) = chosen_accounts(app, a, &post).await?;
+                    let mut p: Vec<Platform> =
+                        all.iter().filter(|x| chosen.contains(&x.id)).map(|x| x.platform).collect();
+                    p.sort_by_key(|x| x.as_str());
+                    p.dedup();
+                    p
                 }
-            }
-            slot.unwrap_or(now + Duration::hours(1))
+                Err(_) => Vec::new(),
+            };
+            let bests = slots::best_data(app, a).await?;
+            let from_data = platforms.iter().all(|p| besttime::suggested(*p, &bests, 3).1);
+            let at = besttime::next_best(&platforms, &bests, tz, now.timestamp_millis());
+            let note = (!from_data || platforms.is_empty())
+                .then(|| tf(l, "bot.besttime.quick_defaults", &[("min", &besttime::MIN_PLATFORM_POSTS)]));
+            return Ok((at.map_or(now + Duration::hours(1), from_ms), note));
         }
     };
-    Ok(at)
+    Ok((at, None))
 }
 
 pub async fn on_quick(bot: TgBot, app: App, ctx: Ctx, id: PostId, version: i64, quick: Quick) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Editor).await? else { return Ok(()) };
-    let at = quick_time(&app, &a, quick).await?;
+    let (at, note) = quick_time(&app, &ctx, &a, id, quick).await?;
     ctx.answer(&bot, None).await?;
-    show_confirm(&bot, &app, &ctx, &a, id, version, at).await
+    show_confirm(&bot, &app, &ctx, &a, id, version, at, note).await
 }
 
 pub async fn got_time(
@@ -159,9 +172,10 @@ pub async fn got_time(
             return ctx.say(&bot, why, None).await.map(|_| ());
         }
     };
-    show_confirm(&bot, &app, &ctx, &a, id, version, at).await
+    show_confirm(&bot, &app, &ctx, &a, id, version, at, None).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn show_confirm(
     bot: &TgBot,
     app: &App,
@@ -170,6 +184,7 @@ async fn show_confirm(
     id: PostId,
     version: i64,
     at: DateTime<Utc>,
+    note: Option<String>,
 ) -> HandlerResult {
     let l = ctx.lang;
     let Ok(post) = app.store.post(a.tenant.id, id).await else {
@@ -193,7 +208,8 @@ async fn show_confirm(
         ]]);
         return ctx.show(bot, text, Some(buttons)).await;
     }
-    let text = tf(
+    let mut text = note.map(|n| format!("{n}\n\n")).unwrap_or_default();
+    text += &tf(
         l,
         "bot.schedule.confirm",
         &[

@@ -8,4 +8,5 @@ pub mod media_checks;
 pub mod metrics;
 pub mod names;
 pub mod photo;
+pub mod slots;
 pub mod time;

@@ -118,6 +118,10 @@ pub enum State {
         #[serde(default)]
         account: Option<AccountId>,
     },
+    /// The next message is queue slots to add (`slots.rs`): the workspace's (`None`) or an account's own.
+    SlotsAdd {
+        account: Option<AccountId>,
+    },
 }
 
 impl State {
@@ -143,7 +147,7 @@ impl State {
             | State::ScheduleAt { .. }
             | State::EditPublished { .. }
             | State::LibraryTags { .. } => Some(Role::Editor),
-            State::RejectReason { .. } | State::Automation { .. } => Some(Role::Admin),
+            State::RejectReason { .. } | State::Automation { .. } | State::SlotsAdd { .. } => Some(Role::Admin),
         }
     }
 }

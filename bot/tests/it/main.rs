@@ -18,6 +18,7 @@ mod photos_and_approvals;
 mod profile_language;
 mod published;
 mod sandbox;
+mod slots;
 mod stats;
 mod story;
 mod targets;

@@ -172,7 +172,7 @@ impl Schedule {
 }
 
 /// The first instant after the daylight-saving gap that skips wall time `wall` (`wall` must be in a gap).
-fn gap_end(tz: Tz, wall: NaiveDateTime) -> Option<Millis> {
+pub(crate) fn gap_end(tz: Tz, wall: NaiveDateTime) -> Option<Millis> {
     let real = |n: NaiveDateTime| tz.from_local_datetime(&n).earliest();
     // Gaps last from minutes to a day: double the step until it lands past the gap, then halve back to its end.
     // Offsets are whole seconds, so the first real second after the gap is the instant the clocks jumped.

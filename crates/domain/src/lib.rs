@@ -4,6 +4,7 @@
 //! it, cron schedules, secrets and their encryption at rest, the translations, HTML escaping for Telegram, the
 //! durable job kinds with their payloads, signed media URLs, and the start-up readiness registry.
 
+pub mod besttime;
 pub mod clock;
 pub mod cron;
 pub mod crypto;
@@ -16,6 +17,7 @@ pub mod media_url;
 pub mod money;
 pub mod readiness;
 pub mod secret;
+pub mod slots;
 
 pub use crypto::SecretBox;
 pub use ids::*;

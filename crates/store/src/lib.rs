@@ -38,6 +38,7 @@ mod operator;
 mod pending_connections;
 mod posts;
 mod published;
+mod queue_slots;
 mod sandbox_posts;
 mod secrets;
 mod targets;

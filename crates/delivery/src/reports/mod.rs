@@ -14,6 +14,7 @@ pub mod calendar;
 mod canvas;
 pub mod chart;
 pub mod export;
+pub mod heatmap;
 pub mod metrics_sync;
 pub mod render;
 

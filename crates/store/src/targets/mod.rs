@@ -33,6 +33,7 @@ mod scheduling;
 pub use editing::{EditApproval, EditOutcome, EditRefusal, PostEdit};
 
 pub use publishing::{BeginPublish, PublishContext, Settle};
+pub(crate) use scheduling::move_scheduled;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {

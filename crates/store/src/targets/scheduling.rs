@@ -308,32 +308,10 @@ impl Store {
     ) -> Result<bool> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query(
-            "UPDATE posts SET scheduled_at = $4, version = version + 1, updated_at = $5 WHERE tenant_id = $1 \
-             AND id = $2 AND version = $3 AND status = 'scheduled'",
-        )
-        .bind(tenant.to_db())
-        .bind(post.to_db())
-        .bind(expected_version)
-        .bind(at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() == 0 {
+        if !move_scheduled(&mut tx, tenant, post, expected_version, at, now).await? {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "UPDATE jobs SET run_at = $3, updated_at = $4 WHERE tenant_id = $1 AND kind = 'publish' AND state = 'queued' \
-             AND unique_key IN (SELECT 'publish:' || id FROM post_targets WHERE tenant_id = $1 AND post_id = $2 \
-             AND status = 'pending')",
-        )
-        .bind(tenant.to_db())
-        .bind(post.to_db())
-        .bind(at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         self.notify_jobs_changed();
         Ok(true)
@@ -417,4 +395,42 @@ impl Store {
             Err(e) => e.into(),
         }
     }
+}
+
+/// Moves a scheduled post at `expected_version` (and its queued publish jobs) to `at` inside `tx`: its version
+/// moves on. `Ok(false)` when the post is no longer scheduled or changed since (nothing was written then).
+pub(crate) async fn move_scheduled(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: TenantId,
+    post: PostId,
+    expected_version: i64,
+    at: Millis,
+    now: Millis,
+) -> Result<bool> {
+    let moved = sqlx::query(
+        "UPDATE posts SET scheduled_at = $4, version = version + 1, updated_at = $5 WHERE tenant_id = $1 \
+         AND id = $2 AND version = $3 AND status = 'scheduled'",
+    )
+    .bind(tenant.to_db())
+    .bind(post.to_db())
+    .bind(expected_version)
+    .bind(at)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    if moved.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE jobs SET run_at = $3, updated_at = $4 WHERE tenant_id = $1 AND kind = 'publish' AND state = 'queued' \
+         AND unique_key IN (SELECT 'publish:' || id FROM post_targets WHERE tenant_id = $1 AND post_id = $2 \
+         AND status = 'pending')",
+    )
+    .bind(tenant.to_db())
+    .bind(post.to_db())
+    .bind(at)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
 }

@@ -14,5 +14,6 @@ mod operator;
 mod post_edits;
 mod post_lists;
 mod published_changes;
+mod queue_slots;
 mod store;
 mod telegram_updates;

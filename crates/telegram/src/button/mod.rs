@@ -22,6 +22,7 @@ mod onboarding;
 mod options;
 mod post;
 mod published;
+mod slots;
 mod stats;
 mod target;
 mod team;
@@ -42,6 +43,7 @@ pub use onboarding::{Ideas, Menu, Onboarding};
 pub use options::{OptToggle, PostOpt};
 pub use post::{Approval, Draft, DraftAct, MediaAct, Queue, Quick, Schedule, VersionAct};
 pub use published::Published;
+pub use slots::{SlotScope, Slots};
 pub use stats::{Stats, StatsPeriod, StatsScope};
 pub use target::Target;
 pub use team::Team;
@@ -89,6 +91,8 @@ pub enum Button {
     Stats(Stats),
     /// `/calendar`: weeks and months as pictures, and a day's posts.
     Calendar(Calendar),
+    /// Queue slots (`/slots`) and adding the suggested best times (`/besttime`).
+    Slots(Slots),
 }
 
 impl Button {
@@ -113,6 +117,7 @@ impl Button {
             Self::Library(b) => b.encode(),
             Self::Stats(b) => b.encode(),
             Self::Calendar(b) => b.encode(),
+            Self::Slots(b) => b.encode(),
         }
     }
 
@@ -142,6 +147,7 @@ impl Button {
             .or_else(|| Library::decode(prefix, f).map(Self::Library))
             .or_else(|| Stats::decode(prefix, f).map(Self::Stats))
             .or_else(|| Calendar::decode(prefix, f).map(Self::Calendar))
+            .or_else(|| Slots::decode(prefix, f).map(Self::Slots))
     }
 }
 
@@ -157,5 +163,5 @@ macro_rules! from_flow {
 
 from_flow!(
     Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
-    PostOpt, Published, Library, Stats, Calendar
+    PostOpt, Published, Library, Stats, Calendar, Slots
 );

@@ -164,18 +164,23 @@ pub enum Quick {
     InHour,
     Evening,
     TomorrowMorning,
-    NextFree,
+    /// "Add to queue": the next free queue slot of the post's accounts (code `f`, which buttons of the earlier
+    /// "Next free slot" carry).
+    Queue,
+    /// The next best-engagement hour of the post's platforms, or their default.
+    Best,
 }
 
 impl Quick {
-    pub const ALL: [Quick; 4] = [Quick::InHour, Quick::Evening, Quick::TomorrowMorning, Quick::NextFree];
+    pub const ALL: [Quick; 5] = [Quick::InHour, Quick::Evening, Quick::TomorrowMorning, Quick::Queue, Quick::Best];
 
     fn code(self) -> &'static str {
         match self {
             Self::InHour => "h",
             Self::Evening => "e",
             Self::TomorrowMorning => "m",
-            Self::NextFree => "f",
+            Self::Queue => "f",
+            Self::Best => "b",
         }
     }
 }
@@ -243,6 +248,10 @@ pub enum Queue {
     Reschedule(PostId, i64),
     Cancel(PostId, i64),
     PublishNow(PostId, i64),
+    /// Swap the post's time with the previous queued post's.
+    Earlier(PostId, i64),
+    /// Swap the post's time with the next queued post's.
+    Later(PostId, i64),
 }
 
 impl Queue {
@@ -256,6 +265,8 @@ impl Queue {
             Self::Reschedule(id, v) => versioned("qr", id, v),
             Self::Cancel(id, v) => versioned("qc", id, v),
             Self::PublishNow(id, v) => versioned("qn", id, v),
+            Self::Earlier(id, v) => versioned("qe", id, v),
+            Self::Later(id, v) => versioned("ql", id, v),
         }
     }
 
@@ -268,6 +279,8 @@ impl Queue {
             ("qr", 2) => Self::Reschedule(post(f, 0)?, num(f, 1)?),
             ("qc", 2) => Self::Cancel(post(f, 0)?, num(f, 1)?),
             ("qn", 2) => Self::PublishNow(post(f, 0)?, num(f, 1)?),
+            ("qe", 2) => Self::Earlier(post(f, 0)?, num(f, 1)?),
+            ("ql", 2) => Self::Later(post(f, 0)?, num(f, 1)?),
             _ => return None,
         })
     }

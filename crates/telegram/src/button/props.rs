@@ -161,7 +161,8 @@ fn data() -> impl Strategy<Value = String> {
     let prefixes = vec![
         "sk", "to", "cl", "tz", "mn", "id", "im", "da", "sq", "sc", "ap", "rj", "qp", "ld", "lh", "qi", "qr", "qc",
         "qn", "iv", "tm", "mr", "mx", "ws", "wn", "lg", "tp", "tr", "ts", "dg", "de", "dx", "d", "dé", "cnk", "cnp",
-        "cnd", "cnr", "cna", "op", "lbp", "lbk", "lbs", "lbf", "lba", "lbu", "lbt", "lbd", "lbi", "lbg",
+        "cnd", "cnr", "cna", "op", "lbp", "lbk", "lbs", "lbf", "lba", "lbu", "lbt", "lbd", "lbi", "lbg", "qe", "ql",
+        "sl", "slp", "slx", "sla", "sld", "slr", "sls", "slb",
     ];
     let field = prop_oneof!["[A-Za-z0-9_-]{22}", "-?[0-9]{1,25}", "[a-z]{0,3}", "\\PC{0,8}", Just(String::new())];
     prop_oneof![

@@ -35,6 +35,8 @@ fn every_variant() -> Vec<Button> {
         Queue::Reschedule(pid, i64::MIN).into(),
         Queue::Cancel(pid, i64::MIN).into(),
         Queue::PublishNow(pid, i64::MIN).into(),
+        Queue::Earlier(pid, i64::MIN).into(),
+        Queue::Later(pid, i64::MIN).into(),
         Team::InviteRole(Role::Admin).into(),
         Team::Member(uid).into(),
         Team::SetRole(uid, Role::Viewer).into(),
@@ -97,6 +99,7 @@ fn every_variant() -> Vec<Button> {
     all.extend(super::library::every_variant().into_iter().map(Button::Library));
     all.extend(super::stats::every_variant().into_iter().map(Button::Stats));
     all.extend(super::calendar::every_variant().into_iter().map(Button::Calendar));
+    all.extend(super::slots::every_variant().into_iter().map(Button::Slots));
     all.extend(Quick::ALL.map(|q| Button::Schedule(Schedule::When(pid, i64::MIN, q))));
     all.extend(AuthKind::ALL.iter().map(|k| Button::Connect(Connect::Start(*k))));
     all.extend(wizard::KINDS.map(|k| Button::Wizard(Wizard::Kind(k.into()))));
@@ -155,7 +158,8 @@ fn callback_data_is_spelled_as_before() {
         (Draft::Version(post, 7, VersionAct::Edit, Platform::Instagram).into(), format!("dV:{packed}:7:e:instagram")),
         (Draft::MediaItem(post, 7, MediaAct::Earlier, 2).into(), format!("dM:{packed}:7:u:2")),
         (Menu::NewPost.into(), "mn:n".into()),
-        (Schedule::When(post, 7, Quick::NextFree).into(), format!("sq:{packed}:7:f")),
+        (Schedule::When(post, 7, Quick::Queue).into(), format!("sq:{packed}:7:f")),
+        (Schedule::When(post, 7, Quick::Best).into(), format!("sq:{packed}:7:b")),
         (Schedule::Confirm(post, 7, 1_700_000_000).into(), format!("sc:{packed}:7:1700000000")),
         (Approval::Approve(post, 7).into(), format!("ap:{packed}:7")),
         (Approval::Reject(post, 7).into(), format!("rj:{packed}:7")),

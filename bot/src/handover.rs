@@ -19,6 +19,9 @@ pub enum Handover {
     Reschedule(PostId, i64),
     /// New workspace on the workspaces list: the onboarding questions, if the creation policy allows.
     NewWorkspace,
+    /// A page of `/drafts` or `/history` drawn before they were the library's views: the library with that
+    /// status preset.
+    LibraryPreset(u8, u32),
 }
 
 /// The handover a button means, if it is one.
@@ -28,6 +31,8 @@ pub fn of(b: Button) -> Option<Handover> {
         Button::Draft(Draft::Act(DraftAct::PublishNow, id, v)) => Handover::PublishDraftNow(id, v),
         Button::Queue(Queue::Reschedule(id, v)) => Handover::Reschedule(id, v),
         Button::Team(Team::NewWorkspace) => Handover::NewWorkspace,
+        Button::Queue(Queue::DraftsPage(p)) => Handover::LibraryPreset(crate::library::view::DRAFTS, p),
+        Button::Queue(Queue::HistoryPage(p)) => Handover::LibraryPreset(crate::library::view::HISTORY, p),
         _ => return None,
     })
 }
@@ -43,6 +48,7 @@ async fn route(bot: TgBot, app: App, ctx: Ctx, h: Handover) -> HandlerResult {
         Handover::PublishDraftNow(id, v) => crate::schedule::draft_now(bot, app, ctx, id, v).await,
         Handover::Reschedule(id, v) => crate::schedule::reschedule(bot, app, ctx, id, v).await,
         Handover::NewWorkspace => crate::onboarding::new_workspace(bot, app, ctx).await,
+        Handover::LibraryPreset(status, page) => crate::library::preset(bot, app, ctx, status, page).await,
     }
 }
 

@@ -49,11 +49,10 @@ pub async fn queue(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
 pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Queue) -> HandlerResult {
     match b {
         Queue::Page(p) => queue_page(bot, app, ctx, p).await,
-        // Pages drawn before /drafts and /history were the library's views.
-        Queue::DraftsPage(p) => crate::library::preset(bot, app, ctx, crate::library::view::DRAFTS, p).await,
-        Queue::HistoryPage(p) => crate::library::preset(bot, app, ctx, crate::library::view::HISTORY, p).await,
         Queue::Item(id) => item(bot, app, ctx, id).await,
-        Queue::Reschedule(..) => crate::handover::not_here(&bot, &ctx, &Button::Queue(b)).await,
+        Queue::Reschedule(..) | Queue::DraftsPage(_) | Queue::HistoryPage(_) => {
+            crate::handover::not_here(&bot, &ctx, &Button::Queue(b)).await
+        }
         Queue::Cancel(id, v) => cancel_post(bot, app, ctx, id, v).await,
         Queue::PublishNow(id, v) => publish_now(bot, app, ctx, id, v).await,
         Queue::Earlier(id, v) => swap(bot, app, ctx, id, v, true).await,

@@ -89,10 +89,10 @@ pub async fn stats(bot: TgBot, app: App, ctx: Ctx, arg: String) -> HandlerResult
     show(&bot, &app, &ctx, &a, period, StatsScope::Workspace).await
 }
 
-/// The report of `period` for `scope` from the accounts the workspace shows.
+/// The report of `period` for `scope` from the accounts the workspace shows (without the chart's series).
 async fn report(app: &App, a: &Active, period: Period, scope: StatsScope) -> anyhow::Result<Report> {
     let sources = Sources::new(app.sandbox);
-    Ok(reports::compute_scoped(&app.store, a.tenant.id, period, scope_of(scope), sources).await?)
+    Ok(reports::compute_scoped(&app.store, a.tenant.id, period, scope_of(scope), sources, false).await?)
 }
 
 async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, p: StatsPeriod, scope: StatsScope) -> HandlerResult {
@@ -119,7 +119,7 @@ async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, p: StatsPeriod, sco
             (tf(l, "bot.stats.scope", &[("scope", &clip(&name, 30))]), Button::Stats(Stats::Scopes(p))),
         ],
     ];
-    if !report.daily_views.series.is_empty() {
+    if report.totals.views.is_some() {
         rows.push(vec![(t(l, "bot.stats.chart"), Button::Stats(Stats::Chart(p, scope)))]);
     }
     ctx.show(bot, text, Some(kb(rows))).await
@@ -153,17 +153,18 @@ async fn chart(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, p: StatsPeriod, sc
     let (Some(period), Some(name)) = (period_of(p, now_ms()), scope_name(app, ctx, a, scope).await?) else {
         return ctx.refuse(bot, t(l, "bot.stale")).await;
     };
-    let report = report(app, a, period, scope).await?;
-    if report.daily_views.series.is_empty() {
+    let sources = Sources::new(app.sandbox);
+    let daily = reports::daily_views(&app.store, a.tenant.id, period, scope_of(scope), sources).await?;
+    if daily.series.is_empty() {
         return ctx.answer(bot, Some(t(l, "bot.stats.no_chart"))).await;
     }
     ctx.answer(bot, None).await?;
     let tz = tz_of(a);
-    let png = chart::render_png(&report.daily_views, &t(l, "report.chart_title"), tz)?;
+    let png = chart::render_png(&daily, &t(l, "report.chart_title"), tz)?;
     let caption = tf(
         l,
         "bot.stats.chart_caption",
-        &[("scope", &escape_html(&name)), ("period", &render::period_label(&report, tz))],
+        &[("scope", &escape_html(&name)), ("period", &render::period_label_of(period, tz))],
     );
     bot.send_photo(ctx.chat_id, InputFile::memory(png).file_name("stats.png"))
         .caption(clip(&caption, CAPTION_MAX).into_owned())

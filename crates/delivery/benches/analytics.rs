@@ -9,8 +9,9 @@
 //! ~30,000 readings in the period.
 //!
 //! Measured, each `BENCH_ITERS` times (default 20) after two warm-up calls, in `BENCH_ROUNDS` rounds (default 5)
-//! on the same seeded database: `reports::compute_scoped` (what `/stats` and report automations run; it computes
-//! the previous period too) for 7, 30 and 90 days, the workspace and one platform; `Store::library`'s first page
+//! on the same seeded database: `reports::compute_scoped` without the chart's series (what the `/stats` screen
+//! runs; it computes the previous period too) for 7, 30 and 90 days, the workspace and one platform; the chart's
+//! series (`reports::daily_views`, what the Chart button adds) for 30 and 90 days; `Store::library`'s first page
 //! (5 posts) unfiltered, by platform, by tag, by a word in 1% of posts, and a date range. Printed per round: p50
 //! and p95 in ms; then per case the median of the rounds' p95 with min and max.
 //!
@@ -18,7 +19,7 @@
 //! (`BENCH_BACKEND=sqlite|postgres` narrows it down).
 
 use std::time::Instant;
-use tochen_delivery::reports::{compute_scoped, Period, Scope, DAY_MS};
+use tochen_delivery::reports::{compute_scoped, daily_views, Period, Scope, DAY_MS};
 use tochen_delivery::sources::Sources;
 use tochen_domain::ids::{AccountId, TenantId};
 use tochen_domain::{AuthKind, Platform, SecretString};
@@ -204,8 +205,17 @@ async fn measure(backend: &str, store: &Store) {
         move || {
             Box::pin(async move {
                 let period = Period::new(now - days * DAY_MS, now);
-                let r = compute_scoped(store, tenant, period, scope, Sources::Real).await.unwrap();
+                let r = compute_scoped(store, tenant, period, scope, Sources::Real, false).await.unwrap();
                 assert!(r.totals.published > 0);
+            }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>
+        }
+    };
+    let chart = |days: i64| {
+        move || {
+            Box::pin(async move {
+                let period = Period::new(now - days * DAY_MS, now);
+                let d = daily_views(store, tenant, period, Scope::Workspace, Sources::Real).await.unwrap();
+                assert!(!d.series.is_empty());
             }) as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>
         }
     };
@@ -223,6 +233,8 @@ async fn measure(backend: &str, store: &Store) {
         ("/stats 30 days", Box::new(stats(30, Scope::Workspace))),
         ("/stats 90 days", Box::new(stats(90, Scope::Workspace))),
         ("/stats 30 days, Instagram", Box::new(stats(30, Scope::Platform(Platform::Instagram)))),
+        ("/stats chart series, 30 days", Box::new(chart(30))),
+        ("/stats chart series, 90 days", Box::new(chart(90))),
         ("library first page", Box::new(library(LibraryFilter::default()))),
         (
             "library, platform TikTok",

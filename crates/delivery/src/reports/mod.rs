@@ -241,7 +241,7 @@ pub async fn compute_report(
     period: Period,
     sources: Sources,
 ) -> Result<Report, StoreError> {
-    compute_scoped(store, tenant, period, Scope::Workspace, sources).await
+    compute_scoped(store, tenant, period, Scope::Workspace, sources, true).await
 }
 
 fn post_line(t: &PublishedTarget, m: &MetricValues) -> TopPost {
@@ -261,7 +261,9 @@ fn post_line(t: &PublishedTarget, m: &MetricValues) -> TopPost {
 }
 
 /// Computes the report of `period` for what `scope` covers, from the accounts `sources` counts: `/stats` and
-/// report automations share it, so the same period gives the same numbers in both.
+/// report automations share it, so the same period gives the same numbers in both. The chart's series
+/// (`daily_views`, the costliest read: every reading in the period) is left empty unless `chart`; `/stats` reads
+/// it with [`daily_views`] only when the chart is asked for.
 #[tracing::instrument(skip(store))]
 pub async fn compute_scoped(
     store: &Store,
@@ -269,6 +271,7 @@ pub async fn compute_scoped(
     period: Period,
     scope: Scope,
     sources: Sources,
+    chart: bool,
 ) -> Result<Report, StoreError> {
     let workspace = store.tenant(tenant).await?.name;
     let current = compute(store, tenant, period, scope, sources).await?;
@@ -291,7 +294,8 @@ pub async fn compute_scoped(
     ranked.sort_by(|a, b| b.1.views.cmp(&a.1.views).then(a.0.published_at.cmp(&b.0.published_at)));
     let top_posts: Vec<TopPost> = ranked.iter().take(5).map(|(t, m)| post_line(t, m)).collect();
     let bottom_posts = ranked.iter().skip(top_posts.len()).rev().take(5).map(|(t, m)| post_line(t, m)).collect();
-    let daily_views = daily_views(store, tenant, period, scope, sources).await?;
+    let daily_views =
+        if chart { daily_views(store, tenant, period, scope, sources).await? } else { DailyViews::default() };
     Ok(Report {
         workspace,
         period,
@@ -309,7 +313,7 @@ pub async fn compute_scoped(
 
 /// New views per day and platform of the posts published in the period (`Store::daily_view_additions`): a
 /// platform's day is the growth of its posts' cumulative views over that day, never below zero.
-async fn daily_views(
+pub async fn daily_views(
     store: &Store,
     tenant: TenantId,
     period: Period,

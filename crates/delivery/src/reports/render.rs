@@ -63,8 +63,13 @@ fn rate(r: Option<f64>, lang: &str) -> String {
 
 /// `16.11–22.11.2026` in the workspace's time zone (the end is exclusive, so the last day shown is end - 1 ms).
 pub fn period_label(report: &Report, tz: chrono_tz::Tz) -> String {
+    period_label_of(report.period, tz)
+}
+
+/// [`period_label`] of any period.
+pub fn period_label_of(period: super::Period, tz: chrono_tz::Tz) -> String {
     let d = |ms: i64| tz.timestamp_millis_opt(ms).single();
-    match (d(report.period.start), d(report.period.end - 1)) {
+    match (d(period.start), d(period.end - 1)) {
         (Some(a), Some(b)) => format!("{}–{}", a.format("%d.%m"), b.format("%d.%m.%Y")),
         _ => String::new(),
     }

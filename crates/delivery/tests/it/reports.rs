@@ -251,7 +251,8 @@ store_test!(the_data_sync_export_leaves_missing_metrics_empty, |store| {
 store_test!(a_scoped_report_counts_only_its_platform_or_account_and_ranks_the_weakest, |store| {
     let tenant = seed(&store).await;
     let week = Period::new(P, P + 7 * DAY_MS);
-    let fb = compute_scoped(&store, tenant, week, Scope::Platform(Platform::Facebook), Sources::Real).await.unwrap();
+    let fb =
+        compute_scoped(&store, tenant, week, Scope::Platform(Platform::Facebook), Sources::Real, true).await.unwrap();
     let t = &fb.totals;
     assert_eq!((t.published, t.failed, t.views, t.likes), (2, 1, Some(500), None));
     assert_eq!((t.followers, t.follower_change), (Some(490), Some(-10)));
@@ -263,11 +264,12 @@ store_test!(a_scoped_report_counts_only_its_platform_or_account_and_ranks_the_we
     let ig_account = whole.top_posts[0].account_name.clone();
     assert_eq!(ig_account, "bloomcoffee");
     let ig_id = store.accounts(tenant).await.unwrap().into_iter().find(|a| a.name == ig_account).unwrap().id;
-    let ig = compute_scoped(&store, tenant, week, Scope::Account(ig_id), Sources::Real).await.unwrap();
+    let ig = compute_scoped(&store, tenant, week, Scope::Account(ig_id), Sources::Real, false).await.unwrap();
     assert_eq!((ig.totals.published, ig.totals.failed, ig.totals.views), (2, 0, Some(4010)));
     assert_eq!(ig.totals.follower_change, Some(57));
     assert_eq!(ig.previous.views, Some(2000));
     assert!(ig.top_posts.iter().all(|p| p.platform == Platform::Instagram));
+    assert!(ig.daily_views.series.is_empty(), "the chart's series only when asked for");
 
     // With more than five measured posts, the weakest come fewest first and never repeat a top post.
     let ig_acc = ig_id;

@@ -691,9 +691,6 @@ fn html_visible_text(html: &str) -> Result<String, String> {
     }
 }
 
-/// Uploads up to this size keep their bytes in the recorded call (`"base64"` beside `file_name` and `size`).
-pub const UPLOAD_BYTES_KEPT: usize = 2 * 1024 * 1024;
-
 /// The fields of a `multipart/form-data` body (how teloxide sends files): text fields as JSON when they parse
 /// (`chat_id`, `reply_markup`) and as strings otherwise (`caption`); a file field becomes
 /// `{"file_name", "size"}` so tests can see what was uploaded, also where another field points at it (at the
@@ -722,13 +719,7 @@ fn multipart_params(body: &[u8], boundary: &str) -> (Value, Option<Vec<u8>>) {
         params[&name] = match attr("filename") {
             Some(file) => {
                 upload = Some(data.to_vec());
-                let mut f = json!({"file_name": file.split('"').next().unwrap_or(file), "size": data.len()});
-                // Small uploads (charts, heat-maps) keep their bytes, base64, so tests can decode them.
-                if data.len() <= UPLOAD_BYTES_KEPT {
-                    use base64::Engine;
-                    f["base64"] = Value::String(base64::engine::general_purpose::STANDARD.encode(data));
-                }
-                f
+                json!({"file_name": file.split('"').next().unwrap_or(file), "size": data.len()})
             }
             None => {
                 let text = String::from_utf8_lossy(data).into_owned();

@@ -137,9 +137,7 @@ bot_test!(besttime_says_when_data_is_missing_and_sends_a_heat_map, |h| {
     assert!(text.text.contains("Facebook</b>: not enough data"), "{}", text.text);
     assert!(text.has_button(&en("bot.besttime.btn_add")));
     let photo = h.tg.wait_call(mark, |c| c.method.eq_ignore_ascii_case("sendPhoto")).await;
-    let b64 = photo.params["photo"]["base64"].as_str().expect("the upload's bytes");
-    use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    let bytes = h.tg.uploaded(photo.seq).expect("the upload's bytes");
     let decoder = png::Decoder::new(std::io::Cursor::new(&bytes));
     let reader = decoder.read_info().unwrap();
     let info = reader.info();

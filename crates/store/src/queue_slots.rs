@@ -16,6 +16,29 @@ fn slot_of(weekday: i64, minute: i64) -> Result<WeeklySlot> {
 }
 
 /// A scope's condition: `$2` is the account id, or '' for the workspace's own slots.
+/// Adds one slot to a scope unless it is there already; 1 when added, 0 when not.
+async fn insert_slot(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: TenantId,
+    account: Option<AccountId>,
+    s: WeeklySlot,
+    now: Millis,
+) -> Result<usize> {
+    let done = sqlx::query(
+        "INSERT INTO queue_slots (id, tenant_id, account_id, weekday, minute_of_day, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(tenant.to_db())
+    .bind(account.map(|a| a.to_db()))
+    .bind(i64::from(s.weekday_index()))
+    .bind(i64::from(s.minute_of_day()))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() as usize)
+}
+
 const SCOPE: &str = "COALESCE(account_id, '') = $2";
 
 fn scope(account: Option<AccountId>) -> String {
@@ -64,19 +87,7 @@ impl Store {
             if have >= MAX_SLOTS {
                 break;
             }
-            let done = sqlx::query(
-                "INSERT INTO queue_slots (id, tenant_id, account_id, weekday, minute_of_day, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            )
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(tenant.to_db())
-            .bind(account.map(|a| a.to_db()))
-            .bind(i64::from(s.weekday_index()))
-            .bind(i64::from(s.minute_of_day()))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let n = done.rows_affected() as usize;
+            let n = insert_slot(&mut tx, tenant, account, s, now).await?;
             added += n;
             have += n;
         }
@@ -121,18 +132,7 @@ impl Store {
         sqlx::query(&sql).bind(tenant.to_db()).bind(scope(account)).execute(&mut *tx).await?;
         let now = now_ms();
         for s in normalize(slots.to_vec()).into_iter().take(MAX_SLOTS) {
-            sqlx::query(
-                "INSERT INTO queue_slots (id, tenant_id, account_id, weekday, minute_of_day, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(tenant.to_db())
-            .bind(account.map(|a| a.to_db()))
-            .bind(i64::from(s.weekday_index()))
-            .bind(i64::from(s.minute_of_day()))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            insert_slot(&mut tx, tenant, account, s, now).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -16,7 +16,8 @@
 //! and p95 in ms; then per case the median of the rounds' p95 with min and max.
 //!
 //! `cargo bench -p tochen-delivery --bench analytics` runs SQLite, and PostgreSQL too when TEST_DATABASE_URL is set
-//! (`BENCH_BACKEND=sqlite|postgres` narrows it down).
+//! (`BENCH_BACKEND=sqlite|postgres` narrows it down; `BENCH_KEEP=1` leaves the seeded PostgreSQL database in place
+//! for `EXPLAIN`, and `BENCH_SQLITE_COPY=file` keeps a copy of the SQLite one).
 
 use std::time::Instant;
 use tochen_delivery::reports::{compute_scoped, daily_views, Period, Scope, DAY_MS};
@@ -173,7 +174,9 @@ type Case<'a> = (&'a str, Box<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Fut
 
 async fn run(backend: &str, db: TestDb) {
     measure(backend, &db.store).await;
-    db.cleanup().await;
+    if std::env::var("BENCH_KEEP").is_err() {
+        db.cleanup().await;
+    }
 }
 
 async fn measure(backend: &str, store: &Store) {
@@ -183,8 +186,10 @@ async fn measure(backend: &str, store: &Store) {
     seed(store, 2, "Neighbour", 1_000, now).await;
     // Rows were written around `insert_metrics_snapshot`: each target's latest reading as it would have kept it.
     store.recompute_latest_metrics().await.unwrap();
-    // Fresh statistics, as a long-running database would have (autovacuum on PostgreSQL, `PRAGMA optimize`).
-    sqlx::query("ANALYZE").execute(store.sql_for_tests()).await.unwrap();
+    // Fresh statistics and visibility maps, as a long-running database would have (autovacuum on PostgreSQL,
+    // `PRAGMA optimize` on SQLite).
+    let analyze = if backend == "postgres" { "VACUUM ANALYZE" } else { "ANALYZE" };
+    sqlx::query(analyze).execute(store.sql_for_tests()).await.unwrap();
     // `BENCH_SQLITE_COPY=/path/file.db` keeps a copy of the seeded SQLite database to look at query plans.
     if let (Ok(path), "sqlite") = (std::env::var("BENCH_SQLITE_COPY"), backend) {
         sqlx::query(&format!("VACUUM INTO '{}'", path.replace('\'', "''")))

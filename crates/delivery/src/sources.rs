@@ -8,9 +8,11 @@
 //! the filter is applied, keyed on the account's [`AuthKind`], so a disconnected sandbox account is left out too.
 
 use tochen_domain::clock::Millis;
-use tochen_domain::ids::TenantId;
-use tochen_domain::AuthKind;
-use tochen_store::{Account, FailedTarget, FollowerChange, MetricValues, PublishedTarget, Store, StoreError};
+use tochen_domain::ids::{AccountId, TenantId};
+use tochen_domain::{AuthKind, Platform};
+use tochen_store::{
+    Account, FailedTarget, FollowerChange, MetricValues, PublishedTarget, Store, StoreError, TargetSelection,
+};
 
 /// Which accounts' numbers count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,12 @@ impl Sources {
     /// Whether the numbers of accounts connected as `kind` count.
     pub fn counts(self, kind: AuthKind) -> bool {
         self == Self::WithSandbox || !kind.is_sandbox()
+    }
+
+    /// The published targets of counted accounts, of one platform or account when given, for the store's period
+    /// totals and rankings (`Store::published_totals`, `Store::published_ranked`), which filter in SQL.
+    pub fn selection(self, platform: Option<Platform>, account: Option<AccountId>) -> TargetSelection {
+        TargetSelection { platform, account, with_sandbox: self == Self::WithSandbox }
     }
 
     /// Targets published in `[start, end)` on counted accounts, with their latest reading in the period

@@ -65,7 +65,10 @@ pub use llm_usage::{LlmUsageRecord, MonthlyUsage};
 pub use media::{Media, NewMedia};
 pub use media_facts::MediaTech;
 pub use memberships::{Member, MembershipError};
-pub use metrics::{DailyAddition, FailedTarget, FollowerChange, MetricValues, NewSnapshot, PublishedTarget};
+pub use metrics::{
+    DailyAddition, FailedTarget, FollowerChange, MetricValues, NewSnapshot, PublishedGroup, PublishedSummary,
+    PublishedTarget, TargetSelection,
+};
 pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
 pub use operator::{FailingDestination, ModelCost, OperatorAction, QueueHealth, WorkspaceOverview};
 pub use pending_connections::{NewPendingConnection, PendingConnection};

@@ -23,7 +23,7 @@ use serde::Serialize;
 use tochen_domain::clock::Millis;
 use tochen_domain::ids::{AccountId, PostId, TenantId};
 use tochen_domain::Platform;
-use tochen_store::{MetricValues, PublishedTarget, Store, StoreError};
+use tochen_store::{MetricValues, PublishedGroup, PublishedTarget, Store, StoreError, TargetSelection};
 
 pub use tochen_domain::clock::DAY_MS;
 /// The chart never has more points than this (a quarter).
@@ -179,34 +179,50 @@ pub fn percent_change(current: Option<f64>, previous: Option<f64>) -> Option<f64
 struct Computed {
     totals: Totals,
     platforms: Vec<PlatformTotals>,
-    posts: Vec<(PublishedTarget, MetricValues)>,
     /// Some post or follower change counted is a sandbox account's.
     simulated: bool,
+    /// The most and least viewed publications, as many as asked for.
+    top: Vec<(PublishedTarget, MetricValues)>,
+    bottom: Vec<(PublishedTarget, MetricValues)>,
 }
 
-/// Everything a period's numbers are made of, from the accounts `sources` counts that are in `scope`.
+impl Scope {
+    /// The published targets this scope covers of the accounts `sources` counts, for the store's period reads.
+    fn selection(self, sources: Sources) -> TargetSelection {
+        match self {
+            Scope::Workspace => sources.selection(None, None),
+            Scope::Platform(p) => sources.selection(Some(p), None),
+            Scope::Account(a) => sources.selection(None, Some(a)),
+        }
+    }
+}
+
+/// Everything a period's totals are made of, from the accounts `sources` counts that are in `scope`, and its
+/// `ranked` most and least viewed publications. Publications arrive summed per platform and auth kind
+/// (`Store::published_summary`), so what crosses from the database follows the number of platforms, not of posts.
 async fn compute(
     store: &Store,
     tenant: TenantId,
     period: Period,
     scope: Scope,
     sources: Sources,
+    ranked: i64,
 ) -> Result<Computed, StoreError> {
-    let mut posts = sources.published_targets(store, tenant, period.start, period.end).await?;
-    posts.retain(|(t, _)| scope.includes(t.platform, t.account_id));
+    let summary = store.published_summary(tenant, period.start, period.end, &scope.selection(sources), ranked).await?;
+    let groups = &summary.groups;
     let mut failed = sources.failed_targets(store, tenant, period.start, period.end).await?;
     failed.retain(|f| scope.includes(f.platform, f.account_id));
     let mut followers = sources.follower_changes(store, tenant, period.start, period.end).await?;
     followers.retain(|f| scope.includes(f.platform, f.account_id));
-    let simulated = posts.iter().any(|(t, _)| t.auth_kind.is_sandbox())
+    let simulated = groups.iter().any(|g| g.auth_kind.is_sandbox() && g.published > 0)
         || followers.iter().any(|f| f.auth_kind.is_sandbox() && f.at_start.is_some() && f.at_end.is_some());
     let totals_where = |keep: &dyn Fn(Platform) -> bool| {
-        let mine: Vec<&MetricValues> = posts.iter().filter(|(t, _)| keep(t.platform)).map(|(_, m)| m).collect();
-        let sum = |f: fn(&MetricValues) -> Option<i64>| sum_present(mine.iter().map(|m| f(m)));
+        let mine: Vec<&PublishedGroup> = groups.iter().filter(|g| keep(g.platform)).collect();
+        let sum = |f: fn(&MetricValues) -> Option<i64>| sum_present(mine.iter().map(|g| f(&g.values)));
         let (views, likes, comments) = (sum(|m| m.views), sum(|m| m.likes), sum(|m| m.comments));
         let accounts = || followers.iter().filter(|f| keep(f.platform));
         Totals {
-            published: mine.len() as i64,
+            published: mine.iter().map(|g| g.published).sum(),
             failed: failed.iter().filter(|f| keep(f.platform)).count() as i64,
             views,
             reach: sum(|m| m.reach),
@@ -225,12 +241,12 @@ async fn compute(
         .map(|p| PlatformTotals { platform: *p, totals: totals_where(&|q| q == *p) })
         .filter(|p| p.totals != Totals::default())
         .collect();
-    Ok(Computed { totals, platforms, posts, simulated })
+    Ok(Computed { totals, platforms, simulated, top: summary.top, bottom: summary.bottom })
 }
 
 /// Only the workspace totals of a period (what alerts compare), from the accounts `sources` counts.
 pub async fn totals(store: &Store, tenant: TenantId, period: Period, sources: Sources) -> Result<Totals, StoreError> {
-    Ok(compute(store, tenant, period, Scope::Workspace, sources).await?.totals)
+    Ok(compute(store, tenant, period, Scope::Workspace, sources, 0).await?.totals)
 }
 
 /// Computes the report of `period` for a whole workspace, from the accounts `sources` counts: what report
@@ -274,8 +290,8 @@ pub async fn compute_scoped(
     chart: bool,
 ) -> Result<Report, StoreError> {
     let workspace = store.tenant(tenant).await?.name;
-    let current = compute(store, tenant, period, scope, sources).await?;
-    let previous = compute(store, tenant, period.previous(), scope, sources).await?.totals;
+    let current = compute(store, tenant, period, scope, sources, 5).await?;
+    let previous = compute(store, tenant, period.previous(), scope, sources, 0).await?.totals;
     let t = &current.totals;
     let f = |v: Option<i64>| v.map(|v| v as f64);
     let change = Changes {
@@ -288,12 +304,15 @@ pub async fn compute_scoped(
         saves: percent_change(f(t.saves), f(previous.saves)),
         engagement_rate: percent_change(t.engagement_rate, previous.engagement_rate),
     };
-    // Ranked by views (the one counter every platform reports), ties by publication time.
-    let mut ranked: Vec<&(PublishedTarget, MetricValues)> =
-        current.posts.iter().filter(|(_, m)| m.views.is_some()).collect();
-    ranked.sort_by(|a, b| b.1.views.cmp(&a.1.views).then(a.0.published_at.cmp(&b.0.published_at)));
-    let top_posts: Vec<TopPost> = ranked.iter().take(5).map(|(t, m)| post_line(t, m)).collect();
-    let bottom_posts = ranked.iter().skip(top_posts.len()).rev().take(5).map(|(t, m)| post_line(t, m)).collect();
+    // Ranked by views (the one counter every platform reports), ties by publication time; the bottom five are
+    // the end of the same ranking, never one of the top five.
+    let top_posts = current.top.iter().map(|(t, m)| post_line(t, m)).collect();
+    let bottom_posts = current
+        .bottom
+        .iter()
+        .filter(|(t, _)| !current.top.iter().any(|(s, _)| s.target_id == t.target_id))
+        .map(|(t, m)| post_line(t, m))
+        .collect();
     let daily_views =
         if chart { daily_views(store, tenant, period, scope, sources).await? } else { DailyViews::default() };
     Ok(Report {

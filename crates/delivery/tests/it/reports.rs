@@ -284,3 +284,63 @@ store_test!(a_scoped_report_counts_only_its_platform_or_account_and_ranks_the_we
     assert_eq!(r.scope, Scope::Workspace);
     assert_eq!(render::json(&r)["scope"]["kind"], "workspace");
 });
+
+store_test!(ties_rank_by_publication_and_another_workspace_never_counts, |store| {
+    let tenant = seed(&store).await;
+    let week = Period::new(P, P + 7 * DAY_MS);
+    let before = compute_report(&store, tenant, week, Sources::Real).await.unwrap();
+    // Another workspace (same external account name, same period, far more views) changes nothing here.
+    let other = store.create_tenant("Other", &TenantProfile::default(), 0, store_admin(&store).await).await.unwrap().id;
+    let theirs = account(&store, other, Platform::Instagram, "bloomcoffee").await;
+    let t = target(&store, other, theirs, Platform::Instagram, "Theirs", "published", P + H).await;
+    reading(&store, other, theirs, Some(t), Platform::Instagram, P + 2 * H, m(Some(99_999), None, None, None)).await;
+    let after = compute_report(&store, tenant, week, Sources::Real).await.unwrap();
+    assert_eq!(after.totals, before.totals);
+    assert_eq!(after.top_posts, before.top_posts);
+    let ig = store.accounts(tenant).await.unwrap().into_iter().find(|a| a.name == "bloomcoffee").unwrap().id;
+    let scoped = compute_scoped(&store, other, week, Scope::Account(ig), Sources::Real, false).await.unwrap();
+    assert_eq!(scoped.totals.published, 0, "an account of another workspace selects nothing");
+
+    // Equal views: the earlier publication ranks higher, and the weakest list is the same order reversed.
+    for (i, at) in [5, 3, 4, 1, 2, 6].into_iter().enumerate() {
+        let t = target(&store, tenant, ig, Platform::Instagram, &format!("Tie {i}"), "published", P + at * H).await;
+        reading(&store, tenant, ig, Some(t), Platform::Instagram, P + 6 * DAY_MS, m(Some(1), None, None, None)).await;
+    }
+    let r = compute_scoped(&store, tenant, week, Scope::Account(ig), Sources::Real, false).await.unwrap();
+    let top: Vec<_> = r.top_posts.iter().map(|p| p.title.as_str()).collect();
+    let bottom: Vec<_> = r.bottom_posts.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(top, ["Behind the roaster", "Latte <art> & more", "Tie 3", "Tie 4", "Tie 1"]);
+    assert_eq!(bottom, ["Tie 5", "Tie 0", "Tie 2"]);
+});
+
+async fn store_admin(store: &Store) -> tochen_domain::UserId {
+    let who = TelegramIdentity {
+        telegram_id: 43,
+        username: None,
+        first_name: "Ben".into(),
+        last_name: None,
+        language_code: None,
+    };
+    store.upsert_user(&who).await.unwrap().id
+}
+
+store_test!(a_reading_that_arrives_late_or_without_views_keeps_the_daily_chart_right, |store| {
+    let tenant = seed(&store).await;
+    let ig = store.accounts(tenant).await.unwrap().into_iter().find(|a| a.name == "bloomcoffee").unwrap().id;
+    let i = Platform::Instagram;
+    let t = target(&store, tenant, ig, i, "Late readings", "published", P + 7 * DAY_MS + H).await;
+    let day = |d: i64| P + (7 + d) * DAY_MS + 2 * H;
+    // Day 1 arrives before day 0, day 2 has no views, day 3 arrives last.
+    reading(&store, tenant, ig, Some(t), i, day(1), m(Some(300), None, None, None)).await;
+    reading(&store, tenant, ig, Some(t), i, day(0), m(Some(100), None, None, None)).await;
+    reading(&store, tenant, ig, Some(t), i, day(2), m(None, Some(4), None, None)).await;
+    reading(&store, tenant, ig, Some(t), i, day(3), m(Some(500), None, None, None)).await;
+    let week = Period::new(P + 7 * DAY_MS, P + 14 * DAY_MS);
+    let r = compute_report(&store, tenant, week, Sources::Real).await.unwrap();
+    assert_eq!(r.daily_views.series, [(i, vec![100, 200, 0, 200, 0, 0, 0])]);
+    // A bulk recomputation (after an import) gives the same series.
+    store.recompute_latest_metrics().await.unwrap();
+    let again = compute_report(&store, tenant, week, Sources::Real).await.unwrap();
+    assert_eq!(again.daily_views, r.daily_views);
+    assert_eq!(again.totals.views, Some(500));
+});

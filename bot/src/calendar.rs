@@ -28,8 +28,8 @@ use tochen_telegram::text::{clip, fit, CAPTION_MAX};
 
 /// Longest title in a day's list and on its buttons.
 const TITLE_CHARS: usize = 60;
-/// Most posts a day's list names (with a button each); a busier day says how many more there are.
-const DAY_LIST_MAX: usize = 30;
+/// Posts per page of a day's list (a button each); a busier day's list has pages.
+const DAY_PAGE: usize = 10;
 /// Day buttons per row in the month view.
 const MONTH_DAYS_PER_ROW: usize = 6;
 
@@ -266,9 +266,13 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Calendar) -> HandlerRe
             None => return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
         },
         Calendar::Today(view) => (view, today(tz)),
-        Calendar::Day(n) => {
+        Calendar::Day(n) | Calendar::DayPage(n, _) => {
             let Some(d) = date_of(n) else { return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await };
-            return day(&bot, &app, &ctx, &a, d).await;
+            let page = match b {
+                Calendar::DayPage(_, p) => Some(usize::from(p)),
+                _ => None,
+            };
+            return day(&bot, &app, &ctx, &a, d, page).await;
         }
     };
     ctx.answer(&bot, None).await?;
@@ -276,8 +280,9 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Calendar) -> HandlerRe
     replace(&bot, &ctx, s).await
 }
 
-/// A day's posts as a list (a new message, so the calendar stays), each with a button to its library card.
-async fn day(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, d: NaiveDate) -> HandlerResult {
+/// A day's posts as a list (a new message, so the calendar stays), each with a button to its library card; `page`
+/// (`Some` from the list's own page buttons) edits the list in place.
+async fn day(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, d: NaiveDate, page: Option<usize>) -> HandlerResult {
     let l = ctx.lang;
     let tz = tz_of(a);
     let posts = posts_between(app, a, tz, d, d + Duration::days(1)).await?;
@@ -293,8 +298,10 @@ async fn day(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, d: NaiveDate) -> Han
         "bot.calendar.day_title",
         &[("day", &escape_html(&title)), ("tz", &escape_html(tz.name())), ("n", &posts.len())],
     );
+    let pages = posts.len().div_ceil(DAY_PAGE);
+    let current = page.unwrap_or(0).min(pages - 1);
     let mut rows = Vec::new();
-    for p in posts.iter().take(DAY_LIST_MAX) {
+    for p in posts.iter().skip(current * DAY_PAGE).take(DAY_PAGE) {
         let time = tz.timestamp_millis_opt(p.at).single().map(|x| x.format("%H:%M").to_string()).unwrap_or_default();
         let platforms = if p.platforms.is_empty() {
             t(l, "bot.calendar.no_platforms")
@@ -315,10 +322,20 @@ async fn day(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, d: NaiveDate) -> Han
         ));
         rows.push(vec![(format!("{time} {title}"), Button::Library(Library::Item(p.id)))]);
     }
-    if posts.len() > DAY_LIST_MAX {
-        text.push_str(&format!("\n… +{}", posts.len() - DAY_LIST_MAX));
+    if pages > 1 {
+        text.push_str(&format!("\n{}/{pages}", current + 1));
+        let n = day_number(d);
+        let mut pager = Vec::new();
+        if current > 0 {
+            pager.push(("‹".to_owned(), Button::Calendar(Calendar::DayPage(n, (current - 1) as u16))));
+        }
+        if current + 1 < pages {
+            pager.push(("›".to_owned(), Button::Calendar(Calendar::DayPage(n, (current + 1) as u16))));
+        }
+        rows.push(pager);
     }
-    ctx.in_new_message().show(bot, text, Some(kb(rows))).await
+    let ctx = if page.is_some() { ctx.clone() } else { ctx.in_new_message() };
+    ctx.show(bot, text, Some(kb(rows))).await
 }
 
 #[cfg(test)]

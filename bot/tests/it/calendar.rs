@@ -187,3 +187,33 @@ bot_test!(the_calendar_draws_the_weeks_and_months_posts_and_opens_a_days_posts, 
     h.press_data_refused(ALICE, &week, "cvs:w:-2147483648", "out of date").await;
     let _ = cancelled;
 });
+
+bot_test!(a_busy_days_list_has_pages_edited_in_place, |h| {
+    let a = h.onboard(ALICE, "Alpha").await;
+    in_zone(&h, a).await;
+    let ig = h.connect_accounts(a).await[0].id;
+    let today = Utc::now().with_timezone(&ZONE).date_naive();
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    for i in 0..12u32 {
+        post(&h, a, &format!("Slot {i:02}"), &[ig], (monday, 8 + i, 0), PostStatus::Scheduled).await;
+    }
+    let week = h.say(ALICE, "/calendar", "Posts: 12").await;
+    let mark = h.tg.mark();
+    h.tg.press(ALICE, &week, &format!("Mon {} (12)", monday.format("%d")));
+    let first = h.tg.said(ALICE, mark, "Slot 00").await;
+    assert!(first.text.contains("Slot 09") && !first.text.contains("Slot 10"), "{}", first.text);
+    assert!(first.text.contains("1/2"), "{}", first.text);
+    assert!(first.has_button("›") && !first.has_button("‹"), "{:?}", first.buttons);
+    let second = h.press(ALICE, &first, "›", "Slot 11").await;
+    assert_eq!(second.message_id, first.message_id, "the list is edited in place");
+    assert!(!second.text.contains("Slot 09") && second.text.contains("2/2"), "{}", second.text);
+    assert!(second.has_button("19:00 Slot 11") && second.has_button("‹"), "{:?}", second.buttons);
+    let back = h.press(ALICE, &second, "‹", "Slot 00").await;
+    assert_eq!(back.message_id, first.message_id);
+    // A page past the end (the day emptied since) shows the last page.
+    let past = Button::Calendar(Calendar::DayPage((monday - NaiveDate::default()).num_days() as i32, 9));
+    let mark = h.tg.mark();
+    h.tg.press_as(back.chat_id, ALICE, back.message_id, &past.encode());
+    let last = h.tg.said(back.chat_id, mark, "Slot 11").await;
+    assert!(last.text.contains("2/2"), "{}", last.text);
+});

@@ -37,6 +37,8 @@ pub enum Calendar {
     Today(CalendarView),
     /// The list of a day's posts: `cvd:<day>`.
     Day(i32),
+    /// Another page of a day's list, edited in place: `cvp:<day>:<page>`.
+    DayPage(i32, u16),
 }
 
 impl Calendar {
@@ -45,6 +47,7 @@ impl Calendar {
             Self::Show(v, d) => build("cvs", &[v.code(), &d.to_string()]),
             Self::Today(v) => build("cvt", &[v.code()]),
             Self::Day(d) => build("cvd", &[&d.to_string()]),
+            Self::DayPage(d, p) => build("cvp", &[&d.to_string(), &p.to_string()]),
         }
     }
 
@@ -53,6 +56,7 @@ impl Calendar {
             ("cvs", 2) => Self::Show(CalendarView::parse(f[0])?, num(f, 1)?),
             ("cvt", 1) => Self::Today(CalendarView::parse(f[0])?),
             ("cvd", 1) => Self::Day(num(f, 0)?),
+            ("cvp", 2) => Self::DayPage(num(f, 0)?, num(f, 1)?),
             _ => return None,
         })
     }
@@ -69,6 +73,7 @@ pub(super) fn every_variant() -> Vec<Calendar> {
         Calendar::Today(CalendarView::Month),
         Calendar::Day(i32::MIN),
         Calendar::Day(0),
+        Calendar::DayPage(i32::MIN, u16::MAX),
     ]
 }
 

@@ -196,6 +196,7 @@ fn callback_data_is_spelled_as_before() {
         (Calendar::Show(CalendarView::Week, 20_795).into(), "cvs:w:20795".into()),
         (Calendar::Today(CalendarView::Month).into(), "cvt:m".into()),
         (Calendar::Day(20_796).into(), "cvd:20796".into()),
+        (Calendar::DayPage(20_796, 2).into(), "cvp:20796:2".into()),
     ];
     for (b, data) in cases {
         assert_eq!(b.encode(), data);

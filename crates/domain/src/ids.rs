@@ -83,6 +83,8 @@ id_type!(/// A person, as known by Telegram.
     UserId);
 id_type!(/// A one-time invite link.
     InviteId);
+id_type!(/// A workspace API token.
+    ApiTokenId);
 id_type!(/// A connected Facebook Page, Instagram account or TikTok creator.
     AccountId);
 id_type!(CampaignId);

@@ -51,6 +51,12 @@ impl Role {
     }
 }
 
+text_enum!(
+    /// What a workspace API token may do: read (lists, stats), write (drafts, edits, the queue), publish (schedule
+    /// and publish; an editor's token still sends posts to approval).
+    ApiScope { Read = "read", Write = "write", Publish = "publish" }
+);
+
 text_enum!(Platform { Facebook = "facebook", Instagram = "instagram", TikTok = "tiktok" });
 
 impl Platform {

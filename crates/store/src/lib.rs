@@ -13,6 +13,7 @@
 
 mod accounts;
 mod alert_states;
+mod api_tokens;
 mod audit;
 mod automations;
 mod calendar;
@@ -50,6 +51,7 @@ mod workspace_codes;
 
 pub use accounts::{Account, AccountTokens, NewAccount, RefreshCandidate, TokenRevocation};
 pub use alert_states::AlertState;
+pub use api_tokens::{ApiToken, NewApiToken};
 pub use automations::{
     slot_key as automation_slot_key, Automation, AutomationChanges, AutomationRun, CreateAutomationError,
     EditError as AutomationEditError, NewAutomation, SlotStart,

@@ -9,6 +9,7 @@
 //! the Telegram webhook when that mode is on (in the background, retrying while the Bot API is unreachable, so
 //! the platforms' webhooks are served meanwhile), and shuts down gracefully when the token is cancelled.
 
+pub mod api;
 mod client_ip;
 mod health;
 mod limits;
@@ -83,7 +84,7 @@ impl AppState {
     }
 }
 
-/// The public router: OAuth callbacks, media, webhooks, health.
+/// The public router: OAuth callbacks, media, webhooks, the API, health.
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.web.max_body_bytes;
     // Unsigned routes are limited per client address before anything else runs.
@@ -103,6 +104,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(unsigned)
         .merge(signed)
+        .nest("/api/v1", api::routes())
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .layer(DefaultBodyLimit::max(max_body))

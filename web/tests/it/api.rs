@@ -1,0 +1,109 @@
+//! The API's first routes on both databases: bearer tokens (missing, malformed, unknown, revoked, expired: 401
+//! problems with `WWW-Authenticate`; a missing scope: 403), every error as `application/problem+json`, and a
+//! workspace's token seeing only that workspace's accounts.
+
+use crate::common;
+
+use axum::body::Body;
+use axum::http::Request;
+use common::*;
+use tochen_domain::clock::now_ms;
+use tochen_domain::{ApiScope, AuthKind, Platform, Role, SecretString};
+use tochen_store::{NewAccount, NewApiToken, TelegramIdentity, TenantProfile};
+
+fn account(name: &str) -> NewAccount {
+    NewAccount {
+        platform: Platform::Instagram,
+        auth_kind: AuthKind::InstagramLogin,
+        external_id: name.into(),
+        name: name.into(),
+        access_token: SecretString::new("secret-token"),
+        refresh_token: None,
+        scopes: vec![],
+        token_expires_at: None,
+        refresh_expires_at: None,
+        connected_by: None,
+    }
+}
+
+async fn call(
+    w: &Web,
+    uri: &str,
+    auth: Option<&str>,
+) -> (u16, std::collections::HashMap<String, String>, serde_json::Value) {
+    let mut b = Request::get(uri);
+    if let Some(a) = auth {
+        b = b.header("authorization", a);
+    }
+    let (status, headers, body) = w.send(b.body(Body::empty()).unwrap()).await;
+    (status, headers, serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}")))
+}
+
+fn is_problem(h: &std::collections::HashMap<String, String>, body: &serde_json::Value, status: u16, kind: &str) {
+    assert_eq!(h.get("content-type").map(String::as_str), Some("application/problem+json"), "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["type"], format!("/api/v1/problems/{kind}"), "{body}");
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+}
+
+tochen_testkit::store_test!(api_tokens_authenticate_scope_and_keep_workspaces_apart, |store, db| {
+    let w = web(&db).await;
+    let (tenant, user) = workspace(&store).await;
+    store.upsert_account(tenant, &account("bloom")).await.unwrap();
+    let other_admin = store
+        .upsert_user(&TelegramIdentity {
+            telegram_id: 99,
+            username: None,
+            first_name: "Oz".into(),
+            last_name: None,
+            language_code: None,
+        })
+        .await
+        .unwrap();
+    let other = store.create_tenant("Other", &TenantProfile::default(), 0, other_admin.id).await.unwrap().id;
+    store.upsert_account(other, &account("theirs")).await.unwrap();
+    let now = now_ms();
+    let token = |scopes: &[ApiScope], expires_at: Option<i64>| NewApiToken {
+        name: "t".into(),
+        role: Role::Admin,
+        scopes: scopes.to_vec(),
+        created_by: Some(user),
+        expires_at,
+    };
+    let (_, reader) = store.create_api_token(tenant, &token(&[ApiScope::Read], None), now).await.unwrap();
+    let (_, writer) = store.create_api_token(tenant, &token(&[ApiScope::Write], None), now).await.unwrap();
+    let (revoked, gone) = store.create_api_token(tenant, &token(&[ApiScope::Read], None), now).await.unwrap();
+    store.revoke_api_token(tenant, revoked.id, now).await.unwrap();
+    let (_, expired) =
+        store.create_api_token(tenant, &token(&[ApiScope::Read], Some(now - 1)), now - 10).await.unwrap();
+
+    let (s, h, body) = call(&w, "/api/v1/accounts", Some(&format!("Bearer {reader}"))).await;
+    assert_eq!(s, 200, "{body}");
+    let names: Vec<&str> = body["data"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["bloom"], "only the token's workspace");
+    assert_eq!(body["data"][0]["platform"], "instagram");
+    assert!(!body.to_string().contains("secret-token"), "no platform token leaves: {body}");
+    assert!(h.contains_key("x-request-id"));
+
+    for (auth, detail) in [
+        (None, "Bearer"),
+        (Some("Basic abc".to_owned()), "Bearer"),
+        (Some(format!("Bearer tch_{}", "x".repeat(40))), "unknown"),
+        (Some(format!("Bearer {gone}")), "revoked"),
+        (Some(format!("Bearer {expired}")), "expired"),
+    ] {
+        let (s, h, body) = call(&w, "/api/v1/accounts", auth.as_deref()).await;
+        assert_eq!(s, 401, "{auth:?}: {body}");
+        is_problem(&h, &body, 401, "unauthenticated");
+        assert!(h.get("www-authenticate").is_some_and(|v| v.starts_with("Bearer")), "{h:?}");
+        assert!(body["detail"].as_str().unwrap().contains(detail), "{body}");
+    }
+    let (s, h, body) = call(&w, "/api/v1/accounts", Some(&format!("Bearer {writer}"))).await;
+    assert_eq!(s, 403);
+    is_problem(&h, &body, 403, "missing-scope");
+    assert_eq!(body["scope"], "read");
+    let (s, h, body) = call(&w, "/api/v1/nothing-here", Some(&format!("Bearer {reader}"))).await;
+    assert_eq!(s, 404);
+    is_problem(&h, &body, 404, "not-found");
+});

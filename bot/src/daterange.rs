@@ -13,7 +13,7 @@ use tochen_domain::i18n::{t, tf};
 use tochen_telegram::text::{clip, ECHO_MAX};
 
 /// The longest range read, in days (about five years).
-pub const MAX_DAYS: i64 = 5 * 366;
+pub const MAX_DAYS: i64 = tochen_delivery::reports::MAX_PERIOD_DAYS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RangeError {

@@ -5,6 +5,7 @@
 mod accounts;
 mod auth;
 mod problem;
+mod stats;
 
 use crate::AppState;
 use axum::routing::get;
@@ -15,5 +16,5 @@ pub use problem::Problem;
 
 /// The API's routes, to be nested under `/api/v1`.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/accounts", get(accounts::list)).fallback(problem::not_found)
+    Router::new().route("/accounts", get(accounts::list)).route("/stats", get(stats::get)).fallback(problem::not_found)
 }

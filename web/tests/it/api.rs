@@ -107,3 +107,101 @@ tochen_testkit::store_test!(api_tokens_authenticate_scope_and_keep_workspaces_ap
     assert_eq!(s, 404);
     is_problem(&h, &body, 404, "not-found");
 });
+
+tochen_testkit::store_test!(api_stats_are_the_stats_computation_and_refuse_bad_parameters, |store, db| {
+    use tochen_delivery::reports::{compute_scoped, render, Period, Scope, DAY_MS};
+    use tochen_delivery::sources::Sources;
+    let w = web(&db).await;
+    let (tenant, user) = workspace(&store).await;
+    let ig = store.upsert_account(tenant, &account("bloom")).await.unwrap().id;
+    let other_admin = store
+        .upsert_user(&TelegramIdentity {
+            telegram_id: 98,
+            username: None,
+            first_name: "Oz".into(),
+            last_name: None,
+            language_code: None,
+        })
+        .await
+        .unwrap();
+    let other = store.create_tenant("Other", &TenantProfile::default(), 0, other_admin.id).await.unwrap().id;
+    let theirs = store.upsert_account(other, &account("theirs")).await.unwrap().id;
+    let now = now_ms();
+    // One published post two days ago with a reading a day later.
+    let post = store.create_draft(tenant, None, None, "Bread", "").await.unwrap();
+    let targets = store.schedule_post(tenant, post.id, post.version, now - 2 * DAY_MS, &[ig], false).await.unwrap();
+    sqlx::query("UPDATE post_targets SET status = 'published', published_at = $1 WHERE id = $2")
+        .bind(now - 2 * DAY_MS)
+        .bind(targets[0].id.to_db())
+        .execute(store.sql_for_tests())
+        .await
+        .unwrap();
+    let values =
+        tochen_store::MetricValues { views: Some(321), likes: Some(12), comments: Some(3), ..Default::default() };
+    let snapshot = tochen_store::NewSnapshot {
+        account_id: ig,
+        target_id: Some(targets[0].id),
+        platform: Platform::Instagram,
+        captured_at: now - DAY_MS,
+        values,
+        raw: serde_json::json!({}),
+    };
+    store.insert_metrics_snapshot(tenant, &snapshot).await.unwrap();
+    let (_, reader) = store
+        .create_api_token(
+            tenant,
+            &NewApiToken {
+                name: "r".into(),
+                role: Role::Viewer,
+                scopes: vec![ApiScope::Read],
+                created_by: Some(user),
+                expires_at: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let auth = format!("Bearer {reader}");
+
+    let (s, _, body) = call(&w, "/api/v1/stats?days=7", Some(&auth)).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["totals"]["published"], 1);
+    assert_eq!(body["totals"]["views"], 321);
+    assert_eq!(body["top_posts"][0]["title"], "Bread");
+    // The same numbers as the computation /stats and report automations run, for the same period.
+    let start = body["period"]["start"].as_i64().unwrap();
+    let end = body["period"]["end"].as_i64().unwrap();
+    assert_eq!(end - start, 7 * DAY_MS);
+    let same = compute_scoped(&store, tenant, Period::new(start, end), Scope::Workspace, Sources::WithSandbox, false)
+        .await
+        .unwrap();
+    assert_eq!(body, render::json(&same));
+    let (s, _, body) = call(&w, &format!("/api/v1/stats?days=7&account={ig}&chart=true"), Some(&auth)).await;
+    assert_eq!((s, body["scope"]["kind"].as_str()), (200, Some("account")), "{body}");
+    assert!(!body["daily_views"]["days"].as_array().unwrap().is_empty(), "{body}");
+    let (s, _, body) =
+        call(&w, "/api/v1/stats?since=2026-01-01T00:00:00Z&until=2026-02-01T00:00:00Z&platform=tiktok", Some(&auth))
+            .await;
+    assert_eq!((s, &body["totals"]["published"]), (200, &serde_json::json!(0)), "{body}");
+
+    for (query, status, kind, needle) in [
+        ("days=0", 400, "invalid-parameter", "days=0"),
+        ("days=9999", 400, "invalid-parameter", "days=9999"),
+        ("days=7&since=2026-01-01T00:00:00Z", 400, "invalid-parameter", "either days"),
+        ("since=2026-01-01T00:00:00Z", 400, "invalid-parameter", "both since and until"),
+        ("since=yesterday&until=2026-01-01T00:00:00Z", 400, "invalid-parameter", "RFC 3339"),
+        ("since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", 400, "invalid-parameter", "not after"),
+        ("platform=myspace", 400, "invalid-parameter", "myspace"),
+        ("platform=tiktok&account=x", 400, "invalid-parameter", "either platform"),
+        ("account=not-an-id", 404, "not-found", "not-an-id"),
+    ] {
+        let (s, h, body) = call(&w, &format!("/api/v1/stats?{query}"), Some(&auth)).await;
+        assert_eq!(s, status, "{query}: {body}");
+        is_problem(&h, &body, status, kind);
+        assert!(body["detail"].as_str().unwrap().contains(needle), "{query}: {body}");
+    }
+    // Another workspace's account is not found, as if it did not exist.
+    let (s, h, body) = call(&w, &format!("/api/v1/stats?account={theirs}"), Some(&auth)).await;
+    assert_eq!(s, 404, "{body}");
+    is_problem(&h, &body, 404, "not-found");
+});

@@ -36,6 +36,9 @@ pub struct Period {
     pub end: Millis,
 }
 
+/// The longest period read, in days (about five years): `/stats` and the API refuse a longer one.
+pub const MAX_PERIOD_DAYS: i64 = 5 * 366;
+
 impl Period {
     pub fn new(start: Millis, end: Millis) -> Self {
         Self { start, end: end.max(start) }

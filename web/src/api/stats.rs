@@ -1,0 +1,100 @@
+//! `GET /api/v1/stats` (scope `read`): `/stats`' computation (`reports::compute_scoped`, the one report
+//! automations use) as JSON, the same document as a `report.generated` webhook's `report`.
+//!
+//! Query: `days` (1 to 1,830; default 30) for the last days up to now, or `since` and `until` (RFC 3339) for a
+//! range; `platform` (`facebook`, `instagram`, `tiktok`) or `account` (an account id of the workspace) to narrow
+//! it; `chart=true` adds the daily views series.
+
+use super::{Caller, Problem};
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use tochen_delivery::reports::{self, Period, Scope, DAY_MS, MAX_PERIOD_DAYS};
+use tochen_delivery::sources::Sources;
+use tochen_domain::clock::now_ms;
+use tochen_domain::{AccountId, ApiScope, Platform};
+
+#[derive(Debug, Deserialize)]
+pub struct StatsQuery {
+    days: Option<i64>,
+    since: Option<String>,
+    until: Option<String>,
+    platform: Option<String>,
+    account: Option<String>,
+    #[serde(default)]
+    chart: bool,
+}
+
+fn bad(detail: String) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, "invalid-parameter", "A parameter is not valid", detail)
+}
+
+fn instant(name: &str, v: &str) -> Result<i64, Problem> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| bad(format!("{name}={v:?} is not an RFC 3339 time such as 2026-12-01T00:00:00Z")))
+}
+
+fn period(q: &StatsQuery, now: i64) -> Result<Period, Problem> {
+    match (q.days, &q.since, &q.until) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            Err(bad("give either days or since and until, not both".into()))
+        }
+        (None, Some(s), Some(u)) => {
+            let (start, end) = (instant("since", s)?, instant("until", u)?);
+            if end <= start {
+                return Err(bad(format!("until={u:?} is not after since={s:?}")));
+            }
+            if end - start > MAX_PERIOD_DAYS * DAY_MS {
+                return Err(bad(format!("the range is longer than {MAX_PERIOD_DAYS} days")));
+            }
+            Ok(Period::new(start, end))
+        }
+        (None, Some(_), None) | (None, None, Some(_)) => Err(bad("give both since and until".into())),
+        (days, None, None) => {
+            let days = days.unwrap_or(30);
+            if !(1..=MAX_PERIOD_DAYS).contains(&days) {
+                return Err(bad(format!("days={days} is not between 1 and {MAX_PERIOD_DAYS}")));
+            }
+            Ok(Period::new(now - days * DAY_MS, now))
+        }
+    }
+}
+
+async fn scope(state: &AppState, caller: &Caller, q: &StatsQuery) -> Result<Scope, Problem> {
+    match (&q.platform, &q.account) {
+        (Some(_), Some(_)) => Err(bad("give either platform or account, not both".into())),
+        (Some(p), None) => Platform::parse(p)
+            .map(Scope::Platform)
+            .ok_or_else(|| bad(format!("platform={p:?} is not one of facebook, instagram, tiktok"))),
+        (None, Some(a)) => {
+            let not_found = || {
+                Problem::new(
+                    StatusCode::NOT_FOUND,
+                    "not-found",
+                    "Not found",
+                    format!("no account {a:?} in this workspace"),
+                )
+            };
+            let id = AccountId::from_db(a).map_err(|_| not_found())?;
+            let accounts = state.store.accounts(caller.tenant()).await?;
+            accounts.iter().any(|x| x.id == id).then_some(Scope::Account(id)).ok_or_else(not_found)
+        }
+        (None, None) => Ok(Scope::Workspace),
+    }
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<StatsQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    caller.require(ApiScope::Read)?;
+    let period = period(&q, now_ms())?;
+    let scope = scope(&state, &caller, &q).await?;
+    let sources = Sources::new(tochen_platforms::registry::sandbox_on(&state.config));
+    let report = reports::compute_scoped(&state.store, caller.tenant(), period, scope, sources, q.chart).await?;
+    Ok(Json(reports::render::json(&report)))
+}

@@ -467,3 +467,41 @@ impl JobArgs for PostChangePayload {
         InsertOpts { unique_key: Some(format!("{POST_CHANGE}:{}", self.change_id)), ..Default::default() }
     }
 }
+
+/// Generate one item of a campaign batch (issue 18): one LLM draft (and image), saved as a draft of the campaign.
+pub const BATCH_ITEM: &str = "batch.item";
+
+/// Job attempts of a batch item: a provider's 429 hands the job back with its retry-after and costs an attempt, so
+/// there are many; the item's own failures are counted apart (`batch_items.attempts`) and end it after
+/// [`BATCH_ITEM_MAX_FAILURES`].
+pub const BATCH_ITEM_JOB_ATTEMPTS: i64 = 100;
+/// Failed generations (not rate limits) after which an item is `failed`.
+pub const BATCH_ITEM_MAX_FAILURES: i64 = 3;
+
+/// The concurrency key of a workspace's LLM batch calls: at most `LLM_BATCH_CONCURRENCY` run at once.
+pub fn llm_batch_key(tenant: crate::ids::TenantId) -> String {
+    format!("llm:{tenant}")
+}
+
+/// The payload of `batch.item`. `round` counts the person's retries of the item, so a retried item gets a new job
+/// (unique key `batch.item:{item}:{round}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchItemPayload {
+    pub tenant_id: crate::ids::TenantId,
+    pub item_id: crate::ids::BatchItemId,
+    #[serde(default)]
+    pub round: i64,
+}
+
+impl JobArgs for BatchItemPayload {
+    const KIND: &'static str = BATCH_ITEM;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts {
+            unique_key: Some(format!("{BATCH_ITEM}:{}:{}", self.item_id, self.round)),
+            concurrency_key: Some(llm_batch_key(self.tenant_id)),
+            run_at: None,
+            max_attempts: Some(BATCH_ITEM_JOB_ATTEMPTS),
+        }
+    }
+}

@@ -208,3 +208,45 @@ mod tests {
         assert_eq!(Platform::parse("myspace"), None);
     }
 }
+
+text_enum!(
+    /// Where a campaign is (issue 18). `Active` past its end date shows as `Finished` ([`CampaignStatus::effective`]);
+    /// `Archived` is the soft delete: its posts and batch history are kept.
+    CampaignStatus { Draft = "draft", Active = "active", Finished = "finished", Archived = "archived" }
+);
+
+impl CampaignStatus {
+    /// The status to show at `now`: an active campaign whose end has passed is finished.
+    pub fn effective(self, ends_at: Option<i64>, now: i64) -> Self {
+        match (self, ends_at) {
+            (CampaignStatus::Active, Some(end)) if end <= now => CampaignStatus::Finished,
+            (s, _) => s,
+        }
+    }
+}
+
+text_enum!(
+    /// Where a generation batch is. `Running` until every item ended; `Cancelled` by a person (the items not yet
+    /// made are cancelled, the drafts made stay); `QuotaStopped` when the workspace's LLM quota ran out.
+    BatchStatus { Running = "running", Finished = "finished", Cancelled = "cancelled", QuotaStopped = "quota_stopped" }
+);
+
+text_enum!(
+    /// One item of a batch. `Pending` and `Running` are open; the others are final and each item reaches exactly
+    /// one of them once (a retry of a failed item opens it again).
+    BatchItemStatus {
+        Pending = "pending",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        Skipped = "skipped",
+    }
+);
+
+impl BatchItemStatus {
+    /// Final: the item will not run again unless a person retries it.
+    pub fn is_final(self) -> bool {
+        !matches!(self, BatchItemStatus::Pending | BatchItemStatus::Running)
+    }
+}

@@ -16,6 +16,7 @@ mod alert_states;
 mod audit;
 mod automations;
 mod calendar;
+mod campaigns;
 mod deliveries;
 mod destinations;
 mod dialect;
@@ -55,6 +56,10 @@ pub use automations::{
     EditError as AutomationEditError, NewAutomation, SlotStart,
 };
 pub use calendar::CalendarPost;
+pub use campaigns::{
+    Batch, BatchItem, BatchProgress, Campaign, CampaignError, CampaignFields, CampaignSummary, GeneratedDraft,
+    ItemWork, NewBatch, NewBatchItem, CAMPAIGN_NAME_CHARS, CAMPAIGN_TEXT_CHARS, MAX_BATCH_ITEMS,
+};
 pub use deliveries::{Delivery, DeliveryAttempt, DeliveryStatus, NewAttempt, NewDelivery};
 pub use destinations::{Destination, NewDestination};
 pub use heartbeats::Heartbeat;

@@ -29,6 +29,7 @@ CREATE TABLE campaign_batches (
     estimate_tokens      BIGINT NOT NULL DEFAULT 0,
     estimate_cost_micros BIGINT NOT NULL DEFAULT 0,
     progress_message_id  BIGINT,
+    progress_edited_at   BIGINT,
     created_at           BIGINT NOT NULL,
     finished_at          BIGINT
 );

@@ -505,3 +505,39 @@ impl JobArgs for BatchItemPayload {
         }
     }
 }
+
+/// Edit a batch's progress message (issue 18). At most one per batch per [`BATCH_PROGRESS_EVERY_MS`]: the unique
+/// key names the time window the change happened in and the job runs when that window closes, so every item
+/// ending in one window is shown by one edit.
+pub const BATCH_PROGRESS: &str = "batch.progress";
+/// The shortest time between two edits of one progress message (Telegram allows about one edit a second per
+/// chat and fewer per message; we keep well below).
+pub const BATCH_PROGRESS_EVERY_MS: i64 = 3_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchProgressPayload {
+    pub tenant_id: crate::ids::TenantId,
+    pub batch_id: crate::ids::BatchId,
+    /// The time window (`now / BATCH_PROGRESS_EVERY_MS`) of the change shown.
+    pub window: i64,
+}
+
+impl BatchProgressPayload {
+    /// The edit showing a change made at `now`.
+    pub fn at(tenant_id: crate::ids::TenantId, batch_id: crate::ids::BatchId, now: Millis) -> Self {
+        Self { tenant_id, batch_id, window: now.div_euclid(BATCH_PROGRESS_EVERY_MS) }
+    }
+}
+
+impl JobArgs for BatchProgressPayload {
+    const KIND: &'static str = BATCH_PROGRESS;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts {
+            unique_key: Some(format!("{BATCH_PROGRESS}:{}:{}", self.batch_id, self.window)),
+            concurrency_key: Some(format!("{BATCH_PROGRESS}:{}", self.batch_id)),
+            run_at: Some((self.window + 1) * BATCH_PROGRESS_EVERY_MS),
+            max_attempts: Some(5),
+        }
+    }
+}

@@ -177,7 +177,7 @@ pub struct GeneratedDraft {
     pub title: String,
     pub idea: String,
     pub image_prompt: String,
-    /// One text per platform; the first is the main text, the others follow it unless they differ.
+    /// One text per platform, each with its own `custom`; the first one's text is the main text.
     pub texts: Vec<PostContent>,
     pub media: Option<MediaId>,
 }
@@ -335,6 +335,22 @@ async fn finish_if_done(tx: &mut Tx<'_>, tenant: TenantId, batch: &str, now: Mil
     .bind(tenant.to_db())
     .bind(batch)
     .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Locks the batch row of `item` for the rest of the caller's transaction (an UPDATE that changes nothing), so
+/// the transactions that end a batch's items run one after another: on PostgreSQL each then sees the others'
+/// committed items, and the last one to end finishes the batch (two concurrent ends would each still see the
+/// other running and neither would).
+async fn lock_batch_of_item(tx: &mut Tx<'_>, tenant: TenantId, item: BatchItemId) -> Result<()> {
+    sqlx::query(
+        "UPDATE campaign_batches SET total = total WHERE tenant_id = $1 AND id = (SELECT batch_id FROM batch_items \
+         WHERE tenant_id = $1 AND id = $2)",
+    )
+    .bind(tenant.to_db())
+    .bind(item.to_db())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -692,6 +708,39 @@ impl Store {
         Ok(())
     }
 
+    /// Claims the right to edit a batch's progress message at `now`: `true` (and stamped) when the last edit is
+    /// at least `every_ms` ago, so two edits of one message are never closer than that.
+    pub async fn claim_batch_progress_edit(
+        &self,
+        tenant: TenantId,
+        batch: BatchId,
+        now: Millis,
+        every_ms: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE campaign_batches SET progress_edited_at = $3 WHERE tenant_id = $1 AND id = $2 \
+             AND (progress_edited_at IS NULL OR progress_edited_at <= $4)",
+        )
+        .bind(tenant.to_db())
+        .bind(batch.to_db())
+        .bind(now)
+        .bind(now - every_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// When the batch's progress message was last edited.
+    pub async fn batch_progress_edited_at(&self, tenant: TenantId, batch: BatchId) -> Result<Option<Millis>> {
+        let row: Option<(Option<Millis>,)> =
+            sqlx::query_as("SELECT progress_edited_at FROM campaign_batches WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.to_db())
+                .bind(batch.to_db())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|r| r.0))
+    }
+
     /// The worker takes an item: `pending` (or `running`, after a crash) becomes `running`, while its batch runs.
     /// `None` when the item ended already (cancelled, done, failed, skipped) or its batch stopped: the job has
     /// nothing to do.
@@ -726,6 +775,7 @@ impl Store {
     ) -> Result<Option<PostId>> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
+        lock_batch_of_item(&mut tx, tenant, item).await?;
         let row: Option<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
             "SELECT i.batch_id, b.campaign_id, b.started_by, b.chat_id FROM batch_items i \
              JOIN campaign_batches b ON b.tenant_id = i.tenant_id AND b.id = i.batch_id \
@@ -758,8 +808,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         for c in &d.texts {
-            let c = PostContent { custom: c.body != main, ..c.clone() };
-            crate::posts::upsert_content(&mut tx, tenant, post, &c, now).await?;
+            crate::posts::upsert_content(&mut tx, tenant, post, c, now).await?;
         }
         if let Some(media) = d.media {
             sqlx::query(
@@ -801,6 +850,7 @@ impl Store {
         let now = now_ms();
         let error = clip(error, 500);
         let mut tx = self.pool.begin().await?;
+        lock_batch_of_item(&mut tx, tenant, item).await?;
         let row: Option<(String, i64)> = sqlx::query_as(
             "SELECT batch_id, attempts FROM batch_items WHERE tenant_id = $1 AND id = $2 AND status = 'running'",
         )
@@ -909,6 +959,11 @@ impl Store {
     ) -> Result<usize> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE campaign_batches SET total = total WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_db())
+            .bind(batch.to_db())
+            .execute(&mut *tx)
+            .await?;
         let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT id, round FROM batch_items WHERE tenant_id = $1 AND batch_id = $2 \
              AND status IN ('failed', 'skipped') AND ($3 = '' OR id = $3) ORDER BY position",

@@ -343,3 +343,61 @@ pub fn estimate_text(lang: &str, items: usize, tokens: i64, cost_micros: i64, le
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tochen_domain::i18n::LANGUAGES;
+    use tochen_domain::ids::{BatchId, CampaignId};
+
+    fn batch(status: BatchStatus, finished_at: Option<Millis>) -> Batch {
+        Batch {
+            id: BatchId::new(),
+            tenant_id: TenantId::new(),
+            campaign_id: CampaignId::new(),
+            started_by: None,
+            chat_id: Some(1),
+            with_images: false,
+            status,
+            total: 10,
+            estimate_tokens: 0,
+            estimate_cost_micros: 0,
+            progress_message_id: Some(2),
+            created_at: 1_000_000,
+            finished_at,
+        }
+    }
+
+    #[test]
+    fn the_bar_fills_with_the_ended_items() {
+        assert_eq!(bar(0, 10, 10), "░░░░░░░░░░");
+        assert_eq!(bar(5, 10, 10), "▓▓▓▓▓░░░░░");
+        assert_eq!(bar(12, 10, 4), "▓▓▓▓");
+        assert_eq!(bar(1, 0, 3), "░░░");
+    }
+
+    #[test]
+    fn progress_shows_counts_elapsed_and_time_left_in_every_language() {
+        let p = BatchProgress { total: 10, pending: 4, running: 2, done: 3, failed: 1, ..Default::default() };
+        for lang in LANGUAGES.iter().copied() {
+            // 4 ended in 40 s: 6 left take about 60 s.
+            let text = progress_text(lang, "Autumn <b>", &batch(BatchStatus::Running, None), &p, 1_040_000);
+            assert!(text.contains("0:40") && text.contains("1:00"), "{lang}: {text}");
+            assert!(text.contains("Autumn &lt;b&gt;") && text.contains('3') && text.contains("10"), "{lang}: {text}");
+            assert!(tochen_telegram::text::fits(&text, tochen_telegram::text::MESSAGE_MAX));
+            let done = progress_text(lang, "A", &batch(BatchStatus::Finished, Some(1_065_000)), &p, 2_000_000);
+            assert!(done.contains("1:05"), "{lang}: {done}");
+            let stopped = progress_text(lang, "A", &batch(BatchStatus::QuotaStopped, Some(1_065_000)), &p, 0);
+            assert!(stopped.contains('3'), "{lang}: {stopped}");
+        }
+    }
+
+    #[test]
+    fn the_estimate_says_whether_the_quota_is_enough() {
+        let ok = estimate_text("en", 10, 15_000, 2_500, Some(20_000));
+        assert!(ok.contains("15000") && ok.contains("$0.00") && ok.contains("20000"), "{ok}");
+        let short = estimate_text("en", 10, 15_000, 2_500, Some(100));
+        assert_ne!(ok.lines().last(), short.lines().last());
+        assert_eq!(estimate_text("en", 10, 15_000, 2_500, None).lines().count(), 1);
+    }
+}

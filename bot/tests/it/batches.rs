@@ -3,6 +3,7 @@
 //! fake counts), a runner killed mid-batch and another taking over (every item ends exactly once), the quota
 //! running out (a clean stop), and cancel (drafts made stay).
 
+use crate::common;
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
@@ -239,4 +240,29 @@ store_test!(cancel_stops_the_remaining_items_and_keeps_the_drafts, |store, db| {
     assert!(p.done >= 1 && p.cancelled >= 1, "{p:?}");
     assert_eq!(p.done + p.cancelled, 20);
     assert_eq!(drafts(&store, t, &b).await as i64, p.done, "made drafts stay, nothing after the cancel");
+});
+
+bot_test!(the_progress_message_is_edited_in_place_until_the_batch_ends, |h| {
+    let t = h.onboard(common::ALICE, "Roastery").await;
+    let msg = h.tg.messages_in(common::ALICE).last().unwrap().clone();
+    h.llm.set_delay(Duration::from_millis(100));
+    let b = batch(&h.store, t, 10).await;
+    h.store.set_batch_progress_message(t, b.id, common::ALICE, msg.message_id).await.unwrap();
+    wait_until("the batch to end", || ended(&h.store, t, &b)).await;
+    wait_until("the last edit", || async {
+        h.tg.message(common::ALICE, msg.message_id).is_some_and(|m| m.text.contains("Finished in"))
+    })
+    .await;
+    let text = h.tg.message(common::ALICE, msg.message_id).unwrap().text;
+    assert!(text.contains("Autumn") && text.contains("10 done") && text.contains("0 failed"), "{text}");
+    let edits: Vec<_> =
+        h.tg.calls()
+            .into_iter()
+            .filter(|c| c.method == "editmessagetext" && c.params["message_id"].as_i64() == Some(msg.message_id))
+            .collect();
+    // At most one edit per 3-second window, each queued by an item that ended: never more than the items; none
+    // refused by the (fake) Bot API.
+    assert!(!edits.is_empty() && edits.len() <= 10, "{} edits", edits.len());
+    assert!(edits.iter().all(|c| c.params["__failed"].is_null()));
+    assert_eq!(h.store.batch_progress(t, b.id).await.unwrap().done, 10);
 });

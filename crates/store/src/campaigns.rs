@@ -697,14 +697,23 @@ impl Store {
         Ok(p)
     }
 
-    /// Remembers the message that shows a batch's progress (edited in place).
-    pub async fn set_batch_progress_message(&self, tenant: TenantId, batch: BatchId, message_id: i64) -> Result<()> {
-        sqlx::query("UPDATE campaign_batches SET progress_message_id = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.to_db())
-            .bind(batch.to_db())
-            .bind(message_id)
-            .execute(&self.pool)
-            .await?;
+    /// Remembers the message that shows a batch's progress (edited in place): its chat and id.
+    pub async fn set_batch_progress_message(
+        &self,
+        tenant: TenantId,
+        batch: BatchId,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE campaign_batches SET chat_id = $3, progress_message_id = $4 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.to_db())
+        .bind(batch.to_db())
+        .bind(chat_id)
+        .bind(message_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -242,8 +242,8 @@ store_test!(a_batch_queues_a_job_per_item_and_every_item_ends_exactly_once, |sto
     assert!(store.campaign_batches(b, c.id).await.unwrap().is_empty());
     let f = LibraryFilter { campaign: Some(c.id), ..Default::default() };
     assert_eq!(store.library(a, &f, 0, 10).await.unwrap().len(), 3);
-    store.set_batch_progress_message(a, batch.id, 5).await.unwrap();
-    store.set_batch_progress_message(b, batch.id, 9).await.unwrap();
+    store.set_batch_progress_message(a, batch.id, 77, 5).await.unwrap();
+    store.set_batch_progress_message(b, batch.id, 78, 9).await.unwrap();
     assert_eq!(store.batch(a, batch.id).await.unwrap().progress_message_id, Some(5));
 });
 

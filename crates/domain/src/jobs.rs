@@ -374,6 +374,23 @@ mod tests {
     }
 
     #[test]
+    fn batch_progress_edits_of_one_window_share_a_job_due_when_the_window_closes() {
+        use crate::ids::{BatchId, TenantId};
+        let (t, b) = (TenantId::new(), BatchId::new());
+        let a = BatchProgressPayload::at(t, b, 6_000).insert_opts();
+        let same = BatchProgressPayload::at(t, b, 8_999).insert_opts();
+        let next = BatchProgressPayload::at(t, b, 9_000).insert_opts();
+        assert_eq!(a.unique_key, same.unique_key);
+        assert_ne!(a.unique_key, next.unique_key);
+        assert_eq!((a.run_at, next.run_at), (Some(9_000), Some(12_000)));
+        assert_eq!(a.concurrency_key, next.concurrency_key);
+        let item = BatchItemPayload { tenant_id: t, item_id: crate::ids::BatchItemId::new(), round: 0 };
+        let retry = BatchItemPayload { round: 1, ..item.clone() };
+        assert_ne!(item.insert_opts().unique_key, retry.insert_opts().unique_key);
+        assert_eq!(item.insert_opts().concurrency_key, Some(llm_batch_key(t)));
+    }
+
+    #[test]
     fn payloads_name_their_kinds_and_the_keys_producers_used() {
         use crate::ids::{AutomationId, TargetId};
         let target = TargetId::new();

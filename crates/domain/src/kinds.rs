@@ -177,6 +177,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_active_campaign_past_its_end_is_finished_and_final_item_statuses_are_final() {
+        assert_eq!(CampaignStatus::Active.effective(Some(10), 9), CampaignStatus::Active);
+        assert_eq!(CampaignStatus::Active.effective(Some(10), 10), CampaignStatus::Finished);
+        assert_eq!(CampaignStatus::Active.effective(None, 10), CampaignStatus::Active);
+        assert_eq!(CampaignStatus::Archived.effective(Some(1), 10), CampaignStatus::Archived);
+        assert_eq!(CampaignStatus::Draft.effective(Some(1), 10), CampaignStatus::Draft);
+        let open: Vec<_> = BatchItemStatus::ALL.iter().filter(|s| !s.is_final()).collect();
+        assert_eq!(open, [&BatchItemStatus::Pending, &BatchItemStatus::Running]);
+    }
+
+    #[test]
     fn every_auth_kind_has_its_own_short_code() {
         let codes: std::collections::BTreeSet<&str> = AuthKind::ALL.iter().map(|k| k.code()).collect();
         assert_eq!(codes.len(), AuthKind::ALL.len());

@@ -8,6 +8,7 @@
 mod admin;
 mod approval;
 mod automations;
+pub mod batches;
 mod calendar;
 mod cards;
 mod catalog;
@@ -158,6 +159,15 @@ pub async fn run_with(
         email: tochen_delivery::email::EmailSender::configured(config.smtp.as_ref()),
         media: files::MediaSettings::from_config(&config),
     };
+    // Campaign batches: one LLM draft per `batch.item` job, the progress message edited by `batch.progress` jobs.
+    // The runner stops with the bot; items it held return to the queue (their lease) and end exactly once.
+    let batch_runner = batches::runner(&config, &app.store, app.llm.clone(), app.rules.clone(), Some(bot.clone()));
+    let batch_stop = shutdown.child_token();
+    tokio::spawn(async move {
+        if let Err(e) = batch_runner.run(batch_stop).await {
+            tracing::error!(error = %e, "the runner of campaign batches failed");
+        }
+    });
     let tree = match options.before {
         Some(before) => dptree::entry().branch(before).branch(schema()),
         None => schema(),

@@ -3,6 +3,10 @@
 //! Answers come from a script queue that tests push into; with the queue empty the fake answers sensibly on its
 //! own by looking at the `json_schema` name the client asked for (`ideas`, `draft`, `rewrite`), so a test only
 //! scripts the calls it cares about. Every request body is kept for assertions.
+//!
+//! For batches (issue 18) the fake also answers by rule (a request whose body contains a word gets a given reply,
+//! a number of times or always, whatever order the concurrent calls come in), can take a fixed time per call, and
+//! counts the chat calls in flight and the most there ever were at once.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -32,11 +36,41 @@ pub enum Reply {
     ServerError,
 }
 
+/// A reply for the requests whose body contains `needle`, `times` times (`None`: always).
+struct Rule {
+    needle: String,
+    reply: Reply,
+    times: Option<usize>,
+}
+
 #[derive(Default)]
 struct Inner {
     script: VecDeque<Reply>,
     requests: Vec<Value>,
     image_as_url: bool,
+    rules: Vec<Rule>,
+    delay: std::time::Duration,
+    in_flight: usize,
+    max_in_flight: usize,
+}
+
+/// Counts a chat call in flight while it lives.
+struct InFlight(Arc<Mutex<Inner>>);
+
+impl InFlight {
+    fn enter(inner: &Arc<Mutex<Inner>>) -> Self {
+        let mut g = inner.lock().unwrap();
+        g.in_flight += 1;
+        g.max_in_flight = g.max_in_flight.max(g.in_flight);
+        Self(inner.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        g.in_flight -= 1;
+    }
 }
 
 /// A running fake; dropped with the test's runtime.
@@ -76,6 +110,38 @@ impl FakeLlm {
     /// Makes image generations answer with a URL (dall-e-3 style) instead of base64.
     pub fn images_as_url(&self, on: bool) {
         self.inner.lock().unwrap().image_as_url = on;
+    }
+
+    /// Answers requests whose body (as JSON text) contains `needle` with `reply`, `times` times (`None`: always),
+    /// before the script and the automatic answers. The first matching rule wins.
+    pub fn when_contains(&self, needle: &str, reply: Reply, times: Option<usize>) {
+        self.inner.lock().unwrap().rules.push(Rule { needle: needle.to_owned(), reply, times });
+    }
+
+    /// Forgets every rule of [`FakeLlm::when_contains`].
+    pub fn clear_rules(&self) {
+        self.inner.lock().unwrap().rules.clear();
+    }
+
+    /// Makes every chat call take `delay` before it answers.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.inner.lock().unwrap().delay = delay;
+    }
+
+    /// The most chat calls there were in flight at once so far.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner.lock().unwrap().max_in_flight
+    }
+
+    /// Chat calls in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.lock().unwrap().in_flight
+    }
+
+    /// Forgets the most in flight (a new phase of a test).
+    pub fn reset_max_in_flight(&self) {
+        let mut g = self.inner.lock().unwrap();
+        g.max_in_flight = g.in_flight;
     }
 
     /// Every request body received so far.
@@ -136,12 +202,27 @@ fn automatic(req: &Value) -> Value {
     }
 }
 
+/// The reply of the first rule matching `req`, using one of its times.
+fn by_rule(g: &mut Inner, req: &Value) -> Option<Reply> {
+    let text = req.to_string();
+    let rule = g.rules.iter_mut().find(|r| r.times != Some(0) && text.contains(&r.needle))?;
+    if let Some(n) = rule.times.as_mut() {
+        *n -= 1;
+    }
+    Some(rule.reply.clone())
+}
+
 async fn chat(State((inner, _)): State<AppState>, Json(req): Json<Value>) -> Response {
-    let scripted = {
+    let _counted = InFlight::enter(&inner);
+    let (scripted, delay) = {
         let mut g = inner.lock().unwrap();
         g.requests.push(req.clone());
-        g.script.pop_front()
+        let reply = by_rule(&mut g, &req).or_else(|| g.script.pop_front());
+        (reply, g.delay)
     };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     render(scripted.unwrap_or_else(|| Reply::Json(automatic(&req))))
 }
 

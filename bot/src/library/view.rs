@@ -125,6 +125,7 @@ impl View {
             since,
             until,
             search: self.search.clone(),
+            campaign: None,
         }
     }
 

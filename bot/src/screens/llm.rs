@@ -14,7 +14,7 @@ pub fn llm_error_text(lang: &str, e: &LlmError) -> String {
     match e {
         LlmError::QuotaExhausted { used, quota } => tf(lang, "llm.error.quota", &[("used", used), ("quota", quota)]),
         LlmError::ProviderQuota => t(lang, "llm.error.provider_quota"),
-        LlmError::RateLimited(_) => t(lang, "llm.error.rate_limited"),
+        LlmError::RateLimited(_) | LlmError::Throttled(_) => t(lang, "llm.error.rate_limited"),
         LlmError::Timeout(_) => t(lang, "llm.error.timeout"),
         LlmError::Truncated => t(lang, "llm.error.truncated"),
         LlmError::Malformed(_) => t(lang, "llm.error.malformed"),

@@ -6,6 +6,7 @@ mod common;
 mod admin;
 mod automations;
 mod bad_input;
+mod batches;
 mod calendar;
 mod composer;
 mod conversation;

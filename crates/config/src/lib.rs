@@ -140,6 +140,10 @@ pub struct LlmConfig {
     pub price_table: Option<PathBuf>,
     /// Default monthly token quota for new workspaces (0 = unlimited).
     pub default_monthly_token_quota: i64,
+    /// Most LLM calls of one workspace's generation batches at once (`LLM_BATCH_CONCURRENCY`).
+    pub batch_concurrency: usize,
+    /// Most batch LLM calls of all workspaces at once in one process (`LLM_BATCH_GLOBAL_CONCURRENCY`).
+    pub batch_global_concurrency: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -620,6 +624,8 @@ impl Config {
             timeout: Duration::from_secs(r.bounded("LLM_TIMEOUT_SECS", "60", HOUR_SECS)?),
             price_table: r.opt("LLM_PRICE_TABLE").map(PathBuf::from),
             default_monthly_token_quota: r.quota("LLM_MONTHLY_TOKEN_QUOTA", "2000000")?,
+            batch_concurrency: r.bounded("LLM_BATCH_CONCURRENCY", "5", 100)? as usize,
+            batch_global_concurrency: r.bounded("LLM_BATCH_GLOBAL_CONCURRENCY", "20", 1000)? as usize,
         };
 
         let graph_version = r.string("META_GRAPH_VERSION", "v25.0");
@@ -1179,6 +1185,8 @@ mod props {
         "TOCHEN_MAX_BODY_BYTES",
         "LLM_TIMEOUT_SECS",
         "LLM_MONTHLY_TOKEN_QUOTA",
+        "LLM_BATCH_CONCURRENCY",
+        "LLM_BATCH_GLOBAL_CONCURRENCY",
         "SCHEDULER_CONCURRENCY",
         "SCHEDULER_PER_ACCOUNT_CONCURRENCY",
         "SCHEDULER_LEASE_SECS",

@@ -43,6 +43,8 @@ pub const VARIABLES: &[VarDoc] = &[
     VarDoc { name: "LLM_TIMEOUT_SECS", default: "60", secret: false, help: "timeout of one LLM request" },
     VarDoc { name: "LLM_PRICE_TABLE", default: "", secret: false, help: "JSON file of per-model prices (built-in table otherwise)" },
     VarDoc { name: "LLM_MONTHLY_TOKEN_QUOTA", default: "2000000", secret: false, help: "default monthly token quota of a new workspace (0 = unlimited)" },
+    VarDoc { name: "LLM_BATCH_CONCURRENCY", default: "5", secret: false, help: "most LLM calls of one workspace's campaign batch at once (1..100)" },
+    VarDoc { name: "LLM_BATCH_GLOBAL_CONCURRENCY", default: "20", secret: false, help: "most campaign batch LLM calls of all workspaces at once per process (1..1000)" },
     VarDoc { name: "META_APP_ID", default: "", secret: false, help: "Meta app id (Facebook Pages, Instagram via Page)" },
     VarDoc { name: "META_APP_SECRET", default: "", secret: true, help: "Meta app secret (also verifies Meta webhooks)" },
     VarDoc { name: "META_GRAPH_URL", default: "https://graph.facebook.com", secret: false, help: "Graph API base URL" },

@@ -88,6 +88,10 @@ id_type!(/// A workspace API token.
 id_type!(/// A connected Facebook Page, Instagram account or TikTok creator.
     AccountId);
 id_type!(CampaignId);
+id_type!(/// A generation batch of a campaign (issue 18).
+    BatchId);
+id_type!(/// One post to generate in a batch.
+    BatchItemId);
 id_type!(PostId);
 id_type!(/// One (post, account) pair: the unit that gets published.
     TargetId);

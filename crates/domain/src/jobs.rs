@@ -374,6 +374,23 @@ mod tests {
     }
 
     #[test]
+    fn batch_progress_edits_of_one_window_share_a_job_due_when_the_window_closes() {
+        use crate::ids::{BatchId, TenantId};
+        let (t, b) = (TenantId::new(), BatchId::new());
+        let a = BatchProgressPayload::at(t, b, 6_000).insert_opts();
+        let same = BatchProgressPayload::at(t, b, 8_999).insert_opts();
+        let next = BatchProgressPayload::at(t, b, 9_000).insert_opts();
+        assert_eq!(a.unique_key, same.unique_key);
+        assert_ne!(a.unique_key, next.unique_key);
+        assert_eq!((a.run_at, next.run_at), (Some(9_000), Some(12_000)));
+        assert_eq!(a.concurrency_key, next.concurrency_key);
+        let item = BatchItemPayload { tenant_id: t, item_id: crate::ids::BatchItemId::new(), round: 0 };
+        let retry = BatchItemPayload { round: 1, ..item.clone() };
+        assert_ne!(item.insert_opts().unique_key, retry.insert_opts().unique_key);
+        assert_eq!(item.insert_opts().concurrency_key, Some(llm_batch_key(t)));
+    }
+
+    #[test]
     fn payloads_name_their_kinds_and_the_keys_producers_used() {
         use crate::ids::{AutomationId, TargetId};
         let target = TargetId::new();
@@ -465,5 +482,79 @@ impl JobArgs for PostChangePayload {
 
     fn insert_opts(&self) -> InsertOpts {
         InsertOpts { unique_key: Some(format!("{POST_CHANGE}:{}", self.change_id)), ..Default::default() }
+    }
+}
+
+/// Generate one item of a campaign batch (issue 18): one LLM draft (and image), saved as a draft of the campaign.
+pub const BATCH_ITEM: &str = "batch.item";
+
+/// Job attempts of a batch item: a provider's 429 hands the job back with its retry-after and costs an attempt, so
+/// there are many; the item's own failures are counted apart (`batch_items.attempts`) and end it after
+/// [`BATCH_ITEM_MAX_FAILURES`].
+pub const BATCH_ITEM_JOB_ATTEMPTS: i64 = 100;
+/// Failed generations (not rate limits) after which an item is `failed`.
+pub const BATCH_ITEM_MAX_FAILURES: i64 = 3;
+
+/// The concurrency key of a workspace's LLM batch calls: at most `LLM_BATCH_CONCURRENCY` run at once.
+pub fn llm_batch_key(tenant: crate::ids::TenantId) -> String {
+    format!("llm:{tenant}")
+}
+
+/// The payload of `batch.item`. `round` counts the person's retries of the item, so a retried item gets a new job
+/// (unique key `batch.item:{item}:{round}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchItemPayload {
+    pub tenant_id: crate::ids::TenantId,
+    pub item_id: crate::ids::BatchItemId,
+    #[serde(default)]
+    pub round: i64,
+}
+
+impl JobArgs for BatchItemPayload {
+    const KIND: &'static str = BATCH_ITEM;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts {
+            unique_key: Some(format!("{BATCH_ITEM}:{}:{}", self.item_id, self.round)),
+            concurrency_key: Some(llm_batch_key(self.tenant_id)),
+            run_at: None,
+            max_attempts: Some(BATCH_ITEM_JOB_ATTEMPTS),
+        }
+    }
+}
+
+/// Edit a batch's progress message (issue 18). At most one per batch per [`BATCH_PROGRESS_EVERY_MS`]: the unique
+/// key names the time window the change happened in and the job runs when that window closes, so every item
+/// ending in one window is shown by one edit.
+pub const BATCH_PROGRESS: &str = "batch.progress";
+/// The shortest time between two edits of one progress message (Telegram allows about one edit a second per
+/// chat and fewer per message; we keep well below).
+pub const BATCH_PROGRESS_EVERY_MS: i64 = 3_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchProgressPayload {
+    pub tenant_id: crate::ids::TenantId,
+    pub batch_id: crate::ids::BatchId,
+    /// The time window (`now / BATCH_PROGRESS_EVERY_MS`) of the change shown.
+    pub window: i64,
+}
+
+impl BatchProgressPayload {
+    /// The edit showing a change made at `now`.
+    pub fn at(tenant_id: crate::ids::TenantId, batch_id: crate::ids::BatchId, now: Millis) -> Self {
+        Self { tenant_id, batch_id, window: now.div_euclid(BATCH_PROGRESS_EVERY_MS) }
+    }
+}
+
+impl JobArgs for BatchProgressPayload {
+    const KIND: &'static str = BATCH_PROGRESS;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts {
+            unique_key: Some(format!("{BATCH_PROGRESS}:{}:{}", self.batch_id, self.window)),
+            concurrency_key: Some(format!("{BATCH_PROGRESS}:{}", self.batch_id)),
+            run_at: Some((self.window + 1) * BATCH_PROGRESS_EVERY_MS),
+            max_attempts: Some(5),
+        }
     }
 }

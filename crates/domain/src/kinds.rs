@@ -183,6 +183,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_active_campaign_past_its_end_is_finished_and_final_item_statuses_are_final() {
+        assert_eq!(CampaignStatus::Active.effective(Some(10), 9), CampaignStatus::Active);
+        assert_eq!(CampaignStatus::Active.effective(Some(10), 10), CampaignStatus::Finished);
+        assert_eq!(CampaignStatus::Active.effective(None, 10), CampaignStatus::Active);
+        assert_eq!(CampaignStatus::Archived.effective(Some(1), 10), CampaignStatus::Archived);
+        assert_eq!(CampaignStatus::Draft.effective(Some(1), 10), CampaignStatus::Draft);
+        let open: Vec<_> = BatchItemStatus::ALL.iter().filter(|s| !s.is_final()).collect();
+        assert_eq!(open, [&BatchItemStatus::Pending, &BatchItemStatus::Running]);
+    }
+
+    #[test]
     fn every_auth_kind_has_its_own_short_code() {
         let codes: std::collections::BTreeSet<&str> = AuthKind::ALL.iter().map(|k| k.code()).collect();
         assert_eq!(codes.len(), AuthKind::ALL.len());
@@ -212,5 +223,47 @@ mod tests {
             assert_eq!(TargetStatus::parse(s.as_str()), Some(*s));
         }
         assert_eq!(Platform::parse("myspace"), None);
+    }
+}
+
+text_enum!(
+    /// Where a campaign is (issue 18). `Active` past its end date shows as `Finished` ([`CampaignStatus::effective`]);
+    /// `Archived` is the soft delete: its posts and batch history are kept.
+    CampaignStatus { Draft = "draft", Active = "active", Finished = "finished", Archived = "archived" }
+);
+
+impl CampaignStatus {
+    /// The status to show at `now`: an active campaign whose end has passed is finished.
+    pub fn effective(self, ends_at: Option<i64>, now: i64) -> Self {
+        match (self, ends_at) {
+            (CampaignStatus::Active, Some(end)) if end <= now => CampaignStatus::Finished,
+            (s, _) => s,
+        }
+    }
+}
+
+text_enum!(
+    /// Where a generation batch is. `Running` until every item ended; `Cancelled` by a person (the items not yet
+    /// made are cancelled, the drafts made stay); `QuotaStopped` when the workspace's LLM quota ran out.
+    BatchStatus { Running = "running", Finished = "finished", Cancelled = "cancelled", QuotaStopped = "quota_stopped" }
+);
+
+text_enum!(
+    /// One item of a batch. `Pending` and `Running` are open; the others are final and each item reaches exactly
+    /// one of them once (a retry of a failed item opens it again).
+    BatchItemStatus {
+        Pending = "pending",
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        Skipped = "skipped",
+    }
+);
+
+impl BatchItemStatus {
+    /// Final: the item will not run again unless a person retries it.
+    pub fn is_final(self) -> bool {
+        !matches!(self, BatchItemStatus::Pending | BatchItemStatus::Running)
     }
 }

@@ -28,6 +28,10 @@ pub enum LlmError {
     ProviderQuota,
     #[error("the provider is rate limiting us and did not recover after {0} attempts")]
     RateLimited(u32),
+    /// A rate limit handed to the caller at once, with the provider's retry-after, by a client made with
+    /// [`LlmClient::passing_rate_limits`] (the batch worker, whose job queue waits instead of the client).
+    #[error("the provider is rate limiting us (retry after {0:?})")]
+    Throttled(Option<Duration>),
     #[error("the provider failed with status {status}: {message}")]
     Provider { status: u16, message: String },
     #[error("the provider did not answer within {0:?}")]
@@ -53,6 +57,10 @@ enum Attempt {
     Fail(LlmError),
 }
 
+/// Prompt and completion tokens a batch estimate counts per draft (a draft prompt with the platforms' rules is
+/// about 700 tokens; a three-platform answer about 800).
+pub const BATCH_TOKENS_PER_DRAFT: (i64, i64) = (700, 800);
+
 /// Talks to the configured provider and records every call.
 #[derive(Clone)]
 pub struct LlmClient {
@@ -66,6 +74,8 @@ pub struct LlmClient {
     max_attempts: u32,
     /// No LLM to ask: the sandbox writer answers (see [`LlmClient::is_sandbox`]).
     sandbox: bool,
+    /// A 429 rate limit is returned at once as [`LlmError::Throttled`] instead of waited out here.
+    pass_rate_limits: bool,
 }
 
 /// Whether `config` leaves the client without an LLM: no `LLM_API_KEY` for a hosted provider at its own address.
@@ -102,6 +112,7 @@ impl LlmClient {
             backoff: Duration::from_millis(500),
             max_attempts: 4,
             sandbox,
+            pass_rate_limits: false,
         })
     }
 
@@ -118,12 +129,47 @@ impl LlmClient {
         self
     }
 
+    /// A client that hands a provider's 429 rate limit straight back ([`LlmError::Throttled`] with its
+    /// retry-after) instead of sleeping on it: a batch item's job goes back to the queue and frees its slot.
+    pub fn passing_rate_limits(mut self) -> Self {
+        self.pass_rate_limits = true;
+        self
+    }
+
     pub fn config(&self) -> &LlmConfig {
         &self.config
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}/{path}", self.config.base_url.as_str().trim_end_matches('/'))
+    }
+
+    /// Tokens the workspace may still use this month; `None` when its quota is unlimited.
+    pub async fn quota_left(&self, tenant: TenantId) -> Result<Option<i64>, LlmError> {
+        let t = self.store.tenant(tenant).await?;
+        if t.llm_monthly_token_quota <= 0 {
+            return Ok(None);
+        }
+        let since = tochen_domain::clock::month_start_ms(&t.profile.timezone, now_ms());
+        let used = self.store.llm_usage_since(tenant, since).await?.tokens;
+        Ok(Some((t.llm_monthly_token_quota - used).max(0)))
+    }
+
+    /// What a batch of `items` drafts (with an image each when `with_images`) is expected to cost: tokens and
+    /// micro-dollars, at [`BATCH_TOKENS_PER_DRAFT`] per draft and the configured models' prices. Nothing for the
+    /// sandbox writer.
+    pub fn estimate_batch(&self, items: usize, with_images: bool) -> (i64, i64) {
+        if self.sandbox {
+            return (0, 0);
+        }
+        let n = items as i64;
+        let (prompt, completion) = BATCH_TOKENS_PER_DRAFT;
+        let tokens = n * (prompt + completion);
+        let mut cost = n * self.prices.chat_cost_micros(&self.config.models.post, prompt, completion);
+        if with_images {
+            cost += self.prices.image_cost_micros(&self.config.models.image, n);
+        }
+        (tokens, cost)
     }
 
     /// Refuses the call when the workspace's monthly quota is spent. 0 means unlimited.
@@ -276,6 +322,9 @@ impl LlmClient {
             match result {
                 Attempt::Ok(v) => return Ok(v),
                 Attempt::Fail(e) => return Err(e),
+                Attempt::Retry { after, error: LlmError::RateLimited(_) } if self.pass_rate_limits => {
+                    return Err(LlmError::Throttled(after));
+                }
                 Attempt::Retry { after, error } => {
                     if attempt >= self.max_attempts {
                         return Err(match error {

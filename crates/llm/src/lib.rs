@@ -21,6 +21,6 @@ pub mod sandbox;
 mod tasks;
 mod types;
 
-pub use client::{store_media_bytes, CallContext, LlmClient, LlmError};
+pub use client::{store_media_bytes, CallContext, LlmClient, LlmError, BATCH_TOKENS_PER_DRAFT};
 pub use pricing::PriceTable;
 pub use types::{Draft, DraftText, Idea};

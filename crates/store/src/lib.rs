@@ -17,6 +17,7 @@ mod api_tokens;
 mod audit;
 mod automations;
 mod calendar;
+mod campaigns;
 mod deliveries;
 mod destinations;
 mod dialect;
@@ -57,6 +58,10 @@ pub use automations::{
     EditError as AutomationEditError, NewAutomation, SlotStart,
 };
 pub use calendar::CalendarPost;
+pub use campaigns::{
+    Batch, BatchItem, BatchProgress, Campaign, CampaignError, CampaignFields, CampaignSummary, GeneratedDraft,
+    ItemWork, NewBatch, NewBatchItem, CAMPAIGN_NAME_CHARS, CAMPAIGN_TEXT_CHARS, MAX_BATCH_ITEMS,
+};
 pub use deliveries::{Delivery, DeliveryAttempt, DeliveryStatus, NewAttempt, NewDelivery};
 pub use destinations::{Destination, NewDestination};
 pub use heartbeats::Heartbeat;

@@ -26,6 +26,8 @@ pub(crate) fn config(base: &str) -> LlmConfig {
         timeout: Duration::from_secs(5),
         price_table: None,
         default_monthly_token_quota: 0,
+        batch_concurrency: 5,
+        batch_global_concurrency: 20,
     }
 }
 

@@ -8,7 +8,7 @@
 use super::{post_from_row, Post, POST_COLUMNS};
 use crate::{Result, Store};
 use tochen_domain::clock::Millis;
-use tochen_domain::ids::{AccountId, PostId, TenantId, UserId};
+use tochen_domain::ids::{AccountId, CampaignId, PostId, TenantId, UserId};
 use tochen_domain::{Platform, PostStatus};
 
 /// Longest tag kept, in characters.
@@ -34,6 +34,8 @@ pub struct LibraryFilter {
     /// Words that must all appear in the title, the main text or a platform's version (case-insensitive for
     /// ASCII letters on SQLite, for all letters on PostgreSQL).
     pub search: Option<String>,
+    /// Posts of this campaign (issue 18).
+    pub campaign: Option<CampaignId>,
 }
 
 /// A tag as stored: trimmed, without leading `#`, lower-case, at most [`TAG_CHARS`]; `None` when nothing is left.
@@ -80,6 +82,10 @@ impl Store {
         if let Some(author) = f.author {
             let n = param(&mut binds, Bind::Text(author.to_db()));
             conds.push(format!("p.author_id = {n}"));
+        }
+        if let Some(campaign) = f.campaign {
+            let n = param(&mut binds, Bind::Text(campaign.to_db()));
+            conds.push(format!("p.campaign_id = {n}"));
         }
         if let Some(tag) = f.tag.as_deref().and_then(normalize_tag) {
             let n = param(&mut binds, Bind::Text(tag));

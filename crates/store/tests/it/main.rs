@@ -5,6 +5,7 @@ mod approval_cards;
 mod automation_dst;
 mod automations;
 mod calendar;
+mod campaigns;
 mod job_claims;
 mod job_fencing;
 mod library;

@@ -5,6 +5,7 @@
 //! then millionths of the account currency's major unit, so sums are exact integer sums, and sums are only ever
 //! taken within one currency (the store keeps the currency on the ad account, never on a number).
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -184,6 +185,41 @@ impl std::iter::Sum for Amount {
     fn sum<I: Iterator<Item = Amount>>(iter: I) -> Amount {
         iter.fold(Amount::ZERO, Amount::saturating_add)
     }
+}
+
+/// The metrics of one object on one day. `None`: the platform did not send it (no delivery, no such event).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdMetrics {
+    /// Account currency, major units.
+    pub spend: Option<Amount>,
+    pub impressions: Option<i64>,
+    /// Deduplicated: never summed across days.
+    pub reach: Option<i64>,
+    pub frequency: Option<Amount>,
+    pub clicks: Option<i64>,
+    pub cpc: Option<Amount>,
+    pub cpm: Option<Amount>,
+    /// A percentage: 3.04 means 3.04 %.
+    pub ctr: Option<Amount>,
+    /// Results (Meta: the configured action type, default `omni_purchase` then `purchase`; TikTok: `conversion`).
+    pub conversions: Option<Amount>,
+    /// The value of those results in the account currency (Meta `action_values`; TikTok: not sent).
+    pub conversion_value: Option<Amount>,
+    /// Return on ad spend as the platform computed it (Meta `purchase_roas`).
+    pub roas: Option<Amount>,
+}
+
+/// One row of daily insights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsightRow {
+    pub day: NaiveDate,
+    pub level: AdLevel,
+    /// The id of the account, campaign, ad set or ad the row is about.
+    pub object_id: String,
+    pub object_name: Option<String>,
+    /// The campaign the row belongs to (the row's own id at campaign level; `None` at account level).
+    pub campaign_id: Option<String>,
+    pub metrics: AdMetrics,
 }
 
 #[cfg(test)]

@@ -85,6 +85,8 @@ id_type!(/// A one-time invite link.
     InviteId);
 id_type!(/// A connected Facebook Page, Instagram account or TikTok creator.
     AccountId);
+id_type!(/// A connected ad account (Meta `act_...` or TikTok advertiser).
+    AdAccountId);
 id_type!(CampaignId);
 id_type!(PostId);
 id_type!(/// One (post, account) pair: the unit that gets published.

@@ -12,6 +12,7 @@
 //! Secrets are encrypted here, inside the store, so no caller can write a platform token in clear by mistake.
 
 mod accounts;
+mod ad_accounts;
 mod alert_states;
 mod audit;
 mod automations;
@@ -49,6 +50,7 @@ mod webhook_events;
 mod workspace_codes;
 
 pub use accounts::{Account, AccountTokens, NewAccount, RefreshCandidate, TokenRevocation};
+pub use ad_accounts::{AdAccount, NewAdAccount};
 pub use alert_states::AlertState;
 pub use automations::{
     slot_key as automation_slot_key, Automation, AutomationChanges, AutomationRun, CreateAutomationError,

@@ -12,7 +12,7 @@ pub mod usage;
 
 use chrono::NaiveDate;
 use std::time::Duration;
-pub use tochen_domain::ads::{AdLevel, AdPlatform, Amount};
+pub use tochen_domain::ads::{AdLevel, AdMetrics, AdPlatform, Amount, InsightRow};
 
 /// What the caller should do about a failed ad-platform request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,41 +87,6 @@ pub fn status_is_active(platform: AdPlatform, status: &str) -> bool {
         AdPlatform::Meta => status == "1",
         AdPlatform::TikTok => status == "STATUS_ENABLE",
     }
-}
-
-/// The metrics of one object on one day. `None`: the platform did not send it (no delivery, no such event).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AdMetrics {
-    /// Account currency, major units.
-    pub spend: Option<Amount>,
-    pub impressions: Option<i64>,
-    /// Deduplicated: never summed across days.
-    pub reach: Option<i64>,
-    pub frequency: Option<Amount>,
-    pub clicks: Option<i64>,
-    pub cpc: Option<Amount>,
-    pub cpm: Option<Amount>,
-    /// A percentage: 3.04 means 3.04 %.
-    pub ctr: Option<Amount>,
-    /// Results (Meta: the configured action type, default `omni_purchase` then `purchase`; TikTok: `conversion`).
-    pub conversions: Option<Amount>,
-    /// The value of those results in the account currency (Meta `action_values`; TikTok: not sent).
-    pub conversion_value: Option<Amount>,
-    /// Return on ad spend as the platform computed it (Meta `purchase_roas`).
-    pub roas: Option<Amount>,
-}
-
-/// One row of daily insights.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InsightRow {
-    pub day: NaiveDate,
-    pub level: AdLevel,
-    /// The id of the account, campaign, ad set or ad the row is about.
-    pub object_id: String,
-    pub object_name: Option<String>,
-    /// The campaign the row belongs to (the row's own id at campaign level; `None` at account level).
-    pub campaign_id: Option<String>,
-    pub metrics: AdMetrics,
 }
 
 /// Parses a string-typed number; an absent key or JSON null stays `None`, a present but malformed one is an error.

@@ -1,5 +1,6 @@
 //! The integration tests of tochen-store, in one test binary so a test build links once.
 
+mod ad_accounts;
 mod approval_cards;
 mod automation_dst;
 mod automations;

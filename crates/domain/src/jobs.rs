@@ -353,6 +353,15 @@ pub struct ApprovalCardRef {
     pub round: i64,
 }
 
+/// `sweep.ads`: queue the daily insights sync of every valid ad account (incremental, re-reading the last days).
+pub const SWEEP_ADS: &str = "sweep.ads";
+
+sweep_payload!(
+    /// `sweep.ads`: queue the daily ad insights sync of every valid ad account.
+    SweepAds,
+    SWEEP_ADS
+);
+
 /// Read one ad account's insights for a range of days (`YYYY-MM-DD`, inclusive, in the account's time zone) at
 /// every level. Unique key `ads_sync:{ad_account}:{since}:{until}`; concurrency key `ad_account:{id}` (one request
 /// stream per ad account); 12 attempts, since a rate-limited account may wait several times.

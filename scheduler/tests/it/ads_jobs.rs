@@ -20,11 +20,15 @@ use tochen_testkit::fake_meta_ads::FakeMetaAds;
 use tochen_testkit::store_test;
 
 fn config(graph: &str) -> Config {
-    let env: HashMap<String, String> =
-        [("META_APP_ID", "app"), ("META_APP_SECRET", "secret"), ("META_GRAPH_URL", graph), ("TOCHEN_ADS_BACKFILL_DAYS", "5")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+    let env: HashMap<String, String> = [
+        ("META_APP_ID", "app"),
+        ("META_APP_SECRET", "secret"),
+        ("META_GRAPH_URL", graph),
+        ("TOCHEN_ADS_BACKFILL_DAYS", "5"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     Config::from_source(&env).unwrap()
 }
 
@@ -33,7 +37,10 @@ store_test!(the_sweep_queues_daily_syncs_that_read_retry_and_stop, |store| {
     meta.add_account("42", "Shop", "EUR", "UTC");
     meta.issue_token("EAAtok", &["ads_read"], &["42"]);
     let today = chrono::Utc::now().date_naive();
-    meta.put_rows("42", (0..5).map(|i| AdDay::campaign(today - chrono::Duration::days(i), "1201", "BF", 1000, 100, 3)).collect());
+    meta.put_rows(
+        "42",
+        (0..5).map(|i| AdDay::campaign(today - chrono::Duration::days(i), "1201", "BF", 1000, 100, 3)).collect(),
+    );
     let cfg = config(&meta.base_url());
     let mut clients = AdsClients::from_config(&cfg, reqwest::Client::new());
     clients.meta.as_mut().unwrap().sleep_when_slow = false;
@@ -85,5 +92,9 @@ store_test!(the_sweep_queues_daily_syncs_that_read_retry_and_stop, |store| {
         store.job(id).await.unwrap().unwrap()
     };
     AdsSweep { backfill_days: 5 }.run(&store, &again).await.unwrap();
-    assert_eq!(store.jobs_of_kind(ADS_SYNC, JobState::Queued, 10).await.unwrap().len(), 1, "an invalid account is not planned");
+    assert_eq!(
+        store.jobs_of_kind(ADS_SYNC, JobState::Queued, 10).await.unwrap().len(),
+        1,
+        "an invalid account is not planned"
+    );
 });

@@ -136,6 +136,7 @@ pub async fn run_with(config: &Config, store: Store, deps: Deps, shutdown: Cance
     let mut all = handlers(&deps);
     handlers::delivery::register_jobs(&mut all, config, &store, deps.sources);
     handlers::revoke::register_jobs(&mut all, config);
+    handlers::ads::register_jobs(&mut all, config);
     handlers::post_change::register_jobs(&mut all, config, &store);
     let result = Runner::new(store, all, rc).run(shutdown).await;
     beat_stop.cancel();

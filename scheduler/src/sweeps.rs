@@ -10,8 +10,8 @@ use std::time::Duration;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
+use tochen_domain::jobs::{SweepAds, SWEEP_ADS, SWEEP_CLEANUP, SWEEP_METRICS, SWEEP_TOKEN_REFRESH};
 use tochen_domain::jobs::{SweepAutomations, SweepCleanup, SweepMetrics, SweepTokenRefresh};
-use tochen_domain::jobs::{SWEEP_CLEANUP, SWEEP_METRICS, SWEEP_TOKEN_REFRESH};
 use tochen_domain::AccountStatus;
 use tochen_platforms::refresh::{RefreshError, RefreshRequest, RefreshRule, TokenRefresher};
 use tochen_queue::{JobContext, JobError, Worker};
@@ -35,6 +35,7 @@ pub async fn enqueue_sweep(store: &Store, kind: &str, period_ms: Millis, now: Mi
         SWEEP_TOKEN_REFRESH => NewJob::new(&SweepTokenRefresh { period }),
         SWEEP_CLEANUP => NewJob::new(&SweepCleanup { period }),
         SWEEP_METRICS => NewJob::new(&SweepMetrics { period }),
+        SWEEP_ADS => NewJob::new(&SweepAds { period }),
         _ => return Err(tochen_store::StoreError::NotFound("sweep kind")),
     };
     store.enqueue(&job).await?;
@@ -47,6 +48,7 @@ pub const SWEEPS: &[(&str, &str, Millis)] = &[
     (SWEEP_TOKEN_REFRESH, "0 5 * * * *", HOUR),
     (SWEEP_CLEANUP, "0 17 * * * *", HOUR),
     (SWEEP_METRICS, "0 35 */3 * * *", 3 * HOUR),
+    (SWEEP_ADS, "0 40 4 * * *", DAY),
 ];
 
 /// Starts tokio-cron-scheduler with one cron job per sweep, and enqueues the current period's sweeps right away

@@ -6,12 +6,15 @@
 //! unless `TOCHEN_REQUIRE_POSTGRES=1` (set by `.ci/run`) turns the skip into a failure.
 
 pub mod db;
+pub mod fake_ads;
 pub mod fake_graph;
 pub mod fake_llm;
+pub mod fake_meta_ads;
 pub mod fake_platform;
 pub mod fake_server;
 pub mod fake_telegram;
 pub mod fake_tiktok;
+pub mod fake_tiktok_ads;
 pub mod images;
 pub mod media_check;
 pub mod media_host;

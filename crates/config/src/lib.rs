@@ -169,6 +169,20 @@ pub struct MetaConfig {
     pub instagram_reel_max_mb: u64,
 }
 
+/// Ad reporting: the TikTok API for Business app and the insights sync (Meta ads use `MetaConfig`'s Graph host).
+#[derive(Debug, Clone)]
+pub struct AdsConfig {
+    pub tiktok_url: Url,
+    /// `v1.3`: the path prefix is `/open_api/{version}/`.
+    pub tiktok_version: String,
+    pub tiktok_app_id: Option<String>,
+    pub tiktok_secret: Option<SecretString>,
+    /// Days read when an ad account is connected.
+    pub backfill_days: u32,
+    /// Meta insights ranges longer than this many days go through asynchronous report runs.
+    pub async_after_days: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct TikTokConfig {
     pub client_key: Option<String>,
@@ -354,6 +368,7 @@ pub struct Config {
     pub llm: LlmConfig,
     pub meta: MetaConfig,
     pub tiktok: TikTokConfig,
+    pub ads: AdsConfig,
     pub smtp: Option<SmtpConfig>,
     pub web: WebConfig,
     pub scheduler: SchedulerConfig,
@@ -678,6 +693,31 @@ impl Config {
             ));
         }
 
+        let tiktok_version = r.string("TIKTOK_ADS_VERSION", "v1.3");
+        let ads_version_ok = tiktok_version.strip_prefix('v').and_then(|v| v.split_once('.')).is_some_and(|(a, b)| {
+            !a.is_empty() && !b.is_empty() && (a.to_owned() + b).chars().all(|c| c.is_ascii_digit())
+        });
+        if !ads_version_ok {
+            return Err(ConfigError::new(
+                "TIKTOK_ADS_VERSION",
+                format!("{tiktok_version:?} is not a Marketing API version like v1.3"),
+            ));
+        }
+        let ads = AdsConfig {
+            tiktok_url: r.url("TIKTOK_ADS_URL", "https://business-api.tiktok.com")?,
+            tiktok_version,
+            tiktok_app_id: r.opt("TIKTOK_ADS_APP_ID"),
+            tiktok_secret: r.secret("TIKTOK_ADS_SECRET"),
+            backfill_days: r.bounded("TOCHEN_ADS_BACKFILL_DAYS", "30", 1100)? as u32,
+            async_after_days: r.bounded("TOCHEN_ADS_ASYNC_AFTER_DAYS", "14", 1100)? as u32,
+        };
+        if ads.tiktok_app_id.is_some() != ads.tiktok_secret.is_some() {
+            return Err(ConfigError::new(
+                "TIKTOK_ADS_SECRET",
+                "TIKTOK_ADS_APP_ID and TIKTOK_ADS_SECRET must be set together",
+            ));
+        }
+
         let smtp = match r.opt("SMTP_URL") {
             None => None,
             Some(raw) => {
@@ -821,6 +861,7 @@ impl Config {
             llm,
             meta,
             tiktok,
+            ads,
             smtp,
             web,
             scheduler,

@@ -87,6 +87,8 @@ id_type!(/// A workspace API token.
     ApiTokenId);
 id_type!(/// A connected Facebook Page, Instagram account or TikTok creator.
     AccountId);
+id_type!(/// A connected ad account (Meta `act_...` or TikTok advertiser).
+    AdAccountId);
 id_type!(CampaignId);
 id_type!(/// A generation batch of a campaign (issue 18).
     BatchId);

@@ -7,7 +7,7 @@
 //! (`tochen_queue::Workers::register`).
 
 use crate::clock::Millis;
-use crate::ids::{AutomationId, PostId, TargetId};
+use crate::ids::{AutomationId, PostId, TargetId, TenantId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -351,6 +351,41 @@ pub struct NotifyExtras {
 pub struct ApprovalCardRef {
     pub post_id: PostId,
     pub round: i64,
+}
+
+/// `sweep.ads`: queue the daily insights sync of every valid ad account (incremental, re-reading the last days).
+pub const SWEEP_ADS: &str = "sweep.ads";
+
+sweep_payload!(
+    /// `sweep.ads`: queue the daily ad insights sync of every valid ad account.
+    SweepAds,
+    SWEEP_ADS
+);
+
+/// Read one ad account's insights for a range of days (`YYYY-MM-DD`, inclusive, in the account's time zone) at
+/// every level. Unique key `ads_sync:{ad_account}:{since}:{until}`; concurrency key `ad_account:{id}` (one request
+/// stream per ad account); 12 attempts, since a rate-limited account may wait several times.
+pub const ADS_SYNC: &str = "ads.sync";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdsSyncPayload {
+    pub tenant_id: TenantId,
+    pub ad_account_id: crate::ids::AdAccountId,
+    pub since: String,
+    pub until: String,
+}
+
+impl JobArgs for AdsSyncPayload {
+    const KIND: &'static str = ADS_SYNC;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts {
+            unique_key: Some(format!("ads_sync:{}:{}:{}", self.ad_account_id, self.since, self.until)),
+            concurrency_key: Some(format!("ad_account:{}", self.ad_account_id)),
+            run_at: None,
+            max_attempts: Some(12),
+        }
+    }
 }
 
 #[cfg(test)]

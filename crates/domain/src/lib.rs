@@ -4,6 +4,7 @@
 //! it, cron schedules, secrets and their encryption at rest, the translations, HTML escaping for Telegram, the
 //! durable job kinds with their payloads, signed media URLs, and the start-up readiness registry.
 
+pub mod ads;
 pub mod api_tokens;
 pub mod besttime;
 pub mod clock;

@@ -7,6 +7,7 @@
 //! publishers from [`publishers`], keyed by platform; a platform without credentials in the configuration is
 //! simply absent.
 
+pub mod ads;
 pub mod edit;
 pub mod errors;
 pub mod facebook;

@@ -12,6 +12,7 @@
 //! Secrets are encrypted here, inside the store, so no caller can write a platform token in clear by mistake.
 
 mod accounts;
+mod ad_accounts;
 mod alert_states;
 mod api_tokens;
 mod audit;
@@ -51,6 +52,7 @@ mod webhook_events;
 mod workspace_codes;
 
 pub use accounts::{Account, AccountTokens, NewAccount, RefreshCandidate, TokenRevocation};
+pub use ad_accounts::{AdAccount, NewAdAccount};
 pub use alert_states::AlertState;
 pub use api_tokens::{ApiToken, NewApiToken};
 pub use automations::{

@@ -28,6 +28,7 @@ const SECRET_COLUMNS: &[(&str, &str, &str)] = &[
     ("oauth_states", "state_hash", "pkce_verifier_enc"),
     ("pending_connections", "id", "candidates_enc"),
     ("token_revocations", "id", "token_enc"),
+    ("ad_accounts", "id", "token_enc"),
 ];
 
 impl Store {

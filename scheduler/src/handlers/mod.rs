@@ -1,5 +1,6 @@
 //! Job handlers, one module per job kind family.
 
+pub mod ads;
 pub mod automation;
 mod chat_changes;
 pub mod delivery;

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod ads_jobs;
 mod automations;
 mod crash;
 mod delivery;

@@ -130,6 +130,18 @@ async fn seed_every_secret(store: &Store) {
     let tt =
         store.upsert_account(tenant, &account(Platform::TikTok, AuthKind::TikTok, "open-1", "act.1")).await.unwrap();
     store.disconnect_account(tenant, tt.id).await.unwrap();
+    let ad = tochen_store::NewAdAccount {
+        platform: tochen_domain::ads::AdPlatform::Meta,
+        account_ref: "1234567890".into(),
+        name: "Shop".into(),
+        currency: "EUR".into(),
+        zone: "Europe/Berlin".into(),
+        status: "1".into(),
+        disable_reason: Some(0),
+        token: SecretString::new("EAA-ads-token"),
+        connected_by: None,
+    };
+    store.upsert_ad_account(tenant, &ad).await.unwrap();
     let hook = NewDestination::Webhook {
         name: "hook".into(),
         url: "https://hooks.example/x".into(),

@@ -1,5 +1,6 @@
 //! The integration tests of tochen-store, in one test binary so a test build links once.
 
+mod ad_accounts;
 mod api_tokens;
 mod approval_cards;
 mod automation_dst;

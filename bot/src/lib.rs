@@ -331,7 +331,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::LibrarySearch].endpoint(library::got_search))
         .branch(case![State::LibraryRange].endpoint(library::got_range))
         .branch(case![State::LibraryTags { post }].endpoint(library::got_tags))
-        .branch(case![State::StatsRange { platform, account }].endpoint(stats::got_range))
+        .branch(case![State::StatsRange { platform, account, campaign }].endpoint(stats::got_range))
         .branch(case![State::SlotsAdd { account }].endpoint(slots::got_slots));
 
     let messages = Update::filter_message()

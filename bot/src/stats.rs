@@ -17,7 +17,7 @@ use tochen_delivery::sources::Sources;
 use tochen_domain::clock::now_ms;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
-use tochen_domain::{AccountId, Platform};
+use tochen_domain::{AccountId, CampaignId, Platform};
 use tochen_telegram::button::{Button, Stats, StatsPeriod, StatsScope};
 use tochen_telegram::text::{clip, CAPTION_MAX};
 
@@ -27,6 +27,8 @@ const PRESETS: [u16; 3] = [7, 30, 90];
 const DEFAULT: StatsPeriod = StatsPeriod::Last(30);
 /// Accounts offered in the scope picker (one button each).
 const MAX_ACCOUNTS: usize = 20;
+/// Campaigns offered in the scope picker (one button each), newest first.
+const MAX_CAMPAIGNS: usize = 10;
 
 /// `[start, end)` of `period` in unix ms; `None` for a period no button of ours carries.
 fn period_of(period: StatsPeriod, now: i64) -> Option<Period> {
@@ -46,14 +48,20 @@ fn scope_of(s: StatsScope) -> Scope {
         StatsScope::Workspace => Scope::Workspace,
         StatsScope::Platform(p) => Scope::Platform(p),
         StatsScope::Account(a) => Scope::Account(a),
+        StatsScope::Campaign(c) => Scope::Campaign(c),
     }
 }
 
-fn scope_from_state(platform: Option<Platform>, account: Option<AccountId>) -> StatsScope {
-    match (platform, account) {
-        (_, Some(a)) => StatsScope::Account(a),
-        (Some(p), None) => StatsScope::Platform(p),
-        (None, None) => StatsScope::Workspace,
+fn scope_from_state(
+    platform: Option<Platform>,
+    account: Option<AccountId>,
+    campaign: Option<CampaignId>,
+) -> StatsScope {
+    match (platform, account, campaign) {
+        (_, _, Some(c)) => StatsScope::Campaign(c),
+        (_, Some(a), None) => StatsScope::Account(a),
+        (Some(p), None, None) => StatsScope::Platform(p),
+        (None, None, None) => StatsScope::Workspace,
     }
 }
 
@@ -69,6 +77,11 @@ async fn scope_name(app: &App, ctx: &Ctx, a: &Active, scope: StatsScope) -> anyh
             .into_iter()
             .find(|x| x.id == id)
             .map(|x| format!("{} ({})", x.name, platform_name(ctx.lang, x.platform))),
+        StatsScope::Campaign(id) => match app.store.campaign(a.tenant.id, id).await {
+            Ok(c) => Some(format!("📣 {}", c.fields.name)),
+            Err(tochen_store::StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
     })
 }
 
@@ -125,7 +138,7 @@ async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, p: StatsPeriod, sco
     ctx.show(bot, text, Some(kb(rows))).await
 }
 
-/// The scope picker: everything, each platform with an account, each account.
+/// The scope picker: everything, each platform with an account, each account, each campaign not archived.
 async fn scopes(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, p: StatsPeriod) -> HandlerResult {
     let l = ctx.lang;
     if period_of(p, now_ms()).is_none() {
@@ -143,6 +156,9 @@ async fn scopes(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, p: StatsPeriod) -
     for x in accounts.iter().take(MAX_ACCOUNTS) {
         let label = format!("{} · {}", clip(&x.name, 40), platform_name(l, x.platform));
         rows.push(show(label, StatsScope::Account(x.id)));
+    }
+    for c in app.store.campaigns(a.tenant.id, false).await?.iter().take(MAX_CAMPAIGNS) {
+        rows.push(show(format!("📣 {}", clip(&c.campaign.fields.name, 50)), StatsScope::Campaign(c.campaign.id)));
     }
     ctx.show(bot, t(l, "bot.stats.pick_scope"), Some(kb(rows))).await
 }
@@ -184,12 +200,13 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Stats) -> HandlerResul
                 return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await;
             }
             ctx.answer(&bot, None).await?;
-            let (platform, account) = match s {
-                StatsScope::Workspace => (None, None),
-                StatsScope::Platform(p) => (Some(p), None),
-                StatsScope::Account(id) => (None, Some(id)),
+            let (platform, account, campaign) = match s {
+                StatsScope::Workspace => (None, None, None),
+                StatsScope::Platform(p) => (Some(p), None, None),
+                StatsScope::Account(id) => (None, Some(id), None),
+                StatsScope::Campaign(id) => (None, None, Some(id)),
             };
-            ctx.dlg.update(State::StatsRange { platform, account }).await?;
+            ctx.dlg.update(State::StatsRange { platform, account, campaign }).await?;
             let text = tf(ctx.lang, "bot.stats.ask_range", &[("tz", &escape_html(tz_of(&a).name()))]);
             let back = kb(vec![vec![(t(ctx.lang, "bot.back"), Button::Stats(Stats::Show(DEFAULT, s)))]]);
             ctx.show(&bot, text, Some(back)).await
@@ -204,7 +221,7 @@ pub async fn got_range(
     app: App,
     ctx: Ctx,
     msg: Message,
-    (platform, account): (Option<Platform>, Option<AccountId>),
+    (platform, account, campaign): (Option<Platform>, Option<AccountId>, Option<CampaignId>),
 ) -> HandlerResult {
     let Some(a) = ctx.workspace(&bot).await? else { return Ok(()) };
     let text = msg.text().unwrap_or_default().trim();
@@ -217,7 +234,7 @@ pub async fn got_range(
         }
     };
     ctx.dlg.exit().await?;
-    show(&bot, &app, &ctx.in_new_message(), &a, period, scope_from_state(platform, account)).await
+    show(&bot, &app, &ctx.in_new_message(), &a, period, scope_from_state(platform, account, campaign)).await
 }
 
 #[cfg(test)]
@@ -233,7 +250,9 @@ mod tests {
         assert_eq!(period_of(StatsPeriod::Range(10, 20), now), Some(Period::new(10_000, 20_000)));
         assert_eq!(period_of(StatsPeriod::Range(20, 10), now), None);
         assert_eq!(period_of(StatsPeriod::Range(0, 10 * 366 * 86_400), now), None);
-        assert_eq!(scope_from_state(Some(Platform::Instagram), None), StatsScope::Platform(Platform::Instagram));
-        assert_eq!(scope_from_state(None, None), StatsScope::Workspace);
+        assert_eq!(scope_from_state(Some(Platform::Instagram), None, None), StatsScope::Platform(Platform::Instagram));
+        assert_eq!(scope_from_state(None, None, None), StatsScope::Workspace);
+        let c = CampaignId::new();
+        assert_eq!(scope_from_state(Some(Platform::Instagram), None, Some(c)), StatsScope::Campaign(c));
     }
 }

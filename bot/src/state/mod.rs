@@ -14,7 +14,7 @@ pub mod wizard;
 
 use serde::{Deserialize, Serialize};
 use tochen_domain::Role;
-use tochen_domain::{AccountId, Platform, PostId, TargetId, TenantId};
+use tochen_domain::{AccountId, CampaignId, Platform, PostId, TargetId, TenantId};
 use tochen_llm::Idea;
 use tochen_store::Store;
 
@@ -117,6 +117,8 @@ pub enum State {
         platform: Option<Platform>,
         #[serde(default)]
         account: Option<AccountId>,
+        #[serde(default)]
+        campaign: Option<CampaignId>,
     },
     /// The next message is queue slots to add (`slots.rs`): the workspace's (`None`) or an account's own.
     SlotsAdd {

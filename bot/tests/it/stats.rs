@@ -135,9 +135,35 @@ bot_test!(stats_equal_the_report_automation_of_the_same_days_and_narrow_to_a_pla
     let stats = h.say(ALICE, "/stats", "Alpha").await;
     h.press(ALICE, &stats, &en("bot.stats.range"), "Send the days").await;
     h.say(ALICE, "2030-12-08 2030-12-01", "ends before it starts").await;
-    h.say(ALICE, &format!("{} {}", day(week.start), day(week.end - 1)), "Views 4,450").await;
+    let ranged = h.say(ALICE, &format!("{} {}", day(week.start), day(week.end - 1)), "Views 4,450").await;
 
     // Another workspace's account, forged into a button, is refused.
     let forged = Button::Stats(Stats::Show(StatsPeriod::Last(30), StatsScope::Account(theirs[0].id))).encode();
+    h.press_data_refused(ALICE, &stats, &forged, "out of date").await;
+
+    // A campaign's numbers: only its posts (the rye bread and the croissant sale), no followers of its own.
+    let fields = |name: &str| tochen_store::CampaignFields { name: name.into(), ..Default::default() };
+    let bread = h.store.create_campaign(a, None, &fields("Bread week")).await.unwrap().id;
+    sqlx::query("UPDATE posts SET campaign_id = $1 WHERE tenant_id = $2 AND title IN ('Rye bread', 'Croissant sale')")
+        .bind(bread.to_db())
+        .bind(a.to_db())
+        .execute(h.store.sql_for_tests())
+        .await
+        .unwrap();
+    let pick = h.press(ALICE, &ranged, "🎯 All accounts", &en("bot.stats.pick_scope")).await;
+    let campaign = h.press(ALICE, &pick, "📣 Bread week", "Views 2,900").await;
+    assert!(campaign.text.contains("Posts: 2 published"), "{}", campaign.text);
+    assert!(campaign.text.contains("Bread week") && !campaign.text.contains("Tip 1"), "{}", campaign.text);
+    // A report automation with the campaign in its config sends the same campaign numbers.
+    let config = serde_json::json!({ "campaign": bread.to_string() });
+    let mark = h.store.tenant_jobs(a, JobState::Queued, 500).await.unwrap().len();
+    assert!(run_report(&h.store, &deps, a, auto, &config, tz.name(), slot).await.unwrap());
+    let jobs = h.store.tenant_jobs(a, JobState::Queued, 500).await.unwrap();
+    assert!(jobs.len() > mark);
+    let texts: Vec<&str> = jobs.iter().filter_map(|j| j.payload["text_html"].as_str()).collect();
+    assert!(texts.iter().any(|t| t.contains("Views 2,900") && t.contains("Posts: 2 published")), "{texts:?}");
+    // Another workspace's campaign, forged into a button, is refused.
+    let theirs_campaign = h.store.create_campaign(b, None, &fields("Their week")).await.unwrap().id;
+    let forged = Button::Stats(Stats::Show(StatsPeriod::Last(30), StatsScope::Campaign(theirs_campaign))).encode();
     h.press_data_refused(ALICE, &stats, &forged, "out of date").await;
 });

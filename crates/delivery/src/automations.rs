@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use tochen_domain::clock::Millis;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
-use tochen_domain::ids::{AutomationId, TenantId};
+use tochen_domain::ids::{AutomationId, CampaignId, TenantId};
 use tochen_domain::jobs::NotifyPayload;
 use tochen_domain::{DestinationKind, DestinationStatus};
 use tochen_store::{Destination, NewJob, Store};
@@ -60,11 +60,13 @@ pub struct PeriodConfig {
     pub period_days: i64,
     /// Send nothing when the period has no data.
     pub skip_when_empty: bool,
+    /// Only this campaign's posts (a report's scope, the rows of a data sync); the whole workspace without it.
+    pub campaign: Option<CampaignId>,
 }
 
 impl Default for PeriodConfig {
     fn default() -> Self {
-        Self { period_days: 7, skip_when_empty: false }
+        Self { period_days: 7, skip_when_empty: false, campaign: None }
     }
 }
 
@@ -226,9 +228,10 @@ pub async fn run_report(
     let c: PeriodConfig = serde_json::from_value(config.clone()).unwrap_or_default();
     let tz = tz_of(timezone);
     let lang = store.tenant(tenant).await.map_err(|e| e.to_string())?.profile.language;
-    let report = reports::compute_report(store, tenant, period_before(slot_at, c.period_days, tz), deps.sources)
-        .await
-        .map_err(|e| e.to_string())?;
+    let scope = c.campaign.map_or(reports::Scope::Workspace, reports::Scope::Campaign);
+    let period = period_before(slot_at, c.period_days, tz);
+    let report =
+        reports::compute_scoped(store, tenant, period, scope, deps.sources, true).await.map_err(|e| e.to_string())?;
     if c.skip_when_empty && !report.has_data() {
         return Ok(false);
     }
@@ -260,7 +263,10 @@ pub async fn run_data_sync(
     let c: PeriodConfig = serde_json::from_value(config.clone()).unwrap_or_default();
     let tz = tz_of(timezone);
     let period = period_before(slot_at, c.period_days, tz);
-    let rows = export::export_rows(store, tenant, period, deps.sources).await.map_err(|e| e.to_string())?;
+    let mut rows = export::export_rows(store, tenant, period, deps.sources).await.map_err(|e| e.to_string())?;
+    if let Some(campaign) = c.campaign {
+        rows.retain(|r| r.campaign_id == Some(campaign));
+    }
     if c.skip_when_empty && rows.is_empty() {
         return Ok(false);
     }

@@ -41,7 +41,7 @@ impl Sources {
     /// The published targets of counted accounts, of one platform or account when given, for the store's period
     /// totals and rankings (`Store::published_totals`, `Store::published_ranked`), which filter in SQL.
     pub fn selection(self, platform: Option<Platform>, account: Option<AccountId>) -> TargetSelection {
-        TargetSelection { platform, account, with_sandbox: self == Self::WithSandbox }
+        TargetSelection { platform, account, with_sandbox: self == Self::WithSandbox, campaign: None }
     }
 
     /// Targets published in `[start, end)` on counted accounts, with their latest reading in the period

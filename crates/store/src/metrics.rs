@@ -11,7 +11,7 @@ use crate::{parse_enum, Result, Store, StoreError};
 use sqlx::{FromRow, Row};
 use std::collections::BTreeMap;
 use tochen_domain::clock::Millis;
-use tochen_domain::ids::{AccountId, PostId, TargetId, TenantId};
+use tochen_domain::ids::{AccountId, CampaignId, PostId, TargetId, TenantId};
 use tochen_domain::{AuthKind, Platform, TargetStatus};
 
 /// One reading of a post's or an account's counters.
@@ -51,6 +51,8 @@ pub struct PublishedTarget {
     pub account_name: String,
     pub permalink: Option<String>,
     pub published_at: Millis,
+    /// The campaign its post belongs to.
+    pub campaign_id: Option<CampaignId>,
 }
 
 /// A target whose publishing failed or whose outcome is unknown.
@@ -65,6 +67,8 @@ pub struct FailedTarget {
     pub status: TargetStatus,
     pub error_message: Option<String>,
     pub updated_at: Millis,
+    /// The campaign its post belongs to.
+    pub campaign_id: Option<CampaignId>,
 }
 
 /// Followers of one account at the start and end of a period (latest reading at or before each bound).
@@ -112,7 +116,7 @@ fn period_values() -> String {
     format!("{values}, CAST(NULL AS BIGINT) AS followers")
 }
 
-/// The targets of tenant `$1` published in `[$2, $3)` that [`TargetSelection`] `$4`-`$6` keeps, with their
+/// The targets of tenant `$1` published in `[$2, $3)` that [`TargetSelection`] `$4`-`$7` keeps, with their
 /// account and, only for a target read again after the period ended, its latest snapshot inside the period
 /// (searched newest first on the `(target_id, captured_at, id, …)` index alone; the tenant is checked on the
 /// target, whose snapshots are its tenant's): a period's cost follows its own
@@ -126,7 +130,8 @@ fn period_values_from() -> String {
          AND s.captured_at < $3 ORDER BY s.captured_at DESC, s.id DESC LIMIT 1) END \
          WHERE t.tenant_id = $1 AND t.status = 'published' AND t.published_at >= $2 AND t.published_at < $3 \
          AND ($4 IS NULL OR t.platform = $4) AND ($5 IS NULL OR t.account_id = $5) \
-         AND ($6 OR a.auth_kind NOT IN ({}))",
+         AND ($6 OR a.auth_kind NOT IN ({})) \
+         AND ($7 IS NULL OR t.post_id IN (SELECT c.id FROM posts c WHERE c.tenant_id = $1 AND c.campaign_id = $7))",
         sandbox.collect::<Vec<_>>().join(", ")
     )
 }
@@ -140,6 +145,8 @@ pub struct TargetSelection {
     pub account: Option<AccountId>,
     /// Sandbox accounts' too (their numbers are simulated).
     pub with_sandbox: bool,
+    /// Only the posts of this campaign.
+    pub campaign: Option<CampaignId>,
 }
 
 impl TargetSelection {
@@ -147,7 +154,10 @@ impl TargetSelection {
         self,
         q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        q.bind(self.platform.map(|p| p.as_str())).bind(self.account.map(|a| a.to_db())).bind(self.with_sandbox)
+        q.bind(self.platform.map(|p| p.as_str()))
+            .bind(self.account.map(|a| a.to_db()))
+            .bind(self.with_sandbox)
+            .bind(self.campaign.map(|c| c.to_db()))
     }
 }
 
@@ -192,6 +202,7 @@ struct PublishedTargetRow {
     account_name: String,
     permalink: Option<String>,
     published_at: Millis,
+    campaign_id: Option<String>,
 }
 
 impl TryFrom<PublishedTargetRow> for PublishedTarget {
@@ -208,6 +219,7 @@ impl TryFrom<PublishedTargetRow> for PublishedTarget {
             account_name: r.account_name,
             permalink: r.permalink,
             published_at: r.published_at,
+            campaign_id: r.campaign_id.as_deref().map(CampaignId::from_db).transpose()?,
         })
     }
 }
@@ -224,6 +236,7 @@ struct FailedTargetRow {
     status: String,
     error_message: Option<String>,
     updated_at: Millis,
+    campaign_id: Option<String>,
 }
 
 impl TryFrom<FailedTargetRow> for FailedTarget {
@@ -240,6 +253,7 @@ impl TryFrom<FailedTargetRow> for FailedTarget {
             status: parse_enum(&r.status, TargetStatus::parse, "target status")?,
             error_message: r.error_message,
             updated_at: r.updated_at,
+            campaign_id: r.campaign_id.as_deref().map(CampaignId::from_db).transpose()?,
         })
     }
 }
@@ -354,7 +368,7 @@ impl Store {
         end: Millis,
     ) -> Result<Vec<(PublishedTarget, MetricValues)>> {
         let sql = format!(
-            "SELECT {TARGET_COLUMNS}, p.title, {} {} ORDER BY t.published_at, t.id",
+            "SELECT {TARGET_COLUMNS}, p.title, p.campaign_id, {} {} ORDER BY t.published_at, t.id",
             period_values(),
             period_values_from().replacen(
                 "FROM post_targets t",
@@ -369,6 +383,7 @@ impl Store {
             .bind(None::<&str>)
             .bind(None::<String>)
             .bind(true)
+            .bind(None::<String>)
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(|r| Ok((PublishedTargetRow::from_row(r)?.try_into()?, MetricValues::from_row(r)?))).collect()
@@ -394,7 +409,7 @@ impl Store {
             format!(
                 "SELECT * FROM (SELECT '{part}' AS part, v.platform, v.auth_kind, 1 AS published, v.id, v.post_id, \
                  v.account_id, v.account_name, v.permalink, v.published_at, {metrics} FROM v \
-                 WHERE v.views IS NOT NULL ORDER BY {order} LIMIT $7) ranked_{part}"
+                 WHERE v.views IS NOT NULL ORDER BY {order} LIMIT $8) ranked_{part}"
             )
         };
         let sql = format!(
@@ -431,6 +446,7 @@ impl Store {
                 target_id: TargetId::from_db(&id)?,
                 post_id: PostId::from_db(&post_id)?,
                 title: String::new(),
+                campaign_id: None,
                 platform,
                 account_id: AccountId::from_db(&account_id)?,
                 auth_kind,
@@ -440,22 +456,25 @@ impl Store {
             };
             ranked_rows.push((part == "top", target, values));
         }
-        // The ranked few get their posts' titles in a second, small read.
+        // The ranked few get their posts' titles (and campaigns) in a second, small read.
         let posts: Vec<String> = ranked_rows.iter().map(|(_, t, _)| t.post_id.to_db()).collect();
         let mut titles = BTreeMap::new();
         if !posts.is_empty() {
             let sql = format!(
-                "SELECT id, title FROM posts WHERE tenant_id = $1 AND id IN ({})",
+                "SELECT id, title, campaign_id FROM posts WHERE tenant_id = $1 AND id IN ({})",
                 crate::dialect::placeholders(2, posts.len())
             );
-            let mut query = sqlx::query_as::<_, (String, String)>(&sql).bind(tenant.to_db());
+            let mut query = sqlx::query_as::<_, (String, String, Option<String>)>(&sql).bind(tenant.to_db());
             for id in &posts {
                 query = query.bind(id);
             }
-            titles = query.fetch_all(&self.pool).await?.into_iter().collect();
+            titles = query.fetch_all(&self.pool).await?.into_iter().map(|(id, t, c)| (id, (t, c))).collect();
         }
         for (top, mut target, values) in ranked_rows {
-            target.title = titles.get(&target.post_id.to_db()).cloned().unwrap_or_default();
+            if let Some((title, campaign)) = titles.get(&target.post_id.to_db()) {
+                target.title = title.clone();
+                target.campaign_id = campaign.as_deref().map(CampaignId::from_db).transpose()?;
+            }
             if top { &mut summary.top } else { &mut summary.bottom }.push((target, values));
         }
         Ok(summary)
@@ -465,7 +484,7 @@ impl Store {
     pub async fn failed_targets(&self, tenant: TenantId, start: Millis, end: Millis) -> Result<Vec<FailedTarget>> {
         let rows = sqlx::query(
             "SELECT t.id, p.title, t.platform, t.account_id, a.auth_kind, a.name AS account_name, t.status, \
-             t.error_message, t.updated_at \
+             t.error_message, t.updated_at, p.campaign_id \
              FROM post_targets t JOIN posts p ON p.id = t.post_id JOIN social_accounts a ON a.id = t.account_id \
              WHERE t.tenant_id = $1 AND t.status IN ('failed', 'unknown') AND t.updated_at >= $2 AND t.updated_at < $3 \
              ORDER BY t.updated_at, t.id",
@@ -482,7 +501,7 @@ impl Store {
     /// targets published in the period, summed per account: each reading adds its views minus those of the
     /// target's reading before it that has views (`metrics_snapshots.views_added`; the first one adds all its
     /// views), so a day's sum is the growth of the cumulative counters over that day. Readings without views are
-    /// skipped; days from `max_days` on are left out. Driven by the period's publications (the tenant is checked
+    /// skipped; days from `max_days` on are left out; with `campaign`, only that campaign's posts. Driven by the period's publications (the tenant is checked
     /// on the target; a snapshot belongs to its target's tenant) and read from the `(target_id, captured_at, id,
     /// views_added)` index alone; the accounts are joined to the few summed rows.
     pub async fn daily_view_additions(
@@ -492,6 +511,7 @@ impl Store {
         end: Millis,
         day_ms: Millis,
         max_days: i64,
+        campaign: Option<CampaignId>,
     ) -> Result<Vec<DailyAddition>> {
         let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
             "SELECT x.account_id, x.platform, a.auth_kind, x.day, x.added FROM (\
@@ -500,7 +520,9 @@ impl Store {
              FROM post_targets t JOIN metrics_snapshots m ON m.target_id = t.id \
              WHERE t.tenant_id = $1 AND t.status = 'published' AND t.published_at >= $2 AND t.published_at < $3 \
              AND m.views_added IS NOT NULL AND m.captured_at >= $2 AND m.captured_at < $3 \
-             AND (m.captured_at - $2) / $4 < $5 GROUP BY 1, 2, 3) x \
+             AND (m.captured_at - $2) / $4 < $5 \
+             AND ($6 IS NULL OR t.post_id IN (SELECT c.id FROM posts c WHERE c.tenant_id = $1 AND c.campaign_id = $6)) \
+             GROUP BY 1, 2, 3) x \
              JOIN social_accounts a ON a.id = x.account_id ORDER BY x.day",
         )
         .bind(tenant.to_db())
@@ -508,6 +530,7 @@ impl Store {
         .bind(end)
         .bind(day_ms.max(1))
         .bind(max_days)
+        .bind(campaign.map(|c| c.to_db()))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()

@@ -2,8 +2,8 @@
 //! automations use) as JSON, the same document as a `report.generated` webhook's `report`.
 //!
 //! Query: `days` (1 to 1,830; default 30) for the last days up to now, or `since` and `until` (RFC 3339) for a
-//! range; `platform` (`facebook`, `instagram`, `tiktok`) or `account` (an account id of the workspace) to narrow
-//! it; `chart=true` adds the daily views series.
+//! range; `platform` (`facebook`, `instagram`, `tiktok`), `account` (an account id of the workspace) or
+//! `campaign` (a campaign id of the workspace) to narrow it; `chart=true` adds the daily views series.
 
 use super::{Caller, Problem};
 use crate::AppState;
@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tochen_delivery::reports::{self, Period, Scope, DAY_MS, MAX_PERIOD_DAYS};
 use tochen_delivery::sources::Sources;
 use tochen_domain::clock::now_ms;
-use tochen_domain::{AccountId, ApiScope, Platform};
+use tochen_domain::{AccountId, ApiScope, CampaignId, Platform};
 
 #[derive(Debug, Deserialize)]
 pub struct StatsQuery {
@@ -23,6 +23,7 @@ pub struct StatsQuery {
     until: Option<String>,
     platform: Option<String>,
     account: Option<String>,
+    campaign: Option<String>,
     #[serde(default)]
     chart: bool,
 }
@@ -64,25 +65,28 @@ fn period(q: &StatsQuery, now: i64) -> Result<Period, Problem> {
 }
 
 async fn scope(state: &AppState, caller: &Caller, q: &StatsQuery) -> Result<Scope, Problem> {
-    match (&q.platform, &q.account) {
-        (Some(_), Some(_)) => Err(bad("give either platform or account, not both".into())),
-        (Some(p), None) => Platform::parse(p)
+    let not_found = |what: &str, id: &str| {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no {what} {id:?} in this workspace"))
+    };
+    match (&q.platform, &q.account, &q.campaign) {
+        (Some(p), None, None) => Platform::parse(p)
             .map(Scope::Platform)
             .ok_or_else(|| bad(format!("platform={p:?} is not one of facebook, instagram, tiktok"))),
-        (None, Some(a)) => {
-            let not_found = || {
-                Problem::new(
-                    StatusCode::NOT_FOUND,
-                    "not-found",
-                    "Not found",
-                    format!("no account {a:?} in this workspace"),
-                )
-            };
-            let id = AccountId::from_db(a).map_err(|_| not_found())?;
+        (None, Some(a), None) => {
+            let id = AccountId::from_db(a).map_err(|_| not_found("account", a))?;
             let accounts = state.store.accounts(caller.tenant()).await?;
-            accounts.iter().any(|x| x.id == id).then_some(Scope::Account(id)).ok_or_else(not_found)
+            accounts.iter().any(|x| x.id == id).then_some(Scope::Account(id)).ok_or_else(|| not_found("account", a))
         }
-        (None, None) => Ok(Scope::Workspace),
+        (None, None, Some(c)) => {
+            let id = CampaignId::from_db(c).map_err(|_| not_found("campaign", c))?;
+            match state.store.campaign(caller.tenant(), id).await {
+                Ok(_) => Ok(Scope::Campaign(id)),
+                Err(tochen_store::StoreError::NotFound(_)) => Err(not_found("campaign", c)),
+                Err(e) => Err(e.into()),
+            }
+        }
+        (None, None, None) => Ok(Scope::Workspace),
+        _ => Err(bad("give one of platform, account and campaign".into())),
     }
 }
 

@@ -192,7 +192,7 @@ tochen_testkit::store_test!(api_stats_are_the_stats_computation_and_refuse_bad_p
         ("since=yesterday&until=2026-01-01T00:00:00Z", 400, "invalid-parameter", "RFC 3339"),
         ("since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", 400, "invalid-parameter", "not after"),
         ("platform=myspace", 400, "invalid-parameter", "myspace"),
-        ("platform=tiktok&account=x", 400, "invalid-parameter", "either platform"),
+        ("platform=tiktok&account=x", 400, "invalid-parameter", "one of platform"),
         ("account=not-an-id", 404, "not-found", "not-an-id"),
     ] {
         let (s, h, body) = call(&w, &format!("/api/v1/stats?{query}"), Some(&auth)).await;
@@ -200,6 +200,23 @@ tochen_testkit::store_test!(api_stats_are_the_stats_computation_and_refuse_bad_p
         is_problem(&h, &body, status, kind);
         assert!(body["detail"].as_str().unwrap().contains(needle), "{query}: {body}");
     }
+    // A campaign of the workspace narrows it; another workspace's campaign is not found.
+    let fields = |name: &str| tochen_store::CampaignFields { name: name.into(), ..Default::default() };
+    let spring = store.create_campaign(tenant, None, &fields("Spring")).await.unwrap().id;
+    let empty = store.create_campaign(tenant, None, &fields("Empty")).await.unwrap().id;
+    let foreign = store.create_campaign(other, None, &fields("Theirs")).await.unwrap().id;
+    assert!(store.set_post_campaign(tenant, post.id, Some(spring)).await.unwrap());
+    let (s, _, body) = call(&w, &format!("/api/v1/stats?days=7&campaign={spring}"), Some(&auth)).await;
+    assert_eq!(
+        (s, &body["totals"]["views"], &body["scope"]["kind"]),
+        (200, &serde_json::json!(321), &serde_json::json!("campaign")),
+        "{body}"
+    );
+    let (s, _, body) = call(&w, &format!("/api/v1/stats?days=7&campaign={empty}"), Some(&auth)).await;
+    assert_eq!((s, &body["totals"]["published"]), (200, &serde_json::json!(0)), "{body}");
+    let (s, h, body) = call(&w, &format!("/api/v1/stats?campaign={foreign}"), Some(&auth)).await;
+    assert_eq!(s, 404, "{body}");
+    is_problem(&h, &body, 404, "not-found");
     // Another workspace's account is not found, as if it did not exist.
     let (s, h, body) = call(&w, &format!("/api/v1/stats?account={theirs}"), Some(&auth)).await;
     assert_eq!(s, 404, "{body}");

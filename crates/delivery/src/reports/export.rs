@@ -8,7 +8,7 @@ use super::Period;
 use crate::sources::Sources;
 use chrono::SecondsFormat;
 use serde::Serialize;
-use tochen_domain::ids::{PostId, TargetId, TenantId};
+use tochen_domain::ids::{CampaignId, PostId, TargetId, TenantId};
 use tochen_domain::Platform;
 use tochen_store::{Store, StoreError};
 
@@ -29,6 +29,9 @@ pub struct ExportRow {
     pub comments: Option<i64>,
     pub shares: Option<i64>,
     pub saves: Option<i64>,
+    /// The campaign the post belongs to: its id and name.
+    pub campaign_id: Option<CampaignId>,
+    pub campaign: Option<String>,
 }
 
 /// The rows of a period from the accounts `sources` counts, oldest publication first.
@@ -39,6 +42,14 @@ pub async fn export_rows(
     sources: Sources,
 ) -> Result<Vec<ExportRow>, StoreError> {
     let published = sources.published_targets(store, tenant, period.start, period.end).await?;
+    let mut campaigns = std::collections::HashMap::new();
+    if published.iter().any(|(t, _)| t.campaign_id.is_some()) {
+        for archived in [false, true] {
+            for c in store.campaigns(tenant, archived).await? {
+                campaigns.insert(c.campaign.id, c.campaign.fields.name);
+            }
+        }
+    }
     Ok(published
         .into_iter()
         .map(|(t, m)| ExportRow {
@@ -55,6 +66,8 @@ pub async fn export_rows(
             comments: m.comments,
             shares: m.shares,
             saves: m.saves,
+            campaign: t.campaign_id.and_then(|c| campaigns.get(&c).cloned()),
+            campaign_id: t.campaign_id,
         })
         .collect())
 }
@@ -82,6 +95,7 @@ pub fn to_csv(rows: &[ExportRow]) -> Vec<u8> {
         "comments",
         "shares",
         "saves",
+        "campaign",
     ])
     .expect("writing to memory");
     for r in rows {
@@ -99,6 +113,7 @@ pub fn to_csv(rows: &[ExportRow]) -> Vec<u8> {
             cell(r.comments),
             cell(r.shares),
             cell(r.saves),
+            r.campaign.clone().unwrap_or_default(),
         ])
         .expect("writing to memory");
     }

@@ -21,9 +21,9 @@ pub mod render;
 use crate::sources::Sources;
 use serde::Serialize;
 use tochen_domain::clock::Millis;
-use tochen_domain::ids::{AccountId, PostId, TenantId};
+use tochen_domain::ids::{AccountId, CampaignId, PostId, TenantId};
 use tochen_domain::Platform;
-use tochen_store::{MetricValues, PublishedGroup, PublishedTarget, Store, StoreError, TargetSelection};
+use tochen_store::{FailedTarget, MetricValues, PublishedGroup, PublishedTarget, Store, StoreError, TargetSelection};
 
 pub use tochen_domain::clock::DAY_MS;
 /// The chart never has more points than this (a quarter).
@@ -81,7 +81,8 @@ pub struct Changes {
     pub engagement_rate: Option<f64>,
 }
 
-/// What a report covers: the whole workspace (report automations), or one platform or account (`/stats`).
+/// What a report covers: the whole workspace (report automations), one platform or account (`/stats`), or one
+/// campaign's posts (`/stats`, the API). A campaign has no followers of its own: its follower numbers are missing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Scope {
@@ -89,15 +90,37 @@ pub enum Scope {
     Workspace,
     Platform(Platform),
     Account(AccountId),
+    Campaign(CampaignId),
 }
 
 impl Scope {
-    /// Whether an account of `platform` with id `account` is in scope.
+    /// Whether the numbers of an account of `platform` with id `account` are in scope (a campaign's posts are
+    /// picked by the store: every account counts, its followers do not, see [`Scope::counts_followers`]).
     pub fn includes(self, platform: Platform, account: AccountId) -> bool {
         match self {
-            Scope::Workspace => true,
+            Scope::Workspace | Scope::Campaign(_) => true,
             Scope::Platform(p) => p == platform,
             Scope::Account(a) => a == account,
+        }
+    }
+
+    /// Whether a failed target is in scope.
+    fn includes_failed(self, f: &FailedTarget) -> bool {
+        match self {
+            Scope::Campaign(c) => f.campaign_id == Some(c),
+            _ => self.includes(f.platform, f.account_id),
+        }
+    }
+
+    /// Whether an account's followers count in scope: not for a campaign.
+    fn counts_followers(self, platform: Platform, account: AccountId) -> bool {
+        !matches!(self, Scope::Campaign(_)) && self.includes(platform, account)
+    }
+
+    fn campaign(self) -> Option<CampaignId> {
+        match self {
+            Scope::Campaign(c) => Some(c),
+            _ => None,
         }
     }
 }
@@ -196,6 +219,7 @@ impl Scope {
             Scope::Workspace => sources.selection(None, None),
             Scope::Platform(p) => sources.selection(Some(p), None),
             Scope::Account(a) => sources.selection(None, Some(a)),
+            Scope::Campaign(c) => TargetSelection { campaign: Some(c), ..sources.selection(None, None) },
         }
     }
 }
@@ -214,9 +238,9 @@ async fn compute(
     let summary = store.published_summary(tenant, period.start, period.end, &scope.selection(sources), ranked).await?;
     let groups = &summary.groups;
     let mut failed = sources.failed_targets(store, tenant, period.start, period.end).await?;
-    failed.retain(|f| scope.includes(f.platform, f.account_id));
+    failed.retain(|f| scope.includes_failed(f));
     let mut followers = sources.follower_changes(store, tenant, period.start, period.end).await?;
-    followers.retain(|f| scope.includes(f.platform, f.account_id));
+    followers.retain(|f| scope.counts_followers(f.platform, f.account_id));
     let simulated = groups.iter().any(|g| g.auth_kind.is_sandbox() && g.published > 0)
         || followers.iter().any(|f| f.auth_kind.is_sandbox() && f.at_start.is_some() && f.at_end.is_some());
     let totals_where = |keep: &dyn Fn(Platform) -> bool| {
@@ -345,7 +369,7 @@ pub async fn daily_views(
     let n = ((period.end - period.start + DAY_MS - 1) / DAY_MS).clamp(1, MAX_CHART_DAYS);
     let days: Vec<Millis> = (0..n).map(|i| period.start + i * DAY_MS).collect();
     let mut by_platform: std::collections::HashMap<Platform, Vec<i64>> = Default::default();
-    for a in store.daily_view_additions(tenant, period.start, period.end, DAY_MS, n).await? {
+    for a in store.daily_view_additions(tenant, period.start, period.end, DAY_MS, n, scope.campaign()).await? {
         if sources.counts(a.auth_kind) && scope.includes(a.platform, a.account_id) {
             if let Some(day) = usize::try_from(a.day).ok().filter(|d| *d < days.len()) {
                 by_platform.entry(a.platform).or_insert_with(|| vec![0; days.len()])[day] += a.views;

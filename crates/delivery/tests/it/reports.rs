@@ -344,3 +344,49 @@ store_test!(a_reading_that_arrives_late_or_without_views_keeps_the_daily_chart_r
     assert_eq!(again.daily_views, r.daily_views);
     assert_eq!(again.totals.views, Some(500));
 });
+
+store_test!(a_campaigns_report_counts_only_its_posts_and_the_export_names_it, |store| {
+    let tenant = seed(&store).await;
+    let spring = store
+        .create_campaign(
+            tenant,
+            None,
+            &tochen_store::CampaignFields { name: "Spring menu".into(), ..Default::default() },
+        )
+        .await
+        .unwrap()
+        .id;
+    // The roaster post, the brunch post and the failed one are the campaign's.
+    sqlx::query("UPDATE posts SET campaign_id = $1 WHERE tenant_id = $2 AND title IN ('Behind the roaster', 'Weekend brunch', 'Broken')")
+        .bind(spring.to_db())
+        .bind(tenant.to_db())
+        .execute(store.sql_for_tests())
+        .await
+        .unwrap();
+    let week = Period::new(P, P + 7 * DAY_MS);
+    let r = compute_scoped(&store, tenant, week, Scope::Campaign(spring), Sources::Real, true).await.unwrap();
+    let t = &r.totals;
+    assert_eq!((t.published, t.failed), (2, 1));
+    assert_eq!((t.views, t.likes, t.comments, t.shares), (Some(3710), Some(200), Some(16), Some(7)));
+    assert_eq!((t.followers, t.follower_change), (None, None), "a campaign has no followers of its own");
+    assert!(close(t.engagement_rate, 216.0 / 3710.0));
+    let per: Vec<_> =
+        r.platforms.iter().map(|p| (p.platform, p.totals.published, p.totals.failed, p.totals.views)).collect();
+    assert_eq!(per, [(Platform::Facebook, 1, 1, Some(500)), (Platform::Instagram, 1, 0, Some(3210))]);
+    let top: Vec<_> = r.top_posts.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(top, ["Behind the roaster", "Weekend brunch"]);
+    assert_eq!(r.previous.published, 0, "last week's post is not the campaign's");
+    assert_eq!(
+        r.daily_views.series,
+        [(Platform::Facebook, vec![0, 0, 0, 0, 0, 500, 0]), (Platform::Instagram, vec![0, 1000, 0, 2210, 0, 0, 0])]
+    );
+    assert_eq!(render::json(&r)["scope"]["kind"], "campaign");
+
+    let rows = export_rows(&store, tenant, week, Sources::Real).await.unwrap();
+    let named: Vec<_> = rows.iter().map(|r| (r.title.as_str(), r.campaign.as_deref())).collect();
+    assert!(named.contains(&("Behind the roaster", Some("Spring menu"))), "{named:?}");
+    assert!(named.contains(&("Latte <art> & more", None)), "{named:?}");
+    let csv = String::from_utf8(to_csv(&rows)).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",saves,campaign"), "{csv}");
+    assert!(csv.contains(",Spring menu"), "{csv}");
+});

@@ -1,10 +1,10 @@
 //! `/stats` buttons (`st<x>`): a period and a scope are the whole state of the screen, so every button carries
 //! both and the screen needs nothing stored. A period is the last N days (counted back from the moment the
-//! button is pressed) or a typed range as unix seconds; a scope is the workspace, a platform or an account (the
-//! bot checks the account belongs to the caller's workspace).
+//! button is pressed) or a typed range as unix seconds; a scope is the workspace, a platform, an account or a
+//! campaign (the bot checks the account or campaign belongs to the caller's workspace).
 
 use super::fields::{build, id, pack_uuid};
-use tochen_domain::{AccountId, Platform};
+use tochen_domain::{AccountId, CampaignId, Platform};
 
 /// The period a `/stats` screen shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,8 @@ pub enum StatsScope {
     Platform(Platform),
     /// `a<account>`.
     Account(AccountId),
+    /// `c<campaign>`.
+    Campaign(CampaignId),
 }
 
 impl StatsScope {
@@ -50,6 +52,7 @@ impl StatsScope {
             Self::Workspace => "w".to_owned(),
             Self::Platform(p) => format!("p{}", p.as_str()),
             Self::Account(a) => format!("a{}", pack_uuid(a.as_uuid())),
+            Self::Campaign(c) => format!("c{}", pack_uuid(c.as_uuid())),
         }
     }
 
@@ -58,6 +61,7 @@ impl StatsScope {
             ("w", "") => Some(Self::Workspace),
             ("p", p) => Platform::parse(p).map(Self::Platform),
             ("a", a) => id(&[a], 0).map(|u| Self::Account(AccountId::from_uuid(u))),
+            ("c", c) => id(&[c], 0).map(|u| Self::Campaign(CampaignId::from_uuid(u))),
             _ => None,
         }
     }
@@ -103,7 +107,8 @@ impl Stats {
 #[cfg(test)]
 pub(super) fn every_variant() -> Vec<Stats> {
     let long = StatsPeriod::Range(99_999_999_999 - 1, 99_999_999_999);
-    let mut scopes = vec![StatsScope::Workspace, StatsScope::Account(AccountId::new())];
+    let mut scopes =
+        vec![StatsScope::Workspace, StatsScope::Account(AccountId::new()), StatsScope::Campaign(CampaignId::new())];
     scopes.extend(Platform::ALL.iter().map(|p| StatsScope::Platform(*p)));
     let mut all = Vec::new();
     for scope in scopes {

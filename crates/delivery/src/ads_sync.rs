@@ -95,7 +95,8 @@ pub fn today_in(account: &AdAccount) -> NaiveDate {
 
 /// The backfill range of a newly connected account: `days` days ending `today`.
 pub fn backfill_range(today: NaiveDate, days: u32) -> (NaiveDate, NaiveDate) {
-    (today - chrono::Duration::days(i64::from(days.max(1)) - 1), today)
+    let back = chrono::Days::new(u64::from(days.max(1) - 1));
+    (today.checked_sub_days(back).unwrap_or(NaiveDate::MIN), today)
 }
 
 /// The daily range: from the first day not read yet, or [`RESYNC_DAYS`] back, whichever is earlier, to today.

@@ -125,12 +125,13 @@ fn id_field(v: &serde_json::Value, key: &str) -> Option<String> {
 /// Splits `since..=until` into windows of at most `days` days.
 pub fn windows(since: NaiveDate, until: NaiveDate, days: u32) -> Vec<(NaiveDate, NaiveDate)> {
     let mut out = Vec::new();
-    let step = i64::from(days.max(1));
+    let step = chrono::Days::new(u64::from(days.max(1) - 1));
     let mut start = since;
     while start <= until {
-        let end = (start + chrono::Duration::days(step - 1)).min(until);
+        let end = start.checked_add_days(step).map_or(until, |e| e.min(until));
         out.push((start, end));
-        start = end + chrono::Duration::days(1);
+        let Some(next) = end.succ_opt() else { break };
+        start = next;
     }
     out
 }

@@ -18,110 +18,20 @@
 //! waiting post approves it.
 
 use crate::ctx::{send_to, Active, App, Ctx, HandlerResult, TgBot};
-use crate::screens::time::{local_time, local_time_in, tz_of};
+use crate::screens::time::local_time;
 use teloxide::prelude::*;
 use tochen_domain::clock::Millis;
 use tochen_domain::html::escape_html;
-use tochen_domain::i18n::{normalize, t, tf};
-use tochen_domain::jobs::{NotifyButton, NotifyPayload};
+use tochen_domain::i18n::{t, tf};
+use tochen_domain::PostStatus;
 use tochen_domain::{AccountId, PostId, TenantId};
-use tochen_domain::{PostStatus, Role};
 use tochen_store::StoreError;
-use tochen_store::{ApprovalCard, CardOutcome, EditApproval, EditOutcome, Post, PostEdit, ScheduleError, Target};
-use tochen_telegram::button::{Approval, Button, Draft, DraftAct};
-use tochen_telegram::text::clip;
+use tochen_store::{CardOutcome, EditOutcome, Post, PostEdit, ScheduleError, Target};
 
-/// Longest title a card or a notice about a post quotes.
-const TITLE_CHARS: usize = 200;
+pub use tochen_posting::approval::title_of;
+use tochen_posting::approval::{self, Actor};
 
-/// A post's title as cards and notices quote it: escaped, and cut short when long.
-pub fn title_of(post: &Post) -> String {
-    escape_html(&clip(&post.title, TITLE_CHARS))
-}
-
-/// What a card says, apart from the buttons (which carry the post's version once submitted).
-struct CardText {
-    author: String,
-    /// The workspace's zone and the time: each card writes it in its own language.
-    tz: chrono_tz::Tz,
-    at: Millis,
-    title: String,
-}
-
-/// The card for `chat` in `lang`, with buttons for version `version` of post `id`.
-fn card(lang: &str, chat: i64, c: &CardText, platforms: &str, id: PostId, version: i64) -> NotifyPayload {
-    let when = local_time_in(lang, c.tz, c.at);
-    let text = tf(
-        lang,
-        "bot.approval.card",
-        &[("author", &c.author), ("when", &when), ("title", &c.title), ("platforms", &platforms)],
-    );
-    let button =
-        |key: &str, cb: Button| NotifyButton { text: t(lang, key), callback_data: Some(cb.encode()), url: None };
-    NotifyPayload {
-        chat_id: chat,
-        text_html: text,
-        buttons: vec![vec![
-            button("bot.approval.btn_preview", Button::Draft(Draft::Act(DraftAct::Show, id, version))),
-            button("bot.approval.btn_approve", Button::Approval(Approval::Approve(id, version))),
-            button("bot.approval.btn_reject", Button::Approval(Approval::Reject(id, version))),
-        ]],
-        attachment_path: None,
-    }
-}
-
-/// Who gets a card: the team chat if set (in the workspace's language) and every admin (in their language),
-/// each chat once.
-async fn recipients(app: &App, a: &Active) -> tochen_store::Result<Vec<(i64, String)>> {
-    let mut out: Vec<(i64, String)> = Vec::new();
-    if let Some(chat) = a.tenant.team_chat_id {
-        out.push((chat, normalize(&a.tenant.profile.language).to_owned()));
-    }
-    for admin in app.store.admin_telegram_ids(a.tenant.id).await? {
-        if out.iter().any(|(c, _)| *c == admin) {
-            continue;
-        }
-        let lang = match app.store.user_by_telegram_id(admin).await? {
-            Some(u) => normalize(u.language_override.as_deref().or(u.language_code.as_deref()).unwrap_or("en")),
-            None => "en",
-        };
-        out.push((admin, lang.to_owned()));
-    }
-    Ok(out)
-}
-
-/// Everything a round of cards needs, read before the transaction that queues them.
-struct Round {
-    recipients: Vec<(i64, String)>,
-    text: CardText,
-}
-
-impl Round {
-    /// `author` wrote the post, which goes out at `at`.
-    async fn read(app: &App, a: &Active, author: &str, post: &Post, at: Millis) -> tochen_store::Result<Self> {
-        let recipients = recipients(app, a).await?;
-        let text = CardText { author: escape_html(author), tz: tz_of(a), at, title: title_of(post) };
-        Ok(Round { recipients, text })
-    }
-
-    /// The cards, for the round's version and the post's targets (run inside the transaction: no store calls).
-    fn cards(&self, id: PostId, version: i64, targets: &[Target]) -> Vec<ApprovalCard> {
-        let mut platforms: Vec<&str> = targets.iter().map(|x| x.platform.as_str()).collect();
-        platforms.sort_unstable();
-        platforms.dedup();
-        let platforms = platforms.join(", ");
-        self.recipients
-            .iter()
-            .map(|(chat, lang)| ApprovalCard {
-                lang: lang.clone(),
-                message: card(lang, *chat, &self.text, &platforms, id, version),
-            })
-            .collect()
-    }
-}
-
-/// Submits `post` for approval at `at` on `accounts`, with its cards queued in the same transaction. Everything
-/// the cards need is read first: the transaction holds no other store call.
+/// Submits `post` for approval at `at` on `accounts` (`tochen_posting::approval::submit`).
 pub async fn submit(
     app: &App,
     ctx: &Ctx,
@@ -130,14 +40,16 @@ pub async fn submit(
     at: Millis,
     accounts: &[AccountId],
 ) -> Result<Vec<Target>, ScheduleError> {
-    let round = Round::read(app, a, &ctx.user.first_name, post, at).await?;
-    let cards = |version: i64, targets: &[Target]| round.cards(post.id, version, targets);
-    app.store.submit_for_approval(a.tenant.id, post.id, post.version, at, accounts, cards).await
+    approval::submit(&app.store, &a.tenant, &ctx.user.first_name, post, at, accounts).await
 }
 
-/// Moves a waiting `post` to `at` and submits it again: the earlier cards say who changed it (their buttons go)
-/// and new cards go to every admin and the team chat, in the transaction of the change. The author is told when
-/// someone else moved it.
+/// The member pressing buttons, as the shared post operations name them.
+fn actor<'a>(ctx: &'a Ctx, a: &Active) -> Actor<'a> {
+    Actor { user: Some(ctx.user.id), name: &ctx.user.first_name, role: a.role }
+}
+
+/// Moves a waiting `post` to `at` and submits it again (`tochen_posting::approval::resubmit`). The author is told
+/// when someone else moved it.
 pub async fn resubmit(
     bot: &TgBot,
     app: &App,
@@ -146,17 +58,9 @@ pub async fn resubmit(
     post: &Post,
     at: Millis,
 ) -> Result<Vec<Target>, ScheduleError> {
-    let author = match post.author_id {
-        Some(u) if u != ctx.user.id => app.store.user(u).await.map(|u| u.first_name).ok(),
-        _ => None,
-    };
-    let round = Round::read(app, a, author.as_deref().unwrap_or(&ctx.user.first_name), post, at).await?;
-    let (name, title) = (escape_html(&ctx.user.first_name), title_of(post));
-    let on_cards = |lang: &str| tf(lang, "bot.approval.replaced_by", &[("name", &name), ("title", &title)]);
-    let replaced = CardOutcome { text: &on_cards, shown: None };
-    let cards = |version: i64, targets: &[Target]| round.cards(post.id, version, targets);
-    let targets = app.store.resubmit_for_approval(a.tenant.id, post.id, post.version, at, &replaced, cards).await?;
+    let (targets, author) = approval::resubmit(&app.store, &a.tenant, &actor(ctx, a), post, at).await?;
     if author.is_some() {
+        let (name, title) = (escape_html(&ctx.user.first_name), title_of(post));
         let al = author_lang(app, post).await;
         let text = tf(
             &al,
@@ -174,12 +78,10 @@ pub async fn resubmit(
 /// Cancels a post that has not gone out; a waiting post's cards say who withdrew it (their buttons go), in the
 /// same transaction, and its author is told when someone else withdrew it. `Ok(false)` when the post moved on.
 pub async fn cancel(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, post: &Post) -> anyhow::Result<bool> {
-    let (name, title) = (escape_html(&ctx.user.first_name), title_of(post));
-    let on_cards = |lang: &str| tf(lang, "bot.approval.withdrawn_by", &[("name", &name), ("title", &title)]);
-    let withdrawn = CardOutcome { text: &on_cards, shown: None };
-    if !app.store.cancel_post_with_cards(a.tenant.id, post.id, post.version, &withdrawn).await? {
+    if !approval::cancel(&app.store, &a.tenant, &actor(ctx, a), post).await? {
         return Ok(false);
     }
+    let (name, title) = (escape_html(&ctx.user.first_name), title_of(post));
     if post.status == PostStatus::PendingApproval && post.author_id.is_some_and(|u| u != ctx.user.id) {
         let al = author_lang(app, post).await;
         let text = tf(&al, "bot.approval.author_withdrawn", &[("name", &name), ("title", &title)]);
@@ -292,19 +194,5 @@ pub async fn edit(
     post: &Post,
     change: &PostEdit,
 ) -> tochen_store::Result<EditOutcome> {
-    if !matches!(post.status, PostStatus::Scheduled | PostStatus::PendingApproval) {
-        return app.store.edit_post(a.tenant.id, post.id, post.version, change, None).await;
-    }
-    let author = match post.author_id {
-        Some(u) if u != ctx.user.id => app.store.user(u).await.map(|u| u.first_name).ok(),
-        _ => None,
-    };
-    let at = post.scheduled_at.unwrap_or_default();
-    let round = Round::read(app, a, author.as_deref().unwrap_or(&ctx.user.first_name), post, at).await?;
-    let (name, title) = (escape_html(&ctx.user.first_name), title_of(post));
-    let on_cards = |lang: &str| tf(lang, "bot.approval.replaced_by", &[("name", &name), ("title", &title)]);
-    let replaced = CardOutcome { text: &on_cards, shown: None };
-    let cards = |version: i64, targets: &[Target]| round.cards(post.id, version, targets);
-    let approval = EditApproval { send_back: a.role == Role::Editor, replaced: &replaced, cards: &cards };
-    app.store.edit_post(a.tenant.id, post.id, post.version, change, Some(&approval)).await
+    approval::edit(&app.store, &a.tenant, &actor(ctx, a), post, change).await
 }

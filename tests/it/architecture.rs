@@ -15,6 +15,7 @@ const CRATES: &[&str] = &[
     "crates/platforms",
     "crates/delivery",
     "crates/queue",
+    "crates/posting",
     "scheduler",
     "web",
     "bot",

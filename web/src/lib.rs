@@ -60,7 +60,10 @@ impl AppState {
     /// the per-client limit, and each signed webhook route admits `config.web.rate_limits.webhook_per_second`.
     /// Inside a Tokio runtime a task forgets idle clients every [`limits::FORGET_EVERY`].
     pub fn new(config: Config, store: Store, secret_key: &SecretString, rate: RateLimit) -> Self {
-        let shared = Arc::new(Limits::new(rate, config.web.rate_limits.webhook_per_second));
+        let shared = Arc::new(
+            Limits::new(rate, config.web.rate_limits.webhook_per_second)
+                .with_api_per_minute(config.web.rate_limits.api_per_minute),
+        );
         if tokio::runtime::Handle::try_current().is_ok() {
             limits::spawn_forgetting(&shared, limits::FORGET_EVERY);
         }
@@ -104,7 +107,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(unsigned)
         .merge(signed)
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api::routes(&state))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .layer(DefaultBodyLimit::max(max_body))

@@ -14,7 +14,7 @@
 //! indistinguishable from an address never seen) and gives the table's spare capacity back.
 
 use governor::clock::{Clock, DefaultClock};
-use governor::middleware::NoOpMiddleware;
+use governor::middleware::{NoOpMiddleware, StateInformationMiddleware};
 use governor::state::keyed::DashMapStateStore;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
@@ -43,6 +43,9 @@ impl From<&RateLimits> for RateLimit {
     }
 }
 
+/// Requests per minute one API token may make unless configured (`TOCHEN_API_RATE_LIMIT`).
+pub const DEFAULT_API_PER_MINUTE: u32 = 600;
+
 /// How often idle client addresses are forgotten.
 pub const FORGET_EVERY: Duration = Duration::from_secs(30);
 
@@ -67,6 +70,7 @@ impl SignedRoute {
     }
 }
 
+type ApiKeyed<C> = RateLimiter<String, DashMapStateStore<String>, C, StateInformationMiddleware>;
 type Keyed<C> = RateLimiter<IpAddr, DashMapStateStore<IpAddr>, C, NoOpMiddleware<<C as Clock>::Instant>>;
 type Direct<C> = RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
@@ -75,6 +79,22 @@ pub struct Limits<C: Clock = DefaultClock> {
     per_client: Keyed<C>,
     /// One per [`SignedRoute`], in `SignedRoute::ALL` order.
     signed: [Direct<C>; 3],
+    /// Per HTTP API token (keyed by the hash of the bearer secret, so unknown tokens are limited too).
+    api: ApiKeyed<C>,
+    api_per_minute: u32,
+    clock: C,
+}
+
+/// What one API request took from its token's allowance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiAllowance {
+    /// Requests per minute the token may make.
+    pub limit: u32,
+    /// Requests left right now.
+    pub remaining: u32,
+    /// Seconds until the allowance is full again (or, when refused, until the next request is allowed).
+    pub reset_secs: u64,
+    pub allowed: bool,
 }
 
 fn nonzero(n: u32) -> NonZeroU32 {
@@ -93,7 +113,37 @@ impl<C: Clock + Clone> Limits<C> {
         let quota = Quota::per_second(nonzero(per_client.per_second)).allow_burst(nonzero(per_client.burst));
         let signed = SignedRoute::ALL
             .map(|_| RateLimiter::direct_with_clock(Quota::per_second(nonzero(webhook_per_second)), clock.clone()));
-        Self { per_client: RateLimiter::dashmap_with_clock(quota, clock), signed }
+        let api_quota = Quota::per_minute(nonzero(DEFAULT_API_PER_MINUTE));
+        Self {
+            per_client: RateLimiter::dashmap_with_clock(quota, clock.clone()),
+            signed,
+            api: RateLimiter::dashmap_with_clock(api_quota, clock.clone()).with_middleware(),
+            api_per_minute: DEFAULT_API_PER_MINUTE,
+            clock,
+        }
+    }
+
+    /// The same limits with `per_minute` requests per minute for each API token.
+    pub fn with_api_per_minute(self, per_minute: u32) -> Self {
+        let api = RateLimiter::dashmap_with_clock(Quota::per_minute(nonzero(per_minute)), self.clock.clone());
+        Self { api: api.with_middleware(), api_per_minute: per_minute.max(1), ..self }
+    }
+
+    /// Takes one request from the allowance of the API token whose key is `key`.
+    pub fn api_check(&self, key: &str) -> ApiAllowance {
+        let limit = self.api_per_minute;
+        let per_request_ms = 60_000 / u64::from(limit);
+        match self.api.check_key(&key.to_owned()) {
+            Ok(snap) => {
+                let remaining = snap.remaining_burst_capacity();
+                let used = u64::from(limit.saturating_sub(remaining));
+                ApiAllowance { limit, remaining, reset_secs: (used * per_request_ms).div_ceil(1000), allowed: true }
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                ApiAllowance { limit, remaining: 0, reset_secs: wait.as_millis().div_ceil(1000) as u64, allowed: false }
+            }
+        }
     }
 
     /// Takes one request from the allowance of the client at `ip` (its /64 for IPv6); `false` when it is spent.
@@ -111,6 +161,8 @@ impl<C: Clock + Clone> Limits<C> {
     pub fn forget_idle(&self) {
         self.per_client.retain_recent();
         self.per_client.shrink_to_fit();
+        self.api.retain_recent();
+        self.api.shrink_to_fit();
     }
 
     /// How many client keys are held (for tests and the `tochen_web_rate_limit_clients` gauge).

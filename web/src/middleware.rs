@@ -29,7 +29,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
-fn peer_of(extensions: &axum::http::Extensions) -> IpAddr {
+pub(crate) fn peer_of(extensions: &axum::http::Extensions) -> IpAddr {
     extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 

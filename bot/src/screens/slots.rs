@@ -32,12 +32,7 @@ pub async fn next_queue_time(
     accounts: &[AccountId],
     skip: Option<PostId>,
 ) -> anyhow::Result<(Option<Millis>, bool)> {
-    let configured = app.store.effective_queue_slots(a.tenant.id, accounts).await?;
-    let (use_slots, is_configured) =
-        if configured.is_empty() { (slots::defaults(), false) } else { (configured, true) };
-    let now = now_ms();
-    let taken = app.store.queue_taken_instants(a.tenant.id, accounts, now, skip).await?;
-    Ok((slots::next_free(&use_slots, tz_of(a), now, &taken), is_configured))
+    Ok(tochen_posting::queue::next_queue_time(&app.store, &a.tenant, accounts, skip, now_ms()).await?)
 }
 
 /// The workspace's engagement heat-maps per platform from its posts of the last [`BESTTIME_DAYS`].

@@ -341,6 +341,8 @@ pub struct RateLimits {
     /// may come at once). Meta and TikTok deliver from a few shared addresses, so signed requests are not
     /// counted per address; this limit protects the database instead.
     pub webhook_per_second: u32,
+    /// Requests per minute one HTTP API token may make (all of them may come at once), `TOCHEN_API_RATE_LIMIT`.
+    pub api_per_minute: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -797,6 +799,7 @@ impl Config {
                 per_ip_per_second: r.positive_u32("TOCHEN_RATE_LIMIT_PER_IP", "50")?,
                 per_ip_burst: r.positive_u32("TOCHEN_RATE_LIMIT_BURST", "200")?,
                 webhook_per_second: r.positive_u32("TOCHEN_WEBHOOK_RATE_LIMIT", "200")?,
+                api_per_minute: r.positive_u32("TOCHEN_API_RATE_LIMIT", "600")?,
             },
         };
         let scheduler = SchedulerConfig {
@@ -998,14 +1001,19 @@ mod tests {
     #[test]
     fn rate_limits_have_defaults_and_can_be_set() {
         let d = Config::from_source(&env(&[])).unwrap().web.rate_limits;
-        assert_eq!(d, RateLimits { per_ip_per_second: 50, per_ip_burst: 200, webhook_per_second: 200 });
+        assert_eq!(
+            d,
+            RateLimits { per_ip_per_second: 50, per_ip_burst: 200, webhook_per_second: 200, api_per_minute: 600 }
+        );
         let c = Config::from_source(&env(&[
             ("TOCHEN_RATE_LIMIT_PER_IP", "5"),
             ("TOCHEN_RATE_LIMIT_BURST", "10"),
             ("TOCHEN_WEBHOOK_RATE_LIMIT", "1000"),
+            ("TOCHEN_API_RATE_LIMIT", "60"),
         ]))
         .unwrap();
-        assert_eq!(c.web.rate_limits, RateLimits { per_ip_per_second: 5, per_ip_burst: 10, webhook_per_second: 1000 });
+        let want = RateLimits { per_ip_per_second: 5, per_ip_burst: 10, webhook_per_second: 1000, api_per_minute: 60 };
+        assert_eq!(c.web.rate_limits, want);
     }
 
     #[test]

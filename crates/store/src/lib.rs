@@ -14,6 +14,7 @@
 mod accounts;
 mod ad_accounts;
 mod alert_states;
+mod api_idempotency;
 mod api_tokens;
 mod audit;
 mod automations;
@@ -54,6 +55,7 @@ mod workspace_codes;
 pub use accounts::{Account, AccountTokens, NewAccount, RefreshCandidate, TokenRevocation};
 pub use ad_accounts::{AdAccount, NewAdAccount};
 pub use alert_states::AlertState;
+pub use api_idempotency::{Idempotency, IDEMPOTENCY_KEEP_MS};
 pub use api_tokens::{ApiToken, NewApiToken};
 pub use automations::{
     slot_key as automation_slot_key, Automation, AutomationChanges, AutomationRun, CreateAutomationError,
@@ -82,7 +84,8 @@ pub use oauth_states::{NewOAuthState, OAuthState, OAuthStateError};
 pub use operator::{FailingDestination, ModelCost, OperatorAction, QueueHealth, WorkspaceOverview};
 pub use pending_connections::{NewPendingConnection, PendingConnection};
 pub use posts::{
-    normalize_tag, ApprovalCard, CardOutcome, LibraryFilter, Post, PostContent, SentCard, MAX_TAGS, TAG_CHARS,
+    normalize_tag, ApprovalCard, CardOutcome, LibraryCursor, LibraryFilter, Post, PostContent, SentCard, MAX_TAGS,
+    TAG_CHARS,
 };
 pub use published::{BeginChange, ChangeError, ChangeKind, ChangeStatus, HistoryEntry, PostChange, TargetOnPlatform};
 pub use sandbox_posts::{NewSandboxPost, SandboxMedia, SandboxPost};

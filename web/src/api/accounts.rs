@@ -7,7 +7,7 @@ use axum::Json;
 use serde::Serialize;
 use tochen_domain::ApiScope;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountOut {
     pub id: String,
     pub platform: &'static str,
@@ -17,11 +17,15 @@ pub struct AccountOut {
     pub sandbox: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Accounts {
     pub data: Vec<AccountOut>,
 }
 
+/// The workspace's connected accounts (platform tokens never leave).
+#[utoipa::path(get, path = "/accounts", tag = "accounts",
+    responses((status = 200, body = Accounts), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("token" = ["read"])))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Accounts>, Problem> {
     caller.require(ApiScope::Read)?;
     let data = state

@@ -6,7 +6,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An RFC 9457 problem document (`application/problem+json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,
@@ -15,6 +16,7 @@ pub struct Problem {
     pub detail: String,
     /// Extra members, such as the missing scope.
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub extra: serde_json::Map<String, serde_json::Value>,
     #[serde(skip)]
     www_authenticate: Option<&'static str>,
@@ -55,6 +57,31 @@ impl Problem {
         .with("scope", scope)
     }
 
+    /// 400: a parameter or a field of the body is malformed or out of range (`detail` names it).
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid-parameter", "A parameter is not valid", detail)
+    }
+
+    /// 404: no such thing in the caller's workspace (another workspace's ids are not found either).
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no {what} {id:?} in this workspace"))
+    }
+
+    /// 403: the token's role may not do this (a viewer's token only reads).
+    pub fn role(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "role", "The token's role does not allow this", detail)
+    }
+
+    /// 409: the thing is in a state where this does not apply (`detail` says which and what to do).
+    pub fn conflict(slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, slug, title, detail)
+    }
+
+    /// 422: the request is well-formed but cannot be done (`detail` says why).
+    pub fn unprocessable(slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, slug, title, detail)
+    }
+
     /// 500, without internals: the log has them under the request id.
     pub fn internal() -> Self {
         Self::new(
@@ -89,4 +116,14 @@ impl IntoResponse for Problem {
 /// Any path under `/api/v1` that is not a route.
 pub async fn not_found(uri: axum::http::Uri) -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("there is no API route {}", uri.path()))
+}
+
+/// A route that exists, called with a method it does not answer.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        format!("{} does not answer {method}: see /api/v1/openapi.json for what it answers", uri.path()),
+    )
 }

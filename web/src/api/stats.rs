@@ -8,7 +8,6 @@
 use super::{Caller, Problem};
 use crate::AppState;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use tochen_delivery::reports::{self, Period, Scope, DAY_MS, MAX_PERIOD_DAYS};
@@ -16,20 +15,28 @@ use tochen_delivery::sources::Sources;
 use tochen_domain::clock::now_ms;
 use tochen_domain::{AccountId, ApiScope, CampaignId, Platform};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
+    /// The last days up to now, 1 to 1,830 (default 30).
     days: Option<i64>,
+    /// RFC 3339: the start of a range (with `until`, instead of `days`).
     since: Option<String>,
+    /// RFC 3339: the end of a range.
     until: Option<String>,
+    /// `facebook`, `instagram` or `tiktok`.
     platform: Option<String>,
+    /// An account id of the workspace.
     account: Option<String>,
+    /// A campaign id of the workspace.
     campaign: Option<String>,
+    /// `true` adds the daily views series.
     #[serde(default)]
     chart: bool,
 }
 
 fn bad(detail: String) -> Problem {
-    Problem::new(StatusCode::BAD_REQUEST, "invalid-parameter", "A parameter is not valid", detail)
+    Problem::invalid(detail)
 }
 
 fn instant(name: &str, v: &str) -> Result<i64, Problem> {
@@ -65,9 +72,7 @@ fn period(q: &StatsQuery, now: i64) -> Result<Period, Problem> {
 }
 
 async fn scope(state: &AppState, caller: &Caller, q: &StatsQuery) -> Result<Scope, Problem> {
-    let not_found = |what: &str, id: &str| {
-        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no {what} {id:?} in this workspace"))
-    };
+    let not_found = Problem::not_found;
     match (&q.platform, &q.account, &q.campaign) {
         (Some(p), None, None) => Platform::parse(p)
             .map(Scope::Platform)
@@ -90,6 +95,11 @@ async fn scope(state: &AppState, caller: &Caller, q: &StatsQuery) -> Result<Scop
     }
 }
 
+/// `/stats`' numbers as JSON (the `report` document of a `report.generated` webhook).
+#[utoipa::path(get, path = "/stats", tag = "stats", params(StatsQuery),
+    responses((status = 200, description = "the report document (docs/webhooks.md)", body = Object),
+        (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("token" = ["read"])))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,6 +1,7 @@
 //! The integration tests of tochen-web, in one test binary so a test build links once.
 
 mod api;
+mod api_posts;
 mod common;
 
 mod connect;

@@ -38,6 +38,21 @@ pub struct LibraryFilter {
     pub campaign: Option<CampaignId>,
 }
 
+/// A post's place in the library's order (newest first): the time it goes or went out, else its creation, then its
+/// id. The HTTP API's cursors carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LibraryCursor {
+    pub at: Millis,
+    pub id: PostId,
+}
+
+impl LibraryCursor {
+    /// The cursor of `post`: the next page starts after it.
+    pub fn of(post: &Post) -> Self {
+        Self { at: post.scheduled_at.unwrap_or(post.created_at), id: post.id }
+    }
+}
+
 /// A tag as stored: trimmed, without leading `#`, lower-case, at most [`TAG_CHARS`]; `None` when nothing is left.
 pub fn normalize_tag(raw: &str) -> Option<String> {
     let t: String = raw.trim().trim_start_matches('#').trim().to_lowercase().chars().take(TAG_CHARS).collect();
@@ -53,6 +68,29 @@ fn like_anywhere(word: &str) -> String {
 impl Store {
     /// One page of the library, newest first.
     pub async fn library(&self, tenant: TenantId, f: &LibraryFilter, offset: i64, limit: i64) -> Result<Vec<Post>> {
+        self.library_page(tenant, f, None, offset, limit).await
+    }
+
+    /// The library's posts after `after` (a post's [`LibraryCursor`]: its place in the newest-first order), at
+    /// most `limit`: pages that stay right while posts are added or removed before them.
+    pub async fn library_after(
+        &self,
+        tenant: TenantId,
+        f: &LibraryFilter,
+        after: Option<LibraryCursor>,
+        limit: i64,
+    ) -> Result<Vec<Post>> {
+        self.library_page(tenant, f, after, 0, limit).await
+    }
+
+    async fn library_page(
+        &self,
+        tenant: TenantId,
+        f: &LibraryFilter,
+        after: Option<LibraryCursor>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Post>> {
         let mut conds = vec!["p.tenant_id = $1".to_owned()];
         let mut binds: Vec<Bind> = vec![Bind::Text(tenant.to_db())];
         let param = |binds: &mut Vec<Bind>, b: Bind| {
@@ -107,6 +145,14 @@ impl Store {
                 "(LOWER(p.title) LIKE {n} ESCAPE '\\' OR LOWER(p.body) LIKE {n} ESCAPE '\\' OR EXISTS (SELECT 1 \
                  FROM post_contents c WHERE c.tenant_id = $1 AND c.post_id = p.id AND LOWER(c.body) LIKE {n} \
                  ESCAPE '\\'))"
+            ));
+        }
+        if let Some(c) = after {
+            let at = param(&mut binds, Bind::Int(c.at));
+            let id = param(&mut binds, Bind::Text(c.id.to_db()));
+            conds.push(format!(
+                "(COALESCE(p.scheduled_at, p.created_at) < {at} OR (COALESCE(p.scheduled_at, p.created_at) = {at} \
+                 AND p.id < {id}))"
             ));
         }
         let lim = param(&mut binds, Bind::Int(limit.max(0)));

@@ -15,7 +15,7 @@ mod duplicate;
 mod library;
 
 pub use approval_cards::{ApprovalCard, CardOutcome, SentCard};
-pub use library::{normalize_tag, LibraryFilter, MAX_TAGS, TAG_CHARS};
+pub use library::{normalize_tag, LibraryCursor, LibraryFilter, MAX_TAGS, TAG_CHARS};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {

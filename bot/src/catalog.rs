@@ -65,6 +65,8 @@ pub enum Command {
     Webhook(String),
     /// Add an email destination: /email team@example.com
     Email(String),
+    /// HTTP API tokens for scripts and tools (admins, in a private chat).
+    Api,
     /// What every command does.
     Help,
     /// The operator's screens (operators only, in a private chat).
@@ -159,6 +161,7 @@ pub const COMMANDS: &[Entry] = &[
     row("workspaces", ANYONE, "bot.cmd.workspaces", "bot.help.workspaces", &[P]),
     row("profile", ADMIN, "bot.cmd.profile", "bot.help.profile", &[P]),
     row("language", ANYONE, "bot.cmd.language", "bot.help.language", &[P]),
+    row("api", ADMIN, "bot.cmd.api", "bot.help.api", &[P]),
     row("connect", ADMIN, "bot.cmd.connect", "bot.help.accounts", &[P]),
     row("accounts", VIEWER, "bot.cmd.accounts", "bot.help.accounts", &[P]),
     row("cancel", ANYONE, "bot.cmd.cancel", "bot.help.cancel", &[P, G, GA]),
@@ -202,6 +205,7 @@ impl Command {
             Command::Link => "link",
             Command::Webhook(_) => "webhook",
             Command::Email(_) => "email",
+            Command::Api => "api",
             Command::Help => "help",
             Command::Admin => "admin",
         }
@@ -285,6 +289,7 @@ mod tests {
             Command::Link,
             Command::Webhook(s()),
             Command::Email(s()),
+            Command::Api,
             Command::Help,
             Command::Admin,
         ]

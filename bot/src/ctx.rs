@@ -40,6 +40,8 @@ pub struct App {
     pub email: Option<tochen_delivery::email::EmailSender>,
     /// Local Bot API mode and the media limits table (`files.rs`).
     pub media: MediaSettings,
+    /// `TOCHEN_PUBLIC_URL` without a trailing slash: where the web service (the HTTP API) answers.
+    pub public_url: String,
 }
 
 impl App {

@@ -6,6 +6,7 @@
 //! receive what they need through `dptree::deps!` (the bot, `App`, `Ctx`, the state's fields), never globals.
 
 mod admin;
+mod api_tokens;
 mod approval;
 mod automations;
 pub mod batches;
@@ -158,6 +159,7 @@ pub async fn run_with(
         operator: config.operator.clone(),
         email: tochen_delivery::email::EmailSender::configured(config.smtp.as_ref()),
         media: files::MediaSettings::from_config(&config),
+        public_url: config.web.public_url.as_str().trim_end_matches('/').to_owned(),
     };
     // Campaign batches: one LLM draft per `batch.item` job, the progress message edited by `batch.progress` jobs.
     // The runner stops with the bot; items it held return to the queue (their lease) and end exactly once.
@@ -309,6 +311,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::Link].endpoint(automations::on_command))
         .branch(case![Command::Webhook(arg)].endpoint(automations::on_command))
         .branch(case![Command::Email(arg)].endpoint(automations::on_command))
+        .branch(case![Command::Api].endpoint(api_tokens::tokens))
         .branch(case![Command::Help].endpoint(team::help))
         .branch(case![Command::Admin].endpoint(admin::admin));
 
@@ -332,7 +335,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::LibraryRange].endpoint(library::got_range))
         .branch(case![State::LibraryTags { post }].endpoint(library::got_tags))
         .branch(case![State::StatsRange { platform, account, campaign }].endpoint(stats::got_range))
-        .branch(case![State::SlotsAdd { account }].endpoint(slots::got_slots));
+        .branch(case![State::SlotsAdd { account }].endpoint(slots::got_slots))
+        .branch(case![State::ApiToken { name }].endpoint(api_tokens::got_name));
 
     let messages = Update::filter_message()
         .filter(|m: Message| migration(m).is_none())
@@ -365,7 +369,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Library(b)].endpoint(library::on_button))
                 .branch(case![Button::Stats(b)].endpoint(stats::on_button))
                 .branch(case![Button::Calendar(b)].endpoint(calendar::on_button))
-                .branch(case![Button::Slots(b)].endpoint(slots::on_button)),
+                .branch(case![Button::Slots(b)].endpoint(slots::on_button))
+                .branch(case![Button::ApiTokens(b)].endpoint(api_tokens::on_button)),
         )
         .endpoint(unknown_button);
 

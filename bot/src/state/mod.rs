@@ -124,6 +124,11 @@ pub enum State {
     SlotsAdd {
         account: Option<AccountId>,
     },
+    /// `/api`: the next message names a new API token (`name` is `None`), or renames it while its settings are
+    /// chosen (`api_tokens.rs`).
+    ApiToken {
+        name: Option<String>,
+    },
 }
 
 impl State {
@@ -149,7 +154,9 @@ impl State {
             | State::ScheduleAt { .. }
             | State::EditPublished { .. }
             | State::LibraryTags { .. } => Some(Role::Editor),
-            State::RejectReason { .. } | State::Automation { .. } | State::SlotsAdd { .. } => Some(Role::Admin),
+            State::RejectReason { .. } | State::Automation { .. } | State::SlotsAdd { .. } | State::ApiToken { .. } => {
+                Some(Role::Admin)
+            }
         }
     }
 }

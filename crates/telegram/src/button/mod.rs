@@ -13,6 +13,7 @@
 //! cannot reach another workspace's data or change a post twice.
 
 mod admin;
+mod api;
 mod automation;
 mod calendar;
 mod connect;
@@ -34,6 +35,7 @@ mod props;
 mod tests;
 
 pub use admin::Admin;
+pub use api::{ApiTokens, TokenSettings};
 pub use automation::Automation;
 pub use calendar::{Calendar, CalendarView};
 pub use connect::Connect;
@@ -93,6 +95,8 @@ pub enum Button {
     Calendar(Calendar),
     /// Queue slots (`/slots`) and adding the suggested best times (`/besttime`).
     Slots(Slots),
+    /// `/api`: the workspace's HTTP API tokens.
+    ApiTokens(ApiTokens),
 }
 
 impl Button {
@@ -118,6 +122,7 @@ impl Button {
             Self::Stats(b) => b.encode(),
             Self::Calendar(b) => b.encode(),
             Self::Slots(b) => b.encode(),
+            Self::ApiTokens(b) => b.encode(),
         }
     }
 
@@ -148,6 +153,7 @@ impl Button {
             .or_else(|| Stats::decode(prefix, f).map(Self::Stats))
             .or_else(|| Calendar::decode(prefix, f).map(Self::Calendar))
             .or_else(|| Slots::decode(prefix, f).map(Self::Slots))
+            .or_else(|| ApiTokens::decode(prefix, f).map(Self::ApiTokens))
     }
 }
 
@@ -163,5 +169,5 @@ macro_rules! from_flow {
 
 from_flow!(
     Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
-    PostOpt, Published, Library, Stats, Calendar, Slots
+    PostOpt, Published, Library, Stats, Calendar, Slots, ApiTokens
 );

@@ -16,7 +16,7 @@ pub enum Team {
     Language(String),
 }
 
-fn role_code(r: Role) -> &'static str {
+pub(super) fn role_code(r: Role) -> &'static str {
     match r {
         Role::Admin => "a",
         Role::Editor => "e",
@@ -24,7 +24,7 @@ fn role_code(r: Role) -> &'static str {
     }
 }
 
-fn role_from(s: &str) -> Option<Role> {
+pub(super) fn role_from(s: &str) -> Option<Role> {
     [Role::Admin, Role::Editor, Role::Viewer].into_iter().find(|r| role_code(*r) == s)
 }
 

@@ -44,6 +44,11 @@ fn every_variant() -> Vec<Button> {
         Team::Workspace(TenantId::new()).into(),
         Team::NewWorkspace.into(),
         Team::Language("uk".into()).into(),
+        ApiTokens::List.into(),
+        ApiTokens::New.into(),
+        ApiTokens::Settings(TokenSettings { role: Role::Editor, scopes: 7, expiry_days: u16::MAX }).into(),
+        ApiTokens::Create(TokenSettings { role: Role::Viewer, scopes: 0, expiry_days: 0 }).into(),
+        ApiTokens::Revoke(tochen_domain::ApiTokenId::new()).into(),
         Target::Published(tid).into(),
         Target::Retry(tid).into(),
         Target::Skip(tid).into(),
@@ -225,6 +230,10 @@ fn garbage_does_not_decode() {
         "op:w:x",
         "op:t:abc",
         "op:h:1",
+        "tks:a:8:0",
+        "tkc:q:1:0",
+        "tkc:a:1:-1",
+        "tkx:zz",
     ] {
         assert_eq!(Button::decode(bad), None, "{bad}");
     }

@@ -9,7 +9,10 @@
 
 mod accounts;
 mod auth;
+mod automations;
+mod campaigns;
 mod cursor;
+mod destinations;
 mod idempotency;
 mod json;
 mod posts;
@@ -59,6 +62,16 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(posts::get, posts::update))
         .routes(routes!(posts::schedule))
         .routes(routes!(posts::cancel))
+        .routes(routes!(campaigns::list, campaigns::create))
+        .routes(routes!(campaigns::get))
+        .routes(routes!(campaigns::start_batch))
+        .routes(routes!(campaigns::batch))
+        .routes(routes!(automations::list))
+        .routes(routes!(automations::run))
+        .routes(routes!(automations::pause))
+        .routes(routes!(automations::resume))
+        .routes(routes!(destinations::list))
+        .routes(routes!(destinations::test))
         .split_for_parts()
 }
 

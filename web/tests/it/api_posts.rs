@@ -17,7 +17,7 @@ use tochen_store::{NewAccount, NewApiToken, Store, TelegramIdentity, TenantProfi
 
 type Headers = HashMap<String, String>;
 
-fn facebook(name: &str) -> NewAccount {
+pub(crate) fn facebook(name: &str) -> NewAccount {
     NewAccount {
         platform: Platform::Facebook,
         auth_kind: AuthKind::FacebookPage,
@@ -32,13 +32,13 @@ fn facebook(name: &str) -> NewAccount {
     }
 }
 
-async fn token(store: &Store, tenant: TenantId, user: UserId, role: Role, scopes: &[ApiScope]) -> String {
+pub(crate) async fn token(store: &Store, tenant: TenantId, user: UserId, role: Role, scopes: &[ApiScope]) -> String {
     let new =
         NewApiToken { name: "zap".into(), role, scopes: scopes.to_vec(), created_by: Some(user), expires_at: None };
     format!("Bearer {}", store.create_api_token(tenant, &new, now_ms()).await.unwrap().1)
 }
 
-async fn call(
+pub(crate) async fn call(
     w: &Web,
     method: &str,
     uri: &str,
@@ -66,7 +66,7 @@ async fn call(
     (status, headers, v)
 }
 
-fn is_problem(h: &Headers, body: &Value, status: u16, kind: &str) {
+pub(crate) fn is_problem(h: &Headers, body: &Value, status: u16, kind: &str) {
     assert_eq!(h.get("content-type").map(String::as_str), Some("application/problem+json"), "{body}");
     assert_eq!(
         (body["status"].as_u64(), body["type"].as_str()),
@@ -76,7 +76,7 @@ fn is_problem(h: &Headers, body: &Value, status: u16, kind: &str) {
     assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
 }
 
-async fn other_workspace(store: &Store) -> (TenantId, UserId) {
+pub(crate) async fn other_workspace(store: &Store) -> (TenantId, UserId) {
     let who = TelegramIdentity {
         telegram_id: 77,
         username: None,
@@ -400,10 +400,21 @@ tochen_testkit::store_test!(api_openapi_document_lists_exactly_the_routes_that_a
     documented.sort();
     let expected = [
         ("GET", "/accounts"),
+        ("GET", "/automations"),
+        ("GET", "/batches/{id}"),
+        ("GET", "/campaigns"),
+        ("GET", "/campaigns/{id}"),
+        ("GET", "/destinations"),
         ("GET", "/posts"),
         ("GET", "/posts/{id}"),
         ("GET", "/stats"),
         ("PATCH", "/posts/{id}"),
+        ("POST", "/automations/{id}/pause"),
+        ("POST", "/automations/{id}/resume"),
+        ("POST", "/automations/{id}/run"),
+        ("POST", "/campaigns"),
+        ("POST", "/campaigns/{id}/batches"),
+        ("POST", "/destinations/{id}/test"),
         ("POST", "/posts"),
         ("POST", "/posts/{id}/cancel"),
         ("POST", "/posts/{id}/schedule"),

@@ -2,6 +2,7 @@
 
 mod api;
 mod api_posts;
+mod api_resources;
 mod common;
 
 mod connect;

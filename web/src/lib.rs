@@ -112,6 +112,8 @@ pub fn app(state: AppState) -> Router {
         .route("/ready", get(health::ready))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        // Uploads stream to disk under their own cap, outside the small JSON body limit above.
+        .merge(api::upload_routes(&state))
         .layer(axum::middleware::from_fn(middleware::observe))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -71,24 +71,16 @@ impl Drop for Reservation {
     }
 }
 
-/// The middleware.
+/// The middleware for JSON routes: the request's fingerprint covers its method, path and body.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() != Method::POST {
-        return next.run(req).await;
-    }
-    let Some(raw) = req.headers().get(HEADER) else { return next.run(req).await };
-    let Some(token) = bearer(req.headers()).map(hash_token) else { return next.run(req).await };
-    let key = match raw.to_str() {
-        Ok(k) if !k.trim().is_empty() && k.chars().count() <= MAX_KEY_CHARS => k.trim().to_owned(),
-        _ => {
-            return Problem::invalid(format!(
-                "Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible characters (a UUID is a good key)"
-            ))
-            .into_response()
-        }
+    let (token, key) = match key_of(&req) {
+        Ok(Some(k)) => k,
+        Ok(None) => return next.run(req).await,
+        Err(p) => return p.into_response(),
     };
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = to_bytes(body, state.config.web.max_body_bytes).await else {
+    // The body limit layer outside has capped the body already.
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
         return Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too-large",
@@ -97,13 +89,57 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         )
         .into_response();
     };
+    let fingerprint = fingerprint(&parts, &bytes);
+    run(&state, token, key, fingerprint, Request::from_parts(parts, Body::from(bytes)), next).await
+}
+
+/// The middleware for uploads, whose bodies stream to disk: the fingerprint covers the method, path, type and
+/// length, not the bytes (a key reused for another file of the same type and length gets the first answer).
+pub async fn guard_streaming(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (token, key) = match key_of(&req) {
+        Ok(Some(k)) => k,
+        Ok(None) => return next.run(req).await,
+        Err(p) => return p.into_response(),
+    };
+    let h = req.headers();
+    let described = format!(
+        "{:?}\0{:?}",
+        h.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+        h.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok())
+    );
+    let (parts, body) = req.into_parts();
+    let fingerprint = fingerprint(&parts, described.as_bytes());
+    run(&state, token, key, fingerprint, Request::from_parts(parts, body), next).await
+}
+
+/// The token's hash and the key of a POST with an `Idempotency-Key`; `None` for any other request; a refusal for
+/// a malformed key.
+fn key_of(req: &Request) -> Result<Option<(String, String)>, Problem> {
+    if req.method() != Method::POST {
+        return Ok(None);
+    }
+    let Some(raw) = req.headers().get(HEADER) else { return Ok(None) };
+    let Some(token) = bearer(req.headers()).map(hash_token) else { return Ok(None) };
+    match raw.to_str() {
+        Ok(k) if !k.trim().is_empty() && k.chars().count() <= MAX_KEY_CHARS => Ok(Some((token, k.trim().to_owned()))),
+        _ => Err(Problem::invalid(format!(
+            "Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible characters (a UUID is a good key)"
+        ))),
+    }
+}
+
+fn fingerprint(parts: &axum::http::request::Parts, body: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(parts.method.as_str());
     h.update([0]);
     h.update(parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or_default());
     h.update([0]);
-    h.update(&bytes);
-    let fingerprint = hex::encode(h.finalize());
+    h.update(body);
+    hex::encode(h.finalize())
+}
+
+/// Reserves the key, runs the request once, and keeps its answer (or replays the first one).
+async fn run(state: &AppState, token: String, key: String, fingerprint: String, req: Request, next: Next) -> Response {
     let store = &state.store;
     match store.reserve_idempotency(&token, &key, &fingerprint, now_ms()).await {
         Ok(Idempotency::Reserved) => {}
@@ -127,7 +163,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         Err(e) => return Problem::from(e).into_response(),
     }
     let mut reservation = Reservation { store: store.clone(), token: token.clone(), key: key.clone(), armed: true };
-    let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let resp = next.run(req).await;
     let status = resp.status();
     let (rparts, rbody) = resp.into_parts();
     let rbytes = match to_bytes(rbody, MAX_KEPT_BYTES).await {

@@ -15,6 +15,7 @@ mod cursor;
 mod destinations;
 mod idempotency;
 mod json;
+mod media;
 mod posts;
 mod problem;
 mod stats;
@@ -75,20 +76,40 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The OpenAPI 3.1 document of the API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented().1
+/// The upload route's document (the route itself is [`upload_routes`], outside the JSON body limit).
+fn uploads() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::new().routes(routes!(media::upload)).split_for_parts()
 }
 
-/// The API's routes, to be nested under `/api/v1`: limited per token, idempotent POSTs, the document at
-/// `/openapi.json`, problem details for unknown paths.
+/// The OpenAPI 3.1 document of the API, every route in it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = documented().1;
+    doc.merge(uploads().1);
+    doc
+}
+
+/// The API's JSON routes, to be nested under `/api/v1` inside the service's body limit: limited per token,
+/// idempotent POSTs, the document at `/openapi.json`, problem details for unknown paths and methods.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let (router, doc) = documented();
-    let doc = std::sync::Arc::new(doc);
+    let (router, _) = documented();
+    let doc = std::sync::Arc::new(openapi());
     router
         .route("/openapi.json", get(move || std::future::ready(Json(doc.as_ref().clone()))))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), throttle::limit))
+}
+
+/// The upload route at its full path (`/api/v1/media`), to be merged outside the service's JSON body limit: the
+/// body streams to disk up to `TOCHEN_MEDIA_IMPORT_MAX_MB`. Its document comes from the same declaration
+/// ([`uploads`]).
+pub fn upload_routes(state: &AppState) -> Router<AppState> {
+    let max = usize::try_from(state.config.media_import_max_bytes).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/api/v1/media", axum::routing::post(media::upload))
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard_streaming))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), throttle::limit))
+        .layer(axum::extract::DefaultBodyLimit::max(max))
 }

@@ -415,6 +415,7 @@ tochen_testkit::store_test!(api_openapi_document_lists_exactly_the_routes_that_a
         ("POST", "/campaigns"),
         ("POST", "/campaigns/{id}/batches"),
         ("POST", "/destinations/{id}/test"),
+        ("POST", "/media"),
         ("POST", "/posts"),
         ("POST", "/posts/{id}/cancel"),
         ("POST", "/posts/{id}/schedule"),

@@ -171,3 +171,82 @@ tochen_testkit::store_test!(api_automations_and_destinations, |store, db| {
         is_problem(&h, &p, 404, "not-found");
     }
 });
+
+async fn upload(
+    w: &Web,
+    auth: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+    key: Option<&str>,
+) -> (u16, std::collections::HashMap<String, String>, serde_json::Value) {
+    let mut b =
+        axum::http::Request::post("/api/v1/media").header("authorization", auth).header("content-type", content_type);
+    if let Some(k) = key {
+        b = b.header("idempotency-key", k);
+    }
+    let (s, h, text) = w.send(b.body(axum::body::Body::from(bytes)).unwrap()).await;
+    (s, h, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")))
+}
+
+tochen_testkit::store_test!(api_media_uploads_are_type_checked_capped_and_usable_in_posts, |store, db| {
+    let mut w = web(&db).await;
+    let mut config = (*w.state.config).clone();
+    config.media_import_max_bytes = 200_000;
+    w.state = tochen_web::AppState::new(
+        config,
+        db.store.clone(),
+        &SecretString::new(db.key.clone()),
+        tochen_web::RateLimit { per_second: 10_000, burst: 10_000 },
+    );
+    let (tenant, user) = workspace(&store).await;
+    let writer = token(&store, tenant, user, Role::Admin, &[ApiScope::Read, ApiScope::Write]).await;
+    let reader = token(&store, tenant, user, Role::Admin, &[ApiScope::Read]).await;
+    // Larger than the JSON body limit (64 KiB in these tests), within the upload cap.
+    let png = tochen_testkit::images::png(400, 300);
+    // A JPEG padded past the 64 KiB JSON body limit of these tests (decoders stop at its end marker).
+    let mut big = tochen_testkit::images::jpeg(64, 48);
+    big.extend(vec![0u8; 100_000]);
+    let (s, _, m2) = upload(&w, &writer, "image/jpeg", big, None).await;
+    assert_eq!((s, m2["size_bytes"].as_i64().unwrap_or_default() > 100_000), (201, true), "{m2}");
+    sqlx::query("DELETE FROM media").execute(store.sql_for_tests()).await.unwrap();
+    let (s, _, m) = upload(&w, &writer, "image/png", png.clone(), Some("up-1")).await;
+    assert_eq!(s, 201, "{m}");
+    assert_eq!((m["kind"].as_str(), m["width"].as_i64(), m["height"].as_i64()), (Some("image"), Some(400), Some(300)));
+    assert_eq!(m["content_type"], "image/png");
+    // Retried with the same key: the same media, not a second one.
+    let (s, h, again) = upload(&w, &writer, "image/png", png.clone(), Some("up-1")).await;
+    assert_eq!((s, &again), (201, &m));
+    assert_eq!(h.get("idempotent-replayed").map(String::as_str), Some("true"));
+    assert_eq!(w.count("SELECT COUNT(*) FROM media").await, 1);
+    // What the bytes are decides: a PNG sent as a video, garbage, an unknown type.
+    for (ct, bytes) in
+        [("video/mp4", png.clone()), ("image/jpeg", b"not an image at all".to_vec()), ("application/pdf", png.clone())]
+    {
+        let (s, h, p) = upload(&w, &writer, ct, bytes, None).await;
+        assert_eq!(s, 415, "{ct}: {p}");
+        is_problem(&h, &p, 415, "unsupported-media-type");
+    }
+    let huge = vec![0u8; 300_000];
+    let (s, h, p) = upload(&w, &writer, "image/jpeg", huge, None).await;
+    assert_eq!(s, 413, "{p}");
+    is_problem(&h, &p, 413, "too-large");
+    let (s, h, p) = upload(&w, &reader, "image/png", png, None).await;
+    assert_eq!(s, 403);
+    is_problem(&h, &p, 403, "missing-scope");
+    assert_eq!(w.count("SELECT COUNT(*) FROM media").await, 1, "nothing stored from refused uploads");
+    // The id goes into a post; another workspace cannot use it.
+    let (s, _, post) =
+        call(&w, "POST", "/api/v1/posts", &writer, &[], Some(json!({"text": "Our new oven", "media": [m["id"]]})))
+            .await;
+    assert_eq!(s, 201, "{post}");
+    assert_eq!(post["media"][0]["id"], m["id"]);
+    let (other, other_user) = other_workspace(&store).await;
+    let theirs = token(&store, other, other_user, Role::Admin, &[ApiScope::Read, ApiScope::Write]).await;
+    let (s, h, p) =
+        call(&w, "POST", "/api/v1/posts", &theirs, &[], Some(json!({"text": "x", "media": [m["id"]]}))).await;
+    assert_eq!(s, 404, "{p}");
+    is_problem(&h, &p, 404, "not-found");
+    let (s, h, p) = call(&w, "GET", "/api/v1/media", &writer, &[], None).await;
+    assert_eq!(s, 405, "{p}");
+    is_problem(&h, &p, 405, "method-not-allowed");
+});

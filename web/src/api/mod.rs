@@ -88,7 +88,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// The API's JSON routes, to be nested under `/api/v1` inside the service's body limit: limited per token,
+/// The API's JSON routes, to be nested under `/api/v1` inside the service's body limit: limited per client address
+/// (as every unsigned route) and per token,
 /// idempotent POSTs, the document at `/openapi.json`, problem details for unknown paths and methods.
 pub fn routes(state: &AppState) -> Router<AppState> {
     let (router, _) = documented();
@@ -99,6 +100,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard))
         .layer(axum::middleware::from_fn_with_state(state.clone(), throttle::limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), throttle::per_client))
 }
 
 /// The upload route at its full path (`/api/v1/media`), to be merged outside the service's JSON body limit: the
@@ -111,5 +113,6 @@ pub fn upload_routes(state: &AppState) -> Router<AppState> {
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::guard_streaming))
         .layer(axum::middleware::from_fn_with_state(state.clone(), throttle::limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), throttle::per_client))
         .layer(axum::extract::DefaultBodyLimit::max(max))
 }

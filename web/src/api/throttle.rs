@@ -41,26 +41,37 @@ fn annotate(headers: &mut HeaderMap, a: &ApiAllowance) {
     set(headers, "ratelimit-reset", a.reset_secs.to_string());
 }
 
+fn too_many(detail: String, retry_after: u64) -> Response {
+    metrics::counter!("tochen_web_rate_limited_total", "route" => "/api/v1").increment(1);
+    let mut r =
+        Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail).into_response();
+    set(r.headers_mut(), "retry-after", retry_after.max(1).to_string());
+    r
+}
+
+/// The middleware every unsigned route has, as a problem document: one client address's allowance
+/// (`TOCHEN_RATE_LIMIT_PER_IP`), before any token is looked up.
+pub async fn per_client(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let peer = crate::middleware::peer_of(req.extensions());
+    let ip = crate::client_ip(&state.config.web.trusted_proxies, peer, req.headers());
+    if !state.limits.client_allowed(ip) {
+        return too_many("too many requests from this address: slow down and try again in a second".into(), 1);
+    }
+    next.run(req).await
+}
+
 /// The middleware: refuses a request over its token's allowance, and annotates every answer.
 pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let allowance = state.limits.api_check(&key(&req, &state));
     let mut resp = if allowance.allowed {
         next.run(req).await
     } else {
-        metrics::counter!("tochen_web_rate_limited_total", "route" => "/api/v1").increment(1);
-        let mut r = Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many requests",
-            format!(
-                "this token may make {} requests a minute: wait {} s (Retry-After) and try again",
-                allowance.limit,
-                allowance.reset_secs.max(1)
-            ),
-        )
-        .into_response();
-        set(r.headers_mut(), "retry-after", allowance.reset_secs.max(1).to_string());
-        r
+        let detail = format!(
+            "this token may make {} requests a minute: wait {} s (Retry-After) and try again",
+            allowance.limit,
+            allowance.reset_secs.max(1)
+        );
+        too_many(detail, allowance.reset_secs)
     };
     annotate(resp.headers_mut(), &allowance);
     resp

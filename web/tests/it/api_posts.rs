@@ -379,6 +379,23 @@ tochen_testkit::store_test!(api_tokens_are_rate_limited_with_ratelimit_headers, 
     // Another token has its own allowance.
     let (s, _, _) = call(&w, "GET", "/api/v1/accounts", &b, &[], None).await;
     assert_eq!(s, 200);
+    // One client address's allowance holds too (before any token is looked up), answered as a problem.
+    let config = (*w.state.config).clone();
+    w.state = tochen_web::AppState::new(
+        config,
+        db.store.clone(),
+        &SecretString::new(db.key.clone()),
+        tochen_web::RateLimit { per_second: 1, burst: 2 },
+    );
+    let statuses = [
+        call(&w, "GET", "/api/v1/accounts", "Bearer nope", &[], None).await.0,
+        call(&w, "GET", "/api/v1/accounts", "Bearer nope", &[], None).await.0,
+    ];
+    assert_eq!(statuses, [401, 401]);
+    let (s, h, problem) = call(&w, "GET", "/api/v1/accounts", &b, &[], None).await;
+    assert_eq!(s, 429);
+    is_problem(&h, &problem, 429, "rate-limited");
+    assert!(h.contains_key("retry-after"));
 });
 
 tochen_testkit::store_test!(api_openapi_document_lists_exactly_the_routes_that_answer, |store, db| {

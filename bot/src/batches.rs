@@ -268,12 +268,14 @@ impl Worker<BatchProgressPayload> for ProgressWorker {
             return Err(JobError::retry_after("progress edited moments ago", Duration::from_millis(wait as u64)));
         }
         let ws = store.tenant(p.tenant_id).await?;
-        let campaign = store.campaign(p.tenant_id, b.campaign_id).await?;
-        let progress = store.batch_progress(p.tenant_id, b.id).await?;
-        let lang = ws.profile.language.clone();
-        let text = progress_text(&lang, &campaign.fields.name, &b, &progress, now);
+        let lang = tochen_domain::i18n::normalize(&ws.profile.language);
+        // Cancel while it runs; once it ended, the failed items, Retry failed and Review.
+        let (text, markup) = crate::campaigns::progress_screen(store, lang, &b, now)
+            .await
+            .map_err(|e| JobError::retry(format!("cannot draw the batch progress: {e}")))?;
         let text = tochen_telegram::text::fit(&text, tochen_telegram::text::MESSAGE_MAX).into_owned();
-        if let Err(e) = self.bot.edit_message_text(ChatId(chat), MessageId(msg as i32), text).await {
+        let edit = self.bot.edit_message_text(ChatId(chat), MessageId(msg as i32), text).reply_markup(markup);
+        if let Err(e) = edit.await {
             // "message is not modified" or a deleted message: nothing to retry.
             tracing::debug!(error = %e, "batch progress edit failed");
         }

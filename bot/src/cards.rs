@@ -72,7 +72,7 @@ fn card(lang: &str, chat: i64, c: &CardText, platforms: &str, id: PostId, versio
 
 /// Who gets a card: the team chat if set (in the workspace's language) and every admin (in their language),
 /// each chat once.
-async fn recipients(app: &App, a: &Active) -> tochen_store::Result<Vec<(i64, String)>> {
+pub(crate) async fn recipients(app: &App, a: &Active) -> tochen_store::Result<Vec<(i64, String)>> {
     let mut out: Vec<(i64, String)> = Vec::new();
     if let Some(chat) = a.tenant.team_chat_id {
         out.push((chat, normalize(&a.tenant.profile.language).to_owned()));

@@ -15,6 +15,7 @@
 mod admin;
 mod automation;
 mod calendar;
+mod campaign;
 mod connect;
 mod fields;
 mod library;
@@ -36,6 +37,7 @@ mod tests;
 pub use admin::Admin;
 pub use automation::Automation;
 pub use calendar::{Calendar, CalendarView};
+pub use campaign::{Campaign, CampaignField};
 pub use connect::Connect;
 pub use fields::{pack_uuid, split, unpack_uuid};
 pub use library::{Library, LibraryField};
@@ -93,6 +95,8 @@ pub enum Button {
     Calendar(Calendar),
     /// Queue slots (`/slots`) and adding the suggested best times (`/besttime`).
     Slots(Slots),
+    /// Campaigns, their batches and reviews.
+    Campaign(Campaign),
 }
 
 impl Button {
@@ -118,6 +122,7 @@ impl Button {
             Self::Stats(b) => b.encode(),
             Self::Calendar(b) => b.encode(),
             Self::Slots(b) => b.encode(),
+            Self::Campaign(b) => b.encode(),
         }
     }
 
@@ -148,6 +153,7 @@ impl Button {
             .or_else(|| Stats::decode(prefix, f).map(Self::Stats))
             .or_else(|| Calendar::decode(prefix, f).map(Self::Calendar))
             .or_else(|| Slots::decode(prefix, f).map(Self::Slots))
+            .or_else(|| Campaign::decode(prefix, f).map(Self::Campaign))
     }
 }
 
@@ -163,5 +169,5 @@ macro_rules! from_flow {
 
 from_flow!(
     Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
-    PostOpt, Published, Library, Stats, Calendar, Slots
+    PostOpt, Published, Library, Stats, Calendar, Slots, Campaign
 );

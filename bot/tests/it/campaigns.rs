@@ -243,9 +243,9 @@ bot_test!(cancel_stops_the_rest_and_keeps_the_drafts_made, |h| {
     assert_eq!(h.store.batch(t, b.id).await.unwrap().status, BatchStatus::Cancelled);
     let p = h.store.batch_progress(t, b.id).await.unwrap();
     assert!(p.done >= 1 && p.cancelled >= 1 && p.done + p.cancelled == 20, "{p:?}");
-    let drafts =
-        h.store.library(t, &tochen_store::LibraryFilter { campaign: Some(c.id), ..Default::default() }, 0, 100);
-    assert_eq!(drafts.await.unwrap().len() as i64, p.done, "the drafts made stay");
+    let f = tochen_store::LibraryFilter { campaign: Some(c.id), ..Default::default() };
+    let drafts = h.store.library(t, &f, 0, 100).await.unwrap();
+    assert_eq!(drafts.len() as i64, p.done, "the drafts made stay");
     // Cancel again: the batch is not running any more.
     let again = h.tg.message(ALICE, msg).unwrap();
     let data = Button::Campaign(Cb::Cancel(b.id)).encode();
@@ -322,12 +322,12 @@ bot_test!(an_editors_batch_goes_to_the_admins_as_one_card, |h| {
 bot_test!(forged_and_stale_campaign_buttons_change_nothing, |h| {
     let a = h.onboard(ALICE, "Alpha").await;
     let b = h.onboard(BOB, "Beta").await;
-    let theirs = h.store.create_campaign(b, None, &CampaignFields { name: "Theirs".into(), ..Default::default() });
-    let theirs = theirs.await.unwrap();
+    let f = CampaignFields { name: "Theirs".into(), ..Default::default() };
+    let theirs = h.store.create_campaign(b, None, &f).await.unwrap();
     let items = vec![NewBatchItem { topic: "x".into(), ..Default::default() }];
     let (their_batch, _) = h.store.start_batch(b, theirs.id, &NewBatch { items, ..Default::default() }).await.unwrap();
-    let mine = h.store.create_campaign(a, None, &CampaignFields { name: "Mine".into(), ..Default::default() });
-    let mine = mine.await.unwrap();
+    let f = CampaignFields { name: "Mine".into(), ..Default::default() };
+    let mine = h.store.create_campaign(a, None, &f).await.unwrap();
     let screen = h.say(ALICE, "/campaigns", "Mine").await;
     // Another workspace's campaign and batch, whatever the button.
     for forged in [
@@ -346,7 +346,9 @@ bot_test!(forged_and_stale_campaign_buttons_change_nothing, |h| {
     }
     // Its batch made it active; nothing archived it.
     assert_eq!(h.store.campaign(b, theirs.id).await.unwrap().status, tochen_domain::CampaignStatus::Active);
-    assert_eq!(h.store.batch(b, their_batch.id).await.unwrap().status, BatchStatus::Running);
+    // Their batch ran on (the bot's runner made its draft): not cancelled, nothing approved.
+    assert_ne!(h.store.batch(b, their_batch.id).await.unwrap().status, BatchStatus::Cancelled);
+    assert!(h.store.batch_items(b, their_batch.id).await.unwrap().iter().all(|i| i.approved_at.is_none()));
     // Steps of a flow that is not running, and a spread nobody planned.
     for stale in [Cb::Count(5), Cb::Start, Cb::Next, Cb::TogglePlatform(0), Cb::SpreadConfirm(their_batch.id)] {
         h.press_data_refused(ALICE, &screen, &Button::Campaign(stale).encode(), "out of date").await;

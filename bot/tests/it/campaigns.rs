@@ -367,3 +367,43 @@ bot_test!(forged_and_stale_campaign_buttons_change_nothing, |h| {
     h.press(ALICE, &archived, &en("campaign.btn.restore"), "📝 draft").await;
     assert_eq!(h.store.campaign(a, mine.id).await.unwrap().archived_at, None);
 });
+
+bot_test!(posts_join_a_campaign_and_the_library_and_automations_filter_by_it, |h| {
+    let t = h.onboard(ALICE, "Roastery").await;
+    let f = CampaignFields { name: "Autumn".into(), ..Default::default() };
+    let c = h.store.create_campaign(t, None, &f).await.unwrap();
+    h.store.create_draft(t, None, None, "Not in it", "").await.unwrap();
+
+    // A post written with /new joins the campaign from its draft screen.
+    h.say(ALICE, "/new", "Send your post").await;
+    let screen = h.say(ALICE, "Pumpkin spice is back", "Draft:").await;
+    let pick = h.press(ALICE, &screen, &en("campaign.btn.for_post"), "Which campaign does").await;
+    let mark = h.tg.mark();
+    h.tg.press(ALICE, &pick, "Autumn");
+    h.tg.answered(mark, "Now in the campaign “Autumn”").await;
+    h.tg.said(ALICE, mark, "📣 Campaign: Autumn").await;
+    let post = h.store.posts_with_status(t, &[PostStatus::Draft], 0, 10).await.unwrap();
+    let post = post.iter().find(|p| p.title != "Not in it").unwrap().clone();
+    assert_eq!(h.store.post_campaign(t, post.id).await.unwrap(), Some(c.id));
+
+    // The library's campaign filter shows only its posts.
+    let list = h.say(ALICE, "/library", "Library").await;
+    let menu = h.press(ALICE, &list, &en("bot.library.btn_filter"), &en("bot.library.menu_title")).await;
+    let pick = h.press(ALICE, &menu, &en("bot.library.f_campaign"), &en("bot.library.pick_title")).await;
+    let list = h.press(ALICE, &pick, "📣 Autumn", "Filter: 📣 Autumn").await;
+    assert!(list.text.contains(&post.title) && !list.text.contains("Not in it"), "{}", list.text);
+
+    // A report automation for the campaign.
+    let m = h.say(ALICE, "/automate", &en("bot.auto.title_new")).await;
+    let m = h.press(ALICE, &m, &en("bot.auto.kind_report"), "How often?").await;
+    let m = h.press(ALICE, &m, &en("bot.auto.preset_weekly"), "Time zone:").await;
+    let m = h.press(ALICE, &m, &en("bot.auto.btn_keep"), "team chat gets it").await;
+    let m = h.press(ALICE, &m, &en("bot.auto.btn_next"), "Options:").await;
+    assert!(m.has_button(&format!("✓ {}", en("bot.auto.campaign_all"))), "{m:#?}");
+    let m = h.press(ALICE, &m, "📣 Autumn", "Options:").await;
+    assert!(m.has_button("✓ 📣 Autumn"), "{m:#?}");
+    let m = h.press(ALICE, &m, &en("bot.auto.btn_next"), "Next runs:").await;
+    h.press(ALICE, &m, &en("bot.auto.btn_create"), &en("bot.auto.created")).await;
+    let auto = h.store.automations(t).await.unwrap().pop().unwrap();
+    assert_eq!(auto.config["campaign"], c.id.to_string());
+});

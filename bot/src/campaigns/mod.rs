@@ -32,9 +32,9 @@ use tochen_telegram::text::clip;
 /// Campaigns per page of the list.
 const PAGE: usize = 8;
 /// Batches the history shows (newest first).
-const HISTORY: usize = 8;
+const HISTORY: usize = 5;
 /// Failed items each batch of the history lists.
-const HISTORY_ERRORS: usize = 3;
+const HISTORY_ERRORS: usize = 2;
 
 /// `/campaigns`.
 pub async fn campaigns(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {

@@ -407,3 +407,66 @@ bot_test!(posts_join_a_campaign_and_the_library_and_automations_filter_by_it, |h
     let auto = h.store.automations(t).await.unwrap().pop().unwrap();
     assert_eq!(auto.config["campaign"], c.id.to_string());
 });
+
+bot_test!(proposed_topics_an_edited_field_and_an_even_spread_without_slots, env = SANDBOX, |h| {
+    let t = h.onboard(ALICE, "Roastery").await;
+    sandbox_facebook(&h, t).await;
+    let now = now_ms();
+    let (start, end) = (now - 3_600_000, now + 4 * 86_400_000);
+    let f = CampaignFields {
+        name: "Winter".into(),
+        brief: "Hot chocolate season".into(),
+        starts_at: Some(start),
+        ends_at: Some(end),
+        platforms: vec![Platform::Facebook],
+        ..Default::default()
+    };
+    let c = h.store.create_campaign(t, None, &f).await.unwrap();
+    let screen = h.say(ALICE, "/campaigns", "Winter").await;
+    let screen = h.press(ALICE, &screen, "1. Winter", "📣 <b>Winter</b>").await;
+
+    // One field edited: the answer saves it.
+    h.press(ALICE, &screen, &format!("✏️ {}", en("campaign.field.goal")), "What should it achieve").await;
+    h.say(ALICE, "x".repeat(2001).as_str(), "longer than 2000 characters").await;
+    let screen = h.say(ALICE, "More evening visits", "More evening visits").await;
+    assert_eq!(h.store.campaign(t, c.id).await.unwrap().fields.goal, "More evening visits");
+
+    // Five topics proposed by the LLM from the brief; images on, then off again.
+    let m = h.press(ALICE, &screen, &en("campaign.btn.batch"), "how many posts").await;
+    let m = h.press(ALICE, &m, "5", "Where do the topics come from").await;
+    let confirm = h.press(ALICE, &m, &en("campaign.batch.btn_propose"), "5 posts").await;
+    assert!(confirm.text.contains("Idea 1: behind the scenes: Angle number 1"), "{}", confirm.text);
+    let asked = h.llm.requests().last().unwrap().to_string();
+    assert!(asked.contains("Hot chocolate season"), "the brief goes to the LLM: {asked}");
+    let on = h.press(ALICE, &confirm, &en("campaign.batch.btn_images_off"), "5 posts").await;
+    assert!(on.has_button(&en("campaign.batch.btn_images_on")));
+    let off = h.press(ALICE, &on, &en("campaign.batch.btn_images_on"), "5 posts").await;
+    let mark = h.tg.mark();
+    h.tg.press(ALICE, &off, &en("campaign.batch.btn_start"));
+    h.tg.said(ALICE, mark, "Batch for “Winter”").await;
+    let b = h.store.campaign_batches(t, c.id).await.unwrap()[0].clone();
+    assert!(!b.with_images);
+    wait_until("the batch", || async { h.store.batch(t, b.id).await.unwrap().status == BatchStatus::Finished }).await;
+
+    // No queue slots: the five are spaced evenly over what is left of the period.
+    let review = h.say(ALICE, "/campaigns", "Winter").await;
+    let review = h.press(ALICE, &review, "1. Winter", "📣 <b>Winter</b>").await;
+    let review = h.press(ALICE, &review, &en("campaign.btn.history"), "Batches of “Winter”").await;
+    let review = h.press(ALICE, &review, "Review batch 1", "5 made").await;
+    let review = h.press(ALICE, &review, &en("campaign.review.btn_approve_all"), "5 approved").await;
+    let plan = h.press(ALICE, &review, &en("campaign.review.btn_spread"), "spaced evenly").await;
+    let mark = h.tg.mark();
+    h.tg.press(ALICE, &plan, &en("campaign.spread.btn_confirm"));
+    h.tg.said(ALICE, mark, "5 posts scheduled").await;
+    let mut at = Vec::new();
+    for i in h.store.batch_items(t, b.id).await.unwrap() {
+        at.push(h.store.post(t, i.post_id.unwrap()).await.unwrap().scheduled_at.unwrap());
+    }
+    at.sort_unstable();
+    assert!(at[0] > now && at[4] < end, "{at:?}");
+    let gaps: Vec<i64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|g| (g - gaps[0]).abs() <= 60_000), "evenly: {gaps:?}");
+    // Confirm again: the plan was used up.
+    let data = Button::Campaign(Cb::SpreadConfirm(b.id)).encode();
+    h.press_data_refused(ALICE, &plan, &data, "out of date").await;
+});

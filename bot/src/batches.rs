@@ -15,12 +15,14 @@
 //!   between); a malformed answer or an empty draft ends it `failed` with the reason. One item's failure never
 //!   touches another.
 //! - **Quota.** Before each call the client checks the workspace's monthly quota; when it is used up the whole
-//!   batch stops (`quota_stopped`) and its open items are skipped, saying so.
+//!   batch stops (`quota_stopped`) and its items not started are skipped, saying so; the items in flight finish.
 //! - **Exactly once.** The draft is saved in the transaction that ends the item (`Store::complete_batch_item`), so
 //!   a job run again after a crash, or an item cancelled meanwhile, saves nothing twice.
 //! - **Progress.** Each item that ends queues a `batch.progress` job for the current 3-second window (unique per
 //!   window, due when it closes); its worker edits the message once, after claiming the edit in the database
-//!   (`Store::claim_batch_progress_edit`), so two edits of one message are never less than 3 s apart.
+//!   (`Store::claim_batch_progress_edit`), so two edits of one message are never less than 3 s apart. The message
+//!   and its buttons are drawn by `campaigns::progress_screen`: Cancel while the batch runs; once it ended the failed
+//!   items with their reasons, Retry failed and Review.
 
 use crate::ctx::TgBot;
 use std::sync::Arc;

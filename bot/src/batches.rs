@@ -15,12 +15,14 @@
 //!   between); a malformed answer or an empty draft ends it `failed` with the reason. One item's failure never
 //!   touches another.
 //! - **Quota.** Before each call the client checks the workspace's monthly quota; when it is used up the whole
-//!   batch stops (`quota_stopped`) and its open items are skipped, saying so.
+//!   batch stops (`quota_stopped`) and its items not started are skipped, saying so; the items in flight finish.
 //! - **Exactly once.** The draft is saved in the transaction that ends the item (`Store::complete_batch_item`), so
 //!   a job run again after a crash, or an item cancelled meanwhile, saves nothing twice.
 //! - **Progress.** Each item that ends queues a `batch.progress` job for the current 3-second window (unique per
 //!   window, due when it closes); its worker edits the message once, after claiming the edit in the database
-//!   (`Store::claim_batch_progress_edit`), so two edits of one message are never less than 3 s apart.
+//!   (`Store::claim_batch_progress_edit`), so two edits of one message are never less than 3 s apart. The message
+//!   and its buttons are drawn by `campaigns::progress_screen`: Cancel while the batch runs; once it ended the failed
+//!   items with their reasons, Retry failed and Review.
 
 use crate::ctx::TgBot;
 use std::sync::Arc;
@@ -268,12 +270,14 @@ impl Worker<BatchProgressPayload> for ProgressWorker {
             return Err(JobError::retry_after("progress edited moments ago", Duration::from_millis(wait as u64)));
         }
         let ws = store.tenant(p.tenant_id).await?;
-        let campaign = store.campaign(p.tenant_id, b.campaign_id).await?;
-        let progress = store.batch_progress(p.tenant_id, b.id).await?;
-        let lang = ws.profile.language.clone();
-        let text = progress_text(&lang, &campaign.fields.name, &b, &progress, now);
+        let lang = tochen_domain::i18n::normalize(&ws.profile.language);
+        // Cancel while it runs; once it ended, the failed items, Retry failed and Review.
+        let (text, markup) = crate::campaigns::progress_screen(store, lang, &b, now)
+            .await
+            .map_err(|e| JobError::retry(format!("cannot draw the batch progress: {e}")))?;
         let text = tochen_telegram::text::fit(&text, tochen_telegram::text::MESSAGE_MAX).into_owned();
-        if let Err(e) = self.bot.edit_message_text(ChatId(chat), MessageId(msg as i32), text).await {
+        let edit = self.bot.edit_message_text(ChatId(chat), MessageId(msg as i32), text).reply_markup(markup);
+        if let Err(e) = edit.await {
             // "message is not modified" or a deleted message: nothing to retry.
             tracing::debug!(error = %e, "batch progress edit failed");
         }

@@ -29,6 +29,10 @@ pub enum Command {
     History,
     /// Numbers for a period: /stats 30
     Stats(String),
+    /// Campaigns: their posts, batches and results.
+    Campaigns,
+    /// A new campaign: /campaign new
+    Campaign(String),
     /// The week or month as a picture: posts per day and platform.
     Calendar,
     /// Weekly queue slots "Add to queue" fills (admins edit).
@@ -152,6 +156,8 @@ pub const COMMANDS: &[Entry] = &[
     row("queue", VIEWER, "bot.cmd.queue", "bot.help.queue", &[P, G, GA]),
     row("history", VIEWER, "bot.cmd.history", "bot.help.history", &[P, G, GA]),
     row("stats", VIEWER, "bot.cmd.stats", "bot.help.stats", &[P, G, GA]),
+    row("campaigns", VIEWER, "bot.cmd.campaigns", "bot.help.campaigns", &[P, G, GA]),
+    row("campaign", EDITOR, "bot.cmd.campaign", "bot.help.campaigns", &[P, G, GA]),
     row("calendar", VIEWER, "bot.cmd.calendar", "bot.help.calendar", &[P, G, GA]),
     row("slots", VIEWER, "bot.cmd.slots", "bot.help.slots", &[P, G, GA]),
     row("besttime", VIEWER, "bot.cmd.besttime", "bot.help.slots", &[P, G, GA]),
@@ -187,6 +193,8 @@ impl Command {
             Command::Queue => "queue",
             Command::History => "history",
             Command::Stats(_) => "stats",
+            Command::Campaigns => "campaigns",
+            Command::Campaign(_) => "campaign",
             Command::Calendar => "calendar",
             Command::Slots => "slots",
             Command::Besttime => "besttime",
@@ -271,6 +279,8 @@ mod tests {
             Command::Queue,
             Command::History,
             Command::Stats(s()),
+            Command::Campaigns,
+            Command::Campaign(s()),
             Command::Calendar,
             Command::Slots,
             Command::Besttime,

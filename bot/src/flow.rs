@@ -72,6 +72,9 @@ fn is_answer(state: &State, upd: &Update) -> bool {
             let Some(b) = q.data.as_deref().and_then(Button::decode) else { return false };
             match state {
                 State::Automation { .. } => matches!(b, Button::Wizard(_)),
+                State::Campaign { .. } | State::CampaignBatch { .. } | State::CampaignSpread { .. } => {
+                    matches!(b, Button::Campaign(_))
+                }
                 _ => matches!(b, Button::Onboarding(_) | Button::Ideas(_)),
             }
         }

@@ -11,6 +11,7 @@ mod approval;
 mod automations;
 pub mod batches;
 mod calendar;
+mod campaigns;
 mod cards;
 mod catalog;
 mod commands;
@@ -293,6 +294,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::Queue].endpoint(queue::queue))
         .branch(case![Command::History].endpoint(library::history))
         .branch(case![Command::Stats(arg)].endpoint(stats::stats))
+        .branch(case![Command::Campaigns].endpoint(campaigns::campaigns))
+        .branch(case![Command::Campaign(arg)].endpoint(campaigns::campaign))
         .branch(case![Command::Calendar].endpoint(calendar::calendar))
         .branch(case![Command::Slots].endpoint(slots::slots))
         .branch(case![Command::Besttime].endpoint(slots::besttime))
@@ -336,7 +339,9 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![State::LibraryTags { post }].endpoint(library::got_tags))
         .branch(case![State::StatsRange { platform, account, campaign }].endpoint(stats::got_range))
         .branch(case![State::SlotsAdd { account }].endpoint(slots::got_slots))
-        .branch(case![State::ApiToken { name }].endpoint(api_tokens::got_name));
+        .branch(case![State::ApiToken { name }].endpoint(api_tokens::got_name))
+        .branch(case![State::Campaign { draft }].endpoint(campaigns::got_text))
+        .branch(case![State::CampaignBatch { draft }].endpoint(campaigns::got_batch_text));
 
     let messages = Update::filter_message()
         .filter(|m: Message| migration(m).is_none())
@@ -370,7 +375,8 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Stats(b)].endpoint(stats::on_button))
                 .branch(case![Button::Calendar(b)].endpoint(calendar::on_button))
                 .branch(case![Button::Slots(b)].endpoint(slots::on_button))
-                .branch(case![Button::ApiTokens(b)].endpoint(api_tokens::on_button)),
+                .branch(case![Button::ApiTokens(b)].endpoint(api_tokens::on_button))
+                .branch(case![Button::Campaign(b)].endpoint(campaigns::on_button)),
         )
         .endpoint(unknown_button);
 

@@ -12,7 +12,7 @@ use tochen_domain::clock::now_ms;
 use tochen_domain::cron::Schedule;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
-use tochen_domain::DestinationStatus;
+use tochen_domain::{CampaignId, DestinationStatus};
 use tochen_store::Destination;
 use tochen_telegram::button::wizard::Section;
 use tochen_telegram::button::{Button, Wizard as WizBtn};
@@ -95,8 +95,17 @@ fn summary(l: &str, w: &Wizard, all: &[Destination]) -> String {
     format!("<b>{}</b>\n{summary}", escape_html(&name))
 }
 
+/// Campaigns the options screen offers.
+const MAX_CAMPAIGNS: usize = 8;
+
 /// The text and buttons of the wizard's current screen.
-pub fn render(w: &Wizard, l: &str, all: &[Destination]) -> (String, InlineKeyboardMarkup) {
+/// `campaigns` are the workspace's campaigns not archived (id and name), offered to reports and data syncs.
+pub fn render(
+    w: &Wizard,
+    l: &str,
+    all: &[Destination],
+    campaigns: &[(CampaignId, String)],
+) -> (String, InlineKeyboardMarkup) {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
     let body = match w.step {
         Step::Kind => {
@@ -162,6 +171,19 @@ pub fn render(w: &Wizard, l: &str, all: &[Destination]) -> (String, InlineKeyboa
                 let skip = w.config.get("skip_when_empty").and_then(|v| v.as_bool()).unwrap_or(false);
                 let label = if skip { t(l, "bot.auto.skip_empty_on") } else { t(l, "bot.auto.skip_empty_off") };
                 rows.push(vec![btn(label, WizBtn::SkipEmpty)]);
+                // Only one campaign's posts, or the whole workspace (`PeriodConfig::campaign`).
+                let chosen =
+                    w.config.get("campaign").and_then(|v| v.as_str()).and_then(|c| CampaignId::from_db(c).ok());
+                if !campaigns.is_empty() || chosen.is_some() {
+                    let mark = |on: bool| if on { "✓ " } else { "" };
+                    let whole = format!("{}{}", mark(chosen.is_none()), t(l, "bot.auto.campaign_all"));
+                    rows.push(vec![btn(whole, WizBtn::Campaign(None))]);
+                    for (id, name) in campaigns.iter().take(MAX_CAMPAIGNS) {
+                        let label =
+                            format!("{}📣 {}", mark(chosen == Some(*id)), name.chars().take(40).collect::<String>());
+                        rows.push(vec![btn(label, WizBtn::Campaign(Some(*id)))]);
+                    }
+                }
             }
             rows.push(vec![btn(t(l, "bot.auto.btn_next"), WizBtn::Next)]);
             tf(l, "bot.auto.step_options", &[("options", &options_line(l, w))])
@@ -254,7 +276,7 @@ mod tests {
             Step::Confirm,
             Step::Name,
         ] {
-            let (_, kb) = render(&Wizard { step, ..w.clone() }, "en", &[]);
+            let (_, kb) = render(&Wizard { step, ..w.clone() }, "en", &[], &[(CampaignId::new(), "C".into())]);
             let data: Vec<String> = kb
                 .inline_keyboard
                 .iter()

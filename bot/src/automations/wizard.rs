@@ -116,7 +116,14 @@ pub async fn start_edit(bot: &TgBot, app: &App, ctx: &Ctx, id: AutomationId) -> 
 async fn show(bot: &TgBot, app: &App, ctx: &Ctx, w: Wizard) -> HandlerResult {
     let Some(a) = ctx.active.clone() else { return Ok(()) };
     let all = app.store.destinations(a.tenant.id).await?;
-    let (text, kb) = render(&w, ctx.lang, &all);
+    let campaigns: Vec<_> = app
+        .store
+        .campaigns(a.tenant.id, false)
+        .await?
+        .into_iter()
+        .map(|s| (s.campaign.id, s.campaign.fields.name))
+        .collect();
+    let (text, kb) = render(&w, ctx.lang, &all, &campaigns);
     ctx.dlg.update(State::Automation { wizard: w }).await?;
     ctx.show(bot, text, Some(kb)).await
 }
@@ -213,6 +220,25 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, b: WizBtn) 
             }
         }
         WizBtn::Period(n) => w.config["period_days"] = n.into(),
+        WizBtn::Campaign(c) => {
+            // Only the caller's workspace's campaigns, and only for reports and data syncs.
+            if w.kind == "alert" {
+                return ctx.refuse(&bot, t(l, "bot.stale")).await;
+            }
+            match c {
+                Some(c) => {
+                    if app.store.campaign(a.tenant.id, c).await.is_err() {
+                        return ctx.refuse(&bot, t(l, "bot.stale")).await;
+                    }
+                    w.config["campaign"] = c.to_string().into();
+                }
+                None => {
+                    if let Some(o) = w.config.as_object_mut() {
+                        o.remove("campaign");
+                    }
+                }
+            }
+        }
         WizBtn::SkipEmpty => {
             let on = w.config.get("skip_when_empty").and_then(|v| v.as_bool()).unwrap_or(false);
             w.config["skip_when_empty"] = (!on).into();

@@ -116,6 +116,14 @@ pub async fn on_button(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, b: Library
             v.dates = n;
             v.range = None;
         }
+        Library::Campaign(c) => {
+            if let Some(c) = c {
+                if app.store.campaign(a.tenant.id, c).await.is_err() {
+                    return ctx.refuse(bot, t(l, "bot.library.gone")).await;
+                }
+            }
+            v.campaign = c.map(|x| x.to_db());
+        }
         // Pages, the card and tags are routed by `super::on_button`.
         Library::Page(_) | Library::Back | Library::Item(_) | Library::Tags(_) => return Ok(()),
     }
@@ -135,6 +143,10 @@ async fn menu(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, v: &View) -> Handle
         Some(id) => app.store.members(a.tenant.id).await?.into_iter().find(|m| m.user_id == id).map(|m| m.name),
         None => None,
     };
+    let campaign = match v.campaign() {
+        Some(id) => app.store.campaign(a.tenant.id, id).await.ok().map(|c| c.fields.name),
+        None => None,
+    };
     let lines = [
         ("bot.library.f_status", v.status_label(l)),
         ("bot.library.f_platform", v.platform().map_or_else(|| any.clone(), |p| platform_name(l, p))),
@@ -142,6 +154,7 @@ async fn menu(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, v: &View) -> Handle
         ("bot.library.f_author", author.map_or_else(|| any.clone(), |n| escape_html(&n))),
         ("bot.library.f_tag", v.tag.as_deref().map_or_else(|| any.clone(), |tag| format!("#{}", escape_html(tag)))),
         ("bot.library.f_dates", dates_label(l, a, v)),
+        ("bot.library.f_campaign", campaign.map_or_else(|| any.clone(), |n| escape_html(&n))),
         ("bot.library.f_search", v.search.as_deref().map_or_else(|| any.clone(), |s| format!("“{}”", escape_html(s)))),
     ];
     let mut text = t(l, "bot.library.menu_title");
@@ -156,6 +169,7 @@ async fn menu(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, v: &View) -> Handle
         ],
         vec![pick(LibraryField::Account, "bot.library.f_account"), pick(LibraryField::Author, "bot.library.f_author")],
         vec![pick(LibraryField::Tag, "bot.library.f_tag"), pick(LibraryField::Dates, "bot.library.f_dates")],
+        vec![pick(LibraryField::Campaign, "bot.library.f_campaign")],
         vec![
             (t(l, "bot.library.btn_search"), Button::Library(Library::Search)),
             (t(l, "bot.library.btn_clear"), Button::Library(Library::Clear)),
@@ -226,6 +240,19 @@ async fn picker(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, v: &View, field: 
             )))
             .map(|(label, b)| (label, Button::Library(b)))
             .collect(),
+        LibraryField::Campaign => {
+            let campaigns = app.store.campaigns(a.tenant.id, true).await?;
+            std::iter::once((tick(v.campaign.is_none(), any), Library::Campaign(None)))
+                .chain(campaigns.into_iter().take(TAGS_SHOWN).map(|s| {
+                    let c = s.campaign;
+                    (
+                        tick(v.campaign() == Some(c.id), format!("📣 {}", clip(&c.fields.name, 40))),
+                        Library::Campaign(Some(c.id)),
+                    )
+                }))
+                .map(|(label, b)| (label, Button::Library(b)))
+                .collect()
+        }
     };
     let mut rows: Vec<Vec<(String, Button)>> = choices.chunks(2).map(<[_]>::to_vec).collect();
     rows.push(back_row(l));

@@ -157,7 +157,13 @@ fn target_lines(lang: &str, target: &Target, data: &PageData, indent: &str) -> S
 }
 
 /// The filter in words (`Filter: …`), or nothing when every post shows.
-fn filter_summary(lang: &str, a: &Active, v: &View, data_accounts: &BTreeMap<String, String>) -> String {
+fn filter_summary(
+    lang: &str,
+    a: &Active,
+    v: &View,
+    data_accounts: &BTreeMap<String, String>,
+    campaign: Option<&str>,
+) -> String {
     if v.is_everything() {
         return String::new();
     }
@@ -179,6 +185,9 @@ fn filter_summary(lang: &str, a: &Active, v: &View, data_accounts: &BTreeMap<Str
     }
     if v.dates != 0 {
         parts.push(filters::dates_label(lang, a, v));
+    }
+    if v.campaign.is_some() {
+        parts.push(format!("📣 {}", escape_html(campaign.unwrap_or("?"))));
     }
     if let Some(s) = &v.search {
         parts.push(format!("“{}”", escape_html(s)));
@@ -217,6 +226,10 @@ async fn draw(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, view: View, save_it
     let more = posts.len() as i64 > per_page;
     let posts: Vec<Post> = posts.into_iter().take(per_page as usize).collect();
     let data = page_data(app, a, &posts).await?;
+    let campaign = match view.campaign() {
+        Some(c) => app.store.campaign(a.tenant.id, c).await.ok().map(|c| c.fields.name),
+        None => None,
+    };
     let filtered = !view.is_everything();
     let tools = {
         let mut row = vec![
@@ -234,7 +247,11 @@ async fn draw(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, view: View, save_it
         } else if history_only {
             t(l, "bot.history.empty")
         } else if filtered {
-            format!("{}{}", t(l, "bot.library.no_match"), filter_summary(l, a, &view, &data.accounts))
+            format!(
+                "{}{}",
+                t(l, "bot.library.no_match"),
+                filter_summary(l, a, &view, &data.accounts, campaign.as_deref())
+            )
         } else {
             t(l, "bot.library.empty")
         };
@@ -249,7 +266,7 @@ async fn draw(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, view: View, save_it
         tf(l, "bot.library.title", &[("page", &number)])
     };
     if !drafts_only && !history_only {
-        text.push_str(&filter_summary(l, a, &view, &data.accounts));
+        text.push_str(&filter_summary(l, a, &view, &data.accounts, campaign.as_deref()));
     }
     let mut rows = Vec::new();
     for (i, p) in posts.iter().enumerate() {

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use tochen_domain::clock::Millis;
 use tochen_domain::i18n::t;
-use tochen_domain::{AccountId, Platform, PostStatus, UserId};
+use tochen_domain::{AccountId, CampaignId, Platform, PostStatus, UserId};
 use tochen_store::LibraryFilter;
 
 /// Status presets, by the number their button carries (never renumbered: buttons in chats carry them).
@@ -66,6 +66,9 @@ pub struct View {
     /// The page last shown, for "Back" from a post's card.
     #[serde(default)]
     pub page: u32,
+    /// Only the posts of this campaign (issue 18).
+    #[serde(default)]
+    pub campaign: Option<String>,
 }
 
 impl View {
@@ -84,6 +87,10 @@ impl View {
 
     pub fn account(&self) -> Option<AccountId> {
         self.account.as_deref().and_then(|a| AccountId::from_db(a).ok())
+    }
+
+    pub fn campaign(&self) -> Option<CampaignId> {
+        self.campaign.as_deref().and_then(|c| CampaignId::from_db(c).ok())
     }
 
     pub fn author(&self) -> Option<UserId> {
@@ -125,7 +132,7 @@ impl View {
             since,
             until,
             search: self.search.clone(),
-            campaign: None,
+            campaign: self.campaign(),
         }
     }
 

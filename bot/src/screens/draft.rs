@@ -11,7 +11,7 @@ use tochen_domain::{AccountId, PostId};
 use tochen_domain::{AccountStatus, MediaKind, Platform, PostStatus, Role, TargetStatus};
 use tochen_platforms::Problem;
 use tochen_store::{Account, Post, PostContent, StoreError};
-use tochen_telegram::button::{Button, Draft, DraftAct, Menu, Queue};
+use tochen_telegram::button::{Button, Campaign, Draft, DraftAct, Menu, Queue};
 use tochen_telegram::text::clip;
 
 /// Longest body shown per platform in the preview, and longest hashtag line, so the whole screen (three
@@ -178,6 +178,16 @@ pub async fn render(
     } else {
         tf(lang, "bot.draft.accounts", &[("list", &names.join(", "))])
     });
+    // The campaign the post belongs to (issue 18), and whether the workspace has any to choose from.
+    let campaign = match app.store.post_campaign(a.tenant.id, post.id).await? {
+        Some(c) => app.store.campaign(a.tenant.id, c).await.ok(),
+        None => None,
+    };
+    if let Some(c) = &campaign {
+        text.push('\n');
+        text.push_str(&tf(lang, "campaign.of_post", &[("name", &escape_html(&clip(&c.fields.name, 60)))]));
+    }
+    let campaigns = campaign.is_some() || !app.store.campaigns(a.tenant.id, false).await?.is_empty();
     let (blocking, warnings) = problems(app, a, post.id, lang, &platforms, &contents, !media.is_empty()).await?;
     for p in &blocking {
         text.push_str(&format!("\n⚠ {p}"));
@@ -221,6 +231,9 @@ pub async fn render(
         let mut row = vec![(t(lang, "bot.draft.btn_accounts"), d(DraftAct::Accounts))];
         row.extend(super::buttons::options_button(lang, post, &platforms));
         rows.push(row);
+    }
+    if campaigns {
+        rows.push(vec![(t(lang, "campaign.btn.for_post"), Button::Campaign(Campaign::PickFor(id)))]);
     }
     if live {
         rows.push(vec![

@@ -10,6 +10,7 @@
 //! (in another chat, say) or lost their role is recognised and refused by `flow.rs` instead of landing in
 //! whatever workspace is active by then.
 
+pub mod campaign;
 pub mod wizard;
 
 use serde::{Deserialize, Serialize};
@@ -129,6 +130,18 @@ pub enum State {
     ApiToken {
         name: Option<String>,
     },
+    /// A campaign being created or one of its fields edited (`campaigns/wizard.rs`).
+    Campaign {
+        draft: campaign::CampaignDraft,
+    },
+    /// A batch being set up from a campaign (`campaigns/batch.rs`).
+    CampaignBatch {
+        draft: campaign::BatchDraft,
+    },
+    /// A spread of a batch's approved drafts shown, waiting for Confirm (`campaigns/spread.rs`).
+    CampaignSpread {
+        plan: campaign::SpreadPlan,
+    },
 }
 
 impl State {
@@ -153,7 +166,10 @@ impl State {
             | State::Compose
             | State::ScheduleAt { .. }
             | State::EditPublished { .. }
-            | State::LibraryTags { .. } => Some(Role::Editor),
+            | State::LibraryTags { .. }
+            | State::Campaign { .. }
+            | State::CampaignBatch { .. } => Some(Role::Editor),
+            State::CampaignSpread { .. } => Some(Role::Admin),
             State::RejectReason { .. } | State::Automation { .. } | State::SlotsAdd { .. } | State::ApiToken { .. } => {
                 Some(Role::Admin)
             }

@@ -9,6 +9,7 @@ mod automations;
 mod bad_input;
 mod batches;
 mod calendar;
+mod campaigns;
 mod composer;
 mod conversation;
 mod creation_policy;

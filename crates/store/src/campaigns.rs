@@ -142,6 +142,8 @@ pub struct BatchItem {
     pub attempts: i64,
     /// How many times a person retried it.
     pub round: i64,
+    /// When an admin approved its draft in the batch's review (`None`: not approved).
+    pub approved_at: Option<Millis>,
 }
 
 /// How far a batch is, counted from its items.
@@ -279,7 +281,7 @@ impl TryFrom<BatchRow> for Batch {
 }
 
 const ITEM_COLUMNS: &str =
-    "id, batch_id, position, topic, tone, brief, audience, status, error, post_id, attempts, round";
+    "id, batch_id, position, topic, tone, brief, audience, status, error, post_id, attempts, round, approved_at";
 
 #[derive(sqlx::FromRow)]
 struct ItemRow {
@@ -295,6 +297,7 @@ struct ItemRow {
     post_id: Option<String>,
     attempts: i64,
     round: i64,
+    approved_at: Option<Millis>,
 }
 
 impl TryFrom<ItemRow> for BatchItem {
@@ -311,6 +314,7 @@ impl TryFrom<ItemRow> for BatchItem {
             post_id: r.post_id.as_deref().map(PostId::from_db).transpose()?,
             attempts: r.attempts,
             round: r.round,
+            approved_at: r.approved_at,
         })
     }
 }
@@ -338,6 +342,16 @@ async fn finish_if_done(tx: &mut Tx<'_>, tenant: TenantId, batch: &str, now: Mil
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Whether the batch still runs (inside the caller's transaction).
+async fn batch_runs(tx: &mut Tx<'_>, tenant: TenantId, batch: &str) -> Result<bool> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT status FROM campaign_batches WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.to_db())
+        .bind(batch)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.is_some_and(|(s,)| s == BatchStatus::Running.as_str()))
 }
 
 /// Locks the batch row of `item` for the rest of the caller's transaction (an UPDATE that changes nothing), so
@@ -872,8 +886,13 @@ impl Store {
             return Ok(None);
         };
         let attempts = attempts + 1;
-        let status =
+        let mut status =
             if permanent || attempts >= max_failures { BatchItemStatus::Failed } else { BatchItemStatus::Pending };
+        // An item that ran on after its batch stopped (the quota ran out meanwhile) cannot go back to wait: no job
+        // would take it up again. It ends with the rest of the batch's skipped items.
+        if status == BatchItemStatus::Pending && !batch_runs(&mut tx, tenant, &batch).await? {
+            status = BatchItemStatus::Skipped;
+        }
         sqlx::query(
             "UPDATE batch_items SET status = $3, attempts = $4, error = $5, updated_at = $6, finished_at = $7 \
              WHERE tenant_id = $1 AND id = $2",
@@ -892,18 +911,46 @@ impl Store {
         Ok(Some(status))
     }
 
-    /// Hands a running item back (`pending`) without counting a failure: the provider rate-limited us.
+    /// Hands a running item back (`pending`) without counting a failure: the provider rate-limited us. When its
+    /// batch stopped meanwhile (the quota ran out while it was in flight) it is skipped instead, as the batch's
+    /// other waiting items were: no job would take it up again.
     pub async fn release_batch_item(&self, tenant: TenantId, item: BatchItemId) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE batch_items SET status = 'pending', updated_at = $3 WHERE tenant_id = $1 AND id = $2 \
-             AND status = 'running'",
-        )
-        .bind(tenant.to_db())
-        .bind(item.to_db())
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        lock_batch_of_item(&mut tx, tenant, item).await?;
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT batch_id FROM batch_items WHERE tenant_id = $1 AND id = $2 AND status = 'running'")
+                .bind(tenant.to_db())
+                .bind(item.to_db())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((batch,)) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        if batch_runs(&mut tx, tenant, &batch).await? {
+            sqlx::query("UPDATE batch_items SET status = 'pending', updated_at = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.to_db())
+                .bind(item.to_db())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query(
+                "UPDATE batch_items SET status = 'skipped', error = COALESCE((SELECT error FROM batch_items o \
+                 WHERE o.tenant_id = $1 AND o.batch_id = $3 AND o.status = 'skipped' AND o.error IS NOT NULL \
+                 ORDER BY o.attempts, o.finished_at, o.position LIMIT 1), 'stopped'), updated_at = $4, finished_at = $4 \
+                 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant.to_db())
+            .bind(item.to_db())
+            .bind(&batch)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Ends a running batch early as `to` (cancelled by a person, or stopped by the quota): its open items end
@@ -933,10 +980,13 @@ impl Store {
             tx.rollback().await?;
             return Ok(0);
         }
-        let items = sqlx::query(
+        // A cancel stops every open item; the quota only those not started: the ones in flight already paid
+        // for their call and finish (their jobs end them `done`, or `skipped` should they fail).
+        let open = if item_status == BatchItemStatus::Skipped { "('pending')" } else { "('pending', 'running')" };
+        let items = sqlx::query(&format!(
             "UPDATE batch_items SET status = $3, error = $4, updated_at = $5, finished_at = $5 \
-             WHERE tenant_id = $1 AND batch_id = $2 AND status IN ('pending', 'running')",
-        )
+             WHERE tenant_id = $1 AND batch_id = $2 AND status IN {open}"
+        ))
         .bind(tenant.to_db())
         .bind(batch.to_db())
         .bind(item_status.as_str())
@@ -953,7 +1003,8 @@ impl Store {
         self.stop_batch(tenant, batch, BatchStatus::Cancelled, BatchItemStatus::Cancelled, "cancelled").await
     }
 
-    /// The workspace's LLM quota ran out: the batch stops, its open items are skipped with `reason`.
+    /// The workspace's LLM quota ran out: the batch stops, its items not started yet are skipped with `reason`;
+    /// those in flight finish (their drafts are kept).
     pub async fn stop_batch_for_quota(&self, tenant: TenantId, batch: BatchId, reason: &str) -> Result<u64> {
         self.stop_batch(tenant, batch, BatchStatus::QuotaStopped, BatchItemStatus::Skipped, reason).await
     }
@@ -1008,5 +1059,29 @@ impl Store {
         tx.commit().await?;
         self.notify_jobs_changed();
         Ok(rows.len())
+    }
+
+    /// Approves generated drafts of a batch in its review (every one, or the one of `post`): done items whose post
+    /// is still a draft and not approved yet. Returns how many were approved.
+    pub async fn approve_batch_drafts(
+        &self,
+        tenant: TenantId,
+        batch: BatchId,
+        post: Option<PostId>,
+        by: UserId,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE batch_items SET approved_at = $4, approved_by = $5 WHERE tenant_id = $1 AND batch_id = $2 \
+             AND status = 'done' AND approved_at IS NULL AND ($3 = '' OR post_id = $3) AND post_id IN \
+             (SELECT p.id FROM posts p WHERE p.tenant_id = $1 AND p.status = 'draft')",
+        )
+        .bind(tenant.to_db())
+        .bind(batch.to_db())
+        .bind(post.map(|p| p.to_db()).unwrap_or_default())
+        .bind(now_ms())
+        .bind(by.to_db())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 }

@@ -279,3 +279,57 @@ store_test!(cancel_and_quota_stop_end_the_open_items_and_keep_the_drafts, |store
     assert_eq!(store.batch(a, batch.id).await.unwrap().status, BatchStatus::Running);
     assert_eq!(store.campaign_batches(a, c.id).await.unwrap().len(), 2);
 });
+
+store_test!(a_quota_stop_lets_the_items_in_flight_finish, |store| {
+    let (a, anna, fb) = workspace(&store, 1).await;
+    let c = store.create_campaign(a, Some(anna), &fields("Autumn", vec![fb])).await.unwrap();
+    let (batch, its) = store.start_batch(a, c.id, &NewBatch { items: items(5), ..Default::default() }).await.unwrap();
+    for i in &its[..3] {
+        store.begin_batch_item(a, i.id).await.unwrap().unwrap();
+    }
+    // Three in flight, two waiting: the stop skips the two.
+    assert_eq!(store.stop_batch_for_quota(a, batch.id, "quota used up").await.unwrap(), 2);
+    assert_eq!(store.batch(a, batch.id).await.unwrap().status, BatchStatus::QuotaStopped);
+    // One in flight finishes and keeps its draft; one fails (it cannot wait again: skipped); one is rate-limited
+    // (handed back: skipped too, with the batch's reason).
+    assert!(store.complete_batch_item(a, its[0].id, &draft("Made in flight")).await.unwrap().is_some());
+    let failed = store.fail_batch_item(a, its[1].id, "server error", false, 3).await.unwrap();
+    assert_eq!(failed, Some(BatchItemStatus::Skipped));
+    assert!(store.release_batch_item(a, its[2].id).await.unwrap());
+    assert_eq!(store.batch_item(a, its[2].id).await.unwrap().error.as_deref(), Some("quota used up"));
+    let p = store.batch_progress(a, batch.id).await.unwrap();
+    assert_eq!((p.done, p.skipped, p.pending, p.running), (1, 4, 0, 0));
+    // Nothing more runs: a job of a skipped item finds nothing to do.
+    assert!(store.begin_batch_item(a, its[3].id).await.unwrap().is_none());
+    let f = LibraryFilter { campaign: Some(c.id), ..Default::default() };
+    assert_eq!(store.library(a, &f, 0, 10).await.unwrap().len(), 1);
+    // A running batch still hands a rate-limited item back to wait.
+    let (batch, its) = store.start_batch(a, c.id, &NewBatch { items: items(1), ..Default::default() }).await.unwrap();
+    store.begin_batch_item(a, its[0].id).await.unwrap().unwrap();
+    assert!(store.release_batch_item(a, its[0].id).await.unwrap());
+    assert_eq!(store.batch_item(a, its[0].id).await.unwrap().status, BatchItemStatus::Pending);
+    assert_eq!(store.batch(a, batch.id).await.unwrap().status, BatchStatus::Running);
+});
+
+store_test!(approving_a_batchs_drafts_marks_only_its_drafts, |store| {
+    let (a, anna, fb) = workspace(&store, 1).await;
+    let (b, bob, _) = workspace(&store, 2).await;
+    let c = store.create_campaign(a, Some(anna), &fields("Autumn", vec![fb])).await.unwrap();
+    let (batch, its) = store.start_batch(a, c.id, &NewBatch { items: items(3), ..Default::default() }).await.unwrap();
+    let mut posts = Vec::new();
+    for i in &its {
+        store.begin_batch_item(a, i.id).await.unwrap().unwrap();
+        posts.push(store.complete_batch_item(a, i.id, &draft("Made")).await.unwrap().unwrap());
+    }
+    // Another workspace's caller changes nothing.
+    assert_eq!(store.approve_batch_drafts(b, batch.id, None, bob).await.unwrap(), 0);
+    // One, then all the rest; a discarded draft is not approved.
+    assert_eq!(store.approve_batch_drafts(a, batch.id, Some(posts[0]), anna).await.unwrap(), 1);
+    assert_eq!(store.approve_batch_drafts(a, batch.id, Some(posts[0]), anna).await.unwrap(), 0, "once");
+    let p2 = store.post(a, posts[2]).await.unwrap();
+    assert!(store.cancel_post(a, posts[2], p2.version).await.unwrap());
+    assert_eq!(store.approve_batch_drafts(a, batch.id, None, anna).await.unwrap(), 1);
+    let approved: Vec<bool> =
+        store.batch_items(a, batch.id).await.unwrap().iter().map(|i| i.approved_at.is_some()).collect();
+    assert_eq!(approved, vec![true, true, false]);
+});

@@ -4,7 +4,7 @@
 //! tag's short hash), never text a person typed. The bot checks every id against the caller's workspace.
 
 use super::fields::{build, id, num, pack_uuid};
-use tochen_domain::{AccountId, Platform, PostId, UserId};
+use tochen_domain::{AccountId, CampaignId, Platform, PostId, UserId};
 
 /// Which filter a picker sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,11 +15,12 @@ pub enum LibraryField {
     Author,
     Tag,
     Dates,
+    Campaign,
 }
 
 impl LibraryField {
-    pub const ALL: [LibraryField; 6] =
-        [Self::Status, Self::Platform, Self::Account, Self::Author, Self::Tag, Self::Dates];
+    pub const ALL: [LibraryField; 7] =
+        [Self::Status, Self::Platform, Self::Account, Self::Author, Self::Tag, Self::Dates, Self::Campaign];
 
     fn code(self) -> &'static str {
         match self {
@@ -29,6 +30,7 @@ impl LibraryField {
             Self::Author => "u",
             Self::Tag => "t",
             Self::Dates => "d",
+            Self::Campaign => "n",
         }
     }
 
@@ -68,6 +70,8 @@ pub enum Library {
     Tags(PostId),
     /// Back to the page of the list last shown: `lbb`.
     Back,
+    /// A campaign, or any: `lbn:<campaign|->`.
+    Campaign(Option<CampaignId>),
 }
 
 fn opt(v: Option<String>) -> String {
@@ -91,6 +95,7 @@ impl Library {
             Self::Item(p) => build("lbi", &[&pack_uuid(p.as_uuid())]),
             Self::Tags(p) => build("lbg", &[&pack_uuid(p.as_uuid())]),
             Self::Back => "lbb".to_owned(),
+            Self::Campaign(c) => build("lbn", &[&opt(c.map(|c| pack_uuid(c.as_uuid())))]),
         }
     }
 
@@ -117,6 +122,7 @@ impl Library {
             ("lbi", 1) => Self::Item(id(f, 0).map(PostId::from_uuid)?),
             ("lbg", 1) => Self::Tags(id(f, 0).map(PostId::from_uuid)?),
             ("lbb", 0) => Self::Back,
+            ("lbn", 1) => Self::Campaign(any_or(f, |_| id(f, 0).map(CampaignId::from_uuid))?),
             _ => return None,
         })
     }
@@ -143,6 +149,8 @@ pub(super) fn every_variant() -> Vec<Library> {
         Library::Item(PostId::new()),
         Library::Tags(PostId::new()),
         Library::Back,
+        Library::Campaign(Some(CampaignId::new())),
+        Library::Campaign(None),
     ];
     all.extend(LibraryField::ALL.map(Library::Pick));
     all.extend(Platform::ALL.iter().map(|p| Library::Platform(Some(*p))));

@@ -16,6 +16,7 @@ mod admin;
 mod api;
 mod automation;
 mod calendar;
+mod campaign;
 mod connect;
 mod fields;
 mod library;
@@ -38,6 +39,7 @@ pub use admin::Admin;
 pub use api::{ApiTokens, TokenSettings};
 pub use automation::Automation;
 pub use calendar::{Calendar, CalendarView};
+pub use campaign::{Campaign, CampaignField};
 pub use connect::Connect;
 pub use fields::{pack_uuid, split, unpack_uuid};
 pub use library::{Library, LibraryField};
@@ -97,6 +99,8 @@ pub enum Button {
     Slots(Slots),
     /// `/api`: the workspace's HTTP API tokens.
     ApiTokens(ApiTokens),
+    /// Campaigns, their batches and reviews.
+    Campaign(Campaign),
 }
 
 impl Button {
@@ -123,6 +127,7 @@ impl Button {
             Self::Calendar(b) => b.encode(),
             Self::Slots(b) => b.encode(),
             Self::ApiTokens(b) => b.encode(),
+            Self::Campaign(b) => b.encode(),
         }
     }
 
@@ -154,6 +159,7 @@ impl Button {
             .or_else(|| Calendar::decode(prefix, f).map(Self::Calendar))
             .or_else(|| Slots::decode(prefix, f).map(Self::Slots))
             .or_else(|| ApiTokens::decode(prefix, f).map(Self::ApiTokens))
+            .or_else(|| Campaign::decode(prefix, f).map(Self::Campaign))
     }
 }
 
@@ -169,5 +175,5 @@ macro_rules! from_flow {
 
 from_flow!(
     Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
-    PostOpt, Published, Library, Stats, Calendar, Slots, ApiTokens
+    PostOpt, Published, Library, Stats, Calendar, Slots, ApiTokens, Campaign
 );

@@ -105,6 +105,7 @@ fn every_variant() -> Vec<Button> {
     all.extend(super::stats::every_variant().into_iter().map(Button::Stats));
     all.extend(super::calendar::every_variant().into_iter().map(Button::Calendar));
     all.extend(super::slots::every_variant().into_iter().map(Button::Slots));
+    all.extend(super::campaign::every_variant().into_iter().map(Button::Campaign));
     all.extend(Quick::ALL.map(|q| Button::Schedule(Schedule::When(pid, i64::MIN, q))));
     all.extend(AuthKind::ALL.iter().map(|k| Button::Connect(Connect::Start(*k))));
     all.extend(wizard::KINDS.map(|k| Button::Wizard(Wizard::Kind(k.into()))));
@@ -114,6 +115,8 @@ fn every_variant() -> Vec<Button> {
         Button::Wizard(Wizard::Rule(0)),
         Button::Wizard(Wizard::Rule(u8::MAX)),
         Button::Wizard(Wizard::Rename),
+        Button::Wizard(Wizard::Campaign(None)),
+        Button::Wizard(Wizard::Campaign(Some(tochen_domain::CampaignId::new()))),
     ]);
     all.extend(
         [Section::Schedule, Section::Timezone, Section::Destinations, Section::Options, Section::Name]

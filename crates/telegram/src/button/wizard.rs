@@ -1,8 +1,8 @@
-//! The automation wizard's buttons: `aw:<op>[:<arg>]`, at most 37 bytes. They carry no state of their own: the
+//! The automation wizard's buttons: `aw:<op>[:<arg>]`, at most 38 bytes. They carry no state of their own: the
 //! draft lives in the person's dialogue.
 
 use serde::{Deserialize, Serialize};
-use tochen_domain::DestinationId;
+use tochen_domain::{CampaignId, DestinationId};
 use uuid::Uuid;
 
 pub(super) const PREFIX: &str = "aw:";
@@ -80,6 +80,8 @@ pub enum Wizard {
     Back,
     Cancel,
     Menu(Section),
+    /// A report's or data sync's campaign, or the whole workspace (issue 18).
+    Campaign(Option<CampaignId>),
 }
 
 impl Wizard {
@@ -100,6 +102,9 @@ impl Wizard {
             Self::Save => "ok".into(),
             Self::Back => "bk".into(),
             Self::Cancel => "x".into(),
+            Self::Campaign(c) => {
+                format!("cp:{}", c.map_or_else(|| "-".to_owned(), |c| c.as_uuid().simple().to_string()))
+            }
             Self::Menu(s) => format!(
                 "m:{}",
                 match s {
@@ -139,6 +144,8 @@ impl Wizard {
             ("m", "d") => Self::Menu(Section::Destinations),
             ("m", "o") => Self::Menu(Section::Options),
             ("m", "n") => Self::Menu(Section::Name),
+            ("cp", "-") => Self::Campaign(None),
+            ("cp", id) if id.len() == 32 => Self::Campaign(Some(CampaignId::from_uuid(Uuid::try_parse(id).ok()?))),
             _ => return None,
         })
     }

@@ -117,21 +117,16 @@ impl Ctx {
             last_name: from.last_name.clone(),
             language_code: from.language_code.clone(),
         };
-        let user = match app.store.upsert_user(&identity).await {
-            Ok(u) => u,
+        // One read for the person, their active workspace and their role in it (a write only when they are new or
+        // their Telegram details changed).
+        let (user, active) = match app.store.person(&identity).await {
+            Ok((u, a)) => (u, a.map(|(tenant, role)| Active { tenant, role })),
             Err(e) => {
                 tracing::error!(error = %e, "cannot load the user of an update");
                 return None;
             }
         };
         let lang = normalize(user.language_override.as_deref().or(user.language_code.as_deref()).unwrap_or("en"));
-        let active = match user.active_tenant_id {
-            Some(tid) => match (app.store.role_of(tid, user.id).await, app.store.tenant(tid).await) {
-                (Ok(Some(role)), Ok(tenant)) => Some(Active { tenant, role }),
-                _ => None,
-            },
-            None => None,
-        };
         // States saved while handling this update are bound to the workspace it acts in (see state.rs).
         let dlg = ChatUserDialogue::new(app.store.clone(), chat.id.0, from.id.0 as i64)
             .in_workspace(active.as_ref().map(|a: &Active| a.tenant.id));

@@ -91,6 +91,25 @@ pub(crate) fn tenant_from_row(row: &AnyRow) -> Result<Tenant> {
     TenantRow::from_row(row)?.try_into()
 }
 
+/// Decodes a tenant whose columns carry `prefix` (a joined read that aliases them).
+pub(crate) fn tenant_from_prefixed(row: &AnyRow, prefix: &str) -> Result<Tenant> {
+    let c = |name: &str| format!("{prefix}{name}");
+    TenantRow {
+        id: crate::col(row, &c("id"))?,
+        name: crate::col(row, &c("name"))?,
+        business_description: crate::col(row, &c("business_description"))?,
+        target_audience: crate::col(row, &c("target_audience"))?,
+        tone: crate::col(row, &c("tone"))?,
+        language: crate::col(row, &c("language"))?,
+        timezone: crate::col(row, &c("timezone"))?,
+        llm_monthly_token_quota: crate::col(row, &c("llm_monthly_token_quota"))?,
+        team_chat_id: crate::col(row, &c("team_chat_id"))?,
+        created_at: crate::col(row, &c("created_at"))?,
+        suspended_at: crate::col(row, &c("suspended_at"))?,
+    }
+    .try_into()
+}
+
 impl Store {
     /// Creates a workspace with `admin` as its first admin and makes it the admin's active workspace, atomically.
     #[tracing::instrument(skip(self, profile))]

@@ -1,10 +1,12 @@
 //! People, as Telegram knows them.
 
+use crate::Tenant;
 use crate::{Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::FromRow;
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{TenantId, UserId};
+use tochen_domain::Role;
 
 /// What an update tells about its sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +88,54 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
     UserRow::from_row(row)?.try_into()
 }
 
+/// Whether the stored user still has the Telegram details of `who` (then an update needs no write).
+fn same_identity(u: &User, who: &TelegramIdentity) -> bool {
+    u.username == who.username
+        && u.first_name == who.first_name
+        && u.last_name == who.last_name
+        && u.language_code == who.language_code
+}
+
 impl Store {
+    /// The person behind an update, with their active workspace and their role in it: ONE read on the common path
+    /// (the user, the membership and the workspace joined); the user is written only on first contact or when
+    /// their Telegram details changed. A workspace they are no longer a member of is `None`.
+    pub async fn person(&self, who: &TelegramIdentity) -> Result<(User, Option<(Tenant, Role)>)> {
+        if let Some(found) = self.person_read(who.telegram_id).await? {
+            if same_identity(&found.0, who) {
+                return Ok(found);
+            }
+        }
+        self.upsert_user(who).await?;
+        self.person_read(who.telegram_id).await?.ok_or(StoreError::NotFound("user"))
+    }
+
+    async fn person_read(&self, telegram_id: i64) -> Result<Option<(User, Option<(Tenant, Role)>)>> {
+        let users = COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let tenants = crate::tenants::COLUMNS
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| format!("t.{c} AS t_{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {users}, m.role AS m_role, {tenants} FROM users u \
+             LEFT JOIN memberships m ON m.tenant_id = u.active_tenant_id AND m.user_id = u.id \
+             LEFT JOIN tenants t ON t.id = m.tenant_id WHERE u.telegram_id = $1"
+        );
+        let Some(row) = sqlx::query(&sql).bind(telegram_id).fetch_optional(&self.pool).await? else { return Ok(None) };
+        let user = user_from_row(&row)?;
+        let role: Option<String> = crate::col(&row, "m_role")?;
+        let active = match role {
+            Some(r) => {
+                Some((crate::tenants::tenant_from_prefixed(&row, "t_")?, crate::parse_enum(&r, Role::parse, "role")?))
+            }
+            None => None,
+        };
+        Ok(Some((user, active)))
+    }
+
     /// Creates the user on first contact and refreshes their Telegram details on later ones.
     pub async fn upsert_user(&self, who: &TelegramIdentity) -> Result<User> {
         let now = now_ms();

@@ -14,6 +14,7 @@ mod listen_reconnect;
 mod media_facts;
 mod migrations_in_step;
 mod operator;
+mod person;
 mod post_edits;
 mod post_lists;
 mod published_changes;

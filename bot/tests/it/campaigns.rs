@@ -103,7 +103,7 @@ bot_test!(a_campaign_from_the_chat_to_published_posts_and_its_numbers, env = SAN
     let c = list[0].campaign.clone();
     assert_eq!(c.fields.platforms, vec![Platform::Facebook]);
     assert_eq!(c.created_by, h.store.user_by_telegram_id(ALICE).await.unwrap().map(|u| u.id));
-    let listed = h.say(ALICE, "/campaigns", "Autumn menu").await;
+    let listed = h.say(ALICE, "/campaigns", "<b>Campaigns</b>").await;
     assert!(listed.text.contains("0 posts, 0 published, 0 batches"), "{}", listed.text);
 
     // A post already in the first free slot: the spread skips it.
@@ -204,7 +204,7 @@ bot_test!(a_campaign_from_the_chat_to_published_posts_and_its_numbers, env = SAN
     assert!(numbers.text.contains("Likes 60") && numbers.text.contains("Comments 30"), "{}", numbers.text);
     assert!(numbers.text.contains("Engagement rate 7.5%"), "(60 + 30) / 1200: {}", numbers.text);
     assert!(!numbers.text.contains("Already queued"), "{}", numbers.text);
-    let listed = h.say(ALICE, "/campaigns", "Autumn menu").await;
+    let listed = h.say(ALICE, "/campaigns", "<b>Campaigns</b>").await;
     assert!(listed.text.contains("10 posts, 10 published, 1 batches"), "{}", listed.text);
 });
 
@@ -212,7 +212,7 @@ bot_test!(a_campaign_from_the_chat_to_published_posts_and_its_numbers, env = SAN
 async fn started(h: &common::Harness, t: TenantId, n: usize, topic: &str) -> (tochen_store::Campaign, i64) {
     let f = CampaignFields { name: "Winter".into(), platforms: vec![Platform::Facebook], ..Default::default() };
     let c = h.store.create_campaign(t, None, &f).await.unwrap();
-    let screen = h.say(ALICE, "/campaigns", "Winter").await;
+    let screen = h.say(ALICE, "/campaigns", "<b>Campaigns</b>").await;
     let screen = h.press(ALICE, &screen, "1. Winter", "📣 <b>Winter</b>").await;
     h.press(ALICE, &screen, &en("campaign.btn.batch"), "how many posts").await;
     let m = h.say(ALICE, &n.to_string(), "Where do the topics come from").await;
@@ -227,7 +227,7 @@ async fn started(h: &common::Harness, t: TenantId, n: usize, topic: &str) -> (to
 
 bot_test!(cancel_stops_the_rest_and_keeps_the_drafts_made, |h| {
     let t = h.onboard(ALICE, "Roastery").await;
-    h.llm.set_delay(Duration::from_millis(700));
+    h.llm.set_delay(Duration::from_millis(1500));
     let (c, msg) = started(&h, t, 20, "Cold brew").await;
     let b = h.store.campaign_batches(t, c.id).await.unwrap()[0].clone();
     wait_until("a draft made", || async { h.store.batch_progress(t, b.id).await.unwrap().done >= 1 }).await;
@@ -293,7 +293,7 @@ bot_test!(an_editors_batch_goes_to_the_admins_as_one_card, |h| {
     wait_until("the batch", || async { h.store.batch(t, b.id).await.unwrap().status == BatchStatus::Finished }).await;
 
     // Bob reviews: he may edit and drop, not approve; he sends the batch for approval.
-    let screen = h.say(BOB, "/campaigns", "Spring").await;
+    let screen = h.say(BOB, "/campaigns", "<b>Campaigns</b>").await;
     let screen = h.press(BOB, &screen, "1. Spring", "📣 <b>Spring</b>").await;
     let history = h.press(BOB, &screen, &en("campaign.btn.history"), "Batches of “Spring”").await;
     assert!(history.text.contains("User1002") && history.text.contains("3 made, 0 failed"), "{}", history.text);
@@ -328,7 +328,7 @@ bot_test!(forged_and_stale_campaign_buttons_change_nothing, |h| {
     let (their_batch, _) = h.store.start_batch(b, theirs.id, &NewBatch { items, ..Default::default() }).await.unwrap();
     let f = CampaignFields { name: "Mine".into(), ..Default::default() };
     let mine = h.store.create_campaign(a, None, &f).await.unwrap();
-    let screen = h.say(ALICE, "/campaigns", "Mine").await;
+    let screen = h.say(ALICE, "/campaigns", "<b>Campaigns</b>").await;
     // Another workspace's campaign and batch, whatever the button.
     for forged in [
         Cb::Show(theirs.id),
@@ -422,7 +422,7 @@ bot_test!(proposed_topics_an_edited_field_and_an_even_spread_without_slots, env 
         ..Default::default()
     };
     let c = h.store.create_campaign(t, None, &f).await.unwrap();
-    let screen = h.say(ALICE, "/campaigns", "Winter").await;
+    let screen = h.say(ALICE, "/campaigns", "<b>Campaigns</b>").await;
     let screen = h.press(ALICE, &screen, "1. Winter", "📣 <b>Winter</b>").await;
 
     // One field edited: the answer saves it.
@@ -449,7 +449,7 @@ bot_test!(proposed_topics_an_edited_field_and_an_even_spread_without_slots, env 
     wait_until("the batch", || async { h.store.batch(t, b.id).await.unwrap().status == BatchStatus::Finished }).await;
 
     // No queue slots: the five are spaced evenly over what is left of the period.
-    let review = h.say(ALICE, "/campaigns", "Winter").await;
+    let review = h.say(ALICE, "/campaigns", "<b>Campaigns</b>").await;
     let review = h.press(ALICE, &review, "1. Winter", "📣 <b>Winter</b>").await;
     let review = h.press(ALICE, &review, &en("campaign.btn.history"), "Batches of “Winter”").await;
     let review = h.press(ALICE, &review, "Review batch 1", "5 made").await;

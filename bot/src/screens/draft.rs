@@ -187,7 +187,7 @@ pub async fn render(
         text.push('\n');
         text.push_str(&tf(lang, "campaign.of_post", &[("name", &escape_html(&clip(&c.fields.name, 60)))]));
     }
-    let campaigns = campaign.is_some() || !app.store.campaigns(a.tenant.id, false).await?.is_empty();
+    let campaigns = campaign.is_some() || app.store.has_open_campaigns(a.tenant.id).await?;
     let (blocking, warnings) = problems(app, a, post.id, lang, &platforms, &contents, !media.is_empty()).await?;
     for p in &blocking {
         text.push_str(&format!("\n⚠ {p}"));

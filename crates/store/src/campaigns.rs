@@ -441,6 +441,17 @@ impl Store {
         row.try_into()
     }
 
+    /// Whether the workspace has a campaign that is not archived (one cheap read: the draft screen asks on every
+    /// render whether to offer its Campaign button).
+    pub async fn has_open_campaigns(&self, tenant: TenantId) -> Result<bool> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT 1 FROM campaigns WHERE tenant_id = $1 AND status <> 'archived' LIMIT 1")
+                .bind(tenant.to_db())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some())
+    }
+
     /// The workspace's campaigns with their counts, newest first; archived ones only with `archived`.
     pub async fn campaigns(&self, tenant: TenantId, archived: bool) -> Result<Vec<CampaignSummary>> {
         let cond = if archived { "" } else { "AND c.status <> 'archived'" };

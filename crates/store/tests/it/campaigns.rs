@@ -121,10 +121,13 @@ store_test!(campaigns_are_created_edited_archived_and_listed_per_workspace, |sto
     let list = store.campaigns(a, false).await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!((list[0].posts, list[0].published, list[0].batches), (1, 0, 0));
+    assert!(store.has_open_campaigns(a).await.unwrap());
+    assert!(!store.has_open_campaigns(b).await.unwrap(), "another workspace's campaign is not this one's");
 
     // Archive is soft: hidden from the default list, kept with its posts; no edits, no new posts, no batches.
     assert!(store.set_campaign_status(a, c.id, CampaignStatus::Archived).await.unwrap());
     assert!(store.campaigns(a, false).await.unwrap().is_empty());
+    assert!(!store.has_open_campaigns(a).await.unwrap());
     let all = store.campaigns(a, true).await.unwrap();
     assert_eq!(all[0].campaign.status, CampaignStatus::Archived);
     assert!(all[0].campaign.archived_at.is_some());

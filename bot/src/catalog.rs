@@ -31,6 +31,8 @@ pub enum Command {
     Stats(String),
     /// The week or month as a picture: posts per day and platform.
     Calendar,
+    /// Ad accounts: today, yesterday, the last 7 days and the campaigns, worst first.
+    Ads,
     /// Weekly queue slots "Add to queue" fills (admins edit).
     Slots,
     /// Engagement by weekday and hour, and suggested slots.
@@ -151,6 +153,7 @@ pub const COMMANDS: &[Entry] = &[
     row("history", VIEWER, "bot.cmd.history", "bot.help.history", &[P, G, GA]),
     row("stats", VIEWER, "bot.cmd.stats", "bot.help.stats", &[P, G, GA]),
     row("calendar", VIEWER, "bot.cmd.calendar", "bot.help.calendar", &[P, G, GA]),
+    row("ads", VIEWER, "ads.cmd", "ads.help", &[P, G, GA]),
     row("slots", VIEWER, "bot.cmd.slots", "bot.help.slots", &[P, G, GA]),
     row("besttime", VIEWER, "bot.cmd.besttime", "bot.help.slots", &[P, G, GA]),
     row("usage", VIEWER, "bot.cmd.usage", "bot.help.usage", &[P, GA]),
@@ -185,6 +188,7 @@ impl Command {
             Command::History => "history",
             Command::Stats(_) => "stats",
             Command::Calendar => "calendar",
+            Command::Ads => "ads",
             Command::Slots => "slots",
             Command::Besttime => "besttime",
             Command::Usage => "usage",
@@ -268,6 +272,7 @@ mod tests {
             Command::History,
             Command::Stats(s()),
             Command::Calendar,
+            Command::Ads,
             Command::Slots,
             Command::Besttime,
             Command::Usage,

@@ -6,6 +6,7 @@
 //! receive what they need through `dptree::deps!` (the bot, `App`, `Ctx`, the state's fields), never globals.
 
 mod admin;
+mod ads;
 mod approval;
 mod automations;
 pub mod batches;
@@ -61,7 +62,7 @@ use tochen_config::Config;
 use tochen_domain::i18n::{t, LANGUAGES};
 use tochen_llm::LlmClient;
 use tochen_store::Store;
-use tochen_telegram::button::{Button, Menu};
+use tochen_telegram::button::{Ads, Button, Menu};
 use tokio_util::sync::CancellationToken;
 
 /// Knobs tests and benchmarks change; production uses the defaults.
@@ -292,6 +293,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::History].endpoint(library::history))
         .branch(case![Command::Stats(arg)].endpoint(stats::stats))
         .branch(case![Command::Calendar].endpoint(calendar::calendar))
+        .branch(case![Command::Ads].endpoint(ads::ads))
         .branch(case![Command::Slots].endpoint(slots::slots))
         .branch(case![Command::Besttime].endpoint(slots::besttime))
         .branch(case![Command::Usage].endpoint(team::usage))
@@ -365,7 +367,15 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Library(b)].endpoint(library::on_button))
                 .branch(case![Button::Stats(b)].endpoint(stats::on_button))
                 .branch(case![Button::Calendar(b)].endpoint(calendar::on_button))
-                .branch(case![Button::Slots(b)].endpoint(slots::on_button)),
+                .branch(case![Button::Slots(b)].endpoint(slots::on_button))
+                .branch(
+                    case![Button::Ads(b)]
+                        .branch(
+                            dptree::filter(|b: Ads| matches!(b, Ads::Overview | Ads::Account { .. }))
+                                .endpoint(ads::on_button),
+                        )
+                        .endpoint(connect::on_ads_button),
+                ),
         )
         .endpoint(unknown_button);
 

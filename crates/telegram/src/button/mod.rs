@@ -13,6 +13,7 @@
 //! cannot reach another workspace's data or change a post twice.
 
 mod admin;
+mod ads;
 mod automation;
 mod calendar;
 mod connect;
@@ -34,6 +35,7 @@ mod props;
 mod tests;
 
 pub use admin::Admin;
+pub use ads::{pick_rows as ads_pick_rows, Ads};
 pub use automation::Automation;
 pub use calendar::{Calendar, CalendarView};
 pub use connect::Connect;
@@ -89,6 +91,8 @@ pub enum Button {
     Library(Library),
     /// `/stats`: a period's numbers, its scope and its chart.
     Stats(Stats),
+    /// Ad accounts: connecting them and `/ads`.
+    Ads(Ads),
     /// `/calendar`: weeks and months as pictures, and a day's posts.
     Calendar(Calendar),
     /// Queue slots (`/slots`) and adding the suggested best times (`/besttime`).
@@ -117,6 +121,7 @@ impl Button {
             Self::Library(b) => b.encode(),
             Self::Stats(b) => b.encode(),
             Self::Calendar(b) => b.encode(),
+            Self::Ads(b) => b.encode(),
             Self::Slots(b) => b.encode(),
         }
     }
@@ -148,6 +153,7 @@ impl Button {
             .or_else(|| Stats::decode(prefix, f).map(Self::Stats))
             .or_else(|| Calendar::decode(prefix, f).map(Self::Calendar))
             .or_else(|| Slots::decode(prefix, f).map(Self::Slots))
+            .or_else(|| Ads::decode(prefix, f).map(Self::Ads))
     }
 }
 
@@ -163,5 +169,5 @@ macro_rules! from_flow {
 
 from_flow!(
     Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
-    PostOpt, Published, Library, Stats, Calendar, Slots
+    PostOpt, Published, Library, Stats, Calendar, Slots, Ads
 );

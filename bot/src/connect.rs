@@ -263,17 +263,9 @@ fn ad_kind_label(lang: &str, p: AdPlatform) -> String {
 
 /// The pick after an ad sign-in, as it is now: the accounts found, the ticked ones marked, and "keep".
 fn ad_pick_markup(lang: &str, found: &ad_connect::Found) -> (String, InlineKeyboardMarkup) {
-    let labels: Vec<String> = found.candidates.iter().map(ad_connect::label).collect();
+    let (text, rows) = tochen_delivery::ads_pick::pick(lang, found);
     let rows =
-        tochen_telegram::button::ads_pick_rows(&found.sign_in.id, &labels, &found.sign_in.picked, &t(lang, "ads.keep"))
-            .into_iter()
-            .map(|(text, data)| vec![InlineKeyboardButton::callback(text, data)])
-            .collect::<Vec<_>>();
-    let platform = match found.sign_in.platform {
-        AdPlatform::Meta => "Meta Ads",
-        AdPlatform::TikTok => "TikTok Ads",
-    };
-    let text = tf(lang, "ads.pick", &[("platform", &platform), ("count", &found.candidates.len())]);
+        rows.into_iter().map(|(text, data)| vec![InlineKeyboardButton::callback(text, data)]).collect::<Vec<_>>();
     (text, InlineKeyboardMarkup::new(rows))
 }
 

@@ -12,23 +12,15 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Form;
 use std::collections::HashMap;
-use tochen_domain::ads::AdPlatform;
+use tochen_delivery::ads_pick::{pick_payload, platform_label as platform_name};
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
-use tochen_domain::jobs::{NotifyButton, NotifyPayload};
-use tochen_platforms::ads::connect::{self, label, AdConnectError};
+use tochen_domain::jobs::NotifyPayload;
+use tochen_platforms::ads::connect::{self, AdConnectError};
 use tochen_store::AdSignIn;
 
 /// The confirmation form's path under `TOCHEN_PUBLIC_URL`.
 pub const CONFIRM_PATH: &str = "/oauth/ads/confirm";
-
-/// How a platform is named on pages and in the chat.
-pub fn platform_name(p: AdPlatform) -> &'static str {
-    match p {
-        AdPlatform::Meta => "Meta Ads",
-        AdPlatform::TikTok => "TikTok Ads",
-    }
-}
 
 async fn language(state: &AppState, s: &AdSignIn) -> String {
     state.store.user(s.user_id).await.map(|u| u.language().to_string()).unwrap_or_else(|_| "en".into())
@@ -92,21 +84,8 @@ pub async fn confirm(
     match form.action.as_str() {
         "confirm" => match connect::confirm(&state.store, &form.token).await {
             Ok(found) => {
-                let s = &found.sign_in;
-                let lang = language(&state, s).await;
-                let labels: Vec<String> = found.candidates.iter().map(label).collect();
-                let text = tf(
-                    &lang,
-                    "ads.pick",
-                    &[("platform", &platform_name(s.platform)), ("count", &found.candidates.len())],
-                );
-                let mut payload = NotifyPayload::text(s.chat_id, text);
-                payload.buttons =
-                    tochen_telegram::button::ads_pick_rows(&s.id, &labels, &s.picked, &t(&lang, "ads.keep"))
-                        .into_iter()
-                        .map(|(text, data)| vec![NotifyButton { text, callback_data: Some(data), url: None }])
-                        .collect();
-                tell_chat(&state, s, payload).await;
+                let lang = language(&state, &found.sign_in).await;
+                tell_chat(&state, &found.sign_in, pick_payload(&lang, &found)).await;
                 render(Outcome::Choose, &lang, "", link)
             }
             Err(e) => failure(&state, e, browser, link).await,

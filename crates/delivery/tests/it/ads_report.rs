@@ -258,35 +258,52 @@ store_test!(each_ad_alert_rule_fires_once_stays_quiet_resolves_and_cools_down, |
     ] {
         let bad = || async {
             match rule {
-                AlertRule::AdDailySpend => put(acct, "2026-11-01", vec![row("2026-11-20", acct, "999", "120", 1, 1)]).await,
+                AlertRule::AdDailySpend => {
+                    put(acct, "2026-11-01", vec![row("2026-11-20", acct, "999", "120", 1, 1)]).await
+                }
                 // 1,000 spent by the 20th heads for 1,500 in a 30-day month, over 1,000 + 10 %.
-                AlertRule::AdBudgetPacing => put(acct, "2026-11-01", vec![row("2026-11-01", acct, "999", "1000", 1, 1)]).await,
-                AlertRule::AdCpcHigh => put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "100", 5000, 50)]).await,
-                AlertRule::AdCpmHigh => put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "100", 5000, 500)]).await,
-                AlertRule::AdCtrLow => put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "1", 10000, 50)]).await,
+                AlertRule::AdBudgetPacing => {
+                    put(acct, "2026-11-01", vec![row("2026-11-01", acct, "999", "1000", 1, 1)]).await
+                }
+                AlertRule::AdCpcHigh => {
+                    put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "100", 5000, 50)]).await
+                }
+                AlertRule::AdCpmHigh => {
+                    put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "100", 5000, 500)]).await
+                }
+                AlertRule::AdCtrLow => {
+                    put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "1", 10000, 50)]).await
+                }
                 AlertRule::AdZeroImpressions => {
-                    put(AdLevel::Campaign, "2026-11-01", vec![row("2026-11-15", AdLevel::Campaign, "c1", "5", 1000, 9)]).await
+                    put(AdLevel::Campaign, "2026-11-01", vec![row("2026-11-15", AdLevel::Campaign, "c1", "5", 1000, 9)])
+                        .await
                 }
                 _ => store.set_ad_account_validated(t, acc.id, "3", Some(0)).await.unwrap(),
             }
         };
         let good = || async {
             match rule {
-                AlertRule::AdDailySpend => put(acct, "2026-11-01", vec![row("2026-11-20", acct, "999", "50", 1, 1)]).await,
-                AlertRule::AdBudgetPacing => put(acct, "2026-11-01", vec![row("2026-11-01", acct, "999", "600", 1, 1)]).await,
-                AlertRule::AdCpcHigh => put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "100", 5000, 200)]).await,
-                AlertRule::AdCpmHigh => put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "100", 20000, 500)]).await,
-                AlertRule::AdCtrLow => put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "1", 10000, 200)]).await,
-                AlertRule::AdZeroImpressions => drop(
-                    put(
-                        AdLevel::Campaign,
-                        "2026-11-01",
-                        vec![
-                            row("2026-11-15", AdLevel::Campaign, "c1", "5", 1000, 9),
-                            row("2026-11-20", AdLevel::Campaign, "c1", "1", 300, 2),
-                        ],
-                    )
-                    .await
+                AlertRule::AdDailySpend => {
+                    put(acct, "2026-11-01", vec![row("2026-11-20", acct, "999", "50", 1, 1)]).await
+                }
+                AlertRule::AdBudgetPacing => {
+                    put(acct, "2026-11-01", vec![row("2026-11-01", acct, "999", "600", 1, 1)]).await
+                }
+                AlertRule::AdCpcHigh => {
+                    put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "100", 5000, 200)]).await
+                }
+                AlertRule::AdCpmHigh => {
+                    put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "100", 20000, 500)]).await
+                }
+                AlertRule::AdCtrLow => {
+                    put(acct, "2026-11-01", vec![row("2026-11-19", acct, "999", "1", 10000, 200)]).await
+                }
+                AlertRule::AdZeroImpressions => {
+                    let rows = vec![
+                        row("2026-11-15", AdLevel::Campaign, "c1", "5", 1000, 9),
+                        row("2026-11-20", AdLevel::Campaign, "c1", "1", 300, 2),
+                    ];
+                    put(AdLevel::Campaign, "2026-11-01", rows).await
                 }
                 _ => store.set_ad_account_validated(t, acc.id, "1", Some(0)).await.unwrap(),
             }
@@ -299,7 +316,10 @@ store_test!(each_ad_alert_rule_fires_once_stays_quiet_resolves_and_cools_down, |
         assert!(!fired[0].resolved && fired[0].rule == rule);
         let text = rules::message(&fired[0], "en", chrono_tz::UTC);
         assert!(text.contains("EUR shop"), "{rule:?}: {text}");
-        assert!(evaluate(&store, t, &config, Sources::Real, NOW + min).await.unwrap().is_empty(), "{rule:?} stays quiet");
+        assert!(
+            evaluate(&store, t, &config, Sources::Real, NOW + min).await.unwrap().is_empty(),
+            "{rule:?} stays quiet"
+        );
         good().await;
         let resolved = evaluate(&store, t, &config, Sources::Real, NOW + 2 * min).await.unwrap();
         assert_eq!(resolved.len(), 1, "{rule:?} resolves: {resolved:?}");

@@ -134,7 +134,7 @@ store_test!(an_ads_report_equals_hand_computed_sums_with_two_currencies_kept_apa
     assert_eq!(e.worst.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["Retargeting"], "spent without results");
     let u = r.accounts.iter().find(|x| x.account.id == usd.id).unwrap();
     assert_eq!(u.totals.spend, Some(a("1265.10")), "30 x 42.17 USD");
-    assert_eq!(u.totals.results, None, "TikTok sent no conversions");
+    assert_eq!(u.totals.results, Some(Amount::ZERO), "TikTok reports 0 conversions as \"0\"");
     let groups = r.by_currency();
     let spend: Vec<(&str, Option<Amount>)> = groups.iter().map(|(c, t_, _)| (c.as_str(), t_.spend)).collect();
     assert_eq!(spend, [("EUR", Some(a("454.65"))), ("USD", Some(a("1265.10")))], "never one sum of both");
@@ -159,8 +159,8 @@ store_test!(the_ads_report_automation_reaches_a_group_chat_with_its_chart_and_a_
     let (eur, _) = synced(&store, t).await;
     let dir = tempfile::tempdir().unwrap();
     let deps = DeliveryDeps { email: None, data_dir: dir.path().to_owned(), sources: Sources::Real, run: None };
-    let chat = store.create_destination(t, &NewDestination::Telegram { name: "Marketing".into(), chat_id: -100777 });
-    let chat = chat.await.unwrap();
+    let group = NewDestination::Telegram { name: "Marketing".into(), chat_id: -100777 };
+    let chat = store.create_destination(t, &group).await.unwrap();
     let secret = SecretString::new(WebhookSecret::generate().expose());
     let hook = NewDestination::Webhook { name: "BI".into(), url: "https://bi.test/h".into(), secret };
     let hook = store.create_destination(t, &hook).await.unwrap();

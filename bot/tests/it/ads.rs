@@ -79,11 +79,8 @@ async fn ads_in_the_chat(db: TestDb) {
     meta.grant_on_login(&["ads_read"], &["1111", "2222"]);
     let tiktok = FakeTikTokAds::start().await;
     tiktok.add_advertiser("7000000000000001", "Shop US", "USD", "America/New_York");
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().display().to_string();
     let (m, t) = (meta.base_url(), tiktok.base_url());
     let env = [
-        ("TOCHEN_DATA_DIR", data_dir.as_str()),
         ("TOCHEN_PUBLIC_URL", "https://tochen.example"),
         ("META_APP_ID", "meta-app"),
         ("META_APP_SECRET", "meta-secret"),
@@ -206,7 +203,7 @@ async fn ads_in_the_chat(db: TestDb) {
     };
     let auto = h.store.create_automation(a, &new).await.unwrap();
     h.store.set_automation_destinations(a, auto.id, &[dest.id]).await.unwrap();
-    let deps = DeliveryDeps { email: None, data_dir: dir.path().to_owned(), sources: Sources::Real, run: None };
+    let deps = DeliveryDeps { email: None, data_dir: h.config.data_dir.clone(), sources: Sources::Real, run: None };
     // The slot is tomorrow morning: the period ends with today.
     let slot = tochen_domain::clock::now_ms() + 86_400_000;
     assert!(run_ads_report(&h.store, &deps, a, auto.id, &auto.config, slot).await.unwrap());

@@ -55,6 +55,9 @@ struct Script {
     regain_minutes: u64,
 }
 
+/// (scopes, bare account ids) a token can read.
+type Grant = (Vec<String>, Vec<String>);
+
 #[derive(Default)]
 struct State {
     accounts: BTreeMap<String, FakeAdAccount>,
@@ -71,11 +74,11 @@ struct State {
     counter: u64,
     today: Option<NaiveDate>,
     base: String,
-    /// What the next Facebook Login grants: (scopes, bare account ids).
-    login_grant: (Vec<String>, Vec<String>),
+    /// What the next Facebook Login grants.
+    login_grant: Grant,
     /// code -> (redirect_uri, grant); short-lived token -> grant.
-    codes: HashMap<String, (String, (Vec<String>, Vec<String>))>,
-    short_tokens: HashMap<String, (Vec<String>, Vec<String>)>,
+    codes: HashMap<String, (String, Grant)>,
+    short_tokens: HashMap<String, Grant>,
 }
 
 /// A running fake Marketing API on 127.0.0.1; stops when dropped.

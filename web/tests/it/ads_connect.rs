@@ -143,7 +143,7 @@ tochen_testkit::store_test!(ad_accounts_connect_through_the_callback_and_only_ti
     let (status, _, _) = w.post_form("/oauth/ads/confirm", &[("token", &token), ("action", "confirm")]).await;
     assert_eq!(status, 200);
     let jobs = store.tenant_jobs(tenant, JobState::Queued, 20).await.unwrap();
-    let ask = jobs.iter().filter(|j| j.kind == "notify").last().unwrap();
+    let ask = jobs.iter().rev().find(|j| j.kind == "notify").unwrap();
     let data = ask.payload["buttons"][0][0]["callback_data"].as_str().unwrap().to_string();
     let (_, fields) = tochen_telegram::button::split(&data);
     toggle(&store, tenant, user, fields[0], 0).await.unwrap();

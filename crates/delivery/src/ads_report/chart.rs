@@ -18,11 +18,14 @@ const PALETTE: [RGBColor; 5] = [
     RGBColor(120, 80, 200),
 ];
 
-/// Day-by-day series: spend per currency (major units as f64, for drawing only) and results (all accounts).
-fn series(r: &AdsReport) -> (Vec<NaiveDate>, BTreeMap<String, BTreeMap<NaiveDate, f64>>, BTreeMap<NaiveDate, f64>) {
+/// A value per day (major units as f64, for drawing only).
+type ByDay = BTreeMap<NaiveDate, f64>;
+
+/// Day-by-day series: spend per currency and results (all accounts).
+fn series(r: &AdsReport) -> (Vec<NaiveDate>, BTreeMap<String, ByDay>, ByDay) {
     let mut days: Vec<NaiveDate> = Vec::new();
-    let mut spend: BTreeMap<String, BTreeMap<NaiveDate, f64>> = BTreeMap::new();
-    let mut results: BTreeMap<NaiveDate, f64> = BTreeMap::new();
+    let mut spend: BTreeMap<String, ByDay> = BTreeMap::new();
+    let mut results: ByDay = BTreeMap::new();
     for a in &r.accounts {
         for (d, t) in &a.daily {
             days.push(*d);

@@ -35,6 +35,8 @@ pub enum Command {
     Campaign(String),
     /// The week or month as a picture: posts per day and platform.
     Calendar,
+    /// Ad accounts: today, yesterday, the last 7 days and the campaigns, worst first.
+    Ads,
     /// Weekly queue slots "Add to queue" fills (admins edit).
     Slots,
     /// Engagement by weekday and hour, and suggested slots.
@@ -159,6 +161,7 @@ pub const COMMANDS: &[Entry] = &[
     row("campaigns", VIEWER, "bot.cmd.campaigns", "bot.help.campaigns", &[P, G, GA]),
     row("campaign", EDITOR, "bot.cmd.campaign", "bot.help.campaigns", &[P, G, GA]),
     row("calendar", VIEWER, "bot.cmd.calendar", "bot.help.calendar", &[P, G, GA]),
+    row("ads", VIEWER, "ads.cmd", "ads.help", &[P, G, GA]),
     row("slots", VIEWER, "bot.cmd.slots", "bot.help.slots", &[P, G, GA]),
     row("besttime", VIEWER, "bot.cmd.besttime", "bot.help.slots", &[P, G, GA]),
     row("usage", VIEWER, "bot.cmd.usage", "bot.help.usage", &[P, GA]),
@@ -196,6 +199,7 @@ impl Command {
             Command::Campaigns => "campaigns",
             Command::Campaign(_) => "campaign",
             Command::Calendar => "calendar",
+            Command::Ads => "ads",
             Command::Slots => "slots",
             Command::Besttime => "besttime",
             Command::Usage => "usage",
@@ -282,6 +286,7 @@ mod tests {
             Command::Campaigns,
             Command::Campaign(s()),
             Command::Calendar,
+            Command::Ads,
             Command::Slots,
             Command::Besttime,
             Command::Usage,

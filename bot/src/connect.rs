@@ -12,14 +12,16 @@ use crate::ctx::{Active, App, ConnectConfig, Ctx, HandlerResult, TgBot};
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use tochen_config::Config;
+use tochen_domain::ads::AdPlatform;
 use tochen_domain::clock::to_datetime;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::{AccountStatus, AuthKind, Role};
+use tochen_platforms::ads::connect::{self as ad_connect, AdConnectError};
 use tochen_platforms::oauth::{authorize_url, choose, ConnectError};
 use tochen_platforms::{registry, sandbox};
 use tochen_store::StoreError;
-use tochen_telegram::button::{Button, Connect};
+use tochen_telegram::button::{Ads, Button, Connect};
 
 /// How `/connect` names a way of connecting (`connect.kind_<kind>`).
 fn kind_label(lang: &str, k: AuthKind) -> String {
@@ -55,13 +57,22 @@ pub async fn connect(bot: TgBot, ctx: Ctx, cfg: ConnectConfig) -> HandlerResult 
         return Ok(());
     }
     let config = &cfg.0;
-    let rows: Vec<Vec<InlineKeyboardButton>> = registry::connectable(config)
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = registry::connectable(config)
         .into_iter()
         .map(|k| {
             vec![InlineKeyboardButton::callback(kind_label(ctx.lang, k), Button::from(Connect::Start(k)).encode())]
         })
         .collect();
-    let missing = not_set_up(ctx.lang, config);
+    let mut missing = not_set_up(ctx.lang, config);
+    for p in AdPlatform::ALL {
+        match ad_connect::configured(config, p) {
+            Ok(()) => rows.push(vec![InlineKeyboardButton::callback(
+                ad_kind_label(ctx.lang, p),
+                Button::from(Ads::Start(p)).encode(),
+            )]),
+            Err(var) => missing.push(format!("• {} (<code>{var}</code>)", ad_kind_label(ctx.lang, p))),
+        }
+    }
     if rows.is_empty() {
         let text = tf(ctx.lang, "connect.not_configured", &[("missing", &missing.join("\n"))]);
         ctx.say(&bot, text, None).await?;
@@ -242,5 +253,85 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, cfg: ConnectConfig, butto
                 Err(_) => ctx.refuse(&bot, t(ctx.lang, "connect.pick_expired")).await,
             }
         }
+    }
+}
+
+/// How `/connect` names an ad platform (`ads.kind_<platform>`).
+fn ad_kind_label(lang: &str, p: AdPlatform) -> String {
+    t(lang, &format!("ads.kind_{}", p.as_str()))
+}
+
+/// The pick after an ad sign-in, as it is now: the accounts found, the ticked ones marked, and "keep".
+fn ad_pick_markup(lang: &str, found: &ad_connect::Found) -> (String, InlineKeyboardMarkup) {
+    let (text, rows) = tochen_delivery::ads_pick::pick(lang, found);
+    let rows =
+        rows.into_iter().map(|(text, data)| vec![InlineKeyboardButton::callback(text, data)]).collect::<Vec<_>>();
+    (text, InlineKeyboardMarkup::new(rows))
+}
+
+/// The connecting buttons of ad accounts: the sign-in link, ticking the accounts found, keeping the ticked ones.
+/// Kept ad accounts get their backfill queued at once.
+pub async fn on_ads_button(bot: TgBot, app: App, ctx: Ctx, cfg: ConnectConfig, button: Ads) -> HandlerResult {
+    let Some(a) = ctx.require(&bot, Role::Admin).await? else { return Ok(()) };
+    match button {
+        Ads::Start(p) => {
+            if !private_only(&bot, &ctx).await? {
+                return Ok(());
+            }
+            let url =
+                match ad_connect::authorize_url(&app.store, &cfg.0, a.tenant.id, ctx.user.id, ctx.chat_id.0, p).await {
+                    Ok(url) => url,
+                    Err(AdConnectError::NotConfigured(var)) => {
+                        ctx.answer(&bot, None).await?;
+                        let missing = format!("• {} (<code>{var}</code>)", ad_kind_label(ctx.lang, p));
+                        let text = tf(ctx.lang, "connect.kind_not_configured", &[("missing", &missing)]);
+                        ctx.say(&bot, text, None).await?;
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+            ctx.answer(&bot, None).await?;
+            let Ok(link) = url.parse() else { return Ok(()) };
+            let kb = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::url(
+                t(ctx.lang, "connect.link_button"),
+                link,
+            )]]);
+            let text = tf(ctx.lang, "connect.open_link", &[("platform", &ad_kind_label(ctx.lang, p))]);
+            ctx.say(&bot, text, Some(kb)).await?;
+            Ok(())
+        }
+        Ads::Toggle { sign_in, index } => {
+            match ad_connect::toggle(&app.store, a.tenant.id, ctx.user.id, &sign_in, index).await {
+                Ok(found) => {
+                    ctx.answer(&bot, None).await?;
+                    let (text, kb) = ad_pick_markup(ctx.lang, &found);
+                    ctx.show(&bot, text, Some(kb)).await
+                }
+                Err(AdConnectError::Unknown) => ctx.refuse(&bot, t(ctx.lang, "connect.pick_expired")).await,
+                Err(e) => Err(e.into()),
+            }
+        }
+        Ads::Keep(sign_in) => match ad_connect::keep(&app.store, a.tenant.id, ctx.user.id, &sign_in).await {
+            Ok(kept) if kept.is_empty() => {
+                ctx.answer(&bot, None).await?;
+                ctx.show(&bot, t(ctx.lang, "ads.kept_none"), None).await
+            }
+            Ok(kept) => {
+                let days = cfg.0.ads.backfill_days;
+                for acc in &kept {
+                    let range =
+                        tochen_delivery::ads_sync::backfill_range(tochen_delivery::ads_sync::today_in(acc), days);
+                    tochen_delivery::ads_sync::enqueue(&app.store, a.tenant.id, acc.id, range).await?;
+                }
+                ctx.answer(&bot, None).await?;
+                let names = kept.iter().map(|k| escape_html(&k.name)).collect::<Vec<_>>().join(", ");
+                let text = tf(ctx.lang, "ads.kept", &[("accounts", &names), ("days", &days)]);
+                ctx.show(&bot, text, None).await
+            }
+            Err(AdConnectError::Unknown) => ctx.refuse(&bot, t(ctx.lang, "connect.pick_expired")).await,
+            Err(e) => Err(e.into()),
+        },
+        // The `/ads` screens are the ads flow's; the handler tree never routes them here.
+        Ads::Overview | Ads::Account { .. } => ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await,
     }
 }

@@ -6,6 +6,7 @@
 //! receive what they need through `dptree::deps!` (the bot, `App`, `Ctx`, the state's fields), never globals.
 
 mod admin;
+mod ads;
 mod api_tokens;
 mod approval;
 mod automations;
@@ -63,7 +64,7 @@ use tochen_config::Config;
 use tochen_domain::i18n::{t, LANGUAGES};
 use tochen_llm::LlmClient;
 use tochen_store::Store;
-use tochen_telegram::button::{Button, Menu};
+use tochen_telegram::button::{Ads, Button, Menu};
 use tokio_util::sync::CancellationToken;
 
 /// Knobs tests and benchmarks change; production uses the defaults.
@@ -297,6 +298,7 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(case![Command::Campaigns].endpoint(campaigns::campaigns))
         .branch(case![Command::Campaign(arg)].endpoint(campaigns::campaign))
         .branch(case![Command::Calendar].endpoint(calendar::calendar))
+        .branch(case![Command::Ads].endpoint(ads::ads))
         .branch(case![Command::Slots].endpoint(slots::slots))
         .branch(case![Command::Besttime].endpoint(slots::besttime))
         .branch(case![Command::Usage].endpoint(team::usage))
@@ -376,7 +378,15 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
                 .branch(case![Button::Calendar(b)].endpoint(calendar::on_button))
                 .branch(case![Button::Slots(b)].endpoint(slots::on_button))
                 .branch(case![Button::ApiTokens(b)].endpoint(api_tokens::on_button))
-                .branch(case![Button::Campaign(b)].endpoint(campaigns::on_button)),
+                .branch(case![Button::Campaign(b)].endpoint(campaigns::on_button))
+                .branch(
+                    case![Button::Ads(b)]
+                        .branch(
+                            dptree::filter(|b: Ads| matches!(b, Ads::Overview | Ads::Account { .. }))
+                                .endpoint(ads::on_button),
+                        )
+                        .endpoint(connect::on_ads_button),
+                ),
         )
         .endpoint(unknown_button);
 

@@ -139,6 +139,7 @@ impl Worker<SweepCleanup> for Cleanup {
         // Sign-ins nobody confirmed or chose from in time: their parked tokens go.
         let pending =
             tochen_platforms::pending::delete_expired(store, now).await.map_err(|e| JobError::retry(e.to_string()))?;
+        let ad_sign_ins = store.delete_expired_ad_sign_ins(now).await?;
         // A revocation whose job could not finish within a day: the token goes all the same.
         let revocations = store.delete_token_revocations_before(now - DAY).await?;
         let jobs = store.delete_finished_jobs_before(ago(self.retention.finished_jobs)).await?;
@@ -147,7 +148,7 @@ impl Worker<SweepCleanup> for Cleanup {
         let beats = store.delete_heartbeats_before(now - DAY).await?;
         // Platform events still `received` a minute on have no job (stored by an older version): queue it.
         let requeued = store.requeue_unprocessed_webhook_events(now - 60_000, 1000).await?;
-        tracing::info!(states, pending, revocations, jobs, events, runs, beats, requeued, "cleanup done");
+        tracing::info!(states, pending, ad_sign_ins, revocations, jobs, events, runs, beats, requeued, "cleanup done");
         Ok(())
     }
 }

@@ -55,6 +55,9 @@ struct Script {
     regain_minutes: u64,
 }
 
+/// (scopes, bare account ids) a token can read.
+type Grant = (Vec<String>, Vec<String>);
+
 #[derive(Default)]
 struct State {
     accounts: BTreeMap<String, FakeAdAccount>,
@@ -71,6 +74,11 @@ struct State {
     counter: u64,
     today: Option<NaiveDate>,
     base: String,
+    /// What the next Facebook Login grants.
+    login_grant: Grant,
+    /// code -> (redirect_uri, grant); short-lived token -> grant.
+    codes: HashMap<String, (String, Grant)>,
+    short_tokens: HashMap<String, Grant>,
 }
 
 /// A running fake Marketing API on 127.0.0.1; stops when dropped.
@@ -110,6 +118,12 @@ impl FakeMetaAds {
                 rows: Vec::new(),
             },
         );
+    }
+
+    /// What Facebook Login grants from now on: `scopes` over the ad accounts `accounts` (bare numbers).
+    pub fn grant_on_login(&self, scopes: &[&str], accounts: &[&str]) {
+        self.state.lock().unwrap().login_grant =
+            (scopes.iter().map(|x| x.to_string()).collect(), accounts.iter().map(|x| x.to_string()).collect());
     }
 
     pub fn set_status(&self, id: &str, status: i64, disable_reason: i64) {
@@ -225,6 +239,9 @@ fn handle(state: &Mutex<State>, method: Method, uri: Uri, headers: HeaderMap, bo
         return json_response(error(400, 2500, None, "Unknown path components"), None, 0.0);
     }
     let rest = &segs[1..];
+    if let Some(r) = login(&mut s, rest, &params) {
+        return r;
+    }
     // The account the call is about, for the usage headers.
     let account: Option<String> = match rest[0] {
         a if a.starts_with("act_") => Some(a.trim_start_matches("act_").to_string()),
@@ -270,6 +287,52 @@ fn handle(state: &Mutex<State>, method: Method, uri: Uri, headers: HeaderMap, bo
     }
     let answer = route(&mut s, &method, rest, &params, &scopes, &readable);
     json_response(answer, account.as_deref(), pct)
+}
+
+/// Facebook Login (meta.md): the dialog redirects back with a single-use code bound to its redirect URI; the code
+/// becomes a short-lived token, which `grant_type=fb_exchange_token` turns into the long-lived one the fake then
+/// accepts with the grant of [`FakeMetaAds::grant_on_login`].
+fn login(s: &mut State, rest: &[&str], params: &HashMap<String, String>) -> Option<Response> {
+    let p = |k: &str| params.get(k).cloned().unwrap_or_default();
+    match rest {
+        ["dialog", "oauth"] => {
+            s.counter += 1;
+            let code = format!("adcode{}", s.counter);
+            let grant = s.login_grant.clone();
+            s.codes.insert(code.clone(), (p("redirect_uri"), grant));
+            let sep = if p("redirect_uri").contains('?') { '&' } else { '?' };
+            let to = format!("{}{sep}code={code}&state={}", p("redirect_uri"), p("state"));
+            Some((StatusCode::FOUND, [(axum::http::header::LOCATION, to)]).into_response())
+        }
+        ["oauth", "access_token"] => {
+            s.counter += 1;
+            if p("grant_type") == "fb_exchange_token" {
+                let Some(grant) = s.short_tokens.remove(&p("fb_exchange_token")) else {
+                    return Some(json_response(error(400, 190, Some(463), "Session has expired"), None, 0.0));
+                };
+                let long = format!("EAAlong{}", s.counter);
+                s.tokens.insert(long.clone(), grant);
+                return Some(json_response(
+                    (StatusCode::OK, json!({"access_token": long, "token_type": "bearer", "expires_in": 5183944})),
+                    None,
+                    0.0,
+                ));
+            }
+            match s.codes.remove(&p("code")) {
+                Some((redirect, grant)) if redirect == p("redirect_uri") => {
+                    let short = format!("EAAshort{}", s.counter);
+                    s.short_tokens.insert(short.clone(), grant);
+                    Some(json_response(
+                        (StatusCode::OK, json!({"access_token": short, "token_type": "bearer", "expires_in": 5400})),
+                        None,
+                        0.0,
+                    ))
+                }
+                _ => Some(json_response(error(400, 100, Some(36007), "Invalid verification code format."), None, 0.0)),
+            }
+        }
+        _ => None,
+    }
 }
 
 trait WithRegain {

@@ -177,6 +177,7 @@ fn library_crates_never_name_a_front_crate() {
 /// through `handover.rs`, the router.
 const BOT_FLOWS: &[&str] = &[
     "admin",
+    "ads",
     "approval",
     "automations",
     "calendar",

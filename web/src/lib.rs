@@ -9,6 +9,7 @@
 //! the Telegram webhook when that mode is on (in the background, retrying while the Bot API is unreachable, so
 //! the platforms' webhooks are served meanwhile), and shuts down gracefully when the token is cancelled.
 
+mod ads_oauth;
 pub mod api;
 mod client_ip;
 mod health;
@@ -94,6 +95,8 @@ pub fn app(state: AppState) -> Router {
     let unsigned = Router::new()
         .route("/oauth/{provider}/callback", get(oauth::callback))
         .route(oauth::CONFIRM_PATH, post(oauth::confirm))
+        .route("/oauth/ads/{platform}/callback", get(ads_oauth::callback))
+        .route(ads_oauth::CONFIRM_PATH, post(ads_oauth::confirm))
         .route("/media/{tenant}/{media}", get(media::serve))
         .route("/sandbox/{id}", get(sandbox::page))
         .route("/sandbox/{id}/media/{n}", get(sandbox::media))

@@ -40,7 +40,7 @@ async fn tell_chat(state: &AppState, s: &OAuthState, payload: NotifyPayload) {
 }
 
 /// "Ana Lima (@ana)": the requester as their teammates and Telegram know them.
-fn requester_label(u: &tochen_store::User) -> String {
+pub(crate) fn requester_label(u: &tochen_store::User) -> String {
     let mut name = u.first_name.clone();
     if let Some(last) = u.last_name.as_deref().filter(|l| !l.is_empty()) {
         name = format!("{name} {last}");
@@ -95,9 +95,9 @@ pub async fn callback(
 #[derive(Debug, Deserialize)]
 pub struct ConfirmForm {
     #[serde(default)]
-    token: String,
+    pub(crate) token: String,
     #[serde(default)]
-    action: String,
+    pub(crate) action: String,
 }
 
 #[tracing::instrument(skip_all, fields(action = %form.action))]

@@ -251,13 +251,13 @@ async fn create_automation(bot: &TgBot, app: &App, ctx: &Ctx, arg: &str) -> Hand
     let Some(a) = ctx.active.clone() else { return Ok(()) };
     let l = ctx.lang;
     let (kind, rest) = arg.split_once(char::is_whitespace).unwrap_or((arg, ""));
-    if !["report", "alert", "data_sync"].contains(&kind) {
+    if !["report", "alert", "data_sync", "ads"].contains(&kind) {
         return ctx.say(bot, t(l, "delivery.bot_automate_usage"), None).await.map(drop);
     }
     let cron = preset(kind, rest);
     let config = match (kind, rest.trim()) {
-        ("report" | "data_sync", "daily") => serde_json::json!({"period_days": 1}),
-        ("report" | "data_sync", "monthly") => serde_json::json!({"period_days": 30}),
+        ("report" | "data_sync" | "ads", "daily") => serde_json::json!({"period_days": 1}),
+        ("report" | "data_sync" | "ads", "monthly") => serde_json::json!({"period_days": 30}),
         _ => serde_json::json!({}),
     };
     let new = NewAutomation {

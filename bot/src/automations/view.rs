@@ -7,13 +7,14 @@ use super::wizard::{KINDS, PRESETS};
 use crate::kb::{buttons, toggles};
 use crate::state::wizard::{Opt, OptRules, Step, Wizard};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use tochen_delivery::ads_report::{render as ads_render, AdsReportConfig, ReportLevel};
 use tochen_delivery::alerts::{AlertConfig, AlertRule};
 use tochen_domain::clock::now_ms;
 use tochen_domain::cron::Schedule;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf};
 use tochen_domain::{CampaignId, DestinationStatus};
-use tochen_store::Destination;
+use tochen_store::{AdAccount, Destination};
 use tochen_telegram::button::wizard::Section;
 use tochen_telegram::button::{Button, Wizard as WizBtn};
 
@@ -21,6 +22,7 @@ pub fn kind_label(l: &str, kind: &str) -> String {
     match kind {
         "report" => t(l, "bot.auto.kind_report"),
         "alert" => t(l, "bot.auto.kind_alert"),
+        "ads" => t(l, "bot.auto.kind_ads"),
         _ => t(l, "bot.auto.kind_data_sync"),
     }
 }
@@ -55,7 +57,40 @@ fn alert_rules(w: &Wizard) -> Vec<AlertRule> {
     serde_json::from_value::<AlertConfig>(w.config.clone()).unwrap_or_default().rules
 }
 
+/// An ads report's options in words: period, accounts, level, preset, ranking.
+fn ads_line(l: &str, w: &Wizard, ads: &[AdAccount]) -> String {
+    let c: AdsReportConfig = serde_json::from_value(w.config.clone()).unwrap_or_default();
+    let accounts = if c.accounts.is_empty() {
+        t(l, "bot.auto.ads_all_accounts")
+    } else {
+        ads.iter().filter(|a| c.accounts.contains(&a.id)).map(|a| escape_html(&a.name)).collect::<Vec<_>>().join(", ")
+    };
+    tf(
+        l,
+        "bot.auto.ads_options",
+        &[
+            ("n", &c.period_days),
+            ("accounts", &accounts),
+            (
+                "level",
+                &t(
+                    l,
+                    &format!(
+                        "bot.auto.ads_level_{}",
+                        if c.level == ReportLevel::Campaign { "campaign" } else { "account" }
+                    ),
+                ),
+            ),
+            ("preset", &t(l, &format!("bot.auto.ads_preset_{}", c.preset.as_str()))),
+            ("rank", &ads_render::metric_name(c.rank_by, l)),
+        ],
+    )
+}
+
 fn options_line(l: &str, w: &Wizard) -> String {
+    if w.kind == "ads" {
+        return ads_line(l, w, &[]);
+    }
     if w.kind == "alert" {
         let rules = alert_rules(w).into_iter().map(|r| rule_label(l, r)).collect::<Vec<_>>().join(", ");
         let thresholds = Opt::ALL.iter().map(|o| label(*o, l, o.current(&w.config))).collect::<Vec<_>>().join(", ");
@@ -99,12 +134,14 @@ fn summary(l: &str, w: &Wizard, all: &[Destination]) -> String {
 const MAX_CAMPAIGNS: usize = 8;
 
 /// The text and buttons of the wizard's current screen.
-/// `campaigns` are the workspace's campaigns not archived (id and name), offered to reports and data syncs.
+/// `campaigns` are the workspace's campaigns not archived (id and name), offered to reports and data syncs;
+/// `ads` the ad accounts an ads report chooses from.
 pub fn render(
     w: &Wizard,
     l: &str,
     all: &[Destination],
     campaigns: &[(CampaignId, String)],
+    ads: &[AdAccount],
 ) -> (String, InlineKeyboardMarkup) {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
     let body = match w.step {
@@ -154,6 +191,33 @@ pub fn render(
                 for pair in Opt::ALL.chunks(2) {
                     rows.push(pair.iter().map(|o| btn(label(*o, l, o.current(&w.config)), WizBtn::Ask(*o))).collect());
                 }
+            } else if w.kind == "ads" {
+                let c: AdsReportConfig = serde_json::from_value(w.config.clone()).unwrap_or_default();
+                rows.push(
+                    [1, 7, 30]
+                        .into_iter()
+                        .map(|n| {
+                            let mark = if n == c.period_days { "✓ " } else { "" };
+                            btn(
+                                format!("{mark}{}", tf(l, "bot.auto.period", &[("n", &n.to_string())])),
+                                WizBtn::Period(n),
+                            )
+                        })
+                        .collect(),
+                );
+                for a in ads {
+                    let mark = if c.accounts.contains(&a.id) { "✅" } else { "▫️" };
+                    let label = format!("{mark} {} ({})", a.name.chars().take(24).collect::<String>(), a.currency);
+                    rows.push(vec![btn(label, WizBtn::AdsAccount(a.id))]);
+                }
+                rows.push(vec![
+                    btn(t(l, "bot.auto.ads_btn_level"), WizBtn::AdsLevel),
+                    btn(t(l, "bot.auto.ads_btn_preset"), WizBtn::AdsPreset),
+                    btn(t(l, "bot.auto.ads_btn_rank"), WizBtn::AdsRank),
+                ]);
+                let label =
+                    if c.skip_when_empty { t(l, "bot.auto.skip_empty_on") } else { t(l, "bot.auto.skip_empty_off") };
+                rows.push(vec![btn(label, WizBtn::SkipEmpty)]);
             } else {
                 let days = w.config.get("period_days").and_then(|v| v.as_i64()).unwrap_or(7);
                 rows.push(
@@ -186,7 +250,8 @@ pub fn render(
                 }
             }
             rows.push(vec![btn(t(l, "bot.auto.btn_next"), WizBtn::Next)]);
-            tf(l, "bot.auto.step_options", &[("options", &options_line(l, w))])
+            let line = if w.kind == "ads" { ads_line(l, w, ads) } else { options_line(l, w) };
+            tf(l, "bot.auto.step_options", &[("options", &line)])
         }
         Step::OptionValue(o) => {
             let (lo, hi) = o.range();
@@ -239,6 +304,15 @@ fn label(o: Opt, l: &str, value: i64) -> String {
         Opt::CooldownHours => tf(l, "bot.auto.opt_cooldown", &[("n", &v)]),
         Opt::TrailingWeeks => tf(l, "bot.auto.opt_trailing", &[("n", &v)]),
         Opt::StaleMinutes => tf(l, "bot.auto.opt_stale", &[("n", &v)]),
+        Opt::AdSpend | Opt::AdBudget | Opt::AdCpc | Opt::AdCpm | Opt::AdCtr | Opt::AdZeroHours => {
+            use crate::state::wizard::AdOpt;
+            let shown = match (value, o.hundredths()) {
+                (0, _) => t(l, "bot.auto.opt_off"),
+                (n, true) => format!("{}.{:02}", n / 100, n % 100),
+                (n, false) => n.to_string(),
+            };
+            tf(l, &format!("bot.auto.opt_{}", o.ad_key().unwrap_or_default()), &[("n", &shown)])
+        }
     }
 }
 
@@ -276,7 +350,7 @@ mod tests {
             Step::Confirm,
             Step::Name,
         ] {
-            let (_, kb) = render(&Wizard { step, ..w.clone() }, "en", &[], &[(CampaignId::new(), "C".into())]);
+            let (_, kb) = render(&Wizard { step, ..w.clone() }, "en", &[], &[(CampaignId::new(), "C".into())], &[]);
             let data: Vec<String> = kb
                 .inline_keyboard
                 .iter()

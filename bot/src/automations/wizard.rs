@@ -15,6 +15,7 @@ use crate::ctx::{App, Ctx, HandlerResult, TgBot};
 use crate::state::wizard::{OptRules, Step, Wizard};
 use crate::state::State;
 use teloxide::types::Message;
+use tochen_delivery::ads_report::{AdMetric, AdPreset, AdsReportConfig, ReportLevel};
 use tochen_delivery::alerts::{AlertConfig, AlertRule};
 use tochen_delivery::automations::PeriodConfig;
 use tochen_domain::cron::Schedule;
@@ -76,6 +77,8 @@ fn toggle_rule(config: &serde_json::Value, index: u8) -> Option<serde_json::Valu
 fn default_config(kind: &str) -> serde_json::Value {
     if kind == "alert" {
         serde_json::to_value(AlertConfig::default()).expect("serializes")
+    } else if kind == "ads" {
+        serde_json::to_value(AdsReportConfig::default()).expect("serializes")
     } else {
         serde_json::to_value(PeriodConfig::default()).expect("serializes")
     }
@@ -112,6 +115,22 @@ pub async fn start_edit(bot: &TgBot, app: &App, ctx: &Ctx, id: AutomationId) -> 
     show(bot, app, ctx, w).await
 }
 
+/// Changes an ads report's options with `f`; `None` when the draft is not an ads report.
+fn edit_ads(w: &Wizard, f: impl FnOnce(&mut AdsReportConfig)) -> Option<serde_json::Value> {
+    if w.kind != "ads" {
+        return None;
+    }
+    let mut c: AdsReportConfig = serde_json::from_value(w.config.clone()).unwrap_or_default();
+    f(&mut c);
+    serde_json::to_value(c).ok()
+}
+
+/// The item after `x` in `all`, wrapping around.
+fn next_of<T: Copy + PartialEq>(all: &[T], x: T) -> T {
+    let i = all.iter().position(|y| *y == x).map_or(0, |i| (i + 1) % all.len());
+    all[i]
+}
+
 /// Saves the draft in the dialogue and draws its screen.
 async fn show(bot: &TgBot, app: &App, ctx: &Ctx, w: Wizard) -> HandlerResult {
     let Some(a) = ctx.active.clone() else { return Ok(()) };
@@ -123,7 +142,8 @@ async fn show(bot: &TgBot, app: &App, ctx: &Ctx, w: Wizard) -> HandlerResult {
         .into_iter()
         .map(|s| (s.campaign.id, s.campaign.fields.name))
         .collect();
-    let (text, kb) = render(&w, ctx.lang, &all, &campaigns);
+    let ads = if w.kind == "ads" { app.store.ad_accounts(a.tenant.id).await? } else { Vec::new() };
+    let (text, kb) = render(&w, ctx.lang, &all, &campaigns, &ads);
     ctx.dlg.update(State::Automation { wizard: w }).await?;
     ctx.show(bot, text, Some(kb)).await
 }
@@ -250,6 +270,31 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, b: WizBtn) 
             }
             None => return ctx.refuse(&bot, t(l, "bot.stale")).await,
         },
+        WizBtn::AdsLevel | WizBtn::AdsPreset | WizBtn::AdsRank | WizBtn::AdsAccount(_) => {
+            if let WizBtn::AdsAccount(id) = &b {
+                // Only the caller's workspace's ad accounts can be picked.
+                if app.store.ad_account(a.tenant.id, *id).await.is_err() {
+                    return ctx.refuse(&bot, t(l, "bot.stale")).await;
+                }
+            }
+            let changed = edit_ads(&w, |c| match &b {
+                WizBtn::AdsLevel => {
+                    c.level =
+                        if c.level == ReportLevel::Campaign { ReportLevel::Account } else { ReportLevel::Campaign }
+                }
+                WizBtn::AdsPreset => c.preset = next_of(&AdPreset::ALL, c.preset),
+                WizBtn::AdsRank => c.rank_by = next_of(&AdMetric::ALL, c.rank_by),
+                WizBtn::AdsAccount(id) => match c.accounts.iter().position(|x| x == id) {
+                    Some(i) => drop(c.accounts.remove(i)),
+                    None => c.accounts.push(*id),
+                },
+                _ => {}
+            });
+            match changed {
+                Some(config) => w.config = config,
+                None => return ctx.refuse(&bot, t(l, "bot.stale")).await,
+            }
+        }
         WizBtn::Rename => w.step = Step::Name,
         WizBtn::Ask(o) => w.step = Step::OptionValue(o),
         WizBtn::Next => w.step = after(&w, w.step),

@@ -61,12 +61,26 @@ impl OptRules for Opt {
             Self::CooldownHours => (1, 168),
             Self::TrailingWeeks => (1, 12),
             Self::StaleMinutes => (2, 1440),
+            Self::AdSpend | Self::AdBudget => (0, 100_000_000_000),
+            Self::AdCpc | Self::AdCpm => (0, 100_000_000),
+            Self::AdCtr => (0, 10_000),
+            Self::AdZeroHours => (0, 168),
         }
     }
 
     /// A whole number inside the option's range (`30`, `30%`).
     fn parse(self, text: &str) -> Option<i64> {
-        let n: i64 = text.trim().trim_end_matches('%').trim().parse().ok()?;
+        let t = text.trim().trim_end_matches('%').trim();
+        let n: i64 = if self.hundredths() {
+            // "0.45", "0,45", "12" -> hundredths, at most two decimals.
+            let a = tochen_domain::ads::Amount::parse(&t.replace(',', ".")).ok()?;
+            if a.0 % 10_000 != 0 {
+                return None;
+            }
+            a.0 / 10_000
+        } else {
+            t.parse().ok()?
+        };
         let (lo, hi) = self.range();
         (lo..=hi).contains(&n).then_some(n)
     }
@@ -79,6 +93,14 @@ impl OptRules for Opt {
             Self::CooldownHours => config["cooldown_minutes"] = (v * 60).into(),
             Self::TrailingWeeks => config["trailing_weeks"] = v.into(),
             Self::StaleMinutes => config["heartbeat_stale_minutes"] = v.into(),
+            Self::AdSpend | Self::AdBudget | Self::AdCpc | Self::AdCpm | Self::AdCtr | Self::AdZeroHours => {
+                let key = self.ad_key().unwrap_or_default();
+                config[key] = match (v, self.hundredths()) {
+                    (0, _) => serde_json::Value::Null,
+                    (v, true) => (v as f64 / 100.0).into(),
+                    (v, false) => v.into(),
+                };
+            }
         }
     }
 
@@ -91,6 +113,35 @@ impl OptRules for Opt {
             Self::CooldownHours => (num("cooldown_minutes") / 60.0).round() as i64,
             Self::TrailingWeeks => num("trailing_weeks") as i64,
             Self::StaleMinutes => num("heartbeat_stale_minutes") as i64,
+            Self::AdSpend | Self::AdBudget | Self::AdCpc | Self::AdCpm | Self::AdCtr => {
+                (num(self.ad_key().unwrap_or_default()) * 100.0).round() as i64
+            }
+            Self::AdZeroHours => num("ad_zero_impressions_hours") as i64,
         }
+    }
+}
+
+/// The ad thresholds' places in an alert's configuration.
+pub trait AdOpt {
+    fn ad_key(self) -> Option<&'static str>;
+    /// Whether the number is typed with two decimals (money, CTR) and kept in hundredths.
+    fn hundredths(self) -> bool;
+}
+
+impl AdOpt for Opt {
+    fn ad_key(self) -> Option<&'static str> {
+        Some(match self {
+            Self::AdSpend => "ad_daily_spend_above",
+            Self::AdBudget => "ad_monthly_budget",
+            Self::AdCpc => "ad_cpc_above",
+            Self::AdCpm => "ad_cpm_above",
+            Self::AdCtr => "ad_ctr_below",
+            Self::AdZeroHours => "ad_zero_impressions_hours",
+            _ => return None,
+        })
+    }
+
+    fn hundredths(self) -> bool {
+        matches!(self, Self::AdSpend | Self::AdBudget | Self::AdCpc | Self::AdCpm | Self::AdCtr)
     }
 }

@@ -4,6 +4,7 @@
 mod common;
 
 mod admin;
+mod ads;
 mod api_tokens;
 mod automations;
 mod bad_input;

@@ -16,7 +16,7 @@ use tochen_domain::clock::now_ms;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::tf;
 use tochen_domain::ids::{AdAccountId, TenantId};
-use tochen_domain::jobs::{AdsSyncPayload, NotifyPayload};
+use tochen_domain::jobs::{AdsSyncPayload, AdsValidatePayload, NotifyPayload};
 use tochen_platforms::ads::meta::MetaAds;
 use tochen_platforms::ads::tiktok::TikTokAds;
 use tochen_platforms::ads::usage::{AccountGate, Backoff};
@@ -124,13 +124,57 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Queues the daily sync of every valid ad account (each from its own "today").
+/// Queues the daily sync and the validation of every valid ad account (each from its own "today").
 pub async fn plan_daily(store: &Store, backfill_days: u32) -> Result<usize, StoreError> {
     let accounts = store.ad_accounts_to_sync().await?;
     for a in &accounts {
         enqueue(store, a.tenant_id, a.id, daily_range(a.synced_through, today_in(a), backfill_days)).await?;
+        let v = AdsValidatePayload { tenant_id: a.tenant_id, ad_account_id: a.id, day: today_in(a).to_string() };
+        store.enqueue_args(Some(a.tenant_id), &v).await?;
     }
     Ok(accounts.len())
+}
+
+/// Checks one ad account's token and status with its platform: a success records the status and
+/// `last_validated`; a refused token marks the account invalid and tells the admins to reconnect (as a sync does).
+pub async fn validate(store: &Store, clients: &AdsClients, tenant: TenantId, id: AdAccountId) -> Result<(), SyncError> {
+    let account = store.ad_account(tenant, id).await?;
+    if !account.is_valid {
+        return Ok(());
+    }
+    let backoff = match account.platform {
+        AdPlatform::Meta => Backoff::META,
+        AdPlatform::TikTok => Backoff::TIKTOK,
+    };
+    let paused = account.throttled_until.and_then(chrono::DateTime::from_timestamp_millis);
+    let mut gate = AccountGate::new(backoff, paused);
+    if let Err(e) = gate.before(Utc::now()) {
+        return Err(SyncError::Throttled(wait_of(&e)));
+    }
+    let token = store.ad_account_token(tenant, id).await?;
+    let not_configured = |what: &str| {
+        AdsError::new(AdsErrorClass::Permanent, "config", format!("{what} is not configured; set its variables"))
+    };
+    let info = match account.platform {
+        AdPlatform::Meta => match clients.meta.as_ref() {
+            Some(m) => m.account(&mut gate, &token, &account.account_ref).await,
+            None => Err(not_configured("the Meta app (META_APP_ID)")),
+        },
+        AdPlatform::TikTok => match clients.tiktok.as_ref() {
+            Some(t) => {
+                t.advertiser_info(&mut gate, &token, std::slice::from_ref(&account.account_ref)).await.and_then(|l| {
+                    l.into_iter().next().ok_or_else(|| {
+                        AdsError::new(AdsErrorClass::Reconnect, "40001", "the advertiser is no longer authorised")
+                    })
+                })
+            }
+            None => Err(not_configured("the TikTok for Business app (TIKTOK_ADS_APP_ID)")),
+        },
+    };
+    match info {
+        Ok(i) => Ok(store.set_ad_account_validated(tenant, id, &i.status, i.disable_reason).await?),
+        Err(e) => Err(failed(store, &account, &gate, e).await),
+    }
 }
 
 /// Reads `since..=until` of one ad account at every level into the store.

@@ -27,6 +27,8 @@ use tochen_store::{Destination, NewJob, Store};
 pub const KIND_REPORT: &str = "report";
 pub const KIND_ALERT: &str = "alert";
 pub const KIND_DATA_SYNC: &str = "data_sync";
+/// Ad accounts' report (`crate::ads_report`).
+pub const KIND_ADS: &str = "ads";
 
 /// What an automation run needs besides the store.
 #[derive(Clone, Debug)]
@@ -245,6 +247,41 @@ pub async fn run_report(
         attachment: png.clone().map(|p| ("chart.png".to_owned(), p)),
         email: Some(render::email(&report, &lang, tz, png)),
         webhook: Some(("report.generated".to_owned(), render::json(&report))),
+    };
+    deliver(store, deps, tenant, &targets(store, tenant, automation).await?, &out).await?;
+    Ok(true)
+}
+
+/// Runs an `ads` report automation for the slot: each chosen ad account's period before the slot's day in its own
+/// zone, to every destination (chat message with the chart, email, `report.generated` webhook). Returns `Ok(false)`
+/// when skipped for lack of data.
+pub async fn run_ads_report(
+    store: &Store,
+    deps: &DeliveryDeps,
+    tenant: TenantId,
+    automation: AutomationId,
+    config: &serde_json::Value,
+    slot_at: Millis,
+) -> Result<bool, String> {
+    use crate::ads_report::{self, AdsReportConfig};
+    let c: AdsReportConfig =
+        serde_json::from_value(config.clone()).map_err(|e| format!("ads report config is invalid: {e}"))?;
+    let lang = store.tenant(tenant).await.map_err(|e| e.to_string())?.profile.language;
+    let report = ads_report::compute(store, tenant, &c, slot_at).await.map_err(|e| e.to_string())?;
+    if c.skip_when_empty && !report.has_data() {
+        return Ok(false);
+    }
+    let png = if report.has_data() {
+        let (spend, results) = (t(&lang, "ads.chart_spend"), t(&lang, "ads.chart_results"));
+        Some(ads_report::chart::render_png(&report, &spend, &results).map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let out = Outgoing {
+        telegram_html: ads_report::render::telegram_html(&report, &lang),
+        attachment: png.clone().map(|p| ("ads.png".to_owned(), p)),
+        email: Some(ads_report::render::email(&report, &lang, png)),
+        webhook: Some(("report.generated".to_owned(), ads_report::render::json(&report))),
     };
     deliver(store, deps, tenant, &targets(store, tenant, automation).await?, &out).await?;
     Ok(true)

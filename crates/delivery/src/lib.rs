@@ -4,6 +4,8 @@
 //! and the alerts they send, so an automation's config, its run and its delivery are read in one place. Which
 //! accounts' numbers count (sandbox or not) is decided in `sources`.
 
+pub mod ads_pick;
+pub mod ads_report;
 pub mod ads_sync;
 pub mod alerts;
 pub mod automations;

@@ -388,6 +388,33 @@ impl JobArgs for AdsSyncPayload {
     }
 }
 
+/// Check one ad account's token and status with its platform (the periodic validation): records `last_validated`
+/// and the status, or marks the account invalid and tells the admins to reconnect. Unique key
+/// `ads_validate:{ad_account}:{day}`; concurrency key `ad_account:{id}`.
+pub const ADS_VALIDATE: &str = "ads.validate";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdsValidatePayload {
+    pub tenant_id: TenantId,
+    pub ad_account_id: crate::ids::AdAccountId,
+    /// Only keys the job (one validation per account and day).
+    #[serde(default)]
+    pub day: String,
+}
+
+impl JobArgs for AdsValidatePayload {
+    const KIND: &'static str = ADS_VALIDATE;
+
+    fn insert_opts(&self) -> InsertOpts {
+        InsertOpts {
+            unique_key: Some(format!("ads_validate:{}:{}", self.ad_account_id, self.day)),
+            concurrency_key: Some(format!("ad_account:{}", self.ad_account_id)),
+            run_at: None,
+            max_attempts: Some(5),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

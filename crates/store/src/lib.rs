@@ -13,6 +13,7 @@
 
 mod accounts;
 mod ad_accounts;
+mod ad_sign_ins;
 mod alert_states;
 mod api_idempotency;
 mod api_tokens;
@@ -54,6 +55,7 @@ mod workspace_codes;
 
 pub use accounts::{Account, AccountTokens, NewAccount, RefreshCandidate, TokenRevocation};
 pub use ad_accounts::{AdAccount, NewAdAccount};
+pub use ad_sign_ins::{AdSignIn, NewAdSignIn};
 pub use alert_states::AlertState;
 pub use api_idempotency::{Idempotency, IDEMPOTENCY_KEEP_MS};
 pub use api_tokens::{ApiToken, NewApiToken};

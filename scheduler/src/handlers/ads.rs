@@ -7,8 +7,8 @@
 use chrono::NaiveDate;
 use std::time::Duration;
 use tochen_config::Config;
-use tochen_delivery::ads_sync::{plan_daily, sync_range, AdsClients, SyncError};
-use tochen_domain::jobs::{AdsSyncPayload, SweepAds};
+use tochen_delivery::ads_sync::{plan_daily, sync_range, validate, AdsClients, SyncError};
+use tochen_domain::jobs::{AdsSyncPayload, AdsValidatePayload, SweepAds};
 use tochen_queue::{JobContext, JobError, Worker, Workers};
 
 /// Registers `ads.sync` and `sweep.ads` with the clients of the configured ad platforms.
@@ -17,6 +17,7 @@ pub fn register_jobs(w: &mut Workers, config: &Config) {
         reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap_or_else(|_| reqwest::Client::new());
     let clients = AdsClients::from_config(config, http);
     w.register::<SweepAds, _>(AdsSweep { backfill_days: clients.backfill_days });
+    w.register::<AdsValidatePayload, _>(AdsValidateHandler { clients: clients.clone() });
     w.register::<AdsSyncPayload, _>(AdsSyncHandler { clients });
 }
 
@@ -42,6 +43,27 @@ impl Worker<AdsSyncPayload> for AdsSyncHandler {
             }
             Err(SyncError::Throttled(wait)) => Err(JobError::retry_after("the ad account is rate limited", wait)),
             Err(SyncError::Retry(m)) => Err(JobError::retry(m)),
+            Err(e @ (SyncError::Reconnect(_) | SyncError::Permanent(_))) => Err(JobError::permanent(e.to_string())),
+        }
+    }
+}
+
+/// `ads.validate`: the periodic check of an ad account's token and status.
+pub struct AdsValidateHandler {
+    pub clients: AdsClients,
+}
+
+#[async_trait::async_trait]
+impl Worker<AdsValidatePayload> for AdsValidateHandler {
+    async fn work(&self, cx: &JobContext, p: AdsValidatePayload) -> Result<(), JobError> {
+        if cx.job().tenant_id != Some(p.tenant_id) {
+            return Err(JobError::permanent("an ads.validate job whose payload names another workspace"));
+        }
+        match validate(cx.store(), &self.clients, p.tenant_id, p.ad_account_id).await {
+            Ok(()) => Ok(()),
+            Err(SyncError::Throttled(wait)) => Err(JobError::retry_after("the ad account is rate limited", wait)),
+            Err(SyncError::Retry(m)) => Err(JobError::retry(m)),
+            // A refused token already marked the account and told the admins.
             Err(e @ (SyncError::Reconnect(_) | SyncError::Permanent(_))) => Err(JobError::permanent(e.to_string())),
         }
     }

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tochen_config::Config;
 use tochen_delivery::automations::{
-    run_alerts, run_data_sync, run_report, DeliveryDeps, RunRef, KIND_ALERT, KIND_DATA_SYNC, KIND_REPORT,
+    run_ads_report, run_alerts, run_data_sync, run_report, DeliveryDeps, RunRef, KIND_ADS, KIND_ALERT, KIND_DATA_SYNC,
+    KIND_REPORT,
 };
 use tochen_delivery::email::EmailSender;
 use tochen_delivery::email_queue::{self, EmailJob, EmailJobError};
@@ -84,6 +85,7 @@ pub fn with_delivery_automations(
     registry
         .register(KIND_REPORT, Arc::new(Delivering { deps: deps.clone(), kind: Kind::Report }))
         .register(KIND_ALERT, Arc::new(Delivering { deps: deps.clone(), kind: Kind::Alert }))
+        .register(KIND_ADS, Arc::new(Delivering { deps: deps.clone(), kind: Kind::Ads }))
         .register(KIND_DATA_SYNC, Arc::new(Delivering { deps, kind: Kind::DataSync }));
     registry
 }
@@ -173,6 +175,7 @@ enum Kind {
     Report,
     Alert,
     DataSync,
+    Ads,
 }
 
 struct Delivering {
@@ -196,6 +199,7 @@ impl AutomationHandler for Delivering {
             Kind::DataSync => {
                 run_data_sync(store, deps, a.tenant_id, a.id, &a.config, &a.timezone, run.slot_at).await.map(drop)
             }
+            Kind::Ads => run_ads_report(store, deps, a.tenant_id, a.id, &a.config, run.slot_at).await.map(drop),
             Kind::Alert => {
                 let now = tochen_domain::clock::now_ms();
                 run_alerts(store, deps, a.tenant_id, a.id, &a.config, &a.timezone, now).await.map(drop)

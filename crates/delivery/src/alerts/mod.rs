@@ -12,6 +12,7 @@
 //! A rule that cannot tell (no data) observes nothing and the state stays as it was. Rules observe only the
 //! accounts the given [`Sources`] counts (no sandbox accounts when sandbox mode is off).
 
+pub mod ads;
 pub mod rules;
 
 use crate::sources::Sources;
@@ -31,6 +32,21 @@ pub enum AlertRule {
     FollowersDropped,
     LlmQuota,
     SchedulerStale,
+    /// An ad account spent more than `ad_daily_spend_above` today (its own currency).
+    AdDailySpend,
+    /// This month's ad spend, extrapolated to the month's end, exceeds `ad_monthly_budget`.
+    AdBudgetPacing,
+    /// Yesterday's CPC above `ad_cpc_above`.
+    AdCpcHigh,
+    /// Yesterday's CPM above `ad_cpm_above`.
+    AdCpmHigh,
+    /// Yesterday's CTR (percent) below `ad_ctr_below`.
+    AdCtrLow,
+    /// A campaign that delivered in the week before has had no impressions for `ad_zero_impressions_hours`.
+    AdZeroImpressions,
+    /// An ad account is disabled, unsettled or otherwise not active (Meta `account_status`/`disable_reason`, TikTok
+    /// status), or its token was refused.
+    AdAccountProblem,
 }
 
 impl AlertRule {
@@ -41,6 +57,13 @@ impl AlertRule {
         Self::FollowersDropped,
         Self::LlmQuota,
         Self::SchedulerStale,
+        Self::AdDailySpend,
+        Self::AdBudgetPacing,
+        Self::AdCpcHigh,
+        Self::AdCpmHigh,
+        Self::AdCtrLow,
+        Self::AdZeroImpressions,
+        Self::AdAccountProblem,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +74,13 @@ impl AlertRule {
             Self::FollowersDropped => "followers_dropped",
             Self::LlmQuota => "llm_quota",
             Self::SchedulerStale => "scheduler_stale",
+            Self::AdDailySpend => "ad_daily_spend",
+            Self::AdBudgetPacing => "ad_budget_pacing",
+            Self::AdCpcHigh => "ad_cpc_high",
+            Self::AdCpmHigh => "ad_cpm_high",
+            Self::AdCtrLow => "ad_ctr_low",
+            Self::AdZeroImpressions => "ad_zero_impressions",
+            Self::AdAccountProblem => "ad_account_problem",
         }
     }
 }
@@ -72,6 +102,18 @@ pub struct AlertConfig {
     pub llm_quota_percent: f64,
     /// Fire when no scheduler instance has beaten for this long.
     pub heartbeat_stale_minutes: i64,
+    /// Ad rules' thresholds, each in the ad account's own currency (money) or in percent (CTR); a rule whose
+    /// threshold is not set observes nothing.
+    pub ad_daily_spend_above: Option<f64>,
+    pub ad_monthly_budget: Option<f64>,
+    /// How far above the budget the projection may go before pacing fires, in percent.
+    pub ad_pacing_tolerance_percent: f64,
+    pub ad_cpc_above: Option<f64>,
+    pub ad_cpm_above: Option<f64>,
+    pub ad_ctr_below: Option<f64>,
+    /// CTR is only judged on days with at least this many impressions.
+    pub ad_min_impressions: i64,
+    pub ad_zero_impressions_hours: Option<i64>,
 }
 
 impl Default for AlertConfig {
@@ -84,6 +126,14 @@ impl Default for AlertConfig {
             trailing_weeks: 4,
             llm_quota_percent: 80.0,
             heartbeat_stale_minutes: 10,
+            ad_daily_spend_above: None,
+            ad_monthly_budget: None,
+            ad_pacing_tolerance_percent: 10.0,
+            ad_cpc_above: None,
+            ad_cpm_above: None,
+            ad_ctr_below: None,
+            ad_min_impressions: 1000,
+            ad_zero_impressions_hours: None,
         }
     }
 }

@@ -40,6 +40,9 @@ pub async fn observe(
     sources: Sources,
     now: Millis,
 ) -> Result<Found, StoreError> {
+    if let Some(found) = super::ads::observe(store, tenant, rule, c, now).await? {
+        return Ok(found);
+    }
     let mut out = Vec::new();
     let complete = match rule {
         AlertRule::PublishFailed => {
@@ -117,6 +120,14 @@ pub async fn observe(
             }
             false
         }
+        // Observed by `super::ads` above.
+        AlertRule::AdDailySpend
+        | AlertRule::AdBudgetPacing
+        | AlertRule::AdCpcHigh
+        | AlertRule::AdCpmHigh
+        | AlertRule::AdCtrLow
+        | AlertRule::AdZeroImpressions
+        | AlertRule::AdAccountProblem => false,
         AlertRule::SchedulerStale => {
             if let Some(beat) = store.last_scheduler_beat().await? {
                 let stale = now - beat > c.heartbeat_stale_minutes * 60_000;
@@ -147,6 +158,9 @@ fn num(v: &serde_json::Value, key: &str) -> f64 {
 
 /// The Telegram HTML of an announcement, in `lang`; dates in `tz`.
 pub fn message(e: &AlertEvent, lang: &str, tz: chrono_tz::Tz) -> String {
+    if let Some(m) = super::ads::message(e, lang) {
+        return m;
+    }
     let d = &e.details;
     let p = platform(d);
     match (e.rule, e.resolved) {
@@ -203,5 +217,16 @@ pub fn message(e: &AlertEvent, lang: &str, tz: chrono_tz::Tz) -> String {
             tf(lang, "delivery.alert_scheduler_stale", &[("minutes", &num(d, "minutes"))])
         }
         (AlertRule::SchedulerStale, true) => t(lang, "delivery.alert_scheduler_resolved"),
+        // Worded by `super::ads::message` above.
+        (
+            AlertRule::AdDailySpend
+            | AlertRule::AdBudgetPacing
+            | AlertRule::AdCpcHigh
+            | AlertRule::AdCpmHigh
+            | AlertRule::AdCtrLow
+            | AlertRule::AdZeroImpressions
+            | AlertRule::AdAccountProblem,
+            _,
+        ) => String::new(),
     }
 }

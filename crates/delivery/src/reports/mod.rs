@@ -11,7 +11,7 @@
 //! followers are left out everywhere (totals, platforms, top posts, daily views) as if they did not exist.
 
 pub mod calendar;
-mod canvas;
+pub(crate) mod canvas;
 pub mod chart;
 pub mod export;
 pub mod heatmap;

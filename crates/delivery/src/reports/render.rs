@@ -46,7 +46,7 @@ fn signed_int(v: Option<i64>, lang: &str) -> String {
 }
 
 /// ` (+18%)`, or nothing when there is no base to compare with.
-fn change(pct: Option<f64>, lang: &str) -> String {
+pub(crate) fn change(pct: Option<f64>, lang: &str) -> String {
     match pct {
         Some(p) => format!(
             " ({}{}%)",

@@ -1,5 +1,6 @@
 //! The integration tests of tochen-delivery, in one test binary so a test build links once.
 
+mod ads_report;
 mod ads_sync;
 mod alerts;
 mod delivery_automations;

@@ -131,6 +131,18 @@ impl MetaAds {
         }
     }
 
+    /// One ad account's details and current status (`/act_{id}`), for the periodic validation.
+    pub async fn account(
+        &self,
+        gate: &mut AccountGate,
+        token: &SecretString,
+        account: &str,
+    ) -> Result<AdAccountInfo, AdsError> {
+        let q = [("fields", "id,account_id,name,currency,timezone_name,account_status,disable_reason".to_string())];
+        let v = self.call(gate, false, &act_path(account), token, &q).await?;
+        parse_account(&v)
+    }
+
     /// Daily insights of `account` (bare number or `act_` form) at `level` for `since..=until`, all pages.
     pub async fn insights(
         &self,

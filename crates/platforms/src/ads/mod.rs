@@ -6,6 +6,7 @@
 //! retry later, read the range as an asynchronous report run, or give up on this request. The rules behind each
 //! client are in `docs/ads.md`.
 
+pub mod connect;
 pub mod meta;
 pub mod tiktok;
 pub mod usage;

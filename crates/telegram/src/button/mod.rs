@@ -13,6 +13,7 @@
 //! cannot reach another workspace's data or change a post twice.
 
 mod admin;
+mod ads;
 mod api;
 mod automation;
 mod calendar;
@@ -36,6 +37,7 @@ mod props;
 mod tests;
 
 pub use admin::Admin;
+pub use ads::{pick_rows as ads_pick_rows, Ads};
 pub use api::{ApiTokens, TokenSettings};
 pub use automation::Automation;
 pub use calendar::{Calendar, CalendarView};
@@ -93,6 +95,8 @@ pub enum Button {
     Library(Library),
     /// `/stats`: a period's numbers, its scope and its chart.
     Stats(Stats),
+    /// Ad accounts: connecting them and `/ads`.
+    Ads(Ads),
     /// `/calendar`: weeks and months as pictures, and a day's posts.
     Calendar(Calendar),
     /// Queue slots (`/slots`) and adding the suggested best times (`/besttime`).
@@ -125,6 +129,7 @@ impl Button {
             Self::Library(b) => b.encode(),
             Self::Stats(b) => b.encode(),
             Self::Calendar(b) => b.encode(),
+            Self::Ads(b) => b.encode(),
             Self::Slots(b) => b.encode(),
             Self::ApiTokens(b) => b.encode(),
             Self::Campaign(b) => b.encode(),
@@ -160,6 +165,7 @@ impl Button {
             .or_else(|| Slots::decode(prefix, f).map(Self::Slots))
             .or_else(|| ApiTokens::decode(prefix, f).map(Self::ApiTokens))
             .or_else(|| Campaign::decode(prefix, f).map(Self::Campaign))
+            .or_else(|| Ads::decode(prefix, f).map(Self::Ads))
     }
 }
 
@@ -175,5 +181,5 @@ macro_rules! from_flow {
 
 from_flow!(
     Onboarding, Menu, Ideas, Draft, Schedule, Approval, Queue, Team, Target, Connect, Automation, Wizard, Admin,
-    PostOpt, Published, Library, Stats, Calendar, Slots, ApiTokens, Campaign
+    PostOpt, Published, Library, Stats, Calendar, Slots, ApiTokens, Campaign, Ads
 );

@@ -8,7 +8,7 @@ use uuid::Uuid;
 pub(super) const PREFIX: &str = "aw:";
 
 /// The automation types the wizard offers.
-pub const KINDS: [&str; 3] = ["report", "alert", "data_sync"];
+pub const KINDS: [&str; 4] = ["report", "alert", "data_sync", "ads"];
 /// The schedule presets the wizard offers (the bot maps each to a cron expression).
 pub const PRESETS: [&str; 5] = ["q15", "hourly", "daily", "weekly", "monthly"];
 
@@ -21,16 +21,30 @@ pub enum Opt {
     CooldownHours,
     TrailingWeeks,
     StaleMinutes,
+    /// Ad thresholds: money in hundredths of the ad account's currency unit, CTR in hundredths of a percent,
+    /// hours whole; 0 switches the rule's threshold off.
+    AdSpend,
+    AdBudget,
+    AdCpc,
+    AdCpm,
+    AdCtr,
+    AdZeroHours,
 }
 
 impl Opt {
-    pub const ALL: [Opt; 6] = [
+    pub const ALL: [Opt; 12] = [
         Opt::EngagementDrop,
         Opt::TrailingWeeks,
         Opt::LlmQuota,
         Opt::TokenExpiry,
         Opt::StaleMinutes,
         Opt::CooldownHours,
+        Opt::AdSpend,
+        Opt::AdBudget,
+        Opt::AdCpc,
+        Opt::AdCpm,
+        Opt::AdCtr,
+        Opt::AdZeroHours,
     ];
 
     pub fn code(self) -> &'static str {
@@ -41,6 +55,12 @@ impl Opt {
             Self::CooldownHours => "cd",
             Self::TrailingWeeks => "tw",
             Self::StaleMinutes => "sm",
+            Self::AdSpend => "as",
+            Self::AdBudget => "ab",
+            Self::AdCpc => "ac",
+            Self::AdCpm => "am",
+            Self::AdCtr => "at",
+            Self::AdZeroHours => "az",
         }
     }
 
@@ -82,6 +102,14 @@ pub enum Wizard {
     Menu(Section),
     /// A report's or data sync's campaign, or the whole workspace (issue 18).
     Campaign(Option<CampaignId>),
+    /// Ads report: switch the level (account totals / campaigns ranked).
+    AdsLevel,
+    /// Ads report: the next metric preset.
+    AdsPreset,
+    /// Ads report: the next metric campaigns are ranked by.
+    AdsRank,
+    /// Ads report: include or leave out one ad account (none included: every account).
+    AdsAccount(tochen_domain::ids::AdAccountId),
 }
 
 impl Wizard {
@@ -105,6 +133,10 @@ impl Wizard {
             Self::Campaign(c) => {
                 format!("cp:{}", c.map_or_else(|| "-".to_owned(), |c| c.as_uuid().simple().to_string()))
             }
+            Self::AdsLevel => "al".into(),
+            Self::AdsPreset => "ap".into(),
+            Self::AdsRank => "ar".into(),
+            Self::AdsAccount(a) => format!("aa:{}", a.as_uuid().simple()),
             Self::Menu(s) => format!(
                 "m:{}",
                 match s {
@@ -139,6 +171,12 @@ impl Wizard {
             ("ok", "") => Self::Save,
             ("bk", "") => Self::Back,
             ("x", "") => Self::Cancel,
+            ("al", "") => Self::AdsLevel,
+            ("ap", "") => Self::AdsPreset,
+            ("ar", "") => Self::AdsRank,
+            ("aa", id) if id.len() == 32 => {
+                Self::AdsAccount(tochen_domain::ids::AdAccountId::from_uuid(Uuid::try_parse(id).ok()?))
+            }
             ("m", "s") => Self::Menu(Section::Schedule),
             ("m", "z") => Self::Menu(Section::Timezone),
             ("m", "d") => Self::Menu(Section::Destinations),

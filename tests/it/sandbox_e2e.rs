@@ -217,7 +217,8 @@ tochen_testkit::store_test!(with_a_real_platform_configured_the_sandbox_is_not_s
     assert!(!hello.text.contains("Sandbox"), "{}", hello.text);
     let menu = w.say("/connect", "Which account do you want to connect?").await;
     let labels: Vec<&str> = menu.buttons.iter().flatten().map(|(l, _)| l.as_str()).collect();
-    assert_eq!(labels, ["Facebook Page", "Instagram (via a Facebook Page)"]);
+    // The Meta app also reads ad accounts (issue 19).
+    assert_eq!(labels, ["Facebook Page", "Instagram (via a Facebook Page)", "📣 Meta ad account"]);
     assert!(!menu.text.contains("Sandbox"), "{}", menu.text);
     assert!(menu.text.contains("TIKTOK_CLIENT_KEY"), "what is not set up is named: {}", menu.text);
     w.stop().await;

@@ -49,6 +49,8 @@ pub struct Outgoing {
     pub telegram_html: String,
     /// A file for Telegram (`.png` is sent as a photo, anything else as a document): name and bytes.
     pub attachment: Option<(String, Vec<u8>)>,
+    /// Further documents for Telegram, each its own message after the first (a data sync's ad CSV).
+    pub more_documents: Vec<(String, Vec<u8>)>,
     pub email: Option<EmailContent>,
     /// Event type and data for webhook destinations.
     pub webhook: Option<(String, serde_json::Value)>,
@@ -100,10 +102,15 @@ pub async fn deliver(
         Some((name, bytes)) => Some(write_attachment(&deps.data_dir, tenant, name, bytes).map_err(|e| e.to_string())?),
         None => None,
     };
+    let mut more = Vec::new();
+    for (name, bytes) in &out.more_documents {
+        let path = write_attachment(&deps.data_dir, tenant, name, bytes).map_err(|e| e.to_string())?;
+        more.push((name.clone(), path));
+    }
     for d in destinations.iter().filter(|d| d.status == DestinationStatus::Active) {
         let result = match d.kind {
             DestinationKind::Telegram => match d.telegram_chat_id {
-                Some(chat) => notify(store, tenant, chat, out, attachment_path.as_deref()).await,
+                Some(chat) => notify(store, tenant, chat, out, attachment_path.as_deref(), &more).await,
                 None => Err("telegram destination has no chat id".to_owned()),
             },
             DestinationKind::Webhook => match &out.webhook {
@@ -177,8 +184,13 @@ async fn notify(
     chat: i64,
     out: &Outgoing,
     attachment: Option<&str>,
+    more: &[(String, String)],
 ) -> Result<(), String> {
-    let messages = notify_messages(chat, &out.telegram_html, attachment);
+    let mut messages = notify_messages(chat, &out.telegram_html, attachment);
+    for (name, path) in more {
+        let caption = escape_html(name);
+        messages.push(NotifyPayload { attachment_path: Some(path.clone()), ..NotifyPayload::text(chat, caption) });
+    }
     let now = tochen_domain::clock::now_ms();
     for (i, m) in messages.into_iter().enumerate() {
         let job = NewJob::new(&m).tenant(tenant).run_at(now + i as i64 * 1000);
@@ -245,6 +257,7 @@ pub async fn run_report(
     let out = Outgoing {
         telegram_html: render::telegram_html(&report, &lang, tz),
         attachment: png.clone().map(|p| ("chart.png".to_owned(), p)),
+        more_documents: Vec::new(),
         email: Some(render::email(&report, &lang, tz, png)),
         webhook: Some(("report.generated".to_owned(), render::json(&report))),
     };
@@ -280,6 +293,7 @@ pub async fn run_ads_report(
     let out = Outgoing {
         telegram_html: ads_report::render::telegram_html(&report, &lang),
         attachment: png.clone().map(|p| ("ads.png".to_owned(), p)),
+        more_documents: Vec::new(),
         email: Some(ads_report::render::email(&report, &lang, png)),
         webhook: Some(("report.generated".to_owned(), ads_report::render::json(&report))),
     };
@@ -301,10 +315,19 @@ pub async fn run_data_sync(
     let tz = tz_of(timezone);
     let period = period_before(slot_at, c.period_days, tz);
     let mut rows = export::export_rows(store, tenant, period, deps.sources).await.map_err(|e| e.to_string())?;
+    let local_day = |ms: Millis| tz.timestamp_millis_opt(ms).single().map(|d| d.date_naive());
+    // Ad campaigns are the ad platforms' own, not the workspace's campaigns: a sync for one campaign leaves them
+    // out. Their days are the ad accounts' own, matched to the period's local dates.
+    let ads = match (c.campaign, local_day(period.start), local_day(period.end - 1)) {
+        (None, Some(since), Some(until)) => {
+            export::ad_export_rows(store, tenant, since, until).await.map_err(|e| e.to_string())?
+        }
+        _ => Vec::new(),
+    };
     if let Some(campaign) = c.campaign {
         rows.retain(|r| r.campaign_id == Some(campaign));
     }
-    if c.skip_when_empty && rows.is_empty() {
+    if c.skip_when_empty && rows.is_empty() && ads.is_empty() {
         return Ok(false);
     }
     let tenant_row = store.tenant(tenant).await.map_err(|e| e.to_string())?;
@@ -316,22 +339,32 @@ pub async fn run_data_sync(
         tf(lang, "report.export_caption", &[("workspace", &escape_html(&tenant_row.name)), ("period", &label)]);
     let csv = export::to_csv(&rows);
     let filename = format!("tochen-{}-{}.csv", d(period.start), d(period.end - 1));
+    let mut attachments =
+        vec![EmailAttachment { filename: filename.clone(), content_type: "text/csv".into(), bytes: csv.clone() }];
+    let mut more_documents = Vec::new();
+    if !ads.is_empty() {
+        let name = format!("tochen-ads-{}-{}.csv", d(period.start), d(period.end - 1));
+        let bytes = export::ads_to_csv(&ads);
+        attachments.push(EmailAttachment {
+            filename: name.clone(),
+            content_type: "text/csv".into(),
+            bytes: bytes.clone(),
+        });
+        more_documents.push((name, bytes));
+    }
     let email = EmailContent {
         subject: render::html_to_text(&caption),
         text: render::html_to_text(&caption),
         html: format!("<p>{caption}</p>"),
         chart_png: None,
-        attachments: vec![EmailAttachment {
-            filename: filename.clone(),
-            content_type: "text/csv".into(),
-            bytes: csv.clone(),
-        }],
+        attachments,
     };
     let out = Outgoing {
         telegram_html: caption,
         attachment: Some((filename, csv)),
+        more_documents,
         email: Some(email),
-        webhook: Some(("data_sync.exported".to_owned(), export::to_json(period, &rows))),
+        webhook: Some(("data_sync.exported".to_owned(), export::to_json(period, &rows, &ads))),
     };
     deliver(store, deps, tenant, &targets(store, tenant, automation).await?, &out).await?;
     Ok(true)
@@ -362,6 +395,7 @@ pub async fn run_alerts(
         let out = Outgoing {
             telegram_html: html.clone(),
             attachment: None,
+            more_documents: Vec::new(),
             email: Some(EmailContent {
                 subject: text.clone(),
                 text,

@@ -1,5 +1,5 @@
-//! Data sync: the publications of a period with their latest metrics, as JSON (for webhooks) and CSV (a document
-//! for Telegram or an email attachment).
+//! Data sync: the publications of a period with their latest metrics, and the ad campaigns' daily insights of the
+//! workspace's ad accounts (issue 19), as JSON (for webhooks) and CSV (documents for Telegram, email attachments).
 //!
 //! Missing metrics are `null` in JSON and an EMPTY cell in CSV, never 0, so a spreadsheet's averages stay honest.
 //! Like reports, it holds only the accounts [`Sources`] counts (no sandbox posts when sandbox mode is off).
@@ -72,9 +72,9 @@ pub async fn export_rows(
         .collect())
 }
 
-/// The `data` of a data-sync webhook event.
-pub fn to_json(period: Period, rows: &[ExportRow]) -> serde_json::Value {
-    serde_json::json!({ "period": period, "publications": rows })
+/// The `data` of a data-sync webhook event: the publications and the ad campaigns' days.
+pub fn to_json(period: Period, rows: &[ExportRow], ads: &[AdExportRow]) -> serde_json::Value {
+    serde_json::json!({ "period": period, "publications": rows, "ads": ads })
 }
 
 /// CSV with a header row; cells are quoted as needed by the csv crate (commas, quotes, newlines in titles).
@@ -114,6 +114,121 @@ pub fn to_csv(rows: &[ExportRow]) -> Vec<u8> {
             cell(r.shares),
             cell(r.saves),
             r.campaign.clone().unwrap_or_default(),
+        ])
+        .expect("writing to memory");
+    }
+    w.into_inner().expect("flushing to memory")
+}
+
+/// One ad campaign on one day (issue 19): an ad account's daily insights at campaign level, in the account's own
+/// currency (amounts as exact decimals, never converted or added across currencies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdExportRow {
+    /// The account's own day (`YYYY-MM-DD` in its time zone).
+    pub day: String,
+    pub ad_account_id: tochen_domain::ids::AdAccountId,
+    pub ad_account: String,
+    /// `meta` or `tiktok`.
+    pub platform: &'static str,
+    /// ISO 4217, the currency of every amount of the row.
+    pub currency: String,
+    pub campaign_id: String,
+    pub campaign: Option<String>,
+    pub spend: Option<String>,
+    pub impressions: Option<i64>,
+    pub reach: Option<i64>,
+    pub clicks: Option<i64>,
+    /// Percent: `3.04` is 3.04 %.
+    pub ctr: Option<String>,
+    pub cpc: Option<String>,
+    pub cpm: Option<String>,
+    pub results: Option<String>,
+    pub results_value: Option<String>,
+    pub roas: Option<String>,
+}
+
+/// The campaign-level ad insights of every ad account of `tenant` for the days `since..=until`, by account, then
+/// day, then campaign.
+pub async fn ad_export_rows(
+    store: &Store,
+    tenant: TenantId,
+    since: chrono::NaiveDate,
+    until: chrono::NaiveDate,
+) -> Result<Vec<AdExportRow>, StoreError> {
+    let mut out = Vec::new();
+    for account in store.ad_accounts(tenant).await? {
+        let rows = store.ad_insights(tenant, account.id, tochen_domain::ads::AdLevel::Campaign, (since, until)).await?;
+        for r in rows {
+            let m = &r.metrics;
+            let amount = |a: Option<tochen_domain::ads::Amount>| a.map(|a| a.to_string());
+            out.push(AdExportRow {
+                day: r.day.to_string(),
+                ad_account_id: account.id,
+                ad_account: account.name.clone(),
+                platform: account.platform.as_str(),
+                currency: account.currency.clone(),
+                campaign_id: r.object_id,
+                campaign: r.object_name,
+                spend: amount(m.spend),
+                impressions: m.impressions,
+                reach: m.reach,
+                clicks: m.clicks,
+                ctr: amount(m.ctr),
+                cpc: amount(m.cpc),
+                cpm: amount(m.cpm),
+                results: amount(m.conversions),
+                results_value: amount(m.conversion_value),
+                roas: amount(m.roas),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The ad rows as CSV with a header row; a metric the platform did not send is an empty cell.
+pub fn ads_to_csv(rows: &[AdExportRow]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let n = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    w.write_record([
+        "day",
+        "ad_account_id",
+        "ad_account",
+        "platform",
+        "currency",
+        "campaign_id",
+        "campaign",
+        "spend",
+        "impressions",
+        "reach",
+        "clicks",
+        "ctr",
+        "cpc",
+        "cpm",
+        "results",
+        "results_value",
+        "roas",
+    ])
+    .expect("writing to memory");
+    for r in rows {
+        w.write_record([
+            r.day.clone(),
+            r.ad_account_id.to_string(),
+            r.ad_account.clone(),
+            r.platform.to_owned(),
+            r.currency.clone(),
+            r.campaign_id.clone(),
+            s(&r.campaign),
+            s(&r.spend),
+            n(r.impressions),
+            n(r.reach),
+            n(r.clicks),
+            s(&r.ctr),
+            s(&r.cpc),
+            s(&r.cpm),
+            s(&r.results),
+            s(&r.results_value),
+            s(&r.roas),
         ])
         .expect("writing to memory");
     }

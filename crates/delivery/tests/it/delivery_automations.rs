@@ -229,3 +229,92 @@ store_test!(without_a_mail_relay_reports_and_alerts_still_reach_telegram_and_web
     assert!(events.contains(&"report.generated".to_owned()) && events.len() == 2, "{events:?}");
     assert!(!jobs.iter().any(|j| j.kind == EMAIL_DELIVER));
 });
+
+store_test!(the_data_sync_exports_ad_campaigns_per_day_in_their_own_currency, |store| {
+    use tochen_domain::ads::{AdLevel, AdMetrics, AdPlatform, Amount, InsightRow};
+    let tenant = seed(&store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let deps = DeliveryDeps { email: None, data_dir: dir.path().to_owned(), sources: Sources::Real, run: None };
+    let (chat, hook, _) = destinations(&store, tenant).await;
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2024, 10, d).unwrap();
+    let account = |currency: &str, r: &str| tochen_store::NewAdAccount {
+        platform: AdPlatform::Meta,
+        account_ref: r.into(),
+        name: format!("Bloom {currency}"),
+        currency: currency.into(),
+        zone: "UTC".into(),
+        status: "1".into(),
+        disable_reason: None,
+        token: SecretString::new("ads-token"),
+        connected_by: None,
+    };
+    let row = |d: u32, spend: &str, impressions: i64| InsightRow {
+        day: day(d),
+        level: AdLevel::Campaign,
+        object_id: "c1".into(),
+        object_name: Some("Autumn, \"sale\"".into()),
+        campaign_id: Some("c1".into()),
+        metrics: AdMetrics {
+            spend: Some(Amount::parse(spend).unwrap()),
+            impressions: Some(impressions),
+            clicks: Some(10),
+            ..Default::default()
+        },
+    };
+    let eur = store.upsert_ad_account(tenant, &account("EUR", "1")).await.unwrap().id;
+    let usd = store.upsert_ad_account(tenant, &account("USD", "2")).await.unwrap().id;
+    // In the period (the 7 days before Monday 2024-10-07): the 3rd and the 4th; the 7th is after it.
+    let range = (day(1), day(7));
+    store
+        .replace_ad_insights(tenant, eur, AdLevel::Campaign, range, &[row(3, "12.5", 1000), row(7, "99", 1)])
+        .await
+        .unwrap();
+    store.replace_ad_insights(tenant, usd, AdLevel::Campaign, range, &[row(4, "0.396945", 250)]).await.unwrap();
+
+    let sync = automation(&store, tenant, "data_sync").await;
+    store.set_automation_destinations(tenant, sync, &[chat.id, hook.id]).await.unwrap();
+    assert!(run_data_sync(&store, &deps, tenant, sync, &serde_json::json!({}), "UTC", SLOT).await.unwrap());
+    // The webhook's JSON: each day and campaign in its own account's currency, amounts as exact decimals.
+    let delivery = &store.deliveries(tenant, hook.id, 10).await.unwrap()[0];
+    let body: serde_json::Value = serde_json::from_str(&delivery.payload).unwrap();
+    let ads = body["data"]["ads"].as_array().unwrap();
+    let got: Vec<(&str, &str, &str, i64)> = ads
+        .iter()
+        .map(|a| {
+            (
+                a["day"].as_str().unwrap(),
+                a["currency"].as_str().unwrap(),
+                a["spend"].as_str().unwrap(),
+                a["impressions"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("2024-10-03", "EUR", "12.5", 1000), ("2024-10-04", "USD", "0.396945", 250)]);
+    assert_eq!(ads[0]["reach"], serde_json::Value::Null, "missing stays missing");
+    assert_eq!(body["data"]["publications"].as_array().unwrap().len(), 1);
+    // Telegram: the publications CSV, then the ads CSV as a second document.
+    let jobs = store.tenant_jobs(tenant, JobState::Queued, 50).await.unwrap();
+    let ads_job = jobs
+        .iter()
+        .find(|j| j.payload["attachment_path"].as_str().is_some_and(|p| p.contains("tochen-ads-")))
+        .expect("the ads CSV");
+    let csv = std::fs::read_to_string(dir.path().join(ads_job.payload["attachment_path"].as_str().unwrap())).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("day,ad_account_id,ad_account,platform,currency,campaign_id,campaign,spend"));
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[1].starts_with("2024-10-03,") && lines[1].contains(",EUR,c1,\"Autumn, \"\"sale\"\"\",12.5,1000,,10,"),
+        "{csv}"
+    );
+    // A sync for one of the workspace's campaigns leaves the ad platforms' campaigns out.
+    let spring = store
+        .create_campaign(tenant, None, &tochen_store::CampaignFields { name: "Spring".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .id;
+    let config = serde_json::json!({"campaign": spring.to_string()});
+    assert!(run_data_sync(&store, &deps, tenant, sync, &config, "UTC", SLOT).await.unwrap());
+    let latest = &store.deliveries(tenant, hook.id, 10).await.unwrap()[0];
+    let body: serde_json::Value = serde_json::from_str(&latest.payload).unwrap();
+    assert_eq!(body["data"]["ads"], serde_json::json!([]));
+});

@@ -35,13 +35,7 @@ const MONTH_DAYS_PER_ROW: usize = 6;
 
 /// How a post shows on the calendar; `None`: not on it.
 pub fn mark_of(s: PostStatus) -> Option<Mark> {
-    match s {
-        PostStatus::Published | PostStatus::PartiallyPublished => Some(Mark::Published),
-        PostStatus::Scheduled | PostStatus::Publishing => Some(Mark::Scheduled),
-        PostStatus::PendingApproval => Some(Mark::Pending),
-        PostStatus::Failed => Some(Mark::Failed),
-        PostStatus::Draft | PostStatus::Cancelled | PostStatus::Rejected => None,
-    }
+    Mark::of(s)
 }
 
 fn epoch() -> NaiveDate {

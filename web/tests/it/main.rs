@@ -2,6 +2,7 @@
 
 mod api;
 mod common;
+mod miniapp;
 
 mod connect;
 mod rate_limit;

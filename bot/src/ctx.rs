@@ -40,6 +40,8 @@ pub struct App {
     pub email: Option<tochen_delivery::email::EmailSender>,
     /// Local Bot API mode and the media limits table (`files.rs`).
     pub media: MediaSettings,
+    /// The Mini App's address when it is served over https (`miniapp::url`).
+    pub miniapp_url: Option<reqwest::Url>,
 }
 
 impl App {

@@ -182,6 +182,7 @@ mod app_tests {
             operator: config.operator.clone(),
             email: None,
             media: MediaSettings::from_config(&config),
+            miniapp_url: None,
         }
     }
 

@@ -496,7 +496,9 @@
       drawLegend();
       $('status').hidden = true;
       $('tabs').hidden = false;
-      openTab('calendar');
+      // The bot's buttons name the screen to open (`?screen=library`); the menu button opens the calendar.
+      var first = new URLSearchParams(location.search).get('screen');
+      openTab(['calendar', 'library', 'stats'].indexOf(first) >= 0 ? first : 'calendar');
       if (tg) { tg.ready(); if (tg.expand) tg.expand(); }
     }).catch(function (e) { fatal(e.message || 'sign-in failed'); });
   }

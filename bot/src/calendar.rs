@@ -35,13 +35,7 @@ const MONTH_DAYS_PER_ROW: usize = 6;
 
 /// How a post shows on the calendar; `None`: not on it.
 pub fn mark_of(s: PostStatus) -> Option<Mark> {
-    match s {
-        PostStatus::Published | PostStatus::PartiallyPublished => Some(Mark::Published),
-        PostStatus::Scheduled | PostStatus::Publishing => Some(Mark::Scheduled),
-        PostStatus::PendingApproval => Some(Mark::Pending),
-        PostStatus::Failed => Some(Mark::Failed),
-        PostStatus::Draft | PostStatus::Cancelled | PostStatus::Rejected => None,
-    }
+    Mark::of(s)
 }
 
 fn epoch() -> NaiveDate {
@@ -233,7 +227,8 @@ fn photo_file(png: Vec<u8>) -> InputFile {
 /// `/calendar`: this week, as a new photo.
 pub async fn calendar(bot: TgBot, app: App, ctx: Ctx) -> HandlerResult {
     let Some(a) = ctx.require(&bot, Role::Viewer).await? else { return Ok(()) };
-    let s = screen(&app, &a, ctx.lang, CalendarView::Week, today(tz_of(&a))).await?;
+    let mut s = screen(&app, &a, ctx.lang, CalendarView::Week, today(tz_of(&a))).await?;
+    s.kb = crate::miniapp::with_button(s.kb, &app, &ctx, "calendar");
     send(&bot, &ctx, s).await
 }
 
@@ -276,7 +271,8 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, b: Calendar) -> HandlerRe
         }
     };
     ctx.answer(&bot, None).await?;
-    let s = screen(&app, &a, ctx.lang, view, around).await?;
+    let mut s = screen(&app, &a, ctx.lang, view, around).await?;
+    s.kb = crate::miniapp::with_button(s.kb, &app, &ctx, "calendar");
     replace(&bot, &ctx, s).await
 }
 

@@ -42,6 +42,8 @@ pub struct App {
     pub media: MediaSettings,
     /// `TOCHEN_PUBLIC_URL` without a trailing slash: where the web service (the HTTP API) answers.
     pub public_url: String,
+    /// The Mini App's address when it is served over https (`miniapp::url`).
+    pub miniapp_url: Option<reqwest::Url>,
 }
 
 impl App {

@@ -31,6 +31,7 @@ mod intake;
 mod kb;
 mod library;
 mod media_list;
+mod miniapp;
 mod onboarding;
 mod panics;
 pub mod post_options;
@@ -146,6 +147,10 @@ pub async fn run_with(
         return Ok(());
     };
     set_commands(&bot).await;
+    let miniapp_url = miniapp::url(&config);
+    if let Some(url) = &miniapp_url {
+        miniapp::set_menu_button(&bot, url).await;
+    }
     admin::register_commands(&bot, &store, &config.operator).await;
     let llm =
         LlmClient::new(config.llm.clone(), store.clone(), config.data_dir.clone())?.with_backoff(options.llm_backoff);
@@ -162,6 +167,7 @@ pub async fn run_with(
         email: tochen_delivery::email::EmailSender::configured(config.smtp.as_ref()),
         media: files::MediaSettings::from_config(&config),
         public_url: config.web.public_url.as_str().trim_end_matches('/').to_owned(),
+        miniapp_url,
     };
     // Campaign batches: one LLM draft per `batch.item` job, the progress message edited by `batch.progress` jobs.
     // The runner stops with the bot; items it held return to the queue (their lease) and end exactly once.

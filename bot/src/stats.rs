@@ -135,7 +135,7 @@ async fn show(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, p: StatsPeriod, sco
     if report.totals.views.is_some() {
         rows.push(vec![(t(l, "bot.stats.chart"), Button::Stats(Stats::Chart(p, scope)))]);
     }
-    ctx.show(bot, text, Some(kb(rows))).await
+    ctx.show(bot, text, Some(crate::miniapp::with_button(kb(rows), app, ctx, "stats"))).await
 }
 
 /// The scope picker: everything, each platform with an account, each account, each campaign not archived.

@@ -370,7 +370,11 @@ fn to_bot_message(m: &Value) -> BotMessage {
                 .into_iter()
                 .flatten()
                 .map(|b| {
-                    let data = b["callback_data"].as_str().or(b["url"].as_str()).unwrap_or_default();
+                    let data = b["callback_data"]
+                        .as_str()
+                        .or(b["url"].as_str())
+                        .or(b["web_app"]["url"].as_str())
+                        .unwrap_or_default();
                     (b["text"].as_str().unwrap_or_default().to_owned(), data.to_owned())
                 })
                 .collect()

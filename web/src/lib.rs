@@ -16,6 +16,7 @@ mod health;
 mod limits;
 mod media;
 mod middleware;
+mod miniapp;
 mod oauth;
 mod page;
 mod sandbox;
@@ -111,6 +112,7 @@ pub fn app(state: AppState) -> Router {
         .merge(unsigned)
         .merge(signed)
         .nest("/api/v1", api::routes(&state))
+        .nest("/app", miniapp::routes(&state))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .layer(DefaultBodyLimit::max(max_body))

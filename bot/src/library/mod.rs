@@ -255,7 +255,7 @@ async fn draw(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, view: View, save_it
         } else {
             t(l, "bot.library.empty")
         };
-        return ctx.show(bot, text, Some(kb(vec![tools]))).await;
+        return ctx.show(bot, text, Some(crate::miniapp::with_button(kb(vec![tools]), app, ctx, "library"))).await;
     }
     let number = u64::from(page) + 1;
     let mut text = if drafts_only {
@@ -299,7 +299,7 @@ async fn draw(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, view: View, save_it
     }
     rows.push(nav);
     rows.push(tools);
-    ctx.show(bot, text, Some(kb(rows))).await
+    ctx.show(bot, text, Some(crate::miniapp::with_button(kb(rows), app, ctx, "library"))).await
 }
 
 /// A prompt's answer ended: the person's message is text, or nothing to read.

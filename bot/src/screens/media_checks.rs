@@ -183,6 +183,7 @@ mod app_tests {
             email: None,
             media: MediaSettings::from_config(&config),
             public_url: "http://localhost:8080".into(),
+            miniapp_url: None,
         }
     }
 

@@ -1,7 +1,6 @@
 //! Moments as people read them: in the workspace's zone, in the reader's language.
 
 use crate::ctx::Active;
-use chrono::TimeZone;
 use chrono_tz::Tz;
 
 /// The workspace's zone (UTC when its name does not parse).
@@ -17,15 +16,4 @@ pub fn local_time(lang: &str, a: &Active, at_ms: i64) -> String {
 
 pub use tochen_posting::approval::local_time_in;
 
-/// The first instant of local day `d` in `tz` (a day starting in a DST gap starts at the first valid instant).
-pub fn local_midnight(tz: Tz, d: chrono::NaiveDate) -> tochen_domain::clock::Millis {
-    let naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-    match tz.from_local_datetime(&naive).earliest() {
-        Some(t) => t.timestamp_millis(),
-        // Midnight skipped by a DST change: the day starts an hour later.
-        None => tz
-            .from_local_datetime(&(naive + chrono::Duration::hours(1)))
-            .earliest()
-            .map_or_else(|| naive.and_utc().timestamp_millis(), |t| t.timestamp_millis()),
-    }
-}
+pub use tochen_delivery::reports::calendar::local_midnight;

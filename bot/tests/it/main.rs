@@ -17,6 +17,7 @@ mod creation_policy;
 mod destinations;
 mod library;
 mod media_big;
+mod miniapp;
 mod no_input_stops_the_bot;
 mod photos_and_approvals;
 mod profile_language;

@@ -327,6 +327,17 @@ pub struct WebConfig {
     /// Peers whose `X-Forwarded-For` names the client (for the per-IP rate limit); empty: nobody's.
     pub trusted_proxies: TrustedProxies,
     pub rate_limits: RateLimits,
+    /// The Mini App at `/app`: how old its sign-in data may be, and where its page loads Telegram's script from.
+    pub miniapp: MiniAppConfig,
+}
+
+/// The Telegram Mini App (`MINIAPP_INIT_DATA_MAX_AGE_SECS`, `MINIAPP_TELEGRAM_SDK_URL`).
+#[derive(Debug, Clone)]
+pub struct MiniAppConfig {
+    /// The oldest `initData` accepted, in seconds (Telegram signs it when the app opens; default a day).
+    pub init_data_max_age_secs: i64,
+    /// Telegram's Web App script (`telegram-web-app.js`); a copy served elsewhere may be named instead.
+    pub sdk_url: Url,
 }
 
 /// How much traffic the public routes accept (`TOCHEN_RATE_LIMIT_PER_IP`, `TOCHEN_RATE_LIMIT_BURST`,
@@ -800,6 +811,10 @@ impl Config {
                 per_ip_burst: r.positive_u32("TOCHEN_RATE_LIMIT_BURST", "200")?,
                 webhook_per_second: r.positive_u32("TOCHEN_WEBHOOK_RATE_LIMIT", "200")?,
                 api_per_minute: r.positive_u32("TOCHEN_API_RATE_LIMIT", "600")?,
+            },
+            miniapp: MiniAppConfig {
+                init_data_max_age_secs: r.bounded("MINIAPP_INIT_DATA_MAX_AGE_SECS", "86400", 30 * DAY_SECS)? as i64,
+                sdk_url: r.url("MINIAPP_TELEGRAM_SDK_URL", "https://telegram.org/js/telegram-web-app.js")?,
             },
         };
         let scheduler = SchedulerConfig {

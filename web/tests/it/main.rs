@@ -5,6 +5,7 @@ mod api;
 mod api_posts;
 mod api_resources;
 mod common;
+mod miniapp;
 
 mod connect;
 mod rate_limit;

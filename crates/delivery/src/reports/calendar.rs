@@ -20,7 +20,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::BTreeMap;
-use tochen_domain::Platform;
+use tochen_domain::{Platform, PostStatus};
 
 pub const WEEK_WIDTH: u32 = 1000;
 pub const WEEK_HEIGHT: u32 = 800;
@@ -55,6 +55,32 @@ pub enum Mark {
 
 impl Mark {
     pub const ALL: [Mark; 4] = [Mark::Published, Mark::Scheduled, Mark::Pending, Mark::Failed];
+
+    /// How a post in status `s` shows on a calendar (the bot's and the Mini App's); `None`: not on it (drafts
+    /// never scheduled, cancelled and rejected posts).
+    pub fn of(s: PostStatus) -> Option<Mark> {
+        match s {
+            PostStatus::Published | PostStatus::PartiallyPublished => Some(Mark::Published),
+            PostStatus::Scheduled | PostStatus::Publishing => Some(Mark::Scheduled),
+            PostStatus::PendingApproval => Some(Mark::Pending),
+            PostStatus::Failed => Some(Mark::Failed),
+            PostStatus::Draft | PostStatus::Cancelled | PostStatus::Rejected => None,
+        }
+    }
+}
+
+/// The first instant of local day `d` in `tz` (a day starting in a DST gap starts at the first valid instant).
+pub fn local_midnight(tz: chrono_tz::Tz, d: NaiveDate) -> tochen_domain::clock::Millis {
+    use chrono::TimeZone;
+    let naive = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+    match tz.from_local_datetime(&naive).earliest() {
+        Some(t) => t.timestamp_millis(),
+        // Midnight skipped by a DST change: the day starts an hour later.
+        None => tz
+            .from_local_datetime(&(naive + Duration::hours(1)))
+            .earliest()
+            .map_or_else(|| naive.and_utc().timestamp_millis(), |t| t.timestamp_millis()),
+    }
 }
 
 /// One chip: a post on one platform at a local time.

@@ -4,6 +4,7 @@
 //! place by `batches.rs`) with Cancel while it runs, and once it ended the failed items with their reasons,
 //! Retry failed and Review.
 
+use super::texts;
 use crate::ctx::{Active, App, Ctx, HandlerResult, TgBot};
 use crate::kb::kb;
 use crate::screens::llm::{llm_error_text, typing};
@@ -227,7 +228,7 @@ async fn confirm_screen(
     let (tokens, cost) = app.llm.estimate_batch(n, draft.with_images);
     let left = app.llm.quota_left(a.tenant.id).await?;
     text.push_str("\n\n");
-    text.push_str(&crate::batches::estimate_text(l, n, tokens, cost, left));
+    text.push_str(&texts::estimate_text(l, n, tokens, cost, left));
     let images = if draft.with_images { "campaign.batch.btn_images_on" } else { "campaign.batch.btn_images_off" };
     let mut rows = vec![vec![(t(l, images), Button::Campaign(Cb::Images))]];
     if left != Some(0) {
@@ -306,7 +307,7 @@ pub async fn progress_screen(
 ) -> anyhow::Result<(String, InlineKeyboardMarkup)> {
     let campaign = store.campaign(batch.tenant_id, batch.campaign_id).await?;
     let p = store.batch_progress(batch.tenant_id, batch.id).await?;
-    let mut text = crate::batches::progress_text(lang, &campaign.fields.name, batch, &p, now);
+    let mut text = texts::progress_text(lang, &campaign.fields.name, batch, &p, now);
     let mut rows = Vec::new();
     if batch.status == BatchStatus::Running {
         rows.push(vec![(t(lang, "campaign.batch.btn_cancel"), Button::Campaign(Cb::Cancel(batch.id)))]);
@@ -318,7 +319,7 @@ pub async fn progress_screen(
             text.push_str(&t(lang, "campaign.batch.failed_title"));
             for i in failed.iter().take(SHOWN_FAILURES) {
                 text.push('\n');
-                text.push_str(&crate::batches::failed_line(lang, &i.item.topic, i.error.as_deref().unwrap_or("")));
+                text.push_str(&texts::failed_line(lang, &i.item.topic, i.error.as_deref().unwrap_or("")));
             }
             if failed.len() > SHOWN_FAILURES {
                 text.push('\n');

@@ -10,6 +10,7 @@ mod batch;
 mod pick;
 mod review;
 mod spread;
+pub mod texts;
 mod wizard;
 
 pub use batch::{got_text as got_batch_text, progress_screen};
@@ -362,7 +363,7 @@ async fn history(bot: &TgBot, app: &App, ctx: &Ctx, a: &Active, c: &Campaign) ->
             .collect();
         for i in failed {
             text.push('\n');
-            text.push_str(&crate::batches::failed_line(l, &i.item.topic, i.error.as_deref().unwrap_or("")));
+            text.push_str(&texts::failed_line(l, &i.item.topic, i.error.as_deref().unwrap_or("")));
         }
         if p.done > 0 {
             let label = tf(l, "campaign.btn.review_n", &[("n", &(n + 1))]);

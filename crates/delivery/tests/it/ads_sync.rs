@@ -235,14 +235,19 @@ store_test!(a_refused_token_marks_the_account_and_prompts_a_reconnect, |store| {
 
 /// The benchmark of BENCHMARKS.md ("Ad insights sync"): `ADS_BENCH_ACCOUNTS` (50) Meta ad accounts x
 /// `ADS_BENCH_CAMPAIGNS` (200) campaigns x 30 days, backfilled at every level through the sync against the fake,
-/// on SQLite. Prints wall time, requests and rows. Run with
-/// `cargo test -p tochen-delivery --test it -- --ignored ads_sync_benchmark --nocapture`.
+/// on SQLite (or PostgreSQL with `ADS_BENCH_BACKEND=postgres` and `TEST_DATABASE_URL`). Prints wall time, requests
+/// and rows. Run with `cargo test --release -p tochen-delivery --test it -- --ignored ads_sync_benchmark --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run by hand"]
 async fn ads_sync_benchmark() {
     let n_accounts: usize = std::env::var("ADS_BENCH_ACCOUNTS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
     let n_campaigns: usize = std::env::var("ADS_BENCH_CAMPAIGNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let db = tochen_testkit::TestDb::sqlite().await;
+    let db = match std::env::var("ADS_BENCH_BACKEND").as_deref() {
+        Ok("postgres") => {
+            tochen_testkit::TestDb::postgres().await.expect("ADS_BENCH_BACKEND=postgres needs TEST_DATABASE_URL")
+        }
+        _ => tochen_testkit::TestDb::sqlite().await,
+    };
     let store = db.store.clone();
     let meta = FakeMetaAds::start().await;
     let tiktok = FakeTikTokAds::start().await;
@@ -270,7 +275,8 @@ async fn ads_sync_benchmark() {
     assert_eq!(requests as usize, meta.call_count());
     assert_eq!(rows, n_accounts * (30 + 3 * n_campaigns * 30));
     println!(
-        "ads_sync_benchmark: {n_accounts} accounts x {n_campaigns} campaigns x 30 days: {:.2} s, {requests} requests, {rows} rows",
+        "ads_sync_benchmark {}: {n_accounts} accounts x {n_campaigns} campaigns x 30 days: {:.2} s, {requests} requests, {rows} rows",
+        if db.url.starts_with("postgres") { "postgres" } else { "sqlite" },
         elapsed.as_secs_f64()
     );
     db.cleanup().await;

@@ -9,9 +9,10 @@
 //! `POST /app/api/posts/{id}/reschedule` `{"version": 7, "date": "2026-12-10", "time": "09:30"}` (`time`
 //! optional: the post keeps its time of day) moves a scheduled post with the bot's checks (`schedule::confirm`):
 //! editor or admin, the version it was shown at, not in the past (two minutes' grace, as in the bot), then
-//! `Store::reschedule_post` and the audit line `post.rescheduled`. A post waiting for approval is refused with
-//! "waiting for approval: reschedule in the chat" (moving it there sends new approval cards, which need the
-//! bot); posts that went out, failed or are not scheduled cannot be moved.
+//! `Store::reschedule_post` and the audit line `post.rescheduled`. A post waiting for approval moves as in the
+//! chat: it is submitted again (`tochen_posting::approval::resubmit`: the earlier cards say who moved it, new cards
+//! go to the admins and the team chat, in the transaction of the move), and its author hears of it when someone
+//! else moved it. Posts that went out, failed or are not scheduled cannot be moved.
 
 use super::{bad, not_found, Member, Refusal};
 use crate::api::Problem;
@@ -21,15 +22,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
-use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use tochen_delivery::reports::calendar::{local_midnight, month_grid_start, Mark, MONTH_ROWS};
 use tochen_domain::clock::now_ms;
-use tochen_domain::i18n::{datetime, t, tf};
+use tochen_domain::html::escape_html;
+use tochen_domain::i18n::{normalize, t, tf};
+use tochen_domain::jobs::NotifyPayload;
 use tochen_domain::{PostId, PostStatus, Role};
-use tochen_store::{LibraryFilter, StoreError};
+use tochen_posting::approval::{self, Actor};
+use tochen_store::{LibraryFilter, ScheduleError, StoreError};
 
 /// How far in the past a move may land and still count as "now" (the bot's grace).
 const PAST_GRACE_MS: i64 = 120_000;
@@ -65,10 +68,7 @@ fn iso(d: NaiveDate) -> String {
 }
 
 /// A moment as the bot writes it: "Thu 26 Nov 2026, 08:00 (Europe/Lisbon)".
-pub fn local_time(lang: &str, tz: Tz, at_ms: i64) -> String {
-    let local = tz.timestamp_millis_opt(at_ms).single().map(|d| datetime(lang, &d)).unwrap_or_default();
-    format!("{local} ({})", tz.name())
-}
+pub use tochen_posting::approval::local_time_in as local_time;
 
 pub async fn get(
     State(state): State<AppState>,
@@ -137,7 +137,7 @@ pub async fn get(
                 "time": local.format("%H:%M").to_string(),
                 "platforms": p.platforms.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
                 "version": versions.get(&p.id),
-                "movable": p.status == PostStatus::Scheduled && versions.contains_key(&p.id),
+                "movable": waiting.contains(&p.status) && versions.contains_key(&p.id),
             }))
         })
         .collect();
@@ -204,14 +204,7 @@ pub async fn reschedule(
         return Err(conflict("stale", "The post changed", "the post changed since the calendar was drawn: reload it"));
     }
     match post.status {
-        PostStatus::Scheduled => {}
-        PostStatus::PendingApproval => {
-            return Err(conflict(
-                "awaiting-approval",
-                "Waiting for approval",
-                "waiting for approval: reschedule in the chat, where the approvers get the new time",
-            ))
-        }
+        PostStatus::Scheduled | PostStatus::PendingApproval => {}
         other => {
             return Err(conflict(
                 "not-movable",
@@ -237,7 +230,23 @@ pub async fn reschedule(
         )));
     }
     let at = at.max(now);
-    if !state.store.reschedule_post(tenant, pid, m.version, at).await? {
+    let waiting = post.status == PostStatus::PendingApproval;
+    let moved = if waiting {
+        let actor = Actor { user: Some(member.user.id), name: &member.user.first_name, role: member.role };
+        match approval::resubmit(&state.store, &member.tenant, &actor, &post, at).await {
+            Ok((_, author)) => {
+                if author.is_some() {
+                    tell_author(&state, &member, &post, at).await;
+                }
+                true
+            }
+            Err(ScheduleError::Store(e)) => return Err(e.into()),
+            Err(_) => false,
+        }
+    } else {
+        state.store.reschedule_post(tenant, pid, m.version, at).await?
+    };
+    if !moved {
         return Err(conflict("stale", "The post changed", "the post changed since the calendar was drawn: reload it"));
     }
     state
@@ -252,7 +261,28 @@ pub async fn reschedule(
         )
         .await?;
     let when = local_time(member.lang, tz, at);
-    Ok(Json(
-        json!({"id": pid.to_db(), "at": at, "when": when, "message": tf(member.lang, "miniapp.moved", &[("when", &when)])}),
-    ))
+    let key = if waiting { "bot.approval.resent" } else { "miniapp.moved" };
+    Ok(Json(json!({"id": pid.to_db(), "at": at, "when": when, "message": tf(member.lang, key, &[("when", &when)])})))
+}
+
+/// Tells the author of a waiting post that `member` moved it (a durable notify job to the author's chat, in their
+/// language), as the bot does; a failure is logged, the move stands.
+async fn tell_author(state: &AppState, member: &Member, post: &tochen_store::Post, at: i64) {
+    let (Some(author), Some(chat)) = (post.author_id, post.author_chat_id) else { return };
+    let lang = match state.store.user(author).await {
+        Ok(u) => normalize(u.language_override.as_deref().or(u.language_code.as_deref()).unwrap_or("en")),
+        Err(_) => "en",
+    };
+    let text = tf(
+        lang,
+        "bot.approval.author_moved",
+        &[
+            ("name", &escape_html(&member.user.first_name)),
+            ("title", &approval::title_of(post)),
+            ("when", &local_time(lang, member.tz(), at)),
+        ],
+    );
+    if let Err(e) = state.store.enqueue_args(Some(member.tenant.id), &NotifyPayload::text(chat, text)).await {
+        tracing::warn!(error = %e, post = %post.id, "cannot tell the author their post was moved");
+    }
 }

@@ -258,7 +258,7 @@ tochen_testkit::store_test!(miniapp_calendar_shows_posts_and_a_drag_moves_one_wi
         (posts[0]["date"].as_str(), posts[0]["time"].as_str()),
         (Some(tuesday.to_string().as_str()), Some("10:00"))
     );
-    assert_eq!((posts[1]["mark"].as_str(), posts[1]["movable"].as_bool()), (Some("pending"), Some(false)));
+    assert_eq!((posts[1]["mark"].as_str(), posts[1]["movable"].as_bool()), (Some("pending"), Some(true)));
     let version = posts[0]["version"].as_i64().unwrap();
     let (s, _, month) =
         call(&w, "GET", &format!("/app/api/calendar?view=month&date={tuesday}"), Some(&admin), None).await;
@@ -294,24 +294,12 @@ tochen_testkit::store_test!(miniapp_calendar_shows_posts_and_a_drag_moves_one_wi
     assert_eq!(s, 404, "{body}");
     assert!(!body.to_string().contains("secret plan"));
     assert_eq!(call(&w, "GET", "/app/api/posts/not-an-id", Some(&admin), None).await.0, 404);
-    // A stale version, a waiting post, a day in the past: refused, nothing moves.
+    // A stale version, a day in the past: refused, nothing moves.
     let (s, h, body) =
         call(&w, "POST", &path, Some(&admin), Some(json!({"version": version - 1, "date": thursday.to_string()})))
             .await;
     assert_eq!(s, 409, "{body}");
     problem(&h, &body, 409, "stale");
-    let cake_version = store.post(tenant, cake).await.unwrap().version;
-    let (s, h, body) = call(
-        &w,
-        "POST",
-        &format!("/app/api/posts/{cake}/reschedule"),
-        Some(&admin),
-        Some(json!({"version": cake_version, "date": thursday.to_string()})),
-    )
-    .await;
-    assert_eq!(s, 409, "{body}");
-    problem(&h, &body, 409, "awaiting-approval");
-    assert!(body["detail"].as_str().unwrap().contains("reschedule in the chat"));
     let (s, h, body) =
         call(&w, "POST", &path, Some(&admin), Some(json!({"version": version, "date": "2020-01-01"}))).await;
     assert_eq!(s, 422, "{body}");
@@ -362,6 +350,25 @@ tochen_testkit::store_test!(miniapp_calendar_shows_posts_and_a_drag_moves_one_wi
             ("Bread launch", friday.to_string().as_str())
         ]
     );
+    // The waiting post moves as in the chat: still waiting, at the new time, a new round of approval cards queued.
+    let cards = "SELECT COUNT(*) FROM jobs WHERE kind = 'notify'";
+    let before = w.count(cards).await;
+    let cake_version = store.post(tenant, cake).await.unwrap().version;
+    let (s, _, body) = call(
+        &w,
+        "POST",
+        &format!("/app/api/posts/{cake}/reschedule"),
+        Some(&admin),
+        Some(json!({"version": cake_version, "date": thursday.to_string()})),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let cake_now = store.post(tenant, cake).await.unwrap();
+    assert_eq!(
+        (cake_now.status, cake_now.scheduled_at),
+        (tochen_domain::PostStatus::PendingApproval, Some(utc_ms(thursday, 12)))
+    );
+    assert!(w.count(cards).await > before, "new approval cards went out");
     db.store.close().await;
 });
 

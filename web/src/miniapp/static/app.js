@@ -39,7 +39,7 @@
   }
 
   var PROBLEMS = {
-    stale: 'miniapp.err_stale', 'awaiting-approval': 'miniapp.err_pending', 'not-movable': 'miniapp.err_not_movable',
+    stale: 'miniapp.err_stale', 'not-movable': 'miniapp.err_not_movable',
     'in-the-past': 'miniapp.err_past', role: 'miniapp.err_role', unauthenticated: 'miniapp.err_auth'
   };
 

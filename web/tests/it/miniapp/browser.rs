@@ -7,7 +7,8 @@
 //! production page or routes exists for the test.
 //!
 //! It checks that the calendar shows the seeded posts in their platforms' colours with the waiting one marked, that
-//! a drag moves a post to another day (read back from the store), that the library filters, that a post's detail
+//! a drag moves a post to another day (read back from the store; the waiting one stays waiting, with new approval
+//! cards), that the library filters, that a post's detail
 //! shows its numbers and link with the Back button, and that the dashboard's numbers and text are `/stats`'.
 //! Screenshots of every screen go to `target/miniapp-screenshots/` (or `TOCHEN_SCREENSHOT_DIR`).
 //!
@@ -258,8 +259,8 @@ tochen_testkit::store_test!(miniapp_in_chromium_calendar_drag_library_detail_and
     let haptics = js(&c, "return window.__tg.haptics;").await;
     assert!(haptics.as_array().unwrap().contains(&json!("notify:success")), "{haptics}");
     snap(&c, backend, "2-calendar-after-drag").await;
-    // The waiting post does not move: it is not draggable, and the store keeps its time.
-    let cake_at = store.post(tenant, cake).await.unwrap().scheduled_at;
+    // The waiting post moves too, as in the chat: it stays waiting, at the new day, and new approval cards go out.
+    let cake_at = store.post(tenant, cake).await.unwrap().scheduled_at.unwrap();
     let chip = c.find(Locator::Css(&format!(".chip[data-post='{cake}']"))).await.unwrap();
     let target = c.find(Locator::Css(&format!(".day[data-date='{thursday}']"))).await.unwrap();
     let drag = MouseActions::new("finger".into())
@@ -273,9 +274,20 @@ tochen_testkit::store_test!(miniapp_in_chromium_calendar_drag_library_detail_and
         })
         .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
     c.perform_actions(drag).await.unwrap();
+    let wanted = cake_at + 86_400_000;
+    for _ in 0..100 {
+        if store.post(tenant, cake).await.unwrap().scheduled_at == Some(wanted) {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    let cake_now = store.post(tenant, cake).await.unwrap();
+    assert_eq!((cake_now.status, cake_now.scheduled_at), (tochen_domain::PostStatus::PendingApproval, Some(wanted)));
     // A press without a drag opens the post: wait for that screen, then come back with Telegram's Back button.
+    let moved = format!("document.querySelector(\".day[data-date='{thursday}'] .chip[data-post='{cake}']\") !== null");
+    until(&c, "the waiting post on its new day", &moved).await;
+    c.find(Locator::Css(&format!(".chip[data-post='{cake}']"))).await.unwrap().click().await.unwrap();
     until(&c, "the waiting post's screen", "!document.getElementById('screen-post').hidden && window.__tg.back").await;
-    assert_eq!(store.post(tenant, cake).await.unwrap().scheduled_at, cake_at);
     js(&c, "window.__tg.backHandlers.forEach(f => f()); return true;").await;
     until(&c, "the calendar again", "!document.getElementById('screen-calendar').hidden && !window.__tg.back").await;
 

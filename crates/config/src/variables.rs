@@ -31,6 +31,8 @@ pub const VARIABLES: &[VarDoc] = &[
     VarDoc { name: "TOCHEN_RATE_LIMIT_BURST", default: "200", secret: false, help: "most requests one client address may make at once (its allowance refills at TOCHEN_RATE_LIMIT_PER_IP per second)" },
     VarDoc { name: "TOCHEN_WEBHOOK_RATE_LIMIT", default: "200", secret: false, help: "validly signed webhook requests per second accepted on each webhook route from all senders together (as many at once); protects the database" },
     VarDoc { name: "TOCHEN_API_RATE_LIMIT", default: "600", secret: false, help: "requests per minute one HTTP API token may make (all of them may come at once); answers carry RateLimit headers" },
+    VarDoc { name: "MINIAPP_INIT_DATA_MAX_AGE_SECS", default: "86400", secret: false, help: "how old the Mini App's Telegram sign-in data (`initData`) may be, in seconds (at most 30 days)" },
+    VarDoc { name: "MINIAPP_TELEGRAM_SDK_URL", default: "https://telegram.org/js/telegram-web-app.js", secret: false, help: "where the Mini App page loads Telegram's Web App script from (a copy you serve yourself may be named instead)" },
     VarDoc { name: "TOCHEN_LOG_FORMAT", default: "pretty", secret: false, help: "pretty or json; RUST_LOG sets the level (default info)" },
     VarDoc { name: "LLM_PROVIDER", default: "openai", secret: false, help: "openai, anthropic, gemini or openai_compatible" },
     VarDoc { name: "LLM_API_KEY", default: "", secret: true, help: "API key of the LLM provider (optional for local servers); unset with a hosted provider at its default URL: the sandbox writer answers from templates" },

@@ -119,10 +119,10 @@ impl Ctx {
             last_name: from.last_name.clone(),
             language_code: from.language_code.clone(),
         };
-        // One read for the person, their active workspace and their role in it (a write only when they are new or
-        // their Telegram details changed).
-        let (user, active) = match app.store.person(&identity).await {
-            Ok((u, a)) => (u, a.map(|(tenant, role)| Active { tenant, role })),
+        // One read for the person, their active workspace, their role in it and their dialogue in this chat (a
+        // write only when they are new or their Telegram details changed).
+        let (user, active, dialogue) = match app.store.person_in_chat(&identity, Some(chat.id.0)).await {
+            Ok(p) => (p.user, p.active.map(|(tenant, role)| Active { tenant, role }), p.dialogue),
             Err(e) => {
                 tracing::error!(error = %e, "cannot load the user of an update");
                 return None;
@@ -131,7 +131,8 @@ impl Ctx {
         let lang = normalize(user.language_override.as_deref().or(user.language_code.as_deref()).unwrap_or("en"));
         // States saved while handling this update are bound to the workspace it acts in (see state.rs).
         let dlg = ChatUserDialogue::new(app.store.clone(), chat.id.0, from.id.0 as i64)
-            .in_workspace(active.as_ref().map(|a: &Active| a.tenant.id));
+            .in_workspace(active.as_ref().map(|a: &Active| a.tenant.id))
+            .with_stored(dialogue);
         Some(Ctx {
             user,
             lang,

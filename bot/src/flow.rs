@@ -86,6 +86,11 @@ fn is_answer(state: &State, upd: &Update) -> bool {
 async fn check(app: &App, ctx: &Ctx, needed: Role) -> anyhow::Result<Option<Stale>> {
     let (_, bound) = ctx.dlg.flow().await?;
     let Some(ws) = bound else { return Ok(Some(Stale::Unbound)) };
+    // The common case, from what this update already read (the person, with their active workspace and their
+    // role in it): the flow's workspace is the active one.
+    if let Some(a) = ctx.active.as_ref().filter(|a| a.tenant.id == ws) {
+        return Ok((!a.role.at_least(needed)).then(|| Stale::Demoted { flow: a.tenant.name.clone(), role: a.role }));
+    }
     let Some(flow) = workspace_name(app, ws).await? else {
         return Ok(Some(Stale::NoAccess { flow: "—".into() }));
     };

@@ -16,7 +16,7 @@ use teloxide::prelude::*;
 use tochen_domain::html::escape_html;
 use tochen_domain::i18n::{t, tf, LANGUAGES};
 use tochen_domain::Role;
-use tochen_store::{RedeemError, TenantProfile};
+use tochen_store::{ProfileField, RedeemError, TenantProfile};
 use tochen_telegram::button::{Button, Menu, Onboarding};
 
 pub const TONES: [&str; 4] = ["friendly", "professional", "playful", "bold"];
@@ -297,22 +297,20 @@ async fn finish(bot: &TgBot, ctx: &Ctx, editing: bool) -> HandlerResult {
 }
 
 /// Saves one profile field to the workspace this step acts in (the flow's: `flow.rs` let the answer through),
-/// after checking once more that the person is its admin. `None` when not (they were told).
+/// after checking once more that the person is its admin. `None` when not (they were told). Only that field is
+/// written: another admin may have changed other fields since this update's context was loaded.
 async fn save(
     bot: &TgBot,
     app: &App,
     ctx: &Ctx,
-    f: impl FnOnce(&mut TenantProfile),
+    field: ProfileField,
+    value: &str,
 ) -> anyhow::Result<Option<tochen_store::Tenant>> {
     let Some(a) = ctx.require(bot, Role::Admin).await? else {
         ctx.dlg.exit().await?;
         return Ok(None);
     };
-    // Read afresh: another admin may have changed other fields since this update's context was loaded.
-    let mut tenant = app.store.tenant(a.tenant.id).await?;
-    f(&mut tenant.profile);
-    app.store.update_tenant_profile(tenant.id, &tenant.profile).await?;
-    Ok(Some(tenant))
+    Ok(Some(app.store.set_profile_field(a.tenant.id, field, value).await?))
 }
 
 async fn limited(bot: &TgBot, ctx: &Ctx, msg: &Message, max: usize) -> anyhow::Result<Option<String>> {
@@ -330,13 +328,13 @@ async fn limited(bot: &TgBot, ctx: &Ctx, msg: &Message, max: usize) -> anyhow::R
 
 pub async fn got_description(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
     let Some(text) = limited(&bot, &ctx, &msg, 500).await? else { return Ok(()) };
-    let Some(tenant) = save(&bot, &app, &ctx, |p| p.business_description = text).await? else { return Ok(()) };
+    let Some(tenant) = save(&bot, &app, &ctx, ProfileField::BusinessDescription, &text).await? else { return Ok(()) };
     ask_audience(&bot, &ctx, &tenant.profile.target_audience, editing).await
 }
 
 pub async fn got_audience(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
     let Some(text) = limited(&bot, &ctx, &msg, 500).await? else { return Ok(()) };
-    if save(&bot, &app, &ctx, |p| p.target_audience = text).await?.is_none() {
+    if save(&bot, &app, &ctx, ProfileField::TargetAudience, &text).await?.is_none() {
         return Ok(());
     }
     ask_tone(&bot, &ctx, editing).await
@@ -344,7 +342,7 @@ pub async fn got_audience(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing:
 
 pub async fn got_tone(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing: bool) -> HandlerResult {
     let Some(text) = limited(&bot, &ctx, &msg, 100).await? else { return Ok(()) };
-    let Some(tenant) = save(&bot, &app, &ctx, |p| p.tone = text).await? else { return Ok(()) };
+    let Some(tenant) = save(&bot, &app, &ctx, ProfileField::Tone, &text).await? else { return Ok(()) };
     ask_language(&bot, &ctx, &tenant.profile.language, editing).await
 }
 
@@ -357,7 +355,7 @@ pub async fn got_language(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing:
         ctx.say(&bot, msg_text, None).await?;
         return Ok(());
     }
-    let Some(tenant) = save(&bot, &app, &ctx, |p| p.language = code).await? else { return Ok(()) };
+    let Some(tenant) = save(&bot, &app, &ctx, ProfileField::Language, &code).await? else { return Ok(()) };
     ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await
 }
 
@@ -368,7 +366,7 @@ pub async fn got_timezone(bot: TgBot, app: App, ctx: Ctx, msg: Message, editing:
         ctx.say(&bot, msg_text, None).await?;
         return Ok(());
     };
-    if save(&bot, &app, &ctx, |p| p.timezone = tz.name().to_owned()).await?.is_none() {
+    if save(&bot, &app, &ctx, ProfileField::Timezone, tz.name()).await?.is_none() {
         return Ok(());
     }
     finish(&bot, &ctx, editing).await
@@ -389,7 +387,7 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, b: Onboardi
         }
         (State::SetupTone { editing }, Onboarding::Tone(i)) => {
             let tone = TONES.get(i as usize).copied().unwrap_or("friendly");
-            let Some(tenant) = save(&bot, &app, &ctx, |p| p.tone = tone.to_owned()).await? else { return Ok(()) };
+            let Some(tenant) = save(&bot, &app, &ctx, ProfileField::Tone, tone).await? else { return Ok(()) };
             ask_language(&bot, &ctx, &tenant.profile.language, editing).await
         }
         (State::SetupLanguage { editing }, Onboarding::Skip) => {
@@ -397,9 +395,7 @@ pub async fn on_button(bot: TgBot, app: App, ctx: Ctx, state: State, b: Onboardi
         }
         (State::SetupLanguage { editing }, Onboarding::ContentLang(i)) => {
             let Some(code) = LANGUAGES.get(i as usize) else { return ctx.refuse(&bot, t(ctx.lang, "bot.stale")).await };
-            let Some(tenant) = save(&bot, &app, &ctx, |p| p.language = (*code).to_owned()).await? else {
-                return Ok(());
-            };
+            let Some(tenant) = save(&bot, &app, &ctx, ProfileField::Language, code).await? else { return Ok(()) };
             ask_timezone(&bot, &ctx, &tenant.profile.timezone, editing).await
         }
         (State::SetupTimezone { editing }, Onboarding::TzKeep) => finish(&bot, &ctx, editing).await,

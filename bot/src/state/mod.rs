@@ -14,6 +14,7 @@ pub mod campaign;
 pub mod wizard;
 
 use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
 use tochen_domain::Role;
 use tochen_domain::{AccountId, CampaignId, Platform, PostId, TargetId, TenantId};
 use tochen_llm::Idea;
@@ -188,6 +189,10 @@ struct StoredFlow {
 }
 
 /// The dialogue of one person in one chat.
+///
+/// The dialogue of an update arrives with the person (`Store::person_in_chat`, one read) and is kept here for the
+/// rest of that update: reading it again costs nothing, saving the state it already has writes nothing, and each
+/// write updates the kept copy, so every clone of this update's context sees the latest state.
 #[derive(Clone)]
 pub struct ChatUserDialogue {
     store: Store,
@@ -195,16 +200,24 @@ pub struct ChatUserDialogue {
     pub user_id: i64,
     /// The workspace this update acts in: a state saved through this dialogue is bound to it.
     workspace: Option<TenantId>,
+    /// The stored row as this update knows it (`None` inside: no row); unknown until read or preloaded.
+    known: Arc<Mutex<Option<Option<String>>>>,
 }
 
 impl ChatUserDialogue {
     pub fn new(store: Store, chat_id: i64, user_id: i64) -> Self {
-        Self { store, chat_id, user_id, workspace: None }
+        Self { store, chat_id, user_id, workspace: None, known: Default::default() }
     }
 
     /// The same dialogue, saving states bound to `workspace`.
     pub fn in_workspace(mut self, workspace: Option<TenantId>) -> Self {
         self.workspace = workspace;
+        self
+    }
+
+    /// The same dialogue, with its stored row already read (`None`: there is none).
+    pub fn with_stored(self, raw: Option<String>) -> Self {
+        *self.known.lock().expect("dialogue lock") = Some(raw);
         self
     }
 
@@ -218,9 +231,22 @@ impl ChatUserDialogue {
 
     /// The state and the workspace its flow is bound to.
     pub async fn flow(&self) -> anyhow::Result<(State, Option<TenantId>)> {
-        let raw = self.store.dialogue_state(self.chat_id, self.user_id).await?;
+        let known = self.known.lock().expect("dialogue lock").clone();
+        let raw = match known {
+            Some(raw) => raw,
+            None => {
+                let raw = self.store.dialogue_state(self.chat_id, self.user_id).await?;
+                *self.known.lock().expect("dialogue lock") = Some(raw.clone());
+                raw
+            }
+        };
         let stored = raw.and_then(|r| serde_json::from_str::<StoredFlow>(&r).ok());
         Ok(stored.map(|s| (s.state, s.ws)).unwrap_or_default())
+    }
+
+    /// Whether the stored row is known to be `raw` already (then saving it again would change nothing).
+    fn holds(&self, raw: Option<&str>) -> bool {
+        matches!(&*self.known.lock().expect("dialogue lock"), Some(k) if k.as_deref() == raw)
     }
 
     /// Saves `state`, bound to the workspace this update acts in.
@@ -229,12 +255,20 @@ impl ChatUserDialogue {
             return self.exit().await;
         }
         let json = serde_json::to_string(&StoredFlow { state, ws: self.workspace })?;
+        if self.holds(Some(&json)) {
+            return Ok(());
+        }
         self.store.set_dialogue_state(self.chat_id, self.user_id, &json).await?;
+        *self.known.lock().expect("dialogue lock") = Some(Some(json));
         Ok(())
     }
 
     pub async fn exit(&self) -> anyhow::Result<()> {
+        if self.holds(None) {
+            return Ok(());
+        }
         self.store.remove_dialogue_state(self.chat_id, self.user_id).await?;
+        *self.known.lock().expect("dialogue lock") = Some(None);
         Ok(())
     }
 }

@@ -96,9 +96,9 @@ pub use targets::{
     BeginPublish, EditApproval, EditOutcome, EditRefusal, PostEdit, PublishContext, ScheduleError, Settle, Target,
 };
 pub use telegram_updates::StoredUpdate;
-pub use tenants::{EngagementAlerts, Tenant, TenantProfile};
+pub use tenants::{EngagementAlerts, ProfileField, Tenant, TenantProfile};
 pub use tochen_domain::jobs::{InsertOpts, JobArgs};
-pub use users::{TelegramIdentity, User};
+pub use users::{Person, TelegramIdentity, User};
 pub use webhook_events::{webhook_event_job_key, InboundApplied, InboundEffect, TargetOutcome};
 pub use workspace_codes::{CodeError, WorkspaceCode, CODE_PREFIX};
 

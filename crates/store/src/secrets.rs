@@ -29,6 +29,8 @@ const SECRET_COLUMNS: &[(&str, &str, &str)] = &[
     ("pending_connections", "id", "candidates_enc"),
     ("token_revocations", "id", "token_enc"),
     ("ad_accounts", "id", "token_enc"),
+    ("ad_sign_ins", "id", "token_enc"),
+    ("ad_sign_ins", "id", "candidates_enc"),
 ];
 
 impl Store {

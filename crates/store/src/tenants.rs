@@ -46,6 +46,28 @@ impl Default for TenantProfile {
     }
 }
 
+/// A field of the business profile the bot asks about one question at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileField {
+    BusinessDescription,
+    TargetAudience,
+    Tone,
+    Language,
+    Timezone,
+}
+
+impl ProfileField {
+    fn column(self) -> &'static str {
+        match self {
+            Self::BusinessDescription => "business_description",
+            Self::TargetAudience => "target_audience",
+            Self::Tone => "tone",
+            Self::Language => "language",
+            Self::Timezone => "timezone",
+        }
+    }
+}
+
 pub(crate) const COLUMNS: &str = "id, name, business_description, target_audience, tone, language, timezone, \
                        llm_monthly_token_quota, team_chat_id, created_at, suspended_at";
 
@@ -156,6 +178,21 @@ impl Store {
         .execute(&self.pool)
         .await?;
         found(done.rows_affected())
+    }
+
+    /// Sets one field of the business profile and returns the workspace as it is now: one statement, and the other
+    /// fields stay as they are in the database (another admin's answer to another question is not overwritten).
+    pub async fn set_profile_field(&self, id: TenantId, field: ProfileField, value: &str) -> Result<Tenant> {
+        let sql =
+            format!("UPDATE tenants SET {} = $2, updated_at = $3 WHERE id = $1 RETURNING {COLUMNS}", field.column());
+        let row = sqlx::query(&sql)
+            .bind(id.to_db())
+            .bind(value)
+            .bind(now_ms())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("workspace"))?;
+        tenant_from_row(&row)
     }
 
     pub async fn set_team_chat(&self, id: TenantId, chat_id: Option<i64>) -> Result<()> {

@@ -84,6 +84,15 @@ impl TryFrom<UserRow> for User {
     }
 }
 
+/// The person behind a bot update: who they are, their active workspace and role, and their dialogue state in
+/// the update's chat (the raw JSON the bot stored, absent when idle).
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub user: User,
+    pub active: Option<(Tenant, Role)>,
+    pub dialogue: Option<String>,
+}
+
 fn user_from_row(row: &AnyRow) -> Result<User> {
     UserRow::from_row(row)?.try_into()
 }
@@ -101,16 +110,23 @@ impl Store {
     /// (the user, the membership and the workspace joined); the user is written only on first contact or when
     /// their Telegram details changed. A workspace they are no longer a member of is `None`.
     pub async fn person(&self, who: &TelegramIdentity) -> Result<(User, Option<(Tenant, Role)>)> {
-        if let Some(found) = self.person_read(who.telegram_id).await? {
-            if same_identity(&found.0, who) {
+        let p = self.person_in_chat(who, None).await?;
+        Ok((p.user, p.active))
+    }
+
+    /// [`Store::person`] plus their dialogue state in `chat` (the raw stored state, if any), in the same read:
+    /// what the bot needs before it handles an update.
+    pub async fn person_in_chat(&self, who: &TelegramIdentity, chat: Option<i64>) -> Result<Person> {
+        if let Some(found) = self.person_read(who.telegram_id, chat).await? {
+            if same_identity(&found.user, who) {
                 return Ok(found);
             }
         }
         self.upsert_user(who).await?;
-        self.person_read(who.telegram_id).await?.ok_or(StoreError::NotFound("user"))
+        self.person_read(who.telegram_id, chat).await?.ok_or(StoreError::NotFound("user"))
     }
 
-    async fn person_read(&self, telegram_id: i64) -> Result<Option<(User, Option<(Tenant, Role)>)>> {
+    async fn person_read(&self, telegram_id: i64, chat: Option<i64>) -> Result<Option<Person>> {
         let users = COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
         let tenants = crate::tenants::COLUMNS
             .split(',')
@@ -119,12 +135,16 @@ impl Store {
             .map(|c| format!("t.{c} AS t_{c}"))
             .collect::<Vec<_>>()
             .join(", ");
+        // A NULL chat matches no dialogue row.
         let sql = format!(
-            "SELECT {users}, m.role AS m_role, {tenants} FROM users u \
+            "SELECT {users}, m.role AS m_role, {tenants}, d.state AS d_state FROM users u \
              LEFT JOIN memberships m ON m.tenant_id = u.active_tenant_id AND m.user_id = u.id \
-             LEFT JOIN tenants t ON t.id = m.tenant_id WHERE u.telegram_id = $1"
+             LEFT JOIN tenants t ON t.id = m.tenant_id \
+             LEFT JOIN dialogue_states d ON d.chat_id = $2 AND d.user_id = u.telegram_id \
+             WHERE u.telegram_id = $1"
         );
-        let Some(row) = sqlx::query(&sql).bind(telegram_id).fetch_optional(&self.pool).await? else { return Ok(None) };
+        let row = sqlx::query(&sql).bind(telegram_id).bind(chat).fetch_optional(&self.pool).await?;
+        let Some(row) = row else { return Ok(None) };
         let user = user_from_row(&row)?;
         let role: Option<String> = crate::col(&row, "m_role")?;
         let active = match role {
@@ -133,7 +153,7 @@ impl Store {
             }
             None => None,
         };
-        Ok(Some((user, active)))
+        Ok(Some(Person { user, active, dialogue: crate::col(&row, "d_state")? }))
     }
 
     /// Creates the user on first contact and refreshes their Telegram details on later ones.

@@ -162,6 +162,21 @@ async fn seed_every_secret(store: &Store) {
         .await
         .unwrap();
     pending::park(store, &sign_in(tenant, user), &candidates(&["1", "2"])).await.unwrap();
+    // An ad account sign-in parked after its callback: the token and the accounts it brought, until one is picked.
+    let ad_sign_in = tochen_store::NewAdSignIn {
+        id: "ads-1",
+        tenant_id: tenant,
+        user_id: user,
+        chat_id: 1,
+        platform: tochen_domain::ads::AdPlatform::Meta,
+        state_hash: "ads-state",
+        created_at: 0,
+        expires_at: i64::MAX,
+    };
+    store.insert_ad_sign_in(&ad_sign_in).await.unwrap();
+    store.spend_ad_sign_in_state(ad_sign_in.platform, "ads-state", 1).await.unwrap().expect("the callback's state");
+    let token = SecretString::new("EAA-sign-in-token");
+    store.park_ad_sign_in("ads-1", &token, r#"[{"id":"act_1"}]"#, "ads-confirm", i64::MAX).await.unwrap();
 }
 
 store_test!(rotate_keys_reencrypts_every_column_that_holds_fernet_text, |store, db| {
@@ -174,6 +189,7 @@ store_test!(rotate_keys_reencrypts_every_column_that_holds_fernet_text, |store, 
     assert_eq!(holding, enc, "the columns holding Fernet text are exactly the *_enc columns, each seeded");
     assert!(holding.contains(&("pending_connections".into(), "candidates_enc".into())));
     assert!(holding.contains(&("token_revocations".into(), "token_enc".into())));
+    assert!(holding.contains(&("ad_sign_ins".into(), "candidates_enc".into())));
 
     let new_key = SecretBox::generate_key();
     let both = SecretBox::from_keys(&[SecretString::new(new_key.clone()), SecretString::new(db.key.clone())]).unwrap();

@@ -39,3 +39,20 @@ store_test!(person_is_read_with_workspace_and_role_and_written_only_on_change, |
     let (_, active) = store.person(&renamed).await.unwrap();
     assert_eq!(active, None, "not a member any more");
 });
+
+store_test!(person_in_chat_brings_their_dialogue_in_that_chat_only, |store| {
+    let who = person(9, "Ines");
+    let first = store.person_in_chat(&who, Some(9)).await.unwrap();
+    assert_eq!((first.user.first_name.as_str(), first.dialogue), ("Ines", None), "made on first contact, idle");
+    store.set_dialogue_state(9, 9, r#"{"s":"SetupTone"}"#).await.unwrap();
+    store.set_dialogue_state(-100, 9, r#"{"s":"Group"}"#).await.unwrap();
+    store.set_dialogue_state(9, 10, r#"{"s":"Someone else"}"#).await.unwrap();
+    let private = store.person_in_chat(&who, Some(9)).await.unwrap();
+    assert_eq!(private.dialogue.as_deref(), Some(r#"{"s":"SetupTone"}"#));
+    let group = store.person_in_chat(&who, Some(-100)).await.unwrap();
+    assert_eq!(group.dialogue.as_deref(), Some(r#"{"s":"Group"}"#), "the state of that chat");
+    assert_eq!(store.person_in_chat(&who, Some(-200)).await.unwrap().dialogue, None, "no state in another chat");
+    assert_eq!(store.person_in_chat(&who, None).await.unwrap().dialogue, None, "no chat, no state");
+    store.remove_dialogue_state(9, 9).await.unwrap();
+    assert_eq!(store.person_in_chat(&who, Some(9)).await.unwrap().dialogue, None);
+});

@@ -404,3 +404,17 @@ store_test!(scheduling_creates_targets_and_publish_jobs_atomically, |store| {
     assert_eq!(store.tenant_jobs(t, JobState::Cancelled, 10).await.unwrap().len(), 1);
     assert_eq!(store.targets_of_post(t, post.id).await.unwrap()[0].status, TargetStatus::Cancelled);
 });
+
+store_test!(one_profile_field_is_set_without_touching_the_others, |store| {
+    let ana = store.upsert_user(&tochen_testkit::person(31, "Ana")).await.unwrap();
+    let t = store.create_tenant("Bloom", &TenantProfile::default(), 0, ana.id).await.unwrap();
+    // Another admin answered the audience question since this one loaded the workspace.
+    let mut theirs = t.profile.clone();
+    theirs.target_audience = "Locals".into();
+    store.update_tenant_profile(t.id, &theirs).await.unwrap();
+    let now = store.set_profile_field(t.id, tochen_store::ProfileField::Tone, "warm").await.unwrap();
+    assert_eq!((now.profile.tone.as_str(), now.profile.target_audience.as_str()), ("warm", "Locals"));
+    assert_eq!(store.tenant(t.id).await.unwrap(), now, "what it returns is what is stored");
+    let gone = store.set_profile_field(tochen_domain::TenantId::new(), tochen_store::ProfileField::Tone, "x").await;
+    assert!(matches!(gone, Err(tochen_store::StoreError::NotFound(_))), "{gone:?}");
+});

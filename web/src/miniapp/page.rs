@@ -31,7 +31,6 @@ const TEXTS: &[&str] = &[
     "miniapp.viewer_hint",
     "miniapp.moved",
     "miniapp.err_stale",
-    "miniapp.err_pending",
     "miniapp.err_not_movable",
     "miniapp.err_past",
     "miniapp.err_role",

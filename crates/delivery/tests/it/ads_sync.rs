@@ -235,49 +235,69 @@ store_test!(a_refused_token_marks_the_account_and_prompts_a_reconnect, |store| {
 
 /// The benchmark of BENCHMARKS.md ("Ad insights sync"): `ADS_BENCH_ACCOUNTS` (50) Meta ad accounts x
 /// `ADS_BENCH_CAMPAIGNS` (200) campaigns x 30 days, backfilled at every level through the sync against the fake,
-/// on SQLite (or PostgreSQL with `ADS_BENCH_BACKEND=postgres` and `TEST_DATABASE_URL`). Prints wall time, requests
-/// and rows. Run with `cargo test --release -p tochen-delivery --test it -- --ignored ads_sync_benchmark --nocapture`.
+/// on SQLite (or PostgreSQL with `ADS_BENCH_BACKEND=postgres` and `TEST_DATABASE_URL`), `ADS_BENCH_ROUNDS` (5)
+/// times on a new database each. Prints each round's wall time, requests and rows, then the median with min and
+/// max and the load average before and after. Run with
+/// `cargo test --release -p tochen-delivery --test it -- --ignored ads_sync_benchmark --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run by hand"]
 async fn ads_sync_benchmark() {
-    let n_accounts: usize = std::env::var("ADS_BENCH_ACCOUNTS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
-    let n_campaigns: usize = std::env::var("ADS_BENCH_CAMPAIGNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let db = match std::env::var("ADS_BENCH_BACKEND").as_deref() {
-        Ok("postgres") => {
-            tochen_testkit::TestDb::postgres().await.expect("ADS_BENCH_BACKEND=postgres needs TEST_DATABASE_URL")
-        }
-        _ => tochen_testkit::TestDb::sqlite().await,
+    let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let (n_accounts, n_campaigns, rounds) =
+        (env("ADS_BENCH_ACCOUNTS", 50), env("ADS_BENCH_CAMPAIGNS", 200), env("ADS_BENCH_ROUNDS", 5).max(1));
+    let load = || {
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split(' ').take(3).collect::<Vec<_>>().join(" ")
     };
-    let store = db.store.clone();
-    let meta = FakeMetaAds::start().await;
-    let tiktok = FakeTikTokAds::start().await;
-    let mut c = clients(&meta, &tiktok);
-    c.poll_delays = vec![Duration::from_millis(1); 20];
-    let t = tenant(&store, 9).await;
-    let range = backfill_range(d("2026-11-30"), 30);
-    let mut ids = Vec::new();
-    let refs: Vec<String> = (0..n_accounts).map(|i| format!("{}", 100_000 + i)).collect();
-    let ref_strs: Vec<&str> = refs.iter().map(String::as_str).collect();
-    meta.issue_token("EAAbench", &["ads_read"], &ref_strs);
-    for r in &refs {
-        meta.add_account(r, "Bench", "EUR", "UTC");
-        meta.put_rows(r, tochen_testkit::fake_ads::generated(&format!("{r}9"), n_campaigns, 30, range.1));
-        ids.push(connect(&store, t, AdPlatform::Meta, r, "EAAbench").await.id);
+    let load_before = load();
+    let mut times = Vec::new();
+    let mut backend = "sqlite";
+    for round in 1..=rounds {
+        let db = match std::env::var("ADS_BENCH_BACKEND").as_deref() {
+            Ok("postgres") => {
+                tochen_testkit::TestDb::postgres().await.expect("ADS_BENCH_BACKEND=postgres needs TEST_DATABASE_URL")
+            }
+            _ => tochen_testkit::TestDb::sqlite().await,
+        };
+        backend = if db.url.starts_with("postgres") { "postgres" } else { "sqlite" };
+        let store = db.store.clone();
+        let meta = FakeMetaAds::start().await;
+        let tiktok = FakeTikTokAds::start().await;
+        let mut c = clients(&meta, &tiktok);
+        c.poll_delays = vec![Duration::from_millis(1); 20];
+        let t = tenant(&store, 9).await;
+        let range = backfill_range(d("2026-11-30"), 30);
+        let mut ids = Vec::new();
+        let refs: Vec<String> = (0..n_accounts).map(|i| format!("{}", 100_000 + i)).collect();
+        let ref_strs: Vec<&str> = refs.iter().map(String::as_str).collect();
+        meta.issue_token("EAAbench", &["ads_read"], &ref_strs);
+        for r in &refs {
+            meta.add_account(r, "Bench", "EUR", "UTC");
+            meta.put_rows(r, tochen_testkit::fake_ads::generated(&format!("{r}9"), n_campaigns, 30, range.1));
+            ids.push(connect(&store, t, AdPlatform::Meta, r, "EAAbench").await.id);
+        }
+        let started = std::time::Instant::now();
+        let (mut rows, mut requests) = (0usize, 0u64);
+        for id in &ids {
+            let r = sync_range(&store, &c, t, *id, range).await.unwrap();
+            rows += r.rows;
+            requests += r.requests;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        assert_eq!(requests as usize, meta.call_count());
+        assert_eq!(rows, n_accounts * (30 + 3 * n_campaigns * 30));
+        println!(
+            "ads_sync_benchmark {backend} round {round}: {n_accounts} accounts x {n_campaigns} campaigns x 30 days: \
+             {elapsed:.2} s, {requests} requests, {rows} rows"
+        );
+        times.push(elapsed);
+        db.cleanup().await;
     }
-    let started = std::time::Instant::now();
-    let (mut rows, mut requests) = (0usize, 0u64);
-    for id in &ids {
-        let r = sync_range(&store, &c, t, *id, range).await.unwrap();
-        rows += r.rows;
-        requests += r.requests;
-    }
-    let elapsed = started.elapsed();
-    assert_eq!(requests as usize, meta.call_count());
-    assert_eq!(rows, n_accounts * (30 + 3 * n_campaigns * 30));
+    times.sort_by(f64::total_cmp);
     println!(
-        "ads_sync_benchmark {}: {n_accounts} accounts x {n_campaigns} campaigns x 30 days: {:.2} s, {requests} requests, {rows} rows",
-        if db.url.starts_with("postgres") { "postgres" } else { "sqlite" },
-        elapsed.as_secs_f64()
+        "ads_sync_benchmark {backend}: median {:.2} s (min {:.2}, max {:.2}) of {rounds} rounds; load average {load_before} before, {} after",
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1],
+        load()
     );
-    db.cleanup().await;
 }

@@ -3,14 +3,16 @@
 //! A test binary of its own: it installs a global tracing subscriber that counts sqlx's per-statement events
 //! (target `sqlx::query`, one per statement string sent; SQLite's worker thread included), and only one
 //! measurement runs at a time. Counted: one signed Meta webhook through the web router; a hundred no-op jobs
-//! claimed and completed by the runner; the bot handling a typed answer in a flow and a button press. The counts
-//! are printed (BENCHMARKS.md keeps them) and checked against ceilings: a hot path that starts sending more
-//! statements fails here. On PostgreSQL a transaction's `BEGIN` and `COMMIT` are statements too; SQLite's are not
-//! logged by sqlx, so the SQLite counts exclude them.
+//! claimed and completed by the runner; ten posts published one at a time against a fake platform; the bot
+//! handling a typed answer in a flow and a button press. The counts are printed (BENCHMARKS.md keeps them) and
+//! checked against ceilings: a hot path that starts sending more statements fails here. On PostgreSQL a
+//! transaction's `COMMIT` is counted (its `BEGIN` is not logged by sqlx); on SQLite neither is.
 
 #[path = "it/components.rs"]
 #[allow(dead_code)]
 mod components;
+#[path = "../scheduler/tests/it/common/seed.rs"]
+mod seed;
 
 use axum::body::Body;
 use axum::http::Request;
@@ -19,10 +21,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tochen_config::Config;
-use tochen_domain::SecretString;
+use tochen_domain::clock::now_ms;
+use tochen_domain::jobs::PublishPayload;
+use tochen_domain::{AuthKind, Platform, SecretString};
+use tochen_platforms::publish::Publisher;
+use tochen_scheduler::handlers::publish::PublishHandler;
 use tochen_scheduler::{JobContext, JobError, Runner, RunnerConfig, Worker};
-use tochen_store::{NewJob, TenantProfile};
+use tochen_store::{NewAccount, NewJob, TenantProfile};
 use tochen_testkit::fake_graph::sign_meta_webhook;
+use tochen_testkit::fake_platform::{CountingPlatform, HttpPublisher};
 use tochen_testkit::fake_telegram::FakeTelegram;
 use tochen_testkit::TestDb;
 use tokio_util::sync::CancellationToken;
@@ -127,6 +134,7 @@ fn config(db: &TestDb, dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> Confi
 /// (backend, ceiling): what each path may send at most; lower these when a change sends fewer.
 const WEBHOOK_CEILING: [(&str, usize); 2] = [("sqlite", 2), ("postgres", 3)];
 const JOBS_CEILING: [(&str, usize); 2] = [("sqlite", 25), ("postgres", 25)];
+const PUBLISH_CEILING: [(&str, usize); 2] = [("sqlite", 76), ("postgres", 82)];
 const ANSWER_CEILING: [(&str, usize); 2] = [("sqlite", 3), ("postgres", 3)];
 const PRESS_CEILING: [(&str, usize); 2] = [("sqlite", 2), ("postgres", 2)];
 
@@ -199,6 +207,55 @@ async fn claiming_and_completing_jobs_takes_few_statements_per_job() {
         let seen = take(nothing);
         // The runner's start and stop (its lease sweep, releasing what it held) are in the count too.
         report(backend, &format!("{jobs} no-op jobs claimed and completed"), &seen, ceiling(JOBS_CEILING, backend));
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_posts_takes_few_statements_per_post() {
+    install();
+    let _one = ONE_AT_A_TIME.lock().await;
+    for (backend, db) in databases().await {
+        let user = db.store.upsert_user(&tochen_testkit::person(6161, "Pia")).await.unwrap();
+        let tenant = db.store.create_tenant("Press", &TenantProfile::default(), 0, user.id).await.unwrap().id;
+        let page = NewAccount {
+            platform: Platform::Facebook,
+            auth_kind: AuthKind::FacebookPage,
+            external_id: "page-1".into(),
+            name: "Page".into(),
+            access_token: SecretString::new("t"),
+            refresh_token: None,
+            scopes: vec![],
+            token_expires_at: None,
+            refresh_expires_at: None,
+            connected_by: None,
+        };
+        let account = db.store.upsert_account(tenant, &page).await.unwrap().id;
+        let posts = 10;
+        let platform = CountingPlatform::start(Duration::ZERO).await;
+        let publisher: Arc<dyn Publisher> = Arc::new(HttpPublisher::new(platform.url.clone(), Duration::from_secs(10)));
+        let mut workers = tochen_scheduler::new_workers();
+        workers.register::<PublishPayload, _>(PublishHandler {
+            publishers: Arc::new([(AuthKind::FacebookPage, publisher)].into_iter().collect()),
+            media_urls: Arc::new(|_, id| format!("http://127.0.0.1:1/media/{id}")),
+            data_dir: std::env::temp_dir(),
+        });
+        // One at a time, so nothing is shared between posts (a busy runner claims and completes in batches).
+        let rc = RunnerConfig { concurrency: 1, max_idle: Duration::from_secs(30), ..RunnerConfig::new("stmts") };
+        seed::seed_posts(&db.store, tenant, &[(account, Platform::Facebook)], posts, |_| now_ms()).await;
+        settle().await;
+        take(nothing);
+        let stop = CancellationToken::new();
+        let runner = tokio::spawn(Runner::new(db.store.clone(), workers, rc).run(stop.clone()));
+        while platform.total() < posts as u64 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        settle().await;
+        stop.cancel();
+        runner.await.unwrap().unwrap();
+        let seen = take(nothing);
+        // The runner's start and stop are in the count too.
+        report(backend, &format!("{posts} posts published one at a time"), &seen, ceiling(PUBLISH_CEILING, backend));
         db.cleanup().await;
     }
 }

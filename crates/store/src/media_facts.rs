@@ -107,9 +107,19 @@ impl Store {
 
     /// The options a post publishes with: the workspace defaults, overridden key by key (one level deep, per
     /// platform section) by what was set on the post.
+    /// One statement: the publish path reads this for every target.
     pub async fn post_options(&self, tenant: TenantId, post: PostId) -> Result<Map<String, Value>> {
-        let mut merged = self.post_defaults(tenant).await?;
-        for (k, v) in self.post_options_own(tenant, post).await? {
+        let row = sqlx::query(
+            "SELECT t.post_defaults, p.platform_options FROM posts p JOIN tenants t ON t.id = p.tenant_id \
+             WHERE p.tenant_id = $1 AND p.id = $2",
+        )
+        .bind(tenant.to_db())
+        .bind(post.to_db())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("post"))?;
+        let mut merged = object(&row.try_get::<String, _>("post_defaults")?);
+        for (k, v) in object(&row.try_get::<String, _>("platform_options")?) {
             match (merged.get_mut(&k), v) {
                 (Some(Value::Object(base)), Value::Object(over)) => base.extend(over),
                 (_, v) => {

@@ -87,9 +87,12 @@ async fn insert_event_job<'e, E>(exec: E, event_id: &str, now: Millis) -> Result
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    // Keyed by the event (`webhook_event_job_key`): the payload's insert options.
-    let job = NewJob::new(&WebhookEventPayload { event_id: event_id.to_owned() }).run_at(now);
-    crate::jobs::insert(exec, &job, now, crate::jobs::OnConflict::Keep).await
+    crate::jobs::insert(exec, &event_job(event_id, now), now, crate::jobs::OnConflict::Keep).await
+}
+
+/// The `webhook.event` job of an event, keyed by the event (`webhook_event_job_key`): the payload's insert options.
+fn event_job(event_id: &str, now: Millis) -> NewJob {
+    NewJob::new(&WebhookEventPayload { event_id: event_id.to_owned() }).run_at(now)
 }
 
 impl Store {
@@ -98,6 +101,30 @@ impl Store {
     pub async fn record_inbound_event(&self, source: &str, event_key: &str, payload: &str) -> Result<Option<String>> {
         let id = uuid::Uuid::now_v7().to_string();
         let now = now_ms();
+        if let Some(sql) = crate::dialect::event_with_job(self.backend) {
+            let job = event_job(&id, now);
+            let done = sqlx::query(sql)
+                .bind(&id)
+                .bind(source)
+                .bind(event_key)
+                .bind(payload)
+                .bind(now)
+                .bind(tochen_domain::ids::JobId::new().to_db())
+                .bind(job.tenant_id.map(|t| t.to_db()))
+                .bind(&job.kind)
+                .bind(job.payload.to_string())
+                .bind(job.run_at)
+                .bind(job.max_attempts)
+                .bind(&job.unique_key)
+                .bind(&job.concurrency_key)
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() != 1 {
+                return Ok(None);
+            }
+            self.notify_jobs_changed();
+            return Ok(Some(id));
+        }
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "INSERT INTO webhook_events (id, source, event_key, tenant_id, payload, received_at) \

@@ -93,6 +93,29 @@ pub struct Person {
     pub dialogue: Option<String>,
 }
 
+/// The read of [`Store::person_in_chat`] (`$1` Telegram id, `$2` chat): built once, it runs for every bot update.
+/// A NULL chat matches no dialogue row.
+fn person_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let users = COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
+        let tenants = crate::tenants::COLUMNS
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(|c| format!("t.{c} AS t_{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT {users}, m.role AS m_role, {tenants}, d.state AS d_state FROM users u \
+             LEFT JOIN memberships m ON m.tenant_id = u.active_tenant_id AND m.user_id = u.id \
+             LEFT JOIN tenants t ON t.id = m.tenant_id \
+             LEFT JOIN dialogue_states d ON d.chat_id = $2 AND d.user_id = u.telegram_id \
+             WHERE u.telegram_id = $1"
+        )
+    })
+}
+
 fn user_from_row(row: &AnyRow) -> Result<User> {
     UserRow::from_row(row)?.try_into()
 }
@@ -127,23 +150,7 @@ impl Store {
     }
 
     async fn person_read(&self, telegram_id: i64, chat: Option<i64>) -> Result<Option<Person>> {
-        let users = COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
-        let tenants = crate::tenants::COLUMNS
-            .split(',')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(|c| format!("t.{c} AS t_{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        // A NULL chat matches no dialogue row.
-        let sql = format!(
-            "SELECT {users}, m.role AS m_role, {tenants}, d.state AS d_state FROM users u \
-             LEFT JOIN memberships m ON m.tenant_id = u.active_tenant_id AND m.user_id = u.id \
-             LEFT JOIN tenants t ON t.id = m.tenant_id \
-             LEFT JOIN dialogue_states d ON d.chat_id = $2 AND d.user_id = u.telegram_id \
-             WHERE u.telegram_id = $1"
-        );
-        let row = sqlx::query(&sql).bind(telegram_id).bind(chat).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(person_sql()).bind(telegram_id).bind(chat).fetch_optional(&self.pool).await?;
         let Some(row) = row else { return Ok(None) };
         let user = user_from_row(&row)?;
         let role: Option<String> = crate::col(&row, "m_role")?;

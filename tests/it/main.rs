@@ -8,6 +8,7 @@ mod components;
 mod connect_e2e;
 mod deploy_files;
 mod inbound_webhooks;
+mod ingest_crash;
 mod media_key;
 mod platform_pipeline;
 mod sandbox_e2e;

@@ -23,6 +23,12 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
+/// `n` rows of `cols` placeholders each for a multi-row `VALUES`, numbered from `$first` row by row, with `tail`
+/// (SQL such as `, $1`) closing each row: `($2, $3, $1), ($4, $5, $1)`; the same on both backends.
+pub(crate) fn placeholders_rows(first: usize, n: usize, cols: usize, tail: &str) -> String {
+    (0..n).map(|r| format!("({}{tail})", placeholders(first + r * cols, cols))).collect::<Vec<_>>().join(", ")
+}
+
 /// The embedded migrations of `backend` (`migrations/sqlite` or `migrations/postgres`).
 pub(crate) fn migrator(backend: Backend) -> &'static Migrator {
     match backend {

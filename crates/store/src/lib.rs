@@ -27,6 +27,7 @@ mod dialect;
 mod dialogue;
 pub mod events;
 mod heartbeats;
+mod ingest;
 mod invites;
 pub mod job_queue;
 mod job_signal;
@@ -151,6 +152,8 @@ pub struct Store {
     secrets: SecretBox,
     /// The in-process signal ("jobs changed"), shared by the clones of this store (`job_signal`).
     signals: job_signal::Signals,
+    /// The group commit of incoming webhook events (`ingest`), shared by the clones of this store.
+    ingest: std::sync::Arc<ingest::Group>,
 }
 
 impl Store {
@@ -177,7 +180,9 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        Ok(Self { pool, backend, secrets, signals: Default::default() })
+        let ingest =
+            std::sync::Arc::new(ingest::Group::new(backend, dialect::max_connections(backend, max_connections)));
+        Ok(Self { pool, backend, secrets, signals: Default::default(), ingest })
     }
 
     /// Opens one connection to `url` and closes it: one try, no pool and no retries, so start-up can tell "not

@@ -3,8 +3,9 @@
 //!
 //! Platform events (Meta, TikTok) are processed by `webhook.event` jobs.
 //!
-//! The event row and its job are written in ONE transaction: written separately, a crash between the two would
-//! leave an acknowledged event that nothing ever processes. The job's unique key `webhook.event:{event_id}`
+//! The event row and its job are written in ONE transaction, shared with the events that arrive at the same time
+//! (`ingest`, the group commit): written separately, a crash between the two would leave an acknowledged event
+//! that nothing ever processes. The job's unique key `webhook.event:{event_id}`
 //! makes enqueueing idempotent, so the cleanup sweep can re-enqueue events that are still `received` (rows
 //! written by an older version that queued the job separately) without ever doubling one.
 //!
@@ -15,12 +16,12 @@
 //! at once (a lease that expired under a slow runner) serialize on the event row and the later one writes nothing.
 
 use crate::deliveries::{insert_delivery, NewDelivery};
+use crate::ingest::event_job;
 use crate::jobs::{insert_job, NewJob};
 use crate::targets::publishing::{settle_statement, Settle};
 use crate::{Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::{AccountId, TargetId, TenantId};
-use tochen_domain::jobs::WebhookEventPayload;
 use tochen_domain::TargetStatus;
 
 impl Store {
@@ -90,63 +91,7 @@ where
     crate::jobs::insert(exec, &event_job(event_id, now), now, crate::jobs::OnConflict::Keep).await
 }
 
-/// The `webhook.event` job of an event, keyed by the event (`webhook_event_job_key`): the payload's insert options.
-fn event_job(event_id: &str, now: Millis) -> NewJob {
-    NewJob::new(&WebhookEventPayload { event_id: event_id.to_owned() }).run_at(now)
-}
-
 impl Store {
-    /// Stores a verified platform event (deduplicated by `(source, event_key)`) and queues its `webhook.event`
-    /// job in the same transaction. Returns the new event id, or `None` for a duplicate (nothing is queued).
-    pub async fn record_inbound_event(&self, source: &str, event_key: &str, payload: &str) -> Result<Option<String>> {
-        let id = uuid::Uuid::now_v7().to_string();
-        let now = now_ms();
-        if let Some(sql) = crate::dialect::event_with_job(self.backend) {
-            let job = event_job(&id, now);
-            let done = sqlx::query(sql)
-                .bind(&id)
-                .bind(source)
-                .bind(event_key)
-                .bind(payload)
-                .bind(now)
-                .bind(tochen_domain::ids::JobId::new().to_db())
-                .bind(job.tenant_id.map(|t| t.to_db()))
-                .bind(&job.kind)
-                .bind(job.payload.to_string())
-                .bind(job.run_at)
-                .bind(job.max_attempts)
-                .bind(&job.unique_key)
-                .bind(&job.concurrency_key)
-                .execute(&self.pool)
-                .await?;
-            if done.rows_affected() != 1 {
-                return Ok(None);
-            }
-            self.notify_jobs_changed();
-            return Ok(Some(id));
-        }
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "INSERT INTO webhook_events (id, source, event_key, tenant_id, payload, received_at) \
-             VALUES ($1, $2, $3, NULL, $4, $5) ON CONFLICT (source, event_key) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(source)
-        .bind(event_key)
-        .bind(payload)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        insert_event_job(&mut *tx, &id, now).await?;
-        tx.commit().await?;
-        self.notify_jobs_changed();
-        Ok(Some(id))
-    }
-
     /// The processing status of an event (`received`, `processed`, `ignored`, `failed`), `None` when it is gone.
     pub async fn webhook_event_status(&self, id: &str) -> Result<Option<String>> {
         let row: Option<(String,)> = sqlx::query_as("SELECT status FROM webhook_events WHERE id = $1")

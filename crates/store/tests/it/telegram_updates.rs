@@ -95,3 +95,85 @@ store_test!(an_event_and_its_job_are_written_together_and_a_duplicate_writes_nei
     assert_eq!(jobs, 1);
     assert_eq!(store.webhook_event_status(&id).await.unwrap().as_deref(), Some("received"));
 });
+
+store_test!(concurrent_events_share_group_commits_and_each_is_stored_once_with_its_job, |store| {
+    // 300 deliveries at once: 200 distinct events, and 100 repeats of some of them (providers deliver at least
+    // once), several arriving in the same group as their original.
+    let calls: Vec<_> = (0..300)
+        .map(|i| {
+            let store = store.clone();
+            let key = format!("k{}", if i < 200 { i } else { (i - 200) * 2 });
+            tokio::spawn(async move { (key.clone(), store.record_inbound_event("meta", &key, "{}").await.unwrap()) })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for call in calls {
+        results.push(call.await.unwrap());
+    }
+    let mut new_per_key = std::collections::HashMap::<String, usize>::new();
+    for (key, id) in &results {
+        *new_per_key.entry(key.clone()).or_default() += usize::from(id.is_some());
+    }
+    assert_eq!(new_per_key.len(), 200);
+    assert!(new_per_key.values().all(|n| *n == 1), "each event is new exactly once: {new_per_key:?}");
+    let pool = store.sql_for_tests().clone();
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
+            n
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM webhook_events").await, 200);
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM jobs j JOIN webhook_events e ON j.unique_key = 'webhook.event:' || e.id \
+             WHERE j.kind = 'webhook.event' AND j.state = 'queued'"
+        )
+        .await,
+        200,
+        "every new event has its job"
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM jobs").await, 200, "and nothing else was queued");
+    let (groups, events) = store.ingest_groups();
+    assert_eq!(events, 300, "every delivery went through a group commit");
+    assert!(groups < 300, "concurrent deliveries shared commits: {groups} groups for 300 events");
+});
+
+store_test!(an_event_that_fails_its_group_does_not_fail_its_neighbours, |store| {
+    // A trigger refuses one event key, so any group holding it fails; each of its events is then written alone.
+    let refuse = match store.backend() {
+        tochen_store::Backend::Sqlite => vec![
+            "CREATE TRIGGER refuse_bad BEFORE INSERT ON webhook_events WHEN NEW.event_key = 'bad' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        ],
+        _ => vec![
+            "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.event_key = 'bad' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_bad BEFORE INSERT ON webhook_events FOR EACH ROW EXECUTE FUNCTION refuse_bad()",
+        ],
+    };
+    for sql in refuse {
+        sqlx::query(sql).execute(store.sql_for_tests()).await.unwrap();
+    }
+    let calls: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            let key = if i == 20 { "bad".to_string() } else { format!("good{i}") };
+            tokio::spawn(async move { (key.clone(), store.record_inbound_event("meta", &key, "{}").await) })
+        })
+        .collect();
+    for call in calls {
+        let (key, stored) = call.await.unwrap();
+        match key.as_str() {
+            "bad" => assert!(stored.is_err(), "the refused event reports its error"),
+            _ => assert!(stored.unwrap().is_some(), "{key} is stored"),
+        }
+    }
+    let (events,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM webhook_events").fetch_one(store.sql_for_tests()).await.unwrap();
+    let (jobs,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs").fetch_one(store.sql_for_tests()).await.unwrap();
+    assert_eq!((events, jobs), (39, 39));
+    let (_, grouped) = store.ingest_groups();
+    assert!(grouped < 39, "good events shared the refused one's group and were written alone ({grouped} grouped)");
+});

@@ -143,6 +143,13 @@ async fn measure(label: &str, tg: &FakeTelegram, url_for: impl Fn(usize) -> (Str
         let url = url.replace("{dir}", &dir.path().display().to_string());
         let a = start(tg, &url, dir.path(), Duration::from_millis(100)).await;
         let b = start(tg, &url, dir.path(), idle).await;
+        // One line per round, for `cargo bench --bench hot_paths`, which takes the median itself.
+        println!(
+            "[{label}] round {}: restart ready s={:.3}; idle VmRSS MiB={:.1};",
+            i + 1,
+            b.ready.as_secs_f64(),
+            b.rss_kib as f64 / 1024.0
+        );
         first.push(a.ready.as_secs_f64());
         again.push(b.ready.as_secs_f64());
         rss.push(b.rss_kib as f64 / 1024.0);

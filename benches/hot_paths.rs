@@ -23,22 +23,32 @@ use tochen_testkit::TestDb;
 const SECRET: &str = "bench-meta-secret";
 const REQUESTS: usize = 5000;
 
-/// Figures per row and backend, in the order the rows are printed.
+/// One row of the table: what is measured, its target, and the figures of each backend.
+struct Row {
+    what: String,
+    target: &'static str,
+    values: BTreeMap<&'static str, Vec<f64>>,
+}
+
+/// The rows, in the order they are printed.
 #[derive(Default)]
-struct Table(Vec<(String, &'static str, BTreeMap<&'static str, Vec<f64>>)>);
+struct Table(Vec<Row>);
 
 impl Table {
     fn add(&mut self, what: &str, target: &'static str, backend: &'static str, value: f64) {
-        if !self.0.iter().any(|(w, _, _)| w == what) {
-            self.0.push((what.to_owned(), target, BTreeMap::new()));
-        }
-        let row = self.0.iter_mut().find(|(w, _, _)| w == what).expect("just added");
-        row.2.entry(backend).or_default().push(value);
+        let at = match self.0.iter().position(|r| r.what == what) {
+            Some(at) => at,
+            None => {
+                self.0.push(Row { what: what.to_owned(), target, values: BTreeMap::new() });
+                self.0.len() - 1
+            }
+        };
+        self.0[at].values.entry(backend).or_default().push(value);
     }
 
     fn print(&self) {
         println!("\n| what | SQLite | PostgreSQL | target |\n| --- | --- | --- | --- |");
-        for (what, target, values) in &self.0 {
+        for Row { what, target, values } in &self.0 {
             let cell = |b: &str| values.get(b).map_or("not run".to_owned(), |v| summary(v));
             println!("| {what} | {} | {} | {target} |", cell("sqlite"), cell("postgres"));
         }

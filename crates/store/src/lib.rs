@@ -21,6 +21,7 @@ mod audit;
 mod automations;
 mod calendar;
 mod campaigns;
+mod checkpoint;
 mod deliveries;
 mod destinations;
 mod dialect;
@@ -154,6 +155,8 @@ pub struct Store {
     signals: job_signal::Signals,
     /// The group commit of incoming webhook events (`ingest`), shared by the clones of this store.
     ingest: std::sync::Arc<ingest::Group>,
+    /// SQLite: the task checkpointing the WAL off the writer's path (`checkpoint`), stopped with the last clone.
+    _checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 impl Store {
@@ -182,7 +185,11 @@ impl Store {
             .await?;
         let ingest =
             std::sync::Arc::new(ingest::Group::new(backend, dialect::max_connections(backend, max_connections)));
-        Ok(Self { pool, backend, secrets, signals: Default::default(), ingest })
+        let checkpointer = match backend {
+            Backend::Sqlite => checkpoint::start(&url).map(std::sync::Arc::new),
+            Backend::Postgres => None,
+        };
+        Ok(Self { pool, backend, secrets, signals: Default::default(), ingest, _checkpointer: checkpointer })
     }
 
     /// Opens one connection to `url` and closes it: one try, no pool and no retries, so start-up can tell "not

@@ -418,3 +418,23 @@ store_test!(one_profile_field_is_set_without_touching_the_others, |store| {
     let gone = store.set_profile_field(tochen_domain::TenantId::new(), tochen_store::ProfileField::Tone, "x").await;
     assert!(matches!(gone, Err(tochen_store::StoreError::NotFound(_))), "{gone:?}");
 });
+
+store_test!(sqlite_checkpoints_the_wal_off_the_writers_path, |store, db| {
+    if store.backend() != tochen_store::Backend::Sqlite {
+        return; // PostgreSQL has no WAL file to checkpoint from here
+    }
+    // The pool's connection never checkpoints; the store's checkpoint task copies the WAL into the database file.
+    let file = std::path::PathBuf::from(db.url.trim_start_matches("sqlite://").split('?').next().unwrap());
+    let before = std::fs::metadata(&file).unwrap().len();
+    let payload = "x".repeat(4000);
+    for i in 0..500 {
+        store.record_inbound_event("meta", &format!("wal-{i}"), &payload).await.unwrap();
+    }
+    let wal = std::fs::metadata(file.with_extension("db-wal")).unwrap().len();
+    assert!(wal > 2_000_000, "the writes are in the WAL ({wal} bytes)");
+    let waited = std::time::Instant::now();
+    while std::fs::metadata(&file).unwrap().len() < before + 2_000_000 {
+        assert!(waited.elapsed() < std::time::Duration::from_secs(20), "the WAL was never checkpointed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+});

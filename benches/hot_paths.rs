@@ -14,10 +14,8 @@
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tochen_testkit::fake_graph::sign_meta_webhook;
+use tochen_testkit::webhook_load::signed_meta_deliveries;
 use tochen_testkit::TestDb;
 
 const SECRET: &str = "bench-meta-secret";
@@ -168,54 +166,6 @@ fn start_server(server: &str, db: &TestDb, dir: &std::path::Path) -> (Child, u16
     (child, port)
 }
 
-/// Sends `REQUESTS` distinct signed deliveries at `concurrency`; requests per second and the p99 in ms.
-async fn load(http: &reqwest::Client, port: u16, concurrency: usize, tag: &str) -> (f64, f64) {
-    let url = format!("http://127.0.0.1:{port}/webhooks/meta");
-    let bodies: Arc<Vec<(String, String)>> = Arc::new(
-        (0..REQUESTS)
-            .map(|i| {
-                let body = format!(
-                    r#"{{"object":"page","entry":[{{"id":"999","time":{i},"changes":[{{"field":"feed","value":{{"item":"comment","verb":"add","comment_id":"{tag}-{i}","post_id":"999_1","from":{{"id":"5","name":"Bench"}},"message":"hello {i}"}}}}]}}]}}"#
-                );
-                let sig = sign_meta_webhook(SECRET, body.as_bytes());
-                (body, sig)
-            })
-            .collect(),
-    );
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (http, url, bodies, next) = (http.clone(), url.clone(), bodies.clone(), next.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                while let Some((body, sig)) = bodies.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let t = Instant::now();
-                    let resp = http
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .header("x-hub-signature-256", sig)
-                        .body(body.clone())
-                        .send()
-                        .await
-                        .expect("the server answers");
-                    assert_eq!(resp.status().as_u16(), 200, "every signed delivery is accepted");
-                    latencies.push(t.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut all: Vec<Duration> = Vec::with_capacity(REQUESTS);
-    for w in workers {
-        all.extend(w.await.expect("a sender"));
-    }
-    let secs = started.elapsed().as_secs_f64();
-    all.sort();
-    let p99 = all[(all.len() * 99).div_ceil(100) - 1];
-    (REQUESTS as f64 / secs, p99.as_secs_f64() * 1000.0)
-}
-
 async fn ingress(table: &mut Table, rounds: usize, postgres: bool) {
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
     let backends: &[&'static str] = if postgres { &["sqlite", "postgres"] } else { &["sqlite"] };
@@ -236,7 +186,10 @@ async fn ingress(table: &mut Table, rounds: usize, postgres: bool) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 for concurrency in [32, 8] {
-                    let (rps, p99) = load(&http, port, concurrency, &format!("r{round}c{concurrency}")).await;
+                    let url = format!("http://127.0.0.1:{port}/webhooks/meta");
+                    let tag = format!("r{round}c{concurrency}");
+                    let load = signed_meta_deliveries(&http, &url, SECRET, REQUESTS, concurrency, &tag).await;
+                    let (rps, p99) = (load.per_second, load.quantile(0.99).as_secs_f64() * 1000.0);
                     println!(
                         "[{backend}] {server} round {} concurrency {concurrency}: {rps:.0} req/s, p99 {p99:.2} ms (load {})",
                         round + 1,

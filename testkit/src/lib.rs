@@ -21,6 +21,7 @@ pub mod media_host;
 pub mod props;
 pub mod smtp_sink;
 pub mod video;
+pub mod webhook_load;
 pub mod webhook_receiver;
 
 pub use db::TestDb;

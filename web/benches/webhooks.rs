@@ -8,11 +8,9 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 use tochen_config::Config;
 use tochen_domain::SecretString;
-use tochen_testkit::fake_graph::sign_meta_webhook;
+use tochen_testkit::webhook_load::signed_meta_deliveries;
 use tochen_testkit::TestDb;
 use tochen_web::{app, AppState, RateLimit};
 
@@ -51,58 +49,16 @@ async fn run(label: &str, db: TestDb, requests: usize, concurrency: usize) {
     });
     let url = format!("http://{addr}/webhooks/meta");
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().expect("client");
-    let bodies: Arc<Vec<(Vec<u8>, String)>> = Arc::new(
-        (0..requests)
-            .map(|i| {
-                let body = format!(
-                    r#"{{"object":"page","entry":[{{"id":"999","time":{i},"changes":[{{"field":"feed","value":{{"item":"comment","verb":"add","comment_id":"c{i}","post_id":"999_1","from":{{"id":"5","name":"Bench"}},"message":"hello {i}"}}}}]}}]}}"#
-                );
-                let sig = sign_meta_webhook(SECRET, body.as_bytes());
-                (body.into_bytes(), sig)
-            })
-            .collect(),
-    );
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (http, url, bodies, next) = (http.clone(), url.clone(), bodies.clone(), next.clone());
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((body, sig)) = bodies.get(i) else { break };
-                let t = Instant::now();
-                let resp = http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("x-hub-signature-256", sig)
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .expect("request");
-                assert_eq!(resp.status().as_u16(), 200, "every signed delivery is accepted");
-                latencies.push(t.elapsed());
-            }
-            latencies
-        }));
-    }
-    let mut all: Vec<Duration> = Vec::with_capacity(requests);
-    for w in workers {
-        all.extend(w.await.expect("worker"));
-    }
-    let elapsed = started.elapsed();
-    all.sort();
-    let pct = |p: f64| all[((all.len() as f64 * p).ceil() as usize).saturating_sub(1).min(all.len() - 1)];
+    let load = signed_meta_deliveries(&http, &url, SECRET, requests, concurrency, "c").await;
     let (stored,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM webhook_events").fetch_one(db.store.sql_for_tests()).await.expect("count");
     assert_eq!(stored as usize, requests, "every delivery was stored");
     println!(
         "{label:<10} requests={requests} concurrency={concurrency} req/s={:.0} p50={:.2}ms p99={:.2}ms max={:.2}ms",
-        requests as f64 / elapsed.as_secs_f64(),
-        pct(0.50).as_secs_f64() * 1000.0,
-        pct(0.99).as_secs_f64() * 1000.0,
-        all.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
+        load.per_second,
+        load.quantile(0.50).as_secs_f64() * 1000.0,
+        load.quantile(0.99).as_secs_f64() * 1000.0,
+        load.quantile(1.0).as_secs_f64() * 1000.0,
     );
     server.abort();
     db.cleanup().await;

@@ -64,6 +64,8 @@ pub(crate) struct Group {
     /// Group transactions committed, and the events they held (for tests and the benchmark's reading).
     groups: AtomicU64,
     grouped: AtomicU64,
+    /// Events queued so far.
+    queued: AtomicU64,
 }
 
 impl std::fmt::Debug for Group {
@@ -84,6 +86,7 @@ impl Group {
             writers: tokio::sync::Semaphore::new(writers),
             groups: AtomicU64::default(),
             grouped: AtomicU64::default(),
+            queued: AtomicU64::default(),
         }
     }
 
@@ -117,6 +120,14 @@ impl Store {
         (self.ingest.groups.load(Ordering::Relaxed), self.ingest.grouped.load(Ordering::Relaxed))
     }
 
+    /// Test support (only with the `test-support` feature): events queued for a group commit so far, and those
+    /// of them still waiting to be taken into a group.
+    #[cfg(feature = "test-support")]
+    pub fn ingest_queue(&self) -> (u64, usize) {
+        let waiting = self.ingest.waiting.lock().unwrap_or_else(|e| e.into_inner()).len();
+        (self.ingest.queued.load(Ordering::Relaxed), waiting)
+    }
+
     /// Stores a verified platform event (deduplicated by `(source, event_key)`) and queues its `webhook.event`
     /// job atomically with it, in a group commit with the events arriving at the same time. Returns the new
     /// event id, or `None` for a duplicate (nothing is queued). Returns only after the commit that holds it.
@@ -129,6 +140,7 @@ impl Store {
         });
         let (reply, mut answer) = oneshot::channel();
         self.ingest.waiting.lock().unwrap_or_else(|e| e.into_inner()).push((event.clone(), reply));
+        self.ingest.queued.fetch_add(1, Ordering::Relaxed);
         loop {
             let writing = self.ingest.writers.acquire().await;
             match answer.try_recv() {

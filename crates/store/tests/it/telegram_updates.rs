@@ -156,13 +156,47 @@ store_test!(an_event_that_fails_its_group_does_not_fail_its_neighbours, |store| 
     for sql in refuse {
         sqlx::query(sql).execute(store.sql_for_tests()).await.unwrap();
     }
-    let calls: Vec<_> = (0..40)
-        .map(|i| {
-            let store = store.clone();
-            let key = if i == 20 { "bad".to_string() } else { format!("good{i}") };
-            tokio::spawn(async move { (key.clone(), store.record_inbound_event("meta", &key, "{}").await) })
-        })
-        .collect();
+    // Writes wait behind a held transaction (SQLite's one connection; a table lock on PostgreSQL). Good events go
+    // first, one at a time, until every writer permit is held by a blocked writer; then the rest, the refused one
+    // among them, queue together, so the refused one is sure to share its group with good ones.
+    let mut hold = store.sql_for_tests().begin().await.unwrap();
+    if store.backend() != tochen_store::Backend::Sqlite {
+        sqlx::query("LOCK TABLE webhook_events IN SHARE MODE").execute(&mut *hold).await.unwrap();
+    }
+    let send = |key: String| {
+        let store = store.clone();
+        tokio::spawn(async move { (key.clone(), store.record_inbound_event("meta", &key, "{}").await) })
+    };
+    // Waits until `queued` events were queued in all, then says how many of them wait to be taken into a group
+    // once that number has held for 300 ms (a free permit takes a queued event within microseconds).
+    let waiting_after = |queued: u64| {
+        let store = store.clone();
+        async move {
+            let mut last = (0, usize::MAX);
+            let mut since = std::time::Instant::now();
+            loop {
+                let now = store.ingest_queue();
+                if now != last {
+                    (last, since) = (now, std::time::Instant::now());
+                } else if now.0 == queued && since.elapsed() > std::time::Duration::from_millis(300) {
+                    return now.1;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let mut calls = Vec::new();
+    let mut stuck = 0;
+    while stuck == 0 {
+        calls.push(send(format!("good{}", calls.len())));
+        stuck = waiting_after(calls.len() as u64).await; // 1 once every permit is held by a blocked writer
+    }
+    calls.push(send("bad".to_string()));
+    while calls.len() < 40 {
+        calls.push(send(format!("good{}", calls.len())));
+    }
+    assert!(waiting_after(40).await >= 2, "the refused event queues with a good one behind the blocked writers");
+    hold.rollback().await.unwrap();
     for call in calls {
         let (key, stored) = call.await.unwrap();
         match key.as_str() {

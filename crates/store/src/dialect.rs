@@ -64,25 +64,6 @@ pub(crate) fn connection_setup(backend: Backend) -> &'static str {
     }
 }
 
-/// A verified webhook event and its job in ONE statement, where the dialect can: PostgreSQL's data-modifying
-/// `WITH` inserts the event and, only if it was new, the job (one round trip and one commit instead of `BEGIN`,
-/// two inserts and `COMMIT`; a statement is atomic on its own). Binds `$1` event id, `$2` source, `$3` event
-/// key, `$4` payload, `$5` now, then the job's `$6` id, `$7` tenant, `$8` kind, `$9` payload, `$10` run at,
-/// `$11` attempts, `$12` unique key, `$13` concurrency key; one row affected when the event was new. `None` on
-/// SQLite, which lacks data-modifying `WITH`: the caller writes both in a transaction there.
-pub(crate) fn event_with_job(backend: Backend) -> Option<&'static str> {
-    match backend {
-        Backend::Postgres => Some(
-            "WITH e AS (INSERT INTO webhook_events (id, source, event_key, tenant_id, payload, received_at) \
-             VALUES ($1, $2, $3, NULL, $4, $5) ON CONFLICT (source, event_key) DO NOTHING RETURNING id) \
-             INSERT INTO jobs (id, tenant_id, kind, payload, run_at, max_attempts, unique_key, concurrency_key, \
-             created_at, updated_at) SELECT $6, $7, $8, $9, $10, $11, $12, $13, $5, $5 FROM e \
-             ON CONFLICT (unique_key) DO NOTHING",
-        ),
-        Backend::Sqlite => None,
-    }
-}
-
 /// An aggregate of `row` (a comma list of SQL values) into one JSON array of arrays ordered by `order`, as TEXT;
 /// `[]` when there are no rows.
 pub(crate) fn json_array_agg(backend: Backend, row: &str, order: &str) -> String {

@@ -14,7 +14,7 @@
 //! one statement (data-modifying `WITH`), SQLite in one transaction of two statements. Events are deduplicated by
 //! `(source, event_key)`, also within a group, and the ids the insert returns say which events were new.
 //!
-//! If a group's transaction fails, every caller of the group writes its own event alone (the old path), so one
+//! If a group's transaction fails, every caller of the group writes its own event alone (a group of one), so one
 //! bad event cannot fail its neighbours; if the caller writing a group is cancelled mid-write, the others find
 //! their answer channel closed and write alone too. Writing alone after a group that did commit is harmless: the
 //! event is then a duplicate, stored once.
@@ -244,42 +244,12 @@ impl Store {
         Ok(new.into_iter().map(|(id,)| id).collect())
     }
 
-    /// One event and its job in their own transaction: the path of an event whose group failed.
+    /// One event and its job in their own transaction (a group of one): the path of an event whose group failed.
     async fn record_event_alone(&self, event: &Event) -> Result<Option<String>> {
-        let now = now_ms();
-        let job = event_job(&event.id, now);
-        if let Some(sql) = crate::dialect::event_with_job(self.backend) {
-            let query = sqlx::query(sql)
-                .bind(&event.id)
-                .bind(&event.source)
-                .bind(&event.event_key)
-                .bind(&event.payload)
-                .bind(now);
-            let done = bind_job!(query, &job).execute(&self.pool).await?;
-            if done.rows_affected() != 1 {
-                return Ok(None);
-            }
-            self.notify_jobs_changed();
-            return Ok(Some(event.id.clone()));
-        }
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "INSERT INTO webhook_events (id, source, event_key, tenant_id, payload, received_at) \
-             VALUES ($1, $2, $3, NULL, $4, $5) ON CONFLICT (source, event_key) DO NOTHING",
-        )
-        .bind(&event.id)
-        .bind(&event.source)
-        .bind(&event.event_key)
-        .bind(&event.payload)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            tx.rollback().await?;
+        let new = self.insert_group(&[event]).await?;
+        if new.is_empty() {
             return Ok(None);
         }
-        crate::jobs::insert(&mut *tx, &job, now, crate::jobs::OnConflict::Keep).await?;
-        tx.commit().await?;
         self.notify_jobs_changed();
         Ok(Some(event.id.clone()))
     }

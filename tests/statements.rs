@@ -137,7 +137,7 @@ fn config(db: &TestDb, dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> Confi
 /// (backend, ceiling): what each path may send at most; lower these when a change sends fewer.
 const WEBHOOK_CEILING: [(&str, usize); 2] = [("sqlite", 2), ("postgres", 1)];
 const JOBS_CEILING: [(&str, usize); 2] = [("sqlite", 25), ("postgres", 25)];
-const PUBLISH_CEILING: [(&str, usize); 2] = [("sqlite", 76), ("postgres", 82)];
+const PUBLISH_CEILING: [(&str, usize); 2] = [("sqlite", 66), ("postgres", 70)];
 const ANSWER_CEILING: [(&str, usize); 2] = [("sqlite", 3), ("postgres", 3)];
 const PRESS_CEILING: [(&str, usize); 2] = [("sqlite", 2), ("postgres", 2)];
 

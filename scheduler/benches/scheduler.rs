@@ -12,7 +12,7 @@
 mod seed;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tochen_domain::clock::now_ms;
@@ -47,12 +47,21 @@ impl Worker<serde_json::Value> for Noop {
 
 /// Adds the time spent in the wrapped handler or publisher to a counter (microseconds), so the drain can tell how
 /// much of each job slot went to the platform call, to the handler's database work, and to neither (claiming).
-struct Timed<T: ?Sized>(Arc<T>, Arc<AtomicU64>);
+/// The third counter gets the start of every handler subtracted and the start of every platform call added
+/// (microseconds since [`epoch`]): with one call per handler, its total is the time spent before the calls.
+struct Timed<T: ?Sized>(Arc<T>, Arc<AtomicU64>, Arc<AtomicI64>);
+
+/// The instant the drain's start offsets count from.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
 
 #[async_trait::async_trait]
 impl<A: Send + 'static, W: Worker<A>> Worker<A> for Timed<W> {
     async fn work(&self, cx: &JobContext, args: A) -> Result<(), JobError> {
         let t = Instant::now();
+        self.2.fetch_sub(t.duration_since(epoch()).as_micros() as i64, Ordering::Relaxed);
         let r = self.0.work(cx, args).await;
         self.1.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
         r
@@ -63,6 +72,7 @@ impl<A: Send + 'static, W: Worker<A>> Worker<A> for Timed<W> {
 impl Publisher for Timed<dyn Publisher> {
     async fn publish(&self, req: &PublishRequest, refs: &dyn RefRecorder) -> Result<PublishOutcome, PublishError> {
         let t = Instant::now();
+        self.2.fetch_add(t.duration_since(epoch()).as_micros() as i64, Ordering::Relaxed);
         let r = self.0.publish(req, refs).await;
         self.1.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
         r
@@ -295,8 +305,9 @@ async fn drain(backend: &str) {
     b.analyze().await;
     let http_us = Arc::new(AtomicU64::new(0));
     let handler_us = Arc::new(AtomicU64::new(0));
+    let before_call_us = Arc::new(AtomicI64::new(0));
     let inner: Arc<dyn Publisher> = Arc::new(HttpPublisher::new(platform.url.clone(), Duration::from_secs(10)));
-    let publisher: Arc<dyn Publisher> = Arc::new(Timed(inner, http_us.clone()));
+    let publisher: Arc<dyn Publisher> = Arc::new(Timed(inner, http_us.clone(), before_call_us.clone()));
     let deps = deps(publisher);
     let mut handlers = tochen_scheduler::handlers(&deps);
     let publish = PublishHandler {
@@ -304,9 +315,10 @@ async fn drain(backend: &str) {
         media_urls: deps.media_urls.clone(),
         data_dir: deps.data_dir.clone(),
     };
-    handlers.register::<PublishPayload, _>(Timed(Arc::new(publish), handler_us.clone()));
+    handlers.register::<PublishPayload, _>(Timed(Arc::new(publish), handler_us.clone(), before_call_us.clone()));
     let stop = CancellationToken::new();
     let started = Instant::now();
+    epoch();
     let runner = tokio::spawn(Runner::new(b.store.clone(), handlers, b.config()).run(stop.clone()));
     // The fake platform's in-memory count is polled, not the database, so the measurement costs the database
     // nothing while the drain runs; the last results are then waited for in the database.
@@ -323,11 +335,12 @@ async fn drain(backend: &str) {
     let per_job = |us: &AtomicU64| us.load(Ordering::Relaxed) as f64 / 1e3 / n as f64;
     let busy = |us: &AtomicU64| us.load(Ordering::Relaxed) as f64 / 1e6 / took.as_secs_f64();
     println!(
-        "[{backend}] drain: per publish {:.1} ms in the handler, {:.1} ms of it the platform call; on average {:.1} \
-         publishes in a handler, {:.1} in a platform call ({concurrency} slots; a publish frees its slot once the \
-         platform answered)",
+        "[{backend}] drain: per publish {:.1} ms in the handler, {:.1} ms of it the platform call and {:.2} ms before \
+         it; on average {:.1} publishes in a handler, {:.1} in a platform call ({concurrency} slots; a publish frees \
+         its slot once the platform answered)",
         per_job(&handler_us),
         per_job(&http_us),
+        before_call_us.load(Ordering::Relaxed) as f64 / 1e3 / n as f64,
         busy(&handler_us),
         busy(&http_us)
     );

@@ -118,16 +118,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound("post"))?;
-        let mut merged = object(&row.try_get::<String, _>("post_defaults")?);
-        for (k, v) in object(&row.try_get::<String, _>("platform_options")?) {
-            match (merged.get_mut(&k), v) {
-                (Some(Value::Object(base)), Value::Object(over)) => base.extend(over),
-                (_, v) => {
-                    merged.insert(k, v);
-                }
-            }
-        }
-        Ok(merged)
+        Ok(merged_options(&row.try_get::<String, _>("post_defaults")?, &row.try_get::<String, _>("platform_options")?))
     }
 
     /// Replaces the post's own options. Options are not content: the post's version does not change.
@@ -143,4 +134,19 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The options a post publishes with, from the workspace's defaults and the post's own (both JSON objects as
+/// stored): the post's override the defaults key by key, one level deep (per platform section).
+pub(crate) fn merged_options(defaults: &str, own: &str) -> Map<String, Value> {
+    let mut merged = object(defaults);
+    for (k, v) in object(own) {
+        match (merged.get_mut(&k), v) {
+            (Some(Value::Object(base)), Value::Object(over)) => base.extend(over),
+            (_, v) => {
+                merged.insert(k, v);
+            }
+        }
+    }
+    merged
 }

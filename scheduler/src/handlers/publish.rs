@@ -137,7 +137,7 @@ impl PublishHandler {
         ctx: &PublishContext,
     ) -> Result<tochen_platforms::options::PostOptions, StoreError> {
         let tenant = ctx.post.tenant_id;
-        let mut o = tochen_platforms::options::PostOptions::from_map(&store.post_options(tenant, ctx.post.id).await?);
+        let mut o = tochen_platforms::options::PostOptions::from_map(&ctx.options);
         let mut facts = Vec::with_capacity(ctx.media.len());
         for (id, ..) in &ctx.media {
             let media = store.media(tenant, *id).await?;

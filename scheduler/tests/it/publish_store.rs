@@ -194,6 +194,34 @@ store_test!(beginning_a_target_already_under_way_moves_nothing, |store| {
     assert_eq!(post_status(&store, tenant, post).await, PostStatus::Published);
 });
 
+store_test!(the_context_carries_the_options_the_post_publishes_with, |store| {
+    let tenant = workspace(&store).await;
+    let fb = account(&store, tenant, Platform::Facebook, "page-1").await;
+    let (post, targets) = scheduled_post(&store, tenant, &[fb], now_ms()).await;
+    assert!(store.publish_context(tenant, targets[0].id).await.unwrap().options.is_empty());
+    let defaults = serde_json::json!({"tiktok": {"privacy_level": "SELF_ONLY", "comments": false}});
+    store.set_post_defaults(tenant, defaults.as_object().unwrap()).await.unwrap();
+    let own = serde_json::json!({"tiktok": {"privacy_level": "PUBLIC_TO_EVERYONE"}, "facebook": {"video": "reel"}});
+    store.set_post_options(tenant, post, own.as_object().unwrap()).await.unwrap();
+    let expected = serde_json::json!({
+        "tiktok": {"privacy_level": "PUBLIC_TO_EVERYONE", "comments": false},
+        "facebook": {"video": "reel"}
+    });
+    let read = store.publish_context(tenant, targets[0].id).await.unwrap();
+    assert_eq!(serde_json::Value::Object(read.options.clone()), expected);
+    assert_eq!(read.options, store.post_options(tenant, post).await.unwrap(), "the same merge as post_options");
+    let (ctx, begun) = store.begin_publishing(tenant, targets[0].id, Platform::ALL).await.unwrap();
+    assert!(matches!(begun, BeginPublish::Started(_)), "{begun:?}");
+    assert_eq!(serde_json::Value::Object(ctx.options), expected, "starting reads them in the same message");
+
+    // Another workspace's defaults do not reach this post.
+    let other = workspace(&store).await;
+    let theirs = serde_json::json!({"facebook": {"video": "page"}, "instagram": {"x": 1}});
+    store.set_post_defaults(other, theirs.as_object().unwrap()).await.unwrap();
+    let read = store.publish_context(tenant, targets[0].id).await.unwrap();
+    assert_eq!(serde_json::Value::Object(read.options), expected);
+});
+
 store_test!(starting_reads_the_context_and_holds_back_a_target_that_cannot_go_out, |store| {
     let tenant = workspace(&store).await;
     let fb = account(&store, tenant, Platform::Facebook, "page-1").await;

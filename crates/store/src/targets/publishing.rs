@@ -56,6 +56,9 @@ pub struct PublishContext {
     /// Whether the workspace had an active webhook destination when this was read: without one, settling the
     /// target queues no outgoing event.
     pub has_webhooks: bool,
+    /// The platform options the post publishes with: the workspace's defaults overridden by the post's own, as
+    /// [`Store::post_options`] reads them.
+    pub options: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Store {
@@ -177,7 +180,8 @@ impl Store {
     }
 
     /// Loads what a publish request is built from: target, post, account with its tokens, the platform's content,
-    /// the post's media and the workspace's team chat, in one joined read. No transaction is held.
+    /// the post's media, the workspace's team chat and the options the post publishes with, in one joined read. No
+    /// transaction is held.
     pub async fn publish_context(&self, tenant: TenantId, target: TargetId) -> Result<PublishContext> {
         let row = sqlx::query(&context_query(self.backend, "post_targets", "0"))
             .bind(tenant.to_db())
@@ -213,7 +217,11 @@ impl Store {
             }),
             None => None,
         };
-        let team_chat_id = col(row, "team_chat_id")?;
+        let team_chat_id = col(row, "w_team_chat_id")?;
+        let options = crate::media_facts::merged_options(
+            &col::<Option<String>>(row, "w_post_defaults")?.unwrap_or_default(),
+            &col::<String>(row, "p_platform_options")?,
+        );
         let has_webhooks = col::<i64>(row, "has_webhooks")? != 0;
         let listed: Vec<(String, String, String, i64, String)> = serde_json::from_str(&col::<String>(row, "media")?)
             .map_err(|e| StoreError::Corrupt(format!("media list of post {}: {e}", post.id)))?;
@@ -222,7 +230,7 @@ impl Store {
             let kind = crate::parse_enum(&kind, MediaKind::parse, "media kind")?;
             media.push((MediaId::from_db(&id)?, kind, content_type, size, path));
         }
-        Ok(PublishContext { post, target, account, tokens, content, media, team_chat_id, has_webhooks })
+        Ok(PublishContext { post, target, account, tokens, content, media, team_chat_id, has_webhooks, options })
     }
 
     /// Test support (only with the `test-support` feature). Targets of every workspace in a status, for the crash test
@@ -256,12 +264,13 @@ fn context_query(backend: Backend, source: &str, started: &str) -> String {
          (SELECT {media_list} FROM post_media pm JOIN media m ON m.id = pm.media_id \
            WHERE pm.tenant_id = t.tenant_id AND pm.post_id = t.post_id) AS media, \
          a.refresh_token_enc AS a_refresh_token_enc, c.body AS c_body, c.hashtags AS c_hashtags, c.link AS c_link, \
-         (SELECT team_chat_id FROM tenants WHERE id = t.tenant_id) AS team_chat_id, \
+         w.team_chat_id AS w_team_chat_id, w.post_defaults AS w_post_defaults, p.platform_options AS p_platform_options, \
          CAST(CASE WHEN EXISTS (SELECT 1 FROM destinations d WHERE d.tenant_id = t.tenant_id AND d.kind = 'webhook' \
            AND d.status = 'active') THEN 1 ELSE 0 END AS BIGINT) AS has_webhooks, \
          CAST({started} AS BIGINT) AS started FROM {source} t \
          LEFT JOIN posts p ON p.tenant_id = t.tenant_id AND p.id = t.post_id \
          LEFT JOIN social_accounts a ON a.tenant_id = t.tenant_id AND a.id = t.account_id \
+         LEFT JOIN tenants w ON w.id = t.tenant_id \
          LEFT JOIN post_contents c ON c.tenant_id = t.tenant_id AND c.post_id = t.post_id AND c.platform = t.platform \
          WHERE t.tenant_id = $1 AND t.id = $2",
         post = aliased("p", POST_COLUMNS, "p_"),

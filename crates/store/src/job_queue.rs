@@ -27,7 +27,7 @@
 
 pub use super::job_signal::JOBS_CHANNEL;
 use super::jobs::{job_from_row, Job, JOB_COLUMNS};
-use super::{Result, Store};
+use super::{Backend, Result, Store};
 use tochen_domain::clock::{now_ms, Millis};
 use tochen_domain::ids::JobId;
 use tochen_domain::JobState;
@@ -40,9 +40,32 @@ pub const CLAIM_LOCK: i64 = 0x746f_6368_656e_0001;
 /// `('id', attempt), ...` for `(id, attempts) IN (VALUES ...)`. Ids are UUIDs and attempts numbers, never input,
 /// so they are inlined and a whole batch is one statement. Such a statement is sent unprepared (`persistent(false)`):
 /// each text is used once, and caching it would push the hot prepared statements out of the connection's cache.
+/// SQL matching exactly the given (id, attempt) pairs: `(attempts = 1 AND id IN ('a', 'b')) OR (attempts = 2 AND
+/// id IN ('c'))`. Each group is a primary-key lookup of a constant list (PostgreSQL hashes a long one), so a batch
+/// costs the same whatever else the table holds; a `(id, attempts) IN (VALUES ...)` join was planned, under stale
+/// statistics, as a scan of every running job against the whole list.
 fn id_attempt_list(jobs: &[(JobId, i64)]) -> String {
-    jobs.iter().map(|(id, a)| format!("('{id}', {a})")).collect::<Vec<_>>().join(",")
+    let mut by_attempt: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+    for (id, attempt) in jobs {
+        by_attempt.entry(*attempt).or_default().push(format!("'{id}'"));
+    }
+    let groups: Vec<String> =
+        by_attempt.into_iter().map(|(a, ids)| format!("(attempts = {a} AND id IN ({}))", ids.join(", "))).collect();
+    format!("({})", groups.join(" OR "))
 }
+
+/// The update of `jobs` held by `$1` at the given attempts, applying `set` (which may bind `$2`). On SQLite the
+/// state test is written `+state`, SQLite's documented way to keep a term from choosing the index: its indexes
+/// on `(state, ...)` would otherwise win over the primary key (without statistics it takes an equality on an
+/// index's first column for a few rows, and a list of ids for many).
+fn held_jobs_update(backend: Backend, set: &str, jobs: &[(JobId, i64)]) -> String {
+    let state = if backend == Backend::Sqlite { "+state" } else { "state" };
+    format!("UPDATE jobs SET {set} WHERE lease_owner = $1 AND {state} = 'running' AND {}", id_attempt_list(jobs))
+}
+
+/// The lease extension of a held job (binding id, attempt, owner, new expiry, now).
+const EXTEND_LEASE: &str = "UPDATE jobs SET lease_expires_at = $4, updated_at = $5 WHERE id = $1 AND attempts = $2 \
+                            AND lease_owner = $3 AND state = 'running'";
 
 /// How a runner claims: who it is, how many, for how long, and which kinds it can run.
 #[derive(Debug, Clone)]
@@ -100,17 +123,14 @@ impl Store {
     /// Extends the lease of a job this runner still holds. `false` when it was overtaken.
     pub async fn extend_lease(&self, id: JobId, attempt: i64, owner: &str, lease_ms: i64) -> Result<bool> {
         let now = now_ms();
-        let done = sqlx::query(
-            "UPDATE jobs SET lease_expires_at = $4, updated_at = $5 WHERE id = $1 AND attempts = $2 \
-             AND lease_owner = $3 AND state = 'running'",
-        )
-        .bind(id.to_db())
-        .bind(attempt)
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        let done = sqlx::query(EXTEND_LEASE)
+            .bind(id.to_db())
+            .bind(attempt)
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -130,6 +150,48 @@ impl Store {
         .await
     }
 
+    /// Test support (only with the `test-support` feature): the query plans of the batched completion of `done`
+    /// and of a lease extension, as the database would run them now (`EXPLAIN` on PostgreSQL, in the generic plan
+    /// a prepared statement settles on, `EXPLAIN QUERY PLAN` on SQLite), one text each.
+    #[cfg(feature = "test-support")]
+    pub async fn held_job_update_plans(&self, owner: &str, done: &[(JobId, i64)]) -> Result<[String; 2]> {
+        use sqlx::Row;
+        let explain = match self.backend {
+            Backend::Postgres => "EXPLAIN",
+            Backend::Sqlite => "EXPLAIN QUERY PLAN",
+        };
+        let plan = |rows: Vec<sqlx::any::AnyRow>| -> Result<String> {
+            let column = if self.backend == Backend::Postgres { 0 } else { 3 };
+            let lines: Vec<String> =
+                rows.iter().map(|r| r.try_get::<String, _>(column)).collect::<std::result::Result<_, _>>()?;
+            Ok(lines.join("\n"))
+        };
+        // Planned as a prepared statement is after a few runs: once for any values (PostgreSQL's generic plan).
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan").execute(&mut *tx).await?;
+        }
+        let set = "state = 'succeeded', finished_at = $2, updated_at = $2";
+        let complete = sqlx::query(&format!("{explain} {}", held_jobs_update(self.backend, set, done)))
+            .persistent(false)
+            .bind(owner)
+            .bind(now_ms())
+            .fetch_all(&mut *tx)
+            .await?;
+        let (id, attempt) = done.first().copied().unwrap_or((JobId::new(), 1));
+        let extend = sqlx::query(&format!("{explain} {EXTEND_LEASE}"))
+            .persistent(false)
+            .bind(id.to_db())
+            .bind(attempt)
+            .bind(owner)
+            .bind(now_ms())
+            .bind(now_ms())
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        Ok([plan(complete)?, plan(extend)?])
+    }
+
     /// Hands back held jobs that never started (claimed ahead, then the runner stopped): they are queued again as
     /// they were, the claim's attempt undone, due at their old time. Entries whose attempt was overtaken are left
     /// alone. Returns how many rows changed.
@@ -146,15 +208,12 @@ impl Store {
         if jobs.is_empty() {
             return Ok(0);
         }
-        let list = id_attempt_list(jobs);
-        let result = sqlx::query(&format!(
-            "UPDATE jobs SET {set} WHERE lease_owner = $1 AND state = 'running' AND (id, attempts) IN (VALUES {list})"
-        ))
-        .persistent(false)
-        .bind(owner)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
+        let result = sqlx::query(&held_jobs_update(self.backend, set, jobs))
+            .persistent(false)
+            .bind(owner)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected())
     }
 
@@ -234,7 +293,8 @@ impl Store {
         let (next_due, next_lease_expiry): (Option<i64>, Option<i64>) = sqlx::query_as(&format!(
             "SELECT (SELECT run_at FROM jobs WHERE state = 'queued' AND kind IN ({kinds}) AND {not_held} \
                      ORDER BY run_at LIMIT 1), \
-                    (SELECT lease_expires_at FROM jobs WHERE state = 'running' AND kind IN ({kinds}) AND {not_held} \
+                    (SELECT lease_expires_at FROM jobs WHERE state = 'running' AND lease_expires_at IS NOT NULL \
+                     AND kind IN ({kinds}) AND {not_held} \
                      ORDER BY lease_expires_at LIMIT 1)"
         ))
         .fetch_one(&self.pool)

@@ -304,7 +304,7 @@ impl Store {
             "SELECT \
              (SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND run_at <= $1 AND {not_held}), \
              (SELECT COUNT(*) FROM jobs WHERE state = 'queued'), \
-             (SELECT COUNT(*) FROM jobs WHERE state = 'running'), \
+             (SELECT COUNT(*) FROM jobs WHERE state = 'running' AND lease_expires_at IS NOT NULL), \
              (SELECT COUNT(*) FROM jobs WHERE state = 'dead'), \
              (SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND {held})",
             not_held = crate::dialect::NOT_HELD

@@ -187,3 +187,64 @@ async fn on_postgres_a_claim_skips_a_job_row_locked_by_another_transaction() {
     assert!(store.claim_jobs(&req).await.unwrap().is_empty());
     assert_eq!(store.job(ids[0]).await.unwrap().unwrap().state, JobState::Cancelled);
 }
+
+store_test!(held_jobs_are_updated_by_primary_key_even_with_statistics_from_an_idle_queue, |store| {
+    // A deep queue analyzed while nothing runs: the statistics every busy queue has between two ANALYZEs, which
+    // made PostgreSQL plan the completion as a scan of the running index joined row by row with the batch.
+    let now = now_ms();
+    for _ in 0..40 {
+        let rows: Vec<String> = (0..500)
+            .map(|_| format!("('{}', 'noop', '{{}}', {now}, 8, {now}, {now})", tochen_domain::ids::JobId::new()))
+            .collect();
+        sqlx::query(&format!(
+            "INSERT INTO jobs (id, kind, payload, run_at, max_attempts, created_at, updated_at) VALUES {}",
+            rows.join(",")
+        ))
+        .execute(store.sql_for_tests())
+        .await
+        .unwrap();
+    }
+    if store.backend() == tochen_store::Backend::Postgres {
+        sqlx::query("ANALYZE jobs").execute(store.sql_for_tests()).await.unwrap();
+    }
+    let kinds = vec!["noop".to_owned()];
+    let req = ClaimRequest { owner: "runner", limit: 600, lease_ms: 60_000, per_key: 1, kinds: &kinds };
+    let mut held: Vec<(tochen_domain::ids::JobId, i64)> = Vec::new();
+    while held.len() < 600 {
+        let jobs = store.claim_jobs(&req).await.unwrap();
+        assert!(!jobs.is_empty(), "the queue holds 20,000 due jobs");
+        held.extend(jobs.iter().map(|j| (j.id, j.attempts)));
+    }
+    let [complete, extend] = store.held_job_update_plans("runner", &held[..300]).await.unwrap();
+    for (what, plan) in [("the batched completion", &complete), ("a lease extension", &extend)] {
+        let plan: String = plan.chars().take(600).collect();
+        assert!(
+            !plan.contains("jobs_lease") && !plan.contains("jobs_running_key"),
+            "{what} scans running jobs:\n{plan}"
+        );
+        let by_key = match store.backend() {
+            tochen_store::Backend::Postgres => plan.contains("jobs_pkey"),
+            tochen_store::Backend::Sqlite => plan.contains("sqlite_autoindex_jobs_1"),
+        };
+        assert!(by_key, "{what} is not a primary-key lookup:\n{plan}");
+    }
+
+    // The grouped form matches exactly the pairs it is given: a batch mixing attempts, with one stale pair.
+    let (id, attempt) = held[0];
+    assert!(store.retry_job(id, attempt, "runner", now_ms() - 1, "again").await.unwrap());
+    let mut again = Vec::new();
+    while !again.iter().any(|(j, _): &(tochen_domain::ids::JobId, i64)| *j == id) {
+        again.extend(store.claim_jobs(&req).await.unwrap().iter().map(|j| (j.id, j.attempts)));
+    }
+    let second = again.iter().find(|(j, _)| *j == id).copied().unwrap();
+    assert_eq!(second.1, attempt + 1);
+    let batch = [second, (held[1].0, held[1].1 + 1), held[2], held[3]];
+    assert_eq!(store.complete_jobs("runner", &batch).await.unwrap(), 3, "the stale attempt of held[1] is left alone");
+    let state = |id: tochen_domain::ids::JobId| {
+        let store = store.clone();
+        async move { store.job(id).await.unwrap().expect("the job exists").state }
+    };
+    assert_eq!(state(id).await, JobState::Succeeded);
+    assert_eq!(state(held[1].0).await, JobState::Running);
+    assert_eq!(state(held[2].0).await, JobState::Succeeded);
+});

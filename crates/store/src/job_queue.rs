@@ -37,13 +37,13 @@ use tochen_domain::JobState;
 /// accident.
 pub const CLAIM_LOCK: i64 = 0x746f_6368_656e_0001;
 
-/// `('id', attempt), ...` for `(id, attempts) IN (VALUES ...)`. Ids are UUIDs and attempts numbers, never input,
-/// so they are inlined and a whole batch is one statement. Such a statement is sent unprepared (`persistent(false)`):
-/// each text is used once, and caching it would push the hot prepared statements out of the connection's cache.
 /// SQL matching exactly the given (id, attempt) pairs: `(attempts = 1 AND id IN ('a', 'b')) OR (attempts = 2 AND
 /// id IN ('c'))`. Each group is a primary-key lookup of a constant list (PostgreSQL hashes a long one), so a batch
 /// costs the same whatever else the table holds; a `(id, attempts) IN (VALUES ...)` join was planned, under stale
-/// statistics, as a scan of every running job against the whole list.
+/// statistics, as a scan of every running job against the whole list. Ids are UUIDs and attempts numbers, never
+/// input, so they are inlined and a whole batch is one statement. Such a statement is sent unprepared
+/// (`persistent(false)`): each text is used once, and caching it would push the hot prepared statements out of the
+/// connection's cache.
 fn id_attempt_list(jobs: &[(JobId, i64)]) -> String {
     let mut by_attempt: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
     for (id, attempt) in jobs {
@@ -166,7 +166,8 @@ impl Store {
                 rows.iter().map(|r| r.try_get::<String, _>(column)).collect::<std::result::Result<_, _>>()?;
             Ok(lines.join("\n"))
         };
-        // Planned as a prepared statement is after a few runs: once for any values (PostgreSQL's generic plan).
+        // Planned the way a prepared statement ends up after a few runs: once for any values (PostgreSQL's generic
+        // plan).
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan").execute(&mut *tx).await?;

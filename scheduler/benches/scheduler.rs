@@ -145,8 +145,8 @@ impl Bench {
     /// PostgreSQL: gathers the planner statistics autovacuum keeps in a running database. The bulk seed is
     /// something a real database never sees at once, and without statistics the planner cannot tell a primary-key
     /// lookup from a scan of the whole workspace. Statistics taken when nothing runs are also the worst case for
-    /// the job queue (the planner then believes no job is running): the claim-and-complete run starts from them. SQLite plans from its indexes alone (the product never runs
-    /// ANALYZE there), so it is left as it is.
+    /// the job queue (the planner then believes no job is running): the claim-and-complete run starts from them.
+    /// SQLite plans from its indexes alone (the product never runs ANALYZE there), so it is left as it is.
     async fn analyze(&self) {
         if self.url.starts_with("postgres") {
             sqlx::query("ANALYZE").execute(self.store.sql_for_tests()).await.unwrap();
@@ -228,19 +228,7 @@ async fn published(store: &Store) -> i64 {
 async fn throughput(backend: &str) {
     let Some(b) = open(backend).await else { return };
     let n = 20_000;
-    let now = now_ms();
-    for chunk in (0..n).step_by(1000) {
-        let rows: Vec<String> = (chunk..chunk + 1000)
-            .map(|_| format!("('{}', 'noop', '{{}}', {now}, 8, {now}, {now})", tochen_domain::ids::JobId::new()))
-            .collect();
-        sqlx::query(&format!(
-            "INSERT INTO jobs (id, kind, payload, run_at, max_attempts, created_at, updated_at) VALUES {}",
-            rows.join(",")
-        ))
-        .execute(b.store.sql_for_tests())
-        .await
-        .unwrap();
-    }
+    tochen_testkit::db::insert_due_noop_jobs(&b.store, n, now_ms()).await;
     b.analyze().await;
     let counter = Arc::new(AtomicUsize::new(0));
     let mut handlers = tochen_scheduler::new_workers();

@@ -90,3 +90,20 @@ async fn connect(url: &str, key: &str) -> Store {
     store.migrate().await.expect("migrations apply to a fresh database");
     store
 }
+
+/// Inserts `n` queued `noop` jobs due at `at` straight into `jobs`, 1,000 per statement: a deep queue in a moment,
+/// for the claim benchmark and the plan tests (enqueueing one by one would take longer than what they measure).
+pub async fn insert_due_noop_jobs(store: &Store, n: usize, at: i64) {
+    for chunk in (0..n).step_by(1000) {
+        let rows: Vec<String> = (chunk..n.min(chunk + 1000))
+            .map(|_| format!("('{}', 'noop', '{{}}', {at}, 8, {at}, {at})", tochen_domain::ids::JobId::new()))
+            .collect();
+        sqlx::query(&format!(
+            "INSERT INTO jobs (id, kind, payload, run_at, max_attempts, created_at, updated_at) VALUES {}",
+            rows.join(",")
+        ))
+        .execute(store.sql_for_tests())
+        .await
+        .expect("insert queued jobs");
+    }
+}

@@ -191,19 +191,7 @@ async fn on_postgres_a_claim_skips_a_job_row_locked_by_another_transaction() {
 store_test!(held_jobs_are_updated_by_primary_key_even_with_statistics_from_an_idle_queue, |store| {
     // A deep queue analyzed while nothing runs: the statistics every busy queue has between two ANALYZEs, which
     // made PostgreSQL plan the completion as a scan of the running index joined row by row with the batch.
-    let now = now_ms();
-    for _ in 0..40 {
-        let rows: Vec<String> = (0..500)
-            .map(|_| format!("('{}', 'noop', '{{}}', {now}, 8, {now}, {now})", tochen_domain::ids::JobId::new()))
-            .collect();
-        sqlx::query(&format!(
-            "INSERT INTO jobs (id, kind, payload, run_at, max_attempts, created_at, updated_at) VALUES {}",
-            rows.join(",")
-        ))
-        .execute(store.sql_for_tests())
-        .await
-        .unwrap();
-    }
+    tochen_testkit::db::insert_due_noop_jobs(&store, 20_000, now_ms()).await;
     if store.backend() == tochen_store::Backend::Postgres {
         sqlx::query("ANALYZE jobs").execute(store.sql_for_tests()).await.unwrap();
     }

@@ -240,7 +240,7 @@ fn scheduler_rows(table: &mut Table, part: &str, rounds: usize, pg: &[(&str, Str
 fn bot_rows(table: &mut Table, rounds: usize, pg: &[(&str, String)]) {
     for _ in 0..rounds {
         // 500 people talking at once, two rounds of `/profile` (5,000 updates): with fewer, one chat's pace (its
-        // updates in order, sends released by the throttle every 250 ms) bounds the run, not the handling.
+        // updates handled in order) bounds the run, not the handling.
         let args = ["run", "-q", "--release", "-p", "tochen-bot", "--example", "bench", "--", "500", "2"];
         let out = cargo(&args, pg);
         for (backend, v) in figures(&out, "s = ", "updates/s") {

@@ -4,12 +4,12 @@
 //! and sends one or two messages.
 //!
 //! Run: `CARGO_TARGET_DIR=/work/target-bot cargo run --release -p tochen-bot --example bench -- [users] [rounds]`
-//! (add `TEST_DATABASE_URL=postgres://...` to also run on PostgreSQL). Throttle limits are raised so the numbers
+//! (add `TEST_DATABASE_URL=postgres://...` to also run on PostgreSQL). Sending limits are raised so the numbers
 //! show handling cost, not Telegram's 30 messages per second.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use teloxide::adaptors::throttle::Limits;
+use tochen_bot::Limits;
 use tochen_config::Config;
 use tochen_store::{TelegramIdentity, TenantProfile};
 use tochen_testkit::fake_llm::FakeLlm;

@@ -6,7 +6,6 @@
 
 use crate::state::ChatUserDialogue;
 use std::path::PathBuf;
-use teloxide::adaptors::{DefaultParseMode, Throttle};
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, InputFile, MessageId};
 use teloxide::{ApiError, RequestError};
@@ -19,8 +18,8 @@ use tochen_telegram::text::{clip, fit, fits, CALLBACK_ANSWER_MAX, MESSAGE_MAX};
 
 pub use tochen_telegram::text::CAPTION_MAX;
 
-/// The bot as handlers see it: HTML by default, sends throttled to Telegram's limits.
-pub type TgBot = DefaultParseMode<Throttle<Bot>>;
+/// The bot as handlers see it: HTML by default, sends paced to Telegram's limits (`pace.rs`).
+pub use crate::pace::TgBot;
 pub type HandlerResult = anyhow::Result<()>;
 
 /// Shared dependencies, injected into every handler.

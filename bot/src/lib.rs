@@ -33,6 +33,7 @@ mod library;
 mod media_list;
 mod miniapp;
 mod onboarding;
+mod pace;
 mod panics;
 pub mod post_options;
 /// The media checks the draft screen and scheduling run (`screens::media_checks`).
@@ -52,12 +53,12 @@ mod versions;
 pub mod webhook_updates;
 
 pub use catalog::Command;
+pub use pace::Limits;
 pub use startup::username;
 pub use state::State;
 
 use ctx::{App, Ctx, HandlerResult, TgBot};
 use std::time::Duration;
-use teloxide::adaptors::throttle::Limits;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::ParseMode;
@@ -95,11 +96,11 @@ impl Default for Options {
 }
 
 /// Telegram's sending limits as they are: about one message a second in a chat, 20 a
-/// minute in a group, 30 a second overall. teloxide's default `Limits` put the 20-a-minute window on every chat,
-/// private ones included, so a person tapping through a conversation at one action a second waited for the
-/// window and the replies fell further and further behind. teloxide tells only supergroups (and channels) from
+/// minute in a group, 30 a second overall. The 20-a-minute window is a group's: put on private chats too (as
+/// teloxide's default limits did), a person tapping through a conversation at one action a second waited for the
+/// window and the replies fell further and further behind. A chat id tells only supergroups (and channels) from
 /// other chats, so their minute window is the group limit; private chats, and the rarer basic groups, are held
-/// to one a second, and a 429 there is waited out by `Throttle`'s retry.
+/// to one a second, and a 429 there is waited out (`pace.rs`).
 pub fn telegram_limits() -> Limits {
     Limits {
         messages_per_sec_chat: 1,
@@ -139,10 +140,8 @@ pub async fn run_with(
     options: Options,
 ) -> anyhow::Result<()> {
     let token = config.require_bot_token()?.expose().to_owned();
-    let bot: TgBot = Bot::new(token)
-        .set_api_url(config.telegram.api_url.clone())
-        .throttle(options.limits)
-        .parse_mode(ParseMode::Html);
+    let api = Bot::new(token).set_api_url(config.telegram.api_url.clone()).parse_mode(ParseMode::Html);
+    let bot = TgBot::new(api, options.limits);
     let Some(me) = startup::reach_bot_api(&bot, &options.readiness, options.startup_retry, &shutdown).await else {
         return Ok(());
     };
@@ -186,9 +185,10 @@ pub async fn run_with(
         Some(mode) => mode.listener.acking(panics::boundary(tree)),
         None => panics::boundary(tree),
     };
-    let dispatcher_bot = bot.clone();
-    let mut dispatcher = Dispatcher::builder(bot, handler)
-        .dependencies(dptree::deps![app, ctx::ConnectConfig(std::sync::Arc::new(config.clone()))])
+    let dispatcher_bot = bot.api().clone();
+    // The dispatcher polls with the unpaced API; handlers get the paced bot from the dependencies.
+    let mut dispatcher = Dispatcher::builder(bot.api().clone(), handler)
+        .dependencies(dptree::deps![app, bot, ctx::ConnectConfig(std::sync::Arc::new(config.clone()))])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text("a bot handler failed"))
         .build();

@@ -29,6 +29,8 @@ pub struct Call {
     /// Lower-case method name (`sendmessage`).
     pub method: String,
     pub params: Value,
+    /// When the call arrived (tests check the bot's pace against it).
+    pub at: std::time::Instant,
 }
 
 /// A message as the chat shows it now (after edits).
@@ -426,7 +428,12 @@ async fn method(
             // every long poll would flood the log.
             if params["offset"].as_i64().unwrap_or(0) == 0 {
                 let seq = g.calls.len();
-                g.calls.push(Call { seq, method: method.clone(), params: params.clone() });
+                g.calls.push(Call {
+                    seq,
+                    method: method.clone(),
+                    params: params.clone(),
+                    at: std::time::Instant::now(),
+                });
             }
         }
         changed.notify_waiters();
@@ -438,7 +445,7 @@ async fn method(
             let (_, body) = g.failures.remove(pos).unwrap();
             let seq = g.calls.len();
             params["__failed"] = json!(true);
-            g.calls.push(Call { seq, method: method.clone(), params: params.clone() });
+            g.calls.push(Call { seq, method: method.clone(), params: params.clone(), at: std::time::Instant::now() });
             let code = body["error_code"].as_u64().unwrap_or(400) as u16;
             drop(g);
             changed.notify_waiters();
@@ -451,7 +458,7 @@ async fn method(
         if let Some(bytes) = upload.filter(|b| b.len() <= 8 * 1024 * 1024) {
             g.uploads.insert(seq, bytes);
         }
-        g.calls.push(Call { seq, method, params });
+        g.calls.push(Call { seq, method, params, at: std::time::Instant::now() });
         r
     };
     changed.notify_waiters();

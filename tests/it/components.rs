@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::time::Duration;
-use teloxide::adaptors::throttle::Limits;
+use tochen_bot::Limits;
 use tochen_config::Config;
 use tochen_domain::SecretString;
 use tochen_store::Store;

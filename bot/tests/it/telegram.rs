@@ -44,6 +44,52 @@ bot_test!(two_people_in_one_group_keep_separate_conversations, |h| {
     assert!(m.text.contains("Draft:"));
 });
 
+bot_test!(
+    sends_keep_telegrams_pace_and_a_429_holds_only_its_chat_for_the_time_asked,
+    limits = tochen_bot::telegram_limits(),
+    |h| {
+        use std::time::Duration;
+        let sends_to = |chat: i64, since: usize| {
+            h.tg.calls()
+                .into_iter()
+                .skip(since)
+                .filter(|c| c.method == "sendmessage" && c.params["chat_id"].as_i64() == Some(chat))
+                .collect::<Vec<_>>()
+        };
+        // Three commands at once from one person: the replies reach Telegram about a second apart.
+        let mark = h.tg.mark();
+        for _ in 0..3 {
+            h.tg.send_text(ALICE, "/help");
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while sends_to(ALICE, mark).len() < 3 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let alice = sends_to(ALICE, mark);
+        assert_eq!(alice.len(), 3, "{alice:#?}");
+        for pair in alice.windows(2) {
+            let gap = pair[1].at - pair[0].at;
+            assert!(gap >= Duration::from_millis(900), "replies in one chat {gap:?} apart");
+        }
+
+        // A 429 for Bob's chat: his reply is sent again after the two seconds asked, and Alice, asking after the
+        // 429, is answered before that; her chat is not held.
+        let mark = h.tg.mark();
+        h.tg.fail_next("sendmessage", 429, "Too Many Requests: retry after 2", json!({"retry_after": 2}));
+        h.tg.send_text(BOB, "/help");
+        h.tg.wait_call(mark, |c| c.params["__failed"].as_bool() == Some(true)).await;
+        h.tg.send_text(ALICE, "/help");
+        h.tg.said(BOB, mark, "What I can do").await;
+        let bob = sends_to(BOB, mark);
+        assert_eq!(bob.len(), 2, "the refused send and its retry: {bob:#?}");
+        let held = bob[1].at - bob[0].at;
+        assert!(held >= Duration::from_millis(1_900), "sent again after {held:?}, asked to wait 2 s");
+        h.tg.said(ALICE, mark, "What I can do").await;
+        let alice = sends_to(ALICE, mark);
+        assert!(alice.len() == 1 && alice[0].seq < bob[1].seq, "Alice waited for Bob's hold: {alice:#?}");
+    }
+);
+
 bot_test!(rate_limits_blocked_chats_and_migrations_are_handled, |h| {
     h.onboard(ALICE, "Alpha").await;
     // 429 with retry_after: the message still arrives.

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 use std::time::Duration;
-use teloxide::adaptors::throttle::Limits;
 use teloxide::dispatching::UpdateHandler;
+use tochen_bot::Limits;
 use tochen_config::Config;
 use tochen_domain::i18n::t;
 use tochen_domain::{AuthKind, Platform};
@@ -51,7 +51,7 @@ impl Harness {
         Self::start_with_options(db, test_limits(), None).await
     }
 
-    /// A harness whose bot throttles its sends with `limits` (production's: `tochen_bot::telegram_limits()`).
+    /// A harness whose bot paces its sends with `limits` (production's: `tochen_bot::telegram_limits()`).
     pub async fn start_with_limits(db: &TestDb, limits: Limits) -> Self {
         Self::start_with_options(db, limits, None).await
     }

@@ -210,7 +210,7 @@ impl Store {
             sqlx::query_scalar("SELECT token_enc FROM ad_accounts WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.to_db())
                 .bind(id.to_db())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         let enc = enc.ok_or(StoreError::NotFound("ad account"))?;
         Ok(self.secrets.decrypt(&enc)?)

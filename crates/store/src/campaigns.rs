@@ -386,7 +386,7 @@ impl Store {
                 sqlx::query_as("SELECT id FROM social_accounts WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.to_db())
                     .bind(a.to_db())
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.reader())
                     .await?;
             if row.is_none() {
                 return Err(CampaignError::UnknownAccount(*a));
@@ -447,7 +447,7 @@ impl Store {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT 1 FROM campaigns WHERE tenant_id = $1 AND status <> 'archived' LIMIT 1")
                 .bind(tenant.to_db())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         Ok(row.is_some())
     }
@@ -470,13 +470,13 @@ impl Store {
             )
             .bind(tenant.to_db())
             .bind(&id)
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await?;
             let batches: (i64,) =
                 sqlx::query_as("SELECT COUNT(*) FROM campaign_batches WHERE tenant_id = $1 AND campaign_id = $2")
                     .bind(tenant.to_db())
                     .bind(&id)
-                    .fetch_one(&self.pool)
+                    .fetch_one(self.reader())
                     .await?;
             out.push(CampaignSummary {
                 campaign,
@@ -581,7 +581,7 @@ impl Store {
             sqlx::query_as("SELECT campaign_id FROM posts WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.to_db())
                 .bind(post.to_db())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         Ok(row.and_then(|r| r.0).as_deref().map(CampaignId::from_db).transpose()?)
     }
@@ -705,7 +705,7 @@ impl Store {
         )
         .bind(tenant.to_db())
         .bind(batch.to_db())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         let mut p = BatchProgress::default();
         for (status, n) in rows {
@@ -770,7 +770,7 @@ impl Store {
             sqlx::query_as("SELECT progress_edited_at FROM campaign_batches WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.to_db())
                 .bind(batch.to_db())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         Ok(row.and_then(|r| r.0))
     }

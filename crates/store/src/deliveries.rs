@@ -298,7 +298,7 @@ impl Store {
         )
         .bind(tenant.to_db())
         .bind(id.to_db())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?)
     }
 

@@ -177,7 +177,7 @@ impl Store {
             sqlx::query_as("SELECT secret_enc FROM destinations WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.to_db())
                 .bind(id.to_db())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         let enc = row.ok_or(StoreError::NotFound("destination"))?.0.ok_or(StoreError::NotFound("webhook secret"))?;
         Ok(self.secrets.decrypt(&enc)?)
@@ -337,7 +337,7 @@ impl Store {
              ORDER BY tenant_id",
         )
         .bind(chat_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(|r| TenantId::from_db(&r.0).map_err(StoreError::from)).collect()
     }

@@ -46,6 +46,15 @@ pub(crate) fn max_connections(backend: Backend, configured: u32) -> u32 {
     }
 }
 
+/// SQLite's read-only connections beside the writer (`Store::reader`): as many as this machine's cores are
+/// likely to use at once.
+pub(crate) const SQLITE_READERS: u32 = 2;
+
+/// What a SQLite reader runs first: it can write nothing (`query_only`), and waits out a checkpoint's brief lock.
+/// WAL mode is the database's, set by the writer.
+pub(crate) const SQLITE_READER_SETUP: &str =
+    "PRAGMA query_only = ON; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
 /// What every new connection runs first.
 ///
 /// SQLite: WAL, foreign keys (off by default there) and a busy timeout; no automatic checkpoints, which a task

@@ -11,7 +11,7 @@ impl Store {
             sqlx::query_as("SELECT state FROM dialogue_states WHERE chat_id = $1 AND user_id = $2")
                 .bind(chat_id)
                 .bind(user_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         Ok(row.map(|r| r.0))
     }

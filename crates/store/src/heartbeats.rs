@@ -43,7 +43,7 @@ impl Store {
         let rows: Vec<(String, i64, i64, String)> = sqlx::query_as(
             "SELECT instance_id, started_at, beat_at, version FROM scheduler_heartbeats ORDER BY beat_at DESC",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         Ok(rows
             .into_iter()
@@ -54,7 +54,7 @@ impl Store {
     /// The time of the most recent beat of any instance, for /health.
     pub async fn last_scheduler_beat(&self) -> Result<Option<Millis>> {
         let (beat,): (Option<i64>,) =
-            sqlx::query_as("SELECT MAX(beat_at) FROM scheduler_heartbeats").fetch_one(&self.pool).await?;
+            sqlx::query_as("SELECT MAX(beat_at) FROM scheduler_heartbeats").fetch_one(self.reader()).await?;
         Ok(beat)
     }
 

@@ -328,7 +328,7 @@ impl Store {
     /// How many jobs are in each state, for metrics and tests.
     pub async fn job_state_counts(&self) -> Result<Vec<(JobState, i64)>> {
         let rows: Vec<(String, i64)> = sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.into_iter().map(|(s, n)| Ok((super::parse_enum(&s, JobState::parse, "job state")?, n))).collect()
     }

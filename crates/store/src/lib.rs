@@ -149,6 +149,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// SQLite on a file: read-only connections beside the one writer, for reads that need no transaction (WAL
+    /// readers see every committed write and never wait for the writer). Opened on first use, closed when idle.
+    /// `None` on PostgreSQL (its pool serves both) and for an in-memory database (a connection of its own would be
+    /// another database).
+    readers: Option<AnyPool>,
     backend: Backend,
     secrets: SecretBox,
     /// The in-process signal ("jobs changed"), shared by the clones of this store (`job_signal`).
@@ -183,13 +188,31 @@ impl Store {
             })
             .connect(&url)
             .await?;
+        let readers = match backend {
+            Backend::Sqlite if !url.contains(":memory:") => Some(
+                AnyPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(30))
+                    .test_before_acquire(false)
+                    .max_connections(dialect::SQLITE_READERS)
+                    .min_connections(0)
+                    .idle_timeout(Duration::from_secs(60))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(dialect::SQLITE_READER_SETUP).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(&url)?,
+            ),
+            _ => None,
+        };
         let ingest =
             std::sync::Arc::new(ingest::Group::new(backend, dialect::max_connections(backend, max_connections)));
         let checkpointer = match backend {
             Backend::Sqlite => checkpoint::start(&url).map(std::sync::Arc::new),
             Backend::Postgres => None,
         };
-        Ok(Self { pool, backend, secrets, signals: Default::default(), ingest, _checkpointer: checkpointer })
+        Ok(Self { pool, readers, backend, secrets, signals: Default::default(), ingest, _checkpointer: checkpointer })
     }
 
     /// Opens one connection to `url` and closes it: one try, no pool and no retries, so start-up can tell "not
@@ -224,6 +247,23 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Where a read that needs no transaction goes: a SQLite reader beside the writer, or the pool on PostgreSQL.
+    /// Such a read sees every write committed before it starts; it must not write (a SQLite reader refuses to).
+    pub(crate) fn reader(&self) -> &AnyPool {
+        self.readers.as_ref().unwrap_or(&self.pool)
+    }
+
+    /// Test support: holds the writer in a transaction that has written (a SQLite write lock, the pool's one
+    /// connection) until the returned transaction is dropped, so a test can show which reads do not wait for it.
+    #[cfg(feature = "test-support")]
+    pub async fn hold_writer(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE tenants SET name = name WHERE id IN (SELECT id FROM tenants LIMIT 1)")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 
     /// Test support (only with the `test-support` feature).

@@ -13,7 +13,7 @@ impl Store {
             sqlx::query_as("SELECT view FROM library_views WHERE tenant_id = $1 AND user_id = $2")
                 .bind(tenant.to_db())
                 .bind(user.to_db())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         Ok(row.map(|r| r.0))
     }

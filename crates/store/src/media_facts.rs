@@ -63,7 +63,7 @@ impl Store {
         )
         .bind(tenant.to_db())
         .bind(media.to_db())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?
         .ok_or(StoreError::NotFound("media"))?;
         Ok(MediaTech {
@@ -78,7 +78,7 @@ impl Store {
     pub async fn post_defaults(&self, tenant: TenantId) -> Result<Map<String, Value>> {
         let row = sqlx::query("SELECT post_defaults FROM tenants WHERE id = $1")
             .bind(tenant.to_db())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?
             .ok_or(StoreError::NotFound("tenant"))?;
         Ok(object(&row.try_get::<String, _>("post_defaults")?))
@@ -99,7 +99,7 @@ impl Store {
         let row = sqlx::query("SELECT platform_options FROM posts WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.to_db())
             .bind(post.to_db())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?
             .ok_or(StoreError::NotFound("post"))?;
         Ok(object(&row.try_get::<String, _>("platform_options")?))
@@ -115,7 +115,7 @@ impl Store {
         )
         .bind(tenant.to_db())
         .bind(post.to_db())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?
         .ok_or(StoreError::NotFound("post"))?;
         Ok(merged_options(&row.try_get::<String, _>("post_defaults")?, &row.try_get::<String, _>("platform_options")?))

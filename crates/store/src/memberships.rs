@@ -64,7 +64,7 @@ impl Store {
             sqlx::query_as("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2")
                 .bind(tenant.to_db())
                 .bind(user.to_db())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         row.map(|r| parse_enum(&r.0, Role::parse, "role")).transpose()
     }
@@ -77,7 +77,7 @@ impl Store {
              ORDER BY CASE m.role WHEN 'admin' THEN 0 WHEN 'editor' THEN 1 ELSE 2 END, u.first_name, u.id",
         )
         .bind(tenant.to_db())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter().map(Member::try_from).collect()
     }
@@ -89,7 +89,7 @@ impl Store {
              WHERE m.user_id = $1 ORDER BY m.created_at, t.id",
         )
         .bind(user.to_db())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter()
             .map(|(id, name, role)| Ok((TenantId::from_db(&id)?, name, parse_enum(&role, Role::parse, "role")?)))
@@ -103,7 +103,7 @@ impl Store {
              WHERE m.tenant_id = $1 AND m.role = 'admin' ORDER BY u.telegram_id",
         )
         .bind(tenant.to_db())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }

@@ -492,7 +492,7 @@ impl Store {
         .bind(tenant.to_db())
         .bind(start)
         .bind(end)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(|r| FailedTargetRow::from_row(r)?.try_into()).collect()
     }
@@ -531,7 +531,7 @@ impl Store {
         .bind(day_ms.max(1))
         .bind(max_days)
         .bind(campaign.map(|c| c.to_db()))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter()
             .map(|(account, platform, auth_kind, day, added)| {
@@ -559,7 +559,7 @@ impl Store {
         .bind(tenant.to_db())
         .bind(start - FOLLOWER_LOOKBACK_MS)
         .bind(end)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         let mut by_account: BTreeMap<AccountId, FollowerChange> = BTreeMap::new();
         for (account, auth_kind, platform, at, followers) in rows {
@@ -634,7 +634,7 @@ impl Store {
         .bind(account.to_db())
         .bind(since)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter().map(|(id, post)| Ok((TargetId::from_db(&id)?, post))).collect()
     }

@@ -292,7 +292,7 @@ impl Store {
              ORDER BY cost_micros DESC, tokens DESC, provider, model",
         )
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?)
     }
 
@@ -366,7 +366,7 @@ impl Store {
             "SELECT d.tenant_id, t.name, d.name, d.kind, d.status_reason FROM destinations d \
              JOIN tenants t ON t.id = d.tenant_id WHERE d.status <> 'active' ORDER BY t.name, d.name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter()
             .map(|(tenant, workspace, name, kind, reason)| {
@@ -388,7 +388,7 @@ impl Store {
              ORDER BY created_at DESC, id DESC LIMIT $1",
         )
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter()
             .map(|r| {
@@ -428,7 +428,7 @@ impl Store {
     /// The operator who claimed the instance by being the first to `/start`, if any.
     pub async fn claimed_operator(&self) -> Result<Option<i64>> {
         let row: Option<(i64,)> = sqlx::query_as("SELECT telegram_id FROM instance_operator WHERE slot = 1")
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         Ok(row.map(|r| r.0))
     }

@@ -115,7 +115,7 @@ impl Store {
         .bind(tenant.to_db())
         .bind(user.to_db())
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         row.map(from_row).transpose()
     }

@@ -471,7 +471,7 @@ impl Store {
         .bind(tenant.to_db())
         .bind(post.to_db())
         .bind(limit.max(0))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         let mut out = rows
             .iter()

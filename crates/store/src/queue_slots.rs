@@ -64,7 +64,7 @@ impl Store {
              ORDER BY account_id",
         )
         .bind(tenant.to_db())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter().map(|(a,)| Ok(AccountId::from_db(&a)?)).collect()
     }
@@ -147,7 +147,7 @@ impl Store {
              ORDER BY weekday, minute_of_day",
         )
         .bind(tenant.to_db())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         let mut workspace = Vec::new();
         let mut own: Vec<(AccountId, WeeklySlot)> = Vec::new();
@@ -190,7 +190,7 @@ impl Store {
         )
         .bind(tenant.to_db())
         .bind(from - tochen_domain::slots::OCCUPIED_WITHIN_MS)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         let wanted: BTreeSet<String> = accounts.iter().map(|a| a.to_db()).collect();
         let skip = skip.map(|p| p.to_db());
@@ -272,7 +272,7 @@ impl Store {
         )
         .bind(tenant.to_db())
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter()
             .map(|r| {

@@ -65,7 +65,7 @@ impl Store {
             "SELECT id, update_id, payload, status FROM webhook_events WHERE id = $1 AND source = 'telegram'",
         )
         .bind(event_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?;
         Ok(row.map(|(event_id, update_id, payload, status)| StoredUpdate {
             event_id,
@@ -93,7 +93,7 @@ impl Store {
     pub async fn pending_telegram_updates(&self) -> Result<i64> {
         let (n,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM webhook_events WHERE source = 'telegram' AND status = 'received'")
-                .fetch_one(&self.pool)
+                .fetch_one(self.reader())
                 .await?;
         Ok(n)
     }

@@ -159,7 +159,8 @@ impl Store {
 
     /// Every workspace, for sweeps that visit each one (reports, alerts, metrics sync).
     pub async fn all_tenant_ids(&self) -> Result<Vec<TenantId>> {
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM tenants ORDER BY id").fetch_all(&self.pool).await?;
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM tenants ORDER BY id").fetch_all(self.reader()).await?;
         rows.iter().map(|r| TenantId::from_db(&r.0).map_err(StoreError::from)).collect()
     }
 
@@ -307,7 +308,7 @@ impl Store {
         let row: Option<(i64, i64)> =
             sqlx::query_as("SELECT comments, reactions FROM engagement_alerts WHERE tenant_id = $1")
                 .bind(tenant.to_db())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         Ok(row.map(|(c, r)| EngagementAlerts { comments: c != 0, reactions: r != 0 }).unwrap_or_default())
     }

@@ -55,7 +55,7 @@ impl Store {
     pub async fn webhook_event_payload(&self, id: &str) -> Result<Option<(String, String)>> {
         Ok(sqlx::query_as("SELECT source, payload FROM webhook_events WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?)
     }
 
@@ -96,7 +96,7 @@ impl Store {
     pub async fn webhook_event_status(&self, id: &str) -> Result<Option<String>> {
         let row: Option<(String,)> = sqlx::query_as("SELECT status FROM webhook_events WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         Ok(row.map(|(s,)| s))
     }

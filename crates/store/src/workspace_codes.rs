@@ -93,7 +93,7 @@ impl Store {
         let row: Option<(String,)> =
             sqlx::query_as("SELECT code FROM workspace_codes WHERE claimed_by = $1 AND spent_at IS NULL LIMIT 1")
                 .bind(user.to_db())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         Ok(row.is_some())
     }

@@ -19,5 +19,6 @@ mod post_edits;
 mod post_lists;
 mod published_changes;
 mod queue_slots;
+mod readers;
 mod store;
 mod telegram_updates;

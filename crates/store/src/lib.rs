@@ -289,7 +289,11 @@ impl Store {
         Ok(())
     }
 
+    /// Closes the readers, then the writer (on SQLite the last connection to close checkpoints the WAL).
     pub async fn close(&self) {
+        if let Some(readers) = &self.readers {
+            readers.close().await;
+        }
         self.pool.close().await;
     }
 }

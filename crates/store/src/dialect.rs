@@ -59,9 +59,10 @@ pub(crate) const SQLITE_READER_SETUP: &str =
 ///
 /// SQLite: WAL, foreign keys (off by default there) and a busy timeout; no automatic checkpoints, which a task
 /// runs on its own connection instead (`checkpoint`), and a WAL truncated back to 64 MiB after a checkpoint.
-/// PostgreSQL: statements here select by workspace and key, where one plan serves every value bound, so a prepared statement keeps its generic plan
-/// instead of being planned again on each of its first executions (and on every execution, for those whose custom
-/// plan looks cheaper). An ANALYZE still replans it. Measured: a tenth less database CPU in the drain benchmark.
+/// PostgreSQL: statements here select by workspace and key, where one plan serves every value bound, so a prepared
+/// statement keeps its generic plan instead of being planned again on each of its first executions (and on every
+/// execution, for those whose custom plan looks cheaper). An ANALYZE still replans it. Measured: a tenth less
+/// database CPU in the drain benchmark.
 pub(crate) fn connection_setup(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => {

@@ -174,34 +174,13 @@ impl Store {
         } else {
             (Backend::Postgres, url.to_owned())
         };
-        // No ping before each use: it is a round trip per query (to the server, or to the SQLite worker thread
-        // that every task queues for), while a dead connection shows as the failing query's error and is
-        // dropped by the pool's ping when it is released.
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30)).test_before_acquire(false);
-        let pool = options
-            .max_connections(dialect::max_connections(backend, max_connections))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    conn.execute(dialect::connection_setup(backend)).await?;
-                    Ok(())
-                })
-            })
+        let pool = pool_options(dialect::max_connections(backend, max_connections), dialect::connection_setup(backend))
             .connect(&url)
             .await?;
         let readers = match backend {
             Backend::Sqlite if !url.contains(":memory:") => Some(
-                AnyPoolOptions::new()
-                    .acquire_timeout(Duration::from_secs(30))
-                    .test_before_acquire(false)
-                    .max_connections(dialect::SQLITE_READERS)
-                    .min_connections(0)
+                pool_options(dialect::SQLITE_READERS, dialect::SQLITE_READER_SETUP)
                     .idle_timeout(Duration::from_secs(60))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute(dialect::SQLITE_READER_SETUP).await?;
-                            Ok(())
-                        })
-                    })
                     .connect_lazy(&url)?,
             ),
             _ => None,
@@ -296,6 +275,22 @@ impl Store {
         }
         self.pool.close().await;
     }
+}
+
+/// A pool of up to `max` connections, each running `setup` first. No ping before each use: it is a round trip per
+/// query (to the server, or to the SQLite worker thread that every task queues for), while a dead connection shows
+/// as the failing query's error and is dropped by the pool's ping when it is released.
+fn pool_options(max: u32, setup: &'static str) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .max_connections(max)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                conn.execute(setup).await?;
+                Ok(())
+            })
+        })
 }
 
 /// Makes sure the SQLite file can be created: its directory exists and the URL asks for create mode.

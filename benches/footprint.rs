@@ -1,6 +1,8 @@
-//! `tochen run` start-up time and idle memory (issue 21): the real binary (built by `cargo bench` with the bench
-//! profile), against a fake Bot API on loopback, on a SQLite file (and on PostgreSQL when `TEST_DATABASE_URL` is
-//! set).
+//! `tochen run` start-up time and idle memory (issue 21): the binary users run, built by `cargo build --release
+//! --bin tochen` (which this bench runs first; not the bench profile's build, whose dependencies are built with the
+//! features the dev-dependencies add, so its symbols differ from `link-order.txt`'s), against a fake Bot API on
+//! loopback, on a SQLite file (and on PostgreSQL when `TEST_DATABASE_URL` is set). `FOOTPRINT_BIN` names another
+//! binary to measure instead.
 //!
 //! Each round starts the binary and measures until it is ready: `/health` answers 200 (database reachable, the
 //! scheduler's first heartbeat written) and the bot asks the fake Bot API for updates. A round on a new database
@@ -12,6 +14,9 @@
 //! ```text
 //! cargo bench --bench footprint                    # FOOTPRINT_ROUNDS=5 FOOTPRINT_IDLE_SECS=10
 //! ```
+//!
+//! It also reports how many of `link-order.txt`'s functions the binary has: the file lists the functions start-up
+//! and idling run, by their symbols, so that the linker puts them side by side (see `benches/link-order.sh`).
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -77,12 +82,45 @@ struct Round {
     threads: usize,
 }
 
-async fn start(tg: &FakeTelegram, database_url: &str, data_dir: &std::path::Path, idle: Duration) -> Round {
-    let exe = env!("CARGO_BIN_EXE_tochen");
+/// The release binary, built now (or `FOOTPRINT_BIN`).
+fn release_binary() -> String {
+    if let Ok(bin) = std::env::var("FOOTPRINT_BIN") {
+        return bin;
+    }
+    let out = tochen_testkit::cargo::command()
+        .args(["build", "--release", "--bin", "tochen", "--message-format=json-render-diagnostics"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "cargo build --release --bin tochen failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "tochen")
+        .find_map(|m| m["executable"].as_str().map(str::to_owned))
+        .expect("cargo names the tochen executable")
+}
+
+/// How many of the symbols `link-order.txt` lists the binary defines (the rest are from another build).
+fn link_order_matches(exe: &str) -> Option<(usize, usize)> {
+    let listed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/link-order.txt")).ok()?;
+    let nm = Command::new("nm").args(["--defined-only", exe]).output().ok()?;
+    let defined: std::collections::HashSet<&str> =
+        std::str::from_utf8(&nm.stdout).ok()?.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
+    let listed: Vec<&str> = listed.lines().filter(|l| !l.is_empty()).collect();
+    Some((listed.iter().filter(|s| defined.contains(*s)).count(), listed.len()))
+}
+
+async fn start(tg: &FakeTelegram, exe: &str, database_url: &str, data_dir: &std::path::Path, idle: Duration) -> Round {
     let port = free_port();
     let mark = tg.mark();
     let started = Instant::now();
-    let mut child: Child = Command::new(exe)
+    // `FOOTPRINT_WRAPPER` runs the binary under another program (`benches/link-order.sh` uses callgrind).
+    let wrapper = std::env::var("FOOTPRINT_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace().chain([exe]);
+    let mut child: Child = Command::new(words.next().expect("a program to run"))
+        .args(words)
         .arg("run")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -130,7 +168,7 @@ fn stats(mut v: Vec<f64>) -> String {
     format!("{:.3} ({:.3}-{:.3})", v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
-async fn measure(label: &str, tg: &FakeTelegram, url_for: impl Fn(usize) -> (String, Option<String>)) {
+async fn measure(label: &str, tg: &FakeTelegram, exe: &str, url_for: impl Fn(usize) -> (String, Option<String>)) {
     let rounds = env_or("FOOTPRINT_ROUNDS", 5) as usize;
     let idle = Duration::from_secs(env_or("FOOTPRINT_IDLE_SECS", 10));
     let (mut first, mut again, mut rss) = (Vec::new(), Vec::new(), Vec::new());
@@ -141,8 +179,8 @@ async fn measure(label: &str, tg: &FakeTelegram, url_for: impl Fn(usize) -> (Str
         let dir = tempfile::tempdir().unwrap();
         let (url, drop_db) = url_for(i);
         let url = url.replace("{dir}", &dir.path().display().to_string());
-        let a = start(tg, &url, dir.path(), Duration::from_millis(100)).await;
-        let b = start(tg, &url, dir.path(), idle).await;
+        let a = start(tg, exe, &url, dir.path(), Duration::from_millis(100)).await;
+        let b = start(tg, exe, &url, dir.path(), idle).await;
         // One line per round, for `cargo bench --bench hot_paths`, which takes the median itself.
         println!(
             "[{label}] round {}: restart ready s={:.3}; idle VmRSS MiB={:.1};",
@@ -178,14 +216,19 @@ async fn measure(label: &str, tg: &FakeTelegram, url_for: impl Fn(usize) -> (Str
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let exe = release_binary();
+    match link_order_matches(&exe) {
+        Some((found, listed)) => println!("link-order.txt: the binary defines {found} of its {listed} symbols"),
+        None => println!("link-order.txt: not checked (no file, or no `nm`)"),
+    }
     let tg = FakeTelegram::start().await;
-    measure("sqlite", &tg, |_| ("sqlite://{dir}/tochen.db".to_owned(), None)).await;
+    measure("sqlite", &tg, &exe, |_| ("sqlite://{dir}/tochen.db".to_owned(), None)).await;
     if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
         let mut urls = Vec::new();
         for _ in 0..env_or("FOOTPRINT_ROUNDS", 5) {
             let name = format!("tochen_fp_{}", uuid::Uuid::new_v4().simple());
             urls.push((tochen_testkit::db::create_database(&admin, &name).await, Some(name)));
         }
-        measure("postgres", &tg, |i| urls[i].clone()).await;
+        measure("postgres", &tg, &exe, |i| urls[i].clone()).await;
     }
 }

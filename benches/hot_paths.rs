@@ -85,7 +85,7 @@ fn root() -> &'static str {
 
 /// Runs cargo with `args` and `envs` from the repository root; its standard output (also echoed).
 fn cargo(args: &[&str], envs: &[(&str, String)]) -> String {
-    let out = Command::new(env!("CARGO"))
+    let out = tochen_testkit::cargo::command()
         .args(args)
         .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
         .current_dir(root())

@@ -5,6 +5,7 @@
 //! database created from `TEST_DATABASE_URL`. Without that variable the PostgreSQL half is skipped with a note,
 //! unless `TOCHEN_REQUIRE_POSTGRES=1` (set by `.ci/run`) turns the skip into a failure.
 
+pub mod cargo;
 pub mod db;
 pub mod fake_ads;
 pub mod fake_graph;

@@ -1,5 +1,7 @@
 # Multi-stage build: compile with the Rust toolchain, run on a slim Debian with only CA certificates.
-FROM rust:1-bookworm AS build
+# The toolchain link-order.txt was made with (its symbols carry the compiler's hash; docs/ARCHITECTURE.md,
+# "Code layout"): another one builds a correct binary that keeps more memory resident.
+FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin tochen

@@ -84,22 +84,7 @@ struct Round {
 
 /// The release binary, built now (or `FOOTPRINT_BIN`).
 fn release_binary() -> String {
-    if let Ok(bin) = std::env::var("FOOTPRINT_BIN") {
-        return bin;
-    }
-    let out = tochen_testkit::cargo::command()
-        .args(["build", "--release", "--bin", "tochen", "--message-format=json-render-diagnostics"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(out.status.success(), "cargo build --release --bin tochen failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "tochen")
-        .find_map(|m| m["executable"].as_str().map(str::to_owned))
-        .expect("cargo names the tochen executable")
+    std::env::var("FOOTPRINT_BIN").unwrap_or_else(|_| tochen_testkit::cargo::release_binary("tochen"))
 }
 
 /// How many of the symbols `link-order.txt` lists the binary defines (the rest are from another build).

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Each figure is the median of `HOT_PATHS_ROUNDS` (5) runs with min and max; the load average is read before
-//! and after. The ingress rows load the real `tochen web` (this bench profile's binary) and a peer written for the
+//! and after. The ingress rows load the real `tochen web` (the binary `cargo build --release` makes, as users build it) and a peer written for the
 //! comparison (FastAPI + uvicorn in `benches/peer`, installed into `target/peer-venv` on first use) with the same
 //! signed Meta deliveries, alternating between the two in every round so both see the same machine. The other rows
 //! run the benches that measure them (`scheduler`, the bot's `bench` example, `footprint`) through cargo and read
@@ -130,11 +130,11 @@ fn peer_python() -> String {
 }
 
 /// Starts `tochen web` or the peer on `db`; the process and the port it serves.
-fn start_server(server: &str, db: &TestDb, dir: &std::path::Path) -> (Child, u16) {
+fn start_server(server: &str, exe: &str, db: &TestDb, dir: &std::path::Path) -> (Child, u16) {
     let port = free_port();
     let mut cmd = match server {
         "tochen" => {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_tochen"));
+            let mut c = Command::new(exe);
             c.arg("web")
                 .env("DATABASE_URL", &db.url)
                 .env("TOCHEN_SECRET_KEYS", &db.key)
@@ -168,6 +168,7 @@ fn start_server(server: &str, db: &TestDb, dir: &std::path::Path) -> (Child, u16
 
 async fn ingress(table: &mut Table, rounds: usize, postgres: bool) {
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client");
+    let exe = tochen_testkit::cargo::release_binary("tochen");
     let backends: &[&'static str] = if postgres { &["sqlite", "postgres"] } else { &["sqlite"] };
     for round in 0..rounds {
         for &backend in backends {
@@ -177,7 +178,7 @@ async fn ingress(table: &mut Table, rounds: usize, postgres: bool) {
                     _ => TestDb::postgres().await.expect("TEST_DATABASE_URL"),
                 };
                 let dir = tempfile::tempdir().expect("temp dir");
-                let (mut child, port) = start_server(server, &db, dir.path());
+                let (mut child, port) = start_server(server, &exe, &db, dir.path());
                 let up = Instant::now();
                 while !http.get(format!("http://127.0.0.1:{port}/health")).send().await.is_ok_and(|r| r.status() != 404)
                 {

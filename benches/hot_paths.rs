@@ -5,12 +5,12 @@
 //! ```
 //!
 //! Each figure is the median of `HOT_PATHS_ROUNDS` (5) runs with min and max; the load average is read before
-//! and after. The ingress rows load the real `tochen web` (the binary `cargo build --release` makes, as users build it) and a peer written for the
-//! comparison (FastAPI + uvicorn in `benches/peer`, installed into `target/peer-venv` on first use) with the same
-//! signed Meta deliveries, alternating between the two in every round so both see the same machine. The other rows
-//! run the benches that measure them (`scheduler`, the bot's `bench` example, `footprint`) through cargo and read
-//! their output. Without `TEST_DATABASE_URL` only SQLite is measured. `HOT_PATHS_ONLY=ingress,claim,drain,bot,
-//! footprint` picks rows.
+//! and after. The ingress rows load the real `tochen web` (the binary `cargo build --release` makes, as users build
+//! it) and a peer written for the comparison (FastAPI + uvicorn in `benches/peer`, installed into `target/peer-venv`
+//! on first use) with the same signed Meta deliveries, alternating between the two in every round so both see the
+//! same machine. The other rows run the benches that measure them (`scheduler`, the bot's `bench` example,
+//! `footprint`) through cargo and read their output. Without `TEST_DATABASE_URL` only SQLite is measured.
+//! `HOT_PATHS_ONLY=ingress,claim,drain,bot,footprint` picks rows.
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
